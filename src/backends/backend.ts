@@ -1,0 +1,103 @@
+/**
+ * The backend interface: a small vocabulary of kernels on flat row-major
+ * TypedArrays. Primitives are implemented on top of it (in `primitives/`),
+ * so adding a primitive never touches a backend. The JS reference backend is
+ * in `js.ts`; faster backends implement the same interface.
+ */
+import type { DType, TypedArray } from "../core/dtype.js";
+import type { Shape } from "../core/shape.js";
+
+export type UnaryOp =
+  | "neg"
+  | "sin"
+  | "cos"
+  | "tan"
+  | "asin"
+  | "acos"
+  | "atan"
+  | "sinh"
+  | "cosh"
+  | "tanh"
+  | "exp"
+  | "log"
+  | "log1p"
+  | "expm1"
+  | "sqrt"
+  | "abs"
+  | "sign"
+  | "floor"
+  | "ceil"
+  | "round"
+  | "not";
+
+export type BinaryOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "max"
+  | "min"
+  | "atan2"
+  | "rem"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge"
+  | "eq"
+  | "ne"
+  | "and"
+  | "or";
+
+export type ReduceOp = "sum" | "max" | "min" | "argmax" | "argmin";
+
+export interface Backend {
+  readonly name: string;
+  /** out[i] = op(x[i]), stored as `dtype`. */
+  unary(op: UnaryOp, x: TypedArray, dtype: DType): TypedArray;
+  /** out[i] = op(a[i], b[i]) for equal-length inputs, stored as `dtype`. */
+  binary(op: BinaryOp, a: TypedArray, b: TypedArray, dtype: DType): TypedArray;
+  /** out[i] = pred[i] ? onTrue[i] : onFalse[i]. */
+  select(pred: TypedArray, onTrue: TypedArray, onFalse: TypedArray, dtype: DType): TypedArray;
+  /** Element-wise conversion to `dtype`. */
+  convert(x: TypedArray, dtype: DType): TypedArray;
+  /** Reduces the sorted `axes` of `x` (shape `shape`); the result has those axes removed. */
+  reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray;
+  /**
+   * General strided read: out (shape `outShape`) at multi-index i is
+   * x[offset + sum_d i_d * strides[d]]. Transpose, broadcast and slice are this.
+   */
+  stridedGather(
+    x: TypedArray,
+    outShape: Shape,
+    strides: readonly number[],
+    offset: number,
+    dtype: DType,
+  ): TypedArray;
+  /**
+   * General strided write into zeros of size `outSize`: for each multi-index i
+   * of `shape`, out[offset + sum_d i_d * strides[d]] += x[i]. Pad and
+   * concatenation are this.
+   */
+  stridedScatterAdd(
+    x: TypedArray,
+    shape: Shape,
+    outSize: number,
+    strides: readonly number[],
+    offset: number,
+    dtype: DType,
+    into?: TypedArray,
+  ): TypedArray;
+  /** Batched matrix product: a [batch, m, k] @ b [batch, k, n] -> [batch, m, n]. */
+  matmul(
+    a: TypedArray,
+    b: TypedArray,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    dtype: DType,
+  ): TypedArray;
+  /** Cumulative sum along `axis` (from the end when `reverse`). */
+  cumsum(x: TypedArray, shape: Shape, axis: number, reverse: boolean, dtype: DType): TypedArray;
+}

@@ -1,0 +1,216 @@
+/**
+ * The JS reference backend: plain loops over TypedArrays. Correct for every
+ * dtype, and the baseline the faster backends are tested against.
+ */
+import { type DType, type TypedArray, allocate } from "../core/dtype.js";
+import { type Shape, shapeSize, stridesOf } from "../core/shape.js";
+import type { Backend, ReduceOp } from "./backend.js";
+import { BINARY, UNARY } from "./scalar.js";
+
+export const jsBackend: Backend = {
+  name: "js",
+
+  unary(op, x, dtype) {
+    const n = x.length;
+    const out = allocate(dtype, n);
+    if (n === 1) {
+      out[0] = UNARY[op](x[0]!);
+      return out;
+    }
+    const f = UNARY[op];
+    for (let i = 0; i < n; i++) out[i] = f(x[i]!);
+    return out;
+  },
+
+  binary(op, a, b, dtype) {
+    const n = a.length;
+    const out = allocate(dtype, n);
+    switch (op) {
+      // The hottest ops get their own loops (no call per element).
+      case "add":
+        for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+        return out;
+      case "sub":
+        for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
+        return out;
+      case "mul":
+        for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
+        return out;
+      case "div":
+        for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!;
+        return out;
+      default: {
+        const f = BINARY[op];
+        for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[i]!);
+        return out;
+      }
+    }
+  },
+
+  select(pred, onTrue, onFalse, dtype) {
+    const n = pred.length;
+    const out = allocate(dtype, n);
+    for (let i = 0; i < n; i++) out[i] = pred[i] ? onTrue[i]! : onFalse[i]!;
+    return out;
+  },
+
+  convert(x, dtype) {
+    const out = allocate(dtype, x.length);
+    if (dtype === "bool") for (let i = 0; i < x.length; i++) out[i] = x[i] ? 1 : 0;
+    else if (dtype === "int32") for (let i = 0; i < x.length; i++) out[i] = Math.trunc(x[i]!);
+    else out.set(x);
+    return out;
+  },
+
+  reduce(op, x, shape, axes, dtype) {
+    return reduceKernel(op, x, shape, axes, dtype);
+  },
+
+  stridedGather(x, outShape, strides, offset, dtype) {
+    const size = shapeSize(outShape);
+    const out = allocate(dtype, size);
+    forEachStrided(outShape, strides, offset, (i, src) => {
+      out[i] = x[src]!;
+    });
+    return out;
+  },
+
+  stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into) {
+    const out = into ?? allocate(dtype, outSize);
+    forEachStrided(shape, strides, offset, (i, dst) => {
+      out[dst] = out[dst]! + x[i]!;
+    });
+    return out;
+  },
+
+  matmul(a, b, batch, m, k, n, dtype) {
+    const out = allocate(dtype, batch * m * n);
+    for (let p = 0; p < batch; p++) {
+      const ao = p * m * k;
+      const bo = p * k * n;
+      const oo = p * m * n;
+      // i-k-j order: the inner loop walks rows of b and out contiguously.
+      for (let i = 0; i < m; i++) {
+        for (let kk = 0; kk < k; kk++) {
+          const aik = a[ao + i * k + kk]!;
+          if (aik === 0) continue;
+          const brow = bo + kk * n;
+          const orow = oo + i * n;
+          for (let j = 0; j < n; j++) out[orow + j] = out[orow + j]! + aik * b[brow + j]!;
+        }
+      }
+    }
+    return out;
+  },
+
+  cumsum(x, shape, axis, reverse, dtype) {
+    const out = allocate(dtype, x.length);
+    const strides = stridesOf(shape);
+    const len = shape[axis]!;
+    const stride = strides[axis]!;
+    const outer = shapeSize(shape.slice(0, axis));
+    const inner = stride;
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < inner; j++) {
+        const base = o * len * stride + j;
+        let acc = 0;
+        for (let t = 0; t < len; t++) {
+          const idx = base + (reverse ? len - 1 - t : t) * stride;
+          acc += x[idx]!;
+          out[idx] = acc;
+        }
+      }
+    }
+    return out;
+  },
+};
+
+/**
+ * Calls visit(i, src) for each row-major position i of `shape`, where
+ * src = offset + sum_d index_d * strides[d] (an odometer over the indices).
+ */
+function forEachStrided(
+  shape: Shape,
+  strides: readonly number[],
+  offset: number,
+  visit: (i: number, src: number) => void,
+): void {
+  const ndim = shape.length;
+  const size = shapeSize(shape);
+  if (size === 0) return;
+  if (ndim === 0) {
+    visit(0, offset);
+    return;
+  }
+  const idx = new Int32Array(ndim);
+  let src = offset;
+  const last = ndim - 1;
+  const lastLen = shape[last]!;
+  const lastStride = strides[last]!;
+  for (let i = 0; i < size; ) {
+    for (let j = 0; j < lastLen; j++, i++) visit(i, src + j * lastStride);
+    // carry into the higher dimensions
+    let d = last - 1;
+    while (d >= 0) {
+      idx[d]!++;
+      src += strides[d]!;
+      if (idx[d]! < shape[d]!) break;
+      src -= idx[d]! * strides[d]!;
+      idx[d] = 0;
+      d--;
+    }
+  }
+}
+
+function reduceKernel(
+  op: ReduceOp,
+  x: TypedArray,
+  shape: Shape,
+  axes: readonly number[],
+  dtype: DType,
+): TypedArray {
+  const outShape = shape.filter((_, d) => !axes.includes(d));
+  const outSize = shapeSize(outShape);
+  const outStridesCompact = stridesOf(outShape);
+  // Stride in the output for each input dimension (0 along reduced axes).
+  const strides: number[] = [];
+  let k = 0;
+  for (let d = 0; d < shape.length; d++) {
+    if (axes.includes(d)) strides.push(0);
+    else strides.push(outStridesCompact[k++]!);
+  }
+  // Position along the reduced axes (for argmax/argmin): row-major over reduced dims.
+  const redShape = axes.map((a) => shape[a]!);
+  const redStridesCompact = stridesOf(redShape);
+  const redStrides = shape.map((_, d) => {
+    const j = axes.indexOf(d);
+    return j < 0 ? 0 : redStridesCompact[j]!;
+  });
+  const out = allocate(dtype, outSize);
+  if (op === "sum") {
+    forEachStrided(shape, strides, 0, (i, o) => {
+      out[o] = out[o]! + x[i]!;
+    });
+    return out;
+  }
+  const best = new Float64Array(outSize).fill(op === "max" || op === "argmax" ? -Infinity : Infinity);
+  const seen = new Uint8Array(outSize);
+  const wantMax = op === "max" || op === "argmax";
+  const arg = op === "argmax" || op === "argmin";
+  const pos = arg ? new Float64Array(x.length) : undefined;
+  if (pos !== undefined) forEachStrided(shape, redStrides, 0, (i, p) => (pos[i] = p));
+  forEachStrided(shape, strides, 0, (i, o) => {
+    const v = x[i]!;
+    const b = best[o]!;
+    // NaN wins (propagates), as in NumPy; otherwise the first extreme is kept.
+    const better =
+      seen[o] === 0 ||
+      (!Number.isNaN(b) && (Number.isNaN(v) || (wantMax ? v > b : v < b)));
+    if (better) {
+      best[o] = v;
+      seen[o] = 1;
+      out[o] = arg ? pos![i]! : v;
+    }
+  });
+  return out;
+}

@@ -1,0 +1,294 @@
+/**
+ * The public `Array` type and its concrete implementation.
+ *
+ * `Array` is the abstract base shared by concrete arrays (data in memory) and
+ * tracers (values seen by a transformation such as grad, vmap or jit). User
+ * functions receive either, and the methods below work on both: they forward
+ * to the `np` functions, which `numpy/` installs with `installArrayMethods`
+ * (late binding keeps this module free of import cycles).
+ */
+import { type DType, type TypedArray, allocate, castScalar } from "./dtype.js";
+
+const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
+import { ChainruleError, fmtShape } from "./errors.js";
+import { type Shape, shapeSize } from "./shape.js";
+
+/** The abstract value of an array: what a tracer knows without data. */
+export interface Aval {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/** JS data accepted wherever an Array is: numbers, booleans, nested arrays, TypedArrays. */
+export type NestedNumbers = number | boolean | readonly NestedNumbers[];
+export type ArrayLike = Array | NestedNumbers | TypedArray;
+
+type Axis = number | readonly number[] | null | undefined;
+
+/** Signatures of the `np` functions the methods forward to. */
+export interface ArrayMethodImpls {
+  add(a: ArrayLike, b: ArrayLike): Array;
+  subtract(a: ArrayLike, b: ArrayLike): Array;
+  multiply(a: ArrayLike, b: ArrayLike): Array;
+  divide(a: ArrayLike, b: ArrayLike): Array;
+  power(a: ArrayLike, b: ArrayLike): Array;
+  negative(a: ArrayLike): Array;
+  matmul(a: ArrayLike, b: ArrayLike): Array;
+  sum(a: ArrayLike, axis?: Axis, opts?: { keepdims?: boolean }): Array;
+  mean(a: ArrayLike, axis?: Axis, opts?: { keepdims?: boolean }): Array;
+  max(a: ArrayLike, axis?: Axis, opts?: { keepdims?: boolean }): Array;
+  min(a: ArrayLike, axis?: Axis, opts?: { keepdims?: boolean }): Array;
+  reshape(a: ArrayLike, shape: readonly number[]): Array;
+  transpose(a: ArrayLike, axes?: readonly number[]): Array;
+  astype(a: ArrayLike, dtype: DType): Array;
+  exp(a: ArrayLike): Array;
+  log(a: ArrayLike): Array;
+  sin(a: ArrayLike): Array;
+  cos(a: ArrayLike): Array;
+  tanh(a: ArrayLike): Array;
+  sqrt(a: ArrayLike): Array;
+  square(a: ArrayLike): Array;
+  abs(a: ArrayLike): Array;
+  less(a: ArrayLike, b: ArrayLike): Array;
+  lessEqual(a: ArrayLike, b: ArrayLike): Array;
+  greater(a: ArrayLike, b: ArrayLike): Array;
+  greaterEqual(a: ArrayLike, b: ArrayLike): Array;
+  equal(a: ArrayLike, b: ArrayLike): Array;
+  notEqual(a: ArrayLike, b: ArrayLike): Array;
+  slice(a: ArrayLike, ...index: SliceIndex[]): Array;
+  toString(a: Array): string;
+}
+
+/** One index of `slice`: an integer (drops the axis), null (whole axis) or [start, stop?, step?]. */
+export type SliceIndex = number | null | readonly [number | null, (number | null)?, (number | null)?];
+
+let impls: ArrayMethodImpls | undefined;
+
+/** Called once by `numpy/` to connect the methods to their implementations. */
+export function installArrayMethods(methods: ArrayMethodImpls): void {
+  impls = methods;
+}
+
+function np(): ArrayMethodImpls {
+  if (impls === undefined) throw new ChainruleError("chainrule: numpy module not loaded");
+  return impls;
+}
+
+/**
+ * An n-dimensional array (or a tracer standing for one). Garbage-collected:
+ * nothing needs to be freed.
+ */
+export abstract class Array {
+  abstract get shape(): Shape;
+  abstract get dtype(): DType;
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get size(): number {
+    return shapeSize(this.shape);
+  }
+
+  /** The concrete value behind this array, or throws if it is abstract (under jit). */
+  abstract concrete(fnName: string): ConcreteArray;
+
+  /** The single element as a JS number (booleans give 0/1). */
+  item(): number {
+    const c = this.concrete("item");
+    if (c.size !== 1) {
+      throw new ChainruleError(
+        `item: expected an array with one element, got shape ${fmtShape(c.shape)}; ` +
+          `index or reduce it first (e.g. x.sum())`,
+      );
+    }
+    return c.scalarValue;
+  }
+  /** A flat TypedArray copy of the elements in row-major order. */
+  data(): TypedArray {
+    return this.concrete("data").buffer.slice();
+  }
+  /** The elements as nested JS arrays (a number for a 0-d array). */
+  toArray(): NestedNumbers {
+    const c = this.concrete("toArray");
+    const values = Array.fromBuffer(c.buffer, c.dtype);
+    return nest(values, c.shape, 0, 0);
+  }
+  private static fromBuffer(buf: TypedArray, dtype: DType): (number | boolean)[] {
+    const out = globalThis.Array.from(buf) as (number | boolean)[];
+    if (dtype === "bool") for (let i = 0; i < out.length; i++) out[i] = out[i] !== 0;
+    return out;
+  }
+
+  add(other: ArrayLike): Array {
+    return np().add(this, other);
+  }
+  sub(other: ArrayLike): Array {
+    return np().subtract(this, other);
+  }
+  mul(other: ArrayLike): Array {
+    return np().multiply(this, other);
+  }
+  div(other: ArrayLike): Array {
+    return np().divide(this, other);
+  }
+  pow(other: ArrayLike): Array {
+    return np().power(this, other);
+  }
+  neg(): Array {
+    return np().negative(this);
+  }
+  matmul(other: ArrayLike): Array {
+    return np().matmul(this, other);
+  }
+  sum(axis?: Axis, opts?: { keepdims?: boolean }): Array {
+    return np().sum(this, axis, opts);
+  }
+  mean(axis?: Axis, opts?: { keepdims?: boolean }): Array {
+    return np().mean(this, axis, opts);
+  }
+  max(axis?: Axis, opts?: { keepdims?: boolean }): Array {
+    return np().max(this, axis, opts);
+  }
+  min(axis?: Axis, opts?: { keepdims?: boolean }): Array {
+    return np().min(this, axis, opts);
+  }
+  reshape(shape: readonly number[]): Array {
+    return np().reshape(this, shape);
+  }
+  transpose(axes?: readonly number[]): Array {
+    return np().transpose(this, axes);
+  }
+  get T(): Array {
+    return np().transpose(this);
+  }
+  astype(dtype: DType): Array {
+    return np().astype(this, dtype);
+  }
+  exp(): Array {
+    return np().exp(this);
+  }
+  log(): Array {
+    return np().log(this);
+  }
+  sin(): Array {
+    return np().sin(this);
+  }
+  cos(): Array {
+    return np().cos(this);
+  }
+  tanh(): Array {
+    return np().tanh(this);
+  }
+  sqrt(): Array {
+    return np().sqrt(this);
+  }
+  square(): Array {
+    return np().square(this);
+  }
+  abs(): Array {
+    return np().abs(this);
+  }
+  lt(other: ArrayLike): Array {
+    return np().less(this, other);
+  }
+  le(other: ArrayLike): Array {
+    return np().lessEqual(this, other);
+  }
+  gt(other: ArrayLike): Array {
+    return np().greater(this, other);
+  }
+  ge(other: ArrayLike): Array {
+    return np().greaterEqual(this, other);
+  }
+  eq(other: ArrayLike): Array {
+    return np().equal(this, other);
+  }
+  ne(other: ArrayLike): Array {
+    return np().notEqual(this, other);
+  }
+
+  /** Basic slicing: x.slice(1, null, [0, 4, 2]) is x[1, :, 0:4:2]. */
+  slice(...index: SliceIndex[]): Array {
+    return np().slice(this, ...index);
+  }
+
+  toString(): string {
+    return np().toString(this);
+  }
+}
+
+function nest(
+  values: (number | boolean)[],
+  shape: Shape,
+  dim: number,
+  offset: number,
+): NestedNumbers {
+  if (dim === shape.length) return values[offset]!;
+  const n = shape[dim]!;
+  let stride = 1;
+  for (let i = dim + 1; i < shape.length; i++) stride *= shape[i]!;
+  const out: NestedNumbers[] = [];
+  for (let i = 0; i < n; i++) out.push(nest(values, shape, dim + 1, offset + i * stride));
+  return out;
+}
+
+/**
+ * An array whose elements are in memory (a TypedArray in row-major order).
+ * A 0-d array keeps its value as a JS number and creates the TypedArray only
+ * when asked: scalar programs then allocate no TypedArrays at all.
+ */
+export class ConcreteArray extends Array {
+  private _buffer: TypedArray | undefined;
+  private readonly _scalar: number;
+
+  constructor(
+    readonly shape: Shape,
+    readonly dtype: DType,
+    buffer: TypedArray | undefined,
+    scalarValue = 0,
+  ) {
+    super();
+    this._buffer = buffer;
+    this._scalar = scalarValue;
+  }
+
+  /** The first element (the value of a 0-d array), without creating a buffer. */
+  get scalarValue(): number {
+    return this._buffer === undefined ? this._scalar : this._buffer[0]!;
+  }
+
+  /** A 0-d array holding `value` (already rounded to `dtype`). */
+  static scalar(value: number, dtype: DType): ConcreteArray {
+    return new ConcreteArray(SCALAR_SHAPE, dtype, undefined, value);
+  }
+
+  /** The elements, row-major. */
+  get buffer(): TypedArray {
+    if (this._buffer === undefined) {
+      this._buffer = allocate(this.dtype, 1);
+      this._buffer[0] = this._scalar;
+    }
+    return this._buffer;
+  }
+
+  static zeros(shape: Shape, dtype: DType): ConcreteArray {
+    return new ConcreteArray(shape, dtype, allocate(dtype, shapeSize(shape)));
+  }
+
+  static full(shape: Shape, dtype: DType, value: number): ConcreteArray {
+    if (shape.length === 0) return ConcreteArray.scalar(castScalar(value, dtype), dtype);
+    const buf = allocate(dtype, shapeSize(shape));
+    if (value !== 0) buf.fill(value);
+    return new ConcreteArray(shape, dtype, buf);
+  }
+
+  concrete(): ConcreteArray {
+    return this;
+  }
+
+  /** Implicit conversion (`+x`, `x < 2`) works for one-element concrete arrays. */
+  [Symbol.toPrimitive](hint: string): number | string {
+    if (hint === "string") return this.toString();
+    return this.item();
+  }
+}

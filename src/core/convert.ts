@@ -1,0 +1,98 @@
+/**
+ * Conversion of JS data (numbers, booleans, nested arrays, TypedArrays) into
+ * concrete arrays, with clear errors for anything else.
+ */
+import { Array, ConcreteArray } from "./array.js";
+import { type DType, allocate, castScalar, dtypeOfTypedArray, isDType } from "./dtype.js";
+import { InvalidArgumentError, fmtShape } from "./errors.js";
+import { shapeSize } from "./shape.js";
+
+/** A short description of a value for error messages. */
+export function describe(x: unknown): string {
+  if (x === undefined) return "undefined";
+  if (x === null) return "null";
+  if (typeof x === "string") return `the string ${JSON.stringify(x.length > 20 ? x.slice(0, 20) + "..." : x)}`;
+  if (typeof x === "function") return "a function";
+  if (x instanceof Array) return `an Array of shape ${fmtShape(x.shape)} and dtype ${x.dtype}`;
+  if (globalThis.Array.isArray(x)) return `a JS array of length ${x.length}`;
+  if (typeof x === "object") return `an object (${x.constructor?.name ?? "no prototype"})`;
+  return `${typeof x} ${String(x)}`;
+}
+
+/** A 0-d array holding one number. */
+export function scalar(value: number, dtype: DType = "float64"): ConcreteArray {
+  return ConcreteArray.scalar(castScalar(value, dtype), dtype);
+}
+
+/**
+ * Converts JS data to a concrete array. `where` names the function and
+ * argument for error messages, e.g. "np.add: argument x".
+ */
+export function fromData(data: unknown, where: string, dtype?: DType): ConcreteArray {
+  if (dtype !== undefined && !isDType(dtype)) {
+    throw new InvalidArgumentError(
+      `${where}: unknown dtype ${describe(dtype)}; use "float64", "float32", "int32" or "bool"`,
+    );
+  }
+  if (typeof data === "number") return scalar(data, dtype ?? "float64");
+  if (typeof data === "boolean") return scalar(data ? 1 : 0, dtype ?? "bool");
+  const typed = dtypeOfTypedArray(data);
+  if (typed !== undefined) {
+    const src = data as Float64Array;
+    const dt = dtype ?? typed;
+    const buf = allocate(dt, src.length);
+    if (dt === "bool") for (let i = 0; i < src.length; i++) buf[i] = src[i] ? 1 : 0;
+    else buf.set(src);
+    return new ConcreteArray([src.length], dt, buf);
+  }
+  if (globalThis.Array.isArray(data)) {
+    const shape: number[] = [];
+    let probe: unknown = data;
+    while (globalThis.Array.isArray(probe)) {
+      shape.push(probe.length);
+      probe = probe[0];
+    }
+    const inferred: DType = typeof probe === "boolean" ? "bool" : "float64";
+    const dt = dtype ?? inferred;
+    const buf = allocate(dt, shapeSize(shape));
+    let k = 0;
+    const fill = (node: unknown, depth: number, path: number[]): void => {
+      if (depth === shape.length) {
+        if (typeof node === "number" || typeof node === "boolean") {
+          buf[k++] = castScalar(Number(node), dt);
+          return;
+        }
+        if (globalThis.Array.isArray(node)) {
+          throw new InvalidArgumentError(
+            `${where}: ragged nested array: element [${path.join("][")}] is a list, but the ` +
+              `elements before it suggested shape ${fmtShape(shape)}; all rows must have equal lengths`,
+          );
+        }
+        throw new InvalidArgumentError(
+          `${where}: nested arrays must hold numbers or booleans, but element ` +
+            `[${path.join("][")}] is ${describe(node)}`,
+        );
+      }
+      if (!globalThis.Array.isArray(node) || node.length !== shape[depth]) {
+        throw new InvalidArgumentError(
+          `${where}: ragged nested array: element [${path.join("][")}] has ` +
+            `${globalThis.Array.isArray(node) ? `length ${node.length}` : describe(node)} ` +
+            `where length ${shape[depth]} was expected (shape ${fmtShape(shape)}); ` +
+            `all rows must have equal lengths`,
+        );
+      }
+      for (let i = 0; i < node.length; i++) fill(node[i], depth + 1, [...path, i]);
+    };
+    fill(data, 0, []);
+    return new ConcreteArray(shape, dt, buf);
+  }
+  throw new InvalidArgumentError(
+    `${where} must be an Array, a number, a boolean, a TypedArray or nested arrays of numbers; ` +
+      `got ${describe(data)}`,
+  );
+}
+
+/** Returns `x` if it is already an Array, else converts JS data. */
+export function asArray(x: unknown, where: string): Array {
+  return x instanceof Array ? x : fromData(x, where);
+}

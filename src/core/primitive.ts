@@ -1,0 +1,75 @@
+/**
+ * Primitive declarations and the registry.
+ *
+ * A primitive is declared once, with everything a transformation needs:
+ *   abstractEval  shape/dtype rule (and input validation)
+ *   impl          evaluation on concrete arrays (through the backend)
+ *   jvp           forward-mode rule: output tangent from input tangents
+ *   batch         vmap rule
+ *   transpose     for linear primitives only: cotangents of the linear inputs
+ * The `PrimitiveDef` type makes `transpose` mandatory exactly when
+ * `linear: true`, so a missing rule is a compile error. Reverse mode is
+ * derived: linearize (jvp with recorded tangent operations) then transpose.
+ */
+import type { Array, Aval, ConcreteArray } from "./array.js";
+
+/** Marks a linear input of a transpose rule: its value is unknown, only its shape and dtype. */
+export class UndefPrimal implements Aval {
+  constructor(
+    readonly shape: Aval["shape"],
+    readonly dtype: Aval["dtype"],
+  ) {}
+  get aval(): Aval {
+    return this;
+  }
+}
+
+export type LinearArg = Array | UndefPrimal;
+
+/** Tangents are `null` when symbolically zero. */
+export type Tangent = Array | null;
+
+/** A batched operand's batch axis, or null when it is not batched. */
+export type BatchDim = number | null;
+
+interface PrimitiveRules<P> {
+  readonly name: string;
+  abstractEval(avals: readonly Aval[], params: P): Aval;
+  impl(args: readonly ConcreteArray[], params: P): ConcreteArray;
+  /**
+   * Output tangent given the primals, their tangents (at least one non-null)
+   * and the primal output already computed.
+   */
+  jvp(primals: readonly Array[], tangents: readonly Tangent[], out: Array, params: P): Tangent;
+  batch(args: readonly Array[], dims: readonly BatchDim[], params: P): [Array, BatchDim];
+}
+
+interface LinearRules<P> {
+  readonly linear: true;
+  /** Cotangents of each input (null for non-linear inputs or zero). */
+  transpose(ct: Array, args: readonly LinearArg[], params: P): Tangent[];
+}
+
+interface NonLinearRules {
+  readonly linear: false;
+}
+
+export type PrimitiveDef<P> = PrimitiveRules<P> & (LinearRules<P> | NonLinearRules);
+
+// The registry holds primitives of every parameter type; `any` erases P there.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Primitive = PrimitiveDef<any>;
+
+const registry = new Map<string, Primitive>();
+
+/** Declares and registers a primitive. Names are unique. */
+export function definePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
+  if (registry.has(def.name)) throw new Error(`primitive ${def.name} is already defined`);
+  registry.set(def.name, def);
+  return def;
+}
+
+/** All registered primitives (the conformance suite iterates this). */
+export function registeredPrimitives(): Primitive[] {
+  return [...registry.values()];
+}

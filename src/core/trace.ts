@@ -1,0 +1,136 @@
+/**
+ * The interpreter stack: every transformation (jvp, linearize, vmap, jaxpr
+ * tracing) is a `Trace` whose values are `Tracer`s. `bind` applies a
+ * primitive by handing it to the innermost (highest-level) trace among its
+ * operands, after raising the other operands into that trace. Levels make
+ * nested transformations of the same function independent, so perturbation
+ * confusion cannot happen.
+ *
+ * Level 0 is plain evaluation on concrete arrays (no trace object).
+ * A "dynamic" trace (jit, makeJaxpr) captures even operations whose operands
+ * are all concrete, so that constants are staged into the traced program.
+ */
+import { Array, type ConcreteArray } from "./array.js";
+import { ConcretizationError, EscapedTracerError } from "./errors.js";
+import type { Primitive } from "./primitive.js";
+
+/** One active transformation: its level in the stack and its interpreter. */
+export class MainTrace {
+  readonly trace: Trace;
+  constructor(
+    readonly level: number,
+    makeTrace: (main: MainTrace) => Trace,
+  ) {
+    this.trace = makeTrace(this);
+  }
+}
+
+/** The interpreter of one transformation. */
+export abstract class Trace {
+  constructor(readonly main: MainTrace) {}
+  /** Wraps a value from a lower level (or a concrete array) as a tracer of this trace. */
+  abstract pure(value: Array): Tracer;
+  /** Applies `prim` to operands that are all tracers of this trace. */
+  abstract processPrimitive(prim: Primitive, tracers: Tracer[], params: unknown): Array;
+}
+
+/** A value seen by a transformation. */
+export abstract class Tracer extends Array {
+  constructor(readonly trace: Trace) {
+    super();
+  }
+  /** The simplest representation of this value (a lower-level value when possible). */
+  fullLower(): Array {
+    return this;
+  }
+  /** Implicit conversion would silently drop derivatives, so it is refused. */
+  [Symbol.toPrimitive](): never {
+    throw new ConcretizationError(
+      `chainrule: an Array of shape [${this.shape.join(", ")}] inside a transformation was ` +
+        `converted to a JS number implicitly (by an operator such as +, * or <). That would ` +
+        `lose its derivative. Use np functions or methods for arithmetic (x.mul(2)), and ` +
+        `x.item() for control flow on a concrete value (if (x.item() < 2) ...).`,
+    );
+  }
+}
+
+const traceStack: MainTrace[] = [];
+let dynamicMain: MainTrace | null = null;
+
+/** The level a new main trace would get. */
+function nextLevel(): number {
+  return traceStack.length + 1;
+}
+
+/**
+ * Runs `body` with a new main trace pushed on the stack; pops it afterwards
+ * even if `body` throws.
+ */
+export function withMainTrace<T>(
+  makeTrace: (main: MainTrace) => Trace,
+  body: (main: MainTrace) => T,
+  opts: { dynamic?: boolean } = {},
+): T {
+  const main = new MainTrace(nextLevel(), makeTrace);
+  traceStack.push(main);
+  const savedDynamic = dynamicMain;
+  if (opts.dynamic === true) dynamicMain = main;
+  try {
+    return body(main);
+  } finally {
+    traceStack.pop();
+    dynamicMain = savedDynamic;
+  }
+}
+
+/** True while `main` is on the stack. */
+export function isActive(main: MainTrace): boolean {
+  return traceStack[main.level - 1] === main;
+}
+
+/** Raises `value` into `trace`: wraps lower-level values, checks for escaped tracers. */
+export function fullRaise(trace: Trace, value: Array): Tracer {
+  if (!(value instanceof Tracer)) return trace.pure(value);
+  const main = value.trace.main;
+  if (main === trace.main) return value;
+  if (!isActive(main)) throw escaped(value);
+  if (main.level < trace.main.level) return trace.pure(value);
+  throw escaped(value);
+}
+
+function escaped(value: Tracer): EscapedTracerError {
+  return new EscapedTracerError(
+    `chainrule: a traced value of shape [${value.shape.join(", ")}] was used outside the ` +
+      `transformation that created it (for example stored in a variable inside grad or jit ` +
+      `and read after it returned). Return it from the function instead.`,
+  );
+}
+
+/**
+ * Applies a primitive to its operands through the innermost active trace.
+ * With no tracers and no dynamic trace this is plain evaluation.
+ */
+export function bind(prim: Primitive, args: Array[], params: unknown): Array {
+  let top: MainTrace | null = dynamicMain;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a instanceof Tracer) {
+      const main = a.trace.main;
+      if (top === null || main.level > top.level) top = main;
+    }
+  }
+  if (top === null) return prim.impl(args as ConcreteArray[], params);
+  const trace = top.trace;
+  const tracers = new globalThis.Array<Tracer>(args.length);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    tracers[i] = a instanceof Tracer && a.trace === trace ? a : fullRaise(trace, a);
+  }
+  const out = trace.processPrimitive(prim, tracers, params);
+  return out instanceof Tracer ? out.fullLower() : out;
+}
+
+/** True when a dynamic trace (jit, makeJaxpr) is active. */
+export function isTracingDynamically(): boolean {
+  return dynamicMain !== null;
+}

@@ -1,0 +1,25 @@
+/**
+ * chainrule: exact derivatives of ordinary TypeScript programs.
+ * The public surface (see shared/API.md); re-exports only.
+ */
+export { Array, type ArrayLike, type Aval, type NestedNumbers } from "./core/array.js";
+export type { DType } from "./core/dtype.js";
+export {
+  ChainruleError,
+  ConcretizationError,
+  DTypeError,
+  EscapedTracerError,
+  InvalidArgumentError,
+  ShapeError,
+} from "./core/errors.js";
+export * as np from "./numpy/index.js";
+export * as nn from "./nn/index.js";
+export * as tree from "./tree/index.js";
+export { jvp } from "./transforms/jvp.js";
+export { grad, valueAndGrad, vjp, linearize, type GradOptions } from "./transforms/linearize.js";
+export { jacfwd, jacrev, jacobian, hessian, type JacobianOptions } from "./transforms/jacobian.js";
+export { vmap, type VmapOptions } from "./transforms/vmap.js";
+export { makeJaxpr, Jaxpr } from "./ir/jaxpr.js";
+export { jit, type JitOptions, type JittedFunction } from "./jit/jit.js";
+export { stopGradient } from "./numpy/index.js";
+export { getBackend, setBackend } from "./backends/index.js";

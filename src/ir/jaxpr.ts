@@ -1,0 +1,218 @@
+/**
+ * The traced program (a "jaxpr"): inputs, constants, a list of equations in
+ * SSA form (one primitive application each, with shapes and dtypes), and
+ * outputs. `makeJaxpr(f)(...args)` traces f abstractly: each primitive is
+ * recorded instead of computed. The program can be printed, evaluated
+ * (`evalJaxpr`, through `bind`, so every transformation applies to it), and
+ * later optimised and compiled by jit.
+ */
+import { Array, type Aval, ConcreteArray } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import type { DType } from "../core/dtype.js";
+import { ConcretizationError, fmtShape } from "../core/errors.js";
+import type { Primitive } from "../core/primitive.js";
+import { Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
+import { flatten, unflatten, type TreeDef } from "../tree/index.js";
+
+/** A variable of the program: an SSA name with its abstract value. */
+export class Var implements Aval {
+  constructor(
+    readonly id: number,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+  ) {}
+}
+
+export interface JaxprEqn {
+  readonly prim: Primitive;
+  readonly params: unknown;
+  readonly inputs: readonly Var[];
+  readonly out: Var;
+}
+
+const DTYPE_SHORT: Record<DType, string> = { float64: "f64", float32: "f32", int32: "i32", bool: "bool" };
+
+/** A typed program: { lambda consts ; inputs . let eqns in outputs }. */
+export class Jaxpr {
+  constructor(
+    readonly constVars: readonly Var[],
+    readonly consts: readonly Array[],
+    readonly inVars: readonly Var[],
+    readonly eqns: readonly JaxprEqn[],
+    readonly outVars: readonly Var[],
+  ) {}
+
+  toString(): string {
+    const names = new Map<Var, string>();
+    const name = (v: Var): string => {
+      let n = names.get(v);
+      if (n === undefined) {
+        n = varName(names.size);
+        names.set(v, n);
+      }
+      return n;
+    };
+    const typed = (v: Var): string => `${name(v)}:${DTYPE_SHORT[v.dtype]}[${v.shape.join(",")}]`;
+    // Scalar constants print inline as literals; others are named inputs.
+    const literal = new Map<Var, string>();
+    this.constVars.forEach((v, i) => {
+      const c = this.consts[i]!;
+      if (c.size === 1 && c instanceof ConcreteArray) literal.set(v, formatNumber(c.buffer[0]!, c.dtype));
+    });
+    const ref = (v: Var): string => literal.get(v) ?? name(v);
+    const namedConsts = this.constVars.filter((v) => !literal.has(v));
+    const head = `{ lambda ${namedConsts.map(typed).join(" ")} ; ${this.inVars.map(typed).join(" ")} .`;
+    const lines = this.eqns.map((e) => {
+      const params = formatParams(e.params);
+      return `    ${typed(e.out)} = ${e.prim.name}${params} ${e.inputs.map(ref).join(" ")}`;
+    });
+    const body = lines.length > 0 ? `\n  let\n${lines.join("\n")}` : "";
+    return `${head}${body}\n  in ( ${this.outVars.map(ref).join(", ")} ) }`;
+  }
+}
+
+function varName(i: number): string {
+  let s = "";
+  do {
+    s = String.fromCharCode(97 + (i % 26)) + s;
+    i = Math.floor(i / 26) - 1;
+  } while (i >= 0);
+  return s;
+}
+
+function formatNumber(x: number, dtype: DType): string {
+  if (dtype === "bool") return x ? "True" : "False";
+  if (dtype === "int32") return String(x);
+  return Number.isInteger(x) ? `${x}.0` : String(x);
+}
+
+function formatParams(params: unknown): string {
+  if (params === null || typeof params !== "object") return "";
+  const entries = Object.entries(params as Record<string, unknown>);
+  if (entries.length === 0) return "";
+  return `[${entries.map(([k, v]) => `${k}=${JSON.stringify(v)?.replace(/"/g, "")}`).join(" ")}]`;
+}
+
+/** Builds a Jaxpr while tracing. */
+class JaxprBuilder {
+  readonly eqns: JaxprEqn[] = [];
+  readonly constVars: Var[] = [];
+  readonly consts: Array[] = [];
+  private readonly constOf = new Map<Array, Var>();
+  private nextId = 0;
+
+  newVar(aval: Aval): Var {
+    return new Var(this.nextId++, aval.shape, aval.dtype);
+  }
+  constVar(value: Array): Var {
+    let v = this.constOf.get(value);
+    if (v === undefined) {
+      v = this.newVar(value);
+      this.constOf.set(value, v);
+      this.constVars.push(v);
+      this.consts.push(value);
+    }
+    return v;
+  }
+}
+
+export class JaxprTracer extends Tracer {
+  constructor(
+    trace: Trace,
+    readonly v: Var,
+  ) {
+    super(trace);
+  }
+  get shape() {
+    return this.v.shape;
+  }
+  get dtype() {
+    return this.v.dtype;
+  }
+  concrete(fnName: string): ConcreteArray {
+    throw new ConcretizationError(
+      `${fnName}: this value (shape ${fmtShape(this.shape)}, dtype ${this.dtype}) is abstract ` +
+        `while tracing for jit or makeJaxpr, so it has no JS value. Python-style if/while on ` +
+        `traced values cannot be staged: use lax.cond, lax.whileLoop or np.where, or mark the ` +
+        `argument static with jit(f, { staticArgnums })`,
+    );
+  }
+}
+
+export class JaxprTrace extends Trace {
+  readonly builder = new JaxprBuilder();
+  pure(value: Array): Tracer {
+    return new JaxprTracer(this, this.builder.constVar(value));
+  }
+  newInput(aval: Aval): JaxprTracer {
+    return new JaxprTracer(this, this.builder.newVar(aval));
+  }
+  processPrimitive(prim: Primitive, tracers: Tracer[], params: unknown): Array {
+    const aval = prim.abstractEval(tracers, params);
+    const out = this.builder.newVar(aval);
+    this.builder.eqns.push({ prim, params, inputs: tracers.map((t) => (t as JaxprTracer).v), out });
+    return new JaxprTracer(this, out);
+  }
+}
+
+/** A traced program together with the pytree structures of its inputs and outputs. */
+export interface TracedProgram {
+  jaxpr: Jaxpr;
+  inDef: TreeDef;
+  outDef: TreeDef;
+}
+
+/**
+ * Traces f on abstract inputs with the given avals (one per leaf of the
+ * argument tree `inDef`).
+ */
+export function traceToJaxpr(
+  f: (...args: unknown[]) => unknown,
+  inDef: TreeDef,
+  inAvals: readonly Aval[],
+): TracedProgram {
+  return withMainTrace(
+    (main) => new JaxprTrace(main),
+    (main) => {
+      const trace = main.trace as JaxprTrace;
+      const inputs = inAvals.map((a) => trace.newInput(a));
+      const out = f(...(unflatten(inDef, inputs) as unknown[]));
+      const [outLeaves, outDef] = flatten(out);
+      const outVars = outLeaves.map((leaf, i) => {
+        const x = asArray(leaf, `output ${i} of the traced function`);
+        const t = x instanceof JaxprTracer && x.trace === trace ? x : (trace.pure(x) as JaxprTracer);
+        return t.v;
+      });
+      const b = trace.builder;
+      const jaxpr = new Jaxpr(b.constVars, b.consts, inputs.map((t) => t.v), b.eqns, outVars);
+      return { jaxpr, inDef, outDef };
+    },
+    { dynamic: true },
+  );
+}
+
+/** Evaluates a program on arguments (through bind, so it can be transformed). */
+export function evalJaxpr(jaxpr: Jaxpr, args: readonly Array[]): Array[] {
+  const env = new Map<Var, Array>();
+  jaxpr.constVars.forEach((v, i) => env.set(v, jaxpr.consts[i]!));
+  jaxpr.inVars.forEach((v, i) => env.set(v, args[i]!));
+  for (const eqn of jaxpr.eqns) {
+    env.set(eqn.out, bind(eqn.prim, eqn.inputs.map((v) => env.get(v)!), eqn.params));
+  }
+  return jaxpr.outVars.map((v) => env.get(v)!);
+}
+
+/**
+ * makeJaxpr(f)(...args): the program f runs on arguments shaped like args,
+ * printable with toString().
+ */
+export function makeJaxpr(f: (...args: never[]) => unknown) {
+  return (...args: unknown[]): Jaxpr => {
+    const [leaves, inDef] = flatten(args);
+    const avals = leaves.map((l, i) => {
+      const x = asArray(l, `makeJaxpr: argument leaf ${i}`);
+      return { shape: x.shape, dtype: x.dtype };
+    });
+    return traceToJaxpr(f as (...a: unknown[]) => unknown, inDef, avals).jaxpr;
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The np layer's plumbing: converting arguments, NumPy dtype promotion with
+ * weakly typed JS numbers, and broadcasting operands to a common shape.
+ */
+import { Array, type ArrayLike } from "../core/array.js";
+import { fromData, scalar } from "../core/convert.js";
+import { type DType, isFloat, promoteTypes } from "../core/dtype.js";
+import { type Shape, broadcastShapes, shapesEqual } from "../core/shape.js";
+import { convert } from "../primitives/elementwise.js";
+import { broadcastInDim } from "../primitives/movement.js";
+
+/** Converts an argument of np function `fn` to an Array. */
+export function arr(x: ArrayLike, fn: string, arg = "x"): Array {
+  return x instanceof Array ? x : fromData(x, `np.${fn}: argument ${arg}`);
+}
+
+/** The dtype a JS number takes next to an array of dtype `other` (weak typing). */
+function weakDtype(value: number | boolean, other: DType): DType {
+  if (typeof value === "boolean") return other;
+  if (isFloat(other)) return other;
+  return Number.isInteger(value) ? (other === "bool" ? "int32" : other) : "float64";
+}
+
+/**
+ * Converts two operands to Arrays of one dtype. A JS number adopts the other
+ * operand's dtype (float32 stays float32); otherwise NumPy promotion applies.
+ */
+export function promotePair(a: ArrayLike, b: ArrayLike, fn: string): [Array, Array] {
+  const aIsNum = typeof a === "number" || typeof a === "boolean";
+  const bIsNum = typeof b === "number" || typeof b === "boolean";
+  if (aIsNum && b instanceof Array) return [scalar(Number(a), weakDtype(a, b.dtype)), promoteTo(b, weakDtype(a, b.dtype))];
+  if (bIsNum && a instanceof Array) return [promoteTo(a, weakDtype(b, a.dtype)), scalar(Number(b), weakDtype(b, a.dtype))];
+  const x = arr(a, fn, "x1");
+  const y = arr(b, fn, "x2");
+  if (x.dtype === y.dtype) return [x, y];
+  const dt = promoteTypes(x.dtype, y.dtype);
+  return [convert(x, dt), convert(y, dt)];
+}
+
+function promoteTo(x: Array, dtype: DType): Array {
+  return x.dtype === dtype ? x : convert(x, dtype);
+}
+
+/** NumPy broadcasting of x to `shape` (trailing axes aligned). */
+export function broadcastTo(x: Array, shape: Shape): Array {
+  if (shapesEqual(x.shape, shape)) return x;
+  const offset = shape.length - x.ndim;
+  return broadcastInDim(
+    x,
+    shape,
+    x.shape.map((_, i) => i + offset),
+  );
+}
+
+/** Broadcasts operands to their common shape (named by `fn` in errors). */
+export function broadcastAll(fn: string, xs: Array[]): Array[] {
+  let shape: Shape = xs[0]!.shape;
+  let same = true;
+  for (let i = 1; i < xs.length; i++) {
+    if (!shapesEqual(xs[i]!.shape, shape)) {
+      same = false;
+      shape = broadcastShapes(`np.${fn}`, shape, xs[i]!.shape);
+    }
+  }
+  return same ? xs : xs.map((x) => broadcastTo(x, shape));
+}
+
+/** Applies a same-shape, same-dtype binary primitive with promotion and broadcasting. */
+export function binary(fn: string, op: (a: Array, b: Array) => Array, a: ArrayLike, b: ArrayLike): Array {
+  const [x, y] = promotePair(a, b, fn);
+  if (shapesEqual(x.shape, y.shape)) return op(x, y);
+  const [bx, by] = broadcastAll(fn, [x, y]);
+  return op(bx!, by!);
+}
+
+/** Converts int/bool arrays to float64 for functions that need floats (as NumPy does). */
+export function asFloat(x: Array): Array {
+  return isFloat(x.dtype) ? x : convert(x, "float64");
+}

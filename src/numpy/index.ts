@@ -1,0 +1,596 @@
+/**
+ * `np`: the NumPy-style API, composed from primitives. Broadcasting, dtype
+ * promotion and keepdims live here; derivative rules do not (every function
+ * here is differentiable because its primitives are).
+ */
+import { Array, type ArrayLike, ConcreteArray, installArrayMethods, type SliceIndex } from "../core/array.js";
+import { fromData, scalar } from "../core/convert.js";
+import { type DType, isDType, isFloat } from "../core/dtype.js";
+import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
+import { normalizeAxes, normalizeAxis, shapeSize } from "../core/shape.js";
+import * as ew from "../primitives/elementwise.js";
+import { matmul as matmulPrim } from "../primitives/linalg.js";
+import * as mv from "../primitives/movement.js";
+import * as rd from "../primitives/reduce.js";
+import { arr, asFloat, binary, broadcastAll, broadcastTo as broadcastToShape, promotePair } from "./core.js";
+import { formatArray } from "./format.js";
+
+export type { ArrayLike } from "../core/array.js";
+type Axis = number | readonly number[] | null | undefined;
+interface ReduceOpts {
+  keepdims?: boolean;
+}
+/** Reductions take `axis` positionally or `{ axis, keepdims }`. */
+type AxisArg = Axis | { axis?: Axis; keepdims?: boolean };
+
+// ------------------------------------------------------------- creation --
+
+export interface ArrayOptions {
+  dtype?: DType;
+  /** Shape for flat data (TypedArray or flat list). */
+  shape?: readonly number[];
+}
+
+/** Creates an array from numbers, nested arrays or a TypedArray (copying the data). */
+export function array(data: ArrayLike, opts: ArrayOptions = {}): Array {
+  if (data instanceof Array) return opts.dtype === undefined ? data : astype(data, opts.dtype);
+  const x = fromData(data, "np.array: argument data", opts.dtype);
+  if (opts.shape === undefined) return x;
+  if (shapeSize(opts.shape) !== x.size) {
+    throw new ShapeError(
+      `np.array: shape ${fmtShape(opts.shape)} needs ${shapeSize(opts.shape)} elements but the ` +
+        `data has ${x.size}`,
+    );
+  }
+  return new ConcreteArray(opts.shape.slice(), x.dtype, x.buffer);
+}
+/** Like `array`, but returns Arrays unchanged. */
+export function asarray(data: ArrayLike, opts: ArrayOptions = {}): Array {
+  return array(data, opts);
+}
+
+function checkShape(fn: string, shape: readonly number[] | number): number[] {
+  const s = typeof shape === "number" ? [shape] : [...shape];
+  if (!s.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new ShapeError(`np.${fn}: shape ${fmtShape(s)} must hold non-negative integers`);
+  }
+  return s;
+}
+function checkDtype(fn: string, dtype: DType): DType {
+  if (!isDType(dtype)) {
+    throw new InvalidArgumentError(
+      `np.${fn}: unknown dtype ${String(dtype)}; use "float64", "float32", "int32" or "bool"`,
+    );
+  }
+  return dtype;
+}
+
+export function full(shape: readonly number[] | number, value: number, dtype: DType = "float64"): Array {
+  return ConcreteArray.full(checkShape("full", shape), checkDtype("full", dtype), value);
+}
+export function zeros(shape: readonly number[] | number, dtype: DType = "float64"): Array {
+  return full(shape, 0, dtype);
+}
+export function ones(shape: readonly number[] | number, dtype: DType = "float64"): Array {
+  return full(shape, 1, dtype);
+}
+export function zerosLike(x: ArrayLike, dtype?: DType): Array {
+  const a = arr(x, "zerosLike");
+  return zeros(a.shape, dtype ?? a.dtype);
+}
+export function onesLike(x: ArrayLike, dtype?: DType): Array {
+  const a = arr(x, "onesLike");
+  return ones(a.shape, dtype ?? a.dtype);
+}
+export function fullLike(x: ArrayLike, value: number, dtype?: DType): Array {
+  const a = arr(x, "fullLike");
+  return full(a.shape, value, dtype ?? a.dtype);
+}
+/** The n x m identity (ones on diagonal k). */
+export function eye(n: number, m: number = n, opts: { k?: number; dtype?: DType } = {}): Array {
+  const k = opts.k ?? 0;
+  const x = ConcreteArray.zeros(checkShape("eye", [n, m]), checkDtype("eye", opts.dtype ?? "float64"));
+  for (let i = 0; i < n; i++) if (i + k >= 0 && i + k < m) x.buffer[i * m + i + k] = 1;
+  return x;
+}
+/** Evenly spaced values in [start, stop) (one argument: [0, stop)). */
+export function arange(start: number, stop?: number, step = 1, dtype: DType = "float64"): Array {
+  if (stop === undefined) [start, stop] = [0, start];
+  if (step === 0) throw new InvalidArgumentError(`np.arange: step must not be 0`);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const x = ConcreteArray.zeros([n], checkDtype("arange", dtype));
+  for (let i = 0; i < n; i++) x.buffer[i] = start + i * step;
+  return x;
+}
+/** `num` evenly spaced values from start to stop inclusive. */
+export function linspace(start: number, stop: number, num = 50, dtype: DType = "float64"): Array {
+  const x = ConcreteArray.zeros([checkShape("linspace", num)[0]!], checkDtype("linspace", dtype));
+  const step = num > 1 ? (stop - start) / (num - 1) : 0;
+  for (let i = 0; i < num; i++) x.buffer[i] = i === num - 1 && num > 1 ? stop : start + i * step;
+  return x;
+}
+
+// ---------------------------------------------------------- elementwise --
+
+export const add = (a: ArrayLike, b: ArrayLike): Array => binary("add", ew.add, a, b);
+export const subtract = (a: ArrayLike, b: ArrayLike): Array => binary("subtract", ew.sub, a, b);
+export const multiply = (a: ArrayLike, b: ArrayLike): Array => binary("multiply", ew.mul, a, b);
+/** True division: ints divide as floats. */
+export const divide = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("divide", (x, y) => ew.div(asFloat(x), asFloat(y)), a, b);
+export const power = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("power", (x, y) => ew.pow(asFloat(x), asFloat(y)), a, b);
+export const maximum = (a: ArrayLike, b: ArrayLike): Array => binary("maximum", ew.max, a, b);
+export const minimum = (a: ArrayLike, b: ArrayLike): Array => binary("minimum", ew.min, a, b);
+export const arctan2 = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("arctan2", (x, y) => ew.atan2(asFloat(x), asFloat(y)), a, b);
+/** Remainder with the sign of the divisor (NumPy's mod). */
+export const mod = (a: ArrayLike, b: ArrayLike): Array => binary("mod", ew.rem, a, b);
+
+export const less = (a: ArrayLike, b: ArrayLike): Array => binary("less", ew.lt, a, b);
+export const lessEqual = (a: ArrayLike, b: ArrayLike): Array => binary("lessEqual", ew.le, a, b);
+export const greater = (a: ArrayLike, b: ArrayLike): Array => binary("greater", ew.gt, a, b);
+export const greaterEqual = (a: ArrayLike, b: ArrayLike): Array => binary("greaterEqual", ew.ge, a, b);
+export const equal = (a: ArrayLike, b: ArrayLike): Array => binary("equal", ew.eq, a, b);
+export const notEqual = (a: ArrayLike, b: ArrayLike): Array => binary("notEqual", ew.ne, a, b);
+export const logicalAnd = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("logicalAnd", (x, y) => ew.logicalAnd(toBool(x), toBool(y)), a, b);
+export const logicalOr = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("logicalOr", (x, y) => ew.logicalOr(toBool(x), toBool(y)), a, b);
+export const logicalNot = (a: ArrayLike): Array => ew.logicalNot(toBool(arr(a, "logicalNot")));
+
+function toBool(x: Array): Array {
+  return x.dtype === "bool" ? x : ew.ne(x, ConcreteArray.zeros(x.shape, x.dtype));
+}
+
+function floatUnary(fn: string, op: (x: Array) => Array) {
+  return (x: ArrayLike): Array => op(asFloat(arr(x, fn)));
+}
+export const negative = (x: ArrayLike): Array => ew.neg(arr(x, "negative"));
+export const abs = (x: ArrayLike): Array => ew.abs(arr(x, "abs"));
+export const sign = (x: ArrayLike): Array => ew.sign(arr(x, "sign"));
+export const floor = floatUnary("floor", ew.floor);
+export const ceil = floatUnary("ceil", ew.ceil);
+export const round = floatUnary("round", ew.round);
+export const exp = floatUnary("exp", ew.exp);
+export const log = floatUnary("log", ew.log);
+export const log1p = floatUnary("log1p", ew.log1p);
+export const expm1 = floatUnary("expm1", ew.expm1);
+export const sqrt = floatUnary("sqrt", ew.sqrt);
+export const sin = floatUnary("sin", ew.sin);
+export const cos = floatUnary("cos", ew.cos);
+export const tan = floatUnary("tan", ew.tan);
+export const arcsin = floatUnary("arcsin", ew.asin);
+export const arccos = floatUnary("arccos", ew.acos);
+export const arctan = floatUnary("arctan", ew.atan);
+export const sinh = floatUnary("sinh", ew.sinh);
+export const cosh = floatUnary("cosh", ew.cosh);
+export const tanh = floatUnary("tanh", ew.tanh);
+export const log2 = (x: ArrayLike): Array => divide(log(x), Math.LN2);
+export const log10 = (x: ArrayLike): Array => divide(log(x), Math.LN10);
+export const square = (x: ArrayLike): Array => {
+  const a = arr(x, "square");
+  return ew.mul(a, a);
+};
+export const reciprocal = (x: ArrayLike): Array => divide(1, x);
+export const isnan = (x: ArrayLike): Array => {
+  const a = arr(x, "isnan");
+  return ew.ne(a, a);
+};
+export const isfinite = (x: ArrayLike): Array => {
+  const a = asFloat(arr(x, "isfinite"));
+  return ew.lt(ew.abs(a), ConcreteArray.full(a.shape, a.dtype, Infinity));
+};
+
+/** Elementwise cond ? x : y, with broadcasting. */
+export function where(cond: ArrayLike, x: ArrayLike, y: ArrayLike): Array {
+  const c = toBool(arr(cond, "where", "condition"));
+  const [a, b] = promotePair(x, y, "where");
+  const [bc, ba, bb] = broadcastAll("where", [c, a, b]);
+  return ew.select(bc!, ba!, bb!);
+}
+/** Limits values to [lo, hi]. */
+export function clip(x: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): Array {
+  let out = arr(x, "clip");
+  if (lo !== null) out = maximum(out, lo);
+  if (hi !== null) out = minimum(out, hi);
+  return out;
+}
+export function astype(x: ArrayLike, dtype: DType): Array {
+  return ew.convert(arr(x, "astype"), checkDtype("astype", dtype));
+}
+/** The identity for values, a constant for derivatives. */
+export function stopGradient(x: ArrayLike): Array {
+  return ew.stopGradient(arr(x, "stopGradient"));
+}
+
+// ----------------------------------------------------------- reductions --
+
+function reduceArgs(fn: string, x: ArrayLike, axisArg: AxisArg, opts: ReduceOpts | undefined) {
+  const a = arr(x, fn);
+  let axis: Axis;
+  let keepdims = opts?.keepdims ?? false;
+  if (axisArg !== null && typeof axisArg === "object" && !globalThis.Array.isArray(axisArg)) {
+    const o = axisArg as { axis?: Axis; keepdims?: boolean };
+    axis = o.axis;
+    keepdims = o.keepdims ?? keepdims;
+  } else {
+    axis = axisArg as Axis;
+  }
+  const axes = normalizeAxes(`np.${fn}`, axis, a.ndim);
+  return { a, axes, keepdims };
+}
+
+function keep(out: Array, inShape: readonly number[], axes: readonly number[], keepdims: boolean): Array {
+  if (!keepdims) return out;
+  return mv.reshape(out, inShape.map((d, i) => (axes.includes(i) ? 1 : d)));
+}
+
+export function sum(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
+  const { a, axes, keepdims } = reduceArgs("sum", x, axis, opts);
+  const src = a.dtype === "bool" ? ew.convert(a, "int32") : a;
+  return keep(rd.reduceSum(src, axes), a.shape, axes, keepdims);
+}
+export function mean(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
+  const { a, axes, keepdims } = reduceArgs("mean", x, axis, opts);
+  const n = axes.reduce((acc, ax) => acc * a.shape[ax]!, 1);
+  const s = rd.reduceSum(asFloat(a), axes);
+  return keep(divide(s, n), a.shape, axes, keepdims);
+}
+function checkNonEmpty(fn: string, a: Array, axes: readonly number[]): void {
+  if (axes.some((ax) => a.shape[ax] === 0)) {
+    throw new ShapeError(`np.${fn}: cannot reduce an empty axis (shape ${fmtShape(a.shape)})`);
+  }
+}
+export function max(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
+  const { a, axes, keepdims } = reduceArgs("max", x, axis, opts);
+  checkNonEmpty("max", a, axes);
+  return keep(rd.reduceMax(a, axes), a.shape, axes, keepdims);
+}
+export function min(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
+  const { a, axes, keepdims } = reduceArgs("min", x, axis, opts);
+  checkNonEmpty("min", a, axes);
+  return keep(rd.reduceMin(a, axes), a.shape, axes, keepdims);
+}
+/** Variance (ddof = 0 unless given). */
+export function variance(x: ArrayLike, axis?: AxisArg, opts: ReduceOpts & { ddof?: number } = {}): Array {
+  const { a, axes, keepdims } = reduceArgs("var", x, axis, opts);
+  const n = axes.reduce((acc, ax) => acc * a.shape[ax]!, 1);
+  const centered = subtract(a, mean(a, axes, { keepdims: true }));
+  const s = rd.reduceSum(ew.mul(centered, centered), axes);
+  return keep(divide(s, n - (opts.ddof ?? 0)), a.shape, axes, keepdims);
+}
+export function std(x: ArrayLike, axis?: AxisArg, opts: ReduceOpts & { ddof?: number } = {}): Array {
+  return sqrt(variance(x, axis, opts));
+}
+/**
+ * Product over axes, as a balanced tree of elementwise products (so its
+ * derivative is exact even where elements are zero).
+ */
+export function prod(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
+  const { a, axes, keepdims } = reduceArgs("prod", x, axis, opts);
+  const rest = a.shape.filter((_, d) => !axes.includes(d));
+  const perm = [...axes, ...a.shape.map((_, d) => d).filter((d) => !axes.includes(d))];
+  const n = axes.reduce((acc, ax) => acc * a.shape[ax]!, 1);
+  let cur = mv.reshape(mv.transpose(a.dtype === "bool" ? ew.convert(a, "int32") : a, perm), [n, ...rest]);
+  if (n === 0) return keep(ConcreteArray.full(rest, cur.dtype, 1), a.shape, axes, keepdims);
+  while (cur.shape[0]! > 1) {
+    const m = cur.shape[0]!;
+    const half = Math.floor(m / 2);
+    const zero = rest.map(() => 0);
+    const lo = mv.slice(cur, [0, ...zero], [half, ...rest]);
+    const hi = mv.slice(cur, [half, ...zero], [2 * half, ...rest]);
+    let next = ew.mul(lo, hi);
+    if (m % 2 === 1) next = mv.concatenate([next, mv.slice(cur, [m - 1, ...zero], [m, ...rest])], 0);
+    cur = next;
+  }
+  return keep(mv.reshape(cur, rest), a.shape, axes, keepdims);
+}
+function argReduce(fn: "argmax" | "argmin", x: ArrayLike, axis?: number | null): Array {
+  let a = arr(x, fn);
+  let ax: number;
+  if (axis === undefined || axis === null) {
+    a = mv.reshape(a, [a.size]);
+    ax = 0;
+  } else {
+    ax = normalizeAxis(`np.${fn}`, axis, a.ndim);
+  }
+  checkNonEmpty(fn, a, [ax]);
+  return fn === "argmax" ? rd.argmax(a, ax) : rd.argmin(a, ax);
+}
+export const argmax = (x: ArrayLike, axis?: number | null): Array => argReduce("argmax", x, axis);
+export const argmin = (x: ArrayLike, axis?: number | null): Array => argReduce("argmin", x, axis);
+
+/** log(sum(exp(x))) computed stably: the max is subtracted first. */
+export function logsumexp(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
+  const { a, axes, keepdims } = reduceArgs("logsumexp", x, axis, opts);
+  const af = asFloat(a);
+  const m = ew.stopGradient(rd.reduceMax(af, axes));
+  // An all -inf slice would give -inf - -inf = NaN; shift by 0 there instead.
+  const mSafe = where(isfinite(m), m, 0);
+  const mBack = mv.broadcastInDim(mSafe, af.shape, af.shape.map((_, d) => d).filter((d) => !axes.includes(d)));
+  const s = rd.reduceSum(exp(ew.sub(af, mBack)), axes);
+  return keep(add(log(s), mSafe), a.shape, axes, keepdims);
+}
+/** Cumulative sum along `axis` (flattened when omitted). */
+export function cumsum(x: ArrayLike, axis?: number): Array {
+  let a = arr(x, "cumsum");
+  if (a.dtype === "bool") a = ew.convert(a, "int32");
+  if (axis === undefined) return rd.cumsum(mv.reshape(a, [a.size]), 0);
+  return rd.cumsum(a, normalizeAxis("np.cumsum", axis, a.ndim));
+}
+
+// -------------------------------------------------------- linear algebra --
+
+/**
+ * Matrix product with NumPy semantics: 1-D operands are promoted to
+ * matrices and the added axis removed; batch axes broadcast.
+ */
+export function matmul(a: ArrayLike, b: ArrayLike): Array {
+  let [x, y] = promotePair(a, b, "matmul");
+  if (x.ndim === 0 || y.ndim === 0) {
+    throw new ShapeError(
+      `np.matmul: operands must be at least 1-D, got shapes ${fmtShape(x.shape)} and ` +
+        `${fmtShape(y.shape)}; use np.multiply for scalars`,
+    );
+  }
+  const xVec = x.ndim === 1;
+  const yVec = y.ndim === 1;
+  if (xVec) x = mv.reshape(x, [1, x.shape[0]!]);
+  if (yVec) y = mv.reshape(y, [y.shape[0]!, 1]);
+  const k1 = x.shape[x.ndim - 1]!;
+  const k2 = y.shape[y.ndim - 2]!;
+  if (k1 !== k2) {
+    throw new ShapeError(
+      `np.matmul: inner dimensions do not match: shapes ${fmtShape(arr(a, "matmul").shape)} and ` +
+        `${fmtShape(arr(b, "matmul").shape)} (${k1} vs ${k2}); the last axis of the first operand ` +
+        `must equal the second-to-last axis of the second (transpose one of them?)`,
+    );
+  }
+  const xBatch = x.shape.slice(0, -2);
+  const yBatch = y.shape.slice(0, -2);
+  const batch =
+    xBatch.length === 0 && yBatch.length === 0
+      ? []
+      : broadcastShapesFor("matmul", xBatch, yBatch);
+  x = broadcastToShape(x, [...batch, ...x.shape.slice(-2)]);
+  y = broadcastToShape(y, [...batch, ...y.shape.slice(-2)]);
+  let out = matmulPrim(x, y);
+  if (xVec && yVec) out = mv.reshape(out, batch);
+  else if (xVec) out = mv.reshape(out, [...batch, out.shape[out.ndim - 1]!]);
+  else if (yVec) out = mv.reshape(out, out.shape.slice(0, -1));
+  return out;
+}
+function broadcastShapesFor(fn: string, a: readonly number[], b: readonly number[]): number[] {
+  // Reuse elementwise broadcasting for batch dimensions.
+  return broadcastAll(fn, [ConcreteArray.zeros(a, "bool"), ConcreteArray.zeros(b, "bool")])[0]!.shape.slice();
+}
+/** dot: matmul for arrays of rank >= 1, multiplication when one is a scalar. */
+export function dot(a: ArrayLike, b: ArrayLike): Array {
+  const x = arr(a, "dot", "a");
+  const y = arr(b, "dot", "b");
+  if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
+  return matmul(x, y);
+}
+/** Outer product of two vectors (flattened first). */
+export function outer(a: ArrayLike, b: ArrayLike): Array {
+  const x = ravel(a);
+  const y = ravel(b);
+  return multiply(mv.reshape(x, [x.size, 1]), mv.reshape(y, [1, y.size]));
+}
+/** Inner product of two vectors (sum of products over the last axis). */
+export function inner(a: ArrayLike, b: ArrayLike): Array {
+  return sum(multiply(a, b), -1);
+}
+
+// ------------------------------------------------------------------ shape --
+
+/** Reshape; one entry may be -1 (inferred). */
+export function reshape(x: ArrayLike, shape: readonly number[] | number): Array {
+  const a = arr(x, "reshape");
+  const s = typeof shape === "number" ? [shape] : [...shape];
+  const unknown = s.indexOf(-1);
+  if (unknown >= 0) {
+    const known = s.reduce((acc, d, i) => (i === unknown ? acc : acc * d), 1);
+    if (known === 0 || a.size % known !== 0) {
+      throw new ShapeError(
+        `np.reshape: cannot reshape an array of shape ${fmtShape(a.shape)} into ${fmtShape(s)}`,
+      );
+    }
+    s[unknown] = a.size / known;
+  }
+  return mv.reshape(a, s);
+}
+export function ravel(x: ArrayLike): Array {
+  const a = arr(x, "ravel");
+  return mv.reshape(a, [a.size]);
+}
+/** Permutes axes (reverses them by default). */
+export function transpose(x: ArrayLike, axes?: readonly number[]): Array {
+  const a = arr(x, "transpose");
+  const perm = axes === undefined ? a.shape.map((_, i) => a.ndim - 1 - i) : axes.map((ax) => normalizeAxis("np.transpose", ax, a.ndim));
+  return mv.transpose(a, perm);
+}
+export function swapaxes(x: ArrayLike, a1: number, a2: number): Array {
+  const a = arr(x, "swapaxes");
+  const perm = a.shape.map((_, i) => i);
+  const i = normalizeAxis("np.swapaxes", a1, a.ndim);
+  const j = normalizeAxis("np.swapaxes", a2, a.ndim);
+  [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  return mv.transpose(a, perm);
+}
+export function moveaxis(x: ArrayLike, source: number, destination: number): Array {
+  const a = arr(x, "moveaxis");
+  const s = normalizeAxis("np.moveaxis", source, a.ndim);
+  const d = normalizeAxis("np.moveaxis", destination, a.ndim);
+  const perm = a.shape.map((_, i) => i).filter((i) => i !== s);
+  perm.splice(d, 0, s);
+  return mv.transpose(a, perm);
+}
+export function broadcastTo(x: ArrayLike, shape: readonly number[]): Array {
+  const a = arr(x, "broadcastTo");
+  const s = checkShape("broadcastTo", shape);
+  if (s.length < a.ndim) {
+    throw new ShapeError(`np.broadcastTo: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(s)}`);
+  }
+  return broadcastToShape(a, s);
+}
+export function expandDims(x: ArrayLike, axis: number): Array {
+  const a = arr(x, "expandDims");
+  const ax = normalizeAxis("np.expandDims", axis, a.ndim + 1);
+  const s = a.shape.slice();
+  s.splice(ax, 0, 1);
+  return mv.reshape(a, s);
+}
+export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array {
+  const a = arr(x, "squeeze");
+  const axes = axis === undefined ? a.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0) : normalizeAxes("np.squeeze", axis, a.ndim);
+  for (const ax of axes) {
+    if (a.shape[ax] !== 1) {
+      throw new ShapeError(`np.squeeze: axis ${ax} of shape ${fmtShape(a.shape)} has size ${a.shape[ax]}, not 1`);
+    }
+  }
+  return mv.reshape(a, a.shape.filter((_, i) => !axes.includes(i)));
+}
+export function concatenate(xs: readonly ArrayLike[], axis = 0): Array {
+  if (xs.length === 0) throw new InvalidArgumentError(`np.concatenate: needs at least one array`);
+  const arrays = promoteMany("concatenate", xs);
+  const first = arrays[0]!;
+  if (first.ndim === 0) throw new ShapeError(`np.concatenate: zero-dimensional arrays cannot be concatenated; use np.stack`);
+  for (const a of arrays) {
+    if (a.ndim !== first.ndim) {
+      throw new ShapeError(
+        `np.concatenate: all arrays need the same rank, got shapes ${arrays.map((v) => fmtShape(v.shape)).join(", ")}`,
+      );
+    }
+  }
+  return mv.concatenate(arrays, normalizeAxis("np.concatenate", axis, first.ndim));
+}
+/** Joins arrays along a new axis. */
+export function stack(xs: readonly ArrayLike[], axis = 0): Array {
+  if (xs.length === 0) throw new InvalidArgumentError(`np.stack: needs at least one array`);
+  const arrays = promoteMany("stack", xs);
+  const shape = arrays[0]!.shape;
+  for (const a of arrays) {
+    if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(
+        `np.stack: all arrays need the same shape, got ${arrays.map((v) => fmtShape(v.shape)).join(", ")}`,
+      );
+    }
+  }
+  const ax = normalizeAxis("np.stack", axis, shape.length + 1);
+  return mv.concatenate(arrays.map((a) => expandDims(a, ax)), ax);
+}
+function promoteMany(fn: string, xs: readonly ArrayLike[]): Array[] {
+  const arrays = xs.map((x, i) => arr(x, fn, `${i}`));
+  const dt = arrays.reduce<DType>((d, a) => (d === a.dtype ? d : promotePair(ConcreteArray.zeros([], d), ConcreteArray.zeros([], a.dtype), fn)[0].dtype), arrays[0]!.dtype);
+  return arrays.map((a) => (a.dtype === dt ? a : ew.convert(a, dt)));
+}
+
+// --------------------------------------------------------------- indexing --
+
+/** Elements at integer `indices` along `axis` (of the flattened array when omitted). */
+export function take(x: ArrayLike, indices: ArrayLike, axis?: number): Array {
+  let a = arr(x, "take");
+  let idx = arr(indices, "take", "indices");
+  if (isFloat(idx.dtype)) {
+    const c = idx instanceof ConcreteArray ? idx : undefined;
+    if (c !== undefined && c.buffer.every((v) => Number.isInteger(v))) idx = ew.convert(idx, "int32");
+    else {
+      throw new InvalidArgumentError(
+        `np.take: indices must be integers, got dtype ${idx.dtype}; convert with astype("int32")`,
+      );
+    }
+  } else if (idx.dtype === "bool") {
+    throw new InvalidArgumentError(`np.take: indices must be integers, got a bool array`);
+  }
+  if (axis === undefined) {
+    a = mv.reshape(a, [a.size]);
+    return mv.gather(a, idx, 0);
+  }
+  return mv.gather(a, idx, normalizeAxis("np.take", axis, a.ndim));
+}
+
+
+/**
+ * Basic slicing: slice(x, 1, null, [0, 4, 2]) is x[1, :, 0:4:2]. Negative
+ * integers count from the end; steps must be positive.
+ */
+export function slice(x: ArrayLike, ...index: SliceIndex[]): Array {
+  const a = arr(x, "slice");
+  if (index.length > a.ndim) {
+    throw new ShapeError(`np.slice: ${index.length} indices for an array of rank ${a.ndim} (shape ${fmtShape(a.shape)})`);
+  }
+  const start: number[] = [];
+  const limit: number[] = [];
+  const step: number[] = [];
+  const keepAxis: boolean[] = [];
+  a.shape.forEach((n, d) => {
+    const ix = index[d];
+    if (ix === undefined || ix === null) {
+      start.push(0), limit.push(n), step.push(1), keepAxis.push(true);
+    } else if (typeof ix === "number") {
+      const i = ix < 0 ? ix + n : ix;
+      if (!Number.isInteger(ix) || i < 0 || i >= n) {
+        throw new ShapeError(`np.slice: index ${ix} is out of bounds for axis ${d} of size ${n}`);
+      }
+      start.push(i), limit.push(i + 1), step.push(1), keepAxis.push(false);
+    } else {
+      const st = ix[2] ?? 1;
+      if (!Number.isInteger(st) || st <= 0) {
+        throw new ShapeError(`np.slice: step ${st} on axis ${d} must be a positive integer (reverse with np.flip)`);
+      }
+      const clampIdx = (v: number | null | undefined, dflt: number): number => {
+        if (v === null || v === undefined) return dflt;
+        const w = v < 0 ? v + n : v;
+        return Math.min(Math.max(w, 0), n);
+      };
+      const s = clampIdx(ix[0], 0);
+      const e = Math.max(s, clampIdx(ix[1], n));
+      start.push(s), limit.push(e), step.push(st), keepAxis.push(true);
+    }
+  });
+  const out = mv.slice(a, start, limit, step);
+  return mv.reshape(out, out.shape.filter((_, d) => keepAxis[d]));
+}
+
+// ----------------------------------------------------------------- print --
+
+export function toString(x: Array): string {
+  return formatArray(x);
+}
+
+installArrayMethods({
+  add,
+  subtract,
+  multiply,
+  divide,
+  power,
+  negative,
+  matmul,
+  sum: (a, axis, opts) => sum(a, axis, opts),
+  mean: (a, axis, opts) => mean(a, axis, opts),
+  max: (a, axis, opts) => max(a, axis, opts),
+  min: (a, axis, opts) => min(a, axis, opts),
+  reshape,
+  transpose,
+  astype,
+  exp,
+  log,
+  sin,
+  cos,
+  tanh,
+  sqrt,
+  square,
+  abs,
+  less,
+  lessEqual,
+  greater,
+  greaterEqual,
+  equal,
+  notEqual,
+  slice,
+  toString,
+});
+
+export { scalar };

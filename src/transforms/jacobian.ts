@@ -1,0 +1,148 @@
+/**
+ * Jacobians and Hessians. jacfwd pushes one basis tangent per input element
+ * through forward mode (vmapped, so one batched pass): cost grows with the
+ * number of inputs. jacrev pulls one basis cotangent per output element back
+ * through the tape: cost grows with the number of outputs. `jacobian` picks
+ * the cheaper one. Output layout follows JAX: out.shape ++ in.shape, with the
+ * output tree on the outside and the input tree inside.
+ */
+import { type Array, ConcreteArray } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import { isFloat } from "../core/dtype.js";
+import { DTypeError, fmtShape } from "../core/errors.js";
+import { shapeSize } from "../core/shape.js";
+import { reshape, slice, transpose } from "../primitives/movement.js";
+import { flatten, unflatten, type TreeDef } from "../tree/index.js";
+import { jvp } from "./jvp.js";
+import { type GradOptions, resolveArgnums, vjp } from "./linearize.js";
+import { vmap } from "./vmap.js";
+
+export type JacobianOptions = Pick<GradOptions, "argnums">;
+
+/** Row-stacked identity blocks: leaf j gets [total, ...shape_j], one-hot at rows offset_j + k. */
+function basis(arrays: readonly Array[]): ConcreteArray[] {
+  const total = arrays.reduce((acc, x) => acc + x.size, 0);
+  let offset = 0;
+  return arrays.map((x) => {
+    const n = x.size;
+    const b = ConcreteArray.zeros([total, ...x.shape], x.dtype);
+    for (let k = 0; k < n; k++) b.buffer[(offset + k) * n + k] = 1;
+    offset += n;
+    return b;
+  });
+}
+
+/** The differentiated arguments (by argnums) and a function of just those. */
+function selectArgs(fnName: string, f: (...args: never[]) => unknown, opts: JacobianOptions, args: unknown[]) {
+  const argnums = resolveArgnums(fnName, opts.argnums, args.length);
+  const diffArgs = argnums.map((a) => args[a]);
+  const g = (...diff: unknown[]): unknown => {
+    const full = args.slice();
+    argnums.forEach((a, k) => (full[a] = diff[k]));
+    return (f as (...a: unknown[]) => unknown)(...full);
+  };
+  const [leaves, inDef] = flatten(diffArgs);
+  const arrays = leaves.map((l, i) => asArray(l, `${fnName}: input ${i}`));
+  arrays.forEach((x, i) => {
+    if (!isFloat(x.dtype)) {
+      throw new DTypeError(
+        `${fnName}: input leaf ${i} has dtype ${x.dtype} (shape ${fmtShape(x.shape)}); ` +
+          `Jacobians need float inputs: convert with x.astype("float64")`,
+      );
+    }
+  });
+  const single = opts.argnums === undefined || typeof opts.argnums === "number";
+  return { g, diffArgs: unflatten(inDef, arrays) as unknown[], arrays, inDef, single };
+}
+
+/**
+ * Assembles blocks[o][j] (already shaped out_o ++ in_j) into the output tree
+ * of input trees.
+ */
+function assemble(outDef: TreeDef, inDef: TreeDef, single: boolean, blocks: Array[][]): unknown {
+  return unflatten(
+    outDef,
+    blocks.map((row) => {
+      const inner = unflatten(inDef, row) as unknown[];
+      return single ? inner[0] : inner;
+    }),
+  );
+}
+
+/** Forward-mode Jacobian: one JVP per input element, batched with vmap. */
+export function jacfwd(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
+  return (...args: unknown[]): any => {
+    const { g, diffArgs, arrays, inDef, single } = selectArgs("jacfwd", f, opts, args);
+    const pushforward = (...tangentLeaves: unknown[]): unknown =>
+      jvp(g, diffArgs, unflatten(inDef, tangentLeaves) as unknown[])[1];
+    const outTangents = vmap(pushforward)(...basis(arrays));
+    const [outLeaves, outDef] = flatten(outTangents);
+    const blocks = (outLeaves as Array[]).map((t) => {
+      const outShape = t.shape.slice(1);
+      let offset = 0;
+      return arrays.map((x) => {
+        const rows = slice(t, [offset, ...outShape.map(() => 0)], [offset + x.size, ...outShape]);
+        offset += x.size;
+        // [in..., out...] -> [out..., in...]
+        const r = reshape(rows, [...x.shape, ...outShape]);
+        const nIn = x.ndim;
+        const perm = [...outShape.map((_, i) => nIn + i), ...x.shape.map((_, i) => i)];
+        return transpose(r, perm);
+      });
+    });
+    return assemble(outDef, inDef, single, blocks);
+  };
+}
+
+/** Reverse-mode Jacobian: one VJP per output element, batched with vmap. */
+export function jacrev(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
+  return (...args: unknown[]): any => {
+    const { g, diffArgs, arrays, inDef, single } = selectArgs("jacrev", f, opts, args);
+    const [out, pullback] = vjp(g, ...diffArgs);
+    return jacrevFromVjp(out, pullback, arrays, inDef, single);
+  };
+}
+
+function jacrevFromVjp(
+  out: unknown,
+  pullback: (ct: unknown) => unknown[],
+  arrays: readonly Array[],
+  inDef: TreeDef,
+  single: boolean,
+): unknown {
+  const [outLeaves, outDef] = flatten(out);
+  const outs = outLeaves as Array[];
+  const inCts = vmap((...ctLeaves: unknown[]) => pullback(unflatten(outDef, ctLeaves)))(...basis(outs));
+  const ctLeaves = flatten(inCts)[0] as Array[];
+  let offset = 0;
+  const blocks = outs.map((o) => {
+    const row = ctLeaves.map((c, j) => {
+      const inShape = arrays[j]!.shape;
+      const rows = slice(c, [offset, ...inShape.map(() => 0)], [offset + o.size, ...inShape]);
+      return reshape(rows, [...o.shape, ...inShape]);
+    });
+    offset += o.size;
+    return row;
+  });
+  return assemble(outDef, inDef, single, blocks);
+}
+
+/**
+ * The Jacobian by whichever mode is cheaper: reverse when there are fewer
+ * output elements than input elements, forward otherwise.
+ */
+export function jacobian(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
+  return (...args: unknown[]): any => {
+    const { g, diffArgs, arrays, inDef, single } = selectArgs("jacobian", f, opts, args);
+    const [out, pullback] = vjp(g, ...diffArgs);
+    const nOut = (flatten(out)[0] as Array[]).reduce((acc, o) => acc + o.size, 0);
+    const nIn = arrays.reduce((acc, x) => acc + shapeSize(x.shape), 0);
+    if (nOut <= nIn) return jacrevFromVjp(out, pullback, arrays, inDef, single);
+    return jacfwd(f, opts)(...args);
+  };
+}
+
+/** The Hessian: forward mode over reverse mode. */
+export function hessian(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
+  return jacfwd(jacrev(f, opts), opts);
+}

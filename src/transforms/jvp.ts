@@ -1,0 +1,129 @@
+/**
+ * Forward mode: each value carries a tangent (dual numbers, generalised to
+ * arrays). A primitive's JVP rule maps input tangents to the output tangent
+ * as the primal is computed, so nothing is stored: memory stays flat however
+ * long the program runs. Symbolic zero tangents are `null`.
+ */
+import { Array } from "../core/array.js";
+import type { ConcreteArray } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import { ShapeError, DTypeError, fmtShape, InvalidArgumentError } from "../core/errors.js";
+import type { Primitive, Tangent } from "../core/primitive.js";
+import { shapesEqual } from "../core/shape.js";
+import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
+import { ConcreteArray as Concrete } from "../core/array.js";
+import { flatten, treeDefString, unflatten } from "../tree/index.js";
+
+/** A value together with its tangent (a dual number). */
+export class JVPTracer extends Tracer {
+  constructor(
+    trace: Trace,
+    readonly primal: Array,
+    readonly tangent: Tangent,
+  ) {
+    super(trace);
+  }
+  get shape() {
+    return this.primal.shape;
+  }
+  get dtype() {
+    return this.primal.dtype;
+  }
+  concrete(fnName: string): ConcreteArray {
+    return this.primal.concrete(fnName);
+  }
+  /** A value with a zero tangent is just its primal. */
+  fullLower(): Array {
+    return this.tangent === null ? this.primal : this;
+  }
+}
+
+export class JVPTrace extends Trace {
+  pure(value: Array): Tracer {
+    return new JVPTracer(this, value, null);
+  }
+  processPrimitive(prim: Primitive, tracers: Tracer[], params: unknown): Array {
+    const n = tracers.length;
+    const primals = new globalThis.Array<Array>(n);
+    const tangents = new globalThis.Array<Tangent>(n);
+    let anyTangent = false;
+    for (let i = 0; i < n; i++) {
+      const t = tracers[i] as JVPTracer;
+      primals[i] = t.primal;
+      tangents[i] = t.tangent;
+      if (t.tangent !== null) anyTangent = true;
+    }
+    const out = bind(prim, primals, params);
+    const tangentOut = anyTangent ? prim.jvp(primals, tangents, out, params) : null;
+    return new JVPTracer(this, out, tangentOut);
+  }
+}
+
+/** The primal and tangent of an output leaf seen by the JVP trace `main`. */
+export function primalAndTangent(main: MainTrace, x: Array): [Array, Tangent] {
+  if (x instanceof JVPTracer && x.trace.main === main) return [x.primal, x.tangent];
+  return [x, null];
+}
+
+/**
+ * Forward-mode derivative: evaluates f at `primals` and its directional
+ * derivative along `tangents`; both are lists (pytrees) matching f's arguments.
+ * Returns [outputs, output tangents].
+ */
+export function jvp(
+  f: (...args: never[]) => unknown,
+  primals: readonly unknown[],
+  tangents: readonly unknown[],
+): [unknown, unknown] {
+  if (!globalThis.Array.isArray(primals) || !globalThis.Array.isArray(tangents)) {
+    throw new InvalidArgumentError(
+      `jvp: primals and tangents must be lists with one entry per argument of f, ` +
+        `e.g. jvp(f, [x], [dx])`,
+    );
+  }
+  const [pLeaves, pDef] = flatten(primals);
+  const [tLeaves, tDef] = flatten(tangents);
+  if (treeDefString(pDef) !== treeDefString(tDef)) {
+    throw new InvalidArgumentError(
+      `jvp: primals and tangents must have the same structure, got ${treeDefString(pDef)} ` +
+        `and ${treeDefString(tDef)}`,
+    );
+  }
+  return withMainTrace(
+    (main) => new JVPTrace(main),
+    (main) => {
+      const inputs = pLeaves.map((leaf, i) => {
+        const p = asArray(leaf, `jvp: primal ${i}`);
+        const t = asArray(tLeaves[i], `jvp: tangent ${i}`);
+        if (!shapesEqual(p.shape, t.shape) || (t.dtype !== p.dtype && !(t instanceof Concrete && isWeak(tLeaves[i])))) {
+          if (!shapesEqual(p.shape, t.shape)) {
+            throw new ShapeError(
+              `jvp: tangent ${i} has shape ${fmtShape(t.shape)} but its primal has shape ` +
+                `${fmtShape(p.shape)}; tangents must match their primals`,
+            );
+          }
+          throw new DTypeError(
+            `jvp: tangent ${i} has dtype ${t.dtype} but its primal has dtype ${p.dtype}`,
+          );
+        }
+        const tangent = t.dtype === p.dtype ? t : (asArray(t, "jvp").astype(p.dtype));
+        return new JVPTracer(main.trace, p, tangent);
+      });
+      const out = f(...(unflatten(pDef, inputs) as never[]));
+      const [outLeaves, outDef] = flatten(out);
+      const primalsOut: Array[] = [];
+      const tangentsOut: Array[] = [];
+      outLeaves.forEach((leaf, i) => {
+        const [p, t] = primalAndTangent(main, asArray(leaf, `jvp: output ${i} of f`));
+        primalsOut.push(p);
+        tangentsOut.push(t ?? Concrete.zeros(p.shape, p.dtype));
+      });
+      return [unflatten(outDef, primalsOut), unflatten(outDef, tangentsOut)];
+    },
+  );
+}
+
+/** JS numbers are weakly typed: a number tangent adopts its primal's dtype. */
+function isWeak(leaf: unknown): boolean {
+  return typeof leaf === "number";
+}

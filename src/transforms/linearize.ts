@@ -1,0 +1,400 @@
+/**
+ * Reverse mode, derived from forward mode: run f under the JVP trace with
+ * tangents that are symbolic nodes of a `LinearTrace`. Every operation the
+ * JVP rules apply to tangents is linear and gets recorded on the tape (a
+ * Wengert list) together with the primal values it needs. The pullback
+ * replays the tape backwards, applying each linear primitive's transpose
+ * rule to the cotangents: that is vjp, and grad is vjp with cotangent 1.
+ * `linearize` replays the same tape forwards instead.
+ */
+import { Array, ConcreteArray } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import { type DType, isFloat } from "../core/dtype.js";
+import { ChainruleError, ConcretizationError, DTypeError, ShapeError, fmtShape, InvalidArgumentError } from "../core/errors.js";
+import { type Primitive, type Tangent, UndefPrimal } from "../core/primitive.js";
+import { shapesEqual } from "../core/shape.js";
+import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
+import { add } from "../primitives/elementwise.js";
+import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
+import { JVPTrace, JVPTracer, primalAndTangent } from "./jvp.js";
+
+/** A tangent that is a node of the tape (or a constant raised into the trace). */
+export class LinearTracer extends Tracer {
+  constructor(
+    trace: Trace,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    /** Node index in the tape, or -1 for a constant. */
+    readonly node: number,
+    readonly constant: Array | null,
+  ) {
+    super(trace);
+  }
+  concrete(fnName: string): ConcreteArray {
+    throw new ConcretizationError(
+      `${fnName}: a tangent inside reverse-mode differentiation has no concrete value`,
+    );
+  }
+}
+
+/**
+ * Records linear operations on tangents. The tape is kept as parallel arrays
+ * (one entry per node or equation) rather than one object per equation: a
+ * long scalar program then keeps few objects alive, which matters for the
+ * garbage collector. Equation e computes node eqnOut[e] by applying
+ * eqnPrim[e] to eqnArgs[eqnArgStart[e] .. eqnArgStart[e + 1]), each argument
+ * being a node index or a constant Array.
+ */
+export class LinearTrace extends Trace {
+  readonly nodeShape: (readonly number[])[] = [];
+  readonly nodeDtype: DType[] = [];
+  readonly eqnPrim: Primitive[] = [];
+  readonly eqnParams: unknown[] = [];
+  readonly eqnOut: number[] = [];
+  readonly eqnArgStart: number[] = [0];
+  readonly eqnArgs: (number | Array)[] = [];
+
+  pure(value: Array): Tracer {
+    return new LinearTracer(this, value.shape, value.dtype, -1, value);
+  }
+
+  private newNode(shape: readonly number[], dtype: DType): LinearTracer {
+    const node = this.nodeShape.length;
+    this.nodeShape.push(shape);
+    this.nodeDtype.push(dtype);
+    return new LinearTracer(this, shape, dtype, node, null);
+  }
+
+  /** A fresh input node (the tangent of a differentiated argument). */
+  newInput(like: Array): LinearTracer {
+    return this.newNode(like.shape, like.dtype);
+  }
+
+  processPrimitive(prim: Primitive, tracers: Tracer[], params: unknown): Array {
+    if (!prim.linear) {
+      throw new ChainruleError(
+        `internal error: the non-linear primitive ${prim.name} was applied to a tangent; ` +
+          `a JVP rule must be linear in the tangents`,
+      );
+    }
+    const aval = prim.abstractEval(tracers, params);
+    for (let i = 0; i < tracers.length; i++) {
+      const t = tracers[i] as LinearTracer;
+      this.eqnArgs.push(t.node >= 0 ? t.node : t.constant!);
+    }
+    this.eqnArgStart.push(this.eqnArgs.length);
+    const out = this.newNode(aval.shape, aval.dtype);
+    this.eqnPrim.push(prim);
+    this.eqnParams.push(params);
+    this.eqnOut.push(out.node);
+    return out;
+  }
+
+  /** Arguments of equation e, with node inputs mapped by `node`. */
+  args<T>(e: number, node: (n: number) => T): (T | Array)[] {
+    const out: (T | Array)[] = [];
+    for (let k = this.eqnArgStart[e]!; k < this.eqnArgStart[e + 1]!; k++) {
+      const a = this.eqnArgs[k]!;
+      out.push(typeof a === "number" ? node(a) : a);
+    }
+    return out;
+  }
+}
+
+/**
+ * Backward pass: cotangents of the input nodes given cotangents of the
+ * output nodes (null = zero). Equations whose output has no cotangent are
+ * skipped; cotangents are released as soon as they are consumed.
+ */
+function backwardPass(
+  trace: LinearTrace,
+  outNodes: readonly number[],
+  outCts: readonly Array[],
+  inputNodes: readonly number[],
+): (Array | null)[] {
+  const ct = new globalThis.Array<Array | null>(trace.nodeShape.length).fill(null);
+  const accumulate = (node: number, value: Array): void => {
+    const prev = ct[node];
+    ct[node] = prev === null || prev === undefined ? value : add(prev, value);
+  };
+  outNodes.forEach((node, i) => {
+    if (node >= 0) accumulate(node, outCts[i]!);
+  });
+  const undef = (n: number): UndefPrimal => new UndefPrimal(trace.nodeShape[n]!, trace.nodeDtype[n]!);
+  for (let e = trace.eqnOut.length - 1; e >= 0; e--) {
+    const outNode = trace.eqnOut[e]!;
+    const c = ct[outNode];
+    if (c === null || c === undefined) continue;
+    ct[outNode] = null;
+    const prim = trace.eqnPrim[e]!;
+    if (!prim.linear) throw new ChainruleError(`internal error: ${prim.name} is not linear`);
+    const inCts = prim.transpose(c, trace.args(e, undef), trace.eqnParams[e]);
+    const start = trace.eqnArgStart[e]!;
+    for (let i = 0; i < inCts.length; i++) {
+      const inp = trace.eqnArgs[start + i]!;
+      const g = inCts[i];
+      if (typeof inp === "number" && g !== null && g !== undefined) accumulate(inp, g);
+    }
+  }
+  return inputNodes.map((n) => (n >= 0 ? (ct[n] ?? null) : null));
+}
+
+/** Forward replay of the tape: output tangents from input tangents (linearize). */
+function forwardReplay(
+  trace: LinearTrace,
+  inputNodes: readonly number[],
+  inTangents: readonly Array[],
+  outNodes: readonly number[],
+): (Array | null)[] {
+  const val = new globalThis.Array<Array | null>(trace.nodeShape.length).fill(null);
+  inputNodes.forEach((n, i) => {
+    if (n >= 0) val[n] = inTangents[i]!;
+  });
+  const valueOf = (n: number): Array =>
+    val[n] ?? ConcreteArray.zeros(trace.nodeShape[n]!, trace.nodeDtype[n]!);
+  for (let e = 0; e < trace.eqnOut.length; e++) {
+    val[trace.eqnOut[e]!] = bind(trace.eqnPrim[e]!, trace.args(e, valueOf), trace.eqnParams[e]);
+  }
+  return outNodes.map((n) => (n >= 0 ? (val[n] ?? null) : null));
+}
+
+/** What a linearization of f at some primals records. */
+interface Linearized {
+  trace: LinearTrace;
+  inDef: TreeDef;
+  inputs: Array[];
+  inputNodes: number[];
+  outDef: TreeDef;
+  outPrimals: Array[];
+  outNodes: number[];
+  aux: unknown;
+}
+
+/**
+ * Runs f on `args` (a list of arguments) recording the tangent tape. Only
+ * float leaves get tangent nodes; others are treated as constants.
+ */
+function linearizeFlat(
+  fnName: string,
+  f: (...args: never[]) => unknown,
+  args: readonly unknown[],
+  hasAux: boolean,
+): Linearized {
+  const [leaves, inDef] = flatten(args);
+  const inputs = leaves.map((leaf, i) => asArray(leaf, `${fnName}: input ${i}`));
+  return withMainTrace(
+    (main) => new LinearTrace(main),
+    (linMain) => {
+      const lin = linMain.trace as LinearTrace;
+      return withMainTrace(
+        (main) => new JVPTrace(main),
+        (jvpMain) => {
+          const inputNodes: number[] = [];
+          const tracers = inputs.map((x) => {
+            if (!isFloat(x.dtype)) {
+              inputNodes.push(-1);
+              return x;
+            }
+            const t = lin.newInput(x);
+            inputNodes.push(t.node);
+            return new JVPTracer(jvpMain.trace, x, t);
+          });
+          let out = f(...(unflatten(inDef, tracers) as never[]));
+          let aux: unknown = undefined;
+          if (hasAux) {
+            if (!globalThis.Array.isArray(out) || out.length !== 2) {
+              throw new InvalidArgumentError(
+                `${fnName}: with hasAux, f must return a pair [output, aux]`,
+              );
+            }
+            aux = stripTracers(jvpMain, out[1]);
+            out = out[0];
+          }
+          const [outLeaves, outDef] = flatten(out);
+          const outPrimals: Array[] = [];
+          const outNodes: number[] = [];
+          outLeaves.forEach((leaf, i) => {
+            const [p, t] = primalAndTangent(jvpMain, asArray(leaf, `${fnName}: output ${i} of f`));
+            outPrimals.push(p);
+            outNodes.push(nodeOf(linMain, t));
+          });
+          return { trace: lin, inDef, inputs, inputNodes, outDef, outPrimals, outNodes, aux };
+        },
+      );
+    },
+  );
+}
+
+function nodeOf(linMain: MainTrace, t: Tangent): number {
+  if (t instanceof LinearTracer && t.trace.main === linMain) return t.node;
+  return -1;
+}
+
+/** Replaces JVP tracers of `main` in a tree by their primal values. */
+function stripTracers(main: MainTrace, tree: unknown): unknown {
+  const [leaves, def] = flatten(tree);
+  return unflatten(
+    def,
+    leaves.map((l) => (l instanceof Array ? primalAndTangent(main, l)[0] : l)),
+  );
+}
+
+function checkCotangent(fnName: string, i: number, primal: Array, ct: Array): Array {
+  if (!shapesEqual(primal.shape, ct.shape)) {
+    throw new ShapeError(
+      `${fnName}: cotangent ${i} has shape ${fmtShape(ct.shape)} but the output has shape ` +
+        `${fmtShape(primal.shape)}; pass a cotangent shaped like the output`,
+    );
+  }
+  return ct.dtype === primal.dtype ? ct : ct.astype(primal.dtype);
+}
+
+/**
+ * vjp(f, ...primals) -> [out, pullback]: evaluates f and returns a function
+ * mapping an output cotangent (shaped like out) to the list of input
+ * cotangents, one per argument.
+ */
+export function vjp(
+  f: (...args: never[]) => unknown,
+  ...primals: unknown[]
+): [unknown, (ct: unknown) => unknown[]] {
+  const lin = linearizeFlat("vjp", f, primals, false);
+  const pullback = (cotangent: unknown): unknown[] => {
+    const [ctLeaves, ctDef] = flatten(cotangent);
+    if (treeDefString(ctDef) !== treeDefString(lin.outDef)) {
+      throw new InvalidArgumentError(
+        `vjp pullback: the cotangent's structure ${treeDefString(ctDef)} differs from the ` +
+          `output's ${treeDefString(lin.outDef)}`,
+      );
+    }
+    const cts = ctLeaves.map((c, i) =>
+      checkCotangent("vjp pullback", i, lin.outPrimals[i]!, asArray(c, `vjp pullback: cotangent ${i}`)),
+    );
+    const inCts = backwardPass(lin.trace, lin.outNodes, cts, lin.inputNodes);
+    const grads = inCts.map((g, i) => g ?? ConcreteArray.zeros(lin.inputs[i]!.shape, lin.inputs[i]!.dtype));
+    return unflatten(lin.inDef, grads) as unknown[];
+  };
+  return [unflatten(lin.outDef, lin.outPrimals), pullback];
+}
+
+/**
+ * linearize(f, ...primals) -> [out, fJvp]: evaluates f once and returns its
+ * linear map, which can be applied to many tangents without re-running f.
+ */
+export function linearize(
+  f: (...args: never[]) => unknown,
+  ...primals: unknown[]
+): [unknown, (...tangents: unknown[]) => unknown] {
+  const lin = linearizeFlat("linearize", f, primals, false);
+  const fJvp = (...tangents: unknown[]): unknown => {
+    const [tLeaves, tDef] = flatten(tangents);
+    if (treeDefString(tDef) !== treeDefString(lin.inDef)) {
+      throw new InvalidArgumentError(
+        `linearize: tangents must match the primals' structure ${treeDefString(lin.inDef)}, ` +
+          `got ${treeDefString(tDef)}`,
+      );
+    }
+    const ts = tLeaves.map((t, i) => checkCotangent("linearize", i, lin.inputs[i]!, asArray(t, `linearize: tangent ${i}`)));
+    const outs = forwardReplay(lin.trace, lin.inputNodes, ts, lin.outNodes);
+    return unflatten(
+      lin.outDef,
+      outs.map((t, i) => t ?? ConcreteArray.zeros(lin.outPrimals[i]!.shape, lin.outPrimals[i]!.dtype)),
+    );
+  };
+  return [unflatten(lin.outDef, lin.outPrimals), fJvp];
+}
+
+export interface GradOptions {
+  /** Which positional arguments to differentiate (default 0). */
+  argnums?: number | readonly number[];
+  /** f returns [output, aux]; aux is passed through undifferentiated. */
+  hasAux?: boolean;
+}
+
+/** Validates argnums against the call's arguments; returns them as a list. */
+export function resolveArgnums(fnName: string, argnums: number | readonly number[] | undefined, nargs: number): number[] {
+  const list = argnums === undefined ? [0] : typeof argnums === "number" ? [argnums] : [...argnums];
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < -nargs || a >= nargs) {
+      throw new InvalidArgumentError(
+        `${fnName}: argnums ${a} is out of range: f was called with ${nargs} argument` +
+          `${nargs === 1 ? "" : "s"} (valid argnums are 0..${nargs - 1})`,
+      );
+    }
+  }
+  return list.map((a) => (a < 0 ? a + nargs : a));
+}
+
+/**
+ * The shared core of grad and valueAndGrad: returns [value, grads, aux].
+ */
+function valueAndGradImpl(
+  fnName: string,
+  f: (...args: never[]) => unknown,
+  opts: GradOptions,
+  args: unknown[],
+): [Array, unknown, unknown] {
+  const argnums = resolveArgnums(fnName, opts.argnums, args.length);
+  const diffArgs = argnums.map((a) => args[a]);
+  // Check float inputs up front with a clear message.
+  diffArgs.forEach((arg, k) => {
+    flatten(arg)[0].forEach((leaf) => {
+      const x = asArray(leaf, `${fnName}: argument ${argnums[k]}`);
+      if (!isFloat(x.dtype)) {
+        throw new DTypeError(
+          `${fnName}: cannot differentiate with respect to argument ${argnums[k]}, which has ` +
+            `dtype ${x.dtype} (shape ${fmtShape(x.shape)}); derivatives need float inputs: ` +
+            `convert with x.astype("float64"), or leave it out of argnums`,
+        );
+      }
+    });
+  });
+  const g = (...diff: unknown[]): unknown => {
+    const full = args.slice();
+    argnums.forEach((a, k) => (full[a] = diff[k]));
+    return (f as (...a: unknown[]) => unknown)(...full);
+  };
+  const lin = linearizeFlat(fnName, g, diffArgs, opts.hasAux === true);
+  if (lin.outPrimals.length !== 1 || lin.outDef.kind !== "leaf") {
+    throw new ShapeError(
+      `${fnName} requires f to return a single scalar array, got a ` +
+        `${lin.outDef.kind === "leaf" ? "value" : `tree with ${lin.outPrimals.length} leaves`}; ` +
+        `use jacrev or vjp for several outputs${opts.hasAux === true ? "" : ", or hasAux: true to return [loss, aux]"}`,
+    );
+  }
+  const out = lin.outPrimals[0]!;
+  if (out.ndim !== 0) {
+    throw new ShapeError(
+      `${fnName} requires a scalar output, got shape ${fmtShape(out.shape)}; use jacrev or vjp ` +
+        `for non-scalar outputs, or reduce it first (e.g. np.sum)`,
+    );
+  }
+  if (!isFloat(out.dtype)) {
+    throw new DTypeError(`${fnName} requires a float output, got dtype ${out.dtype}`);
+  }
+  const one = ConcreteArray.full([], out.dtype, 1);
+  const inCts = backwardPass(lin.trace, lin.outNodes, [one], lin.inputNodes);
+  const grads = inCts.map((c, i) => c ?? ConcreteArray.zeros(lin.inputs[i]!.shape, lin.inputs[i]!.dtype));
+  const gradTree = unflatten(lin.inDef, grads) as unknown[];
+  const result = typeof opts.argnums === "number" || opts.argnums === undefined ? gradTree[0] : gradTree;
+  return [out, result, lin.aux];
+}
+
+/**
+ * grad(f) returns a function computing the gradient of scalar-valued f with
+ * respect to argument 0 (or `argnums`), shaped like those arguments.
+ */
+export function grad(f: (...args: never[]) => unknown, opts: GradOptions = {}) {
+  return (...args: unknown[]): any => {
+    const [, g, aux] = valueAndGradImpl("grad", f, opts, args);
+    return opts.hasAux === true ? [g, aux] : g;
+  };
+}
+
+/** valueAndGrad(f) returns [f(x), grad f(x)] (with hasAux: [[f(x), aux], grad]). */
+export function valueAndGrad(f: (...args: never[]) => unknown, opts: GradOptions = {}) {
+  return (...args: unknown[]): any => {
+    const [value, g, aux] = valueAndGradImpl("valueAndGrad", f, opts, args);
+    return opts.hasAux === true ? [[value, aux], g] : [value, g];
+  };
+}

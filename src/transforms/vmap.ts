@@ -1,0 +1,170 @@
+/**
+ * Vectorising map: vmap(f) runs f once on whole batches. Each value carries
+ * the axis along which it is batched (or null); a primitive's batch rule says
+ * how to apply it to batched operands, so no loop over the batch runs.
+ */
+import { Array, ConcreteArray } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import { ConcretizationError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
+import type { BatchDim, Primitive } from "../core/primitive.js";
+import { normalizeAxis } from "../core/shape.js";
+import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
+import { batchToFront, moveAxis } from "../primitives/helpers.js";
+import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
+
+export class BatchTracer extends Tracer {
+  readonly shape: readonly number[];
+  constructor(
+    trace: Trace,
+    readonly val: Array,
+    readonly bdim: BatchDim,
+  ) {
+    super(trace);
+    this.shape = bdim === null ? val.shape : val.shape.filter((_, d) => d !== bdim);
+  }
+  get dtype() {
+    return this.val.dtype;
+  }
+  concrete(fnName: string): ConcreteArray {
+    if (this.bdim === null) return this.val.concrete(fnName);
+    throw new ConcretizationError(
+      `${fnName}: inside vmap this value differs per batch element (batched shape ` +
+        `${fmtShape(this.val.shape)}), so it has no single JS value; use np.where or ` +
+        `lax.cond instead of if/else on it`,
+    );
+  }
+  fullLower(): Array {
+    return this.bdim === null ? this.val : this;
+  }
+}
+
+export class BatchTrace extends Trace {
+  pure(value: Array): Tracer {
+    return new BatchTracer(this, value, null);
+  }
+  processPrimitive(prim: Primitive, tracers: Tracer[], params: unknown): Array {
+    const vals = tracers.map((t) => (t as BatchTracer).val);
+    const dims = tracers.map((t) => (t as BatchTracer).bdim);
+    if (dims.every((d) => d === null)) return bind(prim, vals, params);
+    const [out, outDim] = prim.batch(vals, dims, params);
+    return new BatchTracer(this, out, outDim);
+  }
+}
+
+type Axes = number | null | readonly unknown[] | Record<string, unknown>;
+
+export interface VmapOptions {
+  /** Batch axis of each argument: a number/null for all, or one entry (or subtree) per argument. */
+  inAxes?: Axes;
+  /** Batch axis of the outputs: a number (default 0), null, or a tree matching the output. */
+  outAxes?: Axes;
+}
+
+/** Expands an axes spec (a prefix of the tree) into one entry per leaf of `def`. */
+function broadcastPrefix(fnName: string, spec: unknown, def: TreeDef, what: string): (number | null)[] {
+  const out: (number | null)[] = [];
+  const walk = (s: unknown, d: TreeDef): void => {
+    if (s === null || typeof s === "number") {
+      const n = countLeaves(d);
+      for (let i = 0; i < n; i++) out.push(s);
+      return;
+    }
+    if (d.kind === "list" && globalThis.Array.isArray(s) && s.length === d.children.length) {
+      d.children.forEach((c, i) => walk(s[i], c));
+      return;
+    }
+    if (d.kind === "dict" && typeof s === "object" && s !== null && !globalThis.Array.isArray(s)) {
+      const rec = s as Record<string, unknown>;
+      d.children.forEach((c, i) => walk(rec[d.keys[i]!] ?? 0, c));
+      return;
+    }
+    throw new InvalidArgumentError(
+      `${fnName}: ${what} ${JSON.stringify(s)} does not match the structure ${treeDefString(d)}; ` +
+        `give a number, null, or a tree with the same structure`,
+    );
+  };
+  walk(spec, def);
+  return out;
+}
+
+function countLeaves(d: TreeDef): number {
+  if (d.kind === "leaf") return 1;
+  if (d.kind === "none") return 0;
+  return d.children.reduce((a, c) => a + countLeaves(c), 0);
+}
+
+/** Moves a batched value's batch axis to `axis`, broadcasting unbatched values. */
+function toOutAxis(main: MainTrace, x: Array, axis: number | null, size: number, i: number): Array {
+  const isOurs = x instanceof BatchTracer && x.trace.main === main;
+  const val = isOurs ? x.val : x;
+  const bdim = isOurs ? x.bdim : null;
+  if (axis === null) {
+    if (bdim !== null) {
+      throw new InvalidArgumentError(
+        `vmap: output ${i} is batched but outAxes says null (unbatched); give it a batch axis`,
+      );
+    }
+    return val;
+  }
+  const front = batchToFront(val, bdim, size);
+  return moveAxis(front, 0, normalizeAxis("vmap outAxes", axis, front.ndim));
+}
+
+/** vmap(f, { inAxes, outAxes }): f mapped over a batch axis of its arguments. */
+export function vmap(f: (...args: never[]) => unknown, opts: VmapOptions = {}) {
+  return (...args: unknown[]): any => {
+    const [leaves, inDef] = flatten(args);
+    const inSpec = opts.inAxes ?? 0;
+    const axes = broadcastPrefix(
+      "vmap",
+      typeof inSpec === "number" || inSpec === null ? inSpec : inSpec,
+      inDef,
+      "inAxes",
+    );
+    const arrays = leaves.map((l, i) => asArray(l, `vmap: argument leaf ${i}`));
+    let size: number | null = null;
+    let sizeFrom = "";
+    arrays.forEach((x, i) => {
+      const a = axes[i];
+      if (a === null || a === undefined) return;
+      if (x.ndim === 0) {
+        throw new ShapeError(
+          `vmap: argument leaf ${i} is a scalar (shape []) but inAxes asks to map over axis ${a}; ` +
+            `use inAxes null for it`,
+        );
+      }
+      const ax = normalizeAxis(`vmap: argument leaf ${i}`, a, x.ndim);
+      const n = x.shape[ax]!;
+      if (size === null) {
+        size = n;
+        sizeFrom = `argument leaf ${i} has size ${n} along axis ${ax} (shape ${fmtShape(x.shape)})`;
+      } else if (n !== size) {
+        throw new ShapeError(
+          `vmap: mapped axis sizes disagree: ${sizeFrom}, but argument leaf ${i} has size ${n} ` +
+            `along axis ${ax} (shape ${fmtShape(x.shape)}); all mapped axes must have one size`,
+        );
+      }
+    });
+    if (size === null) {
+      throw new InvalidArgumentError(`vmap: no argument is mapped (all inAxes are null)`);
+    }
+    const batch: number = size;
+    return withMainTrace(
+      (main) => new BatchTrace(main),
+      (main) => {
+        const tracers = arrays.map((x, i) => {
+          const a = axes[i];
+          if (a === null || a === undefined) return x;
+          return new BatchTracer(main.trace, x, normalizeAxis("vmap", a, x.ndim));
+        });
+        const out = (f as (...a: unknown[]) => unknown)(...(unflatten(inDef, tracers) as unknown[]));
+        const [outLeaves, outDef] = flatten(out);
+        const outAxes = broadcastPrefix("vmap", opts.outAxes ?? 0, outDef, "outAxes");
+        const results = outLeaves.map((l, i) =>
+          toOutAxis(main, asArray(l, `vmap: output ${i}`), outAxes[i] ?? null, batch, i),
+        );
+        return unflatten(outDef, results);
+      },
+    );
+  };
+}

@@ -1,0 +1,320 @@
+/**
+ * The registry-driven conformance suite. For every registered primitive,
+ * on random float64 inputs inside its domain:
+ *   - JVP against central finite differences (order 1),
+ *   - second-order directional derivatives (forward-over-forward and
+ *     reverse-over-forward) against finite differences of the JVP,
+ *   - the transposition identity <u, J v> = <J^T u, v> (VJP against JVP),
+ *   - vmap against a loop over the batch, with the batch axis in front, at
+ *     the back, or absent for some operands,
+ *   - jacfwd equals jacrev,
+ *   - jit equals eager evaluation.
+ * A primitive registered without an entry in SPECS fails the suite.
+ */
+import { describe, expect, it } from "vitest";
+import { ConcreteArray, type Array } from "../src/core/array.js";
+import type { DType } from "../src/core/dtype.js";
+import { type Primitive, registeredPrimitives } from "../src/core/primitive.js";
+import { bind } from "../src/core/trace.js";
+import { grad, jacfwd, jacrev, jit, jvp, np, vjp, vmap } from "../src/index.js";
+
+// ------------------------------------------------------------- helpers --
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Sampler = (rand: () => number) => number;
+const uniform =
+  (lo: number, hi: number): Sampler =>
+  (r) =>
+    lo + (hi - lo) * r();
+/** Values at distance >= 0.2 from zero, either sign. */
+const awayFromZero: Sampler = (r) => (r() < 0.5 ? -1 : 1) * (0.2 + 1.3 * r());
+/** k + 0.25..0.75: away from integer jumps. */
+const awayFromIntegers: Sampler = (r) => Math.floor(-3 + 6 * r()) + 0.25 + 0.5 * r();
+
+function sample(shape: number[], sampler: Sampler, r: () => number, dtype: DType = "float64"): ConcreteArray {
+  const x = ConcreteArray.zeros(shape, dtype);
+  for (let i = 0; i < x.size; i++) x.buffer[i] = sampler(r);
+  return x;
+}
+/** Distinct values (no ties), shuffled: for max/min. */
+function distinct(shape: number[], r: () => number): ConcreteArray {
+  const x = ConcreteArray.zeros(shape, "float64");
+  const n = x.size;
+  const vals = Array.from({ length: n }, (_, i) => i * 0.37 - n * 0.15 + 0.05 * r());
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [vals[i], vals[j]] = [vals[j]!, vals[i]!];
+  }
+  vals.forEach((v, i) => (x.buffer[i] = v));
+  return x;
+}
+function ints(shape: number[], lo: number, hi: number, r: () => number): ConcreteArray {
+  const x = ConcreteArray.zeros(shape, "int32");
+  for (let i = 0; i < x.size; i++) x.buffer[i] = lo + Math.floor(r() * (hi - lo));
+  return x;
+}
+function bools(shape: number[], r: () => number): ConcreteArray {
+  const x = ConcreteArray.zeros(shape, "bool");
+  for (let i = 0; i < x.size; i++) x.buffer[i] = r() < 0.5 ? 1 : 0;
+  return x;
+}
+
+function nums(x: Array): number[] {
+  return Array.from(x.data());
+}
+function dotAll(a: readonly Array[], b: readonly Array[]): number {
+  let s = 0;
+  a.forEach((x, i) => {
+    const xs = nums(x);
+    const ys = nums(b[i]!);
+    xs.forEach((v, k) => (s += v * ys[k]!));
+  });
+  return s;
+}
+function expectClose(actual: number[], expected: number[], rtol: number, atol: number, what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  actual.forEach((a, i) => {
+    const e = expected[i]!;
+    const ok = Math.abs(a - e) <= atol + rtol * Math.abs(e);
+    if (!ok) expect.fail(`${what}: element ${i}: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
+  });
+}
+
+// ---------------------------------------------------------------- specs --
+
+interface Spec {
+  /** Fresh sample operands (float64 for the differentiable ones). */
+  args: (r: () => number) => ConcreteArray[];
+  params?: unknown;
+  /** Indices of the operands to differentiate (default: all float operands). */
+  diff?: number[];
+  /** The output is not differentiable (bool/int): only vmap is checked. */
+  nonDiff?: boolean;
+  /** The derivative is zero by definition (stopGradient). */
+  zeroDerivative?: boolean;
+  /** Skip the batch axis at the back for operands of these indices. */
+  frontOnly?: boolean;
+  eps?: number;
+  tol?: number;
+}
+
+const S = [2, 3];
+const unaryOn =
+  (sampler: Sampler): Spec["args"] =>
+  (r) => [sample(S, sampler, r)];
+const binaryOn =
+  (sa: Sampler, sb: Sampler): Spec["args"] =>
+  (r) => [sample(S, sa, r), sample(S, sb, r)];
+const any = uniform(-2, 2);
+
+const SPECS: Record<string, Spec> = {
+  sin: { args: unaryOn(any) },
+  cos: { args: unaryOn(any) },
+  tan: { args: unaryOn(uniform(-1.2, 1.2)) },
+  asin: { args: unaryOn(uniform(-0.8, 0.8)) },
+  acos: { args: unaryOn(uniform(-0.8, 0.8)) },
+  atan: { args: unaryOn(any) },
+  sinh: { args: unaryOn(any) },
+  cosh: { args: unaryOn(any) },
+  tanh: { args: unaryOn(any) },
+  exp: { args: unaryOn(any) },
+  log: { args: unaryOn(uniform(0.3, 3)) },
+  log1p: { args: unaryOn(uniform(-0.5, 3)) },
+  expm1: { args: unaryOn(any) },
+  sqrt: { args: unaryOn(uniform(0.3, 3)) },
+  abs: { args: unaryOn(awayFromZero) },
+  sign: { args: unaryOn(awayFromZero) },
+  floor: { args: unaryOn(awayFromIntegers) },
+  ceil: { args: unaryOn(awayFromIntegers) },
+  round: { args: unaryOn(awayFromIntegers) },
+  neg: { args: unaryOn(any) },
+  not: { args: (r) => [bools(S, r)], nonDiff: true },
+  add: { args: binaryOn(any, any) },
+  sub: { args: binaryOn(any, any) },
+  mul: { args: binaryOn(any, any) },
+  div: { args: binaryOn(any, awayFromZero) },
+  pow: { args: binaryOn(uniform(0.3, 2), uniform(-2, 2)) },
+  max: { args: (r) => { const a = sample(S, any, r); const b = sample(S, any, r); return [a, b]; } },
+  min: { args: (r) => [sample(S, any, r), sample(S, any, r)] },
+  atan2: { args: binaryOn(awayFromZero, awayFromZero) },
+  rem: {
+    // a = b * (k + 0.2..0.8): away from the jumps of floor(a / b)
+    args: (r) => {
+      const b = sample(S, uniform(0.5, 2), r);
+      const q = sample(S, awayFromIntegers, r);
+      const a = ConcreteArray.zeros(S, "float64");
+      for (let i = 0; i < a.size; i++) a.buffer[i] = b.buffer[i]! * q.buffer[i]!;
+      return [a, b];
+    },
+  },
+  lt: { args: binaryOn(any, any), nonDiff: true },
+  le: { args: binaryOn(any, any), nonDiff: true },
+  gt: { args: binaryOn(any, any), nonDiff: true },
+  ge: { args: binaryOn(any, any), nonDiff: true },
+  eq: { args: (r) => { const a = sample(S, any, r); return [a, r() < 0.5 ? a : sample(S, any, r)]; }, nonDiff: true },
+  ne: { args: binaryOn(any, any), nonDiff: true },
+  and: { args: (r) => [bools(S, r), bools(S, r)], nonDiff: true },
+  or: { args: (r) => [bools(S, r), bools(S, r)], nonDiff: true },
+  select: { args: (r) => [bools(S, r), sample(S, any, r), sample(S, any, r)], diff: [1, 2] },
+  convert: { args: (r) => [sample(S, any, r, "float32")], params: { dtype: "float64" }, eps: 0.25, tol: 1e-6 },
+  stopGradient: { args: unaryOn(any), zeroDerivative: true },
+  reshape: { args: unaryOn(any), params: { shape: [3, 2] } },
+  broadcastInDim: { args: (r) => [sample([3, 1], any, r)], params: { shape: [2, 3, 4], dims: [1, 2] } },
+  transpose: { args: (r) => [sample([2, 3, 4], any, r)], params: { perm: [2, 0, 1] } },
+  slice: { args: (r) => [sample([5, 4], any, r)], params: { start: [1, 0], limit: [5, 3], step: [2, 1] } },
+  pad: { args: (r) => [sample([2, 3], any, r)], params: { lo: [1, 0], hi: [0, 2], interior: [1, 0] } },
+  concatenate: { args: (r) => [sample([2, 3], any, r), sample([2, 1], any, r)], params: { axis: 1 } },
+  gather: { args: (r) => [sample([4, 3], any, r), ints([2, 2], 0, 4, r)], params: { axis: 0 }, diff: [0] },
+  scatterAdd: {
+    args: (r) => [sample([3, 2, 2], any, r), ints([2, 2], 0, 4, r)],
+    params: { axis: 1, shape: [3, 4] },
+    diff: [0],
+  },
+  reduceSum: { args: (r) => [sample([2, 3, 4], any, r)], params: { axes: [0, 2] } },
+  reduceMax: { args: (r) => [distinct([3, 4], r)], params: { axes: [1] } },
+  reduceMin: { args: (r) => [distinct([3, 4], r)], params: { axes: [0, 1] } },
+  argmax: { args: (r) => [distinct([3, 4], r)], params: { axes: [1] }, nonDiff: true },
+  argmin: { args: (r) => [distinct([3, 4], r)], params: { axes: [0] }, nonDiff: true },
+  cumsum: { args: (r) => [sample([3, 4], any, r)], params: { axis: 1, reverse: true } },
+  matmul: { args: (r) => [sample([2, 3, 4], any, r), sample([2, 4, 2], any, r)] },
+};
+
+// -------------------------------------------------------------- checks --
+
+const NO_PARAMS = {};
+
+function diffIndices(spec: Spec, args: ConcreteArray[]): number[] {
+  return spec.diff ?? args.map((a, i) => (a.dtype === "float64" || a.dtype === "float32" ? i : -1)).filter((i) => i >= 0);
+}
+
+/** f as a function of the differentiated operands only. */
+function restricted(prim: Primitive, spec: Spec, args: ConcreteArray[], diff: number[]) {
+  return (...d: Array[]): Array => {
+    const full: Array[] = args.slice();
+    diff.forEach((k, i) => (full[k] = d[i]!));
+    return bind(prim, full, spec.params ?? NO_PARAMS);
+  };
+}
+
+function shifted(xs: Array[], vs: Array[], eps: number): Array[] {
+  return xs.map((x, i) => np.add(x, np.multiply(vs[i]!, eps)).astype(x.dtype));
+}
+
+describe("conformance of every registered primitive", () => {
+  it("has a conformance entry for each primitive", () => {
+    const missing = registeredPrimitives()
+      .map((p) => p.name)
+      .filter((n) => !(n in SPECS));
+    expect(missing).toEqual([]);
+  });
+
+  for (const prim of registeredPrimitives()) {
+    const spec = SPECS[prim.name];
+    if (spec === undefined) continue;
+    describe(prim.name, () => {
+      const r = rng(prim.name.split("").reduce((h, c) => h * 31 + c.charCodeAt(0), 7) >>> 0);
+      const args = spec.args(r);
+      const diff = diffIndices(spec, args);
+      const f = restricted(prim, spec, args, diff);
+      const xs = diff.map((k) => args[k]!);
+      const eps = spec.eps ?? 1e-6;
+      const tol = spec.tol ?? 1e-6;
+
+      if (!spec.nonDiff) {
+        const vs = xs.map((x) => sample([...x.shape], uniform(-1, 1), r, x.dtype));
+        const out = f(...xs);
+        const u = sample([...out.shape], uniform(-1, 1), r, out.dtype);
+        const jvpAt = (...p: Array[]): Array => jvp(f, p, vs)[1] as Array;
+
+        it("JVP matches central finite differences", () => {
+          const tangent = nums(jvpAt(...xs));
+          const fd = spec.zeroDerivative
+            ? tangent.map(() => 0)
+            : nums(np.divide(np.subtract(f(...shifted(xs, vs, eps)), f(...shifted(xs, vs, -eps))), 2 * eps));
+          expectClose(tangent, fd, tol, tol, `${prim.name} jvp`);
+        });
+
+        it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
+          const [, pullback] = vjp(f, ...xs);
+          const cts = pullback(u) as Array[];
+          const lhs = dotAll([u], [jvpAt(...xs)]);
+          const rhs = dotAll(cts, vs);
+          expectClose([rhs], [lhs], spec.tol ?? 1e-10, spec.tol ?? 1e-10, `${prim.name} transposition`);
+        });
+
+        it("second derivatives match finite differences of the JVP", () => {
+          // g(x) = <u, J(x) v>; its derivative along w by forward-over-forward,
+          // reverse-over-forward, and central differences of g.
+          const ws = xs.map((x) => sample([...x.shape], uniform(-1, 1), r, x.dtype));
+          const g = (...p: Array[]): Array => np.sum(np.multiply(jvpAt(...p), u));
+          const fwd = (jvp(g, xs, ws)[1] as Array).item();
+          const rev = dotAll(grad(g, { argnums: xs.map((_, i) => i) })(...xs) as Array[], ws);
+          const e2 = 1e-5;
+          const fd = spec.zeroDerivative
+            ? 0
+            : (g(...shifted(xs, ws, e2)).item() - g(...shifted(xs, ws, -e2)).item()) / (2 * e2);
+          expectClose([fwd], [fd], 1e-5, 1e-5, `${prim.name} forward-over-forward`);
+          expectClose([rev], [fwd], 1e-9, 1e-9, `${prim.name} reverse-over-forward`);
+        });
+
+        it("jacfwd equals jacrev", () => {
+          const argnums = xs.map((_, i) => i);
+          const jf = jacfwd(f, { argnums })(...xs) as Array[];
+          const jr = jacrev(f, { argnums })(...xs) as Array[];
+          jf.forEach((j, i) => {
+            expect(j.shape).toEqual([...out.shape, ...xs[i]!.shape]);
+            expectClose(nums(jr[i]!), nums(j), 1e-12, 1e-12, `${prim.name} jacfwd vs jacrev`);
+          });
+        });
+      }
+
+      it("jit matches eager evaluation", () => {
+        const all = (...a: Array[]): Array => bind(prim, a, spec.params ?? NO_PARAMS);
+        expectClose(nums(jit(all)(...args) as Array), nums(all(...args)), 0, 0, `${prim.name} jit`);
+      });
+
+      it("vmap matches a loop over the batch", () => {
+        const B = 3;
+        const batches = Array.from({ length: B }, () => spec.args(r));
+        // Batch axis per operand: in front, at the back, or unbatched (operand 0 always batched).
+        for (const layout of ["front", "back", "mixed"] as const) {
+          const axes = args.map((a, i) => {
+            if (layout === "mixed" && i % 2 === 1) return null;
+            return layout === "back" ? a.ndim : 0;
+          });
+          const batched = args.map((_, i) => {
+            const ax = axes[i];
+            if (ax === null || ax === undefined) return batches[0]![i]!;
+            return np.stack(batches.map((b) => b[i]!), ax);
+          });
+          const out = vmap((...a: Array[]) => bind(prim, a, spec.params ?? NO_PARAMS), { inAxes: axes })(
+            ...batched,
+          ) as Array;
+          const loop = np.stack(
+            batches.map((b) =>
+              bind(
+                prim,
+                b.map((x, i) => (axes[i] === null ? batches[0]![i]! : x)),
+                spec.params ?? NO_PARAMS,
+              ),
+            ),
+            0,
+          );
+          expect(out.shape, `${prim.name} vmap ${layout}`).toEqual(loop.shape);
+          expectClose(nums(out), nums(loop), 1e-12, 1e-12, `${prim.name} vmap ${layout}`);
+        }
+      });
+    });
+  }
+});
