@@ -12,7 +12,7 @@
  * A primitive registered without an entry in SPECS fails the suite.
  */
 import { describe, expect, it } from "vitest";
-import { ConcreteArray, type Array } from "../src/core/array.js";
+import { ConcreteArray, type Array as NdArray } from "../src/core/array.js";
 import type { DType } from "../src/core/dtype.js";
 import { type Primitive, registeredPrimitives } from "../src/core/primitive.js";
 import { bind } from "../src/core/trace.js";
@@ -42,7 +42,12 @@ const awayFromZero: Sampler = (r) => (r() < 0.5 ? -1 : 1) * (0.2 + 1.3 * r());
 /** k + 0.25..0.75: away from integer jumps. */
 const awayFromIntegers: Sampler = (r) => Math.floor(-3 + 6 * r()) + 0.25 + 0.5 * r();
 
-function sample(shape: number[], sampler: Sampler, r: () => number, dtype: DType = "float64"): ConcreteArray {
+function sample(
+  shape: number[],
+  sampler: Sampler,
+  r: () => number,
+  dtype: DType = "float64",
+): ConcreteArray {
   const x = ConcreteArray.zeros(shape, dtype);
   for (let i = 0; i < x.size; i++) x.buffer[i] = sampler(r);
   return x;
@@ -70,10 +75,10 @@ function bools(shape: number[], r: () => number): ConcreteArray {
   return x;
 }
 
-function nums(x: Array): number[] {
+function nums(x: NdArray): number[] {
   return Array.from(x.data());
 }
-function dotAll(a: readonly Array[], b: readonly Array[]): number {
+function dotAll(a: readonly NdArray[], b: readonly NdArray[]): number {
   let s = 0;
   a.forEach((x, i) => {
     const xs = nums(x);
@@ -82,12 +87,19 @@ function dotAll(a: readonly Array[], b: readonly Array[]): number {
   });
   return s;
 }
-function expectClose(actual: number[], expected: number[], rtol: number, atol: number, what: string): void {
+function expectClose(
+  actual: number[],
+  expected: number[],
+  rtol: number,
+  atol: number,
+  what: string,
+): void {
   expect(actual.length, what).toBe(expected.length);
   actual.forEach((a, i) => {
     const e = expected[i]!;
     const ok = Math.abs(a - e) <= atol + rtol * Math.abs(e);
-    if (!ok) expect.fail(`${what}: element ${i}: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
+    if (!ok)
+      expect.fail(`${what}: element ${i}: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
   });
 }
 
@@ -145,7 +157,13 @@ const SPECS: Record<string, Spec> = {
   mul: { args: binaryOn(any, any) },
   div: { args: binaryOn(any, awayFromZero) },
   pow: { args: binaryOn(uniform(0.3, 2), uniform(-2, 2)) },
-  max: { args: (r) => { const a = sample(S, any, r); const b = sample(S, any, r); return [a, b]; } },
+  max: {
+    args: (r) => {
+      const a = sample(S, any, r);
+      const b = sample(S, any, r);
+      return [a, b];
+    },
+  },
   min: { args: (r) => [sample(S, any, r), sample(S, any, r)] },
   atan2: { args: binaryOn(awayFromZero, awayFromZero) },
   rem: {
@@ -162,20 +180,47 @@ const SPECS: Record<string, Spec> = {
   le: { args: binaryOn(any, any), nonDiff: true },
   gt: { args: binaryOn(any, any), nonDiff: true },
   ge: { args: binaryOn(any, any), nonDiff: true },
-  eq: { args: (r) => { const a = sample(S, any, r); return [a, r() < 0.5 ? a : sample(S, any, r)]; }, nonDiff: true },
+  eq: {
+    args: (r) => {
+      const a = sample(S, any, r);
+      return [a, r() < 0.5 ? a : sample(S, any, r)];
+    },
+    nonDiff: true,
+  },
   ne: { args: binaryOn(any, any), nonDiff: true },
   and: { args: (r) => [bools(S, r), bools(S, r)], nonDiff: true },
   or: { args: (r) => [bools(S, r), bools(S, r)], nonDiff: true },
   select: { args: (r) => [bools(S, r), sample(S, any, r), sample(S, any, r)], diff: [1, 2] },
-  convert: { args: (r) => [sample(S, any, r, "float32")], params: { dtype: "float64" }, eps: 0.25, tol: 1e-6 },
+  convert: {
+    args: (r) => [sample(S, any, r, "float32")],
+    params: { dtype: "float64" },
+    eps: 0.25,
+    tol: 1e-6,
+  },
   stopGradient: { args: unaryOn(any), zeroDerivative: true },
   reshape: { args: unaryOn(any), params: { shape: [3, 2] } },
-  broadcastInDim: { args: (r) => [sample([3, 1], any, r)], params: { shape: [2, 3, 4], dims: [1, 2] } },
+  broadcastInDim: {
+    args: (r) => [sample([3, 1], any, r)],
+    params: { shape: [2, 3, 4], dims: [1, 2] },
+  },
   transpose: { args: (r) => [sample([2, 3, 4], any, r)], params: { perm: [2, 0, 1] } },
-  slice: { args: (r) => [sample([5, 4], any, r)], params: { start: [1, 0], limit: [5, 3], step: [2, 1] } },
-  pad: { args: (r) => [sample([2, 3], any, r)], params: { lo: [1, 0], hi: [0, 2], interior: [1, 0] } },
-  concatenate: { args: (r) => [sample([2, 3], any, r), sample([2, 1], any, r)], params: { axis: 1 } },
-  gather: { args: (r) => [sample([4, 3], any, r), ints([2, 2], 0, 4, r)], params: { axis: 0 }, diff: [0] },
+  slice: {
+    args: (r) => [sample([5, 4], any, r)],
+    params: { start: [1, 0], limit: [5, 3], step: [2, 1] },
+  },
+  pad: {
+    args: (r) => [sample([2, 3], any, r)],
+    params: { lo: [1, 0], hi: [0, 2], interior: [1, 0] },
+  },
+  concatenate: {
+    args: (r) => [sample([2, 3], any, r), sample([2, 1], any, r)],
+    params: { axis: 1 },
+  },
+  gather: {
+    args: (r) => [sample([4, 3], any, r), ints([2, 2], 0, 4, r)],
+    params: { axis: 0 },
+    diff: [0],
+  },
   scatterAdd: {
     args: (r) => [sample([3, 2, 2], any, r), ints([2, 2], 0, 4, r)],
     params: { axis: 1, shape: [3, 4] },
@@ -195,19 +240,24 @@ const SPECS: Record<string, Spec> = {
 const NO_PARAMS = {};
 
 function diffIndices(spec: Spec, args: ConcreteArray[]): number[] {
-  return spec.diff ?? args.map((a, i) => (a.dtype === "float64" || a.dtype === "float32" ? i : -1)).filter((i) => i >= 0);
+  return (
+    spec.diff ??
+    args
+      .map((a, i) => (a.dtype === "float64" || a.dtype === "float32" ? i : -1))
+      .filter((i) => i >= 0)
+  );
 }
 
 /** f as a function of the differentiated operands only. */
 function restricted(prim: Primitive, spec: Spec, args: ConcreteArray[], diff: number[]) {
-  return (...d: Array[]): Array => {
-    const full: Array[] = args.slice();
+  return (...d: NdArray[]): NdArray => {
+    const full: NdArray[] = args.slice();
     diff.forEach((k, i) => (full[k] = d[i]!));
     return bind(prim, full, spec.params ?? NO_PARAMS);
   };
 }
 
-function shifted(xs: Array[], vs: Array[], eps: number): Array[] {
+function shifted(xs: NdArray[], vs: NdArray[], eps: number): NdArray[] {
   return xs.map((x, i) => np.add(x, np.multiply(vs[i]!, eps)).astype(x.dtype));
 }
 
@@ -235,31 +285,42 @@ describe("conformance of every registered primitive", () => {
         const vs = xs.map((x) => sample([...x.shape], uniform(-1, 1), r, x.dtype));
         const out = f(...xs);
         const u = sample([...out.shape], uniform(-1, 1), r, out.dtype);
-        const jvpAt = (...p: Array[]): Array => jvp(f, p, vs)[1] as Array;
+        const jvpAt = (...p: NdArray[]): NdArray => jvp(f, p, vs)[1] as NdArray;
 
         it("JVP matches central finite differences", () => {
           const tangent = nums(jvpAt(...xs));
           const fd = spec.zeroDerivative
             ? tangent.map(() => 0)
-            : nums(np.divide(np.subtract(f(...shifted(xs, vs, eps)), f(...shifted(xs, vs, -eps))), 2 * eps));
+            : nums(
+                np.divide(
+                  np.subtract(f(...shifted(xs, vs, eps)), f(...shifted(xs, vs, -eps))),
+                  2 * eps,
+                ),
+              );
           expectClose(tangent, fd, tol, tol, `${prim.name} jvp`);
         });
 
         it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
           const [, pullback] = vjp(f, ...xs);
-          const cts = pullback(u) as Array[];
+          const cts = pullback(u) as NdArray[];
           const lhs = dotAll([u], [jvpAt(...xs)]);
           const rhs = dotAll(cts, vs);
-          expectClose([rhs], [lhs], spec.tol ?? 1e-10, spec.tol ?? 1e-10, `${prim.name} transposition`);
+          expectClose(
+            [rhs],
+            [lhs],
+            spec.tol ?? 1e-10,
+            spec.tol ?? 1e-10,
+            `${prim.name} transposition`,
+          );
         });
 
         it("second derivatives match finite differences of the JVP", () => {
           // g(x) = <u, J(x) v>; its derivative along w by forward-over-forward,
           // reverse-over-forward, and central differences of g.
           const ws = xs.map((x) => sample([...x.shape], uniform(-1, 1), r, x.dtype));
-          const g = (...p: Array[]): Array => np.sum(np.multiply(jvpAt(...p), u));
-          const fwd = (jvp(g, xs, ws)[1] as Array).item();
-          const rev = dotAll(grad(g, { argnums: xs.map((_, i) => i) })(...xs) as Array[], ws);
+          const g = (...p: NdArray[]): NdArray => np.sum(np.multiply(jvpAt(...p), u));
+          const fwd = (jvp(g, xs, ws)[1] as NdArray).item();
+          const rev = dotAll(grad(g, { argnums: xs.map((_, i) => i) })(...xs) as NdArray[], ws);
           const e2 = 1e-5;
           const fd = spec.zeroDerivative
             ? 0
@@ -270,8 +331,8 @@ describe("conformance of every registered primitive", () => {
 
         it("jacfwd equals jacrev", () => {
           const argnums = xs.map((_, i) => i);
-          const jf = jacfwd(f, { argnums })(...xs) as Array[];
-          const jr = jacrev(f, { argnums })(...xs) as Array[];
+          const jf = jacfwd(f, { argnums })(...xs) as NdArray[];
+          const jr = jacrev(f, { argnums })(...xs) as NdArray[];
           jf.forEach((j, i) => {
             expect(j.shape).toEqual([...out.shape, ...xs[i]!.shape]);
             expectClose(nums(jr[i]!), nums(j), 1e-12, 1e-12, `${prim.name} jacfwd vs jacrev`);
@@ -280,8 +341,14 @@ describe("conformance of every registered primitive", () => {
       }
 
       it("jit matches eager evaluation", () => {
-        const all = (...a: Array[]): Array => bind(prim, a, spec.params ?? NO_PARAMS);
-        expectClose(nums(jit(all)(...args) as Array), nums(all(...args)), 0, 0, `${prim.name} jit`);
+        const all = (...a: NdArray[]): NdArray => bind(prim, a, spec.params ?? NO_PARAMS);
+        expectClose(
+          nums(jit(all)(...args) as NdArray),
+          nums(all(...args)),
+          0,
+          0,
+          `${prim.name} jit`,
+        );
       });
 
       it("vmap matches a loop over the batch", () => {
@@ -296,11 +363,14 @@ describe("conformance of every registered primitive", () => {
           const batched = args.map((_, i) => {
             const ax = axes[i];
             if (ax === null || ax === undefined) return batches[0]![i]!;
-            return np.stack(batches.map((b) => b[i]!), ax);
+            return np.stack(
+              batches.map((b) => b[i]!),
+              ax,
+            );
           });
-          const out = vmap((...a: Array[]) => bind(prim, a, spec.params ?? NO_PARAMS), { inAxes: axes })(
-            ...batched,
-          ) as Array;
+          const out = vmap((...a: NdArray[]) => bind(prim, a, spec.params ?? NO_PARAMS), {
+            inAxes: axes,
+          })(...batched) as NdArray;
           const loop = np.stack(
             batches.map((b) =>
               bind(

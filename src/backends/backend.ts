@@ -62,7 +62,13 @@ export interface Backend {
   /** Element-wise conversion to `dtype`. */
   convert(x: TypedArray, dtype: DType): TypedArray;
   /** Reduces the sorted `axes` of `x` (shape `shape`); the result has those axes removed. */
-  reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray;
+  reduce(
+    op: ReduceOp,
+    x: TypedArray,
+    shape: Shape,
+    axes: readonly number[],
+    dtype: DType,
+  ): TypedArray;
   /**
    * General strided read: out (shape `outShape`) at multi-index i is
    * x[offset + sum_d i_d * strides[d]]. Transpose, broadcast and slice are this.

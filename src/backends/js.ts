@@ -147,7 +147,7 @@ function forEachStrided(
   const last = ndim - 1;
   const lastLen = shape[last]!;
   const lastStride = strides[last]!;
-  for (let i = 0; i < size; ) {
+  for (let i = 0; i < size;) {
     for (let j = 0; j < lastLen; j++, i++) visit(i, src + j * lastStride);
     // carry into the higher dimensions
     let d = last - 1;
@@ -193,7 +193,9 @@ function reduceKernel(
     });
     return out;
   }
-  const best = new Float64Array(outSize).fill(op === "max" || op === "argmax" ? -Infinity : Infinity);
+  const best = new Float64Array(outSize).fill(
+    op === "max" || op === "argmax" ? -Infinity : Infinity,
+  );
   const seen = new Uint8Array(outSize);
   const wantMax = op === "max" || op === "argmax";
   const arg = op === "argmax" || op === "argmin";
@@ -204,8 +206,7 @@ function reduceKernel(
     const b = best[o]!;
     // NaN wins (propagates), as in NumPy; otherwise the first extreme is kept.
     const better =
-      seen[o] === 0 ||
-      (!Number.isNaN(b) && (Number.isNaN(v) || (wantMax ? v > b : v < b)));
+      seen[o] === 0 || (!Number.isNaN(b) && (Number.isNaN(v) || (wantMax ? v > b : v < b)));
     if (better) {
       best[o] = v;
       seen[o] = 1;

@@ -54,4 +54,3 @@ export const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   and: (a, b) => (a && b ? 1 : 0),
   or: (a, b) => (a || b ? 1 : 0),
 };
-

@@ -60,7 +60,8 @@ export interface ArrayMethodImpls {
 }
 
 /** One index of `slice`: an integer (drops the axis), null (whole axis) or [start, stop?, step?]. */
-export type SliceIndex = number | null | readonly [number | null, (number | null)?, (number | null)?];
+export type SliceIndex =
+  number | null | readonly [number | null, (number | null)?, (number | null)?];
 
 let impls: ArrayMethodImpls | undefined;
 

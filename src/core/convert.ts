@@ -11,12 +11,16 @@ import { shapeSize } from "./shape.js";
 export function describe(x: unknown): string {
   if (x === undefined) return "undefined";
   if (x === null) return "null";
-  if (typeof x === "string") return `the string ${JSON.stringify(x.length > 20 ? x.slice(0, 20) + "..." : x)}`;
+  if (typeof x === "string")
+    return `the string ${JSON.stringify(x.length > 20 ? x.slice(0, 20) + "..." : x)}`;
   if (typeof x === "function") return "a function";
   if (x instanceof Array) return `an Array of shape ${fmtShape(x.shape)} and dtype ${x.dtype}`;
   if (globalThis.Array.isArray(x)) return `a JS array of length ${x.length}`;
   if (typeof x === "object") return `an object (${x.constructor?.name ?? "no prototype"})`;
-  return `${typeof x} ${String(x)}`;
+  if (typeof x === "number" || typeof x === "boolean" || typeof x === "bigint") {
+    return `${typeof x} ${x}`;
+  }
+  return typeof x;
 }
 
 /** A 0-d array holding one number. */

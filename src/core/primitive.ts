@@ -32,22 +32,32 @@ export type Tangent = Array | null;
 /** A batched operand's batch axis, or null when it is not batched. */
 export type BatchDim = number | null;
 
+// Rules are function-valued properties (not methods): they never use `this`.
 interface PrimitiveRules<P> {
   readonly name: string;
-  abstractEval(avals: readonly Aval[], params: P): Aval;
-  impl(args: readonly ConcreteArray[], params: P): ConcreteArray;
+  readonly abstractEval: (avals: readonly Aval[], params: P) => Aval;
+  readonly impl: (args: readonly ConcreteArray[], params: P) => ConcreteArray;
   /**
    * Output tangent given the primals, their tangents (at least one non-null)
    * and the primal output already computed.
    */
-  jvp(primals: readonly Array[], tangents: readonly Tangent[], out: Array, params: P): Tangent;
-  batch(args: readonly Array[], dims: readonly BatchDim[], params: P): [Array, BatchDim];
+  readonly jvp: (
+    primals: readonly Array[],
+    tangents: readonly Tangent[],
+    out: Array,
+    params: P,
+  ) => Tangent;
+  readonly batch: (
+    args: readonly Array[],
+    dims: readonly BatchDim[],
+    params: P,
+  ) => [Array, BatchDim];
 }
 
 interface LinearRules<P> {
   readonly linear: true;
   /** Cotangents of each input (null for non-linear inputs or zero). */
-  transpose(ct: Array, args: readonly LinearArg[], params: P): Tangent[];
+  readonly transpose: (ct: Array, args: readonly LinearArg[], params: P) => Tangent[];
 }
 
 interface NonLinearRules {
@@ -62,11 +72,24 @@ export type Primitive = PrimitiveDef<any>;
 
 const registry = new Map<string, Primitive>();
 
-/** Declares and registers a primitive. Names are unique. */
+/**
+ * Declares and registers a primitive. Names are unique. The stored object
+ * always has the same fields in the same order, so that V8 sees one shape
+ * for all primitives and `prim.impl`, `prim.jvp`, ... stay fast property loads.
+ */
 export function definePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
   if (registry.has(def.name)) throw new Error(`primitive ${def.name} is already defined`);
-  registry.set(def.name, def);
-  return def;
+  const normalized = {
+    name: def.name,
+    linear: def.linear,
+    abstractEval: def.abstractEval,
+    impl: def.impl,
+    jvp: def.jvp,
+    batch: def.batch,
+    transpose: def.linear ? def.transpose : undefined,
+  } as PrimitiveDef<P>;
+  registry.set(def.name, normalized);
+  return normalized;
 }
 
 /** All registered primitives (the conformance suite iterates this). */

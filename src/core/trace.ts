@@ -30,8 +30,11 @@ export abstract class Trace {
   constructor(readonly main: MainTrace) {}
   /** Wraps a value from a lower level (or a concrete array) as a tracer of this trace. */
   abstract pure(value: Array): Tracer;
-  /** Applies `prim` to operands that are all tracers of this trace. */
-  abstract processPrimitive(prim: Primitive, tracers: Tracer[], params: unknown): Array;
+  /**
+   * Applies `prim` to operands that are tracers of this trace or values from
+   * lower levels (which the trace treats as constants).
+   */
+  abstract processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array;
 }
 
 /** A value seen by a transformation. */
@@ -110,23 +113,18 @@ function escaped(value: Tracer): EscapedTracerError {
  * Applies a primitive to its operands through the innermost active trace.
  * With no tracers and no dynamic trace this is plain evaluation.
  */
-export function bind(prim: Primitive, args: Array[], params: unknown): Array {
+export function bind(prim: Primitive, args: readonly Array[], params: unknown): Array {
   let top: MainTrace | null = dynamicMain;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a instanceof Tracer) {
       const main = a.trace.main;
+      if (traceStack[main.level - 1] !== main) throw escaped(a);
       if (top === null || main.level > top.level) top = main;
     }
   }
   if (top === null) return prim.impl(args as ConcreteArray[], params);
-  const trace = top.trace;
-  const tracers = new globalThis.Array<Tracer>(args.length);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    tracers[i] = a instanceof Tracer && a.trace === trace ? a : fullRaise(trace, a);
-  }
-  const out = trace.processPrimitive(prim, tracers, params);
+  const out = top.trace.processPrimitive(prim, args, params);
   return out instanceof Tracer ? out.fullLower() : out;
 }
 

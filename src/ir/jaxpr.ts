@@ -30,7 +30,12 @@ export interface JaxprEqn {
   readonly out: Var;
 }
 
-const DTYPE_SHORT: Record<DType, string> = { float64: "f64", float32: "f32", int32: "i32", bool: "bool" };
+const DTYPE_SHORT: Record<DType, string> = {
+  float64: "f64",
+  float32: "f32",
+  int32: "i32",
+  bool: "bool",
+};
 
 /** A typed program: { lambda consts ; inputs . let eqns in outputs }. */
 export class Jaxpr {
@@ -57,7 +62,8 @@ export class Jaxpr {
     const literal = new Map<Var, string>();
     this.constVars.forEach((v, i) => {
       const c = this.consts[i]!;
-      if (c.size === 1 && c instanceof ConcreteArray) literal.set(v, formatNumber(c.buffer[0]!, c.dtype));
+      if (c.size === 1 && c instanceof ConcreteArray)
+        literal.set(v, formatNumber(c.buffer[0]!, c.dtype));
     });
     const ref = (v: Var): string => literal.get(v) ?? name(v);
     const namedConsts = this.constVars.filter((v) => !literal.has(v));
@@ -147,10 +153,13 @@ export class JaxprTrace extends Trace {
   newInput(aval: Aval): JaxprTracer {
     return new JaxprTracer(this, this.builder.newVar(aval));
   }
-  processPrimitive(prim: Primitive, tracers: Tracer[], params: unknown): Array {
-    const aval = prim.abstractEval(tracers, params);
+  processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array {
+    const aval = prim.abstractEval(args, params);
     const out = this.builder.newVar(aval);
-    this.builder.eqns.push({ prim, params, inputs: tracers.map((t) => (t as JaxprTracer).v), out });
+    const inputs = args.map((a) =>
+      a instanceof JaxprTracer && a.trace === this ? a.v : this.builder.constVar(a),
+    );
+    this.builder.eqns.push({ prim, params, inputs, out });
     return new JaxprTracer(this, out);
   }
 }
@@ -180,11 +189,18 @@ export function traceToJaxpr(
       const [outLeaves, outDef] = flatten(out);
       const outVars = outLeaves.map((leaf, i) => {
         const x = asArray(leaf, `output ${i} of the traced function`);
-        const t = x instanceof JaxprTracer && x.trace === trace ? x : (trace.pure(x) as JaxprTracer);
+        const t =
+          x instanceof JaxprTracer && x.trace === trace ? x : (trace.pure(x) as JaxprTracer);
         return t.v;
       });
       const b = trace.builder;
-      const jaxpr = new Jaxpr(b.constVars, b.consts, inputs.map((t) => t.v), b.eqns, outVars);
+      const jaxpr = new Jaxpr(
+        b.constVars,
+        b.consts,
+        inputs.map((t) => t.v),
+        b.eqns,
+        outVars,
+      );
       return { jaxpr, inDef, outDef };
     },
     { dynamic: true },
@@ -197,7 +213,14 @@ export function evalJaxpr(jaxpr: Jaxpr, args: readonly Array[]): Array[] {
   jaxpr.constVars.forEach((v, i) => env.set(v, jaxpr.consts[i]!));
   jaxpr.inVars.forEach((v, i) => env.set(v, args[i]!));
   for (const eqn of jaxpr.eqns) {
-    env.set(eqn.out, bind(eqn.prim, eqn.inputs.map((v) => env.get(v)!), eqn.params));
+    env.set(
+      eqn.out,
+      bind(
+        eqn.prim,
+        eqn.inputs.map((v) => env.get(v)!),
+        eqn.params,
+      ),
+    );
   }
   return jaxpr.outVars.map((v) => env.get(v)!);
 }

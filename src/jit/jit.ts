@@ -5,12 +5,11 @@
  * function is traced inline by that transformation, so jit composes with all
  * of them.
  */
-import { Array } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { isTracingDynamically, Tracer } from "../core/trace.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { evalJaxpr, type TracedProgram, traceToJaxpr } from "../ir/jaxpr.js";
-import { flatten, treeDefString, unflatten } from "../tree/index.js";
+import { flatten, treeDefString, unflatten, type PyTree } from "../tree/index.js";
 
 export interface JitOptions {
   /** Positional arguments that are compile-time constants (numbers, strings, objects). */
@@ -34,7 +33,7 @@ function staticKey(value: unknown): string {
 }
 
 export interface JittedFunction {
-  (...args: unknown[]): any;
+  (...args: unknown[]): PyTree;
   /** Number of distinct signatures traced so far. */
   readonly cacheSize: number;
   /** The traced program for the given arguments (tracing if needed). */
@@ -77,7 +76,10 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       "|" +
       arrays.map((x) => `${x.dtype}[${x.shape.join(",")}]`).join(";") +
       "|" +
-      [...statics].sort().map((i) => staticKey(args[i])).join(";");
+      [...statics]
+        .sort()
+        .map((i) => staticKey(args[i]))
+        .join(";");
     let program = cache.get(key);
     if (program === undefined) {
       program = traceToJaxpr(
@@ -90,14 +92,14 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     return program;
   };
 
-  const jitted = (...args: unknown[]): any => {
+  const jitted = (...args: unknown[]): PyTree => {
     const { arrays } = split(args);
     // Inside another transformation, trace inline so that it sees every primitive.
     if (isTracingDynamically() || arrays.some((x) => x instanceof Tracer)) {
       return (f as (...a: unknown[]) => unknown)(...args);
     }
     const program = lower(...args);
-    const outs = evalJaxpr(program.jaxpr, arrays as Array[]);
+    const outs = evalJaxpr(program.jaxpr, arrays);
     return unflatten(program.outDef, outs);
   };
   Object.defineProperty(jitted, "cacheSize", { get: () => cache.size });

@@ -22,7 +22,11 @@ export function silu(x: ArrayLike): Array {
   return np.multiply(x, sigmoid(x));
 }
 /** log(sum(exp(x))) along `axis`, stably. */
-export function logsumexp(x: ArrayLike, axis?: number | readonly number[] | null, opts?: { keepdims?: boolean }): Array {
+export function logsumexp(
+  x: ArrayLike,
+  axis?: number | readonly number[] | null,
+  opts?: { keepdims?: boolean },
+): Array {
   return np.logsumexp(x, axis, opts);
 }
 /** log softmax along `axis` (default last): x - logsumexp(x). */

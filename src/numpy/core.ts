@@ -28,8 +28,10 @@ function weakDtype(value: number | boolean, other: DType): DType {
 export function promotePair(a: ArrayLike, b: ArrayLike, fn: string): [Array, Array] {
   const aIsNum = typeof a === "number" || typeof a === "boolean";
   const bIsNum = typeof b === "number" || typeof b === "boolean";
-  if (aIsNum && b instanceof Array) return [scalar(Number(a), weakDtype(a, b.dtype)), promoteTo(b, weakDtype(a, b.dtype))];
-  if (bIsNum && a instanceof Array) return [promoteTo(a, weakDtype(b, a.dtype)), scalar(Number(b), weakDtype(b, a.dtype))];
+  if (aIsNum && b instanceof Array)
+    return [scalar(Number(a), weakDtype(a, b.dtype)), promoteTo(b, weakDtype(a, b.dtype))];
+  if (bIsNum && a instanceof Array)
+    return [promoteTo(a, weakDtype(b, a.dtype)), scalar(Number(b), weakDtype(b, a.dtype))];
   const x = arr(a, fn, "x1");
   const y = arr(b, fn, "x2");
   if (x.dtype === y.dtype) return [x, y];
@@ -66,7 +68,12 @@ export function broadcastAll(fn: string, xs: Array[]): Array[] {
 }
 
 /** Applies a same-shape, same-dtype binary primitive with promotion and broadcasting. */
-export function binary(fn: string, op: (a: Array, b: Array) => Array, a: ArrayLike, b: ArrayLike): Array {
+export function binary(
+  fn: string,
+  op: (a: Array, b: Array) => Array,
+  a: ArrayLike,
+  b: ArrayLike,
+): Array {
   const [x, y] = promotePair(a, b, fn);
   if (shapesEqual(x.shape, y.shape)) return op(x, y);
   const [bx, by] = broadcastAll(fn, [x, y]);

@@ -11,7 +11,8 @@ function formatElement(v: number, dtype: Array["dtype"]): string {
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
   if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.`;
-  const s = dtype === "float32" ? String(Number(v.toPrecision(7))) : String(Number(v.toPrecision(8)));
+  const s =
+    dtype === "float32" ? String(Number(v.toPrecision(7))) : String(Number(v.toPrecision(8)));
   return s;
 }
 

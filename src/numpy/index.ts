@@ -3,7 +3,13 @@
  * promotion and keepdims live here; derivative rules do not (every function
  * here is differentiable because its primitives are).
  */
-import { Array, type ArrayLike, ConcreteArray, installArrayMethods, type SliceIndex } from "../core/array.js";
+import {
+  Array,
+  type ArrayLike,
+  ConcreteArray,
+  installArrayMethods,
+  type SliceIndex,
+} from "../core/array.js";
 import { fromData, scalar } from "../core/convert.js";
 import { type DType, isDType, isFloat } from "../core/dtype.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
@@ -12,7 +18,14 @@ import * as ew from "../primitives/elementwise.js";
 import { matmul as matmulPrim } from "../primitives/linalg.js";
 import * as mv from "../primitives/movement.js";
 import * as rd from "../primitives/reduce.js";
-import { arr, asFloat, binary, broadcastAll, broadcastTo as broadcastToShape, promotePair } from "./core.js";
+import {
+  arr,
+  asFloat,
+  binary,
+  broadcastAll,
+  broadcastTo as broadcastToShape,
+  promotePair,
+} from "./core.js";
 import { formatArray } from "./format.js";
 
 export type { ArrayLike } from "../core/array.js";
@@ -65,7 +78,11 @@ function checkDtype(fn: string, dtype: DType): DType {
   return dtype;
 }
 
-export function full(shape: readonly number[] | number, value: number, dtype: DType = "float64"): Array {
+export function full(
+  shape: readonly number[] | number,
+  value: number,
+  dtype: DType = "float64",
+): Array {
   return ConcreteArray.full(checkShape("full", shape), checkDtype("full", dtype), value);
 }
 export function zeros(shape: readonly number[] | number, dtype: DType = "float64"): Array {
@@ -89,7 +106,10 @@ export function fullLike(x: ArrayLike, value: number, dtype?: DType): Array {
 /** The n x m identity (ones on diagonal k). */
 export function eye(n: number, m: number = n, opts: { k?: number; dtype?: DType } = {}): Array {
   const k = opts.k ?? 0;
-  const x = ConcreteArray.zeros(checkShape("eye", [n, m]), checkDtype("eye", opts.dtype ?? "float64"));
+  const x = ConcreteArray.zeros(
+    checkShape("eye", [n, m]),
+    checkDtype("eye", opts.dtype ?? "float64"),
+  );
   for (let i = 0; i < n; i++) if (i + k >= 0 && i + k < m) x.buffer[i * m + i + k] = 1;
   return x;
 }
@@ -130,7 +150,8 @@ export const mod = (a: ArrayLike, b: ArrayLike): Array => binary("mod", ew.rem, 
 export const less = (a: ArrayLike, b: ArrayLike): Array => binary("less", ew.lt, a, b);
 export const lessEqual = (a: ArrayLike, b: ArrayLike): Array => binary("lessEqual", ew.le, a, b);
 export const greater = (a: ArrayLike, b: ArrayLike): Array => binary("greater", ew.gt, a, b);
-export const greaterEqual = (a: ArrayLike, b: ArrayLike): Array => binary("greaterEqual", ew.ge, a, b);
+export const greaterEqual = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("greaterEqual", ew.ge, a, b);
 export const equal = (a: ArrayLike, b: ArrayLike): Array => binary("equal", ew.eq, a, b);
 export const notEqual = (a: ArrayLike, b: ArrayLike): Array => binary("notEqual", ew.ne, a, b);
 export const logicalAnd = (a: ArrayLike, b: ArrayLike): Array =>
@@ -221,9 +242,17 @@ function reduceArgs(fn: string, x: ArrayLike, axisArg: AxisArg, opts: ReduceOpts
   return { a, axes, keepdims };
 }
 
-function keep(out: Array, inShape: readonly number[], axes: readonly number[], keepdims: boolean): Array {
+function keep(
+  out: Array,
+  inShape: readonly number[],
+  axes: readonly number[],
+  keepdims: boolean,
+): Array {
   if (!keepdims) return out;
-  return mv.reshape(out, inShape.map((d, i) => (axes.includes(i) ? 1 : d)));
+  return mv.reshape(
+    out,
+    inShape.map((d, i) => (axes.includes(i) ? 1 : d)),
+  );
 }
 
 export function sum(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
@@ -253,14 +282,22 @@ export function min(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
   return keep(rd.reduceMin(a, axes), a.shape, axes, keepdims);
 }
 /** Variance (ddof = 0 unless given). */
-export function variance(x: ArrayLike, axis?: AxisArg, opts: ReduceOpts & { ddof?: number } = {}): Array {
+export function variance(
+  x: ArrayLike,
+  axis?: AxisArg,
+  opts: ReduceOpts & { ddof?: number } = {},
+): Array {
   const { a, axes, keepdims } = reduceArgs("var", x, axis, opts);
   const n = axes.reduce((acc, ax) => acc * a.shape[ax]!, 1);
   const centered = subtract(a, mean(a, axes, { keepdims: true }));
   const s = rd.reduceSum(ew.mul(centered, centered), axes);
   return keep(divide(s, n - (opts.ddof ?? 0)), a.shape, axes, keepdims);
 }
-export function std(x: ArrayLike, axis?: AxisArg, opts: ReduceOpts & { ddof?: number } = {}): Array {
+export function std(
+  x: ArrayLike,
+  axis?: AxisArg,
+  opts: ReduceOpts & { ddof?: number } = {},
+): Array {
   return sqrt(variance(x, axis, opts));
 }
 /**
@@ -272,7 +309,10 @@ export function prod(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
   const rest = a.shape.filter((_, d) => !axes.includes(d));
   const perm = [...axes, ...a.shape.map((_, d) => d).filter((d) => !axes.includes(d))];
   const n = axes.reduce((acc, ax) => acc * a.shape[ax]!, 1);
-  let cur = mv.reshape(mv.transpose(a.dtype === "bool" ? ew.convert(a, "int32") : a, perm), [n, ...rest]);
+  let cur = mv.reshape(mv.transpose(a.dtype === "bool" ? ew.convert(a, "int32") : a, perm), [
+    n,
+    ...rest,
+  ]);
   if (n === 0) return keep(ConcreteArray.full(rest, cur.dtype, 1), a.shape, axes, keepdims);
   while (cur.shape[0]! > 1) {
     const m = cur.shape[0]!;
@@ -281,7 +321,8 @@ export function prod(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
     const lo = mv.slice(cur, [0, ...zero], [half, ...rest]);
     const hi = mv.slice(cur, [half, ...zero], [2 * half, ...rest]);
     let next = ew.mul(lo, hi);
-    if (m % 2 === 1) next = mv.concatenate([next, mv.slice(cur, [m - 1, ...zero], [m, ...rest])], 0);
+    if (m % 2 === 1)
+      next = mv.concatenate([next, mv.slice(cur, [m - 1, ...zero], [m, ...rest])], 0);
     cur = next;
   }
   return keep(mv.reshape(cur, rest), a.shape, axes, keepdims);
@@ -308,7 +349,11 @@ export function logsumexp(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Arra
   const m = ew.stopGradient(rd.reduceMax(af, axes));
   // An all -inf slice would give -inf - -inf = NaN; shift by 0 there instead.
   const mSafe = where(isfinite(m), m, 0);
-  const mBack = mv.broadcastInDim(mSafe, af.shape, af.shape.map((_, d) => d).filter((d) => !axes.includes(d)));
+  const mBack = mv.broadcastInDim(
+    mSafe,
+    af.shape,
+    af.shape.map((_, d) => d).filter((d) => !axes.includes(d)),
+  );
   const s = rd.reduceSum(exp(ew.sub(af, mBack)), axes);
   return keep(add(log(s), mSafe), a.shape, axes, keepdims);
 }
@@ -350,9 +395,7 @@ export function matmul(a: ArrayLike, b: ArrayLike): Array {
   const xBatch = x.shape.slice(0, -2);
   const yBatch = y.shape.slice(0, -2);
   const batch =
-    xBatch.length === 0 && yBatch.length === 0
-      ? []
-      : broadcastShapesFor("matmul", xBatch, yBatch);
+    xBatch.length === 0 && yBatch.length === 0 ? [] : broadcastShapesFor("matmul", xBatch, yBatch);
   x = broadcastToShape(x, [...batch, ...x.shape.slice(-2)]);
   y = broadcastToShape(y, [...batch, ...y.shape.slice(-2)]);
   let out = matmulPrim(x, y);
@@ -363,7 +406,10 @@ export function matmul(a: ArrayLike, b: ArrayLike): Array {
 }
 function broadcastShapesFor(fn: string, a: readonly number[], b: readonly number[]): number[] {
   // Reuse elementwise broadcasting for batch dimensions.
-  return broadcastAll(fn, [ConcreteArray.zeros(a, "bool"), ConcreteArray.zeros(b, "bool")])[0]!.shape.slice();
+  return broadcastAll(fn, [
+    ConcreteArray.zeros(a, "bool"),
+    ConcreteArray.zeros(b, "bool"),
+  ])[0]!.shape.slice();
 }
 /** dot: matmul for arrays of rank >= 1, multiplication when one is a scalar. */
 export function dot(a: ArrayLike, b: ArrayLike): Array {
@@ -408,7 +454,10 @@ export function ravel(x: ArrayLike): Array {
 /** Permutes axes (reverses them by default). */
 export function transpose(x: ArrayLike, axes?: readonly number[]): Array {
   const a = arr(x, "transpose");
-  const perm = axes === undefined ? a.shape.map((_, i) => a.ndim - 1 - i) : axes.map((ax) => normalizeAxis("np.transpose", ax, a.ndim));
+  const perm =
+    axes === undefined
+      ? a.shape.map((_, i) => a.ndim - 1 - i)
+      : axes.map((ax) => normalizeAxis("np.transpose", ax, a.ndim));
   return mv.transpose(a, perm);
 }
 export function swapaxes(x: ArrayLike, a1: number, a2: number): Array {
@@ -431,7 +480,9 @@ export function broadcastTo(x: ArrayLike, shape: readonly number[]): Array {
   const a = arr(x, "broadcastTo");
   const s = checkShape("broadcastTo", shape);
   if (s.length < a.ndim) {
-    throw new ShapeError(`np.broadcastTo: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(s)}`);
+    throw new ShapeError(
+      `np.broadcastTo: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(s)}`,
+    );
   }
   return broadcastToShape(a, s);
 }
@@ -444,19 +495,30 @@ export function expandDims(x: ArrayLike, axis: number): Array {
 }
 export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array {
   const a = arr(x, "squeeze");
-  const axes = axis === undefined ? a.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0) : normalizeAxes("np.squeeze", axis, a.ndim);
+  const axes =
+    axis === undefined
+      ? a.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)
+      : normalizeAxes("np.squeeze", axis, a.ndim);
   for (const ax of axes) {
     if (a.shape[ax] !== 1) {
-      throw new ShapeError(`np.squeeze: axis ${ax} of shape ${fmtShape(a.shape)} has size ${a.shape[ax]}, not 1`);
+      throw new ShapeError(
+        `np.squeeze: axis ${ax} of shape ${fmtShape(a.shape)} has size ${a.shape[ax]}, not 1`,
+      );
     }
   }
-  return mv.reshape(a, a.shape.filter((_, i) => !axes.includes(i)));
+  return mv.reshape(
+    a,
+    a.shape.filter((_, i) => !axes.includes(i)),
+  );
 }
 export function concatenate(xs: readonly ArrayLike[], axis = 0): Array {
   if (xs.length === 0) throw new InvalidArgumentError(`np.concatenate: needs at least one array`);
   const arrays = promoteMany("concatenate", xs);
   const first = arrays[0]!;
-  if (first.ndim === 0) throw new ShapeError(`np.concatenate: zero-dimensional arrays cannot be concatenated; use np.stack`);
+  if (first.ndim === 0)
+    throw new ShapeError(
+      `np.concatenate: zero-dimensional arrays cannot be concatenated; use np.stack`,
+    );
   for (const a of arrays) {
     if (a.ndim !== first.ndim) {
       throw new ShapeError(
@@ -479,11 +541,20 @@ export function stack(xs: readonly ArrayLike[], axis = 0): Array {
     }
   }
   const ax = normalizeAxis("np.stack", axis, shape.length + 1);
-  return mv.concatenate(arrays.map((a) => expandDims(a, ax)), ax);
+  return mv.concatenate(
+    arrays.map((a) => expandDims(a, ax)),
+    ax,
+  );
 }
 function promoteMany(fn: string, xs: readonly ArrayLike[]): Array[] {
   const arrays = xs.map((x, i) => arr(x, fn, `${i}`));
-  const dt = arrays.reduce<DType>((d, a) => (d === a.dtype ? d : promotePair(ConcreteArray.zeros([], d), ConcreteArray.zeros([], a.dtype), fn)[0].dtype), arrays[0]!.dtype);
+  const dt = arrays.reduce<DType>(
+    (d, a) =>
+      d === a.dtype
+        ? d
+        : promotePair(ConcreteArray.zeros([], d), ConcreteArray.zeros([], a.dtype), fn)[0].dtype,
+    arrays[0]!.dtype,
+  );
   return arrays.map((a) => (a.dtype === dt ? a : ew.convert(a, dt)));
 }
 
@@ -495,7 +566,8 @@ export function take(x: ArrayLike, indices: ArrayLike, axis?: number): Array {
   let idx = arr(indices, "take", "indices");
   if (isFloat(idx.dtype)) {
     const c = idx instanceof ConcreteArray ? idx : undefined;
-    if (c !== undefined && c.buffer.every((v) => Number.isInteger(v))) idx = ew.convert(idx, "int32");
+    if (c !== undefined && c.buffer.every((v) => Number.isInteger(v)))
+      idx = ew.convert(idx, "int32");
     else {
       throw new InvalidArgumentError(
         `np.take: indices must be integers, got dtype ${idx.dtype}; convert with astype("int32")`,
@@ -511,7 +583,6 @@ export function take(x: ArrayLike, indices: ArrayLike, axis?: number): Array {
   return mv.gather(a, idx, normalizeAxis("np.take", axis, a.ndim));
 }
 
-
 /**
  * Basic slicing: slice(x, 1, null, [0, 4, 2]) is x[1, :, 0:4:2]. Negative
  * integers count from the end; steps must be positive.
@@ -519,7 +590,9 @@ export function take(x: ArrayLike, indices: ArrayLike, axis?: number): Array {
 export function slice(x: ArrayLike, ...index: SliceIndex[]): Array {
   const a = arr(x, "slice");
   if (index.length > a.ndim) {
-    throw new ShapeError(`np.slice: ${index.length} indices for an array of rank ${a.ndim} (shape ${fmtShape(a.shape)})`);
+    throw new ShapeError(
+      `np.slice: ${index.length} indices for an array of rank ${a.ndim} (shape ${fmtShape(a.shape)})`,
+    );
   }
   const start: number[] = [];
   const limit: number[] = [];
@@ -528,17 +601,25 @@ export function slice(x: ArrayLike, ...index: SliceIndex[]): Array {
   a.shape.forEach((n, d) => {
     const ix = index[d];
     if (ix === undefined || ix === null) {
-      start.push(0), limit.push(n), step.push(1), keepAxis.push(true);
+      start.push(0);
+      limit.push(n);
+      step.push(1);
+      keepAxis.push(true);
     } else if (typeof ix === "number") {
       const i = ix < 0 ? ix + n : ix;
       if (!Number.isInteger(ix) || i < 0 || i >= n) {
         throw new ShapeError(`np.slice: index ${ix} is out of bounds for axis ${d} of size ${n}`);
       }
-      start.push(i), limit.push(i + 1), step.push(1), keepAxis.push(false);
+      start.push(i);
+      limit.push(i + 1);
+      step.push(1);
+      keepAxis.push(false);
     } else {
       const st = ix[2] ?? 1;
       if (!Number.isInteger(st) || st <= 0) {
-        throw new ShapeError(`np.slice: step ${st} on axis ${d} must be a positive integer (reverse with np.flip)`);
+        throw new ShapeError(
+          `np.slice: step ${st} on axis ${d} must be a positive integer (reverse with np.flip)`,
+        );
       }
       const clampIdx = (v: number | null | undefined, dflt: number): number => {
         if (v === null || v === undefined) return dflt;
@@ -547,11 +628,17 @@ export function slice(x: ArrayLike, ...index: SliceIndex[]): Array {
       };
       const s = clampIdx(ix[0], 0);
       const e = Math.max(s, clampIdx(ix[1], n));
-      start.push(s), limit.push(e), step.push(st), keepAxis.push(true);
+      start.push(s);
+      limit.push(e);
+      step.push(st);
+      keepAxis.push(true);
     }
   });
   const out = mv.slice(a, start, limit, step);
-  return mv.reshape(out, out.shape.filter((_, d) => keepAxis[d]));
+  return mv.reshape(
+    out,
+    out.shape.filter((_, d) => keepAxis[d]),
+  );
 }
 
 // ----------------------------------------------------------------- print --

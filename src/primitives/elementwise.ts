@@ -6,7 +6,12 @@
 import type { Array, Aval } from "../core/array.js";
 import { type DType, castScalar, isFloat } from "../core/dtype.js";
 import { DTypeError } from "../core/errors.js";
-import { definePrimitive, type PrimitiveDef, type Tangent, UndefPrimal } from "../core/primitive.js";
+import {
+  definePrimitive,
+  type PrimitiveDef,
+  type Tangent,
+  UndefPrimal,
+} from "../core/primitive.js";
 import { bind } from "../core/trace.js";
 import { backend } from "../backends/index.js";
 import type { BinaryOp, UnaryOp } from "../backends/backend.js";
@@ -74,13 +79,23 @@ export const sin = unary("sin", "sin", (x, dx) => mul(dx, cos(x)), { floatOnly: 
 // d cos x = -sin x dx
 export const cos = unary("cos", "cos", (x, dx) => mul(dx, neg(sin(x))), { floatOnly: true });
 // d tan x = (1 + tan^2 x) dx
-export const tan = unary("tan", "tan", (x, dx, out) => mul(dx, add(fullLike(x, 1), mul(out, out))), {
-  floatOnly: true,
-});
+export const tan = unary(
+  "tan",
+  "tan",
+  (x, dx, out) => mul(dx, add(fullLike(x, 1), mul(out, out))),
+  {
+    floatOnly: true,
+  },
+);
 // d asin x = dx / sqrt(1 - x^2)
-export const asin = unary("asin", "asin", (x, dx) => div(dx, sqrt(sub(fullLike(x, 1), mul(x, x)))), {
-  floatOnly: true,
-});
+export const asin = unary(
+  "asin",
+  "asin",
+  (x, dx) => div(dx, sqrt(sub(fullLike(x, 1), mul(x, x)))),
+  {
+    floatOnly: true,
+  },
+);
 // d acos x = -dx / sqrt(1 - x^2)
 export const acos = unary(
   "acos",
@@ -203,7 +218,10 @@ const addPrim = definePrimitive<NoParams>({
   impl: binaryImpl("add"),
   // d(a + b) = da + db
   jvp: (_p, [da, db]) => tAdd(da!, db!),
-  transpose: (ct, [a, b]) => [a instanceof UndefPrimal ? ct : null, b instanceof UndefPrimal ? ct : null],
+  transpose: (ct, [a, b]) => [
+    a instanceof UndefPrimal ? ct : null,
+    b instanceof UndefPrimal ? ct : null,
+  ],
   batch: elementwiseBatch(([a, b]) => add(a!, b!)),
 });
 export function add(a: Array, b: Array): Array {
@@ -298,8 +316,7 @@ export const pow = binary(
   "pow",
   "pow",
   (a, b, da, db, out) => {
-    const viaBase =
-      da === null ? null : mul(da, mul(b, pow(a, sub(b, fullLike(b, 1)))));
+    const viaBase = da === null ? null : mul(da, mul(b, pow(a, sub(b, fullLike(b, 1)))));
     const viaExp =
       db === null ? null : mul(db, mul(out, select(eq(a, fullLike(a, 0)), fullLike(a, 0), log(a))));
     return tAdd(viaBase, viaExp);
@@ -308,9 +325,13 @@ export const pow = binary(
 );
 
 // max: the larger operand's tangent; ties split evenly (as JAX does).
-export const max = binary("max", "max", (a, b, da, db) => minMaxTangent(gt(a, b), lt(a, b), a, da, db));
+export const max = binary("max", "max", (a, b, da, db) =>
+  minMaxTangent(gt(a, b), lt(a, b), a, da, db),
+);
 // min: the smaller operand's tangent; ties split evenly.
-export const min = binary("min", "min", (a, b, da, db) => minMaxTangent(lt(a, b), gt(a, b), a, da, db));
+export const min = binary("min", "min", (a, b, da, db) =>
+  minMaxTangent(lt(a, b), gt(a, b), a, da, db),
+);
 
 function minMaxTangent(pickA: Array, pickB: Array, like: Array, da: Tangent, db: Tangent): Tangent {
   const dA = instantiate(da, like);

@@ -100,7 +100,8 @@ export function elementwiseBatch(
 ): (args: readonly Array[], dims: readonly BatchDim[]) => [Array, BatchDim] {
   return (args, dims) => {
     const d0 = dims[0];
-    if (d0 !== null && dims.every((d) => d === d0)) return [apply([...args]), d0];
+    if (d0 !== null && d0 !== undefined && dims.every((d) => d === d0))
+      return [apply([...args]), d0];
     const size = batchSize(args, dims);
     return [apply(args.map((a, i) => batchToFront(a, dims[i] ?? null, size))), 0];
   };

@@ -40,7 +40,9 @@ const matmulPrim = definePrimitive<NoParams>({
       );
     }
     if (a!.dtype !== b!.dtype || a!.dtype === "bool") {
-      throw new DTypeError(`matmul: operands must share a numeric dtype, got ${a!.dtype} and ${b!.dtype}`);
+      throw new DTypeError(
+        `matmul: operands must share a numeric dtype, got ${a!.dtype} and ${b!.dtype}`,
+      );
     }
     return { shape: [...a!.shape.slice(0, -1), b!.shape[b!.shape.length - 1]!], dtype: a!.dtype };
   },
@@ -61,8 +63,10 @@ const matmulPrim = definePrimitive<NoParams>({
     tAdd(da === null ? null : matmul(da!, b!), db === null ? null : matmul(a!, db!)),
   // ct_A = ct B^T, ct_B = A^T ct
   transpose(ct, [a, b]) {
-    if (a instanceof UndefPrimal && !(b instanceof UndefPrimal)) return [matmul(ct, swapLast(b!)), null];
-    if (b instanceof UndefPrimal && !(a instanceof UndefPrimal)) return [null, matmul(swapLast(a!), ct)];
+    if (a instanceof UndefPrimal && !(b instanceof UndefPrimal))
+      return [matmul(ct, swapLast(b!)), null];
+    if (b instanceof UndefPrimal && !(a instanceof UndefPrimal))
+      return [null, matmul(swapLast(a!), ct)];
     throw new Error("matmul: transpose needs exactly one linear operand");
   },
   batch(args, dims) {

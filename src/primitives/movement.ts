@@ -64,7 +64,10 @@ const broadcastPrim = definePrimitive<BroadcastParams>({
     const ok =
       dims.length === x!.shape.length &&
       dims.every(
-        (d, i) => d >= 0 && d < shape.length && (i === 0 || d > dims[i - 1]!) &&
+        (d, i) =>
+          d >= 0 &&
+          d < shape.length &&
+          (i === 0 || d > dims[i - 1]!) &&
           (x!.shape[i] === 1 || x!.shape[i] === shape[d]),
       );
     if (!ok) {
@@ -80,7 +83,11 @@ const broadcastPrim = definePrimitive<BroadcastParams>({
     dims.forEach((d, i) => {
       if (x!.shape[i] !== 1) strides[d] = inStrides[i]!;
     });
-    return new ConcreteArray(shape, x!.dtype, backend().stridedGather(x!.buffer, shape, strides, 0, x!.dtype));
+    return new ConcreteArray(
+      shape,
+      x!.dtype,
+      backend().stridedGather(x!.buffer, shape, strides, 0, x!.dtype),
+    );
   },
   jvp: (_p, [dx], _o, params) => broadcastInDim(dx!, params.shape, params.dims),
   // The adjoint of copying is summing the copies.
@@ -126,7 +133,11 @@ const transposePrim = definePrimitive<TransposeParams>({
     const inStrides = stridesOf(x!.shape);
     const shape = perm.map((p) => x!.shape[p]!);
     const strides = perm.map((p) => inStrides[p]!);
-    return new ConcreteArray(shape, x!.dtype, backend().stridedGather(x!.buffer, shape, strides, 0, x!.dtype));
+    return new ConcreteArray(
+      shape,
+      x!.dtype,
+      backend().stridedGather(x!.buffer, shape, strides, 0, x!.dtype),
+    );
   },
   jvp: (_p, [dx], _o, { perm }) => transpose(dx!, perm),
   transpose: (ct, _args, { perm }) => [transpose(ct, inversePermutation(perm))],
@@ -152,7 +163,11 @@ interface SliceParams {
   limit: readonly number[];
   step: readonly number[];
 }
-function sliceShape(start: readonly number[], limit: readonly number[], step: readonly number[]): number[] {
+function sliceShape(
+  start: readonly number[],
+  limit: readonly number[],
+  step: readonly number[],
+): number[] {
   return start.map((s, d) => Math.max(0, Math.ceil((limit[d]! - s) / step[d]!)));
 }
 const slicePrim = definePrimitive<SliceParams>({
@@ -175,7 +190,11 @@ const slicePrim = definePrimitive<SliceParams>({
     const shape = sliceShape(start, limit, step);
     const strides = inStrides.map((s, d) => s * step[d]!);
     const offset = start.reduce((acc, s, d) => acc + s * inStrides[d]!, 0);
-    return new ConcreteArray(shape, x!.dtype, backend().stridedGather(x!.buffer, shape, strides, offset, x!.dtype));
+    return new ConcreteArray(
+      shape,
+      x!.dtype,
+      backend().stridedGather(x!.buffer, shape, strides, offset, x!.dtype),
+    );
   },
   jvp: (_p, [dx], _o, params) => slice(dx!, params.start, params.limit, params.step),
   // The adjoint of taking a strided window is padding back with zeros.
@@ -221,7 +240,9 @@ const padPrim = definePrimitive<PadParams>({
   linear: true,
   abstractEval([x], params) {
     const { lo, hi, interior } = params;
-    const ok = [lo, hi, interior].every((v) => v.length === x!.shape.length && v.every((k) => k >= 0));
+    const ok = [lo, hi, interior].every(
+      (v) => v.length === x!.shape.length && v.every((k) => k >= 0),
+    );
     if (!ok) {
       throw new ShapeError(
         `pad: widths lo [${lo.join(", ")}], hi [${hi.join(", ")}] must be non-negative, ` +
@@ -236,7 +257,12 @@ const padPrim = definePrimitive<PadParams>({
     const strides = outStrides.map((s, d) => s * (params.interior[d]! + 1));
     const offset = params.lo.reduce((acc, l, d) => acc + l * outStrides[d]!, 0);
     const buf = backend().stridedScatterAdd(
-      x!.buffer, x!.shape, shapeSize(outShape), strides, offset, x!.dtype,
+      x!.buffer,
+      x!.shape,
+      shapeSize(outShape),
+      strides,
+      offset,
+      x!.dtype,
     );
     return new ConcreteArray(outShape, x!.dtype, buf);
   },
@@ -280,7 +306,8 @@ const concatPrim = definePrimitive<ConcatParams>({
         throw new ShapeError(
           `concatenate: arrays must agree except along axis ${axis}, got shapes ` +
             avals.map((v) => fmtShape(v.shape)).join(", ") +
-            ` with dtypes ` + avals.map((v) => v.dtype).join(", "),
+            ` with dtypes ` +
+            avals.map((v) => v.dtype).join(", "),
         );
       }
     }
@@ -297,7 +324,13 @@ const concatPrim = definePrimitive<ConcatParams>({
     let at = 0;
     for (const x of xs) {
       backend().stridedScatterAdd(
-        x.buffer, x.shape, out.length, outStrides, at * outStrides[axis]!, x.dtype, out,
+        x.buffer,
+        x.shape,
+        out.length,
+        outStrides,
+        at * outStrides[axis]!,
+        x.dtype,
+        out,
       );
       at += x.shape[axis]!;
     }
@@ -321,7 +354,13 @@ const concatPrim = definePrimitive<ConcatParams>({
   },
   batch(args, dims, { axis }) {
     const size = batchSize(args, dims);
-    return [concatenate(args.map((a, i) => batchToFront(a, dims[i] ?? null, size)), axis + 1), 0];
+    return [
+      concatenate(
+        args.map((a, i) => batchToFront(a, dims[i] ?? null, size)),
+        axis + 1,
+      ),
+      0,
+    ];
   },
 });
 /** Joins arrays along an existing axis. */
@@ -418,7 +457,8 @@ const scatterPrim = definePrimitive<ScatterParams>({
       }
     return new ConcreteArray(shape, u!.dtype, out);
   },
-  jvp: ([, idx], [du], _o, { axis, shape }) => (du === null ? null : scatterAdd(du!, idx!, axis, shape)),
+  jvp: ([, idx], [du], _o, { axis, shape }) =>
+    du === null ? null : scatterAdd(du!, idx!, axis, shape),
   transpose(ct, [, idx], { axis }) {
     if (idx instanceof UndefPrimal) throw new Error("scatterAdd: indices cannot be linear");
     return [gather(ct, idx!, axis), null];
@@ -446,7 +486,13 @@ function offsetIndices(idx: Array, di: BatchDim, size: number, len: number): Arr
  * lands among the index axes. With both, the batch and `axis` axes are
  * flattened into one and the indices offset per batch element.
  */
-function batchGather(x: Array, idx: Array, dx: BatchDim, di: BatchDim, axis: number): [Array, BatchDim] {
+function batchGather(
+  x: Array,
+  idx: Array,
+  dx: BatchDim,
+  di: BatchDim,
+  axis: number,
+): [Array, BatchDim] {
   if (di === null) return [gather(moveAxis(x, dx!, 0), idx, axis + 1), 0];
   if (dx === null) return [gather(x, idx, axis), axis + di];
   const size = batchSize([x, idx], [dx, di]);
@@ -481,6 +527,9 @@ function batchScatter(
   for (let d = 1 + axis + nIdx; d < us.ndim; d++) perm.push(d);
   const len = shape[axis]!;
   const rest = [...shape.slice(0, axis), ...shape.slice(axis + 1)];
-  const s = scatterAdd(transpose(us, perm), offsetIndices(idx, di, size, len), 0, [size * len, ...rest]);
+  const s = scatterAdd(transpose(us, perm), offsetIndices(idx, di, size, len), 0, [
+    size * len,
+    ...rest,
+  ]);
   return [moveAxis(reshape(s, [size, len, ...rest]), 1, axis + 1), 0];
 }

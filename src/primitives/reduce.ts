@@ -34,8 +34,15 @@ function keptDims(ndim: number, axes: readonly number[]): number[] {
 
 /** Batch rule of axis reductions: the batch axis moves to 0 and the axes shift by one. */
 function shiftAxesBatch(apply: (x: Array, axes: number[]) => Array) {
-  return ([x]: readonly Array[], [d]: readonly (number | null)[], { axes }: AxesParams): [Array, number] => [
-    apply(moveAxis(x!, d!, 0), axes.map((a) => a + 1)),
+  return (
+    [x]: readonly Array[],
+    [d]: readonly (number | null)[],
+    { axes }: AxesParams,
+  ): [Array, number] => [
+    apply(
+      moveAxis(x!, d!, 0),
+      axes.map((a) => a + 1),
+    ),
     0,
   ];
 }
@@ -142,4 +149,3 @@ const cumsumPrim = definePrimitive<CumsumParams>({
 export function cumsum(x: Array, axis: number, reverse = false): Array {
   return bind(cumsumPrim, [x], { axis, reverse });
 }
-

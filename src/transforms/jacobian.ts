@@ -12,7 +12,7 @@ import { isFloat } from "../core/dtype.js";
 import { DTypeError, fmtShape } from "../core/errors.js";
 import { shapeSize } from "../core/shape.js";
 import { reshape, slice, transpose } from "../primitives/movement.js";
-import { flatten, unflatten, type TreeDef } from "../tree/index.js";
+import { flatten, unflatten, type TreeDef, type PyTree } from "../tree/index.js";
 import { jvp } from "./jvp.js";
 import { type GradOptions, resolveArgnums, vjp } from "./linearize.js";
 import { vmap } from "./vmap.js";
@@ -33,7 +33,12 @@ function basis(arrays: readonly Array[]): ConcreteArray[] {
 }
 
 /** The differentiated arguments (by argnums) and a function of just those. */
-function selectArgs(fnName: string, f: (...args: never[]) => unknown, opts: JacobianOptions, args: unknown[]) {
+function selectArgs(
+  fnName: string,
+  f: (...args: never[]) => unknown,
+  opts: JacobianOptions,
+  args: unknown[],
+) {
   const argnums = resolveArgnums(fnName, opts.argnums, args.length);
   const diffArgs = argnums.map((a) => args[a]);
   const g = (...diff: unknown[]): unknown => {
@@ -71,11 +76,11 @@ function assemble(outDef: TreeDef, inDef: TreeDef, single: boolean, blocks: Arra
 
 /** Forward-mode Jacobian: one JVP per input element, batched with vmap. */
 export function jacfwd(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
-  return (...args: unknown[]): any => {
+  return (...args: unknown[]): PyTree => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacfwd", f, opts, args);
     const pushforward = (...tangentLeaves: unknown[]): unknown =>
       jvp(g, diffArgs, unflatten(inDef, tangentLeaves) as unknown[])[1];
-    const outTangents = vmap(pushforward)(...basis(arrays));
+    const outTangents: unknown = vmap(pushforward)(...basis(arrays));
     const [outLeaves, outDef] = flatten(outTangents);
     const blocks = (outLeaves as Array[]).map((t) => {
       const outShape = t.shape.slice(1);
@@ -96,7 +101,7 @@ export function jacfwd(f: (...args: never[]) => unknown, opts: JacobianOptions =
 
 /** Reverse-mode Jacobian: one VJP per output element, batched with vmap. */
 export function jacrev(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
-  return (...args: unknown[]): any => {
+  return (...args: unknown[]): PyTree => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacrev", f, opts, args);
     const [out, pullback] = vjp(g, ...diffArgs);
     return jacrevFromVjp(out, pullback, arrays, inDef, single);
@@ -112,7 +117,9 @@ function jacrevFromVjp(
 ): unknown {
   const [outLeaves, outDef] = flatten(out);
   const outs = outLeaves as Array[];
-  const inCts = vmap((...ctLeaves: unknown[]) => pullback(unflatten(outDef, ctLeaves)))(...basis(outs));
+  const inCts: unknown = vmap((...ctLeaves: unknown[]) => pullback(unflatten(outDef, ctLeaves)))(
+    ...basis(outs),
+  );
   const ctLeaves = flatten(inCts)[0] as Array[];
   let offset = 0;
   const blocks = outs.map((o) => {
@@ -132,7 +139,7 @@ function jacrevFromVjp(
  * output elements than input elements, forward otherwise.
  */
 export function jacobian(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
-  return (...args: unknown[]): any => {
+  return (...args: unknown[]): PyTree => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacobian", f, opts, args);
     const [out, pullback] = vjp(g, ...diffArgs);
     const nOut = (flatten(out)[0] as Array[]).reduce((acc, o) => acc + o.size, 0);

@@ -42,16 +42,21 @@ export class JVPTrace extends Trace {
   pure(value: Array): Tracer {
     return new JVPTracer(this, value, null);
   }
-  processPrimitive(prim: Primitive, tracers: Tracer[], params: unknown): Array {
-    const n = tracers.length;
+  processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array {
+    const n = args.length;
     const primals = new globalThis.Array<Array>(n);
     const tangents = new globalThis.Array<Tangent>(n);
     let anyTangent = false;
     for (let i = 0; i < n; i++) {
-      const t = tracers[i] as JVPTracer;
-      primals[i] = t.primal;
-      tangents[i] = t.tangent;
-      if (t.tangent !== null) anyTangent = true;
+      const a = args[i]!;
+      if (a instanceof JVPTracer && a.trace === this) {
+        primals[i] = a.primal;
+        tangents[i] = a.tangent;
+        if (a.tangent !== null) anyTangent = true;
+      } else {
+        primals[i] = a;
+        tangents[i] = null;
+      }
     }
     const out = bind(prim, primals, params);
     const tangentOut = anyTangent ? prim.jvp(primals, tangents, out, params) : null;
@@ -95,7 +100,10 @@ export function jvp(
       const inputs = pLeaves.map((leaf, i) => {
         const p = asArray(leaf, `jvp: primal ${i}`);
         const t = asArray(tLeaves[i], `jvp: tangent ${i}`);
-        if (!shapesEqual(p.shape, t.shape) || (t.dtype !== p.dtype && !(t instanceof Concrete && isWeak(tLeaves[i])))) {
+        if (
+          !shapesEqual(p.shape, t.shape) ||
+          (t.dtype !== p.dtype && !(t instanceof Concrete && isWeak(tLeaves[i])))
+        ) {
           if (!shapesEqual(p.shape, t.shape)) {
             throw new ShapeError(
               `jvp: tangent ${i} has shape ${fmtShape(t.shape)} but its primal has shape ` +
@@ -106,7 +114,7 @@ export function jvp(
             `jvp: tangent ${i} has dtype ${t.dtype} but its primal has dtype ${p.dtype}`,
           );
         }
-        const tangent = t.dtype === p.dtype ? t : (asArray(t, "jvp").astype(p.dtype));
+        const tangent = t.dtype === p.dtype ? t : asArray(t, "jvp").astype(p.dtype);
         return new JVPTracer(main.trace, p, tangent);
       });
       const out = f(...(unflatten(pDef, inputs) as never[]));

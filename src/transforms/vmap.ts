@@ -10,7 +10,7 @@ import type { BatchDim, Primitive } from "../core/primitive.js";
 import { normalizeAxis } from "../core/shape.js";
 import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
 import { batchToFront, moveAxis } from "../primitives/helpers.js";
-import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
+import { flatten, treeDefString, unflatten, type TreeDef, type PyTree } from "../tree/index.js";
 
 export class BatchTracer extends Tracer {
   readonly shape: readonly number[];
@@ -42,9 +42,10 @@ export class BatchTrace extends Trace {
   pure(value: Array): Tracer {
     return new BatchTracer(this, value, null);
   }
-  processPrimitive(prim: Primitive, tracers: Tracer[], params: unknown): Array {
-    const vals = tracers.map((t) => (t as BatchTracer).val);
-    const dims = tracers.map((t) => (t as BatchTracer).bdim);
+  processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array {
+    const own = (a: Array): a is BatchTracer => a instanceof BatchTracer && a.trace === this;
+    const vals = args.map((a) => (own(a) ? a.val : a));
+    const dims = args.map((a) => (own(a) ? a.bdim : null));
     if (dims.every((d) => d === null)) return bind(prim, vals, params);
     const [out, outDim] = prim.batch(vals, dims, params);
     return new BatchTracer(this, out, outDim);
@@ -61,7 +62,12 @@ export interface VmapOptions {
 }
 
 /** Expands an axes spec (a prefix of the tree) into one entry per leaf of `def`. */
-function broadcastPrefix(fnName: string, spec: unknown, def: TreeDef, what: string): (number | null)[] {
+function broadcastPrefix(
+  fnName: string,
+  spec: unknown,
+  def: TreeDef,
+  what: string,
+): (number | null)[] {
   const out: (number | null)[] = [];
   const walk = (s: unknown, d: TreeDef): void => {
     if (s === null || typeof s === "number") {
@@ -112,7 +118,7 @@ function toOutAxis(main: MainTrace, x: Array, axis: number | null, size: number,
 
 /** vmap(f, { inAxes, outAxes }): f mapped over a batch axis of its arguments. */
 export function vmap(f: (...args: never[]) => unknown, opts: VmapOptions = {}) {
-  return (...args: unknown[]): any => {
+  return (...args: unknown[]): PyTree => {
     const [leaves, inDef] = flatten(args);
     const inSpec = opts.inAxes ?? 0;
     const axes = broadcastPrefix(
@@ -157,7 +163,9 @@ export function vmap(f: (...args: never[]) => unknown, opts: VmapOptions = {}) {
           if (a === null || a === undefined) return x;
           return new BatchTracer(main.trace, x, normalizeAxis("vmap", a, x.ndim));
         });
-        const out = (f as (...a: unknown[]) => unknown)(...(unflatten(inDef, tracers) as unknown[]));
+        const out = (f as (...a: unknown[]) => unknown)(
+          ...(unflatten(inDef, tracers) as unknown[]),
+        );
         const [outLeaves, outDef] = flatten(out);
         const outAxes = broadcastPrefix("vmap", opts.outAxes ?? 0, outDef, "outAxes");
         const results = outLeaves.map((l, i) =>

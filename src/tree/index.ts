@@ -7,11 +7,23 @@
 import { Array as NdArray } from "../core/array.js";
 import { InvalidArgumentError } from "../core/errors.js";
 
+/**
+ * A pytree of Arrays returned by a transformation. Its structure follows the
+ * function's arguments or outputs, which TypeScript cannot track through a
+ * transformation, so it is typed loosely: index it or call Array methods.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type PyTree = any;
+
 export type TreeDef =
   | { readonly kind: "leaf" }
   | { readonly kind: "none"; readonly value: null | undefined }
   | { readonly kind: "list"; readonly children: readonly TreeDef[] }
-  | { readonly kind: "dict"; readonly keys: readonly string[]; readonly children: readonly TreeDef[] };
+  | {
+      readonly kind: "dict";
+      readonly keys: readonly string[];
+      readonly children: readonly TreeDef[];
+    };
 
 const LEAF: TreeDef = { kind: "leaf" };
 
@@ -100,7 +112,11 @@ export function treeDefString(def: TreeDef): string {
 }
 
 /** Applies `f` to every leaf (and the matching leaves of `rest`, which share the structure). */
-export function map(f: (...leaves: unknown[]) => unknown, tree: unknown, ...rest: unknown[]): unknown {
+export function map(
+  f: (...leaves: unknown[]) => unknown,
+  tree: unknown,
+  ...rest: unknown[]
+): unknown {
   const [leaves, def] = flatten(tree);
   const others = rest.map((r) => {
     const [l, d] = flatten(r);
