@@ -1,0 +1,91 @@
+/**
+ * Benchmark harness: runs several named cases interleaved (round robin, so
+ * that machine noise hits all of them alike), records one wall time per case
+ * per round, and reports medians. Cases that are too slow are dropped after
+ * their first run instead of stalling the whole benchmark.
+ */
+import os from "node:os";
+
+export interface BenchCase {
+  name: string;
+  /** One measured call. It should read its result back (synchronously or awaited). */
+  run: () => unknown;
+}
+
+export interface BenchResult {
+  name: string;
+  /** Median milliseconds per call, or null when the case was skipped. */
+  medianMs: number | null;
+  runs: number;
+  note?: string;
+}
+
+export interface BenchOptions {
+  rounds: number;
+  warmup: number;
+  /** A case whose first call takes longer than this is skipped. */
+  capMs: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export async function runInterleaved(
+  cases: BenchCase[],
+  opts: BenchOptions,
+): Promise<BenchResult[]> {
+  const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const skipped = new Map<string, string>();
+  for (const c of cases) {
+    const t0 = performance.now();
+    await c.run();
+    const first = performance.now() - t0;
+    if (first > opts.capMs)
+      skipped.set(c.name, `skipped (${(first / 1000).toFixed(1)} s per call)`);
+  }
+  for (let w = 1; w < opts.warmup; w++) {
+    for (const c of cases) if (!skipped.has(c.name)) await c.run();
+  }
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const c of cases) {
+      if (skipped.has(c.name)) continue;
+      const t0 = performance.now();
+      await c.run();
+      times.get(c.name)!.push(performance.now() - t0);
+    }
+  }
+  return cases.map((c) => {
+    const ts = times.get(c.name)!;
+    const note = skipped.get(c.name);
+    return {
+      name: c.name,
+      medianMs: ts.length > 0 ? median(ts) : null,
+      runs: ts.length,
+      ...(note !== undefined ? { note } : {}),
+    };
+  });
+}
+
+/** Prints rows as an aligned Markdown table. */
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`);
+  for (const r of rows) console.log(line(r));
+}
+
+/** One line describing the machine, for the record. */
+export function machineInfo(): string {
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  return `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+export function fmt(x: number | null, digits = 0): string {
+  return x === null
+    ? "-"
+    : x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
