@@ -23,9 +23,26 @@ export function describe(x: unknown): string {
   return typeof x;
 }
 
+/**
+ * Constants written in user code (`x.mul(0.5)`) recur on every call; sharing
+ * their 0-d arrays saves an allocation each time and keeps reverse-mode
+ * tapes smaller. Arrays are immutable, so sharing is safe. Bounded.
+ */
+const scalarCache = new Map<number, ConcreteArray>();
+const SCALAR_CACHE_LIMIT = 1024;
+
 /** A 0-d array holding one number. */
 export function scalar(value: number, dtype: DType = "float64"): ConcreteArray {
-  return ConcreteArray.scalar(castScalar(value, dtype), dtype);
+  // Map keys identify 0 and -0, which must stay distinct: -0 is not cached.
+  if (dtype !== "float64" || Object.is(value, -0)) {
+    return ConcreteArray.scalar(castScalar(value, dtype), dtype);
+  }
+  let c = scalarCache.get(value);
+  if (c === undefined) {
+    c = ConcreteArray.scalar(value, "float64");
+    if (scalarCache.size < SCALAR_CACHE_LIMIT) scalarCache.set(value, c);
+  }
+  return c;
 }
 
 /**

@@ -9,7 +9,8 @@
 import { type Array, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
-import { DTypeError, fmtShape } from "../core/errors.js";
+import { ConcretizationError, DTypeError, fmtShape } from "../core/errors.js";
+import { traceToJaxpr } from "../ir/jaxpr.js";
 import { shapeSize } from "../core/shape.js";
 import { reshape, slice, transpose } from "../primitives/movement.js";
 import { flatten, unflatten, type TreeDef, type PyTree } from "../tree/index.js";
@@ -135,16 +136,43 @@ function jacrevFromVjp(
 }
 
 /**
- * The Jacobian by whichever mode is cheaper: reverse when there are fewer
- * output elements than input elements, forward otherwise.
+ * Number of output elements of g, found by tracing it abstractly (no
+ * arithmetic), or null when g branches on values and cannot be traced.
+ */
+function outputSize(
+  g: (...args: unknown[]) => unknown,
+  diffArgs: unknown[],
+  arrays: readonly Array[],
+): number | null {
+  const [, inDef] = flatten(diffArgs);
+  try {
+    const { jaxpr } = traceToJaxpr(
+      g,
+      inDef,
+      arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
+    );
+    return jaxpr.outVars.reduce((acc, v) => acc + shapeSize(v.shape), 0);
+  } catch (e) {
+    if (e instanceof ConcretizationError) return null;
+    throw e;
+  }
+}
+
+/**
+ * The Jacobian by whichever mode is cheaper: reverse mode when there are
+ * fewer output elements than input elements, forward mode otherwise. The
+ * output size comes from an abstract trace; a function that branches on
+ * values is linearized once and the decision made from its output.
  */
 export function jacobian(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
   return (...args: unknown[]): PyTree => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacobian", f, opts, args);
+    const nIn = arrays.reduce((acc, x) => acc + x.size, 0);
+    const nOut = outputSize(g, diffArgs, arrays);
+    if (nOut !== null && nOut > nIn) return jacfwd(f, opts)(...args);
     const [out, pullback] = vjp(g, ...diffArgs);
-    const nOut = (flatten(out)[0] as Array[]).reduce((acc, o) => acc + o.size, 0);
-    const nIn = arrays.reduce((acc, x) => acc + shapeSize(x.shape), 0);
-    if (nOut <= nIn) return jacrevFromVjp(out, pullback, arrays, inDef, single);
+    const nOutSeen = (flatten(out)[0] as Array[]).reduce((acc, o) => acc + o.size, 0);
+    if (nOutSeen <= nIn) return jacrevFromVjp(out, pullback, arrays, inDef, single);
     return jacfwd(f, opts)(...args);
   };
 }

@@ -24,6 +24,7 @@ import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trac
 import { add } from "../primitives/elementwise.js";
 import { flatten, treeDefString, unflatten, type TreeDef, type PyTree } from "../tree/index.js";
 import { JVPTrace, JVPTracer, primalAndTangent } from "./jvp.js";
+import { Tape } from "./tape.js";
 
 /** A tangent that is a node of the tape (or a constant raised into the trace). */
 export class LinearTracer extends Tracer {
@@ -45,45 +46,11 @@ export class LinearTracer extends Tracer {
 }
 
 /**
- * One recorded linear operation. Its output is node `numInputs + index`;
- * each argument is a node index or a constant Array. Up to three arguments
- * are stored inline (no array per equation), more in `rest`.
- */
-class TapeEqn {
-  constructor(
-    readonly prim: Primitive,
-    readonly params: unknown,
-    readonly nargs: number,
-    readonly a0: number | Array | undefined,
-    readonly a1: number | Array | undefined,
-    readonly a2: number | Array | undefined,
-    readonly rest: readonly (number | Array)[] | null,
-    readonly shape: readonly number[],
-    readonly dtype: DType,
-  ) {}
-
-  arg(i: number): number | Array {
-    return (i === 0 ? this.a0 : i === 1 ? this.a1 : i === 2 ? this.a2 : this.rest![i - 3])!;
-  }
-}
-
-/**
- * Records linear operations on tangents: the tape (Wengert list). Nodes
- * 0 .. numInputs-1 are the input tangents; equation e computes node
- * numInputs + e. One small object per equation is the cheapest record in
- * V8 (cheaper than several parallel arrays).
+ * The trace that records linear operations on tangents onto a `Tape`.
+ * Nodes 0 .. numInputs-1 are the input tangents.
  */
 export class LinearTrace extends Trace {
-  readonly inputShape: (readonly number[])[] = [];
-  readonly inputDtype: DType[] = [];
-  readonly eqns: TapeEqn[] = [];
-
-  get numInputs(): number {
-    return this.inputShape.length;
-  }
-  get numNodes(): number {
-    return this.inputShape.length + this.eqns.length;
-  }
+  readonly tape = new Tape();
 
   pure(value: Array): Tracer {
     return new LinearTracer(this, value.shape, value.dtype, -1, value);
@@ -91,11 +58,8 @@ export class LinearTrace extends Trace {
 
   /** A fresh input node (the tangent of a differentiated argument); all come before equations. */
   newInput(like: Array): LinearTracer {
-    if (this.eqns.length > 0)
-      throw new ChainruleError("internal error: tape inputs must come first");
-    this.inputShape.push(like.shape);
-    this.inputDtype.push(like.dtype);
-    return new LinearTracer(this, like.shape, like.dtype, this.inputShape.length - 1, null);
+    const node = this.tape.addInput(like.shape, like.dtype);
+    return new LinearTracer(this, like.shape, like.dtype, node, null);
   }
 
   processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array {
@@ -106,38 +70,9 @@ export class LinearTrace extends Trace {
       );
     }
     const aval = prim.abstractEval(args, params);
-    const n = args.length;
-    const ref = (i: number): number | Array | undefined => {
-      const a = args[i];
-      return a instanceof LinearTracer && a.trace === this ? a.node : a;
-    };
-    const rest = n > 3 ? args.slice(3).map((_, i) => ref(i + 3)!) : null;
-    const eqn = new TapeEqn(prim, params, n, ref(0), ref(1), ref(2), rest, aval.shape, aval.dtype);
-    const node = this.inputShape.length + this.eqns.length;
-    this.eqns.push(eqn);
+    const refs = args.map((a) => (a instanceof LinearTracer && a.trace === this ? a.node : a));
+    const node = this.tape.record(prim, params, refs, aval.shape, aval.dtype);
     return new LinearTracer(this, aval.shape, aval.dtype, node, null);
-  }
-
-  nodeShape(n: number): readonly number[] {
-    return n < this.inputShape.length
-      ? this.inputShape[n]!
-      : this.eqns[n - this.inputShape.length]!.shape;
-  }
-  nodeDtype(n: number): DType {
-    return n < this.inputDtype.length
-      ? this.inputDtype[n]!
-      : this.eqns[n - this.inputDtype.length]!.dtype;
-  }
-
-  /** Arguments of equation e, with node inputs mapped by `node`. */
-  args<T>(e: number, node: (n: number) => T): (T | Array)[] {
-    const eqn = this.eqns[e]!;
-    const out = new globalThis.Array<T | Array>(eqn.nargs);
-    for (let k = 0; k < eqn.nargs; k++) {
-      const a = eqn.arg(k);
-      out[k] = typeof a === "number" ? node(a) : a;
-    }
-    return out;
   }
 }
 
@@ -147,12 +82,12 @@ export class LinearTrace extends Trace {
  * skipped; cotangents are released as soon as they are consumed.
  */
 function backwardPass(
-  trace: LinearTrace,
+  tape: Tape,
   outNodes: readonly number[],
   outCts: readonly Array[],
   inputNodes: readonly number[],
 ): (Array | null)[] {
-  const ct = new globalThis.Array<Array | null>(trace.numNodes).fill(null);
+  const ct = new globalThis.Array<Array | null>(tape.numNodes).fill(null);
   const accumulate = (node: number, value: Array): void => {
     const prev = ct[node];
     ct[node] = prev === null || prev === undefined ? value : add(prev, value);
@@ -160,21 +95,20 @@ function backwardPass(
   outNodes.forEach((node, i) => {
     if (node >= 0) accumulate(node, outCts[i]!);
   });
-  const undef = (n: number): UndefPrimal => new UndefPrimal(trace.nodeShape(n), trace.nodeDtype(n));
-  const numInputs = trace.numInputs;
-  for (let e = trace.eqns.length - 1; e >= 0; e--) {
+  const undef = (n: number): UndefPrimal => new UndefPrimal(tape.nodeShape(n), tape.nodeDtype(n));
+  const numInputs = tape.numInputs;
+  for (let e = tape.numEqns - 1; e >= 0; e--) {
     const outNode = numInputs + e;
     const c = ct[outNode];
     if (c === null || c === undefined) continue;
     ct[outNode] = null;
-    const eqn = trace.eqns[e]!;
-    const prim = eqn.prim;
+    const prim = tape.prim(e);
     if (!prim.linear) throw new ChainruleError(`internal error: ${prim.name} is not linear`);
-    const inCts = prim.transpose(c, trace.args(e, undef), eqn.params);
+    const inCts = prim.transpose(c, tape.argsOf(e, undef), tape.paramsOf(e));
     for (let i = 0; i < inCts.length; i++) {
-      const inp = eqn.arg(i);
+      const node = tape.argNode(e, i);
       const g = inCts[i];
-      if (typeof inp === "number" && g !== null && g !== undefined) accumulate(inp, g);
+      if (node >= 0 && g !== null && g !== undefined) accumulate(node, g);
     }
   }
   return inputNodes.map((n) => (n >= 0 ? (ct[n] ?? null) : null));
@@ -182,20 +116,20 @@ function backwardPass(
 
 /** Forward replay of the tape: output tangents from input tangents (linearize). */
 function forwardReplay(
-  trace: LinearTrace,
+  tape: Tape,
   inputNodes: readonly number[],
   inTangents: readonly Array[],
   outNodes: readonly number[],
 ): (Array | null)[] {
-  const val = new globalThis.Array<Array | null>(trace.numNodes).fill(null);
+  const val = new globalThis.Array<Array | null>(tape.numNodes).fill(null);
   inputNodes.forEach((n, i) => {
     if (n >= 0) val[n] = inTangents[i]!;
   });
   const valueOf = (n: number): Array =>
-    val[n] ?? ConcreteArray.zeros(trace.nodeShape(n), trace.nodeDtype(n));
-  trace.eqns.forEach((eqn, e) => {
-    val[trace.numInputs + e] = bind(eqn.prim, trace.args(e, valueOf), eqn.params);
-  });
+    val[n] ?? ConcreteArray.zeros(tape.nodeShape(n), tape.nodeDtype(n));
+  for (let e = 0; e < tape.numEqns; e++) {
+    val[tape.numInputs + e] = bind(tape.prim(e), tape.argsOf(e, valueOf), tape.paramsOf(e));
+  }
   return outNodes.map((n) => (n >= 0 ? (val[n] ?? null) : null));
 }
 
@@ -316,7 +250,7 @@ export function vjp(
         asArray(c, `vjp pullback: cotangent ${i}`),
       ),
     );
-    const inCts = backwardPass(lin.trace, lin.outNodes, cts, lin.inputNodes);
+    const inCts = backwardPass(lin.trace.tape, lin.outNodes, cts, lin.inputNodes);
     const grads = inCts.map(
       (g, i) => g ?? ConcreteArray.zeros(lin.inputs[i]!.shape, lin.inputs[i]!.dtype),
     );
@@ -345,7 +279,7 @@ export function linearize(
     const ts = tLeaves.map((t, i) =>
       checkCotangent("linearize", i, lin.inputs[i]!, asArray(t, `linearize: tangent ${i}`)),
     );
-    const outs = forwardReplay(lin.trace, lin.inputNodes, ts, lin.outNodes);
+    const outs = forwardReplay(lin.trace.tape, lin.inputNodes, ts, lin.outNodes);
     return unflatten(
       lin.outDef,
       outs.map(
@@ -429,7 +363,7 @@ function valueAndGradImpl(
     throw new DTypeError(`${fnName} requires a float output, got dtype ${out.dtype}`);
   }
   const one = ConcreteArray.full([], out.dtype, 1);
-  const inCts = backwardPass(lin.trace, lin.outNodes, [one], lin.inputNodes);
+  const inCts = backwardPass(lin.trace.tape, lin.outNodes, [one], lin.inputNodes);
   const grads = inCts.map(
     (c, i) => c ?? ConcreteArray.zeros(lin.inputs[i]!.shape, lin.inputs[i]!.dtype),
   );

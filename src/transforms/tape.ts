@@ -1,0 +1,167 @@
+/**
+ * The reverse-mode tape (Wengert list) in columnar storage.
+ *
+ * Equation e applies a linear primitive to arguments that are tape nodes or
+ * constants and defines node numInputs + e. On V8 the dominant cost of a long
+ * eager tape is not recording but keeping objects alive: every surviving
+ * object is copied by the young-generation collector. So the tape keeps no
+ * object per equation: integers go into typed-array columns, 0-d float64
+ * constants (the common case in scalar programs) are stored by value, and
+ * only other constants and per-equation references (primitive, params,
+ * shape) are object slots.
+ *
+ * Argument encoding (one Int32 per argument):
+ *   a >= 0            tape node a
+ *   a = -(2k + 1)     constant objects[k]
+ *   a = -(2k + 2)     0-d float64 constant with value scalars[k]
+ */
+import { type Array, ConcreteArray } from "../core/array.js";
+import type { DType } from "../core/dtype.js";
+import type { Primitive } from "../core/primitive.js";
+
+const DTYPE_CODES: readonly DType[] = ["float64", "float32", "int32", "bool"];
+const DTYPE_CODE: Record<DType, number> = { float64: 0, float32: 1, int32: 2, bool: 3 };
+
+/*
+ * Append-only columns stored in fixed-size chunks: appending never copies
+ * earlier entries (a doubling array would copy them, repeatedly, for a long
+ * tape). One class per element kind keeps each element access monomorphic.
+ */
+const CHUNK_BITS = 12;
+const CHUNK = 1 << CHUNK_BITS;
+const MASK = CHUNK - 1;
+
+class ObjectColumn<T> {
+  private readonly chunks: T[][] = [];
+  set(i: number, value: T): void {
+    const k = i >> CHUNK_BITS;
+    if (k === this.chunks.length) this.chunks.push(new globalThis.Array<T>(CHUNK));
+    this.chunks[k]![i & MASK] = value;
+  }
+  get(i: number): T {
+    return this.chunks[i >> CHUNK_BITS]![i & MASK]!;
+  }
+}
+
+class Int32Column {
+  private readonly chunks: Int32Array[] = [];
+  set(i: number, value: number): void {
+    const k = i >> CHUNK_BITS;
+    if (k === this.chunks.length) this.chunks.push(new Int32Array(CHUNK));
+    this.chunks[k]![i & MASK] = value;
+  }
+  get(i: number): number {
+    return this.chunks[i >> CHUNK_BITS]![i & MASK]!;
+  }
+}
+
+class Float64Column {
+  private readonly chunks: Float64Array[] = [];
+  set(i: number, value: number): void {
+    const k = i >> CHUNK_BITS;
+    if (k === this.chunks.length) this.chunks.push(new Float64Array(CHUNK));
+    this.chunks[k]![i & MASK] = value;
+  }
+  get(i: number): number {
+    return this.chunks[i >> CHUNK_BITS]![i & MASK]!;
+  }
+}
+
+export class Tape {
+  numInputs = 0;
+  numEqns = 0;
+  private readonly inputShape: (readonly number[])[] = [];
+  private readonly inputDtype: DType[] = [];
+
+  private readonly prims = new ObjectColumn<Primitive>();
+  private readonly params = new ObjectColumn<unknown>();
+  private readonly shapes = new ObjectColumn<readonly number[]>();
+  private readonly dtypes = new Int32Column();
+  /** Arguments of equation e are args[argStart[e] .. argStart[e + 1]). */
+  private readonly argStart = new Int32Column();
+  private readonly args = new Int32Column();
+  private numArgs = 0;
+
+  private readonly objects: Array[] = [];
+  private readonly scalars = new Float64Column();
+  private numScalars = 0;
+
+  get numNodes(): number {
+    return this.numInputs + this.numEqns;
+  }
+
+  /** Adds an input node; all inputs precede the equations. Returns its index. */
+  addInput(shape: readonly number[], dtype: DType): number {
+    if (this.numEqns > 0) throw new Error("internal error: tape inputs must come first");
+    this.inputShape.push(shape);
+    this.inputDtype.push(dtype);
+    return this.numInputs++;
+  }
+
+  private encodeConstant(value: Array): number {
+    if (value instanceof ConcreteArray && value.shape.length === 0 && value.dtype === "float64") {
+      this.scalars.set(this.numScalars, value.scalarValue);
+      return -(2 * this.numScalars++ + 2);
+    }
+    this.objects.push(value);
+    return -(2 * (this.objects.length - 1) + 1);
+  }
+
+  /**
+   * Records an equation whose arguments are nodes (numbers) or constants.
+   * Returns the node it defines.
+   */
+  record(
+    prim: Primitive,
+    params: unknown,
+    args: readonly (number | Array)[],
+    shape: readonly number[],
+    dtype: DType,
+  ): number {
+    const e = this.numEqns++;
+    this.prims.set(e, prim);
+    this.params.set(e, params);
+    this.shapes.set(e, shape);
+    this.dtypes.set(e, DTYPE_CODE[dtype]);
+    this.argStart.set(e, this.numArgs);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      this.args.set(this.numArgs++, typeof a === "number" ? a : this.encodeConstant(a));
+    }
+    this.argStart.set(e + 1, this.numArgs);
+    return this.numInputs + e;
+  }
+
+  prim(e: number): Primitive {
+    return this.prims.get(e);
+  }
+  paramsOf(e: number): unknown {
+    return this.params.get(e);
+  }
+  nodeShape(n: number): readonly number[] {
+    return n < this.numInputs ? this.inputShape[n]! : this.shapes.get(n - this.numInputs);
+  }
+  nodeDtype(n: number): DType {
+    return n < this.numInputs
+      ? this.inputDtype[n]!
+      : DTYPE_CODES[this.dtypes.get(n - this.numInputs)]!;
+  }
+  /** The node index of argument i of equation e, or -1 when it is a constant. */
+  argNode(e: number, i: number): number {
+    const a = this.args.get(this.argStart.get(e) + i);
+    return a >= 0 ? a : -1;
+  }
+  /** Arguments of equation e, nodes mapped by `node`, constants as Arrays. */
+  argsOf<T>(e: number, node: (n: number) => T): (T | Array)[] {
+    const start = this.argStart.get(e);
+    const n = this.argStart.get(e + 1) - start;
+    const out = new globalThis.Array<T | Array>(n);
+    for (let i = 0; i < n; i++) {
+      const a = this.args.get(start + i);
+      if (a >= 0) out[i] = node(a);
+      else if ((-a & 1) === 1) out[i] = this.objects[(-a - 1) >> 1]!;
+      else out[i] = ConcreteArray.scalar(this.scalars.get((-a - 2) >> 1), "float64");
+    }
+    return out;
+  }
+}
