@@ -38,31 +38,40 @@ export async function runInterleaved(
   opts: BenchOptions,
 ): Promise<BenchResult[]> {
   const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-  const skipped = new Map<string, string>();
-  for (const c of cases) {
+  const dropped = new Map<string, string>();
+  /** Times one call; a peer that throws is reported and dropped, not fatal. */
+  const timed = async (c: BenchCase): Promise<number | null> => {
     const t0 = performance.now();
-    await c.run();
-    const first = performance.now() - t0;
-    if (first > opts.capMs)
-      skipped.set(c.name, `skipped (${(first / 1000).toFixed(1)} s per call)`);
+    try {
+      await c.run();
+    } catch (e) {
+      dropped.set(c.name, `failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+      return null;
+    }
+    return performance.now() - t0;
+  };
+  for (const c of cases) {
+    const first = await timed(c);
+    if (first !== null && first > opts.capMs) {
+      dropped.set(c.name, `skipped (${(first / 1000).toFixed(1)} s per call)`);
+    }
   }
   for (let w = 1; w < opts.warmup; w++) {
-    for (const c of cases) if (!skipped.has(c.name)) await c.run();
+    for (const c of cases) if (!dropped.has(c.name)) await timed(c);
   }
   for (let r = 0; r < opts.rounds; r++) {
     for (const c of cases) {
-      if (skipped.has(c.name)) continue;
-      const t0 = performance.now();
-      await c.run();
-      times.get(c.name)!.push(performance.now() - t0);
+      if (dropped.has(c.name)) continue;
+      const t = await timed(c);
+      if (t !== null) times.get(c.name)!.push(t);
     }
   }
   return cases.map((c) => {
     const ts = times.get(c.name)!;
-    const note = skipped.get(c.name);
+    const note = dropped.get(c.name);
     return {
       name: c.name,
-      medianMs: ts.length > 0 ? median(ts) : null,
+      medianMs: note === undefined && ts.length > 0 ? median(ts) : null,
       runs: ts.length,
       ...(note !== undefined ? { note } : {}),
     };

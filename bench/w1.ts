@@ -85,7 +85,7 @@ export async function benchW1(opts: { quick: boolean }): Promise<void> {
       { name: "jax-js grad (eager)", run: () => jaxGradValue(n, x0) },
     ];
     const results = await runInterleaved(cases, {
-      rounds: opts.quick ? 5 : 15,
+      rounds: opts.quick ? 9 : 21,
       warmup: 2,
       capMs: opts.quick ? 3000 : 8000,
     });
