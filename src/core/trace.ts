@@ -123,7 +123,11 @@ export function bind(prim: Primitive, args: readonly Array[], params: unknown): 
       if (top === null || main.level > top.level) top = main;
     }
   }
-  if (top === null) return prim.impl(args as ConcreteArray[], params);
+  if (top === null) {
+    // The shape/dtype rule validates operands in eager mode too.
+    prim.abstractEval(args, params);
+    return prim.impl(args as ConcreteArray[], params);
+  }
   const out = top.trace.processPrimitive(prim, args, params);
   return out instanceof Tracer ? out.fullLower() : out;
 }

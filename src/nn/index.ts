@@ -9,9 +9,17 @@ import * as np from "../numpy/index.js";
 export function relu(x: ArrayLike): Array {
   return np.maximum(x, 0);
 }
-/** 1 / (1 + exp(-x)), written as (1 + tanh(x / 2)) / 2 so it never overflows. */
+/**
+ * 1 / (1 + exp(-x)), computed from z = exp(-|x|) (which never overflows):
+ * 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0. Both branches stay
+ * finite, so their derivatives do too, and neither cancels catastrophically.
+ * |x| is written as a select so that its derivative at 0 matches the branch.
+ */
 export function sigmoid(x: ArrayLike): Array {
-  return np.multiply(np.add(np.tanh(np.multiply(x, 0.5)), 1), 0.5);
+  const nonNegative = np.greaterEqual(x, 0);
+  const z = np.exp(np.where(nonNegative, np.negative(x), x));
+  const denom = np.add(z, 1);
+  return np.where(nonNegative, np.divide(1, denom), np.divide(z, denom));
 }
 /** log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)). */
 export function softplus(x: ArrayLike): Array {

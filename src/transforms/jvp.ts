@@ -12,7 +12,7 @@ import type { Primitive, Tangent } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
 import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
 import { ConcreteArray as Concrete } from "../core/array.js";
-import { flatten, treeDefString, unflatten } from "../tree/index.js";
+import { flatten, treeDefString, unflatten, type PyTree } from "../tree/index.js";
 
 /** A value together with its tangent (a dual number). */
 export class JVPTracer extends Tracer {
@@ -79,7 +79,7 @@ export function jvp(
   f: (...args: never[]) => unknown,
   primals: readonly unknown[],
   tangents: readonly unknown[],
-): [unknown, unknown] {
+): [PyTree, PyTree] {
   if (!globalThis.Array.isArray(primals) || !globalThis.Array.isArray(tangents)) {
     throw new InvalidArgumentError(
       `jvp: primals and tangents must be lists with one entry per argument of f, ` +

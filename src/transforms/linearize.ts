@@ -232,9 +232,9 @@ function checkCotangent(fnName: string, i: number, primal: Array, ct: Array): Ar
 export function vjp(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
-): [unknown, (ct: unknown) => unknown[]] {
+): [PyTree, (ct: unknown) => PyTree[]] {
   const lin = linearizeFlat("vjp", f, primals, false);
-  const pullback = (cotangent: unknown): unknown[] => {
+  const pullback = (cotangent: unknown): PyTree[] => {
     const [ctLeaves, ctDef] = flatten(cotangent);
     if (treeDefString(ctDef) !== treeDefString(lin.outDef)) {
       throw new InvalidArgumentError(
@@ -266,9 +266,9 @@ export function vjp(
 export function linearize(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
-): [unknown, (...tangents: unknown[]) => unknown] {
+): [PyTree, (...tangents: unknown[]) => PyTree] {
   const lin = linearizeFlat("linearize", f, primals, false);
-  const fJvp = (...tangents: unknown[]): unknown => {
+  const fJvp = (...tangents: unknown[]): PyTree => {
     const [tLeaves, tDef] = flatten(tangents);
     if (treeDefString(tDef) !== treeDefString(lin.inDef)) {
       throw new InvalidArgumentError(

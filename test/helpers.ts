@@ -1,0 +1,80 @@
+/**
+ * Shared test helpers: a seeded PRNG, tolerant comparisons, and central
+ * finite differences in float64 for checking derivatives independently of AD.
+ */
+import { expect } from "vitest";
+import { type Array as NdArray, np } from "../src/index.js";
+
+/** Deterministic PRNG (mulberry32) in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random float64 array of `shape` with entries in [lo, hi). */
+export function randomArray(r: () => number, shape: number[], lo = -1, hi = 1): NdArray {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
+  return np.array(data, { shape });
+}
+
+/** The elements of an Array (or a number) as a flat list. */
+export function flat(x: NdArray | number): number[] {
+  return typeof x === "number" ? [x] : Array.from(x.data());
+}
+
+/** Asserts |a - e| <= atol + rtol |e| elementwise, with a message naming the element. */
+export function expectAllClose(
+  actual: NdArray | number | number[],
+  expected: NdArray | number | number[],
+  rtol = 1e-9,
+  atol = 1e-12,
+): void {
+  const a = Array.isArray(actual) ? actual : flat(actual);
+  const e = Array.isArray(expected) ? expected : flat(expected);
+  expect(a.length).toBe(e.length);
+  a.forEach((v, i) => {
+    const w = e[i]!;
+    if (!(Math.abs(v - w) <= atol + rtol * Math.abs(w))) {
+      expect.fail(`element ${i}: got ${v}, expected ${w} (rtol ${rtol}, atol ${atol})`);
+    }
+  });
+}
+
+/**
+ * Central finite-difference Jacobian of f at x (float64), shaped
+ * out.shape ++ x.shape like jacfwd/jacrev.
+ */
+export function fdJacobian(f: (x: NdArray) => NdArray, x: NdArray, eps = 1e-6): NdArray {
+  const base = Array.from(x.data());
+  const cols: number[][] = [];
+  let outShape: readonly number[] = [];
+  for (let j = 0; j < base.length; j++) {
+    const plus = base.slice();
+    const minus = base.slice();
+    plus[j]! += eps;
+    minus[j]! -= eps;
+    const fp = f(np.array(Float64Array.from(plus), { shape: [...x.shape] }));
+    const fm = f(np.array(Float64Array.from(minus), { shape: [...x.shape] }));
+    outShape = fp.shape;
+    const a = flat(fp);
+    const b = flat(fm);
+    cols.push(a.map((v, i) => (v - b[i]!) / (2 * eps)));
+  }
+  const m = cols[0]?.length ?? 0;
+  const data = new Float64Array(m * base.length);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < base.length; j++) data[i * base.length + j] = cols[j]![i]!;
+  return np.array(data, { shape: [...outShape, ...x.shape] });
+}
+
+/** Central finite-difference derivative of a scalar JS function. */
+export function fdScalar(f: (x: number) => number, x: number, eps = 1e-6): number {
+  return (f(x + eps) - f(x - eps)) / (2 * eps);
+}
