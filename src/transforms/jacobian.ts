@@ -104,8 +104,8 @@ export function jacfwd(f: (...args: never[]) => unknown, opts: JacobianOptions =
 export function jacrev(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
   return (...args: unknown[]): PyTree => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacrev", f, opts, args);
-    const [out, pullback]: [unknown, (ct: unknown) => unknown[]] = vjp(g, ...diffArgs);
-    return jacrevFromVjp(out, pullback, arrays, inDef, single);
+    const linearized: [unknown, (ct: unknown) => unknown[]] = vjp(g, ...diffArgs);
+    return jacrevFromVjp(linearized[0], linearized[1], arrays, inDef, single);
   };
 }
 
@@ -170,9 +170,9 @@ export function jacobian(f: (...args: never[]) => unknown, opts: JacobianOptions
     const nIn = arrays.reduce((acc, x) => acc + x.size, 0);
     const nOut = outputSize(g, diffArgs, arrays);
     if (nOut !== null && nOut > nIn) return jacfwd(f, opts)(...args);
-    const [out, pullback]: [unknown, (ct: unknown) => unknown[]] = vjp(g, ...diffArgs);
-    const nOutSeen = (flatten(out)[0] as Array[]).reduce((acc, o) => acc + o.size, 0);
-    if (nOutSeen <= nIn) return jacrevFromVjp(out, pullback, arrays, inDef, single);
+    const linearized: [unknown, (ct: unknown) => unknown[]] = vjp(g, ...diffArgs);
+    const nOutSeen = (flatten(linearized[0])[0] as Array[]).reduce((acc, o) => acc + o.size, 0);
+    if (nOutSeen <= nIn) return jacrevFromVjp(linearized[0], linearized[1], arrays, inDef, single);
     return jacfwd(f, opts)(...args);
   };
 }
