@@ -253,6 +253,7 @@ describe("nn and composite functions against finite differences", () => {
     ["prod", (v) => np.prod(v)],
     ["mean/var", (v) => np.add(np.mean(v), np.variance(v))],
     ["cumsum", (v) => np.cumsum(np.square(v))],
+    ["flip", (v) => np.multiply(np.flip(v), np.arange(5))],
   ];
   for (const [name, fn] of cases) {
     it(`${name}: jacrev equals finite differences`, () => {
@@ -271,6 +272,29 @@ describe("nn and composite functions against finite differences", () => {
     const big = np.array([1000, 1001, 999]);
     expectAllClose(np.logsumexp(big), 1001 + Math.log(1 + Math.exp(-1) + Math.exp(-2)), 1e-15);
     expectAllClose(grad((v: NdArray) => np.logsumexp(v))(big), nn.softmax(big), 1e-15);
+  });
+  it("flip reverses like a JS loop", () => {
+    expectAllClose(
+      np.flip(
+        np.array([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+        1,
+      ),
+      [3, 2, 1, 6, 5, 4],
+      0,
+    );
+    expectAllClose(
+      np.flip(
+        np.array([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      ),
+      [6, 5, 4, 3, 2, 1],
+      0,
+    );
   });
   it("prod has the exact gradient at a zero element", () => {
     const v = np.array([2, 0, 3, 4]);

@@ -583,6 +583,21 @@ export function take(x: ArrayLike, indices: ArrayLike, axis?: number): Array {
   return mv.gather(a, idx, normalizeAxis("np.take", axis, a.ndim));
 }
 
+/** Reverses the order of elements along `axis` (all axes when omitted). */
+export function flip(x: ArrayLike, axis?: number | readonly number[]): Array {
+  let a = arr(x, "flip");
+  for (const ax of normalizeAxes("np.flip", axis, a.ndim)) {
+    const n = a.shape[ax]!;
+    const reversed = new ConcreteArray(
+      [n],
+      "int32",
+      Int32Array.from({ length: n }, (_, i) => n - 1 - i),
+    );
+    a = mv.gather(a, reversed, ax);
+  }
+  return a;
+}
+
 /**
  * Basic slicing: slice(x, 1, null, [0, 4, 2]) is x[1, :, 0:4:2]. Negative
  * integers count from the end; steps must be positive.
