@@ -30,7 +30,7 @@ export const UNARY: Record<UnaryOp, (x: number) => number> = {
 };
 
 /** NumPy rounds halves to even. */
-function roundHalfEven(x: number): number {
+export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

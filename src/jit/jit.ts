@@ -8,7 +8,10 @@
 import { asArray } from "../core/convert.js";
 import { isTracingDynamically, Tracer } from "../core/trace.js";
 import { InvalidArgumentError } from "../core/errors.js";
-import { evalJaxpr, type TracedProgram, traceToJaxpr } from "../ir/jaxpr.js";
+import type { ConcreteArray } from "../core/array.js";
+import { type TracedProgram, traceToJaxpr } from "../ir/jaxpr.js";
+import { optimize } from "../ir/passes.js";
+import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { flatten, treeDefString, unflatten, type PyTree } from "../tree/index.js";
 
 export interface JitOptions {
@@ -32,12 +35,17 @@ function staticKey(value: unknown): string {
   return `${typeof value}:${String(value)}`;
 }
 
+/** A program traced for one signature, optimised and compiled. */
+export interface LoweredProgram extends TracedProgram {
+  compiled: CompiledProgram;
+}
+
 export interface JittedFunction {
   (...args: unknown[]): PyTree;
   /** Number of distinct signatures traced so far. */
   readonly cacheSize: number;
-  /** The traced program for the given arguments (tracing if needed). */
-  lower(...args: unknown[]): TracedProgram;
+  /** The optimised program and its generated source for the given arguments (tracing if needed). */
+  lower(...args: unknown[]): LoweredProgram;
 }
 
 export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): JittedFunction {
@@ -48,7 +56,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         ? [opts.staticArgnums]
         : opts.staticArgnums,
   );
-  const cache = new Map<string, TracedProgram>();
+  const cache = new Map<string, LoweredProgram>();
 
   const split = (args: unknown[]) => {
     for (const s of statics) {
@@ -69,7 +77,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     return args.map((a, i) => (statics.has(i) ? a : dyn[k++]));
   };
 
-  const lower = (...args: unknown[]): TracedProgram => {
+  const lower = (...args: unknown[]): LoweredProgram => {
     const { arrays, inDef } = split(args);
     const key =
       treeDefString(inDef) +
@@ -82,11 +90,13 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         .join(";");
     let program = cache.get(key);
     if (program === undefined) {
-      program = traceToJaxpr(
+      const traced = traceToJaxpr(
         (...dyn: unknown[]) => (f as (...a: unknown[]) => unknown)(...withStatics(args, dyn)),
         inDef,
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
       );
+      const jaxpr = optimize(traced.jaxpr);
+      program = { ...traced, jaxpr, compiled: compileJaxpr(jaxpr) };
       cache.set(key, program);
     }
     return program;
@@ -99,7 +109,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       return (f as (...a: unknown[]) => unknown)(...args);
     }
     const program = lower(...args);
-    const outs = evalJaxpr(program.jaxpr, arrays);
+    const outs = program.compiled.run(arrays as ConcreteArray[]);
     return unflatten(program.outDef, outs);
   };
   Object.defineProperty(jitted, "cacheSize", { get: () => cache.size });

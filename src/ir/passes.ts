@@ -1,0 +1,219 @@
+/**
+ * Optimisation passes on traced programs. All are single forward or backward
+ * sweeps over the equation list (no recursion), so programs of any length
+ * are handled in linear time.
+ *
+ *   constant folding   equations whose inputs are all concrete constants are
+ *                      evaluated at compile time
+ *   simplification     x*1, x+0, x-0, x/1 -> x; x*0 -> 0; -(-x) -> x;
+ *                      transpose of transpose, reshape of reshape composed;
+ *                      select with a constant condition -> the chosen branch
+ *   CSE                an equation identical to an earlier one (same
+ *                      primitive, parameters and inputs; commutative inputs
+ *                      in any order) reuses its result
+ *   DCE                equations whose results are never used are dropped
+ *
+ * Multiplication by a known zero gives zero, as AD's symbolic zeros do
+ * (so 0 * inf folds to 0, unlike IEEE arithmetic).
+ */
+import { type Array, ConcreteArray } from "../core/array.js";
+import type { Primitive } from "../core/primitive.js";
+import { shapeSize, shapesEqual } from "../core/shape.js";
+import { Jaxpr, type JaxprEqn, Var } from "./jaxpr.js";
+
+/** Constants up to this many elements are produced by folding. */
+const FOLD_LIMIT = 1 << 16;
+
+const COMMUTATIVE = new Set(["add", "mul", "max", "min", "eq", "ne", "and", "or"]);
+
+function allEqual(c: ConcreteArray, value: number): boolean {
+  if (c.shape.length === 0) return c.scalarValue === value;
+  const b = c.buffer;
+  for (let i = 0; i < b.length; i++) if (b[i] !== value) return false;
+  return true;
+}
+
+const paramsKeys = new WeakMap<object, string>();
+/** A string identifying a parameter object's contents (cached per object). */
+function paramsKey(params: unknown): string {
+  if (params === null || typeof params !== "object") return String(params);
+  let key = paramsKeys.get(params);
+  if (key === undefined) {
+    key = JSON.stringify(params) ?? "";
+    paramsKeys.set(params, key);
+  }
+  return key;
+}
+
+/** Counts of what a run of the passes changed. */
+export interface PassStats {
+  folded: number;
+  simplified: number;
+  cse: number;
+  dce: number;
+}
+
+/** Runs folding, simplification and CSE in one sweep, then DCE. */
+export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
+  let nextId = 0;
+  for (const v of [...jaxpr.constVars, ...jaxpr.inVars]) nextId = Math.max(nextId, v.id + 1);
+  for (const e of jaxpr.eqns) nextId = Math.max(nextId, e.out.id + 1);
+
+  const constVars: Var[] = [...jaxpr.constVars];
+  const consts: Array[] = [...jaxpr.consts];
+  const known = new Map<Var, ConcreteArray>();
+  jaxpr.constVars.forEach((v, i) => {
+    const c = jaxpr.consts[i];
+    if (c instanceof ConcreteArray) known.set(v, c);
+  });
+  const newConst = (value: ConcreteArray): Var => {
+    const v = new Var(nextId++, value.shape, value.dtype);
+    constVars.push(v);
+    consts.push(value);
+    known.set(v, value);
+    return v;
+  };
+
+  const subst = new Map<Var, Var>();
+  const resolve = (v: Var): Var => subst.get(v) ?? v;
+  const producer = new Map<Var, JaxprEqn>();
+  const seen = new Map<string, Var>();
+  const eqns: JaxprEqn[] = [];
+  const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
+
+  for (const eqn of jaxpr.eqns) {
+    const inputs = eqn.inputs.map(resolve);
+    const prim = eqn.prim;
+    const values = inputs.map((v) => known.get(v));
+
+    // Constant folding.
+    if (values.every((c) => c !== undefined) && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
+      subst.set(eqn.out, newConst(prim.impl(values, eqn.params)));
+      s.folded++;
+      continue;
+    }
+
+    // Algebraic simplification.
+    const simplified = simplify(prim, eqn, inputs, values, producer);
+    if (simplified !== null) {
+      s.simplified++;
+      if (simplified instanceof Var) subst.set(eqn.out, simplified);
+      else subst.set(eqn.out, newConst(simplified));
+      continue;
+    }
+
+    // Common subexpressions.
+    const ids = inputs.map((v) => v.id);
+    if (COMMUTATIVE.has(prim.name)) ids.sort((a, b) => a - b);
+    const key = `${prim.name}|${paramsKey(eqn.params)}|${ids.join(",")}`;
+    const prev = seen.get(key);
+    if (prev !== undefined) {
+      subst.set(eqn.out, prev);
+      s.cse++;
+      continue;
+    }
+    seen.set(key, eqn.out);
+    const out: JaxprEqn = { prim, params: eqn.params, inputs, out: eqn.out };
+    producer.set(eqn.out, out);
+    eqns.push(out);
+  }
+
+  const outVars = jaxpr.outVars.map(resolve);
+  return deadCodeElimination(new Jaxpr(constVars, consts, jaxpr.inVars, eqns, outVars), s);
+}
+
+/**
+ * A simpler equivalent of one equation: an existing variable, a constant,
+ * or null when no rule applies.
+ */
+function simplify(
+  prim: Primitive,
+  eqn: JaxprEqn,
+  inputs: readonly Var[],
+  values: readonly (ConcreteArray | undefined)[],
+  producer: Map<Var, JaxprEqn>,
+): Var | ConcreteArray | null {
+  const out = eqn.out;
+  const [a, b] = inputs;
+  const [ca, cb] = values;
+  const same = (v: Var | undefined): v is Var =>
+    v !== undefined && shapesEqual(v.shape, out.shape) && v.dtype === out.dtype;
+  const zeros = () => ConcreteArray.zeros(out.shape, out.dtype);
+  switch (prim.name) {
+    case "mul":
+      if (cb !== undefined && allEqual(cb, 1) && same(a)) return a;
+      if (ca !== undefined && allEqual(ca, 1) && same(b)) return b;
+      if ((ca !== undefined && allEqual(ca, 0)) || (cb !== undefined && allEqual(cb, 0))) {
+        return shapeSize(out.shape) <= FOLD_LIMIT ? zeros() : null;
+      }
+      return null;
+    case "add":
+      if (cb !== undefined && allEqual(cb, 0) && same(a)) return a;
+      if (ca !== undefined && allEqual(ca, 0) && same(b)) return b;
+      return null;
+    case "sub":
+      if (cb !== undefined && allEqual(cb, 0) && same(a)) return a;
+      return null;
+    case "div":
+      if (cb !== undefined && allEqual(cb, 1) && same(a)) return a;
+      return null;
+    case "neg": {
+      const p = a === undefined ? undefined : producer.get(a);
+      if (p !== undefined && p.prim.name === "neg") return p.inputs[0]!;
+      return null;
+    }
+    case "select": {
+      const [, onTrue, onFalse] = inputs;
+      const cp = values[0];
+      if (cp !== undefined && allEqual(cp, 1) && same(onTrue)) return onTrue;
+      if (cp !== undefined && allEqual(cp, 0) && same(onFalse)) return onFalse;
+      if (onTrue === onFalse && same(onTrue)) return onTrue;
+      return null;
+    }
+    case "transpose": {
+      const p = a === undefined ? undefined : producer.get(a);
+      if (p !== undefined && p.prim.name === "transpose") {
+        const inner = (p.params as { perm: number[] }).perm;
+        const outer = (eqn.params as { perm: number[] }).perm;
+        if (outer.every((q, i) => inner[q] === i) && same(p.inputs[0])) return p.inputs[0];
+      }
+      return null;
+    }
+    case "reshape": {
+      if (same(a)) return a;
+      const p = a === undefined ? undefined : producer.get(a);
+      if (p !== undefined && p.prim.name === "reshape" && same(p.inputs[0])) return p.inputs[0];
+      return null;
+    }
+    case "convert":
+    case "stopGradient":
+      return same(a) ? a : null;
+    default:
+      return null;
+  }
+}
+
+/** Drops equations whose results are not used (a backward sweep from the outputs). */
+export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
+  const live = new Set<Var>(jaxpr.outVars);
+  const kept: JaxprEqn[] = [];
+  for (let i = jaxpr.eqns.length - 1; i >= 0; i--) {
+    const e = jaxpr.eqns[i]!;
+    if (!live.has(e.out)) {
+      if (stats !== undefined) stats.dce++;
+      continue;
+    }
+    kept.push(e);
+    for (const v of e.inputs) live.add(v);
+  }
+  kept.reverse();
+  const constVars: Var[] = [];
+  const consts: Array[] = [];
+  jaxpr.constVars.forEach((v, i) => {
+    if (live.has(v)) {
+      constVars.push(v);
+      consts.push(jaxpr.consts[i]!);
+    }
+  });
+  return new Jaxpr(constVars, consts, jaxpr.inVars, kept, jaxpr.outVars);
+}

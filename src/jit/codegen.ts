@@ -1,0 +1,337 @@
+/**
+ * Compiles a traced program to JavaScript source: one specialised function
+ * per program. 0-d values live in locals as JS numbers (straight-line code,
+ * what the seeds call "generating the adjoint program"); chains of
+ * elementwise array operations become one fused loop over TypedArrays,
+ * including a full sum that follows them; other primitives call their own
+ * `impl` from the compiled code.
+ *
+ * Long programs are split into chunk functions of at most CHUNK_EQNS
+ * equations (V8 rejects functions with a very large number of locals); values
+ * that cross chunks go through slot arrays. Everything here is iterative.
+ *
+ * Security: the source contains only generated identifiers (v12, t3, c0),
+ * numeric literals and fixed library names (Math.sin). Shapes, parameters and
+ * user data reach compiled code only as values passed in arrays.
+ */
+import { type Array, ConcreteArray } from "../core/array.js";
+import type { DType, TypedArray } from "../core/dtype.js";
+import { shapeSize, shapesEqual } from "../core/shape.js";
+import { roundHalfEven } from "../backends/scalar.js";
+import type { Jaxpr, JaxprEqn, Var } from "../ir/jaxpr.js";
+import { ELEMENTWISE, TYPED_ARRAY_NAME, castExpr, numberLiteral } from "./lowering.js";
+
+const CHUNK_EQNS = 1000;
+
+/** A compiled value: a JS number for 0-d arrays, a TypedArray otherwise. */
+type Value = number | TypedArray;
+type Kernel = (...args: Value[]) => Value;
+
+export interface CompiledProgram {
+  /** Runs the program on concrete inputs (one per input variable). */
+  run(inputs: readonly ConcreteArray[]): ConcreteArray[];
+  /** The generated JavaScript source. */
+  readonly source: string;
+}
+
+/** A unit of generated code: one equation, or a fused group of them. */
+type Unit =
+  | { kind: "scalar"; eqn: number }
+  | { kind: "kernel"; eqn: number }
+  | { kind: "alias"; eqn: number }
+  | { kind: "group"; eqns: number[]; shape: readonly number[] };
+
+function isScalar(v: Var): boolean {
+  return v.shape.length === 0;
+}
+
+function toValue(x: Array): Value {
+  const c = x.concrete("jit");
+  return c.shape.length === 0 ? c.scalarValue : c.buffer;
+}
+
+function toConcrete(v: Value, aval: Var): ConcreteArray {
+  return typeof v === "number"
+    ? ConcreteArray.scalar(v, aval.dtype)
+    : new ConcreteArray(aval.shape, aval.dtype, v);
+}
+
+/**
+ * Partitions the equations into code units, fusing runs of elementwise array
+ * equations of one shape (and full sums of them) into groups. A group is
+ * emitted where it closes, so an equation that reads a group's result
+ * closes the group first.
+ */
+function planUnits(jaxpr: Jaxpr): Unit[] {
+  const eqns = jaxpr.eqns;
+  const units: Unit[] = [];
+  let group: { eqns: number[]; shape: readonly number[]; defined: Set<Var> } | null = null;
+  const close = () => {
+    if (group !== null) units.push({ kind: "group", eqns: group.eqns, shape: group.shape });
+    group = null;
+  };
+  for (let i = 0; i < eqns.length; i++) {
+    const e = eqns[i]!;
+    const name = e.prim.name;
+    const fitsShape = (shape: readonly number[]) =>
+      e.inputs.every((v) => isScalar(v) || shapesEqual(v.shape, shape));
+    const elementwise = ELEMENTWISE[name] !== undefined;
+    const broadcastsScalar = name === "broadcastInDim" && isScalar(e.inputs[0]!);
+    const g = group;
+    if ((elementwise || broadcastsScalar) && !isScalar(e.out)) {
+      if (g !== null && shapesEqual(g.shape, e.out.shape) && fitsShape(g.shape)) {
+        g.eqns.push(i);
+        g.defined.add(e.out);
+        continue;
+      }
+      if (fitsShape(e.out.shape)) {
+        close();
+        group = { eqns: [i], shape: e.out.shape, defined: new Set([e.out]) };
+        continue;
+      }
+    }
+    // A full sum of a group member joins the group as an accumulator.
+    if (name === "reduceSum" && g !== null && isScalar(e.out) && g.defined.has(e.inputs[0]!)) {
+      g.eqns.push(i);
+      g.defined.add(e.out);
+      continue;
+    }
+    if (g !== null && e.inputs.some((v) => g.defined.has(v))) close();
+    if (elementwise && isScalar(e.out) && e.inputs.every(isScalar)) {
+      units.push({ kind: "scalar", eqn: i });
+    } else if (name === "reshape" && !isScalar(e.out) && !isScalar(e.inputs[0]!)) {
+      units.push({ kind: "alias", eqn: i });
+    } else {
+      close();
+      units.push({ kind: "kernel", eqn: i });
+    }
+  }
+  close();
+  return units;
+}
+
+export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
+  const eqns = jaxpr.eqns;
+  // Compact names for every variable.
+  const index = new Map<Var, number>();
+  const name = (v: Var): string => {
+    let k = index.get(v);
+    if (k === undefined) {
+      k = index.size;
+      index.set(v, k);
+    }
+    return `v${k}`;
+  };
+  const users = new Map<Var, number[]>();
+  eqns.forEach((e, i) =>
+    e.inputs.forEach((v) => {
+      const list = users.get(v);
+      if (list === undefined) users.set(v, [i]);
+      else list.push(i);
+    }),
+  );
+  const outputs = new Set(jaxpr.outVars);
+
+  // Constants: 0-d ones become literals, others are passed in C.
+  const literal = new Map<Var, string>();
+  const constSlot = new Map<Var, number>();
+  const constValues: Value[] = [];
+  jaxpr.constVars.forEach((v, i) => {
+    const c = jaxpr.consts[i]!;
+    if (c instanceof ConcreteArray && c.shape.length === 0) {
+      literal.set(v, numberLiteral(c.scalarValue));
+    } else {
+      constSlot.set(v, constValues.length);
+      constValues.push(toValue(c));
+    }
+  });
+  const inputSlot = new Map<Var, number>();
+  jaxpr.inVars.forEach((v, i) => inputSlot.set(v, i));
+
+  const units = planUnits(jaxpr);
+  const unitOf = new Int32Array(eqns.length);
+  units.forEach((u, k) => {
+    if (u.kind === "group") for (const e of u.eqns) unitOf[e] = k;
+    else unitOf[u.eqn] = k;
+  });
+
+  // Chunks of units.
+  const chunkOfUnit = new Int32Array(units.length);
+  let chunk = 0;
+  let count = 0;
+  units.forEach((u, k) => {
+    const size = u.kind === "group" ? u.eqns.length : 1;
+    if (count > 0 && count + size > CHUNK_EQNS) {
+      chunk++;
+      count = 0;
+    }
+    chunkOfUnit[k] = chunk;
+    count += size;
+  });
+  const numChunks = units.length === 0 ? 0 : chunk + 1;
+  const definingEqn = new Map<Var, number>();
+  eqns.forEach((e, i) => definingEqn.set(e.out, i));
+  const chunkOfVar = (v: Var): number => {
+    const e = definingEqn.get(v);
+    return e === undefined ? -1 : chunkOfUnit[unitOf[e]!]!;
+  };
+
+  // Slots for values that cross chunks or are outputs.
+  const scalarSlot = new Map<Var, number>();
+  const objectSlot = new Map<Var, number>();
+  const needsSlot = (v: Var): boolean => {
+    if (!definingEqn.has(v)) return false;
+    if (outputs.has(v)) return true;
+    const c = chunkOfVar(v);
+    return (users.get(v) ?? []).some((i) => chunkOfUnit[unitOf[i]!] !== c);
+  };
+  for (const e of eqns) {
+    if (!needsSlot(e.out)) continue;
+    if (isScalar(e.out)) scalarSlot.set(e.out, scalarSlot.size);
+    else objectSlot.set(e.out, objectSlot.size);
+  }
+  const store = (v: Var): string => {
+    const s = isScalar(v) ? scalarSlot.get(v) : objectSlot.get(v);
+    if (s === undefined) return "";
+    return isScalar(v) ? `  S[${s}] = ${name(v)};\n` : `  O[${s}] = ${name(v)};\n`;
+  };
+
+  const kernels: Kernel[] = [];
+  const kernelFor = (e: JaxprEqn): number => {
+    const prim = e.prim;
+    const params = e.params;
+    const avals = e.inputs;
+    kernels.push((...args: Value[]) => {
+      const out = prim.impl(
+        args.map((a, j) => toConcrete(a, avals[j]!)),
+        params,
+      );
+      return out.shape.length === 0 ? out.scalarValue : out.buffer;
+    });
+    return kernels.length - 1;
+  };
+
+  // Code of each chunk.
+  const chunkBodies: string[][] = globalThis.Array.from({ length: numChunks }, () => []);
+  const chunkLoads: Set<Var>[] = globalThis.Array.from({ length: numChunks }, () => new Set());
+  /** A reference to v from code in chunk c (recording loads of outside values). */
+  const ref = (v: Var, c: number): string => {
+    const lit = literal.get(v);
+    if (lit !== undefined) return lit;
+    if (chunkOfVar(v) !== c) chunkLoads[c]!.add(v);
+    return name(v);
+  };
+
+  units.forEach((u, k) => {
+    const c = chunkOfUnit[k]!;
+    const out = chunkBodies[c]!;
+    if (u.kind === "scalar") {
+      const e = eqns[u.eqn]!;
+      const expr = ELEMENTWISE[e.prim.name]!(
+        e.inputs.map((v) => ref(v, c)),
+        e.params,
+      );
+      out.push(`  const ${name(e.out)} = ${castExpr(expr, e.out.dtype)};\n${store(e.out)}`);
+    } else if (u.kind === "alias") {
+      const e = eqns[u.eqn]!;
+      out.push(`  const ${name(e.out)} = ${ref(e.inputs[0]!, c)};\n${store(e.out)}`);
+    } else if (u.kind === "kernel") {
+      const e = eqns[u.eqn]!;
+      const kIdx = kernelFor(e);
+      out.push(
+        `  const ${name(e.out)} = K[${kIdx}](${e.inputs.map((v) => ref(v, c)).join(", ")});\n${store(e.out)}`,
+      );
+    } else {
+      out.push(emitGroup(u, c));
+    }
+  });
+
+  /** A fused loop over the group's shape. */
+  function emitGroup(u: Extract<Unit, { kind: "group" }>, c: number): string {
+    const n = shapeSize(u.shape);
+    const inGroup = new Set(u.eqns);
+    const elem = new Map<Var, string>();
+    let pre = "";
+    let body = "";
+    let post = "";
+    const operand = (v: Var): string => {
+      const local = elem.get(v);
+      if (local !== undefined) return local;
+      if (isScalar(v)) return ref(v, c);
+      return `${ref(v, c)}[i]`;
+    };
+    for (const i of u.eqns) {
+      const e = eqns[i]!;
+      const t = `t${i}`;
+      if (e.prim.name === "reduceSum") {
+        const acc = `${name(e.out)}`;
+        pre += `  let ${acc} = 0;\n`;
+        body += `    ${acc} = ${castExpr(`${acc} + ${operand(e.inputs[0]!)}`, e.out.dtype)};\n`;
+        post += store(e.out);
+        continue;
+      }
+      const expr =
+        e.prim.name === "broadcastInDim"
+          ? operand(e.inputs[0]!)
+          : ELEMENTWISE[e.prim.name]!(e.inputs.map(operand), e.params);
+      body += `    const ${t} = ${castExpr(expr, e.out.dtype)};\n`;
+      elem.set(e.out, t);
+      const usedOutside =
+        outputs.has(e.out) || (users.get(e.out) ?? []).some((j) => !inGroup.has(j));
+      if (usedOutside) {
+        pre += `  const ${name(e.out)} = new ${TYPED_ARRAY_NAME[e.out.dtype]}(${n});\n`;
+        body += `    ${name(e.out)}[i] = ${t};\n`;
+        post += store(e.out);
+      }
+    }
+    return `${pre}  for (let i = 0; i < ${n}; i++) {\n${body}  }\n${post}`;
+  }
+
+  // Assemble: loads at the top of each chunk, then its body.
+  const loadOf = (v: Var): string => {
+    const s = inputSlot.get(v);
+    if (s !== undefined) return `I[${s}]`;
+    const cs = constSlot.get(v);
+    if (cs !== undefined) return `C[${cs}]`;
+    if (isScalar(v)) return `S[${scalarSlot.get(v)!}]`;
+    return `O[${objectSlot.get(v)!}]`;
+  };
+  let source = '"use strict";\n';
+  for (let c = 0; c < numChunks; c++) {
+    const loads = [...chunkLoads[c]!].map((v) => `  const ${name(v)} = ${loadOf(v)};\n`).join("");
+    source += `function chunk${c}(I, C, K, S, O) {\n${loads}${chunkBodies[c]!.join("")}}\n`;
+  }
+  const results = jaxpr.outVars.map((v) => {
+    const lit = literal.get(v);
+    if (lit !== undefined) return lit;
+    return loadOf(v);
+  });
+  source +=
+    `return function program(I, C, K, S, O) {\n` +
+    globalThis.Array.from({ length: numChunks }, (_, c) => `  chunk${c}(I, C, K, S, O);\n`).join(
+      "",
+    ) +
+    `  return [${results.join(", ")}];\n};\n`;
+
+  // Compiling generated code is the point of jit; the source holds only generated
+  // identifiers and numeric literals (see the header).
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const factory = new Function("roundHalfEven", source) as (
+    round: (x: number) => number,
+  ) => (I: Value[], C: Value[], K: Kernel[], S: Float64Array, O: Value[]) => Value[];
+  const program = factory(roundHalfEven);
+  const S = new Float64Array(scalarSlot.size);
+  const O = new globalThis.Array<Value>(objectSlot.size);
+  const outAvals = jaxpr.outVars;
+
+  return {
+    source,
+    run(inputs) {
+      const values = program(inputs.map(toValue), constValues, kernels, S, O);
+      return values.map((v, i) => toConcrete(v, outAvals[i]!));
+    },
+  };
+}
+
+/** The dtype names used by generated code (exported for emitSource). */
+export type { DType };
