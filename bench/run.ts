@@ -6,9 +6,11 @@
 import { parseArgs } from "node:util";
 import { machineInfo } from "./harness.js";
 import { benchW1 } from "./w1.js";
+import { benchW1Jit } from "./w1jit.js";
 
 const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
 const quick = values.quick ?? false;
 
 console.log(`chainrule benchmarks (${quick ? "quick" : "full"}) on ${machineInfo()}\n`);
 await benchW1({ quick });
+await benchW1Jit({ quick });

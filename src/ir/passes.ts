@@ -85,10 +85,12 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     const inputs = eqn.inputs.map(resolve);
     const prim = eqn.prim;
     const values = inputs.map((v) => known.get(v));
+    let allKnown = true;
+    for (const c of values) if (c === undefined) allKnown = false;
 
     // Constant folding.
-    if (values.every((c) => c !== undefined) && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
-      subst.set(eqn.out, newConst(prim.impl(values, eqn.params)));
+    if (allKnown && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
+      subst.set(eqn.out, newConst(prim.impl(values as ConcreteArray[], eqn.params)));
       s.folded++;
       continue;
     }
@@ -103,9 +105,14 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     }
 
     // Common subexpressions.
-    const ids = inputs.map((v) => v.id);
-    if (COMMUTATIVE.has(prim.name)) ids.sort((a, b) => a - b);
-    const key = `${prim.name}|${paramsKey(eqn.params)}|${ids.join(",")}`;
+    let key: string;
+    if (inputs.length === 2) {
+      let [i0, i1] = [inputs[0]!.id, inputs[1]!.id];
+      if (i1 < i0 && COMMUTATIVE.has(prim.name)) [i0, i1] = [i1, i0];
+      key = `${prim.name}|${paramsKey(eqn.params)}|${i0},${i1}`;
+    } else {
+      key = `${prim.name}|${paramsKey(eqn.params)}|${inputs.map((v) => v.id).join(",")}`;
+    }
     const prev = seen.get(key);
     if (prev !== undefined) {
       subst.set(eqn.out, prev);

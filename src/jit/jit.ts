@@ -12,6 +12,7 @@ import type { ConcreteArray } from "../core/array.js";
 import { type TracedProgram, traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
+import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
 import { flatten, treeDefString, unflatten, type PyTree } from "../tree/index.js";
 
 export interface JitOptions {
@@ -96,7 +97,8 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
       );
       const jaxpr = optimize(traced.jaxpr);
-      program = { ...traced, jaxpr, compiled: compileJaxpr(jaxpr) };
+      const compiled = isScalarProgram(jaxpr) ? compileScalarJaxpr(jaxpr) : compileJaxpr(jaxpr);
+      program = { ...traced, jaxpr, compiled };
       cache.set(key, program);
     }
     return program;
