@@ -36,7 +36,7 @@ describe("compiled scalar programs", () => {
     expect(source.match(/Math\.sin\(/g)?.length).toBe(3);
     expect(source.match(/Math\.cos\(/g)?.length).toBe(3);
   });
-  it("a 100,000-operation program traces and compiles without a stack overflow", () => {
+  it("a 100,000-operation program traces and compiles without a stack overflow, rerolled into a loop", () => {
     const f = (x: NdArray) => {
       for (let i = 0; i < 25000; i++)
         x = np.add(np.multiply(np.sin(x), 0.999), np.multiply(x, 1e-3));
@@ -46,8 +46,23 @@ describe("compiled scalar programs", () => {
     let x = 0.4;
     for (let i = 0; i < 25000; i++) x = Math.sin(x) * 0.999 + x * 1e-3;
     expect(g(0.4).item()).toBe(x);
-    expect(g.lower(0.4).jaxpr.eqns.length).toBe(100000);
-    expect(g.lower(0.4).compiled.source).toContain("function chunk99(");
+    const lowered = g.lower(0.4);
+    expect(lowered.jaxpr.eqns.length).toBe(100000);
+    expect(lowered.compiled.source).toMatch(/for \(let k = 0; k < 2499\d; k\+\+\)/);
+  });
+  it("a long program without repetition compiles into chunked straight-line code", () => {
+    const ops = [Math.sin, Math.cos, Math.tanh, (v: number) => v * 0.9 + 0.1];
+    const npOps = [np.sin, np.cos, np.tanh, (v: NdArray) => np.add(np.multiply(v, 0.9), 0.1)];
+    const choice = Array.from({ length: 6000 }, () => Math.floor(r() * 4));
+    const f = (x: NdArray) => {
+      for (const c of choice) x = npOps[c]!(x);
+      return x;
+    };
+    let x = 0.4;
+    for (const c of choice) x = ops[c]!(x);
+    const g = jit(f);
+    expect(g(0.4).item()).toBe(x);
+    expect(g.lower(0.4).compiled.source).toContain("function chunk1(");
   });
   it("float32 and int32 programs round like eager evaluation", () => {
     const f = (x: NdArray) => np.add(np.multiply(np.sin(x), 1.1), np.divide(x, 3));
