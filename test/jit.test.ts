@@ -48,7 +48,7 @@ describe("compiled scalar programs", () => {
     expect(g(0.4).item()).toBe(x);
     const lowered = g.lower(0.4);
     expect(lowered.jaxpr.eqns.length).toBe(100000);
-    expect(lowered.compiled.source).toMatch(/for \(let k = 0; k < 2499\d; k\+\+\)/);
+    expect(lowered.compiled.source).toContain("for (let k = 0; k < 25000; k++)");
   });
   it("a long program without repetition compiles into chunked straight-line code", () => {
     const ops = [Math.sin, Math.cos, Math.tanh, (v: number) => v * 0.9 + 0.1];
