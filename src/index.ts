@@ -21,5 +21,7 @@ export { jacfwd, jacrev, jacobian, hessian, type JacobianOptions } from "./trans
 export { vmap, type VmapOptions } from "./transforms/vmap.js";
 export { makeJaxpr, Jaxpr } from "./ir/jaxpr.js";
 export { jit, type JitOptions, type JittedFunction } from "./jit/jit.js";
+export { emitSource } from "./jit/emitSource.js";
+export { toDot, renderSvg, graphSize, type DotOptions, type GraphSize } from "./ir/graph.js";
 export { stopGradient } from "./numpy/index.js";
 export { getBackend, setBackend } from "./backends/index.js";

@@ -126,6 +126,8 @@ export class JaxprTracer extends Tracer {
   constructor(
     trace: Trace,
     readonly v: Var,
+    /** The value at the arguments being traced, when tracing at concrete values. */
+    readonly known?: ConcreteArray,
   ) {
     super(trace);
   }
@@ -136,6 +138,7 @@ export class JaxprTracer extends Tracer {
     return this.v.dtype;
   }
   concrete(fnName: string): ConcreteArray {
+    if (this.known !== undefined) return this.known;
     throw new ConcretizationError(
       `${fnName}: this value (shape ${fmtShape(this.shape)}, dtype ${this.dtype}) is abstract ` +
         `while tracing for jit or makeJaxpr, so it has no JS value. Python-style if/while on ` +
@@ -148,20 +151,28 @@ export class JaxprTracer extends Tracer {
 export class JaxprTrace extends Trace {
   readonly builder = new JaxprBuilder();
   pure(value: Array): Tracer {
-    return new JaxprTracer(this, this.builder.constVar(value));
+    return new JaxprTracer(this, this.builder.constVar(value), knownValue(value));
   }
-  newInput(aval: Aval): JaxprTracer {
-    return new JaxprTracer(this, this.builder.newVar(aval));
+  newInput(aval: Aval, known?: ConcreteArray): JaxprTracer {
+    return new JaxprTracer(this, this.builder.newVar(aval), known);
   }
   processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array {
     const aval = prim.abstractEval(args, params);
     const out = this.builder.newVar(aval);
-    const inputs = args.map((a) =>
-      a instanceof JaxprTracer && a.trace === this ? a.v : this.builder.constVar(a),
-    );
+    const own = (a: Array): a is JaxprTracer => a instanceof JaxprTracer && a.trace === this;
+    const inputs = args.map((a) => (own(a) ? a.v : this.builder.constVar(a)));
     this.builder.eqns.push({ prim, params, inputs, out });
-    return new JaxprTracer(this, out);
+    // Tracing at concrete values: compute the value too, so that JS control flow can branch on it.
+    const values = args.map((a) => (own(a) ? a.known : knownValue(a)));
+    const known = values.every((v) => v !== undefined) ? prim.impl(values, params) : undefined;
+    return new JaxprTracer(this, out, known);
   }
+}
+
+/** The concrete value behind a lower-level value, if it has one. */
+function knownValue(a: Array): ConcreteArray | undefined {
+  if (a instanceof ConcreteArray) return a;
+  return undefined;
 }
 
 /** A traced program together with the pytree structures of its inputs and outputs. */
@@ -179,12 +190,13 @@ export function traceToJaxpr(
   f: (...args: unknown[]) => unknown,
   inDef: TreeDef,
   inAvals: readonly Aval[],
+  inValues?: readonly ConcreteArray[],
 ): TracedProgram {
   return withMainTrace(
     (main) => new JaxprTrace(main),
     (main) => {
       const trace = main.trace as JaxprTrace;
-      const inputs = inAvals.map((a) => trace.newInput(a));
+      const inputs = inAvals.map((a, i) => trace.newInput(a, inValues?.[i]));
       const out = f(...(unflatten(inDef, inputs) as unknown[]));
       const [outLeaves, outDef] = flatten(out);
       const outVars = outLeaves.map((leaf, i) => {
@@ -225,17 +237,28 @@ export function evalJaxpr(jaxpr: Jaxpr, args: readonly Array[]): Array[] {
   return jaxpr.outVars.map((v) => env.get(v)!);
 }
 
+export interface MakeJaxprOptions {
+  /**
+   * Trace at the arguments' values instead of abstractly: JS control flow
+   * (if, while, x.item()) then works, and the program records the branches
+   * taken at these arguments.
+   */
+  concrete?: boolean;
+}
+
 /**
  * makeJaxpr(f)(...args): the program f runs on arguments shaped like args,
  * printable with toString().
  */
-export function makeJaxpr(f: (...args: never[]) => unknown) {
+export function makeJaxpr(f: (...args: never[]) => unknown, opts: MakeJaxprOptions = {}) {
   return (...args: unknown[]): Jaxpr => {
     const [leaves, inDef] = flatten(args);
-    const avals = leaves.map((l, i) => {
-      const x = asArray(l, `makeJaxpr: argument leaf ${i}`);
-      return { shape: x.shape, dtype: x.dtype };
-    });
-    return traceToJaxpr(f as (...a: unknown[]) => unknown, inDef, avals).jaxpr;
+    const arrays = leaves.map((l, i) => asArray(l, `makeJaxpr: argument leaf ${i}`));
+    const avals = arrays.map((x) => ({ shape: x.shape, dtype: x.dtype }));
+    const values =
+      opts.concrete === true && arrays.every((x) => x instanceof ConcreteArray)
+        ? arrays
+        : undefined;
+    return traceToJaxpr(f as (...a: unknown[]) => unknown, inDef, avals, values).jaxpr;
   };
 }
