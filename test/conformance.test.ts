@@ -17,20 +17,9 @@ import type { DType } from "../src/core/dtype.js";
 import { type Primitive, registeredPrimitives } from "../src/core/primitive.js";
 import { bind } from "../src/core/trace.js";
 import { grad, jacfwd, jacrev, jit, jvp, np, vjp, vmap } from "../src/index.js";
+import { rng } from "./helpers.js";
 
 // ------------------------------------------------------------- helpers --
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Sampler = (rand: () => number) => number;
 const uniform =

@@ -5,17 +5,8 @@
 import { expect } from "vitest";
 import { type Array as NdArray, np } from "../src/index.js";
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG in [0, 1) (mulberry32, from util.ts). */
+export { mulberry32 as rng } from "./util.js";
 
 /** Random float64 array of `shape` with entries in [lo, hi). */
 export function randomArray(r: () => number, shape: number[], lo = -1, hi = 1): NdArray {

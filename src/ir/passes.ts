@@ -74,6 +74,19 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     return v;
   };
 
+  /** Variables known to hold one value everywhere (constants, broadcasts of scalars). */
+  const uniform = new Map<Var, number>();
+  const uniformOf = (v: Var | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const u = uniform.get(v);
+    if (u !== undefined) return u;
+    const c = known.get(v);
+    if (c === undefined) return undefined;
+    const first = c.shape.length === 0 ? c.scalarValue : c.buffer[0];
+    if (first === undefined || !allEqual(c, first)) return undefined;
+    uniform.set(v, first);
+    return first;
+  };
   const subst = new Map<Var, Var>();
   const resolve = (v: Var): Var => subst.get(v) ?? v;
   const producer = new Map<Var, JaxprEqn>();
@@ -88,15 +101,15 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     let allKnown = true;
     for (const c of values) if (c === undefined) allKnown = false;
 
-    // Constant folding.
-    if (allKnown && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
+    // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
+    if (allKnown && prim.name !== "broadcastInDim" && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
       subst.set(eqn.out, newConst(prim.impl(values as ConcreteArray[], eqn.params)));
       s.folded++;
       continue;
     }
 
     // Algebraic simplification.
-    const simplified = simplify(prim, eqn, inputs, values, producer);
+    const simplified = simplify(prim, eqn, inputs, values, producer, uniformOf);
     if (simplified !== null) {
       s.simplified++;
       if (simplified instanceof Var) subst.set(eqn.out, simplified);
@@ -120,6 +133,10 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
       continue;
     }
     seen.set(key, eqn.out);
+    if (prim.name === "broadcastInDim") {
+      const u = uniformOf(inputs[0]);
+      if (u !== undefined) uniform.set(eqn.out, u);
+    }
     const out: JaxprEqn = { prim, params: eqn.params, inputs, out: eqn.out };
     producer.set(eqn.out, out);
     eqns.push(out);
@@ -139,30 +156,34 @@ function simplify(
   inputs: readonly Var[],
   values: readonly (ConcreteArray | undefined)[],
   producer: Map<Var, JaxprEqn>,
+  uniformOf: (v: Var | undefined) => number | undefined,
 ): Var | ConcreteArray | null {
   const out = eqn.out;
   const [a, b] = inputs;
-  const [ca, cb] = values;
   const same = (v: Var | undefined): v is Var =>
     v !== undefined && shapesEqual(v.shape, out.shape) && v.dtype === out.dtype;
-  const zeros = () => ConcreteArray.zeros(out.shape, out.dtype);
+  const ua = uniformOf(a);
+  const ub = uniformOf(b);
   switch (prim.name) {
     case "mul":
-      if (cb !== undefined && allEqual(cb, 1) && same(a)) return a;
-      if (ca !== undefined && allEqual(ca, 1) && same(b)) return b;
-      if ((ca !== undefined && allEqual(ca, 0)) || (cb !== undefined && allEqual(cb, 0))) {
-        return shapeSize(out.shape) <= FOLD_LIMIT ? zeros() : null;
+      if (ub === 1 && same(a)) return a;
+      if (ua === 1 && same(b)) return b;
+      // x * 0 = 0: reuse the zero operand when it has the result's shape.
+      if (ua === 0 && same(a)) return a;
+      if (ub === 0 && same(b)) return b;
+      if ((ua === 0 || ub === 0) && shapeSize(out.shape) <= FOLD_LIMIT) {
+        return ConcreteArray.zeros(out.shape, out.dtype);
       }
       return null;
     case "add":
-      if (cb !== undefined && allEqual(cb, 0) && same(a)) return a;
-      if (ca !== undefined && allEqual(ca, 0) && same(b)) return b;
+      if (ub === 0 && same(a)) return a;
+      if (ua === 0 && same(b)) return b;
       return null;
     case "sub":
-      if (cb !== undefined && allEqual(cb, 0) && same(a)) return a;
+      if (ub === 0 && same(a)) return a;
       return null;
     case "div":
-      if (cb !== undefined && allEqual(cb, 1) && same(a)) return a;
+      if (ub === 1 && same(a)) return a;
       return null;
     case "neg": {
       const p = a === undefined ? undefined : producer.get(a);
@@ -171,9 +192,9 @@ function simplify(
     }
     case "select": {
       const [, onTrue, onFalse] = inputs;
-      const cp = values[0];
-      if (cp !== undefined && allEqual(cp, 1) && same(onTrue)) return onTrue;
-      if (cp !== undefined && allEqual(cp, 0) && same(onFalse)) return onFalse;
+      const up = ua;
+      if (up === 1 && same(onTrue)) return onTrue;
+      if (up === 0 && same(onFalse)) return onFalse;
       if (onTrue === onFalse && same(onTrue)) return onTrue;
       return null;
     }

@@ -65,7 +65,10 @@ function toConcrete(v: Value, aval: Var): ConcreteArray {
 function planUnits(jaxpr: Jaxpr): Unit[] {
   const eqns = jaxpr.eqns;
   const units: Unit[] = [];
-  let group: { eqns: number[]; shape: readonly number[]; defined: Set<Var> } | null = null;
+  /** The open group: its equations, shape, results, and the running sums it accumulates. */
+  type Group = { eqns: number[]; shape: readonly number[]; defined: Set<Var>; sums: Set<Var> };
+  let group: Group | null = null;
+  const open = (): Group | null => group;
   const close = () => {
     if (group !== null) units.push({ kind: "group", eqns: group.eqns, shape: group.shape });
     group = null;
@@ -77,7 +80,9 @@ function planUnits(jaxpr: Jaxpr): Unit[] {
       e.inputs.every((v) => isScalar(v) || shapesEqual(v.shape, shape));
     const elementwise = ELEMENTWISE[name] !== undefined;
     const broadcastsScalar = name === "broadcastInDim" && isScalar(e.inputs[0]!);
-    const g = group;
+    // A sum is complete only after its loop: an equation reading it closes the group.
+    if (e.inputs.some((v) => open()?.sums.has(v) === true)) close();
+    const g = open();
     if ((elementwise || broadcastsScalar) && !isScalar(e.out)) {
       if (g !== null && shapesEqual(g.shape, e.out.shape) && fitsShape(g.shape)) {
         g.eqns.push(i);
@@ -86,7 +91,7 @@ function planUnits(jaxpr: Jaxpr): Unit[] {
       }
       if (fitsShape(e.out.shape)) {
         close();
-        group = { eqns: [i], shape: e.out.shape, defined: new Set([e.out]) };
+        group = { eqns: [i], shape: e.out.shape, defined: new Set([e.out]), sums: new Set() };
         continue;
       }
     }
@@ -94,6 +99,7 @@ function planUnits(jaxpr: Jaxpr): Unit[] {
     if (name === "reduceSum" && g !== null && isScalar(e.out) && g.defined.has(e.inputs[0]!)) {
       g.eqns.push(i);
       g.defined.add(e.out);
+      g.sums.add(e.out);
       continue;
     }
     if (g !== null && e.inputs.some((v) => g.defined.has(v))) close();

@@ -81,7 +81,16 @@ function broadcastPrefix(
     }
     if (d.kind === "dict" && typeof s === "object" && s !== null && !globalThis.Array.isArray(s)) {
       const rec = s as Record<string, unknown>;
-      d.children.forEach((c, i) => walk(rec[d.keys[i]!] ?? 0, c));
+      d.children.forEach((c, i) => {
+        const key = d.keys[i]!;
+        if (!(key in rec)) {
+          throw new InvalidArgumentError(
+            `${fnName}: ${what} has no entry for key ${JSON.stringify(key)} of the argument ` +
+              `${treeDefString(d)}; give a number or null for every key`,
+          );
+        }
+        walk(rec[key], c);
+      });
       return;
     }
     throw new InvalidArgumentError(
