@@ -23,6 +23,23 @@ export class Var implements Aval {
   ) {}
 }
 
+/**
+ * A map keyed by variables, stored in an array indexed by their ids (dense
+ * within a program): much cheaper than a Map on long programs.
+ */
+export class VarMap<T> {
+  private readonly values: (T | undefined)[] = [];
+  get(v: Var): T | undefined {
+    return this.values[v.id];
+  }
+  set(v: Var, value: T): void {
+    this.values[v.id] = value;
+  }
+  has(v: Var): boolean {
+    return this.values[v.id] !== undefined;
+  }
+}
+
 export interface JaxprEqn {
   readonly prim: Primitive;
   readonly params: unknown;

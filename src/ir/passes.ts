@@ -19,7 +19,7 @@
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { Primitive } from "../core/primitive.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
-import { Jaxpr, type JaxprEqn, Var } from "./jaxpr.js";
+import { Jaxpr, type JaxprEqn, Var, VarMap } from "./jaxpr.js";
 
 /** Constants up to this many elements are produced by folding. */
 const FOLD_LIMIT = 1 << 16;
@@ -61,7 +61,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
 
   const constVars: Var[] = [...jaxpr.constVars];
   const consts: Array[] = [...jaxpr.consts];
-  const known = new Map<Var, ConcreteArray>();
+  const known = new VarMap<ConcreteArray>();
   jaxpr.constVars.forEach((v, i) => {
     const c = jaxpr.consts[i];
     if (c instanceof ConcreteArray) known.set(v, c);
@@ -75,7 +75,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   };
 
   /** Variables known to hold one value everywhere (constants, broadcasts of scalars). */
-  const uniform = new Map<Var, number>();
+  const uniform = new VarMap<number>();
   const uniformOf = (v: Var | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const u = uniform.get(v);
@@ -87,9 +87,9 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     uniform.set(v, first);
     return first;
   };
-  const subst = new Map<Var, Var>();
+  const subst = new VarMap<Var>();
   const resolve = (v: Var): Var => subst.get(v) ?? v;
-  const producer = new Map<Var, JaxprEqn>();
+  const producer = new VarMap<JaxprEqn>();
   const seen = new Map<string, Var>();
   const eqns: JaxprEqn[] = [];
   const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
@@ -155,7 +155,7 @@ function simplify(
   eqn: JaxprEqn,
   inputs: readonly Var[],
   values: readonly (ConcreteArray | undefined)[],
-  producer: Map<Var, JaxprEqn>,
+  producer: VarMap<JaxprEqn>,
   uniformOf: (v: Var | undefined) => number | undefined,
 ): Var | ConcreteArray | null {
   const out = eqn.out;
@@ -223,7 +223,8 @@ function simplify(
 
 /** Drops equations whose results are not used (a backward sweep from the outputs). */
 export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
-  const live = new Set<Var>(jaxpr.outVars);
+  const live = new VarMap<true>();
+  for (const v of jaxpr.outVars) live.set(v, true);
   const kept: JaxprEqn[] = [];
   for (let i = jaxpr.eqns.length - 1; i >= 0; i--) {
     const e = jaxpr.eqns[i]!;
@@ -232,7 +233,7 @@ export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
       continue;
     }
     kept.push(e);
-    for (const v of e.inputs) live.add(v);
+    for (const v of e.inputs) live.set(v, true);
   }
   kept.reverse();
   const constVars: Var[] = [];

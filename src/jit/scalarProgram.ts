@@ -21,7 +21,7 @@
  */
 import { ConcreteArray } from "../core/array.js";
 import { roundHalfEven } from "../backends/scalar.js";
-import type { Jaxpr, Var } from "../ir/jaxpr.js";
+import { type Jaxpr, type Var, VarMap } from "../ir/jaxpr.js";
 import type { CompiledProgram } from "./codegen.js";
 import { ELEMENTWISE, castExpr, numberLiteral } from "./lowering.js";
 
@@ -58,10 +58,10 @@ function paramsKey(params: unknown): string {
 export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   const eqns = jaxpr.eqns;
   const nIn = jaxpr.inVars.length;
-  const slotOf = new Map<Var, number>();
+  const slotOf = new VarMap<number>();
   jaxpr.inVars.forEach((v, i) => slotOf.set(v, i));
   eqns.forEach((e, i) => slotOf.set(e.out, nIn + i));
-  const literalOf = new Map<Var, string>();
+  const literalOf = new VarMap<string>();
   jaxpr.constVars.forEach((v, i) => {
     const c = jaxpr.consts[i]!.concrete("jit");
     literalOf.set(v, numberLiteral(c.scalarValue));
