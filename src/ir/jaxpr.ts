@@ -167,6 +167,8 @@ export class JaxprTracer extends Tracer {
 
 export class JaxprTrace extends Trace {
   readonly builder = new JaxprBuilder();
+  /** Set when tracing at concrete values (values are computed alongside). */
+  concrete = false;
   pure(value: Array): Tracer {
     return new JaxprTracer(this, this.builder.constVar(value), knownValue(value));
   }
@@ -179,6 +181,7 @@ export class JaxprTrace extends Trace {
     const own = (a: Array): a is JaxprTracer => a instanceof JaxprTracer && a.trace === this;
     const inputs = args.map((a) => (own(a) ? a.v : this.builder.constVar(a)));
     this.builder.eqns.push({ prim, params, inputs, out });
+    if (!this.concrete) return new JaxprTracer(this, out);
     // Tracing at concrete values: compute the value too, so that JS control flow can branch on it.
     const values = args.map((a) => (own(a) ? a.known : knownValue(a)));
     const known = values.every((v) => v !== undefined) ? prim.impl(values, params) : undefined;
@@ -213,6 +216,7 @@ export function traceToJaxpr(
     (main) => new JaxprTrace(main),
     (main) => {
       const trace = main.trace as JaxprTrace;
+      trace.concrete = inValues !== undefined;
       const inputs = inAvals.map((a, i) => trace.newInput(a, inValues?.[i]));
       const out = f(...(unflatten(inDef, inputs) as unknown[]));
       const [outLeaves, outDef] = flatten(out);
