@@ -35,7 +35,7 @@ function allEqual(c: ConcreteArray, value: number): boolean {
 
 const paramsKeys = new WeakMap<object, string>();
 /** A string identifying a parameter object's contents (cached per object). */
-function paramsKey(params: unknown): string {
+export function paramsKey(params: unknown): string {
   if (params === null || typeof params !== "object") return String(params);
   let key = paramsKeys.get(params);
   if (key === undefined) {

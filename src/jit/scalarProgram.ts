@@ -22,6 +22,7 @@
 import { ConcreteArray } from "../core/array.js";
 import { roundHalfEven } from "../backends/scalar.js";
 import { type Jaxpr, type Var, VarMap } from "../ir/jaxpr.js";
+import { paramsKey } from "../ir/passes.js";
 import type { CompiledProgram } from "./codegen.js";
 import { ELEMENTWISE, castExpr, numberLiteral } from "./lowering.js";
 
@@ -43,17 +44,6 @@ export function isScalarProgram(jaxpr: Jaxpr): boolean {
 
 /** An operand: a slot of `s`, or a literal. */
 type Ref = { slot: number } | { literal: string };
-
-const paramsKeys = new WeakMap<object, string>();
-function paramsKey(params: unknown): string {
-  if (params === null || typeof params !== "object") return String(params);
-  let k = paramsKeys.get(params);
-  if (k === undefined) {
-    k = JSON.stringify(params) ?? "";
-    paramsKeys.set(params, k);
-  }
-  return k;
-}
 
 export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   const eqns = jaxpr.eqns;

@@ -25,7 +25,9 @@ const DTYPE_CODE: Record<DType, number> = { float64: 0, float32: 1, int32: 2, bo
 /*
  * Append-only columns stored in fixed-size chunks: appending never copies
  * earlier entries (a doubling array would copy them, repeatedly, for a long
- * tape). One class per element kind keeps each element access monomorphic.
+ * tape). One class per element kind (not one generic class) keeps each
+ * element access monomorphic: a shared class made them megamorphic and the
+ * tape 2x slower.
  */
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
