@@ -1,16 +1,22 @@
 /**
  * A first taste of chainrule: derivatives of ordinary code, forward and
- * reverse mode, Jacobians, vmap and the traced program.
+ * reverse mode, Jacobians, vmap, the traced program, jit, derivative source
+ * code and the computational graph.
  * Run with `npm run example`.
  */
 import {
+  emitSource,
   grad,
+  graphSize,
   hessian,
   jacfwd,
   jacrev,
+  jit,
   jvp,
   makeJaxpr,
   np,
+  toDot,
+  valueAndGrad,
   vmap,
   type Array,
 } from "../src/index.js";
@@ -61,3 +67,27 @@ console.log(
 
 // The traced program of the gradient.
 console.log(makeJaxpr(grad((x: Array) => np.multiply(np.sin(x), x)))(0.5).toString());
+
+// jit: trace once, optimise, compile to JavaScript. The traced loop comes back as a loop.
+const w1 = (x: Array) => {
+  for (let i = 0; i < 20; i++) x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
+  return x;
+};
+const fastGrad = jit(grad(w1));
+console.log("jit(grad(w1))(0.3) =", fastGrad(0.3).item(), " eager:", grad(w1)(0.3).item());
+
+// The derivative as standalone source code, and the graph as Graphviz DOT.
+const torchvizExample = (x: Array, y: Array) =>
+  np.add(np.add(np.square(x), np.multiply(4, y)), np.square(np.cos(x)));
+console.log(emitSource(valueAndGrad(torchvizExample, { argnums: [0, 1] }))(2, 1.5));
+console.log(
+  toDot(torchvizExample)(2, 1.5).split("\n").length,
+  "lines of DOT (render with renderSvg)",
+);
+const squareThrice = (x: Array) => {
+  x = np.multiply(x, x);
+  x = np.multiply(x, x);
+  x = np.multiply(x, x);
+  return x;
+};
+console.log("x = x*x three times, DAG vs expression tree:", graphSize(squareThrice)(2));
