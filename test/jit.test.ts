@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import {
   type Array as NdArray,
   grad,
+  jacrev,
   jit,
   makeJaxpr,
   nn,
@@ -15,6 +16,7 @@ import {
   valueAndGrad,
   vmap,
 } from "../src/index.js";
+import { evalJaxpr } from "../src/ir/jaxpr.js";
 import { optimize } from "../src/ir/passes.js";
 import { compileJaxpr } from "../src/jit/codegen.js";
 import { expectAllClose, randomArray, rng } from "./helpers.js";
@@ -109,6 +111,21 @@ describe("compiled array programs", () => {
     const xs = randomArray(r, [6, 5]);
     expectAllClose(jit(vmap(grad(f)))(xs), vmap(grad(f))(xs), 1e-15);
     expectAllClose(vmap(jit(grad(f)))(xs), vmap(grad(f))(xs), 1e-15);
+  });
+});
+
+describe("traced programs of transformed functions", () => {
+  it("makeJaxpr(vmap(jacrev(f))) is a program that computes vmap(jacrev(f))", () => {
+    const f = (x: NdArray) => np.multiply(np.sin(x), np.sum(x));
+    const xs = randomArray(r, [4, 3]);
+    const transformed = vmap(jacrev(f));
+    const jaxpr = makeJaxpr(transformed)(xs);
+    const text = jaxpr.toString();
+    expect(text).toMatch(/; \w+:f64\[4,3\] \./); // the input
+    expect(text).toMatch(/f64\[4,3,3\]/);
+    expectAllClose(evalJaxpr(jaxpr, [xs])[0]!, transformed(xs), 1e-15);
+    // and its optimised, compiled form too
+    expectAllClose(compileJaxpr(optimize(jaxpr)).run([xs as never])[0]!, transformed(xs), 1e-15);
   });
 });
 
