@@ -24,6 +24,9 @@ import { Jaxpr, type JaxprEqn, Var, VarMap } from "./jaxpr.js";
 /** Constants up to this many elements are produced by folding. */
 const FOLD_LIMIT = 1 << 16;
 
+/** Variable ids stay below this (2^26), so two of them pack exactly into one double. */
+const ID_SPAN = 2 ** 26;
+
 const COMMUTATIVE = new Set(["add", "mul", "max", "min", "eq", "ne", "and", "or"]);
 
 function allEqual(c: ConcreteArray, value: number): boolean {
@@ -90,7 +93,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   const subst = new VarMap<Var>();
   const resolve = (v: Var): Var => subst.get(v) ?? v;
   const producer = new VarMap<JaxprEqn>();
-  const seen = new Map<string, Var>();
+  const seen = new Map<Primitive, Map<string, Map<number | string, Var>>>();
   const eqns: JaxprEqn[] = [];
   const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
 
@@ -117,22 +120,27 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
       continue;
     }
 
-    // Common subexpressions.
-    let key: string;
-    if (inputs.length === 2) {
+    // Common subexpressions: keyed by primitive, parameters, then the input ids
+    // (one or two inputs pack into one number; commutative inputs sorted).
+    let byParams = seen.get(prim);
+    if (byParams === undefined) seen.set(prim, (byParams = new Map()));
+    const pk = paramsKey(eqn.params);
+    let table = byParams.get(pk);
+    if (table === undefined) byParams.set(pk, (table = new Map()));
+    let key: number | string;
+    if (inputs.length === 1) key = inputs[0]!.id;
+    else if (inputs.length === 2) {
       let [i0, i1] = [inputs[0]!.id, inputs[1]!.id];
       if (i1 < i0 && COMMUTATIVE.has(prim.name)) [i0, i1] = [i1, i0];
-      key = `${prim.name}|${paramsKey(eqn.params)}|${i0},${i1}`;
-    } else {
-      key = `${prim.name}|${paramsKey(eqn.params)}|${inputs.map((v) => v.id).join(",")}`;
-    }
-    const prev = seen.get(key);
+      key = -(i0 * ID_SPAN + i1) - 1;
+    } else key = inputs.map((v) => v.id).join(",");
+    const prev = table.get(key);
     if (prev !== undefined) {
       subst.set(eqn.out, prev);
       s.cse++;
       continue;
     }
-    seen.set(key, eqn.out);
+    table.set(key, eqn.out);
     if (prim.name === "broadcastInDim") {
       const u = uniformOf(inputs[0]);
       if (u !== undefined) uniform.set(eqn.out, u);

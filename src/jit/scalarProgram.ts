@@ -42,75 +42,87 @@ export function isScalarProgram(jaxpr: Jaxpr): boolean {
   );
 }
 
-/** An operand: a slot of `s`, or a literal. */
-type Ref = { slot: number } | { literal: string };
-
 export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   const eqns = jaxpr.eqns;
+  const n = eqns.length;
   const nIn = jaxpr.inVars.length;
   const slotOf = new VarMap<number>();
   jaxpr.inVars.forEach((v, i) => slotOf.set(v, i));
   eqns.forEach((e, i) => slotOf.set(e.out, nIn + i));
-  const literalOf = new VarMap<string>();
-  jaxpr.constVars.forEach((v, i) => {
-    const c = jaxpr.consts[i]!.concrete("jit");
-    literalOf.set(v, numberLiteral(c.scalarValue));
-  });
-  const refOf = (v: Var): Ref => {
-    const lit = literalOf.get(v);
-    return lit !== undefined ? { literal: lit } : { slot: slotOf.get(v)! };
-  };
-  const refs: Ref[][] = eqns.map((e) => e.inputs.map(refOf));
-  const sig: string[] = eqns.map(
-    (e) => `${e.prim.name}|${paramsKey(e.params)}|${e.out.dtype}|${e.inputs.length}`,
-  );
 
-  /** Do equations a and b (b = a + P) match, with operand slot deltas `deltas` (filled if null)? */
+  // Operands as integers: r >= 0 is slot r of `s`, r < 0 is literal -(r + 1).
+  const literals: string[] = [];
+  const literalId = new Map<string, number>();
+  const literalOf = new VarMap<number>();
+  jaxpr.constVars.forEach((v, i) => {
+    const text = numberLiteral(jaxpr.consts[i]!.concrete("jit").scalarValue);
+    let id = literalId.get(text);
+    if (id === undefined) {
+      id = literals.length;
+      literals.push(text);
+      literalId.set(text, id);
+    }
+    literalOf.set(v, id);
+  });
+  const refOf = (v: Var): number => {
+    const lit = literalOf.get(v);
+    return lit !== undefined ? -(lit + 1) : slotOf.get(v)!;
+  };
+  const argStart = new Int32Array(n + 1);
+  for (let e = 0; e < n; e++) argStart[e + 1] = argStart[e]! + eqns[e]!.inputs.length;
+  const argRef = new Int32Array(argStart[n]!);
+  eqns.forEach((e, k) => e.inputs.forEach((v, m) => (argRef[argStart[k]! + m] = refOf(v))));
+  // Equations repeat each other only with the same signature (interned to an integer).
+  const sigIds = new Map<string, number>();
+  const sig = new Int32Array(n);
+  eqns.forEach((e, k) => {
+    const key = `${e.prim.name}|${paramsKey(e.params)}|${e.out.dtype}`;
+    let id = sigIds.get(key);
+    if (id === undefined) sigIds.set(key, (id = sigIds.size));
+    sig[k] = id;
+  });
+
+  /**
+   * Does equation b repeat equation a? Operand m's slot delta goes to (or is
+   * checked against, when `check`) deltas[offset + m]. Literals must be equal.
+   */
   const matches = (
     a: number,
     b: number,
-    deltas: (number | null)[] | null,
-  ): (number | null)[] | null => {
-    if (sig[a] !== sig[b]) return null;
-    const ra = refs[a]!;
-    const rb = refs[b]!;
-    const out: (number | null)[] = [];
-    for (let m = 0; m < ra.length; m++) {
-      const x = ra[m]!;
-      const y = rb[m]!;
-      if ("literal" in x || "literal" in y) {
-        if (!("literal" in x && "literal" in y && x.literal === y.literal)) return null;
-        out.push(null);
-        continue;
-      }
-      const d = y.slot - x.slot;
-      if (deltas !== null && deltas[m] !== d) return null;
-      out.push(d);
+    deltas: Int32Array,
+    offset: number,
+    check: boolean,
+  ): boolean => {
+    if (sig[a] !== sig[b]) return false;
+    const count = argStart[a + 1]! - argStart[a]!;
+    for (let m = 0; m < count; m++) {
+      const x = argRef[argStart[a]! + m]!;
+      const y = argRef[argStart[b]! + m]!;
+      const d = x < 0 || y < 0 ? (x === y ? 0 : NaN) : y - x;
+      if (Number.isNaN(d)) return false;
+      if (!check) deltas[offset + m] = d;
+      else if (deltas[offset + m] !== d) return false;
     }
-    return out;
+    return true;
   };
 
-  /** The longest run of a repeated block starting at i: [period, repeats, deltas per block eqn]. */
-  const findRun = (
-    i: number,
-  ): { period: number; repeats: number; deltas: (number | null)[][] } | null => {
-    let best: { period: number; repeats: number; deltas: (number | null)[][] } | null = null;
-    for (let p = 1; p <= MAX_PERIOD && i + 2 * p <= eqns.length; p++) {
+  /** The longest run of a repeated block starting at i, with its operand deltas. */
+  const findRun = (i: number): { period: number; repeats: number; deltas: Int32Array } | null => {
+    let best: { period: number; repeats: number; deltas: Int32Array } | null = null;
+    for (let p = 1; p <= MAX_PERIOD && i + 2 * p <= n; p++) {
       if (sig[i] !== sig[i + p]) continue;
-      const deltas: (number | null)[][] = [];
+      const deltas = new Int32Array(argStart[i + p]! - argStart[i]!);
       let ok = true;
       for (let j = 0; j < p && ok; j++) {
-        const d = matches(i + j, i + p + j, null);
-        if (d === null) ok = false;
-        else deltas.push(d);
+        ok = matches(i + j, i + p + j, deltas, argStart[i + j]! - argStart[i]!, false);
       }
       if (!ok) continue;
       let repeats = 2;
-      while (i + (repeats + 1) * p <= eqns.length) {
+      while (i + (repeats + 1) * p <= n) {
         const base = i + repeats * p;
         let all = true;
         for (let j = 0; j < p && all; j++) {
-          if (matches(base - p + j, base + j, deltas[j]!) === null) all = false;
+          all = matches(base - p + j, base + j, deltas, argStart[i + j]! - argStart[i]!, true);
         }
         if (!all) break;
         repeats++;
@@ -123,34 +135,36 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   };
 
   // Users of each equation's output, to skip stores of values only used inside their iteration.
-  const lastUse = new Int32Array(eqns.length).fill(-1);
-  const firstUse = new Int32Array(eqns.length).fill(eqns.length);
-  refs.forEach((rs, e) =>
-    rs.forEach((r) => {
-      if ("slot" in r && r.slot >= nIn) {
-        const d = r.slot - nIn;
-        lastUse[d] = Math.max(lastUse[d]!, e);
-        firstUse[d] = Math.min(firstUse[d]!, e);
+  const lastUse = new Int32Array(n).fill(-1);
+  const firstUse = new Int32Array(n).fill(n);
+  for (let e = 0; e < n; e++) {
+    for (let k = argStart[e]!; k < argStart[e + 1]!; k++) {
+      const r = argRef[k]!;
+      if (r >= nIn) {
+        lastUse[r - nIn] = Math.max(lastUse[r - nIn]!, e);
+        firstUse[r - nIn] = Math.min(firstUse[r - nIn]!, e);
       }
-    }),
-  );
-  const isOutput = new Uint8Array(eqns.length);
+    }
+  }
+  const isOutput = new Uint8Array(n);
   for (const v of jaxpr.outVars) {
-    const s = slotOf.get(v);
-    if (s !== undefined && s >= nIn) isOutput[s - nIn] = 1;
+    const slot = slotOf.get(v);
+    if (slot !== undefined && slot >= nIn) isOutput[slot - nIn] = 1;
   }
 
   const element = (e: number, operands: string[]): string => {
     const eqn = eqns[e]!;
     return castExpr(ELEMENTWISE[eqn.prim.name]!(operands, eqn.params), eqn.out.dtype);
   };
-  const plain = (r: Ref): string => ("literal" in r ? r.literal : `s[${r.slot}]`);
+  const plain = (r: number): string => (r < 0 ? literals[-r - 1]! : `s[${r}]`);
+  const operandsOf = (e: number): number[] =>
+    globalThis.Array.from(argRef.subarray(argStart[e]!, argStart[e + 1]!));
 
   const statements: string[] = [];
-  for (let i = 0; i < eqns.length;) {
+  for (let i = 0; i < n;) {
     const run = findRun(i);
     if (run === null) {
-      statements.push(`  s[${nIn + i}] = ${element(i, refs[i]!.map(plain))};\n`);
+      statements.push(`  s[${nIn + i}] = ${element(i, operandsOf(i).map(plain))};\n`);
       i++;
       continue;
     }
@@ -158,14 +172,15 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
     let body = "";
     for (let j = 0; j < p; j++) {
       const e = i + j;
-      const operands = refs[e]!.map((r, m) => {
-        if ("literal" in r) return r.literal;
-        const d = deltas[j]![m]!;
+      const offset = argStart[e]! - argStart[i]!;
+      const operands = operandsOf(e).map((r, m) => {
+        if (r < 0) return literals[-r - 1]!;
+        const d = deltas[offset + m]!;
         // Computed earlier in the same iteration: a local.
-        const producer = r.slot - nIn - i;
+        const producer = r - nIn - i;
         if (d === p && producer >= 0 && producer < j) return `t${producer}`;
-        if (d === 0) return `s[${r.slot}]`;
-        return `s[${r.slot} + k * ${numberLiteral(d)}]`;
+        if (d === 0) return `s[${r}]`;
+        return `s[${r} + k * ${numberLiteral(d)}]`;
       });
       body += `    const t${j} = ${element(e, operands)};\n`;
       // Store unless every use of every instance is later in the same iteration.
