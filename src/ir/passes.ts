@@ -123,10 +123,11 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     // Common subexpressions: keyed by primitive, parameters, then the input ids
     // (one or two inputs pack into one number; commutative inputs sorted).
     let byParams = seen.get(prim);
-    if (byParams === undefined) seen.set(prim, (byParams = new Map()));
+    if (byParams === undefined)
+      seen.set(prim, (byParams = new Map<string, Map<number | string, Var>>()));
     const pk = paramsKey(eqn.params);
     let table = byParams.get(pk);
-    if (table === undefined) byParams.set(pk, (table = new Map()));
+    if (table === undefined) byParams.set(pk, (table = new Map<number | string, Var>()));
     let key: number | string;
     if (inputs.length === 1) key = inputs[0]!.id;
     else if (inputs.length === 2) {

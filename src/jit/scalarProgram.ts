@@ -158,7 +158,7 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   };
   const plain = (r: number): string => (r < 0 ? literals[-r - 1]! : `s[${r}]`);
   const operandsOf = (e: number): number[] =>
-    globalThis.Array.from(argRef.subarray(argStart[e]!, argStart[e + 1]!));
+    globalThis.Array.from(argRef.subarray(argStart[e], argStart[e + 1]));
 
   const statements: string[] = [];
   for (let i = 0; i < n;) {
