@@ -91,16 +91,6 @@ export function isActive(main: MainTrace): boolean {
   return traceStack[main.level - 1] === main;
 }
 
-/** Raises `value` into `trace`: wraps lower-level values, checks for escaped tracers. */
-export function fullRaise(trace: Trace, value: Array): Tracer {
-  if (!(value instanceof Tracer)) return trace.pure(value);
-  const main = value.trace.main;
-  if (main === trace.main) return value;
-  if (!isActive(main)) throw escaped(value);
-  if (main.level < trace.main.level) return trace.pure(value);
-  throw escaped(value);
-}
-
 function escaped(value: Tracer): EscapedTracerError {
   return new EscapedTracerError(
     `chainrule: a traced value of shape [${value.shape.join(", ")}] was used outside the ` +

@@ -15,7 +15,7 @@
  * user data reach compiled code only as values passed in arrays.
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import type { DType, TypedArray } from "../core/dtype.js";
+import type { TypedArray } from "../core/dtype.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
 import { roundHalfEven } from "../backends/scalar.js";
 import type { Jaxpr, JaxprEqn, Var } from "../ir/jaxpr.js";
@@ -338,6 +338,3 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     },
   };
 }
-
-/** The dtype names used by generated code (exported for emitSource). */
-export type { DType };

@@ -4,14 +4,13 @@
  * as the primal is computed, so nothing is stored: memory stays flat however
  * long the program runs. Symbolic zero tangents are `null`.
  */
-import { Array } from "../core/array.js";
-import type { ConcreteArray } from "../core/array.js";
+import { Array, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
+import { isFloat } from "../core/dtype.js";
 import { ShapeError, DTypeError, fmtShape, InvalidArgumentError } from "../core/errors.js";
 import type { Primitive, Tangent } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
 import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
-import { ConcreteArray as Concrete } from "../core/array.js";
 import { flatten, treeDefString, unflatten, type PyTree } from "../tree/index.js";
 
 /** A value together with its tangent (a dual number). */
@@ -100,22 +99,22 @@ export function jvp(
       const inputs = pLeaves.map((leaf, i) => {
         const p = asArray(leaf, `jvp: primal ${i}`);
         const t = asArray(tLeaves[i], `jvp: tangent ${i}`);
-        if (
-          !shapesEqual(p.shape, t.shape) ||
-          (t.dtype !== p.dtype && !(t instanceof Concrete && isWeak(tLeaves[i])))
-        ) {
-          if (!shapesEqual(p.shape, t.shape)) {
-            throw new ShapeError(
-              `jvp: tangent ${i} has shape ${fmtShape(t.shape)} but its primal has shape ` +
-                `${fmtShape(p.shape)}; tangents must match their primals`,
-            );
-          }
-          throw new DTypeError(
-            `jvp: tangent ${i} has dtype ${t.dtype} but its primal has dtype ${p.dtype}`,
+        if (!shapesEqual(p.shape, t.shape)) {
+          throw new ShapeError(
+            `jvp: tangent ${i} has shape ${fmtShape(t.shape)} but its primal has shape ` +
+              `${fmtShape(p.shape)}; tangents must match their primals`,
           );
         }
-        const tangent = t.dtype === p.dtype ? t : asArray(t, "jvp").astype(p.dtype);
-        return new JVPTracer(main.trace, p, tangent);
+        // Integer and bool values have no derivative: their tangents are ignored.
+        if (!isFloat(p.dtype)) return p;
+        // A JS number tangent adopts its primal's dtype; an Array must match it.
+        if (t.dtype !== p.dtype && typeof tLeaves[i] !== "number") {
+          throw new DTypeError(
+            `jvp: tangent ${i} has dtype ${t.dtype} but its primal has dtype ${p.dtype}; ` +
+              `convert it with astype("${p.dtype}")`,
+          );
+        }
+        return new JVPTracer(main.trace, p, t.dtype === p.dtype ? t : t.astype(p.dtype));
       });
       const out = f(...(unflatten(pDef, inputs) as never[]));
       const [outLeaves, outDef] = flatten(out);
@@ -124,14 +123,9 @@ export function jvp(
       outLeaves.forEach((leaf, i) => {
         const [p, t] = primalAndTangent(main, asArray(leaf, `jvp: output ${i} of f`));
         primalsOut.push(p);
-        tangentsOut.push(t ?? Concrete.zeros(p.shape, p.dtype));
+        tangentsOut.push(t ?? ConcreteArray.zeros(p.shape, p.dtype));
       });
       return [unflatten(outDef, primalsOut), unflatten(outDef, tangentsOut)];
     },
   );
-}
-
-/** JS numbers are weakly typed: a number tangent adopts its primal's dtype. */
-function isWeak(leaf: unknown): boolean {
-  return typeof leaf === "number";
 }

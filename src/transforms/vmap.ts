@@ -10,7 +10,14 @@ import type { BatchDim, Primitive } from "../core/primitive.js";
 import { normalizeAxis } from "../core/shape.js";
 import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
 import { batchToFront, moveAxis } from "../primitives/helpers.js";
-import { flatten, treeDefString, unflatten, type TreeDef, type PyTree } from "../tree/index.js";
+import {
+  flatten,
+  numLeaves,
+  treeDefString,
+  unflatten,
+  type TreeDef,
+  type PyTree,
+} from "../tree/index.js";
 
 export class BatchTracer extends Tracer {
   readonly shape: readonly number[];
@@ -71,7 +78,7 @@ function broadcastPrefix(
   const out: (number | null)[] = [];
   const walk = (s: unknown, d: TreeDef): void => {
     if (s === null || typeof s === "number") {
-      const n = countLeaves(d);
+      const n = numLeaves(d);
       for (let i = 0; i < n; i++) out.push(s);
       return;
     }
@@ -100,12 +107,6 @@ function broadcastPrefix(
   };
   walk(spec, def);
   return out;
-}
-
-function countLeaves(d: TreeDef): number {
-  if (d.kind === "leaf") return 1;
-  if (d.kind === "none") return 0;
-  return d.children.reduce((a, c) => a + countLeaves(c), 0);
 }
 
 /** Moves a batched value's batch axis to `axis`, broadcasting unbatched values. */
