@@ -8,16 +8,31 @@
 import { asArray } from "../core/convert.js";
 import { isTracingDynamically, Tracer } from "../core/trace.js";
 import { InvalidArgumentError } from "../core/errors.js";
-import type { ConcreteArray } from "../core/array.js";
+import { Array as NdArray, type ConcreteArray } from "../core/array.js";
 import { type TracedProgram, traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
-import { flatten, treeDefString, unflatten, type PyTree } from "../tree/index.js";
+import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
 
 export interface JitOptions {
   /** Positional arguments that are compile-time constants (numbers, strings, objects). */
   staticArgnums?: number | readonly number[];
+}
+
+/** Tree structures of n plain leaves (and their strings), shared across calls. */
+const flatDefs: { def: TreeDef; text: string }[] = [];
+function flatDefEntry(n: number): { def: TreeDef; text: string } {
+  let entry = flatDefs[n];
+  if (entry === undefined) {
+    const def = flatten(new globalThis.Array(n).fill(0))[1];
+    entry = { def, text: treeDefString(def) };
+    flatDefs[n] = entry;
+  }
+  return entry;
+}
+function flatDef(n: number): TreeDef {
+  return flatDefEntry(n).def;
 }
 
 const objectIds = new WeakMap<object, number>();
@@ -67,7 +82,12 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         );
       }
     }
-    const dynamic = args.filter((_, i) => !statics.has(i));
+    const dynamic = statics.size === 0 ? args : args.filter((_, i) => !statics.has(i));
+    // Fast path for the common call with only arrays and numbers (no containers).
+    if (dynamic.every((a) => a instanceof NdArray || typeof a === "number")) {
+      const arrays = dynamic.map((a, i) => asArray(a, `jit: argument leaf ${i}`));
+      return { dynamic, arrays, inDef: flatDef(dynamic.length) };
+    }
     const [leaves, inDef] = flatten(dynamic);
     const arrays = leaves.map((l, i) => asArray(l, `jit: argument leaf ${i}`));
     return { dynamic, arrays, inDef };
@@ -78,17 +98,23 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     return args.map((a, i) => (statics.has(i) ? a : dyn[k++]));
   };
 
-  const lower = (...args: unknown[]): LoweredProgram => {
-    const { arrays, inDef } = split(args);
-    const key =
-      treeDefString(inDef) +
-      "|" +
-      arrays.map((x) => `${x.dtype}[${x.shape.join(",")}]`).join(";") +
-      "|" +
-      [...statics]
-        .sort()
-        .map((i) => staticKey(args[i]))
-        .join(";");
+  const staticList = [...statics].sort((a, b) => a - b);
+
+  /** The cache key of a call: argument structure, each leaf's dtype and shape, static values. */
+  const signature = (args: unknown[], arrays: readonly NdArray[], inDef: TreeDef): string => {
+    const flat = flatDefs[arrays.length];
+    let key = flat !== undefined && flat.def === inDef ? flat.text : treeDefString(inDef);
+    for (const x of arrays) key += `|${x.dtype}[${x.shape.join(",")}]`;
+    for (const i of staticList) key += `|${staticKey(args[i])}`;
+    return key;
+  };
+
+  const lowerSplit = (
+    args: unknown[],
+    arrays: readonly NdArray[],
+    inDef: TreeDef,
+  ): LoweredProgram => {
+    const key = signature(args, arrays, inDef);
     let program = cache.get(key);
     if (program === undefined) {
       const traced = traceToJaxpr(
@@ -104,13 +130,18 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     return program;
   };
 
+  const lower = (...args: unknown[]): LoweredProgram => {
+    const { arrays, inDef } = split(args);
+    return lowerSplit(args, arrays, inDef);
+  };
+
   const jitted = (...args: unknown[]): PyTree => {
-    const { arrays } = split(args);
+    const { arrays, inDef } = split(args);
     // Inside another transformation, trace inline so that it sees every primitive.
     if (isTracingDynamically() || arrays.some((x) => x instanceof Tracer)) {
       return (f as (...a: unknown[]) => unknown)(...args);
     }
-    const program = lower(...args);
+    const program = lowerSplit(args, arrays, inDef);
     const outs = program.compiled.run(arrays as ConcreteArray[]);
     return unflatten(program.outDef, outs);
   };
