@@ -158,6 +158,25 @@ function unusedCount(jaxpr: ReturnType<ReturnType<typeof makeJaxpr>>): number {
   return jaxpr.eqns.filter((e) => e.prim.name === "exp").length;
 }
 
+describe("environments that forbid generated code", () => {
+  it("falls back to interpreting the program when new Function throws EvalError (strict CSP)", () => {
+    const original = globalThis.Function;
+    const f = (x: NdArray) => np.sum(np.multiply(np.sin(x), x));
+    const x = randomArray(r, [5]);
+    const blocked = function () {
+      throw new EvalError("Refused to evaluate a string as JavaScript (CSP)");
+    } as unknown as FunctionConstructor;
+    globalThis.Function = blocked;
+    try {
+      const g = jit(grad(f));
+      expectAllClose(g(x), grad(f)(x), 1e-15);
+      expect(g.lower(x).compiled.source).toBe("");
+    } finally {
+      globalThis.Function = original;
+    }
+  });
+});
+
 describe("security", () => {
   const hostile = '"); process.exit(1); //';
   it("hostile pytree keys and function names never reach generated code", () => {

@@ -9,7 +9,7 @@ import { asArray } from "../core/convert.js";
 import { isTracingDynamically, Tracer } from "../core/trace.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { Array as NdArray, type ConcreteArray } from "../core/array.js";
-import { type TracedProgram, traceToJaxpr } from "../ir/jaxpr.js";
+import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
@@ -62,6 +62,23 @@ export interface JittedFunction {
   readonly cacheSize: number;
   /** The optimised program and its generated source for the given arguments (tracing if needed). */
   lower(...args: unknown[]): LoweredProgram;
+}
+
+/**
+ * Compiles a program to JavaScript; where the environment forbids generating
+ * code (a browser page whose Content-Security-Policy has no 'unsafe-eval'),
+ * the program is interpreted instead: slower, same results.
+ */
+function compileOrInterpret(jaxpr: Jaxpr): CompiledProgram {
+  try {
+    return isScalarProgram(jaxpr) ? compileScalarJaxpr(jaxpr) : compileJaxpr(jaxpr);
+  } catch (e) {
+    if (!(e instanceof EvalError)) throw e;
+    return {
+      source: "",
+      run: (inputs) => evalJaxpr(jaxpr, inputs).map((x) => x.concrete("jit")),
+    };
+  }
 }
 
 export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): JittedFunction {
@@ -123,7 +140,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
       );
       const jaxpr = optimize(traced.jaxpr);
-      const compiled = isScalarProgram(jaxpr) ? compileScalarJaxpr(jaxpr) : compileJaxpr(jaxpr);
+      const compiled = compileOrInterpret(jaxpr);
       program = { ...traced, jaxpr, compiled };
       cache.set(key, program);
     }
