@@ -170,15 +170,26 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
     }
     const { period: p, repeats, deltas } = run;
     let body = "";
+    // Values carried from one iteration to the next stay in locals c<j>:
+    // initialised before the loop, updated at the end of each iteration.
+    const carried = new Map<number, number>();
     for (let j = 0; j < p; j++) {
       const e = i + j;
       const offset = argStart[e]! - argStart[i]!;
       const operands = operandsOf(e).map((r, m) => {
         if (r < 0) return literals[-r - 1]!;
         const d = deltas[offset + m]!;
-        // Computed earlier in the same iteration: a local.
-        const producer = r - nIn - i;
-        if (d === p && producer >= 0 && producer < j) return `t${producer}`;
+        if (d === p) {
+          const producer = r - nIn - i;
+          // Computed earlier in the same iteration: a local.
+          if (producer >= 0 && producer < j) return `t${producer}`;
+          // Computed by the previous iteration (or, for k = 0, just before the loop): a carry.
+          const prev = producer + p;
+          if (prev >= 0 && prev < p) {
+            carried.set(prev, r);
+            return `c${prev}`;
+          }
+        }
         if (d === 0) return `s[${r}]`;
         return `s[${r} + k * ${numberLiteral(d)}]`;
       });
@@ -194,7 +205,14 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
         lastUse[last]! - last === lastUse[e]! - e;
       if (!onlyLocal) body += `    s[${nIn + e} + k * ${p}] = t${j};\n`;
     }
-    statements.push(`  for (let k = 0; k < ${repeats}; k++) {\n${body}  }\n`);
+    let init = "";
+    for (const [j, slot] of carried) {
+      init += `  let c${j} = s[${slot}];\n`;
+      body += `    c${j} = t${j};\n`;
+    }
+    const loop = `  for (let k = 0; k < ${repeats}; k++) {\n${body}  }\n`;
+    // One statement (a block when there are carries), so chunking never splits it.
+    statements.push(init === "" ? loop : `  {\n${init}${loop}  }\n`);
     i += p * repeats;
   }
 
