@@ -8,6 +8,7 @@ import {
   type Array as NdArray,
   ConcretizationError,
   DTypeError,
+  EscapedTracerError,
   InvalidArgumentError,
   ShapeError,
   grad,
@@ -15,6 +16,7 @@ import {
   jit,
   jvp,
   np,
+  setBackend,
   vjp,
   vmap,
 } from "../src/index.js";
@@ -119,5 +121,68 @@ describe("values that are not arrays", () => {
   });
   it("unknown dtype", () => {
     expect(() => np.zeros([2], "float16" as never)).toThrow(/unknown dtype.*float64/);
+  });
+});
+
+describe("more misuse, each with a message that says what to do", () => {
+  it("a tracer that escapes its transformation", () => {
+    let leaked: NdArray | undefined;
+    grad((x: NdArray) => {
+      leaked = x;
+      return np.sin(x);
+    })(1);
+    expect(() => np.sin(leaked!)).toThrow(EscapedTracerError);
+    expect(() => np.sin(leaked!)).toThrow(/used outside the transformation.*Return it/);
+  });
+  it("shape functions name the shapes", () => {
+    const x = np.ones([2, 3]);
+    expect(() => np.transpose(x, [0, 0])).toThrow(/not a permutation.*\[2, 3\]/);
+    expect(() => np.concatenate([x, np.ones([3, 3])], 1)).toThrow(
+      /agree except along axis 1.*\[2, 3\], \[3, 3\]/,
+    );
+    expect(() => np.stack([x, np.ones([3, 2])])).toThrow(/same shape.*\[2, 3\], \[3, 2\]/);
+    expect(() => np.squeeze(x, 0)).toThrow(/axis 0 of shape \[2, 3\] has size 2, not 1/);
+    expect(() => np.broadcastTo(x, [3])).toThrow(/cannot broadcast shape \[2, 3\] to \[3\]/);
+    expect(() => np.slice(x, 5)).toThrow(/index 5 is out of bounds for axis 0 of size 2/);
+    expect(() => np.slice(x, [0, 2, -1])).toThrow(/step -1.*positive.*np\.flip/);
+    expect(() => np.array([1, 2, 3], { shape: [2, 2] })).toThrow(
+      /shape \[2, 2\] needs 4 elements but the data has 3/,
+    );
+    expect(() => np.arange(0, 3, 0)).toThrow(/step must not be 0/);
+    expect(() => np.max(np.ones([0]))).toThrow(/cannot reduce an empty axis/);
+  });
+  it("dtypes name the dtype", () => {
+    expect(() => np.add(np.array([true]), np.array([false]))).toThrow(DTypeError);
+    expect(() => np.add(np.array([true]), np.array([false]))).toThrow(
+      /bool arrays.*astype\("int32"\)/,
+    );
+    expect(() => np.take(np.arange(3), np.array([0.5]))).toThrow(
+      /indices must be integers, got dtype float64/,
+    );
+    expect(() => np.ones([3]).item()).toThrow(
+      /expected an array with one element, got shape \[3\]/,
+    );
+  });
+  it("transformation options", () => {
+    expect(() => vmap((x: NdArray) => x)(np.array(1), 2)).toThrow(
+      /is a scalar \(shape \[\]\) but inAxes asks/,
+    );
+    expect(() => vmap((x: NdArray) => x, { inAxes: null })(np.ones([2]))).toThrow(
+      /no argument is mapped/,
+    );
+    expect(() => vmap((x: NdArray) => x, { outAxes: null })(np.ones([2]))).toThrow(
+      /batched but outAxes says null/,
+    );
+    expect(() => grad((x: NdArray) => np.sin(x), { hasAux: true })(1)).toThrow(
+      /hasAux, f must return a pair/,
+    );
+    expect(() => jit((x: NdArray) => x, { staticArgnums: 3 })(1)).toThrow(
+      /staticArgnums 3 is out of range/,
+    );
+    const [, pullback] = vjp((x: NdArray) => [np.sin(x), x], 1);
+    expect(() => pullback(1)).toThrow(/cotangent's structure .* differs from the output's/);
+  });
+  it("backend names", () => {
+    expect(() => setBackend("gpu")).toThrow(/unknown backend "gpu"; available: js/);
   });
 });

@@ -130,13 +130,9 @@ function toOutAxis(main: MainTrace, x: Array, axis: number | null, size: number,
 export function vmap(f: (...args: never[]) => unknown, opts: VmapOptions = {}) {
   return (...args: unknown[]): PyTree => {
     const [leaves, inDef] = flatten(args);
-    const inSpec = opts.inAxes ?? 0;
-    const axes = broadcastPrefix(
-      "vmap",
-      typeof inSpec === "number" || inSpec === null ? inSpec : inSpec,
-      inDef,
-      "inAxes",
-    );
+    // null is a real value here (nothing mapped), so only a missing option defaults to 0.
+    const inSpec = opts.inAxes === undefined ? 0 : opts.inAxes;
+    const axes = broadcastPrefix("vmap", inSpec, inDef, "inAxes");
     const arrays = leaves.map((l, i) => asArray(l, `vmap: argument leaf ${i}`));
     let size: number | null = null;
     let sizeFrom = "";
@@ -177,7 +173,12 @@ export function vmap(f: (...args: never[]) => unknown, opts: VmapOptions = {}) {
           ...(unflatten(inDef, tracers) as unknown[]),
         );
         const [outLeaves, outDef] = flatten(out);
-        const outAxes = broadcastPrefix("vmap", opts.outAxes ?? 0, outDef, "outAxes");
+        const outAxes = broadcastPrefix(
+          "vmap",
+          opts.outAxes === undefined ? 0 : opts.outAxes,
+          outDef,
+          "outAxes",
+        );
         const results = outLeaves.map((l, i) =>
           toOutAxis(main, asArray(l, `vmap: output ${i}`), outAxes[i] ?? null, batch, i),
         );
