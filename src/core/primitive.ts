@@ -73,13 +73,12 @@ export type Primitive = PrimitiveDef<any>;
 const registry = new Map<string, Primitive>();
 
 /**
- * Declares and registers a primitive. Names are unique. The stored object
- * always has the same fields in the same order, so that V8 sees one shape
- * for all primitives and `prim.impl`, `prim.jvp`, ... stay fast property loads.
+ * Builds a primitive object. The object always has the same fields in the
+ * same order, so that V8 sees one shape for all primitives and `prim.impl`,
+ * `prim.jvp`, ... stay fast property loads.
  */
-export function definePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
-  if (registry.has(def.name)) throw new Error(`primitive ${def.name} is already defined`);
-  const normalized = {
+export function makePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
+  return {
     name: def.name,
     linear: def.linear,
     abstractEval: def.abstractEval,
@@ -88,8 +87,14 @@ export function definePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
     batch: def.batch,
     transpose: def.linear ? def.transpose : undefined,
   } as PrimitiveDef<P>;
-  registry.set(def.name, normalized);
-  return normalized;
+}
+
+/** Declares and registers a primitive (names are unique); the conformance suite covers it. */
+export function definePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
+  if (registry.has(def.name)) throw new Error(`primitive ${def.name} is already defined`);
+  const prim = makePrimitive(def);
+  registry.set(def.name, prim);
+  return prim;
 }
 
 /** All registered primitives (the conformance suite iterates this). */

@@ -1,0 +1,191 @@
+/**
+ * User-defined derivative rules.
+ *
+ *   customJvp(f, rule)       f with the forward rule
+ *                            rule(primals, tangents) -> [out, tangentOut];
+ *                            reverse mode uses the same rule (linearised and
+ *                            transposed like any JVP rule), and so does vmap.
+ *   customVjp(f, fwd, bwd)   f with the reverse rule fwd(...args) ->
+ *                            [out, residuals], bwd(residuals, ct) -> input
+ *                            cotangents. Forward mode through it is refused
+ *                            with a clear error (the rule gives only
+ *                            vector-Jacobian products).
+ *
+ * Each custom function becomes a primitive of its own (not registered): its
+ * impl calls f, its JVP rule is the user's rule (or, for customVjp, a linear
+ * primitive whose transpose is bwd), and its batch rule is the same custom
+ * function of the vmapped f and rules. So every transformation, jit
+ * included, sees one operation and applies the user's rule.
+ *
+ * f takes arrays (or numbers) and returns one array.
+ */
+import { type Array, type Aval, ConcreteArray } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import { ChainruleError, InvalidArgumentError, fmtShape } from "../core/errors.js";
+import { type BatchDim, type PrimitiveDef, UndefPrimal, makePrimitive } from "../core/primitive.js";
+import { shapesEqual } from "../core/shape.js";
+import { bind } from "../core/trace.js";
+import { traceToJaxpr } from "../ir/jaxpr.js";
+import { batchSize, batchToFront } from "../primitives/helpers.js";
+import { flatten } from "../tree/index.js";
+import { vmap } from "./vmap.js";
+
+type ArrayFn = (...args: Array[]) => Array;
+type NoParams = Record<string, never>;
+const NO_PARAMS: NoParams = {};
+
+/** The output aval of f at these input avals (f traced abstractly once per signature). */
+function outputAval(
+  fnName: string,
+  f: ArrayFn,
+  cache: Map<string, Aval>,
+  avals: readonly Aval[],
+): Aval {
+  const key = avals.map((a) => `${a.dtype}[${a.shape.join(",")}]`).join(";");
+  let aval = cache.get(key);
+  if (aval === undefined) {
+    const [, inDef] = flatten(avals.map(() => 0));
+    const { jaxpr } = traceToJaxpr((...xs: unknown[]) => f(...(xs as Array[])), inDef, avals);
+    if (jaxpr.outVars.length !== 1) {
+      throw new InvalidArgumentError(
+        `${fnName}: f must return a single array, got ${jaxpr.outVars.length} outputs`,
+      );
+    }
+    const v = jaxpr.outVars[0]!;
+    aval = { shape: v.shape, dtype: v.dtype };
+    cache.set(key, aval);
+  }
+  return aval;
+}
+
+function runConcrete(f: ArrayFn, args: readonly ConcreteArray[]): ConcreteArray {
+  return asArray(f(...args), "custom function output").concrete("custom function");
+}
+
+/** Moves every operand's batch axis to the front (broadcasting unbatched ones). */
+function toFront(args: readonly Array[], dims: readonly BatchDim[]): Array[] {
+  const size = batchSize(args, dims);
+  return args.map((a, i) => batchToFront(a, dims[i] ?? null, size));
+}
+
+/** f with a custom forward-mode (JVP) rule. */
+export function customJvp(
+  f: ArrayFn,
+  rule: (primals: Array[], tangents: Array[]) => [Array, Array],
+): (...args: unknown[]) => Array {
+  const cache = new Map<string, Aval>();
+  let batched: ((...args: unknown[]) => Array) | undefined;
+  const prim: PrimitiveDef<NoParams> = makePrimitive<NoParams>({
+    name: "customJvp",
+    linear: false,
+    abstractEval: (avals) => outputAval("customJvp", f, cache, avals),
+    impl: (args) => runConcrete(f, args),
+    jvp(primals, tangents, out) {
+      const ts = tangents.map(
+        (t, i) => t ?? ConcreteArray.zeros(primals[i]!.shape, primals[i]!.dtype),
+      );
+      const [, tangentOut] = rule([...primals], ts);
+      const t = asArray(tangentOut, "customJvp rule: tangent output");
+      if (!shapesEqual(t.shape, out.shape)) {
+        throw new InvalidArgumentError(
+          `customJvp: the rule returned a tangent of shape ${fmtShape(t.shape)} for an output of ` +
+            `shape ${fmtShape(out.shape)}; they must match`,
+        );
+      }
+      return t;
+    },
+    batch(args, dims) {
+      // The same custom function, of the vmapped f and rule.
+      batched ??= customJvp(
+        (...xs) => vmap(f)(...xs) as Array,
+        (ps, ts) => {
+          const n = ps.length;
+          const both = (...xs: Array[]) => rule(xs.slice(0, n), xs.slice(n));
+          return vmap(both)(...ps, ...ts) as [Array, Array];
+        },
+      );
+      return [batched(...toFront(args, dims)), 0];
+    },
+  });
+  return (...args: unknown[]) =>
+    bind(
+      prim,
+      args.map((a, i) => asArray(a, `customJvp: argument ${i}`)),
+      NO_PARAMS,
+    );
+}
+
+interface LinParams {
+  residuals: unknown;
+  out: Aval;
+}
+
+/** f with a custom reverse-mode (VJP) rule. */
+export function customVjp(
+  f: ArrayFn,
+  fwd: (...args: Array[]) => [Array, unknown],
+  bwd: (residuals: unknown, ct: Array) => Array | Array[],
+): (...args: unknown[]) => Array {
+  const cache = new Map<string, Aval>();
+  let batched: ((...args: unknown[]) => Array) | undefined;
+  const forwardRefused = (): never => {
+    throw new ChainruleError(
+      "customVjp: forward-mode differentiation (jvp, jacfwd, hessian, linearize's forward map) " +
+        "through a customVjp function is not possible: its rule gives vector-Jacobian products " +
+        "only. Use customJvp, whose rule serves both modes.",
+    );
+  };
+  /** The tangent map of f at some primals: linear, transposed by bwd. */
+  const lin: PrimitiveDef<LinParams> = makePrimitive<LinParams>({
+    name: "customVjpLinear",
+    linear: true,
+    abstractEval: (_avals, { out }) => out,
+    impl: forwardRefused,
+    jvp: forwardRefused,
+    transpose(ct, args, { residuals }) {
+      const cts = bwd(residuals, ct);
+      const list = globalThis.Array.isArray(cts) ? cts : [cts];
+      if (list.length !== args.length) {
+        throw new InvalidArgumentError(
+          `customVjp: bwd returned ${list.length} cotangents for ${args.length} arguments; ` +
+            `return one per argument (an array of them)`,
+        );
+      }
+      return list.map((c, i) =>
+        args[i] instanceof UndefPrimal ? asArray(c, `customVjp: cotangent ${i}`) : null,
+      );
+    },
+    batch: () => {
+      throw new ChainruleError(
+        "internal error: customVjp's linear map is batched through its call",
+      );
+    },
+  });
+  const prim: PrimitiveDef<NoParams> = makePrimitive<NoParams>({
+    name: "customVjp",
+    linear: false,
+    abstractEval: (avals) => outputAval("customVjp", f, cache, avals),
+    impl: (args) => runConcrete(f, args),
+    jvp(primals, tangents, out) {
+      const [, residuals] = fwd(...primals);
+      const ts = tangents.map(
+        (t, i) => t ?? ConcreteArray.zeros(primals[i]!.shape, primals[i]!.dtype),
+      );
+      return bind(lin, ts, { residuals, out: { shape: out.shape, dtype: out.dtype } });
+    },
+    batch(args, dims) {
+      batched ??= customVjp(
+        (...xs) => vmap(f)(...xs) as Array,
+        (...xs) => vmap((...ys: Array[]) => fwd(...ys))(...xs) as [Array, unknown],
+        (residuals, ct) => vmap((r: unknown, c: Array) => bwd(r, c))(residuals, ct) as Array[],
+      );
+      return [batched(...toFront(args, dims)), 0];
+    },
+  });
+  return (...args: unknown[]) =>
+    bind(
+      prim,
+      args.map((a, i) => asArray(a, `customVjp: argument ${i}`)),
+      NO_PARAMS,
+    );
+}
