@@ -19,7 +19,7 @@ export { jvp } from "./transforms/jvp.js";
 export { grad, valueAndGrad, vjp, linearize, type GradOptions } from "./transforms/linearize.js";
 export { jacfwd, jacrev, jacobian, hessian, type JacobianOptions } from "./transforms/jacobian.js";
 export { vmap, type VmapOptions } from "./transforms/vmap.js";
-export { customJvp, customVjp } from "./transforms/custom.js";
+export { checkpoint, customJvp, customVjp } from "./transforms/custom.js";
 export { makeJaxpr, Jaxpr } from "./ir/jaxpr.js";
 export { jit, type JitOptions, type JittedFunction } from "./jit/jit.js";
 export { emitSource } from "./jit/emitSource.js";

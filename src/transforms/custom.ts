@@ -17,6 +17,9 @@
  * function of the vmapped f and rules. So every transformation, jit
  * included, sees one operation and applies the user's rule.
  *
+ *   checkpoint(f)            f recomputed in the backward pass instead of
+ *                            storing its intermediates
+ *
  * f takes arrays (or numbers) and returns one array.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
@@ -28,6 +31,8 @@ import { bind } from "../core/trace.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
 import { batchSize, batchToFront } from "../primitives/helpers.js";
 import { flatten } from "../tree/index.js";
+import { jvp } from "./jvp.js";
+import { LinearTracer, vjp } from "./linearize.js";
 import { vmap } from "./vmap.js";
 
 type ArrayFn = (...args: Array[]) => Array;
@@ -186,6 +191,71 @@ export function customVjp(
     bind(
       prim,
       args.map((a, i) => asArray(a, `customVjp: argument ${i}`)),
+      NO_PARAMS,
+    );
+}
+
+/**
+ * checkpoint(f): f whose intermediate values are not stored for reverse mode.
+ * The tape keeps only f's inputs; the backward pass recomputes f (its vjp) when
+ * it reaches it: less memory for a second forward evaluation (Griewank's
+ * checkpointing). Forward mode and vmap see plain f.
+ */
+export function checkpoint(f: ArrayFn): (...args: unknown[]) => Array {
+  const cache = new Map<string, Aval>();
+  let batched: ((...args: unknown[]) => Array) | undefined;
+  const lin: PrimitiveDef<LinParams> = makePrimitive<LinParams>({
+    name: "checkpointLinear",
+    linear: true,
+    abstractEval: (_avals, { out }) => out,
+    impl: () => {
+      throw new ChainruleError("internal error: checkpoint's linear map is only transposed");
+    },
+    jvp: () => {
+      throw new ChainruleError("internal error: checkpoint's linear map is only transposed");
+    },
+    // Recompute f at the stored inputs and pull the cotangent back through it.
+    transpose(ct, args, { residuals }) {
+      const primals = residuals as Array[];
+      const cts = vjp((...xs: unknown[]) => f(...(xs as Array[])), ...primals)[1](ct) as Array[];
+      return cts.map((c, i) => (args[i] instanceof UndefPrimal ? c : null));
+    },
+    batch: () => {
+      throw new ChainruleError(
+        "internal error: checkpoint's linear map is batched through its call",
+      );
+    },
+  });
+  const prim: PrimitiveDef<NoParams> = makePrimitive<NoParams>({
+    name: "checkpoint",
+    linear: false,
+    abstractEval: (avals) => outputAval("checkpoint", f, cache, avals),
+    impl: (args) => runConcrete(f, args),
+    jvp(primals, tangents, out) {
+      const ts = tangents.map(
+        (t, i) => t ?? ConcreteArray.zeros(primals[i]!.shape, primals[i]!.dtype),
+      );
+      // Reverse mode (tangents are tape nodes): record only the inputs.
+      if (tangents.some((t) => t instanceof LinearTracer)) {
+        return bind(lin, ts, {
+          residuals: [...primals],
+          out: { shape: out.shape, dtype: out.dtype },
+        });
+      }
+      return asArray(
+        jvp((...xs: unknown[]) => f(...(xs as Array[])), [...primals], ts)[1],
+        "checkpoint",
+      );
+    },
+    batch(args, dims) {
+      batched ??= checkpoint((...xs) => vmap(f)(...xs) as Array);
+      return [batched(...toFront(args, dims)), 0];
+    },
+  });
+  return (...args: unknown[]) =>
+    bind(
+      prim,
+      args.map((a, i) => asArray(a, `checkpoint: argument ${i}`)),
       NO_PARAMS,
     );
 }
