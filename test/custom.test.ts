@@ -14,6 +14,7 @@ import {
   hessian,
   jit,
   jvp,
+  linearize,
   makeJaxpr,
   nn,
   np,
@@ -163,6 +164,9 @@ describe("checkpoint", () => {
     ]);
     expectAllClose(vmap(grad(run(stepCkpt)))(xs), vmap(grad(run(step)))(xs), 1e-15);
     expectAllClose(jit(grad(run(stepCkpt)))(x), grad(run(step))(x), 1e-15);
+    const [, fJvp] = linearize(run(stepCkpt), x);
+    const v = np.array([0.5, -1, 2]);
+    expectAllClose(fJvp(v), jvp(run(step), [x], [v])[1] as NdArray, 1e-15);
   });
   it("recomputes instead of storing: the gradient program evaluates f again in the backward pass", () => {
     const x = np.array([0.3, -0.7, 1.1]);

@@ -208,11 +208,17 @@ export function checkpoint(f: ArrayFn): (...args: unknown[]) => Array {
     name: "checkpointLinear",
     linear: true,
     abstractEval: (_avals, { out }) => out,
-    impl: () => {
-      throw new ChainruleError("internal error: checkpoint's linear map is only transposed");
-    },
+    // Applied to concrete tangents (linearize's forward map): recompute f's JVP.
+    impl: (tangents, { residuals }) =>
+      asArray(
+        jvp((...xs: unknown[]) => f(...(xs as Array[])), residuals as Array[], [...tangents])[1],
+        "checkpoint",
+      ).concrete("checkpoint"),
     jvp: () => {
-      throw new ChainruleError("internal error: checkpoint's linear map is only transposed");
+      throw new ChainruleError(
+        "checkpoint: differentiating the tangent map that linearize returns for a checkpointed " +
+          "function is not supported; differentiate the function itself (jvp, grad, hessian)",
+      );
     },
     // Recompute f at the stored inputs and pull the cotangent back through it.
     transpose(ct, args, { residuals }) {
