@@ -1,0 +1,200 @@
+/**
+ * `lax`: structured control flow with JAX's signatures.
+ *
+ * This first implementation runs the control flow in JavaScript, so it is
+ * exact under every transformation: a branch whose predicate is concrete
+ * (eager, grad, jvp) runs alone; a predicate that is abstract (inside jit) or
+ * differs per batch element (inside vmap) evaluates every branch and selects
+ * the results elementwise, as JAX does for cond under vmap. Loops are
+ * unrolled: reverse mode through them stores every step (use checkpoint on
+ * the body to trade memory for recomputation), and under jit the compiler
+ * re-rolls them into loops. whileLoop needs a concrete condition.
+ */
+import { Array, type ArrayLike } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import {
+  ChainruleError,
+  ConcretizationError,
+  InvalidArgumentError,
+  ShapeError,
+} from "../core/errors.js";
+import * as np from "../numpy/index.js";
+import { flatten, map as treeMap, treeDefString, unflatten, type PyTree } from "../tree/index.js";
+
+/** The concrete JS value of a scalar predicate, or null when it is abstract or batched. */
+function concreteScalar(fnName: string, x: unknown): number | null {
+  const a = asArray(x, `${fnName}: predicate`);
+  if (a.size !== 1) {
+    throw new ShapeError(
+      `${fnName}: the predicate must be a scalar, got shape [${a.shape.join(", ")}]`,
+    );
+  }
+  try {
+    return a.item();
+  } catch (e) {
+    if (e instanceof ConcretizationError) return null;
+    throw e;
+  }
+}
+
+/** Elementwise choice between two pytrees of the same structure. */
+function selectTree(fnName: string, pred: Array, onTrue: unknown, onFalse: unknown): PyTree {
+  const [, dt] = flatten(onTrue);
+  const [, df] = flatten(onFalse);
+  if (treeDefString(dt) !== treeDefString(df)) {
+    throw new InvalidArgumentError(
+      `${fnName}: the branches return different structures: ${treeDefString(dt)} vs ${treeDefString(df)}`,
+    );
+  }
+  return treeMap((a, b) => np.where(pred, a as ArrayLike, b as ArrayLike), onTrue, onFalse);
+}
+
+/** cond(pred, trueFn, falseFn, ...operands): trueFn(...operands) if pred, else falseFn(...operands). */
+export function cond(
+  pred: ArrayLike,
+  trueFn: (...operands: never[]) => unknown,
+  falseFn: (...operands: never[]) => unknown,
+  ...operands: unknown[]
+): PyTree {
+  const p = concreteScalar("lax.cond", pred);
+  const t = trueFn as (...o: unknown[]) => unknown;
+  const f = falseFn as (...o: unknown[]) => unknown;
+  if (p !== null) return p ? t(...operands) : f(...operands);
+  const predArray = np.notEqual(np.reshape(asArray(pred, "lax.cond: predicate"), []), 0);
+  return selectTree("lax.cond", predArray, t(...operands), f(...operands));
+}
+
+/** switch(index, branches, ...operands): branches[clamp(index)](...operands). */
+export function switchCase(
+  index: ArrayLike,
+  branches: readonly ((...operands: never[]) => unknown)[],
+  ...operands: unknown[]
+): PyTree {
+  if (branches.length === 0)
+    throw new InvalidArgumentError("lax.switch: needs at least one branch");
+  const call = (k: number) => (branches[k] as (...o: unknown[]) => unknown)(...operands);
+  const i = concreteScalar("lax.switch", index);
+  const clamp = (k: number) => Math.min(Math.max(Math.trunc(k), 0), branches.length - 1);
+  if (i !== null) return call(clamp(i));
+  const idx = np.clip(np.reshape(asArray(index, "lax.switch: index"), []), 0, branches.length - 1);
+  let out: unknown = call(branches.length - 1);
+  for (let k = branches.length - 2; k >= 0; k--) {
+    out = selectTree("lax.switch", np.lessEqual(idx, k), call(k), out);
+  }
+  return out;
+}
+
+function concreteBound(fnName: string, name: string, x: ArrayLike): number {
+  const v = concreteScalar(fnName, x);
+  if (v === null || !Number.isInteger(v)) {
+    throw new ConcretizationError(
+      `${fnName}: ${name} must be a concrete integer (a JS number), got a traced or non-integer value`,
+    );
+  }
+  return v;
+}
+
+/** forILoop(lower, upper, body, init): carry = body(i, carry) for i in [lower, upper). */
+export function forILoop(
+  lower: ArrayLike,
+  upper: ArrayLike,
+  body: (i: Array, carry: never) => unknown,
+  init: unknown,
+): PyTree {
+  const lo = concreteBound("lax.forILoop", "lower", lower);
+  const hi = concreteBound("lax.forILoop", "upper", upper);
+  let carry = init;
+  for (let i = lo; i < hi; i++)
+    carry = (body as (i: Array, c: unknown) => unknown)(np.array(i, { dtype: "int32" }), carry);
+  return carry;
+}
+
+/** whileLoop(condFn, bodyFn, init): carry = bodyFn(carry) while condFn(carry). */
+export function whileLoop(
+  condFn: (carry: never) => ArrayLike,
+  bodyFn: (carry: never) => unknown,
+  init: unknown,
+): PyTree {
+  let carry = init;
+  const test = () => {
+    const v = concreteScalar("lax.whileLoop", (condFn as (c: unknown) => ArrayLike)(carry));
+    if (v === null) {
+      throw new ConcretizationError(
+        "lax.whileLoop: the condition is traced (inside jit, or differs per batch element in vmap); " +
+          "this implementation needs a concrete condition: use lax.forILoop with a fixed trip " +
+          "count, or call the loop outside jit",
+      );
+    }
+    return v !== 0;
+  };
+  while (test()) carry = (bodyFn as (c: unknown) => unknown)(carry);
+  return carry;
+}
+
+export interface ScanOptions {
+  /** Number of steps (required when xs is null). */
+  length?: number;
+  /** Scan from the last element to the first. */
+  reverse?: boolean;
+  /** Binomial checkpointing of the steps: not available in this implementation yet. */
+  checkpoint?: { snapshots: number };
+}
+
+/**
+ * scan(f, init, xs, opts) -> [carry, ys]: for each step t, [carry, y_t] =
+ * f(carry, x_t) with x_t the t-th slice (leading axis) of every leaf of xs;
+ * ys stacks the y_t along a new leading axis.
+ */
+export function scan(
+  f: (carry: never, x: never) => [unknown, unknown],
+  init: unknown,
+  xs: unknown,
+  opts: ScanOptions = {},
+): [PyTree, PyTree] {
+  if (opts.checkpoint !== undefined) {
+    throw new ChainruleError(
+      "lax.scan: the checkpoint option (binomial schedule) is not available yet; wrap the step " +
+        "function with checkpoint(...) to recompute each step in the backward pass instead",
+    );
+  }
+  const [xLeaves, xDef] = flatten(xs);
+  const xArrays = xLeaves.map((l, i) => asArray(l, `lax.scan: xs leaf ${i}`));
+  let length = opts.length;
+  for (const [i, x] of xArrays.entries()) {
+    if (x.ndim === 0)
+      throw new ShapeError(
+        `lax.scan: xs leaf ${i} is a scalar; scanned arrays need a leading axis`,
+      );
+    const n = x.shape[0]!;
+    if (length !== undefined && n !== length) {
+      throw new ShapeError(
+        `lax.scan: xs leaf ${i} has leading size ${n} but the scan length is ${length}`,
+      );
+    }
+    length = n;
+  }
+  if (length === undefined)
+    throw new InvalidArgumentError("lax.scan: give xs or the length option");
+  const step = f as (c: unknown, x: unknown) => [unknown, unknown];
+  let carry = init;
+  const ys: unknown[] = new globalThis.Array(length);
+  for (let k = 0; k < length; k++) {
+    const t = opts.reverse === true ? length - 1 - k : k;
+    const xt = unflatten(
+      xDef,
+      xArrays.map((x) => np.take(x, t, 0)),
+    );
+    const out = step(carry, xt);
+    if (!globalThis.Array.isArray(out) || out.length !== 2) {
+      throw new InvalidArgumentError("lax.scan: f must return a pair [carry, y]");
+    }
+    carry = out[0];
+    ys[t] = out[1];
+  }
+  if (length === 0) return [carry, null];
+  const [firstLeaves, yDef] = flatten(ys[0]);
+  const stacked = firstLeaves.map((_, j) => np.stack(ys.map((y) => flatten(y)[0][j] as ArrayLike)));
+  return [carry, unflatten(yDef, stacked)];
+}
+
+export { switchCase as switch };
