@@ -53,6 +53,24 @@ function distinct(shape: number[], r: () => number): ConcreteArray {
   vals.forEach((v, i) => (x.buffer[i] = v));
   return x;
 }
+/** A random n x n matrix plus n I (diagonally dominant, far from singular). */
+function wellConditioned(n: number, r: () => number): ConcreteArray {
+  const a = sample([n, n], uniform(-1, 1), r);
+  for (let i = 0; i < n; i++) a.buffer[i * n + i]! += n;
+  return a;
+}
+/** M M^T + n I: symmetric positive definite. */
+function symmetricPositiveDefinite(n: number, r: () => number): ConcreteArray {
+  const m = sample([n, n], uniform(-1, 1), r);
+  const a = ConcreteArray.zeros([n, n], "float64");
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let s = i === j ? n : 0;
+      for (let k = 0; k < n; k++) s += m.buffer[i * n + k]! * m.buffer[j * n + k]!;
+      a.buffer[i * n + j] = s;
+    }
+  return a;
+}
 function ints(shape: number[], lo: number, hi: number, r: () => number): ConcreteArray {
   const x = ConcreteArray.zeros(shape, "int32");
   for (let i = 0; i < x.size; i++) x.buffer[i] = lo + Math.floor(r() * (hi - lo));
@@ -222,6 +240,14 @@ const SPECS: Record<string, Spec> = {
   argmin: { args: (r) => [distinct([3, 4], r)], params: { axes: [0] }, nonDiff: true },
   cumsum: { args: (r) => [sample([3, 4], any, r)], params: { axis: 1, reverse: true } },
   matmul: { args: (r) => [sample([2, 3, 4], any, r), sample([2, 4, 2], any, r)] },
+  solve: { args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)] },
+  det: { args: (r) => [wellConditioned(3, r)] },
+  logAbsDet: { args: (r) => [wellConditioned(3, r)] },
+  triangularSolve: {
+    args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)],
+    params: { lower: true },
+  },
+  cholesky: { args: (r) => [symmetricPositiveDefinite(3, r)] },
 };
 
 // -------------------------------------------------------------- checks --

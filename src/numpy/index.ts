@@ -696,3 +696,4 @@ installArrayMethods({
 });
 
 export { scalar };
+export * as linalg from "./linalg.js";

@@ -3,14 +3,16 @@
  * leading (batch) dimensions: [..., m, k] @ [..., k, n] -> [..., m, n].
  * The np layer handles vectors and broadcasting of batch dimensions.
  */
-import { type Array, ConcreteArray } from "../core/array.js";
-import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
-import { definePrimitive, UndefPrimal } from "../core/primitive.js";
+import { type Array, type Aval, ConcreteArray } from "../core/array.js";
+import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
+import { type BatchDim, definePrimitive, UndefPrimal } from "../core/primitive.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
 import { bind } from "../core/trace.js";
 import { backend } from "../backends/index.js";
+import { add, mul, neg } from "./elementwise.js";
 import { batchSize, batchToFront, tAdd } from "./helpers.js";
-import { transpose } from "./movement.js";
+import { concatenate, reshape, slice, transpose } from "./movement.js";
+import { reduceSum } from "./reduce.js";
 
 type NoParams = Record<string, never>;
 const NO_PARAMS: NoParams = {};
@@ -78,4 +80,294 @@ const matmulPrim = definePrimitive<NoParams>({
 /** Batched matrix product with equal batch dimensions. */
 export function matmul(a: Array, b: Array): Array {
   return bind(matmulPrim, [a, b], NO_PARAMS);
+}
+
+// ------------------------------------------------------ matrix functions --
+//
+// Square matrices [n, n] (right-hand sides [n, k]); batches go through vmap,
+// whose rule loops over the batch. Each rule's derivative is written above it.
+
+/** LU factorisation with partial pivoting of an n x n matrix (row-major copy). */
+function luFactor(
+  a: ArrayLike<number>,
+  n: number,
+): { lu: Float64Array; perm: Int32Array; sign: number } {
+  const lu = Float64Array.from(a);
+  const perm = Int32Array.from({ length: n }, (_, i) => i);
+  let sign = 1;
+  for (let k = 0; k < n; k++) {
+    let p = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(lu[i * n + k]!) > Math.abs(lu[p * n + k]!)) p = i;
+    if (p !== k) {
+      for (let j = 0; j < n; j++) [lu[k * n + j], lu[p * n + j]] = [lu[p * n + j]!, lu[k * n + j]!];
+      [perm[k], perm[p]] = [perm[p]!, perm[k]!];
+      sign = -sign;
+    }
+    const pivot = lu[k * n + k]!;
+    if (pivot === 0) continue;
+    for (let i = k + 1; i < n; i++) {
+      const f = (lu[i * n + k]! /= pivot);
+      for (let j = k + 1; j < n; j++) lu[i * n + j]! -= f * lu[k * n + j]!;
+    }
+  }
+  return { lu, perm, sign };
+}
+
+function checkSquare(fn: string, a: Aval): number {
+  const n = a.shape[0]!;
+  if (a.shape.length !== 2 || a.shape[1] !== n) {
+    throw new ShapeError(
+      `${fn}: expected a square matrix [n, n], got shape ${fmtShape(a.shape)} (use vmap for batches)`,
+    );
+  }
+  if (a.dtype !== "float64" && a.dtype !== "float32") {
+    throw new DTypeError(`${fn}: expected a float matrix, got dtype ${a.dtype}`);
+  }
+  return n;
+}
+
+/** Batch rule by a loop over the batch (slices in, stacked results out). */
+function loopBatch(apply: (args: Array[]) => Array) {
+  return (args: readonly Array[], dims: readonly BatchDim[]): [Array, BatchDim] => {
+    const size = batchSize(args, dims);
+    const fronted = args.map((x, i) => batchToFront(x, dims[i] ?? null, size));
+    const outs: Array[] = [];
+    for (let b = 0; b < size; b++) {
+      const slices = fronted.map((x) => {
+        const s = slice(x, [b, ...x.shape.slice(1).map(() => 0)], [b + 1, ...x.shape.slice(1)]);
+        return reshape(s, x.shape.slice(1));
+      });
+      const o = apply(slices);
+      outs.push(reshape(o, [1, ...o.shape]));
+    }
+    return [concatenate(outs, 0), 0];
+  };
+}
+
+/** Solves A x = b by LU with partial pivoting (A [n, n], b [n, k]). */
+function solveImpl(a: ConcreteArray, b: ConcreteArray): ConcreteArray {
+  const n = a.shape[0]!;
+  const k = b.shape[1]!;
+  const { lu, perm } = luFactor(a.buffer, n);
+  const x = new Float64Array(n * k);
+  for (let c = 0; c < k; c++) {
+    // forward substitution with the permuted right-hand side (unit lower L)
+    for (let i = 0; i < n; i++) {
+      let s = b.buffer[perm[i]! * k + c]!;
+      for (let j = 0; j < i; j++) s -= lu[i * n + j]! * x[j * k + c]!;
+      x[i * k + c] = s;
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let s = x[i * k + c]!;
+      for (let j = i + 1; j < n; j++) s -= lu[i * n + j]! * x[j * k + c]!;
+      x[i * k + c] = s / lu[i * n + i]!;
+    }
+  }
+  const out = ConcreteArray.zeros([n, k], a.dtype);
+  out.buffer.set(x);
+  return out;
+}
+
+const solvePrim = definePrimitive<NoParams>({
+  name: "solve",
+  linear: true, // in b
+  abstractEval([a, b]) {
+    const n = checkSquare("np.linalg.solve", a!);
+    if (b!.shape.length !== 2 || b!.shape[0] !== n || b!.dtype !== a!.dtype) {
+      throw new ShapeError(
+        `np.linalg.solve: the right-hand side must be [${n}, k] of dtype ${a!.dtype}, got ` +
+          `${fmtShape(b!.shape)} ${b!.dtype}`,
+      );
+    }
+    return b!;
+  },
+  impl: ([a, b]) => solveImpl(a!, b!),
+  // x = A^-1 b: dx = A^-1 (db - dA x)
+  jvp([a], [da, db], x) {
+    const rhs = tAdd(db!, da === null ? null : neg(matmul(da!, x)));
+    return rhs === null ? null : solve(a!, rhs);
+  },
+  // ct_b = A^-T ct
+  transpose(ct, [a, b]) {
+    if (a instanceof UndefPrimal || !(b instanceof UndefPrimal)) {
+      throw new Error("solve: transpose is linear in the right-hand side only");
+    }
+    return [null, solve(swapLast(a!), ct)];
+  },
+  batch: loopBatch(([a, b]) => solve(a!, b!)),
+});
+/** x with A x = b, A [n, n], b [n, k]. */
+export function solve(a: Array, b: Array): Array {
+  return bind(solvePrim, [a, b], NO_PARAMS);
+}
+
+/** tr(A^-1 dA): the derivative of log|det A| along dA. */
+function logDetTangent(a: Array, da: Array): Array {
+  const n = a.shape[0]!;
+  const eye = ConcreteArray.zeros([n, n], a.dtype);
+  for (let i = 0; i < n; i++) eye.buffer[i * n + i] = 1;
+  return reduceSum(mul(solve(a, da), eye), [0, 1]);
+}
+
+const detPrim = definePrimitive<NoParams>({
+  name: "det",
+  linear: false,
+  abstractEval([a]) {
+    checkSquare("np.linalg.det", a!);
+    return { shape: [], dtype: a!.dtype };
+  },
+  impl([a]) {
+    const n = a!.shape[0]!;
+    const { lu, sign } = luFactor(a!.buffer, n);
+    let d = sign;
+    for (let i = 0; i < n; i++) d *= lu[i * n + i]!;
+    return ConcreteArray.full([], a!.dtype, d);
+  },
+  // d det A = det A tr(A^-1 dA)
+  jvp: ([a], [da], out) => mul(out, logDetTangent(a!, da!)),
+  batch: loopBatch(([a]) => det(a!)),
+});
+export function det(a: Array): Array {
+  return bind(detPrim, [a], NO_PARAMS);
+}
+
+const logAbsDetPrim = definePrimitive<NoParams>({
+  name: "logAbsDet",
+  linear: false,
+  abstractEval([a]) {
+    checkSquare("np.linalg.slogdet", a!);
+    return { shape: [], dtype: a!.dtype };
+  },
+  impl([a]) {
+    const n = a!.shape[0]!;
+    const { lu } = luFactor(a!.buffer, n);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += Math.log(Math.abs(lu[i * n + i]!));
+    return ConcreteArray.full([], a!.dtype, s);
+  },
+  // d log|det A| = tr(A^-1 dA)
+  jvp: ([a], [da]) => logDetTangent(a!, da!),
+  batch: loopBatch(([a]) => logAbsDet(a!)),
+});
+export function logAbsDet(a: Array): Array {
+  return bind(logAbsDetPrim, [a], NO_PARAMS);
+}
+
+interface TriangularParams {
+  lower: boolean;
+}
+/** Solves A x = b with A triangular (only its lower or upper triangle is read). */
+function triangularImpl(a: ConcreteArray, b: ConcreteArray, lower: boolean): ConcreteArray {
+  const n = a.shape[0]!;
+  const k = b.shape[1]!;
+  const out = ConcreteArray.zeros([n, k], a.dtype);
+  const x = out.buffer;
+  const A = a.buffer;
+  for (let c = 0; c < k; c++) {
+    for (let t = 0; t < n; t++) {
+      const i = lower ? t : n - 1 - t;
+      let s = b.buffer[i * k + c]!;
+      if (lower) for (let j = 0; j < i; j++) s -= A[i * n + j]! * x[j * k + c]!;
+      else for (let j = i + 1; j < n; j++) s -= A[i * n + j]! * x[j * k + c]!;
+      x[i * k + c] = s / A[i * n + i]!;
+    }
+  }
+  return out;
+}
+
+/** The lower (or upper) triangle of a square matrix, as a multiplication mask. */
+function triangleMask(n: number, lower: boolean, dtype: Aval["dtype"]): ConcreteArray {
+  const m = ConcreteArray.zeros([n, n], dtype);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) if (lower ? j <= i : j >= i) m.buffer[i * n + j] = 1;
+  return m;
+}
+
+const triangularSolvePrim = definePrimitive<TriangularParams>({
+  name: "triangularSolve",
+  linear: true, // in b
+  abstractEval([a, b]) {
+    const n = checkSquare("np.linalg.triangularSolve", a!);
+    if (b!.shape.length !== 2 || b!.shape[0] !== n || b!.dtype !== a!.dtype) {
+      throw new ShapeError(
+        `np.linalg.triangularSolve: the right-hand side must be [${n}, k] of dtype ${a!.dtype}, ` +
+          `got ${fmtShape(b!.shape)} ${b!.dtype}`,
+      );
+    }
+    return b!;
+  },
+  impl: ([a, b], { lower }) => triangularImpl(a!, b!, lower),
+  // x = T^-1 b with T the triangle of A: dx = T^-1 (db - dT x)
+  jvp([a], [da, db], x, { lower }) {
+    const dT = da === null ? null : mul(da!, triangleMask(a!.shape[0]!, lower, a!.dtype));
+    const rhs = tAdd(db!, dT === null ? null : neg(matmul(dT, x)));
+    return rhs === null ? null : triangularSolve(a!, rhs, lower);
+  },
+  // ct_b = T^-T ct: the transposed triangle is of the other kind
+  transpose(ct, [a, b], { lower }) {
+    if (a instanceof UndefPrimal || !(b instanceof UndefPrimal)) {
+      throw new Error("triangularSolve: transpose is linear in the right-hand side only");
+    }
+    return [null, triangularSolve(swapLast(a!), ct, !lower)];
+  },
+  batch: loopBatchParams((args, p) => triangularSolve(args[0]!, args[1]!, p.lower)),
+});
+export function triangularSolve(a: Array, b: Array, lower: boolean): Array {
+  return bind(triangularSolvePrim, [a, b], { lower });
+}
+
+function loopBatchParams<P>(apply: (args: Array[], params: P) => Array) {
+  return (args: readonly Array[], dims: readonly BatchDim[], params: P): [Array, BatchDim] =>
+    loopBatch((xs) => apply(xs, params))(args, dims);
+}
+
+const choleskyPrim = definePrimitive<NoParams>({
+  name: "cholesky",
+  linear: false,
+  abstractEval([a]) {
+    checkSquare("np.linalg.cholesky", a!);
+    return a!;
+  },
+  impl([a]) {
+    const n = a!.shape[0]!;
+    const out = ConcreteArray.zeros([n, n], a!.dtype);
+    const L = out.buffer;
+    const A = a!.buffer;
+    // The symmetric part of A is factorised (so derivatives along any dA are consistent).
+    const sym = (i: number, j: number) => 0.5 * (A[i * n + j]! + A[j * n + i]!);
+    for (let j = 0; j < n; j++) {
+      let d = sym(j, j);
+      for (let k = 0; k < j; k++) d -= L[j * n + k]! * L[j * n + k]!;
+      if (!(d > 0)) {
+        throw new InvalidArgumentError(
+          `np.linalg.cholesky: the matrix is not positive definite (pivot ${j} is ${d}); ` +
+            `cholesky needs a symmetric positive definite matrix`,
+        );
+      }
+      const ljj = Math.sqrt(d);
+      L[j * n + j] = ljj;
+      for (let i = j + 1; i < n; i++) {
+        let s = sym(i, j);
+        for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
+        L[i * n + j] = s / ljj;
+      }
+    }
+    return out;
+  },
+  // A = L L^T (of the symmetric part of A): dL = L Φ(L^-1 sym(dA) L^-T),
+  // Φ = lower triangle with the diagonal halved.
+  jvp([a], [da], l) {
+    const n = a!.shape[0]!;
+    const sym = mul(add(da!, swapLast(da!)), ConcreteArray.full([n, n], a!.dtype, 0.5));
+    const left = triangularSolve(l, sym, true); // L^-1 dA
+    const inner = swapLast(triangularSolve(l, swapLast(left), true)); // L^-1 dA L^-T
+    const phi = ConcreteArray.zeros([n, n], a!.dtype);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j <= i; j++) phi.buffer[i * n + j] = i === j ? 0.5 : 1;
+    return matmul(l, mul(inner, phi));
+  },
+  batch: loopBatch(([a]) => cholesky(a!)),
+});
+export function cholesky(a: Array): Array {
+  return bind(choleskyPrim, [a], NO_PARAMS);
 }

@@ -1,0 +1,79 @@
+/**
+ * np.linalg against direct checks (A x = b, A A^-1 = I, L L^T = A, the 3x3
+ * determinant formula) and analytic derivatives (d log|det A| / dA = A^-T).
+ */
+import { describe, expect, it } from "vitest";
+import { type Array as NdArray, grad, jacrev, jit, np, vmap } from "../src/index.js";
+import { expectAllClose, fdJacobian } from "./helpers.js";
+
+const A = np.array([
+  [4, 1, -2],
+  [1, 5, 0.5],
+  [-2, 0.5, 6],
+]);
+const det3 = (m: number[][]) =>
+  m[0]![0]! * (m[1]![1]! * m[2]![2]! - m[1]![2]! * m[2]![1]!) -
+  m[0]![1]! * (m[1]![0]! * m[2]![2]! - m[1]![2]! * m[2]![0]!) +
+  m[0]![2]! * (m[1]![0]! * m[2]![1]! - m[1]![1]! * m[2]![0]!);
+
+describe("np.linalg", () => {
+  it("solve, inv, det, slogdet, cholesky, triangularSolve compute what they should", () => {
+    const b = np.array([1, -2, 3]);
+    const x = np.linalg.solve(A, b);
+    expectAllClose(np.matmul(A, x), b, 1e-14, 1e-14);
+    expectAllClose(np.matmul(A, np.linalg.inv(A)), np.eye(3), 1e-14, 1e-15);
+    const d = det3(A.toArray() as number[][]);
+    expectAllClose(np.linalg.det(A), d, 1e-14);
+    const [s, logAbs] = np.linalg.slogdet(A);
+    expectAllClose([s.item(), logAbs.item()], [Math.sign(d), Math.log(Math.abs(d))], 1e-14);
+    const L = np.linalg.cholesky(A);
+    expectAllClose(np.matmul(L, L.T), A, 1e-14, 1e-14);
+    expectAllClose(
+      np.linalg.triangularSolve(L, b),
+      np.linalg.solve(np.multiply(L, 1), b),
+      1e-14,
+      1e-14,
+    );
+  });
+  it("derivatives: d log|det A| / dA = A^-T, and solve's gradient against finite differences", () => {
+    expectAllClose(
+      grad((m: NdArray) => np.linalg.slogdet(m)[1])(A),
+      np.linalg.inv(A).T,
+      1e-13,
+      1e-15,
+    );
+    expectAllClose(
+      grad((m: NdArray) => np.linalg.det(m))(A),
+      np.multiply(np.linalg.det(A), np.linalg.inv(A).T),
+      1e-12,
+      1e-13,
+    );
+    const f = (m: NdArray) => np.linalg.solve(m, np.array([1, 2, 3]));
+    expectAllClose(jacrev(f)(A), fdJacobian(f, A), 1e-7, 1e-9);
+    const g = (m: NdArray) => np.sum(np.linalg.cholesky(m));
+    expectAllClose(grad(g)(A), fdJacobian(g, A), 1e-6, 1e-8);
+    expectAllClose(jit(grad(g))(A), grad(g)(A), 1e-14, 1e-15);
+  });
+  it("batches of matrices through vmap", () => {
+    const batch = np.stack([A, np.multiply(A, 2)]);
+    expectAllClose(
+      vmap(np.linalg.det)(batch),
+      [det3(A.toArray() as number[][]), 8 * det3(A.toArray() as number[][])],
+      1e-13,
+    );
+  });
+  it("reports non-square and non-positive-definite matrices", () => {
+    expect(() => np.linalg.det(np.ones([2, 3]))).toThrow(
+      /square matrix \[n, n\], got shape \[2, 3\].*vmap/,
+    );
+    expect(() =>
+      np.linalg.cholesky(
+        np.array([
+          [1, 2],
+          [2, 1],
+        ]),
+      ),
+    ).toThrow(/not positive definite/);
+    expect(() => np.linalg.solve(A, np.ones([2]))).toThrow(/b must have 3 rows.*\[3, 3\].*\[2\]/);
+  });
+});
