@@ -75,5 +75,15 @@ describe("np.linalg", () => {
       ),
     ).toThrow(/not positive definite/);
     expect(() => np.linalg.solve(A, np.ones([2]))).toThrow(/b must have 3 rows.*\[3, 3\].*\[2\]/);
+    expect(() =>
+      np.linalg.solve(
+        np.array([
+          [1, 2],
+          [2, 4],
+        ]),
+        np.ones([2]),
+      ),
+    ).toThrow(/singular/);
+    expect(() => np.linalg.inv(np.zeros([2, 2]))).toThrow(/singular/);
   });
 });

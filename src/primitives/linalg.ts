@@ -149,6 +149,14 @@ function solveImpl(a: ConcreteArray, b: ConcreteArray): ConcreteArray {
   const n = a.shape[0]!;
   const k = b.shape[1]!;
   const { lu, perm } = luFactor(a.buffer, n);
+  for (let i = 0; i < n; i++) {
+    if (lu[i * n + i] === 0) {
+      throw new InvalidArgumentError(
+        `np.linalg.solve: the matrix of shape ${fmtShape(a.shape)} is singular (zero pivot in ` +
+          `row ${i}); there is no unique solution — check the matrix, or use a least-squares method`,
+      );
+    }
+  }
   const x = new Float64Array(n * k);
   for (let c = 0; c < k; c++) {
     // forward substitution with the permuted right-hand side (unit lower L)
