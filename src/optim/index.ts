@@ -1,0 +1,331 @@
+/**
+ * `optim`: gradient-based optimisers on pytrees of parameters, and
+ * `minimize` with convergence reporting.
+ *
+ *   sgd(lr), momentum(lr, beta), adam(lr, b1, b2, eps): { init, update }
+ *   minimize(f, x0, { method, tol, maxIter, learningRate, onStep })
+ *     methods "lbfgs" (default), "newton" (uses hessian), "gd", "adam";
+ *     stops on a small gradient norm, at maxIter, or on a non-finite value
+ *     (status "nan"), never looping forever.
+ */
+import { type Array, ConcreteArray } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import { InvalidArgumentError } from "../core/errors.js";
+import * as np from "../numpy/index.js";
+import { hessian } from "../transforms/jacobian.js";
+import { valueAndGrad } from "../transforms/linearize.js";
+import { flatten, map as treeMap, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
+
+type Params = unknown;
+
+export interface Optimizer<S> {
+  /** Optimiser state for these parameters. */
+  init(params: Params): S;
+  /** One step: new parameters and state from the gradients. */
+  update(grads: Params, state: S, params: Params): [PyTree, S];
+}
+
+const leafMap = (f: (...xs: Array[]) => Array, ...trees: unknown[]): unknown =>
+  treeMap(
+    (...xs) => f(...xs.map((x, i) => asArray(x, `optim: leaf of tree ${i}`))),
+    trees[0],
+    ...trees.slice(1),
+  );
+
+/** Plain gradient descent: p <- p - lr g. */
+export function sgd(learningRate: number): Optimizer<null> {
+  return {
+    init: () => null,
+    update: (grads, state, params) => [
+      leafMap((p, g) => np.subtract(p, np.multiply(g, learningRate)), params, grads),
+      state,
+    ],
+  };
+}
+
+/** Heavy-ball momentum: v <- beta v + g; p <- p - lr v. */
+export function momentum(learningRate: number, beta = 0.9): Optimizer<unknown> {
+  return {
+    init: (params) => leafMap((p) => np.zerosLike(p), params),
+    update(grads, velocity, params) {
+      const v = leafMap((vi, g) => np.add(np.multiply(vi, beta), g), velocity, grads);
+      return [leafMap((p, vi) => np.subtract(p, np.multiply(vi, learningRate)), params, v), v];
+    },
+  };
+}
+
+interface AdamState {
+  step: number;
+  m: unknown;
+  v: unknown;
+}
+
+/** Adam (Kingma and Ba) with bias correction. */
+export function adam(learningRate: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Optimizer<AdamState> {
+  return {
+    init: (params) => ({
+      step: 0,
+      m: leafMap((p) => np.zerosLike(p), params),
+      v: leafMap((p) => np.zerosLike(p), params),
+    }),
+    update(grads, state, params) {
+      const step = state.step + 1;
+      const m = leafMap(
+        (mi, g) => np.add(np.multiply(mi, b1), np.multiply(g, 1 - b1)),
+        state.m,
+        grads,
+      );
+      const v = leafMap(
+        (vi, g) => np.add(np.multiply(vi, b2), np.multiply(np.square(g), 1 - b2)),
+        state.v,
+        grads,
+      );
+      const c1 = 1 - b1 ** step;
+      const c2 = 1 - b2 ** step;
+      const next = leafMap(
+        (p, mi, vi) =>
+          np.subtract(
+            p,
+            np.divide(
+              np.multiply(np.divide(mi, c1), learningRate),
+              np.add(np.sqrt(np.divide(vi, c2)), eps),
+            ),
+          ),
+        params,
+        m,
+        v,
+      );
+      return [next, { step, m, v }];
+    },
+  };
+}
+
+export type MinimizeMethod = "lbfgs" | "newton" | "gd" | "adam";
+
+export interface MinimizeOptions {
+  method?: MinimizeMethod;
+  /** Stop when the gradient's Euclidean norm is at most tol (default 1e-8). */
+  tol?: number;
+  maxIter?: number;
+  /** Step size for "gd" and "adam" (default 1e-2). */
+  learningRate?: number;
+  /** Called after every iteration; return false to stop. */
+  onStep?: (info: { iteration: number; value: number; gradNorm: number }) => boolean | void;
+}
+
+export interface MinimizeResult {
+  /** The minimiser, shaped like x0. */
+  x: PyTree;
+  value: number;
+  gradNorm: number;
+  iterations: number;
+  status: "converged" | "maxIter" | "nan" | "stopped" | "lineSearchFailed";
+  message: string;
+}
+
+/** Flattens a pytree of arrays into one float64 vector and back. */
+function raveler(x0: unknown): { vector: Float64Array; unravel: (v: Float64Array) => unknown } {
+  const [leaves, def]: [unknown[], TreeDef] = flatten(x0);
+  const arrays = leaves.map((l, i) => asArray(l, `minimize: x0 leaf ${i}`));
+  const sizes = arrays.map((a) => a.size);
+  const vector = new Float64Array(sizes.reduce((a, b) => a + b, 0));
+  let o = 0;
+  for (const a of arrays) {
+    vector.set(a.data(), o);
+    o += a.size;
+  }
+  const unravel = (v: Float64Array): unknown => {
+    let k = 0;
+    return unflatten(
+      def,
+      arrays.map((a) => {
+        const part = v.slice(k, k + a.size);
+        k += a.size;
+        return new ConcreteArray(a.shape, "float64", part);
+      }),
+    );
+  };
+  return { vector, unravel };
+}
+
+const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
+const norm = (a: Float64Array) => Math.sqrt(dot(a, a));
+const axpy = (x: Float64Array, alpha: number, d: Float64Array) =>
+  x.map((v, i) => v + alpha * d[i]!);
+
+/**
+ * Minimises a scalar function of a pytree of arrays. Reports why it stopped:
+ * "converged" (gradient norm <= tol), "maxIter", "nan" (a non-finite value
+ * or gradient), "stopped" (onStep returned false), or "lineSearchFailed".
+ */
+export function minimize(
+  f: (x: never) => unknown,
+  x0: unknown,
+  opts: MinimizeOptions = {},
+): MinimizeResult {
+  const method = opts.method ?? "lbfgs";
+  if (!["lbfgs", "newton", "gd", "adam"].includes(method)) {
+    throw new InvalidArgumentError(
+      `minimize: unknown method "${method}"; use "lbfgs", "newton", "gd" or "adam"`,
+    );
+  }
+  const tol = opts.tol ?? 1e-8;
+  const maxIter = opts.maxIter ?? 1000;
+  const lr = opts.learningRate ?? 1e-2;
+  const { vector, unravel } = raveler(x0);
+  // The function of the flat vector as an Array, so that grad and hessian apply to it.
+  const unravelArray = (u: Array): unknown => {
+    const [leaves, def] = flatten(unravel(vector));
+    let k = 0;
+    return unflatten(
+      def,
+      (leaves as Array[]).map((l) => {
+        const part = np.reshape(np.slice(u, [k, k + l.size]), l.shape);
+        k += l.size;
+        return part;
+      }),
+    );
+  };
+  const flatF = (u: Array) =>
+    asArray((f as (x: unknown) => unknown)(unravelArray(u)), "minimize: f(x)");
+  const valueGrad = (v: Float64Array): [number, Float64Array] => {
+    const result = valueAndGrad(flatF)(np.array(v)) as [Array, Array];
+    return [result[0].item(), Float64Array.from(result[1].data())];
+  };
+
+  let x: Float64Array = vector;
+  let [value, g] = valueGrad(x);
+  const finish = (
+    status: MinimizeResult["status"],
+    iterations: number,
+    message: string,
+  ): MinimizeResult => ({
+    x: unravel(x),
+    value,
+    gradNorm: norm(g),
+    iterations,
+    status,
+    message,
+  });
+  const history: { s: Float64Array; y: Float64Array }[] = [];
+  let adamM = new Float64Array(x.length);
+  let adamV = new Float64Array(x.length);
+  for (let it = 0; it < maxIter; it++) {
+    if (!Number.isFinite(value) || !g.every(Number.isFinite)) {
+      return finish(
+        "nan",
+        it,
+        `minimize: stopped at iteration ${it}: the value or gradient is not finite`,
+      );
+    }
+    if (norm(g) <= tol)
+      return finish("converged", it, `minimize: gradient norm ${norm(g)} <= ${tol}`);
+    let direction: Float64Array;
+    if (method === "gd" || method === "adam") {
+      if (method === "adam") {
+        adamM = adamM.map((m, i) => 0.9 * m + 0.1 * g[i]!);
+        adamV = adamV.map((v, i) => 0.999 * v + 0.001 * g[i]! * g[i]!);
+        const c1 = 1 - 0.9 ** (it + 1);
+        const c2 = 1 - 0.999 ** (it + 1);
+        x = x.map((xi, i) => xi - (lr * adamM[i]!) / c1 / (Math.sqrt(adamV[i]! / c2) + 1e-8));
+      } else {
+        x = axpy(x, -lr, g);
+      }
+      [value, g] = valueGrad(x);
+    } else {
+      if (method === "newton") {
+        const h = hessian(flatF)(np.array(x)) as Array;
+        let d: Float64Array | null = null;
+        try {
+          d = Float64Array.from(np.linalg.solve(h, np.array(g)).data()).map((v) => -v);
+        } catch {
+          d = null;
+        }
+        direction = d !== null && dot(d, g) < 0 ? d : g.map((v) => -v);
+      } else {
+        // L-BFGS two-loop recursion
+        const q = Float64Array.from(g);
+        const alphas: number[] = [];
+        for (let k = history.length - 1; k >= 0; k--) {
+          const { s, y } = history[k]!;
+          const a = dot(s, q) / dot(y, s);
+          alphas.push(a);
+          for (let i = 0; i < q.length; i++) q[i]! -= a * y[i]!;
+        }
+        const last = history[history.length - 1];
+        const gamma = last === undefined ? 1 : dot(last.s, last.y) / dot(last.y, last.y);
+        for (let i = 0; i < q.length; i++) q[i]! *= gamma;
+        for (let k = 0; k < history.length; k++) {
+          const { s, y } = history[k]!;
+          const b = dot(y, q) / dot(y, s);
+          const a = alphas[history.length - 1 - k]!;
+          for (let i = 0; i < q.length; i++) q[i]! += (a - b) * s[i]!;
+        }
+        direction = q.map((v) => -v);
+        if (dot(direction, g) >= 0) direction = g.map((v) => -v);
+      }
+      // Backtracking line search (Armijo condition).
+      let step = 1;
+      let accepted = false;
+      const slope = dot(direction, g);
+      let xNew = x;
+      let vNew = value;
+      let gNew = g;
+      for (let ls = 0; ls < 50; ls++) {
+        xNew = axpy(x, step, direction);
+        [vNew, gNew] = valueGrad(xNew);
+        if (Number.isFinite(vNew) && vNew <= value + 1e-4 * step * slope) {
+          accepted = true;
+          break;
+        }
+        step *= 0.5;
+      }
+      if (!accepted) {
+        return finish(
+          "lineSearchFailed",
+          it,
+          `minimize: no step along the search direction decreases f at iteration ${it}`,
+        );
+      }
+      // A direction that is too short (a poor curvature estimate) is stretched while f keeps
+      // decreasing sufficiently, so that the next curvature pair is informative.
+      for (let grow = 0; step === 1 && grow < 30; grow++) {
+        const xTry = axpy(x, 2 ** (grow + 1), direction);
+        const [vTry, gTry] = valueGrad(xTry);
+        if (!(
+          Number.isFinite(vTry) &&
+          vTry < vNew &&
+          vTry <= value + 1e-4 * 2 ** (grow + 1) * slope
+        ))
+          break;
+        [xNew, vNew, gNew] = [xTry, vTry, gTry];
+      }
+      const s = xNew.map((v, i) => v - x[i]!);
+      const y = gNew.map((v, i) => v - g[i]!);
+      if (dot(s, y) > 1e-10 * norm(s) * norm(y)) {
+        history.push({ s, y });
+        if (history.length > 10) history.shift();
+      }
+      x = xNew;
+      value = vNew;
+      g = gNew;
+    }
+    if (opts.onStep?.({ iteration: it + 1, value, gradNorm: norm(g) }) === false) {
+      return finish("stopped", it + 1, "minimize: stopped by onStep");
+    }
+  }
+  if (!Number.isFinite(value) || !g.every(Number.isFinite)) {
+    return finish(
+      "nan",
+      maxIter,
+      `minimize: the value or gradient is not finite after ${maxIter} iterations`,
+    );
+  }
+  if (norm(g) <= tol)
+    return finish("converged", maxIter, `minimize: gradient norm ${norm(g)} <= ${tol}`);
+  return finish(
+    "maxIter",
+    maxIter,
+    `minimize: reached maxIter = ${maxIter} with gradient norm ${norm(g)}`,
+  );
+}
