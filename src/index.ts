@@ -23,6 +23,11 @@ export { grad, valueAndGrad, vjp, linearize, type GradOptions } from "./transfor
 export { jacfwd, jacrev, jacobian, hessian, type JacobianOptions } from "./transforms/jacobian.js";
 export { vmap, type VmapOptions } from "./transforms/vmap.js";
 export { checkpoint, customJvp, customVjp } from "./transforms/custom.js";
+export {
+  checkGrads,
+  type CheckGradsOptions,
+  type CheckGradsReport,
+} from "./transforms/checkGrads.js";
 export { makeJaxpr, Jaxpr } from "./ir/jaxpr.js";
 export { jit, type JitOptions, type JittedFunction } from "./jit/jit.js";
 export { emitSource } from "./jit/emitSource.js";
