@@ -45,3 +45,16 @@ export function logSoftmax(x: ArrayLike, axis: number = -1): Array {
 export function softmax(x: ArrayLike, axis: number = -1): Array {
   return np.exp(logSoftmax(x, axis));
 }
+
+export {
+  crossEntropy,
+  dense,
+  denseApply,
+  initWeights,
+  mlp,
+  mlpApply,
+  mse,
+  uniformGenerator,
+  type DenseParams,
+  type Initializer,
+} from "./layers.js";

@@ -1,0 +1,142 @@
+/**
+ * Dense layers, multilayer perceptrons, standard initialisations and losses.
+ * Parameters are plain pytrees ({ w, b } per layer), so grad, vmap, jit and
+ * optim apply to them directly.
+ */
+import { type Array, type ArrayLike, ConcreteArray } from "../core/array.js";
+import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
+import * as np from "../numpy/index.js";
+import { logSoftmax, relu } from "./index.js";
+
+/** A seeded uniform generator in [0, 1) (mulberry32), for reproducible initialisation. */
+export function uniformGenerator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type Initializer = "glorotUniform" | "heNormal" | "zeros";
+
+/** Weights of shape [fanIn, fanOut] drawn by the named scheme. */
+export function initWeights(
+  init: Initializer,
+  fanIn: number,
+  fanOut: number,
+  random: () => number,
+): Array {
+  const w = ConcreteArray.zeros([fanIn, fanOut], "float64");
+  const n = fanIn * fanOut;
+  if (init === "glorotUniform") {
+    // U(-l, l) with l = sqrt(6 / (fanIn + fanOut)) (Glorot and Bengio)
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    for (let i = 0; i < n; i++) w.buffer[i] = (2 * random() - 1) * limit;
+  } else if (init === "heNormal") {
+    // N(0, 2 / fanIn) (He et al.), by Box-Muller
+    const std = Math.sqrt(2 / fanIn);
+    for (let i = 0; i < n; i++) {
+      const u = 1 - random();
+      w.buffer[i] = std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+    }
+  } else if (init !== "zeros") {
+    throw new InvalidArgumentError(`nn.initWeights: unknown initializer "${String(init)}"`);
+  }
+  return w;
+}
+
+export interface DenseParams {
+  w: Array;
+  b: Array;
+}
+
+/** A dense layer's parameters: w [inDim, outDim], b [outDim] (zeros). */
+export function dense(
+  inDim: number,
+  outDim: number,
+  opts: { init?: Initializer; seed?: number } = {},
+): DenseParams {
+  const random = uniformGenerator(opts.seed ?? 0);
+  return {
+    w: initWeights(opts.init ?? "glorotUniform", inDim, outDim, random),
+    b: np.zeros([outDim]),
+  };
+}
+
+/** x @ w + b for x [batch, inDim] (or [inDim]). */
+export function denseApply(params: DenseParams, x: ArrayLike): Array {
+  return np.add(np.matmul(x, params.w), params.b);
+}
+
+/** Parameters of an MLP with layer sizes [in, hidden..., out]. */
+export function mlp(
+  sizes: readonly number[],
+  opts: { init?: Initializer; seed?: number } = {},
+): DenseParams[] {
+  if (sizes.length < 2)
+    throw new InvalidArgumentError(
+      `nn.mlp: needs at least an input and an output size, got [${sizes.join(", ")}]`,
+    );
+  return sizes
+    .slice(1)
+    .map((out, i) =>
+      dense(sizes[i]!, out, {
+        init: opts.init ?? "glorotUniform",
+        seed: (opts.seed ?? 0) * 1000 + i,
+      }),
+    );
+}
+
+/** Applies an MLP: activation after every layer but the last (logits out). */
+export function mlpApply(
+  params: readonly DenseParams[],
+  x: ArrayLike,
+  activation: (x: Array) => Array = relu,
+): Array {
+  let h = np.asarray(x);
+  params.forEach((layer, i) => {
+    h = denseApply(layer, h);
+    if (i < params.length - 1) h = activation(h);
+  });
+  return h;
+}
+
+/** Mean squared error. */
+export function mse(pred: ArrayLike, target: ArrayLike): Array {
+  return np.mean(np.square(np.subtract(pred, target)));
+}
+
+/**
+ * Mean cross-entropy of logits [batch, classes] against labels: int32 class
+ * indices [batch], or one-hot / probability rows [batch, classes].
+ */
+export function crossEntropy(logits: ArrayLike, labels: ArrayLike): Array {
+  const z = np.asarray(logits);
+  const y = np.asarray(labels);
+  if (z.ndim !== 2)
+    throw new ShapeError(
+      `nn.crossEntropy: logits must be [batch, classes], got ${fmtShape(z.shape)}`,
+    );
+  const logp = logSoftmax(z, -1);
+  if (y.ndim === 1) {
+    if (y.shape[0] !== z.shape[0]) {
+      throw new ShapeError(
+        `nn.crossEntropy: ${y.shape[0]} labels for ${z.shape[0]} rows of logits ${fmtShape(z.shape)}`,
+      );
+    }
+    const oneHot = np.equal(
+      np.reshape(y.astype("int32"), [y.size, 1]),
+      np.arange(z.shape[1]!, undefined, 1, "int32"),
+    );
+    return np.negative(np.mean(np.sum(np.multiply(logp, oneHot.astype(z.dtype)), 1)));
+  }
+  if (y.ndim !== 2 || y.shape[0] !== z.shape[0] || y.shape[1] !== z.shape[1]) {
+    throw new ShapeError(
+      `nn.crossEntropy: labels ${fmtShape(y.shape)} do not match logits ${fmtShape(z.shape)}`,
+    );
+  }
+  return np.negative(np.mean(np.sum(np.multiply(logp, y), 1)));
+}
