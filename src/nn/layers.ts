@@ -80,14 +80,12 @@ export function mlp(
     throw new InvalidArgumentError(
       `nn.mlp: needs at least an input and an output size, got [${sizes.join(", ")}]`,
     );
-  return sizes
-    .slice(1)
-    .map((out, i) =>
-      dense(sizes[i]!, out, {
-        init: opts.init ?? "glorotUniform",
-        seed: (opts.seed ?? 0) * 1000 + i,
-      }),
-    );
+  return sizes.slice(1).map((out, i) =>
+    dense(sizes[i]!, out, {
+      init: opts.init ?? "glorotUniform",
+      seed: (opts.seed ?? 0) * 1000 + i,
+    }),
+  );
 }
 
 /** Applies an MLP: activation after every layer but the last (logits out). */
