@@ -11,16 +11,7 @@ import { Array as NdArray, np } from "../src/index.js";
 export type Numeric = number | boolean | NdArray | readonly Numeric[] | ArrayLike<number>;
 
 /** mulberry32: a deterministic PRNG with uniform output in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { uniformGenerator as mulberry32 } from "../src/core/random.js";
 
 /** `n` uniform numbers in [lo, hi). */
 export function uniform(r: () => number, n: number, lo = -1, hi = 1): number[] {

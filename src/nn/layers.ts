@@ -6,19 +6,10 @@
 import { type Array, type ArrayLike, ConcreteArray } from "../core/array.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import * as np from "../numpy/index.js";
+import { uniformGenerator } from "../core/random.js";
 import { logSoftmax, relu } from "./index.js";
 
-/** A seeded uniform generator in [0, 1) (mulberry32), for reproducible initialisation. */
-export function uniformGenerator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { uniformGenerator } from "../core/random.js";
 
 export type Initializer = "glorotUniform" | "heNormal" | "zeros";
 

@@ -11,6 +11,7 @@
 import { type Array, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { ChainruleError } from "../core/errors.js";
+import { uniformGenerator } from "../core/random.js";
 import * as np from "../numpy/index.js";
 import { flatten, unflatten } from "../tree/index.js";
 import { jvp } from "./jvp.js";
@@ -31,17 +32,6 @@ export interface CheckGradsOptions {
 export interface CheckGradsReport {
   /** Largest relative error seen per mode and order, e.g. { "fwd/1": 3e-10 }. */
   errors: Record<string, number>;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
 }
 
 type Fn = (...leaves: Array[]) => Array;
@@ -66,7 +56,8 @@ export function checkGrads(
   const rtol = opts.rtol ?? (f32 ? 2e-2 : 1e-5);
   const atol = opts.atol ?? (f32 ? 2e-2 : 1e-6);
   const epsFactor = Math.cbrt(f32 ? 1.2e-7 : 2.2e-16);
-  const random = rng(opts.seed ?? 0);
+  const uniform = uniformGenerator(opts.seed ?? 0);
+  const random = () => uniform() - 0.5;
   const direction = (like: readonly Array[]) =>
     like.map((x) => {
       const d = ConcreteArray.zeros(x.shape, x.dtype);
