@@ -126,6 +126,17 @@ function checkSquare(fn: string, a: Aval): number {
   return n;
 }
 
+/** Checks a square float matrix a and a right-hand side b of shape [n, k] and a's dtype. */
+function checkRightHandSide(fn: string, a: Aval, b: Aval): void {
+  const n = checkSquare(fn, a);
+  if (b.shape.length !== 2 || b.shape[0] !== n || b.dtype !== a.dtype) {
+    throw new ShapeError(
+      `${fn}: the right-hand side must be [${n}, k] of dtype ${a.dtype} to match the matrix ` +
+        `${fmtShape(a.shape)}, got ${fmtShape(b.shape)} ${b.dtype}`,
+    );
+  }
+}
+
 /** Batch rule by a loop over the batch (slices in, stacked results out). */
 function loopBatch(apply: (args: Array[]) => Array) {
   return (args: readonly Array[], dims: readonly BatchDim[]): [Array, BatchDim] => {
@@ -180,13 +191,7 @@ const solvePrim = definePrimitive<NoParams>({
   name: "solve",
   linear: true, // in b
   abstractEval([a, b]) {
-    const n = checkSquare("np.linalg.solve", a!);
-    if (b!.shape.length !== 2 || b!.shape[0] !== n || b!.dtype !== a!.dtype) {
-      throw new ShapeError(
-        `np.linalg.solve: the right-hand side must be [${n}, k] of dtype ${a!.dtype}, got ` +
-          `${fmtShape(b!.shape)} ${b!.dtype}`,
-      );
-    }
+    checkRightHandSide("np.linalg.solve", a!, b!);
     return b!;
   },
   impl: ([a, b]) => solveImpl(a!, b!),
@@ -295,13 +300,7 @@ const triangularSolvePrim = definePrimitive<TriangularParams>({
   name: "triangularSolve",
   linear: true, // in b
   abstractEval([a, b]) {
-    const n = checkSquare("np.linalg.triangularSolve", a!);
-    if (b!.shape.length !== 2 || b!.shape[0] !== n || b!.dtype !== a!.dtype) {
-      throw new ShapeError(
-        `np.linalg.triangularSolve: the right-hand side must be [${n}, k] of dtype ${a!.dtype}, ` +
-          `got ${fmtShape(b!.shape)} ${b!.dtype}`,
-      );
-    }
+    checkRightHandSide("np.linalg.triangularSolve", a!, b!);
     return b!;
   },
   impl: ([a, b], { lower }) => triangularImpl(a!, b!, lower),

@@ -29,7 +29,7 @@ import { type BatchDim, type PrimitiveDef, UndefPrimal, makePrimitive } from "..
 import { shapesEqual } from "../core/shape.js";
 import { bind } from "../core/trace.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
-import { batchSize, batchToFront } from "../primitives/helpers.js";
+import { batchSize, batchToFront, instantiate } from "../primitives/helpers.js";
 import { flatten } from "../tree/index.js";
 import { jvp } from "./jvp.js";
 import { LinearTracer, vjp } from "./linearize.js";
@@ -86,9 +86,7 @@ export function customJvp(
     abstractEval: (avals) => outputAval("customJvp", f, cache, avals),
     impl: (args) => runConcrete(f, args),
     jvp(primals, tangents, out) {
-      const ts = tangents.map(
-        (t, i) => t ?? ConcreteArray.zeros(primals[i]!.shape, primals[i]!.dtype),
-      );
+      const ts = tangents.map((t, i) => instantiate(t, primals[i]!));
       const [, tangentOut] = rule([...primals], ts);
       const t = asArray(tangentOut, "customJvp rule: tangent output");
       if (!shapesEqual(t.shape, out.shape)) {
@@ -173,9 +171,7 @@ export function customVjp(
     impl: (args) => runConcrete(f, args),
     jvp(primals, tangents, out) {
       const [, residuals] = fwd(...primals);
-      const ts = tangents.map(
-        (t, i) => t ?? ConcreteArray.zeros(primals[i]!.shape, primals[i]!.dtype),
-      );
+      const ts = tangents.map((t, i) => instantiate(t, primals[i]!));
       return bind(lin, ts, { residuals, out: { shape: out.shape, dtype: out.dtype } });
     },
     batch(args, dims) {
@@ -238,9 +234,7 @@ export function checkpoint(f: ArrayFn): (...args: unknown[]) => Array {
     abstractEval: (avals) => outputAval("checkpoint", f, cache, avals),
     impl: (args) => runConcrete(f, args),
     jvp(primals, tangents, out) {
-      const ts = tangents.map(
-        (t, i) => t ?? ConcreteArray.zeros(primals[i]!.shape, primals[i]!.dtype),
-      );
+      const ts = tangents.map((t, i) => instantiate(t, primals[i]!));
       // Reverse mode (tangents are tape nodes): record only the inputs.
       if (tangents.some((t) => t instanceof LinearTracer)) {
         return bind(lin, ts, {
