@@ -24,6 +24,7 @@ import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trac
 import { add } from "../primitives/elementwise.js";
 import { flatten, treeDefString, unflatten, type TreeDef, type PyTree } from "../tree/index.js";
 import { JVPTrace, JVPTracer, primalAndTangent } from "./jvp.js";
+import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
 import { Tape } from "./tape.js";
 
 /** A tangent that is a node of the tape (or a constant raised into the trace). */
@@ -88,9 +89,18 @@ function backwardPass(
   inputNodes: readonly number[],
 ): (Array | null)[] {
   const ct = new globalThis.Array<Array | null>(tape.numNodes).fill(null);
-  const accumulate = (node: number, value: Array): void => {
+  // Structural-zero masks of the cotangents (see structuralZeros.ts), made on first use.
+  let masks = null as Mask[] | null;
+  const accumulate = (node: number, value: Array, mask: Mask = null): void => {
     const prev = ct[node];
-    ct[node] = prev === null || prev === undefined ? value : add(prev, value);
+    if (prev === null || prev === undefined) {
+      ct[node] = value;
+      if (mask !== null)
+        (masks ??= new globalThis.Array<Mask>(tape.numNodes).fill(null))[node] = mask;
+      return;
+    }
+    ct[node] = add(prev, value);
+    if (masks !== null) masks[node] = combineMasks(masks[node] ?? null, mask);
   };
   outNodes.forEach((node, i) => {
     if (node >= 0) accumulate(node, outCts[i]!);
@@ -102,13 +112,20 @@ function backwardPass(
     const c = ct[outNode];
     if (c === null || c === undefined) continue;
     ct[outNode] = null;
+    const mask = masks === null ? null : (masks[outNode] ?? null);
+    if (masks !== null) masks[outNode] = null;
     const prim = tape.prim(e);
     if (!prim.linear) throw new ChainruleError(`internal error: ${prim.name} is not linear`);
-    const inCts = prim.transpose(c, tape.argsOf(e, undef), tape.paramsOf(e));
+    const args = tape.argsOf(e, undef);
+    let inCts = prim.transpose(c, args, tape.paramsOf(e));
+    let inMasks: Mask[] | null = null;
+    if (mask !== null || prim.name === "select") {
+      [inCts, inMasks] = propagateMask(prim, c, mask, args, inCts);
+    }
     for (let i = 0; i < inCts.length; i++) {
       const node = tape.argNode(e, i);
       const g = inCts[i];
-      if (node >= 0 && g !== null && g !== undefined) accumulate(node, g);
+      if (node >= 0 && g !== null && g !== undefined) accumulate(node, g, inMasks?.[i] ?? null);
     }
   }
   return inputNodes.map((n) => (n >= 0 ? (ct[n] ?? null) : null));

@@ -1,0 +1,128 @@
+/**
+ * Structural zeros in the backward pass: what makes `where` NaN-safe.
+ *
+ * The gradient of where(x > 0, sqrt(x), 0) at x = 0 is, by the chain rule,
+ * select's cotangent for the sqrt branch (0, the branch is not selected)
+ * times sqrt's derivative there (1 / (2 sqrt 0) = inf): 0 * inf = NaN. The
+ * zero is not a number that happened to underflow, it is a STRUCTURAL zero:
+ * that entry of the branch does not influence the output at all. So the
+ * backward pass carries, next to a cotangent, an optional bool mask that is
+ * true where the entry is structurally zero:
+ *
+ *   - select's transpose creates it: the on-true branch's cotangent is
+ *     masked where the predicate is false, the on-false branch's where it is
+ *     true (or-ed with the incoming mask);
+ *   - transposes that only copy, negate or convert entries (add, sub, neg,
+ *     convert) keep masked entries zero by themselves: the mask passes on;
+ *   - transposes that scale by a residual (mul, div) could turn a masked 0
+ *     into 0 * inf or 0 / 0: their result is re-zeroed where masked (a
+ *     select) and the mask passes on;
+ *   - every other primitive (reductions, broadcasts, matmul, gathers, user
+ *     rules) drops the mask: conservative, those entries mix.
+ *   - two cotangents summed into one node are structurally zero only where
+ *     both are (the masks are and-ed); one without a mask drops it.
+ *
+ * Numeric zeros carry no mask, so genuine overflow still shows: the gradient
+ * of a naive log(1 + exp(x)) at x = 1000 is 0 * inf = NaN, as it should be.
+ * (Making every product absorb zero cotangents was tried and reverted for
+ * exactly that reason.)
+ *
+ * Concrete masks (eager evaluation) are simplified on the spot: all false
+ * means no mask; all true means the whole cotangent is structurally zero and
+ * is dropped (the symbolic zero, null), so that branch is never visited.
+ */
+import { type Array, ConcreteArray } from "../core/array.js";
+import type { Primitive, Tangent } from "../core/primitive.js";
+import { shapesEqual } from "../core/shape.js";
+import { logicalAnd, logicalNot, logicalOr, select } from "../primitives/elementwise.js";
+import { fullLike } from "../primitives/helpers.js";
+
+/** True where a cotangent entry is structurally zero; null when none is known to be. */
+export type Mask = Array | null;
+
+/** How a primitive's transpose treats a masked cotangent. */
+type MaskRule = "pass" | "rezero" | "select";
+
+const MASK_RULES: ReadonlyMap<string, MaskRule> = new Map<string, MaskRule>([
+  ["add", "pass"],
+  ["sub", "pass"],
+  ["neg", "pass"],
+  ["convert", "pass"],
+  ["mul", "rezero"],
+  ["div", "rezero"],
+  ["select", "select"],
+]);
+
+/**
+ * `cts` with masks after a transpose: `prim` was transposed with cotangent
+ * `ct` (masked by `mask`) on arguments `args`, giving `inCts`. Returns the
+ * input cotangents (re-zeroed or dropped where structural) and their masks.
+ */
+export function propagateMask(
+  prim: Primitive,
+  ct: Array,
+  mask: Mask,
+  args: readonly unknown[],
+  inCts: readonly Tangent[],
+): [Tangent[], Mask[]] {
+  const rule = MASK_RULES.get(prim.name);
+  if (rule === "select") return selectMasks(args[0] as Array, mask, inCts);
+  if (mask === null || rule === undefined) return [[...inCts], inCts.map(() => null)];
+  const outCts: Tangent[] = [];
+  const outMasks: Mask[] = [];
+  for (const g of inCts) {
+    if (g === null || g === undefined || !shapesEqual(g.shape, ct.shape)) {
+      outCts.push(g ?? null);
+      outMasks.push(null);
+      continue;
+    }
+    outCts.push(rule === "rezero" ? select(mask, fullLike(g, 0), g) : g);
+    outMasks.push(mask);
+  }
+  return [outCts, outMasks];
+}
+
+/** select(pred, a, b)'s transpose: a's cotangent is structural where !pred, b's where pred. */
+function selectMasks(pred: Array, mask: Mask, inCts: readonly Tangent[]): [Tangent[], Mask[]] {
+  const [, gA, gB] = inCts;
+  const outCts: Tangent[] = [null, null, null];
+  const outMasks: Mask[] = [null, null, null];
+  const branch = (k: 1 | 2, g: Tangent | undefined, structural: Array): void => {
+    if (g === null || g === undefined) return;
+    const m = simplify(mask === null ? structural : logicalOr(mask, structural));
+    if (m === "all") return; // nothing of this branch is selected: a symbolic zero
+    outCts[k] = g;
+    outMasks[k] = m;
+  };
+  if (mask === null && pred instanceof ConcreteArray && pred.shape.length === 0) {
+    // Eager scalar fast path: only the selected branch gets a cotangent, unmasked.
+    if (pred.scalarValue !== 0) outCts[1] = gA ?? null;
+    else outCts[2] = gB ?? null;
+    return [outCts, outMasks];
+  }
+  if (gA !== null && gA !== undefined) branch(1, gA, logicalNot(pred));
+  branch(2, gB, pred);
+  return [outCts, outMasks];
+}
+
+/** Masks summed into one node: structural only where both are. */
+export function combineMasks(a: Mask, b: Mask): Mask {
+  if (a === null || b === null) return null;
+  const m = simplify(logicalAnd(a, b));
+  return m === "all" ? a : m;
+}
+
+/** A concrete mask with no true entry is no mask; one with only true entries is "all". */
+function simplify(mask: Array): Mask | "all" {
+  if (!(mask instanceof ConcreteArray)) return mask;
+  if (mask.shape.length === 0) return mask.scalarValue !== 0 ? "all" : null;
+  const buf = mask.buffer;
+  let any = false;
+  let every = true;
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i] !== 0) any = true;
+    else every = false;
+  }
+  if (!any) return null;
+  return every ? "all" : mask;
+}
