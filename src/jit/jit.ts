@@ -69,7 +69,7 @@ export interface JittedFunction {
  * code (a browser page whose Content-Security-Policy has no 'unsafe-eval'),
  * the program is interpreted instead: slower, same results.
  */
-function compileOrInterpret(jaxpr: Jaxpr): CompiledProgram {
+export function compileOrInterpret(jaxpr: Jaxpr): CompiledProgram {
   try {
     return isScalarProgram(jaxpr) ? compileScalarJaxpr(jaxpr) : compileJaxpr(jaxpr);
   } catch (e) {

@@ -1,25 +1,37 @@
 /**
  * `lax`: structured control flow with JAX's signatures.
  *
- * This first implementation runs the control flow in JavaScript, so it is
- * exact under every transformation: a branch whose predicate is concrete
- * (eager, grad, jvp) runs alone; a predicate that is abstract (inside jit) or
- * differs per batch element (inside vmap) evaluates every branch and selects
- * the results elementwise, as JAX does for cond under vmap. Loops are
- * unrolled: reverse mode through them stores every step (use checkpoint on
- * the body to trade memory for recomputation), and under jit the compiler
- * re-rolls them into loops. whileLoop needs a concrete condition.
+ * Control flow on concrete values runs in JavaScript, so it is exact under
+ * every transformation: a branch whose predicate is concrete (eager, grad,
+ * jvp) runs alone; a predicate that is abstract (inside jit) or differs per
+ * batch element (inside vmap) evaluates every branch and selects the results
+ * elementwise, as JAX does for cond under vmap. Loops with concrete bounds or
+ * conditions unroll: reverse mode through them stores every step (use
+ * checkpoint on the body to trade memory for recomputation), and under jit
+ * the compiler re-rolls them into loops. A whileLoop whose condition is
+ * traced, and a forILoop whose bounds are traced, become one staged `while`
+ * primitive (while.ts): jit, vmap (per-element trip counts) and forward mode
+ * go through it; reverse mode is refused with advice.
  */
 import { Array, type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import {
   ChainruleError,
   ConcretizationError,
+  DTypeError,
   InvalidArgumentError,
   ShapeError,
 } from "../core/errors.js";
 import * as np from "../numpy/index.js";
-import { flatten, map as treeMap, treeDefString, unflatten, type PyTree } from "../tree/index.js";
+import {
+  flatten,
+  map as treeMap,
+  treeDefString,
+  unflatten,
+  type PyTree,
+  type TreeDef,
+} from "../tree/index.js";
+import { stagedWhile } from "./while.js";
 
 /** The concrete JS value of a scalar predicate, or null when it is abstract or batched. */
 function concreteScalar(fnName: string, x: unknown): number | null {
@@ -84,51 +96,107 @@ export function switchCase(
   return out;
 }
 
-function concreteBound(fnName: string, name: string, x: ArrayLike): number {
+/** The concrete integer value of a loop bound, or null when it is traced. */
+function concreteBound(fnName: string, name: string, x: ArrayLike): number | null {
   const v = concreteScalar(fnName, x);
-  if (v === null || !Number.isInteger(v)) {
-    throw new ConcretizationError(
-      `${fnName}: ${name} must be a concrete integer (a JS number), got a traced or non-integer value`,
-    );
+  if (v !== null && !Number.isInteger(v)) {
+    throw new InvalidArgumentError(`${fnName}: ${name} must be an integer, got ${v}`);
   }
   return v;
 }
 
-/** forILoop(lower, upper, body, init): carry = body(i, carry) for i in [lower, upper). */
+/** A loop bound as a 0-d int32 array (a traced float bound is truncated, as astype does). */
+function int32Bound(fnName: string, name: string, x: ArrayLike): Array {
+  const a = np.reshape(asArray(x, `${fnName}: ${name}`), []);
+  if (a.dtype === "bool") {
+    throw new DTypeError(`${fnName}: ${name} must be an integer, got a bool array`);
+  }
+  return a.dtype === "int32" ? a : a.astype("int32");
+}
+
+/**
+ * forILoop(lower, upper, body, init): carry = body(i, carry) for i in
+ * [lower, upper). With concrete bounds the loop runs in JavaScript (reverse
+ * mode of any length works); with traced bounds (e.g. arguments of a jitted
+ * function) it is one staged `while` primitive, whose program does not grow
+ * with the trip count.
+ */
 export function forILoop(
   lower: ArrayLike,
   upper: ArrayLike,
   body: (i: Array, carry: never) => unknown,
   init: unknown,
 ): PyTree {
+  const step = body as (i: Array, c: unknown) => unknown;
   const lo = concreteBound("lax.forILoop", "lower", lower);
   const hi = concreteBound("lax.forILoop", "upper", upper);
-  let carry = init;
-  for (let i = lo; i < hi; i++)
-    carry = (body as (i: Array, c: unknown) => unknown)(np.array(i, { dtype: "int32" }), carry);
-  return carry;
+  if (lo !== null && hi !== null) {
+    let carry = init;
+    for (let i = lo; i < hi; i++) carry = step(np.array(i, { dtype: "int32" }), carry);
+    return carry;
+  }
+  const loArr =
+    lo !== null ? np.array(lo, { dtype: "int32" }) : int32Bound("lax.forILoop", "lower", lower);
+  const hiArr =
+    hi !== null ? np.array(hi, { dtype: "int32" }) : int32Bound("lax.forILoop", "upper", upper);
+  const [leaves, def] = flatten(init);
+  const initLeaves = leaves.map((l, k) => asArray(l, `lax.forILoop: init leaf ${k}`));
+  const one = np.array(1, { dtype: "int32" });
+  const out = stagedWhile(
+    "lax.forILoop",
+    ([i]) => np.less(i!, hiArr),
+    ([i, ...carry]) => {
+      const next = step(i!, unflatten(def, carry));
+      return [np.add(i!, one), ...carryLeaves("lax.forILoop", def, next)];
+    },
+    [loArr, ...initLeaves],
+  );
+  return unflatten(def, out.slice(1));
 }
 
-/** whileLoop(condFn, bodyFn, init): carry = bodyFn(carry) while condFn(carry). */
+/** The leaves of the body's new carry, checked against the carry's structure. */
+function carryLeaves(fnName: string, def: TreeDef, next: unknown): Array[] {
+  const [leaves, nextDef] = flatten(next);
+  if (treeDefString(nextDef) !== treeDefString(def)) {
+    throw new InvalidArgumentError(
+      `${fnName}: the body returned the structure ${treeDefString(nextDef)} for a carry of ` +
+        `structure ${treeDefString(def)}; it must return the carry's structure`,
+    );
+  }
+  return leaves.map((l, k) => asArray(l, `${fnName}: the body's output leaf ${k}`));
+}
+
+/**
+ * whileLoop(condFn, bodyFn, init): carry = bodyFn(carry) while condFn(carry).
+ * While the condition is concrete the loop runs in JavaScript (exact under
+ * every transformation); from the first traced condition (inside jit, or one
+ * that differs per batch element inside vmap) the rest of the loop is one
+ * staged `while` primitive (see while.ts; forward mode and vmap go through
+ * it, reverse mode is refused with an explanation).
+ */
 export function whileLoop(
   condFn: (carry: never) => ArrayLike,
   bodyFn: (carry: never) => unknown,
   init: unknown,
 ): PyTree {
+  const condition = condFn as (c: unknown) => ArrayLike;
+  const step = bodyFn as (c: unknown) => unknown;
   let carry = init;
-  const test = () => {
-    const v = concreteScalar("lax.whileLoop", (condFn as (c: unknown) => ArrayLike)(carry));
-    if (v === null) {
-      throw new ConcretizationError(
-        "lax.whileLoop: the condition is traced (inside jit, or differs per batch element in vmap); " +
-          "this implementation needs a concrete condition: use lax.forILoop with a fixed trip " +
-          "count, or call the loop outside jit",
-      );
-    }
-    return v !== 0;
-  };
-  while (test()) carry = (bodyFn as (c: unknown) => unknown)(carry);
-  return carry;
+  for (;;) {
+    const v = concreteScalar("lax.whileLoop", condition(carry));
+    if (v === null) break;
+    if (v === 0) return carry;
+    carry = step(carry);
+  }
+  const [leaves, def] = flatten(carry);
+  const initLeaves = leaves.map((l, k) => asArray(l, `lax.whileLoop: init leaf ${k}`));
+  const out = stagedWhile(
+    "lax.whileLoop",
+    (c) => asArray(condition(unflatten(def, c)), "lax.whileLoop: condition"),
+    (c) => carryLeaves("lax.whileLoop", def, step(unflatten(def, c))),
+    initLeaves,
+  );
+  return unflatten(def, out);
 }
 
 export interface ScanOptions {

@@ -1,0 +1,390 @@
+/**
+ * The staged while loop: a `while` primitive whose parameters hold the
+ * condition and the body as traced programs (jaxprs). lax.whileLoop uses it
+ * when its condition is traced (inside jit, or differing per batch element
+ * inside vmap), and lax.forILoop when its bounds are traced; with concrete
+ * conditions they keep running the loop in JavaScript (exact under every
+ * transformation, reverse mode included).
+ *
+ * Operands of `while`: the condition's closed-over traced values, the
+ * body's closed-over traced values (both "lifted" out of the programs, so
+ * that every transformation sees them as ordinary operands), then the carry
+ * leaves. Closed-over concrete arrays stay inside the programs as constants.
+ *
+ * Primitives here have one output, so the carry leaves come back packed: a
+ * single float64 leaf as itself, anything else as one float64 vector of all
+ * leaves' elements (int32, bool and float32 convert to float64 exactly), cut
+ * back into leaves by slice/reshape/convert after the loop.
+ *
+ * Rules:
+ *   impl       runs the loop; condition and body are compiled once (jit's
+ *              code generator) and cached on the parameters.
+ *   jvp        a while over (primal carry, tangent carry): the body's JVP,
+ *              the condition reads primals only. (The primal loop runs once
+ *              more for the output the trace already holds: primitives have
+ *              one output here, so the rule cannot return both.)
+ *   batch      a batched predicate runs the loop while ANY element's
+ *              predicate holds, and updates only the elements whose own
+ *              predicate still holds (select), as JAX does.
+ *   transpose  none: reverse mode through a traced trip count would need the
+ *              steps stored as they run; the JVP rule refuses tape tangents
+ *              with a clear error (use forILoop/scan with concrete bounds).
+ */
+import { Array, type Aval, ConcreteArray } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import { isFloat } from "../core/dtype.js";
+import {
+  ChainruleError,
+  DTypeError,
+  InvalidArgumentError,
+  ShapeError,
+  fmtShape,
+} from "../core/errors.js";
+import {
+  type BatchDim,
+  type PrimitiveDef,
+  type Tangent,
+  makePrimitive,
+} from "../core/primitive.js";
+import { shapeSize, shapesEqual } from "../core/shape.js";
+import { Tracer, bind, withMainTrace } from "../core/trace.js";
+import { Jaxpr, type Var, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
+import { optimize } from "../ir/passes.js";
+import type { CompiledProgram } from "../jit/codegen.js";
+import { compileOrInterpret } from "../jit/jit.js";
+import { convert, gt, ne, select } from "../primitives/elementwise.js";
+import { batchSize, batchToFront, fullLike, instantiate } from "../primitives/helpers.js";
+import { broadcastInDim, concatenate, reshape, slice } from "../primitives/movement.js";
+import { reduceMax } from "../primitives/reduce.js";
+import { JVPTrace, JVPTracer, primalAndTangent } from "../transforms/jvp.js";
+import { LinearTracer } from "../transforms/linearize.js";
+import { vmap } from "../transforms/vmap.js";
+import { flatten } from "../tree/index.js";
+
+let nextProgramId = 0;
+
+/**
+ * A traced function of (lifted values, arguments): evaluated through bind
+ * (so transformations apply to it) or compiled for concrete inputs.
+ */
+class LoopProgram {
+  readonly id = nextProgramId++;
+  private compiled: CompiledProgram | undefined;
+  constructor(
+    readonly jaxpr: Jaxpr,
+    readonly numLifted: number,
+  ) {}
+  /** The program applied to traced or concrete values, one primitive at a time. */
+  call(lifted: readonly Array[], args: readonly Array[]): Array[] {
+    return evalJaxpr(this.jaxpr, [...lifted, ...args]);
+  }
+  /** The compiled program on concrete inputs (compiled on first use). */
+  run(inputs: readonly ConcreteArray[]): ConcreteArray[] {
+    this.compiled ??= compileOrInterpret(optimize(this.jaxpr));
+    return this.compiled.run(inputs);
+  }
+  /** Printed (and compared by jit's CSE) by identity. */
+  toJSON(): string {
+    return `{program #${this.id}: ${this.jaxpr.eqns.length} eqns}`;
+  }
+}
+
+/** Traces f (leaves -> leaves) at `avals`; closed-over traced values become lifted inputs. */
+function stageProgram(
+  f: (leaves: Array[]) => Array[],
+  avals: readonly Aval[],
+): { program: LoopProgram; lifted: Array[]; outAvals: Aval[] } {
+  const [, inDef] = flatten(avals.map(() => 0));
+  const { jaxpr } = traceToJaxpr((...xs: unknown[]) => f(xs as Array[]), inDef, avals);
+  const keptVars: Var[] = [];
+  const kept: Array[] = [];
+  const liftedVars: Var[] = [];
+  const lifted: Array[] = [];
+  jaxpr.constVars.forEach((v, i) => {
+    const c = jaxpr.consts[i]!;
+    if (c instanceof Tracer) {
+      liftedVars.push(v);
+      lifted.push(c);
+    } else {
+      keptVars.push(v);
+      kept.push(c);
+    }
+  });
+  const closed = new Jaxpr(
+    keptVars,
+    kept,
+    [...liftedVars, ...jaxpr.inVars],
+    jaxpr.eqns,
+    jaxpr.outVars,
+  );
+  const outAvals = jaxpr.outVars.map((v) => ({ shape: v.shape, dtype: v.dtype }));
+  return { program: new LoopProgram(closed, lifted.length), lifted, outAvals };
+}
+
+interface WhileParams {
+  readonly cond: LoopProgram;
+  readonly body: LoopProgram;
+  /** Shapes and dtypes of the carry leaves. */
+  readonly carry: readonly Aval[];
+}
+
+// ------------------------------------------------------------- packing --
+
+/** The output aval: a lone float64 leaf as is, otherwise all elements as one float64 vector. */
+function packedAval(carry: readonly Aval[], batch: readonly number[] = []): Aval {
+  if (carry.length === 1 && carry[0]!.dtype === "float64") {
+    return { shape: [...batch, ...carry[0]!.shape], dtype: "float64" };
+  }
+  const total = carry.reduce((n, a) => n + shapeSize(a.shape), 0);
+  return { shape: [...batch, total], dtype: "float64" };
+}
+
+function isIdentityLayout(carry: readonly Aval[]): boolean {
+  return carry.length === 1 && carry[0]!.dtype === "float64";
+}
+
+/** Packs concrete carry leaves (impl). */
+function packConcrete(leaves: readonly ConcreteArray[], carry: readonly Aval[]): ConcreteArray {
+  if (isIdentityLayout(carry)) return leaves[0]!;
+  const aval = packedAval(carry);
+  const out = new Float64Array(aval.shape[0]!);
+  let offset = 0;
+  for (const leaf of leaves) {
+    if (leaf.shape.length === 0) out[offset++] = leaf.scalarValue;
+    else {
+      out.set(leaf.buffer, offset);
+      offset += leaf.buffer.length;
+    }
+  }
+  return new ConcreteArray(aval.shape, "float64", out);
+}
+
+/** Packs (traced) carry leaves with `batch` leading axes, by primitives. */
+function pack(leaves: readonly Array[], carry: readonly Aval[], batch: readonly number[]): Array {
+  if (isIdentityLayout(carry)) return leaves[0]!;
+  const aval = packedAval(carry, batch);
+  if (aval.shape[batch.length] === 0) return ConcreteArray.zeros(aval.shape, "float64");
+  const parts = leaves.map((leaf, i) =>
+    reshape(convert(leaf, "float64"), [...batch, shapeSize(carry[i]!.shape)]),
+  );
+  return concatenate(parts, batch.length);
+}
+
+/** Cuts the packed output (with `batch` leading axes) back into carry leaves. */
+function unpack(out: Array, carry: readonly Aval[], batch: readonly number[]): Array[] {
+  if (isIdentityLayout(carry)) return [out];
+  let offset = 0;
+  return carry.map((a) => {
+    const n = shapeSize(a.shape);
+    const part = slice(out, [...batch.map(() => 0), offset], [...batch, offset + n]);
+    offset += n;
+    return convert(reshape(part, [...batch, ...a.shape]), a.dtype);
+  });
+}
+
+// ----------------------------------------------------------- primitive --
+
+const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
+  name: "while",
+  linear: false,
+  abstractEval(avals, p) {
+    const nLifted = p.cond.numLifted + p.body.numLifted;
+    const carry = avals.slice(nLifted);
+    if (carry.length !== p.carry.length) {
+      throw new InvalidArgumentError(
+        `while: expected ${p.carry.length} carry operands, got ${carry.length}`,
+      );
+    }
+    carry.forEach((a, i) => checkAval("while", `carry leaf ${i}`, a, p.carry[i]!));
+    return packedAval(p.carry);
+  },
+  impl(args, p) {
+    const nc = p.cond.numLifted;
+    const nb = p.body.numLifted;
+    const condLifted = args.slice(0, nc);
+    const bodyLifted = args.slice(nc, nc + nb);
+    let carry = args.slice(nc + nb);
+    while (p.cond.run([...condLifted, ...carry])[0]!.scalarValue !== 0) {
+      carry = p.body.run([...bodyLifted, ...carry]);
+    }
+    return packConcrete(carry, p.carry);
+  },
+  jvp(primals, tangents, _out, p) {
+    if (tangents.some((t) => t instanceof LinearTracer)) throw reverseModeError();
+    return whileJvp(primals, tangents, p);
+  },
+  batch: whileBatch,
+});
+
+function reverseModeError(): ChainruleError {
+  return new ChainruleError(
+    "lax.whileLoop: reverse-mode differentiation (grad, vjp, jacrev, hessian) through a loop " +
+      "whose condition is traced (inside jit, or differing per batch element inside vmap) is " +
+      "not supported: its trip count is known only while it runs, so its steps cannot be " +
+      "recorded for the backward pass. Use lax.forILoop or lax.scan with a concrete trip count " +
+      "(those unroll and differentiate in reverse mode at any length), take the gradient " +
+      "outside jit (grad(jit(f)) sees a concrete condition), or use forward mode (jvp, jacfwd).",
+  );
+}
+
+function checkAval(fnName: string, what: string, got: Aval, want: Aval): void {
+  if (!shapesEqual(got.shape, want.shape)) {
+    throw new ShapeError(
+      `${fnName}: ${what} has shape ${fmtShape(got.shape)} but the loop carry has shape ` +
+        `${fmtShape(want.shape)}; the body must return a carry shaped like its input`,
+    );
+  }
+  if (got.dtype !== want.dtype) {
+    throw new DTypeError(
+      `${fnName}: ${what} has dtype ${got.dtype} but the loop carry has dtype ${want.dtype}; ` +
+        `the body must keep the carry's dtypes (give the initial value the dtype it will ` +
+        `have, e.g. np.array(0, { dtype: "int32" }), or convert with astype in the body)`,
+    );
+  }
+}
+
+/**
+ * Stages `while cond(carry): carry = body(carry)` on the carry leaves `init`
+ * and binds the `while` primitive; returns the final carry leaves.
+ */
+export function stagedWhile(
+  fnName: string,
+  condFn: (leaves: Array[]) => Array,
+  bodyFn: (leaves: Array[]) => Array[],
+  init: readonly Array[],
+): Array[] {
+  const carry = init.map((x) => ({ shape: x.shape, dtype: x.dtype }));
+  const cond = stageProgram((leaves) => [predicate(fnName, condFn(leaves))], carry);
+  const body = stageProgram(bodyFn, carry);
+  if (body.outAvals.length !== carry.length) {
+    throw new InvalidArgumentError(
+      `${fnName}: the body returned ${body.outAvals.length} leaves for a carry of ` +
+        `${carry.length}; it must return the carry's structure`,
+    );
+  }
+  body.outAvals.forEach((a, i) => checkAval(fnName, `the body's output leaf ${i}`, a, carry[i]!));
+  const params: WhileParams = { cond: cond.program, body: body.program, carry };
+  const out = bind(whilePrim, [...cond.lifted, ...body.lifted, ...init], params);
+  return unpack(out, carry, []);
+}
+
+/** The condition's value as a 0-d bool (nonzero is true). */
+function predicate(fnName: string, value: unknown): Array {
+  const c = asArray(value, `${fnName}: condition`);
+  if (c.size !== 1) {
+    throw new ShapeError(
+      `${fnName}: the condition must return a scalar, got shape ${fmtShape(c.shape)}`,
+    );
+  }
+  const s = c.ndim === 0 ? c : reshape(c, []);
+  return s.dtype === "bool" ? s : ne(s, fullLike(s, 0));
+}
+
+/**
+ * Forward mode of `f(lifted, carry)` with tangents for some of them (null =
+ * zero): [primal outputs, output tangents (null = zero)].
+ */
+function jvpCall(
+  program: LoopProgram,
+  lifted: readonly Array[],
+  liftedT: readonly Tangent[],
+  carry: readonly Array[],
+  carryT: readonly Tangent[],
+): [Array[], Tangent[]] {
+  return withMainTrace(
+    (main) => new JVPTrace(main),
+    (main) => {
+      const wrap = (x: Array, t: Tangent): Array =>
+        t === null || !isFloat(x.dtype) ? x : new JVPTracer(main.trace, x, t);
+      const outs = program.call(
+        lifted.map((x, i) => wrap(x, liftedT[i] ?? null)),
+        carry.map((x, i) => wrap(x, carryT[i] ?? null)),
+      );
+      const pairs = outs.map((o) => primalAndTangent(main, o));
+      return [pairs.map((pt) => pt[0]), pairs.map((pt) => pt[1])];
+    },
+  );
+}
+
+/** JVP rule: a while over the primal carry and the tangents of its float leaves. */
+function whileJvp(primals: readonly Array[], tangents: readonly Tangent[], p: WhileParams): Array {
+  const nc = p.cond.numLifted;
+  const nb = p.body.numLifted;
+  const condLifted = primals.slice(0, nc);
+  const bodyLifted = primals.slice(nc, nc + nb);
+  const bodyLiftedT = tangents.slice(nc, nc + nb);
+  const carry = primals.slice(nc + nb);
+  const carryT = tangents.slice(nc + nb);
+  const floatIdx = p.carry.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
+  const n = carry.length;
+  const init = [...carry, ...floatIdx.map((i) => instantiate(carryT[i] ?? null, carry[i]!))];
+  const result = stagedWhile(
+    "lax.whileLoop (forward mode)",
+    (leaves) => p.cond.call(condLifted, leaves.slice(0, n))[0]!,
+    (leaves) => {
+      const primal = leaves.slice(0, n);
+      const tangent: Tangent[] = carry.map(() => null);
+      floatIdx.forEach((i, k) => (tangent[i] = leaves[n + k]!));
+      const [outP, outT] = jvpCall(p.body, bodyLifted, bodyLiftedT, primal, tangent);
+      return [...outP, ...floatIdx.map((i) => instantiate(outT[i] ?? null, outP[i]!))];
+    },
+    init,
+  );
+  const tangentLeaves = p.carry.map((a) => ConcreteArray.zeros(a.shape, "float64") as Array);
+  floatIdx.forEach((i, k) => (tangentLeaves[i] = result[n + k]!));
+  return pack(tangentLeaves, p.carry, []);
+}
+
+/**
+ * Batch rule. Every carry leaf gets the batch axis in front; the loop runs
+ * while any element's predicate holds, and an element whose predicate is
+ * false keeps its carry (select), so each element stops at its own count.
+ */
+function whileBatch(
+  args: readonly Array[],
+  dims: readonly BatchDim[],
+  p: WhileParams,
+): [Array, BatchDim] {
+  const size = batchSize(args, dims);
+  const nc = p.cond.numLifted;
+  const nb = p.body.numLifted;
+  const front = args.map((a, i) => {
+    const d = dims[i] ?? null;
+    if (i >= nc + nb) return batchToFront(a, d, size);
+    return d === null ? a : batchToFront(a, d, size);
+  });
+  const axes = dims.map((d) => (d === null ? null : 0));
+  const condLifted = front.slice(0, nc);
+  const bodyLifted = front.slice(nc, nc + nb);
+  const carry = front.slice(nc + nb);
+  const condAxes = axes.slice(0, nc);
+  const bodyAxes = axes.slice(nc, nc + nb);
+  const carryAxes = carry.map(() => 0);
+
+  /** Each element's predicate, shape [size]. */
+  const predicates = (leaves: Array[]): Array =>
+    vmap((l: Array[], c: Array[]) => p.cond.call(l, c)[0]!, {
+      inAxes: [condAxes, carryAxes],
+    })(condLifted, leaves) as Array;
+
+  const result = stagedWhile(
+    "lax.whileLoop (batched)",
+    (leaves) => {
+      // any(pred): the max over the batch of pred as 0/1
+      const asNumber = convert(predicates(leaves), "float64");
+      return gt(reduceMax(asNumber, [0]), fullLike({ shape: [], dtype: "float64" }, 0));
+    },
+    (leaves) => {
+      const pred = predicates(leaves);
+      const next = vmap((l: Array[], c: Array[]) => p.body.call(l, c), {
+        inAxes: [bodyAxes, carryAxes],
+      })(bodyLifted, leaves) as Array[];
+      return next.map((x, i) => {
+        const mask = broadcastInDim(pred, x.shape, [0]);
+        return select(mask, x, leaves[i]!);
+      });
+    },
+    carry,
+  );
+  return [pack(result, p.carry, [size]), 0];
+}

@@ -1,0 +1,344 @@
+/**
+ * The staged while loop (src/lax/while.ts): lax.whileLoop with a traced
+ * condition and lax.forILoop with traced bounds, against plain JS loops,
+ * finite differences and the eager (unrolled) loops; under jit, vmap with
+ * per-element trip counts, forward mode, and their compositions.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  type Array as NdArray,
+  ChainruleError,
+  DTypeError,
+  InvalidArgumentError,
+  ShapeError,
+  grad,
+  jacfwd,
+  jit,
+  jvp,
+  lax,
+  makeJaxpr,
+  np,
+  vjp,
+  vmap,
+} from "../src/index.js";
+import { expectAllClose, fdScalar } from "./helpers.js";
+
+/** Newton's iteration for sqrt(a): [root, number of steps]. */
+const newton = (a: NdArray) =>
+  lax.whileLoop(
+    (c: NdArray[]) => np.greater(np.abs(np.subtract(np.multiply(c[0]!, c[0]!), a)), 1e-12),
+    (c: NdArray[]) => [np.multiply(0.5, np.add(c[0]!, np.divide(a, c[0]!))), np.add(c[1]!, 1)],
+    [np.add(a, 1), np.array(0, { dtype: "int32" })],
+  ) as [NdArray, NdArray];
+function plainNewton(a: number): [number, number] {
+  let x = a + 1;
+  let k = 0;
+  while (Math.abs(x * x - a) > 1e-12) {
+    x = 0.5 * (x + a / x);
+    k++;
+  }
+  return [x, k];
+}
+const root = (a: NdArray) => newton(a)[0];
+
+/** Counts up from 0 while i < n; also accumulates a float sum of i. */
+const count = (n: NdArray) =>
+  lax.whileLoop(
+    (c: { i: NdArray; s: NdArray }) => np.less(c.i, n),
+    (c: { i: NdArray; s: NdArray }) => ({ i: np.add(c.i, 1), s: np.add(c.s, c.i) }),
+    { i: np.array(0, { dtype: "int32" }), s: np.array(0, { dtype: "float32" }) },
+  ) as { i: NdArray; s: NdArray };
+
+const countEqns = (text: string, prim: string) =>
+  text.split("\n").filter((l) => l.includes(` = ${prim}[`)).length;
+
+describe("whileLoop with a traced condition (jit)", () => {
+  it("Newton's iteration under jit equals the eager loop and a JS loop", () => {
+    for (const a of [2, 9, 0.25, 1e4]) {
+      const [x, k] = plainNewton(a);
+      const [ex, ek] = newton(np.array(a));
+      const [jx, jk] = jit(newton)(a) as NdArray[];
+      expectAllClose(ex, x, 0);
+      expectAllClose(jx!, x, 0);
+      expect(ek.item()).toBe(k);
+      expect(jk!.item()).toBe(k);
+      expect(jk!.dtype).toBe("int32");
+    }
+  });
+  it("a counting loop with a pytree carry of mixed dtypes", () => {
+    const jitted = jit(count);
+    for (const n of [0, 1, 7, 40]) {
+      const out = jitted(np.array(n, { dtype: "int32" })) as { i: NdArray; s: NdArray };
+      expect(out.i.item()).toBe(n);
+      expect(out.s.dtype).toBe("float32");
+      expect(out.s.item()).toBe((n * Math.max(n - 1, 0)) / 2);
+    }
+  });
+  it("makeJaxpr shows one while equation; the condition and body are its parameters", () => {
+    const text = makeJaxpr(newton)(2).toString();
+    expect(countEqns(text, "while")).toBe(1);
+    // the loop's arithmetic is inside the programs, not unrolled in the outer one
+    expect(countEqns(text, "div")).toBe(0);
+  });
+  it("nested loops and a loop over arrays under jit", () => {
+    // sum over i < n of (number of j < i): n (n - 1) / 2, by two nested while loops
+    const nested = (n: NdArray) =>
+      (
+        lax.whileLoop(
+          (c: NdArray[]) => np.less(c[0]!, n),
+          (c: NdArray[]) => {
+            const inner = lax.whileLoop(
+              (d: NdArray[]) => np.less(d[0]!, c[0]!),
+              (d: NdArray[]) => [np.add(d[0]!, 1), np.add(d[1]!, 1)],
+              [np.array(0, { dtype: "int32" }), c[1]!],
+            ) as NdArray[];
+            return [np.add(c[0]!, 1), inner[1]!];
+          },
+          [np.array(0, { dtype: "int32" }), np.array(0, { dtype: "int32" })],
+        ) as NdArray[]
+      )[1]!;
+    const text = makeJaxpr(nested)(np.array(5, { dtype: "int32" })).toString();
+    expect(countEqns(text, "while")).toBe(1);
+    for (const n of [0, 5, 12]) {
+      expect((jit(nested)(np.array(n, { dtype: "int32" })) as NdArray).item()).toBe(
+        (n * Math.max(n - 1, 0)) / 2,
+      );
+    }
+    // an array carry: halve every entry until the largest is below 1
+    const halve = (x: NdArray) =>
+      lax.whileLoop(
+        (c: NdArray) => np.greaterEqual(np.max(c), 1),
+        (c: NdArray) => np.multiply(c, 0.5),
+        x,
+      ) as NdArray;
+    const data = [3, 17, 0.5, 100];
+    let plain = data.slice();
+    while (Math.max(...plain) >= 1) plain = plain.map((v) => v * 0.5);
+    expectAllClose(jit(halve)(np.array(data)), plain, 0);
+  });
+});
+
+describe("vmap of whileLoop: a predicate that differs per element", () => {
+  it("each element stops at its own trip count (eager vmap, jit(vmap), vmap(jit))", () => {
+    const as = [2, 9, 0.25, 1e4, 1];
+    const expected = as.map(plainNewton);
+    for (const g of [vmap(newton), jit(vmap(newton)), vmap(jit(newton))]) {
+      const [x, k] = g(np.array(as)) as NdArray[];
+      expectAllClose(
+        x!,
+        expected.map((e) => e[0]),
+        0,
+      );
+      expect(Array.from(k!.data())).toEqual(expected.map((e) => e[1]));
+    }
+  });
+  it("a batched bound and an unbatched carry; a batched closed-over value", () => {
+    const ns = [3, 0, 5, 1];
+    const out = vmap(count)(np.array(ns, { dtype: "int32" })) as { i: NdArray; s: NdArray };
+    expect(Array.from(out.i.data())).toEqual(ns);
+    expect(Array.from(out.s.data())).toEqual(ns.map((n) => (n * Math.max(n - 1, 0)) / 2));
+    // the step size is batched, the predicate is batched through the carry
+    const steps = (h: NdArray) =>
+      lax.whileLoop(
+        (c: NdArray[]) => np.less(c[0]!, 1),
+        (c: NdArray[]) => [np.add(c[0]!, h), np.add(c[1]!, 1)],
+        [np.array(0), np.array(0)],
+      ) as NdArray[];
+    const hs = [0.3, 0.5, 0.09, 2];
+    const plain = hs.map((h) => {
+      let [x, k] = [0, 0];
+      while (x < 1) [x, k] = [x + h, k + 1];
+      return [x, k];
+    });
+    const [x, k] = jit(vmap(steps))(np.array(hs)) as NdArray[];
+    expectAllClose(
+      x!,
+      plain.map((p) => p[0]!),
+      0,
+    );
+    expectAllClose(
+      k!,
+      plain.map((p) => p[1]!),
+      0,
+    );
+  });
+  it("vmap with inAxes 1 over a matrix of starting points", () => {
+    const m = np.array([
+      [2, 9, 4],
+      [16, 0.5, 3],
+    ]);
+    const [x] = vmap(vmap(newton), { inAxes: 1 })(m) as NdArray[];
+    expectAllClose(
+      x!,
+      [2, 16, 9, 0.5, 4, 3].map((a) => plainNewton(a)[0]),
+      0,
+    );
+    expect(x!.shape).toEqual([3, 2]);
+  });
+});
+
+describe("forward mode through the staged loop", () => {
+  const dRoot = (a: number) => 0.5 / Math.sqrt(a);
+  it("jvp of Newton's root inside jit equals the eager jvp, finite differences and 1/(2 sqrt a)", () => {
+    const tangentJit = jit((a: NdArray) => jvp(root, [a], [1])[1]);
+    for (const a of [2, 9, 0.25]) {
+      const eager = jvp(root, [a], [1])[1] as NdArray;
+      expectAllClose(tangentJit(a) as NdArray, eager, 1e-12);
+      expectAllClose(tangentJit(a) as NdArray, dRoot(a), 1e-10);
+      expectAllClose(
+        tangentJit(a) as NdArray,
+        fdScalar((v) => plainNewton(v)[0], a),
+        1e-7,
+      );
+    }
+  });
+  it("jacfwd under jit and vmap of jvp (per-element trip counts with tangents)", () => {
+    const as = [2, 9, 0.25, 1e4];
+    const j = jit(jacfwd((v: NdArray) => vmap(root)(v)))(np.array(as)) as NdArray;
+    const diag = as.flatMap((a, i) => as.map((_, k) => (i === k ? dRoot(a) : 0)));
+    expectAllClose(j, diag, 1e-10, 1e-14);
+    const perElement = vmap((a: NdArray) => jvp(root, [a], [1])[1])(np.array(as)) as NdArray;
+    expectAllClose(perElement, as.map(dRoot), 1e-10);
+  });
+  it("tangents of closed-over values and of an int counter (zero)", () => {
+    // x_{k+1} = x_k * w until x > 10, from x_0 = 1: x = w^K, d/dw = K w^(K-1)
+    const powUntil = (w: NdArray) =>
+      lax.whileLoop(
+        (c: NdArray[]) => np.lessEqual(c[0]!, 10),
+        (c: NdArray[]) => [np.multiply(c[0]!, w), np.add(c[1]!, 1)],
+        [np.array(1), np.array(0, { dtype: "int32" })],
+      ) as NdArray[];
+    for (const w of [1.5, 3, 11]) {
+      let k = 0;
+      while (Math.pow(w, k) <= 10) k++;
+      const tangents = jit((v: NdArray) => jvp(powUntil, [v], [1])[1])(w) as NdArray[];
+      expectAllClose(tangents[0]!, k * Math.pow(w, k - 1), 1e-12);
+      expect(tangents[1]!.item()).toBe(0);
+    }
+  });
+});
+
+describe("forILoop with traced bounds", () => {
+  const body = (i: NdArray, c: NdArray) =>
+    np.add(np.multiply(c, 0.99), np.multiply(np.sin(c), np.divide(i.astype("float64"), 100)));
+  const plain = (x: number, lo: number, hi: number) => {
+    for (let i = lo; i < hi; i++) x = x * 0.99 + Math.sin(x) * (i / 100);
+    return x;
+  };
+  const loop = (x: NdArray, n: NdArray) => lax.forILoop(0, n, body, x) as NdArray;
+  it("equals the unrolled loop and a JS loop; bounds can be float numbers passed to jit", () => {
+    const f = jit(loop);
+    for (const n of [0, 1, 25, 300]) {
+      expectAllClose(f(0.7, n) as NdArray, plain(0.7, 0, n), 1e-13);
+      expectAllClose(f(0.7, n) as NdArray, lax.forILoop(0, n, body, np.array(0.7)) as NdArray, 0);
+    }
+    // a traced lower bound
+    const g = jit((x: NdArray, lo: NdArray) => lax.forILoop(lo, 40, body, x) as NdArray);
+    expectAllClose(g(0.3, np.array(10, { dtype: "int32" })) as NdArray, plain(0.3, 10, 40), 1e-13);
+  });
+  it("the program does not grow with the trip count", () => {
+    const small = jit(loop).lower(0.5, 10).jaxpr.eqns.length;
+    const large = jit(loop).lower(0.5, 100000).jaxpr.eqns.length;
+    expect(large).toBe(small);
+    expect(countEqns(makeJaxpr(loop)(0.5, 100000).toString(), "while")).toBe(1);
+    expect(countEqns(makeJaxpr(loop)(0.5, 100000).toString(), "sin")).toBe(0);
+    // 100,000 steps of an array carry run (and agree with a JS loop)
+    const x = np.array([0.1, -0.4]);
+    const out = jit(loop)(x, 100000) as NdArray;
+    expectAllClose(out, [plain(0.1, 0, 100000), plain(-0.4, 0, 100000)], 1e-9);
+  });
+  it("vmap over the upper bound: per-element trip counts", () => {
+    const ns = [0, 3, 10, 7];
+    const out = vmap(loop, { inAxes: [null, 0] })(0.5, np.array(ns, { dtype: "int32" })) as NdArray;
+    expectAllClose(
+      out,
+      ns.map((n) => plain(0.5, 0, n)),
+      1e-14,
+    );
+  });
+  it("forward mode through traced bounds equals finite differences", () => {
+    const t = jit((x: NdArray, n: NdArray) => jvp((y: NdArray) => loop(y, n), [x], [1])[1]);
+    expectAllClose(
+      t(0.7, 30) as NdArray,
+      fdScalar((x) => plain(x, 0, 30), 0.7),
+      1e-7,
+    );
+  });
+});
+
+describe("reverse mode and bad input", () => {
+  it("reverse mode through a traced condition is refused with advice", () => {
+    const msg = /lax\.whileLoop: reverse-mode differentiation.*traced.*lax\.forILoop or lax\.scan/;
+    expect(() => jit(grad(root))(2)).toThrow(ChainruleError);
+    expect(() => jit(grad(root))(2)).toThrow(msg);
+    expect(() => vmap(grad(root))(np.array([2, 9]))).toThrow(msg);
+    expect(() => jit((a: NdArray) => vjp(root, a)[0])(2)).toThrow(msg);
+    const loop = (x: NdArray, n: NdArray) =>
+      lax.forILoop(0, n, (_i: NdArray, c: NdArray) => np.sin(c), x) as NdArray;
+    expect(() => jit(grad(loop))(0.5, 3)).toThrow(msg);
+    // the concrete paths keep working in reverse mode
+    expectAllClose(grad(jit(root))(2), 0.5 / Math.sqrt(2), 1e-12);
+    expectAllClose(
+      jit(grad((x: NdArray) => loop(x, np.array(3))))(0.5),
+      grad((x: NdArray) => lax.forILoop(0, 3, (_i: NdArray, c: NdArray) => np.sin(c), x))(0.5),
+      0,
+    );
+  });
+  it("a body that changes the carry's dtype, shape or structure; a non-scalar condition", () => {
+    const n = np.array(3, { dtype: "int32" });
+    const dtypeChange = () =>
+      jit((m: NdArray) =>
+        lax.whileLoop(
+          (i: NdArray) => np.less(i, m),
+          (i: NdArray) => np.add(i, np.array(0.5)),
+          np.array(0, { dtype: "int32" }),
+        ),
+      )(n);
+    expect(dtypeChange).toThrow(DTypeError);
+    // a JS number carry is float64, here the body makes it int32
+    expect(() =>
+      jit((m: NdArray) =>
+        lax.whileLoop(
+          (i: NdArray) => np.less(i, m),
+          (i: NdArray) => np.add(i, 1).astype("int32"),
+          0,
+        ),
+      )(n),
+    ).toThrow(
+      /lax\.whileLoop: the body's output leaf 0 has dtype int32 but the loop carry has dtype float64/,
+    );
+    expect(() =>
+      jit((x: NdArray) =>
+        lax.whileLoop(
+          (c: NdArray) => np.less(np.sum(c), 10),
+          (c: NdArray) => np.concatenate([c, c]),
+          x,
+        ),
+      )(np.ones([2])),
+    ).toThrow(ShapeError);
+    expect(() =>
+      jit((x: NdArray) =>
+        lax.whileLoop(
+          (c: NdArray[]) => np.less(c[0]!, 10),
+          (c: NdArray[]) => [np.add(c[0]!, 1)],
+          [x, x],
+        ),
+      )(1),
+    ).toThrow(InvalidArgumentError);
+    expect(() =>
+      jit((x: NdArray) =>
+        lax.whileLoop(
+          (c: NdArray) => np.less(c, 10),
+          (c: NdArray) => np.add(c, 1),
+          x,
+        ),
+      )(np.ones([2])),
+    ).toThrow(/lax\.whileLoop: the predicate must be a scalar, got shape \[2\]/);
+    expect(() =>
+      jit((x: NdArray, hi: NdArray) => lax.forILoop(0, hi, (_i: NdArray, c: NdArray) => c, x))(
+        1,
+        np.array(true),
+      ),
+    ).toThrow(/lax\.forILoop: upper must be an integer, got a bool array/);
+  });
+});
