@@ -199,15 +199,20 @@ const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
     return packedAval(p.carry);
   },
   impl(args, p) {
-    const nc = p.cond.numLifted;
-    const nb = p.body.numLifted;
-    const condLifted = args.slice(0, nc);
-    const bodyLifted = args.slice(nc, nc + nb);
-    let carry = args.slice(nc + nb);
-    while (p.cond.run([...condLifted, ...carry])[0]!.scalarValue !== 0) {
-      carry = p.body.run([...bodyLifted, ...carry]);
+    const nLifted = p.cond.numLifted + p.body.numLifted;
+    const n = p.carry.length;
+    const lifted = args.slice(0, nLifted);
+    let carry = args.slice(nLifted);
+    if (p.cond.run([...lifted.slice(0, p.cond.numLifted), ...carry])[0]!.scalarValue === 0) {
+      return packConcrete(carry, p.carry);
     }
-    return packConcrete(carry, p.carry);
+    // One compiled call per iteration: the body, then the condition on its result.
+    const step = compiledStep(p, args);
+    for (;;) {
+      const outs = step.run([...lifted, ...carry]);
+      carry = outs.slice(0, n);
+      if (outs[n]!.scalarValue === 0) return packConcrete(carry, p.carry);
+    }
   },
   jvp(primals, tangents, _out, p) {
     if (tangents.some((t) => t instanceof LinearTracer)) throw reverseModeError();
@@ -215,6 +220,34 @@ const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
   },
   batch: whileBatch,
 });
+
+const compiledSteps = new WeakMap<WhileParams, CompiledProgram>();
+
+/**
+ * The loop step as one compiled program of (lifted values, carry): the new
+ * carry followed by the condition evaluated on it. Cached per loop.
+ */
+function compiledStep(p: WhileParams, args: readonly Aval[]): CompiledProgram {
+  let step = compiledSteps.get(p);
+  if (step === undefined) {
+    const nc = p.cond.numLifted;
+    const nb = p.body.numLifted;
+    const avals = args.map((a) => ({ shape: a.shape, dtype: a.dtype }));
+    const [, inDef] = flatten(avals.map(() => 0));
+    const { jaxpr } = traceToJaxpr(
+      (...xs: unknown[]) => {
+        const all = xs as Array[];
+        const next = p.body.call(all.slice(nc, nc + nb), all.slice(nc + nb));
+        return [...next, p.cond.call(all.slice(0, nc), next)[0]!];
+      },
+      inDef,
+      avals,
+    );
+    step = compileOrInterpret(optimize(jaxpr));
+    compiledSteps.set(p, step);
+  }
+  return step;
+}
 
 function reverseModeError(): ChainruleError {
   return new ChainruleError(
