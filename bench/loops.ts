@@ -2,7 +2,7 @@
  * Loops under jit: lax.forILoop with concrete bounds (unrolled while tracing,
  * re-rolled by the code generator) against traced bounds (one staged `while`
  * primitive), for a scalar and an array carry. Reports the first call (trace,
- * optimise, compile, run) and a later call, next to a plain JS loop.
+ * optimise, compile, run) and the median of later calls, next to a plain JS loop.
  *
  *   npx tsx bench/loops.ts [--quick]
  */
@@ -50,9 +50,12 @@ for (const size of [1, 100]) {
     const traced = jit((v: Array, n: Array) => lax.forILoop(0, n, body, v));
     first.concrete.push(time(() => concrete(x)));
     first.traced.push(time(() => traced(x, steps)));
-    later.concrete.push(time(() => concrete(x)));
-    later.traced.push(time(() => traced(x, steps)));
-    later.plain.push(time(() => plain(data, steps)));
+    // later calls: warm code, interleaved
+    for (let k = 0; k < 5; k++) {
+      later.concrete.push(time(() => concrete(x)));
+      later.traced.push(time(() => traced(x, steps)));
+      later.plain.push(time(() => plain(data, steps)));
+    }
     eqns = {
       concrete: concrete.lower(x).jaxpr.eqns.length,
       traced: traced.lower(x, steps).jaxpr.eqns.length,

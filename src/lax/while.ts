@@ -122,6 +122,8 @@ function stageProgram(
 }
 
 interface WhileParams {
+  /** The lax function that staged the loop (for error messages). */
+  readonly source: string;
   readonly cond: LoopProgram;
   readonly body: LoopProgram;
   /** Shapes and dtypes of the carry leaves. */
@@ -215,7 +217,7 @@ const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
     }
   },
   jvp(primals, tangents, _out, p) {
-    if (tangents.some((t) => t instanceof LinearTracer)) throw reverseModeError();
+    if (tangents.some((t) => t instanceof LinearTracer)) throw reverseModeError(p.source);
     return whileJvp(primals, tangents, p);
   },
   batch: whileBatch,
@@ -249,14 +251,18 @@ function compiledStep(p: WhileParams, args: readonly Aval[]): CompiledProgram {
   return step;
 }
 
-function reverseModeError(): ChainruleError {
+function reverseModeError(fnName: string): ChainruleError {
+  const what =
+    fnName === "lax.forILoop"
+      ? "whose bounds are traced (inside jit, or differing per batch element inside vmap)"
+      : "whose condition is traced (inside jit, or differing per batch element inside vmap)";
   return new ChainruleError(
-    "lax.whileLoop: reverse-mode differentiation (grad, vjp, jacrev, hessian) through a loop " +
-      "whose condition is traced (inside jit, or differing per batch element inside vmap) is " +
-      "not supported: its trip count is known only while it runs, so its steps cannot be " +
-      "recorded for the backward pass. Use lax.forILoop or lax.scan with a concrete trip count " +
-      "(those unroll and differentiate in reverse mode at any length), take the gradient " +
-      "outside jit (grad(jit(f)) sees a concrete condition), or use forward mode (jvp, jacfwd).",
+    `${fnName}: reverse-mode differentiation (grad, vjp, jacrev, hessian) through a loop ` +
+      `${what} is not supported: its trip count is known only while it runs, so its steps ` +
+      `cannot be recorded for the backward pass. Use lax.forILoop or lax.scan with a concrete ` +
+      `trip count (those unroll and differentiate in reverse mode at any length; under jit, ` +
+      `pass the trip count with staticArgnums), take the gradient outside jit (grad(jit(f)) ` +
+      `sees a concrete condition), or use forward mode (jvp, jacfwd).`,
   );
 }
 
@@ -296,7 +302,7 @@ export function stagedWhile(
     );
   }
   body.outAvals.forEach((a, i) => checkAval(fnName, `the body's output leaf ${i}`, a, carry[i]!));
-  const params: WhileParams = { cond: cond.program, body: body.program, carry };
+  const params: WhileParams = { source: fnName, cond: cond.program, body: body.program, carry };
   const out = bind(whilePrim, [...cond.lifted, ...body.lifted, ...init], params);
   return unpack(out, carry, []);
 }
@@ -352,7 +358,7 @@ function whileJvp(primals: readonly Array[], tangents: readonly Tangent[], p: Wh
   const n = carry.length;
   const init = [...carry, ...floatIdx.map((i) => instantiate(carryT[i] ?? null, carry[i]!))];
   const result = stagedWhile(
-    "lax.whileLoop (forward mode)",
+    p.source,
     (leaves) => p.cond.call(condLifted, leaves.slice(0, n))[0]!,
     (leaves) => {
       const primal = leaves.slice(0, n);
@@ -401,7 +407,7 @@ function whileBatch(
     })(condLifted, leaves) as Array;
 
   const result = stagedWhile(
-    "lax.whileLoop (batched)",
+    p.source,
     (leaves) => {
       // any(pred): the max over the batch of pred as 0/1
       const asNumber = convert(predicates(leaves), "float64");
