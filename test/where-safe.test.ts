@@ -105,6 +105,42 @@ describe("where with a branch that is singular where it is not selected", () => 
   });
 });
 
+describe("structural zeros through movement, broadcasting and sums", () => {
+  it("a scalar branch broadcast against a vector predicate (jit: traced masks)", () => {
+    // f(s) = sum(where(v > 0, sqrt(s), 0)) = (number of v > 0) sqrt(s)
+    const f = (s: NdArray, v: NdArray) => np.sum(np.where(np.greater(v, 0), np.sqrt(s), 0));
+    const none = np.array([-1, 0, -2]);
+    const some = np.array([-1, 3, 2]);
+    expectAllClose(grad(f)(0, none), 0, 0);
+    expectAllClose(jit(grad(f))(0, none), 0, 0);
+    expectAllClose(jit(grad(f))(4, some), 2 * 0.25, 1e-14);
+    // and where some entries are selected, the derivative at 0 is genuinely infinite
+    expect(jit(grad(f))(0, some).item()).toBe(Infinity);
+  });
+  it("reshape, transpose and slices between the singular op and the where", () => {
+    const f = (x: NdArray) => {
+      const r = np.transpose(np.reshape(np.sqrt(x), [2, 3]));
+      const xr = np.transpose(np.reshape(x, [2, 3]));
+      return np.sum(np.where(np.greater(xr, 0), r, 0));
+    };
+    const g = (x: NdArray) => {
+      const tail = np.slice(x, [1, null]);
+      return np.sum(np.where(np.greater(tail, 0), np.log(tail), 0));
+    };
+    const xs = [0, 4, -1, 0, 1, 9];
+    const v = np.array(xs);
+    const df = xs.map(dSafeSqrt);
+    const dg = xs.map((x, i) => (i > 0 && x > 0 ? 1 / x : 0));
+    expectAllClose(grad(f)(v), df, 1e-14);
+    expectAllClose(jit(grad(f))(v), df, 1e-14);
+    // batched: two copies of the vector
+    const both = np.stack([v, v]);
+    expectAllClose(jit(vmap(grad(f)))(both), [...df, ...df], 1e-14);
+    expectAllClose(grad(g)(v), dg, 1e-14);
+    expectAllClose(jit(grad(g))(v), dg, 1e-14);
+  });
+});
+
 describe("regression guards: numeric zeros are not structural", () => {
   it("grad of the naive log(1 + exp(x)) at x = 1000 stays NaN (overflow is not hidden)", () => {
     const naive = (x: NdArray) => np.log(np.add(1, np.exp(x)));

@@ -120,7 +120,7 @@ function backwardPass(
     let inCts = prim.transpose(c, args, tape.paramsOf(e));
     let inMasks: Mask[] | null = null;
     if (mask !== null || prim.name === "select") {
-      [inCts, inMasks] = propagateMask(prim, c, mask, args, inCts);
+      [inCts, inMasks] = propagateMask(prim, c, mask, args, tape.paramsOf(e), inCts);
     }
     for (let i = 0; i < inCts.length; i++) {
       const node = tape.argNode(e, i);

@@ -17,8 +17,12 @@
  *   - transposes that scale by a residual (mul, div) could turn a masked 0
  *     into 0 * inf or 0 / 0: their result is re-zeroed where masked (a
  *     select) and the mask passes on;
- *   - every other primitive (reductions, broadcasts, matmul, gathers, user
- *     rules) drops the mask: conservative, those entries mix.
+ *   - transposes that move, copy or sum entries (reshape, transpose,
+ *     broadcasts and sums, slices, pads, concatenation, gathers, cumsum)
+ *     route the mask: an input entry is structural where every entry summed
+ *     into it is (computed by the same transpose on a 0/1 indicator);
+ *   - every other primitive (matmul, linear algebra, user rules) drops the
+ *     mask: conservative, their entries mix with arbitrary coefficients.
  *   - two cotangents summed into one node are structurally zero only where
  *     both are (the masks are and-ed); one without a mask drops it.
  *
@@ -32,16 +36,16 @@
  * is dropped (the symbolic zero, null), so that branch is never visited.
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import type { Primitive, Tangent } from "../core/primitive.js";
+import type { LinearArg, Primitive, Tangent } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
-import { logicalAnd, logicalNot, logicalOr, select } from "../primitives/elementwise.js";
+import { eq, logicalAnd, logicalNot, logicalOr, select } from "../primitives/elementwise.js";
 import { fullLike } from "../primitives/helpers.js";
 
 /** True where a cotangent entry is structurally zero; null when none is known to be. */
 export type Mask = Array | null;
 
 /** How a primitive's transpose treats a masked cotangent. */
-type MaskRule = "pass" | "rezero" | "select";
+type MaskRule = "pass" | "rezero" | "select" | "route";
 
 const MASK_RULES: ReadonlyMap<string, MaskRule> = new Map<string, MaskRule>([
   ["add", "pass"],
@@ -51,6 +55,17 @@ const MASK_RULES: ReadonlyMap<string, MaskRule> = new Map<string, MaskRule>([
   ["mul", "rezero"],
   ["div", "rezero"],
   ["select", "select"],
+  // Transposes that move, copy or sum entries (coefficients 0 or 1).
+  ["reshape", "route"],
+  ["transpose", "route"],
+  ["broadcastInDim", "route"],
+  ["reduceSum", "route"],
+  ["slice", "route"],
+  ["pad", "route"],
+  ["concatenate", "route"],
+  ["gather", "route"],
+  ["scatterAdd", "route"],
+  ["cumsum", "route"],
 ]);
 
 /**
@@ -62,12 +77,14 @@ export function propagateMask(
   prim: Primitive,
   ct: Array,
   mask: Mask,
-  args: readonly unknown[],
+  args: readonly LinearArg[],
+  params: unknown,
   inCts: readonly Tangent[],
 ): [Tangent[], Mask[]] {
   const rule = MASK_RULES.get(prim.name);
   if (rule === "select") return selectMasks(args[0] as Array, mask, inCts);
   if (mask === null || rule === undefined) return [[...inCts], inCts.map(() => null)];
+  if (rule === "route") return routeMasks(prim, ct, mask, args, params, inCts);
   const outCts: Tangent[] = [];
   const outMasks: Mask[] = [];
   for (const g of inCts) {
@@ -79,6 +96,47 @@ export function propagateMask(
     outCts.push(rule === "rezero" ? select(mask, fullLike(g, 0), g) : g);
     outMasks.push(mask);
   }
+  return [outCts, outMasks];
+}
+
+/**
+ * Transposes whose entries are sums of subsets of the cotangent's entries
+ * (movement, broadcasting, sums, gathers): an input entry is structurally
+ * zero when every entry it sums is. The same transpose applied to the
+ * indicator of NON-structural entries (1 where live, 0 where structural)
+ * counts the live entries that reach each input entry: zero exactly where
+ * all of them are structural (and where none reaches it at all, e.g. the
+ * part of a slice's input outside the slice).
+ */
+function routeMasks(
+  prim: Primitive,
+  ct: Array,
+  mask: Array,
+  args: readonly LinearArg[],
+  params: unknown,
+  inCts: readonly Tangent[],
+): [Tangent[], Mask[]] {
+  if (!prim.linear) return [[...inCts], inCts.map(() => null)];
+  const live = select(mask, fullLike(ct, 0), fullLike(ct, 1));
+  const counts = prim.transpose(live, args, params);
+  const outCts: Tangent[] = [];
+  const outMasks: Mask[] = [];
+  inCts.forEach((g, i) => {
+    const c = counts[i];
+    if (g === null || g === undefined || c === null || c === undefined) {
+      outCts.push(g ?? null);
+      outMasks.push(null);
+      return;
+    }
+    const m = simplify(eq(c, fullLike(c, 0)));
+    if (m === "all") {
+      outCts.push(null); // nothing live reaches this input: a symbolic zero
+      outMasks.push(null);
+      return;
+    }
+    outCts.push(g);
+    outMasks.push(m);
+  });
   return [outCts, outMasks];
 }
 
