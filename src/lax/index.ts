@@ -11,7 +11,8 @@
  * the compiler re-rolls them into loops. A whileLoop whose condition is
  * traced, and a forILoop whose bounds are traced, become one staged `while`
  * primitive (while.ts): jit, vmap (per-element trip counts) and forward mode
- * go through it; reverse mode is refused with advice.
+ * go through it, and reverse mode too (the loop runs forwards storing its
+ * carries, then backwards, when its values are concrete; see whileReverse.ts).
  */
 import { Array, type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -172,7 +173,7 @@ function carryLeaves(fnName: string, def: TreeDef, next: unknown): Array[] {
  * every transformation); from the first traced condition (inside jit, or one
  * that differs per batch element inside vmap) the rest of the loop is one
  * staged `while` primitive (see while.ts; forward mode and vmap go through
- * it, reverse mode is refused with an explanation).
+ * it, and so does reverse mode, storing one carry per step).
  */
 export function whileLoop(
   condFn: (carry: never) => ArrayLike,

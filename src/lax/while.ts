@@ -26,20 +26,15 @@
  *   batch      a batched predicate runs the loop while ANY element's
  *              predicate holds, and updates only the elements whose own
  *              predicate still holds (select), as JAX does.
- *   transpose  none: reverse mode through a traced trip count would need the
- *              steps stored as they run; the JVP rule refuses tape tangents
- *              with a clear error (use forILoop/scan with concrete bounds).
+ *   reverse    (whileReverse.ts) with tape tangents the JVP rule records
+ *              one linear equation for the whole loop; its transpose runs
+ *              the loop at run time storing every carry, then the body's
+ *              VJP backwards over the steps.
  */
 import { Array, type Aval, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
-import {
-  ChainruleError,
-  DTypeError,
-  InvalidArgumentError,
-  ShapeError,
-  fmtShape,
-} from "../core/errors.js";
+import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import {
   type BatchDim,
   type PrimitiveDef,
@@ -60,6 +55,7 @@ import { JVPTrace, JVPTracer, primalAndTangent } from "../transforms/jvp.js";
 import { LinearTracer } from "../transforms/linearize.js";
 import { vmap } from "../transforms/vmap.js";
 import { flatten } from "../tree/index.js";
+import { whileReverseTangent } from "./whileReverse.js";
 
 let nextProgramId = 0;
 
@@ -121,7 +117,7 @@ function stageProgram(
   return { program: new LoopProgram(closed, lifted.length), lifted, outAvals };
 }
 
-interface WhileParams {
+export interface WhileParams {
   /** The lax function that staged the loop (for error messages). */
   readonly source: string;
   readonly cond: LoopProgram;
@@ -133,7 +129,7 @@ interface WhileParams {
 // ------------------------------------------------------------- packing --
 
 /** The output aval: a lone float64 leaf as is, otherwise all elements as one float64 vector. */
-function packedAval(carry: readonly Aval[], batch: readonly number[] = []): Aval {
+export function packedAval(carry: readonly Aval[], batch: readonly number[] = []): Aval {
   if (carry.length === 1 && carry[0]!.dtype === "float64") {
     return { shape: [...batch, ...carry[0]!.shape], dtype: "float64" };
   }
@@ -159,6 +155,23 @@ function packConcrete(leaves: readonly ConcreteArray[], carry: readonly Aval[]):
     }
   }
   return new ConcreteArray(aval.shape, "float64", out);
+}
+
+/** Cuts a concrete packed value back into carry leaves. */
+export function unpackConcrete(out: ConcreteArray, carry: readonly Aval[]): ConcreteArray[] {
+  if (isIdentityLayout(carry)) return [out];
+  const buf = out.buffer;
+  let offset = 0;
+  return carry.map((a) => {
+    const n = shapeSize(a.shape);
+    const part = buf.subarray(offset, offset + n);
+    offset += n;
+    if (a.shape.length === 0) return ConcreteArray.scalar(part[0]!, a.dtype);
+    const leaf = ConcreteArray.zeros(a.shape, a.dtype);
+    const dst = leaf.buffer;
+    for (let j = 0; j < n; j++) dst[j] = part[j]!;
+    return leaf;
+  });
 }
 
 /** Packs (traced) carry leaves with `batch` leading axes, by primitives. */
@@ -217,7 +230,9 @@ const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
     }
   },
   jvp(primals, tangents, _out, p) {
-    if (tangents.some((t) => t instanceof LinearTracer)) throw reverseModeError(p.source);
+    // Reverse mode: one linear equation for the whole loop (whileReverse.ts).
+    if (tangents.some((t) => t instanceof LinearTracer))
+      return whileReverseTangent(primals, tangents, p);
     return whileJvp(primals, tangents, p);
   },
   batch: whileBatch,
@@ -249,21 +264,6 @@ function compiledStep(p: WhileParams, args: readonly Aval[]): CompiledProgram {
     compiledSteps.set(p, step);
   }
   return step;
-}
-
-function reverseModeError(fnName: string): ChainruleError {
-  const what =
-    fnName === "lax.forILoop"
-      ? "whose bounds are traced (inside jit, or differing per batch element inside vmap)"
-      : "whose condition is traced (inside jit, or differing per batch element inside vmap)";
-  return new ChainruleError(
-    `${fnName}: reverse-mode differentiation (grad, vjp, jacrev, hessian) through a loop ` +
-      `${what} is not supported: its trip count is known only while it runs, so its steps ` +
-      `cannot be recorded for the backward pass. Use lax.forILoop or lax.scan with a concrete ` +
-      `trip count (those unroll and differentiate in reverse mode at any length; under jit, ` +
-      `pass the trip count with staticArgnums), take the gradient outside jit (grad(jit(f)) ` +
-      `sees a concrete condition), or use forward mode (jvp, jacfwd).`,
-  );
 }
 
 function checkAval(fnName: string, what: string, got: Aval, want: Aval): void {
@@ -346,7 +346,11 @@ function jvpCall(
 }
 
 /** JVP rule: a while over the primal carry and the tangents of its float leaves. */
-function whileJvp(primals: readonly Array[], tangents: readonly Tangent[], p: WhileParams): Array {
+export function whileJvp(
+  primals: readonly Array[],
+  tangents: readonly Tangent[],
+  p: WhileParams,
+): Array {
   const nc = p.cond.numLifted;
   const nb = p.body.numLifted;
   const condLifted = primals.slice(0, nc);

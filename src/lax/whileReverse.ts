@@ -1,0 +1,235 @@
+/**
+ * Reverse mode through the staged `while` (while.ts), by running the loop
+ * when its values are concrete.
+ *
+ * A traced loop's trip count is unknown while the program is traced (inside
+ * jit), so its steps cannot be put on the tape one by one. Instead the tape
+ * gets ONE linear equation, `whileLinear`, standing for the whole loop's
+ * tangent map (inputs: tangents of the body's lifted values and of the
+ * initial carry; residuals: the loop's primal operands). Its transpose binds
+ * `whileVjp`, a primitive whose impl, given concrete operands and the output
+ * cotangent, runs the loop forwards storing every carry, then walks the steps
+ * backwards applying the body's VJP (compiled once per loop) and sums the
+ * cotangents of the lifted values. Memory: one carry per step, as the
+ * unrolled reverse mode stores (no checkpointing). The condition only decides
+ * the trip count, which is piecewise constant: it contributes no derivative.
+ *
+ * whileVjp batches by running each batch element's loop separately (per
+ * element trip counts); its forward-mode derivative (forward over reverse,
+ * e.g. hessian) is refused with a clear error.
+ */
+import { type Array, type Aval, ConcreteArray } from "../core/array.js";
+import { isFloat } from "../core/dtype.js";
+import { ChainruleError } from "../core/errors.js";
+import { type PrimitiveDef, type Tangent, makePrimitive } from "../core/primitive.js";
+import { shapeSize } from "../core/shape.js";
+import { bind } from "../core/trace.js";
+import { traceToJaxpr } from "../ir/jaxpr.js";
+import { optimize } from "../ir/passes.js";
+import type { CompiledProgram } from "../jit/codegen.js";
+import { compileOrInterpret } from "../jit/jit.js";
+import { convert } from "../primitives/elementwise.js";
+import { instantiate } from "../primitives/helpers.js";
+import { concatenate, reshape, slice } from "../primitives/movement.js";
+import { vjp } from "../transforms/linearize.js";
+import { flatten } from "../tree/index.js";
+import { type WhileParams, packedAval, unpackConcrete, whileJvp } from "./while.js";
+
+interface ReverseParams {
+  readonly p: WhileParams;
+  /** Operand positions (of the while) whose derivatives are taken: float body values and carry leaves. */
+  readonly inIdx: readonly number[];
+}
+
+interface LinearParams extends ReverseParams {
+  /** The while's primal operands. */
+  readonly primals: readonly Array[];
+}
+
+/** Float operands that can carry a derivative: the body's lifted values and the carry. */
+function differentiable(p: WhileParams, primals: readonly Aval[]): number[] {
+  const out: number[] = [];
+  for (let i = p.cond.numLifted; i < primals.length; i++) {
+    if (isFloat(primals[i]!.dtype)) out.push(i);
+  }
+  return out;
+}
+
+/** The JVP rule's answer when the tangents are tape nodes (reverse mode). */
+export function whileReverseTangent(
+  primals: readonly Array[],
+  tangents: readonly Tangent[],
+  p: WhileParams,
+): Array {
+  const inIdx = differentiable(p, primals);
+  const ts = inIdx.map((i) => instantiate(tangents[i] ?? null, primals[i]!));
+  return bind(whileLinear, ts, { p, inIdx, primals: [...primals] });
+}
+
+const whileLinear: PrimitiveDef<LinearParams> = makePrimitive<LinearParams>({
+  name: "whileLinear",
+  linear: true,
+  abstractEval: (_avals, { p }) => packedAval(p.carry),
+  // Applied to concrete tangents (linearize's forward map): the loop's JVP.
+  impl(ts, { p, inIdx, primals }) {
+    const tangents: Tangent[] = primals.map(() => null);
+    inIdx.forEach((i, k) => (tangents[i] = ts[k]!));
+    return whileJvp(primals, tangents, p).concrete("lax.whileLoop");
+  },
+  jvp: () => {
+    throw new ChainruleError(
+      "lax.whileLoop: differentiating the tangent map of a staged while loop again is not " +
+        "supported; differentiate the function itself",
+    );
+  },
+  transpose(ct, _args, { p, inIdx, primals }) {
+    const packed = bind(whileVjp, [...primals, ct], { p, inIdx });
+    let offset = 0;
+    return inIdx.map((i) => {
+      const aval = primals[i]!;
+      const n = shapeSize(aval.shape);
+      const part = slice(packed, [offset], [offset + n]);
+      offset += n;
+      return convert(reshape(part, aval.shape), aval.dtype);
+    });
+  },
+  batch: () => {
+    throw new ChainruleError("internal error: whileLinear is batched through its transpose");
+  },
+});
+
+const bodyVjps = new WeakMap<WhileParams, CompiledProgram>();
+
+/**
+ * The body's VJP as one compiled program: (body values, carry, carry
+ * cotangent's float leaves) -> (cotangents of the float body values, of the
+ * float carry leaves).
+ */
+function compiledBodyVjp(p: WhileParams, bodyLifted: readonly Aval[]): CompiledProgram {
+  let program = bodyVjps.get(p);
+  if (program !== undefined) return program;
+  const nb = bodyLifted.length;
+  const n = p.carry.length;
+  const floatCarry = p.carry.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
+  const floatLifted = bodyLifted.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
+  const avals = [...bodyLifted, ...p.carry, ...floatCarry.map((i) => p.carry[i]!)].map((a) => ({
+    shape: a.shape,
+    dtype: a.dtype,
+  }));
+  const [, inDef] = flatten(avals.map(() => 0));
+  const { jaxpr } = traceToJaxpr(
+    (...xs: unknown[]) => {
+      const all = xs as Array[];
+      const lifted = all.slice(0, nb);
+      const carry = all.slice(nb, nb + n);
+      const ctFloat = all.slice(nb + n);
+      const [, pullback] = vjp((l: Array[], c: Array[]) => p.body.call(l, c), lifted, carry);
+      const ct = p.carry.map((a) => ConcreteArray.zeros(a.shape, a.dtype) as Array);
+      floatCarry.forEach((i, k) => (ct[i] = ctFloat[k]!));
+      const [ctLifted, ctCarry] = pullback(ct) as [Array[], Array[]];
+      return [...floatLifted.map((i) => ctLifted[i]!), ...floatCarry.map((i) => ctCarry[i]!)];
+    },
+    inDef,
+    avals,
+  );
+  program = compileOrInterpret(optimize(jaxpr));
+  bodyVjps.set(p, program);
+  return program;
+}
+
+/** Adds b into a (same shape and dtype), concretely. */
+function addConcrete(a: ConcreteArray, b: ConcreteArray): ConcreteArray {
+  if (a.shape.length === 0) return ConcreteArray.scalar(a.scalarValue + b.scalarValue, a.dtype);
+  const out = a.buffer.slice();
+  const bb = b.buffer;
+  for (let j = 0; j < out.length; j++) out[j] = (out[j] as number) + (bb[j] as number);
+  return new ConcreteArray(a.shape, a.dtype, out);
+}
+
+/** The loop's VJP on concrete values: forward storing the carries, then backward. */
+function runVjp(args: readonly ConcreteArray[], { p, inIdx }: ReverseParams): ConcreteArray {
+  const nc = p.cond.numLifted;
+  const nb = p.body.numLifted;
+  const ct = args[args.length - 1]!;
+  const primals = args.slice(0, args.length - 1);
+  const condLifted = primals.slice(0, nc);
+  const bodyLifted = primals.slice(nc, nc + nb);
+  let carry = primals.slice(nc + nb);
+  const history: ConcreteArray[][] = [];
+  while (p.cond.run([...condLifted, ...carry])[0]!.scalarValue !== 0) {
+    history.push(carry);
+    carry = p.body.run([...bodyLifted, ...carry]);
+  }
+  const floatCarry = p.carry.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
+  const floatLifted = bodyLifted.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
+  const ctLeaves = unpackConcrete(ct, p.carry);
+  let ctCarry = floatCarry.map((i) => ctLeaves[i]!);
+  let ctLifted = floatLifted.map((i) =>
+    ConcreteArray.zeros(bodyLifted[i]!.shape, bodyLifted[i]!.dtype),
+  );
+  if (history.length > 0) {
+    const step = compiledBodyVjp(p, bodyLifted);
+    for (let k = history.length - 1; k >= 0; k--) {
+      const outs = step.run([...bodyLifted, ...history[k]!, ...ctCarry]);
+      ctLifted = ctLifted.map((c, j) => addConcrete(c, outs[j]!));
+      ctCarry = outs.slice(floatLifted.length);
+    }
+  }
+  // Pack the cotangents of the operands inIdx, in order, as float64.
+  const byOperand = new Map<number, ConcreteArray>();
+  floatLifted.forEach((i, k) => byOperand.set(nc + i, ctLifted[k]!));
+  floatCarry.forEach((i, k) => byOperand.set(nc + nb + i, ctCarry[k]!));
+  const total = inIdx.reduce((s, i) => s + shapeSize(primals[i]!.shape), 0);
+  const out = new Float64Array(total);
+  let offset = 0;
+  for (const i of inIdx) {
+    const c = byOperand.get(i)!;
+    if (c.shape.length === 0) out[offset++] = c.scalarValue;
+    else {
+      out.set(c.buffer, offset);
+      offset += c.buffer.length;
+    }
+  }
+  return new ConcreteArray([total], "float64", out);
+}
+
+const whileVjp: PrimitiveDef<ReverseParams> = makePrimitive<ReverseParams>({
+  name: "whileVjp",
+  linear: false,
+  abstractEval(avals, { inIdx }) {
+    const total = inIdx.reduce((s, i) => s + shapeSize(avals[i]!.shape), 0);
+    return { shape: [total], dtype: "float64" };
+  },
+  impl: runVjp,
+  jvp: () => {
+    throw new ChainruleError(
+      "lax.whileLoop: differentiating the reverse pass again (hessian, grad of grad, jacfwd of " +
+        "grad) through a loop with a traced condition (or traced forILoop bounds) is not " +
+        "supported; use jacfwd(jacfwd(f)) (forward mode goes through the loop), or a concrete " +
+        "trip count (under jit: staticArgnums)",
+    );
+  },
+  // Each batch element runs its own loop (its own trip count).
+  batch(args, dims, params) {
+    let size = 0;
+    dims.forEach((d, i) => {
+      if (d !== null) size = args[i]!.shape[d]!;
+    });
+    const rows: Array[] = [];
+    for (let b = 0; b < size; b++) {
+      const element = args.map((a, i) => {
+        const d = dims[i] ?? null;
+        if (d === null) return a;
+        const start = a.shape.map((_, k) => (k === d ? b : 0));
+        const limit = a.shape.map((s, k) => (k === d ? b + 1 : s));
+        return reshape(
+          slice(a, start, limit),
+          a.shape.filter((_, k) => k !== d),
+        );
+      });
+      const r = bind(whileVjp, element, params);
+      rows.push(reshape(r, [1, ...r.shape]));
+    }
+    return [concatenate(rows, 0), 0];
+  },
+});
