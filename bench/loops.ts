@@ -7,7 +7,7 @@
  *   npx tsx bench/loops.ts [--quick]
  */
 import { parseArgs } from "node:util";
-import { type Array, jit, lax, np } from "../src/index.js";
+import { type Array, grad, jit, lax, np } from "../src/index.js";
 import { fmt, machineInfo, printTable } from "./harness.js";
 
 const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
@@ -36,44 +36,59 @@ function plain(x: Float64Array, n: number): Float64Array {
   return y;
 }
 
+type Case = { name: string; make: () => (x: Array) => unknown } | { name: string; plain: true };
+
 console.log(`lax.forILoop under jit, ${steps} steps, on ${machineInfo()}\n`);
 const rows: string[][] = [];
 for (const size of [1, 100]) {
   const data = Float64Array.from({ length: size }, (_, j) => 0.1 + j / size);
   const x = size === 1 ? np.array(data[0]!) : np.array(data);
-  const first = { concrete: [] as number[], traced: [] as number[] };
-  const later = { concrete: [] as number[], traced: [] as number[], plain: [] as number[] };
-  let eqns = { concrete: 0, traced: 0 };
+  const shape = size === 1 ? "scalar" : `[${size}]`;
+  const total = (v: Array, n: number | Array) => np.sum(lax.forILoop(0, n, body, v) as Array);
+  // Fresh jitted functions per round, so that each first call compiles.
+  const cases: Case[] = [
+    {
+      name: `${shape}, concrete bounds (unrolled)`,
+      make: () => jit((v: Array) => lax.forILoop(0, steps, body, v)),
+    },
+    {
+      name: `${shape}, traced bounds (while)`,
+      make: () => {
+        const f = jit((v: Array, n: Array) => lax.forILoop(0, n, body, v));
+        return (v: Array) => f(v, steps);
+      },
+    },
+    {
+      name: `${shape}, grad, concrete bounds (unrolled)`,
+      make: () => jit(grad((v: Array) => total(v, steps))),
+    },
+    {
+      name: `${shape}, grad, traced bounds (while)`,
+      make: () => {
+        const g = jit(grad(total));
+        return (v: Array) => g(v, steps);
+      },
+    },
+    { name: `${shape}, plain JS loop (forward)`, plain: true },
+  ];
+  const first = cases.map(() => [] as number[]);
+  const later = cases.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    // fresh jitted functions each round, so that the first call compiles
-    const concrete = jit((v: Array) => lax.forILoop(0, steps, body, v));
-    const traced = jit((v: Array, n: Array) => lax.forILoop(0, n, body, v));
-    first.concrete.push(time(() => concrete(x)));
-    first.traced.push(time(() => traced(x, steps)));
+    const fns = cases.map((c) => ("make" in c ? c.make() : null));
+    fns.forEach((f, i) => {
+      if (f !== null) first[i]!.push(time(() => f(x)));
+    });
     // later calls: warm code, interleaved
     for (let k = 0; k < 5; k++) {
-      later.concrete.push(time(() => concrete(x)));
-      later.traced.push(time(() => traced(x, steps)));
-      later.plain.push(time(() => plain(data, steps)));
+      fns.forEach((f, i) => later[i]!.push(time(() => (f === null ? plain(data, steps) : f(x)))));
     }
-    eqns = {
-      concrete: concrete.lower(x).jaxpr.eqns.length,
-      traced: traced.lower(x, steps).jaxpr.eqns.length,
-    };
   }
-  const shape = size === 1 ? "scalar" : `[${size}]`;
-  rows.push([
-    `${shape}, concrete bounds (unrolled)`,
-    String(eqns.concrete),
-    fmt(median(first.concrete), 1),
-    fmt(median(later.concrete), 2),
-  ]);
-  rows.push([
-    `${shape}, traced bounds (while)`,
-    String(eqns.traced),
-    fmt(median(first.traced), 1),
-    fmt(median(later.traced), 2),
-  ]);
-  rows.push([`${shape}, plain JS loop`, "", "", fmt(median(later.plain), 2)]);
+  cases.forEach((c, i) =>
+    rows.push([
+      c.name,
+      first[i]!.length > 0 ? fmt(median(first[i]!), 1) : "",
+      fmt(median(later[i]!), 2),
+    ]),
+  );
 }
-printTable(["case", "program eqns", "first call ms", "later call ms"], rows);
+printTable(["case", "first call ms", "later call ms"], rows);

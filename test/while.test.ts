@@ -18,6 +18,7 @@ import {
   jit,
   jvp,
   lax,
+  linearize,
   makeJaxpr,
   np,
   vjp,
@@ -284,6 +285,18 @@ describe("reverse mode through the staged loop (run forwards, then backwards, at
     const as = [2, 9, 0.25, 1e4];
     expectAllClose(vmap(grad(root))(np.array(as)) as NdArray, as.map(dRoot), 1e-9);
     expectAllClose(jit(vmap(grad(root)))(np.array(as)) as NdArray, as.map(dRoot), 1e-9);
+    // linearize's forward map replays the loop's tangent map (per-element loops inside vmap)
+    const [out, tangentMap] = linearize(vmap(root), np.array(as));
+    expectAllClose(
+      out as NdArray,
+      as.map((a) => plainNewton(a)[0]),
+      0,
+    );
+    expectAllClose(
+      tangentMap(np.array([1, 2, 0, 1])) as NdArray,
+      [dRoot(2), 2 * dRoot(9), 0, dRoot(1e4)],
+      1e-9,
+    );
   });
   it("forILoop with a traced trip count: jit(grad) and jacrev equal the unrolled loop's", () => {
     // carry c <- sin(c) * x + c / 2 with x closed over (its cotangent sums over the steps)
