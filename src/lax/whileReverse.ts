@@ -11,8 +11,11 @@
  * cotangent, runs the loop forwards storing every carry, then walks the steps
  * backwards applying the body's VJP (compiled once per loop) and sums the
  * cotangents of the lifted values. Memory: one carry per step, as the
- * unrolled reverse mode stores (no checkpointing). The condition only decides
- * the trip count, which is piecewise constant: it contributes no derivative.
+ * unrolled reverse mode stores, up to a budget (256 MiB by default); past it
+ * only every 2^k-th carry is kept and the backward pass recomputes each
+ * segment from its checkpoint (at most one extra forward pass). The
+ * condition only decides the trip count, which is piecewise constant: it
+ * contributes no derivative.
  *
  * whileVjp batches by running each batch element's loop separately (per
  * element trip counts); its forward-mode derivative (forward over reverse,
@@ -34,6 +37,16 @@ import { concatenate, reshape, slice } from "../primitives/movement.js";
 import { vjp } from "../transforms/linearize.js";
 import { flatten } from "../tree/index.js";
 import { type WhileParams, packedAval, unpackConcrete, whileJvp } from "./while.js";
+
+/** Memory the stored carries of one loop's reverse pass may take (bytes) before thinning. */
+let checkpointBudgetBytes = 256 * 2 ** 20;
+
+/** Sets that budget (tests use a tiny one); returns the previous value. */
+export function setCheckpointBudget(bytes: number): number {
+  const previous = checkpointBudgetBytes;
+  checkpointBudgetBytes = bytes;
+  return previous;
+}
 
 interface ReverseParams {
   readonly p: WhileParams;
@@ -155,10 +168,30 @@ function runVjp(args: readonly ConcreteArray[], { p, inIdx }: ReverseParams): Co
   const condLifted = primals.slice(0, nc);
   const bodyLifted = primals.slice(nc, nc + nb);
   let carry = primals.slice(nc + nb);
-  const history: ConcreteArray[][] = [];
+  const runBody = (c: readonly ConcreteArray[]) => p.body.run([...bodyLifted, ...c]);
+
+  // Forward: checkpoints[j] is the carry before step j * stride. While they
+  // fit the memory budget every step is kept (stride 1); past it, every
+  // other checkpoint is dropped and the stride doubles, so memory stays
+  // within the budget and the backward pass recomputes at most one more
+  // forward pass, one segment at a time.
+  const carryBytes = p.carry.reduce((s, a) => s + 8 * Math.max(1, shapeSize(a.shape)), 0);
+  const maxKept = Math.max(2, Math.floor(checkpointBudgetBytes / carryBytes));
+  const checkpoints: ConcreteArray[][] = [];
+  let stride = 1;
+  let steps = 0;
   while (p.cond.run([...condLifted, ...carry])[0]!.scalarValue !== 0) {
-    history.push(carry);
-    carry = p.body.run([...bodyLifted, ...carry]);
+    if (steps % stride === 0) {
+      checkpoints.push(carry);
+      if (checkpoints.length > maxKept) {
+        const thinned = checkpoints.filter((_, j) => j % 2 === 0);
+        checkpoints.length = 0;
+        checkpoints.push(...thinned);
+        stride *= 2;
+      }
+    }
+    carry = runBody(carry);
+    steps++;
   }
   const floatCarry = p.carry.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
   const floatLifted = bodyLifted.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
@@ -167,12 +200,18 @@ function runVjp(args: readonly ConcreteArray[], { p, inIdx }: ReverseParams): Co
   let ctLifted = floatLifted.map((i) =>
     ConcreteArray.zeros(bodyLifted[i]!.shape, bodyLifted[i]!.dtype),
   );
-  if (history.length > 0) {
-    const step = compiledBodyVjp(p, bodyLifted);
-    for (let k = history.length - 1; k >= 0; k--) {
-      const outs = step.run([...bodyLifted, ...history[k]!, ...ctCarry]);
-      ctLifted = ctLifted.map((c, j) => addConcrete(c, outs[j]!));
-      ctCarry = outs.slice(floatLifted.length);
+  if (steps > 0) {
+    const vjpStep = compiledBodyVjp(p, bodyLifted);
+    // Backward, one segment [j * stride, min((j + 1) * stride, steps)) at a time.
+    for (let j = checkpoints.length - 1; j >= 0; j--) {
+      const length = Math.min(stride, steps - j * stride);
+      const segment = [checkpoints[j]!];
+      for (let t = 1; t < length; t++) segment.push(runBody(segment[t - 1]!));
+      for (let t = length - 1; t >= 0; t--) {
+        const outs = vjpStep.run([...bodyLifted, ...segment[t]!, ...ctCarry]);
+        ctLifted = ctLifted.map((c, k) => addConcrete(c, outs[k]!));
+        ctCarry = outs.slice(floatLifted.length);
+      }
     }
   }
   // Pack the cotangents of the operands inIdx, in order, as float64.
