@@ -286,6 +286,11 @@ describe("reverse mode through the staged loop (run forwards, then backwards, at
     const as = [2, 9, 0.25, 1e4];
     expectAllClose(vmap(grad(root))(np.array(as)) as NdArray, as.map(dRoot), 1e-9);
     expectAllClose(jit(vmap(grad(root)))(np.array(as)) as NdArray, as.map(dRoot), 1e-9);
+    // grad of a vmapped loop (the batched loop's reverse pass) and an empty batch
+    const total = (x: NdArray) => np.sum(vmap(root)(x) as NdArray);
+    expectAllClose(grad(total)(np.array(as)), as.map(dRoot), 1e-9);
+    expectAllClose(jit(grad(total))(np.array(as)), as.map(dRoot), 1e-9);
+    expect((vmap(grad(root))(np.zeros([0])) as NdArray).shape).toEqual([0]);
     // linearize's forward map replays the loop's tangent map (per-element loops inside vmap)
     const [out, tangentMap] = linearize(vmap(root), np.array(as));
     expectAllClose(

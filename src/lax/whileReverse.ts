@@ -269,6 +269,12 @@ const whileVjp: PrimitiveDef<ReverseParams> = makePrimitive<ReverseParams>({
       const r = bind(whileVjp, element, params);
       rows.push(reshape(r, [1, ...r.shape]));
     }
+    if (size === 0) {
+      const elementSize = (i: number) =>
+        shapeSize(args[i]!.shape.filter((_, k) => k !== (dims[i] ?? null)));
+      const total = params.inIdx.reduce((t, i) => t + elementSize(i), 0);
+      return [ConcreteArray.zeros([0, total], "float64"), 0];
+    }
     return [concatenate(rows, 0), 0];
   },
 });
