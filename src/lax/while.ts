@@ -17,8 +17,9 @@
  * back into leaves by slice/reshape/convert after the loop.
  *
  * Rules:
- *   impl       runs the loop; condition and body are compiled once (jit's
- *              code generator) and cached on the parameters.
+ *   impl       runs the loop: one compiled program per iteration (the body,
+ *              then the condition on the new carry), built by jit's code
+ *              generator on first use and cached per loop.
  *   jvp        a while over (primal carry, tangent carry): the body's JVP,
  *              the condition reads primals only. (The primal loop runs once
  *              more for the output the trace already holds: primitives have
