@@ -8,18 +8,14 @@
  * the results elementwise, as JAX does for cond under vmap. Loops are
  * unrolled: reverse mode through them stores every step (use checkpoint on
  * the body to trade memory for recomputation), and under jit the compiler
- * re-rolls them into loops. whileLoop needs a concrete condition.
+ * re-rolls them into loops. whileLoop needs a concrete condition. scan (in
+ * scan.ts) adds binomial checkpointing and a gradient horizon.
  */
 import { Array, type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
-import {
-  ChainruleError,
-  ConcretizationError,
-  InvalidArgumentError,
-  ShapeError,
-} from "../core/errors.js";
+import { ConcretizationError, InvalidArgumentError, ShapeError } from "../core/errors.js";
 import * as np from "../numpy/index.js";
-import { flatten, map as treeMap, treeDefString, unflatten, type PyTree } from "../tree/index.js";
+import { flatten, map as treeMap, treeDefString, type PyTree } from "../tree/index.js";
 
 /** The concrete JS value of a scalar predicate, or null when it is abstract or batched. */
 function concreteScalar(fnName: string, x: unknown): number | null {
@@ -131,70 +127,5 @@ export function whileLoop(
   return carry;
 }
 
-export interface ScanOptions {
-  /** Number of steps (required when xs is null). */
-  length?: number;
-  /** Scan from the last element to the first. */
-  reverse?: boolean;
-  /** Binomial checkpointing of the steps: not available in this implementation yet. */
-  checkpoint?: { snapshots: number };
-}
-
-/**
- * scan(f, init, xs, opts) -> [carry, ys]: for each step t, [carry, y_t] =
- * f(carry, x_t) with x_t the t-th slice (leading axis) of every leaf of xs;
- * ys stacks the y_t along a new leading axis.
- */
-export function scan(
-  f: (carry: never, x: never) => [unknown, unknown],
-  init: unknown,
-  xs: unknown,
-  opts: ScanOptions = {},
-): [PyTree, PyTree] {
-  if (opts.checkpoint !== undefined) {
-    throw new ChainruleError(
-      "lax.scan: the checkpoint option (binomial schedule) is not available yet; wrap the step " +
-        "function with checkpoint(...) to recompute each step in the backward pass instead",
-    );
-  }
-  const [xLeaves, xDef] = flatten(xs);
-  const xArrays = xLeaves.map((l, i) => asArray(l, `lax.scan: xs leaf ${i}`));
-  let length = opts.length;
-  for (const [i, x] of xArrays.entries()) {
-    if (x.ndim === 0)
-      throw new ShapeError(
-        `lax.scan: xs leaf ${i} is a scalar; scanned arrays need a leading axis`,
-      );
-    const n = x.shape[0]!;
-    if (length !== undefined && n !== length) {
-      throw new ShapeError(
-        `lax.scan: xs leaf ${i} has leading size ${n} but the scan length is ${length}`,
-      );
-    }
-    length = n;
-  }
-  if (length === undefined)
-    throw new InvalidArgumentError("lax.scan: give xs or the length option");
-  const step = f as (c: unknown, x: unknown) => [unknown, unknown];
-  let carry = init;
-  const ys: unknown[] = new globalThis.Array(length);
-  for (let k = 0; k < length; k++) {
-    const t = opts.reverse === true ? length - 1 - k : k;
-    const xt = unflatten(
-      xDef,
-      xArrays.map((x) => np.take(x, t, 0)),
-    );
-    const out = step(carry, xt);
-    if (!globalThis.Array.isArray(out) || out.length !== 2) {
-      throw new InvalidArgumentError("lax.scan: f must return a pair [carry, y]");
-    }
-    carry = out[0];
-    ys[t] = out[1];
-  }
-  if (length === 0) return [carry, null];
-  const [firstLeaves, yDef] = flatten(ys[0]);
-  const stacked = firstLeaves.map((_, j) => np.stack(ys.map((y) => flatten(y)[0][j] as ArrayLike)));
-  return [carry, unflatten(yDef, stacked)];
-}
-
+export { scan, type ScanOptions } from "./scan.js";
 export { switchCase as switch };
