@@ -43,6 +43,7 @@ import {
 import { type PrimitiveDef, UndefPrimal, makePrimitive } from "../core/primitive.js";
 import { Tracer, bind, dynamicLevel } from "../core/trace.js";
 import { Jaxpr, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
+import { type JittedFunction, jit } from "../jit/jit.js";
 import * as np from "../numpy/index.js";
 import { slice } from "../primitives/movement.js";
 import { JVPTracer, jvp } from "../transforms/jvp.js";
@@ -247,6 +248,8 @@ interface ScanRecord {
   yAvals: Aval[];
   packed: PackedLeaf[];
   packedSize: number;
+  /** The step and its vjp compiled with jit (built on first use). */
+  compiled: { step?: JittedFunction; vjp?: JittedFunction };
 }
 
 /** Runs the step program: [carry leaves, y leaves]. */
@@ -258,6 +261,76 @@ function runBody(
 ): [Array[], Array[]] {
   const out = evalJaxpr(rec.body, [...consts, ...carry, ...x]);
   return [out.slice(0, rec.numCarry), out.slice(rec.numCarry)];
+}
+
+/**
+ * The step compiled with jit, on flat arguments (closed-over values, carry,
+ * x) -> (carry, y). Compiled once per scan call; under an outer transformation
+ * jit traces inline, so this is also correct on tracers.
+ */
+function stepFn(
+  rec: ScanRecord,
+): (consts: Array[], carry: Array[], x: Array[]) => [Array[], Array[]] {
+  const nC = rec.numConsts;
+  const nCarry = rec.numCarry;
+  rec.compiled.step ??= jit((...flat: Array[]) => {
+    const [c, y] = runBody(
+      rec,
+      flat.slice(0, nC),
+      flat.slice(nC, nC + nCarry),
+      flat.slice(nC + nCarry),
+    );
+    return [...c, ...y];
+  });
+  const f = rec.compiled.step;
+  return (consts, carry, x) => {
+    const out = f(...consts, ...carry, ...x) as Array[];
+    return [out.slice(0, nCarry), out.slice(nCarry)];
+  };
+}
+
+/**
+ * The reverse step compiled with jit: (closed-over values, c_t, x_t, carry
+ * cotangent, y_t cotangent) -> (cotangents of the differentiated closed-over
+ * values, of c_t, and of x_t when xs are differentiated).
+ */
+function vjpFn(
+  rec: ScanRecord,
+  diffConsts: readonly number[],
+  needX: boolean,
+): (consts: Array[], carry: Array[], x: Array[], ctCarry: Array[], ctY: Array[]) => Array[][] {
+  const nC = rec.numConsts;
+  const nCarry = rec.numCarry;
+  const nX = rec.primals.length - nC - nCarry;
+  const nDc = diffConsts.length;
+  rec.compiled.vjp ??= jit((...flat: Array[]) => {
+    let o = 0;
+    const take = (n: number) => flat.slice(o, (o += n));
+    const consts = take(nC);
+    const carry = take(nCarry);
+    const x = take(nX);
+    const ctOut = [take(nCarry), take(rec.yAvals.length)];
+    const withConsts = (dc: readonly Array[]): Array[] => {
+      const all = consts.slice();
+      diffConsts.forEach((i, k) => (all[i] = dc[k]!));
+      return all;
+    };
+    const dc = diffConsts.map((i) => consts[i]!);
+    const cts = needX
+      ? vjp(
+          (d: Array[], c: Array[], xt: Array[]) => runBody(rec, withConsts(d), c, xt),
+          dc,
+          carry,
+          x,
+        )[1](ctOut)
+      : vjp((d: Array[], c: Array[]) => runBody(rec, withConsts(d), c, x), dc, carry)[1](ctOut);
+    return cts.flat() as Array[];
+  });
+  const f = rec.compiled.vjp;
+  return (consts, carry, x, ctCarry, ctY) => {
+    const out = f(...consts, ...carry, ...x, ...ctCarry, ...ctY) as Array[];
+    return [out.slice(0, nDc), out.slice(nDc, nDc + nCarry), out.slice(nDc + nCarry)];
+  };
 }
 
 function xsAt(xs: readonly Array[], t: number): Array[] {
@@ -333,35 +406,22 @@ function backwardSweep(rec: ScanRecord, ct: Array): Array[] {
   const ctConsts: (Array | null)[] = diffConsts.map(() => null);
   const ctXs: Array[][] = needX ? new globalThis.Array<Array[]>(T) : [];
 
-  // The step as a function of (differentiated closed-over values, carry[, x]).
-  const withConsts = (dc: readonly Array[]): Array[] => {
-    const all = consts.slice();
-    diffConsts.forEach((i, k) => (all[i] = dc[k]!));
-    return all;
-  };
-  const dcPrimals = diffConsts.map((i) => consts[i]!);
+  const step = stepFn(rec);
+  const pullStep = vjpFn(rec, diffConsts, needX);
   const advance = (carry: Array[], k: number): Array[] => {
     const t = rec.reverse ? T - 1 - k : k;
-    return runBody(rec, consts, carry, xsAt(xs, t))[0];
+    return step(consts, carry, xsAt(xs, t))[0];
   };
   const reverseStep = (carry: Array[], k: number): void => {
     const t = rec.reverse ? T - 1 - k : k;
-    const xt = xsAt(xs, t);
-    const ctOut = [ctCarry, ctYs.map((y) => np.take(y, t, 0))];
-    let cts: unknown[];
-    if (needX) {
-      const fk = (dc: Array[], c: Array[], x: Array[]) => runBody(rec, withConsts(dc), c, x);
-      cts = vjp(fk, dcPrimals, carry, xt)[1](ctOut);
-      ctXs[t] = cts[2] as Array[];
-    } else {
-      const fk = (dc: Array[], c: Array[]) => runBody(rec, withConsts(dc), c, xt);
-      cts = vjp(fk, dcPrimals, carry)[1](ctOut);
-    }
-    (cts[0] as Array[]).forEach((g, k2) => {
+    const ctY = ctYs.map((y) => np.take(y, t, 0));
+    const cts = pullStep(consts, carry, xsAt(xs, t), ctCarry, ctY);
+    if (needX) ctXs[t] = cts[2]!;
+    cts[0]!.forEach((g, k2) => {
       const prev = ctConsts[k2];
       ctConsts[k2] = prev === null || prev === undefined ? g : np.add(prev, g);
     });
-    const dCarry = cts[1] as Array[];
+    const dCarry = cts[1]!;
     // gradientHorizon: the carry entering step k was passed through stopGradient.
     ctCarry = cutBefore(k, rec.horizon) ? dCarry.map((d) => np.zerosLike(d)) : dCarry;
   };
@@ -535,6 +595,7 @@ function scanCheckpointed(call: ScanCall, snapshots: number): [PyTree, PyTree] |
     yAvals,
     packed,
     packedSize: offset,
+    compiled: {},
   };
 
   // Forward sweep on primal values, keeping the first revolve sweep's carries.
@@ -543,9 +604,10 @@ function scanCheckpointed(call: ScanCall, snapshots: number): [PyTree, PyTree] |
   const xPrimals = primals.slice(consts.length + init.length);
   let carry = primals.slice(consts.length, consts.length + init.length);
   const ys: Array[][] = new globalThis.Array<Array[]>(T);
+  const stepC = stepFn(rec);
   for (let k = 0; k < T; k++) {
     const t = reverse ? T - 1 - k : k;
-    const [c, y] = runBody(rec, constPrimals, carry, xsAt(xPrimals, t));
+    const [c, y] = stepC(constPrimals, carry, xsAt(xPrimals, t));
     carry = c;
     ys[t] = y;
     if (keep.has(k + 1)) rec.stored.set(k + 1, carry);
