@@ -55,7 +55,7 @@ describe("checkpoint policies", () => {
     }, -0.6);
     expect((plain[1]!.toArray() as number[][])[1]![2]).toBeCloseTo(fd, 8);
     for (const policy of policies) {
-      const loss = lossWith(checkpoint(block as never, { policy }));
+      const loss = lossWith(checkpoint(block, { policy }));
       const g = grad(loss, { argnums: [0, 1, 2] })(x0, W1, W2) as NdArray[];
       g.forEach((gi, i) => expectAllClose(gi, plain[i]!, 1e-14));
       // under jit, and vmapped over a batch of inputs
@@ -71,13 +71,13 @@ describe("checkpoint policies", () => {
 
   it("store and recompute what the policy says", () => {
     // The operations of one block, counted from its own program.
-    const eqns = makeJaxpr(block as never)(x0, W1, W2).eqns;
+    const eqns = makeJaxpr(block)(x0, W1, W2).eqns;
     const total = eqns.length;
     const count = (pred: (name: string) => boolean) => eqns.filter((e) => pred(e.prim.name)).length;
     const measured = (policy: CheckpointPolicy) => {
       checkpointStats.recomputed = 0;
       checkpointStats.saved = 0;
-      grad(lossWith(checkpoint(block as never, { policy })), { argnums: [0, 1, 2] })(x0, W1, W2);
+      grad(lossWith(checkpoint(block, { policy })), { argnums: [0, 1, 2] })(x0, W1, W2);
       return { ...checkpointStats };
     };
     expect(measured("nothingSaveable")).toEqual({ recomputed: DEPTH * total, saved: 0 });
