@@ -66,7 +66,7 @@ function simulation(T: number, N: number, opts: lax.ScanOptions) {
 
 /** Runs one case in this process (the child side). */
 function runCase(name: string, T: number, N: number): CaseResult {
-  const params = np.array([1.0, 0.1, 0.5]);
+  const params = np.array([1.0, 0.002, 0.5]);
   const mib = (b: number) => b / 2 ** 20;
   let run: () => NdArray;
   if (name === "plain") run = () => grad(simulation(T, N, {}))(params) as NdArray;

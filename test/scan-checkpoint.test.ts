@@ -304,6 +304,39 @@ describe("checkpointed scan gradients", () => {
   });
 });
 
+describe("checkpointed scan: dtypes", () => {
+  it("float32 carries and outputs, integer carries and outputs", () => {
+    const f = (opts: lax.ScanOptions) => (a: NdArray) => {
+      type C = { v: NdArray; i: NdArray };
+      const step = (c: C, x: NdArray): [C, { f: NdArray; i: NdArray }] => {
+        const v = np.sin(np.multiply(c.v, a.astype("float32")));
+        return [
+          { v, i: np.add(c.i, 1) },
+          { f: np.multiply(v, x), i: c.i },
+        ];
+      };
+      const init = {
+        v: np.array([0.5, 0.2], { dtype: "float32" }),
+        i: np.array(0, { dtype: "int32" }),
+      };
+      const xs = np.array(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        { dtype: "float32" },
+      );
+      const [c, ys] = lax.scan(step, init, xs, opts) as [C, { f: NdArray; i: NdArray }];
+      expect(ys.i.dtype).toBe("int32");
+      return np.add(np.sum(ys.f).astype("float64"), np.sum(c.v).astype("float64"));
+    };
+    const sweeps = lastSweep.sweeps;
+    expectAllClose(grad(f({ checkpoint: { snapshots: 2 } }))(1.1), grad(f({}))(1.1), 1e-6);
+    expect(lastSweep.sweeps).toBe(sweeps + 1);
+  });
+});
+
 describe("gradientHorizon", () => {
   // The reference: a plain JS loop that cuts the carry with stopGradient every H steps.
   const H = 4;
