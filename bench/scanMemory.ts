@@ -15,6 +15,7 @@
  * needed. Cases:
  *   plain        grad, unrolled scan (every step's intermediates on the tape)
  *   revolve-s    grad, checkpoint: { snapshots: s }
+ *   revolve-s-eager  the same with the step run eagerly (not compiled by jit)
  *   jacfwd       forward mode: jacfwd over the 3 parameters (unrolled scan)
  *
  * Usage: tsx bench/scanMemory.ts [--T 100000] [--N 1000] [--cases plain,revolve-10,...]
@@ -24,6 +25,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type Array as NdArray, grad, jacfwd, lax, np } from "../src/index.js";
+import { scanTuning } from "../src/lax/scan.js";
 import { machineInfo, printTable, fmt } from "./harness.js";
 
 interface CaseResult {
@@ -72,7 +74,10 @@ function runCase(name: string, T: number, N: number): CaseResult {
   if (name === "plain") run = () => grad(simulation(T, N, {}))(params) as NdArray;
   else if (name === "jacfwd") run = () => jacfwd(simulation(T, N, {}))(params) as NdArray;
   else if (name.startsWith("revolve-")) {
-    const snapshots = Number(name.slice("revolve-".length));
+    // revolve-S, or revolve-S-eager: the step not compiled with jit
+    const [, s, eager] = name.split("-");
+    const snapshots = Number(s);
+    if (eager === "eager") scanTuning.jitStep = false;
     run = () => grad(simulation(T, N, { checkpoint: { snapshots } }))(params) as NdArray;
   } else throw new Error(`scanMemory: unknown case ${name}`);
   (globalThis as { gc?: () => void }).gc?.();

@@ -43,7 +43,7 @@ import {
 import { type PrimitiveDef, UndefPrimal, makePrimitive } from "../core/primitive.js";
 import { Tracer, bind, dynamicLevel } from "../core/trace.js";
 import { Jaxpr, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
-import { type JittedFunction, jit } from "../jit/jit.js";
+import { jit } from "../jit/jit.js";
 import * as np from "../numpy/index.js";
 import { slice } from "../primitives/movement.js";
 import { JVPTracer, jvp } from "../transforms/jvp.js";
@@ -249,7 +249,7 @@ interface ScanRecord {
   packed: PackedLeaf[];
   packedSize: number;
   /** The step and its vjp compiled with jit (built on first use). */
-  compiled: { step?: JittedFunction; vjp?: JittedFunction };
+  compiled: { step?: (...args: Array[]) => unknown; vjp?: (...args: Array[]) => unknown };
 }
 
 /** Runs the step program: [carry leaves, y leaves]. */
@@ -264,6 +264,13 @@ function runBody(
 }
 
 /**
+ * Tuning for benchmarks: `jitStep: false` runs the checkpointed scan's step
+ * and reverse step eagerly (to separate the cost of recomputation from the
+ * gain of compiling the step).
+ */
+export const scanTuning = { jitStep: true };
+
+/**
  * The step compiled with jit, on flat arguments (closed-over values, carry,
  * x) -> (carry, y). Compiled once per scan call; under an outer transformation
  * jit traces inline, so this is also correct on tracers.
@@ -273,7 +280,8 @@ function stepFn(
 ): (consts: Array[], carry: Array[], x: Array[]) => [Array[], Array[]] {
   const nC = rec.numConsts;
   const nCarry = rec.numCarry;
-  rec.compiled.step ??= jit((...flat: Array[]) => {
+  const compile = scanTuning.jitStep ? jit : (g: (...a: Array[]) => unknown) => g;
+  rec.compiled.step ??= compile((...flat: Array[]) => {
     const [c, y] = runBody(
       rec,
       flat.slice(0, nC),
@@ -303,7 +311,8 @@ function vjpFn(
   const nCarry = rec.numCarry;
   const nX = rec.primals.length - nC - nCarry;
   const nDc = diffConsts.length;
-  rec.compiled.vjp ??= jit((...flat: Array[]) => {
+  const compile = scanTuning.jitStep ? jit : (g: (...a: Array[]) => unknown) => g;
+  rec.compiled.vjp ??= compile((...flat: Array[]) => {
     let o = 0;
     const take = (n: number) => flat.slice(o, (o += n));
     const consts = take(nC);
