@@ -240,10 +240,24 @@ describe("checkpointed scan gradients", () => {
     const byDamping = (f: typeof cp) => (d: NdArray) =>
       grad(f, { argnums: 1 })(args[0], d, args[2], args[3], args[4]);
     expectAllClose(vmap(byDamping(cp))(ds), vmap(byDamping(plain))(ds), 1e-12);
-    // grad(vmap): the unrolled path under the batch trace, same values
+    // grad(vmap): scan of the vmapped step, checkpointed below the batch trace
     const batched = (f: typeof cp) => (d: NdArray) =>
       np.sum(vmap((di: NdArray) => f(args[0], di, args[2], args[3], args[4]))(d));
+    const sweeps = lastSweep.sweeps;
     expectAllClose(grad(batched(cp))(ds), grad(batched(plain))(ds), 1e-12);
+    expect(lastSweep.sweeps).toBe(sweeps + 1); // checkpointed one level below the vmap
+    // grad(vmap) with batched xs and init, reversed, with a horizon
+    const forcesB = np.stack([args[3], np.multiply(args[3], -0.5)]);
+    const p0B = np.stack([args[2], np.multiply(args[2], 2)]);
+    const overBatch = (opts: lax.ScanOptions) => (w: NdArray) =>
+      np.sum(vmap((f: NdArray, p: NdArray) => loss(opts)(w, args[1], p, f, args[4]))(forcesB, p0B));
+    const sweeps2 = lastSweep.sweeps;
+    expectAllClose(
+      grad(overBatch({ reverse: true, gradientHorizon: 4, checkpoint: { snapshots: 2 } }))(W),
+      grad(overBatch({ reverse: true, gradientHorizon: 4 }))(W),
+      1e-12,
+    );
+    expect(lastSweep.sweeps).toBe(sweeps2 + 1);
     // jacrev (a vmapped pullback) of a vector output: the final position
     const finalP = (opts: lax.ScanOptions) => (p0: NdArray) =>
       (

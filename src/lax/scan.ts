@@ -47,6 +47,8 @@ import { jit } from "../jit/jit.js";
 import * as np from "../numpy/index.js";
 import { slice } from "../primitives/movement.js";
 import { JVPTracer, jvp } from "../transforms/jvp.js";
+import { BatchTracer, vmap } from "../transforms/vmap.js";
+import { batchToFront, moveAxis } from "../primitives/helpers.js";
 import { LinearTracer, vjp } from "../transforms/linearize.js";
 import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
 import { type RevolveStats, firstSweepPositions, revolve } from "./revolve.js";
@@ -556,7 +558,11 @@ function scanCheckpointed(call: ScanCall, snapshots: number): [PyTree, PyTree] |
 
   // Is scan reached by reverse mode? (the innermost trace is a JVP whose tangents are tape nodes)
   const top = topTracer(leaves);
-  if (!(top instanceof JVPTracer) || dynamicLevel() > top.trace.main.level) return null;
+  if (top === null || dynamicLevel() > top.trace.main.level) return null;
+  if (top instanceof BatchTracer) {
+    return scanUnderVmap(call, snapshots, top, jaxpr, consts, init, carryDef, yDef!);
+  }
+  if (!(top instanceof JVPTracer)) return null;
   const jvpTrace = top.trace;
   const primals: Array[] = [];
   const tangents: Array[] = [];
@@ -635,4 +641,59 @@ function scanCheckpointed(call: ScanCall, snapshots: number): [PyTree, PyTree] |
     }
   }
   return [unflatten(carryDef, carryOut), unflatten(yDef!, ysOut)];
+}
+
+/**
+ * A checkpointed scan whose innermost transformation is vmap (for example
+ * grad(vmap(f)) with a scan in f): the same scan one level down, of the
+ * vmapped step, on the unbatched values (carries batched on axis 0, xs on
+ * axis 1, closed-over values where they are). The inner scan then meets the
+ * reverse-mode trace directly and checkpoints.
+ */
+function scanUnderVmap(
+  call: ScanCall,
+  snapshots: number,
+  top: BatchTracer,
+  jaxpr: Jaxpr,
+  consts: readonly Array[],
+  init: readonly Array[],
+  carryDef: TreeDef,
+  yDef: TreeDef,
+): [PyTree, PyTree] {
+  const trace = top.trace;
+  const own = (a: Array): a is BatchTracer => a instanceof BatchTracer && a.trace === trace;
+  const size = top.val.shape[top.bdim!]!;
+  const constVals = consts.map((c) => (own(c) ? c.val : c));
+  const constDims = consts.map((c) => (own(c) ? c.bdim : null));
+  const initVals = init.map((c) => batchToFront(own(c) ? c.val : c, own(c) ? c.bdim : null, size));
+  const xVals = call.xArrays.map((x) =>
+    own(x) && x.bdim !== null ? moveAxis(x.val, x.bdim, 1) : own(x) ? x.val : x,
+  );
+  const xDims = call.xArrays.map((x) => (own(x) && x.bdim !== null ? 0 : null));
+  const body = new Jaxpr([], [], [...jaxpr.constVars, ...jaxpr.inVars], jaxpr.eqns, jaxpr.outVars);
+  const numCarry = init.length;
+  const batchedBody = vmap(
+    (cs: Array[], c: Array[], x: Array[]) => {
+      const out = evalJaxpr(body, [...cs, ...c, ...x]);
+      return [out.slice(0, numCarry), out.slice(numCarry)];
+    },
+    { inAxes: [constDims, 0, xDims] },
+  );
+  const step = (c: Array[], x: Array[]) => batchedBody(constVals, c, x) as [Array[], Array[]];
+  const [carry, ys] = scan(step, initVals, xVals, {
+    length: call.length,
+    reverse: call.reverse,
+    checkpoint: { snapshots },
+    ...(call.horizon === null ? {} : { gradientHorizon: call.horizon }),
+  }) as [Array[], Array[] | null];
+  return [
+    unflatten(
+      carryDef,
+      carry.map((c) => new BatchTracer(trace, c, 0)),
+    ),
+    unflatten(
+      yDef,
+      (ys ?? []).map((y) => new BatchTracer(trace, y, 1)),
+    ),
+  ];
 }
