@@ -22,7 +22,13 @@ export { jvp } from "./transforms/jvp.js";
 export { grad, valueAndGrad, vjp, linearize, type GradOptions } from "./transforms/linearize.js";
 export { jacfwd, jacrev, jacobian, hessian, type JacobianOptions } from "./transforms/jacobian.js";
 export { vmap, type VmapOptions } from "./transforms/vmap.js";
-export { checkpoint, customJvp, customVjp } from "./transforms/custom.js";
+export {
+  checkpoint,
+  customJvp,
+  customVjp,
+  type CheckpointOptions,
+  type CheckpointPolicy,
+} from "./transforms/custom.js";
 export {
   checkGrads,
   type CheckGradsOptions,

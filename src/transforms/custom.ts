@@ -17,8 +17,9 @@
  * function of the vmapped f and rules. So every transformation, jit
  * included, sees one operation and applies the user's rule.
  *
- *   checkpoint(f)            f recomputed in the backward pass instead of
- *                            storing its intermediates
+ *   checkpoint(f, {policy})  f recomputed in the backward pass instead of
+ *                            storing its intermediates (all of them, or
+ *                            those the policy does not store)
  *
  * f takes arrays (or numbers) and returns one array.
  */
@@ -28,7 +29,8 @@ import { ChainruleError, InvalidArgumentError, fmtShape } from "../core/errors.j
 import { type BatchDim, type PrimitiveDef, UndefPrimal, makePrimitive } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
 import { bind } from "../core/trace.js";
-import { traceToJaxpr } from "../ir/jaxpr.js";
+import { type Jaxpr, type JaxprEqn, type Var, traceToJaxpr } from "../ir/jaxpr.js";
+import { zerosLike } from "../numpy/index.js";
 import { batchSize, batchToFront, instantiate } from "../primitives/helpers.js";
 import { flatten } from "../tree/index.js";
 import { jvp } from "./jvp.js";
@@ -192,14 +194,122 @@ export function customVjp(
 }
 
 /**
- * checkpoint(f): f whose intermediate values are not stored for reverse mode.
- * The tape keeps only f's inputs; the backward pass recomputes f (its vjp) when
- * it reaches it: less memory for a second forward evaluation (Griewank's
- * checkpointing). Forward mode and vmap see plain f.
+ * Which intermediate values of a checkpointed function reverse mode stores
+ * (JAX's checkpoint policies); the others are recomputed in the backward pass.
+ *   "nothingSaveable"     store only the inputs, recompute everything (default)
+ *   "everythingSaveable"  store everything, recompute nothing (plain reverse mode)
+ *   "dotsSaveable"        store the outputs of matrix products (matmul), recompute the rest
+ *   (name) => boolean     store the outputs of the primitives whose name it accepts
  */
-export function checkpoint(f: ArrayFn): (...args: unknown[]) => Array {
+export type CheckpointPolicy =
+  "nothingSaveable" | "everythingSaveable" | "dotsSaveable" | ((primitiveName: string) => boolean);
+
+export interface CheckpointOptions {
+  policy?: CheckpointPolicy;
+}
+
+/**
+ * What checkpointed functions did in backward passes so far (for tests and
+ * benchmarks): primitive applications recomputed, and intermediate values
+ * stored by a policy.
+ */
+export const checkpointStats = { recomputed: 0, saved: 0 };
+
+const MATMUL_NAMES = new Set(["matmul"]);
+
+/** The policy as "store everything" or a predicate on primitive names. */
+function policyPredicate(policy: unknown): "all" | ((name: string) => boolean) {
+  if (policy === undefined || policy === "nothingSaveable") return () => false;
+  if (policy === "everythingSaveable") return "all";
+  if (policy === "dotsSaveable") return (name) => MATMUL_NAMES.has(name);
+  if (typeof policy === "function") return policy as (name: string) => boolean;
+  throw new InvalidArgumentError(
+    `checkpoint: unknown policy ${typeof policy === "string" ? `"${policy}"` : typeof policy}; use ` +
+      `"nothingSaveable", "everythingSaveable", "dotsSaveable" or a function ` +
+      `(primitiveName) => boolean that says which primitives' outputs to store`,
+  );
+}
+
+interface SavedResiduals {
+  primals: Array[];
+  /** Stored outputs, by equation index in f's program. */
+  saved: Map<number, Array>;
+}
+
+/**
+ * An equation whose output was stored: a function of its inputs and the
+ * stored value that returns the stored value (no recomputation) while its
+ * derivative is the primitive's own JVP rule at those inputs.
+ */
+function storedOutput(eqn: JaxprEqn): (...args: unknown[]) => Array {
+  return customJvp(
+    (...a) => a[a.length - 1]!,
+    (ps, ts) => {
+      const out = ps[ps.length - 1]!;
+      const n = ps.length - 1;
+      const t = eqn.prim.jvp(ps.slice(0, n), ts.slice(0, n), out, eqn.params);
+      return [out, t ?? zerosLike(out)];
+    },
+  );
+}
+
+/**
+ * f's program evaluated on xs, with the equations in `saved` replaced by their
+ * stored outputs (through storedOutput) and the others recomputed.
+ */
+function evalWithSaved(
+  jaxpr: Jaxpr,
+  xs: readonly Array[],
+  saved: ReadonlyMap<number, Array>,
+  stored: Map<number, (...args: unknown[]) => Array>,
+): Array {
+  const env = new Map<Var, Array>();
+  jaxpr.constVars.forEach((v, i) => env.set(v, jaxpr.consts[i]!));
+  jaxpr.inVars.forEach((v, i) => env.set(v, xs[i]!));
+  jaxpr.eqns.forEach((eqn, i) => {
+    const args = eqn.inputs.map((v) => env.get(v)!);
+    const kept = saved.get(i);
+    if (kept === undefined) {
+      checkpointStats.recomputed++;
+      env.set(eqn.out, bind(eqn.prim, args, eqn.params));
+    } else {
+      let g = stored.get(i);
+      if (g === undefined) stored.set(i, (g = storedOutput(eqn)));
+      env.set(eqn.out, g(...args, kept));
+    }
+  });
+  return env.get(jaxpr.outVars[0]!)!;
+}
+
+/**
+ * checkpoint(f, { policy }): f whose intermediate values are not stored for
+ * reverse mode (or only those the policy names). The tape keeps f's inputs
+ * (and the stored values); the backward pass recomputes the rest of f (its
+ * vjp) when it reaches it: less memory for a second forward evaluation
+ * (Griewank's checkpointing). Forward mode and vmap see plain f.
+ */
+export function checkpoint(
+  f: ArrayFn,
+  opts: CheckpointOptions = {},
+): (...args: unknown[]) => Array {
+  const policy = policyPredicate(opts.policy);
   const cache = new Map<string, Aval>();
+  const programs = new Map<string, Jaxpr>();
+  /** Per program: the storedOutput functions of its stored equations. */
+  const storedFns = new WeakMap<Jaxpr, Map<number, (...args: unknown[]) => Array>>();
   let batched: ((...args: unknown[]) => Array) | undefined;
+  /** f's program at these input avals (traced once per signature). */
+  const programOf = (avals: readonly Aval[]): Jaxpr => {
+    const key = avals.map((a) => `${a.dtype}[${a.shape.join(",")}]`).join(";");
+    let jaxpr = programs.get(key);
+    if (jaxpr === undefined) {
+      const [, inDef] = flatten(avals.map(() => 0));
+      jaxpr = traceToJaxpr((...xs: unknown[]) => f(...(xs as Array[])), inDef, avals).jaxpr;
+      programs.set(key, jaxpr);
+      storedFns.set(jaxpr, new Map());
+    }
+    return jaxpr;
+  };
   const lin: PrimitiveDef<LinParams> = makePrimitive<LinParams>({
     name: "checkpointLinear",
     linear: true,
@@ -207,7 +317,9 @@ export function checkpoint(f: ArrayFn): (...args: unknown[]) => Array {
     // Applied to concrete tangents (linearize's forward map): recompute f's JVP.
     impl: (tangents, { residuals }) =>
       asArray(
-        jvp((...xs: unknown[]) => f(...(xs as Array[])), residuals as Array[], [...tangents])[1],
+        jvp((...xs: unknown[]) => f(...(xs as Array[])), (residuals as SavedResiduals).primals, [
+          ...tangents,
+        ])[1],
         "checkpoint",
       ).concrete("checkpoint"),
     jvp: () => {
@@ -216,10 +328,13 @@ export function checkpoint(f: ArrayFn): (...args: unknown[]) => Array {
           "function is not supported; differentiate the function itself (jvp, grad, hessian)",
       );
     },
-    // Recompute f at the stored inputs and pull the cotangent back through it.
+    // Recompute f (all but the stored values) at the inputs and pull the cotangent back.
     transpose(ct, args, { residuals }) {
-      const primals = residuals as Array[];
-      const cts = vjp((...xs: unknown[]) => f(...(xs as Array[])), ...primals)[1](ct) as Array[];
+      const { primals, saved } = residuals as SavedResiduals;
+      const jaxpr = programOf(primals);
+      const fns = storedFns.get(jaxpr)!;
+      const g = (...xs: unknown[]) => evalWithSaved(jaxpr, xs as Array[], saved, fns);
+      const cts = vjp(g, ...primals)[1](ct) as Array[];
       return cts.map((c, i) => (args[i] instanceof UndefPrimal ? c : null));
     },
     batch: () => {
@@ -235,12 +350,28 @@ export function checkpoint(f: ArrayFn): (...args: unknown[]) => Array {
     impl: (args) => runConcrete(f, args),
     jvp(primals, tangents, out) {
       const ts = tangents.map((t, i) => instantiate(t, primals[i]!));
-      // Reverse mode (tangents are tape nodes): record only the inputs.
-      if (tangents.some((t) => t instanceof LinearTracer)) {
-        return bind(lin, ts, {
-          residuals: [...primals],
-          out: { shape: out.shape, dtype: out.dtype },
-        });
+      // Reverse mode (tangents are tape nodes): record only the inputs and what the policy keeps.
+      if (policy !== "all" && tangents.some((t) => t instanceof LinearTracer)) {
+        const saved = new Map<number, Array>();
+        const jaxpr = programOf(primals);
+        if (jaxpr.eqns.some((e) => policy(e.prim.name))) {
+          // Evaluate f's program once more to capture the values the policy stores.
+          const env = new Map<Var, Array>();
+          jaxpr.constVars.forEach((v, i) => env.set(v, jaxpr.consts[i]!));
+          jaxpr.inVars.forEach((v, i) => env.set(v, primals[i]!));
+          jaxpr.eqns.forEach((eqn, i) => {
+            const value = bind(
+              eqn.prim,
+              eqn.inputs.map((v) => env.get(v)!),
+              eqn.params,
+            );
+            env.set(eqn.out, value);
+            if (policy(eqn.prim.name)) saved.set(i, value);
+          });
+          checkpointStats.saved += saved.size;
+        }
+        const residuals: SavedResiduals = { primals: [...primals], saved };
+        return bind(lin, ts, { residuals, out: { shape: out.shape, dtype: out.dtype } });
       }
       return asArray(
         jvp((...xs: unknown[]) => f(...(xs as Array[])), [...primals], ts)[1],
@@ -248,7 +379,7 @@ export function checkpoint(f: ArrayFn): (...args: unknown[]) => Array {
       );
     },
     batch(args, dims) {
-      batched ??= checkpoint((...xs) => vmap(f)(...xs) as Array);
+      batched ??= checkpoint((...xs) => vmap(f)(...xs) as Array, opts);
       return [batched(...toFront(args, dims)), 0];
     },
   });
