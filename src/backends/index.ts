@@ -1,12 +1,15 @@
 /**
- * Backend selection: `setBackend("js")`, `getBackend()`. The JS reference
- * backend is the default; faster backends register themselves here.
+ * Backend selection: `setBackend("js" | "wasm")`, `getBackend()`. The JS
+ * reference backend is the default; the Wasm backend (SIMD kernels, worker
+ * threads) is registered where the engine supports WebAssembly SIMD.
  */
 import { ChainruleError } from "../core/errors.js";
 import type { Backend } from "./backend.js";
 import { jsBackend } from "./js.js";
+import { wasmAvailable, wasmBackend } from "./wasm/index.js";
 
 const backends = new Map<string, Backend>([["js", jsBackend]]);
+if (wasmAvailable()) backends.set("wasm", wasmBackend);
 let current: Backend = jsBackend;
 
 /** The backend that runs kernels now. */
@@ -19,7 +22,7 @@ export function getBackend(): string {
   return current.name;
 }
 
-/** Selects a backend by name ("js"). */
+/** Selects a backend by name ("js", or "wasm" where WebAssembly SIMD is available). */
 export function setBackend(name: string): void {
   const b = backends.get(name);
   if (b === undefined) {

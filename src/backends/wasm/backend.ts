@@ -1,0 +1,152 @@
+/**
+ * The Wasm backend: the Backend interface with float32/float64 kernels in
+ * WebAssembly SIMD (matmul, add/sub/mul/div, neg/abs/sqrt) and everything
+ * else delegated to the JS reference backend, whose results it therefore
+ * shares exactly (float64 transcendentals included: they are JS Math).
+ *
+ * Inputs are copied into the runtime's arena, the kernel runs there, and the
+ * result is copied out into a fresh TypedArray (see runtime.ts). Arrays
+ * smaller than `minElements` (elementwise) or products with fewer than
+ * `minMatmulFlops` multiply-adds stay in JS, where the copies would cost
+ * more than the kernel saves.
+ */
+import { type DType, type TypedArray, allocate } from "../../core/dtype.js";
+import type { Backend, BinaryOp, UnaryOp } from "../backend.js";
+import { jsBackend } from "../js.js";
+import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
+import { MATMUL_TILE, dtypeOps } from "./matmulKernel.js";
+import { type WasmRuntime, alloc, getRuntime, resetArena } from "./runtime.js";
+import { parallelGemm } from "./threads.js";
+
+export interface WasmBackendOptions {
+  /** Elementwise kernels on fewer elements run in JS (default 2048). */
+  minElements?: number;
+  /** Matrix products with fewer multiply-adds (batch*m*k*n) run in JS (default 4096). */
+  minMatmulWork?: number;
+}
+
+type FloatDType = "float32" | "float64";
+
+function floatStorage(x: TypedArray, dtype: DType): dtype is FloatDType {
+  return (
+    (dtype === "float32" && x instanceof Float32Array) ||
+    (dtype === "float64" && x instanceof Float64Array)
+  );
+}
+
+/** A view of `count` elements of `dtype` at byte address `ptr` of the memory. */
+function view(rt: WasmRuntime, dtype: FloatDType, ptr: number, count: number): TypedArray {
+  return dtype === "float32"
+    ? new Float32Array(rt.memory.buffer, ptr, count)
+    : new Float64Array(rt.memory.buffer, ptr, count);
+}
+
+/** Copies `x` into the arena; returns its address. */
+function copyIn(rt: WasmRuntime, dtype: FloatDType, x: TypedArray): number {
+  const ptr = alloc(rt, x.length * x.BYTES_PER_ELEMENT);
+  view(rt, dtype, ptr, x.length).set(x);
+  return ptr;
+}
+
+/** Copies `count` elements at `ptr` out into a fresh array. */
+function copyOut(rt: WasmRuntime, dtype: FloatDType, ptr: number, count: number): TypedArray {
+  const out = allocate(dtype, count);
+  out.set(view(rt, dtype, ptr, count));
+  return out;
+}
+
+/** C = A B for one product, A [m, k] and B [k, n] already in `out` order. */
+function matmulOne(
+  rt: WasmRuntime,
+  dtype: FloatDType,
+  a: TypedArray,
+  b: TypedArray,
+  m: number,
+  k: number,
+  n: number,
+  out: TypedArray,
+  outOffset: number,
+): void {
+  const { mr, nv } = MATMUL_TILE[dtype];
+  const E = dtypeOps(dtype).bytes;
+  const nr = (nv * 16) / E;
+  const mPanels = Math.ceil(m / mr);
+  const nPanels = Math.ceil(n / nr);
+  resetArena(rt);
+  const aRaw = copyIn(rt, dtype, a);
+  const bRaw = copyIn(rt, dtype, b);
+  const aPack = alloc(rt, mPanels * mr * k * E);
+  const bPack = alloc(rt, nPanels * nr * k * E);
+  const ldc = nPanels * nr;
+  const cPtr = alloc(rt, mPanels * mr * ldc * E);
+  rt.kernels[`packA_${dtype}`]!(aRaw, aPack, m, k, mPanels);
+  rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
+  const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
+  c.fill(0);
+  parallelGemm(rt, dtype, aPack, bPack, cPtr, k, nPanels, mPanels, m * k * n);
+  if (ldc === n) out.set(c.subarray(0, m * n), outOffset);
+  else for (let i = 0; i < m; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
+}
+
+/** Creates a Wasm backend (the kernel module is compiled on first use). */
+export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
+  const minElements = options.minElements ?? 2048;
+  const minMatmulWork = options.minMatmulWork ?? 4096;
+  const binaryOps = new Set<BinaryOp>(WASM_BINARY_OPS);
+  const unaryOps = new Set<UnaryOp>(WASM_UNARY_OPS);
+
+  return {
+    ...jsBackend,
+    name: "wasm",
+
+    unary(op, x, dtype) {
+      if (!unaryOps.has(op) || x.length < minElements || !floatStorage(x, dtype))
+        return jsBackend.unary(op, x, dtype);
+      const rt = getRuntime();
+      resetArena(rt);
+      const xp = copyIn(rt, dtype, x);
+      const out = alloc(rt, x.length * x.BYTES_PER_ELEMENT);
+      rt.kernels[`unary_${op}_${dtype}`]!(xp, out, x.length);
+      return copyOut(rt, dtype, out, x.length);
+    },
+
+    binary(op, a, b, dtype) {
+      if (
+        !binaryOps.has(op) ||
+        a.length < minElements ||
+        !floatStorage(a, dtype) ||
+        !floatStorage(b, dtype) ||
+        a.length !== b.length
+      )
+        return jsBackend.binary(op, a, b, dtype);
+      const rt = getRuntime();
+      resetArena(rt);
+      const ap = copyIn(rt, dtype, a);
+      const bp = copyIn(rt, dtype, b);
+      const out = alloc(rt, a.length * a.BYTES_PER_ELEMENT);
+      rt.kernels[`binary_${op}_${dtype}`]!(ap, bp, out, a.length);
+      return copyOut(rt, dtype, out, a.length);
+    },
+
+    matmul(a, b, batch, m, k, n, dtype) {
+      if (
+        batch * m * k * n < minMatmulWork ||
+        k === 0 ||
+        !floatStorage(a, dtype) ||
+        !floatStorage(b, dtype)
+      )
+        return jsBackend.matmul(a, b, batch, m, k, n, dtype);
+      const rt = getRuntime();
+      const out = allocate(dtype, batch * m * n);
+      for (let p = 0; p < batch; p++) {
+        const ap = a.subarray(p * m * k, (p + 1) * m * k);
+        const bp = b.subarray(p * k * n, (p + 1) * k * n);
+        matmulOne(rt, dtype, ap, bp, m, k, n, out, p * m * n);
+      }
+      return out;
+    },
+  };
+}
+
+/** The Wasm backend with default thresholds, as registered under the name "wasm". */
+export const wasmBackend: Backend = createWasmBackend();

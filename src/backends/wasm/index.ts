@@ -1,0 +1,7 @@
+/**
+ * The Wasm backend's public surface: the backend object, its factory with
+ * thresholds, thread control, and feature detection.
+ */
+export { createWasmBackend, wasmBackend, type WasmBackendOptions } from "./backend.js";
+export { getRuntime, wasmAvailable } from "./runtime.js";
+export { startWasmThreads, stopWasmThreads, wasmThreadCount } from "./threads.js";
