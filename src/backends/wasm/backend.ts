@@ -88,16 +88,27 @@ function matmulOne(
   else for (let i = 0; i < m; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
 }
 
+/** The Wasm backend object plus its adjustable thresholds. */
+export interface WasmBackend extends Backend {
+  /** Changes the size thresholds (tests set them to 0 to run every kernel in Wasm). */
+  configure(options: WasmBackendOptions): void;
+}
+
 /** Creates a Wasm backend (the kernel module is compiled on first use). */
-export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
-  const minElements = options.minElements ?? 2048;
-  const minMatmulWork = options.minMatmulWork ?? 4096;
+export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+  let minElements = options.minElements ?? 2048;
+  let minMatmulWork = options.minMatmulWork ?? 4096;
   const binaryOps = new Set<BinaryOp>(WASM_BINARY_OPS);
   const unaryOps = new Set<UnaryOp>(WASM_UNARY_OPS);
 
   return {
     ...jsBackend,
     name: "wasm",
+
+    configure(o) {
+      minElements = o.minElements ?? minElements;
+      minMatmulWork = o.minMatmulWork ?? minMatmulWork;
+    },
 
     unary(op, x, dtype) {
       if (!unaryOps.has(op) || x.length < minElements || !floatStorage(x, dtype))
@@ -149,4 +160,4 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
 }
 
 /** The Wasm backend with default thresholds, as registered under the name "wasm". */
-export const wasmBackend: Backend = createWasmBackend();
+export const wasmBackend: WasmBackend = createWasmBackend();

@@ -2,6 +2,11 @@
  * The Wasm backend's public surface: the backend object, its factory with
  * thresholds, thread control, and feature detection.
  */
-export { createWasmBackend, wasmBackend, type WasmBackendOptions } from "./backend.js";
+export {
+  createWasmBackend,
+  wasmBackend,
+  type WasmBackend,
+  type WasmBackendOptions,
+} from "./backend.js";
 export { getRuntime, wasmAvailable } from "./runtime.js";
 export { startWasmThreads, stopWasmThreads, wasmThreadCount } from "./threads.js";
