@@ -9,4 +9,9 @@ export {
   type WasmBackendOptions,
 } from "./backend.js";
 export { getRuntime, wasmAvailable } from "./runtime.js";
-export { startWasmThreads, stopWasmThreads, wasmThreadCount } from "./threads.js";
+export {
+  setWasmThreadLimit,
+  startWasmThreads,
+  stopWasmThreads,
+  wasmThreadCount,
+} from "./threads.js";

@@ -53,6 +53,17 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen) {
   }
 }`;
 
+/** Most workers one kernel may use (the running pool is kept). */
+let workerLimit = Infinity;
+
+/**
+ * Limits how many of the running workers a kernel uses: 0 runs everything
+ * on the calling thread (benchmarks compare one and several threads this way).
+ */
+export function setWasmThreadLimit(limit: number): void {
+  workerLimit = limit;
+}
+
 /** Number of worker threads running now (0 until started). */
 export function wasmThreadCount(): number {
   return pool?.workers ?? 0;
@@ -172,7 +183,7 @@ export function parallelGemm(
 ): void {
   const gemm = rt.kernels[`gemm_${dtype}`]!;
   if (pool === undefined && starting === undefined && rt.shared) void startWasmThreads(rt);
-  const workers = pool?.workers ?? 0;
+  const workers = Math.min(pool?.workers ?? 0, workerLimit);
   if (workers === 0 || ctl === undefined || work < PARALLEL_MIN_WORK || mPanels < 2) {
     gemm(aPack, bPack, cPtr, k, nPanels, 0, mPanels);
     return;
