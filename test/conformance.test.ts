@@ -19,7 +19,18 @@ import type { DType } from "../src/core/dtype.js";
 import { type Primitive, registeredPrimitives } from "../src/core/primitive.js";
 import { bind } from "../src/core/trace.js";
 import { wasmBackend } from "../src/backends/wasm/index.js";
-import { grad, jacfwd, jacrev, jit, jvp, np, setBackend, vjp, vmap } from "../src/index.js";
+import {
+  getBackend,
+  grad,
+  jacfwd,
+  jacrev,
+  jit,
+  jvp,
+  np,
+  setBackend,
+  vjp,
+  vmap,
+} from "../src/index.js";
 import { rng } from "./helpers.js";
 
 // ------------------------------------------------------------- helpers --
@@ -280,12 +291,14 @@ function shifted(xs: NdArray[], vs: NdArray[], eps: number): NdArray[] {
 }
 
 describe.each(["js", "wasm"])("conformance of every registered primitive on %s", (backendName) => {
+  let previous = "js";
   beforeAll(() => {
+    previous = getBackend();
     setBackend(backendName);
     wasmBackend.configure({ minElements: 0, minMatmulWork: 0 });
   });
   afterAll(() => {
-    setBackend("js");
+    setBackend(previous);
     wasmBackend.configure({ minElements: 2048, minMatmulWork: 4096 });
   });
 

@@ -234,7 +234,12 @@ describe("wasm worker threads", () => {
 });
 
 describe("setBackend('wasm')", () => {
+  it("is the default where WebAssembly SIMD is available", () => {
+    expect(getBackend()).toBe(hasSimd() ? "wasm" : "js");
+  });
+
   it("runs public API calls on the Wasm backend", () => {
+    const previous = getBackend();
     setBackend("wasm");
     try {
       expect(getBackend()).toBe("wasm");
@@ -246,7 +251,7 @@ describe("setBackend('wasm')", () => {
       const want = np.matmul(a, b).data();
       expectClose(got, want, 1e-5 * Math.sqrt(80));
     } finally {
-      setBackend("js");
+      setBackend(previous);
     }
   });
 });

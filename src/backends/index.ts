@@ -1,7 +1,7 @@
 /**
- * Backend selection: `setBackend("js" | "wasm")`, `getBackend()`. The JS
- * reference backend is the default; the Wasm backend (SIMD kernels, worker
- * threads) is registered where the engine supports WebAssembly SIMD.
+ * Backend selection: `setBackend("js" | "wasm")`, `getBackend()`. The Wasm
+ * backend (SIMD kernels, worker threads) is registered and is the default
+ * where the engine supports WebAssembly SIMD; otherwise the JS reference is.
  */
 import { ChainruleError } from "../core/errors.js";
 import type { Backend } from "./backend.js";
@@ -10,7 +10,8 @@ import { wasmAvailable, wasmBackend } from "./wasm/index.js";
 
 const backends = new Map<string, Backend>([["js", jsBackend]]);
 if (wasmAvailable()) backends.set("wasm", wasmBackend);
-let current: Backend = jsBackend;
+/** The fastest available backend is the default: Wasm where the engine has SIMD. */
+let current: Backend = backends.get("wasm") ?? jsBackend;
 
 /** The backend that runs kernels now. */
 export function backend(): Backend {
