@@ -197,18 +197,85 @@ describe("wasm backend kernels against the JS reference", () => {
     });
   }
 
-  it("delegates the remaining kernels to the JS reference unchanged", () => {
+  const ALL = ["float64", "float32", "int32", "bool"] as const;
+  function anyArray(dtype: DType, n: number): TypedArray {
+    if (dtype === "float32" || dtype === "float64") return randomArray(dtype, n, r);
+    const x = dtype === "int32" ? new Int32Array(n) : new Uint8Array(n);
+    for (let i = 0; i < n; i++)
+      x[i] = dtype === "int32" ? Math.floor(200 * r()) - 100 : +(r() < 0.5);
+    return x;
+  }
+
+  it("stridedGather (transpose, broadcast, slice, flip) is bit-exact for every dtype", () => {
+    for (const dtype of ALL) {
+      const x = anyArray(dtype, 60); // viewed as [3, 4, 5]
+      const cases: [number[], number[], number][] = [
+        [[5, 4, 3], [1, 5, 20], 0], // transpose
+        [[3, 4, 5], [20, 5, 1], 0], // copy
+        [[2, 3, 4, 5], [0, 20, 5, 1], 0], // broadcast a new leading axis
+        [[3, 2, 2], [20, 10, 2], 6], // slice with steps
+        [[3, 4], [-20, -5], 59], // flip
+        [[7], [0], 13], // broadcast one element
+        [[1, 1, 60], [0, 0, 1], 0],
+      ];
+      for (const [shape, strides, offset] of cases)
+        expectSame(
+          wasm.stridedGather(x, shape, strides, offset, dtype),
+          jsBackend.stridedGather(x, shape, strides, offset, dtype),
+        );
+    }
+  });
+
+  it("stridedScatterAdd (pad, overlapping adds, into) is bit-exact", () => {
+    for (const dtype of ["float64", "float32", "int32"] as const) {
+      const x = anyArray(dtype, 12); // [3, 4]
+      const cases: [number[], number, number[], number][] = [
+        [[3, 4], 30, [6, 1], 7], // pad [3, 4] into [5, 6]
+        [[3, 4], 4, [0, 1], 0], // sum over axis 0 (overlapping adds)
+        [[3, 4], 12, [1, 3], 0], // transposed write
+      ];
+      for (const [shape, outSize, strides, offset] of cases) {
+        expectSame(
+          wasm.stridedScatterAdd(x, shape, outSize, strides, offset, dtype),
+          jsBackend.stridedScatterAdd(x, shape, outSize, strides, offset, dtype),
+        );
+        const into1 = anyArray(dtype, outSize);
+        const into2 = into1.slice();
+        const got = wasm.stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into1);
+        expect(got).toBe(into1);
+        expectSame(
+          got,
+          jsBackend.stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into2),
+        );
+      }
+    }
+  });
+
+  it("sum reductions over any axes are bit-exact (same order as the JS reference)", () => {
+    for (const dtype of ["float64", "float32", "int32"] as const) {
+      const shape = [4, 3, 5, 2];
+      const x = anyArray(dtype, 120);
+      for (const axes of [[0], [1], [3], [0, 2], [1, 2, 3], [0, 1, 2, 3]])
+        expectSame(
+          wasm.reduce("sum", x, shape, axes, dtype),
+          jsBackend.reduce("sum", x, shape, axes, dtype),
+        );
+    }
     const x = randomArray("float64", 24, r);
     expectSame(
-      wasm.reduce("sum", x, [2, 3, 4], [1], "float64"),
-      jsBackend.reduce("sum", x, [2, 3, 4], [1], "float64"),
+      wasm.reduce("max", x, [2, 3, 4], [1], "float64"),
+      jsBackend.reduce("max", x, [2, 3, 4], [1], "float64"),
     );
-    expectSame(
-      wasm.stridedGather(x, [4, 6], [1, 4], 0, "float64"),
-      jsBackend.stridedGather(x, [4, 6], [1, 4], 0, "float64"),
-    );
+  });
+
+  it("delegates integer matmul and cumsum to the JS reference unchanged", () => {
     const i = new Int32Array([1, 2, 3, 4, 5, 6]);
     expectSame(wasm.matmul(i, i, 1, 2, 3, 2, "int32"), jsBackend.matmul(i, i, 1, 2, 3, 2, "int32"));
+    const x = randomArray("float64", 24, r);
+    expectSame(
+      wasm.cumsum(x, [4, 6], 1, true, "float64"),
+      jsBackend.cumsum(x, [4, 6], 1, true, "float64"),
+    );
   });
 });
 

@@ -55,6 +55,43 @@ function copyOut(rt: WasmRuntime, dtype: FloatDType, ptr: number, count: number)
   return out;
 }
 
+/** Copies any TypedArray into the arena byte for byte; returns its address. */
+function copyBytesIn(rt: WasmRuntime, x: TypedArray): number {
+  const ptr = alloc(rt, x.byteLength);
+  new Uint8Array(rt.memory.buffer, ptr, x.byteLength).set(
+    new Uint8Array(x.buffer, x.byteOffset, x.byteLength),
+  );
+  return ptr;
+}
+
+/** Copies the arena bytes at `ptr` into `out` (all of it). */
+function copyBytesOut(rt: WasmRuntime, ptr: number, out: TypedArray): TypedArray {
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(
+    new Uint8Array(rt.memory.buffer, ptr, out.byteLength),
+  );
+  return out;
+}
+
+/** Writes shape, strides and a zeroed index vector (i32 each) into the arena. */
+function odometerArgs(
+  rt: WasmRuntime,
+  shape: readonly number[],
+  strides: readonly number[],
+): [number, number, number] {
+  const nd = shape.length;
+  const ptr = alloc(rt, 12 * nd);
+  const words = new Int32Array(rt.memory.buffer, ptr, 3 * nd);
+  words.set(shape, 0);
+  words.set(strides, nd);
+  words.fill(0, 2 * nd);
+  return [ptr, ptr + 4 * nd, ptr + 8 * nd];
+}
+
+/** Whether `x` is stored as `dtype` stores (Float32Array for float32, ...). */
+function storedAs(x: TypedArray, dtype: DType): boolean {
+  return allocate(dtype, 0).constructor === x.constructor;
+}
+
 /** C = A B for one product, A [m, k] and B [k, n] already in `out` order. */
 function matmulOne(
   rt: WasmRuntime,
@@ -92,6 +129,24 @@ function matmulOne(
 export interface WasmBackend extends Backend {
   /** Changes the size thresholds (tests set them to 0 to run every kernel in Wasm). */
   configure(options: WasmBackendOptions): void;
+}
+
+/** out[offset + sum_d i_d strides[d]] += x[i] over the multi-indices i of `shape`, in Wasm. */
+function scatterAdd(
+  x: TypedArray,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  dtype: DType,
+  out: TypedArray,
+): void {
+  const rt = getRuntime();
+  resetArena(rt);
+  const src = copyBytesIn(rt, x);
+  const dst = copyBytesIn(rt, out);
+  const [shapePtr, stridesPtr, idxPtr] = odometerArgs(rt, shape, strides);
+  rt.kernels[`scatterAdd_${dtype}`]!(src, dst, shapePtr, stridesPtr, shape.length, offset, idxPtr);
+  copyBytesOut(rt, dst, out);
 }
 
 /** Creates a Wasm backend (the kernel module is compiled on first use). */
@@ -137,6 +192,70 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       const out = alloc(rt, a.length * a.BYTES_PER_ELEMENT);
       rt.kernels[`binary_${op}_${dtype}`]!(ap, bp, out, a.length);
       return copyOut(rt, dtype, out, a.length);
+    },
+
+    stridedGather(x, outShape, strides, offset, dtype) {
+      const size = outShape.reduce((p, q) => p * q, 1);
+      if (size < minElements || size === 0 || outShape.length === 0 || !storedAs(x, dtype))
+        return jsBackend.stridedGather(x, outShape, strides, offset, dtype);
+      const rt = getRuntime();
+      resetArena(rt);
+      const src = copyBytesIn(rt, x);
+      const out = allocate(dtype, size);
+      const dst = alloc(rt, out.byteLength);
+      const [shapePtr, stridesPtr, idxPtr] = odometerArgs(rt, outShape, strides);
+      rt.kernels[`gather_${x.BYTES_PER_ELEMENT}`]!(
+        src,
+        dst,
+        shapePtr,
+        stridesPtr,
+        outShape.length,
+        offset,
+        idxPtr,
+      );
+      return copyBytesOut(rt, dst, out);
+    },
+
+    stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into) {
+      if (
+        x.length < minElements ||
+        x.length === 0 ||
+        shape.length === 0 ||
+        dtype === "bool" ||
+        !storedAs(x, dtype) ||
+        (into !== undefined && !storedAs(into, dtype))
+      )
+        return jsBackend.stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into);
+      const out = into ?? allocate(dtype, outSize);
+      scatterAdd(x, shape, strides, offset, dtype, out);
+      return out;
+    },
+
+    reduce(op, x, shape, axes, dtype) {
+      if (
+        op !== "sum" ||
+        x.length < minElements ||
+        x.length === 0 ||
+        shape.length === 0 ||
+        dtype === "bool" ||
+        !storedAs(x, dtype)
+      )
+        return jsBackend.reduce(op, x, shape, axes, dtype);
+      // sum = scatter-add into the output with stride 0 along the reduced axes.
+      const kept = shape.filter((_, d) => !axes.includes(d));
+      const outStrides: number[] = new Array<number>(shape.length).fill(0);
+      let stride = 1;
+      for (let d = shape.length - 1; d >= 0; d--) {
+        if (axes.includes(d)) continue;
+        outStrides[d] = stride;
+        stride *= shape[d]!;
+      }
+      const out = allocate(
+        dtype,
+        kept.reduce((p, q) => p * q, 1),
+      );
+      scatterAdd(x, shape, outStrides, 0, dtype, out);
+      return out;
     },
 
     matmul(a, b, batch, m, k, n, dtype) {

@@ -12,6 +12,7 @@
 import { ModuleBuilder, hasRelaxedSimd, hasSimd } from "./emitter.js";
 import { addElementwiseKernels } from "./elementwiseKernel.js";
 import { MATMUL_TILE, addMatmulKernels } from "./matmulKernel.js";
+import { addStridedKernels } from "./stridedKernel.js";
 
 /** Bytes reserved at address 0 for thread control words. */
 export const CONTROL_BYTES = 256;
@@ -46,6 +47,7 @@ export function buildKernelModule(shared: boolean, relaxed: boolean): Uint8Array
     addMatmulKernels(mb, dtype, MATMUL_TILE[dtype], relaxed);
     addElementwiseKernels(mb, dtype);
   }
+  addStridedKernels(mb);
   return mb.finish();
 }
 
