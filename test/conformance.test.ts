@@ -295,11 +295,19 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
   beforeAll(() => {
     previous = getBackend();
     setBackend(backendName);
-    wasmBackend.configure({ minElements: 0, minMatmulWork: 0 });
+    wasmBackend.configure({
+      minElements: 0,
+      minMatmulWork: 0,
+      elementwiseDTypes: ["float32", "float64"],
+    });
   });
   afterAll(() => {
     setBackend(previous);
-    wasmBackend.configure({ minElements: 2048, minMatmulWork: 4096 });
+    wasmBackend.configure({
+      minElements: 2048,
+      minMatmulWork: 4096,
+      elementwiseDTypes: ["float32"],
+    });
   });
 
   it("has a conformance entry for each primitive", () => {

@@ -122,7 +122,11 @@ describe("emitter", () => {
 
 // ------------------------------------------------------ backend kernels --
 
-const wasm = createWasmBackend({ minElements: 0, minMatmulWork: 0 });
+const wasm = createWasmBackend({
+  minElements: 0,
+  minMatmulWork: 0,
+  elementwiseDTypes: ["float32", "float64"],
+});
 
 function randomArray(dtype: "float32" | "float64", n: number, r: () => number): TypedArray {
   const x = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);

@@ -23,6 +23,11 @@ export interface WasmBackendOptions {
   minElements?: number;
   /** Matrix products with fewer multiply-adds (batch*m*k*n) run in JS (default 4096). */
   minMatmulWork?: number;
+  /**
+   * Dtypes whose add/sub/mul/div/neg/abs/sqrt run in Wasm (default float32
+   * only: for float64 the copies in and out cost as much as the JS loop saves).
+   */
+  elementwiseDTypes?: readonly ("float32" | "float64")[];
 }
 
 type FloatDType = "float32" | "float64";
@@ -153,6 +158,7 @@ function scatterAdd(
 export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
   let minElements = options.minElements ?? 2048;
   let minMatmulWork = options.minMatmulWork ?? 4096;
+  let elementwiseDTypes: readonly DType[] = options.elementwiseDTypes ?? ["float32"];
   const binaryOps = new Set<BinaryOp>(WASM_BINARY_OPS);
   const unaryOps = new Set<UnaryOp>(WASM_UNARY_OPS);
 
@@ -163,10 +169,16 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     configure(o) {
       minElements = o.minElements ?? minElements;
       minMatmulWork = o.minMatmulWork ?? minMatmulWork;
+      elementwiseDTypes = o.elementwiseDTypes ?? elementwiseDTypes;
     },
 
     unary(op, x, dtype) {
-      if (!unaryOps.has(op) || x.length < minElements || !floatStorage(x, dtype))
+      if (
+        !unaryOps.has(op) ||
+        x.length < minElements ||
+        !elementwiseDTypes.includes(dtype) ||
+        !floatStorage(x, dtype)
+      )
         return jsBackend.unary(op, x, dtype);
       const rt = getRuntime();
       resetArena(rt);
@@ -180,6 +192,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       if (
         !binaryOps.has(op) ||
         a.length < minElements ||
+        !elementwiseDTypes.includes(dtype) ||
         !floatStorage(a, dtype) ||
         !floatStorage(b, dtype) ||
         a.length !== b.length
