@@ -15,7 +15,7 @@ import type { Backend, BinaryOp, UnaryOp } from "../backend.js";
 import { jsBackend } from "../js.js";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
 import { MATMUL_TILE, dtypeOps } from "./matmulKernel.js";
-import { type WasmRuntime, alloc, getRuntime, resetArena } from "./runtime.js";
+import { type WasmRuntime, alloc, resetArena, tryRuntime } from "./runtime.js";
 import { parallelGemm } from "./threads.js";
 
 export interface WasmBackendOptions {
@@ -138,6 +138,7 @@ export interface WasmBackend extends Backend {
 
 /** out[offset + sum_d i_d strides[d]] += x[i] over the multi-indices i of `shape`, in Wasm. */
 function scatterAdd(
+  rt: WasmRuntime,
   x: TypedArray,
   shape: readonly number[],
   strides: readonly number[],
@@ -145,7 +146,6 @@ function scatterAdd(
   dtype: DType,
   out: TypedArray,
 ): void {
-  const rt = getRuntime();
   resetArena(rt);
   const src = copyBytesIn(rt, x);
   const dst = copyBytesIn(rt, out);
@@ -180,7 +180,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         !floatStorage(x, dtype)
       )
         return jsBackend.unary(op, x, dtype);
-      const rt = getRuntime();
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.unary(op, x, dtype);
       resetArena(rt);
       const xp = copyIn(rt, dtype, x);
       const out = alloc(rt, x.length * x.BYTES_PER_ELEMENT);
@@ -198,7 +199,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         a.length !== b.length
       )
         return jsBackend.binary(op, a, b, dtype);
-      const rt = getRuntime();
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.binary(op, a, b, dtype);
       resetArena(rt);
       const ap = copyIn(rt, dtype, a);
       const bp = copyIn(rt, dtype, b);
@@ -211,7 +213,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       const size = outShape.reduce((p, q) => p * q, 1);
       if (size < minElements || size === 0 || outShape.length === 0 || !storedAs(x, dtype))
         return jsBackend.stridedGather(x, outShape, strides, offset, dtype);
-      const rt = getRuntime();
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.stridedGather(x, outShape, strides, offset, dtype);
       resetArena(rt);
       const src = copyBytesIn(rt, x);
       const out = allocate(dtype, size);
@@ -239,8 +242,11 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         (into !== undefined && !storedAs(into, dtype))
       )
         return jsBackend.stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into);
+      const rt = tryRuntime();
+      if (rt === undefined)
+        return jsBackend.stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into);
       const out = into ?? allocate(dtype, outSize);
-      scatterAdd(x, shape, strides, offset, dtype, out);
+      scatterAdd(rt, x, shape, strides, offset, dtype, out);
       return out;
     },
 
@@ -254,6 +260,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         !storedAs(x, dtype)
       )
         return jsBackend.reduce(op, x, shape, axes, dtype);
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.reduce(op, x, shape, axes, dtype);
       // sum = scatter-add into the output with stride 0 along the reduced axes.
       const kept = shape.filter((_, d) => !axes.includes(d));
       const outStrides: number[] = new Array<number>(shape.length).fill(0);
@@ -267,7 +275,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         dtype,
         kept.reduce((p, q) => p * q, 1),
       );
-      scatterAdd(x, shape, outStrides, 0, dtype, out);
+      scatterAdd(rt, x, shape, outStrides, 0, dtype, out);
       return out;
     },
 
@@ -279,7 +287,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         !floatStorage(b, dtype)
       )
         return jsBackend.matmul(a, b, batch, m, k, n, dtype);
-      const rt = getRuntime();
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.matmul(a, b, batch, m, k, n, dtype);
       const out = allocate(dtype, batch * m * n);
       for (let p = 0; p < batch; p++) {
         const ap = a.subarray(p * m * k, (p + 1) * m * k);

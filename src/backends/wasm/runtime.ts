@@ -51,17 +51,14 @@ export function buildKernelModule(shared: boolean, relaxed: boolean): Uint8Array
   return mb.finish();
 }
 
-/** The runtime, created (module compiled and instantiated) on first use. */
-export function getRuntime(): WasmRuntime {
-  if (runtime !== undefined) return runtime;
-  const shared = typeof SharedArrayBuffer === "function";
-  const relaxed = hasRelaxedSimd();
-  const memory = new WebAssembly.Memory(
-    shared
-      ? { initial: 16, maximum: MAX_PAGES, shared: true }
-      : { initial: 16, maximum: MAX_PAGES },
-  );
-  const module = new WebAssembly.Module(buildKernelModule(shared, relaxed));
+let compiling: Promise<WasmRuntime> | undefined;
+
+function instantiate(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  shared: boolean,
+  relaxed: boolean,
+): WasmRuntime {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   runtime = {
     memory,
@@ -72,6 +69,45 @@ export function getRuntime(): WasmRuntime {
     top: CONTROL_BYTES,
   };
   return runtime;
+}
+
+/**
+ * The runtime, created on first use, or undefined while it is still being
+ * compiled. Compilation is synchronous where the engine allows it (Node,
+ * workers); browsers refuse synchronous compilation of large modules on the
+ * main thread, and there it runs asynchronously while the kernels fall back
+ * to the JS reference (`wasmReady()` resolves when it is done).
+ */
+export function tryRuntime(): WasmRuntime | undefined {
+  if (runtime !== undefined) return runtime;
+  if (compiling !== undefined) return undefined;
+  const shared = typeof SharedArrayBuffer === "function";
+  const relaxed = hasRelaxedSimd();
+  const memory = new WebAssembly.Memory(
+    shared
+      ? { initial: 16, maximum: MAX_PAGES, shared: true }
+      : { initial: 16, maximum: MAX_PAGES },
+  );
+  const bytes = buildKernelModule(shared, relaxed);
+  try {
+    return instantiate(new WebAssembly.Module(bytes), memory, shared, relaxed);
+  } catch {
+    compiling = WebAssembly.compile(bytes).then((m) => instantiate(m, memory, shared, relaxed));
+    return undefined;
+  }
+}
+
+/** Resolves once the kernel module is compiled and instantiated. */
+export async function wasmReady(): Promise<void> {
+  if (tryRuntime() === undefined) await compiling;
+}
+
+/** The runtime; throws while it is still compiling (see `wasmReady`). */
+export function getRuntime(): WasmRuntime {
+  const rt = tryRuntime();
+  if (rt === undefined)
+    throw new Error("wasm backend: the kernel module is still compiling; await wasmReady() first");
+  return rt;
 }
 
 /** Starts a kernel call: frees the whole arena. */
