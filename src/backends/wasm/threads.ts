@@ -87,6 +87,24 @@ export async function stopWasmThreads(): Promise<void> {
   if (p !== undefined) await p.stop();
 }
 
+/** The parts of Node's modules used here (the core is built without Node's types). */
+interface NodeWorker {
+  unref(): void;
+  terminate(): Promise<number>;
+}
+interface NodeWorkerThreads {
+  Worker: new (source: string, options: { eval: boolean; workerData: unknown }) => NodeWorker;
+}
+interface NodeOs {
+  availableParallelism?: () => number;
+  cpus(): unknown[];
+}
+
+/** Imports a Node built-in by a computed name, which bundlers for browsers leave alone. */
+function importNode(name: string): Promise<unknown> {
+  return import(/* @vite-ignore */ name) as Promise<unknown>;
+}
+
 async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   if (!rt.shared) return 0;
   const maxSlots = CONTROL_BYTES / 4 / SLOT_INTS - 1;
@@ -101,8 +119,8 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   const source = `(${WORKER_BODY})`;
   const words = new Int32Array(rt.memory.buffer, 0, CONTROL_BYTES / 4);
   if (g.process?.versions?.node !== undefined) {
-    const wt = await import("node:worker_threads");
-    const os = await import("node:os");
+    const wt = (await importNode("node:worker_threads")) as NodeWorkerThreads;
+    const os = (await importNode("node:os")) as NodeOs;
     const cores = os.availableParallelism?.() ?? os.cpus().length;
     const n = Math.min(count ?? Math.min(cores - 1, 3), maxSlots);
     if (n <= 0) return 0;
