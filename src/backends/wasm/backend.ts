@@ -1,0 +1,304 @@
+/**
+ * The Wasm backend: the Backend interface with float32/float64 kernels in
+ * WebAssembly SIMD (matmul, add/sub/mul/div, neg/abs/sqrt) and everything
+ * else delegated to the JS reference backend, whose results it therefore
+ * shares exactly (float64 transcendentals included: they are JS Math).
+ *
+ * Inputs are copied into the runtime's arena, the kernel runs there, and the
+ * result is copied out into a fresh TypedArray (see runtime.ts). Arrays
+ * smaller than `minElements` (elementwise) or products with fewer than
+ * `minMatmulFlops` multiply-adds stay in JS, where the copies would cost
+ * more than the kernel saves.
+ */
+import { type DType, type TypedArray, allocate } from "../../core/dtype.js";
+import type { Backend, BinaryOp, UnaryOp } from "../backend.js";
+import { jsBackend } from "../js.js";
+import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
+import { MATMUL_TILE, dtypeOps } from "./matmulKernel.js";
+import { type WasmRuntime, alloc, resetArena, tryRuntime } from "./runtime.js";
+import { parallelGemm } from "./threads.js";
+
+export interface WasmBackendOptions {
+  /** Elementwise kernels on fewer elements run in JS (default 2048). */
+  minElements?: number;
+  /** Matrix products with fewer multiply-adds (batch*m*k*n) run in JS (default 4096). */
+  minMatmulWork?: number;
+  /**
+   * Dtypes whose add/sub/mul/div/neg/abs/sqrt run in Wasm (default float32
+   * only: for float64 the copies in and out cost as much as the JS loop saves).
+   */
+  elementwiseDTypes?: readonly ("float32" | "float64")[];
+}
+
+type FloatDType = "float32" | "float64";
+
+function floatStorage(x: TypedArray, dtype: DType): dtype is FloatDType {
+  return (
+    (dtype === "float32" && x instanceof Float32Array) ||
+    (dtype === "float64" && x instanceof Float64Array)
+  );
+}
+
+/** A view of `count` elements of `dtype` at byte address `ptr` of the memory. */
+function view(rt: WasmRuntime, dtype: FloatDType, ptr: number, count: number): TypedArray {
+  return dtype === "float32"
+    ? new Float32Array(rt.memory.buffer, ptr, count)
+    : new Float64Array(rt.memory.buffer, ptr, count);
+}
+
+/** Copies `x` into the arena; returns its address. */
+function copyIn(rt: WasmRuntime, dtype: FloatDType, x: TypedArray): number {
+  const ptr = alloc(rt, x.length * x.BYTES_PER_ELEMENT);
+  view(rt, dtype, ptr, x.length).set(x);
+  return ptr;
+}
+
+/** Copies `count` elements at `ptr` out into a fresh array. */
+function copyOut(rt: WasmRuntime, dtype: FloatDType, ptr: number, count: number): TypedArray {
+  const out = allocate(dtype, count);
+  out.set(view(rt, dtype, ptr, count));
+  return out;
+}
+
+/** Copies any TypedArray into the arena byte for byte; returns its address. */
+function copyBytesIn(rt: WasmRuntime, x: TypedArray): number {
+  const ptr = alloc(rt, x.byteLength);
+  new Uint8Array(rt.memory.buffer, ptr, x.byteLength).set(
+    new Uint8Array(x.buffer, x.byteOffset, x.byteLength),
+  );
+  return ptr;
+}
+
+/** Copies the arena bytes at `ptr` into `out` (all of it). */
+function copyBytesOut(rt: WasmRuntime, ptr: number, out: TypedArray): TypedArray {
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(
+    new Uint8Array(rt.memory.buffer, ptr, out.byteLength),
+  );
+  return out;
+}
+
+/** Writes shape, strides and a zeroed index vector (i32 each) into the arena. */
+function odometerArgs(
+  rt: WasmRuntime,
+  shape: readonly number[],
+  strides: readonly number[],
+): [number, number, number] {
+  const nd = shape.length;
+  const ptr = alloc(rt, 12 * nd);
+  const words = new Int32Array(rt.memory.buffer, ptr, 3 * nd);
+  words.set(shape, 0);
+  words.set(strides, nd);
+  words.fill(0, 2 * nd);
+  return [ptr, ptr + 4 * nd, ptr + 8 * nd];
+}
+
+/** Whether `x` is stored as `dtype` stores (Float32Array for float32, ...). */
+function storedAs(x: TypedArray, dtype: DType): boolean {
+  return allocate(dtype, 0).constructor === x.constructor;
+}
+
+/** C = A B for one product, A [m, k] and B [k, n] already in `out` order. */
+function matmulOne(
+  rt: WasmRuntime,
+  dtype: FloatDType,
+  a: TypedArray,
+  b: TypedArray,
+  m: number,
+  k: number,
+  n: number,
+  out: TypedArray,
+  outOffset: number,
+): void {
+  const { mr, nv } = MATMUL_TILE[dtype];
+  const E = dtypeOps(dtype).bytes;
+  const nr = (nv * 16) / E;
+  const mPanels = Math.ceil(m / mr);
+  const nPanels = Math.ceil(n / nr);
+  resetArena(rt);
+  const aRaw = copyIn(rt, dtype, a);
+  const bRaw = copyIn(rt, dtype, b);
+  const aPack = alloc(rt, mPanels * mr * k * E);
+  const bPack = alloc(rt, nPanels * nr * k * E);
+  const ldc = nPanels * nr;
+  const cPtr = alloc(rt, mPanels * mr * ldc * E);
+  rt.kernels[`packA_${dtype}`]!(aRaw, aPack, m, k, mPanels);
+  rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
+  const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
+  c.fill(0);
+  parallelGemm(rt, dtype, aPack, bPack, cPtr, k, nPanels, mPanels, m * k * n);
+  if (ldc === n) out.set(c.subarray(0, m * n), outOffset);
+  else for (let i = 0; i < m; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
+}
+
+/** The Wasm backend object plus its adjustable thresholds. */
+export interface WasmBackend extends Backend {
+  /** Changes the size thresholds (tests set them to 0 to run every kernel in Wasm). */
+  configure(options: WasmBackendOptions): void;
+}
+
+/** out[offset + sum_d i_d strides[d]] += x[i] over the multi-indices i of `shape`, in Wasm. */
+function scatterAdd(
+  rt: WasmRuntime,
+  x: TypedArray,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  dtype: DType,
+  out: TypedArray,
+): void {
+  resetArena(rt);
+  const src = copyBytesIn(rt, x);
+  const dst = copyBytesIn(rt, out);
+  const [shapePtr, stridesPtr, idxPtr] = odometerArgs(rt, shape, strides);
+  rt.kernels[`scatterAdd_${dtype}`]!(src, dst, shapePtr, stridesPtr, shape.length, offset, idxPtr);
+  copyBytesOut(rt, dst, out);
+}
+
+/** Creates a Wasm backend (the kernel module is compiled on first use). */
+export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+  let minElements = options.minElements ?? 2048;
+  let minMatmulWork = options.minMatmulWork ?? 4096;
+  let elementwiseDTypes: readonly DType[] = options.elementwiseDTypes ?? ["float32"];
+  const binaryOps = new Set<BinaryOp>(WASM_BINARY_OPS);
+  const unaryOps = new Set<UnaryOp>(WASM_UNARY_OPS);
+
+  return {
+    ...jsBackend,
+    name: "wasm",
+
+    configure(o) {
+      minElements = o.minElements ?? minElements;
+      minMatmulWork = o.minMatmulWork ?? minMatmulWork;
+      elementwiseDTypes = o.elementwiseDTypes ?? elementwiseDTypes;
+    },
+
+    unary(op, x, dtype) {
+      if (
+        !unaryOps.has(op) ||
+        x.length < minElements ||
+        !elementwiseDTypes.includes(dtype) ||
+        !floatStorage(x, dtype)
+      )
+        return jsBackend.unary(op, x, dtype);
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.unary(op, x, dtype);
+      resetArena(rt);
+      const xp = copyIn(rt, dtype, x);
+      const out = alloc(rt, x.length * x.BYTES_PER_ELEMENT);
+      rt.kernels[`unary_${op}_${dtype}`]!(xp, out, x.length);
+      return copyOut(rt, dtype, out, x.length);
+    },
+
+    binary(op, a, b, dtype) {
+      if (
+        !binaryOps.has(op) ||
+        a.length < minElements ||
+        !elementwiseDTypes.includes(dtype) ||
+        !floatStorage(a, dtype) ||
+        !floatStorage(b, dtype) ||
+        a.length !== b.length
+      )
+        return jsBackend.binary(op, a, b, dtype);
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.binary(op, a, b, dtype);
+      resetArena(rt);
+      const ap = copyIn(rt, dtype, a);
+      const bp = copyIn(rt, dtype, b);
+      const out = alloc(rt, a.length * a.BYTES_PER_ELEMENT);
+      rt.kernels[`binary_${op}_${dtype}`]!(ap, bp, out, a.length);
+      return copyOut(rt, dtype, out, a.length);
+    },
+
+    stridedGather(x, outShape, strides, offset, dtype) {
+      const size = outShape.reduce((p, q) => p * q, 1);
+      if (size < minElements || size === 0 || outShape.length === 0 || !storedAs(x, dtype))
+        return jsBackend.stridedGather(x, outShape, strides, offset, dtype);
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.stridedGather(x, outShape, strides, offset, dtype);
+      resetArena(rt);
+      const src = copyBytesIn(rt, x);
+      const out = allocate(dtype, size);
+      const dst = alloc(rt, out.byteLength);
+      const [shapePtr, stridesPtr, idxPtr] = odometerArgs(rt, outShape, strides);
+      rt.kernels[`gather_${x.BYTES_PER_ELEMENT}`]!(
+        src,
+        dst,
+        shapePtr,
+        stridesPtr,
+        outShape.length,
+        offset,
+        idxPtr,
+      );
+      return copyBytesOut(rt, dst, out);
+    },
+
+    stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into) {
+      if (
+        x.length < minElements ||
+        x.length === 0 ||
+        shape.length === 0 ||
+        dtype === "bool" ||
+        !storedAs(x, dtype) ||
+        (into !== undefined && !storedAs(into, dtype))
+      )
+        return jsBackend.stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into);
+      const rt = tryRuntime();
+      if (rt === undefined)
+        return jsBackend.stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into);
+      const out = into ?? allocate(dtype, outSize);
+      scatterAdd(rt, x, shape, strides, offset, dtype, out);
+      return out;
+    },
+
+    reduce(op, x, shape, axes, dtype) {
+      if (
+        op !== "sum" ||
+        x.length < minElements ||
+        x.length === 0 ||
+        shape.length === 0 ||
+        dtype === "bool" ||
+        !storedAs(x, dtype)
+      )
+        return jsBackend.reduce(op, x, shape, axes, dtype);
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.reduce(op, x, shape, axes, dtype);
+      // sum = scatter-add into the output with stride 0 along the reduced axes.
+      const kept = shape.filter((_, d) => !axes.includes(d));
+      const outStrides: number[] = new Array<number>(shape.length).fill(0);
+      let stride = 1;
+      for (let d = shape.length - 1; d >= 0; d--) {
+        if (axes.includes(d)) continue;
+        outStrides[d] = stride;
+        stride *= shape[d]!;
+      }
+      const out = allocate(
+        dtype,
+        kept.reduce((p, q) => p * q, 1),
+      );
+      scatterAdd(rt, x, shape, outStrides, 0, dtype, out);
+      return out;
+    },
+
+    matmul(a, b, batch, m, k, n, dtype) {
+      if (
+        batch * m * k * n < minMatmulWork ||
+        k === 0 ||
+        !floatStorage(a, dtype) ||
+        !floatStorage(b, dtype)
+      )
+        return jsBackend.matmul(a, b, batch, m, k, n, dtype);
+      const rt = tryRuntime();
+      if (rt === undefined) return jsBackend.matmul(a, b, batch, m, k, n, dtype);
+      const out = allocate(dtype, batch * m * n);
+      for (let p = 0; p < batch; p++) {
+        const ap = a.subarray(p * m * k, (p + 1) * m * k);
+        const bp = b.subarray(p * k * n, (p + 1) * k * n);
+        matmulOne(rt, dtype, ap, bp, m, k, n, out, p * m * n);
+      }
+      return out;
+    },
+  };
+}
+
+/** The Wasm backend with default thresholds, as registered under the name "wasm". */
+export const wasmBackend: WasmBackend = createWasmBackend();

@@ -1,0 +1,309 @@
+/**
+ * Generates the Wasm matrix-product kernels (float32 on f32x4, float64 on
+ * f64x2): C += A B for one [m, k] @ [k, n] product held in Wasm memory.
+ *
+ * Layout (E = bytes per element, L = lanes per vector, NR = NV * L):
+ *   - A is packed in panels of MR rows: panel p holds, for kk = 0..k-1, the
+ *     MR values A[p*MR + r, kk] next to each other (`packA`).
+ *   - B is packed in panels of NR columns: panel q holds, for kk = 0..k-1,
+ *     the NR values B[kk, q*NR + c] next to each other (`packB`).
+ *   - C is row-major with leading dimension ldc = nPanels * NR (rows and
+ *     columns padded to whole panels, the padding zero in A and B).
+ *
+ * `gemm` blocks k by KC so that the KC x NR slice of one B panel stays in
+ * L1 while the KC x m slice of A streams from L2; its micro-kernel keeps an
+ * MR x NR tile of C in MR * NV vector registers and for each kk does
+ *   acc[r][j] += splat(A[r, kk]) * B[kk, j*L .. j*L+L-1]
+ * (one relaxed fused multiply-add where the runtime has it, else mul + add).
+ * `gemm` takes a range of row panels so that threads can split the rows.
+ */
+import { Code, F32, F64, I32, ModuleBuilder, Op, Simd } from "./emitter.js";
+
+export interface MatmulShape {
+  /** Rows of the register tile. */
+  mr: number;
+  /** Vectors per row of the register tile (NR = nv * lanes). */
+  nv: number;
+  /** k-block length. */
+  kc: number;
+  /**
+   * k steps per loop iteration (a power of two; default 1). Unrolling by 2
+   * or 4 measured slower: V8 hoists the extra splat loads and spills.
+   */
+  unroll?: number;
+}
+
+export const MATMUL_TILE: Record<"float32" | "float64", MatmulShape> = {
+  // 4 x 2 vectors: 8 accumulators + 2 B vectors + 4 splats fit V8's 15
+  // usable vector registers (V8 issues all splat loads first); larger tiles
+  // spill and measured 2x slower.
+  float32: { mr: 4, nv: 2, kc: 256 },
+  float64: { mr: 4, nv: 2, kc: 256 },
+};
+
+interface DTypeOps {
+  bytes: number;
+  lanes: number;
+  alignLog2: number;
+  load: number;
+  store: number;
+  splatLoad: number;
+  mul: number;
+  add: number;
+  madd: number;
+}
+
+const F32_OPS: DTypeOps = {
+  bytes: 4,
+  lanes: 4,
+  alignLog2: 2,
+  load: 0x2a,
+  store: 0x38,
+  splatLoad: Simd.v128_load32_splat,
+  mul: Simd.f32x4_mul,
+  add: Simd.f32x4_add,
+  madd: Simd.f32x4_relaxed_madd,
+};
+const F64_OPS: DTypeOps = {
+  bytes: 8,
+  lanes: 2,
+  alignLog2: 3,
+  load: 0x2b,
+  store: 0x39,
+  splatLoad: Simd.v128_load64_splat,
+  mul: Simd.f64x2_mul,
+  add: Simd.f64x2_add,
+  madd: Simd.f64x2_relaxed_madd,
+};
+
+export function dtypeOps(dtype: "float32" | "float64"): DTypeOps {
+  return dtype === "float32" ? F32_OPS : F64_OPS;
+}
+
+/**
+ * Adds `packA_<dtype>`, `packB_<dtype>` and `gemm_<dtype>` to `mb`.
+ *
+ * packA(src, dst, rows, k, mPanels): src is row-major [rows, k]; rows past
+ *   `rows` are written as zeros.
+ * packB(src, dst, k, n, nPanels): src is row-major [k, n]; columns past n
+ *   are zeros.
+ * gemm(aPack, bPack, c, k, nPanels, p0, p1): C[rows of panels p0..p1-1] += A B.
+ * All pointers are byte addresses.
+ */
+export function addMatmulKernels(
+  mb: ModuleBuilder,
+  dtype: "float32" | "float64",
+  tile: MatmulShape,
+  relaxed: boolean,
+): void {
+  const t = dtypeOps(dtype);
+  const { mr, nv, kc } = tile;
+  const unroll = tile.unroll ?? 1;
+  const nr = nv * t.lanes;
+  const E = t.bytes;
+
+  mb.addFunction(`packA_${dtype}`, [I32, I32, I32, I32, I32], [], (c) => {
+    const [src, dst, rows, k, mPanels] = [0, 1, 2, 3, 4];
+    const p = c.local(I32);
+    const kk = c.local(I32);
+    const r = c.local(I32);
+    const row = c.local(I32);
+    const mrL = c.local(I32);
+    c.i32(mr).set(mrL);
+    c.i32(0).set(p);
+    c.forLoop(p, mPanels, 1, () => {
+      c.i32(0).set(kk);
+      c.forLoop(kk, k, 1, () => {
+        c.i32(0).set(r);
+        c.forLoop(r, mrL, 1, () => {
+          // row = p*mr + r; value = row < rows ? src[row*k + kk] : 0
+          c.get(p).i32(mr).op(Op.i32_mul).get(r).op(Op.i32_add).set(row);
+          storeElement(
+            c,
+            t,
+            dst,
+            () => {
+              c.get(row).get(rows).op(Op.i32_lt_s);
+            },
+            () => {
+              c.get(src).get(row).get(k).op(Op.i32_mul).get(kk).op(Op.i32_add);
+              c.i32(E).op(Op.i32_mul).op(Op.i32_add);
+            },
+          );
+          c.inc(dst, E);
+        });
+      });
+    });
+  });
+
+  mb.addFunction(`packB_${dtype}`, [I32, I32, I32, I32, I32], [], (c) => {
+    const [src, dst, k, n, nPanels] = [0, 1, 2, 3, 4];
+    const q = c.local(I32);
+    const kk = c.local(I32);
+    const j = c.local(I32);
+    const col = c.local(I32);
+    const nrL = c.local(I32);
+    const rowPtr = c.local(I32);
+    c.i32(nr).set(nrL);
+    c.i32(0).set(q);
+    c.forLoop(q, nPanels, 1, () => {
+      c.i32(0).set(kk);
+      c.forLoop(kk, k, 1, () => {
+        // rowPtr = src + (kk*n + q*nr) * E
+        c.get(src).get(kk).get(n).op(Op.i32_mul).get(q).i32(nr).op(Op.i32_mul).op(Op.i32_add);
+        c.i32(E).op(Op.i32_mul).op(Op.i32_add).set(rowPtr);
+        // A whole panel row inside B: copy it by vectors.
+        c.get(q).i32(nr).op(Op.i32_mul).i32(nr).op(Op.i32_add).get(n).op(Op.i32_le_s).if();
+        for (let v = 0; v < nv; v++) {
+          c.get(dst)
+            .get(rowPtr)
+            .simdMem(Simd.v128_load, 0, v * 16);
+          c.simdMem(Simd.v128_store, 0, v * 16);
+        }
+        c.inc(dst, nr * E);
+        c.else();
+        // The last, partial panel: element by element, zeros past n.
+        c.i32(0).set(j);
+        c.forLoop(j, nrL, 1, () => {
+          c.get(q).i32(nr).op(Op.i32_mul).get(j).op(Op.i32_add).set(col);
+          storeElement(
+            c,
+            t,
+            dst,
+            () => {
+              c.get(col).get(n).op(Op.i32_lt_s);
+            },
+            () => {
+              c.get(rowPtr).get(j).i32(E).op(Op.i32_mul).op(Op.i32_add);
+            },
+          );
+          c.inc(dst, E);
+        });
+        c.end();
+      });
+    });
+  });
+
+  mb.addFunction(`gemm_${dtype}`, [I32, I32, I32, I32, I32, I32, I32], [], (c) => {
+    const [aPack, bPack, cPtr, k, nPanels, p0, p1] = [0, 1, 2, 3, 4, 5, 6];
+    const pc = c.local(I32);
+    const kcur = c.local(I32);
+    const q = c.local(I32);
+    const p = c.local(I32);
+    const aP = c.local(I32);
+    const bP = c.local(I32);
+    const cP = c.local(I32);
+    const kk = c.local(I32);
+    const kEnd = c.local(I32);
+    const ldcBytes = c.local(I32);
+    const acc: number[] = [];
+    for (let i = 0; i < mr * nv; i++) acc.push(c.local(0x7b));
+    const bv: number[] = [];
+    for (let j = 0; j < nv; j++) bv.push(c.local(0x7b));
+    const av = c.local(0x7b);
+
+    // ldc in bytes = nPanels * nr * E
+    c.get(nPanels)
+      .i32(nr * E)
+      .op(Op.i32_mul)
+      .set(ldcBytes);
+    c.i32(0).set(pc);
+    c.forLoop(pc, k, kc, () => {
+      // kcur = min(kc, k - pc)
+      c.get(k).get(pc).op(Op.i32_sub).set(kcur);
+      c.get(kcur).i32(kc).op(Op.i32_gt_s).if().i32(kc).set(kcur).end();
+      c.i32(0).set(q);
+      c.forLoop(q, nPanels, 1, () => {
+        c.get(p0).set(p);
+        c.forLoop(p, p1, 1, () => {
+          // aP = aPack + (p*k + pc) * mr * E; bP = bPack + (q*k + pc) * nr * E
+          c.get(aPack).get(p).get(k).op(Op.i32_mul).get(pc).op(Op.i32_add);
+          c.i32(mr * E)
+            .op(Op.i32_mul)
+            .op(Op.i32_add)
+            .set(aP);
+          c.get(bPack).get(q).get(k).op(Op.i32_mul).get(pc).op(Op.i32_add);
+          c.i32(nr * E)
+            .op(Op.i32_mul)
+            .op(Op.i32_add)
+            .set(bP);
+          // cP = cPtr + p*mr*ldcBytes + q*nr*E
+          c.get(cPtr).get(p).i32(mr).op(Op.i32_mul).get(ldcBytes).op(Op.i32_mul).op(Op.i32_add);
+          c.get(q)
+            .i32(nr * E)
+            .op(Op.i32_mul)
+            .op(Op.i32_add)
+            .set(cP);
+          // Load the C tile.
+          for (let r = 0; r < mr; r++)
+            for (let j = 0; j < nv; j++) {
+              tileAddress(c, cP, ldcBytes, r);
+              c.simdMem(Simd.v128_load, 0, j * 16).set(acc[r * nv + j]!);
+            }
+          // The k loop of the micro-kernel: `unroll` steps per iteration
+          // (immediate offsets, one pointer update), then single steps.
+          const kStep = (u: number): void => {
+            for (let j = 0; j < nv; j++)
+              c.get(bP)
+                .simdMem(Simd.v128_load, 0, u * nr * E + j * 16)
+                .set(bv[j]!);
+            for (let r = 0; r < mr; r++) {
+              c.get(aP)
+                .simdMem(t.splatLoad, t.alignLog2, (u * mr + r) * E)
+                .set(av);
+              for (let j = 0; j < nv; j++) {
+                const a = acc[r * nv + j]!;
+                if (relaxed) {
+                  c.get(av).get(bv[j]!).get(a).simd(t.madd).set(a);
+                } else {
+                  c.get(a).get(av).get(bv[j]!).simd(t.mul).simd(t.add).set(a);
+                }
+              }
+            }
+          };
+          c.i32(0).set(kk);
+          if (unroll > 1) {
+            // kEnd = kcur rounded down to a multiple of unroll
+            c.get(kcur).i32(-unroll).op(Op.i32_and).set(kEnd);
+            c.forLoop(kk, kEnd, unroll, () => {
+              for (let u = 0; u < unroll; u++) kStep(u);
+              c.inc(aP, unroll * mr * E);
+              c.inc(bP, unroll * nr * E);
+            });
+          }
+          c.forLoop(kk, kcur, 1, () => {
+            kStep(0);
+            c.inc(aP, mr * E);
+            c.inc(bP, nr * E);
+          });
+          // Store the C tile.
+          for (let r = 0; r < mr; r++)
+            for (let j = 0; j < nv; j++) {
+              tileAddress(c, cP, ldcBytes, r);
+              c.get(acc[r * nv + j]!).simdMem(Simd.v128_store, 0, j * 16);
+            }
+        });
+      });
+    });
+  });
+}
+
+/** Pushes cP + r * ldcBytes. */
+function tileAddress(c: Code, cP: number, ldcBytes: number, r: number): void {
+  c.get(cP);
+  if (r > 0) c.get(ldcBytes).i32(r).op(Op.i32_mul).op(Op.i32_add);
+}
+
+/** mem[dst] = cond ? mem[addr] : 0, for one element of the dtype. */
+function storeElement(c: Code, t: DTypeOps, dst: number, cond: () => void, addr: () => void): void {
+  c.get(dst);
+  cond();
+  c.ifResult(t.bytes === 4 ? F32 : F64);
+  addr();
+  c.mem(t.load, t.alignLog2);
+  c.else();
+  if (t.bytes === 4) c.f32(0);
+  else c.f64(0);
+  c.end();
+  c.mem(t.store, t.alignLog2);
+}

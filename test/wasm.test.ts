@@ -1,0 +1,328 @@
+/**
+ * The Wasm backend: the emitter (LEB128 against the spec's worked examples,
+ * tiny modules validated and run against plain JS), and every kernel of the
+ * backend against the JS reference backend on random inputs — bit-exact
+ * where IEEE 754 rounds exactly (add/sub/mul/div/neg/abs/sqrt, float64
+ * matmul without FMA), within a float32 tolerance otherwise — on odd sizes
+ * that are not multiples of the register tile, batched, and split across
+ * worker threads.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import type { DType, TypedArray } from "../src/core/dtype.js";
+import type { BinaryOp, UnaryOp } from "../src/backends/backend.js";
+import { jsBackend } from "../src/backends/js.js";
+import {
+  Code,
+  F64,
+  I32,
+  ModuleBuilder,
+  Op,
+  Simd,
+  V128,
+  hasSimd,
+  signedLeb,
+  unsignedLeb,
+} from "../src/backends/wasm/emitter.js";
+import {
+  createWasmBackend,
+  getRuntime,
+  startWasmThreads,
+  stopWasmThreads,
+  wasmThreadCount,
+} from "../src/backends/wasm/index.js";
+import { getBackend, np, setBackend } from "../src/index.js";
+import { rng } from "./helpers.js";
+
+type Exports = Record<string, (...args: number[]) => number>;
+function instantiate(mb: ModuleBuilder): Exports {
+  const bytes = mb.finish();
+  expect(WebAssembly.validate(bytes)).toBe(true);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  return inst.exports as unknown as Exports;
+}
+
+describe("emitter", () => {
+  it("encodes LEB128 as in the DWARF/Wasm specification examples", () => {
+    const u: number[] = [];
+    unsignedLeb(u, 624485);
+    expect(u).toEqual([0xe5, 0x8e, 0x26]);
+    const s: number[] = [];
+    signedLeb(s, -123456);
+    expect(s).toEqual([0xc0, 0xbb, 0x78]);
+    const small: number[] = [];
+    signedLeb(small, -1);
+    signedLeb(small, 63);
+    signedLeb(small, 64);
+    expect(small).toEqual([0x7f, 0x3f, 0xc0, 0x00]);
+  });
+
+  it("builds a module whose i32 function computes what JS computes", () => {
+    const mb = new ModuleBuilder();
+    mb.addFunction("affine", [I32, I32], [I32], (c) => {
+      c.get(0).i32(-7).op(Op.i32_mul).get(1).op(Op.i32_add);
+    });
+    const ex = instantiate(mb);
+    for (const [a, b] of [
+      [3, 4],
+      [-100000, 99],
+      [2 ** 30, 5],
+    ])
+      expect(ex.affine!(a!, b!)).toBe((Math.imul(a!, -7) + b!) | 0);
+  });
+
+  it("runs a loop with imported functions and memory (sum of sin over a vector)", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const mb = new ModuleBuilder();
+    const sin = mb.importFunction("env", "sin", [F64], [F64]);
+    mb.importMemory({ module: "env", field: "memory", initial: 1 });
+    mb.addFunction("sumSin", [I32, I32], [F64], (c: Code) => {
+      const [ptr, n] = [0, 1];
+      const i = c.local(I32);
+      const acc = c.local(F64);
+      c.f64(0).set(acc).i32(0).set(i);
+      c.forLoop(i, n, 1, () => {
+        c.get(acc).get(ptr).mem(0x2b, 3).call(sin).op(Op.f64_add).set(acc);
+        c.inc(ptr, 8);
+      });
+      c.get(acc);
+    });
+    const bytes = mb.finish();
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { memory, sin: Math.sin },
+    }).exports as unknown as Exports;
+    const xs = new Float64Array(memory.buffer, 0, 37);
+    const r = rng(5);
+    for (let i = 0; i < xs.length; i++) xs[i] = 10 * r() - 5;
+    let expected = 0;
+    for (const x of xs) expected += Math.sin(x);
+    expect(ex.sumSin!(0, xs.length)).toBe(expected);
+  });
+
+  it("emits SIMD instructions (f32x4 multiply-add, lane extraction)", () => {
+    expect(hasSimd()).toBe(true);
+    const mb = new ModuleBuilder();
+    mb.addFunction("dotLane", [F64, F64], [F64], (c) => {
+      const v = c.local(V128);
+      c.get(0).simd(Simd.f64x2_splat).get(1).simd(Simd.f64x2_splat).simd(Simd.f64x2_mul).set(v);
+      c.get(v).get(v).simd(Simd.f64x2_add).simd(Simd.f64x2_extract_lane);
+      c.op(1); // lane index immediate
+    });
+    const ex = instantiate(mb);
+    expect(ex.dotLane!(1.5, -3.25)).toBe(2 * (1.5 * -3.25));
+  });
+
+  it("produces modules the engine rejects when the code is ill-typed", () => {
+    const mb = new ModuleBuilder();
+    mb.addFunction("bad", [], [I32], (c) => {
+      c.f64(1); // an f64 where an i32 result is declared
+    });
+    expect(WebAssembly.validate(mb.finish())).toBe(false);
+  });
+});
+
+// ------------------------------------------------------ backend kernels --
+
+const wasm = createWasmBackend({
+  minElements: 0,
+  minMatmulWork: 0,
+  elementwiseDTypes: ["float32", "float64"],
+});
+
+function randomArray(dtype: "float32" | "float64", n: number, r: () => number): TypedArray {
+  const x = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = 4 * r() - 2;
+  return x;
+}
+
+function expectSame(actual: TypedArray, expected: TypedArray): void {
+  expect(actual.constructor).toBe(expected.constructor);
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (!Object.is(actual[i], expected[i]))
+      expect.fail(`element ${i}: wasm ${actual[i]}, js ${expected[i]}`);
+  }
+}
+
+function expectClose(actual: TypedArray, expected: TypedArray, rtol: number): void {
+  expect(actual.length).toBe(expected.length);
+  let scale = 0;
+  for (const e of expected) scale = Math.max(scale, Math.abs(e));
+  for (let i = 0; i < expected.length; i++) {
+    if (!(Math.abs(actual[i]! - expected[i]!) <= rtol * (scale + 1)))
+      expect.fail(`element ${i}: wasm ${actual[i]}, js ${expected[i]} (rtol ${rtol})`);
+  }
+}
+
+const SIZES = [0, 1, 3, 4, 17, 1000];
+const FLOATS = ["float32", "float64"] as const;
+
+describe("wasm backend kernels against the JS reference", () => {
+  const r = rng(11);
+  for (const dtype of FLOATS) {
+    it(`elementwise binary ops on ${dtype} are bit-exact`, () => {
+      for (const op of ["add", "sub", "mul", "div", "max", "pow", "lt"] as BinaryOp[])
+        for (const n of SIZES) {
+          const a = randomArray(dtype, n, r);
+          const b = randomArray(dtype, n, r);
+          const outDType: DType = op === "lt" ? "bool" : dtype;
+          expectSame(wasm.binary(op, a, b, outDType), jsBackend.binary(op, a, b, outDType));
+        }
+    });
+
+    it(`elementwise unary ops on ${dtype} are bit-exact (transcendentals included)`, () => {
+      for (const op of ["neg", "abs", "sqrt", "sin", "exp", "log", "tanh"] as UnaryOp[])
+        for (const n of SIZES) {
+          const x = randomArray(dtype, n, r);
+          if (op === "sqrt" || op === "log") x.forEach((v, i) => (x[i] = Math.abs(v)));
+          expectSame(wasm.unary(op, x, dtype), jsBackend.unary(op, x, dtype));
+        }
+    });
+
+    it(`matmul on ${dtype} matches for sizes off the register tile`, () => {
+      const shapes = [
+        [1, 1, 1, 1],
+        [1, 3, 17, 5],
+        [2, 17, 3, 65],
+        [1, 65, 65, 17],
+        [3, 5, 1, 9],
+        [1, 33, 300, 7],
+        [1, 4, 8, 8],
+      ];
+      for (const [batch, m, k, n] of shapes) {
+        const a = randomArray(dtype, batch! * m! * k!, r);
+        const b = randomArray(dtype, batch! * k! * n!, r);
+        const got = wasm.matmul(a, b, batch!, m!, k!, n!, dtype);
+        const want = jsBackend.matmul(a, b, batch!, m!, k!, n!, dtype);
+        // float64: the same products summed in the same order (no FMA) -> exact.
+        // float32: rounding of relaxed FMA where available; |error| <~ k * eps * |a||b|.
+        if (dtype === "float64" && !getRuntime().relaxed) expectSame(got, want);
+        else expectClose(got, want, dtype === "float32" ? 1e-5 * Math.sqrt(k!) : 1e-13);
+      }
+    });
+  }
+
+  const ALL = ["float64", "float32", "int32", "bool"] as const;
+  function anyArray(dtype: DType, n: number): TypedArray {
+    if (dtype === "float32" || dtype === "float64") return randomArray(dtype, n, r);
+    const x = dtype === "int32" ? new Int32Array(n) : new Uint8Array(n);
+    for (let i = 0; i < n; i++)
+      x[i] = dtype === "int32" ? Math.floor(200 * r()) - 100 : +(r() < 0.5);
+    return x;
+  }
+
+  it("stridedGather (transpose, broadcast, slice, flip) is bit-exact for every dtype", () => {
+    for (const dtype of ALL) {
+      const x = anyArray(dtype, 60); // viewed as [3, 4, 5]
+      const cases: [number[], number[], number][] = [
+        [[5, 4, 3], [1, 5, 20], 0], // transpose
+        [[3, 4, 5], [20, 5, 1], 0], // copy
+        [[2, 3, 4, 5], [0, 20, 5, 1], 0], // broadcast a new leading axis
+        [[3, 2, 2], [20, 10, 2], 6], // slice with steps
+        [[3, 4], [-20, -5], 59], // flip
+        [[7], [0], 13], // broadcast one element
+        [[1, 1, 60], [0, 0, 1], 0],
+      ];
+      for (const [shape, strides, offset] of cases)
+        expectSame(
+          wasm.stridedGather(x, shape, strides, offset, dtype),
+          jsBackend.stridedGather(x, shape, strides, offset, dtype),
+        );
+    }
+  });
+
+  it("stridedScatterAdd (pad, overlapping adds, into) is bit-exact", () => {
+    for (const dtype of ["float64", "float32", "int32"] as const) {
+      const x = anyArray(dtype, 12); // [3, 4]
+      const cases: [number[], number, number[], number][] = [
+        [[3, 4], 30, [6, 1], 7], // pad [3, 4] into [5, 6]
+        [[3, 4], 4, [0, 1], 0], // sum over axis 0 (overlapping adds)
+        [[3, 4], 12, [1, 3], 0], // transposed write
+      ];
+      for (const [shape, outSize, strides, offset] of cases) {
+        expectSame(
+          wasm.stridedScatterAdd(x, shape, outSize, strides, offset, dtype),
+          jsBackend.stridedScatterAdd(x, shape, outSize, strides, offset, dtype),
+        );
+        const into1 = anyArray(dtype, outSize);
+        const into2 = into1.slice();
+        const got = wasm.stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into1);
+        expect(got).toBe(into1);
+        expectSame(
+          got,
+          jsBackend.stridedScatterAdd(x, shape, outSize, strides, offset, dtype, into2),
+        );
+      }
+    }
+  });
+
+  it("sum reductions over any axes are bit-exact (same order as the JS reference)", () => {
+    for (const dtype of ["float64", "float32", "int32"] as const) {
+      const shape = [4, 3, 5, 2];
+      const x = anyArray(dtype, 120);
+      for (const axes of [[0], [1], [3], [0, 2], [1, 2, 3], [0, 1, 2, 3]])
+        expectSame(
+          wasm.reduce("sum", x, shape, axes, dtype),
+          jsBackend.reduce("sum", x, shape, axes, dtype),
+        );
+    }
+    const x = randomArray("float64", 24, r);
+    expectSame(
+      wasm.reduce("max", x, [2, 3, 4], [1], "float64"),
+      jsBackend.reduce("max", x, [2, 3, 4], [1], "float64"),
+    );
+  });
+
+  it("delegates integer matmul and cumsum to the JS reference unchanged", () => {
+    const i = new Int32Array([1, 2, 3, 4, 5, 6]);
+    expectSame(wasm.matmul(i, i, 1, 2, 3, 2, "int32"), jsBackend.matmul(i, i, 1, 2, 3, 2, "int32"));
+    const x = randomArray("float64", 24, r);
+    expectSame(
+      wasm.cumsum(x, [4, 6], 1, true, "float64"),
+      jsBackend.cumsum(x, [4, 6], 1, true, "float64"),
+    );
+  });
+});
+
+describe("wasm worker threads", () => {
+  afterAll(async () => {
+    await stopWasmThreads();
+  });
+
+  it("splits a large product across threads with the same result", async () => {
+    const started = await startWasmThreads(getRuntime(), 1);
+    expect(started).toBe(wasmThreadCount());
+    expect(started).toBeGreaterThan(0);
+    const r = rng(3);
+    for (const dtype of FLOATS) {
+      const [m, k, n] = [130, 70, 90];
+      const a = randomArray(dtype, m * k, r);
+      const b = randomArray(dtype, k * n, r);
+      const got = wasm.matmul(a, b, 1, m, k, n, dtype);
+      const want = jsBackend.matmul(a, b, 1, m, k, n, dtype);
+      expectClose(got, want, dtype === "float32" ? 1e-5 * Math.sqrt(k) : 1e-13);
+    }
+  });
+});
+
+describe("setBackend('wasm')", () => {
+  it("is the default where WebAssembly SIMD is available", () => {
+    expect(getBackend()).toBe(hasSimd() ? "wasm" : "js");
+  });
+
+  it("runs public API calls on the Wasm backend", () => {
+    const previous = getBackend();
+    setBackend("wasm");
+    try {
+      expect(getBackend()).toBe("wasm");
+      const r = rng(8);
+      const a = np.array(randomArray("float32", 64 * 80, r), { shape: [64, 80] });
+      const b = np.array(randomArray("float32", 80 * 48, r), { shape: [80, 48] });
+      const got = np.matmul(a, b).data();
+      setBackend("js");
+      const want = np.matmul(a, b).data();
+      expectClose(got, want, 1e-5 * Math.sqrt(80));
+    } finally {
+      setBackend(previous);
+    }
+  });
+});
