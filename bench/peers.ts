@@ -23,19 +23,24 @@ export async function chainruleBackends(
   const found: string[] = [];
   for (const name of wanted) {
     try {
-      await setBackend(name);
+      await selectBackend(name);
       found.push(name);
     } catch {
       // not built into this version of chainrule
     }
   }
-  await setBackend(before);
+  await selectBackend(before);
   return found;
+}
+
+/** setBackend, awaited when a backend's initialisation returns a Promise. */
+async function selectBackend(name: string): Promise<void> {
+  await Promise.resolve(setBackend(name) as unknown);
 }
 
 /** Selects a chainrule backend (setBackend may return a Promise). */
 export async function useChainrule(name: string): Promise<void> {
-  await setBackend(name);
+  await selectBackend(name);
 }
 
 let tfWasmReady: Promise<boolean> | null = null;

@@ -67,8 +67,8 @@ export async function benchW3(opts: { quick: boolean; backends?: string[] }): Pr
     if (dtype === "float32") {
       for (const backend of tfWasm ? ["cpu", "wasm"] : ["cpu"]) {
         await tf.setBackend(backend);
-        const ta = tf.tensor2d(aData, [n, n]);
-        const tb = tf.tensor2d(bData, [n, n]);
+        const ta = tf.tensor2d(Float32Array.from(aData), [n, n]);
+        const tb = tf.tensor2d(Float32Array.from(bData), [n, n]);
         const run = () => tfRead(() => tf.matMul(ta, tb));
         cases.push({
           name: `TF.js tf.matMul (${backend})`,
