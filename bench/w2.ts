@@ -173,7 +173,9 @@ function jaxTrainer(d: HostData, compiled: boolean): Trainer {
     w2: f32(d.w2, [nHidden, nOut]),
     b2: f32(d.b2, [nOut]),
   };
-  const step = compiled ? (jaxJit(jaxStep) as unknown as typeof jaxStep) : jaxStep;
+  const step = compiled
+    ? (jaxJit(jaxStep as unknown as Parameters<typeof jaxJit>[0]) as unknown as typeof jaxStep)
+    : jaxStep;
   return {
     step: () => {
       const [loss, next] = step(p, x.ref, y.ref);
@@ -199,7 +201,7 @@ function tfTrainer(d: HostData, backend: string): Trainer {
     const logits = tf.add(tf.matMul(h, w2), b2);
     return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tf.Scalar;
   };
-  const valueAndGrads = tf.valueAndGrads((w1, b1, w2, b2) => lossOf(w1!, b1!, w2!, b2!));
+  const valueAndGrads = tf.valueAndGrads((w1, b1, w2, b2) => lossOf(w1, b1, w2, b2));
   void tf.setBackend(before);
   return {
     step: () => {

@@ -35,8 +35,8 @@ function chainruleCases(m: number, n: number, label: string, modes: string[]): [
   const out: [string, Read][] = [];
   for (const mode of modes) {
     const t = transforms[mode as keyof typeof transforms];
-    const eager = t(f as (...args: never[]) => unknown) as (x: Array) => Array;
-    const compiled = jit(eager as (...args: never[]) => unknown) as unknown as (x: Array) => Array;
+    const eager = t(f) as (x: Array) => Array;
+    const compiled = jit(eager) as unknown as (x: Array) => Array;
     out.push([`chainrule ${mode} (${label})`, () => eager(x).data()]);
     out.push([`chainrule jit(${mode}) (${label})`, () => compiled(x).data()]);
   }
