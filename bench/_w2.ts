@@ -1,2 +1,0 @@
-import { benchW2 } from "./w2.js";
-await benchW2({ quick: true });
