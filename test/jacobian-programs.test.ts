@@ -61,6 +61,58 @@ describe("transpose of a broadcast", () => {
   });
 });
 
+describe("compiled broadcasts of arrays", () => {
+  it("are loops in the generated code that match eager broadcasting and a plain loop", () => {
+    const cases: {
+      from: number[];
+      to: number[];
+      dtype: "float64" | "float32" | "int32" | "bool";
+    }[] = [
+      { from: [3], to: [2, 3], dtype: "float64" },
+      { from: [2, 1], to: [2, 4], dtype: "float32" },
+      { from: [2, 3], to: [4, 2, 3], dtype: "int32" },
+      { from: [3, 1, 2], to: [2, 3, 5, 2], dtype: "bool" },
+      { from: [1], to: [0, 1], dtype: "float64" },
+    ];
+    for (const { from, to, dtype } of cases) {
+      const size = from.reduce((a, b) => a * b, 1);
+      const x = np
+        .array(
+          Float64Array.from({ length: size }, (_, i) => (dtype === "bool" ? i % 2 : i * 1.5 - 2)),
+          { shape: from },
+        )
+        .astype(dtype);
+      const f = (v: NdArray) => np.broadcastTo(v, to);
+      const g = jit(f);
+      expect(g.lower(x).compiled.source).not.toContain("K[");
+      const out = g(x) as NdArray;
+      expect(out.shape).toEqual(to);
+      expect(out.dtype).toBe(dtype);
+      expectAllClose(out, f(x), 0, 0);
+      // plain loop: output index -> input index, right-aligned, size-1 axes repeat
+      const xs = Array.from(x.data());
+      const expected: number[] = [];
+      const total = to.reduce((a, b) => a * b, 1);
+      for (let flatIndex = 0; flatIndex < total; flatIndex++) {
+        let rest = flatIndex;
+        let src = 0;
+        let inStride = 1;
+        for (let d = to.length - 1; d >= 0; d--) {
+          const j = rest % to[d]!;
+          rest = Math.floor(rest / to[d]!);
+          const k = d - (to.length - from.length);
+          if (k >= 0) {
+            if (from[k] !== 1) src += j * inStride;
+            inStride *= from[k]!;
+          }
+        }
+        expected.push(xs[src]!);
+      }
+      expectAllClose(out, expected, 0, 0);
+    }
+  });
+});
+
 describe("Jacobian programs", () => {
   const m = 4;
   const n = 6;
