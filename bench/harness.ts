@@ -10,6 +10,8 @@ export interface BenchCase {
   name: string;
   /** One measured call. It should read its result back (synchronously or awaited). */
   run: () => unknown;
+  /** Untimed set-up before each call (e.g. selecting a library's backend). */
+  before?: () => unknown;
 }
 
 export interface BenchResult {
@@ -41,8 +43,12 @@ export async function runInterleaved(
   const dropped = new Map<string, string>();
   /** Times one call; a peer that throws is reported and dropped, not fatal. */
   const timed = async (c: BenchCase): Promise<number | null> => {
-    const t0 = performance.now();
+    let t0 = performance.now();
     try {
+      if (c.before !== undefined) {
+        await c.before();
+        t0 = performance.now();
+      }
       await c.run();
     } catch (e) {
       dropped.set(c.name, `failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { grad as jaxGrad, numpy as jnp } from "@jax-js/jax";
 import { type Array, grad, np } from "../src/index.js";
 import { type BenchCase, fmt, printTable, runInterleaved } from "./harness.js";
+import { tfRead } from "./peers.js";
 
 type JaxArray = ReturnType<typeof jnp.array>;
 
@@ -51,7 +52,7 @@ function chainruleGrad(n: number, x0: number): number {
   return (grad(chainruleF(n))(x0) as Array).item();
 }
 function tfGrad(n: number, x0: number): number {
-  return tf.tidy(() => tf.grad(tfF(n))(tf.scalar(x0)).dataSync()[0]!);
+  return tfRead(() => tf.grad(tfF(n))(tf.scalar(x0)))[0]!;
 }
 function jaxGradValue(n: number, x0: number): number {
   const g = jaxGrad(jaxF(n))(jnp.array(x0, { dtype: jnp.float64 }));

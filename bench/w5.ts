@@ -7,13 +7,9 @@ import * as tf from "@tensorflow/tfjs";
 import { grad as jaxGrad, jit as jaxJit, numpy as jnp } from "@jax-js/jax";
 import { type Array, grad, jit, np } from "../src/index.js";
 import { type BenchCase, fmt, printTable, runInterleaved } from "./harness.js";
+import { tfRead } from "./peers.js";
 
 type JaxArray = ReturnType<typeof jnp.array>;
-
-// jax-js 0.1.25 tests `data instanceof Float16Array`, which Node 20 lacks, before it
-// accepts a Float64Array. An empty stand-in class makes that test false, as it should be.
-const g = globalThis as { Float16Array?: unknown };
-g.Float16Array ??= class Float16ArrayStandIn {};
 
 const f = (x: Array) => np.exp(np.add(np.multiply(np.sin(x), 2), 1));
 
@@ -55,11 +51,11 @@ export async function benchW5(opts: { quick: boolean }): Promise<void> {
     const cases: BenchCase[] = [
       { name: "plain JS loop, forward", run: plainFwd },
       { name: "chainrule jit, forward", run: () => fwd(x).data() },
-      { name: "TF.js cpu, forward (f32)", run: () => tf.tidy(() => tfF(tfX).dataSync()) },
+      { name: "TF.js cpu, forward (f32)", run: () => tfRead(() => tfF(tfX)) },
       { name: "jax-js jit, forward", run: () => jaxFwd(jaxX.ref).dataSync() },
       { name: "plain JS loop, gradient", run: plainBwd },
       { name: "chainrule jit, grad", run: () => bwd(x).data() },
-      { name: "TF.js cpu, grad (f32)", run: () => tf.tidy(() => tfG(tfX).dataSync()) },
+      { name: "TF.js cpu, grad (f32)", run: () => tfRead(() => tfG(tfX)) },
       { name: "jax-js jit, grad", run: () => jaxBwd(jaxX.ref).dataSync() },
     ];
     const results = await runInterleaved(cases, {

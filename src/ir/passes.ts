@@ -7,6 +7,7 @@
  *                      evaluated at compile time
  *   simplification     x*1, x+0, x-0, x/1 -> x; x*0 -> 0; -(-x) -> x;
  *                      transpose of transpose, reshape of reshape composed;
+ *                      a transpose of a broadcast becomes one broadcast;
  *                      select with a constant condition -> the chosen branch
  *   CSE                an equation identical to an earlier one (same
  *                      primitive, parameters and inputs; commutative inputs
@@ -97,8 +98,15 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   const eqns: JaxprEqn[] = [];
   const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
 
-  for (const eqn of jaxpr.eqns) {
-    const inputs = eqn.inputs.map(resolve);
+  for (let eqn of jaxpr.eqns) {
+    let inputs: readonly Var[] = eqn.inputs.map(resolve);
+    // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
+    const rewritten = transposeOfBroadcast(eqn, inputs, producer);
+    if (rewritten !== null) {
+      s.simplified++;
+      eqn = rewritten;
+      inputs = rewritten.inputs;
+    }
     const prim = eqn.prim;
     const values = inputs.map((v) => known.get(v));
     let allKnown = true;
@@ -153,6 +161,33 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
 
   const outVars = jaxpr.outVars.map(resolve);
   return deadCodeElimination(new Jaxpr(constVars, consts, jaxpr.inVars, eqns, outVars), s);
+}
+
+/**
+ * transpose(broadcastInDim(x, shape, dims), perm) as one broadcastInDim of x:
+ * output axis j of the transpose is axis perm[j] of the broadcast, so input
+ * axis i (broadcast axis dims[i]) lands on the axis j with perm[j] = dims[i].
+ * Applies when those new axes are still increasing (broadcastInDim cannot
+ * reorder its input's axes); otherwise null.
+ */
+function transposeOfBroadcast(
+  eqn: JaxprEqn,
+  inputs: readonly Var[],
+  producer: VarMap<JaxprEqn>,
+): JaxprEqn | null {
+  if (eqn.prim.name !== "transpose") return null;
+  const p = producer.get(inputs[0]!);
+  if (p === undefined || p.prim.name !== "broadcastInDim") return null;
+  const perm = (eqn.params as { perm: readonly number[] }).perm;
+  const dims = (p.params as { dims: readonly number[] }).dims;
+  const newDims = dims.map((d) => perm.indexOf(d));
+  if (!newDims.every((d, i) => d >= 0 && (i === 0 || d > newDims[i - 1]!))) return null;
+  return {
+    prim: p.prim,
+    params: { shape: eqn.out.shape, dims: newDims },
+    inputs: [p.inputs[0]!],
+    out: eqn.out,
+  };
 }
 
 /**

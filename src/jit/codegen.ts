@@ -45,6 +45,46 @@ function isScalar(v: Var): boolean {
   return v.shape.length === 0;
 }
 
+/** A broadcast of a non-scalar array (scalar ones are fused into loops instead). */
+function isArrayBroadcast(e: JaxprEqn): boolean {
+  return e.prim.name === "broadcastInDim" && !isScalar(e.inputs[0]!);
+}
+
+/**
+ * A broadcast as nested loops over the output, reading the input at
+ * sum_d j_d * stride_d, where output axis d has the stride of the input axis
+ * it comes from (0 for new axes and for size-1 axes being repeated). Only
+ * numbers (sizes, strides) and generated names enter the source.
+ */
+function emitBroadcast(e: JaxprEqn, input: string, output: string, id: number): string {
+  const { shape, dims } = e.params as { shape: readonly number[]; dims: readonly number[] };
+  const inShape = e.inputs[0]!.shape;
+  const strides = shape.map(() => 0);
+  let stride = 1;
+  for (let i = inShape.length - 1; i >= 0; i--) {
+    if (inShape[i] !== 1) strides[dims[i]!] = stride;
+    stride *= inShape[i]!;
+  }
+  const n = shapeSize(shape);
+  let code = `  const ${output} = new ${TYPED_ARRAY_NAME[e.out.dtype]}(${n});\n  {\n    let o = 0;\n`;
+  let base = "0";
+  let indent = "    ";
+  shape.forEach((size, d) => {
+    const j = `j${id}_${d}`;
+    const b = `b${id}_${d}`;
+    code += `${indent}for (let ${j} = 0; ${j} < ${size}; ${j}++) {\n`;
+    indent += "  ";
+    code += `${indent}const ${b} = ${base} + ${j} * ${strides[d]};\n`;
+    base = b;
+  });
+  code += `${indent}${output}[o++] = ${input}[${base}];\n`;
+  for (let d = shape.length; d > 0; d--) {
+    indent = indent.slice(2);
+    code += `${indent}}\n`;
+  }
+  return `${code}  }\n`;
+}
+
 function toValue(x: Array): Value {
   const c = x.concrete("jit");
   return c.shape.length === 0 ? c.scalarValue : c.buffer;
@@ -241,6 +281,9 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     } else if (u.kind === "alias") {
       const e = eqns[u.eqn]!;
       out.push(`  const ${name(e.out)} = ${ref(e.inputs[0]!, c)};\n${store(e.out)}`);
+    } else if (u.kind === "kernel" && isArrayBroadcast(eqns[u.eqn]!)) {
+      const e = eqns[u.eqn]!;
+      out.push(emitBroadcast(e, ref(e.inputs[0]!, c), name(e.out), u.eqn) + store(e.out));
     } else if (u.kind === "kernel") {
       const e = eqns[u.eqn]!;
       const kIdx = kernelFor(e);

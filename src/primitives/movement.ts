@@ -221,6 +221,11 @@ export function slice(
   limit: readonly number[],
   step: readonly number[] = start.map(() => 1),
 ): Array {
+  // The whole array (a common case in Jacobian assembly) is x itself.
+  const whole =
+    start.length === x.ndim &&
+    start.every((s, d) => s === 0 && limit[d] === x.shape[d] && step[d] === 1);
+  if (whole) return x;
   return bind(slicePrim, [x], { start, limit, step });
 }
 
