@@ -1,0 +1,61 @@
+/**
+ * `npm run tour [-- --quick] [-- --out <dir>]`: runs every experiment of the
+ * seed tutorials with chainrule, shows a progress bar (on a terminal),
+ * prints a summary of the checks and writes <dir>/index.html (default tour/).
+ */
+import { dirname, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import cliProgress from "cli-progress";
+import { runTour } from "./lib/runTour.js";
+
+function parseArgs(argv: string[]): { quick: boolean; outDir: string } {
+  let quick = false;
+  let outDir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--quick") quick = true;
+    else if (a === "--out") {
+      const dir = argv[++i];
+      if (dir === undefined) throw new Error("tour: --out needs a directory, e.g. --out /tmp/tour");
+      outDir = dir;
+    } else throw new Error(`tour: unknown argument "${a}"; use --quick and/or --out <dir>`);
+  }
+  return { quick, outDir };
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const bar = process.stdout.isTTY
+  ? new cliProgress.SingleBar(
+      { format: "tour [{bar}] {value}/{total} {section}", hideCursor: true, clearOnComplete: true },
+      cliProgress.Presets.shades_classic,
+    )
+  : null;
+let started = false;
+const run = await runTour(opts, (done, total, title) => {
+  if (bar === null) return;
+  if (!started) {
+    bar.start(total, 0, { section: title });
+    started = true;
+  } else bar.update(done, { section: title });
+});
+bar?.stop();
+
+let failures = 0;
+for (const s of run.sections) {
+  const failed = s.checks.filter((c) => !c.passed);
+  failures += failed.length;
+  const mark = failed.length === 0 ? "ok  " : "FAIL";
+  console.log(
+    `${mark} ${s.title}  (${s.checks.length - failed.length}/${s.checks.length} checks, ${s.seconds?.toFixed(1)} s)`,
+  );
+  for (const c of s.checks) {
+    console.log(
+      `       ${c.passed ? "✓" : "✗"} ${c.label}: chainrule ${c.ad.toPrecision(6)} vs ${c.referenceKind} ${c.reference.toPrecision(6)}`,
+    );
+  }
+}
+console.log(
+  `\n${failures === 0 ? "All checks pass" : `${failures} check(s) FAILED`}; ` +
+    `report written to ${relative(process.cwd(), run.page) || run.page} in ${run.seconds.toFixed(1)} s`,
+);
+process.exitCode = failures === 0 ? 0 : 1;
