@@ -72,6 +72,7 @@ tr.fail .verdict { color: #c0262d; font-weight: 700; }
 .figures { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 .figure { flex: 0 1 640px; min-width: 300px; }
 .figure svg { max-width: 100%; height: auto; }
+.figure figure { margin: 0; }
 .caption { font-size: 13px; color: #555; margin: 4px 0 0 0; }
 .timing { font-size: 12px; color: #888; margin: 8px 0 0 0; }
 .summary td { padding: 2px 10px; }

@@ -122,13 +122,20 @@ export const finiteDifferences: Section = {
         },
         {
           caption:
-            "f(x) = sin(1000x): AD derivative against forward differences with eps = 1e-2 and 1e-5.",
+            "f(x) = sin(1000x): AD derivative (line) against forward differences with eps = 1e-2 (line, wrong) and 1e-5 (circles).",
           svg: plotSvg({
             color: { legend: true },
             y: { grid: true, label: "f'(x)" },
             marks: [
               Plot.ruleY([0], { stroke: "#ccc" }),
-              Plot.line(rows2, { x: "x", y: "value", stroke: "series", strokeWidth: 1 }),
+              Plot.line(
+                rows2.filter((r) => r.series !== "FD, eps 1e-5"),
+                { x: "x", y: "value", stroke: "series", strokeWidth: 1.5 },
+              ),
+              Plot.dot(
+                rows2.filter((r) => r.series === "FD, eps 1e-5"),
+                { x: "x", y: "value", stroke: "series", r: 2.5 },
+              ),
             ],
           }),
         },

@@ -160,7 +160,7 @@ export const likelihoodFit: Section = {
             x: { label: "mu (signal strength)", domain: [0.5, 1.5] },
             y: { label: "gamma (background scale)", domain: [0.5, 1.5] },
             color: { type: "quantize", n: 10, scheme: "viridis", legend: true, label: "log L" },
-            length: { range: [2, 22], domain: [0, maxNorm] },
+            length: { type: "sqrt", range: [0, 24], domain: [0, maxNorm] },
             marks: [
               Plot.contour(values, {
                 x1: 0.5 - 0.5 / (n - 1),
@@ -190,6 +190,7 @@ export const likelihoodFit: Section = {
                 y2: "gamma",
                 stroke: "red",
                 strokeWidth: 2,
+                clip: true,
               }),
               Plot.link(bestRow, {
                 x1: "mu",
@@ -198,6 +199,7 @@ export const likelihoodFit: Section = {
                 y2: (d: { gamma: number; sGamma: number }) => d.gamma + d.sGamma,
                 stroke: "red",
                 strokeWidth: 2,
+                clip: true,
               }),
               Plot.dot(bestRow, { x: "mu", y: "gamma", fill: "red", stroke: "white", r: 6 }),
             ],

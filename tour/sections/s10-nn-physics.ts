@@ -40,7 +40,7 @@ function cluster(): number[][] {
   const atoms = [[0, 0, 0.05]];
   for (let k = 0; k < 6; k++) {
     const r = 1.12 + 0.06 * Math.sin(3 * k + 1);
-    const a = (k * Math.PI) / 3 + 0.05 * k;
+    const a = (k * Math.PI) / 3 + 0.04 * Math.sin(2 * k + 1);
     atoms.push([r * Math.cos(a), r * Math.sin(a), 0.1 * Math.cos(2 * k)]);
   }
   return atoms;
@@ -177,7 +177,11 @@ export const nnPhysics: Section = {
             height: 420,
             x: { domain: [-1.8, 1.8], label: "x" },
             y: { domain: [-1.8, 1.8], label: "y" },
-            length: { range: [0, 40], domain: [0, Math.max(...atomRows.map((a) => a.norm))] },
+            length: {
+              type: "sqrt",
+              range: [0, 40],
+              domain: [0, Math.max(...atomRows.map((a) => a.norm))],
+            },
             marks: [
               Plot.dot(atomRows, { x: "x", y: "y", r: 14, fill: "#9ecae9", stroke: "#2b6cb0" }),
               Plot.vector(atomRows, {
