@@ -98,11 +98,11 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
           "g.node",
           "g.edge",
         ].join(", ");
-        return [...document.querySelectorAll("section[data-section]")].map((sec) => ({
+        return Array.from(document.querySelectorAll("section[data-section]")).map((sec) => ({
           id: sec.getAttribute("data-section"),
-          figures: [...sec.querySelectorAll(".figure")].map((fig) => {
-            const marks = [...fig.querySelectorAll(MARKS)];
-            const paths = [...fig.querySelectorAll('g[aria-label="line"] path')];
+          figures: Array.from(sec.querySelectorAll(".figure")).map((fig) => {
+            const marks = Array.from(fig.querySelectorAll(MARKS));
+            const paths = Array.from(fig.querySelectorAll('g[aria-label="line"] path'));
             const box = fig.querySelector("svg")?.getBoundingClientRect();
             return {
               svgs: fig.querySelectorAll("svg").length,
@@ -116,7 +116,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
               height: box?.height ?? 0,
             };
           }),
-          rows: [...sec.querySelectorAll("tr.check")].map((tr) => ({
+          rows: Array.from(sec.querySelectorAll("tr.check")).map((tr) => ({
             ad: tr.querySelector("td.ad")?.textContent ?? "",
             ref: tr.querySelector("td.ref")?.textContent ?? "",
             verdict: tr.querySelector("td.verdict")?.textContent ?? "",
@@ -127,15 +127,15 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
       expect(shown.map((s) => s.id)).toEqual(run.sections.map((s) => s.id));
       shown.forEach((s, i) => {
         const result = run.sections[i]!;
-        expect(s.figures.length, s.id!).toBe(result.figures.length);
+        expect(s.figures.length, String(s.id)).toBe(result.figures.length);
         for (const fig of s.figures) {
-          expect(fig.svgs, s.id!).toBeGreaterThan(0);
+          expect(fig.svgs, String(s.id)).toBeGreaterThan(0);
           expect(fig.marks, `${s.id}: a figure without data marks`).toBeGreaterThan(0);
           expect(fig.badPaths, `${s.id}: empty or NaN line paths`).toBe(0);
           expect(fig.width * fig.height, `${s.id}: figure drawn with no area`).toBeGreaterThan(0);
         }
         // The table shows each check's numbers (to the printed precision).
-        expect(s.rows.length, s.id!).toBe(result.checks.length);
+        expect(s.rows.length, String(s.id)).toBe(result.checks.length);
         s.rows.forEach((row, k) => {
           const c = result.checks[k]!;
           const close = (text: string, x: number) =>
