@@ -70,7 +70,7 @@ td.num { font-variant-numeric: tabular-nums; text-align: right; font-family: ui-
 tr.pass .verdict { color: #1b7f3b; font-weight: 600; }
 tr.fail .verdict { color: #c0262d; font-weight: 700; }
 .figures { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-.figure { flex: 0 1 640px; min-width: 300px; }
+.figure { flex: 1 1 560px; max-width: 680px; min-width: 300px; }
 .figure svg { max-width: 100%; height: auto; }
 .figure figure { margin: 0; }
 .caption { font-size: 13px; color: #555; margin: 4px 0 0 0; }

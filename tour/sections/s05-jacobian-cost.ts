@@ -96,7 +96,13 @@ export const jacobianCost: Section = {
             height: 360,
             marginRight: 30,
             color: { legend: true },
-            fx: { label: null },
+            fx: {
+              label: null,
+              domain: [
+                "varying number of outputs (10 inputs)",
+                "varying number of inputs (10 outputs)",
+              ],
+            },
             x: { label: "size (outputs or inputs)", grid: true },
             y: { label: "time (ms)", grid: true },
             marks: [
