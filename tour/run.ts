@@ -23,6 +23,12 @@ function parseArgs(argv: string[]): { quick: boolean; outDir: string } {
   return { quick, outDir };
 }
 
+/** The path relative to the working directory when it lies below it. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith("..") || rel === "" ? path : rel;
+}
+
 const opts = parseArgs(process.argv.slice(2));
 const bar = process.stdout.isTTY
   ? new cliProgress.SingleBar(
@@ -56,6 +62,6 @@ for (const s of run.sections) {
 }
 console.log(
   `\n${failures === 0 ? "All checks pass" : `${failures} check(s) FAILED`}; ` +
-    `report written to ${relative(process.cwd(), run.page) || run.page} in ${run.seconds.toFixed(1)} s`,
+    `report written to ${shortPath(run.page)} in ${run.seconds.toFixed(1)} s`,
 );
 process.exitCode = failures === 0 ? 0 : 1;
