@@ -61,6 +61,7 @@ describe("tour sections", () => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
     expect(html).not.toMatch(/@import|url\(http/i);
+    expect(html).not.toMatch(/<\?xml|<!DOCTYPE svg/i);
   });
 });
 

@@ -58,8 +58,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
 header { background: #1d2330; color: white; padding: 24px 40px; }
 header h1 { margin: 0 0 6px 0; font-size: 28px; }
 header p { margin: 0; color: #c9d1e0; }
-nav { padding: 10px 40px; background: #e9ecf2; font-size: 14px; }
-nav a { margin-right: 14px; color: #2b4fa8; text-decoration: none; white-space: nowrap; }
+nav { padding: 10px 40px; background: #e9ecf2; font-size: 14px; display: flex; flex-wrap: wrap; gap: 4px 16px; }
+nav a { color: #2b4fa8; text-decoration: none; white-space: nowrap; }
 main { padding: 10px 40px 40px 40px; max-width: 1400px; }
 section { background: white; border-radius: 8px; padding: 18px 24px; margin: 18px 0; box-shadow: 0 1px 3px rgba(0,0,0,0.08); }
 h2 { margin-top: 0; font-size: 21px; }

@@ -5,6 +5,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
+import { renderSvg } from "../../src/index.js";
 
 const { document } = parseHTML("<!doctype html><html><head></head><body></body></html>");
 
@@ -40,4 +41,10 @@ export function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
 /** The elements of a chainrule array as a plain list of numbers. */
 export function numbers(a: { data(): ArrayLike<number> }): number[] {
   return Array.from(a.data());
+}
+
+/** Graphviz DOT rendered to SVG by chainrule's renderSvg, without the XML prolog and DOCTYPE (inlined in HTML). */
+export async function graphSvg(dot: string): Promise<string> {
+  const svg = await renderSvg(dot);
+  return svg.slice(svg.indexOf("<svg"));
 }

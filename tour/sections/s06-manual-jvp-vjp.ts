@@ -4,8 +4,8 @@
  * tangents, reverse accumulates adjoints in the opposite order) next to
  * chainrule's jvp and vjp, plus the graph of the program grad runs.
  */
-import { jvp, np, renderSvg, toDot, vjp, type Array } from "../../src/index.js";
-import { Plot, plotSvg } from "../lib/plot.js";
+import { jvp, np, toDot, vjp, type Array } from "../../src/index.js";
+import { Plot, graphSvg, plotSvg } from "../lib/plot.js";
 import { check, type Section, type SectionResult } from "../lib/types.js";
 
 // The program: y = x1 * x2; z = y + x2.
@@ -62,7 +62,7 @@ export const manualJvpVjp: Section = {
       checks.push(check(`${name} at (2, 4)`, auto[i]!, grads[i]!, "hand-written VJP", 0));
     });
     checks.push(check("z(2, 4)", zAuto.item(), zManual, "plain arithmetic", 0));
-    const graph = await renderSvg(toDot(program, { backward: true, rankdir: "LR" })(x1, x2));
+    const graph = await graphSvg(toDot(program, { backward: true, rankdir: "LR" })(x1, x2));
     return {
       id: this.id,
       title: this.title,

@@ -1,9 +1,10 @@
 /**
  * Section 7 (seed 000): the computational graph of
  * f(x, y) = x^2 + 4y + cos(x)^2 at (2, 1.5) (the seed's torchviz picture),
- * drawn with toDot + renderSvg, forward alone and with the backward pass.
+ * drawn with toDot + forward alone and with the backward pass.
  */
-import { grad, graphSize, np, renderSvg, toDot, type Array } from "../../src/index.js";
+import { grad, graphSize, np, toDot, type Array } from "../../src/index.js";
+import { graphSvg } from "../lib/plot.js";
 import { check, type Section, type SectionResult } from "../lib/types.js";
 
 const f = (x: Array, y: Array) =>
@@ -14,8 +15,8 @@ export const graph: Section = {
   title: "7. The computational graph of x^2 + 4y + cos(x)^2",
   async run(): Promise<SectionResult> {
     const [x, y] = [2, 1.5];
-    const forward = await renderSvg(toDot(f)(x, y));
-    const backward = await renderSvg(toDot(f, { backward: true })(x, y));
+    const forward = await graphSvg(toDot(f)(x, y));
+    const backward = await graphSvg(toDot(f, { backward: true })(x, y));
     const [gx, gy] = grad(f, { argnums: [0, 1] })(x, y) as [Array, Array];
     const size = graphSize(f)(x, y);
     return {

@@ -5,8 +5,8 @@
  * slides' Var-graph example z = x*y + sin(x) at (0.5, 4.2) against the
  * hand derivation dz/dx = y + cos x, dz/dy = x, with the recorded program.
  */
-import { grad, jvp, np, renderSvg, toDot, type Array } from "../../src/index.js";
-import { Plot, grid, plotSvg } from "../lib/plot.js";
+import { grad, jvp, np, toDot, type Array } from "../../src/index.js";
+import { Plot, graphSvg, grid, plotSvg } from "../lib/plot.js";
 import { check, checkWorst, type Section, type SectionResult } from "../lib/types.js";
 
 /** A dual number a + b eps (eps^2 = 0): the value and the derivative travel together. */
@@ -50,7 +50,7 @@ export const dualAndTape: Section = {
     // Reverse mode on the Var-graph example.
     const z = (x: Array, y: Array) => np.add(np.multiply(x, y), np.sin(x));
     const [gx, gy] = grad(z, { argnums: [0, 1] })(0.5, 4.2) as [Array, Array];
-    const tape = await renderSvg(toDot(z, { backward: true, rankdir: "LR" })(0.5, 4.2));
+    const tape = await graphSvg(toDot(z, { backward: true, rankdir: "LR" })(0.5, 4.2));
     return {
       id: this.id,
       title: this.title,
