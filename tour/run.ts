@@ -32,7 +32,11 @@ function shortPath(path: string): string {
 const opts = parseArgs(process.argv.slice(2));
 const bar = process.stdout.isTTY
   ? new cliProgress.SingleBar(
-      { format: "tour [{bar}] {value}/{total} {section}", hideCursor: true, clearOnComplete: true },
+      {
+        format: "tour [{bar}] {percentage}% {section}",
+        hideCursor: true,
+        clearOnComplete: true,
+      },
       cliProgress.Presets.shades_classic,
     )
   : null;

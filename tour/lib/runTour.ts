@@ -18,6 +18,7 @@ export interface TourRun {
 
 export async function runTour(
   opts: TourOptions & { outDir: string },
+  /** Called before each section (done = sections finished, possibly fractional) and at the end. */
   onSection: (done: number, total: number, title: string) => void = () => {},
 ): Promise<TourRun> {
   const start = performance.now();
@@ -25,7 +26,9 @@ export async function runTour(
   for (const [i, section] of SECTIONS.entries()) {
     onSection(i, SECTIONS.length, section.title);
     const t0 = performance.now();
-    const result = await section.run(opts);
+    const onProgress = (fraction: number) =>
+      onSection(i + fraction, SECTIONS.length, section.title);
+    const result = await section.run({ ...opts, onProgress });
     result.seconds = (performance.now() - t0) / 1000;
     sections.push(result);
   }

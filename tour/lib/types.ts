@@ -42,6 +42,8 @@ export interface SectionResult {
 export interface TourOptions {
   /** Smaller grids and shorter sweeps (for the test). */
   quick: boolean;
+  /** Long sections report how far they are (0..1) for the progress bar. */
+  onProgress?: (fraction: number) => void;
 }
 
 export interface Section {

@@ -104,7 +104,7 @@ export const finiteDifferences: Section = {
           1e-12,
         ),
         check(
-          "U-curve: best FD step for the polynomial, log10(eps) (expected about -8)",
+          "U-curve: log10 of the FD step closest to chainrule's derivative (polynomial at 1.3)",
           Math.log10(best.eps),
           -8,
           "theory: sqrt(machine eps)",

@@ -36,7 +36,8 @@ export const jacobianCost: Section = {
     const small = 10;
     const rows: { size: number; ms: number; mode: string; panel: string }[] = [];
     let worst = 0;
-    for (const n of sizes) {
+    for (const [index, n] of sizes.entries()) {
+      opts.onProgress?.(index / sizes.length);
       // Varying outputs: R^10 -> R^n.
       const fOut = makeF(n);
       const xSmall = np.ones([small]);
