@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "../src/index.js";
+import { parseTourArgs } from "../tour/lib/args.js";
 import { runTour, type TourRun } from "../tour/lib/runTour.js";
 import { SECTIONS } from "../tour/sections/index.js";
 
@@ -62,6 +64,22 @@ describe("tour sections", () => {
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
     expect(html).not.toMatch(/@import|url\(http/i);
     expect(html).not.toMatch(/<\?xml|<!DOCTYPE svg/i);
+  });
+});
+
+describe("tour command line", () => {
+  it("reads --quick and --out, and refuses anything else with a clear error", () => {
+    expect(parseTourArgs([], "tour")).toEqual({ quick: false, outDir: "tour" });
+    expect(parseTourArgs(["--quick", "--out", "/tmp/x"], "tour")).toEqual({
+      quick: true,
+      outDir: "/tmp/x",
+    });
+    expect(() => parseTourArgs(["--fast"], "tour")).toThrow(InvalidArgumentError);
+    expect(() => parseTourArgs(["--fast"], "tour")).toThrow(
+      /tour: unknown argument "--fast".*--quick/,
+    );
+    expect(() => parseTourArgs(["--out"], "tour")).toThrow(/tour: --out needs a directory/);
+    expect(() => parseTourArgs(["--out", "--quick"], "tour")).toThrow(/--out needs a directory/);
   });
 });
 

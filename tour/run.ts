@@ -6,22 +6,8 @@
 import { dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
+import { parseTourArgs, type TourArgs } from "./lib/args.js";
 import { runTour } from "./lib/runTour.js";
-
-function parseArgs(argv: string[]): { quick: boolean; outDir: string } {
-  let quick = false;
-  let outDir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--quick") quick = true;
-    else if (a === "--out") {
-      const dir = argv[++i];
-      if (dir === undefined) throw new Error("tour: --out needs a directory, e.g. --out /tmp/tour");
-      outDir = dir;
-    } else throw new Error(`tour: unknown argument "${a}"; use --quick and/or --out <dir>`);
-  }
-  return { quick, outDir };
-}
 
 /** The path relative to the working directory when it lies below it. */
 function shortPath(path: string): string {
@@ -29,7 +15,13 @@ function shortPath(path: string): string {
   return rel.startsWith("..") || rel === "" ? path : rel;
 }
 
-const opts = parseArgs(process.argv.slice(2));
+let opts: TourArgs;
+try {
+  opts = parseTourArgs(process.argv.slice(2), dirname(fileURLToPath(import.meta.url)));
+} catch (e) {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(2);
+}
 const bar = process.stdout.isTTY
   ? new cliProgress.SingleBar(
       {
