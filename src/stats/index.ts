@@ -1,18 +1,24 @@
 /**
  * `stats`: log-densities and maximum-likelihood fits with uncertainties.
  *
- *   normalLogPdf, poissonLogPmf, exponentialLogPdf   elementwise, differentiable
+ *   normalLogPdf, poissonLogPmf, exponentialLogPdf,
+ *   gammaLogPdf, betaLogPdf, binomialLogPmf, studentTLogPdf,
+ *   laplaceLogPdf, logNormalLogPdf        elementwise with broadcasting,
+ *                                         differentiable in every real argument
+ *                                         (counts k, n are data)
+ *   logGamma(x)                           log |Gamma(x)|, differentiable
  *   fit(nll, x0)   minimises a negative log-likelihood; the covariance is the
  *                  inverse Hessian at the optimum, the standard errors the
  *                  square roots of its diagonal
  */
 import type { Array, ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
-import { ChainruleError, InvalidArgumentError } from "../core/errors.js";
+import { ChainruleError, InvalidArgumentError, fmtShape } from "../core/errors.js";
 import * as np from "../numpy/index.js";
 import { minimize, type MinimizeOptions, type MinimizeResult } from "../optim/index.js";
 import { hessian } from "../transforms/jacobian.js";
 import { flatten, unflatten, type PyTree } from "../tree/index.js";
+import { logGamma } from "./special.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -45,6 +51,105 @@ export function poissonLogPmf(k: ArrayLike, rate: ArrayLike): Array {
 /** log Exp(x | rate) = log rate - rate x */
 export function exponentialLogPdf(x: ArrayLike, rate: ArrayLike): Array {
   return np.subtract(np.log(rate), np.multiply(rate, x));
+}
+
+export { logGamma } from "./special.js";
+
+/** Elementwise log(1 - p), written once so its meaning is plain. */
+const log1mp = (p: ArrayLike) => np.log1p(np.negative(p));
+/** a * logB with the convention 0 log 0 = 0 where the count a is 0. */
+const countTimesLog = (a: Array, logB: Array) => np.where(np.equal(a, 0), 0, np.multiply(a, logB));
+
+/** log Gamma(x | shape a, rate b) = a log b + (a - 1) log x - b x - log Gamma(a), x > 0. */
+export function gammaLogPdf(x: ArrayLike, shape: ArrayLike, rate: ArrayLike): Array {
+  const a = np.asarray(shape);
+  return np.subtract(
+    np.add(np.multiply(a, np.log(rate)), np.multiply(np.subtract(a, 1), np.log(x))),
+    np.add(np.multiply(rate, x), logGamma(a)),
+  );
+}
+
+/** log Beta(x | a, b) = (a - 1) log x + (b - 1) log(1 - x) - log B(a, b), 0 < x < 1. */
+export function betaLogPdf(x: ArrayLike, a: ArrayLike, b: ArrayLike): Array {
+  const logB = np.subtract(np.add(logGamma(a), logGamma(b)), logGamma(np.add(a, b)));
+  return np.subtract(
+    np.add(np.multiply(np.subtract(a, 1), np.log(x)), np.multiply(np.subtract(b, 1), log1mp(x))),
+    logB,
+  );
+}
+
+/** Checks that an argument holds counts; returns it. */
+function counts(v: ArrayLike, fn: string, name: string): Array {
+  const a = asArray(v, `${fn}: argument ${name}`);
+  for (const c of a.concrete(fn).data()) {
+    if (!Number.isInteger(c) || c < 0) {
+      throw new InvalidArgumentError(
+        `${fn}: ${name} must hold counts (non-negative integers), got ${c}; ` +
+          `for non-integer data use a continuous density`,
+      );
+    }
+  }
+  return a;
+}
+
+/**
+ * log Binomial(k | n, p) = log C(n, k) + k log p + (n - k) log(1 - p),
+ * log C(n, k) = log Gamma(n + 1) - log Gamma(k + 1) - log Gamma(n - k + 1).
+ * k and n are counts (data, k <= n); p is differentiable.
+ */
+export function binomialLogPmf(k: ArrayLike, n: ArrayLike, p: ArrayLike): Array {
+  const fn = "stats.binomialLogPmf";
+  const kv = counts(k, fn, "k");
+  const nv = counts(n, fn, "n");
+  const excess = np.max(np.subtract(kv, nv)).item();
+  if (excess > 0) {
+    throw new InvalidArgumentError(
+      `${fn}: k must not exceed n (k has shape ${fmtShape(kv.shape)}, n ${fmtShape(nv.shape)}; ` +
+        `some k is larger than its n by ${excess})`,
+    );
+  }
+  const rest = np.subtract(nv, kv);
+  const logChoose = np.subtract(
+    logGamma(np.add(nv, 1)),
+    np.add(logGamma(np.add(kv, 1)), logGamma(np.add(rest, 1))),
+  );
+  return np.add(logChoose, np.add(countTimesLog(kv, np.log(p)), countTimesLog(rest, log1mp(p))));
+}
+
+/**
+ * log StudentT(x | df nu, loc mu, scale s) = log Gamma((nu + 1)/2) - log Gamma(nu/2)
+ *   - log(nu pi)/2 - log s - (nu + 1)/2 log(1 + ((x - mu)/s)^2 / nu).
+ */
+export function studentTLogPdf(
+  x: ArrayLike,
+  df: ArrayLike,
+  loc: ArrayLike = 0,
+  scale: ArrayLike = 1,
+): Array {
+  const nu = np.asarray(df);
+  const z = np.divide(np.subtract(x, loc), scale);
+  const norm = np.subtract(
+    np.subtract(logGamma(np.multiply(np.add(nu, 1), 0.5)), logGamma(np.multiply(nu, 0.5))),
+    np.add(np.multiply(0.5, np.log(np.multiply(nu, Math.PI))), np.log(scale)),
+  );
+  return np.subtract(
+    norm,
+    np.multiply(np.multiply(np.add(nu, 1), 0.5), np.log1p(np.divide(np.square(z), nu))),
+  );
+}
+
+/** log Laplace(x | loc mu, scale b) = -log(2 b) - |x - mu| / b. */
+export function laplaceLogPdf(x: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1): Array {
+  return np.subtract(
+    np.negative(np.log(np.multiply(2, scale))),
+    np.divide(np.abs(np.subtract(x, loc)), scale),
+  );
+}
+
+/** log LogNormal(x | mu, sigma) = log N(log x | mu, sigma) - log x, x > 0. */
+export function logNormalLogPdf(x: ArrayLike, mu: ArrayLike = 0, sigma: ArrayLike = 1): Array {
+  const logX = np.log(x);
+  return np.subtract(normalLogPdf(logX, mu, sigma), logX);
 }
 
 export interface FitResult {

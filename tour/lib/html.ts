@@ -1,0 +1,105 @@
+/**
+ * Builds the self-contained report page: one <section> per tour section
+ * with its explanation, a table of checks (chainrule vs reference) and its
+ * figures inlined as SVG. No scripts, no external resources.
+ */
+import type { Check, SectionResult } from "./types.js";
+
+export function escapeHtml(s: string): string {
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
+}
+
+/** A number as shown in the report (and parsed back by the test). */
+export function formatNumber(x: number): string {
+  if (x === 0 || !Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 1e-3 && a < 1e6) return String(Number(x.toPrecision(10)));
+  return x.toExponential(4);
+}
+
+function checkRow(c: Check): string {
+  const cls = c.passed ? "pass" : "fail";
+  return (
+    `<tr class="check ${cls}" data-ad="${c.ad}" data-reference="${c.reference}" data-passed="${c.passed}">` +
+    `<td>${escapeHtml(c.label)}</td>` +
+    `<td class="num ad">${formatNumber(c.ad)}</td>` +
+    `<td class="num ref">${formatNumber(c.reference)}</td>` +
+    `<td>${escapeHtml(c.referenceKind)}</td>` +
+    `<td class="num">${formatNumber(c.tolerance)}</td>` +
+    `<td class="verdict">${c.passed ? "✔ pass" : "✘ FAIL"}</td></tr>`
+  );
+}
+
+function sectionHtml(s: SectionResult): string {
+  const notes = (s.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("");
+  const figures = s.figures
+    .map(
+      (f, i) =>
+        `<div class="figure" data-figure="${i}">${f.svg}<p class="caption">${escapeHtml(f.caption)}</p></div>`,
+    )
+    .join("\n");
+  return `<section id="${s.id}" data-section="${s.id}">
+<h2>${escapeHtml(s.title)}</h2>
+<p class="explanation">${escapeHtml(s.explanation)}</p>
+${notes ? `<ul class="notes">${notes}</ul>` : ""}
+<table class="checks"><thead><tr><th>check</th><th>chainrule</th><th>reference</th><th>reference from</th><th>tolerance</th><th></th></tr></thead>
+<tbody>${s.checks.map(checkRow).join("")}</tbody></table>
+<div class="figures">${figures}</div>
+<p class="timing">computed in ${(s.seconds ?? 0).toFixed(2)} s</p>
+</section>`;
+}
+
+const STYLE = `
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; background: #f6f7f9; color: #1d2330; }
+header { background: #1d2330; color: white; padding: 24px 40px; }
+header h1 { margin: 0 0 6px 0; font-size: 28px; }
+header p { margin: 0; color: #c9d1e0; }
+nav { padding: 10px 40px; background: #e9ecf2; font-size: 14px; display: flex; flex-wrap: wrap; gap: 4px 16px; }
+nav a { color: #2b4fa8; text-decoration: none; white-space: nowrap; }
+main { padding: 10px 40px 40px 40px; max-width: 1400px; }
+section { background: white; border-radius: 8px; padding: 18px 24px; margin: 18px 0; box-shadow: 0 1px 3px rgba(0,0,0,0.08); }
+h2 { margin-top: 0; font-size: 21px; }
+.explanation { max-width: 900px; line-height: 1.45; }
+table.checks { border-collapse: collapse; font-size: 13px; margin: 8px 0 14px 0; }
+table.checks th, table.checks td { border-bottom: 1px solid #e3e6ec; padding: 4px 10px; text-align: left; }
+td.num { font-variant-numeric: tabular-nums; text-align: right; font-family: ui-monospace, monospace; }
+tr.pass .verdict { color: #1b7f3b; font-weight: 600; }
+tr.fail .verdict { color: #c0262d; font-weight: 700; }
+.figures { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+.figure { flex: 1 1 560px; max-width: 680px; min-width: 300px; }
+.figure svg { max-width: 100%; height: auto; }
+.figure figure { margin: 0; }
+.caption { font-size: 13px; color: #555; margin: 4px 0 0 0; }
+.timing { font-size: 12px; color: #888; margin: 8px 0 0 0; }
+.summary td { padding: 2px 10px; }
+`;
+
+export function buildPage(
+  sections: SectionResult[],
+  meta: { date: string; machine: string; quick: boolean },
+): string {
+  const passed = sections.reduce((n, s) => n + s.checks.filter((c) => c.passed).length, 0);
+  const total = sections.reduce((n, s) => n + s.checks.length, 0);
+  const nav = sections
+    .map((s) => `<a href="#${s.id}">${escapeHtml(s.title.replace(/^\d+\.\s*/, ""))}</a>`)
+    .join("");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>chainrule tour</title>
+<style>${STYLE}</style></head>
+<body>
+<header><h1>chainrule: a tour of automatic differentiation</h1>
+<p>Every experiment of the seed tutorials, computed live with chainrule and checked against an independent reference.
+<span id="score" data-passed="${passed}" data-total="${total}">${passed} of ${total} checks pass.</span>
+${meta.quick ? "Quick run (smaller grids)." : ""} Generated ${escapeHtml(meta.date)} on ${escapeHtml(meta.machine)}.</p></header>
+<nav>${nav}</nav>
+<main>
+${sections.map(sectionHtml).join("\n")}
+</main></body></html>
+`;
+}

@@ -1,0 +1,50 @@
+/**
+ * Observable Plot in Node: plots are rendered against a linkedom document
+ * (a light DOM shim) and returned as inline SVG/HTML strings, so the report
+ * needs no script and no network.
+ */
+import * as Plot from "@observablehq/plot";
+import { parseHTML } from "linkedom";
+import { renderSvg } from "../../src/index.js";
+
+const { document } = parseHTML("<!doctype html><html><head></head><body></body></html>");
+
+/** Renders a Plot specification to an HTML string (an <svg>, or a <figure> with a legend). */
+export function plotSvg(options: Plot.PlotOptions): string {
+  const el = Plot.plot({
+    style: { background: "white", fontSize: "12px" },
+    ...options,
+    document,
+  });
+  return el.outerHTML;
+}
+
+export { Plot };
+
+/** n numbers evenly spaced from a to b inclusive. */
+export function grid(a: number, b: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
+}
+
+/** n numbers evenly spaced in log10 from 10^a to 10^b. */
+export function logGrid(a: number, b: number, n: number): number[] {
+  return grid(a, b, n).map((e) => 10 ** e);
+}
+
+/** Largest absolute difference between two equally long lists. */
+export function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** The elements of a chainrule array as a plain list of numbers. */
+export function numbers(a: { data(): ArrayLike<number> }): number[] {
+  return Array.from(a.data());
+}
+
+/** Graphviz DOT rendered to SVG by chainrule's renderSvg, without the XML prolog and DOCTYPE (inlined in HTML). */
+export async function graphSvg(dot: string): Promise<string> {
+  const svg = await renderSvg(dot);
+  return svg.slice(svg.indexOf("<svg"));
+}

@@ -1,0 +1,105 @@
+/**
+ * The shape of a tour section: what it computes and what the report shows.
+ * Every number chainrule computes is paired with a reference obtained
+ * another way (analytic formula, finite differences, a hand-written
+ * derivative) and a tolerance; the runner prints the checks, the page shows
+ * them in a table and the test asserts them.
+ */
+
+export interface Check {
+  /** What is compared, e.g. "f'(x) on the grid, max |AD - analytic|". */
+  label: string;
+  /** The chainrule (automatic differentiation) value. */
+  ad: number;
+  /** The independent reference value. */
+  reference: number;
+  /** How the reference was obtained ("analytic", "central FD", ...). */
+  referenceKind: string;
+  /** Allowed |ad - reference| (absolute). */
+  tolerance: number;
+  passed: boolean;
+}
+
+export interface Figure {
+  caption: string;
+  /** Inline SVG (or a <figure> holding one) rendered by Observable Plot or Graphviz. */
+  svg: string;
+}
+
+export interface SectionResult {
+  id: string;
+  title: string;
+  /** A few sentences on what the section shows (the seeds' point). */
+  explanation: string;
+  checks: Check[];
+  figures: Figure[];
+  /** Optional extra lines of facts shown under the explanation (HTML-escaped by the builder). */
+  notes?: string[];
+  /** Seconds the section took. */
+  seconds?: number;
+}
+
+export interface TourOptions {
+  /** Smaller grids and shorter sweeps (for the test). */
+  quick: boolean;
+  /** Long sections report how far they are (0..1) for the progress bar. */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface Section {
+  id: string;
+  title: string;
+  run(opts: TourOptions): Promise<SectionResult> | SectionResult;
+}
+
+/** A check of ad against reference with absolute tolerance tol. */
+export function check(
+  label: string,
+  ad: number,
+  reference: number,
+  referenceKind: string,
+  tolerance: number,
+): Check {
+  const passed = Number.isFinite(ad) && Math.abs(ad - reference) <= tolerance;
+  return { label, ad, reference, referenceKind, tolerance, passed };
+}
+
+/** A check with a relative tolerance: |ad - ref| <= rtol * max(|ref|, 1). */
+export function checkRel(
+  label: string,
+  ad: number,
+  reference: number,
+  referenceKind: string,
+  rtol: number,
+): Check {
+  return check(label, ad, reference, referenceKind, rtol * Math.max(Math.abs(reference), 1));
+}
+
+/**
+ * A check over many points: reports the point where AD and the reference
+ * differ most, so the table shows two real values side by side.
+ */
+export function checkWorst(
+  label: string,
+  ad: readonly number[],
+  reference: readonly number[],
+  referenceKind: string,
+  rtol: number,
+): Check {
+  let worst = 0;
+  let worstExcess = -Infinity;
+  for (let i = 0; i < ad.length; i++) {
+    const excess = Math.abs(ad[i]! - reference[i]!) / Math.max(Math.abs(reference[i]!), 1);
+    if (!(excess <= worstExcess)) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  return checkRel(
+    `${label} (worst of ${ad.length} points)`,
+    ad[worst]!,
+    reference[worst]!,
+    referenceKind,
+    rtol,
+  );
+}

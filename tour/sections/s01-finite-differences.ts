@@ -1,0 +1,158 @@
+/**
+ * Section 1 (seed 000): finite differences against automatic differentiation.
+ * FD's forward quotient (f(x + eps) - f(x)) / eps has a truncation error
+ * ~ eps |f''| / 2 and a rounding error ~ macheps |f| / eps, so its error
+ * against the exact derivative is U-shaped in eps; AD has neither.
+ */
+import { grad, np, vmap, type Array } from "../../src/index.js";
+import { Plot, numbers, grid, logGrid, maxAbsDiff, plotSvg } from "../lib/plot.js";
+import { check, checkWorst, type Section, type SectionResult } from "../lib/types.js";
+
+// The seed's polynomial and its analytic derivative.
+const poly = (x: Array) => np.add(np.add(np.power(x, 3), np.multiply(4, np.square(x))), -10);
+const polyJs = (x: number) => x ** 3 + 4 * x ** 2 - 10;
+const polyPrime = (x: number) => 3 * x ** 2 + 8 * x;
+// The oscillating function sin(1000 x) and its derivative 1000 cos(1000 x).
+const osc = (x: Array) => np.sin(np.multiply(1000, x));
+const oscJs = (x: number) => Math.sin(1000 * x);
+const oscPrime = (x: number) => 1000 * Math.cos(1000 * x);
+
+const forwardDifference = (f: (x: number) => number, x: number, eps: number) =>
+  (f(x + eps) - f(x)) / eps;
+
+/** f' at every grid point by vmap(grad(f)). */
+const adOnGrid = (f: (x: Array) => Array, xs: number[]) =>
+  numbers((vmap(grad(f)) as (x: Array) => Array)(np.array(xs)));
+
+export const finiteDifferences: Section = {
+  id: "fd",
+  title: "1. Finite differences vs automatic differentiation",
+  run(opts): SectionResult {
+    const xsPoly = grid(-5, 5, 10);
+    const adPoly = adOnGrid(poly, xsPoly);
+    const xsOsc = grid(-0.5, 0.5, opts.quick ? 50 : 200);
+    const adOsc = adOnGrid(osc, xsOsc);
+    const rows1 = xsPoly.flatMap((x, i) => [
+      { x, value: polyJs(x), series: "f(x)" },
+      { x, value: adPoly[i]!, series: "f'(x) by AD" },
+      { x, value: forwardDifference(polyJs, x, 1e-2), series: "f'(x) by FD, eps 1e-2" },
+    ]);
+    const rows2 = xsOsc.flatMap((x, i) => [
+      { x, value: adOsc[i]!, series: "f'(x) by AD" },
+      { x, value: forwardDifference(oscJs, x, 1e-2), series: "FD, eps 1e-2" },
+      { x, value: forwardDifference(oscJs, x, 1e-5), series: "FD, eps 1e-5" },
+    ]);
+    // The U-shaped curve: |FD - AD| against eps at one point per function.
+    const epsList = logGrid(-15, -1, opts.quick ? 29 : 57);
+    const at = { poly: 1.3, osc: 0.1 };
+    const adAtPoly = (grad(poly) as (x: number) => Array)(at.poly).item();
+    const adAtOsc = (grad(osc) as (x: number) => Array)(at.osc).item();
+    const uRows = epsList.flatMap((eps) => [
+      {
+        eps,
+        error: Math.abs(forwardDifference(polyJs, at.poly, eps) - adAtPoly) || 1e-17,
+        series: `x^3 + 4x^2 - 10 at ${at.poly}`,
+      },
+      {
+        eps,
+        error: Math.abs(forwardDifference(oscJs, at.osc, eps) - adAtOsc) / 1000 || 1e-17,
+        series: `sin(1000x) at ${at.osc} (relative to 1000)`,
+      },
+    ]);
+    const best = uRows
+      .filter((r) => r.series.startsWith("x^3"))
+      .reduce((a, b) => (b.error < a.error ? b : a));
+    const fdOscErr = (eps: number) =>
+      maxAbsDiff(
+        xsOsc.map((x) => forwardDifference(oscJs, x, eps)),
+        xsOsc.map(oscPrime),
+      );
+    const notes = [
+      `sin(1000x): largest |FD - exact| on the grid is ${fdOscErr(1e-2).toFixed(1)} with eps = 1e-2 ` +
+        `and ${fdOscErr(1e-5).toFixed(3)} with eps = 1e-5 (the derivative's scale is 1000).`,
+      `x^3 + 4x^2 - 10 at x = ${at.poly}: the best forward difference (eps = ${best.eps.toExponential(1)}) ` +
+        `is still off by ${best.error.toExponential(2)}; AD is exact to rounding.`,
+    ];
+    const lineDot = (data: object[], y: string) => [
+      Plot.ruleY([0], { stroke: "#ccc" }),
+      Plot.line(data, { x: "x", y, stroke: "series", strokeWidth: 1.5 }),
+      Plot.dot(data, { x: "x", y, stroke: "series", r: 2 }),
+    ];
+    return {
+      id: this.id,
+      title: this.title,
+      notes,
+      explanation:
+        "Finite differences need a hand-tuned step: eps = 1e-2 is fine for the smooth polynomial " +
+        "but useless for sin(1000x), whose period is 0.006. Shrinking eps trades truncation error " +
+        "(~eps) for rounding error (~1e-16/eps): the error against the exact derivative is U-shaped, " +
+        "best near eps ~ 1e-8 and never better than ~1e-8 relative. Automatic differentiation gives " +
+        "the derivative to rounding, with no step at all.",
+      checks: [
+        checkWorst(
+          "x^3 + 4x^2 - 10: f'(x) by vmap(grad)",
+          adPoly,
+          xsPoly.map(polyPrime),
+          "analytic 3x^2 + 8x",
+          1e-14,
+        ),
+        checkWorst(
+          "sin(1000x): f'(x) by vmap(grad)",
+          adOsc,
+          xsOsc.map(oscPrime),
+          "analytic 1000 cos(1000x)",
+          1e-12,
+        ),
+        check(
+          "U-curve: log10 of the FD step closest to chainrule's derivative (polynomial at 1.3)",
+          Math.log10(best.eps),
+          -8,
+          "theory: sqrt(machine eps)",
+          1.6,
+        ),
+      ],
+      figures: [
+        {
+          caption: "f(x) = x^3 + 4x^2 - 10: AD derivative and forward difference with eps = 1e-2.",
+          svg: plotSvg({
+            color: { legend: true },
+            y: { grid: true, label: "value" },
+            marks: lineDot(rows1, "value"),
+          }),
+        },
+        {
+          caption:
+            "f(x) = sin(1000x): AD derivative (line) against forward differences with eps = 1e-2 (line, wrong) and 1e-5 (circles).",
+          svg: plotSvg({
+            color: { legend: true },
+            y: { grid: true, label: "f'(x)" },
+            marks: [
+              Plot.ruleY([0], { stroke: "#ccc" }),
+              Plot.line(
+                rows2.filter((r) => r.series !== "FD, eps 1e-5"),
+                { x: "x", y: "value", stroke: "series", strokeWidth: 1.5 },
+              ),
+              Plot.dot(
+                rows2.filter((r) => r.series === "FD, eps 1e-5"),
+                { x: "x", y: "value", stroke: "series", r: 2.5 },
+              ),
+            ],
+          }),
+        },
+        {
+          caption:
+            "The U-shaped curve: error of the forward difference against the AD derivative as eps shrinks (log-log).",
+          svg: plotSvg({
+            color: { legend: true },
+            x: { type: "log", label: "eps", grid: true },
+            y: { type: "log", label: "|FD - AD|", grid: true },
+            marks: [
+              Plot.line(uRows, { x: "eps", y: "error", stroke: "series" }),
+              Plot.dot(uRows, { x: "eps", y: "error", stroke: "series", r: 2 }),
+            ],
+          }),
+        },
+      ],
+    };
+  },
+};

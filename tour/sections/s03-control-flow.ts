@@ -1,0 +1,90 @@
+/**
+ * Section 3 (seed 000): control flow. f(x) = x^3 for x < 2, 3x otherwise,
+ * written with an ordinary `if`; a symbolic system cannot differentiate it,
+ * chainrule differentiates the branch taken. First and second derivatives
+ * by grad and grad(grad), against central finite differences.
+ */
+import { grad, np, type Array } from "../../src/index.js";
+import { Plot, grid, plotSvg } from "../lib/plot.js";
+import { checkWorst, type Section, type SectionResult } from "../lib/types.js";
+
+const piecewise = (x: Array) => (x.item() < 2 ? np.power(x, 3) : np.multiply(3, x));
+const piecewiseJs = (x: number) => (x < 2 ? x ** 3 : 3 * x);
+
+/** Central difference (f(x + h) - f(x - h)) / 2h, error O(h^2). */
+const central = (f: (x: number) => number, x: number, h: number) => (f(x + h) - f(x - h)) / (2 * h);
+
+export const controlFlow: Section = {
+  id: "control-flow",
+  title: "3. Control flow: a piecewise function",
+  run(opts): SectionResult {
+    // Grid on [0, 5] that avoids the kink at x = 2 (where no derivative exists).
+    const xs = grid(0, 5, opts.quick ? 41 : 101).filter((x) => Math.abs(x - 2) > 1e-3);
+    const d1 = grad(piecewise) as (x: number) => Array;
+    const d2 = grad(grad(piecewise)) as (x: number) => Array;
+    const ad1 = xs.map((x) => d1(x).item());
+    const ad2 = xs.map((x) => d2(x).item());
+    // References: FD of f (step 1e-5), and FD of the FD derivative (step 1e-4) for f''.
+    // Points within a step of the kink are excluded from the FD comparison.
+    const safe = xs.map((x) => Math.abs(x - 2) > 2e-3);
+    const fd1 = xs.map((x) => central(piecewiseJs, x, 1e-5));
+    const fd2 = xs.map((x) => central((y) => central(piecewiseJs, y, 1e-4), x, 1e-4));
+    const pick = <T>(a: T[]) => a.filter((_, i) => safe[i]);
+    const rows = xs.flatMap((x, i) => [
+      { x, y: piecewiseJs(x), series: "f", kind: "AD" },
+      { x, y: ad1[i]!, series: "f' (grad)", kind: "AD" },
+      { x, y: ad2[i]!, series: "f'' (grad of grad)", kind: "AD" },
+    ]);
+    const fdRows = xs.flatMap((x, i) => [
+      { x, y: fd1[i]!, series: "f' (grad)" },
+      { x, y: fd2[i]!, series: "f'' (grad of grad)" },
+    ]);
+    return {
+      id: this.id,
+      title: this.title,
+      explanation:
+        "The function is an ordinary TypeScript `if` on the value of x. Symbolic differentiation " +
+        "has no formula for it; automatic differentiation follows the branch the program takes, so " +
+        "grad gives 3x^2 (then 6x) left of 2 and 3 (then 0) right of it: correct everywhere except " +
+        "at the kink x = 2 itself, where no derivative exists. Lines: chainrule; circles: central " +
+        "finite differences.",
+      checks: [
+        checkWorst("f'(x) by grad", pick(ad1), pick(fd1), "central FD, h = 1e-5", 1e-7),
+        checkWorst(
+          "f''(x) by grad(grad)",
+          pick(ad2),
+          pick(fd2),
+          "nested central FD, h = 1e-4",
+          1e-4,
+        ),
+        checkWorst(
+          "f''(x) by grad(grad) vs 6x / 0",
+          ad2,
+          xs.map((x) => (x < 2 ? 6 * x : 0)),
+          "analytic",
+          1e-14,
+        ),
+      ],
+      figures: [
+        {
+          caption:
+            "f, f' and f'' of the piecewise function: chainrule (lines) vs finite differences (circles).",
+          svg: plotSvg({
+            color: { legend: true },
+            y: { grid: true, label: "value" },
+            marks: [
+              Plot.ruleX([2], { stroke: "#bbb", strokeDasharray: "4,3" }),
+              Plot.line(rows, {
+                x: "x",
+                y: "y",
+                stroke: "series",
+                z: (d: { x: number; series: string }) => `${d.series}${d.x < 2 ? "L" : "R"}`,
+              }),
+              Plot.dot(fdRows, { x: "x", y: "y", stroke: "series", r: 2.5 }),
+            ],
+          }),
+        },
+      ],
+    };
+  },
+};
