@@ -17,7 +17,6 @@
 import { Array, type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import {
-  ChainruleError,
   ConcretizationError,
   DTypeError,
   InvalidArgumentError,
