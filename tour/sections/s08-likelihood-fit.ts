@@ -102,6 +102,18 @@ export const likelihoodFit: Section = {
     const sigmaGamma = Math.sqrt(h11 / det);
 
     const maxNorm = Math.max(...field.map((a) => a.norm));
+    // Contour levels at log L_max - k^2 / 2: the k-sigma regions of the likelihood-ratio test.
+    const maxLogL = -result.nll;
+    const sigmas = [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5];
+    const levels = sigmas.map((k) => maxLogL - (k * k) / 2).reverse();
+    const extent = {
+      x1: 0.5 - 0.5 / (n - 1),
+      x2: 1.5 + 0.5 / (n - 1),
+      y1: 0.5 - 0.5 / (n - 1),
+      y2: 1.5 + 0.5 / (n - 1),
+      width: n,
+      height: n,
+    };
     const bestRow = [{ mu: best[0]!, gamma: best[1]!, sMu: errors[0]!, sGamma: errors[1]! }];
     return {
       id: this.id,
@@ -153,26 +165,35 @@ export const likelihoodFit: Section = {
       figures: [
         {
           caption:
-            "log L(mu, gamma): filled contours, gradient field (arrows, length ∝ |grad|), best fit (red) with ±1σ bars.",
+            "log L(mu, gamma): bands at log L_max - k²/2 (thick white: the 1σ contour), gradient field (arrows uphill, length ∝ sqrt |grad|), best fit (red) with ±1σ bars from the inverse Hessian.",
           svg: plotSvg({
             width: 600,
             height: 560,
             x: { label: "mu (signal strength)", domain: [0.5, 1.5] },
             y: { label: "gamma (background scale)", domain: [0.5, 1.5] },
-            color: { type: "quantize", n: 10, scheme: "viridis", legend: true, label: "log L" },
+            color: {
+              type: "threshold",
+              domain: levels.slice(1),
+              scheme: "viridis",
+              legend: true,
+              label: "log L: distance from the best fit (log L_max - k²/2)",
+              // Ticks in standard deviations: k = sqrt(2 (log L_max - level)).
+              tickFormat: (v: number) => `${Number(Math.sqrt(2 * (maxLogL - v)).toFixed(1))}σ`,
+            },
             length: { type: "sqrt", range: [0, 24], domain: [0, maxNorm] },
             marks: [
               Plot.contour(values, {
-                x1: 0.5 - 0.5 / (n - 1),
-                x2: 1.5 + 0.5 / (n - 1),
-                y1: 0.5 - 0.5 / (n - 1),
-                y2: 1.5 + 0.5 / (n - 1),
-                width: n,
-                height: n,
+                ...extent,
                 fill: Plot.identity,
                 stroke: "white",
-                strokeOpacity: 0.5,
-                thresholds: 30,
+                strokeOpacity: 0.4,
+                thresholds: levels,
+              }),
+              Plot.contour(values, {
+                ...extent,
+                stroke: "white",
+                strokeWidth: 2.5,
+                thresholds: [maxLogL - 0.5],
               }),
               Plot.vector(field, {
                 x: "mu",
