@@ -103,29 +103,48 @@ export async function benchW4(opts: { quick: boolean; backends?: string[] }): Pr
     ...sizes.map((n): [number, number] => [10, n]),
     ...sizes.map((m): [number, number] => [m, 10]),
   ];
+  /** One row per (m, n, backend): ms per Jacobian by column. */
+  const columns = [
+    "jacfwd",
+    "jit(jacfwd)",
+    "jacrev",
+    "jit(jacrev)",
+    "jacobian",
+    "jit(jacobian)",
+    "jax-js jacfwd",
+    "jax-js jit(jacfwd)",
+  ];
   const rows: string[][] = [];
   console.log("\nW4: Jacobian of f(x) = sum(x) * ones(n), x of m elements, float32");
   for (const [m, n] of shapes) {
     const modes = ["jacfwd", "jacrev", "jacobian"];
     for (const backend of ours) {
       await useChainrule(backend);
+      const withJax = backend === ours[0];
       const cases = checked(
         [
           ...chainruleCases(m, n, backend, modes, opts.quick),
-          ...(backend === ours[0] ? jaxCases(m, n, modes) : []),
+          ...(withJax ? jaxCases(m, n, modes) : []),
         ],
         m,
         n,
       );
       const results = await timeAll(cases, backend, opts.quick);
-      for (const r of results) rows.push([`${m} -> ${n}`, r.name, r.note ?? fmt(r.medianMs, 3)]);
+      const cell = (column: string): string => {
+        const name = column.startsWith("jax-js") ? column : `chainrule ${column} (${backend})`;
+        const r = results.find((x) => x.name === name);
+        if (r === undefined) return column.startsWith("jax-js") && !withJax ? "" : "-";
+        return r.note !== undefined ? "skipped" : fmt(r.medianMs, 3);
+      };
+      rows.push([String(m), String(n), backend, ...columns.map(cell)]);
     }
   }
   await useChainrule("js");
   console.log(
-    `\nW4, medians of ${opts.quick ? 5 : 15} interleaved rounds (ms per Jacobian, read back)`,
+    `\nW4, ms per Jacobian (read back), medians of ${opts.quick ? 5 : 15} interleaved rounds; ` +
+      "jax-js's jacrev fails for n != m; skipped = over 5 s per call, - = left out",
   );
-  printTable(["m -> n", "case", "ms"], rows);
+  printTable(["m", "n", "chainrule backend", ...columns], rows);
   await sweep(ours[0] ?? "js", opts.quick);
 }
 
@@ -149,6 +168,11 @@ async function sweep(backend: string, quick: boolean): Promise<void> {
       [fixed, size],
     ];
     for (const [k, [m, n]] of pairs.entries()) {
+      if (k === 1 && size === fixed) {
+        series[3]!.points.push(series[1]!.points.at(-1)!);
+        series[2]!.points.push(series[0]!.points.at(-1)!);
+        continue;
+      }
       const cases = checked(chainruleCases(m, n, backend, ["jacfwd", "jacrev"]), m, n).filter(
         (c) => !c.name.includes("jit("),
       );
