@@ -121,6 +121,29 @@ describe("values that are not arrays", () => {
   });
   it("unknown dtype", () => {
     expect(() => np.zeros([2], "float16" as never)).toThrow(/unknown dtype.*float64/);
+    expect(() => np.ones([2], { dtype: "half" as never })).toThrow(/np\.ones: unknown dtype half/);
+  });
+  it("creation functions take the dtype positionally or as { dtype }", () => {
+    // Both spellings give the same array as np.array with that dtype.
+    const cases: [string, NdArray, NdArray][] = [
+      ["zeros", np.zeros([2, 3], { dtype: "float32" }), np.zeros([2, 3], "float32")],
+      ["ones", np.ones(3, { dtype: "int32" }), np.array([1, 1, 1], { dtype: "int32" })],
+      ["full", np.full([2], 7, { dtype: "int32" }), np.array([7, 7], { dtype: "int32" })],
+      [
+        "arange",
+        np.arange(0, 3, 1, { dtype: "float32" }),
+        np.array([0, 1, 2], { dtype: "float32" }),
+      ],
+      ["onesLike", np.onesLike(np.zeros([2], "int32"), {}), np.array([1, 1], { dtype: "int32" })],
+    ];
+    for (const [name, got, want] of cases) {
+      expect([name, got.dtype, got.shape, got.toArray()]).toEqual([
+        name,
+        want.dtype,
+        want.shape,
+        want.toArray(),
+      ]);
+    }
   });
 });
 

@@ -69,39 +69,46 @@ function checkShape(fn: string, shape: readonly number[] | number): number[] {
   }
   return s;
 }
-function checkDtype(fn: string, dtype: DType): DType {
+/**
+ * A dtype argument of a creation function: the dtype itself (NumPy's
+ * positional form, `np.zeros([2], "float32")`) or an options object
+ * (`np.zeros([2], { dtype: "float32" })`, as `np.array` takes it).
+ */
+export type DTypeArg = DType | { dtype?: DType };
+
+function checkDtype(fn: string, arg: DTypeArg | undefined, fallback: DType = "float64"): DType {
+  const dtype =
+    typeof arg === "object" && arg !== null ? (arg.dtype ?? fallback) : (arg ?? fallback);
   if (!isDType(dtype)) {
+    const shown = typeof dtype === "object" ? JSON.stringify(dtype) : String(dtype);
     throw new InvalidArgumentError(
-      `np.${fn}: unknown dtype ${String(dtype)}; use "float64", "float32", "int32" or "bool"`,
+      `np.${fn}: unknown dtype ${shown}; use "float64", "float32", "int32" or "bool" ` +
+        `(positionally or as { dtype })`,
     );
   }
   return dtype;
 }
 
-export function full(
-  shape: readonly number[] | number,
-  value: number,
-  dtype: DType = "float64",
-): Array {
+export function full(shape: readonly number[] | number, value: number, dtype?: DTypeArg): Array {
   return ConcreteArray.full(checkShape("full", shape), checkDtype("full", dtype), value);
 }
-export function zeros(shape: readonly number[] | number, dtype: DType = "float64"): Array {
-  return full(shape, 0, dtype);
+export function zeros(shape: readonly number[] | number, dtype?: DTypeArg): Array {
+  return ConcreteArray.full(checkShape("zeros", shape), checkDtype("zeros", dtype), 0);
 }
-export function ones(shape: readonly number[] | number, dtype: DType = "float64"): Array {
-  return full(shape, 1, dtype);
+export function ones(shape: readonly number[] | number, dtype?: DTypeArg): Array {
+  return ConcreteArray.full(checkShape("ones", shape), checkDtype("ones", dtype), 1);
 }
-export function zerosLike(x: ArrayLike, dtype?: DType): Array {
+export function zerosLike(x: ArrayLike, dtype?: DTypeArg): Array {
   const a = arr(x, "zerosLike");
-  return zeros(a.shape, dtype ?? a.dtype);
+  return zeros(a.shape, checkDtype("zerosLike", dtype, a.dtype));
 }
-export function onesLike(x: ArrayLike, dtype?: DType): Array {
+export function onesLike(x: ArrayLike, dtype?: DTypeArg): Array {
   const a = arr(x, "onesLike");
-  return ones(a.shape, dtype ?? a.dtype);
+  return ones(a.shape, checkDtype("onesLike", dtype, a.dtype));
 }
-export function fullLike(x: ArrayLike, value: number, dtype?: DType): Array {
+export function fullLike(x: ArrayLike, value: number, dtype?: DTypeArg): Array {
   const a = arr(x, "fullLike");
-  return full(a.shape, value, dtype ?? a.dtype);
+  return full(a.shape, value, checkDtype("fullLike", dtype, a.dtype));
 }
 /** The n x m identity (ones on diagonal k). */
 export function eye(n: number, m: number = n, opts: { k?: number; dtype?: DType } = {}): Array {
@@ -114,7 +121,7 @@ export function eye(n: number, m: number = n, opts: { k?: number; dtype?: DType 
   return x;
 }
 /** Evenly spaced values in [start, stop) (one argument: [0, stop)). */
-export function arange(start: number, stop?: number, step = 1, dtype: DType = "float64"): Array {
+export function arange(start: number, stop?: number, step = 1, dtype?: DTypeArg): Array {
   if (stop === undefined) [start, stop] = [0, start];
   if (step === 0) throw new InvalidArgumentError(`np.arange: step must not be 0`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
@@ -123,7 +130,7 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = "f
   return x;
 }
 /** `num` evenly spaced values from start to stop inclusive. */
-export function linspace(start: number, stop: number, num = 50, dtype: DType = "float64"): Array {
+export function linspace(start: number, stop: number, num = 50, dtype?: DTypeArg): Array {
   const x = ConcreteArray.zeros([checkShape("linspace", num)[0]!], checkDtype("linspace", dtype));
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) x.buffer[i] = i === num - 1 && num > 1 ? stop : start + i * step;
