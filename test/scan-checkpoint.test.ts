@@ -318,6 +318,22 @@ describe("checkpointed scan gradients", () => {
   });
 });
 
+describe("forILoop of any length in reverse mode", () => {
+  it("a forILoop body run as a checkpointed scan over the indices gives forILoop's gradient", () => {
+    const body = (a: NdArray) => (i: NdArray, c: NdArray) =>
+      np.add(c, np.multiply(0.01, np.sin(np.add(np.multiply(a, c), i.astype("float64")))));
+    const viaForI = (a: NdArray) => lax.forILoop(3, 40, body(a), np.array(0.1)) as NdArray;
+    const viaScan = (a: NdArray) =>
+      lax.scan(
+        ((c: NdArray, i: NdArray) => [body(a)(i, c), null]) as never,
+        np.array(0.1),
+        np.arange(3, 40).astype("int32"),
+        { checkpoint: { snapshots: 4 } },
+      )[0] as NdArray;
+    expectAllClose(grad(viaScan)(0.8), grad(viaForI)(0.8), 1e-13);
+  });
+});
+
 describe("checkpointed scan: dtypes", () => {
   it("float32 carries and outputs, integer carries and outputs", () => {
     const f = (opts: lax.ScanOptions) => (a: NdArray) => {
