@@ -25,7 +25,7 @@ import {
   vjp,
   vmap,
 } from "../src/index.js";
-import { lastSweep } from "../src/lax/scan.js";
+import { lastSweep } from "../src/lax/scanCheckpoint.js";
 import {
   beta,
   firstSweepPositions,
