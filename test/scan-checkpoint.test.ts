@@ -437,8 +437,22 @@ describe("checkpointed scan: bad input", () => {
     expect(() => lax.scan(f as never, 0, np.ones([3]), { checkpoint: { snapshots: 0 } })).toThrow(
       /lax\.scan: checkpoint\.snapshots must be a positive integer/,
     );
+    expect(() => lax.scan(f as never, 0, np.ones([3]), { checkpoint: 5 as never })).toThrow(
+      /lax\.scan: checkpoint must be an object \{ snapshots: number \}, got 5/,
+    );
     expect(() => lax.scan(f as never, 0, np.ones([3]), { gradientHorizon: 0 })).toThrow(
       /lax\.scan: gradientHorizon must be a positive integer/,
+    );
+  });
+  it("refuses to differentiate linearize's tangent map of a checkpointed scan, saying what to do", () => {
+    const g = (a: NdArray) =>
+      lax.scan(((c: NdArray) => [np.sin(np.multiply(c, a)), null]) as never, np.array(0.5), null, {
+        length: 3,
+        checkpoint: { snapshots: 2 },
+      })[0] as NdArray;
+    const [, lin] = linearize(g, np.array(1.1));
+    expect(() => jvp(lin as never, [np.array(1)], [np.array(1)])).toThrow(
+      /lax\.scan: differentiating the tangent map that linearize returns.*differentiate the function itself/,
     );
   });
   it("names the carry whose shape changes and JS branching inside a checkpointed step", () => {
