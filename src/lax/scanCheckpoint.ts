@@ -502,10 +502,12 @@ function scanUnderVmap(
   init: readonly Array[],
   carryDef: TreeDef,
   yDef: TreeDef,
-): [PyTree, PyTree] {
+): [PyTree, PyTree] | null {
   const trace = top.trace;
   const own = (a: Array): a is BatchTracer => a instanceof BatchTracer && a.trace === trace;
-  const size = top.val.shape[top.bdim!]!;
+  const batched = [...consts, ...init, ...call.xArrays].find((a) => own(a) && a.bdim !== null);
+  if (batched === undefined) return null; // nothing differs per batch element: unroll
+  const size = (batched as BatchTracer).val.shape[(batched as BatchTracer).bdim!]!;
   const constVals = consts.map((c) => (own(c) ? c.val : c));
   const constDims = consts.map((c) => (own(c) ? c.bdim : null));
   const initVals = init.map((c) => batchToFront(own(c) ? c.val : c, own(c) ? c.bdim : null, size));
