@@ -233,8 +233,10 @@ describe("checkpointed scan gradients", () => {
     const plain = loss({});
     const gOf = (f: typeof cp) => (w: NdArray) =>
       f(w, ...([...args.slice(1)] as [NdArray, NdArray, NdArray, NdArray]));
-    // jit(grad)
+    // jit(grad): staged step by step (unrolled), same values, no backward sweep of its own
+    const before = lastSweep.sweeps;
     expectAllClose(jit(grad(gOf(cp)))(W), grad(gOf(plain))(W), 1e-12);
+    expect(lastSweep.sweeps).toBe(before);
     // vmap(grad) over a batch of dampings
     const ds = np.array([0.01, 0.05, 0.2]);
     const byDamping = (f: typeof cp) => (d: NdArray) =>

@@ -18,15 +18,16 @@
  *     the vjp of step t, accumulating the cotangents of the closed-over values
  *     and of xs_t. Its forward application (linearize) runs the step JVPs.
  * When the innermost trace is vmap's (grad(vmap(f))), scan re-issues itself one
- * level down as a scan of the vmapped step. Otherwise it returns null and
- * scan unrolls.
+ * level down as a scan of the vmapped step. Otherwise (forward mode, or any
+ * jit tracing, where the loop is staged step by step anyway) it returns null
+ * and scan unrolls.
  */
 import { Array, type Aval } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ChainruleError, ConcretizationError, ShapeError, fmtShape } from "../core/errors.js";
 import { type PrimitiveDef, UndefPrimal, makePrimitive } from "../core/primitive.js";
-import { Tracer, bind, dynamicLevel } from "../core/trace.js";
+import { Tracer, bind, isTracingDynamically } from "../core/trace.js";
 import { Jaxpr, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
 import { jit } from "../jit/jit.js";
 import * as np from "../numpy/index.js";
@@ -345,6 +346,9 @@ export function scanCheckpointed(
   rescan: ScanFn,
 ): [PyTree, PyTree] | null {
   const { step, xArrays, xDef, length: T, reverse, horizon } = call;
+  // Under jit the loop is staged step by step either way; recomputation would only
+  // make the staged program longer (a staged scan primitive is future work).
+  if (isTracingDynamically()) return null;
   const [initRaw, carryDef] = flatten(call.init);
   const init = initRaw.map((l, i) => asArray(l, `lax.scan: init leaf ${i}`));
   const carryAvals: Aval[] = init.map((a) => ({ shape: a.shape, dtype: a.dtype }));
@@ -400,7 +404,7 @@ export function scanCheckpointed(
 
   // Is scan reached by reverse mode? (the innermost trace is a JVP whose tangents are tape nodes)
   const top = topTracer(leaves);
-  if (top === null || dynamicLevel() > top.trace.main.level) return null;
+  if (top === null) return null;
   if (top instanceof BatchTracer) {
     return scanUnderVmap(call, snapshots, rescan, top, jaxpr, consts, init, carryDef, yDef!);
   }
