@@ -25,7 +25,7 @@ import {
   vjp,
   vmap,
 } from "../src/index.js";
-import { lastSweep } from "../src/lax/scan.js";
+import { lastSweep } from "../src/lax/scanCheckpoint.js";
 import {
   beta,
   firstSweepPositions,
@@ -233,8 +233,10 @@ describe("checkpointed scan gradients", () => {
     const plain = loss({});
     const gOf = (f: typeof cp) => (w: NdArray) =>
       f(w, ...([...args.slice(1)] as [NdArray, NdArray, NdArray, NdArray]));
-    // jit(grad)
+    // jit(grad): staged step by step (unrolled), same values, no backward sweep of its own
+    const before = lastSweep.sweeps;
     expectAllClose(jit(grad(gOf(cp)))(W), grad(gOf(plain))(W), 1e-12);
+    expect(lastSweep.sweeps).toBe(before);
     // vmap(grad) over a batch of dampings
     const ds = np.array([0.01, 0.05, 0.2]);
     const byDamping = (f: typeof cp) => (d: NdArray) =>
@@ -315,6 +317,22 @@ describe("checkpointed scan gradients", () => {
       jvp(scalarLoss({}), [0.05], [1])[1] as NdArray,
       1e-12,
     );
+  });
+});
+
+describe("forILoop of any length in reverse mode", () => {
+  it("a forILoop body run as a checkpointed scan over the indices gives forILoop's gradient", () => {
+    const body = (a: NdArray) => (i: NdArray, c: NdArray) =>
+      np.add(c, np.multiply(0.01, np.sin(np.add(np.multiply(a, c), i.astype("float64")))));
+    const viaForI = (a: NdArray) => lax.forILoop(3, 40, body(a), np.array(0.1)) as NdArray;
+    const viaScan = (a: NdArray) =>
+      lax.scan(
+        ((c: NdArray, i: NdArray) => [body(a)(i, c), null]) as never,
+        np.array(0.1),
+        np.arange(3, 40).astype("int32"),
+        { checkpoint: { snapshots: 4 } },
+      )[0] as NdArray;
+    expectAllClose(grad(viaScan)(0.8), grad(viaForI)(0.8), 1e-13);
   });
 });
 
@@ -421,8 +439,22 @@ describe("checkpointed scan: bad input", () => {
     expect(() => lax.scan(f as never, 0, np.ones([3]), { checkpoint: { snapshots: 0 } })).toThrow(
       /lax\.scan: checkpoint\.snapshots must be a positive integer/,
     );
+    expect(() => lax.scan(f as never, 0, np.ones([3]), { checkpoint: 5 as never })).toThrow(
+      /lax\.scan: checkpoint must be an object \{ snapshots: number \}, got 5/,
+    );
     expect(() => lax.scan(f as never, 0, np.ones([3]), { gradientHorizon: 0 })).toThrow(
       /lax\.scan: gradientHorizon must be a positive integer/,
+    );
+  });
+  it("refuses to differentiate linearize's tangent map of a checkpointed scan, saying what to do", () => {
+    const g = (a: NdArray) =>
+      lax.scan(((c: NdArray) => [np.sin(np.multiply(c, a)), null]) as never, np.array(0.5), null, {
+        length: 3,
+        checkpoint: { snapshots: 2 },
+      })[0] as NdArray;
+    const [, lin] = linearize(g, np.array(1.1));
+    expect(() => jvp(lin as never, [np.array(1)], [np.array(1)])).toThrow(
+      /lax\.scan: differentiating the tangent map that linearize returns.*differentiate the function itself/,
     );
   });
   it("names the carry whose shape changes and JS branching inside a checkpointed step", () => {

@@ -126,8 +126,3 @@ export function bind(prim: Primitive, args: readonly Array[], params: unknown): 
 export function isTracingDynamically(): boolean {
   return dynamicMain !== null;
 }
-
-/** The level of the active dynamic trace (jit, makeJaxpr), or 0 when there is none. */
-export function dynamicLevel(): number {
-  return dynamicMain === null ? 0 : dynamicMain.level;
-}
