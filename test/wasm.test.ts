@@ -326,3 +326,26 @@ describe("setBackend('wasm')", () => {
     }
   });
 });
+
+describe("wasm memory limit", () => {
+  it("runs a call whose working set exceeds the arena limit in the JS reference", () => {
+    const rt = getRuntime();
+    const saved = rt.maxBytes;
+    rt.maxBytes = rt.memory.buffer.byteLength;
+    try {
+      const r = rng(21);
+      const need = rt.maxBytes / 8 + 1024; // more float64 elements than the memory holds
+      const x = randomArray("float64", need, r);
+      const y = randomArray("float64", need, r);
+      expectSame(wasm.binary("add", x, y, "float64"), jsBackend.binary("add", x, y, "float64"));
+      const before = rt.memory.buffer.byteLength;
+      expectSame(
+        wasm.stridedGather(x, [need], [1], 0, "float64"),
+        jsBackend.stridedGather(x, [need], [1], 0, "float64"),
+      );
+      expect(rt.memory.buffer.byteLength).toBe(before);
+    } finally {
+      rt.maxBytes = saved;
+    }
+  });
+});

@@ -5,7 +5,8 @@
  * shares exactly (float64 transcendentals included: they are JS Math).
  *
  * Inputs are copied into the runtime's arena, the kernel runs there, and the
- * result is copied out into a fresh TypedArray (see runtime.ts). Arrays
+ * result is copied out into a fresh TypedArray (see runtime.ts); a call whose
+ * working set does not fit the Wasm memory runs in JS. Arrays
  * smaller than `minElements` (elementwise) or products with fewer than
  * `minMatmulFlops` multiply-adds stay in JS, where the copies would cost
  * more than the kernel saves.
@@ -15,7 +16,7 @@ import type { Backend, BinaryOp, UnaryOp } from "../backend.js";
 import { jsBackend } from "../js.js";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
 import { MATMUL_TILE, dtypeOps } from "./matmulKernel.js";
-import { type WasmRuntime, alloc, resetArena, tryRuntime } from "./runtime.js";
+import { ArenaFullError, type WasmRuntime, alloc, resetArena, tryRuntime } from "./runtime.js";
 import { parallelGemm } from "./threads.js";
 
 export interface WasmBackendOptions {
@@ -162,7 +163,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const binaryOps = new Set<BinaryOp>(WASM_BINARY_OPS);
   const unaryOps = new Set<UnaryOp>(WASM_UNARY_OPS);
 
-  return {
+  const backend: WasmBackend = {
     ...jsBackend,
     name: "wasm",
 
@@ -298,7 +299,38 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       return out;
     },
   };
+  return withArenaFallback(backend);
 }
+
+/**
+ * Wraps every kernel so that a call whose working set does not fit the Wasm
+ * memory runs in the JS reference instead.
+ */
+function withArenaFallback(backend: WasmBackend): WasmBackend {
+  const guarded = { ...backend };
+  for (const key of KERNELS) {
+    const wasmKernel = backend[key].bind(backend) as (...args: unknown[]) => TypedArray;
+    const jsKernel = jsBackend[key].bind(jsBackend) as (...args: unknown[]) => TypedArray;
+    (guarded as Record<string, unknown>)[key] = (...args: unknown[]): TypedArray => {
+      try {
+        return wasmKernel(...args);
+      } catch (e) {
+        if (e instanceof ArenaFullError) return jsKernel(...args);
+        throw e;
+      }
+    };
+  }
+  return guarded;
+}
+
+const KERNELS = [
+  "unary",
+  "binary",
+  "stridedGather",
+  "stridedScatterAdd",
+  "reduce",
+  "matmul",
+] as const satisfies readonly (keyof Backend)[];
 
 /** The Wasm backend with default thresholds, as registered under the name "wasm". */
 export const wasmBackend: WasmBackend = createWasmBackend();
