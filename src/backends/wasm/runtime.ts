@@ -53,7 +53,8 @@ export function buildKernelModule(shared: boolean, relaxed: boolean): Uint8Array
   return mb.finish();
 }
 
-let compiling: Promise<WasmRuntime> | undefined;
+/** The asynchronous compilation; resolves to undefined if the engine refuses it (CSP). */
+let compiling: Promise<WasmRuntime | undefined> | undefined;
 
 function instantiate(
   module: WebAssembly.Module,
@@ -95,12 +96,18 @@ export function tryRuntime(): WasmRuntime | undefined {
   try {
     return instantiate(new WebAssembly.Module(bytes), memory, shared, relaxed);
   } catch {
-    compiling = WebAssembly.compile(bytes).then((m) => instantiate(m, memory, shared, relaxed));
+    compiling = WebAssembly.compile(bytes).then(
+      (m) => instantiate(m, memory, shared, relaxed),
+      () => undefined, // compilation refused: the kernels stay in JS
+    );
     return undefined;
   }
 }
 
-/** Resolves once the kernel module is compiled and instantiated. */
+/**
+ * Resolves once the kernel module is compiled and instantiated (or once the
+ * engine has refused to compile it, in which case the JS kernels stay in use).
+ */
 export async function wasmReady(): Promise<void> {
   if (tryRuntime() === undefined) await compiling;
 }
