@@ -22,7 +22,10 @@ import { parallelGemm } from "./threads.js";
 export interface WasmBackendOptions {
   /** Elementwise kernels on fewer elements run in JS (default 2048). */
   minElements?: number;
-  /** Matrix products with fewer multiply-adds (batch*m*k*n) run in JS (default 4096). */
+  /**
+   * Matrix products with fewer multiply-adds per product (m*k*n) run in JS
+   * (default 4096; a batch of small products pays the copies once per product).
+   */
   minMatmulWork?: number;
   /**
    * Dtypes whose add/sub/mul/div/neg/abs/sqrt run in Wasm (default float32
@@ -282,7 +285,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
 
     matmul(a, b, batch, m, k, n, dtype) {
       if (
-        batch * m * k * n < minMatmulWork ||
+        m * k * n < minMatmulWork ||
         k === 0 ||
         !floatStorage(a, dtype) ||
         !floatStorage(b, dtype)
