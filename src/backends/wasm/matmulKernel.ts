@@ -109,10 +109,29 @@ export function addMatmulKernels(
     const r = c.local(I32);
     const row = c.local(I32);
     const mrL = c.local(I32);
+    const rowPtr = c.local(I32);
+    const kBytes = c.local(I32);
     c.i32(mr).set(mrL);
+    c.get(k).i32(E).op(Op.i32_mul).set(kBytes);
     c.i32(0).set(p);
     c.forLoop(p, mPanels, 1, () => {
       c.i32(0).set(kk);
+      // A whole panel inside A: MR unconditional copies per column kk.
+      c.get(p).i32(1).op(Op.i32_add).i32(mr).op(Op.i32_mul).get(rows).op(Op.i32_le_s).if();
+      // rowPtr = src + p*mr*k*E (the panel's first row, column 0)
+      c.get(src).get(p).i32(mr).op(Op.i32_mul).get(kBytes).op(Op.i32_mul).op(Op.i32_add);
+      c.set(rowPtr);
+      c.forLoop(kk, k, 1, () => {
+        for (let r = 0; r < mr; r++) {
+          c.get(dst).get(rowPtr);
+          if (r > 0) c.get(kBytes).i32(r).op(Op.i32_mul).op(Op.i32_add);
+          c.mem(t.load, t.alignLog2).mem(t.store, t.alignLog2, r * E);
+        }
+        c.inc(rowPtr, E);
+        c.inc(dst, mr * E);
+      });
+      c.else();
+      // The last, partial panel: zeros past `rows`.
       c.forLoop(kk, k, 1, () => {
         c.i32(0).set(r);
         c.forLoop(r, mrL, 1, () => {
@@ -133,6 +152,7 @@ export function addMatmulKernels(
           c.inc(dst, E);
         });
       });
+      c.end();
     });
   });
 
