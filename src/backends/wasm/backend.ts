@@ -127,9 +127,8 @@ function matmulOne(
   const cPtr = alloc(rt, mPanels * mr * ldc * E);
   rt.kernels[`packA_${dtype}`]!(aRaw, aPack, m, k, mPanels);
   rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
-  const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
-  c.fill(0);
   parallelGemm(rt, dtype, aPack, bPack, cPtr, k, nPanels, mPanels, m * k * n);
+  const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
   if (ldc === n) out.set(c.subarray(0, m * n), outOffset);
   else for (let i = 0; i < m; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
 }

@@ -1,6 +1,6 @@
 /**
  * Generates the Wasm matrix-product kernels (float32 on f32x4, float64 on
- * f64x2): C += A B for one [m, k] @ [k, n] product held in Wasm memory.
+ * f64x2): C = A B for one [m, k] @ [k, n] product held in Wasm memory.
  *
  * Layout (E = bytes per element, L = lanes per vector, NR = NV * L):
  *   - A is packed in panels of MR rows: panel p holds, for kk = 0..k-1, the
@@ -87,7 +87,8 @@ export function dtypeOps(dtype: "float32" | "float64"): DTypeOps {
  *   `rows` are written as zeros.
  * packB(src, dst, k, n, nPanels): src is row-major [k, n]; columns past n
  *   are zeros.
- * gemm(aPack, bPack, c, k, nPanels, p0, p1): C[rows of panels p0..p1-1] += A B.
+ * gemm(aPack, bPack, c, k, nPanels, p0, p1): C[rows of panels p0..p1-1] = A B
+ *   (C is overwritten; its previous contents are not read).
  * All pointers are byte addresses.
  */
 export function addMatmulKernels(
@@ -254,12 +255,17 @@ export function addMatmulKernels(
             .op(Op.i32_mul)
             .op(Op.i32_add)
             .set(cP);
-          // Load the C tile.
+          // The C tile: zeros in the first k-block (so C need not be
+          // cleared), the partial sums of the previous blocks after it.
+          c.get(pc).op(Op.i32_eqz).if();
+          for (const a of acc) c.f64(0).simd(Simd.f64x2_splat).set(a);
+          c.else();
           for (let r = 0; r < mr; r++)
             for (let j = 0; j < nv; j++) {
               tileAddress(c, cP, ldcBytes, r);
               c.simdMem(Simd.v128_load, 0, j * 16).set(acc[r * nv + j]!);
             }
+          c.end();
           // The k loop of the micro-kernel: `unroll` steps per iteration
           // (immediate offsets, one pointer update), then single steps.
           const kStep = (u: number): void => {

@@ -192,7 +192,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
 }
 
 /**
- * C[row panels 0..mPanels-1] += A B, split across the workers when there
+ * C[row panels 0..mPanels-1] = A B (k >= 1), split across the workers when there
  * are any and the product is large enough.
  */
 export function parallelGemm(
