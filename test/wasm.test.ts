@@ -31,6 +31,7 @@ import {
   wasmThreadCount,
 } from "../src/backends/wasm/index.js";
 import { getBackend, np, setBackend } from "../src/index.js";
+import { parallelGemm } from "../src/backends/wasm/threads.js";
 import { rng } from "./helpers.js";
 
 type Exports = Record<string, (...args: number[]) => number>;
@@ -288,6 +289,25 @@ describe("wasm worker threads", () => {
     await stopWasmThreads();
   });
 
+  it("reports a worker's trap as an error after all shares are done", async () => {
+    const rt = getRuntime();
+    expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
+    // Two row panels of a 4 x 8 float32 tile (128 bytes each), C placed so
+    // that the caller's panel fits in memory and the worker's runs past its end.
+    const end = rt.memory.buffer.byteLength;
+    const call = () => parallelGemm(rt, "float32", 1024, 2048, end - 192, 1, 1, 2, 1 << 30);
+    expect(call).toThrow(/worker 1 trapped in its share of a float32 matmul/);
+    // The pool still works afterwards.
+    const r = rng(4);
+    const a = randomArray("float32", 100 * 60, r);
+    const b = randomArray("float32", 60 * 70, r);
+    expectClose(
+      wasm.matmul(a, b, 1, 100, 60, 70, "float32"),
+      jsBackend.matmul(a, b, 1, 100, 60, 70, "float32"),
+      1e-5 * Math.sqrt(60),
+    );
+  });
+
   it("splits a large product across threads with the same result", async () => {
     const started = await startWasmThreads(getRuntime(), 1);
     expect(started).toBe(wasmThreadCount());
@@ -323,6 +343,29 @@ describe("setBackend('wasm')", () => {
       expectClose(got, want, 1e-5 * Math.sqrt(80));
     } finally {
       setBackend(previous);
+    }
+  });
+});
+
+describe("wasm memory limit", () => {
+  it("runs a call whose working set exceeds the arena limit in the JS reference", () => {
+    const rt = getRuntime();
+    const saved = rt.maxBytes;
+    rt.maxBytes = rt.memory.buffer.byteLength;
+    try {
+      const r = rng(21);
+      const need = rt.maxBytes / 8 + 1024; // more float64 elements than the memory holds
+      const x = randomArray("float64", need, r);
+      const y = randomArray("float64", need, r);
+      expectSame(wasm.binary("add", x, y, "float64"), jsBackend.binary("add", x, y, "float64"));
+      const before = rt.memory.buffer.byteLength;
+      expectSame(
+        wasm.stridedGather(x, [need], [1], 0, "float64"),
+        jsBackend.stridedGather(x, [need], [1], 0, "float64"),
+      );
+      expect(rt.memory.buffer.byteLength).toBe(before);
+    } finally {
+      rt.maxBytes = saved;
     }
   });
 });

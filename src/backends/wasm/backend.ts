@@ -5,7 +5,8 @@
  * shares exactly (float64 transcendentals included: they are JS Math).
  *
  * Inputs are copied into the runtime's arena, the kernel runs there, and the
- * result is copied out into a fresh TypedArray (see runtime.ts). Arrays
+ * result is copied out into a fresh TypedArray (see runtime.ts); a call whose
+ * working set does not fit the Wasm memory runs in JS. Arrays
  * smaller than `minElements` (elementwise) or products with fewer than
  * `minMatmulFlops` multiply-adds stay in JS, where the copies would cost
  * more than the kernel saves.
@@ -15,13 +16,16 @@ import type { Backend, BinaryOp, UnaryOp } from "../backend.js";
 import { jsBackend } from "../js.js";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
 import { MATMUL_TILE, dtypeOps } from "./matmulKernel.js";
-import { type WasmRuntime, alloc, resetArena, tryRuntime } from "./runtime.js";
+import { ArenaFullError, type WasmRuntime, alloc, resetArena, tryRuntime } from "./runtime.js";
 import { parallelGemm } from "./threads.js";
 
 export interface WasmBackendOptions {
   /** Elementwise kernels on fewer elements run in JS (default 2048). */
   minElements?: number;
-  /** Matrix products with fewer multiply-adds (batch*m*k*n) run in JS (default 4096). */
+  /**
+   * Matrix products with fewer multiply-adds per product (m*k*n) run in JS
+   * (default 4096; a batch of small products pays the copies once per product).
+   */
   minMatmulWork?: number;
   /**
    * Dtypes whose add/sub/mul/div/neg/abs/sqrt run in Wasm (default float32
@@ -123,9 +127,8 @@ function matmulOne(
   const cPtr = alloc(rt, mPanels * mr * ldc * E);
   rt.kernels[`packA_${dtype}`]!(aRaw, aPack, m, k, mPanels);
   rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
-  const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
-  c.fill(0);
   parallelGemm(rt, dtype, aPack, bPack, cPtr, k, nPanels, mPanels, m * k * n);
+  const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
   if (ldc === n) out.set(c.subarray(0, m * n), outOffset);
   else for (let i = 0; i < m; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
 }
@@ -162,7 +165,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const binaryOps = new Set<BinaryOp>(WASM_BINARY_OPS);
   const unaryOps = new Set<UnaryOp>(WASM_UNARY_OPS);
 
-  return {
+  const backend: WasmBackend = {
     ...jsBackend,
     name: "wasm",
 
@@ -281,7 +284,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
 
     matmul(a, b, batch, m, k, n, dtype) {
       if (
-        batch * m * k * n < minMatmulWork ||
+        m * k * n < minMatmulWork ||
         k === 0 ||
         !floatStorage(a, dtype) ||
         !floatStorage(b, dtype)
@@ -298,7 +301,38 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       return out;
     },
   };
+  return withArenaFallback(backend);
 }
+
+/**
+ * Wraps every kernel so that a call whose working set does not fit the Wasm
+ * memory runs in the JS reference instead.
+ */
+function withArenaFallback(backend: WasmBackend): WasmBackend {
+  const guarded = { ...backend };
+  for (const key of KERNELS) {
+    const wasmKernel = backend[key].bind(backend) as (...args: unknown[]) => TypedArray;
+    const jsKernel = jsBackend[key].bind(jsBackend) as (...args: unknown[]) => TypedArray;
+    (guarded as Record<string, unknown>)[key] = (...args: unknown[]): TypedArray => {
+      try {
+        return wasmKernel(...args);
+      } catch (e) {
+        if (e instanceof ArenaFullError) return jsKernel(...args);
+        throw e;
+      }
+    };
+  }
+  return guarded;
+}
+
+const KERNELS = [
+  "unary",
+  "binary",
+  "stridedGather",
+  "stridedScatterAdd",
+  "reduce",
+  "matmul",
+] as const satisfies readonly (keyof Backend)[];
 
 /** The Wasm backend with default thresholds, as registered under the name "wasm". */
 export const wasmBackend: WasmBackend = createWasmBackend();

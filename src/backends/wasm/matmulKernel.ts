@@ -1,6 +1,6 @@
 /**
  * Generates the Wasm matrix-product kernels (float32 on f32x4, float64 on
- * f64x2): C += A B for one [m, k] @ [k, n] product held in Wasm memory.
+ * f64x2): C = A B for one [m, k] @ [k, n] product held in Wasm memory.
  *
  * Layout (E = bytes per element, L = lanes per vector, NR = NV * L):
  *   - A is packed in panels of MR rows: panel p holds, for kk = 0..k-1, the
@@ -87,7 +87,8 @@ export function dtypeOps(dtype: "float32" | "float64"): DTypeOps {
  *   `rows` are written as zeros.
  * packB(src, dst, k, n, nPanels): src is row-major [k, n]; columns past n
  *   are zeros.
- * gemm(aPack, bPack, c, k, nPanels, p0, p1): C[rows of panels p0..p1-1] += A B.
+ * gemm(aPack, bPack, c, k, nPanels, p0, p1): C[rows of panels p0..p1-1] = A B
+ *   (C is overwritten; its previous contents are not read).
  * All pointers are byte addresses.
  */
 export function addMatmulKernels(
@@ -109,10 +110,29 @@ export function addMatmulKernels(
     const r = c.local(I32);
     const row = c.local(I32);
     const mrL = c.local(I32);
+    const rowPtr = c.local(I32);
+    const kBytes = c.local(I32);
     c.i32(mr).set(mrL);
+    c.get(k).i32(E).op(Op.i32_mul).set(kBytes);
     c.i32(0).set(p);
     c.forLoop(p, mPanels, 1, () => {
       c.i32(0).set(kk);
+      // A whole panel inside A: MR unconditional copies per column kk.
+      c.get(p).i32(1).op(Op.i32_add).i32(mr).op(Op.i32_mul).get(rows).op(Op.i32_le_s).if();
+      // rowPtr = src + p*mr*k*E (the panel's first row, column 0)
+      c.get(src).get(p).i32(mr).op(Op.i32_mul).get(kBytes).op(Op.i32_mul).op(Op.i32_add);
+      c.set(rowPtr);
+      c.forLoop(kk, k, 1, () => {
+        for (let r = 0; r < mr; r++) {
+          c.get(dst).get(rowPtr);
+          if (r > 0) c.get(kBytes).i32(r).op(Op.i32_mul).op(Op.i32_add);
+          c.mem(t.load, t.alignLog2).mem(t.store, t.alignLog2, r * E);
+        }
+        c.inc(rowPtr, E);
+        c.inc(dst, mr * E);
+      });
+      c.else();
+      // The last, partial panel: zeros past `rows`.
       c.forLoop(kk, k, 1, () => {
         c.i32(0).set(r);
         c.forLoop(r, mrL, 1, () => {
@@ -133,6 +153,7 @@ export function addMatmulKernels(
           c.inc(dst, E);
         });
       });
+      c.end();
     });
   });
 
@@ -234,12 +255,17 @@ export function addMatmulKernels(
             .op(Op.i32_mul)
             .op(Op.i32_add)
             .set(cP);
-          // Load the C tile.
+          // The C tile: zeros in the first k-block (so C need not be
+          // cleared), the partial sums of the previous blocks after it.
+          c.get(pc).op(Op.i32_eqz).if();
+          for (const a of acc) c.f64(0).simd(Simd.f64x2_splat).set(a);
+          c.else();
           for (let r = 0; r < mr; r++)
             for (let j = 0; j < nv; j++) {
               tileAddress(c, cP, ldcBytes, r);
               c.simdMem(Simd.v128_load, 0, j * 16).set(acc[r * nv + j]!);
             }
+          c.end();
           // The k loop of the micro-kernel: `unroll` steps per iteration
           // (immediate offsets, one pointer update), then single steps.
           const kStep = (u: number): void => {

@@ -30,6 +30,8 @@ export interface WasmRuntime {
   relaxed: boolean;
   /** Bump pointer of the scratch arena (bytes). */
   top: number;
+  /** Largest arena (bytes); calls that need more run in JS. */
+  maxBytes: number;
 }
 
 let runtime: WasmRuntime | undefined;
@@ -51,7 +53,8 @@ export function buildKernelModule(shared: boolean, relaxed: boolean): Uint8Array
   return mb.finish();
 }
 
-let compiling: Promise<WasmRuntime> | undefined;
+/** The asynchronous compilation; resolves to undefined if the engine refuses it (CSP). */
+let compiling: Promise<WasmRuntime | undefined> | undefined;
 
 function instantiate(
   module: WebAssembly.Module,
@@ -67,6 +70,7 @@ function instantiate(
     shared,
     relaxed,
     top: CONTROL_BYTES,
+    maxBytes: MAX_PAGES * PAGE,
   };
   return runtime;
 }
@@ -92,12 +96,18 @@ export function tryRuntime(): WasmRuntime | undefined {
   try {
     return instantiate(new WebAssembly.Module(bytes), memory, shared, relaxed);
   } catch {
-    compiling = WebAssembly.compile(bytes).then((m) => instantiate(m, memory, shared, relaxed));
+    compiling = WebAssembly.compile(bytes).then(
+      (m) => instantiate(m, memory, shared, relaxed),
+      () => undefined, // compilation refused: the kernels stay in JS
+    );
     return undefined;
   }
 }
 
-/** Resolves once the kernel module is compiled and instantiated. */
+/**
+ * Resolves once the kernel module is compiled and instantiated (or once the
+ * engine has refused to compile it, in which case the JS kernels stay in use).
+ */
 export async function wasmReady(): Promise<void> {
   if (tryRuntime() === undefined) await compiling;
 }
@@ -115,21 +125,27 @@ export function resetArena(rt: WasmRuntime): void {
   rt.top = CONTROL_BYTES;
 }
 
+/**
+ * Thrown by `alloc` when a kernel's working set does not fit the memory
+ * (`maxBytes`, at most 2 GiB, or the engine refuses to grow it); the backend
+ * catches it and runs that call in the JS reference instead.
+ */
+export class ArenaFullError extends Error {}
+
 /** Reserves `bytes` (16-byte aligned) in the arena, growing the memory if needed. */
 export function alloc(rt: WasmRuntime, bytes: number): number {
   const ptr = rt.top;
   // 16 bytes of slack after every block: vector loads may read past a tail.
-  rt.top = Math.ceil((ptr + bytes + 16) / 16) * 16;
+  const top = Math.ceil((ptr + bytes + 16) / 16) * 16;
   const have = rt.memory.buffer.byteLength;
-  if (rt.top > have) {
-    const pages = Math.ceil((rt.top - have) / PAGE);
-    if (have / PAGE + pages > MAX_PAGES) {
-      throw new RangeError(
-        `wasm backend: a kernel needs ${rt.top} bytes of scratch memory, over the 2 GiB limit; ` +
-          `use setBackend("js") for arrays this large`,
-      );
+  if (top > have) {
+    if (top > rt.maxBytes) throw new ArenaFullError(`wasm arena: ${top} bytes needed`);
+    try {
+      rt.memory.grow(Math.ceil((top - have) / PAGE));
+    } catch {
+      throw new ArenaFullError(`wasm arena: could not grow the memory to ${top} bytes`);
     }
-    rt.memory.grow(pages);
   }
+  rt.top = top;
   return ptr;
 }

@@ -5,9 +5,10 @@
  *
  * Hand-off is through control words at the bottom of the shared memory
  * (Atomics, no messages per job): for worker w, slot w holds
- *   [seq, done, dtype (0 f32, 1 f64), aPack, bPack, c, k, nPanels, p0, p1].
+ *   [seq, done, dtype (0 f32, 1 f64), aPack, bPack, c, k, nPanels, p0, p1, failed].
  * The caller writes the job, bumps `seq` and notifies; the worker runs
- * gemm, stores `done = seq` and notifies; the caller waits for `done`.
+ * gemm, stores `failed` (1 if it trapped) and `done = seq`, and notifies;
+ * the caller waits for `done` and throws if a share failed.
  *
  * Threads start asynchronously (`startWasmThreads`, called on first use in
  * Node; in browsers with cross-origin isolation); until they are ready, and
@@ -46,8 +47,14 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen) {
     if (seq === seen) continue;
     seen = seq;
     const gemm = words[base + 2] === 0 ? ex.gemm_float32 : ex.gemm_float64;
-    gemm(words[base + 3], words[base + 4], words[base + 5], words[base + 6],
-      words[base + 7], words[base + 8], words[base + 9]);
+    let failed = 0;
+    try {
+      gemm(words[base + 3], words[base + 4], words[base + 5], words[base + 6],
+        words[base + 7], words[base + 8], words[base + 9]);
+    } catch {
+      failed = 1;
+    }
+    Atomics.store(words, base + 10, failed);
     Atomics.store(words, base + 1, seq);
     Atomics.notify(words, base + 1);
   }
@@ -185,7 +192,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
 }
 
 /**
- * C[row panels 0..mPanels-1] += A B, split across the workers when there
+ * C[row panels 0..mPanels-1] = A B (k >= 1), split across the workers when there
  * are any and the product is large enough.
  */
 export function parallelGemm(
@@ -224,7 +231,15 @@ export function parallelGemm(
     Atomics.store(ctl, base, seq);
     Atomics.notify(ctl, base);
   }
-  gemm(aPack, bPack, cPtr, k, nPanels, 0, bounds(1));
+  // The caller's share; whatever happens, wait for the workers before
+  // returning, so that none still writes to the memory during the next call.
+  let callerError: Error | undefined = undefined;
+  try {
+    gemm(aPack, bPack, cPtr, k, nPanels, 0, bounds(1));
+  } catch (e) {
+    callerError = e instanceof Error ? e : new Error(`wasm backend: matmul failed: ${String(e)}`);
+  }
+  let failedWorker = 0;
   for (let s = 1; s < shares; s++) {
     const base = s * SLOT_INTS;
     const seq = seqs[s - 1]!;
@@ -233,5 +248,11 @@ export function parallelGemm(
       if (done === seq) break;
       if (canBlock) Atomics.wait(ctl, base + 1, done, 1000);
     }
+    if (Atomics.load(ctl, base + 10) !== 0) failedWorker = s;
   }
+  if (callerError !== undefined) throw callerError;
+  if (failedWorker !== 0)
+    throw new Error(
+      `wasm backend: worker ${failedWorker} trapped in its share of a ${dtype} matmul`,
+    );
 }
