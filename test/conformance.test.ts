@@ -13,25 +13,13 @@
  * The whole suite runs once per backend ("js", and "wasm" with its size
  * thresholds at 0 so that even these small inputs run the Wasm kernels).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConcreteArray, type Array as NdArray } from "../src/core/array.js";
 import type { DType } from "../src/core/dtype.js";
 import { type Primitive, registeredPrimitives } from "../src/core/primitive.js";
 import { bind } from "../src/core/trace.js";
-import { wasmBackend } from "../src/backends/wasm/index.js";
-import {
-  getBackend,
-  grad,
-  jacfwd,
-  jacrev,
-  jit,
-  jvp,
-  np,
-  setBackend,
-  vjp,
-  vmap,
-} from "../src/index.js";
-import { rng } from "./helpers.js";
+import { grad, jacfwd, jacrev, jit, jvp, np, vjp, vmap } from "../src/index.js";
+import { rng, useBackendAtAllSizes } from "./helpers.js";
 
 // ------------------------------------------------------------- helpers --
 
@@ -291,24 +279,7 @@ function shifted(xs: NdArray[], vs: NdArray[], eps: number): NdArray[] {
 }
 
 describe.each(["js", "wasm"])("conformance of every registered primitive on %s", (backendName) => {
-  let previous = "js";
-  beforeAll(() => {
-    previous = getBackend();
-    setBackend(backendName);
-    wasmBackend.configure({
-      minElements: 0,
-      minMatmulWork: 0,
-      elementwiseDTypes: ["float32", "float64"],
-    });
-  });
-  afterAll(() => {
-    setBackend(previous);
-    wasmBackend.configure({
-      minElements: 2048,
-      minMatmulWork: 4096,
-      elementwiseDTypes: ["float32"],
-    });
-  });
+  useBackendAtAllSizes(backendName);
 
   it("has a conformance entry for each primitive", () => {
     const missing = registeredPrimitives()

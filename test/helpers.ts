@@ -2,8 +2,9 @@
  * Shared test helpers: a seeded PRNG, tolerant comparisons, and central
  * finite differences in float64 for checking derivatives independently of AD.
  */
-import { expect } from "vitest";
-import { type Array as NdArray, np } from "../src/index.js";
+import { afterAll, beforeAll, expect } from "vitest";
+import { type WasmBackendOptions, wasmBackend } from "../src/backends/wasm/index.js";
+import { type Array as NdArray, getBackend, np, setBackend } from "../src/index.js";
 
 /** Deterministic PRNG in [0, 1) (mulberry32, from util.ts). */
 export { mulberry32 as rng } from "./util.js";
@@ -68,4 +69,29 @@ export function fdJacobian(f: (x: NdArray) => NdArray, x: NdArray, eps = 1e-6): 
 /** Central finite-difference derivative of a scalar JS function. */
 export function fdScalar(f: (x: number) => number, x: number, eps = 1e-6): number {
   return (f(x + eps) - f(x - eps)) / (2 * eps);
+}
+
+/**
+ * Runs the enclosing describe block on backend `name`. The Wasm backend's
+ * size thresholds drop to 0, so even tiny inputs go through its kernels
+ * (float64 elementwise included). The previous backend and thresholds come
+ * back afterwards.
+ */
+export function useBackendAtAllSizes(name: string): void {
+  let previous = "js";
+  let previousOptions: Required<WasmBackendOptions> | undefined;
+  beforeAll(() => {
+    previous = getBackend();
+    previousOptions = wasmBackend.options();
+    setBackend(name);
+    wasmBackend.configure({
+      minElements: 0,
+      minMatmulWork: 0,
+      elementwiseDTypes: ["float32", "float64"],
+    });
+  });
+  afterAll(() => {
+    setBackend(previous);
+    if (previousOptions !== undefined) wasmBackend.configure(previousOptions);
+  });
 }

@@ -8,18 +8,10 @@
  */
 import v8 from "node:v8";
 import vm from "node:vm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getRuntime, wasmBackend } from "../src/backends/wasm/index.js";
-import {
-  type Array as NdArray,
-  getBackend,
-  jit,
-  nn,
-  np,
-  optim,
-  setBackend,
-  valueAndGrad,
-} from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { getRuntime } from "../src/backends/wasm/index.js";
+import { type Array as NdArray, jit, nn, np, optim, valueAndGrad } from "../src/index.js";
+import { useBackendAtAllSizes } from "./helpers.js";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
@@ -31,24 +23,7 @@ function heapAfterGc(): number {
 }
 
 describe("Wasm backend memory", () => {
-  let previous = "js";
-  beforeAll(() => {
-    previous = getBackend();
-    setBackend("wasm");
-    wasmBackend.configure({
-      minElements: 0,
-      minMatmulWork: 0,
-      elementwiseDTypes: ["float32", "float64"],
-    });
-  });
-  afterAll(() => {
-    setBackend(previous);
-    wasmBackend.configure({
-      minElements: 2048,
-      minMatmulWork: 4096,
-      elementwiseDTypes: ["float32"],
-    });
-  });
+  useBackendAtAllSizes("wasm");
 
   it("10,000 MLP training steps keep the JS heap and the Wasm memory bounded", () => {
     const random = nn.uniformGenerator(11);

@@ -137,6 +137,8 @@ function matmulOne(
 export interface WasmBackend extends Backend {
   /** Changes the size thresholds (tests set them to 0 to run every kernel in Wasm). */
   configure(options: WasmBackendOptions): void;
+  /** The thresholds in force (to restore them after `configure`). */
+  options(): Required<WasmBackendOptions>;
 }
 
 /** out[offset + sum_d i_d strides[d]] += x[i] over the multi-indices i of `shape`, in Wasm. */
@@ -161,7 +163,8 @@ function scatterAdd(
 export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
   let minElements = options.minElements ?? 2048;
   let minMatmulWork = options.minMatmulWork ?? 4096;
-  let elementwiseDTypes: readonly DType[] = options.elementwiseDTypes ?? ["float32"];
+  let elementwiseDTypes: readonly FloatDType[] = options.elementwiseDTypes ?? ["float32"];
+  const elementwiseInWasm = (d: DType) => (elementwiseDTypes as readonly DType[]).includes(d);
   const binaryOps = new Set<BinaryOp>(WASM_BINARY_OPS);
   const unaryOps = new Set<UnaryOp>(WASM_UNARY_OPS);
 
@@ -175,11 +178,13 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       elementwiseDTypes = o.elementwiseDTypes ?? elementwiseDTypes;
     },
 
+    options: () => ({ minElements, minMatmulWork, elementwiseDTypes }),
+
     unary(op, x, dtype) {
       if (
         !unaryOps.has(op) ||
         x.length < minElements ||
-        !elementwiseDTypes.includes(dtype) ||
+        !elementwiseInWasm(dtype) ||
         !floatStorage(x, dtype)
       )
         return jsBackend.unary(op, x, dtype);
@@ -196,7 +201,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       if (
         !binaryOps.has(op) ||
         a.length < minElements ||
-        !elementwiseDTypes.includes(dtype) ||
+        !elementwiseInWasm(dtype) ||
         !floatStorage(a, dtype) ||
         !floatStorage(b, dtype) ||
         a.length !== b.length
