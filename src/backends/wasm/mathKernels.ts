@@ -286,7 +286,8 @@ function trigF64(c: Code, x: number, cos: boolean, imports: MathImports): void {
   c.tee(r).get(r).simd(Simd.f64x2_mul).set(z);
   // sin r = r + r z (-1/3! + z (1/5! - ...)), to r^17
   const sinCoeffs: number[] = [];
-  for (let n = 3; n <= 17; n += 2) sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  for (let n = 3; n <= 17; n += 2)
+    sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
   c.get(r);
   c.get(r).get(z).simd(Simd.f64x2_mul);
   horner(c, z, sinCoeffs);
