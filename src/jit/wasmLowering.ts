@@ -343,7 +343,7 @@ export function lowerGroupToWasm(
     const callArgs: number[] = plan.inputs.map((k, j) => {
       const a = args[j]!;
       if (k === "s") return a as number;
-      view(inPtrs[j]!, n).set(a as TypedArray as Float64Array);
+      view(inPtrs[j]!, n).set(a as Float64Array);
       return inPtrs[j]!;
     });
     callArgs.push(...outPtrs, sumsPtr, nFull, rem);
