@@ -29,7 +29,7 @@ import { F64, I32, type Code, ModuleBuilder, Op, Simd, V128 } from "../backends/
 import {
   type FloatDType,
   type MathOp,
-  emitMath,
+  emitMathOps,
   importMathFunctions,
   mathImportObject,
 } from "../backends/wasm/mathKernels.js";
@@ -211,6 +211,8 @@ function emitBody(
   const dtype = plan.dtype;
   const f32 = dtype === "float32";
   const local = new Map<number, number>(splats);
+  /** Results computed ahead by a sin/cos pair, by step index. */
+  const shared = new Map<number, number>();
   // Parameter index of each array input: inputs keep their ids as parameter indices.
   plan.inputs.forEach((k, id) => {
     if (k !== "a") return;
@@ -225,18 +227,33 @@ function emitBody(
       local.set(id, args[0]!);
       return;
     }
-    const out = c.local(V128);
-    if (s.op in VECTOR_BINARY[dtype]) {
-      c.get(args[0]!)
-        .get(args[1]!)
-        .simd(VECTOR_BINARY[dtype][s.op as BinaryName]);
-    } else if (s.op in VECTOR_UNARY[dtype]) {
-      c.get(args[0]!).simd(VECTOR_UNARY[dtype][s.op as UnaryName]);
+    if (s.op in VECTOR_BINARY[dtype] || s.op in VECTOR_UNARY[dtype]) {
+      const out = c.local(V128);
+      if (s.op in VECTOR_BINARY[dtype]) {
+        c.get(args[0]!)
+          .get(args[1]!)
+          .simd(VECTOR_BINARY[dtype][s.op as BinaryName]);
+      } else {
+        c.get(args[0]!).simd(VECTOR_UNARY[dtype][s.op as UnaryName]);
+      }
+      c.set(out);
+      local.set(id, out);
     } else {
-      emitMath(c, s.op as MathOp, dtype, args[0]!, imports);
+      const early = shared.get(j);
+      if (early !== undefined) {
+        local.set(id, early);
+        return;
+      }
+      // sin and cos of one argument share their range reduction.
+      const other = s.op === "sin" ? "cos" : s.op === "cos" ? "sin" : undefined;
+      const partner = plan.steps.findIndex(
+        (t, k) => k > j && t.op === other && t.args[0] === s.args[0],
+      );
+      const ops = (partner > j ? [s.op, other] : [s.op]) as MathOp[];
+      const results = emitMathOps(c, ops, dtype, args[0]!, imports);
+      if (partner > j) shared.set(partner, results[1]!);
+      local.set(id, results[0]!);
     }
-    c.set(out);
-    local.set(id, out);
   });
   const firstOut = plan.inputs.length;
   plan.stores.forEach((id, j) => {

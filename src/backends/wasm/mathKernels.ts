@@ -140,7 +140,7 @@ function horner(c: Code, z: number, coeffs: readonly number[]): void {
 
 // ---- float64 kernels: each reads local x (f64x2) and leaves the result ----
 
-function expF64(c: Code, x: number): void {
+function expF64(c: Code, x: number, precise: boolean): void {
   const xc = c.local(V128);
   const t = c.local(V128);
   const k = c.local(V128);
@@ -171,8 +171,8 @@ function expF64(c: Code, x: number): void {
   c.get(t);
   i64s(c, ROUNDER_BITS);
   c.simd(S.i64x2_sub).tee(ki).i32(1).simd(S.i64x2_shr_s).set(k1);
-  // e^r by Horner (degree 13)
-  horner(c, r, INV_FACTORIAL.slice(0, 14));
+  // e^r by Horner (degree 13; 8 for float32 results)
+  horner(c, r, INV_FACTORIAL.slice(0, precise ? 14 : 9));
   // * 2^k1 * 2^k2, each built as (kj + 1023) << 52
   c.get(k1);
   i64s(c, 1023n);
@@ -182,7 +182,7 @@ function expF64(c: Code, x: number): void {
   c.simd(S.i64x2_add).i32(52).simd(S.i64x2_shl).simd(Simd.f64x2_mul);
 }
 
-function logF64(c: Code, x: number): void {
+function logF64(c: Code, x: number, precise: boolean): void {
   const sub = c.local(V128);
   const xs = c.local(V128);
   const e = c.local(V128);
@@ -232,7 +232,7 @@ function logF64(c: Code, x: number): void {
   c.simd(Simd.f64x2_add).simd(Simd.f64x2_div).tee(s).get(s).simd(Simd.f64x2_mul).set(z);
   // log m = 2s + 2s * z * (1/3 + z/5 + ... + z^9/21)
   const series = [];
-  for (let j = 3; j <= 21; j += 2) series.push(1 / j);
+  for (let j = 3; j <= (precise ? 21 : 13); j += 2) series.push(1 / j);
   c.get(s).get(s).simd(Simd.f64x2_add).tee(s);
   c.get(s).get(z).simd(Simd.f64x2_mul);
   horner(c, z, series);
@@ -259,15 +259,22 @@ function logF64(c: Code, x: number): void {
   c.simd(S.v128_bitselect);
 }
 
-function trigF64(c: Code, x: number, cos: boolean, imports: MathImports): void {
+/** Locals of sin/cos parts shared by both functions of one argument. */
+interface TrigParts {
+  /** x * 2/pi + 1.5*2^52: its low bits hold the quadrant k. */
+  t: number;
+  /** sin r and cos r. */
+  sp: number;
+  cp: number;
+}
+
+function trigReduceF64(c: Code, x: number, precise: boolean): TrigParts {
   const t = c.local(V128);
   const k = c.local(V128);
   const r = c.local(V128);
   const z = c.local(V128);
   const sp = c.local(V128);
   const cp = c.local(V128);
-  const q = c.local(V128);
-  const res = c.local(V128);
   // t = x * 2/pi + 1.5*2^52 ; k = t - 1.5*2^52
   c.get(x);
   f64s(c, TWO_OVER_PI);
@@ -284,30 +291,44 @@ function trigF64(c: Code, x: number, cos: boolean, imports: MathImports): void {
     c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub);
   }
   c.tee(r).get(r).simd(Simd.f64x2_mul).set(z);
-  // sin r = r + r z (-1/3! + z (1/5! - ...)), to r^17
+  // sin r = r + r z (-1/3! + z (1/5! - ...)), to r^17 (r^11 for float32 results)
   const sinCoeffs: number[] = [];
-  for (let n = 3; n <= 17; n += 2)
+  for (let n = 3; n <= (precise ? 17 : 11); n += 2)
     sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
   c.get(r);
   c.get(r).get(z).simd(Simd.f64x2_mul);
   horner(c, z, sinCoeffs);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(sp);
-  // cos r = 1 + z (-1/2! + z (1/4! - ...)), to r^16
+  // cos r = 1 + z (-1/2! + z (1/4! - ...)), to r^16 (r^12 for float32 results)
   const cosCoeffs: number[] = [];
-  for (let n = 2; n <= 16; n += 2) cosCoeffs.push(((n / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  for (let n = 2; n <= (precise ? 16 : 12); n += 2)
+    cosCoeffs.push(((n / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
   f64s(c, 1);
   c.get(z);
   horner(c, z, cosCoeffs);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(cp);
+  return { t, sp, cp };
+}
+
+/** sin x or cos x from the shared parts; leaves the result on the stack. */
+function trigSelectF64(
+  c: Code,
+  x: number,
+  parts: TrigParts,
+  cos: boolean,
+  imports: MathImports,
+): void {
+  const q = c.local(V128);
+  const res = c.local(V128);
   // quadrant q = k (+1 for cos) from the low bits of t
-  c.get(t);
+  c.get(parts.t);
   if (cos) {
     i64s(c, 1n);
     c.simd(S.i64x2_add);
   }
   c.set(q);
   // odd q: take the other polynomial; bit 1 of q: negate
-  c.get(cp).get(sp);
+  c.get(parts.cp).get(parts.sp);
   c.get(q).i32(63).simd(S.i64x2_shl).i32(63).simd(S.i64x2_shr_s);
   c.simd(S.v128_bitselect);
   c.get(q).i32(62).simd(S.i64x2_shl);
@@ -333,23 +354,70 @@ function trigF64(c: Code, x: number, cos: boolean, imports: MathImports): void {
   c.get(res);
 }
 
-function emitF64(c: Code, op: MathOp, x: number, imports: MathImports): void {
-  switch (op) {
-    case "exp":
-      return expF64(c, x);
-    case "log":
-      return logF64(c, x);
-    case "sin":
-      return trigF64(c, x, false, imports);
-    case "cos":
-      return trigF64(c, x, true, imports);
-  }
+/**
+ * Computes each of `ops` on the f64x2 local x into a new f64x2 local (sin
+ * and cos share their reduction). `precise`: float64 accuracy; otherwise
+ * polynomials of lower degree that suffice for float32 results.
+ */
+function emitF64(
+  c: Code,
+  ops: readonly MathOp[],
+  x: number,
+  imports: MathImports,
+  precise: boolean,
+): number[] {
+  let parts: TrigParts | undefined;
+  return ops.map((op) => {
+    const out = c.local(V128);
+    switch (op) {
+      case "exp":
+        expF64(c, x, precise);
+        break;
+      case "log":
+        logF64(c, x, precise);
+        break;
+      case "sin":
+      case "cos":
+        parts ??= trigReduceF64(c, x, precise);
+        trigSelectF64(c, x, parts, op === "cos", imports);
+        break;
+    }
+    c.set(out);
+    return out;
+  });
 }
 
 /**
- * Appends code leaving op(x) on the stack, x a v128 local of `dtype` lanes.
+ * Computes each of `ops` on the v128 local x of `dtype` lanes; returns one
+ * v128 local per op (sin and cos of the same x share their reduction).
  * float32 lanes are widened to two f64x2 halves, computed, and narrowed.
  */
+export function emitMathOps(
+  c: Code,
+  ops: readonly MathOp[],
+  dtype: FloatDType,
+  x: number,
+  imports: MathImports,
+): number[] {
+  if (dtype === "float64") return emitF64(c, ops, x, imports, true);
+  const lowHalf = c.local(V128);
+  const highHalf = c.local(V128);
+  c.get(x).simd(S.f64x2_promote_low_f32x4).set(lowHalf);
+  // high two lanes moved to the bottom
+  c.get(x).get(x).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+  c.simd(S.f64x2_promote_low_f32x4).set(highHalf);
+  const lo = emitF64(c, ops, lowHalf, imports, false);
+  const hi = emitF64(c, ops, highHalf, imports, false);
+  return ops.map((_, j) => {
+    const out = c.local(V128);
+    c.get(lo[j]!).simd(S.f32x4_demote_f64x2_zero);
+    c.get(hi[j]!).simd(S.f32x4_demote_f64x2_zero);
+    c.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]).set(out);
+    return out;
+  });
+}
+
+/** Appends code leaving op(x) on the stack, x a v128 local of `dtype` lanes. */
 export function emitMath(
   c: Code,
   op: MathOp,
@@ -357,19 +425,7 @@ export function emitMath(
   x: number,
   imports: MathImports,
 ): void {
-  if (dtype === "float64") return emitF64(c, op, x, imports);
-  const half = c.local(V128);
-  const lo = c.local(V128);
-  c.get(x).simd(S.f64x2_promote_low_f32x4).set(half);
-  emitF64(c, op, half, imports);
-  c.simd(S.f32x4_demote_f64x2_zero).set(lo);
-  // high two lanes moved to the bottom
-  c.get(x).get(x).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
-  c.simd(S.f64x2_promote_low_f32x4).set(half);
-  c.get(lo);
-  emitF64(c, op, half, imports);
-  c.simd(S.f32x4_demote_f64x2_zero);
-  c.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+  c.get(emitMathOps(c, [op], dtype, x, imports)[0]!);
 }
 
 /**
