@@ -128,14 +128,34 @@ function f64s(c: Code, v: number): void {
 function i64s(c: Code, v: bigint): void {
   constBytes(c, new Uint8Array(new BigInt64Array([v, v]).buffer));
 }
-/** Horner: leaves c[0] + z*(c[1] + z*(... + z*c[last])) on the stack (z a local). */
+/**
+ * Leaves sum_j coeffs[j] z^j on the stack (z a local), by Estrin's scheme:
+ * p = low(z) + z^h high(z) with h a power of two, recursively. The halves
+ * are independent, so the CPU overlaps them; Horner's rule would make one
+ * chain of n dependent multiply-adds (latency-bound).
+ */
 function horner(c: Code, z: number, coeffs: readonly number[]): void {
-  f64s(c, coeffs[coeffs.length - 1]!);
-  for (let j = coeffs.length - 2; j >= 0; j--) {
-    c.get(z).simd(Simd.f64x2_mul);
-    f64s(c, coeffs[j]!);
-    c.simd(Simd.f64x2_add);
+  // powers[k] = z^(2^k)
+  const powers = [z];
+  while (1 << powers.length < coeffs.length) {
+    const prev = powers[powers.length - 1]!;
+    const next = c.local(V128);
+    c.get(prev).get(prev).simd(Simd.f64x2_mul).set(next);
+    powers.push(next);
   }
+  const part = (lo: number, len: number): void => {
+    if (len === 1) {
+      f64s(c, coeffs[lo]!);
+      return;
+    }
+    let k = 0;
+    while (2 << k < len) k++;
+    const h = 1 << k;
+    part(lo, h);
+    part(lo + h, len - h);
+    c.get(powers[k]!).simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
+  };
+  part(0, coeffs.length);
 }
 
 // ---- float64 kernels: each reads local x (f64x2) and leaves the result ----
