@@ -3,9 +3,10 @@
  * (fast-check) over one or two arrays and scalar constants, with and
  * without a trailing full sum, jitted on the wasm backend, against the same
  * functions run eagerly on the JS backend; odd sizes exercise the partial
- * last vector. Also: the generated program really calls the Wasm kernel
- * (and the JS backend keeps its loop), modules are cached by structure, and
- * unsupported groups fall back to the JS loop.
+ * last vector, and small chunks make arrays span several kernel calls.
+ * Also: the generated program really calls the Wasm kernel (and the JS
+ * backend keeps its loop), modules are cached by structure, and unsupported
+ * groups fall back to the JS loop.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -113,9 +114,10 @@ function worst(a: ArrayLike<number>, b: ArrayLike<number>, rtol: number, atol: n
 
 describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
   const before = getBackend();
-  beforeAll(() => configureWasmJit({ minElements: 0 }));
+  // Small chunks: the arrays below span several kernel calls (sums carried across).
+  beforeAll(() => configureWasmJit({ minElements: 0, chunkElements: 24 }));
   afterAll(() => {
-    configureWasmJit({ minElements: 1024 });
+    configureWasmJit({ minElements: 1024, chunkElements: 8192 });
     setBackend(before);
   });
 

@@ -56,10 +56,17 @@ export interface WasmGroupKernel {
 }
 
 let minElements = 1024;
+/** Elements per kernel call: 64 KiB of float64 per array, so a chunk stays in cache. */
+let chunkElements = 8192;
 
-/** Sets the smallest group (in elements) lowered to Wasm; smaller ones stay JS loops. */
-export function configureWasmJit(options: { minElements?: number }): void {
+/**
+ * Sets the smallest group (in elements) lowered to Wasm (smaller ones stay JS
+ * loops) and the elements per kernel call.
+ */
+export function configureWasmJit(options: { minElements?: number; chunkElements?: number }): void {
   minElements = options.minElements ?? minElements;
+  // a whole number of 16-byte vectors of either dtype
+  chunkElements = Math.max(4, Math.ceil((options.chunkElements ?? chunkElements) / 4) * 4);
 }
 
 type BinaryName = "add" | "sub" | "mul" | "div";
@@ -344,8 +351,8 @@ export function lowerGroupToWasm(
   const f32 = plan.dtype === "float32";
   const bytes = f32 ? 4 : 8;
   const lanes = 16 / bytes;
-  const nFull = Math.floor(n / lanes);
-  const rem = n - nFull * lanes;
+  // Work in chunks that stay in cache between the copy in, the kernel and the copy out.
+  const chunk = Math.min(n, chunkElements);
   const view = (ptr: number, count: number): Float32Array | Float64Array =>
     f32
       ? new Float32Array(rt.memory.buffer, ptr, count)
@@ -353,26 +360,36 @@ export function lowerGroupToWasm(
 
   const run = (...args: Value[]): Value[] => {
     resetArena(rt);
-    const inPtrs = plan.inputs.map((k) => (k === "a" ? alloc(rt, n * bytes) : 0));
-    const outPtrs = plan.stores.map(() => alloc(rt, n * bytes));
+    const inPtrs = plan.inputs.map((k) => (k === "a" ? alloc(rt, chunk * bytes) : 0));
+    const outPtrs = plan.stores.map(() => alloc(rt, chunk * bytes));
     const sumsPtr = alloc(rt, 8 * plan.sums.length);
     // Views only after every alloc: growing the memory replaces its buffer.
-    const callArgs: number[] = plan.inputs.map((k, j) => {
-      const a = args[j]!;
-      if (k === "s") return a as number;
-      view(inPtrs[j]!, n).set(a as Float64Array);
-      return inPtrs[j]!;
-    });
-    callArgs.push(...outPtrs, sumsPtr, nFull, rem);
-    fn(...callArgs);
-    const results: Value[] = outPtrs.map((p) => {
-      const out = f32 ? new Float32Array(n) : new Float64Array(n);
-      out.set(view(p, n));
-      return out;
-    });
-    const sums = new Float64Array(rt.memory.buffer, sumsPtr, plan.sums.length);
-    for (const s of sums) results.push(f32 ? Math.fround(s) : s);
-    return results;
+    const inViews = inPtrs.map((p) => view(p, chunk));
+    const outViews = outPtrs.map((p) => view(p, chunk));
+    const sumsView = new Float64Array(rt.memory.buffer, sumsPtr, plan.sums.length);
+    const results = outPtrs.map(() => (f32 ? new Float32Array(n) : new Float64Array(n)));
+    const sums = new Float64Array(plan.sums.length);
+    const callArgs: number[] = plan.inputs.map((k, j) =>
+      k === "s" ? (args[j] as number) : inPtrs[j]!,
+    );
+    callArgs.push(...outPtrs, sumsPtr, 0, 0);
+    for (let start = 0; start < n; start += chunk) {
+      const count = Math.min(chunk, n - start);
+      plan.inputs.forEach((k, j) => {
+        if (k === "a") inViews[j]!.set((args[j] as Float64Array).subarray(start, start + count));
+      });
+      const nFull = Math.floor(count / lanes);
+      callArgs[callArgs.length - 2] = nFull;
+      callArgs[callArgs.length - 1] = count - nFull * lanes;
+      fn(...callArgs);
+      results.forEach((out, j) =>
+        out.set(count === chunk ? outViews[j]! : outViews[j]!.subarray(0, count), start),
+      );
+      for (let j = 0; j < sums.length; j++) sums[j]! += sumsView[j]!;
+    }
+    const values: Value[] = results;
+    for (const s of sums) values.push(f32 ? Math.fround(s) : s);
+    return values;
   };
   return { inputs, outputs, run };
 }
