@@ -3,8 +3,9 @@
  * against JS Math: float64 results within 2 ulp of Math.exp/log/sin/cos on
  * random values over wide ranges (log-uniform magnitudes, both signs) and on
  * special values (NaN, ±Infinity, ±0, subnormals, overflow and underflow
- * thresholds, huge sin/cos arguments); float32 results equal to
- * Math.fround(Math.op(x)) up to 1 float32 ulp.
+ * thresholds, huge sin/cos arguments); float32 results (native f32x4 exp,
+ * sin, cos; log through float64) within 2 float32 ulp of
+ * Math.fround(Math.op(x)), arguments beyond the native sin/cos range included.
  */
 import { describe, expect, it } from "vitest";
 import { ModuleBuilder, hasSimd } from "../src/backends/wasm/emitter.js";
@@ -141,10 +142,30 @@ describe.skipIf(!hasSimd())("Wasm vectorised math", () => {
       expect(worst, `${op}(${worstX}) is ${worst} ulp from Math.${op}`).toBeLessThanOrEqual(2);
     });
 
-    it(`${op} float32 is within 1 ulp of fround(Math.${op})`, () => {
+    it(`${op} float32 is within 2 ulp of fround(Math.${op})`, () => {
       const r = rng(op.length * 104729);
       const xs = Float32Array.from(samples(op, r, 8001).filter((x) => Math.abs(x) < 3e38));
-      const specials = Float32Array.from([0, -0, Infinity, -Infinity, NaN, 1e-45, 88.7, -103.9]);
+      const specials = Float32Array.from([
+        0,
+        -0,
+        Infinity,
+        -Infinity,
+        NaN,
+        1e-45,
+        -1e-45,
+        1e-40,
+        88.7,
+        88.73,
+        89,
+        -103.9,
+        -104,
+        -110,
+        511.9,
+        512.1,
+        -600,
+        Math.PI,
+        1e20,
+      ]);
       const all = new Float32Array(xs.length + specials.length);
       all.set(xs);
       all.set(specials, xs.length);
@@ -153,7 +174,7 @@ describe.skipIf(!hasSimd())("Wasm vectorised math", () => {
       all.forEach((x, i) => {
         worst = Math.max(worst, ulps32(got[i]!, Math.fround(reference[op](x))));
       });
-      expect(worst).toBeLessThanOrEqual(1);
+      expect(worst).toBeLessThanOrEqual(2);
     });
   }
 

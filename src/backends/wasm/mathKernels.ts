@@ -37,6 +37,13 @@
  * conversion instructions.
  */
 import { type Code, F64, I32, type ModuleBuilder, Simd, V128 } from "./emitter.js";
+import {
+  type TrigPartsF32,
+  anyLaneBeyondTrigLimit,
+  expF32,
+  trigReduceF32,
+  trigSelectF32,
+} from "./mathKernelsF32.js";
 
 export type MathOp = "exp" | "log" | "sin" | "cos";
 export const MATH_OPS: readonly MathOp[] = ["exp", "log", "sin", "cos"];
@@ -420,6 +427,35 @@ export function emitMathOps(
   imports: MathImports,
 ): number[] {
   if (dtype === "float64") return emitF64(c, ops, x, imports, true);
+  // float32: exp, sin, cos natively on f32x4 (mathKernelsF32.ts); log, and
+  // sin/cos of vectors with a lane beyond F32_TRIG_LIMIT, through float64.
+  const outs = ops.map(() => c.local(V128));
+  const trig = ops.filter((op) => op === "sin" || op === "cos");
+  let parts: TrigPartsF32 | undefined;
+  ops.forEach((op, j) => {
+    if (op === "exp") expF32(c, x);
+    else if (op === "sin" || op === "cos") {
+      parts ??= trigReduceF32(c, x);
+      trigSelectF32(c, x, parts, op === "cos");
+    } else return;
+    c.set(outs[j]!);
+  });
+  const copyWidened = (which: readonly MathOp[]) => {
+    const results = widenedF32(c, which, x, imports);
+    which.forEach((op, k) => c.get(results[k]!).set(outs[ops.indexOf(op)]!));
+  };
+  if (ops.includes("log")) copyWidened(["log"]);
+  if (trig.length > 0) {
+    anyLaneBeyondTrigLimit(c, x);
+    c.if();
+    copyWidened(trig);
+    c.end();
+  }
+  return outs;
+}
+
+/** ops on float32 lanes computed as float64 on two halves, rounded once. */
+function widenedF32(c: Code, ops: readonly MathOp[], x: number, imports: MathImports): number[] {
   const lowHalf = c.local(V128);
   const highHalf = c.local(V128);
   c.get(x).simd(S.f64x2_promote_low_f32x4).set(lowHalf);
