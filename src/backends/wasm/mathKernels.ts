@@ -1,12 +1,13 @@
 /**
  * Vectorised transcendentals for the Wasm code generators: exp, log, sin and
- * cos on float64 lanes (f64x2), float64-accurate (a few ulp against JS Math),
- * and on float32 lanes (f32x4), computed by widening each pair of lanes to
- * float64 and rounding the result back, so float32 results are the float64
- * ones rounded once (the JS reference computes Math.fround(Math.exp(x))).
+ * cos on float64 lanes (f64x2), float64-accurate (a few ulp against JS
+ * Math). On float32 lanes (f32x4), exp/sin/cos use the native kernels of
+ * mathKernelsF32.ts; log, and sin/cos of vectors with a lane beyond their
+ * range, widen each pair of lanes to float64 (lower-degree polynomials) and
+ * round the result once.
  *
- * `emitMath(c, op, dtype, x)` appends code that leaves op(local x) on the
- * stack as one v128; the jit lowering (src/jit/wasmLowering.ts) inlines it in
+ * `emitMathOps(c, ops, dtype, x)` computes ops of the v128 local x into new
+ * locals (`emitMath` leaves one result on the stack); the jit lowering (src/jit/wasmLowering.ts) inlines it in
  * its fused loops. `addMathKernels` adds stand-alone array kernels
  * `math_<op>_<dtype>(x, out, nVectors)` (used by the tests).
  *

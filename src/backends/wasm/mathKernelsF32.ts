@@ -185,7 +185,7 @@ export function trigSelectF32(c: Code, x: number, parts: TrigPartsF32, cos: bool
   }
 }
 
-/** Pushes an i32 that is nonzero when some lane of x has |x| > F32_TRIG_LIMIT (or is NaN-free huge). */
+/** Pushes an i32 that is nonzero when some lane of x has |x| > F32_TRIG_LIMIT (Infinity included). */
 export function anyLaneBeyondTrigLimit(c: Code, x: number): void {
   c.get(x).simd(Simd.f32x4_abs);
   f32s(c, F32_TRIG_LIMIT);
