@@ -7,15 +7,15 @@
  * round the result once.
  *
  * `emitMathOps(c, ops, dtype, x)` computes ops of the v128 local x into new
- * locals (`emitMath` leaves one result on the stack); the jit lowering (src/jit/wasmLowering.ts) inlines it in
- * its fused loops. `addMathKernels` adds stand-alone array kernels
+ * locals (`emitMath` leaves one result on the stack); the jit lowering
+ * (src/jit/wasmLowering.ts) inlines them in its fused loops. `addMathKernels` adds stand-alone array kernels
  * `math_<op>_<dtype>(x, out, nVectors)` (used by the tests).
  *
  * Methods (coefficients are Taylor coefficients 1/n!, computed here; the
  * reduced ranges keep the truncation error under 2^-56 relative):
  * - exp: x = k ln2 + r with k = nearest(x / ln2), r computed with ln2 split in
- *   a 32-bit head (k * head is exact) and a tail (Cody-Waite); e^r by Horner
- *   to degree 13 on |r| <= ln2/2; 2^k applied as two factors 2^k1 2^k2 built
+ *   a 32-bit head (k * head is exact) and a tail (Cody-Waite); e^r by a
+ *   polynomial to degree 13 on |r| <= ln2/2; 2^k applied as two factors 2^k1 2^k2 built
  *   by writing k1 + 1023 into the exponent bits, so that overflow to Infinity
  *   and gradual underflow to subnormals round once. x is clamped to
  *   [-1000, 1000] first (results there are already 0 or Infinity).
@@ -26,7 +26,7 @@
  *   log(x<0) = NaN, log(Infinity) = Infinity, NaN stays NaN.
  * - sin/cos: x = k pi/2 + r with k = nearest(2x/pi), r by a 3-part pi/2
  *   (33 + 33 + 53 bits; exact products for |k| < 2^17), sin r and cos r by
- *   Horner to degree 17 and 16 on |r| <= pi/4, and the quadrant k mod 4
+ *   polynomials to degree 17 and 16 on |r| <= pi/4, and the quadrant k mod 4
  *   choosing sin or cos and the sign. Lanes with |x| > 2^17, where this
  *   reduction loses accuracy, are recomputed by the imported scalar Math.sin
  *   or Math.cos (rare: only vectors containing such a lane pay for it).
