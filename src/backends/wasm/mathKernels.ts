@@ -142,7 +142,7 @@ function i64s(c: Code, v: bigint): void {
  * are independent, so the CPU overlaps them; Horner's rule would make one
  * chain of n dependent multiply-adds (latency-bound).
  */
-function horner(c: Code, z: number, coeffs: readonly number[]): void {
+function polynomial(c: Code, z: number, coeffs: readonly number[]): void {
   // powers[k] = z^(2^k)
   const powers = [z];
   while (1 << powers.length < coeffs.length) {
@@ -199,8 +199,8 @@ function expF64(c: Code, x: number, precise: boolean): void {
   c.get(t);
   i64s(c, ROUNDER_BITS);
   c.simd(S.i64x2_sub).tee(ki).i32(1).simd(S.i64x2_shr_s).set(k1);
-  // e^r by Horner (degree 13; 8 for float32 results)
-  horner(c, r, INV_FACTORIAL.slice(0, precise ? 14 : 9));
+  // e^r by a polynomial (degree 13; 8 for float32 results)
+  polynomial(c, r, INV_FACTORIAL.slice(0, precise ? 14 : 9));
   // * 2^k1 * 2^k2, each built as (kj + 1023) << 52
   c.get(k1);
   i64s(c, 1023n);
@@ -263,7 +263,7 @@ function logF64(c: Code, x: number, precise: boolean): void {
   for (let j = 3; j <= (precise ? 21 : 13); j += 2) series.push(1 / j);
   c.get(s).get(s).simd(Simd.f64x2_add).tee(s);
   c.get(s).get(z).simd(Simd.f64x2_mul);
-  horner(c, z, series);
+  polynomial(c, z, series);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
   // + e * LN2_LO, then + e * LN2_HI
   c.get(e);
@@ -325,7 +325,7 @@ function trigReduceF64(c: Code, x: number, precise: boolean): TrigParts {
     sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
   c.get(r);
   c.get(r).get(z).simd(Simd.f64x2_mul);
-  horner(c, z, sinCoeffs);
+  polynomial(c, z, sinCoeffs);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(sp);
   // cos r = 1 + z (-1/2! + z (1/4! - ...)), to r^16 (r^12 for float32 results)
   const cosCoeffs: number[] = [];
@@ -333,7 +333,7 @@ function trigReduceF64(c: Code, x: number, precise: boolean): TrigParts {
     cosCoeffs.push(((n / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
   f64s(c, 1);
   c.get(z);
-  horner(c, z, cosCoeffs);
+  polynomial(c, z, cosCoeffs);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(cp);
   return { t, sp, cp };
 }
