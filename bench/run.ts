@@ -42,5 +42,5 @@ if (wanted("w1jit")) await benchW1Jit({ quick });
 if (wanted("w2")) await benchW2({ quick, backends });
 if (wanted("w3")) await benchW3({ quick, backends });
 if (wanted("w4")) await benchW4({ quick, backends });
-if (wanted("w5")) await benchW5({ quick });
+if (wanted("w5")) await benchW5({ quick, backends });
 console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { grad as jaxGrad, jit as jaxJit, numpy as jnp } from "@jax-js/jax";
-import { type Array, grad, jit, np } from "../src/index.js";
+import { type Array, grad, jit, np, setBackend } from "../src/index.js";
 import { type BenchCase, fmt, printTable, runInterleaved } from "./harness.js";
 import { tfRead } from "./peers.js";
 
@@ -13,7 +13,8 @@ type JaxArray = ReturnType<typeof jnp.array>;
 
 const f = (x: Array) => np.exp(np.add(np.multiply(np.sin(x), 2), 1));
 
-export async function benchW5(opts: { quick: boolean }): Promise<void> {
+export async function benchW5(opts: { quick: boolean; backends?: string[] }): Promise<void> {
+  const backends = opts.backends ?? ["js"];
   await tf.setBackend("cpu");
   const n = opts.quick ? 200_000 : 1_000_000;
   for (const dtype of ["float32", "float64"] as const) {
@@ -35,11 +36,14 @@ export async function benchW5(opts: { quick: boolean }): Promise<void> {
         out[i] = Math.exp(Math.sin(data[i]!) * 2 + 1) * 2 * Math.cos(data[i]!);
       return out;
     };
-    // Correctness: compiled gradient against the plain loop.
-    const ours = bwd(x).data();
+    // Correctness: compiled gradient against the plain loop, on every backend.
     const ref = plainBwd();
     let maxRel = 0;
-    for (let i = 0; i < n; i += 997) maxRel = Math.max(maxRel, Math.abs(ours[i]! / ref[i]! - 1));
+    for (const b of backends) {
+      setBackend(b);
+      const ours = bwd(x).data();
+      for (let i = 0; i < n; i += 997) maxRel = Math.max(maxRel, Math.abs(ours[i]! / ref[i]! - 1));
+    }
     // TF.js computes in float32 only.
     const tfX = tf.tensor1d(Float32Array.from(data));
     const tfF = (t: tf.Tensor) => tf.exp(tf.add(tf.mul(tf.sin(t), 2), 1));
@@ -50,11 +54,23 @@ export async function benchW5(opts: { quick: boolean }): Promise<void> {
     const jaxBwd = jaxJit(jaxGrad((v: JaxArray) => jnp.exp(jnp.sin(v).mul(2).add(1)).sum()));
     const cases: BenchCase[] = [
       { name: "plain JS loop, forward", run: plainFwd },
-      { name: "chainrule jit, forward", run: () => fwd(x).data() },
+      ...backends.map((b) => ({
+        name: `chainrule jit (${b}), forward`,
+        run: () => {
+          setBackend(b);
+          return fwd(x).data();
+        },
+      })),
       { name: "TF.js cpu, forward (f32)", run: () => tfRead(() => tfF(tfX)) },
       { name: "jax-js jit, forward", run: () => jaxFwd(jaxX.ref).dataSync() },
       { name: "plain JS loop, gradient", run: plainBwd },
-      { name: "chainrule jit, grad", run: () => bwd(x).data() },
+      ...backends.map((b) => ({
+        name: `chainrule jit (${b}), grad`,
+        run: () => {
+          setBackend(b);
+          return bwd(x).data();
+        },
+      })),
       { name: "TF.js cpu, grad (f32)", run: () => tfRead(() => tfG(tfX)) },
       { name: "jax-js jit, grad", run: () => jaxBwd(jaxX.ref).dataSync() },
     ];

@@ -20,12 +20,13 @@ import { shapeSize, shapesEqual } from "../core/shape.js";
 import { roundHalfEven } from "../backends/scalar.js";
 import type { Jaxpr, JaxprEqn, Var } from "../ir/jaxpr.js";
 import { ELEMENTWISE, TYPED_ARRAY_NAME, castExpr, numberLiteral } from "./lowering.js";
+import { lowerGroupToWasm } from "./wasmLowering.js";
 
 const CHUNK_EQNS = 1000;
 
 /** A compiled value: a JS number for 0-d arrays, a TypedArray otherwise. */
 type Value = number | TypedArray;
-type Kernel = (...args: Value[]) => Value;
+type Kernel = (...args: Value[]) => Value | Value[];
 
 export interface CompiledProgram {
   /** Runs the program on concrete inputs (one per input variable). */
@@ -299,6 +300,20 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   function emitGroup(u: Extract<Unit, { kind: "group" }>, c: number): string {
     const n = shapeSize(u.shape);
     const inGroup = new Set(u.eqns);
+    const escapes = (v: Var) => outputs.has(v) || (users.get(v) ?? []).some((j) => !inGroup.has(j));
+    // On the Wasm backend, one SIMD kernel (see wasmLowering.ts) where it covers the group.
+    const wasm = lowerGroupToWasm(
+      u.eqns.map((i) => eqns[i]!),
+      n,
+      escapes,
+    );
+    if (wasm !== null) {
+      kernels.push(wasm.run);
+      const g = `g${u.eqns[0]!}`;
+      let code = `  const ${g} = K[${kernels.length - 1}](${wasm.inputs.map((v) => ref(v, c)).join(", ")});\n`;
+      wasm.outputs.forEach((v, j) => (code += `  const ${name(v)} = ${g}[${j}];\n${store(v)}`));
+      return code;
+    }
     const elem = new Map<Var, string>();
     let pre = "";
     let body = "";

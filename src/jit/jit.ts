@@ -13,6 +13,7 @@ import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/j
 import { optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
+import { getBackend } from "../backends/index.js";
 import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
 
 export interface JitOptions {
@@ -123,7 +124,8 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     let key = flat !== undefined && flat.def === inDef ? flat.text : treeDefString(inDef);
     for (const x of arrays) key += `|${x.dtype}[${x.shape.join(",")}]`;
     for (const i of staticList) key += `|${staticKey(args[i])}`;
-    return key;
+    // Compiled code depends on the backend (wasmLowering.ts).
+    return `${key}|${getBackend()}`;
   };
 
   const lowerSplit = (

@@ -18,7 +18,7 @@ import { addStridedKernels } from "./stridedKernel.js";
 export const CONTROL_BYTES = 256;
 const PAGE = 65536;
 /** 2 GiB: a shared memory needs a maximum; only address space is reserved. */
-const MAX_PAGES = 32768;
+export const MAX_PAGES = 32768;
 
 export type KernelFn = (...args: number[]) => void;
 

@@ -1,0 +1,508 @@
+/**
+ * Vectorised transcendentals for the Wasm code generators: exp, log, sin and
+ * cos on float64 lanes (f64x2), float64-accurate (a few ulp against JS
+ * Math). On float32 lanes (f32x4), exp/sin/cos use the native kernels of
+ * mathKernelsF32.ts; log, and sin/cos of vectors with a lane beyond their
+ * range, widen each pair of lanes to float64 (lower-degree polynomials) and
+ * round the result once.
+ *
+ * `emitMathOps(c, ops, dtype, x)` computes ops of the v128 local x into new
+ * locals (`emitMath` leaves one result on the stack); the jit lowering
+ * (src/jit/wasmLowering.ts) inlines them in its fused loops. `addMathKernels` adds stand-alone array kernels
+ * `math_<op>_<dtype>(x, out, nVectors)` (used by the tests).
+ *
+ * Methods (coefficients are Taylor coefficients 1/n!, computed here; the
+ * reduced ranges keep the truncation error under 2^-56 relative):
+ * - exp: x = k ln2 + r with k = nearest(x / ln2), r computed with ln2 split in
+ *   a 32-bit head (k * head is exact) and a tail (Cody-Waite); e^r by a
+ *   polynomial to degree 13 on |r| <= ln2/2; 2^k applied as two factors 2^k1 2^k2 built
+ *   by writing k1 + 1023 into the exponent bits, so that overflow to Infinity
+ *   and gradual underflow to subnormals round once. x is clamped to
+ *   [-1000, 1000] first (results there are already 0 or Infinity).
+ * - log: x = m 2^e with m in [sqrt(1/2), sqrt(2)) read from the bits
+ *   (subnormals are first scaled by 2^54); log m = 2 atanh(s) with
+ *   s = (m-1)/(m+1), |s| <= 0.172, series to s^21; result e ln2 + log m with
+ *   the split ln2. Special values by lane masks: log(0) = -Infinity,
+ *   log(x<0) = NaN, log(Infinity) = Infinity, NaN stays NaN.
+ * - sin/cos: x = k pi/2 + r with k = nearest(2x/pi), r by a 3-part pi/2
+ *   (33 + 33 + 53 bits; exact products for |k| < 2^17), sin r and cos r by
+ *   polynomials to degree 17 and 16 on |r| <= pi/4, and the quadrant k mod 4
+ *   choosing sin or cos and the sign. Lanes with |x| > 2^17, where this
+ *   reduction loses accuracy, are recomputed by the imported scalar Math.sin
+ *   or Math.cos (rare: only vectors containing such a lane pay for it).
+ *   Tiny |x| < 2^-26 returns x for sin (keeps -0 and subnormals exact).
+ *
+ * Integer tricks: k = (y + 1.5*2^52) - 1.5*2^52 rounds y to the nearest
+ * integer, and the low bits of (y + 1.5*2^52) then hold k in two's
+ * complement, so k mod 4 and k itself are read from the bits without
+ * conversion instructions.
+ */
+import { type Code, F64, I32, type ModuleBuilder, Simd, V128 } from "./emitter.js";
+import {
+  type TrigPartsF32,
+  anyLaneBeyondTrigLimit,
+  expF32,
+  trigReduceF32,
+  trigSelectF32,
+} from "./mathKernelsF32.js";
+
+export type MathOp = "exp" | "log" | "sin" | "cos";
+export const MATH_OPS: readonly MathOp[] = ["exp", "log", "sin", "cos"];
+export type FloatDType = "float32" | "float64";
+
+/** SIMD opcodes used here beyond the emitter's table (WebAssembly SIMD spec numbering). */
+const S = {
+  f32x4_demote_f64x2_zero: 94,
+  f64x2_promote_low_f32x4: 95,
+  f64x2_eq: 71,
+  f64x2_ne: 72,
+  f64x2_lt: 73,
+  f64x2_gt: 74,
+  v128_and: 78,
+  v128_or: 80,
+  v128_xor: 81,
+  v128_bitselect: 82,
+  v128_any_true: 83,
+  f64x2_extract_lane: 33,
+  f64x2_replace_lane: 34,
+  i64x2_shl: 203,
+  i64x2_shr_s: 204,
+  i64x2_shr_u: 205,
+  i64x2_add: 206,
+  i64x2_sub: 209,
+} as const;
+
+/** Imports the math kernels need: scalar fallbacks for sin/cos of huge arguments. */
+export const MATH_IMPORTS = { sin: Math.sin, cos: Math.cos };
+
+/** Function indices of the imported scalar fallbacks in one module. */
+export interface MathImports {
+  sin: number;
+  cos: number;
+}
+
+/** Declares the imports (call before adding any function to `mb`). */
+export function importMathFunctions(mb: ModuleBuilder): MathImports {
+  return {
+    sin: mb.importFunction("math", "sin", [F64], [F64]),
+    cos: mb.importFunction("math", "cos", [F64], [F64]),
+  };
+}
+
+/** The import object matching `importMathFunctions`. */
+export function mathImportObject(): Record<string, Record<string, (x: number) => number>> {
+  return { math: MATH_IMPORTS };
+}
+
+// ---- constants (see /header; the splits were computed at 300-bit precision) ----
+const LOG2E = 1.4426950408889634;
+/** ln2 = LN2_HI + LN2_LO; LN2_HI has 32 significant bits. */
+const LN2_HI = 0.6931471806019545; // 0x1.62e42ff000000p-1
+const LN2_LO = -4.2009150726810846e-11; // -0x1.718432a1b0e26p-35
+/** pi/2 = PIO2_1 + PIO2_2 + PIO2_3; the first two have 33 significant bits. */
+const PIO2_1 = 1.5707963267341256; // 0x1.921fb54400000p+0
+const PIO2_2 = 6.077100506303966e-11; // 0x1.0b4611a600000p-34
+const PIO2_3 = 2.0222662487959506e-21; // 0x1.3198a2e037073p-69
+const TWO_OVER_PI = 0.6366197723675814;
+/** 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits. */
+const ROUNDER = 6755399441055744;
+const ROUNDER_BITS = 0x4338000000000000n;
+const SQRT2 = Math.SQRT2;
+/** Above this |x|, sin/cos lanes are recomputed by scalar Math calls. */
+const TRIG_LIMIT = 131072;
+
+/** 1/n! for n = 0..20, in float64. */
+const INV_FACTORIAL: number[] = (() => {
+  const out = [1];
+  let f = 1;
+  for (let n = 1; n <= 20; n++) {
+    f *= n;
+    out.push(1 / f);
+  }
+  return out;
+})();
+
+// ---- small helpers appending v128 instructions ----
+
+function constBytes(c: Code, bytes: Uint8Array): void {
+  c.simd(Simd.v128_const);
+  for (const b of bytes) c.bytes.push(b);
+}
+/** Pushes (v, v) as f64x2. */
+function f64s(c: Code, v: number): void {
+  constBytes(c, new Uint8Array(new Float64Array([v, v]).buffer));
+}
+/** Pushes (v, v) as i64x2. */
+function i64s(c: Code, v: bigint): void {
+  constBytes(c, new Uint8Array(new BigInt64Array([v, v]).buffer));
+}
+/**
+ * Leaves sum_j coeffs[j] z^j on the stack (z a local), by Estrin's scheme:
+ * p = low(z) + z^h high(z) with h a power of two, recursively. The halves
+ * are independent, so the CPU overlaps them; Horner's rule would make one
+ * chain of n dependent multiply-adds (latency-bound).
+ */
+function polynomial(c: Code, z: number, coeffs: readonly number[]): void {
+  // powers[k] = z^(2^k)
+  const powers = [z];
+  while (1 << powers.length < coeffs.length) {
+    const prev = powers[powers.length - 1]!;
+    const next = c.local(V128);
+    c.get(prev).get(prev).simd(Simd.f64x2_mul).set(next);
+    powers.push(next);
+  }
+  const part = (lo: number, len: number): void => {
+    if (len === 1) {
+      f64s(c, coeffs[lo]!);
+      return;
+    }
+    let k = 0;
+    while (2 << k < len) k++;
+    const h = 1 << k;
+    part(lo, h);
+    part(lo + h, len - h);
+    c.get(powers[k]!).simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
+  };
+  part(0, coeffs.length);
+}
+
+// ---- float64 kernels: each reads local x (f64x2) and leaves the result ----
+
+function expF64(c: Code, x: number, precise: boolean): void {
+  const xc = c.local(V128);
+  const t = c.local(V128);
+  const k = c.local(V128);
+  const r = c.local(V128);
+  const ki = c.local(V128);
+  const k1 = c.local(V128);
+  // xc = min(max(x, -1000), 1000)  (NaN propagates)
+  c.get(x);
+  f64s(c, -1000);
+  c.simd(Simd.f64x2_max);
+  f64s(c, 1000);
+  c.simd(Simd.f64x2_min).set(xc);
+  // t = xc * log2(e) + 1.5*2^52 ; k = t - 1.5*2^52
+  c.get(xc);
+  f64s(c, LOG2E);
+  c.simd(Simd.f64x2_mul);
+  f64s(c, ROUNDER);
+  c.simd(Simd.f64x2_add).tee(t);
+  f64s(c, ROUNDER);
+  c.simd(Simd.f64x2_sub).set(k);
+  // r = (xc - k*LN2_HI) - k*LN2_LO
+  c.get(xc).get(k);
+  f64s(c, LN2_HI);
+  c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).get(k);
+  f64s(c, LN2_LO);
+  c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).set(r);
+  // integer k from the bits of t; k1 = k >> 1, k2 = k - k1
+  c.get(t);
+  i64s(c, ROUNDER_BITS);
+  c.simd(S.i64x2_sub).tee(ki).i32(1).simd(S.i64x2_shr_s).set(k1);
+  // e^r by a polynomial (degree 13; 8 for float32 results)
+  polynomial(c, r, INV_FACTORIAL.slice(0, precise ? 14 : 9));
+  // * 2^k1 * 2^k2, each built as (kj + 1023) << 52
+  c.get(k1);
+  i64s(c, 1023n);
+  c.simd(S.i64x2_add).i32(52).simd(S.i64x2_shl).simd(Simd.f64x2_mul);
+  c.get(ki).get(k1).simd(S.i64x2_sub);
+  i64s(c, 1023n);
+  c.simd(S.i64x2_add).i32(52).simd(S.i64x2_shl).simd(Simd.f64x2_mul);
+}
+
+function logF64(c: Code, x: number, precise: boolean): void {
+  const sub = c.local(V128);
+  const xs = c.local(V128);
+  const e = c.local(V128);
+  const m = c.local(V128);
+  const big = c.local(V128);
+  const s = c.local(V128);
+  const z = c.local(V128);
+  const res = c.local(V128);
+  // Subnormal (and non-positive) lanes: scale by 2^54.
+  c.get(x);
+  f64s(c, 2.2250738585072014e-308);
+  c.simd(S.f64x2_lt).set(sub);
+  c.get(x);
+  f64s(c, 2 ** 54);
+  c.simd(Simd.f64x2_mul).get(x).get(sub).simd(S.v128_bitselect).set(xs);
+  // biased exponent as a float: bits(2^52 + (bits >> 52)) - 2^52
+  c.get(xs).i32(52).simd(S.i64x2_shr_u);
+  i64s(c, 0x4330000000000000n);
+  c.simd(S.v128_or);
+  f64s(c, 2 ** 52 + 1023);
+  c.simd(Simd.f64x2_sub);
+  f64s(c, 54);
+  f64s(c, 0);
+  c.get(sub).simd(S.v128_bitselect).simd(Simd.f64x2_sub).set(e);
+  // m in [1, 2): mantissa bits with the exponent of 1
+  c.get(xs);
+  i64s(c, 0x000fffffffffffffn);
+  c.simd(S.v128_and);
+  i64s(c, 0x3ff0000000000000n);
+  c.simd(S.v128_or).set(m);
+  // m > sqrt2: m /= 2, e += 1
+  c.get(m);
+  f64s(c, SQRT2);
+  c.simd(S.f64x2_gt).set(big);
+  c.get(m);
+  f64s(c, 0.5);
+  c.simd(Simd.f64x2_mul).get(m).get(big).simd(S.v128_bitselect).set(m);
+  c.get(e);
+  f64s(c, 1);
+  f64s(c, 0);
+  c.get(big).simd(S.v128_bitselect).simd(Simd.f64x2_add).set(e);
+  // s = (m - 1) / (m + 1), z = s^2
+  c.get(m);
+  f64s(c, 1);
+  c.simd(Simd.f64x2_sub).get(m);
+  f64s(c, 1);
+  c.simd(Simd.f64x2_add).simd(Simd.f64x2_div).tee(s).get(s).simd(Simd.f64x2_mul).set(z);
+  // log m = 2s + 2s * z * (1/3 + z/5 + ... + z^9/21)
+  const series = [];
+  for (let j = 3; j <= (precise ? 21 : 13); j += 2) series.push(1 / j);
+  c.get(s).get(s).simd(Simd.f64x2_add).tee(s);
+  c.get(s).get(z).simd(Simd.f64x2_mul);
+  polynomial(c, z, series);
+  c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
+  // + e * LN2_LO, then + e * LN2_HI
+  c.get(e);
+  f64s(c, LN2_LO);
+  c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
+  c.get(e);
+  f64s(c, LN2_HI);
+  c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(res);
+  // Special values.
+  f64s(c, -Infinity);
+  c.get(res).get(x);
+  f64s(c, 0);
+  c.simd(S.f64x2_eq).simd(S.v128_bitselect).set(res);
+  f64s(c, NaN);
+  c.get(res).get(x);
+  f64s(c, 0);
+  c.simd(S.f64x2_lt).simd(S.v128_bitselect).set(res);
+  c.get(x).get(res).get(x);
+  f64s(c, Infinity);
+  c.simd(S.f64x2_eq).get(x).get(x).simd(S.f64x2_ne).simd(S.v128_or);
+  c.simd(S.v128_bitselect);
+}
+
+/** Locals of sin/cos parts shared by both functions of one argument. */
+interface TrigParts {
+  /** x * 2/pi + 1.5*2^52: its low bits hold the quadrant k. */
+  t: number;
+  /** sin r and cos r. */
+  sp: number;
+  cp: number;
+}
+
+function trigReduceF64(c: Code, x: number, precise: boolean): TrigParts {
+  const t = c.local(V128);
+  const k = c.local(V128);
+  const r = c.local(V128);
+  const z = c.local(V128);
+  const sp = c.local(V128);
+  const cp = c.local(V128);
+  // t = x * 2/pi + 1.5*2^52 ; k = t - 1.5*2^52
+  c.get(x);
+  f64s(c, TWO_OVER_PI);
+  c.simd(Simd.f64x2_mul);
+  f64s(c, ROUNDER);
+  c.simd(Simd.f64x2_add).tee(t);
+  f64s(c, ROUNDER);
+  c.simd(Simd.f64x2_sub).set(k);
+  // r = ((x - k*P1) - k*P2) - k*P3
+  c.get(x);
+  for (const p of [PIO2_1, PIO2_2, PIO2_3]) {
+    c.get(k);
+    f64s(c, p);
+    c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub);
+  }
+  c.tee(r).get(r).simd(Simd.f64x2_mul).set(z);
+  // sin r = r + r z (-1/3! + z (1/5! - ...)), to r^17 (r^11 for float32 results)
+  const sinCoeffs: number[] = [];
+  for (let n = 3; n <= (precise ? 17 : 11); n += 2)
+    sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  c.get(r);
+  c.get(r).get(z).simd(Simd.f64x2_mul);
+  polynomial(c, z, sinCoeffs);
+  c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(sp);
+  // cos r = 1 + z (-1/2! + z (1/4! - ...)), to r^16 (r^12 for float32 results)
+  const cosCoeffs: number[] = [];
+  for (let n = 2; n <= (precise ? 16 : 12); n += 2)
+    cosCoeffs.push(((n / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  f64s(c, 1);
+  c.get(z);
+  polynomial(c, z, cosCoeffs);
+  c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(cp);
+  return { t, sp, cp };
+}
+
+/** sin x or cos x from the shared parts; leaves the result on the stack. */
+function trigSelectF64(
+  c: Code,
+  x: number,
+  parts: TrigParts,
+  cos: boolean,
+  imports: MathImports,
+): void {
+  const q = c.local(V128);
+  const res = c.local(V128);
+  // quadrant q = k (+1 for cos) from the low bits of t
+  c.get(parts.t);
+  if (cos) {
+    i64s(c, 1n);
+    c.simd(S.i64x2_add);
+  }
+  c.set(q);
+  // odd q: take the other polynomial; bit 1 of q: negate
+  c.get(parts.cp).get(parts.sp);
+  c.get(q).i32(63).simd(S.i64x2_shl).i32(63).simd(S.i64x2_shr_s);
+  c.simd(S.v128_bitselect);
+  c.get(q).i32(62).simd(S.i64x2_shl);
+  i64s(c, -0x8000000000000000n);
+  c.simd(S.v128_and).simd(S.v128_xor).set(res);
+  if (!cos) {
+    // sin x = x for tiny x (keeps -0 and subnormals)
+    c.get(x).get(res).get(x).simd(Simd.f64x2_abs);
+    f64s(c, 2 ** -26);
+    c.simd(S.f64x2_lt).simd(S.v128_bitselect).set(res);
+  }
+  // Huge lanes: scalar Math.sin / Math.cos.
+  c.get(x).simd(Simd.f64x2_abs);
+  f64s(c, TRIG_LIMIT);
+  c.simd(S.f64x2_gt).simd(S.v128_any_true).if();
+  for (let lane = 0; lane < 2; lane++) {
+    c.get(res).get(x).simd(S.f64x2_extract_lane).bytes.push(lane);
+    c.call(cos ? imports.cos : imports.sin);
+    c.simd(S.f64x2_replace_lane).bytes.push(lane);
+    c.set(res);
+  }
+  c.end();
+  c.get(res);
+}
+
+/**
+ * Computes each of `ops` on the f64x2 local x into a new f64x2 local (sin
+ * and cos share their reduction). `precise`: float64 accuracy; otherwise
+ * polynomials of lower degree that suffice for float32 results.
+ */
+function emitF64(
+  c: Code,
+  ops: readonly MathOp[],
+  x: number,
+  imports: MathImports,
+  precise: boolean,
+): number[] {
+  let parts: TrigParts | undefined;
+  return ops.map((op) => {
+    const out = c.local(V128);
+    switch (op) {
+      case "exp":
+        expF64(c, x, precise);
+        break;
+      case "log":
+        logF64(c, x, precise);
+        break;
+      case "sin":
+      case "cos":
+        parts ??= trigReduceF64(c, x, precise);
+        trigSelectF64(c, x, parts, op === "cos", imports);
+        break;
+    }
+    c.set(out);
+    return out;
+  });
+}
+
+/**
+ * Computes each of `ops` on the v128 local x of `dtype` lanes; returns one
+ * v128 local per op (sin and cos of the same x share their reduction).
+ * float32 lanes are widened to two f64x2 halves, computed, and narrowed.
+ */
+export function emitMathOps(
+  c: Code,
+  ops: readonly MathOp[],
+  dtype: FloatDType,
+  x: number,
+  imports: MathImports,
+): number[] {
+  if (dtype === "float64") return emitF64(c, ops, x, imports, true);
+  // float32: exp, sin, cos natively on f32x4 (mathKernelsF32.ts); log, and
+  // sin/cos of vectors with a lane beyond F32_TRIG_LIMIT, through float64.
+  const outs = ops.map(() => c.local(V128));
+  const trig = ops.filter((op) => op === "sin" || op === "cos");
+  let parts: TrigPartsF32 | undefined;
+  ops.forEach((op, j) => {
+    if (op === "exp") expF32(c, x);
+    else if (op === "sin" || op === "cos") {
+      parts ??= trigReduceF32(c, x);
+      trigSelectF32(c, x, parts, op === "cos");
+    } else return;
+    c.set(outs[j]!);
+  });
+  const copyWidened = (which: readonly MathOp[]) => {
+    const results = widenedF32(c, which, x, imports);
+    which.forEach((op, k) => c.get(results[k]!).set(outs[ops.indexOf(op)]!));
+  };
+  if (ops.includes("log")) copyWidened(["log"]);
+  if (trig.length > 0) {
+    anyLaneBeyondTrigLimit(c, x);
+    c.if();
+    copyWidened(trig);
+    c.end();
+  }
+  return outs;
+}
+
+/** ops on float32 lanes computed as float64 on two halves, rounded once. */
+function widenedF32(c: Code, ops: readonly MathOp[], x: number, imports: MathImports): number[] {
+  const lowHalf = c.local(V128);
+  const highHalf = c.local(V128);
+  c.get(x).simd(S.f64x2_promote_low_f32x4).set(lowHalf);
+  // high two lanes moved to the bottom
+  c.get(x).get(x).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+  c.simd(S.f64x2_promote_low_f32x4).set(highHalf);
+  const lo = emitF64(c, ops, lowHalf, imports, false);
+  const hi = emitF64(c, ops, highHalf, imports, false);
+  return ops.map((_, j) => {
+    const out = c.local(V128);
+    c.get(lo[j]!).simd(S.f32x4_demote_f64x2_zero);
+    c.get(hi[j]!).simd(S.f32x4_demote_f64x2_zero);
+    c.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]).set(out);
+    return out;
+  });
+}
+
+/** Appends code leaving op(x) on the stack, x a v128 local of `dtype` lanes. */
+export function emitMath(
+  c: Code,
+  op: MathOp,
+  dtype: FloatDType,
+  x: number,
+  imports: MathImports,
+): void {
+  c.get(emitMathOps(c, [op], dtype, x, imports)[0]!);
+}
+
+/**
+ * Adds `math_<op>_<dtype>(x, out, nVectors)`: out = op(x) over nVectors
+ * whole 16-byte vectors (callers pad). `imports` from importMathFunctions.
+ */
+export function addMathKernels(mb: ModuleBuilder, dtype: FloatDType, imports: MathImports): void {
+  for (const op of MATH_OPS) {
+    mb.addFunction(`math_${op}_${dtype}`, [I32, I32, I32], [], (c) => {
+      const [xp, out, n] = [0, 1, 2];
+      const i = c.local(I32);
+      const v = c.local(V128);
+      c.i32(0).set(i);
+      c.forLoop(i, n, 1, () => {
+        c.get(xp).simdMem(Simd.v128_load, 0).set(v);
+        c.get(out);
+        emitMath(c, op, dtype, v, imports);
+        c.simdMem(Simd.v128_store, 0);
+        c.inc(xp, 16).inc(out, 16);
+      });
+    });
+  }
+}

@@ -1,0 +1,395 @@
+/**
+ * jit lowering to WebAssembly: a fused group of elementwise equations (plus
+ * full sums of its members), as found by the array code generator
+ * (codegen.ts `planUnits`), becomes one Wasm SIMD function instead of a JS
+ * loop, when the active backend is "wasm", every value of the group is
+ * float32 (or every value float64), and every primitive has a vector form
+ * here (add, sub, mul, div, neg, abs, sqrt, exp, log, sin, cos, broadcasts of
+ * scalars, same-dtype converts, stopGradient, full sums).
+ *
+ * The function walks the arrays one 16-byte vector at a time: loads the
+ * group's array inputs, computes each equation into a v128 local (the
+ * transcendentals are inlined from backends/wasm/mathKernels.ts), stores
+ * the results needed outside the group, and accumulates the sums in float64
+ * lanes. The last partial vector runs the same body with the sums masked to
+ * the valid lanes; its loads and stores fall in the 16 bytes of slack the
+ * arena leaves after every block. Scalar operands are splatted once.
+ *
+ * Modules are cached by the group's structure (dtype, operations, operand
+ * wiring, which values leave the group), so all shapes and all jitted
+ * functions with the same chain share one compiled module. Inputs are copied
+ * into the Wasm arena and results copied out (backends/wasm/runtime.ts).
+ *
+ * Returns null (the caller emits its JS loop) for any other case: the JS
+ * backend, a dtype or primitive not covered, small arrays, a runtime still
+ * compiling, or an engine that refuses to compile the module.
+ */
+import { getBackend } from "../backends/index.js";
+import { F64, I32, type Code, ModuleBuilder, Op, Simd, V128 } from "../backends/wasm/emitter.js";
+import {
+  type FloatDType,
+  type MathOp,
+  emitMathOps,
+  importMathFunctions,
+  mathImportObject,
+} from "../backends/wasm/mathKernels.js";
+import {
+  MAX_PAGES,
+  type WasmRuntime,
+  alloc,
+  resetArena,
+  tryRuntime,
+} from "../backends/wasm/runtime.js";
+import type { TypedArray } from "../core/dtype.js";
+import type { JaxprEqn, Var } from "../ir/jaxpr.js";
+
+type Value = number | TypedArray;
+
+/** A group lowered to Wasm: the values it reads and returns, and the function to call. */
+export interface WasmGroupKernel {
+  /** Values from outside the group, in argument order (arrays of the group's shape, 0-d values). */
+  inputs: Var[];
+  /** Array results needed outside the group, then the sums. */
+  outputs: Var[];
+  /** Runs the group on the inputs' values; returns the outputs' values. */
+  run: (...args: Value[]) => Value[];
+}
+
+let minElements = 1024;
+/** Elements per kernel call: 64 KiB of float64 per array, so a chunk stays in cache. */
+let chunkElements = 8192;
+
+/**
+ * Sets the smallest group (in elements) lowered to Wasm (smaller ones stay JS
+ * loops) and the elements per kernel call.
+ */
+export function configureWasmJit(options: { minElements?: number; chunkElements?: number }): void {
+  minElements = options.minElements ?? minElements;
+  // a whole number of 16-byte vectors of either dtype
+  chunkElements = Math.max(4, Math.ceil((options.chunkElements ?? chunkElements) / 4) * 4);
+}
+
+type BinaryName = "add" | "sub" | "mul" | "div";
+type UnaryName = "neg" | "abs" | "sqrt";
+const VECTOR_BINARY: Record<FloatDType, Record<BinaryName, number>> = {
+  float32: { add: Simd.f32x4_add, sub: Simd.f32x4_sub, mul: Simd.f32x4_mul, div: Simd.f32x4_div },
+  float64: { add: Simd.f64x2_add, sub: Simd.f64x2_sub, mul: Simd.f64x2_mul, div: Simd.f64x2_div },
+};
+const VECTOR_UNARY: Record<FloatDType, Record<UnaryName, number>> = {
+  float32: { neg: Simd.f32x4_neg, abs: Simd.f32x4_abs, sqrt: Simd.f32x4_sqrt },
+  float64: { neg: Simd.f64x2_neg, abs: Simd.f64x2_abs, sqrt: Simd.f64x2_sqrt },
+};
+/** SIMD and plain opcodes beyond the emitter's table (spec numbering). */
+const F64X2_PROMOTE_LOW_F32X4 = 95;
+const F64X2_LT = 73;
+const V128_BITSELECT = 82;
+const F64_CONVERT_I32_S = 0xb7;
+const MATH = new Set(["exp", "log", "sin", "cos"]);
+const IDENTITY = new Set(["broadcastInDim", "convert", "stopGradient"]);
+
+/** One step of the plan: an operation on earlier value ids. */
+interface Step {
+  op: string;
+  args: number[];
+}
+
+/** The group's structure; its JSON is the module cache key. */
+interface Plan {
+  dtype: FloatDType;
+  /** Kinds of the input values ("a" array, "s" scalar); ids 0..inputs-1. */
+  inputs: ("a" | "s")[];
+  /** Steps; step j defines value id inputs.length + j. */
+  steps: Step[];
+  /** Value ids stored as array results. */
+  stores: number[];
+  /** Value ids summed. */
+  sums: number[];
+}
+
+/** Builds the plan of a group, or null when some part has no Wasm form. */
+function planGroup(
+  eqns: readonly JaxprEqn[],
+  escapes: (v: Var) => boolean,
+): { plan: Plan; inputs: Var[]; outputs: Var[] } | null {
+  const dtype = eqns[0]?.out.dtype;
+  if (dtype !== "float32" && dtype !== "float64") return null;
+  const defined = new Set<Var>();
+  const inputs: Var[] = [];
+  for (const e of eqns) {
+    const name = e.prim.name;
+    const known =
+      name in VECTOR_BINARY.float64 ||
+      name in VECTOR_UNARY.float64 ||
+      MATH.has(name) ||
+      IDENTITY.has(name) ||
+      name === "reduceSum";
+    if (!known) return null;
+    if (e.out.dtype !== dtype || e.inputs.some((v) => v.dtype !== dtype)) return null;
+    for (const v of e.inputs) if (!defined.has(v) && !inputs.includes(v)) inputs.push(v);
+    defined.add(e.out);
+  }
+  // Value ids: inputs 0..inputs.length-1 (also their parameter indices), then one per step.
+  const ids = new Map<Var, number>(inputs.map((v, k) => [v, k]));
+  const plan: Plan = {
+    dtype,
+    inputs: inputs.map((v) => (v.shape.length === 0 ? "s" : "a")),
+    steps: [],
+    stores: [],
+    sums: [],
+  };
+  const outputs: Var[] = [];
+  const sumVars: Var[] = [];
+  eqns.forEach((e, j) => {
+    const id = inputs.length + j;
+    const args = e.inputs.map((v) => ids.get(v)!);
+    plan.steps.push({ op: e.prim.name, args });
+    ids.set(e.out, id);
+    if (e.prim.name === "reduceSum") {
+      plan.sums.push(args[0]!);
+      sumVars.push(e.out);
+    } else if (escapes(e.out)) {
+      plan.stores.push(id);
+      outputs.push(e.out);
+    }
+  });
+  outputs.push(...sumVars);
+  return { plan, inputs, outputs };
+}
+
+/** Wasm function `group(arrayPtrs..., scalars..., outPtrs..., sumsPtr, nFull, rem)`. */
+function buildModule(plan: Plan, shared: boolean): Uint8Array<ArrayBuffer> {
+  const mb = new ModuleBuilder();
+  const imports = importMathFunctions(mb);
+  mb.importMemory({ module: "env", field: "memory", initial: 1, maximum: MAX_PAGES, shared });
+  const f32 = plan.dtype === "float32";
+  const params: (typeof I32 | typeof F64)[] = [];
+  for (const k of plan.inputs) params.push(k === "a" ? I32 : F64);
+  for (let j = 0; j < plan.stores.length; j++) params.push(I32);
+  params.push(I32, I32, I32);
+  const sumsPtr = params.length - 3;
+  const nFull = params.length - 2;
+  const rem = params.length - 1;
+
+  mb.addFunction("group", params, [], (c) => {
+    const off = c.local(I32);
+    const i = c.local(I32);
+    const acc = plan.sums.map(() => c.local(V128));
+    const splats = new Map<number, number>();
+    plan.inputs.forEach((k, id) => {
+      if (k !== "s") return;
+      const l = c.local(V128);
+      c.get(id);
+      if (f32) c.op(Op.f32_demote_f64).simd(Simd.f32x4_splat);
+      else c.simd(Simd.f64x2_splat);
+      c.set(l);
+      splats.set(id, l);
+    });
+    for (const a of acc) {
+      c.f64(0).simd(Simd.f64x2_splat).set(a);
+    }
+    const body = (masked: boolean) => emitBody(c, plan, splats, acc, off, masked, rem, imports);
+    c.i32(0).set(off).i32(0).set(i);
+    c.forLoop(i, nFull, 1, () => body(false));
+    c.get(rem).i32(0).op(Op.i32_gt_s).if();
+    body(true);
+    c.end();
+    // Horizontal sums.
+    acc.forEach((a, j) => {
+      c.get(sumsPtr);
+      c.get(a).simd(Simd.f64x2_extract_lane).bytes.push(0);
+      c.get(a).simd(Simd.f64x2_extract_lane).bytes.push(1);
+      c.op(Op.f64_add).mem(0x39, 3, 8 * j);
+    });
+  });
+  return mb.finish();
+}
+
+/** One vector of the group: loads, steps, stores, sum updates; then off += 16. */
+function emitBody(
+  c: Code,
+  plan: Plan,
+  splats: ReadonlyMap<number, number>,
+  acc: readonly number[],
+  off: number,
+  masked: boolean,
+  rem: number,
+  imports: ReturnType<typeof importMathFunctions>,
+): void {
+  const dtype = plan.dtype;
+  const f32 = dtype === "float32";
+  const local = new Map<number, number>(splats);
+  /** Results computed ahead by a sin/cos pair, by step index. */
+  const shared = new Map<number, number>();
+  // Parameter index of each array input: inputs keep their ids as parameter indices.
+  plan.inputs.forEach((k, id) => {
+    if (k !== "a") return;
+    const l = c.local(V128);
+    c.get(id).get(off).op(Op.i32_add).simdMem(Simd.v128_load, 0).set(l);
+    local.set(id, l);
+  });
+  plan.steps.forEach((s, j) => {
+    const id = plan.inputs.length + j;
+    const args = s.args.map((a) => local.get(a)!);
+    if (IDENTITY.has(s.op) || s.op === "reduceSum") {
+      local.set(id, args[0]!);
+      return;
+    }
+    if (s.op in VECTOR_BINARY[dtype] || s.op in VECTOR_UNARY[dtype]) {
+      const out = c.local(V128);
+      if (s.op in VECTOR_BINARY[dtype]) {
+        c.get(args[0]!)
+          .get(args[1]!)
+          .simd(VECTOR_BINARY[dtype][s.op as BinaryName]);
+      } else {
+        c.get(args[0]!).simd(VECTOR_UNARY[dtype][s.op as UnaryName]);
+      }
+      c.set(out);
+      local.set(id, out);
+    } else {
+      const early = shared.get(j);
+      if (early !== undefined) {
+        local.set(id, early);
+        return;
+      }
+      // sin and cos of one argument share their range reduction.
+      const other = s.op === "sin" ? "cos" : s.op === "cos" ? "sin" : undefined;
+      const partner = plan.steps.findIndex(
+        (t, k) => k > j && t.op === other && t.args[0] === s.args[0],
+      );
+      const ops = (partner > j ? [s.op, other] : [s.op]) as MathOp[];
+      const results = emitMathOps(c, ops, dtype, args[0]!, imports);
+      if (partner > j) shared.set(partner, results[1]!);
+      local.set(id, results[0]!);
+    }
+  });
+  const firstOut = plan.inputs.length;
+  plan.stores.forEach((id, j) => {
+    c.get(firstOut + j)
+      .get(off)
+      .op(Op.i32_add);
+    c.get(local.get(id)!).simdMem(Simd.v128_store, 0);
+  });
+  // Sums in float64 lanes; in the masked tail only lanes < rem count.
+  const halves = f32 ? [0, 2] : [0];
+  plan.sums.forEach((id, j) => {
+    const a = acc[j]!;
+    for (const first of halves) {
+      c.get(a);
+      if (f32) {
+        c.get(local.get(id)!);
+        if (first === 2)
+          c.get(local.get(id)!).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+        c.simd(F64X2_PROMOTE_LOW_F32X4);
+      } else {
+        c.get(local.get(id)!);
+      }
+      if (masked) {
+        // keep lanes whose element index (first, first + 1) is < rem
+        c.f64(0).simd(Simd.f64x2_splat);
+        c.simd(Simd.v128_const);
+        c.bytes.push(...new Uint8Array(new Float64Array([first, first + 1]).buffer));
+        c.get(rem).op(F64_CONVERT_I32_S).simd(Simd.f64x2_splat);
+        c.simd(F64X2_LT).simd(V128_BITSELECT);
+      }
+      c.simd(Simd.f64x2_add).set(a);
+    }
+  });
+  c.inc(off, 16);
+}
+
+type GroupFn = (...args: number[]) => void;
+/** Compiled group functions by plan (JSON), for the runtime's memory; null: refused. */
+const moduleCache = new Map<string, GroupFn | null>();
+let cachedFor: WasmRuntime | undefined;
+
+function compiledGroup(plan: Plan, rt: WasmRuntime): GroupFn | null {
+  if (cachedFor !== rt) {
+    moduleCache.clear();
+    cachedFor = rt;
+  }
+  const key = JSON.stringify(plan);
+  let fn = moduleCache.get(key);
+  if (fn === undefined) {
+    try {
+      const module = new WebAssembly.Module(buildModule(plan, rt.shared));
+      const instance = new WebAssembly.Instance(module, {
+        env: { memory: rt.memory },
+        ...mathImportObject(),
+      });
+      fn = instance.exports.group as GroupFn;
+    } catch {
+      // e.g. a browser main thread refusing synchronous compilation
+      fn = null;
+    }
+    moduleCache.set(key, fn);
+  }
+  return fn;
+}
+
+/** Number of distinct group modules compiled so far (for tests of the cache). */
+export function wasmGroupModuleCount(): number {
+  return [...moduleCache.values()].filter((f) => f !== null).length;
+}
+
+/**
+ * Lowers a fused group of `n`-element equations to a Wasm kernel, or returns
+ * null for the JS loop. `escapes(v)`: whether v is read outside the group.
+ */
+export function lowerGroupToWasm(
+  eqns: readonly JaxprEqn[],
+  n: number,
+  escapes: (v: Var) => boolean,
+): WasmGroupKernel | null {
+  if (getBackend() !== "wasm" || n < minElements || n === 0) return null;
+  const rt = tryRuntime();
+  if (rt === undefined) return null;
+  const planned = planGroup(eqns, escapes);
+  if (planned === null) return null;
+  const { plan, inputs, outputs } = planned;
+  const fn = compiledGroup(plan, rt);
+  if (fn === null) return null;
+  const f32 = plan.dtype === "float32";
+  const bytes = f32 ? 4 : 8;
+  const lanes = 16 / bytes;
+  // Work in chunks that stay in cache between the copy in, the kernel and the copy out.
+  const chunk = Math.min(n, chunkElements);
+  const view = (ptr: number, count: number): Float32Array | Float64Array =>
+    f32
+      ? new Float32Array(rt.memory.buffer, ptr, count)
+      : new Float64Array(rt.memory.buffer, ptr, count);
+
+  const run = (...args: Value[]): Value[] => {
+    resetArena(rt);
+    const inPtrs = plan.inputs.map((k) => (k === "a" ? alloc(rt, chunk * bytes) : 0));
+    const outPtrs = plan.stores.map(() => alloc(rt, chunk * bytes));
+    const sumsPtr = alloc(rt, 8 * plan.sums.length);
+    // Views only after every alloc: growing the memory replaces its buffer.
+    const inViews = inPtrs.map((p) => view(p, chunk));
+    const outViews = outPtrs.map((p) => view(p, chunk));
+    const sumsView = new Float64Array(rt.memory.buffer, sumsPtr, plan.sums.length);
+    const results = outPtrs.map(() => (f32 ? new Float32Array(n) : new Float64Array(n)));
+    const sums = new Float64Array(plan.sums.length);
+    const callArgs: number[] = plan.inputs.map((k, j) =>
+      k === "s" ? (args[j] as number) : inPtrs[j]!,
+    );
+    callArgs.push(...outPtrs, sumsPtr, 0, 0);
+    for (let start = 0; start < n; start += chunk) {
+      const count = Math.min(chunk, n - start);
+      plan.inputs.forEach((k, j) => {
+        if (k === "a") inViews[j]!.set((args[j] as Float64Array).subarray(start, start + count));
+      });
+      const nFull = Math.floor(count / lanes);
+      callArgs[callArgs.length - 2] = nFull;
+      callArgs[callArgs.length - 1] = count - nFull * lanes;
+      fn(...callArgs);
+      results.forEach((out, j) =>
+        out.set(count === chunk ? outViews[j]! : outViews[j]!.subarray(0, count), start),
+      );
+      for (let j = 0; j < sums.length; j++) sums[j]! += sumsView[j]!;
+    }
+    const values: Value[] = results;
+    for (const s of sums) values.push(f32 ? Math.fround(s) : s);
+    return values;
+  };
+  return { inputs, outputs, run };
+}

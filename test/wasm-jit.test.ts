@@ -1,0 +1,217 @@
+/**
+ * jit lowering to Wasm (src/jit/wasmLowering.ts): random elementwise chains
+ * (fast-check) over one or two arrays and scalar constants, with and
+ * without a trailing full sum, jitted on the wasm backend, against the same
+ * functions run eagerly on the JS backend; odd sizes exercise the partial
+ * last vector, and small chunks make arrays span several kernel calls.
+ * Also: the generated program really calls the Wasm kernel (and the JS
+ * backend keeps its loop), modules are cached by structure, and unsupported
+ * groups fall back to the JS loop.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasSimd } from "../src/backends/wasm/emitter.js";
+import { configureWasmJit, wasmGroupModuleCount } from "../src/jit/wasmLowering.js";
+import { type Array as NdArray, getBackend, grad, jit, np, setBackend } from "../src/index.js";
+import { rng } from "./helpers.js";
+
+type DT = "float32" | "float64";
+
+/** A chain: a tree of unary/binary steps over the inputs x, y and constants. */
+type Expr =
+  | { k: "x" }
+  | { k: "y" }
+  | { k: "c"; v: number }
+  | { k: "un"; op: (typeof UNARY)[number]; a: Expr }
+  | { k: "bin"; op: (typeof BINARY)[number]; a: Expr; b: Expr };
+
+const UNARY = ["sin", "cos", "neg", "abs", "sqrtAbs", "logAbs1", "expCos"] as const;
+const BINARY = ["add", "sub", "mul", "divSafe"] as const;
+
+function build(e: Expr, x: NdArray, y: NdArray): NdArray | number {
+  switch (e.k) {
+    case "x":
+      return x;
+    case "y":
+      return y;
+    case "c":
+      return e.v;
+    case "un": {
+      const a = build(e.a, x, y);
+      const arr = typeof a === "number" ? np.multiply(x, 0).add(a) : a;
+      switch (e.op) {
+        case "sin":
+          return np.sin(arr);
+        case "cos":
+          return np.cos(arr);
+        case "neg":
+          return np.negative(arr);
+        case "abs":
+          return np.abs(arr);
+        case "sqrtAbs":
+          return np.sqrt(np.abs(arr));
+        case "logAbs1":
+          return np.log(np.add(np.abs(arr), 1));
+        case "expCos":
+          return np.exp(np.cos(arr));
+      }
+      break;
+    }
+    case "bin": {
+      const a = build(e.a, x, y);
+      const b = build(e.b, x, y);
+      const aa = typeof a === "number" ? np.add(np.multiply(x, 0), a) : a;
+      switch (e.op) {
+        case "add":
+          return np.add(aa, b);
+        case "sub":
+          return np.subtract(aa, b);
+        case "mul":
+          return np.multiply(aa, b);
+        case "divSafe":
+          // denominator in [1, 3]
+          return np.divide(aa, np.add(np.cos(typeof b === "number" ? np.add(aa, b) : b), 2));
+      }
+    }
+  }
+}
+
+const leaf: fc.Arbitrary<Expr> = fc.oneof(
+  fc.constant<Expr>({ k: "x" }),
+  fc.constant<Expr>({ k: "y" }),
+  fc.integer({ min: -40, max: 40 }).map((i): Expr => ({ k: "c", v: i / 8 })),
+);
+const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
+  e: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    leaf,
+    fc.record({ k: fc.constant("un" as const), op: fc.constantFrom(...UNARY), a: tie("e") }),
+    fc.record({
+      k: fc.constant("bin" as const),
+      op: fc.constantFrom(...BINARY),
+      a: tie("e"),
+      b: tie("e"),
+    }),
+  ),
+})).e;
+
+function randomData(dtype: DT, n: number, seed: number): NdArray {
+  const r = rng(seed);
+  const values = Array.from({ length: n }, () => 6 * r() - 3);
+  return np.array(dtype === "float32" ? Float32Array.from(values) : Float64Array.from(values));
+}
+
+/** Worst |a - b| / (atol + rtol |b|) over the elements. */
+function worst(a: ArrayLike<number>, b: ArrayLike<number>, rtol: number, atol: number): number {
+  let w = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (Number.isNaN(a[i]!) && Number.isNaN(b[i]!)) continue;
+    w = Math.max(w, Number.isNaN(d) ? Infinity : d / (atol + rtol * Math.abs(b[i]!)));
+  }
+  return w;
+}
+
+describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
+  const before = getBackend();
+  // Small chunks: the arrays below span several kernel calls (sums carried across).
+  beforeAll(() => configureWasmJit({ minElements: 0, chunkElements: 24 }));
+  afterAll(() => {
+    configureWasmJit({ minElements: 1024, chunkElements: 8192 });
+    setBackend(before);
+  });
+
+  for (const dtype of ["float64", "float32"] as const) {
+    it(`random ${dtype} chains (+ sum) equal eager JS-backend values`, () => {
+      const tol = dtype === "float64" ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 2e-5, atol: 2e-5 };
+      fc.assert(
+        fc.property(exprArb, fc.constantFrom(1, 3, 4, 7, 33, 130), (e, n) => {
+          const f = (x: NdArray, y: NdArray) => {
+            const out = build(e, x, y);
+            const arr = typeof out === "number" ? np.add(np.multiply(x, 0), out) : out;
+            return [arr, np.sum(arr)];
+          };
+          const x = randomData(dtype, n, n * 31 + 1);
+          const y = randomData(dtype, n, n * 17 + 5);
+          setBackend("js");
+          const [refArr, refSum] = f(x, y) as [NdArray, NdArray];
+          setBackend("wasm");
+          const [arr, sum] = jit(f)(x, y) as [NdArray, NdArray];
+          expect(arr.dtype).toBe(dtype);
+          expect(worst(arr.data(), refArr.data(), tol.rtol, tol.atol)).toBeLessThanOrEqual(1);
+          // The sum is accumulated in another order (and in float64 lanes).
+          const scale = Array.from(refArr.data()).reduce((s, v) => s + Math.abs(v), 0);
+          expect(
+            worst(
+              sum.data(),
+              refSum.data(),
+              0,
+              tol.atol + tol.rtol * scale * (dtype === "float32" ? 4 : 1),
+            ),
+          ).toBeLessThanOrEqual(1);
+        }),
+        { numRuns: 60, seed: dtype === "float64" ? 11 : 12 },
+      );
+    });
+  }
+
+  it("the compiled program calls the Wasm kernel on the wasm backend, a JS loop on js", () => {
+    const f = (x: NdArray) => np.exp(np.add(np.multiply(np.sin(x), 2), 1));
+    const x = randomData("float64", 50, 3);
+    setBackend("wasm");
+    const onWasm = jit(f).lower(x).compiled.source;
+    expect(onWasm).not.toContain("for (let i");
+    expect(onWasm).toContain("K[0]");
+    setBackend("js");
+    const onJs = jit(f).lower(x).compiled.source;
+    expect(onJs).toContain("for (let i");
+    expect(onJs).toContain("Math.exp");
+  });
+
+  it("one jitted function recompiles when the backend changes, and gives the same values", () => {
+    const f = jit((x: NdArray) => np.sum(np.cos(np.multiply(x, x))));
+    const x = randomData("float64", 101, 9);
+    setBackend("js");
+    const a = (f(x) as NdArray).item();
+    setBackend("wasm");
+    const b = (f(x) as NdArray).item();
+    expect(f.cacheSize).toBe(2);
+    expect(Math.abs(a - b)).toBeLessThan(1e-12 * 101);
+  });
+
+  it("caches modules by structure across shapes and functions", () => {
+    setBackend("wasm");
+    const g = (x: NdArray) => np.log(np.add(np.exp(np.sin(x)), 0.25));
+    const before = wasmGroupModuleCount();
+    jit(g)(randomData("float64", 10, 1));
+    const afterFirst = wasmGroupModuleCount();
+    jit(g)(randomData("float64", 1000, 2));
+    jit((x: NdArray) => np.log(np.add(np.exp(np.sin(x)), 0.25)))(randomData("float64", 77, 3));
+    expect(afterFirst).toBe(before + 1);
+    expect(wasmGroupModuleCount()).toBe(afterFirst);
+  });
+
+  it("W5 gradient in Wasm matches the analytic derivative", () => {
+    setBackend("wasm");
+    for (const dtype of ["float32", "float64"] as const) {
+      const x = randomData(dtype, 1001, 4);
+      const f = (v: NdArray) => np.sum(np.exp(np.add(np.multiply(np.sin(v), 2), 1)));
+      const g = jit(grad(f))(x) as NdArray;
+      const xs = x.data();
+      const expected = Array.from(xs, (v) => Math.exp(2 * Math.sin(v) + 1) * 2 * Math.cos(v));
+      const tol = dtype === "float64" ? 1e-13 : 3e-6;
+      expect(worst(g.data(), expected, tol, tol)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it("groups with uncovered primitives keep the JS loop", () => {
+    setBackend("wasm");
+    const x = randomData("float64", 40, 5);
+    const src = jit((v: NdArray) => np.tanh(np.multiply(v, 2))).lower(x).compiled.source;
+    expect(src).toContain("Math.tanh");
+    const y = jit((v: NdArray) => np.tanh(np.multiply(v, 2)))(x) as NdArray;
+    setBackend("js");
+    const ref = np.tanh(np.multiply(x, 2));
+    expect(worst(y.data(), ref.data(), 1e-15, 0)).toBeLessThanOrEqual(1);
+  });
+});
