@@ -24,7 +24,9 @@ import { asArray } from "../core/convert.js";
 import { InvalidArgumentError, ShapeError } from "../core/errors.js";
 import * as np from "../numpy/index.js";
 import { flatten, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
+import { isTracingDynamically } from "../core/trace.js";
 import { scanCheckpointed } from "./scanCheckpoint.js";
+import { scanStaged } from "./scanStaged.js";
 
 export interface ScanOptions {
   /** Number of steps (required when xs is null). */
@@ -176,6 +178,11 @@ export function scan(
     );
     const out = length > 0 ? scanCheckpointed(call, snapshots, scan) : null;
     if (out !== null) return out;
+  }
+  if (isTracingDynamically()) {
+    // Under jit/makeJaxpr: one staged `while` equation, whatever the length.
+    const staged = scanStaged(call);
+    if (staged !== null) return staged;
   }
   return scanUnrolled(call);
 }

@@ -1,0 +1,121 @@
+/**
+ * lax.scan staged as ONE equation under jit (or makeJaxpr) tracing.
+ *
+ * Unrolled, a scan over T steps would put T copies of its step into the
+ * traced program, so compile time would grow with T. Staged, scan becomes
+ * the staged `while` primitive (while.ts) over the loop state
+ *
+ *   (i, carry leaves..., ys accumulators...)
+ *
+ *   while i < T:
+ *     t      = reverse ? T - 1 - i : i
+ *     x_t    = take(xs, t, axis 0)             (gather with a traced index)
+ *     c, y_t = f(c, x_t)
+ *     ys     = ys + scatterAdd(y_t, t, axis 0)  (ys starts at zeros; each
+ *                                                row is written once, so the
+ *                                                sum is exact)
+ *     i      = i + 1
+ *
+ * whose program does not depend on T (T is a constant in the condition).
+ * xs are closed over by the body, so while.ts lifts traced xs into operands:
+ * every transformation of `while` applies unchanged. jvp, vmap and reverse
+ * mode (jit(grad): whileReverse.ts stores the loop state per step, thinning
+ * it to checkpoints past its memory budget) come from the while machinery.
+ *
+ * Cost: the ys accumulators are part of the loop state, so each step copies
+ * them (O(T * |y|) work per step); scans whose steps return y = null (or
+ * small y) are the ones this staging makes cheap. Not staged (unrolled as
+ * before): gradientHorizon, zero-length scans, and steps that need concrete
+ * values (a ConcretizationError while tracing the step abstractly).
+ */
+import { type Array, type Aval, ConcreteArray } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import { ConcretizationError } from "../core/errors.js";
+import { traceToJaxpr } from "../ir/jaxpr.js";
+import * as np from "../numpy/index.js";
+import { scatterAdd } from "../primitives/movement.js";
+import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
+import { type ScanCall, pairOf } from "./scan.js";
+import { stagedWhile } from "./while.js";
+
+/** What one step returns, found by tracing it once on abstract values. */
+interface StepShape {
+  carryDef: TreeDef;
+  yDef: TreeDef;
+  yAvals: Aval[];
+}
+
+/** Traces the step abstractly to learn its output structure, or null if it needs concrete values. */
+function probeStep(call: ScanCall, carryAvals: Aval[], carryDef: TreeDef): StepShape | null {
+  const xAvals = call.xArrays.map((x) => ({ shape: x.shape.slice(1), dtype: x.dtype }));
+  const [, inDef] = flatten([carryAvals.map(() => 0), xAvals.map(() => 0)]);
+  let yDef: TreeDef | undefined;
+  let outCarryDef: TreeDef | undefined;
+  try {
+    const { jaxpr } = traceToJaxpr(
+      (c: unknown, x: unknown) => {
+        const [cNew, y] = pairOf(
+          call.step(unflatten(carryDef, c as Array[]), unflatten(call.xDef, x as Array[])),
+        );
+        const [cLeaves, cd] = flatten(cNew);
+        const [yLeaves, yd] = flatten(y);
+        outCarryDef = cd;
+        yDef = yd;
+        return [cLeaves, yLeaves];
+      },
+      inDef,
+      [...carryAvals, ...xAvals],
+    );
+    const nCarry = carryAvals.length;
+    const yAvals = jaxpr.outVars.slice(nCarry).map((v) => ({ shape: v.shape, dtype: v.dtype }));
+    if (treeDefString(outCarryDef!) !== treeDefString(carryDef)) return null; // unrolled path reports it
+    return { carryDef, yDef: yDef!, yAvals };
+  } catch (e) {
+    if (e instanceof ConcretizationError) return null;
+    throw e;
+  }
+}
+
+/**
+ * The scan as one staged `while`, or null when it should unroll (see the
+ * header). Called only while a dynamic (jit/makeJaxpr) trace is active.
+ */
+export function scanStaged(call: ScanCall): [PyTree, PyTree] | null {
+  const { length: T, reverse, xArrays, xDef } = call;
+  if (T === 0 || call.horizon !== null) return null;
+  const [initRaw, carryDef] = flatten(call.init);
+  const init = initRaw.map((l, i) => asArray(l, `lax.scan: init leaf ${i}`));
+  const carryAvals: Aval[] = init.map((a) => ({ shape: a.shape, dtype: a.dtype }));
+  const shape = probeStep(call, carryAvals, carryDef);
+  if (shape === null) return null;
+  const { yDef, yAvals } = shape;
+  const nC = init.length;
+  const accShapes = yAvals.map((a) => [T, ...a.shape]);
+  const accInit = yAvals.map((a, j) => ConcreteArray.zeros(accShapes[j]!, a.dtype) as Array);
+  const one = np.array(1, { dtype: "int32" });
+  const last = np.array(T - 1, { dtype: "int32" });
+  const out = stagedWhile(
+    "lax.scan",
+    ([i]) => np.less(i!, T),
+    ([i, ...state]) => {
+      const t = reverse ? np.subtract(last, i!) : i!;
+      const carry = unflatten(carryDef, state.slice(0, nC));
+      const xt = unflatten(
+        xDef,
+        xArrays.map((x) => np.take(x, t, 0)),
+      );
+      const [cNew, y] = pairOf(call.step(carry, xt));
+      const cLeaves = flatten(cNew)[0].map((l, k) =>
+        asArray(l, `lax.scan: the step's carry leaf ${k}`),
+      );
+      const yLeaves = flatten(y)[0].map((l, k) => asArray(l, `lax.scan: the step's y leaf ${k}`));
+      const accs = state.slice(nC).map((acc, j) => {
+        return np.add(acc, scatterAdd(yLeaves[j]!, t, 0, accShapes[j]!));
+      });
+      return [np.add(i!, one), ...cLeaves, ...accs];
+    },
+    [np.array(0, { dtype: "int32" }), ...init, ...accInit],
+  );
+  const carryOut = unflatten(carryDef, out.slice(1, 1 + nC));
+  return [carryOut, unflatten(yDef, out.slice(1 + nC))];
+}
