@@ -112,7 +112,7 @@ describe("lax.scan under jit is one staged while", () => {
       }
       const fd = fdScalar((w0: number) => {
         const w = np.array([w0, ...Array.from(W.data()).slice(1)]);
-        return (f(w, H0, XS)).item();
+        return f(w, H0, XS).item();
       }, W.data()[0]!);
       expectAllClose((jit(grad(f))(W, H0, XS) as NdArray).data()[0]!, fd, 1e-6, 1e-8);
     }
