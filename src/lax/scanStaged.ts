@@ -38,6 +38,12 @@ import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "..
 import { type ScanCall, pairOf } from "./scan.js";
 import { stagedWhile } from "./while.js";
 
+/**
+ * Benchmark switch: `enabled: false` restores the unrolled staging under jit
+ * (bench/scanJit.ts measures both in one process).
+ */
+export const scanStaging = { enabled: true };
+
 /** What one step returns, found by tracing it once on abstract values. */
 interface StepShape {
   carryDef: TreeDef;
@@ -82,7 +88,7 @@ function probeStep(call: ScanCall, carryAvals: Aval[], carryDef: TreeDef): StepS
  */
 export function scanStaged(call: ScanCall): [PyTree, PyTree] | null {
   const { length: T, reverse, xArrays, xDef } = call;
-  if (T === 0 || call.horizon !== null) return null;
+  if (!scanStaging.enabled || T === 0 || call.horizon !== null) return null;
   const [initRaw, carryDef] = flatten(call.init);
   const init = initRaw.map((l, i) => asArray(l, `lax.scan: init leaf ${i}`));
   const carryAvals: Aval[] = init.map((a) => ({ shape: a.shape, dtype: a.dtype }));
