@@ -147,10 +147,13 @@ export function forILoop(
   if (lo !== null && hi !== null && opts.checkpoint !== undefined && hi > lo) {
     // The checkpointed scan over xs = [lo, lo + 1, ..., hi - 1] (int32).
     const indices = np.arange(lo, hi).astype("int32");
-    const [carry] = scan((c: never, i: never) => [step(i as Array, c), null], init, indices, {
-      checkpoint: opts.checkpoint,
-    });
-    return carry;
+    const scanned: [PyTree, PyTree] = scan(
+      (c: never, i: never) => [step(i, c), null],
+      init,
+      indices,
+      { checkpoint: opts.checkpoint },
+    );
+    return scanned[0];
   }
   if (lo !== null && hi !== null) {
     let carry = init;
