@@ -136,7 +136,7 @@ function compiledBodyVjp(
 ): CompiledProgram {
   const key = floatLifted.join(",");
   let byKey = bodyVjps.get(p);
-  if (byKey === undefined) bodyVjps.set(p, (byKey = new Map()));
+  if (byKey === undefined) bodyVjps.set(p, (byKey = new Map<string, CompiledProgram>()));
   let program = byKey.get(key);
   if (program !== undefined) return program;
   const nb = bodyLifted.length;
