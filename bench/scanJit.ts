@@ -5,9 +5,11 @@
  * step (before; scanStaging.enabled = false), interleaved in one process.
  *
  * Workload: carry h (N floats), xs [T, N]; step h' = tanh(a h + x), y = null;
- * loss = sum(h_T). Cases: forward value (jit(f)) and gradient (jit(grad(f))).
+ * loss = sum(h_T). With --ys the step also returns y = h' and the loss adds
+ * sum(ys) (the staged loop then carries the [T, N] ys accumulator).
+ * Cases: forward value (jit(f)) and gradient (jit(grad(f))).
  *
- * Usage: tsx bench/scanJit.ts [--T 10000] [--N 16] [--repeats 3]
+ * Usage: tsx bench/scanJit.ts [--T 10000] [--N 16] [--repeats 3] [--ys]
  */
 import { parseArgs } from "node:util";
 import { type Array as NdArray, grad, jit, lax, np } from "../src/index.js";
@@ -19,19 +21,25 @@ const { values } = parseArgs({
     T: { type: "string", default: "10000" },
     N: { type: "string", default: "16" },
     repeats: { type: "string", default: "3" },
+    ys: { type: "boolean", default: false },
   },
 });
 const T = Number(values.T);
 const N = Number(values.N);
 const repeats = Number(values.repeats);
 
+const withYs = values.ys;
+
 const loss = (a: NdArray, xs: NdArray) => {
-  const [h] = lax.scan(
-    (h: NdArray, x: NdArray) => [np.tanh(np.add(np.multiply(a, h), x)), null],
+  const [h, ys] = lax.scan(
+    (h: NdArray, x: NdArray) => {
+      const next = np.tanh(np.add(np.multiply(a, h), x));
+      return [next, withYs ? next : null];
+    },
     np.zeros([N]),
     xs,
-  ) as [NdArray, null];
-  return np.sum(h);
+  ) as [NdArray, NdArray | null];
+  return ys === null ? np.sum(h) : np.add(np.sum(h), np.sum(ys));
 };
 
 const a = np.array(0.9);
@@ -68,7 +76,9 @@ for (let r = 0; r < repeats; r++) {
 }
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
 console.log(machineInfo());
-console.log(`T = ${T}, N = ${N}, ${repeats} repeats (medians, seconds)`);
+console.log(
+  `T = ${T}, N = ${N}, ys ${withYs ? "[T, N]" : "none"}, ${repeats} repeats (medians, seconds)`,
+);
 printTable(
   ["case", "first call (trace+compile+run)", "later call (run)", "value"],
   [...results].map(([name, e]) => [
