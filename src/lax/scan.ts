@@ -16,8 +16,15 @@
  * unroll onto the tape: scanCheckpoint.ts traces f once (closure conversion,
  * so closed-over parameters are differentiated too), records one linear
  * equation for the whole loop, and runs the backward sweep by the revolve
- * schedule (revolve.ts). Forward mode, and jit inside the differentiated
- * function, see the unrolled loop, which gives the same values.
+ * schedule (revolve.ts). Forward mode sees the unrolled loop, which gives the
+ * same values.
+ *
+ * Under jit (or makeJaxpr) tracing, scan is staged as ONE `while` equation
+ * (scanStaged.ts): the program does not grow with the length, and jvp, vmap
+ * and reverse mode go through the while machinery (while.ts,
+ * whileReverse.ts). There the checkpoint option is not the revolve schedule:
+ * the while's reverse pass stores every carry up to a memory budget, then
+ * thins them to checkpoints. gradientHorizon still unrolls under jit.
  */
 import { type Array, type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
