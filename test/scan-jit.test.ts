@@ -18,6 +18,7 @@ import {
   vmap,
 } from "../src/index.js";
 import { lastSweep } from "../src/lax/scanCheckpoint.js";
+import { maxStagedRowElements } from "../src/lax/scanStaged.js";
 import { expectAllClose, fdScalar, randomArray, rng } from "./helpers.js";
 
 type Carry = { h: NdArray; k: NdArray };
@@ -96,6 +97,21 @@ describe("lax.scan under jit is one staged while", () => {
     for (let t = 0; t < 10_000; t++)
       for (let j = 0; j < 4; j++) c[j] = 0.999 * c[j]! + x[t * 4 + j]!;
     expectAllClose(out, c, 1e-10);
+  });
+
+  it("large ys (T * |y| past maxStagedRowElements) unroll; small ys are staged", () => {
+    const withYs = (xs: NdArray) =>
+      lax.scan((c: NdArray, x: NdArray) => [np.add(c, x), np.multiply(c, 2)], np.zeros([4]), xs);
+    const rows = maxStagedRowElements / 4;
+    const staged = makeJaxpr(withYs)(np.zeros([rows, 4])).toString();
+    const unrolled = makeJaxpr(withYs)(np.zeros([rows + 1, 4])).toString();
+    expect(countEqns(staged, "while")).toBe(1);
+    expect(countEqns(unrolled, "while")).toBe(0);
+    const xs = np.reshape(np.sin(np.arange(0, 4 * (rows + 1))), [rows + 1, 4]);
+    const [c, ys] = jit(withYs)(xs) as [NdArray, NdArray];
+    const [ec, eys] = withYs(xs) as [NdArray, NdArray];
+    expectAllClose(c, ec, 1e-12);
+    expectAllClose(ys, eys, 1e-12);
   });
 
   it("jit(grad) and grad(jit) equal the eager gradient and finite differences", () => {

@@ -23,10 +23,12 @@
  * it to checkpoints past its memory budget) come from the while machinery.
  *
  * Cost: the ys accumulators are part of the loop state, so each step copies
- * them (O(T * |y|) work per step); scans whose steps return y = null (or
- * small y) are the ones this staging makes cheap. Not staged (unrolled as
- * before): gradientHorizon, zero-length scans, and steps that need concrete
- * values (a ConcretizationError while tracing the step abstractly).
+ * them (O(T * |y|) work per step), and reverse mode with respect to xs adds
+ * a [T, ...] cotangent per step; so scans with T * (|y| + |x| when xs are
+ * differentiated) above maxStagedRowElements unroll as before, as do
+ * gradientHorizon, zero-length scans, and steps that need concrete values
+ * (a ConcretizationError while tracing the step abstractly). Scans whose
+ * steps return y = null (or small y) are the ones staging makes cheap.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -34,6 +36,8 @@ import { ConcretizationError } from "../core/errors.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
 import * as np from "../numpy/index.js";
 import { scatterAdd } from "../primitives/movement.js";
+import { JVPTracer } from "../transforms/jvp.js";
+import { LinearTracer } from "../transforms/linearize.js";
 import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
 import { type ScanCall, pairOf } from "./scan.js";
 import { stagedWhile } from "./while.js";
@@ -43,6 +47,21 @@ import { stagedWhile } from "./while.js";
  * (bench/scanJit.ts measures both in one process).
  */
 export const scanStaging = { enabled: true };
+
+/**
+ * Largest T * (elements of one step's ys, or of one differentiated xs row)
+ * that is staged. Past it the O(T |y|) copy per step (and, in reverse mode
+ * with respect to xs, the O(T |x|) cotangent accumulation per step) costs
+ * more than compiling the unrolled loop (bench/scanJit.ts --ys measured about
+ * 5-30 ns per element and step staged, against 0.15-1.5 ms per step to
+ * compile unrolled), so such scans unroll as before.
+ */
+export const maxStagedRowElements = 16_384;
+
+/** True when x's derivative is taken by reverse mode at the innermost level. */
+function reverseDifferentiated(x: Array): boolean {
+  return x instanceof JVPTracer && x.tangent instanceof LinearTracer;
+}
 
 /** What one step returns, found by tracing it once on abstract values. */
 interface StepShape {
@@ -95,6 +114,12 @@ export function scanStaged(call: ScanCall): [PyTree, PyTree] | null {
   const shape = probeStep(call, carryAvals, carryDef);
   if (shape === null) return null;
   const { yDef, yAvals } = shape;
+  const rowElements = (a: Aval) => a.shape.reduce((n, d) => n * d, 1);
+  const ysElements = yAvals.reduce((n, a) => n + rowElements(a), 0);
+  const xsElements = xArrays
+    .filter(reverseDifferentiated)
+    .reduce((n, x) => n + rowElements({ shape: x.shape.slice(1), dtype: x.dtype }), 0);
+  if (T * (ysElements + xsElements) > maxStagedRowElements) return null;
   const nC = init.length;
   const accShapes = yAvals.map((a) => [T, ...a.shape]);
   const accInit = yAvals.map((a, j) => ConcreteArray.zeros(accShapes[j]!, a.dtype) as Array);
