@@ -50,13 +50,14 @@ export const scanStaging = { enabled: true };
 
 /**
  * Largest T * (elements of one step's ys, or of one differentiated xs row)
- * that is staged. Past it the O(T |y|) copy per step (and, in reverse mode
- * with respect to xs, the O(T |x|) cotangent accumulation per step) costs
- * more than compiling the unrolled loop (bench/scanJit.ts --ys measured about
- * 5-30 ns per element and step staged, against 0.15-1.5 ms per step to
- * compile unrolled), so such scans unroll as before.
+ * that is staged. Staged, every step copies the [T, ...] accumulators (and,
+ * in reverse mode with respect to xs, adds a [T, ...] cotangent), about
+ * 5-30 ns per element and step; unrolled, each step costs 0.1-1.5 ms once
+ * to compile and microseconds per call. bench/scanJit.ts --ys at T * |y| =
+ * 16,000 found the first call on par but later calls 15-40 times slower
+ * staged, so the bound is kept low: past it scans unroll as before.
  */
-export const maxStagedRowElements = 16_384;
+export const maxStagedRowElements = 2048;
 
 /** True when x's derivative is taken by reverse mode at the innermost level. */
 function reverseDifferentiated(x: Array): boolean {
