@@ -99,6 +99,24 @@ describe("lax.scan under jit is one staged while", () => {
     expectAllClose(out, c, 1e-10);
   });
 
+  it("xs = null with the length option, and bool and int32 ys, keep their values and dtypes", () => {
+    const f = (a: NdArray) =>
+      lax.scan(
+        (c: NdArray) => [np.add(c, a), [np.greater(c, 1), c.astype("int32")]],
+        np.array(0.5),
+        null,
+        { length: 5 },
+      ) as [NdArray, [NdArray, NdArray]];
+    expect(countEqns(makeJaxpr(f)(np.array(0.4)).toString(), "while")).toBe(1);
+    const [c, [big, floor]] = jit(f)(np.array(0.4)) as [NdArray, [NdArray, NdArray]];
+    const [ec, [ebig, efloor]] = f(np.array(0.4));
+    expectAllClose(c, ec, 1e-15);
+    expect(big.dtype).toBe("bool");
+    expect(floor.dtype).toBe("int32");
+    expect(Array.from(big.data())).toEqual(Array.from(ebig.data()));
+    expect(Array.from(floor.data())).toEqual(Array.from(efloor.data()));
+  });
+
   it("large ys (T * |y| past maxStagedRowElements) unroll; small ys are staged", () => {
     const withYs = (xs: NdArray) =>
       lax.scan((c: NdArray, x: NdArray) => [np.add(c, x), np.multiply(c, 2)], np.zeros([4]), xs);

@@ -123,7 +123,9 @@ export function scanStaged(call: ScanCall): [PyTree, PyTree] | null {
   if (T * (ysElements + xsElements) > maxStagedRowElements) return null;
   const nC = init.length;
   const accShapes = yAvals.map((a) => [T, ...a.shape]);
-  const accInit = yAvals.map((a, j) => ConcreteArray.zeros(accShapes[j]!, a.dtype) as Array);
+  // bool rows accumulate as int32 (0/1; sums are not defined on bool) and convert back after
+  const accDtypes = yAvals.map((a) => (a.dtype === "bool" ? "int32" : a.dtype));
+  const accInit = yAvals.map((_, j) => ConcreteArray.zeros(accShapes[j]!, accDtypes[j]!) as Array);
   const one = np.array(1, { dtype: "int32" });
   const last = np.array(T - 1, { dtype: "int32" });
   const out = stagedWhile(
@@ -142,12 +144,16 @@ export function scanStaged(call: ScanCall): [PyTree, PyTree] | null {
       );
       const yLeaves = flatten(y)[0].map((l, k) => asArray(l, `lax.scan: the step's y leaf ${k}`));
       const accs = state.slice(nC).map((acc, j) => {
-        return np.add(acc, scatterAdd(yLeaves[j]!, t, 0, accShapes[j]!));
+        const row = yLeaves[j]!.dtype === acc.dtype ? yLeaves[j]! : yLeaves[j]!.astype(acc.dtype);
+        return np.add(acc, scatterAdd(row, t, 0, accShapes[j]!));
       });
       return [np.add(i!, one), ...cLeaves, ...accs];
     },
     [np.array(0, { dtype: "int32" }), ...init, ...accInit],
   );
   const carryOut = unflatten(carryDef, out.slice(1, 1 + nC));
-  return [carryOut, unflatten(yDef, out.slice(1 + nC))];
+  const ys = out
+    .slice(1 + nC)
+    .map((acc, j) => (yAvals[j]!.dtype === "bool" ? acc.astype("bool") : acc));
+  return [carryOut, unflatten(yDef, ys)];
 }
