@@ -10,6 +10,8 @@ import {
   InvalidArgumentError,
   ShapeError,
   grad,
+  hessian,
+  jacfwd,
   jit,
   jvp,
   lax,
@@ -190,6 +192,23 @@ describe("lax.scan under jit is one staged while", () => {
     expectAllClose(jp, p, 1e-12);
     expectAllClose(jt, t, 1e-10);
     expectAllClose(jt, np.sum(np.multiply(grad(byW)(W) as NdArray, dir)), 1e-10);
+  });
+
+  it("second derivatives (hessian, grad of grad) under jit equal the eager ones", () => {
+    const f = (w: NdArray) =>
+      np.sum(
+        lax.scan(
+          (c: NdArray, x: NdArray) => [np.sin(np.add(np.multiply(w, c), x)), null],
+          H0,
+          XS.u,
+        )[0] as NdArray,
+      );
+    const eager = hessian(f)(W);
+    expectAllClose(jit(hessian(f))(W), eager, 1e-10);
+    expectAllClose(hessian(jit(f))(W), eager, 1e-10);
+    expectAllClose(jit(jacfwd(jacfwd(f)))(W), eager, 1e-10);
+    const gg = (w: NdArray) => np.sum(grad(f)(w) as NdArray);
+    expectAllClose(jit(grad(gg))(W), grad(gg)(W), 1e-10);
   });
 
   it("gradientHorizon under jit (still unrolled) equals the eager values", () => {

@@ -26,8 +26,10 @@
  * them (O(T * |y|) work per step), and reverse mode with respect to xs adds
  * a [T, ...] cotangent per step; so scans with T * (|y| + |x| when xs are
  * differentiated) above maxStagedRowElements unroll as before, as do
- * gradientHorizon, zero-length scans, and steps that need concrete values
- * (a ConcretizationError while tracing the step abstractly). Scans whose
+ * gradientHorizon, zero-length scans, steps that need concrete values
+ * (a ConcretizationError while tracing the step abstractly), and reverse
+ * mode nested with another differentiation (hessian, grad of grad: the
+ * while's reverse pass cannot be differentiated again). Scans whose
  * steps return y = null (or small y) are the ones staging makes cheap.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
@@ -38,6 +40,7 @@ import * as np from "../numpy/index.js";
 import { scatterAdd } from "../primitives/movement.js";
 import { JVPTracer } from "../transforms/jvp.js";
 import { LinearTracer } from "../transforms/linearize.js";
+import { BatchTracer } from "../transforms/vmap.js";
 import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
 import { type ScanCall, pairOf } from "./scan.js";
 import { stagedWhile } from "./while.js";
@@ -59,6 +62,35 @@ export const scanStaging = { enabled: true };
  */
 export const maxStagedRowElements = 2048;
 
+/**
+ * The differentiation levels (JVP traces) found in x's nesting of tracers,
+ * and whether any of them is reverse mode (tape tangents).
+ */
+function collectDiffLevels(x: Array, levels: Set<number>, reverse: { any: boolean }): void {
+  if (x instanceof JVPTracer) {
+    levels.add(x.trace.main.level);
+    if (x.tangent instanceof LinearTracer) reverse.any = true;
+    collectDiffLevels(x.primal, levels, reverse);
+    if (x.tangent !== null && !(x.tangent instanceof LinearTracer)) {
+      collectDiffLevels(x.tangent, levels, reverse);
+    }
+  } else if (x instanceof BatchTracer) {
+    collectDiffLevels(x.val, levels, reverse);
+  }
+}
+
+/**
+ * True when reverse mode is nested with another differentiation (hessian,
+ * grad of grad): the staged while's reverse pass cannot be differentiated
+ * again, so such scans unroll as before.
+ */
+function nestedReverse(values: readonly Array[]): boolean {
+  const levels = new Set<number>();
+  const reverse = { any: false };
+  for (const v of values) collectDiffLevels(v, levels, reverse);
+  return reverse.any && levels.size >= 2;
+}
+
 /** True when x's derivative is taken by reverse mode at the innermost level. */
 function reverseDifferentiated(x: Array): boolean {
   return x instanceof JVPTracer && x.tangent instanceof LinearTracer;
@@ -66,6 +98,8 @@ function reverseDifferentiated(x: Array): boolean {
 
 /** What one step returns, found by tracing it once on abstract values. */
 interface StepShape {
+  /** Values the step closes over (traced ones among them are the loop's lifted inputs). */
+  closedOver: Array[];
   carryDef: TreeDef;
   yDef: TreeDef;
   yAvals: Aval[];
@@ -95,7 +129,7 @@ function probeStep(call: ScanCall, carryAvals: Aval[], carryDef: TreeDef): StepS
     const nCarry = carryAvals.length;
     const yAvals = jaxpr.outVars.slice(nCarry).map((v) => ({ shape: v.shape, dtype: v.dtype }));
     if (treeDefString(outCarryDef!) !== treeDefString(carryDef)) return null; // unrolled path reports it
-    return { carryDef, yDef: yDef!, yAvals };
+    return { closedOver: [...jaxpr.consts], carryDef, yDef: yDef!, yAvals };
   } catch (e) {
     if (e instanceof ConcretizationError) return null;
     throw e;
@@ -115,6 +149,7 @@ export function scanStaged(call: ScanCall): [PyTree, PyTree] | null {
   const shape = probeStep(call, carryAvals, carryDef);
   if (shape === null) return null;
   const { yDef, yAvals } = shape;
+  if (nestedReverse([...init, ...xArrays, ...shape.closedOver])) return null;
   const rowElements = (a: Aval) => a.shape.reduce((n, d) => n * d, 1);
   const ysElements = yAvals.reduce((n, a) => n + rowElements(a), 0);
   const xsElements = xArrays
