@@ -233,7 +233,7 @@ describe("checkpointed scan gradients", () => {
     const plain = loss({});
     const gOf = (f: typeof cp) => (w: NdArray) =>
       f(w, ...([...args.slice(1)] as [NdArray, NdArray, NdArray, NdArray]));
-    // jit(grad): staged step by step (unrolled), same values, no backward sweep of its own
+    // jit(grad): staged as one while (scanStaged.ts), same values, no revolve sweep of its own
     const before = lastSweep.sweeps;
     expectAllClose(jit(grad(gOf(cp)))(W), grad(gOf(plain))(W), 1e-12);
     expect(lastSweep.sweeps).toBe(before);

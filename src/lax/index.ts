@@ -31,6 +31,7 @@ import {
   type PyTree,
   type TreeDef,
 } from "../tree/index.js";
+import { scan } from "./scan.js";
 import { stagedWhile } from "./while.js";
 
 /** The concrete JS value of a scalar predicate, or null when it is abstract or batched. */
@@ -114,22 +115,46 @@ function int32Bound(fnName: string, name: string, x: ArrayLike): Array {
   return a.dtype === "int32" ? a : a.astype("int32");
 }
 
+export interface ForILoopOptions {
+  /**
+   * With concrete bounds: run the loop as lax.scan over the indices with
+   * this checkpoint option, so reverse mode keeps at most `snapshots`
+   * carries and recomputes the rest (binomial checkpointing, revolve).
+   * Ignored when a bound is traced (the staged while has its own reverse
+   * pass).
+   */
+  checkpoint?: { snapshots: number };
+}
+
 /**
- * forILoop(lower, upper, body, init): carry = body(i, carry) for i in
+ * forILoop(lower, upper, body, init, opts?): carry = body(i, carry) for i in
  * [lower, upper). With concrete bounds the loop runs in JavaScript (reverse
- * mode of any length works); with traced bounds (e.g. arguments of a jitted
- * function) it is one staged `while` primitive, whose program does not grow
- * with the trip count.
+ * mode of any length works), or with `checkpoint` as a checkpointed scan over
+ * the indices; with traced bounds (e.g. arguments of a jitted function) it is
+ * one staged `while` primitive, whose program does not grow with the trip
+ * count.
  */
 export function forILoop(
   lower: ArrayLike,
   upper: ArrayLike,
   body: (i: Array, carry: never) => unknown,
   init: unknown,
+  opts: ForILoopOptions = {},
 ): PyTree {
   const step = body as (i: Array, c: unknown) => unknown;
   const lo = concreteBound("lax.forILoop", "lower", lower);
   const hi = concreteBound("lax.forILoop", "upper", upper);
+  if (lo !== null && hi !== null && opts.checkpoint !== undefined && hi > lo) {
+    // The checkpointed scan over xs = [lo, lo + 1, ..., hi - 1] (int32).
+    const indices = np.arange(lo, hi).astype("int32");
+    const scanned: [PyTree, PyTree] = scan(
+      (c: never, i: never) => [step(i, c), null],
+      init,
+      indices,
+      { checkpoint: opts.checkpoint },
+    );
+    return scanned[0];
+  }
   if (lo !== null && hi !== null) {
     let carry = init;
     for (let i = lo; i < hi; i++) carry = step(np.array(i, { dtype: "int32" }), carry);

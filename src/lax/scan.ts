@@ -16,15 +16,24 @@
  * unroll onto the tape: scanCheckpoint.ts traces f once (closure conversion,
  * so closed-over parameters are differentiated too), records one linear
  * equation for the whole loop, and runs the backward sweep by the revolve
- * schedule (revolve.ts). Forward mode, and jit inside the differentiated
- * function, see the unrolled loop, which gives the same values.
+ * schedule (revolve.ts). Forward mode sees the unrolled loop, which gives the
+ * same values.
+ *
+ * Under jit (or makeJaxpr) tracing, scan is staged as ONE `while` equation
+ * (scanStaged.ts): the program does not grow with the length, and jvp, vmap
+ * and reverse mode go through the while machinery (while.ts,
+ * whileReverse.ts). There the checkpoint option is not the revolve schedule:
+ * the while's reverse pass stores every carry up to a memory budget, then
+ * thins them to checkpoints. gradientHorizon still unrolls under jit.
  */
 import { type Array, type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { InvalidArgumentError, ShapeError } from "../core/errors.js";
 import * as np from "../numpy/index.js";
 import { flatten, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
+import { isTracingDynamically } from "../core/trace.js";
 import { scanCheckpointed } from "./scanCheckpoint.js";
+import { scanStaged } from "./scanStaged.js";
 
 export interface ScanOptions {
   /** Number of steps (required when xs is null). */
@@ -176,6 +185,11 @@ export function scan(
     );
     const out = length > 0 ? scanCheckpointed(call, snapshots, scan) : null;
     if (out !== null) return out;
+  }
+  if (isTracingDynamically()) {
+    // Under jit/makeJaxpr: one staged `while` equation, whatever the length.
+    const staged = scanStaged(call);
+    if (staged !== null) return staged;
   }
   return scanUnrolled(call);
 }

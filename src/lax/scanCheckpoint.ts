@@ -19,8 +19,8 @@
  *     and of xs_t. Its forward application (linearize) runs the step JVPs.
  * When the innermost trace is vmap's (grad(vmap(f))), scan re-issues itself one
  * level down as a scan of the vmapped step. Otherwise (forward mode, or any
- * jit tracing, where the loop is staged step by step anyway) it returns null
- * and scan unrolls.
+ * jit tracing, where scan is staged as one `while` by scanStaged.ts, whose
+ * reverse pass is the while's) it returns null.
  */
 import { Array, type Aval } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -346,8 +346,8 @@ export function scanCheckpointed(
   rescan: ScanFn,
 ): [PyTree, PyTree] | null {
   const { step, xArrays, xDef, length: T, reverse, horizon } = call;
-  // Under jit the loop is staged step by step either way; recomputation would only
-  // make the staged program longer (a staged scan primitive is future work).
+  // Under jit, scan is staged as one `while` (scanStaged.ts); its reverse pass is the
+  // while's (stored carries, thinned to checkpoints past a memory budget), not revolve.
   if (isTracingDynamically()) return null;
   const [initRaw, carryDef] = flatten(call.init);
   const init = initRaw.map((l, i) => asArray(l, `lax.scan: init leaf ${i}`));

@@ -59,11 +59,22 @@ interface LinearParams extends ReverseParams {
   readonly primals: readonly Array[];
 }
 
-/** Float operands that can carry a derivative: the body's lifted values and the carry. */
-function differentiable(p: WhileParams, primals: readonly Aval[]): number[] {
+/**
+ * Float operands that carry a derivative: the body's lifted values that have
+ * a tangent (a lifted value without one, e.g. a large array the body only
+ * reads, gets no cotangent: accumulating one would cost its size per step),
+ * and every float carry leaf (the carry's cotangent flows through the steps).
+ */
+function differentiable(
+  p: WhileParams,
+  primals: readonly Aval[],
+  tangents: readonly Tangent[],
+): number[] {
   const out: number[] = [];
+  const firstCarry = p.cond.numLifted + p.body.numLifted;
   for (let i = p.cond.numLifted; i < primals.length; i++) {
-    if (isFloat(primals[i]!.dtype)) out.push(i);
+    const wanted = i >= firstCarry || (tangents[i] ?? null) !== null;
+    if (wanted && isFloat(primals[i]!.dtype)) out.push(i);
   }
   return out;
 }
@@ -74,7 +85,7 @@ export function whileReverseTangent(
   tangents: readonly Tangent[],
   p: WhileParams,
 ): Array {
-  const inIdx = differentiable(p, primals);
+  const inIdx = differentiable(p, primals, tangents);
   const ts = inIdx.map((i) => instantiate(tangents[i] ?? null, primals[i]!));
   return bind(whileLinear, ts, { p, inIdx, primals: [...primals] });
 }
@@ -111,20 +122,26 @@ const whileLinear: PrimitiveDef<LinearParams> = makePrimitive<LinearParams>({
   },
 });
 
-const bodyVjps = new WeakMap<WhileParams, CompiledProgram>();
+const bodyVjps = new WeakMap<WhileParams, Map<string, CompiledProgram>>();
 
 /**
  * The body's VJP as one compiled program: (body values, carry, carry
  * cotangent's float leaves) -> (cotangents of the float body values, of the
  * float carry leaves).
  */
-function compiledBodyVjp(p: WhileParams, bodyLifted: readonly Aval[]): CompiledProgram {
-  let program = bodyVjps.get(p);
+function compiledBodyVjp(
+  p: WhileParams,
+  bodyLifted: readonly Aval[],
+  floatLifted: readonly number[],
+): CompiledProgram {
+  const key = floatLifted.join(",");
+  let byKey = bodyVjps.get(p);
+  if (byKey === undefined) bodyVjps.set(p, (byKey = new Map<string, CompiledProgram>()));
+  let program = byKey.get(key);
   if (program !== undefined) return program;
   const nb = bodyLifted.length;
   const n = p.carry.length;
   const floatCarry = p.carry.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
-  const floatLifted = bodyLifted.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
   const avals = [...bodyLifted, ...p.carry, ...floatCarry.map((i) => p.carry[i]!)].map((a) => ({
     shape: a.shape,
     dtype: a.dtype,
@@ -146,7 +163,7 @@ function compiledBodyVjp(p: WhileParams, bodyLifted: readonly Aval[]): CompiledP
     avals,
   );
   program = compileOrInterpret(optimize(jaxpr));
-  bodyVjps.set(p, program);
+  byKey.set(key, program);
   return program;
 }
 
@@ -194,14 +211,15 @@ function runVjp(args: readonly ConcreteArray[], { p, inIdx }: ReverseParams): Co
     steps++;
   }
   const floatCarry = p.carry.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
-  const floatLifted = bodyLifted.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
+  // the lifted values whose cotangents are wanted (inIdx), as positions among the body's
+  const floatLifted = inIdx.filter((i) => i < nc + nb).map((i) => i - nc);
   const ctLeaves = unpackConcrete(ct, p.carry);
   let ctCarry = floatCarry.map((i) => ctLeaves[i]!);
   let ctLifted = floatLifted.map((i) =>
     ConcreteArray.zeros(bodyLifted[i]!.shape, bodyLifted[i]!.dtype),
   );
   if (steps > 0) {
-    const vjpStep = compiledBodyVjp(p, bodyLifted);
+    const vjpStep = compiledBodyVjp(p, bodyLifted, floatLifted);
     // Backward, one segment [j * stride, min((j + 1) * stride, steps)) at a time.
     for (let j = checkpoints.length - 1; j >= 0; j--) {
       const length = Math.min(stride, steps - j * stride);
