@@ -339,12 +339,12 @@ describe("wasm worker threads", () => {
     expect(call).toThrow(/worker 1 trapped in its share of a float32 matmul/);
     // The pool still works afterwards.
     const r = rng(4);
-    const a = randomArray("float32", 100 * 60, r);
-    const b = randomArray("float32", 60 * 70, r);
+    const a = randomArray("float32", 100 * 110, r);
+    const b = randomArray("float32", 110 * 100, r);
     expectClose(
-      wasm.matmul(a, b, 1, 100, 60, 70, "float32"),
-      jsBackend.matmul(a, b, 1, 100, 60, 70, "float32"),
-      1e-5 * Math.sqrt(60),
+      wasm.matmul(a, b, 1, 100, 110, 100, "float32"),
+      jsBackend.matmul(a, b, 1, 100, 110, 100, "float32"),
+      1e-5 * Math.sqrt(110),
     );
   });
 
@@ -354,12 +354,19 @@ describe("wasm worker threads", () => {
     expect(started).toBeGreaterThan(0);
     const r = rng(3);
     for (const dtype of FLOATS) {
-      const [m, k, n] = [130, 70, 90];
+      // Above the 2^20 multiply-adds from which products are split; odd sizes.
+      const [m, k, n] = [130, 97, 90];
       const a = randomArray(dtype, m * k, r);
       const b = randomArray(dtype, k * n, r);
       const got = wasm.matmul(a, b, 1, m, k, n, dtype);
       const want = jsBackend.matmul(a, b, 1, m, k, n, dtype);
       expectClose(got, want, dtype === "float32" ? 1e-5 * Math.sqrt(k) : 1e-13);
+      // Transposed operands (A stored [k, m], B stored [n, k]) on the threads too.
+      expectClose(
+        wasm.matmul(a, b, 1, m, k, n, dtype, true, true),
+        jsBackend.matmul(a, b, 1, m, k, n, dtype, true, true),
+        dtype === "float32" ? 1e-5 * Math.sqrt(k) : 1e-13,
+      );
     }
   });
 });
