@@ -241,7 +241,12 @@ const SPECS: Record<string, Spec> = {
   argmax: { args: (r) => [distinct([3, 4], r)], params: { axes: [1] }, nonDiff: true },
   argmin: { args: (r) => [distinct([3, 4], r)], params: { axes: [0] }, nonDiff: true },
   cumsum: { args: (r) => [sample([3, 4], any, r)], params: { axis: 1, reverse: true } },
-  matmul: { args: (r) => [sample([2, 3, 4], any, r), sample([2, 4, 2], any, r)] },
+  // Both operands stored transposed (op(A) [2, 3, 4], op(B) [2, 4, 2]): the
+  // rules of every flag combination run, as the JVP, VJP and vmap of this one.
+  matmul: {
+    args: (r) => [sample([2, 4, 3], any, r), sample([2, 2, 4], any, r)],
+    params: { transposeA: true, transposeB: true },
+  },
   solve: { args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)] },
   det: { args: (r) => [wellConditioned(3, r)] },
   logAbsDet: { args: (r) => [wellConditioned(3, r)] },

@@ -154,6 +154,33 @@ describe("passes", () => {
   });
 });
 
+describe("matmul of transposed operands under jit", () => {
+  it("reads swapped-axes operands through the matmul's flags: no transpose is left", () => {
+    const r = rng(21);
+    const a = randomArray(r, [2, 5, 3]);
+    const b = randomArray(r, [2, 4, 5]);
+    // Both operands transposed, only the first, only the second.
+    const f = (x: NdArray, y: NdArray) => {
+      const xt = np.transpose(x, [0, 2, 1]); // [2, 3, 5]
+      const yt = np.transpose(y, [0, 2, 1]); // [2, 5, 4]
+      const both = np.matmul(xt, yt); // [2, 3, 4]
+      const onlyA = np.matmul(xt, x); // [2, 3, 3]
+      const onlyB = np.matmul(y, yt); // [2, 4, 4]
+      return np.add(np.add(np.sum(both), np.sum(np.square(onlyA))), np.sum(np.square(onlyB)));
+    };
+    const opt = optimize(makeJaxpr(f)(a, b));
+    const names = opt.eqns.map((e) => e.prim.name);
+    expect(names).not.toContain("transpose");
+    expect(names.filter((n) => n === "matmul")).toHaveLength(3);
+    // Values: the compiled program equals eager evaluation (explicit strided copies).
+    expectAllClose(jit(f)(a, b) as NdArray, f(a, b), 1e-13, 1e-13);
+    // A transpose of other axes (not the last two) is left alone.
+    const g = (x: NdArray) => np.matmul(np.transpose(x, [2, 1, 0]), np.ones([2, 3]));
+    const gNames = optimize(makeJaxpr(g)(np.ones([2, 5, 2]))).eqns.map((e) => e.prim.name);
+    expect(gNames).toContain("transpose");
+  });
+});
+
 function unusedCount(jaxpr: ReturnType<ReturnType<typeof makeJaxpr>>): number {
   return jaxpr.eqns.filter((e) => e.prim.name === "exp").length;
 }

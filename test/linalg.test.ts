@@ -3,7 +3,9 @@
  * determinant formula) and analytic derivatives (d log|det A| / dA = A^-T).
  */
 import { describe, expect, it } from "vitest";
+import { ShapeError } from "../src/core/errors.js";
 import { type Array as NdArray, grad, jacrev, jit, np, vmap } from "../src/index.js";
+import { matmulT, swapLast } from "../src/primitives/linalg.js";
 import { expectAllClose, fdJacobian } from "./helpers.js";
 
 const A = np.array([
@@ -85,5 +87,44 @@ describe("np.linalg", () => {
       ),
     ).toThrow(/singular/);
     expect(() => np.linalg.inv(np.zeros([2, 2]))).toThrow(/singular/);
+  });
+});
+
+describe("matmul with transposed operands", () => {
+  // Stored operands for op(A) [2, 3, 5] and op(B) [2, 5, 4]; the reference
+  // materialises each transpose with swapLast (a strided copy) first.
+  const a = np.reshape(np.arange(30), [2, 3, 5]);
+  const b = np.reshape(np.cos(np.arange(40)), [2, 5, 4]);
+  for (const ta of [false, true])
+    for (const tb of [false, true])
+      it(`op(A) op(B) for transposeA=${ta}, transposeB=${tb} equals the product of the copies`, () => {
+        const aStored = ta ? swapLast(a) : a;
+        const bStored = tb ? swapLast(b) : b;
+        const got = matmulT(aStored, bStored, ta, tb);
+        expect(got.shape).toEqual([2, 3, 4]);
+        expect(Array.from(got.data())).toEqual(Array.from(np.matmul(a, b).data()));
+        // The gradient of sum(op(A) op(B) * W) by the flagged rules equals the
+        // one through the explicit copies (transposes of the plain rules).
+        const w = np.reshape(np.sin(np.arange(24)), [2, 3, 4]);
+        const viaFlags = grad(
+          (x: NdArray, y: NdArray) => np.sum(np.multiply(matmulT(x, y, ta, tb), w)),
+          { argnums: [0, 1] },
+        )(aStored, bStored) as NdArray[];
+        const viaCopies = grad(
+          (x: NdArray, y: NdArray) =>
+            np.sum(np.multiply(np.matmul(ta ? swapLast(x) : x, tb ? swapLast(y) : y), w)),
+          { argnums: [0, 1] },
+        )(aStored, bStored) as NdArray[];
+        expectAllClose(viaFlags[0]!, viaCopies[0]!, 1e-14, 1e-14);
+        expectAllClose(viaFlags[1]!, viaCopies[1]!, 1e-14, 1e-14);
+      });
+
+  it("names the shapes and the transposed operand when they do not align", () => {
+    const a = np.zeros([3, 4]);
+    const b = np.zeros([4, 5]);
+    expect(() => matmulT(a, b, true, false)).toThrow(ShapeError);
+    expect(() => matmulT(a, b, true, false)).toThrow(
+      /matmul: shapes \[3, 4\] \(transposed\) and \[4, 5\].*\(3\).*\(4\)/,
+    );
   });
 });

@@ -200,6 +200,46 @@ describe("wasm backend kernels against the JS reference", () => {
         else expectClose(got, want, dtype === "float32" ? 1e-5 * Math.sqrt(k!) : 1e-13);
       }
     });
+
+    it(`matmul on ${dtype} with transposeA / transposeB equals the product of the transposes`, () => {
+      // A plain-loop transpose of one [batch, rows, cols] stack.
+      const transposed = (x: TypedArray, batch: number, rows: number, cols: number) => {
+        const out = dtype === "float32" ? new Float32Array(x.length) : new Float64Array(x.length);
+        for (let p = 0; p < batch; p++)
+          for (let i = 0; i < rows; i++)
+            for (let j = 0; j < cols; j++)
+              out[p * rows * cols + j * rows + i] = x[p * rows * cols + i * cols + j]!;
+        return out;
+      };
+      const shapes = [
+        [1, 1, 1, 1],
+        [1, 3, 17, 5],
+        [2, 17, 3, 65],
+        [1, 65, 66, 17],
+        [2, 5, 1, 9],
+        [1, 33, 130, 7],
+      ];
+      for (const [batch, m, k, n] of shapes)
+        for (const transposeA of [false, true])
+          for (const transposeB of [false, true]) {
+            // Stored layouts: A [m, k] or [k, m]; B [k, n] or [n, k].
+            const aStored = randomArray(dtype, batch! * m! * k!, r);
+            const bStored = randomArray(dtype, batch! * k! * n!, r);
+            const a = transposeA ? transposed(aStored, batch!, k!, m!) : aStored;
+            const b = transposeB ? transposed(bStored, batch!, n!, k!) : bStored;
+            const args = [batch!, m!, k!, n!, dtype] as const;
+            // Packing from the stored layout gives the same panels: same bits.
+            expectSame(
+              wasm.matmul(aStored, bStored, ...args, transposeA, transposeB),
+              wasm.matmul(a, b, ...args),
+            );
+            // The JS reference with flags sums like the JS reference on the transposes.
+            expectSame(
+              jsBackend.matmul(aStored, bStored, ...args, transposeA, transposeB),
+              jsBackend.matmul(a, b, ...args),
+            );
+          }
+    });
   }
 
   const ALL = ["float64", "float32", "int32", "bool"] as const;
@@ -299,12 +339,12 @@ describe("wasm worker threads", () => {
     expect(call).toThrow(/worker 1 trapped in its share of a float32 matmul/);
     // The pool still works afterwards.
     const r = rng(4);
-    const a = randomArray("float32", 100 * 60, r);
-    const b = randomArray("float32", 60 * 70, r);
+    const a = randomArray("float32", 100 * 110, r);
+    const b = randomArray("float32", 110 * 100, r);
     expectClose(
-      wasm.matmul(a, b, 1, 100, 60, 70, "float32"),
-      jsBackend.matmul(a, b, 1, 100, 60, 70, "float32"),
-      1e-5 * Math.sqrt(60),
+      wasm.matmul(a, b, 1, 100, 110, 100, "float32"),
+      jsBackend.matmul(a, b, 1, 100, 110, 100, "float32"),
+      1e-5 * Math.sqrt(110),
     );
   });
 
@@ -314,12 +354,19 @@ describe("wasm worker threads", () => {
     expect(started).toBeGreaterThan(0);
     const r = rng(3);
     for (const dtype of FLOATS) {
-      const [m, k, n] = [130, 70, 90];
+      // Above the 2^20 multiply-adds from which products are split; odd sizes.
+      const [m, k, n] = [130, 97, 90];
       const a = randomArray(dtype, m * k, r);
       const b = randomArray(dtype, k * n, r);
       const got = wasm.matmul(a, b, 1, m, k, n, dtype);
       const want = jsBackend.matmul(a, b, 1, m, k, n, dtype);
       expectClose(got, want, dtype === "float32" ? 1e-5 * Math.sqrt(k) : 1e-13);
+      // Transposed operands (A stored [k, m], B stored [n, k]) on the threads too.
+      expectClose(
+        wasm.matmul(a, b, 1, m, k, n, dtype, true, true),
+        jsBackend.matmul(a, b, 1, m, k, n, dtype, true, true),
+        dtype === "float32" ? 1e-5 * Math.sqrt(k) : 1e-13,
+      );
     }
   });
 });

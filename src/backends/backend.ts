@@ -94,7 +94,13 @@ export interface Backend {
     dtype: DType,
     into?: TypedArray,
   ): TypedArray;
-  /** Batched matrix product: a [batch, m, k] @ b [batch, k, n] -> [batch, m, n]. */
+  /**
+   * Batched matrix product op(a) @ op(b) -> [batch, m, n], with op(a) [m, k]
+   * and op(b) [k, n] per batch entry. op(a) is a itself, stored [batch, m, k],
+   * or with `transposeA` its transpose, a stored [batch, k, m]; likewise
+   * `transposeB` reads b stored [batch, n, k]. The flags let gradients
+   * (ct B^T, A^T ct) skip materialising the transposes.
+   */
   matmul(
     a: TypedArray,
     b: TypedArray,
@@ -103,6 +109,8 @@ export interface Backend {
     k: number,
     n: number,
     dtype: DType,
+    transposeA?: boolean,
+    transposeB?: boolean,
   ): TypedArray;
   /** Cumulative sum along `axis` (from the end when `reverse`). */
   cumsum(x: TypedArray, shape: Shape, axis: number, reverse: boolean, dtype: DType): TypedArray;

@@ -83,7 +83,11 @@ export const jsBackend: Backend = {
     return out;
   },
 
-  matmul(a, b, batch, m, k, n, dtype) {
+  matmul(a, b, batch, m, k, n, dtype, transposeA = false, transposeB = false) {
+    // A transposed operand is materialised first, so that every layout sums
+    // in the same order and gives the same bits.
+    if (transposeA) a = transposeBatched(a, batch, k, m, dtype);
+    if (transposeB) b = transposeBatched(b, batch, n, k, dtype);
     const out = allocate(dtype, batch * m * n);
     for (let p = 0; p < batch; p++) {
       const ao = p * m * k;
@@ -213,5 +217,22 @@ function reduceKernel(
       out[o] = arg ? pos![i]! : v;
     }
   });
+  return out;
+}
+
+/** x stored [batch, rows, cols] -> its transpose [batch, cols, rows] (a fresh array). */
+function transposeBatched(
+  x: TypedArray,
+  batch: number,
+  rows: number,
+  cols: number,
+  dtype: DType,
+): TypedArray {
+  const out = allocate(dtype, batch * rows * cols);
+  for (let p = 0; p < batch; p++) {
+    const base = p * rows * cols;
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) out[base + c * rows + r] = x[base + r * cols + c]!;
+  }
   return out;
 }

@@ -8,6 +8,8 @@
  *   simplification     x*1, x+0, x-0, x/1 -> x; x*0 -> 0; -(-x) -> x;
  *                      transpose of transpose, reshape of reshape composed;
  *                      a transpose of a broadcast becomes one broadcast;
+ *                      a matmul of a transpose (last two axes) reads the
+ *                      operand with its transpose flag toggled instead;
  *                      select with a constant condition -> the chosen branch
  *   CSE                an equation identical to an earlier one (same
  *                      primitive, parameters and inputs; commutative inputs
@@ -101,7 +103,9 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   for (let eqn of jaxpr.eqns) {
     let inputs: readonly Var[] = eqn.inputs.map(resolve);
     // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
-    const rewritten = transposeOfBroadcast(eqn, inputs, producer);
+    // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
+    const rewritten =
+      transposeOfBroadcast(eqn, inputs, producer) ?? matmulOfTranspose(eqn, inputs, producer);
     if (rewritten !== null) {
       s.simplified++;
       eqn = rewritten;
@@ -186,6 +190,50 @@ function transposeOfBroadcast(
     prim: p.prim,
     params: { shape: eqn.out.shape, dims: newDims },
     inputs: [p.inputs[0]!],
+    out: eqn.out,
+  };
+}
+
+/** Whether `perm` swaps the last two axes and keeps the others in place. */
+function swapsLastTwo(perm: readonly number[]): boolean {
+  const n = perm.length;
+  return (
+    n >= 2 &&
+    perm[n - 2] === n - 1 &&
+    perm[n - 1] === n - 2 &&
+    perm.every((q, i) => i >= n - 2 || q === i)
+  );
+}
+
+/**
+ * matmul(op(transpose(x)), ...) with a transpose of the last two axes as one
+ * matmul that reads x with its transpose flag toggled (op(x^T) read as
+ * x^T^T = x or x^T): the backends pack operands from either layout, so the
+ * strided copy disappears. The transpose stays if something else uses it.
+ */
+function matmulOfTranspose(
+  eqn: JaxprEqn,
+  inputs: readonly Var[],
+  producer: VarMap<JaxprEqn>,
+): JaxprEqn | null {
+  if (eqn.prim.name !== "matmul") return null;
+  const params = eqn.params as { transposeA: boolean; transposeB: boolean };
+  const operands = [...inputs];
+  const flags = [params.transposeA, params.transposeB];
+  let changed = false;
+  for (let i = 0; i < 2; i++) {
+    const p = producer.get(operands[i]!);
+    if (p === undefined || p.prim.name !== "transpose") continue;
+    if (!swapsLastTwo((p.params as { perm: readonly number[] }).perm)) continue;
+    operands[i] = p.inputs[0]!;
+    flags[i] = !flags[i];
+    changed = true;
+  }
+  if (!changed) return null;
+  return {
+    prim: eqn.prim,
+    params: { transposeA: flags[0]!, transposeB: flags[1]! },
+    inputs: operands,
     out: eqn.out,
   };
 }

@@ -25,20 +25,64 @@ export function swapLast(x: Array): Array {
   return transpose(x, perm);
 }
 
-const matmulPrim = definePrimitive<NoParams>({
+/**
+ * Parameters of the matrix product op(A) op(B): `transposeA` makes op(A) the
+ * transpose of A's last two axes (A stored [..., k, m]), `transposeB` that of
+ * B (B stored [..., n, k]). Gradients use them (ct B^T, A^T ct) so that no
+ * transpose is materialised; the backends pack the operands from any layout.
+ */
+interface MatmulParams {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/** One params object per flag combination (params are compared by identity and by text). */
+const MATMUL_PARAMS: readonly MatmulParams[] = [
+  { transposeA: false, transposeB: false },
+  { transposeA: false, transposeB: true },
+  { transposeA: true, transposeB: false },
+  { transposeA: true, transposeB: true },
+];
+function matmulParams(transposeA: boolean, transposeB: boolean): MatmulParams {
+  return MATMUL_PARAMS[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)]!;
+}
+
+/** [m, k] of op(A) and [k, n] of op(B) from the stored shapes. */
+function productDims(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  { transposeA, transposeB }: MatmulParams,
+): { m: number; ka: number; kb: number; n: number } {
+  const [a0, a1] = [aShape[aShape.length - 2]!, aShape[aShape.length - 1]!];
+  const [b0, b1] = [bShape[bShape.length - 2]!, bShape[bShape.length - 1]!];
+  return {
+    m: transposeA ? a1 : a0,
+    ka: transposeA ? a0 : a1,
+    kb: transposeB ? b1 : b0,
+    n: transposeB ? b0 : b1,
+  };
+}
+
+/** Describes an operand for an error message: "shape [3, 4]" or "shape [3, 4] (transposed)". */
+function operandText(shape: readonly number[], transposed: boolean): string {
+  return `${fmtShape(shape)}${transposed ? " (transposed)" : ""}`;
+}
+
+const matmulPrim = definePrimitive<MatmulParams>({
   name: "matmul",
   linear: true, // in each operand separately
-  abstractEval([a, b]) {
+  abstractEval([a, b], params) {
     const ok =
       a!.shape.length >= 2 &&
       a!.shape.length === b!.shape.length &&
-      shapesEqual(a!.shape.slice(0, -2), b!.shape.slice(0, -2)) &&
-      a!.shape[a!.shape.length - 1] === b!.shape[b!.shape.length - 2];
-    if (!ok) {
+      shapesEqual(a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+    const dims = ok ? productDims(a!.shape, b!.shape, params) : undefined;
+    if (dims === undefined || dims.ka !== dims.kb) {
       throw new ShapeError(
-        `matmul: shapes ${fmtShape(a!.shape)} and ${fmtShape(b!.shape)} are not aligned: ` +
-          `the last axis of the first (${a!.shape[a!.shape.length - 1]}) must equal the ` +
-          `second-to-last axis of the second (${b!.shape[b!.shape.length - 2]})`,
+        `matmul: shapes ${operandText(a!.shape, params.transposeA)} and ` +
+          `${operandText(b!.shape, params.transposeB)} are not aligned: the inner dimension ` +
+          `of the first (${dims?.ka}) must equal that of the second (${dims?.kb}), with ` +
+          `equal leading (batch) dimensions`,
       );
     }
     if (a!.dtype !== b!.dtype || a!.dtype === "bool") {
@@ -46,40 +90,64 @@ const matmulPrim = definePrimitive<NoParams>({
         `matmul: operands must share a numeric dtype, got ${a!.dtype} and ${b!.dtype}`,
       );
     }
-    return { shape: [...a!.shape.slice(0, -1), b!.shape[b!.shape.length - 1]!], dtype: a!.dtype };
+    return { shape: [...a!.shape.slice(0, -2), dims.m, dims.n], dtype: a!.dtype };
   },
-  impl([a, b]) {
-    const m = a!.shape[a!.ndim - 2]!;
-    const k = a!.shape[a!.ndim - 1]!;
-    const n = b!.shape[b!.ndim - 1]!;
+  impl([a, b], params) {
+    const { m, ka: k, n } = productDims(a!.shape, b!.shape, params);
     const batch = shapeSize(a!.shape.slice(0, -2));
-    const shape = [...a!.shape.slice(0, -1), n];
+    const shape = [...a!.shape.slice(0, -2), m, n];
     return new ConcreteArray(
       shape,
       a!.dtype,
-      backend().matmul(a!.buffer, b!.buffer, batch, m, k, n, a!.dtype),
+      backend().matmul(
+        a!.buffer,
+        b!.buffer,
+        batch,
+        m,
+        k,
+        n,
+        a!.dtype,
+        params.transposeA,
+        params.transposeB,
+      ),
     );
   },
-  // d(A B) = dA B + A dB
-  jvp: ([a, b], [da, db]) =>
-    tAdd(da === null ? null : matmul(da!, b!), db === null ? null : matmul(a!, db!)),
-  // ct_A = ct B^T, ct_B = A^T ct
-  transpose(ct, [a, b]) {
+  // d(op(A) op(B)) = op(dA) op(B) + op(A) op(dB)
+  jvp: ([a, b], [da, db], _out, { transposeA: ta, transposeB: tb }) =>
+    tAdd(
+      da === null ? null : matmulT(da!, b!, ta, tb),
+      db === null ? null : matmulT(a!, db!, ta, tb),
+    ),
+  // C = op(A) op(B): ct_op(A) = ct op(B)^T and ct_op(B) = op(A)^T ct, each
+  // transposed back when the operand enters transposed:
+  //   ct_A = ct op(B)^T          (A plain)     = op(B) ct^T   (A transposed)
+  //   ct_B = op(A)^T ct          (B plain)     = ct^T op(A)   (B transposed)
+  transpose(ct, [a, b], { transposeA: ta, transposeB: tb }) {
     if (a instanceof UndefPrimal && !(b instanceof UndefPrimal))
-      return [matmul(ct, swapLast(b!)), null];
+      return [ta ? matmulT(b!, ct, tb, true) : matmulT(ct, b!, false, !tb), null];
     if (b instanceof UndefPrimal && !(a instanceof UndefPrimal))
-      return [null, matmul(swapLast(a!), ct)];
+      return [null, tb ? matmulT(ct, a!, true, ta) : matmulT(a!, ct, !ta, false)];
     throw new Error("matmul: transpose needs exactly one linear operand");
   },
-  batch(args, dims) {
+  // The flags name the last two axes, which batching (to the front) leaves last.
+  batch(args, dims, { transposeA: ta, transposeB: tb }) {
     const size = batchSize(args, dims);
     const [a, b] = args.map((x, i) => batchToFront(x, dims[i] ?? null, size));
-    return [matmul(a!, b!), 0];
+    return [matmulT(a!, b!, ta, tb), 0];
   },
 });
+
 /** Batched matrix product with equal batch dimensions. */
 export function matmul(a: Array, b: Array): Array {
-  return bind(matmulPrim, [a, b], NO_PARAMS);
+  return bind(matmulPrim, [a, b], matmulParams(false, false));
+}
+
+/**
+ * Batched matrix product op(a) op(b), where op transposes the last two axes
+ * of an operand whose flag is set (without materialising the transpose).
+ */
+export function matmulT(a: Array, b: Array, transposeA: boolean, transposeB: boolean): Array {
+  return bind(matmulPrim, [a, b], matmulParams(transposeA, transposeB));
 }
 
 // ------------------------------------------------------ matrix functions --

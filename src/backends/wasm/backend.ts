@@ -101,7 +101,12 @@ function storedAs(x: TypedArray, dtype: DType): boolean {
   return allocate(dtype, 0).constructor === x.constructor;
 }
 
-/** C = A B for one product, A [m, k] and B [k, n] already in `out` order. */
+/**
+ * C = op(A) op(B) for one product (op(A) [m, k], op(B) [k, n]), written into
+ * `out` at `outOffset`. A transposed operand (A stored [k, m], B stored
+ * [n, k]) is packed straight from its stored layout by `packStrided`; the
+ * panels, and so the result, are the same as for the materialised transpose.
+ */
 function matmulOne(
   rt: WasmRuntime,
   dtype: FloatDType,
@@ -110,6 +115,8 @@ function matmulOne(
   m: number,
   k: number,
   n: number,
+  transposeA: boolean,
+  transposeB: boolean,
   out: TypedArray,
   outOffset: number,
 ): void {
@@ -125,8 +132,11 @@ function matmulOne(
   const bPack = alloc(rt, nPanels * nr * k * E);
   const ldc = nPanels * nr;
   const cPtr = alloc(rt, mPanels * mr * ldc * E);
-  rt.kernels[`packA_${dtype}`]!(aRaw, aPack, m, k, mPanels);
-  rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
+  const packStrided = rt.kernels[`packStrided_${dtype}`]!;
+  if (transposeA) packStrided(aRaw, aPack, mr, m, k, 1, m, mPanels);
+  else rt.kernels[`packA_${dtype}`]!(aRaw, aPack, m, k, mPanels);
+  if (transposeB) packStrided(bRaw, bPack, nr, n, k, k, 1, nPanels);
+  else rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
   parallelGemm(rt, dtype, aPack, bPack, cPtr, k, nPanels, mPanels, m * k * n);
   const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
   if (ldc === n) out.set(c.subarray(0, m * n), outOffset);
@@ -287,21 +297,22 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       return out;
     },
 
-    matmul(a, b, batch, m, k, n, dtype) {
+    matmul(a, b, batch, m, k, n, dtype, transposeA = false, transposeB = false) {
       if (
         m * k * n < minMatmulWork ||
         k === 0 ||
         !floatStorage(a, dtype) ||
         !floatStorage(b, dtype)
       )
-        return jsBackend.matmul(a, b, batch, m, k, n, dtype);
+        return jsBackend.matmul(a, b, batch, m, k, n, dtype, transposeA, transposeB);
       const rt = tryRuntime();
-      if (rt === undefined) return jsBackend.matmul(a, b, batch, m, k, n, dtype);
+      if (rt === undefined)
+        return jsBackend.matmul(a, b, batch, m, k, n, dtype, transposeA, transposeB);
       const out = allocate(dtype, batch * m * n);
       for (let p = 0; p < batch; p++) {
         const ap = a.subarray(p * m * k, (p + 1) * m * k);
         const bp = b.subarray(p * k * n, (p + 1) * k * n);
-        matmulOne(rt, dtype, ap, bp, m, k, n, out, p * m * n);
+        matmulOne(rt, dtype, ap, bp, m, k, n, transposeA, transposeB, out, p * m * n);
       }
       return out;
     },

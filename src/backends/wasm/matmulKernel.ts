@@ -87,6 +87,11 @@ export function dtypeOps(dtype: "float32" | "float64"): DTypeOps {
  *   `rows` are written as zeros.
  * packB(src, dst, k, n, nPanels): src is row-major [k, n]; columns past n
  *   are zeros.
+ * packStrided(src, dst, width, rows, k, rowStride, kStride, panels): the
+ *   same panel layout (width MR for A, NR for B) from any strides, so that a
+ *   transposed operand is packed straight from its stored layout: A^T stored
+ *   [k, m] is (width MR, rows m, rowStride 1, kStride m); B^T stored [n, k]
+ *   is (width NR, rows n, rowStride k, kStride 1).
  * gemm(aPack, bPack, c, k, nPanels, p0, p1): C[rows of panels p0..p1-1] = A B
  *   (C is overwritten; its previous contents are not read).
  * All pointers are byte addresses.
@@ -201,6 +206,42 @@ export function addMatmulKernels(
           c.inc(dst, E);
         });
         c.end();
+      });
+    });
+  });
+
+  mb.addFunction(`packStrided_${dtype}`, [I32, I32, I32, I32, I32, I32, I32, I32], [], (c) => {
+    // Panels of `width` indices i over all kk: dst gets, panel by panel and
+    // kk by kk, the `width` values src[i*rowStride + kk*kStride] for
+    // i = p*width .. p*width+width-1 (zeros for i >= rows).
+    const [src, dst, width, rows, k, rowStride, kStride, panels] = [0, 1, 2, 3, 4, 5, 6, 7];
+    const p = c.local(I32);
+    const kk = c.local(I32);
+    const r = c.local(I32);
+    const i = c.local(I32);
+    c.i32(0).set(p);
+    c.forLoop(p, panels, 1, () => {
+      c.i32(0).set(kk);
+      c.forLoop(kk, k, 1, () => {
+        c.i32(0).set(r);
+        c.forLoop(r, width, 1, () => {
+          c.get(p).get(width).op(Op.i32_mul).get(r).op(Op.i32_add).set(i);
+          storeElement(
+            c,
+            t,
+            dst,
+            () => {
+              c.get(i).get(rows).op(Op.i32_lt_s);
+            },
+            () => {
+              // src + (i*rowStride + kk*kStride) * E
+              c.get(src).get(i).get(rowStride).op(Op.i32_mul);
+              c.get(kk).get(kStride).op(Op.i32_mul).op(Op.i32_add);
+              c.i32(E).op(Op.i32_mul).op(Op.i32_add);
+            },
+          );
+          c.inc(dst, E);
+        });
       });
     });
   });
