@@ -343,6 +343,19 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
     }
   });
 
+  it("a bool scalar from outside the group keeps the JS loop, with the same values", () => {
+    setBackend("wasm");
+    const x = randomData("float32", 40, 6);
+    const f = (v: NdArray, flag: NdArray) => np.where(flag, np.multiply(v, 2), np.negative(v));
+    for (const flag of [true, false]) {
+      const p = np.array(flag);
+      expect(jit(f).lower(x, p).compiled.source).toContain("for (let i");
+      const got = Array.from((jit(f)(x, p) as NdArray).data());
+      const expected = Array.from(x.data(), (v) => Math.fround(flag ? 2 * v : -v));
+      expect(got).toEqual(expected);
+    }
+  });
+
   it("groups with uncovered primitives keep the JS loop", () => {
     setBackend("wasm");
     const x = randomData("float64", 40, 5);
