@@ -23,13 +23,55 @@ type Expr =
   | { k: "y" }
   | { k: "c"; v: number }
   | { k: "un"; op: (typeof UNARY)[number]; a: Expr }
-  | { k: "bin"; op: (typeof BINARY)[number]; a: Expr; b: Expr };
+  | { k: "bin"; op: (typeof BINARY)[number]; a: Expr; b: Expr }
+  | { k: "where"; m: Mask; a: Expr; b: Expr }
+  | { k: "fromMask"; m: Mask };
+
+/** A bool chain: comparisons of float chains, logic, the bool input z, float -> bool converts. */
+type Mask =
+  | { k: "z" }
+  | { k: "cmp"; op: (typeof COMPARE)[number]; a: Expr; b: Expr }
+  | { k: "and" | "or"; a: Mask; b: Mask }
+  | { k: "not"; a: Mask }
+  | { k: "toBool"; a: Expr };
+
+const COMPARE = ["less", "lessEqual", "greater", "greaterEqual", "equal", "notEqual"] as const;
 
 const UNARY = ["sin", "cos", "neg", "abs", "sqrtAbs", "logAbs1", "expCos"] as const;
-const BINARY = ["add", "sub", "mul", "divSafe"] as const;
+const BINARY = ["add", "sub", "mul", "divSafe", "max", "min"] as const;
 
-function build(e: Expr, x: NdArray, y: NdArray): NdArray | number {
+function buildMask(m: Mask, x: NdArray, y: NdArray, z: NdArray): NdArray {
+  const asArray = (e: Expr) => {
+    const v = build(e, x, y, z);
+    return typeof v === "number" ? np.add(np.multiply(x, 0), v) : v;
+  };
+  switch (m.k) {
+    case "z":
+      return z;
+    case "cmp":
+      return np[m.op](asArray(m.a), build(m.b, x, y, z));
+    case "and":
+      return np.logicalAnd(buildMask(m.a, x, y, z), buildMask(m.b, x, y, z));
+    case "or":
+      return np.logicalOr(buildMask(m.a, x, y, z), buildMask(m.b, x, y, z));
+    case "not":
+      return np.logicalNot(buildMask(m.a, x, y, z));
+    case "toBool":
+      // max(., 0) makes some zeros, so both results of the convert occur
+      return np.astype(np.maximum(asArray(m.a), 0), "bool");
+  }
+}
+
+function build(e: Expr, x: NdArray, y: NdArray, z?: NdArray): NdArray | number {
   switch (e.k) {
+    case "where": {
+      // an array branch keeps x's dtype (two number branches would give float64)
+      const a = build(e.a, x, y, z);
+      const aa = typeof a === "number" ? np.add(np.multiply(x, 0), a) : a;
+      return np.where(buildMask(e.m, x, y, z!), aa, build(e.b, x, y, z));
+    }
+    case "fromMask":
+      return np.astype(buildMask(e.m, x, y, z!), x.dtype);
     case "x":
       return x;
     case "y":
@@ -37,7 +79,7 @@ function build(e: Expr, x: NdArray, y: NdArray): NdArray | number {
     case "c":
       return e.v;
     case "un": {
-      const a = build(e.a, x, y);
+      const a = build(e.a, x, y, z);
       const arr = typeof a === "number" ? np.multiply(x, 0).add(a) : a;
       switch (e.op) {
         case "sin":
@@ -58,8 +100,8 @@ function build(e: Expr, x: NdArray, y: NdArray): NdArray | number {
       break;
     }
     case "bin": {
-      const a = build(e.a, x, y);
-      const b = build(e.b, x, y);
+      const a = build(e.a, x, y, z);
+      const b = build(e.b, x, y, z);
       const aa = typeof a === "number" ? np.add(np.multiply(x, 0), a) : a;
       switch (e.op) {
         case "add":
@@ -71,6 +113,10 @@ function build(e: Expr, x: NdArray, y: NdArray): NdArray | number {
         case "divSafe":
           // denominator in [1, 3]
           return np.divide(aa, np.add(np.cos(typeof b === "number" ? np.add(aa, b) : b), 2));
+        case "max":
+          return np.maximum(aa, b);
+        case "min":
+          return np.minimum(aa, b);
       }
     }
   }
@@ -94,6 +140,36 @@ const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
     }),
   ),
 })).e;
+
+/** Chains that also use masks: comparisons, logic, where, bool <-> float converts. */
+const masked = fc.letrec<{ e: Expr; m: Mask }>((tie) => ({
+  e: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    leaf,
+    fc.record({ k: fc.constant("un" as const), op: fc.constantFrom(...UNARY), a: tie("e") }),
+    fc.record({
+      k: fc.constant("bin" as const),
+      op: fc.constantFrom(...BINARY),
+      a: tie("e"),
+      b: tie("e"),
+    }),
+    fc.record({ k: fc.constant("where" as const), m: tie("m"), a: tie("e"), b: tie("e") }),
+    fc.record({ k: fc.constant("fromMask" as const), m: tie("m") }),
+  ),
+  m: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constant<Mask>({ k: "z" }),
+    fc.record({
+      k: fc.constant("cmp" as const),
+      op: fc.constantFrom(...COMPARE),
+      a: tie("e"),
+      b: tie("e"),
+    }),
+    fc.record({ k: fc.constantFrom("and" as const, "or" as const), a: tie("m"), b: tie("m") }),
+    fc.record({ k: fc.constant("not" as const), a: tie("m") }),
+    fc.record({ k: fc.constant("toBool" as const), a: tie("e") }),
+  ),
+}));
 
 function randomData(dtype: DT, n: number, seed: number): NdArray {
   const r = rng(seed);
@@ -155,6 +231,69 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
     });
   }
 
+  for (const dtype of ["float64", "float32"] as const) {
+    it(`random ${dtype} chains with masks (where, comparisons, max/min, logic) equal eager JS`, () => {
+      const tol = dtype === "float64" ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 2e-5, atol: 2e-5 };
+      fc.assert(
+        fc.property(masked.e, masked.m, fc.constantFrom(1, 3, 4, 7, 33, 130), (e, m, n) => {
+          // returns a float chain, its sum, and a bool chain (a bool result leaving the group)
+          const f = (x: NdArray, y: NdArray, z: NdArray) => {
+            const out = build(e, x, y, z);
+            const arr = typeof out === "number" ? np.add(np.multiply(x, 0), out) : out;
+            return [arr, np.sum(arr), buildMask(m, x, y, z)];
+          };
+          const x = randomData(dtype, n, n * 31 + 1);
+          const y = randomData(dtype, n, n * 17 + 5);
+          const z = np.greater(randomData(dtype, n, n * 7 + 3), 0);
+          setBackend("js");
+          const [refArr, refSum, refMask] = f(x, y, z);
+          setBackend("wasm");
+          const [arr, sum, mask] = jit(f)(x, y, z) as NdArray[];
+          // every elementwise group became a Wasm kernel
+          expect(jit(f).lower(x, y, z).compiled.source).not.toContain("for (let i");
+          expect(arr!.dtype).toBe(dtype);
+          expect(mask!.dtype).toBe("bool");
+          expect(Array.from(mask!.data())).toEqual(Array.from(refMask!.data()));
+          expect(worst(arr!.data(), refArr!.data(), tol.rtol, tol.atol)).toBeLessThanOrEqual(1);
+          const scale = Array.from(refArr!.data()).reduce((s, v) => s + Math.abs(v), 0);
+          const sumTol = tol.atol + tol.rtol * scale * (dtype === "float32" ? 4 : 1);
+          expect(worst(sum!.data(), refSum!.data(), 0, sumTol)).toBeLessThanOrEqual(1);
+        }),
+        { numRuns: 60, seed: dtype === "float64" ? 21 : 22 },
+      );
+    });
+  }
+
+  it("max/min keep NaN and the JS backend's choice between equal zeros", () => {
+    for (const dtype of ["float64", "float32"] as const) {
+      const a = [NaN, 1, -0, 0, 2, -3, NaN, 0];
+      const b = [1, NaN, 0, -0, 2, -4, NaN, -0];
+      const x = np.array(dtype === "float32" ? Float32Array.from(a) : Float64Array.from(a));
+      const y = np.array(dtype === "float32" ? Float32Array.from(b) : Float64Array.from(b));
+      const f = (u: NdArray, v: NdArray) => [np.maximum(u, v), np.minimum(u, v)];
+      setBackend("js");
+      const ref = f(x, y).map((r) => Array.from(r.data()));
+      setBackend("wasm");
+      const src = jit(f).lower(x, y).compiled.source;
+      expect(src).not.toContain("for (let i");
+      const got = (jit(f)(x, y) as NdArray[]).map((r) => Array.from(r.data()));
+      // Object.is tells -0 from 0 and NaN equals NaN
+      got.forEach((g, j) => g.forEach((v, i) => expect(Object.is(v, ref[j]![i])).toBe(true)));
+    }
+  });
+
+  it("the relu forward and backward groups of an MLP step lower to Wasm", () => {
+    setBackend("wasm");
+    const x = randomData("float32", 64, 8);
+    const loss = (v: NdArray) => np.sum(np.multiply(np.maximum(np.multiply(v, 2), 0), v));
+    const src = jit(grad(loss)).lower(x).compiled.source;
+    expect(src).not.toContain("for (let i");
+    const g = jit(grad(loss))(x) as NdArray;
+    // d/dv (max(2v, 0) v) = 4v for v > 0, 0 for v < 0
+    const expected = Array.from(x.data(), (v) => (v > 0 ? 4 * v : 0));
+    expect(worst(g.data(), expected, 1e-6, 1e-6)).toBeLessThanOrEqual(1);
+  });
+
   it("the compiled program calls the Wasm kernel on the wasm backend, a JS loop on js", () => {
     const f = (x: NdArray) => np.exp(np.add(np.multiply(np.sin(x), 2), 1));
     const x = randomData("float64", 50, 3);
@@ -201,6 +340,19 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
       const expected = Array.from(xs, (v) => Math.exp(2 * Math.sin(v) + 1) * 2 * Math.cos(v));
       const tol = dtype === "float64" ? 1e-13 : 3e-6;
       expect(worst(g.data(), expected, tol, tol)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it("a bool scalar from outside the group keeps the JS loop, with the same values", () => {
+    setBackend("wasm");
+    const x = randomData("float32", 40, 6);
+    const f = (v: NdArray, flag: NdArray) => np.where(flag, np.multiply(v, 2), np.negative(v));
+    for (const flag of [true, false]) {
+      const p = np.array(flag);
+      expect(jit(f).lower(x, p).compiled.source).toContain("for (let i");
+      const got = Array.from((jit(f)(x, p) as NdArray).data());
+      const expected = Array.from(x.data(), (v) => Math.fround(flag ? 2 * v : -v));
+      expect(got).toEqual(expected);
     }
   });
 

@@ -4,8 +4,13 @@
  * (codegen.ts `planUnits`), becomes one Wasm SIMD function instead of a JS
  * loop, when the active backend is "wasm", every value of the group is
  * float32 (or every value float64), and every primitive has a vector form
- * here (add, sub, mul, div, neg, abs, sqrt, exp, log, sin, cos, broadcasts of
- * scalars, same-dtype converts, stopGradient, full sums).
+ * here (add, sub, mul, div, neg, abs, sqrt, exp, log, sin, cos, max, min,
+ * broadcasts of scalars, same-dtype converts, stopGradient, full sums).
+ * Bool values may sit next to the float ones: comparisons (lt, le, gt, ge,
+ * eq, ne), and/or/not, select, and converts between bool and the float
+ * dtype. Inside the function a bool is a lane mask of the float lane width
+ * (all ones: true, all zeros: false); bool arrays coming in or going out are
+ * uint8 0/1, widened to masks on load and narrowed (a byte shuffle) on store.
  *
  * The function walks the arrays one 16-byte vector at a time: loads the
  * group's array inputs, computes each equation into a v128 local (the
@@ -87,6 +92,49 @@ const F64_CONVERT_I32_S = 0xb7;
 const MATH = new Set(["exp", "log", "sin", "cos"]);
 const IDENTITY = new Set(["broadcastInDim", "convert", "stopGradient"]);
 
+type CompareName = "eq" | "ne" | "lt" | "gt" | "le" | "ge";
+/** Lane-wise comparisons: a mask per lane, false for any NaN operand except ne. */
+const VECTOR_COMPARE: Record<FloatDType, Record<CompareName, number>> = {
+  float32: { eq: 65, ne: 66, lt: 67, gt: 68, le: 69, ge: 70 },
+  float64: { eq: 71, ne: 72, lt: 73, gt: 74, le: 75, ge: 76 },
+};
+/** Bitwise operations on masks (bool values). */
+const V128_NOT = 77;
+const MASK_BINARY: Record<string, number> = { and: 78, or: 80 };
+/** Widening and narrowing of bool bytes (SIMD spec numbering). */
+const V128_LOAD16_SPLAT = 8;
+const V128_LOAD32_ZERO = 92;
+const I16X8_EXTEND_LOW_I8X16_U = 137;
+const I32X4_EXTEND_LOW_I16X8_U = 169;
+const I64X2_EXTEND_LOW_I32X4_U = 201;
+const I32X4_SPLAT = 17;
+const I32X4_NE = 56;
+const I64X2_NE = 215;
+const I32X4_EXTRACT_LANE = 27;
+const I32_STORE = 0x36;
+const I32_STORE16 = 0x3b;
+const I32_AND = 0x71;
+const I32_SHR_U = 0x76;
+
+/** Whether a value of the plan is a float of the group's dtype ("f") or a bool mask ("b"). */
+type Kind = "f" | "b";
+
+/**
+ * The kind of an equation's result from its operands' kinds, or null when the
+ * lowering has no form for that combination.
+ */
+function resultKind(name: string, args: readonly Kind[]): Kind | null {
+  const all = (k: Kind) => args.every((a) => a === k);
+  if (name in VECTOR_BINARY.float64 || name in VECTOR_UNARY.float64 || MATH.has(name))
+    return all("f") ? "f" : null;
+  if (name === "max" || name === "min" || name === "reduceSum") return all("f") ? "f" : null;
+  if (name in VECTOR_COMPARE.float64) return all("f") ? "b" : null;
+  if (name in MASK_BINARY || name === "not") return all("b") ? "b" : null;
+  if (name === "select") return args[0] === "b" && args[1] === "f" && args[2] === "f" ? "f" : null;
+  if (name === "broadcastInDim" || name === "stopGradient") return args[0]!;
+  return null;
+}
+
 /** One step of the plan: an operation on earlier value ids. */
 interface Step {
   op: string;
@@ -96,14 +144,16 @@ interface Step {
 /** The group's structure; its JSON is the module cache key. */
 interface Plan {
   dtype: FloatDType;
-  /** Kinds of the input values ("a" array, "s" scalar); ids 0..inputs-1. */
-  inputs: ("a" | "s")[];
+  /** Kinds of the input values ("a" array, "s" scalar, "b" bool array); ids 0..inputs-1. */
+  inputs: ("a" | "s" | "b")[];
   /** Steps; step j defines value id inputs.length + j. */
   steps: Step[];
   /** Value ids stored as array results. */
   stores: number[];
   /** Value ids summed. */
   sums: number[];
+  /** Value ids that are bool (lane masks; uint8 in memory). */
+  bools: number[];
 }
 
 /** Builds the plan of a group, or null when some part has no Wasm form. */
@@ -111,31 +161,43 @@ function planGroup(
   eqns: readonly JaxprEqn[],
   escapes: (v: Var) => boolean,
 ): { plan: Plan; inputs: Var[]; outputs: Var[] } | null {
-  const dtype = eqns[0]?.out.dtype;
+  // The group's float dtype: the first float value met; every other value is of it or bool.
+  // An all-bool group works in 4 lanes of 32 bits, as float32.
+  const dtype =
+    eqns
+      .flatMap((e) => [e.out, ...e.inputs])
+      .map((v) => v.dtype)
+      .find((d) => d !== "bool") ?? "float32";
   if (dtype !== "float32" && dtype !== "float64") return null;
+  const kindOf = (v: Var): Kind | null =>
+    v.dtype === "bool" ? "b" : v.dtype === dtype ? "f" : null;
   const defined = new Set<Var>();
   const inputs: Var[] = [];
   for (const e of eqns) {
     const name = e.prim.name;
-    const known =
-      name in VECTOR_BINARY.float64 ||
-      name in VECTOR_UNARY.float64 ||
-      MATH.has(name) ||
-      IDENTITY.has(name) ||
-      name === "reduceSum";
-    if (!known) return null;
-    if (e.out.dtype !== dtype || e.inputs.some((v) => v.dtype !== dtype)) return null;
-    for (const v of e.inputs) if (!defined.has(v) && !inputs.includes(v)) inputs.push(v);
+    const argKinds = e.inputs.map(kindOf);
+    const outKind = kindOf(e.out);
+    if (outKind === null || argKinds.includes(null)) return null;
+    // convert: same dtype, or between bool and the float dtype (both ways)
+    const kind = name === "convert" ? outKind : resultKind(name, argKinds as Kind[]);
+    if (kind !== outKind) return null;
+    for (const v of e.inputs) {
+      if (defined.has(v) || inputs.includes(v)) continue;
+      // bool scalars from outside have no Wasm form here
+      if (v.dtype === "bool" && v.shape.length === 0) return null;
+      inputs.push(v);
+    }
     defined.add(e.out);
   }
   // Value ids: inputs 0..inputs.length-1 (also their parameter indices), then one per step.
   const ids = new Map<Var, number>(inputs.map((v, k) => [v, k]));
   const plan: Plan = {
     dtype,
-    inputs: inputs.map((v) => (v.shape.length === 0 ? "s" : "a")),
+    inputs: inputs.map((v) => (v.dtype === "bool" ? "b" : v.shape.length === 0 ? "s" : "a")),
     steps: [],
     stores: [],
     sums: [],
+    bools: inputs.flatMap((v, id) => (v.dtype === "bool" ? [id] : [])),
   };
   const outputs: Var[] = [];
   const sumVars: Var[] = [];
@@ -144,6 +206,7 @@ function planGroup(
     const args = e.inputs.map((v) => ids.get(v)!);
     plan.steps.push({ op: e.prim.name, args });
     ids.set(e.out, id);
+    if (e.out.dtype === "bool") plan.bools.push(id);
     if (e.prim.name === "reduceSum") {
       plan.sums.push(args[0]!);
       sumVars.push(e.out);
@@ -163,7 +226,7 @@ function buildModule(plan: Plan, shared: boolean): Uint8Array<ArrayBuffer> {
   mb.importMemory({ module: "env", field: "memory", initial: 1, maximum: MAX_PAGES, shared });
   const f32 = plan.dtype === "float32";
   const params: (typeof I32 | typeof F64)[] = [];
-  for (const k of plan.inputs) params.push(k === "a" ? I32 : F64);
+  for (const k of plan.inputs) params.push(k === "s" ? F64 : I32);
   for (let j = 0; j < plan.stores.length; j++) params.push(I32);
   params.push(I32, I32, I32);
   const sumsPtr = params.length - 3;
@@ -221,17 +284,104 @@ function emitBody(
   /** Results computed ahead by a sin/cos pair, by step index. */
   const shared = new Map<number, number>();
   // Parameter index of each array input: inputs keep their ids as parameter indices.
+  const bools = new Set(plan.bools);
+  /** Byte offset of this vector's first element in a bool (uint8) array. */
+  const boolOffset = () =>
+    c
+      .get(off)
+      .i32(f32 ? 2 : 3)
+      .op(I32_SHR_U);
   plan.inputs.forEach((k, id) => {
-    if (k !== "a") return;
+    if (k === "s") return;
     const l = c.local(V128);
-    c.get(id).get(off).op(Op.i32_add).simdMem(Simd.v128_load, 0).set(l);
+    if (k === "a") {
+      c.get(id).get(off).op(Op.i32_add).simdMem(Simd.v128_load, 0).set(l);
+    } else {
+      // uint8 0/1 bytes widened to the lane width, then compared with 0 into a mask
+      c.get(id);
+      boolOffset().op(Op.i32_add);
+      c.simdMem(f32 ? V128_LOAD32_ZERO : V128_LOAD16_SPLAT, 0);
+      c.simd(I16X8_EXTEND_LOW_I8X16_U).simd(I32X4_EXTEND_LOW_I16X8_U);
+      if (!f32) c.simd(I64X2_EXTEND_LOW_I32X4_U);
+      c.i32(0).simd(I32X4_SPLAT);
+      c.simd(f32 ? I32X4_NE : I64X2_NE).set(l);
+    }
     local.set(id, l);
   });
+  /** A vector of `x` in every lane of the float dtype. */
+  const splat = (x: number) => {
+    if (f32) c.f32(x).simd(Simd.f32x4_splat);
+    else c.f64(x).simd(Simd.f64x2_splat);
+  };
+  const compare = (name: CompareName) => c.simd(VECTOR_COMPARE[dtype][name]);
   plan.steps.forEach((s, j) => {
     const id = plan.inputs.length + j;
     const args = s.args.map((a) => local.get(a)!);
+    const argBool = bools.has(s.args[0]!);
+    if (s.op === "convert" && argBool !== bools.has(id)) {
+      const out = c.local(V128);
+      if (argBool) {
+        // bool -> float: 1.0 where the mask is set (the mask's bits and 1.0's bits)
+        c.get(args[0]!);
+        splat(1);
+        c.simd(MASK_BINARY.and!);
+      } else {
+        // float -> bool: x != 0 and not NaN, i.e. x < 0 or x > 0
+        c.get(args[0]!);
+        splat(0);
+        compare("lt");
+        c.get(args[0]!);
+        splat(0);
+        compare("gt");
+        c.simd(MASK_BINARY.or!);
+      }
+      c.set(out);
+      local.set(id, out);
+      return;
+    }
     if (IDENTITY.has(s.op) || s.op === "reduceSum") {
       local.set(id, args[0]!);
+      return;
+    }
+    const simple = (emit: () => void) => {
+      const out = c.local(V128);
+      emit();
+      c.set(out);
+      local.set(id, out);
+    };
+    if (s.op in VECTOR_COMPARE[dtype]) {
+      simple(() =>
+        c
+          .get(args[0]!)
+          .get(args[1]!)
+          .simd(VECTOR_COMPARE[dtype][s.op as CompareName]),
+      );
+      return;
+    }
+    if (s.op in MASK_BINARY) {
+      simple(() => c.get(args[0]!).get(args[1]!).simd(MASK_BINARY[s.op]!));
+      return;
+    }
+    if (s.op === "not") {
+      simple(() => c.get(args[0]!).simd(V128_NOT));
+      return;
+    }
+    if (s.op === "select") {
+      // select(p, a, b) = p ? a : b: bitselect keeps a's bits where the mask is set
+      simple(() => c.get(args[1]!).get(args[2]!).get(args[0]!).simd(V128_BITSELECT));
+      return;
+    }
+    if (s.op === "max" || s.op === "min") {
+      // As the JS loop: a if (a >= b for max, a <= b for min) or a is NaN, else b;
+      // this keeps NaN and the sign of equal zeros as the JS backend does.
+      simple(() => {
+        c.get(args[0]!).get(args[1]!);
+        c.get(args[0]!).get(args[1]!);
+        compare(s.op === "max" ? "ge" : "le");
+        c.get(args[0]!).get(args[0]!);
+        compare("ne");
+        c.simd(MASK_BINARY.or!).simd(V128_BITSELECT);
+      });
       return;
     }
     if (s.op in VECTOR_BINARY[dtype] || s.op in VECTOR_UNARY[dtype]) {
@@ -264,10 +414,22 @@ function emitBody(
   });
   const firstOut = plan.inputs.length;
   plan.stores.forEach((id, j) => {
-    c.get(firstOut + j)
-      .get(off)
-      .op(Op.i32_add);
-    c.get(local.get(id)!).simdMem(Simd.v128_store, 0);
+    c.get(firstOut + j);
+    if (!bools.has(id)) {
+      c.get(off).op(Op.i32_add);
+      c.get(local.get(id)!).simdMem(Simd.v128_store, 0);
+      return;
+    }
+    // a mask to uint8 0/1: the first byte of each lane, gathered into lane 0, masked to bit 0
+    boolOffset().op(Op.i32_add);
+    const m = local.get(id)!;
+    const first = f32 ? [0, 4, 8, 12] : [0, 8, 0, 0];
+    c.get(m)
+      .get(m)
+      .shuffle([...first, ...new Array<number>(12).fill(0)]);
+    c.simd(I32X4_EXTRACT_LANE).bytes.push(0);
+    c.i32(f32 ? 0x01010101 : 0x0101).op(I32_AND);
+    c.mem(f32 ? I32_STORE : I32_STORE16, 0);
   });
   // Sums in float64 lanes; in the masked tail only lanes < rem count.
   const halves = f32 ? [0, 2] : [0];
@@ -353,21 +515,29 @@ export function lowerGroupToWasm(
   const lanes = 16 / bytes;
   // Work in chunks that stay in cache between the copy in, the kernel and the copy out.
   const chunk = Math.min(n, chunkElements);
-  const view = (ptr: number, count: number): Float32Array | Float64Array =>
-    f32
-      ? new Float32Array(rt.memory.buffer, ptr, count)
-      : new Float64Array(rt.memory.buffer, ptr, count);
+  const boolValues = new Set(plan.bools);
+  const view = (ptr: number, count: number, bool: boolean): TypedArray =>
+    bool
+      ? new Uint8Array(rt.memory.buffer, ptr, count)
+      : f32
+        ? new Float32Array(rt.memory.buffer, ptr, count)
+        : new Float64Array(rt.memory.buffer, ptr, count);
+  const storeBool = plan.stores.map((id) => boolValues.has(id));
 
   const run = (...args: Value[]): Value[] => {
     resetArena(rt);
-    const inPtrs = plan.inputs.map((k) => (k === "a" ? alloc(rt, chunk * bytes) : 0));
-    const outPtrs = plan.stores.map(() => alloc(rt, chunk * bytes));
+    const inPtrs = plan.inputs.map((k) =>
+      k === "a" ? alloc(rt, chunk * bytes) : k === "b" ? alloc(rt, chunk) : 0,
+    );
+    const outPtrs = plan.stores.map((_, j) => alloc(rt, storeBool[j] ? chunk : chunk * bytes));
     const sumsPtr = alloc(rt, 8 * plan.sums.length);
     // Views only after every alloc: growing the memory replaces its buffer.
-    const inViews = inPtrs.map((p) => view(p, chunk));
-    const outViews = outPtrs.map((p) => view(p, chunk));
+    const inViews = inPtrs.map((p, j) => view(p, chunk, plan.inputs[j] === "b"));
+    const outViews = outPtrs.map((p, j) => view(p, chunk, storeBool[j]!));
     const sumsView = new Float64Array(rt.memory.buffer, sumsPtr, plan.sums.length);
-    const results = outPtrs.map(() => (f32 ? new Float32Array(n) : new Float64Array(n)));
+    const results = outPtrs.map((_, j) =>
+      storeBool[j] ? new Uint8Array(n) : f32 ? new Float32Array(n) : new Float64Array(n),
+    );
     const sums = new Float64Array(plan.sums.length);
     const callArgs: number[] = plan.inputs.map((k, j) =>
       k === "s" ? (args[j] as number) : inPtrs[j]!,
@@ -376,7 +546,7 @@ export function lowerGroupToWasm(
     for (let start = 0; start < n; start += chunk) {
       const count = Math.min(chunk, n - start);
       plan.inputs.forEach((k, j) => {
-        if (k === "a") inViews[j]!.set((args[j] as Float64Array).subarray(start, start + count));
+        if (k !== "s") inViews[j]!.set((args[j] as TypedArray).subarray(start, start + count));
       });
       const nFull = Math.floor(count / lanes);
       callArgs[callArgs.length - 2] = nFull;
