@@ -158,10 +158,30 @@ async function measureForward(T: number, n: number): Promise<Measurement> {
   const t0 = performance.now();
   const g = (jacfwd(f) as (p: NdArray) => NdArray)(params);
   const ms = performance.now() - t0 - gcMs;
-  return { method: "forward (jacfwd)", T, ms, bytes: atLastStep - base, gradient: numbers(g) };
+  return { method: FORWARD, T, ms, bytes: atLastStep - base, gradient: numbers(g) };
 }
 
 const MiB = 2 ** 20;
+const PLAIN = "reverse, unrolled (plain)";
+const FORWARD = "forward (jacfwd)";
+const revolveName = (s: number) => `reverse, revolve ${s} snapshots`;
+
+/** The median of a non-empty list. */
+function median(xs: number[]): number {
+  const sorted = xs.slice().sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** One colour per method, the same in every figure. */
+const COLOURS: Record<string, string> = {
+  [PLAIN]: "#d62728",
+  [revolveName(4)]: "#2ca02c",
+  [revolveName(16)]: "#17becf",
+  [FORWARD]: "#1f77b4",
+};
+function colourScale(methods: string[]) {
+  return { legend: true, domain: methods, range: methods.map((m) => COLOURS[m]!) };
+}
 
 export const longSimulations: Section = {
   id: "long-simulations",
@@ -170,19 +190,27 @@ export const longSimulations: Section = {
     const n = opts.quick ? 50 : 100;
     const Ts = opts.quick ? [100, 200, 400] : [250, 500, 1000, 2000];
     const snapshotCounts = [4, 16];
+    const methods = [PLAIN, ...snapshotCounts.map(revolveName), FORWARD];
+    const reps = opts.quick ? 1 : 3;
+    /** One measurement of every method at T, in a fixed order. */
+    const measureAll = async (T: number): Promise<Measurement[]> => {
+      const out = [await measureReverse(PLAIN, T, n, {})];
+      for (const s of snapshotCounts) {
+        const r = await measureReverse(revolveName(s), T, n, { checkpoint: { snapshots: s } });
+        r.advances = lastSweep.advances;
+        out.push(r);
+      }
+      out.push(await measureForward(T, n));
+      return out;
+    };
     const rows: Measurement[] = [];
     for (const [i, T] of Ts.entries()) {
       opts.onProgress?.(i / Ts.length);
-      // Interleaved per T so that machine load affects every method alike.
-      rows.push(await measureReverse("reverse, unrolled (plain)", T, n, {}));
-      for (const s of snapshotCounts) {
-        const r = await measureReverse(`reverse, revolve ${s} snapshots`, T, n, {
-          checkpoint: { snapshots: s },
-        });
-        r.advances = lastSweep.advances;
-        rows.push(r);
-      }
-      rows.push(await measureForward(T, n));
+      // Methods interleaved within each repetition, so that machine load affects them alike;
+      // memory and gradient from the first repetition, time = median over the repetitions.
+      const runs: Measurement[][] = [];
+      for (let r = 0; r < reps; r++) runs.push(await measureAll(T));
+      runs[0]!.forEach((m, k) => rows.push({ ...m, ms: median(runs.map((run) => run[k]!.ms)) }));
     }
 
     // Checks at the longest T: every method against central FD of the JS simulation and against plain reverse.
@@ -236,9 +264,10 @@ export const longSimulations: Section = {
     const notes = [
       `${n} oscillators, T = ${Ts.join(", ")} steps. Memory = V8 heap in use + ArrayBuffer bytes after a forced ` +
         "garbage collection (and a 20 ms wait for V8 to free dead array buffers), minus the same before the " +
-        "computation (noise about ±0.5 MiB; negative values drawn as 0): for reverse mode measured between the " +
+        "computation (noise about ±1 MiB; negative values drawn as 0): for reverse mode measured between the " +
         "forward sweep (vjp) and the backward sweep, i.e. what is kept for the backward sweep; for jacfwd " +
-        "measured inside the last simulation step. Time: one run each, forward + backward, measured live " +
+        `measured inside the last simulation step. Time: forward + backward, median of ${reps} interleaved ` +
+        "run(s), measured live " +
         "while the tour runs (the machine may be shared; gc time excluded).",
       `Plain reverse mode grows by about ${perStepKiB.toFixed(1)} KiB per step here; at T = ${Tmax}: ` +
         atMax
@@ -269,7 +298,7 @@ export const longSimulations: Section = {
           caption:
             "Memory kept by each method against the number of steps T (live heap + array buffers, MiB).",
           svg: plotSvg({
-            color: { legend: true },
+            color: colourScale(methods),
             x: { label: "steps T", grid: true },
             y: { label: "memory (MiB)", grid: true },
             marks: [
@@ -279,9 +308,9 @@ export const longSimulations: Section = {
           }),
         },
         {
-          caption: "Time of each method (forward + backward, ms, one run each, measured live).",
+          caption: `Time of each method (forward + backward, ms, median of ${reps} run(s), measured live).`,
           svg: plotSvg({
-            color: { legend: true },
+            color: colourScale(methods),
             x: { label: "steps T", grid: true },
             y: { label: "time (ms)", grid: true },
             marks: [
@@ -292,9 +321,11 @@ export const longSimulations: Section = {
         },
         {
           caption:
-            "Steps recomputed by revolve per simulation step (measured advances / T; lines: Griewank's optimum F(T, s) / T).",
+            "Steps recomputed by revolve per simulation step: dots, measured advances / T; lines, " +
+            "Griewank's optimum F(T, s) / T for a backward sweep that starts from the initial state " +
+            "only (chainrule's forward sweep already stores the first sweep's snapshots, saving some).",
           svg: plotSvg({
-            color: { legend: true },
+            color: colourScale(snapshotCounts.map(revolveName)),
             x: { label: "steps T", grid: true },
             y: { label: "recomputed steps per step", grid: true },
             marks: [
