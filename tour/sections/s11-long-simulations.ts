@@ -92,8 +92,19 @@ function fdGradient(T: number, n: number, h: number): number[] {
  * right after a full garbage collection, so that only reachable data counts.
  * The gc function is exposed at run time through V8's flag (no node flag needed).
  */
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
+let exposedGc: (() => void) | undefined;
+/** global.gc when node runs with --expose-gc, otherwise exposed now through V8's flag (first use only). */
+function gc(): void {
+  if (exposedGc === undefined) {
+    const global = (globalThis as { gc?: () => void }).gc;
+    if (global !== undefined) exposedGc = global;
+    else {
+      setFlagsFromString("--expose-gc");
+      exposedGc = runInNewContext("gc") as () => void;
+    }
+  }
+  exposedGc();
+}
 const pause = new Int32Array(new SharedArrayBuffer(4));
 function liveBytes(): number {
   gc();
