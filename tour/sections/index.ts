@@ -10,6 +10,7 @@ import { graph } from "./s07-graph.js";
 import { likelihoodFit } from "./s08-likelihood-fit.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
 import { nnPhysics } from "./s10-nn-physics.js";
+import { longSimulations } from "./s11-long-simulations.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
@@ -22,4 +23,5 @@ export const SECTIONS: Section[] = [
   likelihoodFit,
   dualAndTape,
   nnPhysics,
+  longSimulations,
 ];
