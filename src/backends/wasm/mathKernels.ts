@@ -45,6 +45,7 @@ import {
   trigReduceF32,
   trigSelectF32,
 } from "./mathKernelsF32.js";
+import { INV_FACTORIAL, type LaneOps, polynomial } from "./simdPolynomial.js";
 
 export type MathOp = "exp" | "log" | "sin" | "cos";
 export const MATH_OPS: readonly MathOp[] = ["exp", "log", "sin", "cos"];
@@ -111,17 +112,6 @@ const SQRT2 = Math.SQRT2;
 /** Above this |x|, sin/cos lanes are recomputed by scalar Math calls. */
 const TRIG_LIMIT = 131072;
 
-/** 1/n! for n = 0..20, in float64. */
-const INV_FACTORIAL: number[] = (() => {
-  const out = [1];
-  let f = 1;
-  for (let n = 1; n <= 20; n++) {
-    f *= n;
-    out.push(1 / f);
-  }
-  return out;
-})();
-
 // ---- small helpers appending v128 instructions ----
 
 function constBytes(c: Code, bytes: Uint8Array): void {
@@ -136,35 +126,8 @@ function f64s(c: Code, v: number): void {
 function i64s(c: Code, v: bigint): void {
   constBytes(c, new Uint8Array(new BigInt64Array([v, v]).buffer));
 }
-/**
- * Leaves sum_j coeffs[j] z^j on the stack (z a local), by Estrin's scheme:
- * p = low(z) + z^h high(z) with h a power of two, recursively. The halves
- * are independent, so the CPU overlaps them; Horner's rule would make one
- * chain of n dependent multiply-adds (latency-bound).
- */
-function polynomial(c: Code, z: number, coeffs: readonly number[]): void {
-  // powers[k] = z^(2^k)
-  const powers = [z];
-  while (1 << powers.length < coeffs.length) {
-    const prev = powers[powers.length - 1]!;
-    const next = c.local(V128);
-    c.get(prev).get(prev).simd(Simd.f64x2_mul).set(next);
-    powers.push(next);
-  }
-  const part = (lo: number, len: number): void => {
-    if (len === 1) {
-      f64s(c, coeffs[lo]!);
-      return;
-    }
-    let k = 0;
-    while (2 << k < len) k++;
-    const h = 1 << k;
-    part(lo, h);
-    part(lo + h, len - h);
-    c.get(powers[k]!).simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
-  };
-  part(0, coeffs.length);
-}
+/** float64 lanes for the shared polynomial evaluator. */
+const F64_LANES: LaneOps = { splat: f64s, mul: Simd.f64x2_mul, add: Simd.f64x2_add };
 
 // ---- float64 kernels: each reads local x (f64x2) and leaves the result ----
 
@@ -200,7 +163,7 @@ function expF64(c: Code, x: number, precise: boolean): void {
   i64s(c, ROUNDER_BITS);
   c.simd(S.i64x2_sub).tee(ki).i32(1).simd(S.i64x2_shr_s).set(k1);
   // e^r by a polynomial (degree 13; 8 for float32 results)
-  polynomial(c, r, INV_FACTORIAL.slice(0, precise ? 14 : 9));
+  polynomial(c, F64_LANES, r, INV_FACTORIAL.slice(0, precise ? 14 : 9));
   // * 2^k1 * 2^k2, each built as (kj + 1023) << 52
   c.get(k1);
   i64s(c, 1023n);
@@ -263,7 +226,7 @@ function logF64(c: Code, x: number, precise: boolean): void {
   for (let j = 3; j <= (precise ? 21 : 13); j += 2) series.push(1 / j);
   c.get(s).get(s).simd(Simd.f64x2_add).tee(s);
   c.get(s).get(z).simd(Simd.f64x2_mul);
-  polynomial(c, z, series);
+  polynomial(c, F64_LANES, z, series);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
   // + e * LN2_LO, then + e * LN2_HI
   c.get(e);
@@ -325,7 +288,7 @@ function trigReduceF64(c: Code, x: number, precise: boolean): TrigParts {
     sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
   c.get(r);
   c.get(r).get(z).simd(Simd.f64x2_mul);
-  polynomial(c, z, sinCoeffs);
+  polynomial(c, F64_LANES, z, sinCoeffs);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(sp);
   // cos r = 1 + z (-1/2! + z (1/4! - ...)), to r^16 (r^12 for float32 results)
   const cosCoeffs: number[] = [];
@@ -333,7 +296,7 @@ function trigReduceF64(c: Code, x: number, precise: boolean): TrigParts {
     cosCoeffs.push(((n / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
   f64s(c, 1);
   c.get(z);
-  polynomial(c, z, cosCoeffs);
+  polynomial(c, F64_LANES, z, cosCoeffs);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(cp);
   return { t, sp, cp };
 }

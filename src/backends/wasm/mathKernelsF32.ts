@@ -13,6 +13,7 @@
  *   all have |x| <= 512; others take the float64 route of mathKernels.ts.
  */
 import { type Code, Simd, V128 } from "./emitter.js";
+import { INV_FACTORIAL, type LaneOps, polynomial } from "./simdPolynomial.js";
 
 /** SIMD opcodes beyond the emitter's table (WebAssembly SIMD spec numbering). */
 const S = {
@@ -43,12 +44,6 @@ const ROUNDER_BITS = 0x4b400000;
 /** Largest |x| whose sin/cos this file computes. */
 export const F32_TRIG_LIMIT = 512;
 
-function fact(n: number): number {
-  let f = 1;
-  for (let i = 2; i <= n; i++) f *= i;
-  return f;
-}
-
 function f32s(c: Code, v: number): void {
   c.f32(v).simd(Simd.f32x4_splat);
 }
@@ -56,28 +51,8 @@ function i32s(c: Code, v: number): void {
   c.i32(v).simd(17); // i32x4.splat
 }
 
-/** Leaves sum_j coeffs[j] z^j (Estrin's scheme, as in mathKernels.ts). */
-function poly(c: Code, z: number, coeffs: readonly number[]): void {
-  const powers = [z];
-  while (1 << powers.length < coeffs.length) {
-    const prev = powers[powers.length - 1]!;
-    const next = c.local(V128);
-    c.get(prev).get(prev).simd(Simd.f32x4_mul).set(next);
-    powers.push(next);
-  }
-  const part = (lo: number, len: number): void => {
-    if (len === 1) {
-      f32s(c, coeffs[lo]!);
-      return;
-    }
-    let k = 0;
-    while (2 << k < len) k++;
-    part(lo, 1 << k);
-    part(lo + (1 << k), len - (1 << k));
-    c.get(powers[k]!).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
-  };
-  part(0, coeffs.length);
-}
+/** float32 lanes for the shared polynomial evaluator. */
+const F32_LANES: LaneOps = { splat: f32s, mul: Simd.f32x4_mul, add: Simd.f32x4_add };
 
 /** Leaves exp(x) for the f32x4 local x. */
 export function expF32(c: Code, x: number): void {
@@ -107,11 +82,7 @@ export function expF32(c: Code, x: number): void {
   c.get(t);
   i32s(c, ROUNDER_BITS);
   c.simd(S.i32x4_sub).tee(ki).i32(1).simd(S.i32x4_shr_s).set(k1);
-  poly(
-    c,
-    r,
-    [0, 1, 2, 3, 4, 5, 6, 7].map((n) => 1 / fact(n)),
-  );
+  polynomial(c, F32_LANES, r, INV_FACTORIAL.slice(0, 8));
   c.get(k1);
   i32s(c, 127);
   c.simd(S.i32x4_add).i32(23).simd(S.i32x4_shl).simd(Simd.f32x4_mul);
@@ -150,12 +121,23 @@ export function trigReduceF32(c: Code, x: number): TrigPartsF32 {
   c.tee(r).get(r).simd(Simd.f32x4_mul).set(z);
   // sin r = r + r z (-1/3! + z/5! - z^2/7! + z^3/9!)
   c.get(r).get(r).get(z).simd(Simd.f32x4_mul);
-  poly(c, z, [-1 / fact(3), 1 / fact(5), -1 / fact(7), 1 / fact(9)]);
+  polynomial(c, F32_LANES, z, [
+    -INV_FACTORIAL[3]!,
+    INV_FACTORIAL[5]!,
+    -INV_FACTORIAL[7]!,
+    INV_FACTORIAL[9]!,
+  ]);
   c.simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(sp);
   // cos r = 1 + z (-1/2! + z/4! - ... - z^4/10!)
   f32s(c, 1);
   c.get(z);
-  poly(c, z, [-1 / fact(2), 1 / fact(4), -1 / fact(6), 1 / fact(8), -1 / fact(10)]);
+  polynomial(c, F32_LANES, z, [
+    -INV_FACTORIAL[2]!,
+    INV_FACTORIAL[4]!,
+    -INV_FACTORIAL[6]!,
+    INV_FACTORIAL[8]!,
+    -INV_FACTORIAL[10]!,
+  ]);
   c.simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(cp);
   return { t, sp, cp };
 }
