@@ -127,32 +127,24 @@ const leaf: fc.Arbitrary<Expr> = fc.oneof(
   fc.constant<Expr>({ k: "y" }),
   fc.integer({ min: -40, max: 40 }).map((i): Expr => ({ k: "c", v: i / 8 })),
 );
-const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
-  e: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
+/** A leaf, or a unary or binary operation on expressions drawn from `tie("e")`. */
+function arithmetic(tie: (key: "e") => fc.Arbitrary<unknown>): fc.Arbitrary<Expr>[] {
+  const sub = tie("e") as fc.Arbitrary<Expr>;
+  return [
     leaf,
-    fc.record({ k: fc.constant("un" as const), op: fc.constantFrom(...UNARY), a: tie("e") }),
-    fc.record({
-      k: fc.constant("bin" as const),
-      op: fc.constantFrom(...BINARY),
-      a: tie("e"),
-      b: tie("e"),
-    }),
-  ),
+    fc.record({ k: fc.constant("un" as const), op: fc.constantFrom(...UNARY), a: sub }),
+    fc.record({ k: fc.constant("bin" as const), op: fc.constantFrom(...BINARY), a: sub, b: sub }),
+  ];
+}
+const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
+  e: fc.oneof({ depthSize: "small", withCrossShrink: true }, ...arithmetic(tie)),
 })).e;
 
 /** Chains that also use masks: comparisons, logic, where, bool <-> float converts. */
 const masked = fc.letrec<{ e: Expr; m: Mask }>((tie) => ({
   e: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
-    leaf,
-    fc.record({ k: fc.constant("un" as const), op: fc.constantFrom(...UNARY), a: tie("e") }),
-    fc.record({
-      k: fc.constant("bin" as const),
-      op: fc.constantFrom(...BINARY),
-      a: tie("e"),
-      b: tie("e"),
-    }),
+    ...arithmetic(tie),
     fc.record({ k: fc.constant("where" as const), m: tie("m"), a: tie("e"), b: tie("e") }),
     fc.record({ k: fc.constant("fromMask" as const), m: tie("m") }),
   ),
