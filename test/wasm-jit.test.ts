@@ -11,6 +11,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasSimd } from "../src/backends/wasm/emitter.js";
+import { getRuntime, startWasmThreads, stopWasmThreads } from "../src/backends/wasm/index.js";
 import { configureWasmJit, wasmGroupModuleCount } from "../src/jit/wasmLowering.js";
 import { type Array as NdArray, getBackend, grad, jit, np, setBackend } from "../src/index.js";
 import { rng } from "./helpers.js";
@@ -180,15 +181,11 @@ function worst(a: ArrayLike<number>, b: ArrayLike<number>, rtol: number, atol: n
   return w;
 }
 
-describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
-  const before = getBackend();
-  // Small chunks: the arrays below span several kernel calls (sums carried across).
-  beforeAll(() => configureWasmJit({ minElements: 0, chunkElements: 24 }));
-  afterAll(() => {
-    configureWasmJit({ minElements: 1024, chunkElements: 8192 });
-    setBackend(before);
-  });
-
+/**
+ * Random chains (+ sum), with and without masks, jitted on the wasm backend
+ * against the same functions run eagerly on the JS backend.
+ */
+function defineChainProperties(seedOffset: number, numRuns = 60): void {
   for (const dtype of ["float64", "float32"] as const) {
     it(`random ${dtype} chains (+ sum) equal eager JS-backend values`, () => {
       const tol = dtype === "float64" ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 2e-5, atol: 2e-5 };
@@ -218,7 +215,7 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
             ),
           ).toBeLessThanOrEqual(1);
         }),
-        { numRuns: 60, seed: dtype === "float64" ? 11 : 12 },
+        { numRuns, seed: seedOffset + (dtype === "float64" ? 11 : 12) },
       );
     });
   }
@@ -251,10 +248,22 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
           const sumTol = tol.atol + tol.rtol * scale * (dtype === "float32" ? 4 : 1);
           expect(worst(sum!.data(), refSum!.data(), 0, sumTol)).toBeLessThanOrEqual(1);
         }),
-        { numRuns: 60, seed: dtype === "float64" ? 21 : 22 },
+        { numRuns, seed: seedOffset + (dtype === "float64" ? 21 : 22) },
       );
     });
   }
+}
+
+describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
+  const before = getBackend();
+  // Small chunks: the arrays below span several kernel calls (sums carried across).
+  beforeAll(() => configureWasmJit({ minElements: 0, chunkElements: 24 }));
+  afterAll(() => {
+    configureWasmJit({ minElements: 1024, chunkElements: 8192 });
+    setBackend(before);
+  });
+
+  defineChainProperties(0);
 
   it("max/min keep NaN and the JS backend's choice between equal zeros", () => {
     for (const dtype of ["float64", "float32"] as const) {
@@ -357,5 +366,36 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
     setBackend("js");
     const ref = np.tanh(np.multiply(x, 2));
     expect(worst(y.data(), ref.data(), 1e-15, 0)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads", () => {
+  const before = getBackend();
+  // Every group is split (worker shares, then the caller's share in chunks of 24).
+  beforeAll(async () => {
+    expect(await startWasmThreads(getRuntime(), 1)).toBeGreaterThan(0);
+    configureWasmJit({ minElements: 0, chunkElements: 24, parallelMinElements: 0 });
+  });
+  afterAll(async () => {
+    configureWasmJit({ minElements: 1024, chunkElements: 8192, parallelMinElements: 65536 });
+    setBackend(before);
+    await stopWasmThreads();
+  });
+
+  defineChainProperties(100, 30);
+
+  it("a restarted pool compiles the group modules again", async () => {
+    setBackend("wasm");
+    const f = jit((v: NdArray) => [np.exp(np.sin(v)), np.sum(np.cos(v))]);
+    const x = randomData("float64", 1001, 5);
+    const expected = Array.from(x.data(), (v) => Math.exp(Math.sin(v)));
+    const expectedSum = Array.from(x.data()).reduce((s, v) => s + Math.cos(v), 0);
+    for (let round = 0; round < 2; round++) {
+      const [y, s] = f(x) as NdArray[];
+      expect(worst(y!.data(), expected, 1e-15, 0)).toBeLessThanOrEqual(2);
+      expect(Math.abs(s!.item() - expectedSum)).toBeLessThan(1e-12);
+      await stopWasmThreads();
+      expect(await startWasmThreads(getRuntime(), 1)).toBeGreaterThan(0);
+    }
   });
 });

@@ -45,6 +45,13 @@ import {
   resetArena,
   tryRuntime,
 } from "../backends/wasm/runtime.js";
+import {
+  type SharedGroupModule,
+  awaitGroupShare,
+  postGroupShare,
+  sharedGroupModule,
+  usableWorkers,
+} from "../backends/wasm/threads.js";
 import type { TypedArray } from "../core/dtype.js";
 import type { JaxprEqn, Var } from "../ir/jaxpr.js";
 
@@ -63,13 +70,21 @@ export interface WasmGroupKernel {
 let minElements = 1024;
 /** Elements per kernel call: 64 KiB of float64 per array, so a chunk stays in cache. */
 let chunkElements = 8192;
+/** Groups of at least this many elements are split across the worker threads. */
+let parallelMinElements = 65536;
 
 /**
  * Sets the smallest group (in elements) lowered to Wasm (smaller ones stay JS
- * loops) and the elements per kernel call.
+ * loops), the elements per kernel call on the calling thread, and the
+ * smallest group split across worker threads.
  */
-export function configureWasmJit(options: { minElements?: number; chunkElements?: number }): void {
+export function configureWasmJit(options: {
+  minElements?: number;
+  chunkElements?: number;
+  parallelMinElements?: number;
+}): void {
   minElements = options.minElements ?? minElements;
+  parallelMinElements = options.parallelMinElements ?? parallelMinElements;
   // a whole number of 16-byte vectors of either dtype
   chunkElements = Math.max(4, Math.ceil((options.chunkElements ?? chunkElements) / 4) * 4);
 }
@@ -460,32 +475,37 @@ function emitBody(
 }
 
 type GroupFn = (...args: number[]) => void;
-/** Compiled group functions by plan (JSON), for the runtime's memory; null: refused. */
-const moduleCache = new Map<string, GroupFn | null>();
+/** A compiled group: its function here, and its bytes for worker threads. */
+interface CompiledGroup {
+  fn: GroupFn;
+  shared: SharedGroupModule;
+}
+/** Compiled groups by plan (JSON), for the runtime's memory; null: refused. */
+const moduleCache = new Map<string, CompiledGroup | null>();
 let cachedFor: WasmRuntime | undefined;
 
-function compiledGroup(plan: Plan, rt: WasmRuntime): GroupFn | null {
+function compiledGroup(plan: Plan, rt: WasmRuntime): CompiledGroup | null {
   if (cachedFor !== rt) {
     moduleCache.clear();
     cachedFor = rt;
   }
   const key = JSON.stringify(plan);
-  let fn = moduleCache.get(key);
-  if (fn === undefined) {
+  let compiled = moduleCache.get(key);
+  if (compiled === undefined) {
     try {
-      const module = new WebAssembly.Module(buildModule(plan, rt.shared));
-      const instance = new WebAssembly.Instance(module, {
+      const bytes = buildModule(plan, rt.shared);
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
         env: { memory: rt.memory },
         ...mathImportObject(),
       });
-      fn = instance.exports.group as GroupFn;
+      compiled = { fn: instance.exports.group as GroupFn, shared: sharedGroupModule(bytes) };
     } catch {
       // e.g. a browser main thread refusing synchronous compilation
-      fn = null;
+      compiled = null;
     }
-    moduleCache.set(key, fn);
+    moduleCache.set(key, compiled);
   }
-  return fn;
+  return compiled;
 }
 
 /** Number of distinct group modules compiled so far (for tests of the cache). */
@@ -508,13 +528,12 @@ export function lowerGroupToWasm(
   const planned = planGroup(eqns, escapes);
   if (planned === null) return null;
   const { plan, inputs, outputs } = planned;
-  const fn = compiledGroup(plan, rt);
-  if (fn === null) return null;
+  const compiled = compiledGroup(plan, rt);
+  if (compiled === null) return null;
+  const fn = compiled.fn;
   const f32 = plan.dtype === "float32";
   const bytes = f32 ? 4 : 8;
   const lanes = 16 / bytes;
-  // Work in chunks that stay in cache between the copy in, the kernel and the copy out.
-  const chunk = Math.min(n, chunkElements);
   const boolValues = new Set(plan.bools);
   const view = (ptr: number, count: number, bool: boolean): TypedArray =>
     bool
@@ -523,42 +542,106 @@ export function lowerGroupToWasm(
         ? new Float32Array(rt.memory.buffer, ptr, count)
         : new Float64Array(rt.memory.buffer, ptr, count);
   const storeBool = plan.stores.map((id) => boolValues.has(id));
+  const nSums = plan.sums.length;
+
+  /** Arena blocks for `count` elements of every array input and output, and the sums. */
+  interface Blocks {
+    inPtrs: number[];
+    outPtrs: number[];
+    sumsPtr: number;
+  }
+  const allocBlocks = (count: number): Blocks => ({
+    inPtrs: plan.inputs.map((k) =>
+      k === "a" ? alloc(rt, count * bytes) : k === "b" ? alloc(rt, count) : 0,
+    ),
+    outPtrs: plan.stores.map((_, j) => alloc(rt, storeBool[j] ? count : count * bytes)),
+    sumsPtr: alloc(rt, 8 * nSums),
+  });
+  /** The group function's arguments: inputs (addresses or scalars), outputs, sums, vectors, tail. */
+  const callArgs = (blocks: Blocks, args: Value[]): number[] => [
+    ...plan.inputs.map((k, j) => (k === "s" ? (args[j] as number) : blocks.inPtrs[j]!)),
+    ...blocks.outPtrs,
+    blocks.sumsPtr,
+    0,
+    0,
+  ];
+  /** Copies elements [lo, lo + count) of the array inputs into `blocks`. */
+  const copyIn = (blocks: Blocks, args: Value[], lo: number, count: number): void =>
+    plan.inputs.forEach((k, j) => {
+      if (k !== "s")
+        view(blocks.inPtrs[j]!, count, k === "b").set(
+          (args[j] as TypedArray).subarray(lo, lo + count),
+        );
+    });
+  /** Copies `count` results from `blocks` into the outputs at `lo`; adds the partial sums. */
+  const copyOut = (
+    blocks: Blocks,
+    results: TypedArray[],
+    sums: Float64Array,
+    lo: number,
+    count: number,
+  ): void => {
+    results.forEach((out, j) => out.set(view(blocks.outPtrs[j]!, count, storeBool[j]!), lo));
+    const partial = new Float64Array(rt.memory.buffer, blocks.sumsPtr, nSums);
+    for (let j = 0; j < nSums; j++) sums[j]! += partial[j]!;
+  };
 
   const run = (...args: Value[]): Value[] => {
     resetArena(rt);
-    const inPtrs = plan.inputs.map((k) =>
-      k === "a" ? alloc(rt, chunk * bytes) : k === "b" ? alloc(rt, chunk) : 0,
-    );
-    const outPtrs = plan.stores.map((_, j) => alloc(rt, storeBool[j] ? chunk : chunk * bytes));
-    const sumsPtr = alloc(rt, 8 * plan.sums.length);
-    // Views only after every alloc: growing the memory replaces its buffer.
-    const inViews = inPtrs.map((p, j) => view(p, chunk, plan.inputs[j] === "b"));
-    const outViews = outPtrs.map((p, j) => view(p, chunk, storeBool[j]!));
-    const sumsView = new Float64Array(rt.memory.buffer, sumsPtr, plan.sums.length);
-    const results = outPtrs.map((_, j) =>
+    const results = plan.stores.map((_, j) =>
       storeBool[j] ? new Uint8Array(n) : f32 ? new Float32Array(n) : new Float64Array(n),
     );
-    const sums = new Float64Array(plan.sums.length);
-    const callArgs: number[] = plan.inputs.map((k, j) =>
-      k === "s" ? (args[j] as number) : inPtrs[j]!,
-    );
-    callArgs.push(...outPtrs, sumsPtr, 0, 0);
-    for (let start = 0; start < n; start += chunk) {
-      const count = Math.min(chunk, n - start);
-      plan.inputs.forEach((k, j) => {
-        if (k !== "s") inViews[j]!.set((args[j] as TypedArray).subarray(start, start + count));
-      });
-      const nFull = Math.floor(count / lanes);
-      callArgs[callArgs.length - 2] = nFull;
-      callArgs[callArgs.length - 1] = count - nFull * lanes;
-      fn(...callArgs);
-      results.forEach((out, j) =>
-        out.set(count === chunk ? outViews[j]! : outViews[j]!.subarray(0, count), start),
-      );
-      for (let j = 0; j < sums.length; j++) sums[j]! += sumsView[j]!;
+    const sums = new Float64Array(nSums);
+    // Large groups are split into element ranges: workers take the first
+    // ones (whole vectors), the calling thread the last (with the partial
+    // vector), working through it in cache-sized chunks.
+    const workers = n >= parallelMinElements ? usableWorkers(rt) : 0;
+    const shares = workers + 1;
+    const bound = (s: number): number =>
+      s === shares ? n : Math.floor((s * n) / shares / lanes) * lanes;
+    const workerShares: { slot: number; lo: number; count: number; blocks: Blocks }[] = [];
+    for (let s = 0; s < workers; s++) {
+      const count = bound(s + 1) - bound(s);
+      if (count > 0)
+        workerShares.push({ slot: s + 1, lo: bound(s), count, blocks: allocBlocks(count) });
     }
+    const callerLo = bound(workers);
+    const chunk = Math.min(n - callerLo, chunkElements);
+    const mine = allocBlocks(chunk);
+    // Worker shares run only where the memory is shared, which never
+    // detaches its buffer on growth: the views below stay valid.
+    const started = workerShares.map((w) => {
+      copyIn(w.blocks, args, w.lo, w.count);
+      const argv = callArgs(w.blocks, args);
+      argv[argv.length - 2] = w.count / lanes;
+      const argsPtr = alloc(rt, 8 * argv.length);
+      new Float64Array(rt.memory.buffer, argsPtr, argv.length).set(argv);
+      return postGroupShare(rt, w.slot, compiled.shared, argsPtr, argv.length);
+    });
+    // The caller's share; whatever happens, wait for the workers before
+    // returning, so that none still writes to the arena during the next call.
+    let callerError: Error | undefined = undefined;
+    try {
+      const argv = callArgs(mine, args);
+      for (let start = callerLo; start < n; start += chunk) {
+        const count = Math.min(chunk, n - start);
+        copyIn(mine, args, start, count);
+        const nFull = Math.floor(count / lanes);
+        argv[argv.length - 2] = nFull;
+        argv[argv.length - 1] = count - nFull * lanes;
+        fn(...argv);
+        copyOut(mine, results, sums, start, count);
+      }
+    } catch (e) {
+      callerError = e instanceof Error ? e : new Error(`wasm jit group failed: ${String(e)}`);
+    }
+    workerShares.forEach((w, i) => {
+      awaitGroupShare(w.slot, started[i]!);
+      copyOut(w.blocks, results, sums, w.lo, w.count);
+    });
+    if (callerError !== undefined) throw callerError;
     const values: Value[] = results;
-    for (const s of sums) values.push(f32 ? Math.fround(s) : s);
+    for (const sum of sums) values.push(f32 ? Math.fround(sum) : sum);
     return values;
   };
   return { inputs, outputs, run };

@@ -1,20 +1,30 @@
 /**
  * Worker threads for the Wasm kernels. Each worker instantiates the same
  * compiled kernel module on the same shared memory; a large matrix product
- * is split by row panels of C, the calling thread running the first share.
+ * is split by row panels of C, and a large fused jit group (see
+ * jit/wasmLowering.ts) by ranges of elements, the calling thread running one
+ * share itself.
  *
  * Hand-off is through control words at the bottom of the shared memory
  * (Atomics, no messages per job): for worker w, slot w holds
- *   [seq, done, dtype (0 f32, 1 f64), aPack, bPack, c, k, nPanels, p0, p1, failed].
- * The caller writes the job, bumps `seq` and notifies; the worker runs
- * gemm, stores `failed` (1 if it trapped) and `done = seq`, and notifies;
- * the caller waits for `done` and throws if a share failed.
+ *   [seq, done, kind, arg0, arg1, ..., failed at index 10].
+ * kind 0 / 1: gemm_float32 / gemm_float64 with args
+ *   (aPack, bPack, c, k, nPanels, p0, p1);
+ * kind 2: a jit group function with args (module id, bytes address, byte
+ *   length, address of the float64 call arguments, their count). Workers
+ *   sit in Atomics.wait and cannot take messages, so a group module travels
+ *   as bytes in the shared memory the first time a worker needs it; the
+ *   worker compiles it, instantiates it on the memory, and keeps it by id.
+ * The caller writes the job, bumps `seq` and notifies; the worker runs it,
+ * stores `failed` (1 if it trapped) and `done = seq`, and notifies; the
+ * caller waits for `done` and throws if a share failed.
  *
  * Threads start asynchronously (`startWasmThreads`, called on first use in
  * Node; in browsers with cross-origin isolation); until they are ready, and
  * wherever SharedArrayBuffer is missing, kernels run on the calling thread.
  */
-import { CONTROL_BYTES, type WasmRuntime } from "./runtime.js";
+import { MATH_IMPORTS } from "./mathKernels.js";
+import { CONTROL_BYTES, type WasmRuntime, alloc } from "./runtime.js";
 
 const SLOT_INTS = 16;
 /**
@@ -36,30 +46,56 @@ let starting: Promise<number> | undefined;
 let ctl: Int32Array | undefined;
 /** Whether this thread may block in Atomics.wait (not a browser main thread). */
 let canBlock = true;
+/** Bumped at every launch: a new pool's workers have compiled no group module yet. */
+let poolGeneration = 0;
+
+/** Index of the `failed` word in a slot. */
+const FAILED = 10;
+/** Job kinds (word 2 of a slot). */
+const GEMM_F32 = 0;
+const GEMM_F64 = 1;
+const GROUP = 2;
 
 /**
  * The worker's program (plain JS source, so that it survives any bundler):
  * instantiate the kernels on the shared memory, then run jobs from control
- * slot `slot` forever. `seen` is the slot's sequence number at launch.
+ * slot `slot` forever. `seen` is the slot's sequence number at launch;
+ * `mathNames` are the Math functions that group modules import.
  */
-const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen) {
+const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNames) {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const math = {};
+  for (const name of mathNames) math[name] = Math[name];
+  const groups = new Map();
   const words = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
   const base = slot * ${SLOT_INTS};
+  const runGroup = () => {
+    const id = words[base + 3];
+    let fn = groups.get(id);
+    if (fn === undefined) {
+      const bytes = new Uint8Array(memory.buffer, words[base + 4], words[base + 5]).slice();
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory }, math });
+      fn = instance.exports.group;
+      groups.set(id, fn);
+    }
+    fn(...new Float64Array(memory.buffer, words[base + 6], words[base + 7]));
+  };
   for (;;) {
     Atomics.wait(words, base, seen);
     const seq = Atomics.load(words, base);
     if (seq === seen) continue;
     seen = seq;
-    const gemm = words[base + 2] === 0 ? ex.gemm_float32 : ex.gemm_float64;
     let failed = 0;
     try {
-      gemm(words[base + 3], words[base + 4], words[base + 5], words[base + 6],
-        words[base + 7], words[base + 8], words[base + 9]);
+      const kind = words[base + 2];
+      if (kind === ${GROUP}) runGroup();
+      else
+        (kind === ${GEMM_F32} ? ex.gemm_float32 : ex.gemm_float64)(words[base + 3], words[base + 4],
+          words[base + 5], words[base + 6], words[base + 7], words[base + 8], words[base + 9]);
     } catch {
       failed = 1;
     }
-    Atomics.store(words, base + 10, failed);
+    Atomics.store(words, base + ${FAILED}, failed);
     Atomics.store(words, base + 1, seq);
     Atomics.notify(words, base + 1);
   }
@@ -130,6 +166,8 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   };
   const source = `(${WORKER_BODY})`;
   const words = new Int32Array(rt.memory.buffer, 0, CONTROL_BYTES / 4);
+  const mathNames = Object.keys(MATH_IMPORTS);
+  poolGeneration++;
   if (g.process?.versions?.node !== undefined) {
     const wt = (await importNode("node:worker_threads")) as NodeWorkerThreads;
     const os = (await importNode("node:os")) as NodeOs;
@@ -140,7 +178,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
     for (let w = 0; w < n; w++) {
       const script =
         `const { workerData } = require("node:worker_threads");` +
-        `${source}(workerData.module, workerData.memory, workerData.slot, workerData.seen);`;
+        `${source}(workerData.module, workerData.memory, workerData.slot, workerData.seen, workerData.mathNames);`;
       const worker = new wt.Worker(script, {
         eval: true,
         workerData: {
@@ -148,6 +186,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
           memory: rt.memory,
           slot: w + 1,
           seen: words[(w + 1) * SLOT_INTS],
+          mathNames,
         },
       });
       worker.unref();
@@ -165,7 +204,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   if (g.Worker !== undefined && g.navigator?.hardwareConcurrency !== undefined) {
     const n = Math.min(count ?? Math.min(g.navigator.hardwareConcurrency - 1, 3), maxSlots);
     if (n <= 0) return 0;
-    const script = `onmessage = (e) => ${source}(e.data.module, e.data.memory, e.data.slot, e.data.seen);`;
+    const script = `onmessage = (e) => ${source}(e.data.module, e.data.memory, e.data.slot, e.data.seen, e.data.mathNames);`;
     const url = URL.createObjectURL(new Blob([script], { type: "text/javascript" }));
     const workers: { terminate: () => void }[] = [];
     for (let w = 0; w < n; w++) {
@@ -175,6 +214,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
         memory: rt.memory,
         slot: w + 1,
         seen: words[(w + 1) * SLOT_INTS],
+        mathNames,
       });
       workers.push(worker);
     }
@@ -197,6 +237,86 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
 }
 
 /**
+ * Worker slots (1, 2, ...) a kernel may use now: 0 where threads are
+ * unavailable, still starting, or limited by `setWasmThreadLimit`. The first
+ * call starts the pool (in the background).
+ */
+export function usableWorkers(rt: WasmRuntime): number {
+  if (pool === undefined && starting === undefined && rt.shared) void startWasmThreads(rt);
+  if (ctl === undefined) return 0;
+  return Math.min(pool?.workers ?? 0, workerLimit);
+}
+
+/** Writes a job (kind, then its arguments) into worker `slot`, wakes it; returns its sequence number. */
+function post(slot: number, job: readonly number[]): number {
+  const words = ctl!;
+  const base = slot * SLOT_INTS;
+  words.set(job, base + 2);
+  const seq = (words[base]! + 1) | 0;
+  Atomics.store(words, base, seq);
+  Atomics.notify(words, base);
+  return seq;
+}
+
+/** Waits until worker `slot` has finished job `seq`; returns whether it trapped. */
+function awaitJob(slot: number, seq: number): boolean {
+  const words = ctl!;
+  const base = slot * SLOT_INTS;
+  for (;;) {
+    const done = Atomics.load(words, base + 1);
+    if (done === seq) break;
+    if (canBlock) Atomics.wait(words, base + 1, done, 1000);
+  }
+  return Atomics.load(words, base + FAILED) !== 0;
+}
+
+/** A compiled jit group module as workers receive it: its bytes, once per worker. */
+export interface SharedGroupModule {
+  /** Distinct per module (workers cache their instances by it). */
+  id: number;
+  bytes: Uint8Array;
+  /** `generation:slot` of the workers that have compiled it. */
+  compiledBy: Set<string>;
+}
+
+let nextGroupId = 1;
+
+/** Wraps a group module's bytes for `postGroupShare`. */
+export function sharedGroupModule(bytes: Uint8Array): SharedGroupModule {
+  return { id: nextGroupId++, bytes, compiledBy: new Set() };
+}
+
+/**
+ * Starts `module`'s `group` function on worker `slot` with the float64 call
+ * arguments at `argsPtr` (`argc` of them, in the arena). The module's bytes
+ * are copied into the arena the first time this worker runs it. Returns the
+ * job's sequence number for `awaitGroupShare`; the arena must not be reset
+ * before that returns.
+ */
+export function postGroupShare(
+  rt: WasmRuntime,
+  slot: number,
+  module: SharedGroupModule,
+  argsPtr: number,
+  argc: number,
+): number {
+  const key = `${poolGeneration}:${slot}`;
+  let bytesPtr = 0;
+  if (!module.compiledBy.has(key)) {
+    bytesPtr = alloc(rt, module.bytes.length);
+    new Uint8Array(rt.memory.buffer, bytesPtr, module.bytes.length).set(module.bytes);
+    module.compiledBy.add(key);
+  }
+  return post(slot, [GROUP, module.id, bytesPtr, module.bytes.length, argsPtr, argc]);
+}
+
+/** Waits for a share started by `postGroupShare`; throws if the worker trapped. */
+export function awaitGroupShare(slot: number, seq: number): void {
+  if (awaitJob(slot, seq))
+    throw new Error(`wasm backend: worker ${slot} trapped in its share of a jit group kernel`);
+}
+
+/**
  * C[row panels 0..mPanels-1] = A B (k >= 1), split across the workers when there
  * are any and the product is large enough.
  */
@@ -212,30 +332,17 @@ export function parallelGemm(
   work: number,
 ): void {
   const gemm = rt.kernels[`gemm_${dtype}`]!;
-  if (pool === undefined && starting === undefined && rt.shared) void startWasmThreads(rt);
-  const workers = Math.min(pool?.workers ?? 0, workerLimit);
-  if (workers === 0 || ctl === undefined || work < PARALLEL_MIN_WORK || mPanels < 2) {
+  const workers = usableWorkers(rt);
+  if (workers === 0 || work < PARALLEL_MIN_WORK || mPanels < 2) {
     gemm(aPack, bPack, cPtr, k, nPanels, 0, mPanels);
     return;
   }
   const shares = Math.min(workers + 1, mPanels);
   const bounds = (s: number): number => Math.round((s * mPanels) / shares);
+  const kind = dtype === "float32" ? GEMM_F32 : GEMM_F64;
   const seqs: number[] = [];
-  for (let s = 1; s < shares; s++) {
-    const base = s * SLOT_INTS;
-    ctl[base + 2] = dtype === "float32" ? 0 : 1;
-    ctl[base + 3] = aPack;
-    ctl[base + 4] = bPack;
-    ctl[base + 5] = cPtr;
-    ctl[base + 6] = k;
-    ctl[base + 7] = nPanels;
-    ctl[base + 8] = bounds(s);
-    ctl[base + 9] = bounds(s + 1);
-    const seq = (ctl[base]! + 1) | 0;
-    seqs.push(seq);
-    Atomics.store(ctl, base, seq);
-    Atomics.notify(ctl, base);
-  }
+  for (let s = 1; s < shares; s++)
+    seqs.push(post(s, [kind, aPack, bPack, cPtr, k, nPanels, bounds(s), bounds(s + 1)]));
   // The caller's share; whatever happens, wait for the workers before
   // returning, so that none still writes to the memory during the next call.
   let callerError: Error | undefined = undefined;
@@ -245,16 +352,7 @@ export function parallelGemm(
     callerError = e instanceof Error ? e : new Error(`wasm backend: matmul failed: ${String(e)}`);
   }
   let failedWorker = 0;
-  for (let s = 1; s < shares; s++) {
-    const base = s * SLOT_INTS;
-    const seq = seqs[s - 1]!;
-    for (;;) {
-      const done = Atomics.load(ctl, base + 1);
-      if (done === seq) break;
-      if (canBlock) Atomics.wait(ctl, base + 1, done, 1000);
-    }
-    if (Atomics.load(ctl, base + 10) !== 0) failedWorker = s;
-  }
+  for (let s = 1; s < shares; s++) if (awaitJob(s, seqs[s - 1]!)) failedWorker = s;
   if (callerError !== undefined) throw callerError;
   if (failedWorker !== 0)
     throw new Error(
