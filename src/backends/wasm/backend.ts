@@ -137,10 +137,15 @@ function matmulOne(
   else rt.kernels[`packA_${dtype}`]!(aRaw, aPack, m, k, mPanels);
   if (transposeB) packStrided(bRaw, bPack, nr, n, k, k, 1, nPanels);
   else rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
-  parallelGemm(rt, dtype, aPack, bPack, cPtr, k, nPanels, mPanels, m * k * n);
   const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
-  if (ldc === n) out.set(c.subarray(0, m * n), outOffset);
-  else for (let i = 0; i < m; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
+  /** Copies the rows of row panels p0..p1-1 of C out (dropping the padding). */
+  const copyRows = (p0: number, p1: number): void => {
+    const [r0, r1] = [p0 * mr, Math.min(p1 * mr, m)];
+    if (ldc === n) out.set(c.subarray(r0 * n, r1 * n), outOffset + r0 * n);
+    else for (let i = r0; i < r1; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
+  };
+  // The caller copies its own rows out while the workers still compute theirs.
+  parallelGemm(rt, dtype, aPack, bPack, cPtr, k, nPanels, mPanels, m * k * n, copyRows);
 }
 
 /** The Wasm backend object plus its adjustable thresholds. */

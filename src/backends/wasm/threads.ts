@@ -318,7 +318,9 @@ export function awaitGroupShare(slot: number, seq: number): void {
 
 /**
  * C[row panels 0..mPanels-1] = A B (k >= 1), split across the workers when there
- * are any and the product is large enough.
+ * are any and the product is large enough. `finished(p0, p1)` is called for
+ * each range of row panels once it is computed (the caller's own share
+ * before the wait for the workers, so that its work overlaps theirs).
  */
 export function parallelGemm(
   rt: WasmRuntime,
@@ -330,11 +332,13 @@ export function parallelGemm(
   nPanels: number,
   mPanels: number,
   work: number,
+  finished: (p0: number, p1: number) => void = () => {},
 ): void {
   const gemm = rt.kernels[`gemm_${dtype}`]!;
   const workers = usableWorkers(rt);
   if (workers === 0 || work < PARALLEL_MIN_WORK || mPanels < 2) {
     gemm(aPack, bPack, cPtr, k, nPanels, 0, mPanels);
+    finished(0, mPanels);
     return;
   }
   const shares = Math.min(workers + 1, mPanels);
@@ -348,6 +352,7 @@ export function parallelGemm(
   let callerError: Error | undefined = undefined;
   try {
     gemm(aPack, bPack, cPtr, k, nPanels, 0, bounds(1));
+    finished(0, bounds(1));
   } catch (e) {
     callerError = e instanceof Error ? e : new Error(`wasm backend: matmul failed: ${String(e)}`);
   }
@@ -358,4 +363,5 @@ export function parallelGemm(
     throw new Error(
       `wasm backend: worker ${failedWorker} trapped in its share of a ${dtype} matmul`,
     );
+  for (let s = 1; s < shares; s++) finished(bounds(s), bounds(s + 1));
 }
