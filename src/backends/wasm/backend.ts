@@ -1,8 +1,9 @@
 /**
  * The Wasm backend: the Backend interface with float32/float64 kernels in
- * WebAssembly SIMD (matmul, add/sub/mul/div, neg/abs/sqrt) and everything
- * else delegated to the JS reference backend, whose results it therefore
- * shares exactly (float64 transcendentals included: they are JS Math).
+ * WebAssembly SIMD (matmul, add/sub/mul/div, neg/abs/sqrt, exp/log/sin/cos,
+ * strided gathers and scatter-adds, sums) and everything else delegated to
+ * the JS reference backend, whose results it therefore shares exactly. The
+ * Wasm exp/log/sin/cos are within 2 ulp of JS Math (mathKernels.ts).
  *
  * Inputs are copied into the runtime's arena, the kernel runs there, and the
  * result is copied out into a fresh TypedArray (see runtime.ts); a call whose
@@ -15,6 +16,7 @@ import { type DType, type TypedArray, allocate } from "../../core/dtype.js";
 import type { Backend, BinaryOp, UnaryOp } from "../backend.js";
 import { jsBackend } from "../js.js";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
+import { MATH_OPS, type MathOp } from "./mathKernels.js";
 import { MATMUL_TILE, dtypeOps } from "./matmulKernel.js";
 import { ArenaFullError, type WasmRuntime, alloc, resetArena, tryRuntime } from "./runtime.js";
 import { parallelGemm } from "./threads.js";
@@ -182,6 +184,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const elementwiseInWasm = (d: DType) => (elementwiseDTypes as readonly DType[]).includes(d);
   const binaryOps = new Set<BinaryOp>(WASM_BINARY_OPS);
   const unaryOps = new Set<UnaryOp>(WASM_UNARY_OPS);
+  const mathOps = new Set<UnaryOp>(MATH_OPS satisfies readonly (MathOp & UnaryOp)[]);
 
   const backend: WasmBackend = {
     ...jsBackend,
@@ -196,6 +199,19 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     options: () => ({ minElements, minMatmulWork, elementwiseDTypes }),
 
     unary(op, x, dtype) {
+      // exp/log/sin/cos run in Wasm for both float dtypes: the vectorised
+      // math costs far less than JS Math, the copies included.
+      if (mathOps.has(op) && x.length >= minElements && floatStorage(x, dtype)) {
+        const rt = tryRuntime();
+        if (rt !== undefined) {
+          resetArena(rt);
+          const xp = copyIn(rt, dtype, x);
+          const out = alloc(rt, x.byteLength);
+          // whole vectors: the tail reads and writes the slack after each block
+          rt.kernels[`math_${op}_${dtype}`]!(xp, out, Math.ceil(x.byteLength / 16));
+          return copyOut(rt, dtype, out, x.length);
+        }
+      }
       if (
         !unaryOps.has(op) ||
         x.length < minElements ||

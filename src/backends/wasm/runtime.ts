@@ -12,6 +12,7 @@
 import { ModuleBuilder, hasRelaxedSimd, hasSimd } from "./emitter.js";
 import { addElementwiseKernels } from "./elementwiseKernel.js";
 import { MATMUL_TILE, addMatmulKernels } from "./matmulKernel.js";
+import { addMathKernels, importMathFunctions, mathImportObject } from "./mathKernels.js";
 import { addStridedKernels } from "./stridedKernel.js";
 
 /** Bytes reserved at address 0 for thread control words. */
@@ -44,10 +45,12 @@ export function wasmAvailable(): boolean {
 /** Builds the kernel module's bytes for this runtime's features. */
 export function buildKernelModule(shared: boolean, relaxed: boolean): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder();
+  const mathImports = importMathFunctions(mb);
   mb.importMemory({ module: "env", field: "memory", initial: 1, maximum: MAX_PAGES, shared });
   for (const dtype of ["float32", "float64"] as const) {
     addMatmulKernels(mb, dtype, MATMUL_TILE[dtype], relaxed);
     addElementwiseKernels(mb, dtype);
+    addMathKernels(mb, dtype, mathImports);
   }
   addStridedKernels(mb);
   return mb.finish();
@@ -62,7 +65,7 @@ function instantiate(
   shared: boolean,
   relaxed: boolean,
 ): WasmRuntime {
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const instance = new WebAssembly.Instance(module, { env: { memory }, ...mathImportObject() });
   runtime = {
     memory,
     module,

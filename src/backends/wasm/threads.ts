@@ -63,9 +63,9 @@ const GROUP = 2;
  * `mathNames` are the Math functions that group modules import.
  */
 const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNames) {
-  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const math = {};
   for (const name of mathNames) math[name] = Math[name];
+  const ex = new WebAssembly.Instance(module, { env: { memory }, math }).exports;
   const groups = new Map();
   const words = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
   const base = slot * ${SLOT_INTS};
