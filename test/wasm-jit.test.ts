@@ -384,6 +384,33 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads",
 
   defineChainProperties(100, 30);
 
+  it("a worker reads and writes arena blocks placed after the memory grew", () => {
+    setBackend("wasm");
+    // 3e6 float64 values per array: the arena outgrows the memory the
+    // workers saw when they started, and the worker share lies past it.
+    const grownBefore = getRuntime().memory.buffer.byteLength;
+    const n = 3_000_000;
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.sin(i * 0.37) * 4;
+    const [y, s] = jit((v: NdArray) => [np.exp(np.sin(v)), np.sum(np.cos(v))])(
+      np.array(data),
+    ) as NdArray[];
+    expect(getRuntime().memory.buffer.byteLength).toBeGreaterThan(grownBefore);
+    const got = y!.data();
+    let worstUlps = 0;
+    let sum = 0;
+    let sumAbs = 0;
+    for (let i = 0; i < n; i++) {
+      const want = Math.exp(Math.sin(data[i]!));
+      worstUlps = Math.max(worstUlps, Math.abs(got[i]! - want) / (want * 2 ** -52));
+      sum += Math.cos(data[i]!);
+      sumAbs += Math.abs(Math.cos(data[i]!));
+    }
+    expect(worstUlps).toBeLessThanOrEqual(4);
+    // summed in another order: rounding differences of order n eps, relative to sum |cos|
+    expect(Math.abs(s!.item() - sum)).toBeLessThan(1e-12 * sumAbs);
+  });
+
   it("a restarted pool compiles the group modules again", async () => {
     setBackend("wasm");
     const f = jit((v: NdArray) => [np.exp(np.sin(v)), np.sum(np.cos(v))]);
