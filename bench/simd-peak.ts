@@ -1,7 +1,7 @@
 /**
  * The arithmetic ceiling of WebAssembly 128-bit SIMD on one thread of this
  * machine, with no memory traffic: `npx tsx bench/simd-peak.ts [--relaxed]
- * [--quick]` (--quick: 3 rounds instead of 7).
+ * [--quick]` (--quick: 5 rounds instead of 15).
  * `--relaxed` turns on V8's relaxed-SIMD flag first (Node 20 ships it behind
  * a flag), so that the fused multiply-add variants run too.
  *
@@ -13,6 +13,10 @@
  * with c1 = 0.999 and c2 = 0.001 in locals (the values tend to the fixed
  * point c2 / (1 - c1) = 1: finite, never subnormal). The function returns
  * the sum of all lanes of all accumulators, so no update is dead code.
+ * f32x4 "mul only" and "add only" loops show what each kind of pipe issues
+ * alone. (`node --no-liftoff --print-wasm-code --import tsx
+ * bench/simd-peak.ts` shows V8's x64 code: one vmulps + vaddps, or one
+ * vfmadd213ps, per update, all in registers up to N = 12.)
  *
  * Every update depends on the previous one of the same accumulator, so a
  * loop with N accumulators keeps at most N updates in flight: with a chain
@@ -20,7 +24,7 @@
  * needs N >= L * P to reach the throughput bound (more than ~13 spill, as V8
  * on x64 gives Wasm 15 vector registers and c1, c2 take two of them).
  *
- * Dependent chains (one accumulator, 10^8 steps) measure latency x clock:
+ * Dependent chains (one accumulator, 5 x 10^7 steps) measure latency x clock:
  * an i32.add chain (1 cycle per step on any current x86 core) gives the
  * clock; f32x4.add / f32x4.mul / relaxed_madd chains are then shown in
  * cycles at that clock, which checks the assumption against the documented
@@ -42,12 +46,12 @@ import { fmt, machineInfo, printTable } from "./harness.js";
 
 if (process.argv.includes("--relaxed")) v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
-/** Vector updates per call of a peak function (about 20-60 ms here). */
-const UPDATES_PER_CALL = 2 ** 27;
+/** Vector updates per call of a peak function (about 10-30 ms here). */
+const UPDATES_PER_CALL = 2 ** 26;
 /** Vector updates per loop iteration, at least (U = ceil(this / N)). */
-const UPDATES_PER_ITERATION = 48;
+const UPDATES_PER_ITERATION = 96;
 /** Steps of a dependent chain per call. */
-const CHAIN_STEPS = 1e8;
+const CHAIN_STEPS = 5e7;
 /** Dependent steps per loop iteration of a chain function. */
 const CHAIN_UNROLL = 100;
 const ACCUMULATORS = [4, 8, 10, 12, 14, 16];
@@ -58,6 +62,8 @@ interface Variant {
   lanes: 4 | 2;
   /** FLOP per accumulator update (a multiply and an add per lane). */
   flops: number;
+  /** c1 and c2 (default 0.999 and 0.001). */
+  constants?: [number, number];
   /** Pushes the update of `acc` (c1, c2 are v128 locals). */
   update: (c: Code, acc: number, c1: number, c2: number) => void;
 }
@@ -83,6 +89,22 @@ const variants: Variant[] = [
         } as const,
       ]
     : []),
+  // Diagnostics: one kind of operation alone, to see which pipes limit
+  // the mul+add form. acc * 1 keeps the values constant (no underflow);
+  // acc + 0.001 grows slowly and stays finite.
+  {
+    name: "f32x4 mul only",
+    lanes: 4,
+    flops: 4,
+    constants: [1, 0],
+    update: (c, acc, c1) => c.get(acc).get(c1).simd(Simd.f32x4_mul).set(acc),
+  },
+  {
+    name: "f32x4 add only",
+    lanes: 4,
+    flops: 4,
+    update: (c, acc, _c1, c2) => c.get(acc).get(c2).simd(Simd.f32x4_add).set(acc),
+  },
   { name: "f64x2 mul+add", lanes: 2, flops: 4, update: mulAdd(Simd.f64x2_mul, Simd.f64x2_add) },
   ...(relaxed
     ? [
@@ -213,6 +235,8 @@ function addChain(mb: ModuleBuilder, name: string, kind: ChainKind) {
   });
 }
 
+const constants = (v: Variant): [number, number] => v.constants ?? [0.999, 0.001];
+
 type Fn = (iters: number, c1: number, c2: number, x0: number) => number;
 
 if (!hasSimd()) throw new Error("simd-peak: this runtime has no WebAssembly 128-bit SIMD");
@@ -238,7 +262,7 @@ const chainKinds: ChainKind[] = ["i32.add", "f32x4.add", "f32x4.mul"];
 if (relaxed) chainKinds.push("f32x4.relaxed_madd");
 for (const k of chainKinds) addChain(mb, `chain_${k}`, k);
 addEmptyLoop(mb, "empty");
-const EMPTY_ITERS = 1e8;
+const EMPTY_ITERS = 5e7;
 
 const instance = new WebAssembly.Instance(new WebAssembly.Module(mb.finish()));
 const fn = (name: string): Fn => instance.exports[name] as Fn;
@@ -251,7 +275,7 @@ const chainArgs = (k: ChainKind): [number, number, number] =>
 // (Liftoff) and swaps in the optimizing one (TurboFan) once it is hot; a
 // few short calls per function get them all tiered up before timing.
 for (let w = 0; w < 5; w++) {
-  for (const p of peaks) fn(p.fn)(Math.ceil(p.iters / 50), 0.999, 0.001, 0.5);
+  for (const p of peaks) fn(p.fn)(Math.ceil(p.iters / 50), ...constants(p.variant), 0.5);
   for (const k of chainKinds) fn(`chain_${k}`)(chainIters / 50, ...chainArgs(k));
   fn("empty")(EMPTY_ITERS / 50, 0, 0, 0);
 }
@@ -262,7 +286,7 @@ const check = (name: string, r: number) => {
 const cases: { name: string; run: () => void }[] = [
   ...peaks.map((p) => ({
     name: p.fn,
-    run: () => check(p.fn, fn(p.fn)(p.iters, 0.999, 0.001, 0.5)),
+    run: () => check(p.fn, fn(p.fn)(p.iters, ...constants(p.variant), 0.5)),
   })),
   ...chainKinds.map((k) => ({
     name: `chain_${k}`,
@@ -275,7 +299,7 @@ const cases: { name: string; run: () => void }[] = [
 // processes spreads over all of them; each case keeps its median and its
 // best time (other jobs can only add time, so the best run is the closest
 // to what the core itself can do).
-const rounds = process.argv.includes("--quick") ? 3 : 7;
+const rounds = process.argv.includes("--quick") ? 5 : 15;
 const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
 for (let r = -1; r < rounds; r++) {
   for (const c of cases) {
