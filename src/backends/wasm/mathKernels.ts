@@ -112,6 +112,38 @@ const SQRT2 = Math.SQRT2;
 /** Above this |x|, sin/cos lanes are recomputed by scalar Math calls. */
 const TRIG_LIMIT = 131072;
 
+// ---- minimax polynomials (float64 results) ----
+// Derived by the Remez exchange of scripts/minimax.py (run it to reproduce):
+// each is the correction polynomial Q after an exact leading part, fitted to
+// minimise the largest relative error of the whole approximation, lowest
+// order first. "error" is that maximum with the exact (unrounded)
+// coefficients; rounding them to float64 adds at most about 2^-56.
+
+/** e^r = 1 + r + r^2 Q(r) on |r| <= ln2/2; Q of degree 9 (e^r to r^11), error 2^-57.9. */
+const EXP_Q = [
+  0.5000000000000011, 0.16666666666666413, 0.041666666666530267, 0.008333333333494336,
+  0.001388888894359778, 0.00019841269506770898, 2.4801493136097612e-5, 2.7557586274666723e-6,
+  2.763023395101817e-7, 2.5000069565431177e-8,
+];
+/** sin r = r + r^3 Q(r^2) on |r| <= pi/4; Q of degree 5 (sin r to r^13), error 2^-57.9. */
+const SIN_Q = [
+  -0.1666666666666663, 0.008333333333322118, -0.0001984126982958954, 2.7557313621385676e-6,
+  -2.5050747762850355e-8, 1.5896230157221844e-10,
+];
+/** cos r = 1 - r^2/2 + r^4 Q(r^2) on |r| <= pi/4; Q of degree 5 (cos r to r^14), error 2^-64.0. */
+const COS_Q = [
+  0.041666666666666595, -0.0013888888888873056, 2.4801587288851704e-5, -2.755731417929674e-7,
+  2.087570084197473e-9, -1.1358536521387682e-11,
+];
+/**
+ * 2 atanh(s) = 2s + 2s^3 Q(s^2) on |s| <= 3 - 2 sqrt2 (= 0.1716); Q of
+ * degree 6 (2 atanh(s) to s^15), error 2^-59.5.
+ */
+const LOG_Q = [
+  0.3333333333333367, 0.19999999999708187, 0.14285714371007538, 0.111110993054164,
+  0.0909178120122219, 0.07657049453084834, 0.07397737221280823,
+];
+
 // ---- small helpers appending v128 instructions ----
 
 function constBytes(c: Code, bytes: Uint8Array): void {
@@ -162,8 +194,9 @@ function expF64(c: Code, x: number, precise: boolean): void {
   c.get(t);
   i64s(c, ROUNDER_BITS);
   c.simd(S.i64x2_sub).tee(ki).i32(1).simd(S.i64x2_shr_s).set(k1);
-  // e^r by a polynomial (degree 13; 8 for float32 results)
-  polynomial(c, F64_LANES, r, INV_FACTORIAL.slice(0, precise ? 14 : 9));
+  // e^r by a polynomial: minimax 1 + r + r^2 EXP_Q(r) (degree 11); Taylor
+  // to degree 8 for float32 results
+  polynomial(c, F64_LANES, r, precise ? [1, 1, ...EXP_Q] : INV_FACTORIAL.slice(0, 9));
   // * 2^k1 * 2^k2, each built as (kj + 1023) << 52
   c.get(k1);
   i64s(c, 1023n);
@@ -221,9 +254,11 @@ function logF64(c: Code, x: number, precise: boolean): void {
   c.simd(Simd.f64x2_sub).get(m);
   f64s(c, 1);
   c.simd(Simd.f64x2_add).simd(Simd.f64x2_div).tee(s).get(s).simd(Simd.f64x2_mul).set(z);
-  // log m = 2s + 2s * z * (1/3 + z/5 + ... + z^9/21)
-  const series = [];
-  for (let j = 3; j <= (precise ? 21 : 13); j += 2) series.push(1 / j);
+  // log m = 2s + 2s * z * Q(z): minimax LOG_Q (to s^15), or the atanh series
+  // 1/3 + z/5 + ... + z^5/13 for float32 results
+  const series: number[] = [];
+  if (precise) series.push(...LOG_Q);
+  else for (let j = 3; j <= 13; j += 2) series.push(1 / j);
   c.get(s).get(s).simd(Simd.f64x2_add).tee(s);
   c.get(s).get(z).simd(Simd.f64x2_mul);
   polynomial(c, F64_LANES, z, series);
@@ -282,18 +317,24 @@ function trigReduceF64(c: Code, x: number, precise: boolean): TrigParts {
     c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub);
   }
   c.tee(r).get(r).simd(Simd.f64x2_mul).set(z);
-  // sin r = r + r z (-1/3! + z (1/5! - ...)), to r^17 (r^11 for float32 results)
+  // sin r = r + r z Q(z): minimax SIN_Q (to r^13), or Taylor
+  // -1/3! + z (1/5! - ...) to r^11 for float32 results
   const sinCoeffs: number[] = [];
-  for (let n = 3; n <= (precise ? 17 : 11); n += 2)
-    sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  if (precise) sinCoeffs.push(...SIN_Q);
+  else
+    for (let n = 3; n <= 11; n += 2)
+      sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
   c.get(r);
   c.get(r).get(z).simd(Simd.f64x2_mul);
   polynomial(c, F64_LANES, z, sinCoeffs);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(sp);
-  // cos r = 1 + z (-1/2! + z (1/4! - ...)), to r^16 (r^12 for float32 results)
+  // cos r = 1 + z (-1/2 + z Q(z)): minimax COS_Q (to r^14), or Taylor
+  // -1/2! + z (1/4! - ...) to r^12 for float32 results
   const cosCoeffs: number[] = [];
-  for (let n = 2; n <= (precise ? 16 : 12); n += 2)
-    cosCoeffs.push(((n / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  if (precise) cosCoeffs.push(-0.5, ...COS_Q);
+  else
+    for (let n = 2; n <= 12; n += 2)
+      cosCoeffs.push(((n / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
   f64s(c, 1);
   c.get(z);
   polynomial(c, F64_LANES, z, cosCoeffs);
