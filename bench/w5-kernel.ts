@@ -12,6 +12,7 @@ import { grad as jaxGrad, jit as jaxJit, numpy as jnp } from "@jax-js/jax";
 import { setWasmThreadLimit } from "../src/backends/wasm/index.js";
 import { type Array, grad, jit, np, setBackend } from "../src/index.js";
 import { type BenchCase, fmt, machineInfo, printTable, runInterleaved } from "./harness.js";
+import "./peers.js"; // Float16Array stand-in for jax-js on Node 20
 
 type JaxArray = ReturnType<typeof jnp.array>;
 

@@ -11,26 +11,35 @@
  * (src/jit/wasmLowering.ts) inlines them in its fused loops. `addMathKernels` adds stand-alone array kernels
  * `math_<op>_<dtype>(x, out, nVectors)` (used by the tests).
  *
- * Methods (coefficients are Taylor coefficients 1/n!, computed here; the
- * reduced ranges keep the truncation error under 2^-56 relative):
- * - exp: x = k ln2 + r with k = nearest(x / ln2), r computed with ln2 split in
- *   a 32-bit head (k * head is exact) and a tail (Cody-Waite); e^r by a
- *   polynomial to degree 13 on |r| <= ln2/2; 2^k applied as two factors 2^k1 2^k2 built
- *   by writing k1 + 1023 into the exponent bits, so that overflow to Infinity
- *   and gradual underflow to subnormals round once. x is clamped to
- *   [-1000, 1000] first (results there are already 0 or Infinity).
+ * Methods. Polynomials for float64 results are minimax: an exact leading
+ * part plus a correction polynomial whose coefficients minimise the largest
+ * relative error on the reduced range, derived by the Remez exchange of
+ * scripts/minimax.py (EXP_Q, SIN_Q, COS_Q, LOG_Q below; each error under
+ * 2^-57 before rounding the coefficients). The lower-degree polynomials
+ * used for float32 results (widenedF32) are Taylor polynomials (1/n!,
+ * 1/(2j+1)).
+ * - exp: x = k ln2 + r with k = nearest(x / ln2), r computed with ln2 split
+ *   in a 32-bit head (k * head is exact) and a tail (Cody-Waite);
+ *   e^r = 1 + r + r^2 EXP_Q(r), degree 11 on |r| <= ln2/2 (error 2^-57.9;
+ *   the Taylor polynomial needed degree 13); 2^k applied as two factors
+ *   2^k1 2^k2 built by writing k1 + 1023 into the exponent bits, so that
+ *   overflow to Infinity and gradual underflow to subnormals round once. x is
+ *   clamped to [-1000, 1000] first (results there are already 0 or Infinity).
  * - log: x = m 2^e with m in [sqrt(1/2), sqrt(2)) read from the bits
  *   (subnormals are first scaled by 2^54); log m = 2 atanh(s) with
- *   s = (m-1)/(m+1), |s| <= 0.172, series to s^21; result e ln2 + log m with
+ *   s = (m-1)/(m+1), |s| <= 0.172, 2 atanh(s) = 2s + 2s^3 LOG_Q(s^2) to s^15
+ *   (error 2^-59.5; the atanh series needed s^21); result e ln2 + log m with
  *   the split ln2. Special values by lane masks: log(0) = -Infinity,
  *   log(x<0) = NaN, log(Infinity) = Infinity, NaN stays NaN.
  * - sin/cos: x = k pi/2 + r with k = nearest(2x/pi), r by a 3-part pi/2
- *   (33 + 33 + 53 bits; exact products for |k| < 2^17), sin r and cos r by
- *   polynomials to degree 17 and 16 on |r| <= pi/4, and the quadrant k mod 4
- *   choosing sin or cos and the sign. Lanes with |x| > 2^17, where this
- *   reduction loses accuracy, are recomputed by the imported scalar Math.sin
- *   or Math.cos (rare: only vectors containing such a lane pay for it).
- *   Tiny |x| < 2^-26 returns x for sin (keeps -0 and subnormals exact).
+ *   (33 + 33 + 53 bits; exact products for |k| < 2^17); on |r| <= pi/4,
+ *   sin r = r + r^3 SIN_Q(r^2) to degree 13 (error 2^-57.9; Taylor needed 17)
+ *   and cos r = 1 - r^2/2 + r^4 COS_Q(r^2) to degree 14 (error 2^-64.0;
+ *   Taylor needed 16); the quadrant k mod 4 chooses sin or cos and the sign.
+ *   Lanes with |x| > 2^17, where this reduction loses accuracy, are
+ *   recomputed by the imported scalar Math.sin or Math.cos (rare: only
+ *   vectors containing such a lane pay for it). Tiny |x| < 2^-26 returns x
+ *   for sin (keeps -0 and subnormals exact).
  *
  * Integer tricks: k = (y + 1.5*2^52) - 1.5*2^52 rounds y to the nearest
  * integer, and the low bits of (y + 1.5*2^52) then hold k in two's
