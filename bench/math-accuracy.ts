@@ -24,6 +24,7 @@ const mb = new ModuleBuilder();
 const imports = importMathFunctions(mb);
 mb.importMemory({ module: "env", field: "memory", initial: 1 });
 addMathKernels(mb, "float64", imports);
+addMathKernels(mb, "float32", imports);
 const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.finish()), {
   env: { memory },
   ...mathImportObject(),
@@ -107,3 +108,34 @@ for (const op of MATH_OPS) {
   report(op, "test set (20k)", testSamples(op));
   report(op, "core range (1e6)", coreSamples(op));
 }
+
+/**
+ * float32 results through the widened float64 polynomials: log always, and
+ * sin/cos on arguments beyond the native float32 range (|x| in [600, 1e5]).
+ * Counts results 0, 1, >= 2 float32 steps from fround(Math.op(x)).
+ */
+function report32(op: MathOp, xs: Float32Array): void {
+  const n = Math.ceil(xs.length / 4) * 4;
+  new Float32Array(memory.buffer, 0, n).set(xs);
+  kernels[`math_${op}_float32`]!(0, n * 4, n / 4);
+  const got = new Float32Array(memory.buffer, n * 4, xs.length);
+  const bits = new Int32Array(got.buffer, got.byteOffset, got.length);
+  const ref = new Int32Array(Float32Array.from(xs, (x) => reference[op](x)).buffer);
+  const stepCounts = [0, 0, 0];
+  const line = (v: number) => (v < 0 ? -(v & 0x7fffffff) : v);
+  for (let i = 0; i < xs.length; i++)
+    stepCounts[Math.min(Math.abs(line(bits[i]!) - line(ref[i]!)), 2)]!++;
+  console.log(
+    `${op.padEnd(4)} float32 (widened)  float32 steps from fround(Math): 0: ${stepCounts[0]}, 1: ${stepCounts[1]}, >=2: ${stepCounts[2]}`,
+  );
+}
+const r32 = mulberry32(777);
+report32(
+  "log",
+  Float32Array.from({ length: 1_000_000 }, () => Math.exp(-80 + 160 * r32())),
+);
+for (const op of ["sin", "cos"] as const)
+  report32(
+    op,
+    Float32Array.from({ length: 1_000_000 }, () => (r32() < 0.5 ? -1 : 1) * (600 + 1e5 * r32())),
+  );

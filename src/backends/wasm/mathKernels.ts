@@ -15,9 +15,11 @@
  * part plus a correction polynomial whose coefficients minimise the largest
  * relative error on the reduced range, derived by the Remez exchange of
  * scripts/minimax.py (EXP_Q, SIN_Q, COS_Q, LOG_Q below; each error under
- * 2^-57 before rounding the coefficients). The lower-degree polynomials
- * used for float32 results (widenedF32) are Taylor polynomials (1/n!,
- * 1/(2j+1)).
+ * 2^-57 before rounding the coefficients). The float64 polynomials whose
+ * results are rounded to float32 (widenedF32: log, and sin/cos beyond the
+ * float32 kernels' range) are minimax fits of the same forms to 2^-36
+ * (SIN_Q_F32, COS_Q_F32, LOG_Q_F32; degrees 9, 10 and s^9); exp there keeps
+ * a degree-8 Taylor polynomial (unused: float32 exp is always native).
  * - exp: x = k ln2 + r with k = nearest(x / ln2), r computed with ln2 split
  *   in a 32-bit head (k * head is exact) and a tail (Cody-Waite);
  *   e^r = 1 + r + r^2 EXP_Q(r), degree 11 on |r| <= ln2/2 (error 2^-57.9;
@@ -153,6 +155,22 @@ const LOG_Q = [
   0.0909178120122219, 0.07657049453084834, 0.07397737221280823,
 ];
 
+// The same forms fitted to 2^-36 (far below a float32 ulp) for the float64
+// polynomials whose results are rounded to float32 (widenedF32).
+
+/** sin r = r + r^3 Q(r^2), |r| <= pi/4; Q of degree 3 (to r^9), error 2^-37.5. */
+const SIN_Q_F32 = [
+  -0.16666666640797048, 0.008333329304842603, -0.00019839312269464155, 2.7181216275994372e-6,
+];
+/** cos r = 1 - r^2/2 + r^4 Q(r^2), |r| <= pi/4; Q of degree 3 (to r^10), error 2^-42.9. */
+const COS_Q_F32 = [
+  0.041666666619492136, -0.0013888883500139792, 2.479946017069045e-5, -2.720575549143536e-7,
+];
+/** 2 atanh(s) = 2s + 2s^3 Q(s^2), |s| <= 0.1716; Q of degree 3 (to s^9), error 2^-37.6. */
+const LOG_Q_F32 = [
+  0.3333333282432325, 0.20000167267223198, 0.14268673485584524, 0.11790736068797662,
+];
+
 // ---- small helpers appending v128 instructions ----
 
 function constBytes(c: Code, bytes: Uint8Array): void {
@@ -263,11 +281,9 @@ function logF64(c: Code, x: number, precise: boolean): void {
   c.simd(Simd.f64x2_sub).get(m);
   f64s(c, 1);
   c.simd(Simd.f64x2_add).simd(Simd.f64x2_div).tee(s).get(s).simd(Simd.f64x2_mul).set(z);
-  // log m = 2s + 2s * z * Q(z): minimax LOG_Q (to s^15), or the atanh series
-  // 1/3 + z/5 + ... + z^5/13 for float32 results
-  const series: number[] = [];
-  if (precise) series.push(...LOG_Q);
-  else for (let j = 3; j <= 13; j += 2) series.push(1 / j);
+  // log m = 2s + 2s * z * Q(z), Q minimax: LOG_Q to s^15 (LOG_Q_F32 to s^9
+  // for float32 results)
+  const series = precise ? LOG_Q : LOG_Q_F32;
   c.get(s).get(s).simd(Simd.f64x2_add).tee(s);
   c.get(s).get(z).simd(Simd.f64x2_mul);
   polynomial(c, F64_LANES, z, series);
@@ -326,27 +342,17 @@ function trigReduceF64(c: Code, x: number, precise: boolean): TrigParts {
     c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub);
   }
   c.tee(r).get(r).simd(Simd.f64x2_mul).set(z);
-  // sin r = r + r z Q(z): minimax SIN_Q (to r^13), or Taylor
-  // -1/3! + z (1/5! - ...) to r^11 for float32 results
-  const sinCoeffs: number[] = [];
-  if (precise) sinCoeffs.push(...SIN_Q);
-  else
-    for (let n = 3; n <= 11; n += 2)
-      sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  // sin r = r + r z Q(z), Q minimax: SIN_Q to r^13 (SIN_Q_F32 to r^9 for
+  // float32 results)
   c.get(r);
   c.get(r).get(z).simd(Simd.f64x2_mul);
-  polynomial(c, F64_LANES, z, sinCoeffs);
+  polynomial(c, F64_LANES, z, precise ? SIN_Q : SIN_Q_F32);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(sp);
-  // cos r = 1 + z (-1/2 + z Q(z)): minimax COS_Q (to r^14), or Taylor
-  // -1/2! + z (1/4! - ...) to r^12 for float32 results
-  const cosCoeffs: number[] = [];
-  if (precise) cosCoeffs.push(-0.5, ...COS_Q);
-  else
-    for (let n = 2; n <= 12; n += 2)
-      cosCoeffs.push(((n / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  // cos r = 1 + z (-1/2 + z Q(z)), Q minimax: COS_Q to r^14 (COS_Q_F32 to
+  // r^10 for float32 results)
   f64s(c, 1);
   c.get(z);
-  polynomial(c, F64_LANES, z, cosCoeffs);
+  polynomial(c, F64_LANES, z, [-0.5, ...(precise ? COS_Q : COS_Q_F32)]);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(cp);
   return { t, sp, cp };
 }
