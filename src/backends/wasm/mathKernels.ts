@@ -24,9 +24,12 @@
  *   in a 32-bit head (k * head is exact) and a tail (Cody-Waite);
  *   e^r = 1 + r + r^2 EXP_Q(r), degree 11 on |r| <= ln2/2 (error 2^-57.9;
  *   the Taylor polynomial needed degree 13); 2^k applied as two factors
- *   2^k1 2^k2 built by writing k1 + 1023 into the exponent bits, so that
- *   overflow to Infinity and gradual underflow to subnormals round once. x is
- *   clamped to [-1000, 1000] first (results there are already 0 or Infinity).
+ *   2^k1 2^k2 (k1 = nearest(k/2) by the same rounding trick) built by
+ *   writing kj + 1023 into the exponent bits, so that overflow to Infinity
+ *   and gradual underflow to subnormals round once. x is clamped to
+ *   [-1000, 1000] first (results there are already 0 or Infinity) with the
+ *   pseudo-min/max f64x2.pmin/pmax: one instruction each on x64, where
+ *   f64x2.min/max (NaN and -0 rules) expand to several.
  * - log: x = m 2^e with m in [sqrt(1/2), sqrt(2)) read from the bits
  *   (subnormals are first scaled by 2^54); log m = 2 atanh(s) with
  *   s = (m-1)/(m+1), |s| <= 0.172, 2 atanh(s) = 2s + 2s^3 LOG_Q(s^2) to s^15
@@ -78,10 +81,12 @@ const S = {
   f64x2_extract_lane: 33,
   f64x2_replace_lane: 34,
   i64x2_shl: 203,
-  i64x2_shr_s: 204,
+  i64x2_eq: 214,
   i64x2_shr_u: 205,
   i64x2_add: 206,
   i64x2_sub: 209,
+  f64x2_pmin: 246,
+  f64x2_pmax: 247,
 } as const;
 
 /** Imports the math kernels need: scalar fallbacks for sin/cos of huge arguments. */
@@ -118,7 +123,6 @@ const PIO2_3 = 2.0222662487959506e-21; // 0x1.3198a2e037073p-69
 const TWO_OVER_PI = 0.6366197723675814;
 /** 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits. */
 const ROUNDER = 6755399441055744;
-const ROUNDER_BITS = 0x4338000000000000n;
 const SQRT2 = Math.SQRT2;
 /** Above this |x|, sin/cos lanes are recomputed by scalar Math calls. */
 const TRIG_LIMIT = 131072;
@@ -195,14 +199,15 @@ function expF64(c: Code, x: number, precise: boolean): void {
   const t = c.local(V128);
   const k = c.local(V128);
   const r = c.local(V128);
-  const ki = c.local(V128);
-  const k1 = c.local(V128);
-  // xc = min(max(x, -1000), 1000)  (NaN propagates)
+  const t1 = c.local(V128);
+  // xc = pmin(pmax(x, -1000), 1000): the pseudo-min/max (b < a ? b : a)
+  // are single instructions, unlike f64x2.min/max with their NaN and -0
+  // rules; with x as the first operand a NaN lane stays NaN.
   c.get(x);
   f64s(c, -1000);
-  c.simd(Simd.f64x2_max);
+  c.simd(S.f64x2_pmax);
   f64s(c, 1000);
-  c.simd(Simd.f64x2_min).set(xc);
+  c.simd(S.f64x2_pmin).set(xc);
   // t = xc * log2(e) + 1.5*2^52 ; k = t - 1.5*2^52
   c.get(xc);
   f64s(c, LOG2E);
@@ -217,18 +222,26 @@ function expF64(c: Code, x: number, precise: boolean): void {
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).get(k);
   f64s(c, LN2_LO);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).set(r);
-  // integer k from the bits of t; k1 = k >> 1, k2 = k - k1
-  c.get(t);
-  i64s(c, ROUNDER_BITS);
-  c.simd(S.i64x2_sub).tee(ki).i32(1).simd(S.i64x2_shr_s).set(k1);
+  // k1 = nearest(k / 2) the same way: t1 = k/2 + 1.5*2^52 holds k1 in its
+  // low bits (|k1| <= 722, so 2^k1 and 2^(k - k1) are normal numbers). No
+  // i64x2.shr_s, which x64 lacks (engines expand it to several instructions).
+  c.get(k);
+  f64s(c, 0.5);
+  c.simd(Simd.f64x2_mul);
+  f64s(c, ROUNDER);
+  c.simd(Simd.f64x2_add).set(t1);
   // e^r by a polynomial: minimax 1 + r + r^2 EXP_Q(r) (degree 11); Taylor
   // to degree 8 for float32 results
   polynomial(c, F64_LANES, r, precise ? [1, 1, ...EXP_Q] : INV_FACTORIAL.slice(0, 9));
-  // * 2^k1 * 2^k2, each built as (kj + 1023) << 52
-  c.get(k1);
+  // * 2^k1 * 2^k2 (k2 = k - k1), each built as (kj + 1023) << 52. The bits
+  // of t1 are bits(1.5*2^52) + k1 = 0x4338000000000000 + k1, and the shift
+  // keeps only the low 12 bits, where that constant has zeros:
+  // (bits(t1) + 1023) << 52 = (k1 + 1023) << 52,
+  // and bits(t) - bits(t1) = k - k1.
+  c.get(t1);
   i64s(c, 1023n);
   c.simd(S.i64x2_add).i32(52).simd(S.i64x2_shl).simd(Simd.f64x2_mul);
-  c.get(ki).get(k1).simd(S.i64x2_sub);
+  c.get(t).get(t1).simd(S.i64x2_sub);
   i64s(c, 1023n);
   c.simd(S.i64x2_add).i32(52).simd(S.i64x2_shl).simd(Simd.f64x2_mul);
 }
@@ -376,7 +389,11 @@ function trigSelectF64(
   c.set(q);
   // odd q: take the other polynomial; bit 1 of q: negate
   c.get(parts.cp).get(parts.sp);
-  c.get(q).i32(63).simd(S.i64x2_shl).i32(63).simd(S.i64x2_shr_s);
+  c.get(q);
+  i64s(c, 1n);
+  c.simd(S.v128_and);
+  i64s(c, 1n);
+  c.simd(S.i64x2_eq);
   c.simd(S.v128_bitselect);
   c.get(q).i32(62).simd(S.i64x2_shl);
   i64s(c, -0x8000000000000000n);
