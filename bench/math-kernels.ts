@@ -1,7 +1,8 @@
 /**
  * Times each stand-alone float64 Wasm math kernel (addMathKernels in
- * src/backends/wasm/mathKernels.ts), and the float32 log (which runs a
- * widened float64 polynomial), over 2^20 elements on one thread:
+ * src/backends/wasm/mathKernels.ts), the float32 log (which runs a widened
+ * float64 polynomial) and the native float32 exp, over 2^20 elements on one
+ * thread:
  * medians over 25 interleaved rounds. Arguments are 2 sin(i/1000) + 1, the
  * values exp sees in benchmark W5. Run it in two checkouts, alternately, to
  * compare versions of the kernels.
@@ -44,6 +45,8 @@ const cases: [string, () => void][] = [
   ]),
   // float32 log runs the widened float64 polynomial (LOG_Q_F32)
   ["log float32", () => kernels.math_log_float32!(16 * n, 20 * n, n / 4)],
+  // float32 exp is native f32x4 (mathKernelsF32.ts)
+  ["exp float32", () => kernels.math_exp_float32!(16 * n, 20 * n, n / 4)],
 ];
 const times = new Map<string, number[]>(cases.map(([name]) => [name, []]));
 for (let r = 0; r < rounds + 2; r++) {
