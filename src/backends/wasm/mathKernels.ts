@@ -11,26 +11,40 @@
  * (src/jit/wasmLowering.ts) inlines them in its fused loops. `addMathKernels` adds stand-alone array kernels
  * `math_<op>_<dtype>(x, out, nVectors)` (used by the tests).
  *
- * Methods (coefficients are Taylor coefficients 1/n!, computed here; the
- * reduced ranges keep the truncation error under 2^-56 relative):
- * - exp: x = k ln2 + r with k = nearest(x / ln2), r computed with ln2 split in
- *   a 32-bit head (k * head is exact) and a tail (Cody-Waite); e^r by a
- *   polynomial to degree 13 on |r| <= ln2/2; 2^k applied as two factors 2^k1 2^k2 built
- *   by writing k1 + 1023 into the exponent bits, so that overflow to Infinity
+ * Methods. Polynomials for float64 results are minimax: an exact leading
+ * part plus a correction polynomial whose coefficients minimise the largest
+ * relative error on the reduced range, derived by the Remez exchange of
+ * scripts/minimax.py (EXP_Q, SIN_Q, COS_Q, LOG_Q below; each error under
+ * 2^-57 before rounding the coefficients). The float64 polynomials whose
+ * results are rounded to float32 (widenedF32: log, and sin/cos beyond the
+ * float32 kernels' range) are minimax fits of the same forms to 2^-36
+ * (SIN_Q_F32, COS_Q_F32, LOG_Q_F32; degrees 9, 10 and s^9); exp there keeps
+ * a degree-8 Taylor polynomial (unused: float32 exp is always native).
+ * - exp: x = k ln2 + r with k = nearest(x / ln2), r computed with ln2 split
+ *   in a 32-bit head (k * head is exact) and a tail (Cody-Waite);
+ *   e^r = 1 + r + r^2 EXP_Q(r), degree 11 on |r| <= ln2/2 (error 2^-57.9;
+ *   the Taylor polynomial needed degree 13); 2^k applied as two factors
+ *   2^k1 2^k2 (k1 = nearest(k/2) by the same rounding trick) built by
+ *   writing kj + 1023 into the exponent bits, so that overflow to Infinity
  *   and gradual underflow to subnormals round once. x is clamped to
- *   [-1000, 1000] first (results there are already 0 or Infinity).
+ *   [-1000, 1000] first (results there are already 0 or Infinity) with the
+ *   pseudo-min/max f64x2.pmin/pmax: one instruction each on x64, where
+ *   f64x2.min/max (NaN and -0 rules) expand to several.
  * - log: x = m 2^e with m in [sqrt(1/2), sqrt(2)) read from the bits
  *   (subnormals are first scaled by 2^54); log m = 2 atanh(s) with
- *   s = (m-1)/(m+1), |s| <= 0.172, series to s^21; result e ln2 + log m with
+ *   s = (m-1)/(m+1), |s| <= 0.172, 2 atanh(s) = 2s + 2s^3 LOG_Q(s^2) to s^15
+ *   (error 2^-59.5; the atanh series needed s^21); result e ln2 + log m with
  *   the split ln2. Special values by lane masks: log(0) = -Infinity,
  *   log(x<0) = NaN, log(Infinity) = Infinity, NaN stays NaN.
  * - sin/cos: x = k pi/2 + r with k = nearest(2x/pi), r by a 3-part pi/2
- *   (33 + 33 + 53 bits; exact products for |k| < 2^17), sin r and cos r by
- *   polynomials to degree 17 and 16 on |r| <= pi/4, and the quadrant k mod 4
- *   choosing sin or cos and the sign. Lanes with |x| > 2^17, where this
- *   reduction loses accuracy, are recomputed by the imported scalar Math.sin
- *   or Math.cos (rare: only vectors containing such a lane pay for it).
- *   Tiny |x| < 2^-26 returns x for sin (keeps -0 and subnormals exact).
+ *   (33 + 33 + 53 bits; exact products for |k| < 2^17); on |r| <= pi/4,
+ *   sin r = r + r^3 SIN_Q(r^2) to degree 13 (error 2^-57.9; Taylor needed 17)
+ *   and cos r = 1 - r^2/2 + r^4 COS_Q(r^2) to degree 14 (error 2^-64.0;
+ *   Taylor needed 16); the quadrant k mod 4 chooses sin or cos and the sign.
+ *   Lanes with |x| > 2^17, where this reduction loses accuracy, are
+ *   recomputed by the imported scalar Math.sin or Math.cos (rare: only
+ *   vectors containing such a lane pay for it). Tiny |x| < 2^-26 returns x
+ *   for sin (keeps -0 and subnormals exact).
  *
  * Integer tricks: k = (y + 1.5*2^52) - 1.5*2^52 rounds y to the nearest
  * integer, and the low bits of (y + 1.5*2^52) then hold k in two's
@@ -67,10 +81,12 @@ const S = {
   f64x2_extract_lane: 33,
   f64x2_replace_lane: 34,
   i64x2_shl: 203,
-  i64x2_shr_s: 204,
+  i64x2_eq: 214,
   i64x2_shr_u: 205,
   i64x2_add: 206,
   i64x2_sub: 209,
+  f64x2_pmin: 246,
+  f64x2_pmax: 247,
 } as const;
 
 /** Imports the math kernels need: scalar fallbacks for sin/cos of huge arguments. */
@@ -107,10 +123,57 @@ const PIO2_3 = 2.0222662487959506e-21; // 0x1.3198a2e037073p-69
 const TWO_OVER_PI = 0.6366197723675814;
 /** 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits. */
 const ROUNDER = 6755399441055744;
-const ROUNDER_BITS = 0x4338000000000000n;
 const SQRT2 = Math.SQRT2;
 /** Above this |x|, sin/cos lanes are recomputed by scalar Math calls. */
 const TRIG_LIMIT = 131072;
+
+// ---- minimax polynomials (float64 results) ----
+// Derived by the Remez exchange of scripts/minimax.py (run it to reproduce):
+// each is the correction polynomial Q after an exact leading part, fitted to
+// minimise the largest relative error of the whole approximation, lowest
+// order first. "error" is that maximum with the exact (unrounded)
+// coefficients; rounding them to float64 adds at most about 2^-56.
+
+/** e^r = 1 + r + r^2 Q(r) on |r| <= ln2/2; Q of degree 9 (e^r to r^11), error 2^-57.9. */
+const EXP_Q = [
+  0.5000000000000011, 0.16666666666666413, 0.041666666666530267, 0.008333333333494336,
+  0.001388888894359778, 0.00019841269506770898, 2.4801493136097612e-5, 2.7557586274666723e-6,
+  2.763023395101817e-7, 2.5000069565431177e-8,
+];
+/** sin r = r + r^3 Q(r^2) on |r| <= pi/4; Q of degree 5 (sin r to r^13), error 2^-57.9. */
+const SIN_Q = [
+  -0.1666666666666663, 0.008333333333322118, -0.0001984126982958954, 2.7557313621385676e-6,
+  -2.5050747762850355e-8, 1.5896230157221844e-10,
+];
+/** cos r = 1 - r^2/2 + r^4 Q(r^2) on |r| <= pi/4; Q of degree 5 (cos r to r^14), error 2^-64.0. */
+const COS_Q = [
+  0.041666666666666595, -0.0013888888888873056, 2.4801587288851704e-5, -2.755731417929674e-7,
+  2.087570084197473e-9, -1.1358536521387682e-11,
+];
+/**
+ * 2 atanh(s) = 2s + 2s^3 Q(s^2) on |s| <= 3 - 2 sqrt2 (= 0.1716); Q of
+ * degree 6 (2 atanh(s) to s^15), error 2^-59.5.
+ */
+const LOG_Q = [
+  0.3333333333333367, 0.19999999999708187, 0.14285714371007538, 0.111110993054164,
+  0.0909178120122219, 0.07657049453084834, 0.07397737221280823,
+];
+
+// The same forms fitted to 2^-36 (far below a float32 ulp) for the float64
+// polynomials whose results are rounded to float32 (widenedF32).
+
+/** sin r = r + r^3 Q(r^2), |r| <= pi/4; Q of degree 3 (to r^9), error 2^-37.5. */
+const SIN_Q_F32 = [
+  -0.16666666640797048, 0.008333329304842603, -0.00019839312269464155, 2.7181216275994372e-6,
+];
+/** cos r = 1 - r^2/2 + r^4 Q(r^2), |r| <= pi/4; Q of degree 3 (to r^10), error 2^-42.9. */
+const COS_Q_F32 = [
+  0.041666666619492136, -0.0013888883500139792, 2.479946017069045e-5, -2.720575549143536e-7,
+];
+/** 2 atanh(s) = 2s + 2s^3 Q(s^2), |s| <= 0.1716; Q of degree 3 (to s^9), error 2^-37.6. */
+const LOG_Q_F32 = [
+  0.3333333282432325, 0.20000167267223198, 0.14268673485584524, 0.11790736068797662,
+];
 
 // ---- small helpers appending v128 instructions ----
 
@@ -136,14 +199,15 @@ function expF64(c: Code, x: number, precise: boolean): void {
   const t = c.local(V128);
   const k = c.local(V128);
   const r = c.local(V128);
-  const ki = c.local(V128);
-  const k1 = c.local(V128);
-  // xc = min(max(x, -1000), 1000)  (NaN propagates)
+  const t1 = c.local(V128);
+  // xc = pmin(pmax(x, -1000), 1000): the pseudo-min/max (b < a ? b : a)
+  // are single instructions, unlike f64x2.min/max with their NaN and -0
+  // rules; with x as the first operand a NaN lane stays NaN.
   c.get(x);
   f64s(c, -1000);
-  c.simd(Simd.f64x2_max);
+  c.simd(S.f64x2_pmax);
   f64s(c, 1000);
-  c.simd(Simd.f64x2_min).set(xc);
+  c.simd(S.f64x2_pmin).set(xc);
   // t = xc * log2(e) + 1.5*2^52 ; k = t - 1.5*2^52
   c.get(xc);
   f64s(c, LOG2E);
@@ -158,17 +222,26 @@ function expF64(c: Code, x: number, precise: boolean): void {
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).get(k);
   f64s(c, LN2_LO);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).set(r);
-  // integer k from the bits of t; k1 = k >> 1, k2 = k - k1
-  c.get(t);
-  i64s(c, ROUNDER_BITS);
-  c.simd(S.i64x2_sub).tee(ki).i32(1).simd(S.i64x2_shr_s).set(k1);
-  // e^r by a polynomial (degree 13; 8 for float32 results)
-  polynomial(c, F64_LANES, r, INV_FACTORIAL.slice(0, precise ? 14 : 9));
-  // * 2^k1 * 2^k2, each built as (kj + 1023) << 52
-  c.get(k1);
+  // k1 = nearest(k / 2) the same way: t1 = k/2 + 1.5*2^52 holds k1 in its
+  // low bits (|k1| <= 722, so 2^k1 and 2^(k - k1) are normal numbers). No
+  // i64x2.shr_s, which x64 lacks (engines expand it to several instructions).
+  c.get(k);
+  f64s(c, 0.5);
+  c.simd(Simd.f64x2_mul);
+  f64s(c, ROUNDER);
+  c.simd(Simd.f64x2_add).set(t1);
+  // e^r by a polynomial: minimax 1 + r + r^2 EXP_Q(r) (degree 11); Taylor
+  // to degree 8 for float32 results
+  polynomial(c, F64_LANES, r, precise ? [1, 1, ...EXP_Q] : INV_FACTORIAL.slice(0, 9));
+  // * 2^k1 * 2^k2 (k2 = k - k1), each built as (kj + 1023) << 52. The bits
+  // of t1 are bits(1.5*2^52) + k1 = 0x4338000000000000 + k1, and the shift
+  // keeps only the low 12 bits, where that constant has zeros:
+  // (bits(t1) + 1023) << 52 = (k1 + 1023) << 52,
+  // and bits(t) - bits(t1) = k - k1.
+  c.get(t1);
   i64s(c, 1023n);
   c.simd(S.i64x2_add).i32(52).simd(S.i64x2_shl).simd(Simd.f64x2_mul);
-  c.get(ki).get(k1).simd(S.i64x2_sub);
+  c.get(t).get(t1).simd(S.i64x2_sub);
   i64s(c, 1023n);
   c.simd(S.i64x2_add).i32(52).simd(S.i64x2_shl).simd(Simd.f64x2_mul);
 }
@@ -221,9 +294,9 @@ function logF64(c: Code, x: number, precise: boolean): void {
   c.simd(Simd.f64x2_sub).get(m);
   f64s(c, 1);
   c.simd(Simd.f64x2_add).simd(Simd.f64x2_div).tee(s).get(s).simd(Simd.f64x2_mul).set(z);
-  // log m = 2s + 2s * z * (1/3 + z/5 + ... + z^9/21)
-  const series = [];
-  for (let j = 3; j <= (precise ? 21 : 13); j += 2) series.push(1 / j);
+  // log m = 2s + 2s * z * Q(z), Q minimax: LOG_Q to s^15 (LOG_Q_F32 to s^9
+  // for float32 results)
+  const series = precise ? LOG_Q : LOG_Q_F32;
   c.get(s).get(s).simd(Simd.f64x2_add).tee(s);
   c.get(s).get(z).simd(Simd.f64x2_mul);
   polynomial(c, F64_LANES, z, series);
@@ -282,21 +355,17 @@ function trigReduceF64(c: Code, x: number, precise: boolean): TrigParts {
     c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub);
   }
   c.tee(r).get(r).simd(Simd.f64x2_mul).set(z);
-  // sin r = r + r z (-1/3! + z (1/5! - ...)), to r^17 (r^11 for float32 results)
-  const sinCoeffs: number[] = [];
-  for (let n = 3; n <= (precise ? 17 : 11); n += 2)
-    sinCoeffs.push((((n - 1) / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  // sin r = r + r z Q(z), Q minimax: SIN_Q to r^13 (SIN_Q_F32 to r^9 for
+  // float32 results)
   c.get(r);
   c.get(r).get(z).simd(Simd.f64x2_mul);
-  polynomial(c, F64_LANES, z, sinCoeffs);
+  polynomial(c, F64_LANES, z, precise ? SIN_Q : SIN_Q_F32);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(sp);
-  // cos r = 1 + z (-1/2! + z (1/4! - ...)), to r^16 (r^12 for float32 results)
-  const cosCoeffs: number[] = [];
-  for (let n = 2; n <= (precise ? 16 : 12); n += 2)
-    cosCoeffs.push(((n / 2) % 2 === 1 ? -1 : 1) * INV_FACTORIAL[n]!);
+  // cos r = 1 + z (-1/2 + z Q(z)), Q minimax: COS_Q to r^14 (COS_Q_F32 to
+  // r^10 for float32 results)
   f64s(c, 1);
   c.get(z);
-  polynomial(c, F64_LANES, z, cosCoeffs);
+  polynomial(c, F64_LANES, z, [-0.5, ...(precise ? COS_Q : COS_Q_F32)]);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(cp);
   return { t, sp, cp };
 }
@@ -320,7 +389,11 @@ function trigSelectF64(
   c.set(q);
   // odd q: take the other polynomial; bit 1 of q: negate
   c.get(parts.cp).get(parts.sp);
-  c.get(q).i32(63).simd(S.i64x2_shl).i32(63).simd(S.i64x2_shr_s);
+  c.get(q);
+  i64s(c, 1n);
+  c.simd(S.v128_and);
+  i64s(c, 1n);
+  c.simd(S.i64x2_eq);
   c.simd(S.v128_bitselect);
   c.get(q).i32(62).simd(S.i64x2_shl);
   i64s(c, -0x8000000000000000n);

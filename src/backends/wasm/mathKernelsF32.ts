@@ -27,6 +27,8 @@ const S = {
   i32x4_shr_s: 172,
   i32x4_add: 174,
   i32x4_sub: 177,
+  f32x4_pmin: 234,
+  f32x4_pmax: 235,
 } as const;
 
 const LOG2E = 1.4426950216293335;
@@ -62,11 +64,13 @@ export function expF32(c: Code, x: number): void {
   const r = c.local(V128);
   const ki = c.local(V128);
   const k1 = c.local(V128);
+  // xc = pmin(pmax(x, -104), 89): single-instruction pseudo-min/max (see
+  // expF64); x first, so a NaN lane stays NaN.
   c.get(x);
   f32s(c, -104);
-  c.simd(Simd.f32x4_max);
+  c.simd(S.f32x4_pmax);
   f32s(c, 89);
-  c.simd(Simd.f32x4_min).set(xc);
+  c.simd(S.f32x4_pmin).set(xc);
   c.get(xc);
   f32s(c, LOG2E);
   c.simd(Simd.f32x4_mul);
