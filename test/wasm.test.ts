@@ -31,7 +31,7 @@ import {
   wasmThreadCount,
 } from "../src/backends/wasm/index.js";
 import { getBackend, np, setBackend } from "../src/index.js";
-import { parallelGemm } from "../src/backends/wasm/threads.js";
+import { parallelGemm, usableWorkers } from "../src/backends/wasm/threads.js";
 import { rng } from "./helpers.js";
 
 type Exports = Record<string, (...args: number[]) => number>;
@@ -358,6 +358,30 @@ describe("wasm worker threads", () => {
       1e-5 * Math.sqrt(110),
     );
   });
+
+  it.skipIf(typeof process.getBuiltinModule !== "function")(
+    "a synchronous loop gets the workers (no await needed to start them)",
+    async () => {
+      await stopWasmThreads();
+      const rt = getRuntime();
+      expect(usableWorkers(rt)).toBe(0);
+      // The first large kernel creates the pool; the workers get ready on
+      // their own threads while this loop never yields to the event loop.
+      const r = rng(5);
+      const [m, k, n] = [128, 128, 128];
+      const a = randomArray("float32", m * k, r);
+      const b = randomArray("float32", k * n, r);
+      const want = jsBackend.matmul(a, b, 1, m, k, n, "float32");
+      const t0 = performance.now();
+      let ready = 0;
+      while (ready === 0 && performance.now() - t0 < 10000) {
+        expectClose(wasm.matmul(a, b, 1, m, k, n, "float32"), want, 1e-5 * Math.sqrt(k));
+        ready = usableWorkers(rt);
+      }
+      expect(ready).toBeGreaterThan(0);
+      expectClose(wasm.matmul(a, b, 1, m, k, n, "float32"), want, 1e-5 * Math.sqrt(k));
+    },
+  );
 
   it("splits a large product across threads with the same result", async () => {
     const started = await startWasmThreads(getRuntime(), 1);

@@ -7,7 +7,7 @@
  *
  * Hand-off is through control words at the bottom of the shared memory
  * (Atomics, no messages per job): for worker w, slot w holds
- *   [seq, done, kind, arg0, arg1, ..., failed at index 10].
+ *   [seq, done, kind, arg0, arg1, ..., failed at index 10, ready at 11].
  * kind 0 / 1: gemm_float32 / gemm_float64 with args
  *   (aPack, bPack, c, k, nPanels, p0, p1);
  * kind 2: a jit group function with args (module id, bytes address, byte
@@ -19,9 +19,12 @@
  * stores `failed` (1 if it trapped) and `done = seq`, and notifies; the
  * caller waits for `done` and throws if a share failed.
  *
- * Threads start asynchronously (`startWasmThreads`, called on first use in
- * Node; in browsers with cross-origin isolation); until they are ready, and
- * wherever SharedArrayBuffer is missing, kernels run on the calling thread.
+ * Threads are created on first use (Node; browsers with cross-origin
+ * isolation), synchronously where the engine allows it, so that a plain
+ * synchronous loop gets them too (Node's `process.getBuiltinModule`; a
+ * browser's `Worker`). A worker sets its `ready` word once it waits for
+ * jobs; until then, and wherever SharedArrayBuffer is missing, kernels run
+ * on the calling thread.
  */
 import { MATH_IMPORTS } from "./mathKernels.js";
 import { CONTROL_BYTES, type WasmRuntime, alloc } from "./runtime.js";
@@ -51,6 +54,8 @@ let poolGeneration = 0;
 
 /** Index of the `failed` word in a slot. */
 const FAILED = 10;
+/** Index of the `ready` word: 1 once the worker waits for jobs, 0 before and after. */
+const READY = 11;
 /** Job kinds (word 2 of a slot). */
 const GEMM_F32 = 0;
 const GEMM_F64 = 1;
@@ -69,6 +74,7 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNa
   const groups = new Map();
   const words = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
   const base = slot * ${SLOT_INTS};
+  Atomics.store(words, base + ${READY}, 1);
   const runGroup = () => {
     const id = words[base + 3];
     let fn = groups.get(id);
@@ -119,7 +125,8 @@ export function wasmThreadCount(): number {
 
 /**
  * Starts `count` worker threads (default: one per core beyond the first, at
- * most 3). Resolves to the number running, 0 where threads are unavailable.
+ * most 3). Resolves, once they wait for jobs, to the number running (0
+ * where threads are unavailable).
  */
 export function startWasmThreads(rt: WasmRuntime, count?: number): Promise<number> {
   if (starting !== undefined) return starting;
@@ -132,7 +139,9 @@ export async function stopWasmThreads(): Promise<void> {
   const p = pool;
   pool = undefined;
   starting = undefined;
-  if (p !== undefined) await p.stop();
+  if (p === undefined) return;
+  for (let slot = 1; slot <= p.workers; slot++) Atomics.store(ctl!, slot * SLOT_INTS + READY, 0);
+  await p.stop();
 }
 
 /** The parts of Node's modules used here (the core is built without Node's types). */
@@ -153,6 +162,28 @@ function importNode(name: string): Promise<unknown> {
   return import(/* @vite-ignore */ name) as Promise<unknown>;
 }
 
+/** Node's synchronous access to built-in modules (Node >= 20.16), if present. */
+function builtinModuleGetter(): ((name: string) => unknown) | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } })
+    .process;
+  return proc?.getBuiltinModule?.bind(proc);
+}
+
+/**
+ * Resolves once `count` workers from slot 1 have set their `ready` word (or
+ * after 10 s, to however many are ready then).
+ */
+async function whenReady(words: Int32Array, count: number): Promise<number> {
+  const ready = (): number => {
+    let n = 0;
+    while (n < count && Atomics.load(words, (n + 1) * SLOT_INTS + READY) === 1) n++;
+    return n;
+  };
+  for (let waited = 0; ready() < count && waited < 10000; waited += 2)
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  return ready();
+}
+
 async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   if (!rt.shared) return 0;
   const maxSlots = CONTROL_BYTES / 4 / SLOT_INTS - 1;
@@ -168,9 +199,14 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   const words = new Int32Array(rt.memory.buffer, 0, CONTROL_BYTES / 4);
   const mathNames = Object.keys(MATH_IMPORTS);
   poolGeneration++;
+  for (let slot = 1; slot <= maxSlots; slot++) Atomics.store(words, slot * SLOT_INTS + READY, 0);
   if (g.process?.versions?.node !== undefined) {
-    const wt = (await importNode("node:worker_threads")) as NodeWorkerThreads;
-    const os = (await importNode("node:os")) as NodeOs;
+    // No await before the workers exist where the modules can be had
+    // synchronously: this runs inside the caller's first large kernel.
+    const getBuiltin = builtinModuleGetter();
+    const wt = (getBuiltin?.("node:worker_threads") ??
+      (await importNode("node:worker_threads"))) as NodeWorkerThreads;
+    const os = (getBuiltin?.("node:os") ?? (await importNode("node:os"))) as NodeOs;
     const cores = os.availableParallelism?.() ?? os.cpus().length;
     const n = Math.min(count ?? Math.min(cores - 1, 3), maxSlots);
     if (n <= 0) return 0;
@@ -199,7 +235,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
         await Promise.all(workers.map((w) => w.terminate()));
       },
     };
-    return n;
+    return whenReady(words, n);
   }
   if (g.Worker !== undefined && g.navigator?.hardwareConcurrency !== undefined) {
     const n = Math.min(count ?? Math.min(g.navigator.hardwareConcurrency - 1, 3), maxSlots);
@@ -231,20 +267,24 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
         return Promise.resolve();
       },
     };
-    return n;
+    return whenReady(words, n);
   }
   return 0;
 }
 
 /**
  * Worker slots (1, 2, ...) a kernel may use now: 0 where threads are
- * unavailable, still starting, or limited by `setWasmThreadLimit`. The first
- * call starts the pool (in the background).
+ * unavailable or still starting; at most `setWasmThreadLimit`. The first
+ * call starts the pool.
  */
 export function usableWorkers(rt: WasmRuntime): number {
   if (pool === undefined && starting === undefined && rt.shared) void startWasmThreads(rt);
-  if (ctl === undefined) return 0;
-  return Math.min(pool?.workers ?? 0, workerLimit);
+  if (ctl === undefined || pool === undefined) return 0;
+  // the workers from slot 1 that are ready
+  const most = Math.min(pool.workers, workerLimit);
+  let n = 0;
+  while (n < most && Atomics.load(ctl, (n + 1) * SLOT_INTS + READY) === 1) n++;
+  return n;
 }
 
 /** Writes a job (kind, then its arguments) into worker `slot`, wakes it; returns its sequence number. */
