@@ -374,10 +374,10 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads",
   // Every group is split (worker shares, then the caller's share in chunks of 24).
   beforeAll(async () => {
     expect(await startWasmThreads(getRuntime(), 1)).toBeGreaterThan(0);
-    configureWasmJit({ minElements: 0, chunkElements: 24, parallelMinElements: 0 });
+    configureWasmJit({ minElements: 0, chunkElements: 24, parallelMinWork: 0 });
   });
   afterAll(async () => {
-    configureWasmJit({ minElements: 1024, chunkElements: 8192, parallelMinElements: 65536 });
+    configureWasmJit({ minElements: 1024, chunkElements: 8192, parallelMinWork: 1 << 21 });
     setBackend(before);
     await stopWasmThreads();
   });
