@@ -7,42 +7,19 @@
  *
  * Usage: npx tsx bench/math-accuracy.ts
  */
-import { ModuleBuilder } from "../src/backends/wasm/emitter.js";
-import {
-  MATH_OPS,
-  type MathOp,
-  addMathKernels,
-  importMathFunctions,
-  mathImportObject,
-} from "../src/backends/wasm/mathKernels.js";
+import { createWasmBackend } from "../src/backends/wasm/index.js";
+import { MATH_OPS, type MathOp } from "../src/backends/wasm/mathKernels.js";
 import { uniformGenerator as mulberry32 } from "../src/core/random.js";
 
-type Kernel = (x: number, out: number, nVectors: number) => void;
-
-const memory = new WebAssembly.Memory({ initial: 512 });
-const mb = new ModuleBuilder();
-const imports = importMathFunctions(mb);
-mb.importMemory({ module: "env", field: "memory", initial: 1 });
-addMathKernels(mb, "float64", imports);
-addMathKernels(mb, "float32", imports);
-const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.finish()), {
-  env: { memory },
-  ...mathImportObject(),
-});
-const kernels = inst.exports as unknown as Record<string, Kernel>;
-const reference: Record<MathOp, (x: number) => number> = {
-  exp: Math.exp,
-  log: Math.log,
-  sin: Math.sin,
-  cos: Math.cos,
-};
+/** Every kernel in Wasm: its unary exp/log/sin/cos are the math kernels. */
+const wasm = createWasmBackend({ minElements: 0 });
+const reference =
+  (op: MathOp) =>
+  (x: number): number =>
+    Math[op](x);
 
 function run64(op: MathOp, xs: readonly number[]): Float64Array {
-  const n = xs.length + (xs.length % 2);
-  const outAt = n * 8;
-  new Float64Array(memory.buffer, 0, n).set(xs);
-  kernels[`math_${op}_float64`]!(0, outAt, n / 2);
-  return new Float64Array(memory.buffer, outAt, xs.length).slice();
+  return wasm.unary(op, Float64Array.from(xs), "float64") as Float64Array;
 }
 
 /** ulp distance as in test/wasm-math.test.ts. */
@@ -91,7 +68,7 @@ function report(op: MathOp, set: string, xs: readonly number[]): void {
   let sum = 0;
   const stepCounts = [0, 0, 0]; // 0, 1, >= 2 float64 steps from Math
   xs.forEach((x, i) => {
-    const expected = reference[op](x);
+    const expected = reference(op)(x);
     const u = ulps64(got[i]!, expected);
     worst = Math.max(worst, u);
     sum += u;
@@ -115,12 +92,9 @@ for (const op of MATH_OPS) {
  * Counts results 0, 1, >= 2 float32 steps from fround(Math.op(x)).
  */
 function report32(op: MathOp, xs: Float32Array): void {
-  const n = Math.ceil(xs.length / 4) * 4;
-  new Float32Array(memory.buffer, 0, n).set(xs);
-  kernels[`math_${op}_float32`]!(0, n * 4, n / 4);
-  const got = new Float32Array(memory.buffer, n * 4, xs.length);
+  const got = wasm.unary(op, xs, "float32") as Float32Array;
   const bits = new Int32Array(got.buffer, got.byteOffset, got.length);
-  const ref = new Int32Array(Float32Array.from(xs, (x) => reference[op](x)).buffer);
+  const ref = new Int32Array(Float32Array.from(xs, reference(op)).buffer);
   const stepCounts = [0, 0, 0];
   const line = (v: number) => (v < 0 ? -(v & 0x7fffffff) : v);
   for (let i = 0; i < xs.length; i++)
