@@ -1,7 +1,8 @@
 /**
  * W3: dense matrix product C = A @ B, 512 x 512 by 512 x 512, float32 and
  * float64, in GFLOP/s (2 n^3 floating-point operations per product).
- * chainrule eager `np.matmul` on every chainrule backend available, TF.js
+ * chainrule eager `np.matmul` on every chainrule backend available (the wasm
+ * backend also limited to the calling thread, for its thread scaling), TF.js
  * (cpu and wasm backends, float32 only), jax-js (eager `numpy.matmul`, its
  * default device) and a plain JS triple loop as the baseline. Every case
  * reads its result back. All results are first checked against a float64
@@ -9,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { numpy as jnp } from "@jax-js/jax";
+import { setWasmThreadLimit } from "../src/backends/wasm/index.js";
 import { np } from "../src/index.js";
 import { type BenchCase, fmt, printTable, runInterleaved } from "./harness.js";
 import { chainruleBackends, tfRead, tfWasmAvailable, tfWasmInfo, useChainrule } from "./peers.js";
@@ -60,7 +62,19 @@ export async function benchW3(opts: { quick: boolean; backends?: string[] }): Pr
     cases.push({ name: "plain JS triple loop (i-k-j)", run: () => plainMatmul(aData, bData, n) });
     for (const name of ours) {
       const run = () => np.matmul(a, b).data();
-      cases.push({ name: `chainrule np.matmul (${name})`, before: () => useChainrule(name), run });
+      const before = async () => {
+        setWasmThreadLimit(Infinity);
+        await useChainrule(name);
+      };
+      if (name === "wasm") {
+        // the same on the calling thread alone: the thread scaling in this run
+        const oneThread = async () => {
+          setWasmThreadLimit(0);
+          await useChainrule(name);
+        };
+        cases.push({ name: "chainrule np.matmul (wasm, 1 thread)", before: oneThread, run });
+      }
+      cases.push({ name: `chainrule np.matmul (${name})`, before, run });
       checks.push([`chainrule ${name}`, run]);
     }
     await useChainrule("js");
@@ -106,6 +120,7 @@ export async function benchW3(opts: { quick: boolean; backends?: string[] }): Pr
       warmup: 2,
       capMs: 20000,
     });
+    setWasmThreadLimit(Infinity);
     await useChainrule("js");
     await tf.setBackend("cpu");
     const wasmTf = results.find((r) => r.name === "TF.js tf.matMul (wasm)")?.medianMs ?? null;
