@@ -1,15 +1,18 @@
 /**
  * Worker threads for the Wasm kernels. Each worker instantiates the same
  * compiled kernel module on the same shared memory; a large matrix product
- * is split by row panels of C, and a large fused jit group (see
- * jit/wasmLowering.ts) by ranges of elements, the calling thread running one
- * share itself.
+ * is split into chunks of row panels of C that all threads (the calling one
+ * included) take from a shared counter, and a large fused jit group (see
+ * jit/wasmLowering.ts) into ranges of elements, the calling thread running
+ * one share itself.
  *
  * Hand-off is through control words at the bottom of the shared memory
  * (Atomics, no messages per job): for worker w, slot w holds
  *   [seq, done, kind, arg0, arg1, ..., failed at index 10, ready at 11].
  * kind 0 / 1: gemm_float32 / gemm_float64 with args
- *   (aPack, bPack, c, k, nPanels, p0, p1);
+ *   (aPack, bPack, c, k, nPanels, mPanels, chunk): the threads take chunks
+ *   of `chunk` row panels from a shared counter until all mPanels are done,
+ *   so a thread slowed down by the host takes fewer;
  * kind 2: a jit group function with args (module id, bytes address, byte
  *   length, address of the float64 call arguments, their count). Workers
  *   sit in Atomics.wait and cannot take messages, so a group module travels
@@ -56,6 +59,11 @@ let poolGeneration = 0;
 const FAILED = 10;
 /** Index of the `ready` word: 1 once the worker waits for jobs, 0 before and after. */
 const READY = 11;
+/**
+ * Word 8 of slot 0 (which has no worker): the next row panel of the matrix
+ * product being computed, taken by every thread with Atomics.add.
+ */
+const GEMM_NEXT_PANEL = 8;
 /** Job kinds (word 2 of a slot). */
 const GEMM_F32 = 0;
 const GEMM_F64 = 1;
@@ -95,9 +103,16 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNa
     try {
       const kind = words[base + 2];
       if (kind === ${GROUP}) runGroup();
-      else
-        (kind === ${GEMM_F32} ? ex.gemm_float32 : ex.gemm_float64)(words[base + 3], words[base + 4],
-          words[base + 5], words[base + 6], words[base + 7], words[base + 8], words[base + 9]);
+      else {
+        const gemm = kind === ${GEMM_F32} ? ex.gemm_float32 : ex.gemm_float64;
+        const [mPanels, chunk] = [words[base + 8], words[base + 9]];
+        for (;;) {
+          const p0 = Atomics.add(words, ${GEMM_NEXT_PANEL}, chunk);
+          if (p0 >= mPanels) break;
+          gemm(words[base + 3], words[base + 4], words[base + 5], words[base + 6],
+            words[base + 7], p0, Math.min(p0 + chunk, mPanels));
+        }
+      }
     } catch {
       failed = 1;
     }
@@ -381,27 +396,43 @@ export function parallelGemm(
     finished(0, mPanels);
     return;
   }
-  const shares = Math.min(workers + 1, mPanels);
-  const bounds = (s: number): number => Math.round((s * mPanels) / shares);
+  const threads = Math.min(workers + 1, mPanels);
+  // About 8 chunks per thread: enough to even out unequal speeds, few
+  // enough that each chunk still reuses every B panel it loads.
+  const chunk = Math.max(1, Math.ceil(mPanels / (8 * threads)));
   const kind = dtype === "float32" ? GEMM_F32 : GEMM_F64;
+  const words = ctl!;
+  Atomics.store(words, GEMM_NEXT_PANEL, 0);
   const seqs: number[] = [];
-  for (let s = 1; s < shares; s++)
-    seqs.push(post(s, [kind, aPack, bPack, cPtr, k, nPanels, bounds(s), bounds(s + 1)]));
-  // The caller's share; whatever happens, wait for the workers before
-  // returning, so that none still writes to the memory during the next call.
+  for (let s = 1; s < threads; s++)
+    seqs.push(post(s, [kind, aPack, bPack, cPtr, k, nPanels, mPanels, chunk]));
+  // The caller takes chunks too, and hands each on to `finished` at once.
+  // Whatever happens, wait for the workers before returning, so that none
+  // still writes to the memory during the next call.
+  const mine = new Set<number>();
   let callerError: Error | undefined = undefined;
   try {
-    gemm(aPack, bPack, cPtr, k, nPanels, 0, bounds(1));
-    finished(0, bounds(1));
+    for (;;) {
+      const p0 = Atomics.add(words, GEMM_NEXT_PANEL, chunk);
+      if (p0 >= mPanels) break;
+      const p1 = Math.min(p0 + chunk, mPanels);
+      gemm(aPack, bPack, cPtr, k, nPanels, p0, p1);
+      mine.add(p0);
+      finished(p0, p1);
+    }
   } catch (e) {
-    callerError = e instanceof Error ? e : new Error(`wasm backend: matmul failed: ${String(e)}`);
+    const message = e instanceof Error ? e.message : String(e);
+    callerError = new Error(
+      `wasm backend: the calling thread trapped in its share of a ${dtype} matmul (${message})`,
+    );
   }
   let failedWorker = 0;
-  for (let s = 1; s < shares; s++) if (awaitJob(s, seqs[s - 1]!)) failedWorker = s;
+  for (let s = 1; s < threads; s++) if (awaitJob(s, seqs[s - 1]!)) failedWorker = s;
   if (callerError !== undefined) throw callerError;
   if (failedWorker !== 0)
     throw new Error(
       `wasm backend: worker ${failedWorker} trapped in its share of a ${dtype} matmul`,
     );
-  for (let s = 1; s < shares; s++) finished(bounds(s), bounds(s + 1));
+  for (let p0 = 0; p0 < mPanels; p0 += chunk)
+    if (!mine.has(p0)) finished(p0, Math.min(p0 + chunk, mPanels));
 }
