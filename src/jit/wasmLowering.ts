@@ -48,6 +48,7 @@ import {
 import {
   type SharedGroupModule,
   awaitGroupShare,
+  groupBytesFor,
   postGroupShare,
   sharedGroupModule,
   usableWorkers,
@@ -624,13 +625,20 @@ export function lowerGroupToWasm(
     const mine = allocBlocks(chunk);
     // Worker shares run only where the memory is shared, which never
     // detaches its buffer on growth: the views below stay valid.
-    const started = workerShares.map((w) => {
-      copyIn(w.blocks, args, w.lo, w.count);
+    // Everything is allocated before the first worker starts: an arena
+    // that cannot grow then fails the call while no worker uses it.
+    const jobs = workerShares.map((w) => {
       const argv = callArgs(w.blocks, args);
       argv[argv.length - 2] = w.count / lanes;
       const argsPtr = alloc(rt, 8 * argv.length);
+      const bytesPtr = groupBytesFor(rt, w.slot, compiled.shared);
+      return { argv, argsPtr, bytesPtr };
+    });
+    const started = workerShares.map((w, i) => {
+      const { argv, argsPtr, bytesPtr } = jobs[i]!;
+      copyIn(w.blocks, args, w.lo, w.count);
       new Float64Array(rt.memory.buffer, argsPtr, argv.length).set(argv);
-      return postGroupShare(rt, w.slot, compiled.shared, argsPtr, argv.length);
+      return postGroupShare(w.slot, compiled.shared, bytesPtr, argsPtr, argv.length);
     });
     // The caller's share; whatever happens, wait for the workers before
     // returning, so that none still writes to the arena during the next call.

@@ -342,26 +342,32 @@ export function sharedGroupModule(bytes: Uint8Array): SharedGroupModule {
 }
 
 /**
+ * The arena address of `module`'s bytes for worker `slot`: copied into the
+ * arena if that worker has not compiled the module yet, else 0 (nothing to
+ * send).
+ */
+export function groupBytesFor(rt: WasmRuntime, slot: number, module: SharedGroupModule): number {
+  const key = `${poolGeneration}:${slot}`;
+  if (module.compiledBy.has(key)) return 0;
+  const bytesPtr = alloc(rt, module.bytes.length);
+  new Uint8Array(rt.memory.buffer, bytesPtr, module.bytes.length).set(module.bytes);
+  module.compiledBy.add(key);
+  return bytesPtr;
+}
+
+/**
  * Starts `module`'s `group` function on worker `slot` with the float64 call
- * arguments at `argsPtr` (`argc` of them, in the arena). The module's bytes
- * are copied into the arena the first time this worker runs it. Returns the
- * job's sequence number for `awaitGroupShare`; the arena must not be reset
- * before that returns.
+ * arguments at `argsPtr` (`argc` of them, in the arena); `bytesPtr` from
+ * `groupBytesFor`. Returns the job's sequence number for `awaitGroupShare`;
+ * the arena must not be reset before that returns.
  */
 export function postGroupShare(
-  rt: WasmRuntime,
   slot: number,
   module: SharedGroupModule,
+  bytesPtr: number,
   argsPtr: number,
   argc: number,
 ): number {
-  const key = `${poolGeneration}:${slot}`;
-  let bytesPtr = 0;
-  if (!module.compiledBy.has(key)) {
-    bytesPtr = alloc(rt, module.bytes.length);
-    new Uint8Array(rt.memory.buffer, bytesPtr, module.bytes.length).set(module.bytes);
-    module.compiledBy.add(key);
-  }
   return post(slot, [GROUP, module.id, bytesPtr, module.bytes.length, argsPtr, argc]);
 }
 
