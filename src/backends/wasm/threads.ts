@@ -10,9 +10,11 @@
  * (Atomics, no messages per job): for worker w, slot w holds
  *   [seq, done, kind, arg0, arg1, ..., failed at index 10, ready at 11].
  * kind 0 / 1: gemm_float32 / gemm_float64 with args
- *   (aPack, bPack, c, k, nPanels, mPanels, chunk): the threads take chunks
- *   of `chunk` row panels from a shared counter until all mPanels are done,
- *   so a thread slowed down by the host takes fewer;
+ *   (aPack, bPack, c, k, nPanels, mPanels, chunk) and, at index 12, the
+ *   address of one done flag (i32) per chunk: the threads take chunks of
+ *   `chunk` row panels from a shared counter until all mPanels are done, so
+ *   a thread slowed down by the host takes fewer, and flag each chunk they
+ *   finish, so that the caller can copy it out while the others compute;
  * kind 2: a jit group function with args (module id, bytes address, byte
  *   length, address of the float64 call arguments, their count). Workers
  *   sit in Atomics.wait and cannot take messages, so a group module travels
@@ -59,6 +61,8 @@ let poolGeneration = 0;
 const FAILED = 10;
 /** Index of the `ready` word: 1 once the worker waits for jobs, 0 before and after. */
 const READY = 11;
+/** Index of a matrix product's done-flags address (one i32 per chunk of row panels). */
+const GEMM_DONE_FLAGS = 12;
 /**
  * Word 8 of slot 0 (which has no worker): the next row panel of the matrix
  * product being computed, taken by every thread with Atomics.add.
@@ -106,11 +110,13 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNa
       else {
         const gemm = kind === ${GEMM_F32} ? ex.gemm_float32 : ex.gemm_float64;
         const [mPanels, chunk] = [words[base + 8], words[base + 9]];
+        const done = new Int32Array(memory.buffer, words[base + ${GEMM_DONE_FLAGS}], Math.ceil(mPanels / chunk));
         for (;;) {
           const p0 = Atomics.add(words, ${GEMM_NEXT_PANEL}, chunk);
           if (p0 >= mPanels) break;
           gemm(words[base + 3], words[base + 4], words[base + 5], words[base + 6],
             words[base + 7], p0, Math.min(p0 + chunk, mPanels));
+          Atomics.store(done, p0 / chunk, 1);
         }
       }
     } catch {
@@ -408,23 +414,33 @@ export function parallelGemm(
   const chunk = Math.max(1, Math.ceil(mPanels / (8 * threads)));
   const kind = dtype === "float32" ? GEMM_F32 : GEMM_F64;
   const words = ctl!;
+  const nChunks = Math.ceil(mPanels / chunk);
+  const donePtr = alloc(rt, 4 * nChunks);
+  const done = new Int32Array(rt.memory.buffer, donePtr, nChunks).fill(0);
+  /** Whether chunk c has been handed to `finished`. */
+  const handed = new Uint8Array(nChunks);
+  const hand = (c: number): void => {
+    handed[c] = 1;
+    finished(c * chunk, Math.min((c + 1) * chunk, mPanels));
+  };
   Atomics.store(words, GEMM_NEXT_PANEL, 0);
   const seqs: number[] = [];
-  for (let s = 1; s < threads; s++)
+  for (let s = 1; s < threads; s++) {
+    words[s * SLOT_INTS + GEMM_DONE_FLAGS] = donePtr;
     seqs.push(post(s, [kind, aPack, bPack, cPtr, k, nPanels, mPanels, chunk]));
-  // The caller takes chunks too, and hands each on to `finished` at once.
-  // Whatever happens, wait for the workers before returning, so that none
-  // still writes to the memory during the next call.
-  const mine = new Set<number>();
+  }
+  // The caller takes chunks too; after each it hands on its own chunk and
+  // every chunk the workers have flagged done since. Whatever happens, wait
+  // for the workers before returning, so that none still writes to the
+  // memory during the next call.
   let callerError: Error | undefined = undefined;
   try {
     for (;;) {
       const p0 = Atomics.add(words, GEMM_NEXT_PANEL, chunk);
       if (p0 >= mPanels) break;
-      const p1 = Math.min(p0 + chunk, mPanels);
-      gemm(aPack, bPack, cPtr, k, nPanels, p0, p1);
-      mine.add(p0);
-      finished(p0, p1);
+      gemm(aPack, bPack, cPtr, k, nPanels, p0, Math.min(p0 + chunk, mPanels));
+      hand(p0 / chunk);
+      for (let c = 0; c < nChunks; c++) if (!handed[c] && Atomics.load(done, c) === 1) hand(c);
     }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -439,6 +455,5 @@ export function parallelGemm(
     throw new Error(
       `wasm backend: worker ${failedWorker} trapped in its share of a ${dtype} matmul`,
     );
-  for (let p0 = 0; p0 < mPanels; p0 += chunk)
-    if (!mine.has(p0)) finished(p0, Math.min(p0 + chunk, mPanels));
+  for (let c = 0; c < nChunks; c++) if (!handed[c]) hand(c);
 }
