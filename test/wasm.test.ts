@@ -31,7 +31,14 @@ import {
   wasmThreadCount,
 } from "../src/backends/wasm/index.js";
 import { getBackend, np, setBackend } from "../src/index.js";
-import { parallelGemm, usableWorkers } from "../src/backends/wasm/threads.js";
+import {
+  awaitGroupShare,
+  groupBytesFor,
+  parallelGemm,
+  postGroupShare,
+  sharedGroupModule,
+  usableWorkers,
+} from "../src/backends/wasm/threads.js";
 import { rng } from "./helpers.js";
 
 type Exports = Record<string, (...args: number[]) => number>;
@@ -383,6 +390,21 @@ describe("wasm worker threads", () => {
       expectClose(wasm.matmul(a, b, 1, m, k, n, "float32"), want, 1e-5 * Math.sqrt(k));
     },
   );
+
+  it("reports a jit group module that a worker cannot run as an error", async () => {
+    const rt = getRuntime();
+    expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
+    // Bytes that are no Wasm module: the worker's compile throws.
+    const broken = sharedGroupModule(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]));
+    const bytesPtr = groupBytesFor(rt, 1, broken);
+    expect(bytesPtr).toBeGreaterThan(0);
+    const seq = postGroupShare(1, broken, bytesPtr, bytesPtr, 0);
+    expect(() => awaitGroupShare(1, seq)).toThrow(
+      /worker 1 trapped in its share of a jit group kernel/,
+    );
+    // Sent once per worker: the second time there are no bytes to copy.
+    expect(groupBytesFor(rt, 1, broken)).toBe(0);
+  });
 
   it("splits a large product across threads with the same result", async () => {
     const started = await startWasmThreads(getRuntime(), 1);

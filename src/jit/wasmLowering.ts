@@ -657,11 +657,18 @@ export function lowerGroupToWasm(
     } catch (e) {
       callerError = e instanceof Error ? e : new Error(`wasm jit group failed: ${String(e)}`);
     }
-    workerShares.forEach((w, i) => {
-      awaitGroupShare(w.slot, started[i]!);
-      copyOut(w.blocks, results, sums, w.lo, w.count);
+    // Every worker is waited for before any error is thrown.
+    const workerErrors = workerShares.map((w, i) => {
+      try {
+        awaitGroupShare(w.slot, started[i]!);
+        return undefined;
+      } catch (e) {
+        return e instanceof Error ? e : new Error(String(e));
+      }
     });
-    if (callerError !== undefined) throw callerError;
+    const failed = callerError ?? workerErrors.find((e) => e !== undefined);
+    if (failed !== undefined) throw failed;
+    workerShares.forEach((w) => copyOut(w.blocks, results, sums, w.lo, w.count));
     const values: Value[] = results;
     for (const sum of sums) values.push(f32 ? Math.fround(sum) : sum);
     return values;
