@@ -146,7 +146,7 @@ function matmulOne(
     if (ldc === n) out.set(c.subarray(r0 * n, r1 * n), outOffset + r0 * n);
     else for (let i = r0; i < r1; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
   };
-  // The caller copies its own rows out while the workers still compute theirs.
+  // Each finished chunk of C is copied out while the other threads still compute (threads.ts).
   parallelGemm(rt, dtype, aPack, bPack, cPtr, k, nPanels, mPanels, m * k * n, copyRows);
 }
 
