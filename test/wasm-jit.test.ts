@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasSimd } from "../src/backends/wasm/emitter.js";
 import { getRuntime, startWasmThreads, stopWasmThreads } from "../src/backends/wasm/index.js";
+import { groupChunksRunByWorkers } from "../src/backends/wasm/threads.js";
 import { configureWasmJit, wasmGroupModuleCount } from "../src/jit/wasmLowering.js";
 import { type Array as NdArray, getBackend, grad, jit, np, setBackend } from "../src/index.js";
 import { rng } from "./helpers.js";
@@ -190,7 +191,7 @@ function defineChainProperties(seedOffset: number, numRuns = 60): void {
     it(`random ${dtype} chains (+ sum) equal eager JS-backend values`, () => {
       const tol = dtype === "float64" ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 2e-5, atol: 2e-5 };
       fc.assert(
-        fc.property(exprArb, fc.constantFrom(1, 3, 4, 7, 33, 130), (e, n) => {
+        fc.property(exprArb, fc.constantFrom(1, 3, 4, 7, 33, 130, 1100), (e, n) => {
           const f = (x: NdArray, y: NdArray) => {
             const out = build(e, x, y);
             const arr = typeof out === "number" ? np.add(np.multiply(x, 0), out) : out;
@@ -224,7 +225,7 @@ function defineChainProperties(seedOffset: number, numRuns = 60): void {
     it(`random ${dtype} chains with masks (where, comparisons, max/min, logic) equal eager JS`, () => {
       const tol = dtype === "float64" ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 2e-5, atol: 2e-5 };
       fc.assert(
-        fc.property(masked.e, masked.m, fc.constantFrom(1, 3, 4, 7, 33, 130), (e, m, n) => {
+        fc.property(masked.e, masked.m, fc.constantFrom(1, 3, 4, 7, 33, 130, 1100), (e, m, n) => {
           // returns a float chain, its sum, and a bool chain (a bool result leaving the group)
           const f = (x: NdArray, y: NdArray, z: NdArray) => {
             const out = build(e, x, y, z);
@@ -389,6 +390,7 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads",
     // 3e6 float64 values per array: the arena outgrows the memory the
     // workers saw when they started, and the worker share lies past it.
     const grownBefore = getRuntime().memory.buffer.byteLength;
+    const chunksBefore = groupChunksRunByWorkers();
     const n = 3_000_000;
     const data = new Float64Array(n);
     for (let i = 0; i < n; i++) data[i] = Math.sin(i * 0.37) * 4;
@@ -396,6 +398,8 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads",
       np.array(data),
     ) as NdArray[];
     expect(getRuntime().memory.buffer.byteLength).toBeGreaterThan(grownBefore);
+    // 16 chunks of 187,500 elements: the worker takes some while the caller computes.
+    expect(groupChunksRunByWorkers()).toBeGreaterThan(chunksBefore);
     const got = y!.data();
     let worstUlps = 0;
     let sum = 0;

@@ -32,10 +32,9 @@ import {
 } from "../src/backends/wasm/index.js";
 import { getBackend, np, setBackend } from "../src/index.js";
 import {
-  awaitGroupShare,
   groupBytesFor,
   parallelGemm,
-  postGroupShare,
+  parallelGroup,
   sharedGroupModule,
   usableWorkers,
 } from "../src/backends/wasm/threads.js";
@@ -396,12 +395,21 @@ describe("wasm worker threads", () => {
     expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
     // Bytes that are no Wasm module: the worker's compile throws.
     const broken = sharedGroupModule(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]));
-    const bytesPtr = groupBytesFor(rt, 1, broken);
-    expect(bytesPtr).toBeGreaterThan(0);
-    const seq = postGroupShare(1, broken, bytesPtr, bytesPtr, 0);
-    expect(() => awaitGroupShare(1, seq)).toThrow(
-      /worker 1 trapped in its share of a jit group kernel/,
-    );
+    // Two chunks of 4 elements, and a plain function for the calling thread.
+    expect(() =>
+      parallelGroup(
+        rt,
+        broken,
+        () => {},
+        1,
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+        8,
+        4,
+        2,
+        () => {},
+      ),
+    ).toThrow(/worker 1 trapped in its share of a jit group kernel/);
     // Sent once per worker: the second time there are no bytes to copy.
     expect(groupBytesFor(rt, 1, broken)).toBe(0);
   });

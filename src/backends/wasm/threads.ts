@@ -1,10 +1,9 @@
 /**
  * Worker threads for the Wasm kernels. Each worker instantiates the same
- * compiled kernel module on the same shared memory; a large matrix product
- * is split into chunks of row panels of C that all threads (the calling one
- * included) take from a shared counter, and a large fused jit group (see
- * jit/wasmLowering.ts) into ranges of elements, the calling thread running
- * one share itself.
+ * compiled kernel module on the same shared memory. A large matrix product
+ * is split into chunks of row panels of C, and a large fused jit group (see
+ * jit/wasmLowering.ts) into chunks of elements; all threads (the calling one
+ * included) take chunks from a shared counter.
  *
  * Hand-off is through control words at the bottom of the shared memory
  * (Atomics, no messages per job): for worker w, slot w holds
@@ -16,7 +15,10 @@
  *   a thread slowed down by the host takes fewer, and flag each chunk they
  *   finish, so that the caller can copy it out while the others compute;
  * kind 2: a jit group function with args (module id, bytes address, byte
- *   length, address of the float64 call arguments, their count). Workers
+ *   length, address of the float64 call arguments and their strides (per
+ *   chunk, and per thread for the scratch argument), argument count, number of chunks, elements per chunk), the
+ *   element count at index 13, lanes per vector at 14 and the done flags
+ *   at 12: chunks are taken and flagged as for a matrix product. Workers
  *   sit in Atomics.wait and cannot take messages, so a group module travels
  *   as bytes in the shared memory the first time a worker needs it; the
  *   worker compiles it, instantiates it on the memory, and keeps it by id.
@@ -61,13 +63,17 @@ let poolGeneration = 0;
 const FAILED = 10;
 /** Index of the `ready` word: 1 once the worker waits for jobs, 0 before and after. */
 const READY = 11;
-/** Index of a matrix product's done-flags address (one i32 per chunk of row panels). */
-const GEMM_DONE_FLAGS = 12;
+/** Index of the done-flags address of a job's chunks (one i32 per chunk). */
+const DONE_FLAGS = 12;
+/** Indices of a jit group job's element count and lanes per vector. */
+const GROUP_ELEMENTS = 13;
+const GROUP_LANES = 14;
 /**
- * Word 8 of slot 0 (which has no worker): the next row panel of the matrix
- * product being computed, taken by every thread with Atomics.add.
+ * Word 8 of slot 0 (which has no worker): the next chunk of the kernel being
+ * computed (a row panel of a matrix product, a chunk index of a jit group),
+ * taken by every thread with Atomics.add.
  */
-const GEMM_NEXT_PANEL = 8;
+const NEXT_CHUNK = 8;
 /** Job kinds (word 2 of a slot). */
 const GEMM_F32 = 0;
 const GEMM_F64 = 1;
@@ -96,7 +102,23 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNa
       fn = instance.exports.group;
       groups.set(id, fn);
     }
-    fn(...new Float64Array(memory.buffer, words[base + 6], words[base + 7]));
+    const argc = words[base + 7];
+    const packed = new Float64Array(memory.buffer, words[base + 6], 2 * argc);
+    const [nChunks, chunk] = [words[base + 8], words[base + 9]];
+    const [n, lanes] = [words[base + ${GROUP_ELEMENTS}], words[base + ${GROUP_LANES}]];
+    const done = new Int32Array(memory.buffer, words[base + ${DONE_FLAGS}], nChunks);
+    const args = Array.from(packed.subarray(0, argc));
+    args[argc - 3] = packed[argc - 3] + slot * packed[2 * argc - 3];
+    for (;;) {
+      const c = Atomics.add(words, ${NEXT_CHUNK}, 1);
+      if (c >= nChunks) break;
+      for (let j = 0; j < argc - 3; j++) args[j] = packed[j] + c * packed[argc + j];
+      const count = Math.min(chunk, n - c * chunk);
+      args[argc - 2] = Math.floor(count / lanes);
+      args[argc - 1] = count - args[argc - 2] * lanes;
+      fn(...args);
+      Atomics.store(done, c, 1);
+    }
   };
   for (;;) {
     Atomics.wait(words, base, seen);
@@ -110,9 +132,9 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNa
       else {
         const gemm = kind === ${GEMM_F32} ? ex.gemm_float32 : ex.gemm_float64;
         const [mPanels, chunk] = [words[base + 8], words[base + 9]];
-        const done = new Int32Array(memory.buffer, words[base + ${GEMM_DONE_FLAGS}], Math.ceil(mPanels / chunk));
+        const done = new Int32Array(memory.buffer, words[base + ${DONE_FLAGS}], Math.ceil(mPanels / chunk));
         for (;;) {
-          const p0 = Atomics.add(words, ${GEMM_NEXT_PANEL}, chunk);
+          const p0 = Atomics.add(words, ${NEXT_CHUNK}, chunk);
           if (p0 >= mPanels) break;
           gemm(words[base + 3], words[base + 4], words[base + 5], words[base + 6],
             words[base + 7], p0, Math.min(p0 + chunk, mPanels));
@@ -362,25 +384,107 @@ export function groupBytesFor(rt: WasmRuntime, slot: number, module: SharedGroup
 }
 
 /**
- * Starts `module`'s `group` function on worker `slot` with the float64 call
- * arguments at `argsPtr` (`argc` of them, in the arena); `bytesPtr` from
- * `groupBytesFor`. Returns the job's sequence number for `awaitGroupShare`;
- * the arena must not be reset before that returns.
+ * Runs a jit group function over `n` elements in chunks of `chunk` elements
+ * (a whole number of vectors of `lanes` lanes) that the calling thread and
+ * `workers` workers take from the shared counter, so that a thread slowed
+ * down by the host takes fewer. Chunk c is called with
+ *   argv[j] + c * strides[j]   for every argument but the last three
+ * (the addresses of its elements, or scalars with stride 0), then
+ *   argv[j] + t * strides[j]   for thread t (0 the caller, s worker slot s)
+ * (its scratch area), then its number of whole vectors and its remainder
+ * (set here; only the last chunk has one).
+ * `fn` is `module`'s group function on this thread. `finished(c)` is called
+ * once per chunk once it is computed: on the caller's own chunks as it
+ * finishes them, and on the workers' chunks as the caller sees their done
+ * flags between its own, so that copying results out overlaps the workers'
+ * work. Throws, after every worker has stopped, if any thread trapped.
  */
-export function postGroupShare(
-  slot: number,
+export function parallelGroup(
+  rt: WasmRuntime,
   module: SharedGroupModule,
-  bytesPtr: number,
-  argsPtr: number,
-  argc: number,
-): number {
-  return post(slot, [GROUP, module.id, bytesPtr, module.bytes.length, argsPtr, argc]);
+  fn: (...args: number[]) => void,
+  workers: number,
+  argv: readonly number[],
+  strides: readonly number[],
+  n: number,
+  chunk: number,
+  lanes: number,
+  finished: (c: number) => void,
+): void {
+  const argc = argv.length;
+  const nChunks = Math.ceil(n / chunk);
+  const threads = Math.min(workers + 1, nChunks);
+  const words = ctl!;
+  // Everything is allocated before the first worker starts: an arena that
+  // cannot grow then fails the call while no worker uses it.
+  const argsPtr = alloc(rt, 16 * argc);
+  const packed = new Float64Array(rt.memory.buffer, argsPtr, 2 * argc);
+  packed.set(argv);
+  packed.set(strides, argc);
+  const donePtr = alloc(rt, 4 * nChunks);
+  const done = new Int32Array(rt.memory.buffer, donePtr, nChunks).fill(0);
+  const bytesPtrs: number[] = [];
+  for (let s = 1; s < threads; s++) bytesPtrs.push(groupBytesFor(rt, s, module));
+  /** The call arguments of chunk c. */
+  const chunkArgs = (c: number): number[] => {
+    const a = argv.slice();
+    for (let j = 0; j < argc - 3; j++) a[j] = argv[j]! + c * strides[j]!;
+    const count = Math.min(chunk, n - c * chunk);
+    const whole = Math.floor(count / lanes);
+    a[argc - 2] = whole;
+    a[argc - 1] = count - whole * lanes;
+    return a;
+  };
+  const handed = new Uint8Array(nChunks);
+  const hand = (c: number): void => {
+    handed[c] = 1;
+    finished(c);
+  };
+  Atomics.store(words, NEXT_CHUNK, 0);
+  const seqs: number[] = [];
+  for (let s = 1; s < threads; s++) {
+    const base = s * SLOT_INTS;
+    words[base + DONE_FLAGS] = donePtr;
+    words[base + GROUP_ELEMENTS] = n;
+    words[base + GROUP_LANES] = lanes;
+    const job = [GROUP, module.id, bytesPtrs[s - 1]!, module.bytes.length, argsPtr, argc];
+    seqs.push(post(s, [...job, nChunks, chunk]));
+  }
+  // Whatever happens, wait for the workers before returning, so that none
+  // still writes to the arena during the next call.
+  let callerError: Error | undefined = undefined;
+  let callerChunks = 0;
+  try {
+    for (;;) {
+      const c = Atomics.add(words, NEXT_CHUNK, 1);
+      if (c >= nChunks) break;
+      callerChunks++;
+      fn(...chunkArgs(c));
+      hand(c);
+      for (let d = 0; d < nChunks; d++) if (!handed[d] && Atomics.load(done, d) === 1) hand(d);
+    }
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    callerError = new Error(
+      `wasm backend: the calling thread trapped in its share of a jit group kernel (${message})`,
+    );
+  }
+  let failedWorker = 0;
+  for (let s = 1; s < threads; s++) if (awaitJob(s, seqs[s - 1]!)) failedWorker = s;
+  if (callerError !== undefined) throw callerError;
+  if (failedWorker !== 0)
+    throw new Error(
+      `wasm backend: worker ${failedWorker} trapped in its share of a jit group kernel`,
+    );
+  for (let c = 0; c < nChunks; c++) if (!handed[c]) hand(c);
+  groupChunksOnWorkers += nChunks - callerChunks;
 }
 
-/** Waits for a share started by `postGroupShare`; throws if the worker trapped. */
-export function awaitGroupShare(slot: number, seq: number): void {
-  if (awaitJob(slot, seq))
-    throw new Error(`wasm backend: worker ${slot} trapped in its share of a jit group kernel`);
+let groupChunksOnWorkers = 0;
+
+/** How many jit group chunks the workers have computed so far (for tests). */
+export function groupChunksRunByWorkers(): number {
+  return groupChunksOnWorkers;
 }
 
 /**
@@ -423,10 +527,10 @@ export function parallelGemm(
     handed[c] = 1;
     finished(c * chunk, Math.min((c + 1) * chunk, mPanels));
   };
-  Atomics.store(words, GEMM_NEXT_PANEL, 0);
+  Atomics.store(words, NEXT_CHUNK, 0);
   const seqs: number[] = [];
   for (let s = 1; s < threads; s++) {
-    words[s * SLOT_INTS + GEMM_DONE_FLAGS] = donePtr;
+    words[s * SLOT_INTS + DONE_FLAGS] = donePtr;
     seqs.push(post(s, [kind, aPack, bPack, cPtr, k, nPanels, mPanels, chunk]));
   }
   // The caller takes chunks too; after each it hands on its own chunk and
@@ -436,7 +540,7 @@ export function parallelGemm(
   let callerError: Error | undefined = undefined;
   try {
     for (;;) {
-      const p0 = Atomics.add(words, GEMM_NEXT_PANEL, chunk);
+      const p0 = Atomics.add(words, NEXT_CHUNK, chunk);
       if (p0 >= mPanels) break;
       gemm(aPack, bPack, cPtr, k, nPanels, p0, Math.min(p0 + chunk, mPanels));
       hand(p0 / chunk);
