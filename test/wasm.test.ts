@@ -353,7 +353,8 @@ describe("wasm worker threads", () => {
     // that the first panel fits in memory and the second runs past its end;
     // whichever thread takes the second panel traps.
     const end = rt.memory.buffer.byteLength;
-    const call = () => parallelGemm(rt, "float32", 1024, 2048, end - 192, 1, 1, 2, 1 << 30);
+    const aOperand = { raw: 3072, pack: 1024, m: 8, transposed: false };
+    const call = () => parallelGemm(rt, "float32", aOperand, 2048, end - 192, 1, 1, 2, 1 << 30);
     expect(call).toThrow(/(worker 1|the calling thread) trapped in its share of a float32 matmul/);
     // The pool still works afterwards.
     const r = rng(4);

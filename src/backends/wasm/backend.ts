@@ -134,10 +134,8 @@ function matmulOne(
   const bPack = alloc(rt, nPanels * nr * k * E);
   const ldc = nPanels * nr;
   const cPtr = alloc(rt, mPanels * mr * ldc * E);
-  const packStrided = rt.kernels[`packStrided_${dtype}`]!;
-  if (transposeA) packStrided(aRaw, aPack, mr, m, k, 1, m, mPanels);
-  else rt.kernels[`packA_${dtype}`]!(aRaw, aPack, m, k, mPanels);
-  if (transposeB) packStrided(bRaw, bPack, nr, n, k, k, 1, nPanels);
+  // B is packed here; A panel by panel by the threads that compute them.
+  if (transposeB) rt.kernels[`packStrided_${dtype}`]!(bRaw, bPack, nr, n, k, k, 1, 0, nPanels);
   else rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
   const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
   /** Copies the rows of row panels p0..p1-1 of C out (dropping the padding). */
@@ -147,7 +145,8 @@ function matmulOne(
     else for (let i = r0; i < r1; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
   };
   // Each finished chunk of C is copied out while the other threads still compute (threads.ts).
-  parallelGemm(rt, dtype, aPack, bPack, cPtr, k, nPanels, mPanels, m * k * n, copyRows);
+  const aOperand = { raw: aRaw, pack: aPack, m, transposed: transposeA };
+  parallelGemm(rt, dtype, aOperand, bPack, cPtr, k, nPanels, mPanels, m * k * n, copyRows);
 }
 
 /** The Wasm backend object plus its adjustable thresholds. */

@@ -81,17 +81,21 @@ export function dtypeOps(dtype: "float32" | "float64"): DTypeOps {
 }
 
 /**
- * Adds `packA_<dtype>`, `packB_<dtype>` and `gemm_<dtype>` to `mb`.
+ * Adds `packA_<dtype>`, `packB_<dtype>`, `packStrided_<dtype>`,
+ * `packAPanels_<dtype>` and `gemm_<dtype>` to `mb`.
  *
- * packA(src, dst, rows, k, mPanels): src is row-major [rows, k]; rows past
- *   `rows` are written as zeros.
+ * packA(src, dst, rows, k, p0, p1): panels p0..p1-1 of src, row-major
+ *   [rows, k], at their places in dst; rows past `rows` are written as zeros.
  * packB(src, dst, k, n, nPanels): src is row-major [k, n]; columns past n
  *   are zeros.
- * packStrided(src, dst, width, rows, k, rowStride, kStride, panels): the
+ * packStrided(src, dst, width, rows, k, rowStride, kStride, p0, p1): the
  *   same panel layout (width MR for A, NR for B) from any strides, so that a
  *   transposed operand is packed straight from its stored layout: A^T stored
  *   [k, m] is (width MR, rows m, rowStride 1, kStride m); B^T stored [n, k]
  *   is (width NR, rows n, rowStride k, kStride 1).
+ * packAPanels(src, dst, rows, k, p0, p1, transposed): packA, or for a
+ *   transposed A (stored [k, rows]) packStrided, of panels p0..p1-1; each
+ *   thread packs the A panels of the chunks of C it takes.
  * gemm(aPack, bPack, c, k, nPanels, p0, p1): C[rows of panels p0..p1-1] = A B
  *   (C is overwritten; its previous contents are not read).
  * All pointers are byte addresses.
@@ -108,8 +112,8 @@ export function addMatmulKernels(
   const nr = nv * t.lanes;
   const E = t.bytes;
 
-  mb.addFunction(`packA_${dtype}`, [I32, I32, I32, I32, I32], [], (c) => {
-    const [src, dst, rows, k, mPanels] = [0, 1, 2, 3, 4];
+  const packA = mb.addFunction(`packA_${dtype}`, [I32, I32, I32, I32, I32, I32], [], (c) => {
+    const [src, dst, rows, k, p0, p1] = [0, 1, 2, 3, 4, 5];
     const p = c.local(I32);
     const kk = c.local(I32);
     const r = c.local(I32);
@@ -119,8 +123,10 @@ export function addMatmulKernels(
     const kBytes = c.local(I32);
     c.i32(mr).set(mrL);
     c.get(k).i32(E).op(Op.i32_mul).set(kBytes);
-    c.i32(0).set(p);
-    c.forLoop(p, mPanels, 1, () => {
+    // dst += p0 * mr * k * E: panel p0's place
+    c.get(dst).get(p0).i32(mr).op(Op.i32_mul).get(kBytes).op(Op.i32_mul).op(Op.i32_add).set(dst);
+    c.get(p0).set(p);
+    c.forLoop(p, p1, 1, () => {
       c.i32(0).set(kk);
       // A whole panel inside A: MR unconditional copies per column kk.
       c.get(p).i32(1).op(Op.i32_add).i32(mr).op(Op.i32_mul).get(rows).op(Op.i32_le_s).if();
@@ -210,17 +216,22 @@ export function addMatmulKernels(
     });
   });
 
-  mb.addFunction(`packStrided_${dtype}`, [I32, I32, I32, I32, I32, I32, I32, I32], [], (c) => {
-    // Panels of `width` indices i over all kk: dst gets, panel by panel and
-    // kk by kk, the `width` values src[i*rowStride + kk*kStride] for
-    // i = p*width .. p*width+width-1 (zeros for i >= rows).
-    const [src, dst, width, rows, k, rowStride, kStride, panels] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const packStridedArgs = [I32, I32, I32, I32, I32, I32, I32, I32, I32] as const;
+  const packStrided = mb.addFunction(`packStrided_${dtype}`, packStridedArgs, [], (c) => {
+    // Panels p0..p1-1 of `width` indices i over all kk: dst (panel 0's
+    // place) gets, panel by panel and kk by kk, the `width` values
+    // src[i*rowStride + kk*kStride] for i = p*width .. p*width+width-1
+    // (zeros for i >= rows).
+    const [src, dst, width, rows, k, rowStride, kStride, p0, p1] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
     const p = c.local(I32);
     const kk = c.local(I32);
     const r = c.local(I32);
     const i = c.local(I32);
-    c.i32(0).set(p);
-    c.forLoop(p, panels, 1, () => {
+    // dst += p0 * width * k * E
+    c.get(dst).get(p0).get(width).op(Op.i32_mul).get(k).op(Op.i32_mul);
+    c.i32(E).op(Op.i32_mul).op(Op.i32_add).set(dst);
+    c.get(p0).set(p);
+    c.forLoop(p, p1, 1, () => {
       c.i32(0).set(kk);
       c.forLoop(kk, k, 1, () => {
         c.i32(0).set(r);
@@ -244,6 +255,16 @@ export function addMatmulKernels(
         });
       });
     });
+  });
+
+  mb.addFunction(`packAPanels_${dtype}`, [I32, I32, I32, I32, I32, I32, I32], [], (c) => {
+    const [src, dst, rows, k, p0, p1, transposed] = [0, 1, 2, 3, 4, 5, 6];
+    c.get(transposed).if();
+    // A^T stored [k, rows]: row stride 1, k stride `rows`
+    c.get(src).get(dst).i32(mr).get(rows).get(k).i32(1).get(rows).get(p0).get(p1).call(packStrided);
+    c.else();
+    c.get(src).get(dst).get(rows).get(k).get(p0).get(p1).call(packA);
+    c.end();
   });
 
   mb.addFunction(`gemm_${dtype}`, [I32, I32, I32, I32, I32, I32, I32], [], (c) => {

@@ -9,11 +9,13 @@
  * (Atomics, no messages per job): for worker w, slot w holds
  *   [seq, done, kind, arg0, arg1, ..., failed at index 10, ready at 11].
  * kind 0 / 1: gemm_float32 / gemm_float64 with args
- *   (aPack, bPack, c, k, nPanels, mPanels, chunk) and, at index 12, the
- *   address of one done flag (i32) per chunk: the threads take chunks of
- *   `chunk` row panels from a shared counter until all mPanels are done, so
- *   a thread slowed down by the host takes fewer, and flag each chunk they
- *   finish, so that the caller can copy it out while the others compute;
+ *   (aPack, bPack, c, k, nPanels, mPanels, chunk), at index 12 the address
+ *   of one done flag (i32) per chunk, and at 13..15 the raw A, its rows m
+ *   and whether it is stored transposed: the threads take chunks of `chunk`
+ *   row panels from a shared counter until all mPanels are done, so a
+ *   thread slowed down by the host takes fewer, pack the chunk's A panels,
+ *   compute it, and flag it, so that the caller can copy it out while the
+ *   others compute;
  * kind 2: a jit group function with args (module id, bytes address, byte
  *   length, address of the float64 call arguments and their strides (per
  *   chunk, and per thread for the scratch argument), argument count, number of chunks, elements per chunk), the
@@ -65,6 +67,8 @@ const FAILED = 10;
 const READY = 11;
 /** Index of the done-flags address of a job's chunks (one i32 per chunk). */
 const DONE_FLAGS = 12;
+/** Indices of a matrix product's raw A address, its rows m, and whether it is stored transposed. */
+const GEMM_A_RAW = 13;
 /** Indices of a jit group job's element count and lanes per vector. */
 const GROUP_ELEMENTS = 13;
 const GROUP_LANES = 14;
@@ -130,14 +134,18 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNa
       const kind = words[base + 2];
       if (kind === ${GROUP}) runGroup();
       else {
-        const gemm = kind === ${GEMM_F32} ? ex.gemm_float32 : ex.gemm_float64;
-        const [mPanels, chunk] = [words[base + 8], words[base + 9]];
+        const [gemm, packA] = kind === ${GEMM_F32}
+          ? [ex.gemm_float32, ex.packAPanels_float32]
+          : [ex.gemm_float64, ex.packAPanels_float64];
+        const [aPack, bPack, c, k, nPanels, mPanels, chunk] = words.slice(base + 3, base + 10);
+        const [aRaw, m, transposed] = words.slice(base + ${GEMM_A_RAW}, base + ${GEMM_A_RAW + 3});
         const done = new Int32Array(memory.buffer, words[base + ${DONE_FLAGS}], Math.ceil(mPanels / chunk));
         for (;;) {
           const p0 = Atomics.add(words, ${NEXT_CHUNK}, chunk);
           if (p0 >= mPanels) break;
-          gemm(words[base + 3], words[base + 4], words[base + 5], words[base + 6],
-            words[base + 7], p0, Math.min(p0 + chunk, mPanels));
+          const p1 = Math.min(p0 + chunk, mPanels);
+          packA(aRaw, aPack, m, k, p0, p1, transposed);
+          gemm(aPack, bPack, c, k, nPanels, p0, p1);
           Atomics.store(done, p0 / chunk, 1);
         }
       }
@@ -489,14 +497,16 @@ export function groupChunksRunByWorkers(): number {
 
 /**
  * C[row panels 0..mPanels-1] = A B (k >= 1), split across the workers when there
- * are any and the product is large enough. `finished(p0, p1)` is called for
- * each range of row panels once it is computed (the caller's own share
+ * are any and the product is large enough. A is given raw (`aRaw`, [m, k],
+ * or [k, m] if `transposedA`): each thread packs the A panels of the chunks
+ * it takes into `aPack`; B is packed already. `finished(p0, p1)` is called
+ * for each range of row panels once it is computed (the caller's own share
  * before the wait for the workers, so that its work overlaps theirs).
  */
 export function parallelGemm(
   rt: WasmRuntime,
   dtype: "float32" | "float64",
-  aPack: number,
+  a: { raw: number; pack: number; m: number; transposed: boolean },
   bPack: number,
   cPtr: number,
   k: number,
@@ -506,8 +516,12 @@ export function parallelGemm(
   finished: (p0: number, p1: number) => void = () => {},
 ): void {
   const gemm = rt.kernels[`gemm_${dtype}`]!;
+  const packA = rt.kernels[`packAPanels_${dtype}`]!;
+  const aPack = a.pack;
+  const transposed = a.transposed ? 1 : 0;
   const workers = usableWorkers(rt);
   if (workers === 0 || work < PARALLEL_MIN_WORK || mPanels < 2) {
+    packA(a.raw, aPack, a.m, k, 0, mPanels, transposed);
     gemm(aPack, bPack, cPtr, k, nPanels, 0, mPanels);
     finished(0, mPanels);
     return;
@@ -530,7 +544,9 @@ export function parallelGemm(
   Atomics.store(words, NEXT_CHUNK, 0);
   const seqs: number[] = [];
   for (let s = 1; s < threads; s++) {
-    words[s * SLOT_INTS + DONE_FLAGS] = donePtr;
+    const base = s * SLOT_INTS;
+    words[base + DONE_FLAGS] = donePtr;
+    words.set([a.raw, a.m, transposed], base + GEMM_A_RAW);
     seqs.push(post(s, [kind, aPack, bPack, cPtr, k, nPanels, mPanels, chunk]));
   }
   // The caller takes chunks too; after each it hands on its own chunk and
@@ -542,7 +558,9 @@ export function parallelGemm(
     for (;;) {
       const p0 = Atomics.add(words, NEXT_CHUNK, chunk);
       if (p0 >= mPanels) break;
-      gemm(aPack, bPack, cPtr, k, nPanels, p0, Math.min(p0 + chunk, mPanels));
+      const p1 = Math.min(p0 + chunk, mPanels);
+      packA(a.raw, aPack, a.m, k, p0, p1, transposed);
+      gemm(aPack, bPack, cPtr, k, nPanels, p0, p1);
       hand(p0 / chunk);
       for (let c = 0; c < nChunks; c++) if (!handed[c] && Atomics.load(done, c) === 1) hand(c);
     }
