@@ -38,6 +38,7 @@ import {
   sharedGroupModule,
   usableWorkers,
 } from "../src/backends/wasm/threads.js";
+import { MAX_PAGES, alloc, resetArena } from "../src/backends/wasm/runtime.js";
 import { rng } from "./helpers.js";
 
 type Exports = Record<string, (...args: number[]) => number>;
@@ -391,6 +392,63 @@ describe("wasm worker threads", () => {
     },
   );
 
+  it("a worker waits for the inputs of the jit group chunk it takes", async () => {
+    const rt = getRuntime();
+    expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
+    // group(in, out, sums, scratch, nFull, rem): out = in + 1 over nFull float64 vectors.
+    const mb = new ModuleBuilder();
+    mb.importMemory({
+      module: "env",
+      field: "memory",
+      initial: 1,
+      maximum: MAX_PAGES,
+      shared: true,
+    });
+    mb.addFunction("group", [I32, I32, I32, I32, I32, I32], [], (c) => {
+      const i = c.local(I32);
+      const off = c.local(I32);
+      c.forLoop(i, 4, 1, () => {
+        c.get(1).get(off).op(Op.i32_add);
+        c.get(0).get(off).op(Op.i32_add).simdMem(Simd.v128_load, 0);
+        c.f64(1).simd(Simd.f64x2_splat).simd(Simd.f64x2_add).simdMem(Simd.v128_store, 0);
+        c.inc(off, 16);
+      });
+    });
+    const bytes = mb.finish();
+    const module = sharedGroupModule(bytes);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { memory: rt.memory },
+    });
+    const fn = instance.exports.group as (...args: number[]) => void;
+    resetArena(rt);
+    const [chunk, nChunks] = [512, 8];
+    const n = chunk * nChunks;
+    const inPtr = alloc(rt, 8 * n);
+    const outPtr = alloc(rt, 8 * n);
+    const input = new Float64Array(rt.memory.buffer, inPtr, n).fill(-7);
+    const output = new Float64Array(rt.memory.buffer, outPtr, n).fill(0);
+    const strides = [8 * chunk, 8 * chunk, 0, 0, 0, 0];
+    parallelGroup(
+      rt,
+      module,
+      fn,
+      1,
+      [inPtr, outPtr, 0, 0, 0, 0],
+      strides,
+      n,
+      chunk,
+      2,
+      (c) => {
+        // Chunks after the first are put in place slowly: a worker that did
+        // not wait for them would read the -7 left here.
+        if (c > 0) for (const t0 = performance.now(); performance.now() - t0 < 3;);
+        for (let i = c * chunk; i < (c + 1) * chunk; i++) input[i] = i;
+      },
+      () => {},
+    );
+    for (let i = 0; i < n; i++) if (output[i] !== i + 1) expect([i, output[i]]).toEqual([i, i + 1]);
+  });
+
   it("reports a jit group module that a worker cannot run as an error", async () => {
     const rt = getRuntime();
     expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
@@ -408,6 +466,7 @@ describe("wasm worker threads", () => {
         8,
         4,
         2,
+        () => {},
         () => {},
       ),
     ).toThrow(/worker 1 trapped in its share of a jit group kernel/);

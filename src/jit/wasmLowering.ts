@@ -755,13 +755,12 @@ export function lowerGroupToWasm(
     0,
     0,
   ];
-  /** Copies elements [lo, lo + count) of the array inputs into `blocks`. */
-  const copyIn = (blocks: Blocks, args: Value[], lo: number, count: number): void =>
+  /** Copies elements [lo, lo + count) of the array inputs into `blocks` at element `to`. */
+  const copyIn = (blocks: Blocks, args: Value[], lo: number, count: number, to = 0): void =>
     plan.inputs.forEach((k, j) => {
-      if (k !== "s")
-        view(blocks.inPtrs[j]!, count, k === "b").set(
-          (args[j] as TypedArray).subarray(lo, lo + count),
-        );
+      if (k === "s") return;
+      const ptr = blocks.inPtrs[j]! + to * (k === "b" ? 1 : bytes);
+      view(ptr, count, k === "b").set((args[j] as TypedArray).subarray(lo, lo + count));
     });
   /** Copies `count` results from `blocks` at element `from` into the outputs at `lo`. */
   const copyOut = (
@@ -800,10 +799,11 @@ export function lowerGroupToWasm(
   };
 
   /**
-   * On the calling thread and `workers` workers: the whole inputs are copied
-   * into the arena, then every thread takes chunks (about 8 per thread, so
-   * that a thread slowed down by the host takes fewer) from a shared counter;
-   * the caller copies each finished chunk out between its own. Each chunk
+   * On the calling thread and `workers` workers: every thread takes chunks
+   * (about 8 per thread, so that a thread slowed down by the host takes
+   * fewer) from a shared counter. The caller first copies the inputs in,
+   * chunk by chunk, while the workers start on the first ones, then copies
+   * each finished chunk out between its own. Each chunk
    * keeps its own partial sums, added in chunk order: the result does not
    * depend on which thread ran which chunk.
    */
@@ -818,7 +818,7 @@ export function lowerGroupToWasm(
     const nChunks = Math.ceil(n / chunk);
     const blocks = allocBlocks(n, nChunks);
     const scratchPtr = alloc(rt, (workers + 1) * scratchBytes);
-    copyIn(blocks, args, 0, n);
+    const count = (c: number): number => Math.min(chunk, n - c * chunk);
     // Per chunk, then per thread for the scratch.
     const strides = [
       ...plan.inputs.map((k) => (k === "s" ? 0 : k === "b" ? chunk : chunk * bytes)),
@@ -838,7 +838,8 @@ export function lowerGroupToWasm(
       n,
       chunk,
       lanes,
-      (c) => copyOut(blocks, results, c * chunk, c * chunk, Math.min(chunk, n - c * chunk)),
+      (c) => copyIn(blocks, args, c * chunk, count(c), c * chunk),
+      (c) => copyOut(blocks, results, c * chunk, c * chunk, count(c)),
     );
     addSums(sums, blocks.sumsPtr, nChunks);
   };

@@ -78,6 +78,11 @@ const GROUP_LANES = 14;
  * taken by every thread with Atomics.add.
  */
 const NEXT_CHUNK = 8;
+/**
+ * Word 9 of slot 0: how many chunks of the jit group being computed have
+ * their inputs in place (the caller copies them in while the workers start).
+ */
+const READY_CHUNKS = 9;
 /** Job kinds (word 2 of a slot). */
 const GEMM_F32 = 0;
 const GEMM_F64 = 1;
@@ -116,6 +121,8 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNa
     for (;;) {
       const c = Atomics.add(words, ${NEXT_CHUNK}, 1);
       if (c >= nChunks) break;
+      for (let ready; (ready = Atomics.load(words, ${READY_CHUNKS})) <= c; )
+        Atomics.wait(words, ${READY_CHUNKS}, ready, 1);
       for (let j = 0; j < argc - 3; j++) args[j] = packed[j] + c * packed[argc + j];
       const count = Math.min(chunk, n - c * chunk);
       args[argc - 2] = Math.floor(count / lanes);
@@ -401,7 +408,11 @@ export function groupBytesFor(rt: WasmRuntime, slot: number, module: SharedGroup
  *   argv[j] + t * strides[j]   for thread t (0 the caller, s worker slot s)
  * (its scratch area), then its number of whole vectors and its remainder
  * (set here; only the last chunk has one).
- * `fn` is `module`'s group function on this thread. `finished(c)` is called
+ * `fn` is `module`'s group function on this thread. `prepare(c)` is called
+ * on the calling thread for every chunk in order, first thing: it puts the
+ * chunk's inputs in place, and a worker that takes a chunk waits until its
+ * inputs are (the first chunk is prepared before the workers start, the
+ * others while they compute it). `finished(c)` is called
  * once per chunk once it is computed: on the caller's own chunks as it
  * finishes them, and on the workers' chunks as the caller sees their done
  * flags between its own, so that copying results out overlaps the workers'
@@ -417,6 +428,7 @@ export function parallelGroup(
   n: number,
   chunk: number,
   lanes: number,
+  prepare: (c: number) => void,
   finished: (c: number) => void,
 ): void {
   const argc = argv.length;
@@ -449,6 +461,8 @@ export function parallelGroup(
     finished(c);
   };
   Atomics.store(words, NEXT_CHUNK, 0);
+  prepare(0);
+  Atomics.store(words, READY_CHUNKS, 1);
   const seqs: number[] = [];
   for (let s = 1; s < threads; s++) {
     const base = s * SLOT_INTS;
@@ -463,6 +477,11 @@ export function parallelGroup(
   let callerError: Error | undefined = undefined;
   let callerChunks = 0;
   try {
+    for (let c = 1; c < nChunks; c++) {
+      prepare(c);
+      Atomics.store(words, READY_CHUNKS, c + 1);
+      Atomics.notify(words, READY_CHUNKS);
+    }
     for (;;) {
       const c = Atomics.add(words, NEXT_CHUNK, 1);
       if (c >= nChunks) break;
