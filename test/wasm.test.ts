@@ -392,10 +392,8 @@ describe("wasm worker threads", () => {
     },
   );
 
-  it("a worker waits for the inputs of the jit group chunk it takes", async () => {
-    const rt = getRuntime();
-    expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
-    // group(in, out, sums, scratch, nFull, rem): out = in + 1 over nFull float64 vectors.
+  /** A group module whose function adds 1 to nFull float64 vectors: group(in, out, sums, scratch, nFull, rem). */
+  function addOneGroup(rt: ReturnType<typeof getRuntime>) {
     const mb = new ModuleBuilder();
     mb.importMemory({
       module: "env",
@@ -415,25 +413,36 @@ describe("wasm worker threads", () => {
       });
     });
     const bytes = mb.finish();
-    const module = sharedGroupModule(bytes);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
       env: { memory: rt.memory },
     });
-    const fn = instance.exports.group as (...args: number[]) => void;
     resetArena(rt);
     const [chunk, nChunks] = [512, 8];
     const n = chunk * nChunks;
     const inPtr = alloc(rt, 8 * n);
     const outPtr = alloc(rt, 8 * n);
-    const input = new Float64Array(rt.memory.buffer, inPtr, n).fill(-7);
-    const output = new Float64Array(rt.memory.buffer, outPtr, n).fill(0);
-    const strides = [8 * chunk, 8 * chunk, 0, 0, 0, 0];
+    return {
+      module: sharedGroupModule(bytes),
+      fn: instance.exports.group as (...args: number[]) => void,
+      chunk,
+      n,
+      input: new Float64Array(rt.memory.buffer, inPtr, n).fill(-7),
+      output: new Float64Array(rt.memory.buffer, outPtr, n).fill(0),
+      argv: [inPtr, outPtr, 0, 0, 0, 0],
+      strides: [8 * chunk, 8 * chunk, 0, 0, 0, 0],
+    };
+  }
+
+  it("a worker waits for the inputs of the jit group chunk it takes", async () => {
+    const rt = getRuntime();
+    expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
+    const { module, fn, chunk, n, input, output, argv, strides } = addOneGroup(rt);
     parallelGroup(
       rt,
       module,
       fn,
       1,
-      [inPtr, outPtr, 0, 0, 0, 0],
+      argv,
       strides,
       n,
       chunk,
@@ -447,6 +456,48 @@ describe("wasm worker threads", () => {
       () => {},
     );
     for (let i = 0; i < n; i++) if (output[i] !== i + 1) expect([i, output[i]]).toEqual([i, i + 1]);
+  });
+
+  it("a failure while the inputs go in is reported, and no worker is left waiting", async () => {
+    const rt = getRuntime();
+    expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
+    const { module, fn, chunk, n, argv, strides } = addOneGroup(rt);
+    const call = () =>
+      parallelGroup(
+        rt,
+        module,
+        fn,
+        1,
+        argv,
+        strides,
+        n,
+        chunk,
+        2,
+        (c) => {
+          if (c === 3) throw new Error("no input for chunk 3");
+        },
+        () => {},
+      );
+    expect(call).toThrow(/the calling thread trapped .* jit group kernel \(no input for chunk 3\)/);
+    // The worker is free again: the next group runs on both threads.
+    const again = addOneGroup(rt);
+    parallelGroup(
+      rt,
+      again.module,
+      again.fn,
+      1,
+      again.argv,
+      again.strides,
+      again.n,
+      again.chunk,
+      2,
+      (c) => {
+        for (let i = c * again.chunk; i < (c + 1) * again.chunk; i++) again.input[i] = 2 * i;
+      },
+      () => {},
+    );
+    for (let i = 0; i < again.n; i++)
+      if (again.output[i] !== 2 * i + 1) expect([i, again.output[i]]).toEqual([i, 2 * i + 1]);
   });
 
   it("reports a jit group module that a worker cannot run as an error", async () => {

@@ -17,10 +17,11 @@
  *   compute it, and flag it, so that the caller can copy it out while the
  *   others compute;
  * kind 2: a jit group function with args (module id, bytes address, byte
- *   length, address of the float64 call arguments and their strides (per
- *   chunk, and per thread for the scratch argument), argument count, number of chunks, elements per chunk), the
- *   element count at index 13, lanes per vector at 14 and the done flags
- *   at 12: chunks are taken and flagged as for a matrix product. Workers
+ *   length, address of the float64 call arguments followed by their
+ *   strides, argument count, number of chunks, elements per chunk), the
+ *   done flags at index 12, the element count at 13 and the lanes per
+ *   vector at 14: chunks are taken and flagged as for a matrix product,
+ *   once word 9 of slot 0 says their inputs are in place. Workers
  *   sit in Atomics.wait and cannot take messages, so a group module travels
  *   as bytes in the shared memory the first time a worker needs it; the
  *   worker compiles it, instantiates it on the memory, and keeps it by id.
@@ -495,6 +496,10 @@ export function parallelGroup(
     callerError = new Error(
       `wasm backend: the calling thread trapped in its share of a jit group kernel (${message})`,
     );
+    // No worker may wait for inputs that will not come, nor take another chunk.
+    Atomics.store(words, NEXT_CHUNK, nChunks);
+    Atomics.store(words, READY_CHUNKS, nChunks);
+    Atomics.notify(words, READY_CHUNKS);
   }
   let failedWorker = 0;
   for (let s = 1; s < threads; s++) if (awaitJob(s, seqs[s - 1]!)) failedWorker = s;
