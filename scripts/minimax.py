@@ -8,6 +8,8 @@ correction polynomial Q of degree n in a variable t:
 
     exp:  e^r            = 1 + r + r^2 Q(r),        t = r,   |r| <= ln2/2
     sin:  sin r          = r + r^3 Q(r^2),          t = r^2, |r| <= pi/4
+    sin (alone): the same form on the wider range   t = r^2, |r| <= pi/2
+          (sin or cos without the other: reduction by pi, one polynomial)
     cos:  cos r          = 1 - r^2/2 + r^4 Q(r^2),  t = r^2, |r| <= pi/4
     log:  2 atanh(s)     = 2s + 2s^3 Q(s^2),        t = s^2, |s| <= 3 - 2 sqrt2
 
@@ -229,6 +231,7 @@ FUNCTIONS = [
     # name, g, w, interval in t, degrees of Q to try per target
     ("exp", exp_g, exp_w, (-mp.log(2) / 2, mp.log(2) / 2), {57: range(8, 12)}),
     ("sin", sin_g, sin_w, (mp.mpf(0), (mp.pi / 4) ** 2), {57: range(4, 8), 36: range(2, 5)}),
+    ("sin alone", sin_g, sin_w, (mp.mpf(0), (mp.pi / 2) ** 2), {57: range(5, 9)}),
     ("cos", cos_g, cos_w, (mp.mpf(0), (mp.pi / 4) ** 2), {57: range(4, 8), 36: range(2, 5)}),
     (
         "log",

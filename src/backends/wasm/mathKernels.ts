@@ -121,6 +121,15 @@ const PIO2_1 = 1.5707963267341256; // 0x1.921fb54400000p+0
 const PIO2_2 = 6.077100506303966e-11; // 0x1.0b4611a600000p-34
 const PIO2_3 = 2.0222662487959506e-21; // 0x1.3198a2e037073p-69
 const TWO_OVER_PI = 0.6366197723675814;
+/**
+ * pi = PI_1 + PI_2 + PI_3, twice the parts of pi/2 (doubling is exact), so
+ * q * PI_k = (2q) * PIO2_k: reducing by pi gives the same r, bit for bit,
+ * as reducing by pi/2 with k = 2q.
+ */
+const PI_1 = 2 * PIO2_1;
+const PI_2 = 2 * PIO2_2;
+const PI_3 = 2 * PIO2_3;
+const INV_PI = 0.3183098861837907;
 /** 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits. */
 const ROUNDER = 6755399441055744;
 const SQRT2 = Math.SQRT2;
@@ -144,6 +153,16 @@ const EXP_Q = [
 const SIN_Q = [
   -0.1666666666666663, 0.008333333333322118, -0.0001984126982958954, 2.7557313621385676e-6,
   -2.5050747762850355e-8, 1.5896230157221844e-10,
+];
+/**
+ * sin r = r + r^3 Q(r^2) on the wider |r| <= pi/2, for sin or cos alone
+ * ("sin alone" in scripts/minimax.py); Q of degree 7 (sin r to r^17), error
+ * 2^-61.7 (2^-57.4 with the float64 coefficients; degree 6 reaches only
+ * 2^-52.5).
+ */
+const SIN_ALONE_Q = [
+  -0.16666666666666666, 0.008333333333333194, -0.00019841269841209218, 2.755731921113729e-6,
+  -2.5052106872803573e-8, 1.6058939705956408e-10, -7.642991490728604e-13, 2.721174976416612e-15,
 ];
 /** cos r = 1 - r^2/2 + r^4 Q(r^2) on |r| <= pi/4; Q of degree 5 (cos r to r^14), error 2^-64.0. */
 const COS_Q = [
@@ -404,7 +423,22 @@ function trigSelectF64(
     f64s(c, 2 ** -26);
     c.simd(S.f64x2_lt).simd(S.v128_bitselect).set(res);
   }
-  // Huge lanes: scalar Math.sin / Math.cos.
+  hugeLanesFallback(c, x, res, cos, imports);
+  c.get(res);
+}
+
+/**
+ * Lanes of x with |x| > TRIG_LIMIT (Infinity included): res gets the
+ * imported scalar Math.sin / Math.cos of them. Only vectors holding such a
+ * lane enter the branch.
+ */
+function hugeLanesFallback(
+  c: Code,
+  x: number,
+  res: number,
+  cos: boolean,
+  imports: MathImports,
+): void {
   c.get(x).simd(Simd.f64x2_abs);
   f64s(c, TRIG_LIMIT);
   c.simd(S.f64x2_gt).simd(S.v128_any_true).if();
@@ -415,6 +449,76 @@ function trigSelectF64(
     c.set(res);
   }
   c.end();
+}
+
+/**
+ * sin x or cos x alone (float64 results), leaving it on the stack: one
+ * reduction by pi and one polynomial, instead of the shared reduction's two.
+ *
+ * sin: q = nearest(x/pi), r = x - q pi, |r| <= pi/2, sin x = (-1)^q sin r.
+ * cos: q = nearest(x/pi - 1/2), m = q + 1/2, so x = m pi - r' with
+ *   r' = m pi - x, |r'| <= pi/2; cos x = cos(q pi + pi/2 - r')
+ *   = (-1)^q cos(pi/2 - r') = (-1)^q sin r'.
+ * Both: the same sign rule (bit 0 of q) and the same polynomial
+ * sin r = r + r z SIN_ALONE_Q(z), z = r^2. m pi_k = (2q + 1) PIO2_k, so r'
+ * is the shared reduction's r for the odd k = 2q + 1, negated (rounding to
+ * nearest is symmetric); see scripts/trig-reduction.py for its accuracy.
+ */
+function trigAloneF64(c: Code, x: number, cos: boolean, imports: MathImports): void {
+  const t = c.local(V128);
+  const m = c.local(V128);
+  const r = c.local(V128);
+  const z = c.local(V128);
+  const res = c.local(V128);
+  // t = x/pi (- 1/2 for cos) + 1.5*2^52: its low bits hold q
+  c.get(x);
+  f64s(c, INV_PI);
+  c.simd(Simd.f64x2_mul);
+  if (cos) {
+    f64s(c, 0.5);
+    c.simd(Simd.f64x2_sub);
+  }
+  f64s(c, ROUNDER);
+  c.simd(Simd.f64x2_add).tee(t);
+  // m = q (sin) or q + 1/2 (cos), exactly
+  f64s(c, ROUNDER);
+  c.simd(Simd.f64x2_sub);
+  if (cos) {
+    f64s(c, 0.5);
+    c.simd(Simd.f64x2_add);
+  }
+  c.set(m);
+  // sin: r = ((x - m PI_1) - m PI_2) - m PI_3 ; cos: r = ((m PI_1 - x) + m PI_2) + m PI_3
+  // (m PI_1 is exact and so is its difference with x, by Sterbenz's lemma)
+  if (cos) {
+    c.get(m);
+    f64s(c, PI_1);
+    c.simd(Simd.f64x2_mul).get(x).simd(Simd.f64x2_sub);
+  } else {
+    c.get(x).get(m);
+    f64s(c, PI_1);
+    c.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub);
+  }
+  for (const p of [PI_2, PI_3]) {
+    c.get(m);
+    f64s(c, p);
+    c.simd(Simd.f64x2_mul).simd(cos ? Simd.f64x2_add : Simd.f64x2_sub);
+  }
+  c.tee(r).get(r).simd(Simd.f64x2_mul).set(z);
+  // sin r = r + r z Q(z), Q minimax to r^17 on |r| <= pi/2
+  c.get(r);
+  c.get(r).get(z).simd(Simd.f64x2_mul);
+  polynomial(c, F64_LANES, z, SIN_ALONE_Q);
+  c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
+  // negate when q is odd: bit 0 of q (the low bit of t) moved to the sign bit
+  c.get(t).i32(63).simd(S.i64x2_shl).simd(S.v128_xor).set(res);
+  if (!cos) {
+    // sin x = x for tiny x: keeps -0 (the polynomial gives -0 + +0 = +0)
+    c.get(x).get(res).get(x).simd(Simd.f64x2_abs);
+    f64s(c, 2 ** -26);
+    c.simd(S.f64x2_lt).simd(S.v128_bitselect).set(res);
+  }
+  hugeLanesFallback(c, x, res, cos, imports);
   c.get(res);
 }
 
@@ -442,8 +546,14 @@ function emitF64(
         break;
       case "sin":
       case "cos":
-        parts ??= trigReduceF64(c, x, precise);
-        trigSelectF64(c, x, parts, op === "cos", imports);
+        if (precise && !(ops.includes("sin") && ops.includes("cos"))) {
+          // one of the two: reduction by pi, one polynomial
+          trigAloneF64(c, x, op === "cos", imports);
+        } else {
+          // both (or float32 results): shared reduction by pi/2
+          parts ??= trigReduceF64(c, x, precise);
+          trigSelectF64(c, x, parts, op === "cos", imports);
+        }
         break;
     }
     c.set(out);
