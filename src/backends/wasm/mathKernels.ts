@@ -8,7 +8,8 @@
  *
  * `emitMathOps(c, ops, dtype, x)` computes ops of the v128 local x into new
  * locals (`emitMath` leaves one result on the stack); the jit lowering
- * (src/jit/wasmLowering.ts) inlines them in its fused loops. `addMathKernels` adds stand-alone array kernels
+ * (src/jit/wasmLowering.ts) inlines them in its fused loops.
+ * `addMathKernels` adds stand-alone array kernels
  * `math_<op>_<dtype>(x, out, nVectors)` (used by the tests).
  *
  * Methods. Polynomials for float64 results are minimax: an exact leading
@@ -36,15 +37,30 @@
  *   (error 2^-59.5; the atanh series needed s^21); result e ln2 + log m with
  *   the split ln2. Special values by lane masks: log(0) = -Infinity,
  *   log(x<0) = NaN, log(Infinity) = Infinity, NaN stays NaN.
- * - sin/cos: x = k pi/2 + r with k = nearest(2x/pi), r by a 3-part pi/2
- *   (33 + 33 + 53 bits; exact products for |k| < 2^17); on |r| <= pi/4,
- *   sin r = r + r^3 SIN_Q(r^2) to degree 13 (error 2^-57.9; Taylor needed 17)
- *   and cos r = 1 - r^2/2 + r^4 COS_Q(r^2) to degree 14 (error 2^-64.0;
- *   Taylor needed 16); the quadrant k mod 4 chooses sin or cos and the sign.
- *   Lanes with |x| > 2^17, where this reduction loses accuracy, are
- *   recomputed by the imported scalar Math.sin or Math.cos (rare: only
- *   vectors containing such a lane pay for it). Tiny |x| < 2^-26 returns x
- *   for sin (keeps -0 and subnormals exact).
+ * - sin/cos, both of one argument (the jit lowering pairs them), and on
+ *   float64 lanes of float32 results: x = k pi/2 + r with k = nearest(2x/pi),
+ *   r by a 3-part pi/2 (33 + 33 + 53 bits; exact products for |k| < 2^20);
+ *   on |r| <= pi/4, sin r = r + r^3 SIN_Q(r^2) to degree 13 (error 2^-57.9;
+ *   Taylor needed 17) and cos r = 1 - r^2/2 + r^4 COS_Q(r^2) to degree 14
+ *   (error 2^-64.0; Taylor needed 16); the quadrant k mod 4 chooses sin or
+ *   cos and the sign.
+ * - sin alone or cos alone (float64 results): one reduction by pi and one
+ *   polynomial. sin: q = nearest(x/pi), r = x - q pi; cos: q =
+ *   nearest(x/pi - 1/2), r = (q + 1/2) pi - x; then |r| <= pi/2 and the
+ *   result is (-1)^q sin r, with sin r = r + (r^3 c0 + r^5 Q1(r^2)) to
+ *   degree 17 (SIN_ALONE_Q = c0, Q1; error 2^-61.7, 2^-57.4 with float64
+ *   coefficients). The three parts of pi are those of pi/2 doubled, so r is
+ *   the pi/2 reduction's r for k = 2q (sin) or k = 2q + 1 (cos, negated).
+ *   Up to 1.8 ulp from the exact sin r near |r| = pi/2, where the cubic
+ *   term is half the result (the pair's polynomials: 1.2 ulp at most); see
+ *   sinWideF64.
+ * - Both: lanes with |x| > 2^17 are recomputed by the imported scalar
+ *   Math.sin or Math.cos (rare: only vectors containing such a lane pay for
+ *   it). Below 2^17 the reduced r of the float64 values closest to a
+ *   multiple of pi/2 is within 2^-52.8 of x - k pi/2 relative to its size
+ *   (scripts/trig-accuracy.py checks every multiple; the limit could rise
+ *   to 2^18 with the same bound, but keeps its value). Tiny |x| < 2^-26
+ *   returns x for sin (keeps -0 and subnormals exact).
  *
  * Integer tricks: k = (y + 1.5*2^52) - 1.5*2^52 rounds y to the nearest
  * integer, and the low bits of (y + 1.5*2^52) then hold k in two's
@@ -461,14 +477,16 @@ function hugeLanesFallback(
  * Near |r| = pi/2 the cubic term r^3 Q is -0.57 beside a result of 1, so
  * each rounding inside it costs up to half an ulp of the result. Taking the
  * leading coefficient c0 = -1/6 out of Q (r^3 c0 + r^5 Q1 rather than
- * r^3 Q) saves the rounding of c0 + z Q1 at the cost of one multiply: the
- * largest error against the exact sin r falls from 2.2 to 1.8 ulp, and
- * results 2 float64 steps from the correctly rounded sin from 0.19% to
- * 0.008% (a float64 simulation of these steps with 60000 arguments in
- * [0, 30]). The roundings of z and r^3 remain; making r^3 and c0 r^3
- * exact (a 16-bit head of r, a 5-bit head of c0 and Fast2Sum: 1 step at
- * most) cost 15 more instructions and all of the speed gained over the
- * shared reduction, so it was not kept.
+ * r^3 Q) saves the rounding of c0 + z Q1 for one more multiply: the largest
+ * error against the exact sin r falls from about 2.3 to 1.8 ulp
+ * (scripts/trig-accuracy.py), and the results 2 float64 steps from Math.sin
+ * on 10^6 arguments in [-10, 10] (bench/math-accuracy.ts) from 1624 to 136
+ * (the shared reduction's: 1). The roundings of z and r^3 remain. Making
+ * r^3 exact as well (a 16-bit head rh of r, rh^3 exact, plus
+ * rl (r^2 + r rh + rh^2)) brings that count to 2 for 7 more instructions,
+ * a fifth slower (3.6 against 3.0 ms per 2^20 elements); adding an exact
+ * c0 r^3 (a 5-bit head of c0, Fast2Sum: 1 ulp at most) cost as much time as
+ * the shared reduction saves. Neither was kept.
  */
 function sinWideF64(c: Code, r: number): void {
   const z = c.local(V128);
@@ -494,10 +512,11 @@ function sinWideF64(c: Code, r: number): void {
  * cos: q = nearest(x/pi - 1/2), m = q + 1/2, so x = m pi - r' with
  *   r' = m pi - x, |r'| <= pi/2; cos x = cos(q pi + pi/2 - r')
  *   = (-1)^q cos(pi/2 - r') = (-1)^q sin r'.
- * Both: the same sign rule (bit 0 of q) and the same polynomial
- * sin r = r + r z SIN_ALONE_Q(z), z = r^2. m pi_k = (2q + 1) PIO2_k, so r'
- * is the shared reduction's r for the odd k = 2q + 1, negated (rounding to
- * nearest is symmetric); see scripts/trig-reduction.py for its accuracy.
+ * Both: the same sign rule (bit 0 of q) and the same polynomial for sin r
+ * (sinWideF64). m PI_k = (2q + 1) PIO2_k, so r' is the shared reduction's
+ * r for the odd k = 2q + 1, negated (rounding to nearest is symmetric), and
+ * for sin r is its r for k = 2q; see scripts/trig-accuracy.py for its
+ * accuracy.
  */
 function trigAloneF64(c: Code, x: number, cos: boolean, imports: MathImports): void {
   const ax = c.local(V128);
