@@ -24,8 +24,8 @@ nearest, no fused multiply-add, as Wasm f64x2) against mpmath. Two parts:
    e 2^53 ulp there (2^-52.8: 1.2 ulp).
 
 2. The polynomial of sin or cos alone on |r| <= pi/2 (SIN_ALONE_Q), in the
-   kernel's form r + (r^3 c0 + r^5 Q1(z)) and, for comparison, the plain
-   form r + r^3 Q(z), both with the kernel's Estrin order of evaluation
+   kernel's form r + (-r^3/8 + r^3 (Q(z) + 1/8)) and, for comparison, two
+   other forms, all with the kernel's Estrin order of evaluation
    (src/backends/wasm/simdPolynomial.ts): the largest error against the
    exact sin r on random r in [0, pi/2], in ulp of the result.
 
@@ -123,7 +123,15 @@ def estrin(coeffs, z):
 
 
 def sin_kernel(r):
-    """sinWideF64: r + (r^3 c0 + (r^3 z) Q1(z))."""
+    """sinWideF64: r + (r^3 (-1/8) + r^3 (Q(z) + 1/8)), r^3 (-1/8) exact."""
+    z = r * r
+    r3 = z * r
+    shifted = [SIN_ALONE_Q[0] + 0.125] + SIN_ALONE_Q[1:]
+    return r + (r3 * -0.125 + r3 * estrin(shifted, z))
+
+
+def sin_split_c0(r):
+    """r + (r^3 c0 + r^5 Q1(z)), c0 = Q[0] (a form tried before)."""
     z = r * r
     r3 = z * r
     return r + (r3 * SIN_ALONE_Q[0] + (r3 * z) * estrin(SIN_ALONE_Q[1:], z))
@@ -144,7 +152,12 @@ def ulp_error(got, r):
 def evaluation_errors(samples):
     rng = random.Random(20261123)
     rs = [rng.uniform(0, math.pi / 2) for _ in range(samples)]
-    for name, f in (("kernel r + (r^3 c0 + r^5 Q1)", sin_kernel), ("plain r + r^3 Q", sin_plain)):
+    forms = (
+        ("kernel r + (-r^3/8 + r^3 (Q + 1/8))", sin_kernel),
+        ("r + (r^3 c0 + r^5 Q1)", sin_split_c0),
+        ("plain r + r^3 Q", sin_plain),
+    )
+    for name, f in forms:
         errors = [ulp_error(f(r), r) for r in rs]
         worst = max(range(samples), key=lambda i: errors[i])
         print(

@@ -47,11 +47,11 @@
  * - sin alone or cos alone (float64 results): one reduction by pi and one
  *   polynomial. sin: q = nearest(x/pi), r = x - q pi; cos: q =
  *   nearest(x/pi - 1/2), r = (q + 1/2) pi - x; then |r| <= pi/2 and the
- *   result is (-1)^q sin r, with sin r = r + (r^3 c0 + r^5 Q1(r^2)) to
- *   degree 17 (SIN_ALONE_Q = c0, Q1; error 2^-61.7, 2^-57.4 with float64
- *   coefficients). The three parts of pi are those of pi/2 doubled, so r is
+ *   result is (-1)^q sin r, with sin r = r + r^3 SIN_ALONE_Q(r^2) to degree
+ *   17 (error 2^-61.7, 2^-57.4 with float64 coefficients), evaluated as
+ *   r + (r^3 (-1/8) + r^3 (SIN_ALONE_Q + 1/8)). The three parts of pi are those of pi/2 doubled, so r is
  *   the pi/2 reduction's r for k = 2q (sin) or k = 2q + 1 (cos, negated).
- *   Up to 1.8 ulp from the exact sin r near |r| = pi/2, where the cubic
+ *   Up to 1.4 ulp from the exact sin r near |r| = pi/2, where the cubic
  *   term is half the result (the pair's polynomials: 1.2 ulp at most); see
  *   sinWideF64.
  * - Both: lanes with |x| > 2^17 are recomputed by the imported scalar
@@ -472,34 +472,36 @@ function hugeLanesFallback(
 
 /**
  * Leaves sin r for |r| <= pi/2 (r a local):
- * sin r = r + (r^3 c0 + r^5 Q1(z)), z = r^2, Q = c0 + z Q1 = SIN_ALONE_Q.
+ * sin r = r + (r^3 (-1/8) + r^3 (Q(z) + 1/8)), z = r^2, Q = SIN_ALONE_Q.
  *
  * Near |r| = pi/2 the cubic term r^3 Q is -0.57 beside a result of 1, so
- * each rounding inside it costs up to half an ulp of the result. Taking the
- * leading coefficient c0 = -1/6 out of Q (r^3 c0 + r^5 Q1 rather than
- * r^3 Q) saves the rounding of c0 + z Q1 for one more multiply: the largest
- * error against the exact sin r falls from about 2.3 to 1.8 ulp
- * (scripts/trig-accuracy.py), and the results 2 float64 steps from Math.sin
- * on 10^6 arguments in [-10, 10] (bench/math-accuracy.ts) from 1624 to 136
- * (the shared reduction's: 1). The roundings of z and r^3 remain. Making
- * r^3 exact as well (a 16-bit head rh of r, rh^3 exact, plus
- * rl (r^2 + r rh + rh^2)) brings that count to 2 for 7 more instructions,
- * a fifth slower (3.6 against 3.0 ms per 2^20 elements); adding an exact
- * c0 r^3 (a 5-bit head of c0, Fast2Sum: 1 ulp at most) cost as much time as
- * the shared reduction saves. Neither was kept.
+ * each rounding inside it costs up to half an ulp of the result; evaluated
+ * plainly, r + (r z) Q(z) is up to 2.3 ulp from the exact sin r. Splitting
+ * off -1/8 of the leading coefficient -1/6 makes most of the cubic term
+ * exact (a power of two times r^3), and the rest, r^3 (Q + 1/8), is at
+ * most 0.16: the error falls to 1.4 ulp (scripts/trig-accuracy.py) for one
+ * multiply and one add, and the results 2 float64 steps from Math.sin on
+ * 10^6 arguments in [-10, 10] (bench/math-accuracy.ts) from 1624 to 1, as
+ * with the shared reduction. The roundings of z and r^3 remain. Other forms
+ * measured: r + (r^3 c0 + r^5 Q1(z)), 1.8 ulp and 136 results 2 steps
+ * away, 4% faster; an exact r^3 (a 16-bit head rh of r, rh^3 exact, plus
+ * rl (r^2 + r rh + rh^2)) 7 instructions and a fifth more time; an exact
+ * c0 r^3 as well (a 5-bit head of c0, Fast2Sum: 1 ulp at most), as slow as
+ * the shared reduction.
  */
 function sinWideF64(c: Code, r: number): void {
   const z = c.local(V128);
   const r3 = c.local(V128);
   c.get(r).get(r).simd(Simd.f64x2_mul).tee(z);
   c.get(r).simd(Simd.f64x2_mul).set(r3);
-  // r + (r3 c0 + (r3 z) Q1(z))
+  // r + (r3 (-1/8) + r3 (Q(z) + 1/8)); r3 (-1/8) is exact, and so is
+  // Q[0] + 1/8 (Sterbenz)
   c.get(r);
   c.get(r3);
-  f64s(c, SIN_ALONE_Q[0]!);
+  f64s(c, -0.125);
   c.simd(Simd.f64x2_mul);
-  c.get(r3).get(z).simd(Simd.f64x2_mul);
-  polynomial(c, F64_LANES, z, SIN_ALONE_Q.slice(1));
+  c.get(r3);
+  polynomial(c, F64_LANES, z, [SIN_ALONE_Q[0]! + 0.125, ...SIN_ALONE_Q.slice(1)]);
   c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
   c.simd(Simd.f64x2_add);
 }
@@ -546,7 +548,9 @@ function trigAloneF64(c: Code, x: number, cos: boolean, imports: MathImports): v
   c.set(m);
   // sin: r = ((x - m PI_1) - m PI_2) - m PI_3 ;
   // cos: r = ((m PI_1 - x) + m PI_2) + m PI_3
-  // (m PI_1 is exact and so is its difference with x, by Sterbenz's lemma)
+  // (m PI_1 is exact, and so is its difference with x wherever r is small,
+  // by Sterbenz's lemma; it rounds only for m = +-1/2 and |x| < pi/4,
+  // where |r| > pi/4)
   if (cos) {
     c.get(m);
     f64s(c, PI_1);
