@@ -479,7 +479,7 @@ function hugeLanesFallback(
  * plainly, r + (r z) Q(z) is up to 2.3 ulp from the exact sin r. Splitting
  * off -1/8 of the leading coefficient -1/6 makes most of the cubic term
  * exact (a power of two times r^3), and the rest, r^3 (Q + 1/8), is at
- * most 0.16: the error falls to 1.4 ulp (scripts/trig-accuracy.py) for one
+ * most 0.09: the error falls to 1.4 ulp (scripts/trig-accuracy.py) for one
  * multiply and one add, and the results 2 float64 steps from Math.sin on
  * 10^6 arguments in [-10, 10] (bench/math-accuracy.ts) from 1624 to 1, as
  * with the shared reduction. The roundings of z and r^3 remain. Other forms
