@@ -48,12 +48,11 @@ P3 = float.fromhex("0x1.3198a2e037073p-69")
 
 
 def significant_bits(v):
+    """Bits from the leading to the last nonzero bit of the positive float64 v."""
     m = mp.mpf(v)
-    bits = 0
-    while m != mp.floor(m):
+    while m != mp.floor(m):  # scale until the last nonzero bit is the units bit
         m *= 2
-        bits += 1
-    return int(mp.floor(mp.log(m, 2))) + 1 if m > 0 else 0
+    return int(mp.floor(mp.log(m, 2))) + 1
 
 
 def reduce(x, j):
