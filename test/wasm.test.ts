@@ -355,7 +355,18 @@ describe("wasm worker threads", () => {
     // whichever thread takes the second panel traps.
     const end = rt.memory.buffer.byteLength;
     const aOperand = { raw: 3072, pack: 1024, m: 8, transposed: false };
-    const call = () => parallelGemm(rt, "float32", aOperand, 2048, end - 192, 1, 1, 2, 1 << 30);
+    const call = () =>
+      parallelGemm(
+        rt,
+        "float32",
+        aOperand,
+        { pack: 2048, prepare: () => {} },
+        end - 192,
+        1,
+        1,
+        2,
+        1 << 30,
+      );
     expect(call).toThrow(/(worker 1|the calling thread) trapped in its share of a float32 matmul/);
     // The pool still works afterwards.
     const r = rng(4);
@@ -391,6 +402,37 @@ describe("wasm worker threads", () => {
       expectClose(wasm.matmul(a, b, 1, m, k, n, "float32"), want, 1e-5 * Math.sqrt(k));
     },
   );
+
+  it("workers wait for B, which the caller packs after starting them", async () => {
+    const rt = getRuntime();
+    expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
+    // A [16, 3] @ B [3, 8] float32: 4 row panels of 4 (one chunk each), 1 column panel of 8.
+    const [m, k, n] = [16, 3, 8];
+    const r = rng(8);
+    const a = randomArray("float32", m * k, r);
+    const b = randomArray("float32", k * n, r);
+    resetArena(rt);
+    const aRaw = alloc(rt, 4 * m * k);
+    new Float32Array(rt.memory.buffer, aRaw, m * k).set(a);
+    const aPack = alloc(rt, 4 * m * k);
+    const bRaw = alloc(rt, 4 * k * n);
+    const bPack = alloc(rt, 4 * k * n);
+    const cPtr = alloc(rt, 4 * m * n);
+    const slowB = {
+      pack: bPack,
+      prepare: () => {
+        // A worker that did not wait would multiply by the NaNs left here.
+        new Float32Array(rt.memory.buffer, bPack, k * n).fill(NaN);
+        for (const t0 = performance.now(); performance.now() - t0 < 3;);
+        new Float32Array(rt.memory.buffer, bRaw, k * n).set(b);
+        rt.kernels.packB_float32!(bRaw, bPack, k, n, 1);
+      },
+    };
+    const aOperand = { raw: aRaw, pack: aPack, m, transposed: false };
+    parallelGemm(rt, "float32", aOperand, slowB, cPtr, k, 1, m / 4, 1 << 30);
+    const got = new Float32Array(rt.memory.buffer, cPtr, m * n).slice();
+    expectClose(got, jsBackend.matmul(a, b, 1, m, k, n, "float32"), 1e-6);
+  });
 
   /** A group module whose function adds 1 to nFull float64 vectors: group(in, out, sums, scratch, nFull, rem). */
   function addOneGroup(rt: ReturnType<typeof getRuntime>) {

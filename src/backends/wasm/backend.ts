@@ -129,14 +129,18 @@ function matmulOne(
   const nPanels = Math.ceil(n / nr);
   resetArena(rt);
   const aRaw = copyIn(rt, dtype, a);
-  const bRaw = copyIn(rt, dtype, b);
+  const bRaw = alloc(rt, b.length * E);
   const aPack = alloc(rt, mPanels * mr * k * E);
   const bPack = alloc(rt, nPanels * nr * k * E);
   const ldc = nPanels * nr;
   const cPtr = alloc(rt, mPanels * mr * ldc * E);
-  // B is packed here; A panel by panel by the threads that compute them.
-  if (transposeB) rt.kernels[`packStrided_${dtype}`]!(bRaw, bPack, nr, n, k, k, 1, 0, nPanels);
-  else rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
+  // B goes in and is packed once the workers have started (they pack A
+  // panel by panel, for the chunks they take, meanwhile).
+  const prepareB = (): void => {
+    view(rt, dtype, bRaw, b.length).set(b);
+    if (transposeB) rt.kernels[`packStrided_${dtype}`]!(bRaw, bPack, nr, n, k, k, 1, 0, nPanels);
+    else rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
+  };
   const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
   /** Copies the rows of row panels p0..p1-1 of C out (dropping the padding). */
   const copyRows = (p0: number, p1: number): void => {
@@ -146,7 +150,8 @@ function matmulOne(
   };
   // Each finished chunk of C is copied out while the other threads still compute (threads.ts).
   const aOperand = { raw: aRaw, pack: aPack, m, transposed: transposeA };
-  parallelGemm(rt, dtype, aOperand, bPack, cPtr, k, nPanels, mPanels, m * k * n, copyRows);
+  const bOperand = { pack: bPack, prepare: prepareB };
+  parallelGemm(rt, dtype, aOperand, bOperand, cPtr, k, nPanels, mPanels, m * k * n, copyRows);
 }
 
 /** The Wasm backend object plus its adjustable thresholds. */

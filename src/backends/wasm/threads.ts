@@ -81,7 +81,8 @@ const GROUP_LANES = 14;
 const NEXT_CHUNK = 8;
 /**
  * Word 9 of slot 0: how many chunks of the jit group being computed have
- * their inputs in place (the caller copies them in while the workers start).
+ * their inputs in place, or for a matrix product whether packed B is (the
+ * caller copies them in while the workers start).
  */
 const READY_CHUNKS = 9;
 /** Job kinds (word 2 of a slot). */
@@ -153,6 +154,7 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNa
           if (p0 >= mPanels) break;
           const p1 = Math.min(p0 + chunk, mPanels);
           packA(aRaw, aPack, m, k, p0, p1, transposed);
+          while (Atomics.load(words, ${READY_CHUNKS}) === 0) Atomics.wait(words, ${READY_CHUNKS}, 0, 1);
           gemm(aPack, bPack, c, k, nPanels, p0, p1);
           Atomics.store(done, p0 / chunk, 1);
         }
@@ -521,9 +523,11 @@ export function groupChunksRunByWorkers(): number {
 
 /**
  * C[row panels 0..mPanels-1] = A B (k >= 1), split across the workers when there
- * are any and the product is large enough. A is given raw (`aRaw`, [m, k],
- * or [k, m] if `transposedA`): each thread packs the A panels of the chunks
- * it takes into `aPack`; B is packed already. `finished(p0, p1)` is called
+ * are any and the product is large enough. A is given raw (`a.raw`, [m, k],
+ * or [k, m] if `a.transposed`): each thread packs the A panels of the chunks
+ * it takes into `a.pack`. `b.prepare()` fills `b.pack`; the caller runs it
+ * after starting the workers, which pack their first A panels meanwhile and
+ * wait for it before they multiply. `finished(p0, p1)` is called
  * for each range of row panels once it is computed (the caller's own share
  * before the wait for the workers, so that its work overlaps theirs).
  */
@@ -531,7 +535,7 @@ export function parallelGemm(
   rt: WasmRuntime,
   dtype: "float32" | "float64",
   a: { raw: number; pack: number; m: number; transposed: boolean },
-  bPack: number,
+  b: { pack: number; prepare: () => void },
   cPtr: number,
   k: number,
   nPanels: number,
@@ -542,9 +546,11 @@ export function parallelGemm(
   const gemm = rt.kernels[`gemm_${dtype}`]!;
   const packA = rt.kernels[`packAPanels_${dtype}`]!;
   const aPack = a.pack;
+  const bPack = b.pack;
   const transposed = a.transposed ? 1 : 0;
   const workers = usableWorkers(rt);
   if (workers === 0 || work < PARALLEL_MIN_WORK || mPanels < 2) {
+    b.prepare();
     packA(a.raw, aPack, a.m, k, 0, mPanels, transposed);
     gemm(aPack, bPack, cPtr, k, nPanels, 0, mPanels);
     finished(0, mPanels);
@@ -566,6 +572,7 @@ export function parallelGemm(
     finished(c * chunk, Math.min((c + 1) * chunk, mPanels));
   };
   Atomics.store(words, NEXT_CHUNK, 0);
+  Atomics.store(words, READY_CHUNKS, 0);
   const seqs: number[] = [];
   for (let s = 1; s < threads; s++) {
     const base = s * SLOT_INTS;
@@ -579,6 +586,9 @@ export function parallelGemm(
   // memory during the next call.
   let callerError: Error | undefined = undefined;
   try {
+    b.prepare();
+    Atomics.store(words, READY_CHUNKS, 1);
+    Atomics.notify(words, READY_CHUNKS);
     for (;;) {
       const p0 = Atomics.add(words, NEXT_CHUNK, chunk);
       if (p0 >= mPanels) break;
@@ -593,6 +603,10 @@ export function parallelGemm(
     callerError = new Error(
       `wasm backend: the calling thread trapped in its share of a ${dtype} matmul (${message})`,
     );
+    // No worker may wait for a B that will not come, nor take another chunk.
+    Atomics.store(words, NEXT_CHUNK, mPanels);
+    Atomics.store(words, READY_CHUNKS, 1);
+    Atomics.notify(words, READY_CHUNKS);
   }
   let failedWorker = 0;
   for (let s = 1; s < threads; s++) if (awaitJob(s, seqs[s - 1]!)) failedWorker = s;
