@@ -354,7 +354,7 @@ describe("wasm worker threads", () => {
     // that the first panel fits in memory and the second runs past its end;
     // whichever thread takes the second panel traps.
     const end = rt.memory.buffer.byteLength;
-    const aOperand = { raw: 3072, pack: 1024, m: 8, transposed: false };
+    const aOperand = { raw: 3072, pack: 1024, m: 8, transposed: false, prepare: () => {} };
     const call = () =>
       parallelGemm(
         rt,
@@ -403,7 +403,7 @@ describe("wasm worker threads", () => {
     },
   );
 
-  it("workers wait for B, which the caller packs after starting them", async () => {
+  it("workers wait for A and B, which the caller puts in place after starting them", async () => {
     const rt = getRuntime();
     expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
     // A [16, 3] @ B [3, 8] float32: 4 row panels of 4 (one chunk each), 1 column panel of 8.
@@ -413,7 +413,6 @@ describe("wasm worker threads", () => {
     const b = randomArray("float32", k * n, r);
     resetArena(rt);
     const aRaw = alloc(rt, 4 * m * k);
-    new Float32Array(rt.memory.buffer, aRaw, m * k).set(a);
     const aPack = alloc(rt, 4 * m * k);
     const bRaw = alloc(rt, 4 * k * n);
     const bPack = alloc(rt, 4 * k * n);
@@ -428,8 +427,19 @@ describe("wasm worker threads", () => {
         rt.kernels.packB_float32!(bRaw, bPack, k, n, 1);
       },
     };
-    const aOperand = { raw: aRaw, pack: aPack, m, transposed: false };
-    parallelGemm(rt, "float32", aOperand, slowB, cPtr, k, 1, m / 4, 1 << 30);
+    const slowA = {
+      raw: aRaw,
+      pack: aPack,
+      m,
+      transposed: false,
+      prepare: () => {
+        // A worker that did not wait would pack the NaNs left here.
+        new Float32Array(rt.memory.buffer, aRaw, m * k).fill(NaN);
+        for (const t0 = performance.now(); performance.now() - t0 < 3;);
+        new Float32Array(rt.memory.buffer, aRaw, m * k).set(a);
+      },
+    };
+    parallelGemm(rt, "float32", slowA, slowB, cPtr, k, 1, m / 4, 1 << 30);
     const got = new Float32Array(rt.memory.buffer, cPtr, m * n).slice();
     expectClose(got, jsBackend.matmul(a, b, 1, m, k, n, "float32"), 1e-6);
   });

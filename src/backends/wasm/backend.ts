@@ -128,14 +128,16 @@ function matmulOne(
   const mPanels = Math.ceil(m / mr);
   const nPanels = Math.ceil(n / nr);
   resetArena(rt);
-  const aRaw = copyIn(rt, dtype, a);
+  const aRaw = alloc(rt, a.length * E);
   const bRaw = alloc(rt, b.length * E);
   const aPack = alloc(rt, mPanels * mr * k * E);
   const bPack = alloc(rt, nPanels * nr * k * E);
   const ldc = nPanels * nr;
   const cPtr = alloc(rt, mPanels * mr * ldc * E);
-  // B goes in and is packed once the workers have started (they pack A
-  // panel by panel, for the chunks they take, meanwhile).
+  // A and B go in once the workers have started (waking them takes a
+  // while); they pack A panel by panel, for the chunks they take, as soon
+  // as A is in, while B is copied in and packed here.
+  const prepareA = (): void => view(rt, dtype, aRaw, a.length).set(a);
   const prepareB = (): void => {
     view(rt, dtype, bRaw, b.length).set(b);
     if (transposeB) rt.kernels[`packStrided_${dtype}`]!(bRaw, bPack, nr, n, k, k, 1, 0, nPanels);
@@ -149,7 +151,7 @@ function matmulOne(
     else for (let i = r0; i < r1; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
   };
   // Each finished chunk of C is copied out while the other threads still compute (threads.ts).
-  const aOperand = { raw: aRaw, pack: aPack, m, transposed: transposeA };
+  const aOperand = { raw: aRaw, pack: aPack, m, transposed: transposeA, prepare: prepareA };
   const bOperand = { pack: bPack, prepare: prepareB };
   parallelGemm(rt, dtype, aOperand, bOperand, cPtr, k, nPanels, mPanels, m * k * n, copyRows);
 }
