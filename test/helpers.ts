@@ -95,3 +95,11 @@ export function useBackendAtAllSizes(name: string): void {
     if (previousOptions !== undefined) wasmBackend.configure(previousOptions);
   });
 }
+
+/** Distance in units in the last place of `expected` (float64); 0 when both are NaN or equal. */
+export function ulps64(actual: number, expected: number): number {
+  if (Object.is(actual, expected) || (Number.isNaN(actual) && Number.isNaN(expected))) return 0;
+  if (!Number.isFinite(actual) || !Number.isFinite(expected)) return Infinity;
+  const mag = Math.max(Math.abs(expected), 2 ** -1022);
+  return Math.abs(actual - expected) / 2 ** (Math.floor(Math.log2(mag)) - 52);
+}

@@ -16,7 +16,7 @@ import {
   importMathFunctions,
   mathImportObject,
 } from "../src/backends/wasm/mathKernels.js";
-import { rng } from "./helpers.js";
+import { rng, ulps64 } from "./helpers.js";
 
 type Kernel = (x: number, out: number, nVectors: number) => void;
 
@@ -55,14 +55,6 @@ function run32(op: MathOp, xs: Float32Array): Float32Array {
   new Float32Array(memory.buffer, 0, n).set(xs);
   kernels[`math_${op}_float32`]!(0, outAt, n / 4);
   return new Float32Array(memory.buffer, outAt, xs.length).slice();
-}
-
-/** Distance in units in the last place of `expected` (float64); 0 when both are NaN or equal. */
-function ulps64(actual: number, expected: number): number {
-  if (Object.is(actual, expected) || (Number.isNaN(actual) && Number.isNaN(expected))) return 0;
-  if (!Number.isFinite(actual) || !Number.isFinite(expected)) return Infinity;
-  const mag = Math.max(Math.abs(expected), 2 ** -1022);
-  return Math.abs(actual - expected) / 2 ** (Math.floor(Math.log2(mag)) - 52);
 }
 
 function ulps32(actual: number, expected: number): number {

@@ -21,6 +21,7 @@ import {
   importMathFunctions,
   mathImportObject,
 } from "../src/backends/wasm/mathKernels.js";
+import { ulps64 } from "./helpers.js";
 
 type Kernel = (x: number, out: number, nVectors: number) => void;
 type PairKernel = (x: number, sinOut: number, cosOut: number, nVectors: number) => void;
@@ -79,14 +80,6 @@ function pair(xs: Float64Array): { sin: Float64Array; cos: Float64Array } {
     sin: new Float64Array(memory.buffer, n * 8, xs.length).slice(),
     cos: new Float64Array(memory.buffer, 2 * n * 8, xs.length).slice(),
   };
-}
-
-/** Distance in units in the last place of `expected` (as test/wasm-math.test.ts). */
-function ulps64(actual: number, expected: number): number {
-  if (Object.is(actual, expected) || (Number.isNaN(actual) && Number.isNaN(expected))) return 0;
-  if (!Number.isFinite(actual) || !Number.isFinite(expected)) return Infinity;
-  const mag = Math.max(Math.abs(expected), 2 ** -1022);
-  return Math.abs(actual - expected) / 2 ** (Math.floor(Math.log2(mag)) - 52);
 }
 
 /** The float64 value `steps` representable values above x (below for steps < 0); x finite. */

@@ -444,7 +444,12 @@ describe("wasm worker threads", () => {
     expectClose(got, jsBackend.matmul(a, b, 1, m, k, n, "float32"), 1e-6);
   });
 
-  /** A group module whose function adds 1 to nFull float64 vectors: group(in, out, sums, scratch, nFull, rem). */
+  /**
+   * A group whose function adds 1 to nFull float64 vectors (group(in, out,
+   * sums, scratch, nFull, rem)) over 8 chunks of 512 elements in a fresh
+   * arena; `run(prepare)` runs it on the caller and one worker, `prepare(c)`
+   * putting chunk c's inputs in place.
+   */
   function addOneGroup(rt: ReturnType<typeof getRuntime>) {
     const mb = new ModuleBuilder();
     mb.importMemory({
@@ -468,88 +473,56 @@ describe("wasm worker threads", () => {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
       env: { memory: rt.memory },
     });
+    const fn = instance.exports.group as (...args: number[]) => void;
     resetArena(rt);
     const [chunk, nChunks] = [512, 8];
     const n = chunk * nChunks;
     const inPtr = alloc(rt, 8 * n);
     const outPtr = alloc(rt, 8 * n);
+    const module = sharedGroupModule(bytes);
+    const argv = [inPtr, outPtr, 0, 0, 0, 0];
+    const strides = [8 * chunk, 8 * chunk, 0, 0, 0, 0];
     return {
-      module: sharedGroupModule(bytes),
-      fn: instance.exports.group as (...args: number[]) => void,
       chunk,
-      n,
       input: new Float64Array(rt.memory.buffer, inPtr, n).fill(-7),
       output: new Float64Array(rt.memory.buffer, outPtr, n).fill(0),
-      argv: [inPtr, outPtr, 0, 0, 0, 0],
-      strides: [8 * chunk, 8 * chunk, 0, 0, 0, 0],
+      run: (prepare: (c: number) => void) =>
+        parallelGroup(rt, module, fn, 1, argv, strides, n, chunk, 2, prepare, () => {}),
     };
   }
 
   it("a worker waits for the inputs of the jit group chunk it takes", async () => {
     const rt = getRuntime();
     expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
-    const { module, fn, chunk, n, input, output, argv, strides } = addOneGroup(rt);
-    parallelGroup(
-      rt,
-      module,
-      fn,
-      1,
-      argv,
-      strides,
-      n,
-      chunk,
-      2,
-      (c) => {
-        // Chunks after the first are put in place slowly: a worker that did
-        // not wait for them would read the -7 left here.
-        if (c > 0) for (const t0 = performance.now(); performance.now() - t0 < 3;);
-        for (let i = c * chunk; i < (c + 1) * chunk; i++) input[i] = i;
-      },
-      () => {},
-    );
-    for (let i = 0; i < n; i++) if (output[i] !== i + 1) expect([i, output[i]]).toEqual([i, i + 1]);
+    const { chunk, input, output, run } = addOneGroup(rt);
+    run((c) => {
+      // Chunks after the first are put in place slowly: a worker that did
+      // not wait for them would read the -7 left here.
+      if (c > 0) for (const t0 = performance.now(); performance.now() - t0 < 3;);
+      for (let i = c * chunk; i < (c + 1) * chunk; i++) input[i] = i;
+    });
+    output.forEach((v, i) => {
+      if (v !== i + 1) expect([i, v]).toEqual([i, i + 1]);
+    });
   });
 
   it("a failure while the inputs go in is reported, and no worker is left waiting", async () => {
     const rt = getRuntime();
     expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
-    const { module, fn, chunk, n, argv, strides } = addOneGroup(rt);
+    const failing = addOneGroup(rt);
     const call = () =>
-      parallelGroup(
-        rt,
-        module,
-        fn,
-        1,
-        argv,
-        strides,
-        n,
-        chunk,
-        2,
-        (c) => {
-          if (c === 3) throw new Error("no input for chunk 3");
-        },
-        () => {},
-      );
+      failing.run((c) => {
+        if (c === 3) throw new Error("no input for chunk 3");
+      });
     expect(call).toThrow(/the calling thread trapped .* jit group kernel \(no input for chunk 3\)/);
-    // The worker is free again: the next group runs on both threads.
-    const again = addOneGroup(rt);
-    parallelGroup(
-      rt,
-      again.module,
-      again.fn,
-      1,
-      again.argv,
-      again.strides,
-      again.n,
-      again.chunk,
-      2,
-      (c) => {
-        for (let i = c * again.chunk; i < (c + 1) * again.chunk; i++) again.input[i] = 2 * i;
-      },
-      () => {},
-    );
-    for (let i = 0; i < again.n; i++)
-      if (again.output[i] !== 2 * i + 1) expect([i, again.output[i]]).toEqual([i, 2 * i + 1]);
+    // The worker is free again: the next group runs, with correct results.
+    const { chunk, input, output, run } = addOneGroup(rt);
+    run((c) => {
+      for (let i = c * chunk; i < (c + 1) * chunk; i++) input[i] = 2 * i;
+    });
+    output.forEach((v, i) => {
+      if (v !== 2 * i + 1) expect([i, v]).toEqual([i, 2 * i + 1]);
+    });
   });
 
   it("reports a jit group module that a worker cannot run as an error", async () => {

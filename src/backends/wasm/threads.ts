@@ -163,19 +163,20 @@ const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNa
         const [gemm, packA] = kind === ${GEMM_F32}
           ? [ex.gemm_float32, ex.packAPanels_float32]
           : [ex.gemm_float64, ex.packAPanels_float64];
-        const [aPack, bPack, c, k, nPanels, mPanels, chunk] = words.slice(base + 3, base + 10);
+        const [aPack, bPack, cPtr, k, nPanels, mPanels, chunk] = words.slice(base + 3, base + 10);
         const [aRaw, m, transposed] = words.slice(base + ${GEMM_A_RAW}, base + ${GEMM_A_RAW + 3});
         const done = new Int32Array(memory.buffer, words[base + ${DONE_FLAGS}], Math.ceil(mPanels / chunk));
         for (;;) {
-          const p0 = Atomics.add(words, ${NEXT_CHUNK}, chunk);
+          const c = Atomics.add(words, ${NEXT_CHUNK}, 1);
+          const p0 = c * chunk;
           if (p0 >= mPanels) break;
           const p1 = Math.min(p0 + chunk, mPanels);
           // word 9: 1 once A is in, 2 once B is packed
           waitUntilReady(1);
           packA(aRaw, aPack, m, k, p0, p1, transposed);
           waitUntilReady(2);
-          gemm(aPack, bPack, c, k, nPanels, p0, p1);
-          Atomics.store(done, p0 / chunk, 1);
+          gemm(aPack, bPack, cPtr, k, nPanels, p0, p1);
+          Atomics.store(done, c, 1);
         }
       }
     } catch {
@@ -420,6 +421,83 @@ export function groupBytesFor(rt: WasmRuntime, slot: number, module: SharedGroup
   return bytesPtr;
 }
 
+/** Resets the chunk counter and the inputs-ready word; returns zeroed done flags for `nChunks`. */
+function startChunkedJob(rt: WasmRuntime, nChunks: number): { donePtr: number; done: Int32Array } {
+  const donePtr = alloc(rt, 4 * nChunks);
+  const done = new Int32Array(rt.memory.buffer, donePtr, nChunks).fill(0);
+  Atomics.store(ctl!, NEXT_CHUNK, 0);
+  Atomics.store(ctl!, READY_CHUNKS, 0);
+  return { donePtr, done };
+}
+
+/**
+ * The calling thread's side of a job split into `nChunks` chunks, once the
+ * job is posted to workers 1..seqs.length (`seqs`: their sequence numbers).
+ * Runs the `inputs` steps in order, publishing after each how many are done
+ * (word 9 of slot 0, which workers wait on before they need them); then
+ * takes chunks from the shared counter and computes them (`compute`).
+ * `finished(c)` gets every chunk once it is computed: the caller's own at
+ * once, the workers' as their done flags show up between the caller's own,
+ * so that copying results out overlaps the workers' work, the rest at the
+ * end. Whatever happens, every worker is waited for before this returns or
+ * throws (none may still write to the arena during the next call); after a
+ * failure here, waiting workers are released first. Throws if any thread
+ * trapped; returns how many chunks the calling thread computed.
+ */
+function runCallerShare(job: {
+  seqs: readonly number[];
+  nChunks: number;
+  done: Int32Array;
+  inputs: readonly (() => void)[];
+  compute: (c: number) => void;
+  finished: (c: number) => void;
+  /** The kernel, for error messages ("jit group kernel", "float32 matmul"). */
+  what: string;
+}): number {
+  const { seqs, nChunks, done, inputs, compute, finished, what } = job;
+  const words = ctl!;
+  const handed = new Uint8Array(nChunks);
+  const hand = (c: number): void => {
+    handed[c] = 1;
+    finished(c);
+  };
+  let callerError: Error | undefined = undefined;
+  let callerChunks = 0;
+  try {
+    inputs.forEach((step, i) => {
+      step();
+      Atomics.store(words, READY_CHUNKS, i + 1);
+      Atomics.notify(words, READY_CHUNKS);
+    });
+    for (;;) {
+      const c = Atomics.add(words, NEXT_CHUNK, 1);
+      if (c >= nChunks) break;
+      callerChunks++;
+      compute(c);
+      hand(c);
+      for (let d = 0; d < nChunks; d++) if (!handed[d] && Atomics.load(done, d) === 1) hand(d);
+    }
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    callerError = new Error(
+      `wasm backend: the calling thread trapped in its share of a ${what} (${message})`,
+    );
+    // No worker may wait for inputs that will not come, nor take another chunk.
+    Atomics.store(words, NEXT_CHUNK, nChunks);
+    Atomics.store(words, READY_CHUNKS, inputs.length);
+    Atomics.notify(words, READY_CHUNKS);
+  }
+  let failedWorker = 0;
+  seqs.forEach((seq, i) => {
+    if (awaitJob(i + 1, seq)) failedWorker = i + 1;
+  });
+  if (callerError !== undefined) throw callerError;
+  if (failedWorker !== 0)
+    throw new Error(`wasm backend: worker ${failedWorker} trapped in its share of a ${what}`);
+  for (let c = 0; c < nChunks; c++) if (!handed[c]) hand(c);
+  return callerChunks;
+}
+
 /**
  * Runs a jit group function over `n` elements in chunks of `chunk` elements
  * (a whole number of vectors of `lanes` lanes) that the calling thread and
@@ -430,15 +508,11 @@ export function groupBytesFor(rt: WasmRuntime, slot: number, module: SharedGroup
  *   argv[j] + t * strides[j]   for thread t (0 the caller, s worker slot s)
  * (its scratch area), then its number of whole vectors and its remainder
  * (set here; only the last chunk has one).
- * `fn` is `module`'s group function on this thread. `prepare(c)` is called
- * on the calling thread for every chunk in order, first thing: it puts the
- * chunk's inputs in place, and a worker that takes a chunk waits until its
- * inputs are (the first chunk is prepared before the workers start, the
- * others while they compute it). `finished(c)` is called
- * once per chunk once it is computed: on the caller's own chunks as it
- * finishes them, and on the workers' chunks as the caller sees their done
- * flags between its own, so that copying results out overlaps the workers'
- * work. Throws, after every worker has stopped, if any thread trapped.
+ * `fn` is `module`'s group function on this thread. Once the workers are
+ * started, `prepare(c)` is called on the calling thread for every chunk in
+ * order: it puts the chunk's inputs in place, and a worker that takes a
+ * chunk waits until its inputs are. `finished(c)` and errors: see
+ * runCallerShare.
  */
 export function parallelGroup(
   rt: WasmRuntime,
@@ -463,10 +537,9 @@ export function parallelGroup(
   const packed = new Float64Array(rt.memory.buffer, argsPtr, 2 * argc);
   packed.set(argv);
   packed.set(strides, argc);
-  const donePtr = alloc(rt, 4 * nChunks);
-  const done = new Int32Array(rt.memory.buffer, donePtr, nChunks).fill(0);
   const bytesPtrs: number[] = [];
   for (let s = 1; s < threads; s++) bytesPtrs.push(groupBytesFor(rt, s, module));
+  const { donePtr, done } = startChunkedJob(rt, nChunks);
   /** The call arguments of chunk c. */
   const chunkArgs = (c: number): number[] => {
     const a = argv.slice();
@@ -477,14 +550,6 @@ export function parallelGroup(
     a[argc - 1] = count - whole * lanes;
     return a;
   };
-  const handed = new Uint8Array(nChunks);
-  const hand = (c: number): void => {
-    handed[c] = 1;
-    finished(c);
-  };
-  Atomics.store(words, NEXT_CHUNK, 0);
-  prepare(0);
-  Atomics.store(words, READY_CHUNKS, 1);
   const seqs: number[] = [];
   for (let s = 1; s < threads; s++) {
     const base = s * SLOT_INTS;
@@ -494,42 +559,15 @@ export function parallelGroup(
     const job = [GROUP, module.id, bytesPtrs[s - 1]!, module.bytes.length, argsPtr, argc];
     seqs.push(post(s, [...job, nChunks, chunk]));
   }
-  // Whatever happens, wait for the workers before returning, so that none
-  // still writes to the arena during the next call.
-  let callerError: Error | undefined = undefined;
-  let callerChunks = 0;
-  try {
-    for (let c = 1; c < nChunks; c++) {
-      prepare(c);
-      Atomics.store(words, READY_CHUNKS, c + 1);
-      Atomics.notify(words, READY_CHUNKS);
-    }
-    for (;;) {
-      const c = Atomics.add(words, NEXT_CHUNK, 1);
-      if (c >= nChunks) break;
-      callerChunks++;
-      fn(...chunkArgs(c));
-      hand(c);
-      for (let d = 0; d < nChunks; d++) if (!handed[d] && Atomics.load(done, d) === 1) hand(d);
-    }
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    callerError = new Error(
-      `wasm backend: the calling thread trapped in its share of a jit group kernel (${message})`,
-    );
-    // No worker may wait for inputs that will not come, nor take another chunk.
-    Atomics.store(words, NEXT_CHUNK, nChunks);
-    Atomics.store(words, READY_CHUNKS, nChunks);
-    Atomics.notify(words, READY_CHUNKS);
-  }
-  let failedWorker = 0;
-  for (let s = 1; s < threads; s++) if (awaitJob(s, seqs[s - 1]!)) failedWorker = s;
-  if (callerError !== undefined) throw callerError;
-  if (failedWorker !== 0)
-    throw new Error(
-      `wasm backend: worker ${failedWorker} trapped in its share of a jit group kernel`,
-    );
-  for (let c = 0; c < nChunks; c++) if (!handed[c]) hand(c);
+  const callerChunks = runCallerShare({
+    seqs,
+    nChunks,
+    done,
+    inputs: Array.from({ length: nChunks }, (_, c) => () => prepare(c)),
+    compute: (c) => fn(...chunkArgs(c)),
+    finished,
+    what: "jit group kernel",
+  });
   groupChunksOnWorkers += nChunks - callerChunks;
 }
 
@@ -584,16 +622,7 @@ export function parallelGemm(
   const kind = dtype === "float32" ? GEMM_F32 : GEMM_F64;
   const words = ctl!;
   const nChunks = Math.ceil(mPanels / chunk);
-  const donePtr = alloc(rt, 4 * nChunks);
-  const done = new Int32Array(rt.memory.buffer, donePtr, nChunks).fill(0);
-  /** Whether chunk c has been handed to `finished`. */
-  const handed = new Uint8Array(nChunks);
-  const hand = (c: number): void => {
-    handed[c] = 1;
-    finished(c * chunk, Math.min((c + 1) * chunk, mPanels));
-  };
-  Atomics.store(words, NEXT_CHUNK, 0);
-  Atomics.store(words, READY_CHUNKS, 0);
+  const { donePtr, done } = startChunkedJob(rt, nChunks);
   const seqs: number[] = [];
   for (let s = 1; s < threads; s++) {
     const base = s * SLOT_INTS;
@@ -601,43 +630,20 @@ export function parallelGemm(
     words.set([a.raw, a.m, transposed], base + GEMM_A_RAW);
     seqs.push(post(s, [kind, aPack, bPack, cPtr, k, nPanels, mPanels, chunk]));
   }
-  // The caller takes chunks too; after each it hands on its own chunk and
-  // every chunk the workers have flagged done since. Whatever happens, wait
-  // for the workers before returning, so that none still writes to the
-  // memory during the next call.
-  let callerError: Error | undefined = undefined;
-  try {
-    a.prepare();
-    Atomics.store(words, READY_CHUNKS, 1);
-    Atomics.notify(words, READY_CHUNKS);
-    b.prepare();
-    Atomics.store(words, READY_CHUNKS, 2);
-    Atomics.notify(words, READY_CHUNKS);
-    for (;;) {
-      const p0 = Atomics.add(words, NEXT_CHUNK, chunk);
-      if (p0 >= mPanels) break;
-      const p1 = Math.min(p0 + chunk, mPanels);
+  /** The row panels of chunk c. */
+  const panels = (c: number): [number, number] => [c * chunk, Math.min((c + 1) * chunk, mPanels)];
+  runCallerShare({
+    seqs,
+    nChunks,
+    done,
+    // word 9: 1 once A is in, 2 once B is packed
+    inputs: [a.prepare, b.prepare],
+    compute: (c) => {
+      const [p0, p1] = panels(c);
       packA(a.raw, aPack, a.m, k, p0, p1, transposed);
       gemm(aPack, bPack, cPtr, k, nPanels, p0, p1);
-      hand(p0 / chunk);
-      for (let c = 0; c < nChunks; c++) if (!handed[c] && Atomics.load(done, c) === 1) hand(c);
-    }
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    callerError = new Error(
-      `wasm backend: the calling thread trapped in its share of a ${dtype} matmul (${message})`,
-    );
-    // No worker may wait for an A or B that will not come, nor take another chunk.
-    Atomics.store(words, NEXT_CHUNK, mPanels);
-    Atomics.store(words, READY_CHUNKS, 2);
-    Atomics.notify(words, READY_CHUNKS);
-  }
-  let failedWorker = 0;
-  for (let s = 1; s < threads; s++) if (awaitJob(s, seqs[s - 1]!)) failedWorker = s;
-  if (callerError !== undefined) throw callerError;
-  if (failedWorker !== 0)
-    throw new Error(
-      `wasm backend: worker ${failedWorker} trapped in its share of a ${dtype} matmul`,
-    );
-  for (let c = 0; c < nChunks; c++) if (!handed[c]) hand(c);
+    },
+    finished: (c) => finished(...panels(c)),
+    what: `${dtype} matmul`,
+  });
 }
