@@ -13,8 +13,9 @@
  *   of one done flag (i32) per chunk, and at 13..15 the raw A, its rows m
  *   and whether it is stored transposed: the threads take chunks of `chunk`
  *   row panels from a shared counter until all mPanels are done, so a
- *   thread slowed down by the host takes fewer, pack the chunk's A panels,
- *   compute it, and flag it, so that the caller can copy it out while the
+ *   thread slowed down by the host takes fewer, pack the chunk's A panels
+ *   (once word 9 of slot 0 says A is in place), compute it (once it says B
+ *   is packed), and flag it, so that the caller can copy it out while the
  *   others compute;
  * kind 2: a jit group function with args (module id, bytes address, byte
  *   length, address of the float64 call arguments followed by their
