@@ -72,7 +72,12 @@ export interface WasmGroupKernel {
 }
 
 let minElements = 1024;
-/** Elements per kernel call: 64 KiB of float64 per array, so a chunk stays in cache. */
+/**
+ * Elements per kernel call on the calling thread alone: 64 KiB of float64
+ * per array, so a chunk stays in cache between copy in, kernel and copy
+ * out. Also the smallest chunk of a group split across threads (smaller
+ * ones would cost more in hand-offs than they save).
+ */
 let chunkElements = 8192;
 /**
  * Groups whose work (elements x cost per element, see `costPerElement`) is
@@ -95,8 +100,9 @@ function costPerElement(plan: Plan): number {
 
 /**
  * Sets the smallest group (in elements) lowered to Wasm (smaller ones stay JS
- * loops), the elements per kernel call on the calling thread, and the
- * smallest work (elements x operations) split across worker threads.
+ * loops), the elements per kernel call on the calling thread (and the
+ * smallest chunk of a split group), and the smallest work (elements x
+ * operations) split across worker threads.
  */
 export function configureWasmJit(options: {
   minElements?: number;
