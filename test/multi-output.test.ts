@@ -24,7 +24,18 @@ import { optimize } from "../src/ir/passes.js";
 import { batchToFront } from "../src/primitives/helpers.js";
 import { concatenate } from "../src/primitives/movement.js";
 import { sort as sortPrimitive } from "../src/primitives/sort.js";
-import { grad, jit, jvp, linearize, makeJaxpr, np, toDot, vjp, vmap } from "../src/index.js";
+import {
+  checkpoint,
+  grad,
+  jit,
+  jvp,
+  linearize,
+  makeJaxpr,
+  np,
+  toDot,
+  vjp,
+  vmap,
+} from "../src/index.js";
 import { expectClose, mulberry32, numericGrad, uniform } from "./util.js";
 
 // ------------------------------------------------------ test primitives --
@@ -465,6 +476,21 @@ describe("sort: [values, indices]", () => {
       1e-6,
       1e-8,
     );
+  });
+
+  it("checkpoint recomputes sort in the backward pass under every policy", () => {
+    const expected = numericGrad(sortLossJS, xs);
+    for (const policy of ["nothingSaveable", () => true] as const) {
+      const g = grad(checkpoint(sortLoss, { policy }))(x) as NdArray;
+      expectClose(g, expected, 1e-6, 1e-8, `policy ${String(policy)}`);
+    }
+  });
+
+  it("vmap of jit and jit of vmap sort each row", () => {
+    const m = np.array(uniform(r, 12, -1, 1), { shape: [4, 3] });
+    const rows = [0, 1, 2, 3].map((i) => np.sort(m.slice(i)));
+    expectClose(vmap(jit((v: NdArray) => np.sort(v)))(m) as NdArray, np.stack(rows));
+    expectClose(jit(vmap((v: NdArray) => np.sort(v)))(m) as NdArray, np.stack(rows));
   });
 
   it("makeJaxpr shows sort's two outputs of different dtypes", () => {
