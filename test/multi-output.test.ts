@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Array as NdArray, ConcreteArray, type Aval } from "../src/core/array.js";
-import { ShapeError } from "../src/core/errors.js";
+import { ChainruleError, ShapeError } from "../src/core/errors.js";
 import {
   defineMultiPrimitive,
   type LinearArg,
@@ -36,6 +36,7 @@ import {
   vjp,
   vmap,
 } from "../src/index.js";
+import { useBackendAtAllSizes } from "./helpers.js";
 import { expectClose, mulberry32, numericGrad, uniform } from "./util.js";
 
 // ------------------------------------------------------ test primitives --
@@ -285,6 +286,19 @@ describe("a non-linear multi-output primitive (testSinCos)", () => {
   it("abstract evaluation errors name the primitive", () => {
     expect(() => sinCos(np.array([1, 2], { dtype: "int32" }))).toThrow(/testSinCos: .*int32/);
   });
+
+  it("an impl returning fewer outputs than abstractEval declares is reported", () => {
+    const broken = defineMultiPrimitive<Record<string, never>>({
+      ...sinCosPrim,
+      name: "testBrokenSinCos",
+      linear: false,
+      impl: (args, params) => sinCosPrim.impl(args, params).slice(0, 1),
+    });
+    expect(() => bindAll(broken, [x], {})).toThrow(ChainruleError);
+    expect(() => bindAll(broken, [x], {})).toThrow(
+      /testBrokenSinCos's impl returned 1 outputs but its abstractEval declares 2/,
+    );
+  });
 });
 
 // ------------------------------------------------------------------ split --
@@ -504,5 +518,19 @@ describe("sort: [values, indices]", () => {
     expect(() => np.argsort(3)).toThrow(/np\.argsort: cannot sort a 0-d array/);
     expect(() => sortPrimitive(np.array(2))).toThrow(/sort: cannot sort a 0-d array .*reshape/);
     expect(() => np.sort([1, 2], 1)).toThrow(/np\.sort: axis 1 is out of range/);
+  });
+});
+
+describe("multi-output equations on the Wasm backend (jit groups around a sort kernel)", () => {
+  useBackendAtAllSizes("wasm");
+  it("jit(grad) of a fused loss around sort matches finite differences", () => {
+    // The elementwise work before and after sort fuses into Wasm groups; sort itself is a kernel.
+    const loss = (v: NdArray) => np.sum(np.multiply(w, np.exp(np.sort(np.multiply(np.sin(v), 2)))));
+    const lossJS = (v: readonly number[]) => {
+      const ws = Array.from(w.data());
+      const s = v.map((t) => 2 * Math.sin(t));
+      return argsortJS(s).reduce((acc, i, j) => acc + ws[j]! * Math.exp(s[i]!), 0);
+    };
+    expectClose(jit(grad(loss))(x) as NdArray, numericGrad(lossJS, xs), 1e-6, 1e-8);
   });
 });

@@ -11,7 +11,7 @@
  * are all concrete, so that constants are staged into the traced program.
  */
 import { Array, type ConcreteArray } from "./array.js";
-import { ConcretizationError, EscapedTracerError } from "./errors.js";
+import { ChainruleError, ConcretizationError, EscapedTracerError } from "./errors.js";
 import type { AnyPrimitive, MultiPrimitive, Primitive } from "./primitive.js";
 
 /** One active transformation: its level in the stack and its interpreter. */
@@ -147,8 +147,15 @@ export function bindAll(prim: AnyPrimitive, args: readonly Array[], params: unkn
   if (prim.multipleResults !== true) return [bind(prim, args, params)];
   const top = topMainTrace(args);
   if (top === null) {
-    prim.abstractEval(args, params);
-    return prim.impl(args as ConcreteArray[], params);
+    const avals = prim.abstractEval(args, params);
+    const outs = prim.impl(args as ConcreteArray[], params);
+    if (outs.length !== avals.length) {
+      throw new ChainruleError(
+        `internal error: ${prim.name}'s impl returned ${outs.length} outputs but its ` +
+          `abstractEval declares ${avals.length}; the two rules must agree`,
+      );
+    }
+    return outs;
   }
   return top.trace
     .processMultiPrimitive(prim, args, params)
