@@ -301,6 +301,72 @@ describe("a non-linear multi-output primitive (testSinCos)", () => {
   });
 });
 
+// ----------------------------------------------------- pruning outputs --
+
+/** x -> [x^p for p in powers] elementwise; DCE may narrow `powers` to the used outputs. */
+const powersPrim = defineMultiPrimitive<{ powers: readonly number[] }>({
+  name: "testPowers",
+  multipleResults: true,
+  linear: false,
+  abstractEval: ([x], { powers }) => powers.map(() => ({ shape: x!.shape, dtype: x!.dtype })),
+  impl: ([x], { powers }) =>
+    powers.map(
+      (p) =>
+        new ConcreteArray(
+          x!.shape,
+          "float64",
+          Float64Array.from(x!.buffer, (t) => t ** p),
+        ),
+    ),
+  // d x^p = p x^(p-1) dx
+  jvp: ([x], [dx], _outs, { powers }) =>
+    powers.map((p) => np.multiply(np.multiply(p, np.power(x!, p - 1)), dx!)),
+  batch: ([x], [d], params) => [powersOf(x!, params.powers), params.powers.map(() => d ?? null)],
+  pruneOutputs: (used, { powers }) => ({
+    params: { powers: powers.filter((_, j) => used[j]) },
+    usedInputs: [true],
+  }),
+});
+
+function powersOf(x: NdArray, powers: readonly number[]): NdArray[] {
+  return bindAll(powersPrim, [x], { powers });
+}
+
+describe("DCE prunes unused outputs of a primitive that declares pruneOutputs", () => {
+  const f = (v: NdArray) => {
+    const [, square, , fourth] = powersOf(v, [1, 2, 3, 4]);
+    return np.add(square!, fourth!);
+  };
+
+  it("keeps one equation with only the used outputs and narrowed parameters", () => {
+    const stats = { folded: 0, simplified: 0, cse: 0, dce: 0 };
+    const optimized = optimize(makeJaxpr(f)(np.zeros([2])), stats);
+    const eqn = optimized.eqns[0]!;
+    expect(eqn.prim.name).toBe("testPowers");
+    expect(eqn.params).toEqual({ powers: [2, 4] });
+    expect(eqn.outs).toHaveLength(2);
+    expect(optimized.eqns[1]!.inputs).toEqual(eqn.outs);
+    expect(stats.dce).toBe(1);
+    expect(optimized.toString()).toContain("b:f64[2] c:f64[2] = testPowers[powers=[2,4]] a");
+  });
+
+  it("jit and jit(grad) of the pruned program agree with plain loops", () => {
+    expectClose(
+      jit(f)(x) as NdArray,
+      xs.map((t) => t ** 2 + t ** 4),
+      1e-12,
+      1e-12,
+    );
+    const g = jit(grad((v: NdArray) => np.sum(f(v))))(x) as NdArray;
+    expectClose(
+      g,
+      xs.map((t) => 2 * t + 4 * t ** 3),
+      1e-12,
+      1e-12,
+    );
+  });
+});
+
 // ------------------------------------------------------------------ split --
 
 describe("a linear multi-output primitive (testSplit) on the reverse-mode tape", () => {

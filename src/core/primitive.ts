@@ -134,6 +134,20 @@ interface MultiPrimitiveRules<P> {
     dims: readonly BatchDim[],
     params: P,
   ) => [Array[], BatchDim[]];
+  /**
+   * Optional, for dead-code elimination: parameters under which the
+   * primitive computes only the outputs marked in `used` (some, not all),
+   * in the same order, and which of its inputs it then still reads; null
+   * when these outputs cannot be pruned. Without it an equation stays whole
+   * while any output is used.
+   */
+  readonly pruneOutputs?: (used: readonly boolean[], params: P) => PrunedOutputs<P> | null;
+}
+
+/** What `pruneOutputs` returns: the narrower equation's parameters and the inputs it reads. */
+export interface PrunedOutputs<P> {
+  readonly params: P;
+  readonly usedInputs: readonly boolean[];
 }
 
 interface MultiLinearRules<P> {
@@ -171,6 +185,7 @@ export function makeMultiPrimitive<P>(def: MultiPrimitiveDef<P>): MultiPrimitive
     impl: def.impl,
     jvp: def.jvp,
     batch: def.batch,
+    pruneOutputs: def.pruneOutputs,
     transpose: def.linear ? def.transpose : undefined,
   } as MultiPrimitiveDef<P>;
 }

@@ -17,7 +17,9 @@
  *   DCE                equations whose results are never used are dropped
  *
  * Multi-output equations are folded, CSE'd (all outputs at once) and dropped
- * by DCE when none of their outputs is used; the simplifier skips them.
+ * by DCE when none of their outputs is used; DCE narrows one to its used
+ * outputs where the primitive declares `pruneOutputs`. The simplifier skips
+ * them.
  *
  * Multiplication by a known zero gives zero, as AD's symbolic zeros do
  * (so 0 * inf folds to 0, unlike IEEE arithmetic).
@@ -354,17 +356,41 @@ function simplify(
   }
 }
 
-/** Drops equations whose results are not used (a backward sweep from the outputs). */
+/**
+ * A multi-output equation narrowed to its used outputs by the primitive's
+ * `pruneOutputs` rule, or null when all are used or the rule declines.
+ */
+function pruneUnusedOutputs(e: MultiEqn, live: VarMap<true>): MultiEqn | null {
+  const used = e.outs.map((v) => live.has(v));
+  if (used.every((u) => u) || e.prim.pruneOutputs === undefined) return null;
+  const pruned = e.prim.pruneOutputs(used, e.params);
+  if (pruned === null) return null;
+  const outs = e.outs.filter((_, j) => used[j]);
+  const inputs = e.inputs.filter((_, k) => pruned.usedInputs[k] === true);
+  return { prim: e.prim, params: pruned.params, inputs, out: outs[0]!, outs };
+}
+
+/**
+ * Drops equations whose results are not used (a backward sweep from the
+ * outputs), and unused outputs of multi-output primitives that can prune them.
+ */
 export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   const live = new VarMap<true>();
   for (const v of jaxpr.outVars) live.set(v, true);
   const kept: JaxprEqn[] = [];
   for (let i = jaxpr.eqns.length - 1; i >= 0; i--) {
-    const e = jaxpr.eqns[i]!;
+    let e = jaxpr.eqns[i]!;
     // A multi-output equation stays while any of its outputs is used.
     if (e.outs === undefined ? !live.has(e.out) : !e.outs.some((v) => live.has(v))) {
       if (stats !== undefined) stats.dce++;
       continue;
+    }
+    if (e.outs !== undefined) {
+      const pruned = pruneUnusedOutputs(e, live);
+      if (pruned !== null) {
+        e = pruned;
+        if (stats !== undefined) stats.dce++;
+      }
     }
     kept.push(e);
     for (const v of e.inputs) live.set(v, true);
