@@ -27,6 +27,8 @@ import { sort as sortPrimitive } from "../src/primitives/sort.js";
 import {
   checkpoint,
   grad,
+  jacfwd,
+  jacrev,
   jit,
   jvp,
   linearize,
@@ -520,6 +522,13 @@ describe("sort: [values, indices]", () => {
     const scattered = new Array<number>(5).fill(0);
     order.forEach((i, j) => (scattered[i] = cts[j]!));
     expectClose(back!, scattered);
+  });
+
+  it("jacfwd and jacrev of np.sort are the permutation matrix of the stable order", () => {
+    const order = argsortJS(xs);
+    const perm = order.map((i) => xs.map((_, j) => (j === i ? 1 : 0)));
+    expectClose(jacfwd((v: NdArray) => np.sort(v))(x) as NdArray, perm);
+    expectClose(jacrev((v: NdArray) => np.sort(v))(x) as NdArray, perm);
   });
 
   it("vmap over either axis matches sorting each slice", () => {
