@@ -27,15 +27,7 @@
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { MultiPrimitive, Primitive } from "../core/primitive.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
-import {
-  Jaxpr,
-  type JaxprEqn,
-  type MultiEqn,
-  type SingleEqn,
-  Var,
-  VarMap,
-  eqnOutputs,
-} from "./jaxpr.js";
+import { Jaxpr, type JaxprEqn, type MultiEqn, type SingleEqn, Var, VarMap } from "./jaxpr.js";
 
 /** Constants up to this many elements are produced by folding. */
 const FOLD_LIMIT = 1 << 16;
@@ -76,7 +68,10 @@ export interface PassStats {
 export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   let nextId = 0;
   for (const v of [...jaxpr.constVars, ...jaxpr.inVars]) nextId = Math.max(nextId, v.id + 1);
-  for (const e of jaxpr.eqns) for (const v of eqnOutputs(e)) nextId = Math.max(nextId, v.id + 1);
+  for (const e of jaxpr.eqns) {
+    if (e.outs === undefined) nextId = Math.max(nextId, e.out.id + 1);
+    else for (const v of e.outs) nextId = Math.max(nextId, v.id + 1);
+  }
 
   const constVars: Var[] = [...jaxpr.constVars];
   const consts: Array[] = [...jaxpr.consts];
