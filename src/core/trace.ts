@@ -11,8 +11,8 @@
  * are all concrete, so that constants are staged into the traced program.
  */
 import { Array, type ConcreteArray } from "./array.js";
-import { ConcretizationError, EscapedTracerError } from "./errors.js";
-import type { Primitive } from "./primitive.js";
+import { ChainruleError, ConcretizationError, EscapedTracerError } from "./errors.js";
+import type { AnyPrimitive, MultiPrimitive, Primitive } from "./primitive.js";
 
 /** One active transformation: its level in the stack and its interpreter. */
 export class MainTrace {
@@ -35,6 +35,16 @@ export abstract class Trace {
    * lower levels (which the trace treats as constants).
    */
   abstract processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array;
+  /**
+   * The same for a primitive with several outputs: returns one value per
+   * output. (Kept apart from `processPrimitive` so that the single-output
+   * path, which every eager gradient step takes, allocates no result list.)
+   */
+  abstract processMultiPrimitive(
+    prim: MultiPrimitive,
+    args: readonly Array[],
+    params: unknown,
+  ): Array[];
 }
 
 /** A value seen by a transformation. */
@@ -99,11 +109,8 @@ function escaped(value: Tracer): EscapedTracerError {
   );
 }
 
-/**
- * Applies a primitive to its operands through the innermost active trace.
- * With no tracers and no dynamic trace this is plain evaluation.
- */
-export function bind(prim: Primitive, args: readonly Array[], params: unknown): Array {
+/** The innermost active main trace among the operands (and the dynamic one), or null. */
+function topMainTrace(args: readonly Array[]): MainTrace | null {
   let top: MainTrace | null = dynamicMain;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -113,6 +120,16 @@ export function bind(prim: Primitive, args: readonly Array[], params: unknown): 
       if (top === null || main.level > top.level) top = main;
     }
   }
+  return top;
+}
+
+/**
+ * Applies a single-output primitive to its operands through the innermost
+ * active trace. With no tracers and no dynamic trace this is plain evaluation.
+ * (The single-output case of `bindAll`, without a result list.)
+ */
+export function bind(prim: Primitive, args: readonly Array[], params: unknown): Array {
+  const top = topMainTrace(args);
   if (top === null) {
     // The shape/dtype rule validates operands in eager mode too.
     prim.abstractEval(args, params);
@@ -120,6 +137,29 @@ export function bind(prim: Primitive, args: readonly Array[], params: unknown): 
   }
   const out = top.trace.processPrimitive(prim, args, params);
   return out instanceof Tracer ? out.fullLower() : out;
+}
+
+/**
+ * Applies a primitive of either kind and returns all its outputs: a list of
+ * one for a single-output primitive, one entry per output otherwise.
+ */
+export function bindAll(prim: AnyPrimitive, args: readonly Array[], params: unknown): Array[] {
+  if (prim.multipleResults !== true) return [bind(prim, args, params)];
+  const top = topMainTrace(args);
+  if (top === null) {
+    const avals = prim.abstractEval(args, params);
+    const outs = prim.impl(args as ConcreteArray[], params);
+    if (outs.length !== avals.length) {
+      throw new ChainruleError(
+        `internal error: ${prim.name}'s impl returned ${outs.length} outputs but its ` +
+          `abstractEval declares ${avals.length}; the two rules must agree`,
+      );
+    }
+    return outs;
+  }
+  return top.trace
+    .processMultiPrimitive(prim, args, params)
+    .map((out) => (out instanceof Tracer ? out.fullLower() : out));
 }
 
 /** True when a dynamic trace (jit, makeJaxpr) is active. */

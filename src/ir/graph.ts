@@ -14,12 +14,15 @@
  *   graphSize(f)(...args)     operations in the DAG vs in the expression tree
  *                             a symbolic expansion would build
  *
+ * An operation with several outputs is one node listing every output's
+ * shape; an edge leaving it is labelled with the output it carries (#j).
+ *
  * Labels hold only primitive names, shapes, dtypes, numbers and generated
  * names; user strings (pytree keys, function names) are never embedded.
  */
 import type { DType } from "../core/dtype.js";
 import { valueAndGrad } from "../transforms/linearize.js";
-import { type Jaxpr, type Var, makeJaxpr } from "./jaxpr.js";
+import { type Jaxpr, type Var, eqnOutputs, makeJaxpr } from "./jaxpr.js";
 import { ConcreteArray } from "../core/array.js";
 
 const SHORT: Record<DType, string> = { float64: "f64", float32: "f32", int32: "i32", bool: "bool" };
@@ -60,28 +63,37 @@ export function jaxprToDot(
   const forward = new Set<Var>();
   const nForward = opts.forwardOutputs ?? jaxpr.outVars.length;
   const stack = jaxpr.outVars.slice(0, nForward);
-  const producer = new Map(jaxpr.eqns.map((e) => [e.out, e]));
+  const producer = new Map(jaxpr.eqns.flatMap((e) => eqnOutputs(e).map((v) => [v, e] as const)));
   while (stack.length > 0) {
     const v = stack.pop()!;
     if (forward.has(v)) continue;
     forward.add(v);
     for (const u of producer.get(v)?.inputs ?? []) stack.push(u);
   }
+  /** For an output of a multi-output operation, the edge attribute naming it. */
+  const outputLabel = new Map<Var, string>();
+  /** An edge from the node holding u to `to`. */
+  const edge = (u: Var, to: string): string =>
+    `  ${ids.get(u)} -> ${to}${outputLabel.get(u) ?? ""};`;
   jaxpr.eqns.forEach((e, k) => {
     const id = `op${k}`;
-    ids.set(e.out, id);
-    const fill = forward.has(e.out) ? "#fff3c4" : "#e3d7ff";
+    const outs = eqnOutputs(e);
+    outs.forEach((v, j) => {
+      ids.set(v, id);
+      if (e.outs !== undefined) outputLabel.set(v, ` [label="#${j}"]`);
+    });
+    const fill = outs.some((v) => forward.has(v)) ? "#fff3c4" : "#e3d7ff";
     lines.push(
-      `  ${id} [shape=box, style="rounded,filled", fillcolor="${fill}", label="${e.prim.name}\\n${aval(e.out)}"];`,
+      `  ${id} [shape=box, style="rounded,filled", fillcolor="${fill}", label="${e.prim.name}\\n${outs.map(aval).join(", ")}"];`,
     );
-    for (const u of e.inputs) lines.push(`  ${ids.get(u)} -> ${id};`);
+    for (const u of e.inputs) lines.push(edge(u, id));
   });
   jaxpr.outVars.forEach((v, i) => {
     const kind = i < nForward ? "output" : "gradient";
     lines.push(
       `  out${i} [shape=doubleoctagon, style=filled, fillcolor="#d5f5d5", label="${kind} ${i}\\n${aval(v)}"];`,
     );
-    lines.push(`  ${ids.get(v)} -> out${i};`);
+    lines.push(edge(v, `out${i}`));
   });
   lines.push("}");
   return lines.join("\n") + "\n";
@@ -141,8 +153,10 @@ export function graphSize(f: (...args: never[]) => unknown) {
         o += ops.get(u)!;
         l += leaves.get(u)!;
       }
-      ops.set(e.out, o);
-      leaves.set(e.out, l);
+      for (const v of eqnOutputs(e)) {
+        ops.set(v, o);
+        leaves.set(v, l);
+      }
     }
     let treeOperations = 0;
     let treeLeaves = 0;

@@ -1,7 +1,8 @@
 /**
  * The traced program (a "jaxpr"): inputs, constants, a list of equations in
  * SSA form (one primitive application each, with shapes and dtypes), and
- * outputs. `makeJaxpr(f)(...args)` traces f abstractly: each primitive is
+ * outputs; an equation of a multi-output primitive defines several
+ * variables. `makeJaxpr(f)(...args)` traces f abstractly: each primitive is
  * recorded instead of computed. The program can be printed, evaluated
  * (`evalJaxpr`, through `bind`, so every transformation applies to it), and
  * later optimised and compiled by jit.
@@ -10,8 +11,8 @@ import { Array, type Aval, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import type { DType } from "../core/dtype.js";
 import { ConcretizationError, fmtShape } from "../core/errors.js";
-import type { Primitive } from "../core/primitive.js";
-import { Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
+import type { MultiPrimitive, Primitive } from "../core/primitive.js";
+import { Trace, Tracer, bindAll, withMainTrace } from "../core/trace.js";
 import { flatten, unflatten, type TreeDef } from "../tree/index.js";
 
 /** A variable of the program: an SSA name with its abstract value. */
@@ -40,11 +41,31 @@ export class VarMap<T> {
   }
 }
 
-export interface JaxprEqn {
-  readonly prim: Primitive;
+interface EqnBase {
   readonly params: unknown;
   readonly inputs: readonly Var[];
+  /** The output (for a multi-output primitive, the first one). */
   readonly out: Var;
+}
+
+/** An application of a single-output primitive: `out = prim[params] inputs`. */
+export interface SingleEqn extends EqnBase {
+  readonly prim: Primitive;
+  readonly outs?: undefined;
+}
+
+/** An application of a multi-output primitive: `outs... = prim[params] inputs` (out is outs[0]). */
+export interface MultiEqn extends EqnBase {
+  readonly prim: MultiPrimitive;
+  readonly outs: readonly Var[];
+}
+
+/** One equation; `outs` is present exactly when the primitive has several outputs. */
+export type JaxprEqn = SingleEqn | MultiEqn;
+
+/** Every variable an equation defines (one for a single-output primitive). */
+export function eqnOutputs(e: JaxprEqn): readonly Var[] {
+  return e.outs ?? [e.out];
 }
 
 const DTYPE_SHORT: Record<DType, string> = {
@@ -87,7 +108,8 @@ export class Jaxpr {
     const head = `{ lambda ${namedConsts.map(typed).join(" ")} ; ${this.inVars.map(typed).join(" ")} .`;
     const lines = this.eqns.map((e) => {
       const params = formatParams(e.params);
-      return `    ${typed(e.out)} = ${e.prim.name}${params} ${e.inputs.map(ref).join(" ")}`;
+      const lhs = eqnOutputs(e).map(typed).join(" ");
+      return `    ${lhs} = ${e.prim.name}${params} ${e.inputs.map(ref).join(" ")}`;
     });
     const body = lines.length > 0 ? `\n  let\n${lines.join("\n")}` : "";
     return `${head}${body}\n  in ( ${this.outVars.map(ref).join(", ")} ) }`;
@@ -183,9 +205,28 @@ export class JaxprTrace extends Trace {
     this.builder.eqns.push({ prim, params, inputs, out });
     if (!this.concrete) return new JaxprTracer(this, out);
     // Tracing at concrete values: compute the value too, so that JS control flow can branch on it.
-    const values = args.map((a) => (own(a) ? a.known : knownValue(a)));
-    const known = values.every((v) => v !== undefined) ? prim.impl(values, params) : undefined;
+    const values = this.knownValues(args);
+    const known = values === undefined ? undefined : prim.impl(values, params);
     return new JaxprTracer(this, out, known);
+  }
+  processMultiPrimitive(prim: MultiPrimitive, args: readonly Array[], params: unknown): Array[] {
+    const outs = prim.abstractEval(args, params).map((aval) => this.builder.newVar(aval));
+    const own = (a: Array): a is JaxprTracer => a instanceof JaxprTracer && a.trace === this;
+    const inputs = args.map((a) => (own(a) ? a.v : this.builder.constVar(a)));
+    this.builder.eqns.push({ prim, params, inputs, out: outs[0]!, outs });
+    const values = this.concrete ? this.knownValues(args) : undefined;
+    const known = values === undefined ? undefined : prim.impl(values, params);
+    return outs.map((v, j) => new JaxprTracer(this, v, known?.[j]));
+  }
+  /** The operands' values when all are known (tracing at concrete values), else undefined. */
+  private knownValues(args: readonly Array[]): ConcreteArray[] | undefined {
+    const values: ConcreteArray[] = [];
+    for (const a of args) {
+      const v = a instanceof JaxprTracer && a.trace === this ? a.known : knownValue(a);
+      if (v === undefined) return undefined;
+      values.push(v);
+    }
+    return values;
   }
 }
 
@@ -246,14 +287,12 @@ export function evalJaxpr(jaxpr: Jaxpr, args: readonly Array[]): Array[] {
   jaxpr.constVars.forEach((v, i) => env.set(v, jaxpr.consts[i]!));
   jaxpr.inVars.forEach((v, i) => env.set(v, args[i]!));
   for (const eqn of jaxpr.eqns) {
-    env.set(
-      eqn.out,
-      bind(
-        eqn.prim,
-        eqn.inputs.map((v) => env.get(v)!),
-        eqn.params,
-      ),
+    const outs = bindAll(
+      eqn.prim,
+      eqn.inputs.map((v) => env.get(v)!),
+      eqn.params,
     );
+    eqnOutputs(eqn).forEach((v, j) => env.set(v, outs[j]!));
   }
   return jaxpr.outVars.map((v) => env.get(v)!);
 }

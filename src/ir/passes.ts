@@ -16,13 +16,18 @@
  *                      in any order) reuses its result
  *   DCE                equations whose results are never used are dropped
  *
+ * Multi-output equations are folded, CSE'd (all outputs at once) and dropped
+ * by DCE when none of their outputs is used; DCE narrows one to its used
+ * outputs where the primitive declares `pruneOutputs`. The simplifier skips
+ * them.
+ *
  * Multiplication by a known zero gives zero, as AD's symbolic zeros do
  * (so 0 * inf folds to 0, unlike IEEE arithmetic).
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import type { Primitive } from "../core/primitive.js";
+import type { MultiPrimitive, Primitive } from "../core/primitive.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
-import { Jaxpr, type JaxprEqn, Var, VarMap } from "./jaxpr.js";
+import { Jaxpr, type JaxprEqn, type MultiEqn, type SingleEqn, Var, VarMap } from "./jaxpr.js";
 
 /** Constants up to this many elements are produced by folding. */
 const FOLD_LIMIT = 1 << 16;
@@ -63,7 +68,10 @@ export interface PassStats {
 export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   let nextId = 0;
   for (const v of [...jaxpr.constVars, ...jaxpr.inVars]) nextId = Math.max(nextId, v.id + 1);
-  for (const e of jaxpr.eqns) nextId = Math.max(nextId, e.out.id + 1);
+  for (const e of jaxpr.eqns) {
+    if (e.outs === undefined) nextId = Math.max(nextId, e.out.id + 1);
+    else for (const v of e.outs) nextId = Math.max(nextId, v.id + 1);
+  }
 
   const constVars: Var[] = [...jaxpr.constVars];
   const consts: Array[] = [...jaxpr.consts];
@@ -95,12 +103,42 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   };
   const subst = new VarMap<Var>();
   const resolve = (v: Var): Var => subst.get(v) ?? v;
-  const producer = new VarMap<JaxprEqn>();
+  const producer = new VarMap<SingleEqn>();
   const seen = new Map<Primitive, Map<string, Map<number | string, Var>>>();
   const eqns: JaxprEqn[] = [];
   const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
 
-  for (let eqn of jaxpr.eqns) {
+  const seenMulti = new Map<MultiPrimitive, Map<string, readonly Var[]>>();
+  /** Folding and CSE of a multi-output equation (the simplifier has no rules for them). */
+  const multiEqn = (eqn: MultiEqn): void => {
+    const inputs = eqn.inputs.map(resolve);
+    const values = inputs.map((v) => known.get(v));
+    const small = eqn.outs.every((v) => shapeSize(v.shape) <= FOLD_LIMIT);
+    if (small && values.every((c) => c !== undefined)) {
+      const results = eqn.prim.impl(values, eqn.params);
+      eqn.outs.forEach((v, j) => subst.set(v, newConst(results[j]!)));
+      s.folded++;
+      return;
+    }
+    let table = seenMulti.get(eqn.prim);
+    if (table === undefined) seenMulti.set(eqn.prim, (table = new Map<string, readonly Var[]>()));
+    const key = `${paramsKey(eqn.params)}|${inputs.map((v) => v.id).join(",")}`;
+    const prev = table.get(key);
+    if (prev !== undefined) {
+      eqn.outs.forEach((v, j) => subst.set(v, prev[j]!));
+      s.cse++;
+      return;
+    }
+    table.set(key, eqn.outs);
+    eqns.push({ prim: eqn.prim, params: eqn.params, inputs, out: eqn.out, outs: eqn.outs });
+  };
+
+  for (const original of jaxpr.eqns) {
+    if (original.outs !== undefined) {
+      multiEqn(original);
+      continue;
+    }
+    let eqn: SingleEqn = original;
     let inputs: readonly Var[] = eqn.inputs.map(resolve);
     // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
     // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
@@ -158,7 +196,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
       const u = uniformOf(inputs[0]);
       if (u !== undefined) uniform.set(eqn.out, u);
     }
-    const out: JaxprEqn = { prim, params: eqn.params, inputs, out: eqn.out };
+    const out: SingleEqn = { prim, params: eqn.params, inputs, out: eqn.out };
     producer.set(eqn.out, out);
     eqns.push(out);
   }
@@ -175,10 +213,10 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
  * reorder its input's axes); otherwise null.
  */
 function transposeOfBroadcast(
-  eqn: JaxprEqn,
+  eqn: SingleEqn,
   inputs: readonly Var[],
-  producer: VarMap<JaxprEqn>,
-): JaxprEqn | null {
+  producer: VarMap<SingleEqn>,
+): SingleEqn | null {
   if (eqn.prim.name !== "transpose") return null;
   const p = producer.get(inputs[0]!);
   if (p === undefined || p.prim.name !== "broadcastInDim") return null;
@@ -212,10 +250,10 @@ function swapsLastTwo(perm: readonly number[]): boolean {
  * strided copy disappears. The transpose stays if something else uses it.
  */
 function matmulOfTranspose(
-  eqn: JaxprEqn,
+  eqn: SingleEqn,
   inputs: readonly Var[],
-  producer: VarMap<JaxprEqn>,
-): JaxprEqn | null {
+  producer: VarMap<SingleEqn>,
+): SingleEqn | null {
   if (eqn.prim.name !== "matmul") return null;
   const params = eqn.params as { transposeA: boolean; transposeB: boolean };
   const operands = [...inputs];
@@ -313,16 +351,41 @@ function simplify(
   }
 }
 
-/** Drops equations whose results are not used (a backward sweep from the outputs). */
+/**
+ * A multi-output equation narrowed to its used outputs by the primitive's
+ * `pruneOutputs` rule, or null when all are used or the rule declines.
+ */
+function pruneUnusedOutputs(e: MultiEqn, live: VarMap<true>): MultiEqn | null {
+  const used = e.outs.map((v) => live.has(v));
+  if (used.every((u) => u) || e.prim.pruneOutputs === undefined) return null;
+  const pruned = e.prim.pruneOutputs(used, e.params);
+  if (pruned === null) return null;
+  const outs = e.outs.filter((_, j) => used[j]);
+  const inputs = e.inputs.filter((_, k) => pruned.usedInputs[k] === true);
+  return { prim: e.prim, params: pruned.params, inputs, out: outs[0]!, outs };
+}
+
+/**
+ * Drops equations whose results are not used (a backward sweep from the
+ * outputs), and unused outputs of multi-output primitives that can prune them.
+ */
 export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   const live = new VarMap<true>();
   for (const v of jaxpr.outVars) live.set(v, true);
   const kept: JaxprEqn[] = [];
   for (let i = jaxpr.eqns.length - 1; i >= 0; i--) {
-    const e = jaxpr.eqns[i]!;
-    if (!live.has(e.out)) {
+    let e = jaxpr.eqns[i]!;
+    // A multi-output equation stays while any of its outputs is used.
+    if (e.outs === undefined ? !live.has(e.out) : !e.outs.some((v) => live.has(v))) {
       if (stats !== undefined) stats.dce++;
       continue;
+    }
+    if (e.outs !== undefined) {
+      const pruned = pruneUnusedOutputs(e, live);
+      if (pruned !== null) {
+        e = pruned;
+        if (stats !== undefined) stats.dce++;
+      }
     }
     kept.push(e);
     for (const v of e.inputs) live.set(v, true);

@@ -4,7 +4,8 @@
  * what the seeds call "generating the adjoint program"); chains of
  * elementwise array operations become one fused loop over TypedArrays,
  * including a full sum that follows them; other primitives call their own
- * `impl` from the compiled code.
+ * `impl` from the compiled code (a multi-output primitive's kernel returns
+ * a list, unpacked into one local per output).
  *
  * Long programs are split into chunk functions of at most CHUNK_EQNS
  * equations (V8 rejects functions with a very large number of locals); values
@@ -18,7 +19,7 @@ import { type Array, ConcreteArray } from "../core/array.js";
 import type { TypedArray } from "../core/dtype.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
 import { roundHalfEven } from "../backends/scalar.js";
-import type { Jaxpr, JaxprEqn, Var } from "../ir/jaxpr.js";
+import { type Jaxpr, type JaxprEqn, type Var, eqnOutputs } from "../ir/jaxpr.js";
 import { ELEMENTWISE, TYPED_ARRAY_NAME, castExpr, numberLiteral } from "./lowering.js";
 import { lowerGroupToWasm } from "./wasmLowering.js";
 
@@ -217,7 +218,7 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   });
   const numChunks = units.length === 0 ? 0 : chunk + 1;
   const definingEqn = new Map<Var, number>();
-  eqns.forEach((e, i) => definingEqn.set(e.out, i));
+  eqns.forEach((e, i) => eqnOutputs(e).forEach((v) => definingEqn.set(v, i)));
   const chunkOfVar = (v: Var): number => {
     const e = definingEqn.get(v);
     return e === undefined ? -1 : chunkOfUnit[unitOf[e]!]!;
@@ -233,9 +234,11 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     return (users.get(v) ?? []).some((i) => chunkOfUnit[unitOf[i]!] !== c);
   };
   for (const e of eqns) {
-    if (!needsSlot(e.out)) continue;
-    if (isScalar(e.out)) scalarSlot.set(e.out, scalarSlot.size);
-    else objectSlot.set(e.out, objectSlot.size);
+    for (const v of eqnOutputs(e)) {
+      if (!needsSlot(v)) continue;
+      if (isScalar(v)) scalarSlot.set(v, scalarSlot.size);
+      else objectSlot.set(v, objectSlot.size);
+    }
   }
   const store = (v: Var): string => {
     const s = isScalar(v) ? scalarSlot.get(v) : objectSlot.get(v);
@@ -248,12 +251,13 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     const prim = e.prim;
     const params = e.params;
     const avals = e.inputs;
+    const fromConcrete = (out: ConcreteArray): Value =>
+      out.shape.length === 0 ? out.scalarValue : out.buffer;
     kernels.push((...args: Value[]) => {
-      const out = prim.impl(
-        args.map((a, j) => toConcrete(a, avals[j]!)),
-        params,
-      );
-      return out.shape.length === 0 ? out.scalarValue : out.buffer;
+      const concrete = args.map((a, j) => toConcrete(a, avals[j]!));
+      // The kernel of a multi-output primitive returns one value per output.
+      if (prim.multipleResults === true) return prim.impl(concrete, params).map(fromConcrete);
+      return fromConcrete(prim.impl(concrete, params));
     });
     return kernels.length - 1;
   };
@@ -288,9 +292,15 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     } else if (u.kind === "kernel") {
       const e = eqns[u.eqn]!;
       const kIdx = kernelFor(e);
-      out.push(
-        `  const ${name(e.out)} = K[${kIdx}](${e.inputs.map((v) => ref(v, c)).join(", ")});\n${store(e.out)}`,
-      );
+      const call = `K[${kIdx}](${e.inputs.map((v) => ref(v, c)).join(", ")})`;
+      if (e.outs === undefined) {
+        out.push(`  const ${name(e.out)} = ${call};\n${store(e.out)}`);
+      } else {
+        const list = `r${u.eqn}`;
+        let code = `  const ${list} = ${call};\n`;
+        e.outs.forEach((v, j) => (code += `  const ${name(v)} = ${list}[${j}];\n${store(v)}`));
+        out.push(code);
+      }
     } else {
       out.push(emitGroup(u, c));
     }

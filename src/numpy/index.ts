@@ -18,6 +18,7 @@ import * as ew from "../primitives/elementwise.js";
 import { matmul as matmulPrim } from "../primitives/linalg.js";
 import * as mv from "../primitives/movement.js";
 import * as rd from "../primitives/reduce.js";
+import { sort as sortLastAxis } from "../primitives/sort.js";
 import {
   arr,
   asFloat,
@@ -482,6 +483,29 @@ export function moveaxis(x: ArrayLike, source: number, destination: number): Arr
   const perm = a.shape.map((_, i) => i).filter((i) => i !== s);
   perm.splice(d, 0, s);
   return mv.transpose(a, perm);
+}
+/** [values, indices] of x sorted along `axis` (the `sort` primitive works on the last axis). */
+function sortAlong(fn: string, x: ArrayLike, axis: number): [Array, Array] {
+  const a = arr(x, fn);
+  if (a.ndim === 0) {
+    throw new ShapeError(
+      `np.${fn}: cannot sort a 0-d array (a scalar); pass an array of rank >= 1`,
+    );
+  }
+  const ax = normalizeAxis(`np.${fn}`, axis, a.ndim);
+  const last = a.ndim - 1;
+  const [values, indices] = sortLastAxis(ax === last ? a : moveaxis(a, ax, last));
+  return ax === last
+    ? [values, indices]
+    : [moveaxis(values, last, ax), moveaxis(indices, last, ax)];
+}
+/** x sorted in ascending order along `axis` (default the last; stable, NaN last); differentiable. */
+export function sort(x: ArrayLike, axis = -1): Array {
+  return sortAlong("sort", x, axis)[0];
+}
+/** The int32 indices that sort x along `axis` (default the last; stable, NaN last). */
+export function argsort(x: ArrayLike, axis = -1): Array {
+  return sortAlong("argsort", x, axis)[1];
 }
 export function broadcastTo(x: ArrayLike, shape: readonly number[]): Array {
   const a = arr(x, "broadcastTo");

@@ -28,8 +28,8 @@ import { asArray } from "../core/convert.js";
 import { ChainruleError, InvalidArgumentError, fmtShape } from "../core/errors.js";
 import { type BatchDim, type PrimitiveDef, UndefPrimal, makePrimitive } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
-import { bind } from "../core/trace.js";
-import { type Jaxpr, type JaxprEqn, type Var, traceToJaxpr } from "../ir/jaxpr.js";
+import { bind, bindAll } from "../core/trace.js";
+import { type Jaxpr, type SingleEqn, type Var, traceToJaxpr } from "../ir/jaxpr.js";
 import { zerosLike } from "../numpy/index.js";
 import { batchSize, batchToFront, instantiate } from "../primitives/helpers.js";
 import { flatten } from "../tree/index.js";
@@ -241,7 +241,7 @@ interface SavedResiduals {
  * stored value that returns the stored value (no recomputation) while its
  * derivative is the primitive's own JVP rule at those inputs.
  */
-function storedOutput(eqn: JaxprEqn): (...args: unknown[]) => Array {
+function storedOutput(eqn: SingleEqn): (...args: unknown[]) => Array {
   return customJvp(
     (...a) => a[a.length - 1]!,
     (ps, ts) => {
@@ -269,7 +269,12 @@ function evalWithSaved(
   jaxpr.eqns.forEach((eqn, i) => {
     const args = eqn.inputs.map((v) => env.get(v)!);
     const kept = saved.get(i);
-    if (kept === undefined) {
+    if (eqn.outs !== undefined) {
+      // Multi-output equations are never stored (see the capture below): recomputed.
+      checkpointStats.recomputed++;
+      const outs = bindAll(eqn.prim, args, eqn.params);
+      eqn.outs.forEach((v, j) => env.set(v, outs[j]!));
+    } else if (kept === undefined) {
       checkpointStats.recomputed++;
       env.set(eqn.out, bind(eqn.prim, args, eqn.params));
     } else {
@@ -360,6 +365,15 @@ export function checkpoint(
           jaxpr.constVars.forEach((v, i) => env.set(v, jaxpr.consts[i]!));
           jaxpr.inVars.forEach((v, i) => env.set(v, primals[i]!));
           jaxpr.eqns.forEach((eqn, i) => {
+            if (eqn.outs !== undefined) {
+              const outs = bindAll(
+                eqn.prim,
+                eqn.inputs.map((v) => env.get(v)!),
+                eqn.params,
+              );
+              eqn.outs.forEach((v, j) => env.set(v, outs[j]!));
+              return;
+            }
             const value = bind(
               eqn.prim,
               eqn.inputs.map((v) => env.get(v)!),

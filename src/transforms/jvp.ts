@@ -8,9 +8,9 @@ import { Array, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ShapeError, DTypeError, fmtShape, InvalidArgumentError } from "../core/errors.js";
-import type { Primitive, Tangent } from "../core/primitive.js";
+import type { MultiPrimitive, Primitive, Tangent } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
-import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
+import { type MainTrace, Trace, Tracer, bind, bindAll, withMainTrace } from "../core/trace.js";
 import { flatten, treeDefString, unflatten, type PyTree } from "../tree/index.js";
 
 /** A value together with its tangent (a dual number). */
@@ -42,6 +42,7 @@ export class JVPTrace extends Trace {
     return new JVPTracer(this, value, null);
   }
   processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array {
+    // Inline (not via split) to keep the hot eager path free of a tuple allocation.
     const n = args.length;
     const primals = new globalThis.Array<Array>(n);
     const tangents = new globalThis.Array<Tangent>(n);
@@ -60,6 +61,32 @@ export class JVPTrace extends Trace {
     const out = bind(prim, primals, params);
     const tangentOut = anyTangent ? prim.jvp(primals, tangents, out, params) : null;
     return new JVPTracer(this, out, tangentOut);
+  }
+  processMultiPrimitive(prim: MultiPrimitive, args: readonly Array[], params: unknown): Array[] {
+    const [primals, tangents, anyTangent] = this.split(args);
+    const outs = bindAll(prim, primals, params);
+    if (!anyTangent) return outs.map((out) => new JVPTracer(this, out, null));
+    const tangentsOut = prim.jvp(primals, tangents, outs, params);
+    return outs.map((out, i) => new JVPTracer(this, out, tangentsOut[i] ?? null));
+  }
+  /** Primals and tangents of the operands (null tangents for values of other traces). */
+  private split(args: readonly Array[]): [Array[], Tangent[], boolean] {
+    const n = args.length;
+    const primals = new globalThis.Array<Array>(n);
+    const tangents = new globalThis.Array<Tangent>(n);
+    let anyTangent = false;
+    for (let i = 0; i < n; i++) {
+      const a = args[i]!;
+      if (a instanceof JVPTracer && a.trace === this) {
+        primals[i] = a.primal;
+        tangents[i] = a.tangent;
+        if (a.tangent !== null) anyTangent = true;
+      } else {
+        primals[i] = a;
+        tangents[i] = null;
+      }
+    }
+    return [primals, tangents, anyTangent];
   }
 }
 

@@ -18,9 +18,15 @@ import {
   fmtShape,
   InvalidArgumentError,
 } from "../core/errors.js";
-import { type Primitive, type Tangent, UndefPrimal } from "../core/primitive.js";
+import {
+  type LinearArg,
+  type MultiPrimitive,
+  type Primitive,
+  type Tangent,
+  UndefPrimal,
+} from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
-import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
+import { type MainTrace, Trace, Tracer, bind, bindAll, withMainTrace } from "../core/trace.js";
 import { add } from "../primitives/elementwise.js";
 import { flatten, treeDefString, unflatten, type TreeDef, type PyTree } from "../tree/index.js";
 import { JVPTrace, JVPTracer, primalAndTangent } from "./jvp.js";
@@ -75,6 +81,19 @@ export class LinearTrace extends Trace {
     const node = this.tape.record(prim, params, refs, aval.shape, aval.dtype);
     return new LinearTracer(this, aval.shape, aval.dtype, node, null);
   }
+
+  processMultiPrimitive(prim: MultiPrimitive, args: readonly Array[], params: unknown): Array[] {
+    if (!prim.linear) {
+      throw new ChainruleError(
+        `internal error: the non-linear primitive ${prim.name} was applied to a tangent; ` +
+          `a JVP rule must be linear in the tangents`,
+      );
+    }
+    const avals = prim.abstractEval(args, params);
+    const refs = args.map((a) => (a instanceof LinearTracer && a.trace === this ? a.node : a));
+    const first = this.tape.recordMulti(prim, params, refs, avals);
+    return avals.map((aval, j) => new LinearTracer(this, aval.shape, aval.dtype, first + j, null));
+  }
 }
 
 /**
@@ -108,13 +127,25 @@ function backwardPass(
   const undef = (n: number): UndefPrimal => new UndefPrimal(tape.nodeShape(n), tape.nodeDtype(n));
   const numInputs = tape.numInputs;
   for (let e = tape.numEqns - 1; e >= 0; e--) {
+    const prim = tape.prim(e);
+    // An output slot: its cotangent waits for the equation's first slot.
+    if (prim === null) continue;
     const outNode = numInputs + e;
+    if (prim.multipleResults === true) {
+      const inCts = transposeMulti(tape, e, ct, masks, undef);
+      if (inCts === null) continue;
+      for (let i = 0; i < inCts.length; i++) {
+        const node = tape.argNode(e, i);
+        const g = inCts[i];
+        if (node >= 0 && g !== null && g !== undefined) accumulate(node, g);
+      }
+      continue;
+    }
     const c = ct[outNode];
     if (c === null || c === undefined) continue;
     ct[outNode] = null;
     const mask = masks === null ? null : (masks[outNode] ?? null);
     if (masks !== null) masks[outNode] = null;
-    const prim = tape.prim(e);
     if (!prim.linear) throw new ChainruleError(`internal error: ${prim.name} is not linear`);
     const args = tape.argsOf(e, undef);
     let inCts = prim.transpose(c, args, tape.paramsOf(e));
@@ -131,6 +162,37 @@ function backwardPass(
   return inputNodes.map((n) => (n >= 0 ? (ct[n] ?? null) : null));
 }
 
+/**
+ * The transpose of the multi-output equation starting at slot e: takes (and
+ * releases) the cotangents of its output nodes and returns its inputs'
+ * cotangents, or null when no output has one. Structural-zero masks of the
+ * outputs are dropped (conservative, as for any primitive without a mask rule).
+ */
+function transposeMulti(
+  tape: Tape,
+  e: number,
+  ct: (Array | null)[],
+  masks: Mask[] | null,
+  undef: (n: number) => UndefPrimal,
+): Tangent[] | null {
+  const prim = tape.prim(e) as MultiPrimitive;
+  const first = tape.numInputs + e;
+  const k = tape.numOutputs(e);
+  const cts = new globalThis.Array<Array | null>(k);
+  let any = false;
+  for (let j = 0; j < k; j++) {
+    const c = ct[first + j] ?? null;
+    cts[j] = c;
+    if (c !== null) any = true;
+    ct[first + j] = null;
+    if (masks !== null) masks[first + j] = null;
+  }
+  if (!any) return null;
+  if (!prim.linear) throw new ChainruleError(`internal error: ${prim.name} is not linear`);
+  const args: LinearArg[] = tape.argsOf(e, undef);
+  return prim.transpose(cts, args, tape.paramsOf(e));
+}
+
 /** Forward replay of the tape: output tangents from input tangents (linearize). */
 function forwardReplay(
   tape: Tape,
@@ -145,7 +207,15 @@ function forwardReplay(
   const valueOf = (n: number): Array =>
     val[n] ?? ConcreteArray.zeros(tape.nodeShape(n), tape.nodeDtype(n));
   for (let e = 0; e < tape.numEqns; e++) {
-    val[tape.numInputs + e] = bind(tape.prim(e), tape.argsOf(e, valueOf), tape.paramsOf(e));
+    const prim = tape.prim(e);
+    if (prim === null) continue; // an output slot, filled with its equation's first slot
+    const args = tape.argsOf(e, valueOf);
+    if (prim.multipleResults === true) {
+      const outs = bindAll(prim, args, tape.paramsOf(e));
+      outs.forEach((out, j) => (val[tape.numInputs + e + j] = out));
+    } else {
+      val[tape.numInputs + e] = bind(prim, args, tape.paramsOf(e));
+    }
   }
   return outNodes.map((n) => (n >= 0 ? (val[n] ?? null) : null));
 }

@@ -10,6 +10,12 @@
  * only other constants and per-equation references (primitive, params,
  * shape) are object slots.
  *
+ * A primitive with k outputs takes k consecutive equation slots: the first
+ * holds the primitive, parameters and arguments and defines the first
+ * output's node; the k - 1 slots after it are output slots (no primitive, no
+ * arguments) that only define the nodes of the other outputs. Node numbers
+ * thus stay numInputs + e, and single-output equations cost nothing more.
+ *
  * Argument encoding (one Int32 per argument):
  *   a >= 0            tape node a
  *   a = -(2k + 1)     constant objects[k]
@@ -17,7 +23,7 @@
  */
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
-import type { Primitive } from "../core/primitive.js";
+import type { AnyPrimitive, MultiPrimitive } from "../core/primitive.js";
 
 const DTYPE_CODES: readonly DType[] = ["float64", "float32", "int32", "bool"];
 const DTYPE_CODE: Record<DType, number> = { float64: 0, float32: 1, int32: 2, bool: 3 };
@@ -75,7 +81,8 @@ export class Tape {
   private readonly inputShape: (readonly number[])[] = [];
   private readonly inputDtype: DType[] = [];
 
-  private readonly prims = new ObjectColumn<Primitive>();
+  /** null marks an output slot (an output after the first of a multi-output equation). */
+  private readonly prims = new ObjectColumn<AnyPrimitive | null>();
   private readonly params = new ObjectColumn<unknown>();
   private readonly shapes = new ObjectColumn<readonly number[]>();
   private readonly dtypes = new Int32Column();
@@ -114,7 +121,7 @@ export class Tape {
    * Returns the node it defines.
    */
   record(
-    prim: Primitive,
+    prim: AnyPrimitive,
     params: unknown,
     args: readonly (number | Array)[],
     shape: readonly number[],
@@ -134,8 +141,38 @@ export class Tape {
     return this.numInputs + e;
   }
 
-  prim(e: number): Primitive {
+  /**
+   * Records a multi-output equation: its first slot and one output slot per
+   * further output. Returns the node of the first output (the others follow).
+   */
+  recordMulti(
+    prim: MultiPrimitive,
+    params: unknown,
+    args: readonly (number | Array)[],
+    outs: readonly { readonly shape: readonly number[]; readonly dtype: DType }[],
+  ): number {
+    const first = this.record(prim, params, args, outs[0]!.shape, outs[0]!.dtype);
+    for (let j = 1; j < outs.length; j++) {
+      const e = this.numEqns++;
+      this.prims.set(e, null);
+      this.params.set(e, null);
+      this.shapes.set(e, outs[j]!.shape);
+      this.dtypes.set(e, DTYPE_CODE[outs[j]!.dtype]);
+      this.argStart.set(e, this.numArgs);
+      this.argStart.set(e + 1, this.numArgs);
+    }
+    return first;
+  }
+
+  /** The primitive of equation e, or null when slot e is an output slot of the equation before. */
+  prim(e: number): AnyPrimitive | null {
     return this.prims.get(e);
+  }
+  /** How many outputs the equation starting at slot e has (its slot and the output slots after it). */
+  numOutputs(e: number): number {
+    let k = 1;
+    while (e + k < this.numEqns && this.prims.get(e + k) === null) k++;
+    return k;
   }
   paramsOf(e: number): unknown {
     return this.params.get(e);

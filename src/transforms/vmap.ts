@@ -6,9 +6,9 @@
 import { Array, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { ConcretizationError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
-import type { BatchDim, Primitive } from "../core/primitive.js";
+import type { BatchDim, MultiPrimitive, Primitive } from "../core/primitive.js";
 import { normalizeAxis } from "../core/shape.js";
-import { type MainTrace, Trace, Tracer, bind, withMainTrace } from "../core/trace.js";
+import { type MainTrace, Trace, Tracer, bind, bindAll, withMainTrace } from "../core/trace.js";
 import { batchToFront, moveAxis } from "../primitives/helpers.js";
 import {
   flatten,
@@ -56,6 +56,14 @@ export class BatchTrace extends Trace {
     if (dims.every((d) => d === null)) return bind(prim, vals, params);
     const [out, outDim] = prim.batch(vals, dims, params);
     return new BatchTracer(this, out, outDim);
+  }
+  processMultiPrimitive(prim: MultiPrimitive, args: readonly Array[], params: unknown): Array[] {
+    const own = (a: Array): a is BatchTracer => a instanceof BatchTracer && a.trace === this;
+    const vals = args.map((a) => (own(a) ? a.val : a));
+    const dims = args.map((a) => (own(a) ? a.bdim : null));
+    if (dims.every((d) => d === null)) return bindAll(prim, vals, params);
+    const [outs, outDims] = prim.batch(vals, dims, params);
+    return outs.map((out, i) => new BatchTracer(this, out, outDims[i] ?? null));
   }
 }
 
