@@ -17,6 +17,7 @@ import { normalizeAxes, normalizeAxis, shapeSize } from "../core/shape.js";
 import * as ew from "../primitives/elementwise.js";
 import { matmul as matmulPrim } from "../primitives/linalg.js";
 import * as mv from "../primitives/movement.js";
+import { gather } from "../primitives/indexing.js";
 import * as rd from "../primitives/reduce.js";
 import {
   arr,
@@ -585,9 +586,9 @@ export function take(x: ArrayLike, indices: ArrayLike, axis?: number): Array {
   }
   if (axis === undefined) {
     a = mv.reshape(a, [a.size]);
-    return mv.gather(a, idx, 0);
+    return gather(a, idx, 0);
   }
-  return mv.gather(a, idx, normalizeAxis("np.take", axis, a.ndim));
+  return gather(a, idx, normalizeAxis("np.take", axis, a.ndim));
 }
 
 /** Reverses the order of elements along `axis` (all axes when omitted). */
@@ -600,7 +601,7 @@ export function flip(x: ArrayLike, axis?: number | readonly number[]): Array {
       "int32",
       Int32Array.from({ length: n }, (_, i) => n - 1 - i),
     );
-    a = mv.gather(a, reversed, ax);
+    a = gather(a, reversed, ax);
   }
   return a;
 }

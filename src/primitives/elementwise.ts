@@ -17,15 +17,8 @@ import { backend } from "../backends/index.js";
 import type { BinaryOp, UnaryOp } from "../backends/backend.js";
 import { BINARY, UNARY } from "../backends/scalar.js";
 import { ConcreteArray } from "../core/array.js";
-import {
-  elementwiseBatch,
-  fullLike,
-  instantiate,
-  sameShapeDtype,
-  tAdd,
-  tMul,
-  tNeg,
-} from "./helpers.js";
+import { fullLike, sameShapeDtype } from "./operands.js";
+import { elementwiseBatch } from "./movement.js";
 
 type NoParams = Record<string, never>;
 
@@ -41,6 +34,30 @@ function requireFloat(name: string, aval: Aval): void {
       `${name}: expected a float array, got dtype ${aval.dtype}; convert with x.astype("float64")`,
     );
   }
+}
+
+// ------------------------------------------------------ tangent algebra --
+
+/** t1 + t2 with null as zero. */
+export function tAdd(a: Tangent, b: Tangent): Tangent {
+  if (a === null) return b;
+  if (b === null) return a;
+  return add(a, b);
+}
+
+/** t * c with null as zero. */
+export function tMul(t: Tangent, c: Array): Tangent {
+  return t === null ? null : mul(t, c);
+}
+
+/** -t with null as zero. */
+export function tNeg(t: Tangent): Tangent {
+  return t === null ? null : neg(t);
+}
+
+/** A tangent as an array (zeros when symbolically zero). */
+export function instantiate(t: Tangent, like: Aval): Array {
+  return t === null ? fullLike(like, 0) : t;
 }
 
 // ---------------------------------------------------------------- unary --
