@@ -4,13 +4,12 @@
  * They sit above movement and elementwise (their batch rules offset the
  * indices with an elementwise add), so the families import without cycles.
  */
-import { type Aval, type Array, ConcreteArray } from "../core/array.js";
+import { type Array, ConcreteArray } from "../core/array.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { allocate } from "../core/dtype.js";
 import { definePrimitive, type BatchDim, UndefPrimal } from "../core/primitive.js";
 import { type Shape, shapeSize, shapesEqual } from "../core/shape.js";
 import { bind } from "../core/trace.js";
-import { backend } from "../backends/index.js";
 import { add } from "./elementwise.js";
 import {
   avalOf,

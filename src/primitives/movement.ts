@@ -8,7 +8,7 @@
  * without import cycles.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
-import { DTypeError, ShapeError, fmtShape, InvalidArgumentError } from "../core/errors.js";
+import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
 import { definePrimitive, type BatchDim, UndefPrimal } from "../core/primitive.js";
 import { type Shape, shapeSize, shapesEqual, stridesOf } from "../core/shape.js";
 import { bind } from "../core/trace.js";

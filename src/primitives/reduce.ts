@@ -4,12 +4,11 @@
  * reduceSum is declared with broadcastInDim (movement.ts, its adjoint) and
  * re-exported here.
  */
-import { type Array, type Aval, ConcreteArray } from "../core/array.js";
-import { ShapeError, fmtShape, DTypeError } from "../core/errors.js";
+import { type Array, ConcreteArray } from "../core/array.js";
+import { DTypeError } from "../core/errors.js";
 import { definePrimitive, type PrimitiveDef } from "../core/primitive.js";
 import { bind } from "../core/trace.js";
 import { backend } from "../backends/index.js";
-import type { ReduceOp } from "../backends/backend.js";
 import { convert, div, eq, mul } from "./elementwise.js";
 import {
   type AxesParams,
