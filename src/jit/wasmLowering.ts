@@ -131,7 +131,19 @@ const F64X2_LT = 73;
 const V128_BITSELECT = 82;
 const F64_CONVERT_I32_S = 0xb7;
 const MATH = new Set(["exp", "log", "sin", "cos"]);
-const IDENTITY = new Set(["broadcastInDim", "convert", "stopGradient"]);
+const IDENTITY = new Set(["identity", "convert"]);
+
+/**
+ * The operation a step of the plan performs: the primitive's declared vector
+ * form (`prim.elementwise.vector`), a broadcast of a scalar (the identity on
+ * its splatted operand), a full sum, or undefined (no Wasm form: the group
+ * stays a JS loop).
+ */
+function stepOp(e: JaxprEqn): string | undefined {
+  if (e.prim.name === "broadcastInDim") return "identity";
+  if (e.prim.name === "reduceSum") return "reduceSum";
+  return e.prim.elementwise?.vector;
+}
 
 type CompareName = "eq" | "ne" | "lt" | "gt" | "le" | "ge";
 /** Lane-wise comparisons: a mask per lane, false for any NaN operand except ne. */
@@ -172,7 +184,7 @@ function resultKind(name: string, args: readonly Kind[]): Kind | null {
   if (name in VECTOR_COMPARE.float64) return all("f") ? "b" : null;
   if (name in MASK_BINARY || name === "not") return all("b") ? "b" : null;
   if (name === "select") return args[0] === "b" && args[1] === "f" && args[2] === "f" ? "f" : null;
-  if (name === "broadcastInDim" || name === "stopGradient") return args[0]!;
+  if (name === "identity") return args[0]!;
   return null;
 }
 
@@ -215,7 +227,8 @@ function planGroup(
   const defined = new Set<Var>();
   const inputs: Var[] = [];
   for (const e of eqns) {
-    const name = e.prim.name;
+    const name = stepOp(e);
+    if (name === undefined) return null;
     const argKinds = e.inputs.map(kindOf);
     const outKind = kindOf(e.out);
     if (outKind === null || argKinds.includes(null)) return null;
@@ -245,7 +258,7 @@ function planGroup(
   eqns.forEach((e, j) => {
     const id = inputs.length + j;
     const args = e.inputs.map((v) => ids.get(v)!);
-    plan.steps.push({ op: e.prim.name, args });
+    plan.steps.push({ op: stepOp(e)!, args });
     ids.set(e.out, id);
     if (e.out.dtype === "bool") plan.bools.push(id);
     if (e.prim.name === "reduceSum") {

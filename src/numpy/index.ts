@@ -147,7 +147,14 @@ export const multiply = (a: ArrayLike, b: ArrayLike): Array => binary("multiply"
 export const divide = (a: ArrayLike, b: ArrayLike): Array =>
   binary("divide", (x, y) => ew.div(asFloat(x), asFloat(y)), a, b);
 export const power = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("power", (x, y) => ew.pow(asFloat(x), asFloat(y)), a, b);
+  binary(
+    "power",
+    // int32 ** int32 stays int32 (wrap-around, as NumPy); other dtypes power in float
+    (x, y) =>
+      x.dtype === "int32" && y.dtype === "int32" ? ew.pow(x, y) : ew.pow(asFloat(x), asFloat(y)),
+    a,
+    b,
+  );
 export const maximum = (a: ArrayLike, b: ArrayLike): Array => binary("maximum", ew.max, a, b);
 export const minimum = (a: ArrayLike, b: ArrayLike): Array => binary("minimum", ew.min, a, b);
 export const arctan2 = (a: ArrayLike, b: ArrayLike): Array =>
@@ -195,6 +202,8 @@ export const arctan = floatUnary("arctan", ew.atan);
 export const sinh = floatUnary("sinh", ew.sinh);
 export const cosh = floatUnary("cosh", ew.cosh);
 export const tanh = floatUnary("tanh", ew.tanh);
+/** The error function erf x = 2/sqrt(pi) * integral_0^x exp(-t^2) dt (ints promote to float64). */
+export const erf = floatUnary("erf", ew.erf);
 export const log2 = (x: ArrayLike): Array => divide(log(x), Math.LN2);
 export const log10 = (x: ArrayLike): Array => divide(log(x), Math.LN10);
 export const square = (x: ArrayLike): Array => {

@@ -49,6 +49,7 @@ function gatherStrides(xShape: Shape, axis: number): [outer: number, len: number
 }
 const gatherPrim = definePrimitive<GatherParams>({
   name: "gather",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true, // in x
   abstractEval([x, idx], { axis }) {
     if (idx!.dtype !== "int32") {
@@ -87,6 +88,7 @@ interface ScatterParams {
 }
 const scatterPrim = definePrimitive<ScatterParams>({
   name: "scatterAdd",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true, // in the updates
   abstractEval([u, idx], { axis, shape }) {
     const expected = gatherShape(shape, idx!.shape, axis);

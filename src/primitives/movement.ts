@@ -9,7 +9,12 @@
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
 import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
-import { definePrimitive, type BatchDim, UndefPrimal } from "../core/primitive.js";
+import {
+  definePrimitive,
+  type BatchDim,
+  type PrimitiveDef,
+  UndefPrimal,
+} from "../core/primitive.js";
 import { type Shape, shapeSize, shapesEqual, stridesOf } from "../core/shape.js";
 import { bind } from "../core/trace.js";
 import { backend } from "../backends/index.js";
@@ -26,8 +31,16 @@ export function avalOf(x: UndefPrimal | Array): Aval {
 interface ReshapeParams {
   shape: Shape;
 }
-const reshapePrim = definePrimitive<ReshapeParams>({
+const reshapePrim: PrimitiveDef<ReshapeParams> = definePrimitive<ReshapeParams>({
   name: "reshape",
+  // reshape to the same shape, or of a reshape back to its input's shape: that input
+  simplify(q) {
+    const a = q.inputs[0]!;
+    if (q.fits(a)) return a;
+    const p = q.producer(a);
+    return p !== undefined && p.prim === reshapePrim && q.fits(p.inputs[0]) ? p.inputs[0] : null;
+  },
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { shape }) {
     if (shapeSize(shape) !== shapeSize(x!.shape)) {
@@ -62,6 +75,7 @@ interface BroadcastParams {
 }
 const broadcastPrim = definePrimitive<BroadcastParams>({
   name: "broadcastInDim",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { shape, dims }) {
     const ok =
@@ -119,8 +133,17 @@ export function broadcastInDim(x: Array, shape: Shape, dims: readonly number[]):
 interface TransposeParams {
   perm: readonly number[];
 }
-const transposePrim = definePrimitive<TransposeParams>({
+const transposePrim: PrimitiveDef<TransposeParams> = definePrimitive<TransposeParams>({
   name: "transpose",
+  // transpose(transpose(x, inner), outer) = x when the two permutations cancel
+  simplify(q) {
+    const p = q.producer(q.inputs[0]!);
+    if (p === undefined || p.prim !== transposePrim) return null;
+    const inner = (p.params as TransposeParams).perm;
+    const outer = q.params.perm;
+    return outer.every((k, i) => inner[k] === i) && q.fits(p.inputs[0]) ? p.inputs[0] : null;
+  },
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { perm }) {
     const sorted = [...perm].sort((a, b) => a - b);
@@ -175,6 +198,7 @@ function sliceShape(
 }
 const slicePrim = definePrimitive<SliceParams>({
   name: "slice",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { start, limit, step }) {
     const ok =
@@ -245,6 +269,7 @@ function padShape(shape: Shape, { lo, hi, interior }: PadParams): number[] {
 }
 const padPrim = definePrimitive<PadParams>({
   name: "pad",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], params) {
     const { lo, hi, interior } = params;
@@ -302,6 +327,7 @@ interface ConcatParams {
 }
 const concatPrim = definePrimitive<ConcatParams>({
   name: "concatenate",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval(avals, { axis }) {
     const first = avals[0]!;
@@ -477,6 +503,7 @@ export function reduceImpl(op: ReduceOp, outDtype?: "int32") {
 
 const reduceSumPrim = definePrimitive<AxesParams>({
   name: "reduceSum",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { axes }) {
     if (x!.dtype === "bool") {

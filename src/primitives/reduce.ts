@@ -66,6 +66,7 @@ interface CumsumParams {
 }
 const cumsumPrim = definePrimitive<CumsumParams>({
   name: "cumsum",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { axis }) {
     reducedAval("cumsum", x!, [axis]);
