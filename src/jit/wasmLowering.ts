@@ -3,9 +3,11 @@
  * full sums of its members), as found by the array code generator
  * (codegen.ts `planUnits`), becomes one Wasm SIMD function instead of a JS
  * loop, when the active backend is "wasm", every value of the group is
- * float32 (or every value float64), and every primitive has a vector form
- * here (add, sub, mul, div, neg, abs, sqrt, exp, log, sin, cos, max, min,
- * broadcasts of scalars, same-dtype converts, stopGradient, full sums).
+ * float32 (or every value float64), and every primitive declares a vector
+ * form (`prim.elementwise.vector`: add, sub, mul, div, neg, abs, sqrt, exp,
+ * log, sin, cos, max, min, same-dtype converts, identity for stopGradient),
+ * or is a broadcast of a scalar or a full sum. A group with any other
+ * primitive (erf, say) stays the fused JS loop: the Wasm path's JS fallback.
  * Bool values may sit next to the float ones: comparisons (lt, le, gt, ge,
  * eq, ne), and/or/not, select, and converts between bool and the float
  * dtype. Inside the function a bool is a lane mask of the float lane width
