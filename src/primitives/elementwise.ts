@@ -95,6 +95,8 @@ function unary(
   tangent: ((x: Array, dx: Array, out: Array) => Tangent) | "zero",
   opts: { floatOnly?: boolean } = {},
 ) {
+  const scalar = rule.scalar;
+  const int32Scalar = elementScalar(rule, "int32");
   const prim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
     name,
     linear: false,
@@ -104,7 +106,9 @@ function unary(
     },
     impl([x]) {
       const dtype = x!.dtype;
-      if (x!.shape.length === 0) return scalarOf(elementScalar(rule, dtype)(x!.scalarValue), dtype);
+      if (x!.shape.length === 0) {
+        return scalarOf((dtype === "int32" ? int32Scalar : scalar)(x!.scalarValue), dtype);
+      }
       return new ConcreteArray(x!.shape, dtype, backend().unary(rule, x!.buffer, dtype));
     },
     jvp([x], [dx], out) {
@@ -336,10 +340,14 @@ export function neg(x: Array): Array {
 // --------------------------------------------------------------- binary --
 
 function binaryImpl(rule: ElementwiseRule<NoParams>, outDtype?: DType) {
+  // 0-d operands are computed here directly (hot in scalar programs run eagerly).
+  const scalar = rule.scalar;
+  const int32Scalar = elementScalar(rule, "int32");
   return ([a, b]: readonly ConcreteArray[]): ConcreteArray => {
     const dtype = outDtype ?? a!.dtype;
     if (a!.shape.length === 0) {
-      return scalarOf(elementScalar(rule, dtype)(a!.scalarValue, b!.scalarValue), dtype);
+      const f = dtype === "int32" ? int32Scalar : scalar;
+      return scalarOf(f(a!.scalarValue, b!.scalarValue), dtype);
     }
     return new ConcreteArray(a!.shape, dtype, backend().binary(rule, a!.buffer, b!.buffer, dtype));
   };
