@@ -22,6 +22,7 @@
  */
 import type { Array, Aval, ConcreteArray } from "./array.js";
 import type { DType } from "./dtype.js";
+import { InvalidArgumentError } from "./errors.js";
 
 /** Marks a linear input of a transpose rule: its value is unknown, only its shape and dtype. */
 export class UndefPrimal implements Aval {
@@ -228,7 +229,11 @@ export function definePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
   if (registry.has(def.name)) throw new Error(`primitive ${def.name} is already defined`);
   // Names appear in generated code (helper identifiers): plain identifiers only.
   if (!/^[A-Za-z][A-Za-z0-9]*$/.test(def.name)) {
-    throw new Error(`primitive name ${JSON.stringify(def.name)} must be a plain identifier`);
+    throw new InvalidArgumentError(
+      `definePrimitive: the name ${JSON.stringify(def.name)} is not a plain identifier ` +
+        `(letters and digits, starting with a letter; it names helpers in generated code), ` +
+        `e.g. "logGamma" instead of "log-gamma"`,
+    );
   }
   const prim = makePrimitive(def);
   registry.set(def.name, prim);
