@@ -12,7 +12,11 @@
  * arrays of one shape), broadcasts of 0-d values, and full sums. Scalars are
  * JS numbers; arrays are flat row-major JS arrays. The function returns the
  * list of output leaves in order. Identifiers are generated (x0, v3, t1):
- * no user string (function name, pytree key) appears in the source.
+ * no user string (function name, pytree key) appears in the source. Each
+ * operation's expression comes from its primitive's declaration
+ * (`prim.elementwise`, via jit/lowering.ts); a primitive without a JS
+ * expression (round, erf) brings its self-contained scalar function, whose
+ * library source is printed once at the top (`const H_erf = ...`).
  */
 import { ConcreteArray } from "../core/array.js";
 import { ChainruleError } from "../core/errors.js";
