@@ -270,6 +270,7 @@ function erfScalar(x: number): number {
   }
   return x < 0 ? -result : x === 0 ? x : result;
 }
+/** The error function, elementwise on float arrays (np.erf is the public entry point). */
 // d erf x = 2/sqrt(pi) exp(-x^2) dx
 export const erf = unary(
   "erf",
