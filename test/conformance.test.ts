@@ -8,15 +8,24 @@
  *   - vmap against a loop over the batch, with the batch axis in front, at
  *     the back, or absent for some operands,
  *   - jacfwd equals jacrev,
- *   - jit equals eager evaluation.
- * A primitive registered without an entry in SPECS fails the suite.
+ *   - jit equals eager evaluation,
+ *   - jit equals eager bit for bit (Object.is; any NaN matches any NaN) on
+ *     ±0, ±inf, NaN and a few finite values: for elementwise primitives on
+ *     every combination across operands, as arrays (fused loops, Wasm
+ *     groups) and as 0-d values (compiled scalar programs); for the others
+ *     (movement, reductions, matmul) on operands filled with those values;
+ *     linear algebra, whose domain is nonsingular matrices, is left out.
+ * SPECS is typed by primitive name (PrimName): an entry missing or misspelt
+ * fails tsc, and a registered primitive whose name is not in PrimName fails
+ * the suite.
  * The whole suite runs once per backend ("js", and "wasm" with its size
  * thresholds at 0 so that even these small inputs run the Wasm kernels).
  */
 import { describe, expect, it } from "vitest";
 import { ConcreteArray, type Array as NdArray } from "../src/core/array.js";
 import type { DType } from "../src/core/dtype.js";
-import { type Primitive, registeredPrimitives } from "../src/core/primitive.js";
+import { InvalidArgumentError } from "../src/core/errors.js";
+import { definePrimitive, type Primitive, registeredPrimitives } from "../src/core/primitive.js";
 import { bind } from "../src/core/trace.js";
 import { grad, jacfwd, jacrev, jit, jvp, np, vjp, vmap } from "../src/index.js";
 import { rng, useBackendAtAllSizes } from "./helpers.js";
@@ -128,6 +137,8 @@ interface Spec {
   frontOnly?: boolean;
   eps?: number;
   tol?: number;
+  /** Outside the domain for IEEE specials (linear algebra: nonsingular matrices); skip that check. */
+  noSpecials?: true;
 }
 
 const S = [2, 3];
@@ -139,7 +150,72 @@ const binaryOn =
   (r) => [sample(S, sa, r), sample(S, sb, r)];
 const any = uniform(-2, 2);
 
-const SPECS: Record<string, Spec> = {
+/** Every registered primitive, by name: adding a primitive adds its name here and its entry below. */
+type PrimName =
+  | "sin"
+  | "cos"
+  | "tan"
+  | "asin"
+  | "acos"
+  | "atan"
+  | "sinh"
+  | "cosh"
+  | "tanh"
+  | "exp"
+  | "log"
+  | "log1p"
+  | "expm1"
+  | "sqrt"
+  | "abs"
+  | "sign"
+  | "floor"
+  | "ceil"
+  | "round"
+  | "erf"
+  | "neg"
+  | "not"
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "max"
+  | "min"
+  | "atan2"
+  | "rem"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge"
+  | "eq"
+  | "ne"
+  | "and"
+  | "or"
+  | "select"
+  | "convert"
+  | "stopGradient"
+  | "reshape"
+  | "broadcastInDim"
+  | "transpose"
+  | "slice"
+  | "pad"
+  | "concatenate"
+  | "gather"
+  | "scatterAdd"
+  | "reduceSum"
+  | "reduceMax"
+  | "reduceMin"
+  | "argmax"
+  | "argmin"
+  | "cumsum"
+  | "matmul"
+  | "solve"
+  | "det"
+  | "logAbsDet"
+  | "triangularSolve"
+  | "cholesky";
+
+const SPECS = {
   sin: { args: unaryOn(any) },
   cos: { args: unaryOn(any) },
   tan: { args: unaryOn(uniform(-1.2, 1.2)) },
@@ -159,6 +235,7 @@ const SPECS: Record<string, Spec> = {
   floor: { args: unaryOn(awayFromIntegers) },
   ceil: { args: unaryOn(awayFromIntegers) },
   round: { args: unaryOn(awayFromIntegers) },
+  erf: { args: unaryOn(uniform(-3, 3)) },
   neg: { args: unaryOn(any) },
   not: { args: (r) => [bools(S, r)], nonDiff: true },
   add: { args: binaryOn(any, any) },
@@ -247,15 +324,84 @@ const SPECS: Record<string, Spec> = {
     args: (r) => [sample([2, 4, 3], any, r), sample([2, 2, 4], any, r)],
     params: { transposeA: true, transposeB: true },
   },
-  solve: { args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)] },
-  det: { args: (r) => [wellConditioned(3, r)] },
-  logAbsDet: { args: (r) => [wellConditioned(3, r)] },
+  solve: {
+    noSpecials: true,
+    args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)],
+  },
+  det: {
+    noSpecials: true,
+    args: (r) => [wellConditioned(3, r)],
+  },
+  logAbsDet: {
+    noSpecials: true,
+    args: (r) => [wellConditioned(3, r)],
+  },
   triangularSolve: {
+    noSpecials: true,
     args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)],
     params: { lower: true },
   },
-  cholesky: { args: (r) => [symmetricPositiveDefinite(3, r)] },
-};
+  cholesky: {
+    noSpecials: true,
+    args: (r) => [symmetricPositiveDefinite(3, r)],
+  },
+} satisfies Record<PrimName, Spec>;
+const SPEC_OF: ReadonlyMap<string, Spec> = new Map(Object.entries(SPECS));
+
+/** IEEE special values and a few finite ones: where jit and eager must agree bit for bit. */
+const SPECIALS = [0, -0, Infinity, -Infinity, NaN, 1, -1, 0.5, -2.5, 3];
+
+/**
+ * The sample operands with every float entry replaced by SPECIALS in turn
+ * (shapes, ints and bools kept): for primitives that are not elementwise.
+ */
+function specialsInPlace(args: readonly ConcreteArray[]): ConcreteArray[] | null {
+  if (!args.some((a) => a.dtype === "float64" || a.dtype === "float32")) return null;
+  let k = 0;
+  return args.map((a) => {
+    if (a.dtype !== "float64" && a.dtype !== "float32") return a;
+    const out = ConcreteArray.zeros([...a.shape], a.dtype);
+    for (let i = 0; i < out.size; i++) out.buffer[i] = SPECIALS[(k++ * 3) % SPECIALS.length]!;
+    return out;
+  });
+}
+
+/**
+ * Operand lists of special values for an elementwise primitive, shaped like
+ * its spec's sample operands: every combination of SPECIALS across its float
+ * operands (one array per operand); bool operands alternate; int operands
+ * are left out (null: no specials to try).
+ */
+function specialOperands(args: readonly ConcreteArray[]): ConcreteArray[] | null {
+  if (!args.some((a) => a.dtype === "float64" || a.dtype === "float32")) return null;
+  const floats = args.filter((a) => a.dtype === "float64" || a.dtype === "float32").length;
+  const n = SPECIALS.length ** floats;
+  let k = 0;
+  return args.map((a) => {
+    if (a.dtype === "bool")
+      return new ConcreteArray(
+        [n],
+        "bool",
+        Uint8Array.from({ length: n }, (_, i) => i % 2),
+      );
+    if (a.dtype === "int32") throw new Error("int operand");
+    const stride = SPECIALS.length ** k++;
+    const buf = a.dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
+    for (let i = 0; i < n; i++) buf[i] = SPECIALS[Math.floor(i / stride) % SPECIALS.length]!;
+    return new ConcreteArray([n], a.dtype, buf);
+  });
+}
+
+/** Bit-for-bit equality of two results (Object.is per element; NaN matches NaN). */
+function expectSameBits(actual: number[], expected: number[], what: string, inputs: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  actual.forEach((a, i) => {
+    const e = expected[i]!;
+    if (!(Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e)))) {
+      expect.fail(`${what}: element ${i} (inputs ${inputs}): jit ${a}, eager ${e}`);
+    }
+  });
+}
 
 // -------------------------------------------------------------- checks --
 
@@ -286,18 +432,36 @@ function shifted(xs: NdArray[], vs: NdArray[], eps: number): NdArray[] {
 /** Primitives whose eager wasm kernels are the Wasm math, not JS Math. */
 const WASM_MATH = new Set(["exp", "log", "sin", "cos"]);
 
+describe("definePrimitive", () => {
+  it("refuses a name that is not a plain identifier (names reach generated code), registering nothing", () => {
+    const before = registeredPrimitives().length;
+    const declare = () =>
+      definePrimitive({
+        name: "log-gamma",
+        linear: false,
+        abstractEval: ([x]) => x!,
+        impl: ([x]) => x!,
+        jvp: () => null,
+        batch: ([x], [d]) => [x!, d!],
+      });
+    expect(declare).toThrow(InvalidArgumentError);
+    expect(declare).toThrow(/definePrimitive: the name "log-gamma" is not a plain identifier/);
+    expect(registeredPrimitives().length).toBe(before);
+  });
+});
+
 describe.each(["js", "wasm"])("conformance of every registered primitive on %s", (backendName) => {
   useBackendAtAllSizes(backendName);
 
   it("has a conformance entry for each primitive", () => {
-    const missing = registeredPrimitives()
-      .map((p) => p.name)
-      .filter((n) => !(n in SPECS));
-    expect(missing).toEqual([]);
+    const names = registeredPrimitives().map((p) => p.name);
+    expect(names.filter((n) => !SPEC_OF.has(n))).toEqual([]);
+    // and no entry for a primitive that does not exist (a misspelt union member)
+    expect([...SPEC_OF.keys()].filter((n) => !names.includes(n))).toEqual([]);
   });
 
   for (const prim of registeredPrimitives()) {
-    const spec = SPECS[prim.name];
+    const spec = SPEC_OF.get(prim.name);
     if (spec === undefined) continue;
     describe(prim.name, () => {
       const r = rng(prim.name.split("").reduce((h, c) => h * 31 + c.charCodeAt(0), 7) >>> 0);
@@ -381,6 +545,45 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
           `${prim.name} jit`,
         );
       });
+
+      const specials =
+        spec.noSpecials === true
+          ? null
+          : prim.elementwise === undefined
+            ? specialsInPlace(args)
+            : specialOperands(args);
+      if (specials !== null) {
+        it("jit matches eager bit for bit on ±0, ±inf and NaN (arrays and 0-d values)", () => {
+          const all = (...a: NdArray[]): NdArray => bind(prim, a, spec.params ?? NO_PARAMS);
+          // Eager exp/log/sin/cos on wasm are the Wasm math kernels; their
+          // finite results may differ from Math in the last bits, so there only
+          // the specials' results (all finite inputs dropped) are compared.
+          const approx = backendName === "wasm" && WASM_MATH.has(prim.name);
+          const got = nums(jit(all)(...specials) as NdArray);
+          const want = nums(all(...specials));
+          const label = (i: number) => specials.map((a) => a.buffer[i]).join(", ");
+          const keep = (i: number) =>
+            !approx || specials.some((a) => !Number.isFinite(a.buffer[i]!) || a.buffer[i] === 0);
+          const idx = got.map((_, i) => i).filter(keep);
+          expectSameBits(
+            idx.map((i) => got[i]!),
+            idx.map((i) => want[i]!),
+            `${prim.name} jit (array)`,
+            "see index",
+          );
+          const jitted = jit(all);
+          if (prim.elementwise === undefined) return; // 0-d cases: elementwise only
+          for (const i of idx) {
+            const scalars = specials.map((a) => ConcreteArray.scalar(a.buffer[i]!, a.dtype));
+            expectSameBits(
+              nums(jitted(...scalars) as NdArray),
+              nums(all(...scalars)),
+              `${prim.name} jit (0-d)`,
+              label(i),
+            );
+          }
+        });
+      }
 
       it("vmap matches a loop over the batch", () => {
         const B = 3;

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect } from "vitest";
 import { type WasmBackendOptions, wasmBackend } from "../src/backends/wasm/index.js";
 import { type Array as NdArray, getBackend, np, setBackend } from "../src/index.js";
+import { type ElementwiseKernel, registeredPrimitives } from "../src/core/primitive.js";
 
 /** Deterministic PRNG in [0, 1) (mulberry32, from util.ts). */
 export { mulberry32 as rng } from "./util.js";
@@ -102,4 +103,11 @@ export function ulps64(actual: number, expected: number): number {
   if (!Number.isFinite(actual) || !Number.isFinite(expected)) return Infinity;
   const mag = Math.max(Math.abs(expected), 2 ** -1022);
   return Math.abs(actual - expected) / 2 ** (Math.floor(Math.log2(mag)) - 52);
+}
+
+/** The elementwise kernel (declared rule) of the registered primitive `name`, for backend tests. */
+export function elementKernel(name: string): ElementwiseKernel {
+  const rule = registeredPrimitives().find((p) => p.name === name)?.elementwise;
+  if (rule === undefined) throw new Error(`no elementwise primitive named ${name}`);
+  return rule;
 }

@@ -5,58 +5,26 @@
  * in `js.ts`; faster backends implement the same interface.
  */
 import type { DType, TypedArray } from "../core/dtype.js";
+import type { ElementwiseKernel } from "../core/primitive.js";
 import type { Shape } from "../core/shape.js";
 
-export type UnaryOp =
-  | "neg"
-  | "sin"
-  | "cos"
-  | "tan"
-  | "asin"
-  | "acos"
-  | "atan"
-  | "sinh"
-  | "cosh"
-  | "tanh"
-  | "exp"
-  | "log"
-  | "log1p"
-  | "expm1"
-  | "sqrt"
-  | "abs"
-  | "sign"
-  | "floor"
-  | "ceil"
-  | "round"
-  | "not";
-
-export type BinaryOp =
-  | "add"
-  | "sub"
-  | "mul"
-  | "div"
-  | "pow"
-  | "max"
-  | "min"
-  | "atan2"
-  | "rem"
-  | "lt"
-  | "le"
-  | "gt"
-  | "ge"
-  | "eq"
-  | "ne"
-  | "and"
-  | "or";
+/**
+ * An elementwise operation as a backend sees it: a primitive's declaration
+ * (`ElementwiseRule` in core/primitive.ts) gives its meaning on one number,
+ * which the JS backend loops over, and its Wasm vector form, which the Wasm
+ * backend runs when it has a kernel for it. Backends know no primitive by
+ * name, so a new elementwise primitive needs no backend change.
+ */
+export type { ElementwiseKernel };
 
 export type ReduceOp = "sum" | "max" | "min" | "argmax" | "argmin";
 
 export interface Backend {
   readonly name: string;
   /** out[i] = op(x[i]), stored as `dtype`. */
-  unary(op: UnaryOp, x: TypedArray, dtype: DType): TypedArray;
+  unary(op: ElementwiseKernel, x: TypedArray, dtype: DType): TypedArray;
   /** out[i] = op(a[i], b[i]) for equal-length inputs, stored as `dtype`. */
-  binary(op: BinaryOp, a: TypedArray, b: TypedArray, dtype: DType): TypedArray;
+  binary(op: ElementwiseKernel, a: TypedArray, b: TypedArray, dtype: DType): TypedArray;
   /** out[i] = pred[i] ? onTrue[i] : onFalse[i]. */
   select(pred: TypedArray, onTrue: TypedArray, onFalse: TypedArray, dtype: DType): TypedArray;
   /** Element-wise conversion to `dtype`. */

@@ -5,7 +5,7 @@
 import { type DType, type TypedArray, allocate } from "../core/dtype.js";
 import { type Shape, shapeSize, stridesOf } from "../core/shape.js";
 import type { Backend, ReduceOp } from "./backend.js";
-import { BINARY, UNARY } from "./scalar.js";
+import { elementScalar } from "../core/primitive.js";
 
 export const jsBackend: Backend = {
   name: "js",
@@ -13,11 +13,11 @@ export const jsBackend: Backend = {
   unary(op, x, dtype) {
     const n = x.length;
     const out = allocate(dtype, n);
+    const f = elementScalar(op, dtype);
     if (n === 1) {
-      out[0] = UNARY[op](x[0]!);
+      out[0] = f(x[0]!);
       return out;
     }
-    const f = UNARY[op];
     for (let i = 0; i < n; i++) out[i] = f(x[i]!);
     return out;
   },
@@ -25,8 +25,10 @@ export const jsBackend: Backend = {
   binary(op, a, b, dtype) {
     const n = a.length;
     const out = allocate(dtype, n);
-    switch (op) {
-      // The hottest ops get their own loops (no call per element).
+    // int32 overrides (wrap-around products) skip the plain loops.
+    switch (dtype === "int32" && op.int32 !== undefined ? undefined : op.vector) {
+      // The hottest ops get their own loops (no call per element); the
+      // others, and those without a vector form, loop over their scalar.
       case "add":
         for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
         return out;
@@ -40,7 +42,7 @@ export const jsBackend: Backend = {
         for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!;
         return out;
       default: {
-        const f = BINARY[op];
+        const f = elementScalar(op, dtype);
         for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[i]!);
         return out;
       }

@@ -7,11 +7,22 @@
  *   jvp           forward-mode rule: output tangent from input tangents
  *   batch         vmap rule
  *   transpose     for linear primitives only: cotangents of the linear inputs
+ * and, optionally, what the compilers and optimisers need to know about it
+ * (so no other module keeps a table keyed by primitive name):
+ *   elementwise   the meaning on plain numbers (0-d evaluation, the JS
+ *                 backend's loop), the JS expression the jit fuses, the Wasm
+ *                 vector form if one exists, commutativity (CSE)
+ *   maskRule      how its transpose treats a structurally-zero cotangent
+ *                 (structuralZeros.ts: what keeps `where` NaN-safe)
+ *   simplify      an exact algebraic rewrite the simplifier (ir/passes.ts) tries
  * The `PrimitiveDef` type makes `transpose` mandatory exactly when
  * `linear: true`, so a missing rule is a compile error. Reverse mode is
  * derived: linearize (jvp with recorded tangent operations) then transpose.
+ * docs/design.md "Adding a primitive" walks through a new declaration.
  */
 import type { Array, Aval, ConcreteArray } from "./array.js";
+import type { DType } from "./dtype.js";
+import { InvalidArgumentError } from "./errors.js";
 
 /** Marks a linear input of a transpose rule: its value is unknown, only its shape and dtype. */
 export class UndefPrimal implements Aval {
@@ -31,6 +42,124 @@ export type Tangent = Array | null;
 
 /** A batched operand's batch axis, or null when it is not batched. */
 export type BatchDim = number | null;
+
+/**
+ * The Wasm SIMD forms the Wasm backend and the jit's Wasm lowering can emit
+ * (a literal union: a misspelt form fails tsc). "identity" passes its
+ * operand through; "convert" changes dtype between bool and the float
+ * dtype. A primitive without one runs in JS (eagerly: the JS loop over
+ * `scalar`; under jit: its group is a fused JS loop).
+ */
+export type VectorOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "neg"
+  | "abs"
+  | "sqrt"
+  | "exp"
+  | "log"
+  | "sin"
+  | "cos"
+  | "max"
+  | "min"
+  | "eq"
+  | "ne"
+  | "lt"
+  | "gt"
+  | "le"
+  | "ge"
+  | "and"
+  | "or"
+  | "not"
+  | "select"
+  | "convert"
+  | "identity";
+
+/**
+ * The part of an elementwise rule the backends use: the meaning on plain
+ * numbers (with its int32 override) and the Wasm vector form.
+ */
+export interface ElementwiseKernel {
+  readonly scalar: (...args: number[]) => number;
+  readonly int32?: { readonly scalar: (...args: number[]) => number };
+  readonly vector?: VectorOp;
+}
+
+/**
+ * What an elementwise primitive is on one element. Declaring it gives the
+ * primitive jit fusion (fused loops, compiled scalar programs), emitSource,
+ * the backends' elementwise loops and, with `vector`, the Wasm paths.
+ */
+export interface ElementwiseRule<P = unknown> extends ElementwiseKernel {
+  /**
+   * The result on plain numbers (operands as stored, a bool as 0 or 1); the
+   * caller rounds it to the output dtype. Must be self-contained (no
+   * references to module variables): emitSource embeds its source text in
+   * generated code when `js` is absent.
+   */
+  readonly scalar: (...args: number[]) => number;
+  /**
+   * A JS expression of one element from the operands' expressions (generated
+   * identifiers and numeric literals only). Absent: a call of `scalar`.
+   */
+  readonly js?: (args: readonly string[], params: P) => string;
+  /**
+   * int32 semantics where they differ from rounding `scalar`'s result
+   * (wrap-around products and powers, as NumPy's int32): its own scalar and
+   * optional expression, used for int32 outputs everywhere `scalar`/`js` are.
+   */
+  readonly int32?: {
+    readonly scalar: (...args: number[]) => number;
+    readonly js?: (args: readonly string[], params: P) => string;
+  };
+  /** The Wasm SIMD form, when the Wasm code generators have one. */
+  readonly vector?: VectorOp;
+  /** f(a, b) = f(b, a): common-subexpression elimination matches either order. */
+  readonly commutative?: boolean;
+}
+
+/** The scalar function of `rule` for results of `dtype` (its int32 override for int32). */
+export function elementScalar(
+  rule: ElementwiseKernel,
+  dtype: DType,
+): (...args: number[]) => number {
+  return dtype === "int32" && rule.int32 !== undefined ? rule.int32.scalar : rule.scalar;
+}
+
+/**
+ * How a linear primitive's transpose treats a masked (structurally zero)
+ * cotangent, see transforms/structuralZeros.ts: "pass" keeps masked entries
+ * zero by itself (copies, negates, converts); "rezero" scales by a residual
+ * that could turn 0 into NaN, so its result is re-zeroed; "select" is
+ * select's own rule; "route" moves or sums entries (the mask is routed by
+ * the same transpose). Absent: the mask is dropped (conservative).
+ */
+export type MaskRule = "pass" | "rezero" | "select" | "route";
+
+/**
+ * The view of one equation the simplifier gives a `simplify` rule. `V` is
+ * the IR's variable type (kept abstract here so core does not depend on ir).
+ */
+export interface SimplifyQuery<V, P> {
+  readonly inputs: readonly V[];
+  readonly params: P;
+  /** The one value every element of input i holds, when known (constants, broadcasts). */
+  uniform(i: number): number | undefined;
+  /** The equation that produced v, when it is in the program. */
+  producer(v: V): { prim: Primitive; params: unknown; inputs: readonly V[] } | undefined;
+  /** Whether v has the equation's output shape and dtype (so it can stand for it). */
+  fits(v: V | undefined): v is V;
+  /** The output's dtype. */
+  readonly outDtype: DType;
+}
+
+/**
+ * An algebraic rewrite: an existing variable equal to the equation's output
+ * bit for bit (IEEE signed zeros, infinities and NaN included), or null.
+ */
+export type SimplifyRule<P> = <V>(q: SimplifyQuery<V, P>) => V | null;
 
 // Rules are function-valued properties (not methods): they never use `this`.
 interface PrimitiveRules<P> {
@@ -54,6 +183,9 @@ interface PrimitiveRules<P> {
     dims: readonly BatchDim[],
     params: P,
   ) => [Array, BatchDim];
+  readonly elementwise?: ElementwiseRule<P>;
+  readonly maskRule?: MaskRule;
+  readonly simplify?: SimplifyRule<P>;
 }
 
 interface LinearRules<P> {
@@ -89,12 +221,23 @@ export function makePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
     jvp: def.jvp,
     batch: def.batch,
     transpose: def.linear ? def.transpose : undefined,
+    elementwise: def.elementwise,
+    maskRule: def.maskRule,
+    simplify: def.simplify,
   } as PrimitiveDef<P>;
 }
 
 /** Declares and registers a primitive (names are unique); the conformance suite covers it. */
 export function definePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
   if (registry.has(def.name)) throw new Error(`primitive ${def.name} is already defined`);
+  // Names appear in generated code (helper identifiers): plain identifiers only.
+  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(def.name)) {
+    throw new InvalidArgumentError(
+      `definePrimitive: the name ${JSON.stringify(def.name)} is not a plain identifier ` +
+        `(letters and digits, starting with a letter; it names helpers in generated code), ` +
+        `e.g. "logGamma" instead of "log-gamma"`,
+    );
+  }
   const prim = makePrimitive(def);
   registry.set(def.name, prim);
   return prim;

@@ -5,15 +5,18 @@
  *
  *   constant folding   equations whose inputs are all concrete constants are
  *                      evaluated at compile time
- *   simplification     x*1, x+0, x-0, x/1 -> x; x*0 -> 0; -(-x) -> x;
- *                      transpose of transpose, reshape of reshape composed;
- *                      a transpose of a broadcast becomes one broadcast;
- *                      a matmul of a transpose (last two axes) reads the
- *                      operand with its transpose flag toggled instead;
- *                      select with a constant condition -> the chosen branch
+ *   simplification     each primitive's declared `simplify` rule (exact
+ *                      rewrites only: x*1, x+(-0), x-(+0), x/1 -> x;
+ *                      -(-x) -> x; transpose of transpose, reshape of
+ *                      reshape; select with a constant condition -> the
+ *                      chosen branch), plus two rewrites across equations
+ *                      here: a transpose of a broadcast becomes one
+ *                      broadcast; a matmul of a transpose (last two axes)
+ *                      reads the operand with its transpose flag toggled
  *   CSE                an equation identical to an earlier one (same
- *                      primitive, parameters and inputs; commutative inputs
- *                      in any order) reuses its result
+ *                      primitive, parameters and inputs; inputs of a
+ *                      primitive declared commutative in any order)
+ *                      reuses its result
  *   DCE                equations whose results are never used are dropped
  *
  * Multi-output equations are folded, CSE'd (all outputs at once) and dropped
@@ -21,8 +24,11 @@
  * outputs where the primitive declares `pruneOutputs`. The simplifier skips
  * them.
  *
- * Multiplication by a known zero gives zero, as AD's symbolic zeros do
- * (so 0 * inf folds to 0, unlike IEEE arithmetic).
+ * Simplification never changes a value, bit for bit: a jitted program gives
+ * what eager evaluation gives, signed zeros, infinities and NaN included.
+ * So x * 0 is not folded (inf * 0 and NaN * 0 are NaN, -1 * 0 is -0), nor
+ * x + (+0) (-0 + 0 = +0). AD's symbolic zero tangents (null) are not numbers
+ * and never reach these equations.
  */
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { MultiPrimitive, Primitive } from "../core/primitive.js";
@@ -35,12 +41,11 @@ const FOLD_LIMIT = 1 << 16;
 /** Variable ids stay below this (2^26), so two of them pack exactly into one double. */
 const ID_SPAN = 2 ** 26;
 
-const COMMUTATIVE = new Set(["add", "mul", "max", "min", "eq", "ne", "and", "or"]);
-
+/** Whether every element of c is `value`, bit for bit (+0 and -0 differ, NaN matches NaN). */
 function allEqual(c: ConcreteArray, value: number): boolean {
-  if (c.shape.length === 0) return c.scalarValue === value;
+  if (c.shape.length === 0) return Object.is(c.scalarValue, value);
   const b = c.buffer;
-  for (let i = 0; i < b.length; i++) if (b[i] !== value) return false;
+  for (let i = 0; i < b.length; i++) if (!Object.is(b[i], value)) return false;
   return true;
 }
 
@@ -162,11 +167,10 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     }
 
     // Algebraic simplification.
-    const simplified = simplify(prim, eqn, inputs, values, producer, uniformOf);
+    const simplified = simplify(eqn, inputs, producer, uniformOf);
     if (simplified !== null) {
       s.simplified++;
-      if (simplified instanceof Var) subst.set(eqn.out, simplified);
-      else subst.set(eqn.out, newConst(simplified));
+      subst.set(eqn.out, simplified);
       continue;
     }
 
@@ -182,7 +186,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     if (inputs.length === 1) key = inputs[0]!.id;
     else if (inputs.length === 2) {
       let [i0, i1] = [inputs[0]!.id, inputs[1]!.id];
-      if (i1 < i0 && COMMUTATIVE.has(prim.name)) [i0, i1] = [i1, i0];
+      if (i1 < i0 && prim.elementwise?.commutative === true) [i0, i1] = [i1, i0];
       key = -(i0 * ID_SPAN + i1) - 1;
     } else key = inputs.map((v) => v.id).join(",");
     const prev = table.get(key);
@@ -277,78 +281,31 @@ function matmulOfTranspose(
 }
 
 /**
- * A simpler equivalent of one equation: an existing variable, a constant,
- * or null when no rule applies.
+ * An existing variable equal to the equation's result (bit for bit), by the
+ * primitive's declared `simplify` rule; null when it has none or it does
+ * not apply.
  */
 function simplify(
-  prim: Primitive,
-  eqn: JaxprEqn,
+  eqn: SingleEqn,
   inputs: readonly Var[],
-  values: readonly (ConcreteArray | undefined)[],
   producer: VarMap<JaxprEqn>,
   uniformOf: (v: Var | undefined) => number | undefined,
-): Var | ConcreteArray | null {
+): Var | null {
+  const rule = eqn.prim.simplify;
+  if (rule === undefined) return null;
   const out = eqn.out;
-  const [a, b] = inputs;
-  const same = (v: Var | undefined): v is Var =>
-    v !== undefined && shapesEqual(v.shape, out.shape) && v.dtype === out.dtype;
-  const ua = uniformOf(a);
-  const ub = uniformOf(b);
-  switch (prim.name) {
-    case "mul":
-      if (ub === 1 && same(a)) return a;
-      if (ua === 1 && same(b)) return b;
-      // x * 0 = 0: reuse the zero operand when it has the result's shape.
-      if (ua === 0 && same(a)) return a;
-      if (ub === 0 && same(b)) return b;
-      if ((ua === 0 || ub === 0) && shapeSize(out.shape) <= FOLD_LIMIT) {
-        return ConcreteArray.zeros(out.shape, out.dtype);
-      }
-      return null;
-    case "add":
-      if (ub === 0 && same(a)) return a;
-      if (ua === 0 && same(b)) return b;
-      return null;
-    case "sub":
-      if (ub === 0 && same(a)) return a;
-      return null;
-    case "div":
-      if (ub === 1 && same(a)) return a;
-      return null;
-    case "neg": {
-      const p = a === undefined ? undefined : producer.get(a);
-      if (p !== undefined && p.prim.name === "neg") return p.inputs[0]!;
-      return null;
-    }
-    case "select": {
-      const [, onTrue, onFalse] = inputs;
-      const up = ua;
-      if (up === 1 && same(onTrue)) return onTrue;
-      if (up === 0 && same(onFalse)) return onFalse;
-      if (onTrue === onFalse && same(onTrue)) return onTrue;
-      return null;
-    }
-    case "transpose": {
-      const p = a === undefined ? undefined : producer.get(a);
-      if (p !== undefined && p.prim.name === "transpose") {
-        const inner = (p.params as { perm: number[] }).perm;
-        const outer = (eqn.params as { perm: number[] }).perm;
-        if (outer.every((q, i) => inner[q] === i) && same(p.inputs[0])) return p.inputs[0];
-      }
-      return null;
-    }
-    case "reshape": {
-      if (same(a)) return a;
-      const p = a === undefined ? undefined : producer.get(a);
-      if (p !== undefined && p.prim.name === "reshape" && same(p.inputs[0])) return p.inputs[0];
-      return null;
-    }
-    case "convert":
-    case "stopGradient":
-      return same(a) ? a : null;
-    default:
-      return null;
-  }
+  return rule<Var>({
+    inputs,
+    params: eqn.params,
+    outDtype: out.dtype,
+    uniform: (i) => uniformOf(inputs[i]),
+    producer: (v) => {
+      const p = producer.get(v);
+      return p === undefined || p.outs !== undefined ? undefined : p;
+    },
+    fits: (v): v is Var =>
+      v !== undefined && shapesEqual(v.shape, out.shape) && v.dtype === out.dtype,
+  });
 }
 
 /**

@@ -18,9 +18,16 @@
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { TypedArray } from "../core/dtype.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
-import { roundHalfEven } from "../backends/scalar.js";
 import { type Jaxpr, type JaxprEqn, type Var, eqnOutputs } from "../ir/jaxpr.js";
-import { ELEMENTWISE, TYPED_ARRAY_NAME, castExpr, numberLiteral } from "./lowering.js";
+import {
+  TYPED_ARRAY_NAME,
+  castExpr,
+  elementExpr,
+  helperBindings,
+  helpersOf,
+  isElementwise,
+  numberLiteral,
+} from "./lowering.js";
 import { lowerGroupToWasm } from "./wasmLowering.js";
 
 const CHUNK_EQNS = 1000;
@@ -120,7 +127,7 @@ function planUnits(jaxpr: Jaxpr): Unit[] {
     const name = e.prim.name;
     const fitsShape = (shape: readonly number[]) =>
       e.inputs.every((v) => isScalar(v) || shapesEqual(v.shape, shape));
-    const elementwise = ELEMENTWISE[name] !== undefined;
+    const elementwise = isElementwise(e.prim);
     const broadcastsScalar = name === "broadcastInDim" && isScalar(e.inputs[0]!);
     // A sum is complete only after its loop: an equation reading it closes the group.
     if (e.inputs.some((v) => open()?.sums.has(v) === true)) close();
@@ -278,11 +285,11 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     const out = chunkBodies[c]!;
     if (u.kind === "scalar") {
       const e = eqns[u.eqn]!;
-      const expr = ELEMENTWISE[e.prim.name]!(
+      const expr = elementExpr(
+        e,
         e.inputs.map((v) => ref(v, c)),
-        e.params,
       );
-      out.push(`  const ${name(e.out)} = ${castExpr(expr, e.out.dtype)};\n${store(e.out)}`);
+      out.push(`  const ${name(e.out)} = ${expr};\n${store(e.out)}`);
     } else if (u.kind === "alias") {
       const e = eqns[u.eqn]!;
       out.push(`  const ${name(e.out)} = ${ref(e.inputs[0]!, c)};\n${store(e.out)}`);
@@ -346,9 +353,9 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
       }
       const expr =
         e.prim.name === "broadcastInDim"
-          ? operand(e.inputs[0]!)
-          : ELEMENTWISE[e.prim.name]!(e.inputs.map(operand), e.params);
-      body += `    const ${t} = ${castExpr(expr, e.out.dtype)};\n`;
+          ? castExpr(operand(e.inputs[0]!), e.out.dtype)
+          : elementExpr(e, e.inputs.map(operand));
+      body += `    const ${t} = ${expr};\n`;
       elem.set(e.out, t);
       const usedOutside =
         outputs.has(e.out) || (users.get(e.out) ?? []).some((j) => !inGroup.has(j));
@@ -370,7 +377,8 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     if (isScalar(v)) return `S[${scalarSlot.get(v)!}]`;
     return `O[${objectSlot.get(v)!}]`;
   };
-  let source = '"use strict";\n';
+  const helpers = helpersOf(eqns);
+  let source = `"use strict";\n${helperBindings(helpers)}`;
   for (let c = 0; c < numChunks; c++) {
     const loads = [...chunkLoads[c]!].map((v) => `  const ${name(v)} = ${loadOf(v)};\n`).join("");
     source += `function chunk${c}(I, C, K, S, O) {\n${loads}${chunkBodies[c]!.join("")}}\n`;
@@ -390,10 +398,10 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   // Compiling generated code is the point of jit; the source holds only generated
   // identifiers and numeric literals (see the header).
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function("roundHalfEven", source) as (
-    round: (x: number) => number,
+  const factory = new Function("H", source) as (
+    helpers: ReadonlyMap<string, (...args: number[]) => number>,
   ) => (I: Value[], C: Value[], K: Kernel[], S: Float64Array, O: Value[]) => Value[];
-  const program = factory(roundHalfEven);
+  const program = factory(helpers);
   const S = new Float64Array(scalarSlot.size);
   const O = new globalThis.Array<Value>(objectSlot.size);
   const outAvals = jaxpr.outVars;

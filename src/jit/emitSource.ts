@@ -12,14 +12,18 @@
  * arrays of one shape), broadcasts of 0-d values, and full sums. Scalars are
  * JS numbers; arrays are flat row-major JS arrays. The function returns the
  * list of output leaves in order. Identifiers are generated (x0, v3, t1):
- * no user string (function name, pytree key) appears in the source.
+ * no user string (function name, pytree key) appears in the source. Each
+ * operation's expression comes from its primitive's declaration
+ * (`prim.elementwise`, via jit/lowering.ts); a primitive without a JS
+ * expression (round, erf) brings its self-contained scalar function, whose
+ * library source is printed once at the top (`const H_erf = ...`).
  */
 import { ConcreteArray } from "../core/array.js";
 import { ChainruleError } from "../core/errors.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
 import { makeJaxpr, type Var } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
-import { ELEMENTWISE, castExpr, numberLiteral } from "./lowering.js";
+import { elementExpr, helpersOf, isElementwise, numberLiteral } from "./lowering.js";
 
 export function emitSource(f: (...args: never[]) => unknown) {
   return (...args: unknown[]): string => {
@@ -43,26 +47,22 @@ export function emitSource(f: (...args: never[]) => unknown) {
     const ref = (v: Var) => names.get(v)!;
     const isArray = (v: Var) => v.shape.length > 0;
     const lines: string[] = [];
-    let usesRound = false;
     for (const [k, e] of jaxpr.eqns.entries()) {
       const out = `v${k}`;
       names.set(e.out, out);
       const name = e.prim.name;
-      if (name === "round") usesRound = true;
-      const elementwise = ELEMENTWISE[name];
-      if (elementwise !== undefined && !isArray(e.out)) {
-        lines.push(
-          `  const ${out} = ${castExpr(elementwise(e.inputs.map(ref), e.params), e.out.dtype)};`,
-        );
+      const elementwise = isElementwise(e.prim);
+      if (elementwise && !isArray(e.out)) {
+        lines.push(`  const ${out} = ${elementExpr(e, e.inputs.map(ref))};`);
       } else if (
-        elementwise !== undefined &&
+        elementwise &&
         e.inputs.every((v) => !isArray(v) || shapesEqual(v.shape, e.out.shape))
       ) {
         const n = shapeSize(e.out.shape);
         const operands = e.inputs.map((v) => (isArray(v) ? `${ref(v)}[i]` : ref(v)));
         lines.push(
           `  const ${out} = new Array(${n});`,
-          `  for (let i = 0; i < ${n}; i++) ${out}[i] = ${castExpr(elementwise(operands, e.params), e.out.dtype)};`,
+          `  for (let i = 0; i < ${n}; i++) ${out}[i] = ${elementExpr(e, operands)};`,
         );
       } else if (name === "broadcastInDim" && !isArray(e.inputs[0]!)) {
         lines.push(
@@ -85,18 +85,14 @@ export function emitSource(f: (...args: never[]) => unknown) {
       `// Inputs: ${jaxpr.inVars.map((v, i) => `x${i} ${v.shape.length === 0 ? "number" : `array of ${shapeSize(v.shape)} (shape [${v.shape.join(", ")}])`}`).join(", ") || "none"}.`,
       `// Returns the ${jaxpr.outVars.length} output leaves in order.`,
     ];
-    const round = usesRound
-      ? [
-          "  const roundHalfEven = (x) => {",
-          "    const r = Math.round(x);",
-          "    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;",
-          "  };",
-        ]
-      : [];
+    // Primitives without a JS expression: their self-contained scalar function's source.
+    const helpers = [...helpersOf(jaxpr.eqns)].map(
+      ([helper, fn]) => `  const ${helper} = ${fn.toString()};`,
+    );
     return [
       ...header,
       `function compute(${jaxpr.inVars.map((_, i) => `x${i}`).join(", ")}) {`,
-      ...round,
+      ...helpers,
       ...lines,
       `  return [${jaxpr.outVars.map(ref).join(", ")}];`,
       "}",

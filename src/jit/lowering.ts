@@ -1,63 +1,79 @@
 /**
- * How each elementwise primitive is written as a JavaScript expression on
- * one element (a JS number). Programs made of these compile to straight-line
- * code on locals (0-d values) or to fused loops (arrays). Primitives without
- * an entry run through their own `impl` from the compiled code, so a new
- * primitive works under jit without touching this table.
+ * Elementwise primitives as JavaScript expressions on one element (a JS
+ * number), read from each primitive's declaration (`prim.elementwise`, see
+ * core/primitive.ts): its `js` expression, or else a call of its `scalar`
+ * function under a generated helper name (H_erf). Programs made of these
+ * compile to straight-line code on locals (0-d values) or to fused loops
+ * (arrays); emitSource prints the same expressions. Primitives without an
+ * elementwise rule run through their own `impl` from the compiled code.
  *
  * Every expression is built from generated identifiers and numeric literals
- * only; nothing here embeds a user-provided string.
+ * only; nothing here embeds a user-provided string (primitive names, which
+ * form helper names, are plain identifiers: definePrimitive checks).
  */
 import type { DType } from "../core/dtype.js";
+import type { AnyPrimitive, Primitive } from "../core/primitive.js";
 
-/** Expression of one element of the result, from the operands' expressions. */
-export type ElementExpr = (args: readonly string[], params: unknown) => string;
+/** What an element expression needs of an equation. */
+interface ElementEqn {
+  readonly prim: AnyPrimitive;
+  readonly params: unknown;
+  readonly out: { readonly dtype: DType };
+}
 
-const call = (fn: string) => (args: readonly string[]) => `${fn}(${args.join(", ")})`;
+/** Whether the primitive has an elementwise rule (so it fuses, compiles to locals, prints). */
+export function isElementwise(prim: AnyPrimitive): boolean {
+  return elementRule(prim) !== undefined;
+}
 
-export const ELEMENTWISE: Record<string, ElementExpr> = {
-  neg: ([a]) => `(-${a})`,
-  sin: call("Math.sin"),
-  cos: call("Math.cos"),
-  tan: call("Math.tan"),
-  asin: call("Math.asin"),
-  acos: call("Math.acos"),
-  atan: call("Math.atan"),
-  sinh: call("Math.sinh"),
-  cosh: call("Math.cosh"),
-  tanh: call("Math.tanh"),
-  exp: call("Math.exp"),
-  log: call("Math.log"),
-  log1p: call("Math.log1p"),
-  expm1: call("Math.expm1"),
-  sqrt: call("Math.sqrt"),
-  abs: call("Math.abs"),
-  floor: call("Math.floor"),
-  ceil: call("Math.ceil"),
-  round: call("roundHalfEven"),
-  sign: ([a]) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`,
-  not: ([a]) => `(${a} ? 0 : 1)`,
-  add: ([a, b]) => `(${a} + ${b})`,
-  sub: ([a, b]) => `(${a} - ${b})`,
-  mul: ([a, b]) => `(${a} * ${b})`,
-  div: ([a, b]) => `(${a} / ${b})`,
-  pow: call("Math.pow"),
-  atan2: call("Math.atan2"),
-  max: ([a, b]) => `(${a} >= ${b} || ${a} !== ${a} ? ${a} : ${b})`,
-  min: ([a, b]) => `(${a} <= ${b} || ${a} !== ${a} ? ${a} : ${b})`,
-  rem: ([a, b]) => `(${a} - Math.floor(${a} / ${b}) * ${b})`,
-  lt: ([a, b]) => `(${a} < ${b} ? 1 : 0)`,
-  le: ([a, b]) => `(${a} <= ${b} ? 1 : 0)`,
-  gt: ([a, b]) => `(${a} > ${b} ? 1 : 0)`,
-  ge: ([a, b]) => `(${a} >= ${b} ? 1 : 0)`,
-  eq: ([a, b]) => `(${a} === ${b} ? 1 : 0)`,
-  ne: ([a, b]) => `(${a} !== ${b} ? 1 : 0)`,
-  and: ([a, b]) => `(${a} && ${b} ? 1 : 0)`,
-  or: ([a, b]) => `(${a} || ${b} ? 1 : 0)`,
-  select: ([p, a, b]) => `(${p} ? ${a} : ${b})`,
-  convert: ([a]) => a!,
-  stopGradient: ([a]) => a!,
-};
+/** The primitive's elementwise rule (multi-output primitives have none). */
+function elementRule(prim: AnyPrimitive): Primitive["elementwise"] {
+  return prim.multipleResults === true ? undefined : prim.elementwise;
+}
+
+/** The rule's own or int32 part for a result of `dtype`, and the helper name of its scalar. */
+function partFor(e: ElementEqn): {
+  js: ((args: readonly string[], params: unknown) => string) | undefined;
+  scalar: (...args: number[]) => number;
+  helper: string;
+} {
+  const rule = elementRule(e.prim)!;
+  if (e.out.dtype === "int32" && rule.int32 !== undefined) {
+    return { js: rule.int32.js, scalar: rule.int32.scalar, helper: `H_${e.prim.name}_int32` };
+  }
+  return { js: rule.js, scalar: rule.scalar, helper: `H_${e.prim.name}` };
+}
+
+/**
+ * One element of an elementwise equation's result from its operands'
+ * expressions, rounded to the result's dtype.
+ */
+export function elementExpr(e: ElementEqn, operands: readonly string[]): string {
+  const part = partFor(e);
+  const expr =
+    part.js !== undefined ? part.js(operands, e.params) : `${part.helper}(${operands.join(", ")})`;
+  return castExpr(expr, e.out.dtype);
+}
+
+/**
+ * The scalar functions that the element expressions of `eqns` call, by
+ * helper name. Compiled code receives them as `H` and binds each name once
+ * (`helperBindings`); emitSource prints their source instead.
+ */
+export function helpersOf(eqns: readonly ElementEqn[]): Map<string, (...args: number[]) => number> {
+  const helpers = new Map<string, (...args: number[]) => number>();
+  for (const e of eqns) {
+    if (!isElementwise(e.prim)) continue;
+    const part = partFor(e);
+    if (part.js === undefined) helpers.set(part.helper, part.scalar);
+  }
+  return helpers;
+}
+
+/** Source lines binding each helper name to its function from the argument `H` (a Map). */
+export function helperBindings(helpers: ReadonlyMap<string, unknown>): string {
+  return [...helpers.keys()].map((h) => `const ${h} = H.get("${h}");\n`).join("");
+}
 
 /** Rounds an element expression to its dtype (as a store into a TypedArray would). */
 export function castExpr(expr: string, dtype: DType): string {

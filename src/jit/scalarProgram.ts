@@ -20,11 +20,16 @@
  * literals and fixed library names.
  */
 import { ConcreteArray } from "../core/array.js";
-import { roundHalfEven } from "../backends/scalar.js";
 import { type Jaxpr, type Var, VarMap } from "../ir/jaxpr.js";
 import { paramsKey } from "../ir/passes.js";
 import type { CompiledProgram } from "./codegen.js";
-import { ELEMENTWISE, castExpr, numberLiteral } from "./lowering.js";
+import {
+  elementExpr,
+  helperBindings,
+  helpersOf,
+  isElementwise,
+  numberLiteral,
+} from "./lowering.js";
 
 /** Straight-line statements per chunk function (V8 limits function size). */
 const CHUNK_STATEMENTS = 2000;
@@ -38,7 +43,7 @@ export function isScalarProgram(jaxpr: Jaxpr): boolean {
   return (
     jaxpr.inVars.every(scalar) &&
     jaxpr.constVars.every(scalar) &&
-    jaxpr.eqns.every((e) => ELEMENTWISE[e.prim.name] !== undefined && scalar(e.out))
+    jaxpr.eqns.every((e) => isElementwise(e.prim) && scalar(e.out))
   );
 }
 
@@ -154,7 +159,7 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
 
   const element = (e: number, operands: string[]): string => {
     const eqn = eqns[e]!;
-    return castExpr(ELEMENTWISE[eqn.prim.name]!(operands, eqn.params), eqn.out.dtype);
+    return elementExpr(eqn, operands);
   };
   const plain = (r: number): string => (r < 0 ? literals[-r - 1]! : `s[${r}]`);
   const operandsOf = (e: number): number[] =>
@@ -216,7 +221,8 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
     i += p * repeats;
   }
 
-  let source = '"use strict";\n';
+  const helpers = helpersOf(eqns);
+  let source = `"use strict";\n${helperBindings(helpers)}`;
   const numChunks = Math.ceil(statements.length / CHUNK_STATEMENTS);
   for (let c = 0; c < numChunks; c++) {
     source += `function chunk${c}(s) {\n${statements.slice(c * CHUNK_STATEMENTS, (c + 1) * CHUNK_STATEMENTS).join("")}}\n`;
@@ -228,10 +234,10 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
     `  return [${results.join(", ")}];\n};\n`;
 
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code, see the header
-  const factory = new Function("roundHalfEven", source) as (
-    round: (x: number) => number,
+  const factory = new Function("H", source) as (
+    helpers: ReadonlyMap<string, (...args: number[]) => number>,
   ) => (s: Float64Array) => number[];
-  const program = factory(roundHalfEven);
+  const program = factory(helpers);
   const s = new Float64Array(nIn + eqns.length);
   const outAvals = jaxpr.outVars;
   return {

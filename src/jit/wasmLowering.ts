@@ -3,9 +3,11 @@
  * full sums of its members), as found by the array code generator
  * (codegen.ts `planUnits`), becomes one Wasm SIMD function instead of a JS
  * loop, when the active backend is "wasm", every value of the group is
- * float32 (or every value float64), and every primitive has a vector form
- * here (add, sub, mul, div, neg, abs, sqrt, exp, log, sin, cos, max, min,
- * broadcasts of scalars, same-dtype converts, stopGradient, full sums).
+ * float32 (or every value float64), and every primitive declares a vector
+ * form (`prim.elementwise.vector`: add, sub, mul, div, neg, abs, sqrt, exp,
+ * log, sin, cos, max, min, same-dtype converts, identity for stopGradient),
+ * or is a broadcast of a scalar or a full sum. A group with any other
+ * primitive (erf, say) stays the fused JS loop: the Wasm path's JS fallback.
  * Bool values may sit next to the float ones: comparisons (lt, le, gt, ge,
  * eq, ne), and/or/not, select, and converts between bool and the float
  * dtype. Inside the function a bool is a lane mask of the float lane width
@@ -131,7 +133,19 @@ const F64X2_LT = 73;
 const V128_BITSELECT = 82;
 const F64_CONVERT_I32_S = 0xb7;
 const MATH = new Set(["exp", "log", "sin", "cos"]);
-const IDENTITY = new Set(["broadcastInDim", "convert", "stopGradient"]);
+const IDENTITY = new Set(["identity", "convert"]);
+
+/**
+ * The operation a step of the plan performs: the primitive's declared vector
+ * form (`prim.elementwise.vector`), a broadcast of a scalar (the identity on
+ * its splatted operand), a full sum, or undefined (no Wasm form: the group
+ * stays a JS loop).
+ */
+function stepOp(e: JaxprEqn): string | undefined {
+  if (e.prim.name === "broadcastInDim") return "identity";
+  if (e.prim.name === "reduceSum") return "reduceSum";
+  return e.outs !== undefined ? undefined : e.prim.elementwise?.vector;
+}
 
 type CompareName = "eq" | "ne" | "lt" | "gt" | "le" | "ge";
 /** Lane-wise comparisons: a mask per lane, false for any NaN operand except ne. */
@@ -172,7 +186,7 @@ function resultKind(name: string, args: readonly Kind[]): Kind | null {
   if (name in VECTOR_COMPARE.float64) return all("f") ? "b" : null;
   if (name in MASK_BINARY || name === "not") return all("b") ? "b" : null;
   if (name === "select") return args[0] === "b" && args[1] === "f" && args[2] === "f" ? "f" : null;
-  if (name === "broadcastInDim" || name === "stopGradient") return args[0]!;
+  if (name === "identity") return args[0]!;
   return null;
 }
 
@@ -215,7 +229,8 @@ function planGroup(
   const defined = new Set<Var>();
   const inputs: Var[] = [];
   for (const e of eqns) {
-    const name = e.prim.name;
+    const name = stepOp(e);
+    if (name === undefined) return null;
     const argKinds = e.inputs.map(kindOf);
     const outKind = kindOf(e.out);
     if (outKind === null || argKinds.includes(null)) return null;
@@ -245,7 +260,7 @@ function planGroup(
   eqns.forEach((e, j) => {
     const id = inputs.length + j;
     const args = e.inputs.map((v) => ids.get(v)!);
-    plan.steps.push({ op: e.prim.name, args });
+    plan.steps.push({ op: stepOp(e)!, args });
     ids.set(e.out, id);
     if (e.out.dtype === "bool") plan.bools.push(id);
     if (e.prim.name === "reduceSum") {

@@ -37,7 +37,7 @@ import { asArray } from "../core/convert.js";
 import { ConcretizationError } from "../core/errors.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
 import * as np from "../numpy/index.js";
-import { scatterAdd } from "../primitives/movement.js";
+import { scatterAdd } from "../primitives/indexing.js";
 import { JVPTracer } from "../transforms/jvp.js";
 import { LinearTracer } from "../transforms/linearize.js";
 import { BatchTracer } from "../transforms/vmap.js";

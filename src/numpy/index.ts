@@ -17,6 +17,7 @@ import { normalizeAxes, normalizeAxis, shapeSize } from "../core/shape.js";
 import * as ew from "../primitives/elementwise.js";
 import { matmul as matmulPrim } from "../primitives/linalg.js";
 import * as mv from "../primitives/movement.js";
+import { gather } from "../primitives/indexing.js";
 import * as rd from "../primitives/reduce.js";
 import { sort as sortLastAxis } from "../primitives/sort.js";
 import {
@@ -147,7 +148,14 @@ export const multiply = (a: ArrayLike, b: ArrayLike): Array => binary("multiply"
 export const divide = (a: ArrayLike, b: ArrayLike): Array =>
   binary("divide", (x, y) => ew.div(asFloat(x), asFloat(y)), a, b);
 export const power = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("power", (x, y) => ew.pow(asFloat(x), asFloat(y)), a, b);
+  binary(
+    "power",
+    // int32 ** int32 stays int32 (wrap-around, as NumPy); other dtypes power in float
+    (x, y) =>
+      x.dtype === "int32" && y.dtype === "int32" ? ew.pow(x, y) : ew.pow(asFloat(x), asFloat(y)),
+    a,
+    b,
+  );
 export const maximum = (a: ArrayLike, b: ArrayLike): Array => binary("maximum", ew.max, a, b);
 export const minimum = (a: ArrayLike, b: ArrayLike): Array => binary("minimum", ew.min, a, b);
 export const arctan2 = (a: ArrayLike, b: ArrayLike): Array =>
@@ -195,6 +203,8 @@ export const arctan = floatUnary("arctan", ew.atan);
 export const sinh = floatUnary("sinh", ew.sinh);
 export const cosh = floatUnary("cosh", ew.cosh);
 export const tanh = floatUnary("tanh", ew.tanh);
+/** The error function erf x = 2/sqrt(pi) * integral_0^x exp(-t^2) dt (ints promote to float64). */
+export const erf = floatUnary("erf", ew.erf);
 export const log2 = (x: ArrayLike): Array => divide(log(x), Math.LN2);
 export const log10 = (x: ArrayLike): Array => divide(log(x), Math.LN10);
 export const square = (x: ArrayLike): Array => {
@@ -609,9 +619,9 @@ export function take(x: ArrayLike, indices: ArrayLike, axis?: number): Array {
   }
   if (axis === undefined) {
     a = mv.reshape(a, [a.size]);
-    return mv.gather(a, idx, 0);
+    return gather(a, idx, 0);
   }
-  return mv.gather(a, idx, normalizeAxis("np.take", axis, a.ndim));
+  return gather(a, idx, normalizeAxis("np.take", axis, a.ndim));
 }
 
 /** Reverses the order of elements along `axis` (all axes when omitted). */
@@ -624,7 +634,7 @@ export function flip(x: ArrayLike, axis?: number | readonly number[]): Array {
       "int32",
       Int32Array.from({ length: n }, (_, i) => n - 1 - i),
     );
-    a = mv.gather(a, reversed, ax);
+    a = gather(a, reversed, ax);
   }
   return a;
 }

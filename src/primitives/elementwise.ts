@@ -2,30 +2,30 @@
  * Elementwise primitives: unary math, binary arithmetic, comparisons, select
  * and dtype conversion. Operands have equal shapes and dtypes (the np layer
  * broadcasts and promotes). Each rule's derivative is written above it.
+ *
+ * Each declaration carries its `elementwise` rule (core/primitive.ts): the
+ * meaning on one number, the JS expression the jit fuses, the Wasm vector
+ * form if any, and commutativity; the linear ones also their mask rule and
+ * the exact algebraic rewrites the simplifier may apply. Nothing outside
+ * this file lists these primitives (see docs/design.md, "Adding a primitive").
  */
 import type { Array, Aval } from "../core/array.js";
 import { type DType, castScalar, isFloat } from "../core/dtype.js";
-import { DTypeError } from "../core/errors.js";
+import { DTypeError, InvalidArgumentError, fmtShape } from "../core/errors.js";
 import {
   definePrimitive,
+  type ElementwiseRule,
+  elementScalar,
   type PrimitiveDef,
   type Tangent,
   UndefPrimal,
+  type VectorOp,
 } from "../core/primitive.js";
 import { bind } from "../core/trace.js";
 import { backend } from "../backends/index.js";
-import type { BinaryOp, UnaryOp } from "../backends/backend.js";
-import { BINARY, UNARY } from "../backends/scalar.js";
 import { ConcreteArray } from "../core/array.js";
-import {
-  elementwiseBatch,
-  fullLike,
-  instantiate,
-  sameShapeDtype,
-  tAdd,
-  tMul,
-  tNeg,
-} from "./helpers.js";
+import { fullLike, sameShapeDtype } from "./operands.js";
+import { elementwiseBatch } from "./movement.js";
 
 type NoParams = Record<string, never>;
 
@@ -43,18 +43,60 @@ function requireFloat(name: string, aval: Aval): void {
   }
 }
 
+// ------------------------------------------------------ tangent algebra --
+
+/** t1 + t2 with null as zero. */
+export function tAdd(a: Tangent, b: Tangent): Tangent {
+  if (a === null) return b;
+  if (b === null) return a;
+  return add(a, b);
+}
+
+/** t * c with null as zero. */
+export function tMul(t: Tangent, c: Array): Tangent {
+  return t === null ? null : mul(t, c);
+}
+
+/** -t with null as zero. */
+export function tNeg(t: Tangent): Tangent {
+  return t === null ? null : neg(t);
+}
+
+/** A tangent as an array (zeros when symbolically zero). */
+export function instantiate(t: Tangent, like: Aval): Array {
+  return t === null ? fullLike(like, 0) : t;
+}
+
 // ---------------------------------------------------------------- unary --
 
+/** A JS expression calling `fn` on the operands. */
+const jsCall =
+  (fn: string) =>
+  (args: readonly string[]): string =>
+    `${fn}(${args.join(", ")})`;
+
+/** The Math function `name` (`scalar` itself) as a rule: its scalar, its JS call, its Wasm form if any. */
+function math1(
+  scalar: (x: number) => number,
+  name: string,
+  vector?: VectorOp,
+): ElementwiseRule<NoParams> {
+  const js = jsCall(`Math.${name}`);
+  return vector === undefined ? { scalar, js } : { scalar, js, vector };
+}
+
 /**
- * Declares a unary primitive computed by a backend op. `tangent` gives the
+ * Declares a unary primitive from its elementwise rule. `tangent` gives the
  * derivative rule: d out = tangent(x, dx, out). `floatOnly` ops reject ints.
  */
 function unary(
   name: string,
-  op: UnaryOp,
+  rule: ElementwiseRule<NoParams>,
   tangent: ((x: Array, dx: Array, out: Array) => Tangent) | "zero",
   opts: { floatOnly?: boolean } = {},
 ) {
+  const scalar = rule.scalar;
+  const int32Scalar = elementScalar(rule, "int32");
   const prim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
     name,
     linear: false,
@@ -63,87 +105,187 @@ function unary(
       return x!;
     },
     impl([x]) {
-      if (x!.shape.length === 0) return scalarOf(UNARY[op](x!.scalarValue), x!.dtype);
-      return new ConcreteArray(x!.shape, x!.dtype, backend().unary(op, x!.buffer, x!.dtype));
+      const dtype = x!.dtype;
+      if (x!.shape.length === 0) {
+        return scalarOf((dtype === "int32" ? int32Scalar : scalar)(x!.scalarValue), dtype);
+      }
+      return new ConcreteArray(x!.shape, dtype, backend().unary(rule, x!.buffer, dtype));
     },
     jvp([x], [dx], out) {
       return tangent === "zero" || dx === null ? null : tangent(x!, dx!, out);
     },
     batch: elementwiseBatch(([x]) => bind(prim, [x!], NO_PARAMS)),
+    elementwise: rule,
   });
   return (x: Array): Array => bind(prim, [x], NO_PARAMS);
 }
 
 // d sin x = cos x dx
-export const sin = unary("sin", "sin", (x, dx) => mul(dx, cos(x)), { floatOnly: true });
+export const sin = unary("sin", math1(Math.sin, "sin", "sin"), (x, dx) => mul(dx, cos(x)), {
+  floatOnly: true,
+});
 // d cos x = -sin x dx
-export const cos = unary("cos", "cos", (x, dx) => mul(dx, neg(sin(x))), { floatOnly: true });
+export const cos = unary("cos", math1(Math.cos, "cos", "cos"), (x, dx) => mul(dx, neg(sin(x))), {
+  floatOnly: true,
+});
 // d tan x = (1 + tan^2 x) dx
 export const tan = unary(
   "tan",
-  "tan",
+  math1(Math.tan, "tan"),
   (x, dx, out) => mul(dx, add(fullLike(x, 1), mul(out, out))),
-  {
-    floatOnly: true,
-  },
+  { floatOnly: true },
 );
 // d asin x = dx / sqrt(1 - x^2)
 export const asin = unary(
   "asin",
-  "asin",
+  math1(Math.asin, "asin"),
   (x, dx) => div(dx, sqrt(sub(fullLike(x, 1), mul(x, x)))),
-  {
-    floatOnly: true,
-  },
+  { floatOnly: true },
 );
 // d acos x = -dx / sqrt(1 - x^2)
 export const acos = unary(
   "acos",
-  "acos",
+  math1(Math.acos, "acos"),
   (x, dx) => div(dx, neg(sqrt(sub(fullLike(x, 1), mul(x, x))))),
   { floatOnly: true },
 );
 // d atan x = dx / (1 + x^2)
-export const atan = unary("atan", "atan", (x, dx) => div(dx, add(fullLike(x, 1), mul(x, x))), {
+export const atan = unary(
+  "atan",
+  math1(Math.atan, "atan"),
+  (x, dx) => div(dx, add(fullLike(x, 1), mul(x, x))),
+  { floatOnly: true },
+);
+// d sinh x = cosh x dx
+export const sinh = unary("sinh", math1(Math.sinh, "sinh"), (x, dx) => mul(dx, cosh(x)), {
   floatOnly: true,
 });
-// d sinh x = cosh x dx
-export const sinh = unary("sinh", "sinh", (x, dx) => mul(dx, cosh(x)), { floatOnly: true });
 // d cosh x = sinh x dx
-export const cosh = unary("cosh", "cosh", (x, dx) => mul(dx, sinh(x)), { floatOnly: true });
+export const cosh = unary("cosh", math1(Math.cosh, "cosh"), (x, dx) => mul(dx, sinh(x)), {
+  floatOnly: true,
+});
 // d tanh x = (1 - tanh^2 x) dx
 export const tanh = unary(
   "tanh",
-  "tanh",
+  math1(Math.tanh, "tanh"),
   (x, dx, out) => mul(dx, sub(fullLike(x, 1), mul(out, out))),
   { floatOnly: true },
 );
 // d exp x = exp x dx
-export const exp = unary("exp", "exp", (_x, dx, out) => mul(dx, out), { floatOnly: true });
+export const exp = unary("exp", math1(Math.exp, "exp", "exp"), (_x, dx, out) => mul(dx, out), {
+  floatOnly: true,
+});
 // d log x = dx / x
-export const log = unary("log", "log", (x, dx) => div(dx, x), { floatOnly: true });
+export const log = unary("log", math1(Math.log, "log", "log"), (x, dx) => div(dx, x), {
+  floatOnly: true,
+});
 // d log1p x = dx / (1 + x)
-export const log1p = unary("log1p", "log1p", (x, dx) => div(dx, add(fullLike(x, 1), x)), {
-  floatOnly: true,
-});
+export const log1p = unary(
+  "log1p",
+  math1(Math.log1p, "log1p"),
+  (x, dx) => div(dx, add(fullLike(x, 1), x)),
+  {
+    floatOnly: true,
+  },
+);
 // d expm1 x = (expm1 x + 1) dx
-export const expm1 = unary("expm1", "expm1", (x, dx, out) => mul(dx, add(out, fullLike(x, 1))), {
-  floatOnly: true,
-});
+export const expm1 = unary(
+  "expm1",
+  math1(Math.expm1, "expm1"),
+  (x, dx, out) => mul(dx, add(out, fullLike(x, 1))),
+  { floatOnly: true },
+);
 // d sqrt x = dx / (2 sqrt x)
-export const sqrt = unary("sqrt", "sqrt", (x, dx, out) => div(dx, mul(fullLike(x, 2), out)), {
-  floatOnly: true,
-});
+export const sqrt = unary(
+  "sqrt",
+  { scalar: Math.sqrt, js: jsCall("Math.sqrt"), vector: "sqrt" },
+  (x, dx, out) => div(dx, mul(fullLike(x, 2), out)),
+  { floatOnly: true },
+);
 // d |x| = sign(x) dx
-export const abs = unary("abs", "abs", (x, dx) => mul(dx, sign(x)));
+export const abs = unary(
+  "abs",
+  { scalar: Math.abs, js: jsCall("Math.abs"), vector: "abs" },
+  (x, dx) => mul(dx, sign(x)),
+);
 // sign, floor, ceil and round are piecewise constant: zero derivative.
-export const sign = unary("sign", "sign", "zero");
-export const floor = unary("floor", "floor", "zero");
-export const ceil = unary("ceil", "ceil", "zero");
-export const round = unary("round", "round", "zero");
+export const sign = unary(
+  "sign",
+  {
+    // sign(±0) = ±0 and sign(NaN) = NaN, as NumPy
+    scalar: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+    js: ([a]) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`,
+  },
+  "zero",
+);
+export const floor = unary("floor", math1(Math.floor, "floor"), "zero");
+export const ceil = unary("ceil", math1(Math.ceil, "ceil"), "zero");
+/** NumPy rounds halves to even (self-contained: the jit and emitSource call its source). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+export const round = unary("round", { scalar: roundHalfEven }, "zero");
+
+/**
+ * erf x = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, in float64 within 8 ulp
+ * (at most 7 measured by test/erf.test.ts against a 200-digit reference:
+ * the rounding of exp and of the four products; a polynomial fit would do
+ * better, this keeps the maths visible).
+ * Self-contained (its source is what compiled code calls). Odd, so it works
+ * on |x|:
+ *   |x| < 2.5: erf x = 2/sqrt(pi) exp(-x^2) sum_n 2^n x^(2n+1) / (1 3 5 ... (2n+1)),
+ *            a series of positive terms (no cancellation), each term the
+ *            previous times 2x^2/(2n+1), summed nested from its tail;
+ *   2.5 <= |x| < 6: erf x = 1 - erfc x with the continued fraction
+ *            erfc x = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))),
+ *            evaluated from depth 100 backwards (converged to double precision from 2.5 on);
+ *   |x| >= 6: erfc x < 2e-17, below half an ulp of 1, so erf x = ±1.
+ * NaN gives NaN; erf(±0) = ±0.
+ */
+function erfScalar(x: number): number {
+  const a = Math.abs(x);
+  if (!(a < 6)) return Number.isNaN(x) ? x : x > 0 ? 1 : -1;
+  let result: number;
+  if (a < 2.5) {
+    const x2 = a * a;
+    // the series nested from its tail: 1 + r1 (1 + r2 (1 + ...)), r_n = 2x^2/(2n+1);
+    // each level's rounding shrinks on the way out (no error compounding).
+    // Depth 60: at |x| < 2.5 the terms left out are below 1e-17 of the sum.
+    let nested = 1;
+    for (let n = 60; n >= 1; n--) nested = 1 + (nested * (2 * x2)) / (2 * n + 1);
+    const sum = a * nested;
+    // exp(-x^2) with x^2 = x2 + lo exactly (Veltkamp's split of a into
+    // 26-bit halves): exp(-x2 - lo) = exp(-x2) (1 - lo), so the rounding of
+    // x^2 (up to 9 ulp of exp's argument near |x| = 3) does not reach the result.
+    const split = 134217729 * a; // 2^27 + 1
+    const ah = split - (split - a);
+    const al = a - ah;
+    const lo = ah * ah - x2 + 2 * ah * al + al * al;
+    result = 1.1283791670955126 * Math.exp(-x2) * (1 - lo) * sum; // 2 / sqrt(pi)
+  } else {
+    let fraction = a;
+    for (let k = 100; k >= 1; k--) fraction = a + k / 2 / fraction;
+    result = 1 - (0.5641895835477563 * Math.exp(-a * a)) / fraction; // 1 / sqrt(pi)
+  }
+  return x < 0 ? -result : x === 0 ? x : result;
+}
+/** The error function, elementwise on float arrays (np.erf is the public entry point). */
+// d erf x = 2/sqrt(pi) exp(-x^2) dx
+export const erf = unary(
+  "erf",
+  { scalar: erfScalar },
+  (x, dx) => mul(dx, mul(fullLike(x, 2 / Math.sqrt(Math.PI)), exp(neg(mul(x, x))))),
+  { floatOnly: true },
+);
 
 /** Logical not of a bool array. */
 export const logicalNot = (() => {
+  const rule: ElementwiseRule<NoParams> = {
+    scalar: (x) => (x ? 0 : 1),
+    js: ([a]) => `(${a} ? 0 : 1)`,
+    vector: "not",
+  };
   const prim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
     name: "not",
     linear: false,
@@ -154,16 +296,22 @@ export const logicalNot = (() => {
       return x!;
     },
     impl([x]) {
-      return new ConcreteArray(x!.shape, "bool", backend().unary("not", x!.buffer, "bool"));
+      return new ConcreteArray(x!.shape, "bool", backend().unary(rule, x!.buffer, "bool"));
     },
     jvp: () => null,
     batch: elementwiseBatch(([x]) => bind(prim, [x!], NO_PARAMS)),
+    elementwise: rule,
   });
   return (x: Array): Array => bind(prim, [x], NO_PARAMS);
 })();
 
+const negRule: ElementwiseRule<NoParams> = {
+  scalar: (x) => -x,
+  js: ([a]) => `(-${a})`,
+  vector: "neg",
+};
 /** -x; linear: its transpose is -ct. */
-const negPrim = definePrimitive<NoParams>({
+const negPrim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
   name: "neg",
   linear: true,
   abstractEval([x]) {
@@ -172,12 +320,19 @@ const negPrim = definePrimitive<NoParams>({
   },
   impl([x]) {
     if (x!.shape.length === 0) return scalarOf(-x!.scalarValue, x!.dtype);
-    return new ConcreteArray(x!.shape, x!.dtype, backend().unary("neg", x!.buffer, x!.dtype));
+    return new ConcreteArray(x!.shape, x!.dtype, backend().unary(negRule, x!.buffer, x!.dtype));
   },
   // d(-x) = -dx
   jvp: (_p, [dx]) => tNeg(dx!),
   transpose: (ct) => [neg(ct)],
   batch: elementwiseBatch(([x]) => neg(x!)),
+  elementwise: negRule,
+  maskRule: "pass",
+  // -(-x) = x exactly
+  simplify(q) {
+    const p = q.producer(q.inputs[0]!);
+    return p !== undefined && p.prim === negPrim && q.fits(p.inputs[0]) ? p.inputs[0] : null;
+  },
 });
 export function neg(x: Array): Array {
   return bind(negPrim, [x], NO_PARAMS);
@@ -185,11 +340,17 @@ export function neg(x: Array): Array {
 
 // --------------------------------------------------------------- binary --
 
-function binaryImpl(op: BinaryOp, outDtype?: DType) {
+function binaryImpl(rule: ElementwiseRule<NoParams>, outDtype?: DType) {
+  // 0-d operands are computed here directly (hot in scalar programs run eagerly).
+  const scalar = rule.scalar;
+  const int32Scalar = elementScalar(rule, "int32");
   return ([a, b]: readonly ConcreteArray[]): ConcreteArray => {
     const dtype = outDtype ?? a!.dtype;
-    if (a!.shape.length === 0) return scalarOf(BINARY[op](a!.scalarValue, b!.scalarValue), dtype);
-    return new ConcreteArray(a!.shape, dtype, backend().binary(op, a!.buffer, b!.buffer, dtype));
+    if (a!.shape.length === 0) {
+      const f = dtype === "int32" ? int32Scalar : scalar;
+      return scalarOf(f(a!.scalarValue, b!.scalarValue), dtype);
+    }
+    return new ConcreteArray(a!.shape, dtype, backend().binary(rule, a!.buffer, b!.buffer, dtype));
   };
 }
 
@@ -211,11 +372,33 @@ function splitLinear(name: string, args: readonly (Array | UndefPrimal)[]): [num
   throw new Error(`${name}: transpose needs exactly one linear operand`);
 }
 
+/** The infix operator `op` as a JS expression. */
+const infix =
+  (op: string) =>
+  ([a, b]: readonly string[]): string =>
+    `(${a} ${op} ${b})`;
+
+/**
+ * Whether input i holds an additive identity that leaves every value bit for
+ * bit unchanged: for floats x + (-0) = x but x + (+0) turns -0 into +0;
+ * x - (+0) = x but x - (-0) does the same. Integers have one zero.
+ */
+function exactZero(u: number | undefined, signed: "+0" | "-0", dtype: DType): boolean {
+  if (u !== 0) return false;
+  return dtype === "int32" || Object.is(u, signed === "+0" ? 0 : -0);
+}
+
+const addRule: ElementwiseRule<NoParams> = {
+  scalar: (a, b) => a + b,
+  js: infix("+"),
+  vector: "add",
+  commutative: true,
+};
 const addPrim = definePrimitive<NoParams>({
   name: "add",
   linear: true,
   abstractEval: (avals) => nonBoolArith("add", avals),
-  impl: binaryImpl("add"),
+  impl: binaryImpl(addRule),
   // d(a + b) = da + db
   jvp: (_p, [da, db]) => tAdd(da!, db!),
   transpose: (ct, [a, b]) => [
@@ -223,16 +406,30 @@ const addPrim = definePrimitive<NoParams>({
     b instanceof UndefPrimal ? ct : null,
   ],
   batch: elementwiseBatch(([a, b]) => add(a!, b!)),
+  elementwise: addRule,
+  maskRule: "pass",
+  // x + (-0) = (-0) + x = x (not x + (+0): -0 + 0 = +0)
+  simplify(q) {
+    const [a, b] = q.inputs;
+    if (exactZero(q.uniform(1), "-0", q.outDtype) && q.fits(a)) return a;
+    if (exactZero(q.uniform(0), "-0", q.outDtype) && q.fits(b)) return b;
+    return null;
+  },
 });
 export function add(a: Array, b: Array): Array {
   return bind(addPrim, [a, b], NO_PARAMS);
 }
 
+const subRule: ElementwiseRule<NoParams> = {
+  scalar: (a, b) => a - b,
+  js: infix("-"),
+  vector: "sub",
+};
 const subPrim = definePrimitive<NoParams>({
   name: "sub",
   linear: true,
   abstractEval: (avals) => nonBoolArith("subtract", avals),
-  impl: binaryImpl("sub"),
+  impl: binaryImpl(subRule),
   // d(a - b) = da - db
   jvp: (_p, [da, db]) => tAdd(da!, tNeg(db!)),
   transpose: (ct, [a, b]) => [
@@ -240,16 +437,33 @@ const subPrim = definePrimitive<NoParams>({
     b instanceof UndefPrimal ? neg(ct) : null,
   ],
   batch: elementwiseBatch(([a, b]) => sub(a!, b!)),
+  elementwise: subRule,
+  maskRule: "pass",
+  // x - (+0) = x (not x - (-0): -0 - (-0) = +0)
+  simplify(q) {
+    const a = q.inputs[0];
+    return exactZero(q.uniform(1), "+0", q.outDtype) && q.fits(a) ? a : null;
+  },
 });
 export function sub(a: Array, b: Array): Array {
   return bind(subPrim, [a, b], NO_PARAMS);
 }
 
+/** a * b wrapped to int32 (NumPy's int32): the low 32 bits of the exact product. */
+const int32Product = (a: number, b: number): number => Math.imul(a, b);
+
+const mulRule: ElementwiseRule<NoParams> = {
+  scalar: (a, b) => a * b,
+  js: infix("*"),
+  int32: { scalar: int32Product, js: jsCall("Math.imul") },
+  vector: "mul",
+  commutative: true,
+};
 const mulPrim = definePrimitive<NoParams>({
   name: "mul",
   linear: true, // in each operand separately
   abstractEval: (avals) => nonBoolArith("multiply", avals),
-  impl: binaryImpl("mul"),
+  impl: binaryImpl(mulRule),
   // d(a b) = da b + a db
   jvp: ([a, b], [da, db]) => tAdd(tMul(da!, b!), tMul(db!, a!)),
   transpose(ct, args) {
@@ -258,16 +472,31 @@ const mulPrim = definePrimitive<NoParams>({
     return i === 0 ? [g, null] : [null, g];
   },
   batch: elementwiseBatch(([a, b]) => mul(a!, b!)),
+  elementwise: mulRule,
+  maskRule: "rezero",
+  // x * 1 = 1 * x = x exactly. (x * 0 is NOT folded: inf * 0 and NaN * 0 are
+  // NaN and -1 * 0 is -0; symbolic-zero tangents never reach a product.)
+  simplify(q) {
+    const [a, b] = q.inputs;
+    if (q.uniform(1) === 1 && q.fits(a)) return a;
+    if (q.uniform(0) === 1 && q.fits(b)) return b;
+    return null;
+  },
 });
 export function mul(a: Array, b: Array): Array {
   return bind(mulPrim, [a, b], NO_PARAMS);
 }
 
+const divRule: ElementwiseRule<NoParams> = {
+  scalar: (a, b) => a / b,
+  js: infix("/"),
+  vector: "div",
+};
 const divPrim = definePrimitive<NoParams>({
   name: "div",
   linear: true, // in the numerator
   abstractEval: (avals) => nonBoolArith("divide", avals),
-  impl: binaryImpl("div"),
+  impl: binaryImpl(divRule),
   // d(a / b) = (da - (a / b) db) / b
   jvp: ([, b], [da, db], out) => {
     const num = tAdd(da!, tNeg(tMul(db!, out)));
@@ -280,6 +509,13 @@ const divPrim = definePrimitive<NoParams>({
     return [div(ct, b!), null];
   },
   batch: elementwiseBatch(([a, b]) => div(a!, b!)),
+  elementwise: divRule,
+  maskRule: "rezero",
+  // x / 1 = x exactly
+  simplify(q) {
+    const a = q.inputs[0];
+    return q.uniform(1) === 1 && q.fits(a) ? a : null;
+  },
 });
 export function div(a: Array, b: Array): Array {
   return bind(divPrim, [a, b], NO_PARAMS);
@@ -291,10 +527,11 @@ export function div(a: Array, b: Array): Array {
  */
 function binary(
   name: string,
-  op: BinaryOp,
+  rule: ElementwiseRule<NoParams>,
   tangent: (a: Array, b: Array, da: Tangent, db: Tangent, out: Array) => Tangent,
-  opts: { floatOnly?: boolean } = {},
+  opts: { floatOnly?: boolean; check?: (a: ConcreteArray, b: ConcreteArray) => void } = {},
 ) {
+  const impl = binaryImpl(rule);
   const prim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
     name,
     linear: false,
@@ -303,34 +540,88 @@ function binary(
       if (opts.floatOnly === true) requireFloat(name, aval);
       return aval;
     },
-    impl: binaryImpl(op),
+    impl:
+      opts.check === undefined
+        ? impl
+        : (args) => {
+            opts.check!(args[0]!, args[1]!);
+            return impl(args);
+          },
     jvp: ([a, b], [da, db], out) => tangent(a!, b!, da!, db!, out),
     batch: elementwiseBatch(([a, b]) => bind(prim, [a!, b!], NO_PARAMS)),
+    elementwise: rule,
   });
   return (a: Array, b: Array): Array => bind(prim, [a, b], NO_PARAMS);
 }
 
+/**
+ * base^exponent on int32, wrapped as NumPy's int32 (by squaring, each product
+ * the low 32 bits). Negative exponents: NumPy refuses them (the eager impl
+ * does too); compiled code, which cannot throw per element, gives 1 for
+ * base 1, ±1 for base -1 and 0 otherwise (the integer part of the result).
+ * Self-contained: compiled code calls its source.
+ */
+function int32Power(base: number, exponent: number): number {
+  if (exponent < 0) return base === 1 ? 1 : base === -1 ? (exponent % 2 === 0 ? 1 : -1) : 0;
+  let result = 1;
+  let b = base | 0;
+  for (let e = exponent; e > 0; e = Math.floor(e / 2)) {
+    if (e % 2 === 1) result = Math.imul(result, b);
+    b = Math.imul(b, b);
+  }
+  return result;
+}
+
+/** NumPy's rule for integer powers: no negative exponents (the result is not an integer). */
+function refuseNegativeIntPowers(base: ConcreteArray, exponent: ConcreteArray): void {
+  if (exponent.dtype !== "int32") return;
+  const e = exponent.shape.length === 0 ? [exponent.scalarValue] : exponent.buffer;
+  for (const v of e) {
+    if (v < 0) {
+      throw new InvalidArgumentError(
+        `power: integers to negative integer powers are not allowed (int32 base of shape ` +
+          `${fmtShape(base.shape)}, exponent ${v}); convert the base to float first, ` +
+          `e.g. np.power(x.astype("float64"), n)`,
+      );
+    }
+  }
+}
+
 // d a^b = b a^(b-1) da + log(a) a^b db, with log(a) taken as 0 where a = 0
 // (so that 0^b with a constant-free exponent tangent stays finite).
+// int32 powers are int32 (wrap-around); their tangents are never asked for.
 export const pow = binary(
   "pow",
-  "pow",
+  { scalar: Math.pow, js: jsCall("Math.pow"), int32: { scalar: int32Power } },
   (a, b, da, db, out) => {
     const viaBase = da === null ? null : mul(da, mul(b, pow(a, sub(b, fullLike(b, 1)))));
     const viaExp =
       db === null ? null : mul(db, mul(out, select(eq(a, fullLike(a, 0)), fullLike(a, 0), log(a))));
     return tAdd(viaBase, viaExp);
   },
-  { floatOnly: true },
+  { check: refuseNegativeIntPowers },
 );
 
 // max: the larger operand's tangent; ties split evenly (as JAX does).
-export const max = binary("max", "max", (a, b, da, db) =>
-  minMaxTangent(gt(a, b), lt(a, b), a, da, db),
+// Not declared commutative: max(+0, -0) is +0 but max(-0, +0) is -0.
+export const max = binary(
+  "max",
+  {
+    scalar: (a, b) => (a >= b || Number.isNaN(a) ? a : b),
+    js: ([a, b]) => `(${a} >= ${b} || ${a} !== ${a} ? ${a} : ${b})`,
+    vector: "max",
+  },
+  (a, b, da, db) => minMaxTangent(gt(a, b), lt(a, b), a, da, db),
 );
 // min: the smaller operand's tangent; ties split evenly.
-export const min = binary("min", "min", (a, b, da, db) =>
-  minMaxTangent(lt(a, b), gt(a, b), a, da, db),
+export const min = binary(
+  "min",
+  {
+    scalar: (a, b) => (a <= b || Number.isNaN(a) ? a : b),
+    js: ([a, b]) => `(${a} <= ${b} || ${a} !== ${a} ? ${a} : ${b})`,
+    vector: "min",
+  },
+  (a, b, da, db) => minMaxTangent(lt(a, b), gt(a, b), a, da, db),
 );
 
 function minMaxTangent(pickA: Array, pickB: Array, like: Array, da: Tangent, db: Tangent): Tangent {
@@ -343,7 +634,7 @@ function minMaxTangent(pickA: Array, pickB: Array, like: Array, da: Tangent, db:
 // d atan2(a, b) = (b da - a db) / (a^2 + b^2)
 export const atan2 = binary(
   "atan2",
-  "atan2",
+  { scalar: Math.atan2, js: jsCall("Math.atan2") },
   (a, b, da, db) => {
     const num = tAdd(tMul(da, b), tNeg(tMul(db, a)));
     return num === null ? null : div(num, add(mul(a, a), mul(b, b)));
@@ -352,13 +643,35 @@ export const atan2 = binary(
 );
 
 // rem(a, b) = a - floor(a / b) b, so d rem = da - floor(a / b) db
-export const rem = binary("rem", "rem", (a, b, da, db) =>
-  tAdd(da, tNeg(tMul(db, floor(div(a, b))))),
+export const rem = binary(
+  "rem",
+  {
+    scalar: (a, b) => a - Math.floor(a / b) * b,
+    js: ([a, b]) => `(${a} - Math.floor(${a} / ${b}) * ${b})`,
+  },
+  (a, b, da, db) => tAdd(da, tNeg(tMul(db, floor(div(a, b))))),
 );
 
 // ----------------------------------------------------------- comparison --
 
-function comparison(name: string, op: BinaryOp, boolOperands: "allow" | "only" | "deny") {
+/**
+ * Declares a comparison or logical operation (a bool result). `op` is the
+ * JS operator; the result is 1 or 0.
+ */
+function comparison(
+  name: string,
+  scalar: (a: number, b: number) => number,
+  op: string,
+  boolOperands: "allow" | "only",
+  vector: VectorOp,
+  commutative: boolean,
+) {
+  const rule: ElementwiseRule<NoParams> = {
+    scalar,
+    js: ([a, b]) => `(${a} ${op} ${b} ? 1 : 0)`,
+    vector,
+    commutative,
+  };
   const prim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
     name,
     linear: false,
@@ -369,21 +682,22 @@ function comparison(name: string, op: BinaryOp, boolOperands: "allow" | "only" |
       }
       return { shape: aval.shape, dtype: "bool" };
     },
-    impl: binaryImpl(op, "bool"),
+    impl: binaryImpl(rule, "bool"),
     jvp: () => null,
     batch: elementwiseBatch(([a, b]) => bind(prim, [a!, b!], NO_PARAMS)),
+    elementwise: rule,
   });
   return (a: Array, b: Array): Array => bind(prim, [a, b], NO_PARAMS);
 }
 
-export const lt = comparison("lt", "lt", "allow");
-export const le = comparison("le", "le", "allow");
-export const gt = comparison("gt", "gt", "allow");
-export const ge = comparison("ge", "ge", "allow");
-export const eq = comparison("eq", "eq", "allow");
-export const ne = comparison("ne", "ne", "allow");
-export const logicalAnd = comparison("and", "and", "only");
-export const logicalOr = comparison("or", "or", "only");
+export const lt = comparison("lt", (a, b) => (a < b ? 1 : 0), "<", "allow", "lt", false);
+export const le = comparison("le", (a, b) => (a <= b ? 1 : 0), "<=", "allow", "le", false);
+export const gt = comparison("gt", (a, b) => (a > b ? 1 : 0), ">", "allow", "gt", false);
+export const ge = comparison("ge", (a, b) => (a >= b ? 1 : 0), ">=", "allow", "ge", false);
+export const eq = comparison("eq", (a, b) => (a === b ? 1 : 0), "===", "allow", "eq", true);
+export const ne = comparison("ne", (a, b) => (a !== b ? 1 : 0), "!==", "allow", "ne", true);
+export const logicalAnd = comparison("and", (a, b) => (a && b ? 1 : 0), "&&", "only", "and", true);
+export const logicalOr = comparison("or", (a, b) => (a || b ? 1 : 0), "||", "only", "or", true);
 
 // --------------------------------------------------------------- select --
 
@@ -419,6 +733,21 @@ const selectPrim = definePrimitive<NoParams>({
     ];
   },
   batch: elementwiseBatch(([p, a, b]) => select(p!, a!, b!)),
+  elementwise: {
+    scalar: (p, a, b) => (p ? a : b),
+    js: ([p, a, b]) => `(${p} ? ${a} : ${b})`,
+    vector: "select",
+  },
+  maskRule: "select",
+  // A known condition picks its branch; equal branches are that branch.
+  simplify(q) {
+    const [, onTrue, onFalse] = q.inputs;
+    const p = q.uniform(0);
+    if (p === 1 && q.fits(onTrue)) return onTrue;
+    if (p === 0 && q.fits(onFalse)) return onFalse;
+    if (onTrue === onFalse && q.fits(onTrue)) return onTrue;
+    return null;
+  },
 });
 /** Elementwise pred ? onTrue : onFalse (equal shapes). */
 export function select(pred: Array, onTrue: Array, onFalse: Array): Array {
@@ -443,6 +772,10 @@ const convertPrim = definePrimitive<ConvertParams>({
     isFloat(dtype) && isFloat(x!.dtype) ? convert(dx!, dtype) : null,
   transpose: (ct, [x]) => [convert(ct, (x as UndefPrimal).aval.dtype)],
   batch: ([x], [d], { dtype }) => [convert(x!, dtype), d!],
+  // The value as is; the store into the result's dtype rounds it.
+  elementwise: { scalar: (x) => x, js: ([a]) => a!, vector: "convert" },
+  maskRule: "pass",
+  simplify: (q) => (q.fits(q.inputs[0]) ? q.inputs[0] : null),
 });
 /** Converts to another dtype (identity when equal). */
 export function convert(x: Array, dtype: DType): Array {
@@ -460,6 +793,8 @@ const stopGradientPrim = definePrimitive<NoParams>({
   // The value passes, its derivative does not.
   jvp: () => null,
   batch: ([x], [d]) => [stopGradient(x!), d!],
+  elementwise: { scalar: (x) => x, js: ([a]) => a!, vector: "identity" },
+  simplify: (q) => (q.fits(q.inputs[0]) ? q.inputs[0] : null),
 });
 /** The identity, seen by differentiation as a constant. */
 export function stopGradient(x: Array): Array {

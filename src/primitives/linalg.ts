@@ -9,9 +9,8 @@ import { type BatchDim, definePrimitive, UndefPrimal } from "../core/primitive.j
 import { shapeSize, shapesEqual } from "../core/shape.js";
 import { bind } from "../core/trace.js";
 import { backend } from "../backends/index.js";
-import { add, mul, neg } from "./elementwise.js";
-import { batchSize, batchToFront, tAdd } from "./helpers.js";
-import { concatenate, reshape, slice, transpose } from "./movement.js";
+import { add, mul, neg, tAdd } from "./elementwise.js";
+import { batchSize, batchToFront, concatenate, reshape, slice, transpose } from "./movement.js";
 import { reduceSum } from "./reduce.js";
 
 type NoParams = Record<string, never>;

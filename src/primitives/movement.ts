@@ -1,20 +1,28 @@
 /**
- * Movement primitives: reshape, broadcastInDim, transpose, slice, pad,
- * concatenate, gather (take along an axis) and scatterAdd. All are linear;
- * each transpose rule is the adjoint data movement.
+ * Movement primitives: reshape, broadcastInDim, transpose, slice, pad and
+ * concatenate, plus reduceSum (broadcasting's adjoint, so the two transpose
+ * rules live together). All are linear; each transpose rule is the adjoint
+ * data movement. Also the batch-axis plumbing vmap rules share (moveAxis,
+ * batchToFront, elementwiseBatch). This is the bottom family: it imports no
+ * other family, so elementwise, indexing, reduce and linalg build on it
+ * without import cycles.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
-import { ShapeError, fmtShape, InvalidArgumentError } from "../core/errors.js";
-import { definePrimitive, type BatchDim, UndefPrimal } from "../core/primitive.js";
+import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
+import {
+  definePrimitive,
+  type BatchDim,
+  type PrimitiveDef,
+  UndefPrimal,
+} from "../core/primitive.js";
 import { type Shape, shapeSize, shapesEqual, stridesOf } from "../core/shape.js";
 import { bind } from "../core/trace.js";
 import { backend } from "../backends/index.js";
+import type { ReduceOp } from "../backends/backend.js";
 import { allocate } from "../core/dtype.js";
-import { reduceSum } from "./reduce.js";
-import { add } from "./elementwise.js";
-import { batchSize, batchToFront, moveAxis } from "./helpers.js";
 
-function avalOf(x: UndefPrimal | Array): Aval {
+/** The shape and dtype of a transpose argument (linear or known). */
+export function avalOf(x: UndefPrimal | Array): Aval {
   return x instanceof UndefPrimal ? x.aval : x;
 }
 
@@ -23,8 +31,16 @@ function avalOf(x: UndefPrimal | Array): Aval {
 interface ReshapeParams {
   shape: Shape;
 }
-const reshapePrim = definePrimitive<ReshapeParams>({
+const reshapePrim: PrimitiveDef<ReshapeParams> = definePrimitive<ReshapeParams>({
   name: "reshape",
+  // reshape to the same shape, or of a reshape back to its input's shape: that input
+  simplify(q) {
+    const a = q.inputs[0]!;
+    if (q.fits(a)) return a;
+    const p = q.producer(a);
+    return p !== undefined && p.prim === reshapePrim && q.fits(p.inputs[0]) ? p.inputs[0] : null;
+  },
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { shape }) {
     if (shapeSize(shape) !== shapeSize(x!.shape)) {
@@ -59,6 +75,7 @@ interface BroadcastParams {
 }
 const broadcastPrim = definePrimitive<BroadcastParams>({
   name: "broadcastInDim",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { shape, dims }) {
     const ok =
@@ -116,8 +133,17 @@ export function broadcastInDim(x: Array, shape: Shape, dims: readonly number[]):
 interface TransposeParams {
   perm: readonly number[];
 }
-const transposePrim = definePrimitive<TransposeParams>({
+const transposePrim: PrimitiveDef<TransposeParams> = definePrimitive<TransposeParams>({
   name: "transpose",
+  // transpose(transpose(x, inner), outer) = x when the two permutations cancel
+  simplify(q) {
+    const p = q.producer(q.inputs[0]!);
+    if (p === undefined || p.prim !== transposePrim) return null;
+    const inner = (p.params as TransposeParams).perm;
+    const outer = q.params.perm;
+    return outer.every((k, i) => inner[k] === i) && q.fits(p.inputs[0]) ? p.inputs[0] : null;
+  },
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { perm }) {
     const sorted = [...perm].sort((a, b) => a - b);
@@ -172,6 +198,7 @@ function sliceShape(
 }
 const slicePrim = definePrimitive<SliceParams>({
   name: "slice",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { start, limit, step }) {
     const ok =
@@ -242,6 +269,7 @@ function padShape(shape: Shape, { lo, hi, interior }: PadParams): number[] {
 }
 const padPrim = definePrimitive<PadParams>({
   name: "pad",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], params) {
     const { lo, hi, interior } = params;
@@ -299,6 +327,7 @@ interface ConcatParams {
 }
 const concatPrim = definePrimitive<ConcatParams>({
   name: "concatenate",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval(avals, { axis }) {
     const first = avals[0]!;
@@ -374,167 +403,131 @@ export function concatenate(xs: readonly Array[], axis: number): Array {
   return bind(concatPrim, [...xs], { axis });
 }
 
-// --------------------------------------------------------------- gather --
+// ----------------------------------------------------- batch-axis plumbing --
 
-interface GatherParams {
-  axis: number;
-}
-function gatherShape(x: Shape, idx: Shape, axis: number): number[] {
-  return [...x.slice(0, axis), ...idx, ...x.slice(axis + 1)];
-}
-function checkIndices(fnName: string, idx: ConcreteArray, n: number): Int32Array {
-  const out = new Int32Array(idx.size);
-  for (let i = 0; i < out.length; i++) {
-    let k = idx.buffer[i]!;
-    if (k < 0) k += n;
-    if (k < 0 || k >= n) {
-      throw new InvalidArgumentError(
-        `${fnName}: index ${idx.buffer[i]} is out of bounds for an axis of length ${n}`,
-      );
-    }
-    out[i] = k;
-  }
-  return out;
-}
-/** out[..., i..., ...] = x[..., idx[i...], ...] with the index array replacing `axis`. */
-function gatherStrides(xShape: Shape, axis: number): [outer: number, len: number, inner: number] {
-  return [shapeSize(xShape.slice(0, axis)), xShape[axis]!, shapeSize(xShape.slice(axis + 1))];
-}
-const gatherPrim = definePrimitive<GatherParams>({
-  name: "gather",
-  linear: true, // in x
-  abstractEval([x, idx], { axis }) {
-    if (idx!.dtype !== "int32") {
-      throw new InvalidArgumentError(`take: indices must be int32, got dtype ${idx!.dtype}`);
-    }
-    return { shape: gatherShape(x!.shape, idx!.shape, axis), dtype: x!.dtype };
-  },
-  impl([x, idx], { axis }) {
-    const [outer, len, inner] = gatherStrides(x!.shape, axis);
-    const k = checkIndices("take", idx!, len);
-    const out = allocate(x!.dtype, outer * k.length * inner);
-    for (let o = 0; o < outer; o++)
-      for (let j = 0; j < k.length; j++) {
-        const src = (o * len + k[j]!) * inner;
-        const dst = (o * k.length + j) * inner;
-        for (let i = 0; i < inner; i++) out[dst + i] = x!.buffer[src + i]!;
-      }
-    return new ConcreteArray(gatherShape(x!.shape, idx!.shape, axis), x!.dtype, out);
-  },
-  jvp: ([, idx], [dx], _o, { axis }) => (dx === null ? null : gather(dx!, idx!, axis)),
-  transpose(ct, [x, idx], { axis }) {
-    if (idx instanceof UndefPrimal) throw new Error("gather: indices cannot be linear");
-    return [scatterAdd(ct, idx!, axis, avalOf(x!).shape), null];
-  },
-  batch: ([x, idx], [dx, di], { axis }) => batchGather(x!, idx!, dx ?? null, di ?? null, axis),
-});
-/** Takes elements along `axis` at int32 `indices`. */
-export function gather(x: Array, indices: Array, axis: number): Array {
-  return bind(gatherPrim, [x, indices], { axis });
-}
-
-interface ScatterParams {
-  axis: number;
-  /** Shape of the array scattered into. */
-  shape: Shape;
-}
-const scatterPrim = definePrimitive<ScatterParams>({
-  name: "scatterAdd",
-  linear: true, // in the updates
-  abstractEval([u, idx], { axis, shape }) {
-    const expected = gatherShape(shape, idx!.shape, axis);
-    if (!shapesEqual(expected, u!.shape)) {
-      throw new ShapeError(
-        `scatterAdd: updates of shape ${fmtShape(u!.shape)} do not match ${fmtShape(expected)}`,
-      );
-    }
-    return { shape, dtype: u!.dtype };
-  },
-  impl([u, idx], { axis, shape }) {
-    const [outer, len, inner] = gatherStrides(shape, axis);
-    const k = checkIndices("scatterAdd", idx!, len);
-    const out = allocate(u!.dtype, shapeSize(shape));
-    for (let o = 0; o < outer; o++)
-      for (let j = 0; j < k.length; j++) {
-        const dst = (o * len + k[j]!) * inner;
-        const src = (o * k.length + j) * inner;
-        for (let i = 0; i < inner; i++) out[dst + i] = out[dst + i]! + u!.buffer[src + i]!;
-      }
-    return new ConcreteArray(shape, u!.dtype, out);
-  },
-  jvp: ([, idx], [du], _o, { axis, shape }) =>
-    du === null ? null : scatterAdd(du!, idx!, axis, shape),
-  transpose(ct, [, idx], { axis }) {
-    if (idx instanceof UndefPrimal) throw new Error("scatterAdd: indices cannot be linear");
-    return [gather(ct, idx!, axis), null];
-  },
-  batch: ([u, idx], [du, di], { axis, shape }) =>
-    batchScatter(u!, idx!, du ?? null, di ?? null, axis, shape),
-});
-/** Adds updates into zeros of `shape` at int32 `indices` along `axis` (the adjoint of gather). */
-export function scatterAdd(updates: Array, indices: Array, axis: number, shape: Shape): Array {
-  return bind(scatterPrim, [updates, indices], { axis, shape });
-}
-
-/** Indices batched in front, offset by b * len so they address a flattened (batch * len) axis. */
-function offsetIndices(idx: Array, di: BatchDim, size: number, len: number): Array {
-  const ib = batchToFront(idx, di, size);
-  const offsets = new Int32Array(size);
-  for (let b = 0; b < size; b++) offsets[b] = b * len;
-  const off = new ConcreteArray([size], "int32", offsets);
-  return add(ib, broadcastInDim(off, ib.shape, [0]));
+/** Moves axis `from` of x to position `to`. */
+export function moveAxis(x: Array, from: number, to: number): Array {
+  if (from === to) return x;
+  const perm: number[] = [];
+  for (let d = 0; d < x.ndim; d++) if (d !== from) perm.push(d);
+  perm.splice(to, 0, from);
+  return transpose(x, perm);
 }
 
 /**
- * vmap of gather. With only the data batched, the batch axis goes in front
- * and `axis` shifts by one; with only the indices batched, the batch axis
- * lands among the index axes. With both, the batch and `axis` axes are
- * flattened into one and the indices offset per batch element.
+ * Brings x to a batch axis at position 0 of size `size`: moves an existing
+ * batch axis there, or broadcasts an unbatched value.
  */
-function batchGather(
-  x: Array,
-  idx: Array,
-  dx: BatchDim,
-  di: BatchDim,
-  axis: number,
-): [Array, BatchDim] {
-  if (di === null) return [gather(moveAxis(x, dx!, 0), idx, axis + 1), 0];
-  if (dx === null) return [gather(x, idx, axis), axis + di];
-  const size = batchSize([x, idx], [dx, di]);
-  const xs = moveAxis(moveAxis(x, dx, 0), axis + 1, 1); // [B, len, pre..., post...]
-  const len = xs.shape[1]!;
-  const flat = reshape(xs, [size * len, ...xs.shape.slice(2)]);
-  const g = gather(flat, offsetIndices(idx, di, size, len), 0); // [B, idx..., pre..., post...]
-  const nIdx = idx.ndim - 1;
-  const perm = [0];
-  for (let d = 0; d < axis; d++) perm.push(1 + nIdx + d);
-  for (let d = 0; d < nIdx; d++) perm.push(1 + d);
-  for (let d = 1 + nIdx + axis; d < g.ndim; d++) perm.push(d);
-  return [transpose(g, perm), 0];
+export function batchToFront(x: Array, dim: BatchDim, size: number): Array {
+  if (dim !== null) return moveAxis(x, dim, 0);
+  const shape = [size, ...x.shape];
+  return broadcastInDim(
+    x,
+    shape,
+    x.shape.map((_, i) => i + 1),
+  );
 }
 
-/** vmap of scatterAdd, mirroring batchGather. */
-function batchScatter(
-  u: Array,
-  idx: Array,
-  du: BatchDim,
-  di: BatchDim,
-  axis: number,
-  shape: Shape,
-): [Array, BatchDim] {
-  const size = batchSize([u, idx], [du, di]);
-  if (di === null) return [scatterAdd(moveAxis(u, du!, 0), idx, axis + 1, [size, ...shape]), 0];
-  const us = batchToFront(u, du, size); // [B, pre..., idx..., post...]
-  const nIdx = idx.ndim - 1;
-  const perm = [0];
-  for (let d = 0; d < nIdx; d++) perm.push(1 + axis + d);
-  for (let d = 0; d < axis; d++) perm.push(1 + d);
-  for (let d = 1 + axis + nIdx; d < us.ndim; d++) perm.push(d);
-  const len = shape[axis]!;
-  const rest = [...shape.slice(0, axis), ...shape.slice(axis + 1)];
-  const s = scatterAdd(transpose(us, perm), offsetIndices(idx, di, size, len), 0, [
-    size * len,
-    ...rest,
-  ]);
-  return [moveAxis(reshape(s, [size, len, ...rest]), 1, axis + 1), 0];
+/** The batch size among batched operands (they agree; vmap checked it). */
+export function batchSize(args: readonly Array[], dims: readonly BatchDim[]): number {
+  for (let i = 0; i < args.length; i++) {
+    const d = dims[i];
+    if (d !== null && d !== undefined) return args[i]!.shape[d]!;
+  }
+  throw new Error("batchSize: no batched operand");
 }
+
+/**
+ * Batch rule of elementwise primitives: with every operand batched at the
+ * same axis the primitive applies as is; otherwise operands move to axis 0.
+ */
+export function elementwiseBatch(
+  apply: (args: Array[]) => Array,
+): (args: readonly Array[], dims: readonly BatchDim[]) => [Array, BatchDim] {
+  return (args, dims) => {
+    const d0 = dims[0];
+    if (d0 !== null && d0 !== undefined && dims.every((d) => d === d0))
+      return [apply([...args]), d0];
+    const size = batchSize(args, dims);
+    return [apply(args.map((a, i) => batchToFront(a, dims[i] ?? null, size))), 0];
+  };
+}
+
+// ------------------------------------------------------------ reduceSum --
+
+/** Parameters of the axis reductions. */
+export interface AxesParams {
+  axes: readonly number[];
+}
+
+/** Abstract eval of an axis reduction (checks the axes). */
+export function reducedAval(name: string, x: Aval, axes: readonly number[]): Aval {
+  for (const a of axes) {
+    if (!Number.isInteger(a) || a < 0 || a >= x.shape.length) {
+      throw new ShapeError(`${name}: axis ${a} is out of range for shape ${fmtShape(x.shape)}`);
+    }
+  }
+  return { shape: x.shape.filter((_, d) => !axes.includes(d)), dtype: x.dtype };
+}
+
+/** The output axes kept by a reduction, as broadcastInDim dims back into the input. */
+export function keptDims(ndim: number, axes: readonly number[]): number[] {
+  const dims: number[] = [];
+  for (let d = 0; d < ndim; d++) if (!axes.includes(d)) dims.push(d);
+  return dims;
+}
+
+/** Batch rule of axis reductions: the batch axis moves to 0 and the axes shift by one. */
+export function shiftAxesBatch(apply: (x: Array, axes: number[]) => Array) {
+  return (
+    [x]: readonly Array[],
+    [d]: readonly (number | null)[],
+    { axes }: AxesParams,
+  ): [Array, number] => [
+    apply(
+      moveAxis(x!, d!, 0),
+      axes.map((a) => a + 1),
+    ),
+    0,
+  ];
+}
+
+/** impl of an axis reduction through the backend. */
+export function reduceImpl(op: ReduceOp, outDtype?: "int32") {
+  return ([x]: readonly ConcreteArray[], { axes }: AxesParams): ConcreteArray => {
+    const dtype = outDtype ?? x!.dtype;
+    const shape = x!.shape.filter((_, d) => !axes.includes(d));
+    return new ConcreteArray(shape, dtype, backend().reduce(op, x!.buffer, x!.shape, axes, dtype));
+  };
+}
+
+const reduceSumPrim = definePrimitive<AxesParams>({
+  name: "reduceSum",
+  maskRule: "route", // moves or sums entries: the mask routes through the transpose
+  linear: true,
+  abstractEval([x], { axes }) {
+    if (x!.dtype === "bool") {
+      throw new DTypeError(`sum: cannot sum a bool array; convert with x.astype("int32")`);
+    }
+    return reducedAval("sum", x!, axes);
+  },
+  impl: reduceImpl("sum"),
+  // d sum(x) = sum(dx)
+  jvp: (_p, [dx], _o, { axes }) => reduceSum(dx!, axes),
+  // The adjoint of summing is broadcasting back.
+  transpose: (ct, [x], { axes }) => {
+    const shape = (x as { aval: Aval }).aval.shape;
+    return [broadcastInDim(ct, shape, keptDims(shape.length, axes))];
+  },
+  batch: shiftAxesBatch((x, axes) => reduceSum(x, axes)),
+});
+/** Sums over the sorted, distinct `axes`, removing them. */
+export function reduceSum(x: Array, axes: readonly number[]): Array {
+  if (axes.length === 0) return x;
+  return bind(reduceSumPrim, [x], { axes });
+}
+
+/**
+ * max/min: the tangent is the average of the tangents at the positions that
+ * attain the extreme (ties share it), i.e. sum(dx * mask) / sum(mask).
+ */

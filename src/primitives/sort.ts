@@ -19,7 +19,8 @@ import { shapeSize } from "../core/shape.js";
 import { bindAll } from "../core/trace.js";
 import { add } from "./elementwise.js";
 import { batchSize, batchToFront } from "./helpers.js";
-import { broadcastInDim, gather, reshape } from "./movement.js";
+import { gather } from "./indexing.js";
+import { broadcastInDim, reshape } from "./movement.js";
 
 function checkSortable(aval: Aval): void {
   if (aval.shape.length === 0) {

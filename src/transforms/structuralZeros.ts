@@ -23,6 +23,9 @@
  *     into it is (computed by the same transpose on a 0/1 indicator);
  *   - every other primitive (matmul, linear algebra, user rules) drops the
  *     mask: conservative, their entries mix with arbitrary coefficients.
+ * Each primitive declares which of these it is (`maskRule` in its
+ * declaration, core/primitive.ts: "pass", "rezero", "select", "route");
+ * none declared means the mask is dropped.
  *   - two cotangents summed into one node are structurally zero only where
  *     both are (the masks are and-ed); one without a mask drops it.
  *
@@ -44,30 +47,6 @@ import { fullLike } from "../primitives/helpers.js";
 /** True where a cotangent entry is structurally zero; null when none is known to be. */
 export type Mask = Array | null;
 
-/** How a primitive's transpose treats a masked cotangent. */
-type MaskRule = "pass" | "rezero" | "select" | "route";
-
-const MASK_RULES: ReadonlyMap<string, MaskRule> = new Map<string, MaskRule>([
-  ["add", "pass"],
-  ["sub", "pass"],
-  ["neg", "pass"],
-  ["convert", "pass"],
-  ["mul", "rezero"],
-  ["div", "rezero"],
-  ["select", "select"],
-  // Transposes that move, copy or sum entries (coefficients 0 or 1).
-  ["reshape", "route"],
-  ["transpose", "route"],
-  ["broadcastInDim", "route"],
-  ["reduceSum", "route"],
-  ["slice", "route"],
-  ["pad", "route"],
-  ["concatenate", "route"],
-  ["gather", "route"],
-  ["scatterAdd", "route"],
-  ["cumsum", "route"],
-]);
-
 /**
  * `cts` with masks after a transpose: `prim` was transposed with cotangent
  * `ct` (masked by `mask`) on arguments `args`, giving `inCts`. Returns the
@@ -81,7 +60,7 @@ export function propagateMask(
   params: unknown,
   inCts: readonly Tangent[],
 ): [Tangent[], Mask[]] {
-  const rule = MASK_RULES.get(prim.name);
+  const rule = prim.maskRule;
   if (rule === "select") return selectMasks(args[0] as Array, mask, inCts);
   if (mask === null || rule === undefined) return [[...inCts], inCts.map(() => null)];
   if (rule === "route") return routeMasks(prim, ct, mask, args, params, inCts);

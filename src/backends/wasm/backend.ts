@@ -13,7 +13,8 @@
  * more than the kernel saves.
  */
 import { type DType, type TypedArray, allocate } from "../../core/dtype.js";
-import type { Backend, BinaryOp, UnaryOp } from "../backend.js";
+import type { Backend } from "../backend.js";
+import type { VectorOp } from "../../core/primitive.js";
 import { jsBackend } from "../js.js";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
 import { MATH_OPS, type MathOp } from "./mathKernels.js";
@@ -188,9 +189,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   let minMatmulWork = options.minMatmulWork ?? 4096;
   let elementwiseDTypes: readonly FloatDType[] = options.elementwiseDTypes ?? ["float32"];
   const elementwiseInWasm = (d: DType) => (elementwiseDTypes as readonly DType[]).includes(d);
-  const binaryOps = new Set<BinaryOp>(WASM_BINARY_OPS);
-  const unaryOps = new Set<UnaryOp>(WASM_UNARY_OPS);
-  const mathOps = new Set<UnaryOp>(MATH_OPS satisfies readonly (MathOp & UnaryOp)[]);
+  // Kernels by the declared vector form (primitives without one run in JS).
+  const binaryOps = new Set<VectorOp | undefined>(WASM_BINARY_OPS);
+  const unaryOps = new Set<VectorOp | undefined>(WASM_UNARY_OPS);
+  const mathOps = new Set<VectorOp | undefined>(MATH_OPS satisfies readonly (MathOp & VectorOp)[]);
 
   const backend: WasmBackend = {
     ...jsBackend,
@@ -207,19 +209,20 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     unary(op, x, dtype) {
       // exp/log/sin/cos run in Wasm for both float dtypes: the vectorised
       // math costs far less than JS Math, the copies included.
-      if (mathOps.has(op) && x.length >= minElements && floatStorage(x, dtype)) {
+      const v = op.vector;
+      if (mathOps.has(v) && x.length >= minElements && floatStorage(x, dtype)) {
         const rt = tryRuntime();
         if (rt !== undefined) {
           resetArena(rt);
           const xp = copyIn(rt, dtype, x);
           const out = alloc(rt, x.byteLength);
           // whole vectors: the tail reads and writes the slack after each block
-          rt.kernels[`math_${op}_${dtype}`]!(xp, out, Math.ceil(x.byteLength / 16));
+          rt.kernels[`math_${v}_${dtype}`]!(xp, out, Math.ceil(x.byteLength / 16));
           return copyOut(rt, dtype, out, x.length);
         }
       }
       if (
-        !unaryOps.has(op) ||
+        !unaryOps.has(v) ||
         x.length < minElements ||
         !elementwiseInWasm(dtype) ||
         !floatStorage(x, dtype)
@@ -230,13 +233,13 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       resetArena(rt);
       const xp = copyIn(rt, dtype, x);
       const out = alloc(rt, x.length * x.BYTES_PER_ELEMENT);
-      rt.kernels[`unary_${op}_${dtype}`]!(xp, out, x.length);
+      rt.kernels[`unary_${v}_${dtype}`]!(xp, out, x.length);
       return copyOut(rt, dtype, out, x.length);
     },
 
     binary(op, a, b, dtype) {
       if (
-        !binaryOps.has(op) ||
+        !binaryOps.has(op.vector) ||
         a.length < minElements ||
         !elementwiseInWasm(dtype) ||
         !floatStorage(a, dtype) ||
@@ -250,7 +253,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       const ap = copyIn(rt, dtype, a);
       const bp = copyIn(rt, dtype, b);
       const out = alloc(rt, a.length * a.BYTES_PER_ELEMENT);
-      rt.kernels[`binary_${op}_${dtype}`]!(ap, bp, out, a.length);
+      rt.kernels[`binary_${op.vector}_${dtype}`]!(ap, bp, out, a.length);
       return copyOut(rt, dtype, out, a.length);
     },
 
