@@ -19,7 +19,13 @@ import * as np from "../numpy/index.js";
 import { flatten, unflatten, type PyTree } from "../tree/index.js";
 import { concreteScalar } from "./cond.js";
 import { scan } from "./scan.js";
-import { type TreeType, carryWording, checkTreeType, treeTypeOf } from "./treeTypes.js";
+import {
+  type TreeType,
+  carryWording,
+  checkTreeType,
+  hasTreeType,
+  treeTypeOf,
+} from "./treeTypes.js";
 import { stagedWhile } from "./while.js";
 
 /** The concrete integer value of a loop bound, or null when it is traced. */
@@ -74,7 +80,7 @@ export function forILoop(
   /** The body's new carry, checked against the initial carry's type. */
   const checkedStep = (i: Array, c: unknown): unknown => {
     const next = step(i, c);
-    checkedCarryLeaves(fnName, next, initType);
+    if (!hasTreeType(next, initType)) checkedCarryLeaves(fnName, next, initType);
     return next;
   };
   if (lo !== null && hi !== null && opts.checkpoint !== undefined && hi > lo) {
@@ -144,7 +150,7 @@ export function whileLoop(
     if (v === null) break;
     if (v === 0) return carry;
     carry = step(carry);
-    checkedCarryLeaves(fnName, carry, initType);
+    if (!hasTreeType(carry, initType)) checkedCarryLeaves(fnName, carry, initType);
   }
   const [leaves, def] = flatten(carry);
   const initLeaves = leaves.map((l, k) => asArray(l, `${fnName}: init leaf ${k}`));

@@ -40,6 +40,7 @@ import {
   type TypeCheckWording,
   carryWording,
   checkTreeType,
+  hasTreeType,
   treeTypeOf,
 } from "./treeTypes.js";
 
@@ -89,10 +90,13 @@ function scanUnrolled(call: ScanCall): [PyTree, PyTree] {
       xArrays.map((x) => np.take(x, t, 0)),
     );
     const [c, y] = pairOf(step(carry, xt));
-    checkTreeType(treeTypeOf("lax.scan", "the new carry", c), carryType, wording);
-    const yType = treeTypeOf("lax.scan", "y", y);
-    if (firstY === null) firstY = yType;
-    else checkTreeType(yType, firstY, yWording(t, reverse ? length - 1 : 0));
+    if (!hasTreeType(c, carryType)) {
+      checkTreeType(treeTypeOf("lax.scan", "the new carry", c), carryType, wording);
+    }
+    if (firstY === null) firstY = treeTypeOf("lax.scan", "y", y);
+    else if (!hasTreeType(y, firstY)) {
+      checkTreeType(treeTypeOf("lax.scan", "y", y), firstY, yWording(t, reverse ? length - 1 : 0));
+    }
     carry = c;
     ys[t] = y;
   }

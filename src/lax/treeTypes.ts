@@ -7,7 +7,8 @@
  * lax.cond/lax.switch check that their branches agree, by these functions,
  * with the same messages eagerly and under jit (there, on the avals of the
  * traced values). A check compares structures and shapes/dtypes only, never
- * values, so it is cheap enough for every step of a loop.
+ * values, and its fast path (hasTreeType) walks the tree without allocating,
+ * so it is cheap enough for every step of a loop.
  */
 import { Array, type Aval } from "../core/array.js";
 import { fromData } from "../core/convert.js";
@@ -31,6 +32,62 @@ export function treeTypeOf(fnName: string, what: string, tree: unknown): TreeTyp
     leaf instanceof Array ? leaf : fromData(leaf, `${fnName}: ${what} leaf ${i}`),
   );
   return { def, avals };
+}
+
+/** True for the plain objects that tree.flatten treats as dicts. */
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== "object") return false;
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Whether `tree` has the type `type`, found without flattening or allocating
+ * (the per-step fast path of the loops). False also for leaves that are JS
+ * data other than numbers and booleans: then the caller takes the full check.
+ */
+export function hasTreeType(tree: unknown, type: TreeType): boolean {
+  return matchFrom(tree, type.def, type.avals, 0) === type.avals.length;
+}
+
+/**
+ * Matches `x` against the structure `d` whose first leaf has the aval
+ * avals[next]: the index of the aval after its last leaf, or -1 on a mismatch.
+ * (A plain recursive function, no closure: this runs every loop step.)
+ */
+function matchFrom(x: unknown, d: TreeDef, avals: readonly Aval[], next: number): number {
+  switch (d.kind) {
+    case "leaf": {
+      const a = avals[next];
+      if (a === undefined) return -1;
+      let same = false;
+      if (x instanceof Array) same = x.dtype === a.dtype && shapesEqual(x.shape, a.shape);
+      else if (typeof x === "number") same = a.dtype === "float64" && a.shape.length === 0;
+      else if (typeof x === "boolean") same = a.dtype === "bool" && a.shape.length === 0;
+      return same ? next + 1 : -1;
+    }
+    case "none":
+      return x === d.value ? next : -1;
+    case "list": {
+      if (!globalThis.Array.isArray(x) || x.length !== d.children.length) return -1;
+      let at = next;
+      for (let k = 0; k < d.children.length && at >= 0; k++) {
+        at = matchFrom(x[k], d.children[k]!, avals, at);
+      }
+      return at;
+    }
+    case "dict": {
+      if (!isPlainObject(x)) return -1;
+      const keys = Object.keys(x);
+      if (keys.length !== d.keys.length) return -1;
+      let at = next;
+      for (let k = 0; k < d.keys.length && at >= 0; k++) {
+        const key = d.keys[k]!;
+        at = keys[k] === key ? matchFrom(x[key], d.children[k]!, avals, at) : -1;
+      }
+      return at;
+    }
+  }
 }
 
 /** The type of a tree of structure `def` whose leaves have the avals `avals`. */
