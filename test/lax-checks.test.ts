@@ -320,4 +320,21 @@ describe("lax.cond and lax.switch: the branches agree", () => {
     expectAllClose(grad(h)(0.3), Math.cos(0.3), 1e-15);
     expectAllClose(grad(h)(-0.3), Math.sin(0.3), 1e-15);
   });
+  it("a concrete predicate inside vmap and jvp: the untaken branch is checked on the tracers' avals", () => {
+    const pick = (useSin: boolean) => (x: NdArray) =>
+      lax.cond(useSin, np.sin, (y: NdArray) => np.multiply(y, y), x) as NdArray;
+    const xs = [0.2, -1.5, 3];
+    expectAllClose(vmap(pick(true))(np.array(xs)), xs.map(Math.sin), 1e-15);
+    expectAllClose(
+      vmap(grad(pick(false)))(np.array(xs)),
+      xs.map((x) => 2 * x),
+      1e-15,
+    );
+    // a disagreeing untaken branch is found under vmap too (per-element shapes)
+    const bad = (x: NdArray) =>
+      lax.cond(true, np.sin, (y: NdArray) => np.stack([y, y]), x) as NdArray;
+    expect(() => vmap(bad)(np.array(xs))).toThrow(
+      /lax\.cond: output is float64\[2\] in falseFn's output but float64\[\] in trueFn's/,
+    );
+  });
 });

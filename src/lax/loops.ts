@@ -46,6 +46,7 @@ function int32Bound(fnName: string, name: string, x: ArrayLike): Array {
   return a.dtype === "int32" ? a : a.astype("int32");
 }
 
+/** Options of lax.forILoop. */
 export interface ForILoopOptions {
   /**
    * With concrete bounds: run the loop as lax.scan over the indices with

@@ -62,8 +62,6 @@ import { pack, packConcrete, packedAval, unpack } from "./packing.js";
 import { type LoopProgram, type WhileParams, stageProgram } from "./whileProgram.js";
 import { whileReverseTangent } from "./whileReverse.js";
 
-export type { WhileParams } from "./whileProgram.js";
-
 // ----------------------------------------------------------- primitive --
 
 const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
