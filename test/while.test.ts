@@ -419,7 +419,7 @@ describe("bad input", () => {
         ),
       )(n),
     ).toThrow(
-      /lax\.whileLoop: the body's output leaf 0 has dtype int32 but the loop carry has dtype float64/,
+      /lax\.whileLoop: carry is int32\[\] in the body's new carry but float64\[\] in the initial carry/,
     );
     expect(() =>
       jit((x: NdArray) =>

@@ -26,64 +26,25 @@
  * the while's reverse pass stores every carry up to a memory budget, then
  * thins them to checkpoints. gradientHorizon still unrolls under jit.
  */
-import { type Array, type ArrayLike } from "../core/array.js";
+import { type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { InvalidArgumentError, ShapeError } from "../core/errors.js";
-import * as np from "../numpy/index.js";
-import { flatten, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
 import { isTracingDynamically } from "../core/trace.js";
+import * as np from "../numpy/index.js";
+import { flatten, unflatten, type PyTree } from "../tree/index.js";
+import { type ScanCall, type ScanOptions, type ScanStep, cutBefore, pairOf } from "./scanCall.js";
 import { scanCheckpointed } from "./scanCheckpoint.js";
 import { scanStaged } from "./scanStaged.js";
+import {
+  type TreeType,
+  type TypeCheckWording,
+  carryWording,
+  checkTreeType,
+  hasTreeType,
+  treeTypeOf,
+} from "./treeTypes.js";
 
-export interface ScanOptions {
-  /** Number of steps (required when xs is null). */
-  length?: number;
-  /** Scan from the last element to the first. */
-  reverse?: boolean;
-  /**
-   * Binomial checkpointing under reverse mode: keep at most `snapshots`
-   * carries (the initial one included) and recompute the others in the
-   * backward pass by Griewank's revolve schedule: for T steps and s snapshots
-   * about r T extra step evaluations, where r is the smallest integer with
-   * C(s + r, s) >= T.
-   */
-  checkpoint?: { snapshots: number };
-  /**
-   * Truncated backpropagation through time with window H: the carry entering
-   * step k (in the order the steps run) is passed through stopGradient
-   * whenever k > 0 and k % H == 0. So every derivative flows back through at
-   * most H steps of the carry: the loss's dependence on states older than the
-   * current block is ignored (useful for chaotic simulations, whose exact
-   * long-range gradients explode). Values are unchanged. Default: no horizon.
-   */
-  gradientHorizon?: number;
-}
-
-type Step = (c: unknown, x: unknown) => unknown;
-
-/** The validated inputs of one scan call. */
-export interface ScanCall {
-  step: Step;
-  init: unknown;
-  xArrays: Array[];
-  xDef: TreeDef;
-  length: number;
-  reverse: boolean;
-  horizon: number | null;
-}
-
-/** The step's output as a checked pair. */
-export function pairOf(out: unknown): [unknown, unknown] {
-  if (!globalThis.Array.isArray(out) || out.length !== 2) {
-    throw new InvalidArgumentError("lax.scan: f must return a pair [carry, y]");
-  }
-  return [out[0], out[1]];
-}
-
-/** True when the carry entering step k is cut from the gradient. */
-export function cutBefore(k: number, horizon: number | null): boolean {
-  return horizon !== null && k > 0 && k % horizon === 0;
-}
+export type { ScanOptions } from "./scanCall.js";
 
 /** Stacks per-step output trees (ys[t] for t = 0..T-1) along a new leading axis. */
 function stackOutputs(ys: readonly unknown[]): PyTree {
@@ -93,10 +54,33 @@ function stackOutputs(ys: readonly unknown[]): PyTree {
   return unflatten(yDef, stacked);
 }
 
-/** The plain loop (unrolled): exact under every transformation. */
+/** Wording of the check that every step's y has the first step's type. */
+function yWording(step: number, firstStep: number): TypeCheckWording {
+  return {
+    fnName: "lax.scan",
+    root: "y",
+    got: `the y of step ${step}`,
+    expected: `the y of step ${firstStep}`,
+    advice: {
+      structure: "every step must return y of the same structure (the ys are stacked)",
+      shape: "every step must return y of the same shapes (the ys are stacked on a new axis)",
+      dtype: "every step must return y of the same dtypes (convert with astype in f)",
+    },
+  };
+}
+
+/**
+ * The plain loop (unrolled): exact under every transformation. Every step's
+ * new carry is checked against the initial carry's type, and its y against
+ * the first step's (shapes and dtypes only: cheap), as the staged loop under
+ * jit checks them.
+ */
 function scanUnrolled(call: ScanCall): [PyTree, PyTree] {
   const { step, xArrays, xDef, length, reverse, horizon } = call;
   let carry = call.init;
+  const carryType = treeTypeOf("lax.scan", "init", carry);
+  const wording = carryWording("lax.scan", "f");
+  let firstY: TreeType | null = null;
   const ys: unknown[] = new globalThis.Array(length);
   for (let k = 0; k < length; k++) {
     const t = reverse ? length - 1 - k : k;
@@ -106,6 +90,13 @@ function scanUnrolled(call: ScanCall): [PyTree, PyTree] {
       xArrays.map((x) => np.take(x, t, 0)),
     );
     const [c, y] = pairOf(step(carry, xt));
+    if (!hasTreeType(c, carryType)) {
+      checkTreeType(treeTypeOf("lax.scan", "the new carry", c), carryType, wording);
+    }
+    if (firstY === null) firstY = treeTypeOf("lax.scan", "y", y);
+    else if (!hasTreeType(y, firstY)) {
+      checkTreeType(treeTypeOf("lax.scan", "y", y), firstY, yWording(t, reverse ? length - 1 : 0));
+    }
     carry = c;
     ys[t] = y;
   }
@@ -164,7 +155,7 @@ export function scan(
       ? null
       : checkPositiveInt("gradientHorizon", opts.gradientHorizon);
   const call: ScanCall = {
-    step: f as Step,
+    step: f as ScanStep,
     init,
     xArrays,
     xDef,

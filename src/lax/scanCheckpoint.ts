@@ -24,21 +24,21 @@
  */
 import { Array, type Aval } from "../core/array.js";
 import { asArray } from "../core/convert.js";
-import { isFloat } from "../core/dtype.js";
-import { ChainruleError, ConcretizationError, ShapeError, fmtShape } from "../core/errors.js";
+import { ChainruleError, ConcretizationError } from "../core/errors.js";
 import { type PrimitiveDef, UndefPrimal, makePrimitive } from "../core/primitive.js";
 import { Tracer, bind, isTracingDynamically } from "../core/trace.js";
 import { Jaxpr, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
 import { jit } from "../jit/jit.js";
 import * as np from "../numpy/index.js";
-import { slice } from "../primitives/movement.js";
 import { JVPTracer, jvp } from "../transforms/jvp.js";
 import { BatchTracer, vmap } from "../transforms/vmap.js";
 import { batchToFront, moveAxis } from "../primitives/helpers.js";
 import { LinearTracer, vjp } from "../transforms/linearize.js";
-import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
+import { flatten, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
 import { type RevolveStats, firstSweepPositions, revolve } from "./revolve.js";
-import { type ScanCall, type ScanOptions, cutBefore, pairOf } from "./scan.js";
+import { type PackedLeaf, floatLeafLayout, packFloatLeaves, unpackFloatLeaf } from "./packing.js";
+import { type ScanCall, type ScanFn, cutBefore, pairOf } from "./scanCall.js";
+import { carryWording, checkTreeType, treeTypeFrom } from "./treeTypes.js";
 
 /**
  * What the last backward sweep of a checkpointed scan did (for tests and
@@ -49,25 +49,6 @@ export const lastSweep: RevolveStats & { sweeps: number } = {
   peakSnapshots: 0,
   sweeps: 0,
 };
-
-/** scan's signature (the vmap case re-issues scan one level down). */
-type ScanFn = (
-  f: (carry: never, x: never) => [unknown, unknown],
-  init: unknown,
-  xs: unknown,
-  opts?: ScanOptions,
-) => [PyTree, PyTree];
-
-/** One output leaf's place in the packed tangent vector. */
-interface PackedLeaf {
-  /** Index among the carry leaves (carry: true) or the y leaves. */
-  j: number;
-  carry: boolean;
-  shape: readonly number[];
-  dtype: Aval["dtype"];
-  offset: number;
-  size: number;
-}
 
 /** Everything the backward sweep needs: stored in the tape equation's params. */
 interface ScanRecord {
@@ -187,23 +168,6 @@ function xsAt(xs: readonly Array[], t: number): Array[] {
   return xs.map((x) => np.take(x, t, 0));
 }
 
-/** The float output leaves raveled into one float64 vector. */
-function pack(rec: ScanRecord, carry: readonly Array[], ys: readonly Array[]): Array {
-  const parts = rec.packed.map((p) => {
-    const leaf = p.carry ? carry[p.j]! : ys[p.j]!;
-    const flat = np.reshape(leaf, [p.size]);
-    return flat.dtype === "float64" ? flat : flat.astype("float64");
-  });
-  return parts.length === 1 ? parts[0]! : np.concatenate(parts);
-}
-
-/** The inverse of pack: one leaf per packed entry, in its shape and dtype. */
-function unpackLeaf(packed: Array, p: PackedLeaf): Array {
-  const flat = slice(packed, [p.offset], [p.offset + p.size]);
-  const leaf = np.reshape(flat, [...p.shape]);
-  return p.dtype === "float64" ? leaf : leaf.astype(p.dtype);
-}
-
 /** The loop on primal values with the closed-over values and inputs given; stacks ys. */
 function runLoop(rec: ScanRecord, primals: readonly Array[]): [Array[], Array[]] {
   const consts = primals.slice(0, rec.numConsts);
@@ -228,7 +192,7 @@ function tangentMap(rec: ScanRecord, tangents: readonly Array[]): Array {
     const primals = rec.primals.slice();
     rec.diff.forEach((i, k) => (primals[i] = diffValues[k]!));
     const [carry, ys] = runLoop(rec, primals);
-    return pack(rec, carry, ys);
+    return packFloatLeaves(rec.packed, carry, ys);
   };
   const diffPrimals = rec.diff.map((i) => rec.primals[i]!);
   return asArray(jvp(f, diffPrimals, [...tangents])[1], "lax.scan");
@@ -250,8 +214,8 @@ function backwardSweep(rec: ScanRecord, ct: Array): Array[] {
   let ctCarry: Array[] = rec.carryAvals.map((a) => np.zeros(a.shape, a.dtype));
   const ctYs: Array[] = rec.yAvals.map((a) => np.zeros([T, ...a.shape], a.dtype));
   for (const p of rec.packed) {
-    if (p.carry) ctCarry[p.j] = unpackLeaf(ct, p);
-    else ctYs[p.j] = unpackLeaf(ct, p);
+    if (p.carry) ctCarry[p.j] = unpackFloatLeaf(ct, p);
+    else ctYs[p.j] = unpackFloatLeaf(ct, p);
   }
   const ctConsts: (Array | null)[] = diffConsts.map(() => null);
   const ctXs: Array[][] = needX ? new globalThis.Array<Array[]>(T) : [];
@@ -321,21 +285,6 @@ function topTracer(leaves: readonly Array[]): Tracer | null {
   return top;
 }
 
-function avalsEqual(a: readonly Aval[], b: readonly Aval[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every(
-      (x, i) =>
-        x.dtype === b[i]!.dtype &&
-        x.shape.length === b[i]!.shape.length &&
-        x.shape.every((n, d) => n === b[i]!.shape[d]),
-    )
-  );
-}
-
-const fmtAvals = (avals: readonly Aval[]): string =>
-  `(${avals.map((a) => `${a.dtype}${fmtShape(a.shape)}`).join(", ")})`;
-
 /**
  * The checkpointed scan under reverse mode, or null when scan is not reached
  * by reverse mode directly (then the unrolled loop is exact and no worse).
@@ -387,17 +336,12 @@ export function scanCheckpointed(
   const { jaxpr } = traced;
   const outAvals: Aval[] = jaxpr.outVars.map((v) => ({ shape: v.shape, dtype: v.dtype }));
   const carryOutAvals = outAvals.slice(0, outAvals.length - numY);
-  if (
-    treeDefString(carryOutDef!) !== treeDefString(carryDef) ||
-    !avalsEqual(carryOutAvals, carryAvals)
-  ) {
-    throw new ShapeError(
-      `lax.scan: with the checkpoint option the carry must keep its structure, shapes and ` +
-        `dtypes: init is ${treeDefString(carryDef)} ${fmtAvals(carryAvals)} but f returned ` +
-        `${treeDefString(carryOutDef!)} ${fmtAvals(carryOutAvals)}; cast or reshape the new ` +
-        `carry (for example np.array(0.0) instead of 0 for a float counter)`,
-    );
-  }
+  // The new carry's type must be the initial carry's (the same check as the unrolled loop's).
+  checkTreeType(
+    treeTypeFrom(carryOutDef!, carryOutAvals),
+    treeTypeFrom(carryDef, carryAvals),
+    carryWording("lax.scan", "f"),
+  );
   const yAvals = outAvals.slice(outAvals.length - numY);
   const consts = [...jaxpr.consts];
   const leaves = [...consts, ...init, ...xArrays];
@@ -428,17 +372,8 @@ export function scanCheckpointed(
   });
   if (!reverseMode) return null;
 
-  // The packed layout of the float outputs' tangents.
-  const packed: PackedLeaf[] = [];
-  let offset = 0;
-  const addLeaf = (j: number, carry: boolean, shape: readonly number[], dtype: Aval["dtype"]) => {
-    if (!isFloat(dtype)) return;
-    const size = shape.reduce((a, b) => a * b, 1);
-    packed.push({ j, carry, shape, dtype, offset, size });
-    offset += size;
-  };
-  carryAvals.forEach((a, j) => addLeaf(j, true, a.shape, a.dtype));
-  yAvals.forEach((a, j) => addLeaf(j, false, [T, ...a.shape], a.dtype));
+  // The packed layout of the float outputs' tangents (packing.ts).
+  const { packed, size: packedSize } = floatLeafLayout(carryAvals, yAvals, T);
 
   const body = new Jaxpr([], [], [...jaxpr.constVars, ...jaxpr.inVars], jaxpr.eqns, jaxpr.outVars);
   const rec: ScanRecord = {
@@ -455,7 +390,7 @@ export function scanCheckpointed(
     carryAvals,
     yAvals,
     packed,
-    packedSize: offset,
+    packedSize,
     compiled: {},
   };
 
@@ -478,10 +413,10 @@ export function scanCheckpointed(
   // One tape equation for the whole loop; its outputs' tangents are sliced back out.
   const carryOut: Array[] = carry.slice();
   const ysOut: Array[] = ysStacked.slice();
-  if (offset > 0) {
+  if (packedSize > 0) {
     const packedTangent = bind(scanLinear, tangents, rec);
     for (const p of packed) {
-      const t = unpackLeaf(packedTangent, p);
+      const t = unpackFloatLeaf(packedTangent, p);
       if (p.carry) carryOut[p.j] = new JVPTracer(jvpTrace, carry[p.j]!, t);
       else ysOut[p.j] = new JVPTracer(jvpTrace, ysStacked[p.j]!, t);
     }

@@ -41,8 +41,9 @@ import { scatterAdd } from "../primitives/indexing.js";
 import { JVPTracer } from "../transforms/jvp.js";
 import { LinearTracer } from "../transforms/linearize.js";
 import { BatchTracer } from "../transforms/vmap.js";
-import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
-import { type ScanCall, pairOf } from "./scan.js";
+import { flatten, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
+import { type ScanCall, pairOf } from "./scanCall.js";
+import { carryWording, checkTreeType, treeTypeFrom } from "./treeTypes.js";
 import { stagedWhile } from "./while.js";
 
 /**
@@ -105,7 +106,11 @@ interface StepShape {
   yAvals: Aval[];
 }
 
-/** Traces the step abstractly to learn its output structure, or null if it needs concrete values. */
+/**
+ * Traces the step abstractly to learn its output structure, or null if it
+ * needs concrete values; a new carry whose type is not the initial carry's
+ * is reported here, with the unrolled loop's message.
+ */
 function probeStep(call: ScanCall, carryAvals: Aval[], carryDef: TreeDef): StepShape | null {
   const xAvals = call.xArrays.map((x) => ({ shape: x.shape.slice(1), dtype: x.dtype }));
   const [, inDef] = flatten([carryAvals.map(() => 0), xAvals.map(() => 0)]);
@@ -127,8 +132,14 @@ function probeStep(call: ScanCall, carryAvals: Aval[], carryDef: TreeDef): StepS
       [...carryAvals, ...xAvals],
     );
     const nCarry = carryAvals.length;
-    const yAvals = jaxpr.outVars.slice(nCarry).map((v) => ({ shape: v.shape, dtype: v.dtype }));
-    if (treeDefString(outCarryDef!) !== treeDefString(carryDef)) return null; // unrolled path reports it
+    const outAvals = jaxpr.outVars.map((v) => ({ shape: v.shape, dtype: v.dtype }));
+    // The new carry's type must be the initial carry's (the same check as the unrolled loop's).
+    checkTreeType(
+      treeTypeFrom(outCarryDef!, outAvals.slice(0, nCarry)),
+      treeTypeFrom(carryDef, carryAvals),
+      carryWording("lax.scan", "f"),
+    );
+    const yAvals = outAvals.slice(nCarry);
     return { closedOver: [...jaxpr.consts], carryDef, yDef: yDef!, yAvals };
   } catch (e) {
     if (e instanceof ConcretizationError) return null;

@@ -11,10 +11,10 @@
  * that every transformation sees them as ordinary operands), then the carry
  * leaves. Closed-over concrete arrays stay inside the programs as constants.
  *
- * Primitives here have one output, so the carry leaves come back packed: a
- * single float64 leaf as itself, anything else as one float64 vector of all
- * leaves' elements (int32, bool and float32 convert to float64 exactly), cut
- * back into leaves by slice/reshape/convert after the loop.
+ * Primitives here have one output, so the carry leaves come back packed
+ * (packing.ts): a single float64 leaf as itself, anything else as one
+ * float64 vector of all leaves' elements, cut back into leaves after the
+ * loop. The programs and parameters are in whileProgram.ts.
  *
  * Rules:
  *   impl       runs the loop: one compiled program per iteration (the body,
@@ -30,9 +30,11 @@
  *   reverse    (whileReverse.ts) with tape tangents the JVP rule records
  *              one linear equation for the whole loop; its transpose runs
  *              the loop at run time storing every carry, then the body's
- *              VJP backwards over the steps.
+ *              VJP backwards over the steps. whileReverse.ts does not import
+ *              this module: the rule is handed whileJvp (the tangent map's
+ *              forward application), so the dependency points one way.
  */
-import { Array, type Aval, ConcreteArray } from "../core/array.js";
+import { type Array, type Aval, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
@@ -42,161 +44,23 @@ import {
   type Tangent,
   makePrimitive,
 } from "../core/primitive.js";
-import { shapeSize, shapesEqual } from "../core/shape.js";
-import { Tracer, bind, withMainTrace } from "../core/trace.js";
-import { Jaxpr, type Var, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
+import { shapesEqual } from "../core/shape.js";
+import { bind, withMainTrace } from "../core/trace.js";
+import { traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import type { CompiledProgram } from "../jit/codegen.js";
 import { compileOrInterpret } from "../jit/jit.js";
 import { convert, gt, ne, select } from "../primitives/elementwise.js";
 import { batchSize, batchToFront, fullLike, instantiate } from "../primitives/helpers.js";
-import { broadcastInDim, concatenate, reshape, slice } from "../primitives/movement.js";
+import { broadcastInDim, reshape } from "../primitives/movement.js";
 import { reduceMax } from "../primitives/reduce.js";
 import { JVPTrace, JVPTracer, primalAndTangent } from "../transforms/jvp.js";
 import { LinearTracer } from "../transforms/linearize.js";
 import { vmap } from "../transforms/vmap.js";
 import { flatten } from "../tree/index.js";
+import { pack, packConcrete, packedAval, unpack } from "./packing.js";
+import { type LoopProgram, type WhileParams, stageProgram } from "./whileProgram.js";
 import { whileReverseTangent } from "./whileReverse.js";
-
-let nextProgramId = 0;
-
-/**
- * A traced function of (lifted values, arguments): evaluated through bind
- * (so transformations apply to it) or compiled for concrete inputs.
- */
-class LoopProgram {
-  readonly id = nextProgramId++;
-  private compiled: CompiledProgram | undefined;
-  constructor(
-    readonly jaxpr: Jaxpr,
-    readonly numLifted: number,
-  ) {}
-  /** The program applied to traced or concrete values, one primitive at a time. */
-  call(lifted: readonly Array[], args: readonly Array[]): Array[] {
-    return evalJaxpr(this.jaxpr, [...lifted, ...args]);
-  }
-  /** The compiled program on concrete inputs (compiled on first use). */
-  run(inputs: readonly ConcreteArray[]): ConcreteArray[] {
-    this.compiled ??= compileOrInterpret(optimize(this.jaxpr));
-    return this.compiled.run(inputs);
-  }
-  /** Printed (and compared by jit's CSE) by identity. */
-  toJSON(): string {
-    return `{program #${this.id}: ${this.jaxpr.eqns.length} eqns}`;
-  }
-}
-
-/** Traces f (leaves -> leaves) at `avals`; closed-over traced values become lifted inputs. */
-function stageProgram(
-  f: (leaves: Array[]) => Array[],
-  avals: readonly Aval[],
-): { program: LoopProgram; lifted: Array[]; outAvals: Aval[] } {
-  const [, inDef] = flatten(avals.map(() => 0));
-  const { jaxpr } = traceToJaxpr((...xs: unknown[]) => f(xs as Array[]), inDef, avals);
-  const keptVars: Var[] = [];
-  const kept: Array[] = [];
-  const liftedVars: Var[] = [];
-  const lifted: Array[] = [];
-  jaxpr.constVars.forEach((v, i) => {
-    const c = jaxpr.consts[i]!;
-    if (c instanceof Tracer) {
-      liftedVars.push(v);
-      lifted.push(c);
-    } else {
-      keptVars.push(v);
-      kept.push(c);
-    }
-  });
-  const closed = new Jaxpr(
-    keptVars,
-    kept,
-    [...liftedVars, ...jaxpr.inVars],
-    jaxpr.eqns,
-    jaxpr.outVars,
-  );
-  const outAvals = jaxpr.outVars.map((v) => ({ shape: v.shape, dtype: v.dtype }));
-  return { program: new LoopProgram(closed, lifted.length), lifted, outAvals };
-}
-
-export interface WhileParams {
-  /** The lax function that staged the loop (for error messages). */
-  readonly source: string;
-  readonly cond: LoopProgram;
-  readonly body: LoopProgram;
-  /** Shapes and dtypes of the carry leaves. */
-  readonly carry: readonly Aval[];
-}
-
-// ------------------------------------------------------------- packing --
-
-/** The output aval: a lone float64 leaf as is, otherwise all elements as one float64 vector. */
-export function packedAval(carry: readonly Aval[], batch: readonly number[] = []): Aval {
-  if (carry.length === 1 && carry[0]!.dtype === "float64") {
-    return { shape: [...batch, ...carry[0]!.shape], dtype: "float64" };
-  }
-  const total = carry.reduce((n, a) => n + shapeSize(a.shape), 0);
-  return { shape: [...batch, total], dtype: "float64" };
-}
-
-function isIdentityLayout(carry: readonly Aval[]): boolean {
-  return carry.length === 1 && carry[0]!.dtype === "float64";
-}
-
-/** Packs concrete carry leaves (impl). */
-function packConcrete(leaves: readonly ConcreteArray[], carry: readonly Aval[]): ConcreteArray {
-  if (isIdentityLayout(carry)) return leaves[0]!;
-  const aval = packedAval(carry);
-  const out = new Float64Array(aval.shape[0]!);
-  let offset = 0;
-  for (const leaf of leaves) {
-    if (leaf.shape.length === 0) out[offset++] = leaf.scalarValue;
-    else {
-      out.set(leaf.buffer, offset);
-      offset += leaf.buffer.length;
-    }
-  }
-  return new ConcreteArray(aval.shape, "float64", out);
-}
-
-/** Cuts a concrete packed value back into carry leaves. */
-export function unpackConcrete(out: ConcreteArray, carry: readonly Aval[]): ConcreteArray[] {
-  if (isIdentityLayout(carry)) return [out];
-  const buf = out.buffer;
-  let offset = 0;
-  return carry.map((a) => {
-    const n = shapeSize(a.shape);
-    const part = buf.subarray(offset, offset + n);
-    offset += n;
-    if (a.shape.length === 0) return ConcreteArray.scalar(part[0]!, a.dtype);
-    const leaf = ConcreteArray.zeros(a.shape, a.dtype);
-    const dst = leaf.buffer;
-    for (let j = 0; j < n; j++) dst[j] = part[j]!;
-    return leaf;
-  });
-}
-
-/** Packs (traced) carry leaves with `batch` leading axes, by primitives. */
-function pack(leaves: readonly Array[], carry: readonly Aval[], batch: readonly number[]): Array {
-  if (isIdentityLayout(carry)) return leaves[0]!;
-  const aval = packedAval(carry, batch);
-  if (aval.shape[batch.length] === 0) return ConcreteArray.zeros(aval.shape, "float64");
-  const parts = leaves.map((leaf, i) =>
-    reshape(convert(leaf, "float64"), [...batch, shapeSize(carry[i]!.shape)]),
-  );
-  return concatenate(parts, batch.length);
-}
-
-/** Cuts the packed output (with `batch` leading axes) back into carry leaves. */
-function unpack(out: Array, carry: readonly Aval[], batch: readonly number[]): Array[] {
-  if (isIdentityLayout(carry)) return [out];
-  let offset = 0;
-  return carry.map((a) => {
-    const n = shapeSize(a.shape);
-    const part = slice(out, [...batch.map(() => 0), offset], [...batch, offset + n]);
-    offset += n;
-    return convert(reshape(part, [...batch, ...a.shape]), a.dtype);
-  });
-}
 
 // ----------------------------------------------------------- primitive --
 
@@ -233,7 +97,7 @@ const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
   jvp(primals, tangents, _out, p) {
     // Reverse mode: one linear equation for the whole loop (whileReverse.ts).
     if (tangents.some((t) => t instanceof LinearTracer))
-      return whileReverseTangent(primals, tangents, p);
+      return whileReverseTangent(primals, tangents, p, whileJvp);
     return whileJvp(primals, tangents, p);
   },
   batch: whileBatch,

@@ -19,7 +19,9 @@
  *
  * whileVjp batches by running each batch element's loop separately (per
  * element trip counts); its forward-mode derivative (forward over reverse,
- * e.g. hessian) is refused with a clear error.
+ * e.g. hessian) is refused with a clear error. The forward application of
+ * whileLinear (linearize) is the loop's JVP, which while.ts hands to
+ * whileReverseTangent, so this module does not import while.ts.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
 import { isFloat } from "../core/dtype.js";
@@ -31,12 +33,23 @@ import { traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import type { CompiledProgram } from "../jit/codegen.js";
 import { compileOrInterpret } from "../jit/jit.js";
-import { convert } from "../primitives/elementwise.js";
 import { instantiate } from "../primitives/helpers.js";
 import { concatenate, reshape, slice } from "../primitives/movement.js";
 import { vjp } from "../transforms/linearize.js";
 import { flatten } from "../tree/index.js";
-import { type WhileParams, packedAval, unpackConcrete, whileJvp } from "./while.js";
+import { concatConcrete, packedAval, splitVector, unpackConcrete } from "./packing.js";
+import type { WhileParams } from "./whileProgram.js";
+
+/**
+ * The forward application of a staged loop's tangent map (the while's JVP
+ * rule, from while.ts): tangents of the operands (null = zero) to the packed
+ * tangent of the carry.
+ */
+export type WhileTangentMap = (
+  primals: readonly Array[],
+  tangents: readonly Tangent[],
+  p: WhileParams,
+) => Array;
 
 /** Memory the stored carries of one loop's reverse pass may take (bytes) before thinning. */
 let checkpointBudgetBytes = 256 * 2 ** 20;
@@ -57,6 +70,8 @@ interface ReverseParams {
 interface LinearParams extends ReverseParams {
   /** The while's primal operands. */
   readonly primals: readonly Array[];
+  /** The loop's JVP, for applying the tangent map forwards (linearize). */
+  readonly tangentMap: WhileTangentMap;
 }
 
 /**
@@ -79,15 +94,20 @@ function differentiable(
   return out;
 }
 
-/** The JVP rule's answer when the tangents are tape nodes (reverse mode). */
+/**
+ * The JVP rule's answer when the tangents are tape nodes (reverse mode): one
+ * linear equation for the whole loop. `tangentMap` is the loop's forward-mode
+ * rule, used when the linear map is applied forwards (linearize).
+ */
 export function whileReverseTangent(
   primals: readonly Array[],
   tangents: readonly Tangent[],
   p: WhileParams,
+  tangentMap: WhileTangentMap,
 ): Array {
   const inIdx = differentiable(p, primals, tangents);
   const ts = inIdx.map((i) => instantiate(tangents[i] ?? null, primals[i]!));
-  return bind(whileLinear, ts, { p, inIdx, primals: [...primals] });
+  return bind(whileLinear, ts, { p, inIdx, primals: [...primals], tangentMap });
 }
 
 const whileLinear: PrimitiveDef<LinearParams> = makePrimitive<LinearParams>({
@@ -95,27 +115,23 @@ const whileLinear: PrimitiveDef<LinearParams> = makePrimitive<LinearParams>({
   linear: true,
   abstractEval: (_avals, { p }) => packedAval(p.carry),
   // Applied to concrete tangents (linearize's forward map): the loop's JVP.
-  impl(ts, { p, inIdx, primals }) {
+  impl(ts, { p, inIdx, primals, tangentMap }) {
     const tangents: Tangent[] = primals.map(() => null);
     inIdx.forEach((i, k) => (tangents[i] = ts[k]!));
-    return whileJvp(primals, tangents, p).concrete("lax.whileLoop");
+    return tangentMap(primals, tangents, p).concrete(p.source);
   },
-  jvp: () => {
+  jvp: (_primals, _tangents, _out, { p }) => {
     throw new ChainruleError(
-      "lax.whileLoop: differentiating the tangent map of a staged while loop again is not " +
-        "supported; differentiate the function itself",
+      `${p.source}: differentiating the tangent map of a staged loop again (linearize, then ` +
+        "jvp of its linear function) is not supported; differentiate the function itself",
     );
   },
   transpose(ct, _args, { p, inIdx, primals }) {
     const packed = bind(whileVjp, [...primals, ct], { p, inIdx });
-    let offset = 0;
-    return inIdx.map((i) => {
-      const aval = primals[i]!;
-      const n = shapeSize(aval.shape);
-      const part = slice(packed, [offset], [offset + n]);
-      offset += n;
-      return convert(reshape(part, aval.shape), aval.dtype);
-    });
+    return splitVector(
+      packed,
+      inIdx.map((i) => primals[i]!),
+    );
   },
   batch: () => {
     throw new ChainruleError("internal error: whileLinear is batched through its transpose");
@@ -236,18 +252,7 @@ function runVjp(args: readonly ConcreteArray[], { p, inIdx }: ReverseParams): Co
   const byOperand = new Map<number, ConcreteArray>();
   floatLifted.forEach((i, k) => byOperand.set(nc + i, ctLifted[k]!));
   floatCarry.forEach((i, k) => byOperand.set(nc + nb + i, ctCarry[k]!));
-  const total = inIdx.reduce((s, i) => s + shapeSize(primals[i]!.shape), 0);
-  const out = new Float64Array(total);
-  let offset = 0;
-  for (const i of inIdx) {
-    const c = byOperand.get(i)!;
-    if (c.shape.length === 0) out[offset++] = c.scalarValue;
-    else {
-      out.set(c.buffer, offset);
-      offset += c.buffer.length;
-    }
-  }
-  return new ConcreteArray([total], "float64", out);
+  return concatConcrete(inIdx.map((i) => byOperand.get(i)!));
 }
 
 const whileVjp: PrimitiveDef<ReverseParams> = makePrimitive<ReverseParams>({
@@ -258,14 +263,18 @@ const whileVjp: PrimitiveDef<ReverseParams> = makePrimitive<ReverseParams>({
     return { shape: [total], dtype: "float64" };
   },
   impl: runVjp,
-  jvp: () => {
+  jvp: (_primals, _tangents, _out, { p }) => {
     throw new ChainruleError(
-      "lax.whileLoop: differentiating the reverse pass again (hessian, grad of grad, jacfwd of " +
+      `${p.source}: differentiating the reverse pass again (hessian, grad of grad, jacfwd of ` +
         "grad) through a loop with a traced condition (or traced forILoop bounds) is not " +
-        "supported; use jacfwd(jacfwd(f)) (forward mode goes through the loop), or a concrete " +
-        "trip count (under jit: staticArgnums)",
+        "supported: the trip count is known only when the loop runs, so the reverse pass is " +
+        "one run-time step with no derivative of its own. Use jacfwd(jacfwd(f)) (forward mode " +
+        "goes through the loop), give lax.forILoop/lax.scan bounds that are JS numbers " +
+        "(under jit: staticArgnums), or take the outer derivatives outside jit " +
+        "(grad(grad(jit(f))) runs the loop on concrete values)",
     );
   },
+
   // Each batch element runs its own loop (its own trip count).
   batch(args, dims, params) {
     let size = 0;
