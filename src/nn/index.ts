@@ -4,15 +4,7 @@
  * public names: activations.ts holds the nonlinearities, layers.ts the dense
  * layers, initialisers and losses.
  */
-export {
-  logSoftmax,
-  logsumexp,
-  relu,
-  sigmoid,
-  silu,
-  softmax,
-  softplus,
-} from "./activations.js";
+export { logSoftmax, logsumexp, relu, sigmoid, silu, softmax, softplus } from "./activations.js";
 export {
   crossEntropy,
   dense,

@@ -399,7 +399,8 @@ export function reshape(
   if (!fits) {
     throw new ShapeError(
       `np.reshape: cannot reshape an array of shape ${fmtShape(a.shape)} (${a.size} elements) ` +
-        `into ${fmtShape(s)}; the sizes must multiply to ${a.size}`,
+        `into ${fmtShape(s)}${unknown < 0 ? ` (${known} elements)` : ""}; the sizes must ` +
+        `multiply to ${a.size}`,
     );
   }
   if (unknown >= 0) s[unknown] = a.size / known;
