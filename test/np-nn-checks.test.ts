@@ -6,7 +6,7 @@
  * from finite differences.
  */
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError, ShapeError, grad, jacfwd, jacrev, nn, np } from "../src/index.js";
+import { InvalidArgumentError, ShapeError, grad, jacfwd, jacrev, jit, nn, np } from "../src/index.js";
 import { expectAllClose, fdJacobian, flat } from "./helpers.js";
 
 describe("softmax family at large inputs", () => {
@@ -75,6 +75,12 @@ describe("nn.crossEntropy labels", () => {
     expect(() => nn.crossEntropy(logits, y)).toThrow(InvalidArgumentError);
     expect(() => nn.crossEntropy(logits, y)).toThrow(named);
     expect(() => nn.crossEntropy(logits, y)).toThrow(/3 classes.*integers 0\.\.2/);
+  });
+
+  it("under jit (traced labels, not checkable) in-range labels give the eager loss", () => {
+    const labels = np.array([2, 0], { dtype: "int32" });
+    const traced = jit((z: np.ArrayLike, y: np.ArrayLike) => nn.crossEntropy(z, y));
+    expectAllClose(traced(logits, labels), nn.crossEntropy(logits, labels), 1e-15);
   });
 
   it("in-range labels still give the mean of -log softmax at the label", () => {
