@@ -6,7 +6,16 @@
  * from finite differences.
  */
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError, ShapeError, grad, jacfwd, jacrev, jit, nn, np } from "../src/index.js";
+import {
+  InvalidArgumentError,
+  ShapeError,
+  grad,
+  jacfwd,
+  jacrev,
+  jit,
+  nn,
+  np,
+} from "../src/index.js";
 import { expectAllClose, fdJacobian, flat } from "./helpers.js";
 
 describe("softmax family at large inputs", () => {
