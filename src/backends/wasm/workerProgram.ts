@@ -12,6 +12,10 @@
  * no module scope around it. Everything it needs, the control-word layout
  * included, comes in `WorkerStart`. Being plain text at run time, it survives
  * any bundler, and under tsx/vitest it is the transpiled JS of this file.
+ * (A tool that rewrites function bodies to call module-level helpers would
+ * break it: source-instrumenting coverage such as istanbul, or transpiling
+ * below ES2015 so that `fn(...args)` becomes a helper call. V8 coverage and
+ * the ES2022 target do not.)
  */
 
 /** Word indices of the control block the caller and the workers share. */
