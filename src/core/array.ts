@@ -38,7 +38,7 @@ export interface ArrayMethodImpls {
   mean(a: ArrayLike, axis?: Axis, opts?: { keepdims?: boolean }): Array;
   max(a: ArrayLike, axis?: Axis, opts?: { keepdims?: boolean }): Array;
   min(a: ArrayLike, axis?: Axis, opts?: { keepdims?: boolean }): Array;
-  reshape(a: ArrayLike, shape: readonly number[]): Array;
+  reshape(a: ArrayLike, shape: readonly number[] | number, ...moreSizes: number[]): Array;
   transpose(a: ArrayLike, axes?: readonly number[]): Array;
   astype(a: ArrayLike, dtype: DType): Array;
   exp(a: ArrayLike): Array;
@@ -153,8 +153,9 @@ export abstract class Array {
   min(axis?: Axis, opts?: { keepdims?: boolean }): Array {
     return np().min(this, axis, opts);
   }
-  reshape(shape: readonly number[]): Array {
-    return np().reshape(this, shape);
+  /** Reshape to `shape`: a list, or separate sizes as in NumPy (`x.reshape(2, 3)`). */
+  reshape(shape: readonly number[] | number, ...moreSizes: number[]): Array {
+    return np().reshape(this, shape, ...moreSizes);
   }
   transpose(axes?: readonly number[]): Array {
     return np().transpose(this, axes);

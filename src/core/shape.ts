@@ -79,3 +79,61 @@ export function normalizeAxes(
   }
   return out;
 }
+
+/**
+ * Most elements one array may hold (2^32): above it no engine can allocate
+ * the typed array, and shape arithmetic past 2^53 would not even be exact.
+ */
+export const MAX_ARRAY_ELEMENTS = 2 ** 32;
+
+/** Shows a user's shape argument as written, non-numbers quoted (`[2, "3"]`). */
+function showShapeArg(shape: unknown): string {
+  const show = (d: unknown): string =>
+    typeof d === "number" ? String(d) : typeof d === "string" ? JSON.stringify(d) : String(d);
+  if (typeof shape === "number") return show(shape);
+  if (globalThis.Array.isArray(shape)) return `[${shape.map(show).join(", ")}]`;
+  return show(shape);
+}
+
+/**
+ * Validates a shape argument of the user-facing function `fnName` (a
+ * dimension size or a list of them) and returns it as a fresh number[].
+ * Every entry must be a non-negative integer; with `inferred`, one entry
+ * may be -1 (reshape's "whatever size fits"). The element count (the
+ * product, -1 left out) must not exceed MAX_ARRAY_ELEMENTS. Anything else
+ * is a ShapeError naming the function and the shape.
+ */
+export function checkShapeArg(
+  fnName: string,
+  shape: unknown,
+  opts: { inferred?: boolean } = {},
+): number[] {
+  const allowed =
+    "a shape is a list of non-negative integer sizes" +
+    (opts.inferred === true ? ", one of which may be -1 (inferred from the size)" : "");
+  const reject = (why: string): never => {
+    throw new ShapeError(`${fnName}: shape ${showShapeArg(shape)} ${why}; ${allowed}`);
+  };
+  let dims: unknown[];
+  if (typeof shape === "number") dims = [shape];
+  else if (globalThis.Array.isArray(shape)) dims = shape as unknown[];
+  else return reject("is neither a number nor a list of numbers");
+  let inferredAt = -1;
+  let size = 1;
+  dims.forEach((d, i) => {
+    if (typeof d !== "number") reject(`has a non-number at position ${i} (${typeof d})`);
+    const n = d as number;
+    if (n === -1 && opts.inferred === true) {
+      if (inferredAt >= 0) reject(`has more than one -1 (positions ${inferredAt} and ${i})`);
+      inferredAt = i;
+      return;
+    }
+    if (!Number.isInteger(n)) reject(`has a size ${n} at position ${i} that is not an integer`);
+    if (n < 0) reject(`has a negative size ${n} at position ${i}`);
+    size *= n;
+  });
+  if (size > MAX_ARRAY_ELEMENTS) {
+    reject(`has ${size} elements, more than the ${MAX_ARRAY_ELEMENTS} an array may hold`);
+  }
+  return [...(dims as number[])];
+}

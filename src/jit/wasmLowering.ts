@@ -127,11 +127,11 @@ const VECTOR_UNARY: Record<FloatDType, Record<UnaryName, number>> = {
   float32: { neg: Simd.f32x4_neg, abs: Simd.f32x4_abs, sqrt: Simd.f32x4_sqrt },
   float64: { neg: Simd.f64x2_neg, abs: Simd.f64x2_abs, sqrt: Simd.f64x2_sqrt },
 };
-/** SIMD and plain opcodes beyond the emitter's table (spec numbering). */
-const F64X2_PROMOTE_LOW_F32X4 = 95;
-const F64X2_LT = 73;
-const V128_BITSELECT = 82;
-const F64_CONVERT_I32_S = 0xb7;
+/** Opcodes by the names this file uses for them (from the table in backends/wasm/opcodes.ts). */
+const F64X2_PROMOTE_LOW_F32X4 = Simd.f64x2_promote_low_f32x4;
+const F64X2_LT = Simd.f64x2_lt;
+const V128_BITSELECT = Simd.v128_bitselect;
+const F64_CONVERT_I32_S = Op.f64_convert_i32_s;
 const MATH = new Set(["exp", "log", "sin", "cos"]);
 const IDENTITY = new Set(["identity", "convert"]);
 
@@ -150,26 +150,40 @@ function stepOp(e: JaxprEqn): string | undefined {
 type CompareName = "eq" | "ne" | "lt" | "gt" | "le" | "ge";
 /** Lane-wise comparisons: a mask per lane, false for any NaN operand except ne. */
 const VECTOR_COMPARE: Record<FloatDType, Record<CompareName, number>> = {
-  float32: { eq: 65, ne: 66, lt: 67, gt: 68, le: 69, ge: 70 },
-  float64: { eq: 71, ne: 72, lt: 73, gt: 74, le: 75, ge: 76 },
+  float32: {
+    eq: Simd.f32x4_eq,
+    ne: Simd.f32x4_ne,
+    lt: Simd.f32x4_lt,
+    gt: Simd.f32x4_gt,
+    le: Simd.f32x4_le,
+    ge: Simd.f32x4_ge,
+  },
+  float64: {
+    eq: Simd.f64x2_eq,
+    ne: Simd.f64x2_ne,
+    lt: Simd.f64x2_lt,
+    gt: Simd.f64x2_gt,
+    le: Simd.f64x2_le,
+    ge: Simd.f64x2_ge,
+  },
 };
 /** Bitwise operations on masks (bool values). */
-const V128_NOT = 77;
-const MASK_BINARY: Record<string, number> = { and: 78, or: 80 };
+const V128_NOT = Simd.v128_not;
+const MASK_BINARY: Record<string, number> = { and: Simd.v128_and, or: Simd.v128_or };
 /** Widening and narrowing of bool bytes (SIMD spec numbering). */
-const V128_LOAD16_SPLAT = 8;
-const V128_LOAD32_ZERO = 92;
-const I16X8_EXTEND_LOW_I8X16_U = 137;
-const I32X4_EXTEND_LOW_I16X8_U = 169;
-const I64X2_EXTEND_LOW_I32X4_U = 201;
-const I32X4_SPLAT = 17;
-const I32X4_NE = 56;
-const I64X2_NE = 215;
-const I32X4_EXTRACT_LANE = 27;
-const I32_STORE = 0x36;
-const I32_STORE16 = 0x3b;
-const I32_AND = 0x71;
-const I32_SHR_U = 0x76;
+const V128_LOAD16_SPLAT = Simd.v128_load16_splat;
+const V128_LOAD32_ZERO = Simd.v128_load32_zero;
+const I16X8_EXTEND_LOW_I8X16_U = Simd.i16x8_extend_low_i8x16_u;
+const I32X4_EXTEND_LOW_I16X8_U = Simd.i32x4_extend_low_i16x8_u;
+const I64X2_EXTEND_LOW_I32X4_U = Simd.i64x2_extend_low_i32x4_u;
+const I32X4_SPLAT = Simd.i32x4_splat;
+const I32X4_NE = Simd.i32x4_ne;
+const I64X2_NE = Simd.i64x2_ne;
+const I32X4_EXTRACT_LANE = Simd.i32x4_extract_lane;
+const I32_STORE = Op.i32_store;
+const I32_STORE16 = Op.i32_store16;
+const I32_AND = Op.i32_and;
+const I32_SHR_U = Op.i32_shr_u;
 
 /** Whether a value of the plan is a float of the group's dtype ("f") or a bool mask ("b"). */
 type Kind = "f" | "b";
@@ -422,7 +436,7 @@ function buildModule(plan: Plan, shared: boolean): Uint8Array<ArrayBuffer> {
       c.get(sumsPtr);
       c.get(a).simd(Simd.f64x2_extract_lane).bytes.push(0);
       c.get(a).simd(Simd.f64x2_extract_lane).bytes.push(1);
-      c.op(Op.f64_add).mem(0x39, 3, 8 * j);
+      c.op(Op.f64_add).mem(Op.f64_store, 3, 8 * j);
     });
   });
   return mb.finish();

@@ -7,7 +7,7 @@ import { type Array, type ArrayLike, ConcreteArray } from "../core/array.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import * as np from "../numpy/index.js";
 import { uniformGenerator } from "../core/random.js";
-import { logSoftmax, relu } from "./index.js";
+import { logSoftmax, relu } from "./activations.js";
 
 export { uniformGenerator } from "../core/random.js";
 
@@ -99,8 +99,35 @@ export function mse(pred: ArrayLike, target: ArrayLike): Array {
 }
 
 /**
+ * Checks concrete class-index labels: each must be an integer in
+ * [0, classes). A label outside that range would match no class and add 0
+ * to the loss without any sign. Traced labels (under jit or vmap) have no
+ * values to check here.
+ */
+function checkLabels(labels: Array, classes: number): void {
+  if (!(labels instanceof ConcreteArray)) return;
+  const values = labels.buffer;
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new InvalidArgumentError(
+        `nn.crossEntropy: label ${v} at position ${i} is not a class index: with ${classes} ` +
+          `classes (logits' last axis) labels must be integers 0..${classes - 1}; pass ` +
+          `probability rows [batch, ${classes}] for soft labels`,
+      );
+    }
+  }
+}
+
+/**
  * Mean cross-entropy of logits [batch, classes] against labels: int32 class
  * indices [batch], or one-hot / probability rows [batch, classes].
+ *
+ * Class indices are checked when they are concrete values: an index that is
+ * not an integer in [0, classes) throws an InvalidArgumentError. Under jit
+ * or vmap, where the labels are traced, they cannot be checked; there a
+ * label outside the range matches no class and its row adds 0 to the loss
+ * (check the labels before tracing, or pass one-hot rows).
  */
 export function crossEntropy(logits: ArrayLike, labels: ArrayLike): Array {
   const z = np.asarray(logits);
@@ -116,6 +143,7 @@ export function crossEntropy(logits: ArrayLike, labels: ArrayLike): Array {
         `nn.crossEntropy: ${y.shape[0]} labels for ${z.shape[0]} rows of logits ${fmtShape(z.shape)}`,
       );
     }
+    checkLabels(y, z.shape[1]!);
     const oneHot = np.equal(
       np.reshape(y.astype("int32"), [y.size, 1]),
       np.arange(z.shape[1]!, undefined, 1, "int32"),

@@ -10,10 +10,10 @@ import {
   installArrayMethods,
   type SliceIndex,
 } from "../core/array.js";
-import { fromData, scalar } from "../core/convert.js";
-import { type DType, isDType, isFloat } from "../core/dtype.js";
+import { scalar } from "../core/convert.js";
+import { type DType, isFloat } from "../core/dtype.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
-import { normalizeAxes, normalizeAxis, shapeSize } from "../core/shape.js";
+import { checkShapeArg, normalizeAxes, normalizeAxis } from "../core/shape.js";
 import * as ew from "../primitives/elementwise.js";
 import { matmul as matmulPrim } from "../primitives/linalg.js";
 import * as mv from "../primitives/movement.js";
@@ -28,6 +28,7 @@ import {
   broadcastTo as broadcastToShape,
   promotePair,
 } from "./core.js";
+import { checkDtype } from "./creation.js";
 import { formatArray } from "./format.js";
 
 export type { ArrayLike } from "../core/array.js";
@@ -38,106 +39,21 @@ interface ReduceOpts {
 /** Reductions take `axis` positionally or `{ axis, keepdims }`. */
 type AxisArg = Axis | { axis?: Axis; keepdims?: boolean };
 
-// ------------------------------------------------------------- creation --
-
-export interface ArrayOptions {
-  dtype?: DType;
-  /** Shape for flat data (TypedArray or flat list). */
-  shape?: readonly number[];
-}
-
-/** Creates an array from numbers, nested arrays or a TypedArray (copying the data). */
-export function array(data: ArrayLike, opts: ArrayOptions = {}): Array {
-  if (data instanceof Array) return opts.dtype === undefined ? data : astype(data, opts.dtype);
-  const x = fromData(data, "np.array: argument data", opts.dtype);
-  if (opts.shape === undefined) return x;
-  if (shapeSize(opts.shape) !== x.size) {
-    throw new ShapeError(
-      `np.array: shape ${fmtShape(opts.shape)} needs ${shapeSize(opts.shape)} elements but the ` +
-        `data has ${x.size}`,
-    );
-  }
-  return new ConcreteArray(opts.shape.slice(), x.dtype, x.buffer);
-}
-/** Like `array`, but returns Arrays unchanged. */
-export function asarray(data: ArrayLike, opts: ArrayOptions = {}): Array {
-  return array(data, opts);
-}
-
-function checkShape(fn: string, shape: readonly number[] | number): number[] {
-  const s = typeof shape === "number" ? [shape] : [...shape];
-  if (!s.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new ShapeError(`np.${fn}: shape ${fmtShape(s)} must hold non-negative integers`);
-  }
-  return s;
-}
-/**
- * A dtype argument of a creation function: the dtype itself (NumPy's
- * positional form, `np.zeros([2], "float32")`) or an options object
- * (`np.zeros([2], { dtype: "float32" })`, as `np.array` takes it).
- */
-export type DTypeArg = DType | { dtype?: DType };
-
-function checkDtype(fn: string, arg: DTypeArg | undefined, fallback: DType = "float64"): DType {
-  const dtype =
-    typeof arg === "object" && arg !== null ? (arg.dtype ?? fallback) : (arg ?? fallback);
-  if (!isDType(dtype)) {
-    const shown = typeof dtype === "object" ? JSON.stringify(dtype) : String(dtype);
-    throw new InvalidArgumentError(
-      `np.${fn}: unknown dtype ${shown}; use "float64", "float32", "int32" or "bool" ` +
-        `(positionally or as { dtype })`,
-    );
-  }
-  return dtype;
-}
-
-export function full(shape: readonly number[] | number, value: number, dtype?: DTypeArg): Array {
-  return ConcreteArray.full(checkShape("full", shape), checkDtype("full", dtype), value);
-}
-export function zeros(shape: readonly number[] | number, dtype?: DTypeArg): Array {
-  return ConcreteArray.full(checkShape("zeros", shape), checkDtype("zeros", dtype), 0);
-}
-export function ones(shape: readonly number[] | number, dtype?: DTypeArg): Array {
-  return ConcreteArray.full(checkShape("ones", shape), checkDtype("ones", dtype), 1);
-}
-export function zerosLike(x: ArrayLike, dtype?: DTypeArg): Array {
-  const a = arr(x, "zerosLike");
-  return zeros(a.shape, checkDtype("zerosLike", dtype, a.dtype));
-}
-export function onesLike(x: ArrayLike, dtype?: DTypeArg): Array {
-  const a = arr(x, "onesLike");
-  return ones(a.shape, checkDtype("onesLike", dtype, a.dtype));
-}
-export function fullLike(x: ArrayLike, value: number, dtype?: DTypeArg): Array {
-  const a = arr(x, "fullLike");
-  return full(a.shape, value, checkDtype("fullLike", dtype, a.dtype));
-}
-/** The n x m identity (ones on diagonal k). */
-export function eye(n: number, m: number = n, opts: { k?: number; dtype?: DType } = {}): Array {
-  const k = opts.k ?? 0;
-  const x = ConcreteArray.zeros(
-    checkShape("eye", [n, m]),
-    checkDtype("eye", opts.dtype ?? "float64"),
-  );
-  for (let i = 0; i < n; i++) if (i + k >= 0 && i + k < m) x.buffer[i * m + i + k] = 1;
-  return x;
-}
-/** Evenly spaced values in [start, stop) (one argument: [0, stop)). */
-export function arange(start: number, stop?: number, step = 1, dtype?: DTypeArg): Array {
-  if (stop === undefined) [start, stop] = [0, start];
-  if (step === 0) throw new InvalidArgumentError(`np.arange: step must not be 0`);
-  const n = Math.max(0, Math.ceil((stop - start) / step));
-  const x = ConcreteArray.zeros([n], checkDtype("arange", dtype));
-  for (let i = 0; i < n; i++) x.buffer[i] = start + i * step;
-  return x;
-}
-/** `num` evenly spaced values from start to stop inclusive. */
-export function linspace(start: number, stop: number, num = 50, dtype?: DTypeArg): Array {
-  const x = ConcreteArray.zeros([checkShape("linspace", num)[0]!], checkDtype("linspace", dtype));
-  const step = num > 1 ? (stop - start) / (num - 1) : 0;
-  for (let i = 0; i < num; i++) x.buffer[i] = i === num - 1 && num > 1 ? stop : start + i * step;
-  return x;
-}
+export {
+  type ArrayOptions,
+  type DTypeArg,
+  arange,
+  array,
+  asarray,
+  eye,
+  full,
+  fullLike,
+  linspace,
+  ones,
+  onesLike,
+  zeros,
+  zerosLike,
+} from "./creation.js";
 
 // ---------------------------------------------------------- elementwise --
 
@@ -390,11 +306,28 @@ export function cumsum(x: ArrayLike, axis?: number): Array {
  * matrices and the added axis removed; batch axes broadcast.
  */
 export function matmul(a: ArrayLike, b: ArrayLike): Array {
-  let [x, y] = promotePair(a, b, "matmul");
+  return matrixProduct("matmul", a, b);
+}
+/** dot: matmul for arrays of rank >= 1, multiplication when one is a scalar. */
+export function dot(a: ArrayLike, b: ArrayLike): Array {
+  const x = arr(a, "dot", "a");
+  const y = arr(b, "dot", "b");
+  if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
+  return matrixProduct("dot", x, y);
+}
+
+/**
+ * np.matmul's semantics for np function `fn` (named in errors). With x of
+ * shape [...batchX, m, k] and y of shape [...batchY, k, n] (after promoting
+ * 1-D operands), the batch shapes broadcast and each matrix product is
+ * [m, k] @ [k, n] -> [m, n].
+ */
+function matrixProduct(fn: string, a: ArrayLike, b: ArrayLike): Array {
+  let [x, y] = promotePair(a, b, fn);
+  const shapes = `shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)}`;
   if (x.ndim === 0 || y.ndim === 0) {
     throw new ShapeError(
-      `np.matmul: operands must be at least 1-D, got shapes ${fmtShape(x.shape)} and ` +
-        `${fmtShape(y.shape)}; use np.multiply for scalars`,
+      `np.${fn}: operands must be at least 1-D, got ${shapes}; use np.multiply for scalars`,
     );
   }
   const xVec = x.ndim === 1;
@@ -405,15 +338,12 @@ export function matmul(a: ArrayLike, b: ArrayLike): Array {
   const k2 = y.shape[y.ndim - 2]!;
   if (k1 !== k2) {
     throw new ShapeError(
-      `np.matmul: inner dimensions do not match: shapes ${fmtShape(arr(a, "matmul").shape)} and ` +
-        `${fmtShape(arr(b, "matmul").shape)} (${k1} vs ${k2}); the last axis of the first operand ` +
-        `must equal the second-to-last axis of the second (transpose one of them?)`,
+      `np.${fn}: inner dimensions do not match: ${shapes} (${k1} vs ${k2}); the last axis of ` +
+        `the first operand must equal the ${yVec ? "only" : "second-to-last"} axis of the ` +
+        `second (transpose one of them?)`,
     );
   }
-  const xBatch = x.shape.slice(0, -2);
-  const yBatch = y.shape.slice(0, -2);
-  const batch =
-    xBatch.length === 0 && yBatch.length === 0 ? [] : broadcastShapesFor("matmul", xBatch, yBatch);
+  const batch = batchShape(fn, shapes, x.shape.slice(0, -2), y.shape.slice(0, -2));
   x = broadcastToShape(x, [...batch, ...x.shape.slice(-2)]);
   y = broadcastToShape(y, [...batch, ...y.shape.slice(-2)]);
   let out = matmulPrim(x, y);
@@ -422,19 +352,31 @@ export function matmul(a: ArrayLike, b: ArrayLike): Array {
   else if (yVec) out = mv.reshape(out, out.shape.slice(0, -1));
   return out;
 }
-function broadcastShapesFor(fn: string, a: readonly number[], b: readonly number[]): number[] {
-  // Reuse elementwise broadcasting for batch dimensions.
-  return broadcastAll(fn, [
-    ConcreteArray.zeros(a, "bool"),
-    ConcreteArray.zeros(b, "bool"),
-  ])[0]!.shape.slice();
-}
-/** dot: matmul for arrays of rank >= 1, multiplication when one is a scalar. */
-export function dot(a: ArrayLike, b: ArrayLike): Array {
-  const x = arr(a, "dot", "a");
-  const y = arr(b, "dot", "b");
-  if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
-  return matmul(x, y);
+/**
+ * The broadcast batch shape of a matrix product (NumPy broadcasting of the
+ * leading axes); `shapes` names the full operand shapes for the error.
+ */
+function batchShape(
+  fn: string,
+  shapes: string,
+  xBatch: readonly number[],
+  yBatch: readonly number[],
+): number[] {
+  const n = Math.max(xBatch.length, yBatch.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const dx = xBatch[xBatch.length - n + i] ?? 1;
+    const dy = yBatch[yBatch.length - n + i] ?? 1;
+    if (dx !== dy && dx !== 1 && dy !== 1) {
+      throw new ShapeError(
+        `np.${fn}: the batch (leading) dimensions of ${shapes} cannot be broadcast: batch ` +
+          `axis ${i - n} (counted from the matrix axes) is ${dx} in the first and ${dy} in the ` +
+          `second; each must be equal or 1`,
+      );
+    }
+    out.push(dx === 1 ? dy : dx);
+  }
+  return out;
 }
 /** Outer product of two vectors (flattened first). */
 export function outer(a: ArrayLike, b: ArrayLike): Array {
@@ -449,20 +391,30 @@ export function inner(a: ArrayLike, b: ArrayLike): Array {
 
 // ------------------------------------------------------------------ shape --
 
-/** Reshape; one entry may be -1 (inferred). */
-export function reshape(x: ArrayLike, shape: readonly number[] | number): Array {
+/**
+ * Reshape to `shape`, as a list (`reshape(x, [2, 3])`) or as separate sizes
+ * (`reshape(x, 2, 3)`, as NumPy's `x.reshape(2, 3)`). One entry may be -1:
+ * it is inferred so that the element count stays the same.
+ */
+export function reshape(
+  x: ArrayLike,
+  shape: readonly number[] | number,
+  ...moreSizes: number[]
+): Array {
   const a = arr(x, "reshape");
-  const s = typeof shape === "number" ? [shape] : [...shape];
+  const requested = moreSizes.length > 0 ? [shape, ...moreSizes] : shape;
+  const s = checkShapeArg("np.reshape", requested, { inferred: true });
   const unknown = s.indexOf(-1);
-  if (unknown >= 0) {
-    const known = s.reduce((acc, d, i) => (i === unknown ? acc : acc * d), 1);
-    if (known === 0 || a.size % known !== 0) {
-      throw new ShapeError(
-        `np.reshape: cannot reshape an array of shape ${fmtShape(a.shape)} into ${fmtShape(s)}`,
-      );
-    }
-    s[unknown] = a.size / known;
+  const known = s.reduce((acc, d, i) => (i === unknown ? acc : acc * d), 1);
+  const fits = unknown >= 0 ? known !== 0 && a.size % known === 0 : known === a.size;
+  if (!fits) {
+    throw new ShapeError(
+      `np.reshape: cannot reshape an array of shape ${fmtShape(a.shape)} (${a.size} elements) ` +
+        `into ${fmtShape(s)}${unknown < 0 ? ` (${known} elements)` : ""}; the sizes must ` +
+        `multiply to ${a.size}`,
+    );
   }
+  if (unknown >= 0) s[unknown] = a.size / known;
   return mv.reshape(a, s);
 }
 export function ravel(x: ArrayLike): Array {
@@ -519,7 +471,7 @@ export function argsort(x: ArrayLike, axis = -1): Array {
 }
 export function broadcastTo(x: ArrayLike, shape: readonly number[]): Array {
   const a = arr(x, "broadcastTo");
-  const s = checkShape("broadcastTo", shape);
+  const s = checkShapeArg("np.broadcastTo", shape);
   if (s.length < a.ndim) {
     throw new ShapeError(
       `np.broadcastTo: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(s)}`,

@@ -4,10 +4,11 @@
  */
 import type { Array, ArrayLike } from "../core/array.js";
 import { ShapeError, fmtShape } from "../core/errors.js";
+import { sign } from "../primitives/elementwise.js";
 import * as la from "../primitives/linalg.js";
 import { reshape } from "../primitives/movement.js";
 import { asFloat, arr } from "./core.js";
-import { eye, sign } from "./index.js";
+import { eye } from "./creation.js";
 
 function square(fn: string, a: ArrayLike): Array {
   const m = asFloat(arr(a, `linalg.${fn}`, "a"));

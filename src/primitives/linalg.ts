@@ -79,9 +79,11 @@ const matmulPrim = definePrimitive<MatmulParams>({
     if (dims === undefined || dims.ka !== dims.kb) {
       throw new ShapeError(
         `matmul: shapes ${operandText(a!.shape, params.transposeA)} and ` +
-          `${operandText(b!.shape, params.transposeB)} are not aligned: the inner dimension ` +
-          `of the first (${dims?.ka}) must equal that of the second (${dims?.kb}), with ` +
-          `equal leading (batch) dimensions`,
+          `${operandText(b!.shape, params.transposeB)} are not aligned: ` +
+          (dims === undefined
+            ? `both must have rank >= 2 and equal leading (batch) dimensions`
+            : `the inner dimension of the first (${dims.ka}) must equal that of the second ` +
+              `(${dims.kb})`),
       );
     }
     if (a!.dtype !== b!.dtype || a!.dtype === "bool") {

@@ -35,8 +35,8 @@ const SCALAR_UNARY: Record<"float32" | "float64", Record<WasmUnaryOp, number>> =
 export function addElementwiseKernels(mb: ModuleBuilder, dtype: "float32" | "float64"): void {
   const E = dtype === "float32" ? 4 : 8;
   const lanes = 16 / E;
-  const load = dtype === "float32" ? 0x2a : 0x2b;
-  const store = dtype === "float32" ? 0x38 : 0x39;
+  const load = dtype === "float32" ? Op.f32_load : Op.f64_load;
+  const store = dtype === "float32" ? Op.f32_store : Op.f64_store;
   const align = dtype === "float32" ? 2 : 3;
 
   for (const op of WASM_BINARY_OPS) {

@@ -9,16 +9,27 @@
  * for indices and sizes, signed for i32 constants.
  */
 
-/** Value types. */
-export const I32 = 0x7f;
-export const I64 = 0x7e;
-export const F32 = 0x7d;
-export const F64 = 0x7c;
-export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof I64 | typeof F32 | typeof F64 | typeof V128;
+import {
+  EMPTY_BLOCK,
+  F32,
+  F64,
+  I32,
+  I64,
+  Op,
+  SIMD_PREFIX,
+  Simd,
+  V128,
+  type ValType,
+} from "./opcodes.js";
 
-/** Block type of a block or loop that yields nothing. */
-const EMPTY_BLOCK = 0x40;
+// The opcode table lives in opcodes.ts; kernels import it from here or there.
+export { F32, F64, I32, I64, Op, Simd, V128, type ValType };
+
+/** Bytes of the module structure (not instructions), from the binary format. */
+const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]; // "\0asm", version 1
+const FUNC_TYPE = 0x60; // form of a function type in the type section
+const EXTERNAL_FUNCTION = 0x00; // kind of an imported or exported function
+const EXTERNAL_MEMORY = 0x02; // kind of an imported memory
 
 /** Appends the unsigned LEB128 encoding of `n` (a non-negative integer < 2^32). */
 export function unsignedLeb(out: number[], n: number): void {
@@ -49,108 +60,6 @@ function utf8(out: number[], s: string): void {
   for (const b of bytes) out.push(b);
 }
 
-/** Plain (prefix-free) opcodes, by their text-format names. */
-export const Op = {
-  unreachable: 0x00,
-  nop: 0x01,
-  return: 0x0f,
-  drop: 0x1a,
-  select: 0x1b,
-  i32_eqz: 0x45,
-  i32_eq: 0x46,
-  i32_ne: 0x47,
-  i32_lt_s: 0x48,
-  i32_lt_u: 0x49,
-  i32_gt_s: 0x4a,
-  i32_gt_u: 0x4b,
-  i32_le_s: 0x4c,
-  i32_ge_s: 0x4e,
-  f32_eq: 0x5b,
-  f32_ne: 0x5c,
-  f32_lt: 0x5d,
-  f32_gt: 0x5e,
-  f32_le: 0x5f,
-  f32_ge: 0x60,
-  f64_eq: 0x61,
-  f64_ne: 0x62,
-  f64_lt: 0x63,
-  f64_gt: 0x64,
-  f64_le: 0x65,
-  f64_ge: 0x66,
-  i32_add: 0x6a,
-  i32_sub: 0x6b,
-  i32_mul: 0x6c,
-  i32_div_s: 0x6d,
-  i32_rem_s: 0x6f,
-  i32_and: 0x71,
-  i32_or: 0x72,
-  i32_shl: 0x74,
-  i32_shr_s: 0x75,
-  i32_shr_u: 0x76,
-  f32_abs: 0x8b,
-  f32_neg: 0x8c,
-  f32_ceil: 0x8d,
-  f32_floor: 0x8e,
-  f32_trunc: 0x8f,
-  f32_nearest: 0x90,
-  f32_sqrt: 0x91,
-  f32_add: 0x92,
-  f32_sub: 0x93,
-  f32_mul: 0x94,
-  f32_div: 0x95,
-  f32_min: 0x96,
-  f32_max: 0x97,
-  f64_abs: 0x99,
-  f64_neg: 0x9a,
-  f64_ceil: 0x9b,
-  f64_floor: 0x9c,
-  f64_trunc: 0x9d,
-  f64_nearest: 0x9e,
-  f64_sqrt: 0x9f,
-  f64_add: 0xa0,
-  f64_sub: 0xa1,
-  f64_mul: 0xa2,
-  f64_div: 0xa3,
-  f64_min: 0xa4,
-  f64_max: 0xa5,
-  f32_demote_f64: 0xb6,
-  f64_promote_f32: 0xbb,
-} as const;
-
-/** Opcodes after the 0xFD (SIMD) prefix. */
-export const Simd = {
-  v128_load: 0,
-  v128_load32_splat: 9,
-  v128_load64_splat: 10,
-  v128_store: 11,
-  v128_const: 12,
-  f32x4_splat: 19,
-  f64x2_splat: 20,
-  f32x4_extract_lane: 31,
-  f64x2_extract_lane: 33,
-  f32x4_abs: 224,
-  f32x4_neg: 225,
-  f32x4_sqrt: 227,
-  f32x4_add: 228,
-  f32x4_sub: 229,
-  f32x4_mul: 230,
-  f32x4_div: 231,
-  f32x4_min: 232,
-  f32x4_max: 233,
-  f64x2_abs: 236,
-  f64x2_neg: 237,
-  f64x2_sqrt: 239,
-  f64x2_add: 240,
-  f64x2_sub: 241,
-  f64x2_mul: 242,
-  f64x2_div: 243,
-  f64x2_min: 244,
-  f64x2_max: 245,
-  /** Relaxed SIMD: a*b+c, fused or not at the runtime's choice. */
-  f32x4_relaxed_madd: 0x105,
-  f64x2_relaxed_madd: 0x107,
-} as const;
-
 /**
  * One function body under construction. Methods append instructions and
  * return `this`, so a kernel reads as a sequence of instructions.
@@ -173,13 +82,13 @@ export class Code {
     return this;
   }
   simd(opcode: number): this {
-    this.bytes.push(0xfd);
+    this.bytes.push(SIMD_PREFIX);
     unsignedLeb(this.bytes, opcode);
     return this;
   }
   /** i8x16.shuffle of the two vectors on the stack by 16 byte-lane indices (0..31). */
   shuffle(lanes: readonly number[]): this {
-    this.simd(13);
+    this.simd(Simd.i8x16_shuffle);
     this.bytes.push(...lanes);
     return this;
   }
@@ -190,7 +99,7 @@ export class Code {
     unsignedLeb(this.bytes, offset);
     return this;
   }
-  /** A plain memory access (e.g. 0x2b f64.load) with alignment and offset. */
+  /** A plain memory access (e.g. Op.f64_load) with alignment and offset. */
   mem(opcode: number, alignLog2: number, offset = 0): this {
     this.bytes.push(opcode);
     unsignedLeb(this.bytes, alignLog2);
@@ -198,75 +107,75 @@ export class Code {
     return this;
   }
   get(i: number): this {
-    this.bytes.push(0x20);
+    this.bytes.push(Op.local_get);
     unsignedLeb(this.bytes, i);
     return this;
   }
   set(i: number): this {
-    this.bytes.push(0x21);
+    this.bytes.push(Op.local_set);
     unsignedLeb(this.bytes, i);
     return this;
   }
   tee(i: number): this {
-    this.bytes.push(0x22);
+    this.bytes.push(Op.local_tee);
     unsignedLeb(this.bytes, i);
     return this;
   }
   i32(n: number): this {
-    this.bytes.push(0x41);
+    this.bytes.push(Op.i32_const);
     signedLeb(this.bytes, n);
     return this;
   }
   f32(x: number): this {
-    this.bytes.push(0x43);
+    this.bytes.push(Op.f32_const);
     const b = new Uint8Array(new Float32Array([x]).buffer);
     this.bytes.push(...b);
     return this;
   }
   f64(x: number): this {
-    this.bytes.push(0x44);
+    this.bytes.push(Op.f64_const);
     const b = new Uint8Array(new Float64Array([x]).buffer);
     this.bytes.push(...b);
     return this;
   }
   call(funcIndex: number): this {
-    this.bytes.push(0x10);
+    this.bytes.push(Op.call);
     unsignedLeb(this.bytes, funcIndex);
     return this;
   }
   block(): this {
-    this.bytes.push(0x02, EMPTY_BLOCK);
+    this.bytes.push(Op.block, EMPTY_BLOCK);
     return this;
   }
   loop(): this {
-    this.bytes.push(0x03, EMPTY_BLOCK);
+    this.bytes.push(Op.loop, EMPTY_BLOCK);
     return this;
   }
   if(): this {
-    this.bytes.push(0x04, EMPTY_BLOCK);
+    this.bytes.push(Op.if, EMPTY_BLOCK);
     return this;
   }
   /** `if` whose two arms each leave one value of type `t`. */
   ifResult(t: ValType): this {
-    this.bytes.push(0x04, t);
+    this.bytes.push(Op.if, t);
     return this;
   }
   else(): this {
-    this.bytes.push(0x05);
+    this.bytes.push(Op.else);
     return this;
   }
   end(): this {
-    this.bytes.push(0x0b);
+    this.bytes.push(Op.end);
     return this;
   }
   /** Branch to the `depth`-th enclosing label (0 = innermost). */
   br(depth: number): this {
-    this.bytes.push(0x0c);
+    this.bytes.push(Op.br);
     unsignedLeb(this.bytes, depth);
     return this;
   }
   brIf(depth: number): this {
-    this.bytes.push(0x0d);
+    this.bytes.push(Op.br_if);
     unsignedLeb(this.bytes, depth);
     return this;
   }
@@ -335,7 +244,7 @@ export class ModuleBuilder {
     const key = `${params.join(",")}->${results.join(",")}`;
     const found = this.types.indexOf(key);
     if (found >= 0) return found;
-    const b: number[] = [0x60];
+    const b: number[] = [FUNC_TYPE];
     unsignedLeb(b, params.length);
     b.push(...params);
     unsignedLeb(b, results.length);
@@ -379,7 +288,7 @@ export class ModuleBuilder {
   }
 
   finish(): Uint8Array<ArrayBuffer> {
-    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const out: number[] = [...MAGIC_AND_VERSION];
     const section = (id: number, body: number[]): void => {
       out.push(id);
       unsignedLeb(out, body.length);
@@ -396,14 +305,14 @@ export class ModuleBuilder {
     for (const imp of this.funcImports) {
       utf8(imports, imp.module);
       utf8(imports, imp.field);
-      imports.push(0x00);
+      imports.push(EXTERNAL_FUNCTION);
       unsignedLeb(imports, imp.typeIndex);
     }
     if (this.memory) {
       const m = this.memory;
       utf8(imports, m.module);
       utf8(imports, m.field);
-      imports.push(0x02);
+      imports.push(EXTERNAL_MEMORY);
       const flags = (m.maximum !== undefined ? 1 : 0) | (m.shared ? 2 : 0);
       imports.push(flags);
       unsignedLeb(imports, m.initial);
@@ -423,7 +332,7 @@ export class ModuleBuilder {
     unsignedLeb(exports, exported.length);
     for (const e of exported) {
       utf8(exports, e.name);
-      exports.push(0x00);
+      exports.push(EXTERNAL_FUNCTION);
       unsignedLeb(exports, e.index);
     }
     section(7, exports);
@@ -445,7 +354,7 @@ export class ModuleBuilder {
         body.push(t);
       }
       for (const b of f.code.bytes) body.push(b);
-      body.push(0x0b);
+      body.push(Op.end);
       unsignedLeb(code, body.length);
       for (const b of body) code.push(b);
     }

@@ -81,30 +81,6 @@ export type MathOp = "exp" | "log" | "sin" | "cos";
 export const MATH_OPS: readonly MathOp[] = ["exp", "log", "sin", "cos"];
 export type FloatDType = "float32" | "float64";
 
-/** SIMD opcodes used here beyond the emitter's table (WebAssembly SIMD spec numbering). */
-const S = {
-  f32x4_demote_f64x2_zero: 94,
-  f64x2_promote_low_f32x4: 95,
-  f64x2_eq: 71,
-  f64x2_ne: 72,
-  f64x2_lt: 73,
-  f64x2_gt: 74,
-  v128_and: 78,
-  v128_or: 80,
-  v128_xor: 81,
-  v128_bitselect: 82,
-  v128_any_true: 83,
-  f64x2_extract_lane: 33,
-  f64x2_replace_lane: 34,
-  i64x2_shl: 203,
-  i64x2_eq: 214,
-  i64x2_shr_u: 205,
-  i64x2_add: 206,
-  i64x2_sub: 209,
-  f64x2_pmin: 246,
-  f64x2_pmax: 247,
-} as const;
-
 /** Imports the math kernels need: scalar fallbacks for sin/cos of huge arguments. */
 export const MATH_IMPORTS = { sin: Math.sin, cos: Math.cos };
 
@@ -240,9 +216,9 @@ function expF64(c: Code, x: number, precise: boolean): void {
   // rules; with x as the first operand a NaN lane stays NaN.
   c.get(x);
   f64s(c, -1000);
-  c.simd(S.f64x2_pmax);
+  c.simd(Simd.f64x2_pmax);
   f64s(c, 1000);
-  c.simd(S.f64x2_pmin).set(xc);
+  c.simd(Simd.f64x2_pmin).set(xc);
   // t = xc * log2(e) + 1.5*2^52 ; k = t - 1.5*2^52
   c.get(xc);
   f64s(c, LOG2E);
@@ -275,10 +251,10 @@ function expF64(c: Code, x: number, precise: boolean): void {
   // and bits(t) - bits(t1) = k - k1.
   c.get(t1);
   i64s(c, 1023n);
-  c.simd(S.i64x2_add).i32(52).simd(S.i64x2_shl).simd(Simd.f64x2_mul);
-  c.get(t).get(t1).simd(S.i64x2_sub);
+  c.simd(Simd.i64x2_add).i32(52).simd(Simd.i64x2_shl).simd(Simd.f64x2_mul);
+  c.get(t).get(t1).simd(Simd.i64x2_sub);
   i64s(c, 1023n);
-  c.simd(S.i64x2_add).i32(52).simd(S.i64x2_shl).simd(Simd.f64x2_mul);
+  c.simd(Simd.i64x2_add).i32(52).simd(Simd.i64x2_shl).simd(Simd.f64x2_mul);
 }
 
 function logF64(c: Code, x: number, precise: boolean): void {
@@ -293,36 +269,36 @@ function logF64(c: Code, x: number, precise: boolean): void {
   // Subnormal (and non-positive) lanes: scale by 2^54.
   c.get(x);
   f64s(c, 2.2250738585072014e-308);
-  c.simd(S.f64x2_lt).set(sub);
+  c.simd(Simd.f64x2_lt).set(sub);
   c.get(x);
   f64s(c, 2 ** 54);
-  c.simd(Simd.f64x2_mul).get(x).get(sub).simd(S.v128_bitselect).set(xs);
+  c.simd(Simd.f64x2_mul).get(x).get(sub).simd(Simd.v128_bitselect).set(xs);
   // biased exponent as a float: bits(2^52 + (bits >> 52)) - 2^52
-  c.get(xs).i32(52).simd(S.i64x2_shr_u);
+  c.get(xs).i32(52).simd(Simd.i64x2_shr_u);
   i64s(c, 0x4330000000000000n);
-  c.simd(S.v128_or);
+  c.simd(Simd.v128_or);
   f64s(c, 2 ** 52 + 1023);
   c.simd(Simd.f64x2_sub);
   f64s(c, 54);
   f64s(c, 0);
-  c.get(sub).simd(S.v128_bitselect).simd(Simd.f64x2_sub).set(e);
+  c.get(sub).simd(Simd.v128_bitselect).simd(Simd.f64x2_sub).set(e);
   // m in [1, 2): mantissa bits with the exponent of 1
   c.get(xs);
   i64s(c, 0x000fffffffffffffn);
-  c.simd(S.v128_and);
+  c.simd(Simd.v128_and);
   i64s(c, 0x3ff0000000000000n);
-  c.simd(S.v128_or).set(m);
+  c.simd(Simd.v128_or).set(m);
   // m > sqrt2: m /= 2, e += 1
   c.get(m);
   f64s(c, SQRT2);
-  c.simd(S.f64x2_gt).set(big);
+  c.simd(Simd.f64x2_gt).set(big);
   c.get(m);
   f64s(c, 0.5);
-  c.simd(Simd.f64x2_mul).get(m).get(big).simd(S.v128_bitselect).set(m);
+  c.simd(Simd.f64x2_mul).get(m).get(big).simd(Simd.v128_bitselect).set(m);
   c.get(e);
   f64s(c, 1);
   f64s(c, 0);
-  c.get(big).simd(S.v128_bitselect).simd(Simd.f64x2_add).set(e);
+  c.get(big).simd(Simd.v128_bitselect).simd(Simd.f64x2_add).set(e);
   // s = (m - 1) / (m + 1), z = s^2
   c.get(m);
   f64s(c, 1);
@@ -347,15 +323,15 @@ function logF64(c: Code, x: number, precise: boolean): void {
   f64s(c, -Infinity);
   c.get(res).get(x);
   f64s(c, 0);
-  c.simd(S.f64x2_eq).simd(S.v128_bitselect).set(res);
+  c.simd(Simd.f64x2_eq).simd(Simd.v128_bitselect).set(res);
   f64s(c, NaN);
   c.get(res).get(x);
   f64s(c, 0);
-  c.simd(S.f64x2_lt).simd(S.v128_bitselect).set(res);
+  c.simd(Simd.f64x2_lt).simd(Simd.v128_bitselect).set(res);
   c.get(x).get(res).get(x);
   f64s(c, Infinity);
-  c.simd(S.f64x2_eq).get(x).get(x).simd(S.f64x2_ne).simd(S.v128_or);
-  c.simd(S.v128_bitselect);
+  c.simd(Simd.f64x2_eq).get(x).get(x).simd(Simd.f64x2_ne).simd(Simd.v128_or);
+  c.simd(Simd.v128_bitselect);
 }
 
 /** Locals of sin/cos parts shared by both functions of one argument. */
@@ -419,25 +395,25 @@ function trigSelectF64(
   c.get(parts.t);
   if (cos) {
     i64s(c, 1n);
-    c.simd(S.i64x2_add);
+    c.simd(Simd.i64x2_add);
   }
   c.set(q);
   // odd q: take the other polynomial; bit 1 of q: negate
   c.get(parts.cp).get(parts.sp);
   c.get(q);
   i64s(c, 1n);
-  c.simd(S.v128_and);
+  c.simd(Simd.v128_and);
   i64s(c, 1n);
-  c.simd(S.i64x2_eq);
-  c.simd(S.v128_bitselect);
-  c.get(q).i32(62).simd(S.i64x2_shl);
+  c.simd(Simd.i64x2_eq);
+  c.simd(Simd.v128_bitselect);
+  c.get(q).i32(62).simd(Simd.i64x2_shl);
   i64s(c, -0x8000000000000000n);
-  c.simd(S.v128_and).simd(S.v128_xor).set(res);
+  c.simd(Simd.v128_and).simd(Simd.v128_xor).set(res);
   if (!cos) {
     // sin x = x for tiny x (keeps -0 and subnormals)
     c.get(x).get(res).get(x).simd(Simd.f64x2_abs);
     f64s(c, 2 ** -26);
-    c.simd(S.f64x2_lt).simd(S.v128_bitselect).set(res);
+    c.simd(Simd.f64x2_lt).simd(Simd.v128_bitselect).set(res);
   }
   const ax = c.local(V128);
   c.get(x).simd(Simd.f64x2_abs).set(ax);
@@ -460,11 +436,11 @@ function hugeLanesFallback(
 ): void {
   c.get(ax);
   f64s(c, TRIG_LIMIT);
-  c.simd(S.f64x2_gt).simd(S.v128_any_true).if();
+  c.simd(Simd.f64x2_gt).simd(Simd.v128_any_true).if();
   for (let lane = 0; lane < 2; lane++) {
-    c.get(res).get(x).simd(S.f64x2_extract_lane).bytes.push(lane);
+    c.get(res).get(x).simd(Simd.f64x2_extract_lane).bytes.push(lane);
     c.call(cos ? imports.cos : imports.sin);
-    c.simd(S.f64x2_replace_lane).bytes.push(lane);
+    c.simd(Simd.f64x2_replace_lane).bytes.push(lane);
     c.set(res);
   }
   c.end();
@@ -568,12 +544,12 @@ function trigAloneF64(c: Code, x: number, cos: boolean, imports: MathImports): v
   c.set(r);
   sinWideF64(c, r);
   // negate when q is odd: bit 0 of q (the low bit of t) moved to the sign bit
-  c.get(t).i32(63).simd(S.i64x2_shl).simd(S.v128_xor).set(res);
+  c.get(t).i32(63).simd(Simd.i64x2_shl).simd(Simd.v128_xor).set(res);
   if (!cos) {
     // sin x = x for tiny x: keeps -0 (the polynomial gives -0 + +0 = +0)
     c.get(x).get(res).get(ax);
     f64s(c, 2 ** -26);
-    c.simd(S.f64x2_lt).simd(S.v128_bitselect).set(res);
+    c.simd(Simd.f64x2_lt).simd(Simd.v128_bitselect).set(res);
   }
   hugeLanesFallback(c, x, ax, res, cos, imports);
   c.get(res);
@@ -662,16 +638,16 @@ export function emitMathOps(
 function widenedF32(c: Code, ops: readonly MathOp[], x: number, imports: MathImports): number[] {
   const lowHalf = c.local(V128);
   const highHalf = c.local(V128);
-  c.get(x).simd(S.f64x2_promote_low_f32x4).set(lowHalf);
+  c.get(x).simd(Simd.f64x2_promote_low_f32x4).set(lowHalf);
   // high two lanes moved to the bottom
   c.get(x).get(x).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
-  c.simd(S.f64x2_promote_low_f32x4).set(highHalf);
+  c.simd(Simd.f64x2_promote_low_f32x4).set(highHalf);
   const lo = emitF64(c, ops, lowHalf, imports, false);
   const hi = emitF64(c, ops, highHalf, imports, false);
   return ops.map((_, j) => {
     const out = c.local(V128);
-    c.get(lo[j]!).simd(S.f32x4_demote_f64x2_zero);
-    c.get(hi[j]!).simd(S.f32x4_demote_f64x2_zero);
+    c.get(lo[j]!).simd(Simd.f32x4_demote_f64x2_zero);
+    c.get(hi[j]!).simd(Simd.f32x4_demote_f64x2_zero);
     c.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]).set(out);
     return out;
   });

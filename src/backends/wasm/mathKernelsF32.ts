@@ -15,22 +15,6 @@
 import { type Code, Simd, V128 } from "./emitter.js";
 import { INV_FACTORIAL, type LaneOps, polynomial } from "./simdPolynomial.js";
 
-/** SIMD opcodes beyond the emitter's table (WebAssembly SIMD spec numbering). */
-const S = {
-  f32x4_lt: 67,
-  f32x4_gt: 68,
-  v128_and: 78,
-  v128_xor: 81,
-  v128_bitselect: 82,
-  v128_any_true: 83,
-  i32x4_shl: 171,
-  i32x4_shr_s: 172,
-  i32x4_add: 174,
-  i32x4_sub: 177,
-  f32x4_pmin: 234,
-  f32x4_pmax: 235,
-} as const;
-
 const LOG2E = 1.4426950216293335;
 /** ln2 = LN2_HI + LN2_LO; LN2_HI has 16 significant bits. */
 const LN2_HI = 0.693145751953125;
@@ -50,7 +34,7 @@ function f32s(c: Code, v: number): void {
   c.f32(v).simd(Simd.f32x4_splat);
 }
 function i32s(c: Code, v: number): void {
-  c.i32(v).simd(17); // i32x4.splat
+  c.i32(v).simd(Simd.i32x4_splat);
 }
 
 /** float32 lanes for the shared polynomial evaluator. */
@@ -68,9 +52,9 @@ export function expF32(c: Code, x: number): void {
   // expF64); x first, so a NaN lane stays NaN.
   c.get(x);
   f32s(c, -104);
-  c.simd(S.f32x4_pmax);
+  c.simd(Simd.f32x4_pmax);
   f32s(c, 89);
-  c.simd(S.f32x4_pmin).set(xc);
+  c.simd(Simd.f32x4_pmin).set(xc);
   c.get(xc);
   f32s(c, LOG2E);
   c.simd(Simd.f32x4_mul);
@@ -85,14 +69,14 @@ export function expF32(c: Code, x: number): void {
   c.simd(Simd.f32x4_mul).simd(Simd.f32x4_sub).set(r);
   c.get(t);
   i32s(c, ROUNDER_BITS);
-  c.simd(S.i32x4_sub).tee(ki).i32(1).simd(S.i32x4_shr_s).set(k1);
+  c.simd(Simd.i32x4_sub).tee(ki).i32(1).simd(Simd.i32x4_shr_s).set(k1);
   polynomial(c, F32_LANES, r, INV_FACTORIAL.slice(0, 8));
   c.get(k1);
   i32s(c, 127);
-  c.simd(S.i32x4_add).i32(23).simd(S.i32x4_shl).simd(Simd.f32x4_mul);
-  c.get(ki).get(k1).simd(S.i32x4_sub);
+  c.simd(Simd.i32x4_add).i32(23).simd(Simd.i32x4_shl).simd(Simd.f32x4_mul);
+  c.get(ki).get(k1).simd(Simd.i32x4_sub);
   i32s(c, 127);
-  c.simd(S.i32x4_add).i32(23).simd(S.i32x4_shl).simd(Simd.f32x4_mul);
+  c.simd(Simd.i32x4_add).i32(23).simd(Simd.i32x4_shl).simd(Simd.f32x4_mul);
 }
 
 /** Shared parts of sin and cos of one argument. */
@@ -152,22 +136,22 @@ export function trigSelectF32(c: Code, x: number, parts: TrigPartsF32, cos: bool
   c.get(parts.t);
   if (cos) {
     i32s(c, 1);
-    c.simd(S.i32x4_add);
+    c.simd(Simd.i32x4_add);
   }
   c.set(q);
   c.get(parts.cp).get(parts.sp);
-  c.get(q).i32(31).simd(S.i32x4_shl).i32(31).simd(S.i32x4_shr_s);
-  c.simd(S.v128_bitselect);
-  c.get(q).i32(30).simd(S.i32x4_shl);
+  c.get(q).i32(31).simd(Simd.i32x4_shl).i32(31).simd(Simd.i32x4_shr_s);
+  c.simd(Simd.v128_bitselect);
+  c.get(q).i32(30).simd(Simd.i32x4_shl);
   i32s(c, -0x80000000);
-  c.simd(S.v128_and).simd(S.v128_xor);
+  c.simd(Simd.v128_and).simd(Simd.v128_xor);
   if (!cos) {
     // sin x = x for |x| < 2^-12 (keeps -0 and subnormals)
     const res = c.local(V128);
     c.set(res);
     c.get(x).get(res).get(x).simd(Simd.f32x4_abs);
     f32s(c, 2 ** -12);
-    c.simd(S.f32x4_lt).simd(S.v128_bitselect);
+    c.simd(Simd.f32x4_lt).simd(Simd.v128_bitselect);
   }
 }
 
@@ -175,5 +159,5 @@ export function trigSelectF32(c: Code, x: number, parts: TrigPartsF32, cos: bool
 export function anyLaneBeyondTrigLimit(c: Code, x: number): void {
   c.get(x).simd(Simd.f32x4_abs);
   f32s(c, F32_TRIG_LIMIT);
-  c.simd(S.f32x4_gt).simd(S.v128_any_true);
+  c.simd(Simd.f32x4_gt).simd(Simd.v128_any_true);
 }

@@ -17,7 +17,7 @@
  * (one relaxed fused multiply-add where the runtime has it, else mul + add).
  * `gemm` takes a range of row panels so that threads can split the rows.
  */
-import { Code, F32, F64, I32, ModuleBuilder, Op, Simd } from "./emitter.js";
+import { Code, F32, F64, I32, ModuleBuilder, Op, Simd, V128 } from "./emitter.js";
 
 export interface MatmulShape {
   /** Rows of the register tile. */
@@ -57,8 +57,8 @@ const F32_OPS: DTypeOps = {
   bytes: 4,
   lanes: 4,
   alignLog2: 2,
-  load: 0x2a,
-  store: 0x38,
+  load: Op.f32_load,
+  store: Op.f32_store,
   splatLoad: Simd.v128_load32_splat,
   mul: Simd.f32x4_mul,
   add: Simd.f32x4_add,
@@ -68,8 +68,8 @@ const F64_OPS: DTypeOps = {
   bytes: 8,
   lanes: 2,
   alignLog2: 3,
-  load: 0x2b,
-  store: 0x39,
+  load: Op.f64_load,
+  store: Op.f64_store,
   splatLoad: Simd.v128_load64_splat,
   mul: Simd.f64x2_mul,
   add: Simd.f64x2_add,
@@ -280,10 +280,10 @@ export function addMatmulKernels(
     const kEnd = c.local(I32);
     const ldcBytes = c.local(I32);
     const acc: number[] = [];
-    for (let i = 0; i < mr * nv; i++) acc.push(c.local(0x7b));
+    for (let i = 0; i < mr * nv; i++) acc.push(c.local(V128));
     const bv: number[] = [];
-    for (let j = 0; j < nv; j++) bv.push(c.local(0x7b));
-    const av = c.local(0x7b);
+    for (let j = 0; j < nv; j++) bv.push(c.local(V128));
+    const av = c.local(V128);
 
     // ldc in bytes = nPanels * nr * E
     c.get(nPanels)

@@ -14,17 +14,6 @@
  */
 import { type Code, I32, type ModuleBuilder, Op, type ValType } from "./emitter.js";
 
-const I32_LOAD = 0x28;
-const I64_LOAD = 0x29;
-const F32_LOAD = 0x2a;
-const F64_LOAD = 0x2b;
-const I32_LOAD8_U = 0x2d;
-const I32_STORE = 0x36;
-const I64_STORE = 0x37;
-const F32_STORE = 0x38;
-const F64_STORE = 0x39;
-const I32_STORE8 = 0x3a;
-
 interface Access {
   bytes: number;
   log2: number;
@@ -35,15 +24,15 @@ interface Access {
 }
 
 const GATHER: Record<1 | 4 | 8, Access> = {
-  1: { bytes: 1, log2: 0, load: I32_LOAD8_U, store: I32_STORE8 },
-  4: { bytes: 4, log2: 2, load: I32_LOAD, store: I32_STORE },
-  8: { bytes: 8, log2: 3, load: I64_LOAD, store: I64_STORE },
+  1: { bytes: 1, log2: 0, load: Op.i32_load8_u, store: Op.i32_store8 },
+  4: { bytes: 4, log2: 2, load: Op.i32_load, store: Op.i32_store },
+  8: { bytes: 8, log2: 3, load: Op.i64_load, store: Op.i64_store },
 };
 
 const SCATTER_ADD: Record<"float32" | "float64" | "int32", Access> = {
-  float32: { bytes: 4, log2: 2, load: F32_LOAD, store: F32_STORE, add: Op.f32_add },
-  float64: { bytes: 8, log2: 3, load: F64_LOAD, store: F64_STORE, add: Op.f64_add },
-  int32: { bytes: 4, log2: 2, load: I32_LOAD, store: I32_STORE, add: Op.i32_add },
+  float32: { bytes: 4, log2: 2, load: Op.f32_load, store: Op.f32_store, add: Op.f32_add },
+  float64: { bytes: 8, log2: 3, load: Op.f64_load, store: Op.f64_store, add: Op.f64_add },
+  int32: { bytes: 4, log2: 2, load: Op.i32_load, store: Op.i32_store, add: Op.i32_add },
 };
 
 const PARAMS: readonly ValType[] = [I32, I32, I32, I32, I32, I32, I32];
@@ -68,8 +57,14 @@ function odometer(t: Access, scatter: boolean): (c: Code) => void {
     const last4 = c.local(I32); // 4 * (ndim - 1)
 
     c.get(ndim).i32(1).op(Op.i32_sub).i32(2).op(Op.i32_shl).set(last4);
-    c.get(shape).get(last4).op(Op.i32_add).mem(I32_LOAD, 2).set(len);
-    c.get(strides).get(last4).op(Op.i32_add).mem(I32_LOAD, 2).i32(t.log2).op(Op.i32_shl).set(step);
+    c.get(shape).get(last4).op(Op.i32_add).mem(Op.i32_load, 2).set(len);
+    c.get(strides)
+      .get(last4)
+      .op(Op.i32_add)
+      .mem(Op.i32_load, 2)
+      .i32(t.log2)
+      .op(Op.i32_shl)
+      .set(step);
     // base = the strided array's address + offset * bytes
     c.get(scatter ? dst : src)
       .get(offset)
@@ -109,22 +104,22 @@ function odometer(t: Access, scatter: boolean): (c: Code) => void {
     c.get(dAddr).i32(4).op(Op.i32_sub).set(dAddr);
     // idx[d] += 1; base += strides[d] * bytes
     c.get(idx).get(dAddr).op(Op.i32_add);
-    c.get(idx).get(dAddr).op(Op.i32_add).mem(I32_LOAD, 2).i32(1).op(Op.i32_add);
-    c.mem(I32_STORE, 2);
+    c.get(idx).get(dAddr).op(Op.i32_add).mem(Op.i32_load, 2).i32(1).op(Op.i32_add);
+    c.mem(Op.i32_store, 2);
     c.get(base);
-    c.get(strides).get(dAddr).op(Op.i32_add).mem(I32_LOAD, 2).i32(t.log2).op(Op.i32_shl);
+    c.get(strides).get(dAddr).op(Op.i32_add).mem(Op.i32_load, 2).i32(t.log2).op(Op.i32_shl);
     c.op(Op.i32_add).set(base);
     // if idx[d] < shape[d]: next row
-    c.get(idx).get(dAddr).op(Op.i32_add).mem(I32_LOAD, 2);
-    c.get(shape).get(dAddr).op(Op.i32_add).mem(I32_LOAD, 2);
+    c.get(idx).get(dAddr).op(Op.i32_add).mem(Op.i32_load, 2);
+    c.get(shape).get(dAddr).op(Op.i32_add).mem(Op.i32_load, 2);
     c.op(Op.i32_lt_s).brIf(1);
     // else: base -= idx[d] * strides[d] * bytes; idx[d] = 0; carry on
     c.get(base);
-    c.get(idx).get(dAddr).op(Op.i32_add).mem(I32_LOAD, 2);
-    c.get(strides).get(dAddr).op(Op.i32_add).mem(I32_LOAD, 2);
+    c.get(idx).get(dAddr).op(Op.i32_add).mem(Op.i32_load, 2);
+    c.get(strides).get(dAddr).op(Op.i32_add).mem(Op.i32_load, 2);
     c.op(Op.i32_mul).i32(t.log2).op(Op.i32_shl);
     c.op(Op.i32_sub).set(base);
-    c.get(idx).get(dAddr).op(Op.i32_add).i32(0).mem(I32_STORE, 2);
+    c.get(idx).get(dAddr).op(Op.i32_add).i32(0).mem(Op.i32_store, 2);
     c.br(0);
     c.end(); // carry loop
     c.end(); // carried block

@@ -39,6 +39,7 @@
  */
 import { MATH_IMPORTS } from "./mathKernels.js";
 import { CONTROL_BYTES, type WasmRuntime, alloc } from "./runtime.js";
+import { type WorkerLayout, type WorkerStart, workerSource } from "./workerProgram.js";
 
 const SLOT_INTS = 16;
 /**
@@ -101,93 +102,23 @@ const GEMM_F32 = 0;
 const GEMM_F64 = 1;
 const GROUP = 2;
 
-/**
- * The worker's program (plain JS source, so that it survives any bundler):
- * instantiate the kernels on the shared memory, then run jobs from control
- * slot `slot` forever. `seen` is the slot's sequence number at launch;
- * `mathNames` are the Math functions that group modules import.
- */
-const WORKER_BODY = `function runKernelWorker(module, memory, slot, seen, mathNames) {
-  const math = {};
-  for (const name of mathNames) math[name] = Math[name];
-  const ex = new WebAssembly.Instance(module, { env: { memory }, math }).exports;
-  const groups = new Map();
-  const words = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
-  const base = slot * ${SLOT_INTS};
-  Atomics.store(words, base + ${READY}, 1);
-  // Waits until word 9 of slot 0 (inputs in place) reaches at least
-  // \`count\`; the caller is copying them in right now, so spin first.
-  const waitUntilReady = (count) => {
-    for (let spins = 0; Atomics.load(words, ${READY_CHUNKS}) < count; spins++) {
-      const ready = Atomics.load(words, ${READY_CHUNKS});
-      if (spins > ${SPINS_BEFORE_SLEEP} && ready < count) Atomics.wait(words, ${READY_CHUNKS}, ready, 1);
-    }
-  };
-  const runGroup = () => {
-    const id = words[base + 3];
-    let fn = groups.get(id);
-    if (fn === undefined) {
-      const bytes = new Uint8Array(memory.buffer, words[base + 4], words[base + 5]).slice();
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory }, math });
-      fn = instance.exports.group;
-      groups.set(id, fn);
-    }
-    const argc = words[base + 7];
-    const packed = new Float64Array(memory.buffer, words[base + 6], 2 * argc);
-    const [nChunks, chunk] = [words[base + 8], words[base + 9]];
-    const [n, lanes] = [words[base + ${GROUP_ELEMENTS}], words[base + ${GROUP_LANES}]];
-    const done = new Int32Array(memory.buffer, words[base + ${DONE_FLAGS}], nChunks);
-    const args = Array.from(packed.subarray(0, argc));
-    args[argc - 3] = packed[argc - 3] + slot * packed[2 * argc - 3];
-    for (;;) {
-      const c = Atomics.add(words, ${NEXT_CHUNK}, 1);
-      if (c >= nChunks) break;
-      waitUntilReady(c + 1);
-      for (let j = 0; j < argc - 3; j++) args[j] = packed[j] + c * packed[argc + j];
-      const count = Math.min(chunk, n - c * chunk);
-      args[argc - 2] = Math.floor(count / lanes);
-      args[argc - 1] = count - args[argc - 2] * lanes;
-      fn(...args);
-      Atomics.store(done, c, 1);
-    }
-  };
-  for (;;) {
-    Atomics.wait(words, base, seen);
-    const seq = Atomics.load(words, base);
-    if (seq === seen) continue;
-    seen = seq;
-    let failed = 0;
-    try {
-      const kind = words[base + 2];
-      if (kind === ${GROUP}) runGroup();
-      else {
-        const [gemm, packA] = kind === ${GEMM_F32}
-          ? [ex.gemm_float32, ex.packAPanels_float32]
-          : [ex.gemm_float64, ex.packAPanels_float64];
-        const [aPack, bPack, cPtr, k, nPanels, mPanels, chunk] = words.slice(base + 3, base + 10);
-        const [aRaw, m, transposed] = words.slice(base + ${GEMM_A_RAW}, base + ${GEMM_A_RAW + 3});
-        const done = new Int32Array(memory.buffer, words[base + ${DONE_FLAGS}], Math.ceil(mPanels / chunk));
-        for (;;) {
-          const c = Atomics.add(words, ${NEXT_CHUNK}, 1);
-          const p0 = c * chunk;
-          if (p0 >= mPanels) break;
-          const p1 = Math.min(p0 + chunk, mPanels);
-          // word 9: 1 once A is in, 2 once B is packed
-          waitUntilReady(1);
-          packA(aRaw, aPack, m, k, p0, p1, transposed);
-          waitUntilReady(2);
-          gemm(aPack, bPack, cPtr, k, nPanels, p0, p1);
-          Atomics.store(done, c, 1);
-        }
-      }
-    } catch {
-      failed = 1;
-    }
-    Atomics.store(words, base + ${FAILED}, failed);
-    Atomics.store(words, base + 1, seq);
-    Atomics.notify(words, base + 1);
-  }
-}`;
+/** The control-word layout above, as the worker program receives it. */
+const LAYOUT: WorkerLayout = {
+  slotInts: SLOT_INTS,
+  controlInts: CONTROL_BYTES / 4,
+  failed: FAILED,
+  ready: READY,
+  doneFlags: DONE_FLAGS,
+  gemmARaw: GEMM_A_RAW,
+  groupElements: GROUP_ELEMENTS,
+  groupLanes: GROUP_LANES,
+  nextChunk: NEXT_CHUNK,
+  readyChunks: READY_CHUNKS,
+  spinsBeforeSleep: SPINS_BEFORE_SLEEP,
+  kindGemmF32: GEMM_F32,
+  kindGemmF64: GEMM_F64,
+  kindGroup: GROUP,
+};
 
 /** Most workers one kernel may use (the running pool is kept). */
 let workerLimit = Infinity;
@@ -277,7 +208,8 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
       terminate(): void;
     };
   };
-  const source = `(${WORKER_BODY})`;
+  // the worker program (workerProgram.ts) as text, called with its WorkerStart
+  const source = workerSource();
   const words = new Int32Array(rt.memory.buffer, 0, CONTROL_BYTES / 4);
   const mathNames = Object.keys(MATH_IMPORTS);
   poolGeneration++;
@@ -295,18 +227,16 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
     const workers: { terminate: () => Promise<number> }[] = [];
     for (let w = 0; w < n; w++) {
       const script =
-        `const { workerData } = require("node:worker_threads");` +
-        `${source}(workerData.module, workerData.memory, workerData.slot, workerData.seen, workerData.mathNames);`;
-      const worker = new wt.Worker(script, {
-        eval: true,
-        workerData: {
-          module: rt.module,
-          memory: rt.memory,
-          slot: w + 1,
-          seen: words[(w + 1) * SLOT_INTS],
-          mathNames,
-        },
-      });
+        `const { workerData } = require("node:worker_threads");` + `${source}(workerData);`;
+      const workerData: WorkerStart = {
+        module: rt.module,
+        memory: rt.memory,
+        slot: w + 1,
+        seen: words[(w + 1) * SLOT_INTS]!,
+        mathNames,
+        layout: LAYOUT,
+      };
+      const worker = new wt.Worker(script, { eval: true, workerData });
       worker.unref();
       workers.push(worker);
     }
@@ -322,18 +252,20 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   if (g.Worker !== undefined && g.navigator?.hardwareConcurrency !== undefined) {
     const n = Math.min(count ?? Math.min(g.navigator.hardwareConcurrency - 1, 3), maxSlots);
     if (n <= 0) return 0;
-    const script = `onmessage = (e) => ${source}(e.data.module, e.data.memory, e.data.slot, e.data.seen, e.data.mathNames);`;
+    const script = `onmessage = (e) => ${source}(e.data);`;
     const url = URL.createObjectURL(new Blob([script], { type: "text/javascript" }));
     const workers: { terminate: () => void }[] = [];
     for (let w = 0; w < n; w++) {
       const worker = new g.Worker(url);
-      worker.postMessage({
+      const start: WorkerStart = {
         module: rt.module,
         memory: rt.memory,
         slot: w + 1,
-        seen: words[(w + 1) * SLOT_INTS],
+        seen: words[(w + 1) * SLOT_INTS]!,
         mathNames,
-      });
+        layout: LAYOUT,
+      };
+      worker.postMessage(start);
       workers.push(worker);
     }
     ctl = words;
