@@ -14,7 +14,7 @@
  * dtypes) to learn its output structure and avals; `impl` runs f itself on
  * concrete leaves.
  */
-import type { Array, Aval, ConcreteArray } from "../core/array.js";
+import { Array, type Aval, type ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
@@ -67,14 +67,32 @@ export class CustomCall<R extends CustomRules> {
     readonly jaxpr: Jaxpr,
   ) {
     this.params = { call: this };
+    this.flatArguments = inTree.kind === "list" && inTree.children.every((c) => c.kind === "leaf");
+    this.singleOutput = outTree.kind === "leaf";
   }
   /** Printed (and compared by jit's CSE) by identity. */
   toJSON(): string {
     return `${this.rules.kind}#${this.id}`;
   }
+  /** Every argument is one leaf (the common case: no unflattening needed). */
+  readonly flatArguments: boolean;
+  /** f's output is one leaf. */
+  readonly singleOutput: boolean;
   /** The arguments as f takes them, from their leaves. */
   arguments(leaves: readonly unknown[]): never[] {
+    if (this.flatArguments) return leaves as never[];
     return unflatten(this.inTree, leaves) as never[];
+  }
+  /** f's output leaves (checked against this signature's count). */
+  outputLeaves(out: unknown): unknown[] {
+    const leaves = this.singleOutput && out instanceof Array ? [out] : flatten(out)[0];
+    if (leaves.length !== this.outAvals.length) {
+      throw new InvalidArgumentError(
+        `${this.rules.kind}: f returned ${leaves.length} arrays but ${this.outAvals.length} when ` +
+          `traced at the same argument shapes; f must return the same structure every time`,
+      );
+    }
+    return leaves;
   }
   /** The operands' avals must be this signature's (they are, unless a rule is misused). */
   checkOperands(avals: readonly Aval[]): Aval[] {
@@ -104,11 +122,18 @@ export class CallCache<R extends CustomRules> {
   constructor(private readonly rules: R) {}
   /** The call of f at arguments of structure `inTree` whose leaves have these avals. */
   at(inTree: TreeDef, avals: readonly Aval[]): CustomCall<R> {
-    let key = treeDefString(inTree);
+    return this.lookup(treeDefString(inTree), () => inTree, avals);
+  }
+  /** The call at arguments that are all leaves (no tree to build or print). */
+  atLeaves(avals: readonly Aval[]): CustomCall<R> {
+    return this.lookup(`leaves${avals.length}`, () => flatten(avals.map(() => 0))[1], avals);
+  }
+  private lookup(treeKey: string, tree: () => TreeDef, avals: readonly Aval[]): CustomCall<R> {
+    let key = treeKey;
     for (const a of avals) key += `;${a.dtype}[${a.shape.join(",")}]`;
     let call = this.calls.get(key);
     if (call === undefined) {
-      call = traceCall(this.rules, inTree, avals);
+      call = traceCall(this.rules, tree(), avals);
       this.calls.set(key, call);
     }
     return call;
@@ -146,10 +171,18 @@ export function applyCustom<R extends CustomRules>(
   kind: CustomKind,
   args: readonly unknown[],
 ): unknown {
-  const [leaves, inTree] = flatten(args);
-  const arrays = leaves.map((leaf, i) => asArray(leaf, `${kind}: argument leaf ${i}`));
-  const call = cache.at(inTree, arrays);
-  return unflatten(call.outTree, bindAll(prim, arrays, call.params));
+  let arrays: Array[];
+  let call: CustomCall<R>;
+  if (args.every((a) => a instanceof Array || typeof a === "number")) {
+    arrays = args.map((a, i) => asArray(a, `${kind}: argument ${i}`));
+    call = cache.atLeaves(arrays);
+  } else {
+    const [leaves, inTree] = flatten(args);
+    arrays = leaves.map((leaf, i) => asArray(leaf, `${kind}: argument leaf ${i}`));
+    call = cache.at(inTree, arrays);
+  }
+  const outs = bindAll(prim, arrays, call.params);
+  return call.singleOutput ? outs[0] : unflatten(call.outTree, outs);
 }
 
 /** f run eagerly on concrete argument leaves: its output leaves. */
@@ -158,13 +191,7 @@ export function runCall<R extends CustomRules>(
   leaves: readonly ConcreteArray[],
 ): ConcreteArray[] {
   const kind = call.rules.kind;
-  const [outLeaves] = flatten(call.rules.f(...call.arguments(leaves)));
-  if (outLeaves.length !== call.outAvals.length) {
-    throw new InvalidArgumentError(
-      `${kind}: f returned ${outLeaves.length} arrays but ${call.outAvals.length} when traced ` +
-        `at the same argument shapes; f must return the same structure every time`,
-    );
-  }
+  const outLeaves = call.outputLeaves(call.rules.f(...call.arguments(leaves)));
   return outLeaves.map((leaf, i) => {
     // Every argument is concrete here, so a tracer can only come from a closed-over value.
     if (leaf instanceof Tracer) {
