@@ -96,13 +96,7 @@ export class CustomCall<R extends CustomRules> {
   }
   /** The operands' avals must be this signature's (they are, unless a rule is misused). */
   checkOperands(avals: readonly Aval[]): Aval[] {
-    const ok =
-      avals.length === this.inAvals.length &&
-      avals.every(
-        (a, i) =>
-          a.dtype === this.inAvals[i]!.dtype && shapesEqual(a.shape, this.inAvals[i]!.shape),
-      );
-    if (!ok) {
+    if (!sameAvals(avals, this.inAvals)) {
       throw new InvalidArgumentError(
         `${this.rules.kind}: internal error: operands ${fmtAvals(avals)} do not match the ` +
           `signature ${fmtAvals(this.inAvals)} the call was traced at`,
@@ -110,6 +104,14 @@ export class CustomCall<R extends CustomRules> {
     }
     return this.outAvals as Aval[];
   }
+}
+
+function sameAvals(a: readonly Aval[], b: readonly Aval[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]!.dtype !== b[i]!.dtype || !shapesEqual(a[i]!.shape, b[i]!.shape)) return false;
+  }
+  return true;
 }
 
 function fmtAvals(avals: readonly Aval[]): string {
@@ -126,8 +128,14 @@ export class CallCache<R extends CustomRules> {
   }
   /** The call at arguments that are all leaves (no tree to build or print). */
   atLeaves(avals: readonly Aval[]): CustomCall<R> {
-    return this.lookup(`leaves${avals.length}`, () => flatten(avals.map(() => 0))[1], avals);
+    // A loop calls f at one signature again and again: try the last one first.
+    const last = this.lastLeaves;
+    if (last !== undefined && sameAvals(last.inAvals, avals)) return last;
+    const call = this.lookup(`leaves${avals.length}`, () => flatten(avals.map(() => 0))[1], avals);
+    this.lastLeaves = call;
+    return call;
   }
+  private lastLeaves: CustomCall<R> | undefined;
   private lookup(treeKey: string, tree: () => TreeDef, avals: readonly Aval[]): CustomCall<R> {
     let key = treeKey;
     for (const a of avals) key += `;${a.dtype}[${a.shape.join(",")}]`;

@@ -11,7 +11,7 @@
  *
  * No rule needs to know which transformation is applying it.
  */
-import type { Array } from "../core/array.js";
+import { Array as ArrayBase } from "../core/array.js";
 import { isFloat } from "../core/dtype.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { defineMultiPrimitive } from "../core/primitive.js";
@@ -66,7 +66,11 @@ const customJvpCall = defineMultiPrimitive<CallParams<JvpRules>>({
           (globalThis.Array.isArray(result) ? `a list of ${result.length}` : typeof result),
       );
     }
-    const leaves = matchTree("customJvp: the rule's tangent", result[1], call.outTree, "output");
+    const tangentOut: unknown = result[1];
+    const leaves =
+      call.singleOutput && tangentOut instanceof ArrayBase
+        ? [{ value: tangentOut, path: "output" }]
+        : matchTree("customJvp: the rule's tangent", tangentOut, call.outTree, "output");
     return leaves.map((leaf, j) => {
       const out = outs[j]!;
       const t = checkDerivativeLeaf("customJvp", "the rule returned a tangent", leaf, out);
@@ -88,7 +92,7 @@ const customJvpCall = defineMultiPrimitive<CallParams<JvpRules>>({
  * tangentOut stands for zeros). Reverse mode linearises and transposes the
  * rule, vmap batches it, jit stages one equation.
  */
-export function customJvp<A extends unknown[] = Array[], R = Array>(
+export function customJvp<A extends unknown[] = ArrayBase[], R = ArrayBase>(
   f: (...args: A) => R,
   rule: (primals: A, tangents: A) => readonly [unknown, unknown],
 ): (...args: unknown[]) => R {
