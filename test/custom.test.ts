@@ -24,9 +24,9 @@ import { expectAllClose, fdScalar } from "./helpers.js";
 
 // log(1 + e^x): the naive derivative e^x / (1 + e^x) is inf/inf = NaN at x = 1000.
 const log1pexpNaive = (x: NdArray) => np.log(np.add(1, np.exp(x)));
-const log1pexp = customJvp(
+const log1pexp: (x: NdArray | number) => NdArray = customJvp(
   (x) => np.add(nn.relu(x), np.log1p(np.exp(np.negative(np.abs(x))))),
-  ([x], [t]) => [log1pexp(x!), np.multiply(t!, nn.sigmoid(x!))],
+  ([x], [t]) => [log1pexp(x), np.multiply(t, nn.sigmoid(x))],
 );
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
@@ -67,8 +67,8 @@ describe("customJvp", () => {
       return y;
     };
     const sqrtFixedPoint = customJvp(newtonSqrt, ([a], [ta]) => {
-      const y = newtonSqrt(a!);
-      return [y, np.divide(ta!, np.multiply(y, 2))];
+      const y = newtonSqrt(a);
+      return [y, np.divide(ta, np.multiply(y, 2))];
     });
     for (const a of [0.5, 2, 9]) {
       expectAllClose(sqrtFixedPoint(a), Math.sqrt(a), 1e-15);
@@ -78,10 +78,10 @@ describe("customJvp", () => {
   it("a rule whose tangent has the wrong shape is reported", () => {
     const bad = customJvp(
       (x) => np.sum(x),
-      ([x], [t]) => [np.sum(x!), t!],
+      ([x], [t]) => [np.sum(x), t],
     );
     expect(() => jvp(bad, [np.ones([3])], [np.ones([3])])).toThrow(
-      /tangent of shape \[3\] for an output of shape \[\]/,
+      /customJvp: the rule returned a tangent of shape \[3\] \(float64\) for output of shape \[\]/,
     );
   });
 });
@@ -136,7 +136,7 @@ describe("customVjp", () => {
   it("forward mode through customVjp fails with a clear message", () => {
     expect(() => jvp(clipGradient, [1], [1])).toThrow(ChainruleError);
     expect(() => jvp(clipGradient, [1], [1])).toThrow(
-      /forward-mode differentiation .* customVjp .* Use customJvp/,
+      /customVjp: forward mode \(jvp, jacfwd.* is not available .* Use customJvp/,
     );
   });
 });
@@ -177,10 +177,10 @@ describe("checkpoint", () => {
     // Without checkpoint: per step sin(x) and, for the derivative of cos(1.3x), sin(1.3x),
     // all kept for the backward pass.
     expect(count(plain, "sin")).toBe(10);
-    expect(count(plain, "checkpoint")).toBe(0);
+    expect(count(plain, "checkpointCall\\[call=checkpoint#\\d+\\]")).toBe(0);
     // With it: the forward pass is 5 opaque checkpoint calls (values only); the backward
     // pass recomputes each step from its stored input, with its derivative.
-    expect(count(ckpt, "checkpoint")).toBe(5);
+    expect(count(ckpt, "checkpointCall\\[call=checkpoint#\\d+\\]")).toBe(5);
     expect(count(ckpt, "sin")).toBe(10);
   });
 });

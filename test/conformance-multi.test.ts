@@ -1,0 +1,268 @@
+/**
+ * The registry-driven conformance suite for multi-output primitives. For
+ * every primitive in `registeredMultiPrimitives()` (sort, the user-rule
+ * primitives and their linear helpers), on random float64 operands:
+ *   - JVP against central finite differences (every float output),
+ *   - the transposition identity <u, J v> = <J^T u, v> (VJP against JVP),
+ *   - vmap against a loop over the batch (batch axis in front or absent),
+ *   - jit against eager evaluation.
+ * An entry says how to apply its primitive (`apply`, a function of the
+ * operands whose program contains the primitive, which is checked); the
+ * user-rule primitives are applied through sample user functions. Where a
+ * primitive refuses forward evaluation (customVjpLinear, and customVjpCall's
+ * JVP), the suite checks the refusal, and the transposition identity uses
+ * finite differences for J v. A registered multi-output primitive without
+ * an entry fails the suite.
+ */
+import { describe, expect, it } from "vitest";
+import { type Array as NdArray, ConcreteArray } from "../src/core/array.js";
+import { registeredMultiPrimitives } from "../src/core/primitive.js";
+import { sort as sortPrimitive } from "../src/primitives/sort.js";
+import {
+  checkpoint,
+  customJvp,
+  customVjp,
+  jit,
+  jvp,
+  makeJaxpr,
+  np,
+  vjp,
+  vmap,
+} from "../src/index.js";
+import { rng } from "./helpers.js";
+
+type Fn = (...xs: NdArray[]) => NdArray[];
+
+interface MultiSpec {
+  /** Fresh float64 sample operands. */
+  args: (r: () => number) => ConcreteArray[];
+  /** Applies the primitive (its program must contain it); returns every output. */
+  apply: Fn;
+  /**
+   * Forward evaluation is refused with this message (customVjpLinear):
+   * eager, jvp, vmap and jit must all throw it.
+   */
+  refusesForward?: RegExp;
+  /** Only the JVP is refused (customVjpCall): J v comes from finite differences. */
+  refusesJvp?: RegExp;
+  /**
+   * For a primitive that only transposes (customVjpLinear): a function whose
+   * vjp runs its transpose; checked against finite differences of it.
+   */
+  transposedBy?: { fn: Fn; args: (r: () => number) => ConcreteArray[] };
+}
+
+function sample(shape: number[], r: () => number, lo = -1.5, hi = 1.5): ConcreteArray {
+  const x = ConcreteArray.zeros(shape, "float64");
+  for (let i = 0; i < x.size; i++) x.buffer[i] = lo + (hi - lo) * r();
+  return x;
+}
+const nums = (x: NdArray): number[] => Array.from(x.data());
+const isFloatOut = (x: NdArray) => x.dtype === "float64" || x.dtype === "float32";
+function dotAll(a: readonly NdArray[], b: readonly NdArray[]): number {
+  let s = 0;
+  a.forEach((x, i) => {
+    const ys = nums(b[i]!);
+    nums(x).forEach((v, k) => (s += v * ys[k]!));
+  });
+  return s;
+}
+function expectClose(actual: number[], expected: number[], tol: number, what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  actual.forEach((a, i) => {
+    const e = expected[i]!;
+    if (!(Math.abs(a - e) <= tol + tol * Math.abs(e))) {
+      expect.fail(`${what}: element ${i}: got ${a}, expected ${e} (tol ${tol})`);
+    }
+  });
+}
+const shifted = (xs: NdArray[], vs: NdArray[], eps: number) =>
+  xs.map((x, i) => np.add(x, np.multiply(vs[i]!, eps)));
+/** Central differences of every output of f at xs along vs. */
+function fdTangents(f: Fn, xs: NdArray[], vs: NdArray[], eps = 1e-6): NdArray[] {
+  const plus = f(...shifted(xs, vs, eps));
+  const minus = f(...shifted(xs, vs, -eps));
+  return plus.map((p, j) => np.divide(np.subtract(p, minus[j]!), 2 * eps));
+}
+
+// --------------------------------------------------- sample user functions --
+
+// customJvp: [sin(x) y, sum(x y)] with its derivative written by hand.
+const jvpPair = customJvp(
+  (x: NdArray, y: NdArray) => [np.multiply(np.sin(x), y), { s: np.sum(np.multiply(x, y)) }],
+  ([x, y], [tx, ty]) => [
+    [np.multiply(np.sin(x), y), { s: np.sum(np.multiply(x, y)) }],
+    [
+      np.add(np.multiply(np.multiply(np.cos(x), y), tx), np.multiply(np.sin(x), ty)),
+      { s: np.sum(np.add(np.multiply(tx, y), np.multiply(x, ty))) },
+    ],
+  ],
+);
+const jvpPairFlat: Fn = (x, y) => {
+  const [a, b] = jvpPair(x, y) as [NdArray, { s: NdArray }];
+  return [a, b.s];
+};
+
+// customVjp: [exp(x) y, sum(y^2)] with its VJP written by hand.
+const vjpPair = customVjp(
+  (x: NdArray, y: NdArray) => [np.multiply(np.exp(x), y), np.sum(np.square(y))],
+  (x, y) => [
+    [np.multiply(np.exp(x), y), np.sum(np.square(y))],
+    [np.exp(x), y],
+  ],
+  (res, ct: NdArray[]) => {
+    const [ex, y] = res as NdArray[];
+    const [c0, c1] = ct;
+    return [
+      np.multiply(np.multiply(ex!, y!), c0!),
+      np.add(np.multiply(ex!, c0!), np.multiply(np.multiply(y!, 2), c1!)),
+    ];
+  },
+);
+const vjpPairFlat: Fn = (x, y) => vjpPair(x, y);
+
+// checkpoint storing its matrix product: [tanh(W x), sum(x^2)].
+const ckptPair = checkpoint(
+  (x: NdArray, w: NdArray) => [np.tanh(np.matmul(w, x)), np.sum(np.square(x))],
+  { policy: "dotsSaveable" },
+);
+const ckptPairFlat: Fn = (x, w) => ckptPair(x, w);
+
+const VJP_REFUSED =
+  /customVjp: forward mode \(jvp, jacfwd, linearize's tangent map\) is not available/;
+
+const SPECS: Record<string, MultiSpec> = {
+  sort: {
+    args: (r) => [sample([2, 5], r)],
+    apply: (x) => sortPrimitive(x),
+  },
+  customJvpCall: {
+    args: (r) => [sample([3], r), sample([3], r)],
+    apply: jvpPairFlat,
+  },
+  customVjpCall: {
+    args: (r) => [sample([3], r), sample([3], r)],
+    apply: vjpPairFlat,
+    refusesJvp: VJP_REFUSED,
+  },
+  // The tangent map of a customVjp function: bound by its JVP rule, transposed by bwd.
+  customVjpLinear: {
+    args: (r) => [sample([3], r), sample([3], r), sample([3], r), sample([3], r)],
+    apply: (x, y, tx, ty) => jvp(vjpPairFlat, [x, y], [tx, ty])[1] as NdArray[],
+    refusesForward: VJP_REFUSED,
+    transposedBy: { fn: vjpPairFlat, args: (r) => [sample([3], r), sample([3], r)] },
+  },
+  checkpointCall: {
+    args: (r) => [sample([3], r), sample([2, 3], r)],
+    apply: ckptPairFlat,
+  },
+  // The tangent map of a checkpointed function: f's JVP at stored inputs.
+  checkpointLinear: {
+    args: (r) => [sample([3], r), sample([2, 3], r), sample([3], r), sample([2, 3], r)],
+    apply: (x, w, tx, tw) => jvp(ckptPairFlat, [x, w], [tx, tw])[1] as NdArray[],
+  },
+};
+
+// --------------------------------------------------------------- checks --
+
+describe("conformance of every registered multi-output primitive", () => {
+  it("has a conformance entry for each one", () => {
+    const missing = registeredMultiPrimitives()
+      .map((p) => p.name)
+      .filter((n) => !(n in SPECS));
+    expect(missing).toEqual([]);
+  });
+
+  for (const prim of registeredMultiPrimitives()) {
+    const spec = SPECS[prim.name];
+    if (spec === undefined) continue;
+    describe(prim.name, () => {
+      const r = rng(prim.name.split("").reduce((h, c) => h * 31 + c.charCodeAt(0), 7) >>> 0);
+      const xs = spec.args(r);
+      const vs = xs.map((x) => sample([...x.shape], r, -1, 1));
+
+      it("its entry applies it", () => {
+        const eqns = makeJaxpr(spec.apply)(...xs).eqns;
+        expect(eqns.map((e) => e.prim.name)).toContain(prim.name);
+      });
+
+      if (spec.refusesForward !== undefined) {
+        const refused = spec.refusesForward;
+        it("refuses forward evaluation eagerly, in jvp, vmap and jit", () => {
+          expect(() => spec.apply(...xs)).toThrow(refused);
+          expect(() => jvp(spec.apply, xs, vs)).toThrow(refused);
+          const batched = xs.map((x) => np.stack([x, x]));
+          expect(() => vmap(spec.apply)(...batched)).toThrow(refused);
+          expect(() => jit(spec.apply)(...xs)).toThrow(refused);
+        });
+        const by = spec.transposedBy;
+        if (by !== undefined) {
+          it("satisfies <u, J v> = <J^T u, v> through its transpose (J v by finite differences)", () => {
+            const ps = by.args(r);
+            const ws = ps.map((p) => sample([...p.shape], r, -1, 1));
+            const outs = by.fn(...ps);
+            const us = outs.map((o) => sample([...o.shape], r, -1, 1));
+            const cts = vjp(by.fn, ...ps)[1](us) as NdArray[];
+            const lhs = dotAll(us, fdTangents(by.fn, ps, ws));
+            expectClose([dotAll(cts, ws)], [lhs], 1e-7, `${prim.name} transposition`);
+          });
+        }
+        return;
+      }
+
+      const outs = spec.apply(...xs);
+      const us = outs.map((o) => sample([...o.shape], r, -1, 1));
+      const floatOuts = outs.map(isFloatOut);
+
+      it("JVP matches central finite differences", () => {
+        const fd = fdTangents(spec.apply, xs, vs);
+        if (spec.refusesJvp !== undefined) {
+          expect(() => jvp(spec.apply, xs, vs)).toThrow(spec.refusesJvp);
+          return;
+        }
+        const ts = jvp(spec.apply, xs, vs)[1] as NdArray[];
+        ts.forEach((t, j) => {
+          if (floatOuts[j]) expectClose(nums(t), nums(fd[j]!), 1e-6, `${prim.name} jvp ${j}`);
+        });
+      });
+
+      it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
+        const jv =
+          spec.refusesJvp !== undefined
+            ? fdTangents(spec.apply, xs, vs)
+            : (jvp(spec.apply, xs, vs)[1] as NdArray[]);
+        const floatU = us.map((u, j) => (floatOuts[j] ? u : np.zerosLike(u)));
+        const cts = vjp(spec.apply, ...xs)[1](floatU) as NdArray[];
+        const keep = (a: NdArray[]) => a.filter((_, j) => floatOuts[j]);
+        const lhs = dotAll(keep(floatU), keep(jv));
+        const tol = spec.refusesJvp !== undefined ? 1e-7 : 1e-12;
+        expectClose([dotAll(cts, vs)], [lhs], tol, `${prim.name} transposition`);
+      });
+
+      it("vmap matches a loop over the batch", () => {
+        const B = 3;
+        const batches = Array.from({ length: B }, () => spec.args(r));
+        for (const layout of ["front", "mixed"] as const) {
+          const axes = xs.map((_, i) => (layout === "mixed" && i % 2 === 1 ? null : 0));
+          const batched = xs.map((_, i) =>
+            axes[i] === null ? batches[0]![i]! : np.stack(batches.map((b) => b[i]!)),
+          );
+          const got = vmap(spec.apply, { inAxes: axes })(...batched) as NdArray[];
+          const loop = batches.map((b) =>
+            spec.apply(...b.map((x, i) => (axes[i] === null ? batches[0]![i]! : x))),
+          );
+          got.forEach((g, j) => {
+            const expected = np.stack(loop.map((o) => o[j]!));
+            expect(g.shape, `${prim.name} vmap ${layout} ${j}`).toEqual(expected.shape);
+            expectClose(nums(g), nums(expected), 1e-12, `${prim.name} vmap ${layout} ${j}`);
+          });
+        }
+      });
+
+      it("jit matches eager evaluation", () => {
+        const got = jit(spec.apply)(...xs) as NdArray[];
+        got.forEach((g, j) => expectClose(nums(g), nums(outs[j]!), 1e-15, `${prim.name} jit ${j}`));
+      });
+    });
+  }
+});
