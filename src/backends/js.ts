@@ -6,6 +6,7 @@ import { type DType, type TypedArray, allocate } from "../core/dtype.js";
 import { type Shape, shapeSize, stridesOf } from "../core/shape.js";
 import type { Backend, ReduceOp } from "./backend.js";
 import { elementScalar } from "../core/primitive.js";
+import { PAIRWISE_BLOCK, pairwiseSum } from "./pairwiseSum.js";
 
 export const jsBackend: Backend = {
   name: "js",
@@ -194,9 +195,7 @@ function reduceKernel(
   });
   const out = allocate(dtype, outSize);
   if (op === "sum") {
-    forEachStrided(shape, strides, 0, (i, o) => {
-      out[o] = out[o]! + x[i]!;
-    });
+    sumRows(x, shape, axes, strides, redStrides, shapeSize(redShape), out);
     return out;
   }
   const best = new Float64Array(outSize).fill(
@@ -220,6 +219,62 @@ function reduceKernel(
     }
   });
   return out;
+}
+
+/**
+ * out[o] = the sum over the reduced axes, pairwise in float64 (see
+ * pairwiseSum.ts) and rounded to out's dtype once. When the reduced axes are
+ * the trailing ones each output's terms are a contiguous row of x; otherwise
+ * they are first gathered into rows (input position i goes to
+ * o * redSize + p, p its row-major position along the reduced axes).
+ */
+function sumRows(
+  x: TypedArray,
+  shape: Shape,
+  axes: readonly number[],
+  outStrides: readonly number[],
+  redStrides: readonly number[],
+  redSize: number,
+  out: TypedArray,
+): void {
+  if (out.length === 0 || redSize === 0) return;
+  // Trailing reduced axes: the terms of out[o] are the contiguous row o of x.
+  const trailing = axes.every((a) => a >= shape.length - axes.length);
+  if (!trailing && axes.every((a) => a < axes.length)) {
+    // Leading reduced axes: the terms of out[o] are x[r * out.length + o], so
+    // whole rows are added at once.
+    const sums = pairwiseRowSum(x, 0, redSize, out.length);
+    for (let o = 0; o < out.length; o++) out[o] = sums[o]!;
+    return;
+  }
+  let rows: TypedArray = x;
+  if (!trailing) {
+    rows = new Float64Array(out.length * redSize);
+    const gatherStrides = shape.map((_, d) => outStrides[d]! * redSize + redStrides[d]!);
+    forEachStrided(shape, gatherStrides, 0, (i, g) => (rows[g] = x[i]!));
+  }
+  for (let o = 0; o < out.length; o++) out[o] = pairwiseSum(rows, o * redSize, redSize);
+}
+
+/**
+ * The column sums of rows first..first+count-1 of x viewed as [rows, width],
+ * pairwise over the rows (the same tree as pairwiseSum, row by row, so each
+ * step is a contiguous loop over a row).
+ */
+function pairwiseRowSum(x: TypedArray, first: number, count: number, width: number): Float64Array {
+  if (count <= PAIRWISE_BLOCK) {
+    const acc = new Float64Array(width);
+    for (let r = first; r < first + count; r++) {
+      const base = r * width;
+      for (let o = 0; o < width; o++) acc[o]! += x[base + o]!;
+    }
+    return acc;
+  }
+  const half = Math.ceil(count / 2 / PAIRWISE_BLOCK) * PAIRWISE_BLOCK;
+  const lo = pairwiseRowSum(x, first, half, width);
+  const hi = pairwiseRowSum(x, first + half, count - half, width);
+  for (let o = 0; o < width; o++) lo[o]! += hi[o]!;
+  return lo;
 }
 
 /** x stored [batch, rows, cols] -> its transpose [batch, cols, rows] (a fresh array). */

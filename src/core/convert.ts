@@ -55,7 +55,10 @@ export function fromData(data: unknown, where: string, dtype?: DType): ConcreteA
       `${where}: unknown dtype ${describe(dtype)}; use "float64", "float32", "int32" or "bool"`,
     );
   }
-  if (typeof data === "number") return scalar(data, dtype ?? "float64");
+  if (typeof data === "number") {
+    if (dtype === "int32") checkInt32(data, where, "");
+    return scalar(data, dtype ?? "float64");
+  }
   if (typeof data === "boolean") return scalar(data ? 1 : 0, dtype ?? "bool");
   const typed = dtypeOfTypedArray(data);
   if (typed !== undefined) {
@@ -63,7 +66,12 @@ export function fromData(data: unknown, where: string, dtype?: DType): ConcreteA
     const dt = dtype ?? typed;
     const buf = allocate(dt, src.length);
     if (dt === "bool") for (let i = 0; i < src.length; i++) buf[i] = src[i] ? 1 : 0;
-    else buf.set(src);
+    else {
+      if (dt === "int32" && (typed === "float32" || typed === "float64")) {
+        for (let i = 0; i < src.length; i++) checkInt32(src[i]!, where, `[${i}]`);
+      }
+      buf.set(src);
+    }
     return new ConcreteArray([src.length], dt, buf);
   }
   if (globalThis.Array.isArray(data)) {
@@ -80,6 +88,7 @@ export function fromData(data: unknown, where: string, dtype?: DType): ConcreteA
     const fill = (node: unknown, depth: number, path: number[]): void => {
       if (depth === shape.length) {
         if (typeof node === "number" || typeof node === "boolean") {
+          if (dt === "int32") checkInt32(Number(node), where, `[${path.join("][")}]`);
           buf[k++] = castScalar(Number(node), dt);
           return;
         }
@@ -111,6 +120,23 @@ export function fromData(data: unknown, where: string, dtype?: DType): ConcreteA
     `${where} must be an Array, a number, a boolean, a TypedArray or nested arrays of numbers; ` +
       `got ${describe(data)}`,
   );
+}
+
+/**
+ * A JS number converted to int32 must fit: fractions are truncated toward 0
+ * (as NumPy does), but a value outside [-2^31, 2^31 - 1], NaN or an infinity
+ * would wrap around or become 0 silently, so it is refused (NumPy raises an
+ * OverflowError for out-of-range integers too).
+ */
+function checkInt32(value: number, where: string, element: string): void {
+  const t = Math.trunc(value);
+  if (!(t >= -(2 ** 31) && t <= 2 ** 31 - 1)) {
+    throw new InvalidArgumentError(
+      `${where}: value ${String(value)}${element === "" ? "" : ` at element ${element}`} does not ` +
+        `fit in int32 (range -2147483648..2147483647); use dtype "float64" (exact integers up ` +
+        `to 2^53), or reduce the value (for example modulo 2^32) before converting`,
+    );
+  }
 }
 
 /** Returns `x` if it is already an Array, else converts JS data. */

@@ -56,13 +56,22 @@ export abstract class Tracer extends Array {
   fullLower(): Array {
     return this;
   }
-  /** Implicit conversion would silently drop derivatives, so it is refused. */
-  [Symbol.toPrimitive](): never {
+  /**
+   * Implicit conversion to a number would silently drop derivatives, so it is
+   * refused; conversion to a string (String(x), template literals) describes
+   * the tracer, as JAX prints tracers: `Traced<float64[3]>`.
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === "string") return `Traced<${this.dtype}[${this.shape.join(",")}]>`;
+    const advice = isTracingDynamically()
+      ? `Inside jit the value is not known while tracing, so x.item() fails too: branch with ` +
+        `lax.cond, lax.select or np.where, loop with lax.whileLoop or lax.forILoop, or make ` +
+        `the argument static (jit(f, { staticArgnums }))`
+      : `Use x.item() for control flow on a concrete value (if (x.item() < 2) ...)`;
     throw new ConcretizationError(
       `chainrule: an Array of shape [${this.shape.join(", ")}] inside a transformation was ` +
         `converted to a JS number implicitly (by an operator such as +, * or <). That would ` +
-        `lose its derivative. Use np functions or methods for arithmetic (x.mul(2)), and ` +
-        `x.item() for control flow on a concrete value (if (x.item() < 2) ...).`,
+        `lose its derivative. Use np functions or methods for arithmetic (x.mul(2)). ${advice}.`,
     );
   }
 }

@@ -16,7 +16,7 @@
  * user data reach compiled code only as values passed in arrays.
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import type { TypedArray } from "../core/dtype.js";
+import { type TypedArray, isFloat } from "../core/dtype.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
 import { type Jaxpr, type JaxprEqn, type Var, eqnOutputs } from "../ir/jaxpr.js";
 import {
@@ -28,6 +28,7 @@ import {
   isElementwise,
   numberLiteral,
 } from "./lowering.js";
+import { PAIRWISE_BLOCK, PairwiseAccumulator } from "../backends/pairwiseSum.js";
 import { lowerGroupToWasm } from "./wasmLowering.js";
 
 const CHUNK_EQNS = 1000;
@@ -346,8 +347,18 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
       const t = `t${i}`;
       if (e.prim.name === "reduceSum") {
         const acc = `${name(e.out)}`;
-        pre += `  let ${acc} = 0;\n`;
-        body += `    ${acc} = ${castExpr(`${acc} + ${operand(e.inputs[0]!)}`, e.out.dtype)};\n`;
+        if (isFloat(e.out.dtype)) {
+          // Pairwise in float64 (pairwiseSum.ts): blocks of PAIRWISE_BLOCK terms summed
+          // in a local, full blocks merged by a PairwiseAccumulator, rounded once.
+          const mask = PAIRWISE_BLOCK - 1;
+          pre += `  let ${acc}b = 0;\n  const ${acc}p = new PairwiseAccumulator();\n`;
+          body += `    ${acc}b += ${operand(e.inputs[0]!)};\n`;
+          body += `    if ((i & ${mask}) === ${mask}) { ${acc}p.pushBlock(${acc}b); ${acc}b = 0; }\n`;
+          post += `  const ${acc} = ${castExpr(`${acc}p.total(${acc}b)`, e.out.dtype)};\n`;
+        } else {
+          pre += `  let ${acc} = 0;\n`;
+          body += `    ${acc} = ${castExpr(`${acc} + ${operand(e.inputs[0]!)}`, e.out.dtype)};\n`;
+        }
         post += store(e.out);
         continue;
       }
@@ -398,10 +409,11 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   // Compiling generated code is the point of jit; the source holds only generated
   // identifiers and numeric literals (see the header).
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function("H", source) as (
+  const factory = new Function("H", "PairwiseAccumulator", source) as (
     helpers: ReadonlyMap<string, (...args: number[]) => number>,
+    pairwise: typeof PairwiseAccumulator,
   ) => (I: Value[], C: Value[], K: Kernel[], S: Float64Array, O: Value[]) => Value[];
-  const program = factory(helpers);
+  const program = factory(helpers, PairwiseAccumulator);
   const S = new Float64Array(scalarSlot.size);
   const O = new globalThis.Array<Value>(objectSlot.size);
   const outAvals = jaxpr.outVars;

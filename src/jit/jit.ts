@@ -17,7 +17,11 @@ import { getBackend } from "../backends/index.js";
 import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
 
 export interface JitOptions {
-  /** Positional arguments that are compile-time constants (numbers, strings, objects). */
+  /**
+   * Positional arguments that are compile-time constants. They must be
+   * hashable: numbers, strings, booleans, bigints, null, undefined, functions
+   * (by identity) or frozen arrays of these; other objects are refused.
+   */
   staticArgnums?: number | readonly number[];
 }
 
@@ -36,20 +40,58 @@ function flatDef(n: number): TreeDef {
   return flatDefEntry(n).def;
 }
 
-const objectIds = new WeakMap<object, number>();
-let nextObjectId = 0;
+const functionIds = new WeakMap<object, number>();
+let nextFunctionId = 0;
 
-/** A cache-key fragment for a static argument value. */
-function staticKey(value: unknown): string {
-  if ((typeof value === "object" && value !== null) || typeof value === "function") {
-    let id = objectIds.get(value);
-    if (id === undefined) {
-      id = nextObjectId++;
-      objectIds.set(value, id);
+/**
+ * A cache-key fragment for a static argument value; distinct values give
+ * distinct fragments, and each fragment is self-delimiting (strings are
+ * JSON-quoted, so no content can imitate a separator).
+ *
+ * Static values must be hashable, as in JAX: numbers, strings, booleans,
+ * bigints, null, undefined, functions (by identity, like JAX) and frozen
+ * arrays of these (tuples, `Object.freeze([2, "same"])`). Mutable objects and
+ * arrays are refused: a later mutation would leave a stale cached program.
+ * Numbers compare with Object.is, so 0 and -0 (and NaN) are distinct entries.
+ */
+function staticKey(value: unknown, argIndex: number): string {
+  switch (typeof value) {
+    case "number":
+      return Object.is(value, -0) ? "n-0" : `n${String(value)}`;
+    case "string":
+      return `s${JSON.stringify(value)}`;
+    case "boolean":
+      return value ? "T" : "F";
+    case "bigint":
+      return `b${String(value)}`;
+    case "undefined":
+      return "U";
+    case "function": {
+      let id = functionIds.get(value);
+      if (id === undefined) {
+        id = nextFunctionId++;
+        functionIds.set(value, id);
+      }
+      return `f${id}`;
     }
-    return `#${id}`;
+    default:
+      if (value === null) return "N";
+      if (globalThis.Array.isArray(value) && Object.isFrozen(value)) {
+        return `(${value.map((v) => staticKey(v, argIndex)).join(",")})`;
+      }
+      throw new InvalidArgumentError(
+        `jit: static argument ${argIndex} is ${globalThis.Array.isArray(value) ? "a mutable array" : `an object (${describeStatic(value)})`}, ` +
+          `which cannot be a cache key (a later mutation would reuse a stale program); ` +
+          `static arguments must be hashable: numbers, strings, booleans, bigints, null, undefined, ` +
+          `functions, or frozen arrays of these (Object.freeze([...])); pass arrays as dynamic ` +
+          `arguments or close over the object in f`,
+      );
   }
-  return `${typeof value}:${String(value)}`;
+}
+
+function describeStatic(value: unknown): string {
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === "string" ? name : "object";
 }
 
 /** A program traced for one signature, optimised and compiled. */
@@ -123,7 +165,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     const flat = flatDefs[arrays.length];
     let key = flat !== undefined && flat.def === inDef ? flat.text : treeDefString(inDef);
     for (const x of arrays) key += `|${x.dtype}[${x.shape.join(",")}]`;
-    for (const i of staticList) key += `|${staticKey(args[i])}`;
+    for (const i of staticList) key += `|${staticKey(args[i], i)}`;
     // Compiled code depends on the backend (wasmLowering.ts).
     return `${key}|${getBackend()}`;
   };

@@ -232,7 +232,14 @@ export function std(
   axis?: AxisArg,
   opts: ReduceOpts & { ddof?: number } = {},
 ): Array {
-  return sqrt(variance(x, axis, opts));
+  // std = sqrt(var). Where var = 0 (one element, or all equal) sqrt has no
+  // derivative (dvar / (2 sqrt(var)) = 0/0): std of one element is constant 0,
+  // and for equal elements std is convex with its minimum there, so 0 (the
+  // minimum-norm subgradient, like sign(0) = 0 for |x|) is the derivative
+  // taken. sqrt runs on 1 at those places so the unselected branch stays finite.
+  const v = variance(x, axis, opts);
+  const flat = equal(v, 0);
+  return where(flat, 0, sqrt(where(flat, 1, v)));
 }
 /**
  * Product over axes, as a balanced tree of elementwise products (so its

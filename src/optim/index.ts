@@ -153,6 +153,25 @@ const norm = (a: Float64Array) => Math.sqrt(dot(a, a));
 const axpy = (x: Float64Array, alpha: number, d: Float64Array) =>
   x.map((v, i) => v + alpha * d[i]!);
 
+/** A numeric option of minimize: its default when absent, else checked (finite, and `valid`). */
+function checkedOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  valid: (v: number) => boolean,
+  expected: string,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || !valid(value)) {
+    const shown = typeof value === "number" ? String(value) : `a ${typeof value}`;
+    throw new InvalidArgumentError(
+      `minimize: option ${name} must be ${expected}, got ${shown}; leave it out for the ` +
+        `default (${fallback})`,
+    );
+  }
+  return value;
+}
+
 /**
  * Minimises a scalar function of a pytree of arrays. Reports why it stopped:
  * "converged" (gradient norm <= tol), "maxIter", "nan" (a non-finite value
@@ -169,9 +188,20 @@ export function minimize(
       `minimize: unknown method "${method}"; use "lbfgs", "newton", "gd" or "adam"`,
     );
   }
-  const tol = opts.tol ?? 1e-8;
-  const maxIter = opts.maxIter ?? 1000;
-  const lr = opts.learningRate ?? 1e-2;
+  const tol = checkedOption("tol", opts.tol, 1e-8, (v) => v >= 0, "a number >= 0");
+  const maxIter = checkedOption(
+    "maxIter",
+    opts.maxIter,
+    1000,
+    (v) => Number.isInteger(v) && v >= 0,
+    "a non-negative integer",
+  );
+  const lr = checkedOption("learningRate", opts.learningRate, 1e-2, (v) => v > 0, "a number > 0");
+  if (opts.onStep !== undefined && typeof opts.onStep !== "function") {
+    throw new InvalidArgumentError(
+      `minimize: onStep must be a function (info) => boolean | void, got ${typeof opts.onStep}`,
+    );
+  }
   const { vector, unravel } = raveler(x0);
   // The function of the flat vector as an Array, so that grad and hessian apply to it.
   const unravelArray = (u: Array): unknown => {

@@ -590,17 +590,27 @@ function refuseNegativeIntPowers(base: ConcreteArray, exponent: ConcreteArray): 
 // d a^b = b a^(b-1) da + log(a) a^b db, with log(a) taken as 0 where a = 0
 // (so that 0^b with a constant-free exponent tangent stays finite).
 // int32 powers are int32 (wrap-around); their tangents are never asked for.
+// Where b = 0, a^0 = 1 is constant in a: its factor b a^(b-1) is 0, also at
+// a = 0 (where 0 * 0^-1 would be NaN); as JAX does, b is replaced by 1 there
+// before the power, so no inf or NaN arises in the unselected branch either.
 export const pow = binary(
   "pow",
   { scalar: Math.pow, js: jsCall("Math.pow"), int32: { scalar: int32Power } },
   (a, b, da, db, out) => {
-    const viaBase = da === null ? null : mul(da, mul(b, pow(a, sub(b, fullLike(b, 1)))));
+    const viaBase = da === null ? null : mul(da, powBaseFactor(a, b));
     const viaExp =
       db === null ? null : mul(db, mul(out, select(eq(a, fullLike(a, 0)), fullLike(a, 0), log(a))));
     return tAdd(viaBase, viaExp);
   },
   { check: refuseNegativeIntPowers },
 );
+
+/** b a^(b-1), taken as 0 where b = 0 (see pow). */
+function powBaseFactor(a: Array, b: Array): Array {
+  const zeroExp = eq(b, fullLike(b, 0));
+  const safeB = select(zeroExp, fullLike(b, 1), b);
+  return select(zeroExp, fullLike(b, 0), mul(safeB, pow(a, sub(safeB, fullLike(b, 1)))));
+}
 
 // max: the larger operand's tangent; ties split evenly (as JAX does).
 // Not declared commutative: max(+0, -0) is +0 but max(-0, +0) is -0.

@@ -132,8 +132,16 @@ export function jvp(
               `${fmtShape(p.shape)}; tangents must match their primals`,
           );
         }
-        // Integer and bool values have no derivative: their tangents are ignored.
-        if (!isFloat(p.dtype)) return p;
+        // Integer and bool values have no derivative (JAX wants a float0 tangent for
+        // them); ignoring the tangent would return a silent zero, so it is refused.
+        if (!isFloat(p.dtype)) {
+          throw new DTypeError(
+            `jvp: primal ${i} has dtype ${p.dtype}${fmtShape(p.shape)}, which has no derivative, ` +
+              `but a tangent (${t.dtype}${fmtShape(t.shape)}) was given for it; convert the primal ` +
+              `with x.astype("float64") to differentiate it, or close over it ` +
+              `(jvp((x) => f(x, n), [x], [dx])) to hold it fixed`,
+          );
+        }
         // A JS number tangent adopts its primal's dtype; an Array must match it.
         if (t.dtype !== p.dtype && typeof tLeaves[i] !== "number") {
           throw new DTypeError(

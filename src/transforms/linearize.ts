@@ -301,11 +301,31 @@ function stripTracers(main: MainTrace, tree: unknown): unknown {
   );
 }
 
-function checkCotangent(fnName: string, i: number, primal: Array, ct: Array): Array {
+/**
+ * Checks a cotangent given to vjp's pullback against its output (or a tangent
+ * given to linearize's map against its input): the same shape, and a float
+ * dtype when the primal is float. Another float dtype is converted (a JS
+ * number is float64); a bool or integer one is refused, since it would make
+ * bool or integer gradients.
+ */
+function checkCotangent(
+  fnName: string,
+  kind: "cotangent" | "tangent",
+  i: number,
+  primal: Array,
+  ct: Array,
+): Array {
+  const against = kind === "cotangent" ? "output" : "input";
   if (!shapesEqual(primal.shape, ct.shape)) {
     throw new ShapeError(
-      `${fnName}: cotangent ${i} has shape ${fmtShape(ct.shape)} but the output has shape ` +
-        `${fmtShape(primal.shape)}; pass a cotangent shaped like the output`,
+      `${fnName}: ${kind} ${i} has shape ${fmtShape(ct.shape)} but the ${against} has shape ` +
+        `${fmtShape(primal.shape)}; pass a ${kind} shaped like the ${against}`,
+    );
+  }
+  if (isFloat(primal.dtype) && !isFloat(ct.dtype)) {
+    throw new DTypeError(
+      `${fnName}: ${kind} ${i} has dtype ${ct.dtype} but the ${against} is ${primal.dtype}` +
+        `${fmtShape(primal.shape)}; pass a float ${kind} (for example x.astype("${primal.dtype}"))`,
     );
   }
   return ct.dtype === primal.dtype ? ct : ct.astype(primal.dtype);
@@ -332,6 +352,7 @@ export function vjp(
     const cts = ctLeaves.map((c, i) =>
       checkCotangent(
         "vjp pullback",
+        "cotangent",
         i,
         lin.outPrimals[i]!,
         asArray(c, `vjp pullback: cotangent ${i}`),
@@ -364,7 +385,13 @@ export function linearize(
       );
     }
     const ts = tLeaves.map((t, i) =>
-      checkCotangent("linearize", i, lin.inputs[i]!, asArray(t, `linearize: tangent ${i}`)),
+      checkCotangent(
+        "linearize",
+        "tangent",
+        i,
+        lin.inputs[i]!,
+        asArray(t, `linearize: tangent ${i}`),
+      ),
     );
     const outs = forwardReplay(lin.trace.tape, lin.inputNodes, ts, lin.outNodes);
     return unflatten(
@@ -384,22 +411,66 @@ export interface GradOptions {
   hasAux?: boolean;
 }
 
-/** Validates argnums against the call's arguments; returns them as a list. */
+/**
+ * Validates argnums against the call's arguments; returns them as a list of
+ * non-negative indices. argnums is an integer or an array of distinct
+ * integers, each in -nargs..nargs-1 (negative counts from the end).
+ */
 export function resolveArgnums(
   fnName: string,
   argnums: number | readonly number[] | undefined,
   nargs: number,
 ): number[] {
-  const list = argnums === undefined ? [0] : typeof argnums === "number" ? [argnums] : [...argnums];
+  const given: unknown = argnums;
+  const describeGiven = (v: unknown): string => {
+    if (typeof v === "object" || typeof v === "string") return safeJson(v);
+    if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+    return `(a ${typeof v})`;
+  };
+  let list: unknown[];
+  if (given === undefined) list = [0];
+  else if (typeof given === "number") list = [given];
+  else if (globalThis.Array.isArray(given)) list = [...(given as unknown[])];
+  else {
+    throw new InvalidArgumentError(
+      `${fnName}: argnums must be an integer or an array of integers, got ${typeof given} ` +
+        `${describeGiven(given)}; for example argnums: 0 or argnums: [0, 1]`,
+    );
+  }
+  const range = nargs === 0 ? "none (f was called without arguments)" : `0..${nargs - 1}`;
+  const seen = new Set<number>();
   for (const a of list) {
-    if (!Number.isInteger(a) || a < -nargs || a >= nargs) {
+    if (typeof a !== "number" || !Number.isInteger(a)) {
       throw new InvalidArgumentError(
-        `${fnName}: argnums ${a} is out of range: f was called with ${nargs} argument` +
-          `${nargs === 1 ? "" : "s"} (valid argnums are 0..${nargs - 1})`,
+        `${fnName}: argnums entries must be integers, got ${typeof a} ${describeGiven(a)}; ` +
+          `valid argnums for this call are ${range}`,
       );
     }
+    if (a < -nargs || a >= nargs) {
+      throw new InvalidArgumentError(
+        `${fnName}: argnums ${a} is out of range: f was called with ${nargs} argument` +
+          `${nargs === 1 ? "" : "s"} (valid argnums are ${range}, or negative from the end)`,
+      );
+    }
+    const index = a < 0 ? a + nargs : a;
+    if (seen.has(index)) {
+      throw new InvalidArgumentError(
+        `${fnName}: argnums ${describeGiven(given)} names argument ${index} twice; ` +
+          `list each argument once`,
+      );
+    }
+    seen.add(index);
   }
-  return list.map((a) => (a < 0 ? a + nargs : a));
+  return [...seen];
+}
+
+/** JSON text of a value for an error message (a placeholder where it has none). */
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? "(no JSON form)";
+  } catch {
+    return "(no JSON form)";
+  }
 }
 
 /**

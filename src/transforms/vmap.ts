@@ -98,7 +98,7 @@ function broadcastPrefix(
       const rec = s as Record<string, unknown>;
       d.children.forEach((c, i) => {
         const key = d.keys[i]!;
-        if (!(key in rec)) {
+        if (!Object.hasOwn(rec, key)) {
           throw new InvalidArgumentError(
             `${fnName}: ${what} has no entry for key ${JSON.stringify(key)} of the argument ` +
               `${treeDefString(d)}; give a number or null for every key`,

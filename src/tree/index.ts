@@ -70,8 +70,17 @@ export function unflatten(def: TreeDef, leaves: readonly unknown[]): unknown {
       case "list":
         return d.children.map(build);
       case "dict": {
+        // Own-property definition, not `out[key] = ...`: assigning a key such as
+        // "__proto__" would swap the prototype and drop the key instead of storing it.
         const out: Record<string, unknown> = {};
-        d.children.forEach((c, k) => (out[d.keys[k]!] = build(c)));
+        d.children.forEach((c, k) => {
+          Object.defineProperty(out, d.keys[k]!, {
+            value: build(c),
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          });
+        });
         return out;
       }
     }

@@ -305,6 +305,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         x.length === 0 ||
         shape.length === 0 ||
         dtype === "bool" ||
+        // Float sums are pairwise in float64 (pairwiseSum.ts); the scatter-add kernel
+        // below adds in the storage dtype, exact only for integers (wrap-around).
+        dtype === "float32" ||
+        dtype === "float64" ||
         !storedAs(x, dtype)
       )
         return jsBackend.reduce(op, x, shape, axes, dtype);
