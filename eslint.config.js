@@ -30,5 +30,17 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "off",
     },
   },
+  {
+    // The tests' casts of transformation results predate the typed transformations
+    // (src/tree/types.ts) and are redundant now; test/types.test.ts checks the types.
+    files: ["test/**"],
+    rules: { "@typescript-eslint/no-unnecessary-type-assertion": "off" },
+  },
+  {
+    // Casts that the typed transformations (src/tree/types.ts) made redundant, in lax
+    // internals being refactored on another branch: drop this block once they are merged.
+    files: ["src/lax/while.ts", "src/lax/whileReverse.ts", "src/lax/scanCheckpoint.ts"],
+    rules: { "@typescript-eslint/no-unnecessary-type-assertion": "off" },
+  },
   prettier,
 );

@@ -14,6 +14,7 @@ import { ConcretizationError, fmtShape } from "../core/errors.js";
 import type { MultiPrimitive, Primitive } from "../core/primitive.js";
 import { Trace, Tracer, bindAll, withMainTrace } from "../core/trace.js";
 import { flatten, unflatten, type TreeDef } from "../tree/index.js";
+import type { Inputs } from "../tree/types.js";
 
 /** A variable of the program: an SSA name with its abstract value. */
 export class Var implements Aval {
@@ -310,7 +311,14 @@ export interface MakeJaxprOptions {
  * makeJaxpr(f)(...args): the program f runs on arguments shaped like args,
  * printable with toString().
  */
-export function makeJaxpr(f: (...args: never[]) => unknown, opts: MakeJaxprOptions = {}) {
+export function makeJaxpr<Args extends unknown[] = Array[]>(
+  f: (...args: Args) => unknown,
+  opts?: MakeJaxprOptions,
+): (...args: Inputs<Args>) => Jaxpr;
+export function makeJaxpr(
+  f: (...args: never[]) => unknown,
+  opts: MakeJaxprOptions = {},
+): (...args: unknown[]) => Jaxpr {
   return (...args: unknown[]): Jaxpr => {
     const [leaves, inDef] = flatten(args);
     const arrays = leaves.map((l, i) => asArray(l, `makeJaxpr: argument leaf ${i}`));

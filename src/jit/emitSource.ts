@@ -18,14 +18,18 @@
  * expression (round, erf) brings its self-contained scalar function, whose
  * library source is printed once at the top (`const H_erf = ...`).
  */
-import { ConcreteArray } from "../core/array.js";
+import { type Array as NdArray, ConcreteArray } from "../core/array.js";
+import type { Inputs } from "../tree/types.js";
 import { ChainruleError } from "../core/errors.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
 import { makeJaxpr, type Var } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import { elementExpr, helpersOf, isElementwise, numberLiteral } from "./lowering.js";
 
-export function emitSource(f: (...args: never[]) => unknown) {
+export function emitSource<Args extends unknown[] = NdArray[]>(
+  f: (...args: Args) => unknown,
+): (...args: Inputs<Args>) => string;
+export function emitSource(f: (...args: unknown[]) => unknown): (...args: unknown[]) => string {
   return (...args: unknown[]): string => {
     const jaxpr = optimize(makeJaxpr(f, { concrete: true })(...args));
     const names = new Map<Var, string>();

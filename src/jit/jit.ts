@@ -14,7 +14,8 @@ import { optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
 import { getBackend } from "../backends/index.js";
-import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
+import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
+import type { Arrays, Inputs } from "../tree/types.js";
 
 export interface JitOptions {
   /**
@@ -99,12 +100,16 @@ export interface LoweredProgram extends TracedProgram {
   compiled: CompiledProgram;
 }
 
-export interface JittedFunction {
-  (...args: unknown[]): PyTree;
+/**
+ * The function returned by {@link jit}: called like f (on arguments taking
+ * `Args`), it returns f's output structure `R` with an Array at every leaf.
+ */
+export interface JittedFunction<Args extends unknown[] = unknown[], R = unknown> {
+  (...args: Inputs<Args>): Arrays<R>;
   /** Number of distinct signatures traced so far. */
   readonly cacheSize: number;
   /** The optimised program and its generated source for the given arguments (tracing if needed). */
-  lower(...args: unknown[]): LoweredProgram;
+  lower(...args: Inputs<Args>): LoweredProgram;
 }
 
 /**
@@ -124,6 +129,10 @@ export function compileOrInterpret(jaxpr: Jaxpr): CompiledProgram {
   }
 }
 
+export function jit<Args extends unknown[] = NdArray[], R = NdArray>(
+  f: (...args: Args) => R,
+  opts?: JitOptions,
+): JittedFunction<Args, R>;
 export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): JittedFunction {
   const statics = new Set(
     opts.staticArgnums === undefined
@@ -196,7 +205,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     return lowerSplit(args, arrays, inDef);
   };
 
-  const jitted = (...args: unknown[]): PyTree => {
+  const jitted = (...args: unknown[]): unknown => {
     const { arrays, inDef } = split(args);
     // Inside another transformation, trace inline so that it sees every primitive.
     if (isTracingDynamically() || arrays.some((x) => x instanceof Tracer)) {

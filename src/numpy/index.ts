@@ -32,12 +32,14 @@ import { checkDtype } from "./creation.js";
 import { formatArray } from "./format.js";
 
 export type { ArrayLike } from "../core/array.js";
-type Axis = number | readonly number[] | null | undefined;
-interface ReduceOpts {
+/** An axis argument: one axis, several, or null/undefined for all. */
+export type Axis = number | readonly number[] | null | undefined;
+/** Options of reductions. */
+export interface ReduceOpts {
   keepdims?: boolean;
 }
 /** Reductions take `axis` positionally or `{ axis, keepdims }`. */
-type AxisArg = Axis | { axis?: Axis; keepdims?: boolean };
+export type AxisArg = Axis | { axis?: Axis; keepdims?: boolean };
 
 export {
   type ArrayOptions,

@@ -174,7 +174,7 @@ export function fit(
   x0: unknown,
   opts: MinimizeOptions = {},
 ): FitResult {
-  const optimization = minimize(nll, x0, { tol: 1e-9, ...opts });
+  const optimization = minimize(nll as (x: unknown) => unknown, x0, { tol: 1e-9, ...opts });
   if (optimization.status !== "converged") {
     throw new ChainruleError(
       `stats.fit: the minimisation did not converge (${optimization.message})`,
@@ -196,7 +196,7 @@ export function fit(
   };
   const h = hessian((v: Array) =>
     asArray((nll as (p: unknown) => unknown)(asParams(v)), "stats.fit: nll"),
-  )(flat) as Array;
+  )(flat);
   const covariance = np.linalg.inv(h);
   const stdErrors = asParams(np.sqrt(np.sum(np.multiply(covariance, np.eye(flat.size)), 1)));
   const params: unknown = optimization.x;

@@ -93,16 +93,16 @@ export function checkGrads(
     const u = direction([fd])[0]!;
     const want = inner([u], [fd]);
     if (modes.includes("fwd")) {
-      const t = jvp(g, ps, v)[1] as Array;
+      const t = jvp(g, ps, v)[1];
       record(`fwd/${k}`, inner([u], [t]), want);
     }
     if (modes.includes("rev")) {
-      const cts = vjp(g, ...ps)[1](u) as Array[];
+      const cts = vjp(g, ...ps)[1](u);
       record(`rev/${k}`, inner(cts, v), want);
     }
     if (k < order) {
       // The next order: derivatives of the directional derivative <u, J(p) v>.
-      const dir: Fn = (...qs) => np.sum(np.multiply(u, jvp(g, qs, v)[1] as Array));
+      const dir: Fn = (...qs) => np.sum(np.multiply(u, jvp(g, qs, v)[1]));
       check(dir, ps, k + 1);
     }
   };
