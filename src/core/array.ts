@@ -214,8 +214,22 @@ export abstract class Array {
     return np().slice(this, ...index);
   }
 
+  /**
+   * NumPy's text for the values (`array([1., 2.])`), exactly as NumPy's
+   * `repr` prints them; a tracer prints its shape and dtype,
+   * `Traced<float64[3]>`.
+   */
   toString(): string {
     return np().toString(this);
+  }
+
+  /**
+   * Node's `console.log` and `util.inspect` show {@link Array.toString}'s
+   * text instead of the object's fields (a symbol Node looks up; no Node
+   * module is imported here).
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 }
 
