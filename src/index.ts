@@ -72,4 +72,4 @@ export { jit, type JitOptions, type JittedFunction, type LoweredProgram } from "
 export { emitSource } from "./jit/emitSource.js";
 export { toDot, renderSvg, graphSize, type DotOptions, type GraphSize } from "./ir/graph.js";
 export { stopGradient } from "./numpy/index.js";
-export { getBackend, setBackend } from "./backends/index.js";
+export { getBackend, ready, setBackend } from "./backends/index.js";

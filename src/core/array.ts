@@ -114,6 +114,30 @@ export abstract class Array {
     const values = Array.fromBuffer(c.buffer, c.dtype);
     return nest(values, c.shape, 0, 0);
   }
+
+  /*
+   * Asynchronous reads. On the CPU backends (js, wasm) the values are in
+   * memory and these resolve at once with what item(), data() and toArray()
+   * return; a GPU backend can only read its buffers asynchronously, so code
+   * meant to run on every backend reads with these.
+   */
+
+  /**
+   * The single element, asynchronously: `await x.itemAsync()` works on every
+   * backend, where {@link Array.item} needs the values in CPU memory.
+   */
+  itemAsync(): Promise<number> {
+    return Promise.resolve().then(() => this.item());
+  }
+  /** A flat TypedArray copy of the elements, asynchronously (see {@link Array.itemAsync}). */
+  dataAsync(): Promise<TypedArray> {
+    return Promise.resolve().then(() => this.data());
+  }
+  /** The elements as nested JS arrays, asynchronously (see {@link Array.itemAsync}). */
+  toArrayAsync(): Promise<NestedNumbers> {
+    return Promise.resolve().then(() => this.toArray());
+  }
+
   private static fromBuffer(buf: TypedArray, dtype: DType): (number | boolean)[] {
     const out = globalThis.Array.from(buf) as (number | boolean)[];
     if (dtype === "bool") for (let i = 0; i < out.length; i++) out[i] = out[i] !== 0;
