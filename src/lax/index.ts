@@ -59,7 +59,7 @@ function arrayLeaves(fnName: string, tree: unknown): unknown {
  * @example
  * ```ts
  * import { lax, np } from "chainrule";
- * const y = lax.cond(np.array(1).greater(0), (x) => x.mul(2), (x) => x.neg(), np.array(3));
+ * const y = lax.cond(np.array(1).gt(0), (x) => x.mul(2), (x) => x.neg(), np.array(3));
  * // y is 6
  * ```
  */
@@ -128,7 +128,7 @@ export function forILoop<const C>(
  * @example
  * ```ts
  * import { lax, np } from "chainrule";
- * const x = lax.whileLoop((c) => c.less(100), (c) => c.mul(2), np.array(1)); // 128
+ * const x = lax.whileLoop((c) => c.lt(100), (c) => c.mul(2), np.array(1)); // 128
  * ```
  */
 export function whileLoop<const C>(

@@ -49,7 +49,7 @@ export function det(a: ArrayLike): Array {
   return la.det(square("det", a));
 }
 
-/** [sign, log|det|]: the determinant without overflow. */
+/** `[sign, log|det|]`: the determinant without overflow. */
 export function slogdet(a: ArrayLike): [Array, Array] {
   const m = square("slogdet", a);
   return [sign(la.det(m)), la.logAbsDet(m)];
