@@ -29,6 +29,7 @@ import type { Inputs } from "../tree/types.js";
 const SHORT: Record<DType, string> = { float64: "f64", float32: "f32", int32: "i32", bool: "bool" };
 const aval = (v: Var) => `${SHORT[v.dtype]}[${v.shape.join(",")}]`;
 
+/** Options of {@link toDot}. */
 export interface DotOptions {
   /** Draw the program of valueAndGrad(f) and shade the backward pass. */
   backward?: boolean;
@@ -131,6 +132,7 @@ export async function renderSvg(dot: string): Promise<string> {
   return (await viz.instance()).renderString(dot, { format: "svg" });
 }
 
+/** What {@link graphSize} returns: the size of the graph and of the expression tree it stands for. */
 export interface GraphSize {
   /** Operations in the traced program: the DAG, each computed once. */
   dagOperations: number;

@@ -298,6 +298,7 @@ export function evalJaxpr(jaxpr: Jaxpr, args: readonly Array[]): Array[] {
   return jaxpr.outVars.map((v) => env.get(v)!);
 }
 
+/** Options of {@link makeJaxpr}. */
 export interface MakeJaxprOptions {
   /**
    * Trace at the arguments' values instead of abstractly: JS control flow

@@ -26,6 +26,18 @@ import { makeJaxpr, type Var } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import { elementExpr, helpersOf, isElementwise, numberLiteral } from "./lowering.js";
 
+/**
+ * The source of a standalone JavaScript function computing f at arguments
+ * shaped like these (typically `grad(f)`): straight-line code with loops
+ * unrolled and branches as taken at these values, needing no library.
+ *
+ * @example
+ * ```ts
+ * import { emitSource, grad, np } from "chainrule";
+ * const src = emitSource(grad((x) => np.sum(np.square(x))))(np.array([1, 2]));
+ * // src is "function f(x0) { ... }"
+ * ```
+ */
 export function emitSource<Args extends unknown[] = NdArray[]>(
   f: (...args: Args) => unknown,
 ): (...args: Inputs<Args>) => string;

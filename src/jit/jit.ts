@@ -17,6 +17,7 @@ import { getBackend } from "../backends/index.js";
 import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
 import type { Arrays, Inputs } from "../tree/types.js";
 
+/** Options of {@link jit}. */
 export interface JitOptions {
   /**
    * Positional arguments that are compile-time constants. They must be
@@ -129,6 +130,24 @@ export function compileOrInterpret(jaxpr: Jaxpr): CompiledProgram {
   }
 }
 
+/**
+ * Compiles f: traces it once per signature of its arguments (shapes, dtypes,
+ * tree structure, and the values of `staticArgnums`), optimises the traced
+ * program, and generates JavaScript (and Wasm SIMD kernels on the wasm
+ * backend) for it, cached. The result is a function with f's arguments that
+ * returns f's output structure with Arrays at the leaves. Inside jit,
+ * values are abstract: branch with `lax.cond` and loop with `lax.*`
+ * (JS `if` on a traced value throws a ConcretizationError).
+ *
+ * @example
+ * ```ts
+ * import { grad, jit, np } from "chainrule";
+ * const f = jit((x) => np.sum(np.sin(x).mul(x)));
+ * f(np.array([1, 2, 3])); // traced and compiled once for float64[3]
+ * const df = jit(grad((x) => np.sum(np.sin(x).mul(x))));
+ * df(np.array([1, 2, 3])); // sin x + x cos x
+ * ```
+ */
 export function jit<Args extends unknown[] = NdArray[], R = NdArray>(
   f: (...args: Args) => R,
   opts?: JitOptions,

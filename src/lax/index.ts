@@ -17,6 +17,8 @@
  *
  * Branches must agree in type, and loop carries keep their type from step
  * to step, checked the same way eagerly and under jit (treeTypes.ts).
+ *
+ * @module
  */
 import { Array, type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";

@@ -2,6 +2,8 @@
  * `np`: the NumPy-style API, composed from primitives. Broadcasting, dtype
  * promotion and keepdims live here; derivative rules do not (every function
  * here is differentiable because its primitives are).
+ *
+ * @module
  */
 import {
   Array,
@@ -104,22 +106,192 @@ function floatUnary(fn: string, op: (x: Array) => Array) {
 export const negative = (x: ArrayLike): Array => ew.neg(arr(x, "negative"));
 export const abs = (x: ArrayLike): Array => ew.abs(arr(x, "abs"));
 export const sign = (x: ArrayLike): Array => ew.sign(arr(x, "sign"));
+/**
+ * The largest integer <= x, elementwise (as a float). Its derivative is 0 almost everywhere.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.floor([1.5, -1.5]); // array([ 1., -2.])
+ * ```
+ */
 export const floor = floatUnary("floor", ew.floor);
+/**
+ * The smallest integer >= x, elementwise (as a float). Its derivative is 0 almost everywhere.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.ceil([1.5, -1.5]); // array([ 2., -1.])
+ * ```
+ */
 export const ceil = floatUnary("ceil", ew.ceil);
+/**
+ * x rounded to the nearest integer, halves to even (as NumPy), elementwise. Its derivative is 0 almost everywhere.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.round([0.5, 1.5, 2.7]); // array([0., 2., 3.])
+ * ```
+ */
 export const round = floatUnary("round", ew.round);
+/**
+ * e^x, elementwise; d/dx e^x = e^x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.exp([0, 1]); // array([1.        , 2.71828183])
+ * ```
+ */
 export const exp = floatUnary("exp", ew.exp);
+/**
+ * The natural logarithm ln x, elementwise (nan for x < 0, -inf at 0); d/dx ln x = 1/x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.log([1, Math.E]); // array([0., 1.])
+ * ```
+ */
 export const log = floatUnary("log", ew.log);
+/**
+ * ln(1 + x), elementwise, accurate for small |x|; d/dx = 1/(1 + x).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.log1p(1e-10); // array(1.e-10), where Math.log(1 + 1e-10) loses digits
+ * ```
+ */
 export const log1p = floatUnary("log1p", ew.log1p);
+/**
+ * e^x - 1, elementwise, accurate for small |x|; d/dx = e^x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.expm1(1e-10); // array(1.e-10)
+ * ```
+ */
 export const expm1 = floatUnary("expm1", ew.expm1);
+/**
+ * The square root, elementwise (nan for x < 0); d/dx sqrt(x) = 1 / (2 sqrt(x)).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.sqrt([4, 9]); // array([2., 3.])
+ * ```
+ */
 export const sqrt = floatUnary("sqrt", ew.sqrt);
+/**
+ * The sine (radians), elementwise; d/dx sin x = cos x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { grad, np } from "chainrule";
+ * grad((x) => np.sin(x))(0); // array(1.)
+ * ```
+ */
 export const sin = floatUnary("sin", ew.sin);
+/**
+ * The cosine (radians), elementwise; d/dx cos x = -sin x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.cos([0, Math.PI]); // array([ 1., -1.])
+ * ```
+ */
 export const cos = floatUnary("cos", ew.cos);
+/**
+ * The tangent (radians), elementwise; d/dx tan x = 1 + tan^2 x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.tan(Math.PI / 4); // array(1.)
+ * ```
+ */
 export const tan = floatUnary("tan", ew.tan);
+/**
+ * The inverse sine, elementwise, in [-pi/2, pi/2] (nan outside [-1, 1]); d/dx = 1 / sqrt(1 - x^2).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.arcsin(1); // array(1.57079633)
+ * ```
+ */
 export const arcsin = floatUnary("arcsin", ew.asin);
+/**
+ * The inverse cosine, elementwise, in [0, pi] (nan outside [-1, 1]); d/dx = -1 / sqrt(1 - x^2).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.arccos(-1); // array(3.14159265)
+ * ```
+ */
 export const arccos = floatUnary("arccos", ew.acos);
+/**
+ * The inverse tangent, elementwise, in (-pi/2, pi/2); d/dx = 1 / (1 + x^2).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.arctan(1); // array(0.78539816)
+ * ```
+ */
 export const arctan = floatUnary("arctan", ew.atan);
+/**
+ * The hyperbolic sine (e^x - e^-x) / 2, elementwise; d/dx sinh x = cosh x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.sinh(0); // array(0.)
+ * ```
+ */
 export const sinh = floatUnary("sinh", ew.sinh);
+/**
+ * The hyperbolic cosine (e^x + e^-x) / 2, elementwise; d/dx cosh x = sinh x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.cosh(0); // array(1.)
+ * ```
+ */
 export const cosh = floatUnary("cosh", ew.cosh);
+/**
+ * The hyperbolic tangent, elementwise; d/dx tanh x = 1 - tanh^2 x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.tanh([0, 100]); // array([0., 1.])
+ * ```
+ */
 export const tanh = floatUnary("tanh", ew.tanh);
 /** The error function erf x = 2/sqrt(pi) * integral_0^x exp(-t^2) dt (ints promote to float64). */
 export const erf = floatUnary("erf", ew.erf);

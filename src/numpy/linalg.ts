@@ -1,6 +1,8 @@
 /**
  * `np.linalg`: differentiable linear algebra on square matrices (float64 and
  * float32). Batches of matrices go through vmap.
+ *
+ * @module
  */
 import type { Array, ArrayLike } from "../core/array.js";
 import { ShapeError, fmtShape } from "../core/errors.js";

@@ -7,6 +7,8 @@
  *     methods "lbfgs" (default), "newton" (uses hessian), "gd", "adam";
  *     stops on a small gradient norm, at maxIter, or on a non-finite value
  *     (status "nan"), never looping forever.
+ *
+ * @module
  */
 import { type Array, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -62,8 +64,11 @@ export function momentum(learningRate: number, beta = 0.9): Optimizer<unknown> {
 
 /** The state of {@link adam}: the step count and the moment estimates (pytrees shaped like the parameters). */
 export interface AdamState {
+  /** Steps taken so far (for the bias correction 1 - b^t). */
   step: number;
+  /** First-moment estimate (running mean of the gradients), shaped like the parameters. */
   m: unknown;
+  /** Second-moment estimate (running mean of the squared gradients), shaped like the parameters. */
   v: unknown;
 }
 
@@ -107,12 +112,16 @@ export function adam(learningRate: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Op
   };
 }
 
+/** The algorithms of {@link minimize}: L-BFGS (default), Newton (with the exact Hessian), gradient descent, Adam. */
 export type MinimizeMethod = "lbfgs" | "newton" | "gd" | "adam";
 
+/** Options of {@link minimize}. */
 export interface MinimizeOptions {
+  /** The algorithm (default "lbfgs"). */
   method?: MinimizeMethod;
   /** Stop when the gradient's Euclidean norm is at most tol (default 1e-8). */
   tol?: number;
+  /** Most iterations (default 1000); the result says "maxIter" when reached. */
   maxIter?: number;
   /** Step size for "gd" and "adam" (default 1e-2). */
   learningRate?: number;
@@ -124,10 +133,15 @@ export interface MinimizeOptions {
 export interface MinimizeResult<X = unknown> {
   /** The minimiser, shaped like x0. */
   x: X;
+  /** f at the minimiser. */
   value: number;
+  /** The gradient's Euclidean norm there. */
   gradNorm: number;
+  /** Iterations taken. */
   iterations: number;
+  /** Why it stopped. */
   status: "converged" | "maxIter" | "nan" | "stopped" | "lineSearchFailed";
+  /** The reason in words. */
   message: string;
 }
 

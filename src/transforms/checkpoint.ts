@@ -57,6 +57,7 @@ export type CheckpointPolicy =
 
 /** Options of `checkpoint`. */
 export interface CheckpointOptions {
+  /** Which intermediates to store rather than recompute (default: none, all recomputed). */
   policy?: CheckpointPolicy;
 }
 

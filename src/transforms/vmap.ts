@@ -64,6 +64,7 @@ export class BatchTrace extends Trace {
 /** A vmap axes spec: a number or null for every leaf, or a tree (a prefix of the arguments' or outputs' tree) of them. */
 export type Axes = number | null | readonly unknown[] | Record<string, unknown>;
 
+/** Options of {@link vmap}: which axes are batched. */
 export interface VmapOptions {
   /** Batch axis of each argument: a number/null for all, or one entry (or subtree) per argument. */
   inAxes?: Axes;

@@ -15,6 +15,7 @@ import type { LeavesOf, MapLeaves } from "./types.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export type PyTree = any;
 
+/** The structure of a pytree without its leaves, as {@link flatten} returns it. */
 export type TreeDef =
   | { readonly kind: "leaf" }
   | { readonly kind: "none"; readonly value: null | undefined }

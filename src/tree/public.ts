@@ -1,6 +1,8 @@
 /**
  * `tree`: the public pytree utilities (flatten, unflatten, map, leaves) and
  * the type-level pytree vocabulary the transformations' signatures use.
+ *
+ * @module
  */
 export {
   flatten,
