@@ -326,7 +326,9 @@ export class ConcreteArray extends Array {
   private readonly _scalar: number;
 
   constructor(
+    /** The size of each axis. */
     readonly shape: Shape,
+    /** The element type. */
     readonly dtype: DType,
     buffer: TypedArray | undefined,
     scalarValue = 0,

@@ -79,13 +79,19 @@ const DTYPE_SHORT: Record<DType, string> = {
 /** A typed program: { lambda consts ; inputs . let eqns in outputs }. */
 export class Jaxpr {
   constructor(
+    /** Variables standing for the constants captured from outside the traced function. */
     readonly constVars: readonly Var[],
+    /** The constants' values, one per constVar. */
     readonly consts: readonly Array[],
+    /** The program's inputs, one per argument leaf. */
     readonly inVars: readonly Var[],
+    /** The equations, in order: each applies a primitive to earlier variables. */
     readonly eqns: readonly JaxprEqn[],
+    /** The program's outputs, one per output leaf. */
     readonly outVars: readonly Var[],
   ) {}
 
+  /** The program as text, in JAX's jaxpr notation. */
   toString(): string {
     const names = new Map<Var, string>();
     const name = (v: Var): string => {
@@ -238,9 +244,13 @@ function knownValue(a: Array): ConcreteArray | undefined {
 }
 
 /** A traced program together with the pytree structures of its inputs and outputs. */
+/** A traced function: its program and the tree structures of its arguments and output. */
 export interface TracedProgram {
+  /** The program. */
   jaxpr: Jaxpr;
+  /** The structure of the arguments. */
   inDef: TreeDef;
+  /** The structure of the output. */
   outDef: TreeDef;
 }
 

@@ -97,7 +97,9 @@ function describeStatic(value: unknown): string {
 }
 
 /** A program traced for one signature, optimised and compiled. */
+/** What `jit(f).lower(...args)` returns: the optimised program and its compiled form. */
 export interface LoweredProgram extends TracedProgram {
+  /** The generated code (`compiled.source`) and the function running it. */
   compiled: CompiledProgram;
 }
 

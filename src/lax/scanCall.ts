@@ -24,7 +24,10 @@ export interface ScanOptions {
    * about r T extra step evaluations, where r is the smallest integer with
    * C(s + r, s) >= T.
    */
-  checkpoint?: { snapshots: number };
+  checkpoint?: {
+    /** The most carries stored at once (at least 1). */
+    snapshots: number;
+  };
   /**
    * Truncated backpropagation through time with window H: the carry entering
    * step k (in the order the steps run) is passed through stopGradient

@@ -14,6 +14,7 @@ import { arr } from "./core.js";
 
 /** Options of `array` / `asarray`. */
 export interface ArrayOptions {
+  /** The element type (default float64; bool data gives bool). */
   dtype?: DType;
   /** Shape for flat data (TypedArray or flat list). */
   shape?: readonly number[];
@@ -24,7 +25,12 @@ export interface ArrayOptions {
  * positional form, `np.zeros([2], "float32")`) or an options object
  * (`np.zeros([2], { dtype: "float32" })`, as `np.array` takes it).
  */
-export type DTypeArg = DType | { dtype?: DType };
+export type DTypeArg =
+  | DType
+  | {
+      /** The element type. */
+      dtype?: DType;
+    };
 
 /** The dtype named by `arg` (or `fallback`), checked, for np function `fn`. */
 export function checkDtype(

@@ -38,10 +38,18 @@ export type { ArrayLike } from "../core/array.js";
 export type Axis = number | readonly number[] | null | undefined;
 /** Options of reductions. */
 export interface ReduceOpts {
+  /** Keep the reduced axes, with size 1 (so that the result broadcasts against the input). */
   keepdims?: boolean;
 }
 /** Reductions take `axis` positionally or `{ axis, keepdims }`. */
-export type AxisArg = Axis | { axis?: Axis; keepdims?: boolean };
+export type AxisArg =
+  | Axis
+  | {
+      /** The axis or axes to reduce (all when absent). */
+      axis?: Axis;
+      /** Keep the reduced axes, with size 1. */
+      keepdims?: boolean;
+    };
 
 export {
   type ArrayOptions,
@@ -733,7 +741,28 @@ function argReduce(fn: "argmax" | "argmin", x: ArrayLike, axis?: number | null):
   checkNonEmpty(fn, a, [ax]);
   return fn === "argmax" ? rd.argmax(a, ax) : rd.argmin(a, ax);
 }
+/**
+ * The index of the maximum (the first one at ties) over `axis`, or in the
+ * flattened array when `axis` is absent, as int32. Not differentiable (an
+ * integer result).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.argmax([[1, 9], [7, 2]], 1); // array([1, 0], dtype=int32)
+ * ```
+ */
 export const argmax = (x: ArrayLike, axis?: number | null): Array => argReduce("argmax", x, axis);
+/**
+ * The index of the minimum (the first one at ties) over `axis`, or in the
+ * flattened array when `axis` is absent, as int32.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.argmin([3, 1, 2]); // array(1, dtype=int32)
+ * ```
+ */
 export const argmin = (x: ArrayLike, axis?: number | null): Array => argReduce("argmin", x, axis);
 
 /** log(sum(exp(x))) computed stably: the max is subtracted first. */

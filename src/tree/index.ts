@@ -17,12 +17,28 @@ export type PyTree = any;
 
 /** The structure of a pytree without its leaves, as {@link flatten} returns it. */
 export type TreeDef =
-  | { readonly kind: "leaf" }
-  | { readonly kind: "none"; readonly value: null | undefined }
-  | { readonly kind: "list"; readonly children: readonly TreeDef[] }
   | {
+      /** A leaf. */
+      readonly kind: "leaf";
+    }
+  | {
+      /** An empty subtree. */
+      readonly kind: "none";
+      /** Which empty value it was. */
+      readonly value: null | undefined;
+    }
+  | {
+      /** A JS array. */
+      readonly kind: "list";
+      /** The elements' structures. */
+      readonly children: readonly TreeDef[];
+    }
+  | {
+      /** A plain object. */
       readonly kind: "dict";
+      /** Its own keys, in order. */
       readonly keys: readonly string[];
+      /** The values' structures, one per key. */
       readonly children: readonly TreeDef[];
     };
 
