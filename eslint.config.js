@@ -4,7 +4,16 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "tour/index.html", "eslint.config.js"] },
+  {
+    ignores: [
+      "dist/",
+      "docs/api/",
+      "node_modules/",
+      "coverage/",
+      "tour/index.html",
+      "eslint.config.js",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
