@@ -15,7 +15,7 @@
  * probability 0, so its draw carries no weight in the triple estimator and
  * the one perturbation it keeps always lands on an agent that matters.
  */
-import { type Array, np, random, stochastic } from "../src/index.js";
+import { type Array, lax, np, random, stochastic } from "../src/index.js";
 
 /** The epidemic's parameters. */
 export interface SirParams {
@@ -28,13 +28,15 @@ export interface SirParams {
 export interface SirConfig {
   agents: number;
   days: number;
+  /** Called during the last day (to measure what a method holds in memory there). */
+  onLastDay?: () => void;
 }
 
 /** The SIR model's daily counts and final size for one key. */
 export function simulateSir(
   params: SirParams,
   key: Array,
-  { agents, days }: SirConfig,
+  { agents, days, onLastDay }: SirConfig,
 ): { finalSize: Array; infectedPerDay: Array[] } {
   const keys = random.split(key, 2 * days + 1);
   const draw = (i: number, p: Array) =>
@@ -44,6 +46,7 @@ export function simulateSir(
   let recovered = np.zerosLike(infected);
   const infectedPerDay: Array[] = [];
   for (let day = 0; day < days; day++) {
+    if (day === days - 1) onLastDay?.();
     const pressure = np.divide(np.multiply(params.beta, np.sum(infected)), agents);
     const pInfect = np.multiply(np.subtract(1, np.exp(np.negative(pressure))), susceptible);
     const pRecover = np.multiply(params.gamma, infected);
@@ -63,40 +66,50 @@ export function sirFinalSize(config: SirConfig) {
   return (params: SirParams, key: Array): Array => simulateSir(params, key, config).finalSize;
 }
 
+/** The Brock–Hommes model's belief types and market constants. */
+export interface BrockHommesConfig {
+  /** Trend coefficients g_h and biases b_h of the belief types. */
+  g: number[];
+  b: number[];
+  /** Gross interest rate R > 1. */
+  R: number;
+  /** Noise scale σ. */
+  sigma: number;
+  /** Truncate gradients to this many steps back (lax.scan's gradientHorizon). */
+  gradientHorizon?: number;
+}
+
 /**
- * The Brock–Hommes asset-pricing model with heterogeneous beliefs: types h
- * forecast x_{t+1} = g_h x_{t-1} + b_h; their fractions follow a discrete
- * choice n_h = softmax(β U_h) on past profits
- * U_h = (x_t - R x_{t-1}) (g_h x_{t-2} + b_h - R x_{t-1}); the price deviation
- * is x_{t+1} = Σ_h n_h (g_h x_t + b_h) / R + σ ε_t. For large β the map is
- * chaotic and gradients through many steps explode.
+ * The Brock–Hommes asset-pricing model with heterogeneous beliefs (1998):
+ * types h forecast g_h x_t + b_h; their fractions follow a discrete choice
+ * n_h = softmax(β U_h) on realised profits
+ * U_h = (x_t - R x_{t-1}) (g_h x_{t-2} + b_h - R x_{t-1}); the price
+ * deviation is x_{t+1} = Σ_h n_h (g_h x_t + b_h) / R + σ ε_t. For large β
+ * (intensity of choice) the map is chaotic and derivatives through many
+ * steps explode. Returns the mean squared price deviation over the path,
+ * a lax.scan over the noise.
  */
-export function brockHommes(
-  beta: Array,
-  noise: Array,
-  opts: { g: number[]; b: number[]; R: number; sigma: number },
-): Array[] {
-  const g = np.array(opts.g);
-  const b = np.array(opts.b);
-  let [x2, x1, x0] = [np.array(0.1), np.array(0.12), np.array(0.15)];
-  const path: Array[] = [];
-  const T = noise.shape[0]!;
-  for (let t = 0; t < T; t++) {
+export function brockHommesLoss(beta: Array, noise: Array, config: BrockHommesConfig): Array {
+  const g = np.array(config.g);
+  const b = np.array(config.b);
+  type State = [Array, Array, Array];
+  const step = ([x2, x1, x0]: State, eps: Array): [State, Array] => {
     const profit = np.multiply(
-      np.subtract(x0, np.multiply(opts.R, x1)),
-      np.subtract(np.add(np.multiply(g, x2), b), np.multiply(opts.R, x1)),
+      np.subtract(x0, np.multiply(config.R, x1)),
+      np.subtract(np.add(np.multiply(g, x2), b), np.multiply(config.R, x1)),
     );
     const logits = np.multiply(beta, profit);
     const e = np.exp(np.subtract(logits, np.stopGradient(np.max(logits))));
     const fractions = np.divide(e, np.sum(e));
-    const next = np.add(
-      np.divide(np.sum(np.multiply(fractions, np.add(np.multiply(g, x0), b))), opts.R),
-      np.multiply(opts.sigma, np.take(noise, t)),
-    );
-    [x2, x1, x0] = [x1, x0, next];
-    path.push(next);
-  }
-  return path;
+    const forecast = np.sum(np.multiply(fractions, np.add(np.multiply(g, x0), b)));
+    const next = np.add(np.divide(forecast, config.R), np.multiply(config.sigma, eps));
+    return [[x1, x0, next], next];
+  };
+  const init: State = [np.array(0.1), np.array(0.12), np.array(0.15)];
+  const [, path] = lax.scan(step, init, noise, {
+    gradientHorizon: config.gradientHorizon,
+  }) as [State, Array];
+  return np.mean(np.square(path));
 }
 
 /** Prints the final size's gradient by each estimator (a few samples each). */
