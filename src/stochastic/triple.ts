@@ -50,7 +50,6 @@ import {
   type DrawHandler,
   type DrawRequest,
   drawByInversion,
-  sliceLastAxis,
   softmaxLast,
   withDrawHandler,
 } from "./draws.js";

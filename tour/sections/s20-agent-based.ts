@@ -12,7 +12,15 @@
  */
 import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
-import { type Array as NdArray, grad, np, optim, random, stochastic, vmap } from "../../src/index.js";
+import {
+  type Array as NdArray,
+  grad,
+  np,
+  optim,
+  random,
+  stochastic,
+  vmap,
+} from "../../src/index.js";
 import { brockHommesLoss, simulateSir } from "../../examples/abm.js";
 import { Plot, plotSvg } from "../lib/plot.js";
 import { check, type Check, type Section, type SectionResult } from "../lib/types.js";
@@ -156,8 +164,20 @@ export const agentBased: Section = {
     const recovered = { beta: theta.beta.item(), gamma: theta.gamma.item() };
     if (!opts.quick) {
       checks.push(
-        check("calibrated β", recovered.beta, truth.beta, "the β that made the observed curve", 0.08),
-        check("calibrated γ", recovered.gamma, truth.gamma, "the γ that made the observed curve", 0.05),
+        check(
+          "calibrated β",
+          recovered.beta,
+          truth.beta,
+          "the β that made the observed curve",
+          0.08,
+        ),
+        check(
+          "calibrated γ",
+          recovered.gamma,
+          truth.gamma,
+          "the γ that made the observed curve",
+          0.05,
+        ),
       );
     }
     notes.push(
@@ -166,7 +186,8 @@ export const agentBased: Section = {
         `(true ${truth.beta}, ${truth.gamma}).`,
     );
     figures.push({
-      caption: "Calibration: the squared error to the observed infection curve falls as (β, γ) approach the truth.",
+      caption:
+        "Calibration: the squared error to the observed infection curve falls as (β, γ) approach the truth.",
       svg: plotSvg({
         width: 560,
         height: 240,
