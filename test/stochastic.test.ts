@@ -9,6 +9,7 @@ import {
   type Array as NdArray,
   InvalidArgumentError,
   jit,
+  lax,
   np,
   random,
   stochastic,
@@ -261,5 +262,23 @@ describe("errors", () => {
       stochastic.grad(f3, { estimator: "straightThrough" })(np.array(0.5), random.key(0)),
     ).toThrow(/gumbelSoftmax/);
     expect(() => stochastic.gumbelSoftmax(random.key(0), np.array(1))).toThrow(/last axis/);
+  });
+  it("a draw inside a loop that jit stages is refused with advice; eagerly the same loop works", () => {
+    const f = (p: NdArray, key: NdArray) => {
+      const [total] = lax.scan(
+        (acc: NdArray, k: NdArray) => [
+          np.add(acc, np.astype(random.bernoulli(k, p), "float64")),
+          null,
+        ],
+        np.array(0),
+        random.split(key, 5),
+      ) as [NdArray, unknown];
+      return total;
+    };
+    for (const estimator of ["triple", "score"] as const) {
+      const g = stochastic.grad(f, { estimator });
+      expect(() => jit(g)(np.array(0.3), random.key(1))).toThrow(/JavaScript for loop/);
+      expect(Number.isFinite(A(g(np.array(0.3), random.key(1))).item())).toBe(true);
+    }
   });
 });

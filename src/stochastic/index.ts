@@ -18,7 +18,7 @@
  */
 import type { Array, ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
-import { InvalidArgumentError } from "../core/errors.js";
+import { EscapedTracerError, InvalidArgumentError } from "../core/errors.js";
 import { isFloat } from "../core/dtype.js";
 import * as np from "../numpy/index.js";
 import * as random from "../random/index.js";
@@ -111,10 +111,12 @@ export function grad<Theta>(
     let estimate: unknown;
     switch (estimator) {
       case "triple":
-        estimate = tripleGradient(scalarF, thetaArrays, key);
+        estimate = explainEscapes(() => tripleGradient(scalarF, thetaArrays, key));
         break;
       case "score":
-        estimate = scoreGradient(scalarF, thetaArrays, key, opts.baseline ?? "independent");
+        estimate = explainEscapes(() =>
+          scoreGradient(scalarF, thetaArrays, key, opts.baseline ?? "independent"),
+        );
         break;
       case "straightThrough":
         estimate = reverseGrad((t: unknown) =>
@@ -129,6 +131,29 @@ export function grad<Theta>(
     }
     return estimate as Theta extends number ? Array : Theta;
   };
+}
+
+/**
+ * Runs an estimator that records draws. A draw made inside a loop that jit
+ * stages (lax.scan, whileLoop, forILoop under jit) is traced once for all
+ * steps, so its value cannot be handed to the estimator: that surfaces as an
+ * escaped tracer, explained here.
+ */
+function explainEscapes<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof EscapedTracerError) {
+      throw new InvalidArgumentError(
+        `stochastic.grad: a discrete draw was made inside a loop that jit stages ` +
+          `(lax.scan, lax.whileLoop or lax.forILoop under jit), so the estimator cannot see ` +
+          `each step's draw. Write that loop as a JavaScript for loop (jit unrolls it), run ` +
+          `stochastic.grad outside jit, or use the "straightThrough" or "relaxed" estimator. ` +
+          `(${e.message})`,
+      );
+    }
+    throw e;
+  }
 }
 
 /** θ's leaves as float arrays (numbers become float64 0-d arrays), refusing others. */
