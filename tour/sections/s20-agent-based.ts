@@ -65,9 +65,9 @@ export const agentBased: Section = {
   id: "agent-based",
   title: "20. Agent-based models: derivatives through discrete random decisions",
   run(opts): SectionResult {
-    const agents = opts.quick ? 100 : 1000;
-    const days = opts.quick ? 12 : 40;
-    const samples = opts.quick ? 16 : 96;
+    const agents = opts.quick ? 100 : 400;
+    const days = opts.quick ? 12 : 30;
+    const samples = opts.quick ? 16 : 48;
     const checks: Check[] = [];
     const figures: SectionResult["figures"] = [];
     const notes: string[] = [];
@@ -84,7 +84,7 @@ export const agentBased: Section = {
       const values = numbersOf(vmap((k: NdArray) => g(np.array(BETA), k))(keys) as NdArray);
       rows.push({ estimator, ...meanSe(values) });
     }
-    const fdKeys = random.split(random.key(7), opts.quick ? 100 : 800);
+    const fdKeys = random.split(random.key(7), opts.quick ? 100 : 400);
     const h = 0.02;
     const sizes = (beta: number) =>
       vmap((k: NdArray) => finalSize(np.array(beta), k))(fdKeys) as NdArray;
@@ -148,8 +148,8 @@ export const agentBased: Section = {
     let theta = { beta: np.array(0.25), gamma: np.array(0.25) };
     let state = optimizer.init(theta);
     const history: { step: number; loss: number }[] = [];
-    const steps = opts.quick ? 6 : 60;
-    const perStep = 4;
+    const steps = opts.quick ? 6 : 30;
+    const perStep = opts.quick ? 2 : 4;
     for (let step = 0; step < steps; step++) {
       const stepKeys = random.split(random.key(1000 + step), perStep);
       const grads = vmap((k: NdArray) => lossGrad(theta, k))(stepKeys) as {
@@ -198,7 +198,7 @@ export const agentBased: Section = {
     });
 
     // ---- 3. Forward (triple) against reverse (score) mode as the horizon grows.
-    const horizons = opts.quick ? [6, 12] : [25, 50, 100];
+    const horizons = opts.quick ? [6, 12] : [20, 40, 80];
     const cost: { method: string; days: number; ms: number; mib: number }[] = [];
     for (const T of horizons) {
       for (const method of ["triple", "score"] as const) {
