@@ -55,7 +55,11 @@ function gc(): void {
   }
   exposedGc();
 }
+const pause = new Int32Array(new SharedArrayBuffer(4));
 function liveBytes(): number {
+  gc();
+  // Dead ArrayBuffers are freed on a background thread: wait for it, then collect again.
+  Atomics.wait(pause, 0, 0, 20);
   gc();
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
@@ -67,7 +71,7 @@ export const agentBased: Section = {
   run(opts): SectionResult {
     const agents = opts.quick ? 100 : 400;
     const days = opts.quick ? 12 : 30;
-    const samples = opts.quick ? 16 : 48;
+    const samples = opts.quick ? 16 : 32;
     const checks: Check[] = [];
     const figures: SectionResult["figures"] = [];
     const notes: string[] = [];
@@ -84,7 +88,7 @@ export const agentBased: Section = {
       const values = numbersOf(vmap((k: NdArray) => g(np.array(BETA), k))(keys) as NdArray);
       rows.push({ estimator, ...meanSe(values) });
     }
-    const fdKeys = random.split(random.key(7), opts.quick ? 100 : 400);
+    const fdKeys = random.split(random.key(7), opts.quick ? 100 : 300);
     const h = 0.02;
     const sizes = (beta: number) =>
       vmap((k: NdArray) => finalSize(np.array(beta), k))(fdKeys) as NdArray;
@@ -148,8 +152,8 @@ export const agentBased: Section = {
     let theta = { beta: np.array(0.25), gamma: np.array(0.25) };
     let state = optimizer.init(theta);
     const history: { step: number; loss: number }[] = [];
-    const steps = opts.quick ? 6 : 30;
-    const perStep = opts.quick ? 2 : 4;
+    const steps = opts.quick ? 6 : 25;
+    const perStep = opts.quick ? 2 : 3;
     for (let step = 0; step < steps; step++) {
       const stepKeys = random.split(random.key(1000 + step), perStep);
       const grads = vmap((k: NdArray) => lossGrad(theta, k))(stepKeys) as {
