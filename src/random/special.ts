@@ -6,7 +6,7 @@
  * derivative in a (for the implicit reparameterisation gradient of gamma
  * samples).
  */
-import type { Array } from "../core/array.js";
+import { type Array, ConcreteArray } from "../core/array.js";
 import * as np from "../numpy/index.js";
 import { customJvp } from "../transforms/customJvp.js";
 import { jvp } from "../transforms/jvp.js";
@@ -89,9 +89,12 @@ export const erfinv: (y: Array) => Array = customJvp(
  *   x >= a + 1: P = 1 - Q with Q = x^a e^-x / Gamma(a) times Legendre's continued
  *               fraction 1/(x + 1 - a - 1 (1 - a)/(x + 3 - a - 2 (2 - a)/(x + 5 - a - ...))),
  *               evaluated with `terms` levels from the tail.
- * With `terms` = 200 both agree with P to about 1e-14 for a up to about 10^3.
+ * Both converge after about 6 sqrt(max(a, x)) + 30 levels (the series'
+ * ratio x/(a + n) and the fraction's tail shrink like exp(-n^2 / a) past
+ * that); `terms` defaults to that count when a and x are concrete, and to
+ * 200 (enough for a and x up to about 10^3) when they are traced.
  */
-export function gammaincLower(a: Array, x: Array, terms = 200): Array {
+export function gammaincLower(a: Array, x: Array, terms = levelsFor(a, x)): Array {
   const useSeries = np.less(x, np.add(a, 1));
   // Each branch sees arguments that keep the other finite and its gradient NaN-free.
   const xs = np.where(useSeries, x, 0);
@@ -118,7 +121,17 @@ export function gammaincLower(a: Array, x: Array, terms = 200): Array {
   return np.where(useSeries, series, np.subtract(1, upper));
 }
 
+/** The number of levels gammaincLower needs for concrete a and x, else 200. */
+function levelsFor(a: Array, x: Array): number {
+  if (!(a instanceof ConcreteArray) || !(x instanceof ConcreteArray) || a.size === 0) return 200;
+  let largest = 0;
+  for (const v of a.data()) if (v > largest) largest = v;
+  for (const v of x.data()) if (v > largest) largest = v;
+  return Number.isFinite(largest) ? Math.ceil(6 * Math.sqrt(largest) + 30) : 200;
+}
+
 /** d P(a, x) / d a (forward mode through gammaincLower). */
 export function gammaincLowerDa(a: Array, x: Array): Array {
-  return jvp((aa: Array) => gammaincLower(aa, x), [a], [np.onesLike(a)])[1] as Array;
+  const terms = levelsFor(a, x);
+  return jvp((aa: Array) => gammaincLower(aa, x, terms), [a], [np.onesLike(a)])[1] as Array;
 }
