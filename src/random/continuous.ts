@@ -96,29 +96,44 @@ const uniformFlat = jit(
 
 /**
  * Box–Muller: with u1, u2 independent uniform on [0, 1), the radius
- * sqrt(-2 log(1 - u1)) (1 - u1 is in (0, 1], so the log is finite) and the
- * angle 2 pi u2 give a standard normal r cos(angle). float32 takes u1 and
- * u2 from the two words of one hash (23 bits each); float64 takes 52 bits
- * for each, from the hashes of the counters (0, i) and (1, i).
+ * r = sqrt(-2 log(1 - u1)) (1 - u1 is in (0, 1], so the log is finite) and
+ * the angle t = 2 pi u2 give two independent standard normals r cos t and
+ * r sin t: samples 2j and 2j + 1 come from counter j (so the first k
+ * samples still do not depend on how many are drawn). float32 takes u1 and
+ * u2 from the two words of one hash (23 bits each) and computes the
+ * transform in float64, rounding once at the end (more accurate, and
+ * faster in JS than rounding every step); float64 takes 52 bits for each,
+ * from the hashes of the counters (0, j) and (1, j).
  */
-const normalFlat = jit(
+const normalPairs = jit(
   (key: Array, counters: Array, dtype: FloatDType): Array => {
     const [y0, y1] = hashCounters(key, counters);
     let u1: Array;
     let u2: Array;
     if (dtype === "float32") {
-      u1 = unitInterval(y0, null, dtype);
-      u2 = unitInterval(y1, null, dtype);
+      // exact conversions: u1 and u2 are multiples of 2^-23
+      u1 = unitInterval(y0, null, dtype).astype("float64");
+      u2 = unitInterval(y1, null, dtype).astype("float64");
     } else {
       const [z0, z1] = hashCounters(key, counters, 1);
       u1 = unitInterval(y0, y1, dtype);
       u2 = unitInterval(z0, z1, dtype);
     }
     const radius = np.sqrt(np.multiply(-2, np.log(np.subtract(1, u1))));
-    return np.multiply(radius, np.cos(np.multiply(2 * Math.PI, u2)));
+    const angle = np.multiply(2 * Math.PI, u2);
+    const even = np.multiply(radius, np.cos(angle)).astype(dtype);
+    const odd = np.multiply(radius, np.sin(angle)).astype(dtype);
+    return np.stack([even, odd], -1).reshape([2 * counters.size]);
   },
   { staticArgnums: [2] },
 );
+
+/** n standard normal samples: the pairs of ceil(n / 2) counters, the last one cut for odd n. */
+function normalFlat(key: Array, counters: Array, dtype: FloatDType): Array {
+  const n = counters.size;
+  const pairs = normalPairs(key, iota(Math.ceil(n / 2)), dtype) as Array;
+  return n % 2 === 0 ? pairs : pairs.slice([0, n]);
+}
 
 /** Standard samples of `shape` from a flat sampler. */
 function draw(
