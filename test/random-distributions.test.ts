@@ -5,12 +5,8 @@
  * against the CDF or probability mass function computed here independently
  * (closed forms, erf, recurrences). The thresholds are the 0.1% critical
  * values, and a deliberately wrong sampler (shifted, or of a nearby
- * parameter) is shown to be rejected by the same tests. Gradients:
- * pathwise/implicit derivatives against the derivative of the analytic
- * mean (their expectations), also within 5 standard errors; the discrete
- * samplers' derivatives are zero. Also: every sampler gives the same
- * numbers eagerly, under jit and under vmap (as a loop), and refuses bad
- * arguments with clear errors.
+ * parameter) is shown to be rejected by the same tests. (Gradients, jit
+ * and vmap equality and errors: random-gradients.test.ts.)
  */
 import { describe, expect, it } from "vitest";
 import { np, random, vmap, type Array as NdArray } from "../src/index.js";

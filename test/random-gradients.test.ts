@@ -206,6 +206,30 @@ describe("bad arguments", () => {
     expect(() => random.randint(k, [2], np.array([true]), 3)).toThrow(
       /random.randint: minval must be integers, got bool/,
     );
+    expect(() => random.permutation(k, np.array(3))).toThrow(
+      /random.permutation: x must have at least one axis/,
+    );
+    expect(() => random.permutation(k, np.zeros([2, 3]), { axis: 2 })).toThrow(
+      /random.permutation: axis 2 is out of range for shape \[2, 3\]/,
+    );
+    expect(() => random.choice(k, 0, [2])).toThrow(
+      /random.choice: cannot choose 2 entries from an empty set/,
+    );
+    expect(() => random.choice(k, np.zeros([3]), [2], { axis: 1 })).toThrow(
+      /random.choice: axis 1 is out of range for shape \[3\]/,
+    );
+    expect(() => random.choice(k, 2.5)).toThrow(
+      /random.choice: expected a non-negative integer or an array, got 2.5/,
+    );
+    expect(() => random.uniform(k, [2], { minval: np.array([true, false]) })).toThrow(
+      /random.uniform: minval must be a number or a float array, got bool/,
+    );
+    expect(() => random.split(k, [2.5])).toThrow(
+      /random.split: the shape must be a list of non-negative integers/,
+    );
+    expect(() => random.normal(np.array([1, 2, 3], { dtype: "int32" }))).toThrow(
+      /random.normal: expected one key, an int32 array of shape \[2\], got shape \[3\]; make one with random.key/,
+    );
     expect(() => random.truncatedNormal(k, np.zeros([2]), np.ones([3]))).toThrow(
       /random.truncatedNormal: the parameters do not broadcast together: lower \[2\], upper \[3\]/,
     );
