@@ -227,7 +227,11 @@ type PrimName =
   | "shiftLeft"
   | "shiftRightLogical"
   | "shiftRightArithmetic"
-  | "rotateLeft";
+  | "rotateLeft"
+  | "portableExp"
+  | "portableLog"
+  | "portableSin"
+  | "portableCos";
 
 const SPECS = {
   sin: { args: unaryOn(any) },
@@ -369,6 +373,11 @@ const SPECS = {
   shiftRightLogical: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
   shiftRightArithmetic: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
   rotateLeft: { args: (r) => [words(S, r), ints(S, -40, 40, r)], nonDiff: true },
+  // JS Math on every backend (for backend-independent random samplers)
+  portableExp: { args: unaryOn(any) },
+  portableLog: { args: unaryOn(uniform(0.3, 3)) },
+  portableSin: { args: unaryOn(any) },
+  portableCos: { args: unaryOn(any) },
 } satisfies Record<PrimName, Spec>;
 const SPEC_OF: ReadonlyMap<string, Spec> = new Map(Object.entries(SPECS));
 

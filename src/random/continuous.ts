@@ -16,6 +16,11 @@ import { type DType, isFloat } from "../core/dtype.js";
 import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { broadcastShapes, shapeSize, shapesEqual } from "../core/shape.js";
 import { jit } from "../jit/jit.js";
+import {
+  portableCos as cos,
+  portableLog as log,
+  portableSin as sin,
+} from "../primitives/portableMath.js";
 import * as np from "../numpy/index.js";
 import { unitInterval } from "./bits.js";
 import { checkKey, checkShape, hashCounters, iota, type ShapeArg } from "./keys.js";
@@ -119,10 +124,10 @@ const normalPairs = jit(
       u1 = unitInterval(y0, y1, dtype);
       u2 = unitInterval(z0, z1, dtype);
     }
-    const radius = np.sqrt(np.multiply(-2, np.log(np.subtract(1, u1))));
+    const radius = np.sqrt(np.multiply(-2, log(np.subtract(1, u1))));
     const angle = np.multiply(2 * Math.PI, u2);
-    const even = np.multiply(radius, np.cos(angle)).astype(dtype);
-    const odd = np.multiply(radius, np.sin(angle)).astype(dtype);
+    const even = np.multiply(radius, cos(angle)).astype(dtype);
+    const odd = np.multiply(radius, sin(angle)).astype(dtype);
     return np.stack([even, odd], -1).reshape([2 * counters.size]);
   },
   { staticArgnums: [2] },
@@ -242,7 +247,7 @@ export function openUniform(key: Array, shape: readonly number[], dtype: FloatDT
 export function exponential(key: ArrayLike, shape: ShapeArg = [], opts: DtypeOptions = {}): Array {
   const k = checkKey("exponential", key);
   const dtype = floatDtype("exponential", opts.dtype);
-  return np.negative(np.log(openUniform(k, checkShape("exponential", shape), dtype)));
+  return np.negative(log(openUniform(k, checkShape("exponential", shape), dtype)));
 }
 
 /**
@@ -259,7 +264,7 @@ export function gumbel(key: ArrayLike, shape: ShapeArg = [], opts: DtypeOptions 
   const k = checkKey("gumbel", key);
   const dtype = floatDtype("gumbel", opts.dtype);
   const u = openUniform(k, checkShape("gumbel", shape), dtype);
-  return np.negative(np.log(np.negative(np.log(u))));
+  return np.negative(log(np.negative(log(u))));
 }
 
 /**

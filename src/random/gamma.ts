@@ -26,6 +26,7 @@ import { Array, type ArrayLike } from "../core/array.js";
 import { isFloat } from "../core/dtype.js";
 import { ShapeError, fmtShape } from "../core/errors.js";
 import { scalar } from "../core/convert.js";
+import { portableExp as exp, portableLog as log } from "../primitives/portableMath.js";
 import * as np from "../numpy/index.js";
 import { whileLoop } from "../lax/loops.js";
 import { customJvp } from "../transforms/customJvp.js";
@@ -68,9 +69,9 @@ function gammaSamples(key: Array, a: Array): Array {
       const safeV = np.where(positive, v, 1);
       const bound = np.add(
         np.multiply(0.5, np.square(z)),
-        np.add(np.subtract(d, np.multiply(d, safeV)), np.multiply(d, np.log(safeV))),
+        np.add(np.subtract(d, np.multiply(d, safeV)), np.multiply(d, log(safeV))),
       );
-      const accept = np.logicalAnd(positive, np.less(np.log(u), bound));
+      const accept = np.logicalAnd(positive, np.less(log(u), bound));
       const take = np.logicalAnd(accept, np.logicalNot(s.done));
       return {
         round: np.add(s.round, 1),
@@ -82,17 +83,17 @@ function gammaSamples(key: Array, a: Array): Array {
   ) as typeof init;
   // a < 1: x = y u^(1/a), computed as exp(log y + log(u) / a)
   const u = openUniform(boostKey, shape, dtype);
-  const logX = np.add(np.log(result.x), np.divide(np.log(u), a));
-  return np.where(boost, np.exp(logX), result.x);
+  const logX = np.add(log(result.x), np.divide(log(u), a));
+  return np.where(boost, exp(logX), result.x);
 }
 
 /** dx/da = -(dP/da)(x; a) / f(x; a) (see the module comment). */
 function gammaSampleDa(x: Array, a: Array): Array {
   const logDensity = np.subtract(
-    np.subtract(np.multiply(np.subtract(a, 1), np.log(x)), x),
+    np.subtract(np.multiply(np.subtract(a, 1), log(x)), x),
     logGamma(a),
   );
-  return np.negative(np.divide(gammaincLowerDa(a, x), np.exp(logDensity)));
+  return np.negative(np.divide(gammaincLowerDa(a, x), exp(logDensity)));
 }
 
 /** Gamma(a, 1) samples differentiable in a (implicit reparameterisation). */
