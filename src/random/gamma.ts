@@ -50,7 +50,8 @@ function gammaSamples(key: Array, a: Array): Array {
   const shifted = np.where(boost, np.add(a, 1), a);
   const d = np.subtract(shifted, 1 / 3);
   const c = np.reciprocal(np.sqrt(np.multiply(9, d)));
-  const [proposalKey, boostKey] = [split(key, 2).slice(0), split(key, 2).slice(1)];
+  const keys = split(key, 2);
+  const [proposalKey, boostKey] = [keys.slice(0), keys.slice(1)];
   const init = {
     round: scalar(0, "int32"),
     x: np.zeros(shape, dtype),
