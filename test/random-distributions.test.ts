@@ -217,6 +217,18 @@ describe("continuous samplers", () => {
     expectKs(first, cdf, 0.02);
   });
 
+  it("beta and dirichlet with tiny shapes (gamma draws underflowing to 0): no NaN, right mean", () => {
+    // Beta(0.01, 0.01) in float32: about a fifth of the gamma draws are below the
+    // smallest float32; x / (x + y) of two of them would be 0/0
+    const xs = values(random.beta(random.key(35), 0.01, 0.01, [N / 4], { dtype: "float32" }));
+    expect(xs.filter((x) => Number.isNaN(x))).toEqual([]);
+    // excess kurtosis of Beta(a, a): -6 / (2a + 3)
+    expectMoments(xs, 0.5, (0.01 * 0.01) / (0.02 ** 2 * 1.02), -6 / 3.02);
+    const d = random.dirichlet(random.key(36), [0.001, 0.001, 0.001], [2000]);
+    const rows = d.toArray() as number[][];
+    rows.forEach((r) => expect(r[0]! + r[1]! + r[2]!).toBeCloseTo(1, 12));
+  });
+
   it("multivariateNormal: mean, covariance and a KS test of a projection", () => {
     const mean = [1, -2];
     const cov = [
