@@ -188,6 +188,16 @@ describe("keys", () => {
     expect(u32(random.foldIn(k, 2 ** 33 + 1))).toEqual(threefryReference([0, 1234], [2, 1]));
   });
 
+  it("foldIn under vmap over the data (traced int32) equals a loop", () => {
+    const k = random.key(99);
+    const data = np.array([0, 1, 5, -3], { dtype: "int32" });
+    const mapped = vmap((d: NdArray) => random.foldIn(k, d))(data) as NdArray;
+    const loop = [0, 1, 5, -3].map((d) => u32(random.foldIn(k, d)));
+    expect((mapped.toArray() as number[][]).map((r) => r.map((v) => v >>> 0))).toEqual(loop);
+    // a negative datum's high word is all ones (64-bit two's complement)
+    expect(loop[3]).toEqual(threefryReference([0, 99], [0xffffffff, 0xfffffffd]));
+  });
+
   it("the first k samples do not depend on how many are drawn", () => {
     const k = random.key(3);
     expect(Array.from(random.uniform(k, [5]).data())).toEqual(
