@@ -345,11 +345,13 @@ describe("the same numbers on every backend (Wasm kernels at every size)", () =>
     }
   });
   for (const [name, f] of samplers) {
-    it(`${name}: wasm equals js, and vmap over keys equals a loop`, () => {
+    it(`${name}: wasm equals js, and jit and vmap over keys equal a loop`, () => {
       const keys = random.split(random.key(8), 3);
       const onWasm = vmap(f)(keys) as NdArray;
       const loop = np.stack([0, 1, 2].map((i) => f(keys.slice(i))));
       expect(Array.from(onWasm.data())).toEqual(Array.from(loop.data()));
+      const jitted = jit(f)(keys.slice(1)) as NdArray;
+      expect(Array.from(jitted.data())).toEqual(Array.from(loop.slice(1).data()));
       setBackend("js");
       try {
         const onJs = vmap(f)(keys) as NdArray;
