@@ -29,6 +29,7 @@ import {
   vjp,
   vmap,
 } from "../src/index.js";
+import { stagedWhile } from "../src/lax/while.js";
 import { rng } from "./helpers.js";
 
 type Fn = (...xs: NdArray[]) => NdArray[];
@@ -45,6 +46,12 @@ interface MultiSpec {
   refusesForward?: RegExp;
   /** Only the JVP is refused (customVjpCall): J v comes from finite differences. */
   refusesJvp?: RegExp;
+  /**
+   * Its derivative is refused with this message (whileVjp: the reverse pass
+   * of a loop whose trip count is known only at run time): jvp and vjp must
+   * throw it; vmap and jit are checked as usual.
+   */
+  refusesDerivatives?: RegExp;
   /**
    * For a primitive that only transposes (customVjpLinear): a function whose
    * vjp runs its transpose; checked against finite differences of it.
@@ -128,6 +135,22 @@ const ckptPair = checkpoint(
 );
 const ckptPairFlat: Fn = (x, w) => ckptPair(x, w);
 
+// A staged while (bound eagerly too): three steps of x <- sin(x) w + x / 2, the
+// int32 counter and float32 leaf kept in the carry as they are (mixed dtypes).
+const whileLoopFn: Fn = (x, w) => {
+  const [xOut, , yOut] = stagedWhile(
+    "conformance while",
+    ([, i]) => np.less(i!, 3),
+    ([c, i, y]) => [
+      np.add(np.multiply(np.sin(c!), w), np.multiply(c!, 0.5)),
+      np.add(i!, np.array(1, { dtype: "int32" })),
+      np.multiply(y!, np.array(1.5, { dtype: "float32" })),
+    ],
+    [x, np.array(0, { dtype: "int32" }), np.array([1, 2], { dtype: "float32" })],
+  );
+  return [xOut!, np.multiply(np.sum(xOut!), yOut!.astype("float64"))];
+};
+
 const VJP_REFUSED =
   /customVjp: forward mode \(jvp, jacfwd, linearize's tangent map\) is not available/;
 
@@ -160,6 +183,21 @@ const SPECS: Record<string, MultiSpec> = {
   checkpointLinear: {
     args: (r) => [sample([3], r), sample([2, 3], r), sample([3], r), sample([2, 3], r)],
     apply: (x, w, tx, tw) => jvp(ckptPairFlat, [x, w], [tx, tw])[1] as NdArray[],
+  },
+  while: {
+    args: (r) => [sample([3], r), sample([3], r)],
+    apply: whileLoopFn,
+  },
+  // The loop's tangent map: the joint (primal, tangent) loop forwards, whileVjp backwards.
+  whileLinear: {
+    args: (r) => [sample([3], r), sample([3], r), sample([3], r), sample([3], r)],
+    apply: (x, w, tx, tw) => jvp(whileLoopFn, [x, w], [tx, tw])[1] as NdArray[],
+  },
+  // The loop's reverse pass, run at run time; its own derivative is refused.
+  whileVjp: {
+    args: (r) => [sample([3], r), sample([3], r), sample([3], r), sample([2], r)],
+    apply: (x, w, u, v) => vjp(whileLoopFn, x, w)[1]([u, v]) as NdArray[],
+    refusesDerivatives: /differentiating the reverse pass again .* not supported/,
   },
 };
 
@@ -214,30 +252,38 @@ describe("conformance of every registered multi-output primitive", () => {
       const us = outs.map((o) => sample([...o.shape], r, -1, 1));
       const floatOuts = outs.map(isFloatOut);
 
-      it("JVP matches central finite differences", () => {
-        const fd = fdTangents(spec.apply, xs, vs);
-        if (spec.refusesJvp !== undefined) {
-          expect(() => jvp(spec.apply, xs, vs)).toThrow(spec.refusesJvp);
-          return;
-        }
-        const ts = jvp(spec.apply, xs, vs)[1] as NdArray[];
-        ts.forEach((t, j) => {
-          if (floatOuts[j]) expectClose(nums(t), nums(fd[j]!), 1e-6, `${prim.name} jvp ${j}`);
+      const refused = spec.refusesDerivatives;
+      if (refused !== undefined) {
+        it("refuses its derivative in jvp and vjp", () => {
+          expect(() => jvp(spec.apply, xs, vs)).toThrow(refused);
+          expect(() => vjp(spec.apply, ...xs)[1](us)).toThrow(refused);
         });
-      });
+      } else
+        it("JVP matches central finite differences", () => {
+          const fd = fdTangents(spec.apply, xs, vs);
+          if (spec.refusesJvp !== undefined) {
+            expect(() => jvp(spec.apply, xs, vs)).toThrow(spec.refusesJvp);
+            return;
+          }
+          const ts = jvp(spec.apply, xs, vs)[1] as NdArray[];
+          ts.forEach((t, j) => {
+            if (floatOuts[j]) expectClose(nums(t), nums(fd[j]!), 1e-6, `${prim.name} jvp ${j}`);
+          });
+        });
 
-      it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
-        const jv =
-          spec.refusesJvp !== undefined
-            ? fdTangents(spec.apply, xs, vs)
-            : (jvp(spec.apply, xs, vs)[1] as NdArray[]);
-        const floatU = us.map((u, j) => (floatOuts[j] ? u : np.zerosLike(u)));
-        const cts = vjp(spec.apply, ...xs)[1](floatU) as NdArray[];
-        const keep = (a: NdArray[]) => a.filter((_, j) => floatOuts[j]);
-        const lhs = dotAll(keep(floatU), keep(jv));
-        const tol = spec.refusesJvp !== undefined ? 1e-7 : 1e-12;
-        expectClose([dotAll(cts, vs)], [lhs], tol, `${prim.name} transposition`);
-      });
+      if (refused === undefined)
+        it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
+          const jv =
+            spec.refusesJvp !== undefined
+              ? fdTangents(spec.apply, xs, vs)
+              : (jvp(spec.apply, xs, vs)[1] as NdArray[]);
+          const floatU = us.map((u, j) => (floatOuts[j] ? u : np.zerosLike(u)));
+          const cts = vjp(spec.apply, ...xs)[1](floatU) as NdArray[];
+          const keep = (a: NdArray[]) => a.filter((_, j) => floatOuts[j]);
+          const lhs = dotAll(keep(floatU), keep(jv));
+          const tol = spec.refusesJvp !== undefined ? 1e-7 : 1e-12;
+          expectClose([dotAll(cts, vs)], [lhs], tol, `${prim.name} transposition`);
+        });
 
       it("vmap matches a loop over the batch", () => {
         const B = 3;
