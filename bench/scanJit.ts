@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { type Array as NdArray, grad, jit, lax, np } from "../src/index.js";
-import { scanStaging } from "../src/lax/scanStaged.js";
+import { scanStaging } from "../src/lax/scan.js";
 import { fmt, machineInfo, printTable } from "./harness.js";
 
 const { values } = parseArgs({

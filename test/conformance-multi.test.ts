@@ -24,6 +24,7 @@ import {
   customVjp,
   jit,
   jvp,
+  lax,
   makeJaxpr,
   np,
   vjp,
@@ -89,7 +90,10 @@ const shifted = (xs: NdArray[], vs: NdArray[], eps: number) =>
 function fdTangents(f: Fn, xs: NdArray[], vs: NdArray[], eps = 1e-6): NdArray[] {
   const plus = f(...shifted(xs, vs, eps));
   const minus = f(...shifted(xs, vs, -eps));
-  return plus.map((p, j) => np.divide(np.subtract(p, minus[j]!), 2 * eps));
+  // (integer and bool outputs have no derivative: zeros)
+  return plus.map((p, j) =>
+    isFloatOut(p) ? np.divide(np.subtract(p, minus[j]!), 2 * eps) : np.zeros(p.shape),
+  );
 }
 
 // --------------------------------------------------- sample user functions --
@@ -151,6 +155,29 @@ const whileLoopFn: Fn = (x, w) => {
   return [xOut!, np.multiply(np.sum(xOut!), yOut!.astype("float64"))];
 };
 
+// A checkpointed scan (one `scan` equation eagerly too): carry (float64, int32
+// counter, float32 leaf), ys (float64 rows and a bool per step), a closed-over
+// parameter w; the float32 leaf is returned as float64.
+const scanFn: Fn = (c0, xs, w) => {
+  const step = ([c, n, f]: NdArray[], x: NdArray) => {
+    const next = np.add(np.multiply(np.sin(c!), w), np.multiply(x, 0.5));
+    return [
+      [next, np.add(n!, np.array(1, { dtype: "int32" })), np.add(np.multiply(f!, 1.5), 1)],
+      { y: np.multiply(next, c!), b: np.greater(np.sum(next), 0) },
+    ];
+  };
+  const init = [c0, np.array(0, { dtype: "int32" }), np.array([1, 2], { dtype: "float32" })];
+  const [carry, ys] = lax.scan(step as never, init, xs, { checkpoint: { snapshots: 2 } }) as [
+    NdArray[],
+    { y: NdArray; b: NdArray },
+  ];
+  return [carry[0]!, carry[1]!, carry[2]!.astype("float64"), ys.y, ys.b];
+};
+const scanFloat: Fn = (c0, xs, w) => {
+  const outs = scanFn(c0, xs, w);
+  return [outs[0]!, outs[2]!, outs[3]!];
+};
+
 const VJP_REFUSED =
   /customVjp: forward mode \(jvp, jacfwd, linearize's tangent map\) is not available/;
 
@@ -198,6 +225,27 @@ const SPECS: Record<string, MultiSpec> = {
     args: (r) => [sample([3], r), sample([3], r), sample([3], r), sample([2], r)],
     apply: (x, w, u, v) => vjp(whileLoopFn, x, w)[1]([u, v]) as NdArray[],
     refusesDerivatives: /differentiating the reverse pass again .* not supported/,
+  },
+  scan: {
+    args: (r) => [sample([3], r), sample([4, 3], r), sample([3], r)],
+    apply: scanFn,
+  },
+  // The scan's tangent map: the joint (primal, tangent) scan forwards, scanVjp backwards.
+  scanLinear: {
+    args: (r) => [3, 4, 3, 3, 4, 3].map((n, i) => sample(i % 3 === 1 ? [n, 3] : [n], r)),
+    apply: (c0, xs, w, tc, txs, tw) => jvp(scanFn, [c0, xs, w], [tc, txs, tw])[1] as NdArray[],
+  },
+  // The scan's reverse pass (revolve); differentiated through its staged form.
+  scanVjp: {
+    args: (r) => [
+      sample([3], r),
+      sample([4, 3], r),
+      sample([3], r),
+      sample([3], r),
+      sample([2], r),
+      sample([4, 3], r),
+    ],
+    apply: (c0, xs, w, uc, uf, uy) => vjp(scanFloat, c0, xs, w)[1]([uc, uf, uy]) as NdArray[],
   },
 };
 

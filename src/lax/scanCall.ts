@@ -9,7 +9,7 @@
  */
 import { type Array } from "../core/array.js";
 import { InvalidArgumentError } from "../core/errors.js";
-import { type PyTree, type TreeDef } from "../tree/index.js";
+import { type TreeDef } from "../tree/index.js";
 
 /** Options of lax.scan. */
 export interface ScanOptions {
@@ -38,14 +38,6 @@ export interface ScanOptions {
 
 /** The step function f(carry, x) -> [carry, y], untyped. */
 export type ScanStep = (c: unknown, x: unknown) => unknown;
-
-/** lax.scan's signature (the checkpointed scan under vmap re-issues scan one level down). */
-export type ScanFn = (
-  f: (carry: never, x: never) => [unknown, unknown],
-  init: unknown,
-  xs: unknown,
-  opts?: ScanOptions,
-) => [PyTree, PyTree];
 
 /** The validated inputs of one scan call. */
 export interface ScanCall {
