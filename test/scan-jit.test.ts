@@ -1,5 +1,5 @@
 /**
- * lax.scan staged under jit (src/lax/scanStaged.ts): one `while` equation
+ * lax.scan staged under jit (src/lax/scanPrimitive.ts): one `scan` equation
  * whatever the length. Checked against the eager (unrolled) scan, plain JS
  * loops and float64 finite differences, under jit, jit(grad), grad(jit),
  * jit(vmap) and jvp inside jit; and the program size for T = 10 and 10,000.
@@ -209,7 +209,7 @@ describe("lax.scan under jit is one staged scan equation", () => {
     expectAllClose(jit(grad(gg))(W), grad(gg)(W), 1e-10);
   });
 
-  it("gradientHorizon under jit (still unrolled) equals the eager values", () => {
+  it("gradientHorizon under jit (staged) equals the eager values", () => {
     const f = (w: NdArray) => {
       const [c] = lax.scan(
         (c: NdArray, x: NdArray) => [np.tanh(np.add(np.multiply(w, c), x)), null],

@@ -1,11 +1,11 @@
 /**
- * What the three ways of running a lax.scan share: its options, one call's
+ * What the ways of running a lax.scan share: its options, one call's
  * validated inputs, and the helpers every path applies the same way.
  *
  * scan.ts validates a call into a ScanCall and picks a path: the unrolled
- * loop (scan.ts), the checkpointed scan under reverse mode
- * (scanCheckpoint.ts) or the staged `while` under jit (scanStaged.ts). The
- * paths import this module, never scan.ts, so the dependencies point one way.
+ * loop (scan.ts) or one `scan` equation (scanPrimitive.ts, with the
+ * checkpoint option or under jit). The paths import this module, never
+ * scan.ts, so the dependencies point one way.
  */
 import { type Array } from "../core/array.js";
 import { InvalidArgumentError } from "../core/errors.js";
