@@ -89,7 +89,7 @@ describe("printed IR", () => {
           e:f64[] = reduceSum[axes=[0]] d
           f:f64[] = add c e
           g:f64[4] = broadcastInDim[shape=[4] dims=[]] 1.0
-          h:f64[] i:f64[] = scanVjp[p={source:lax.scan,body:{program #N: 3 eqns},types:(carry float64[]; xs float64[4]; y float64[]),length:4,reverse:false,horizon:null,zeroAtCut:null,snapshots:null} inIdx=[0,1]] a 0.5 b 1.0 g
+          h:f64[] i:f64[] = scanVjp[p=scan#N inIdx=[0,1]] a 0.5 b 1.0 g
         in ( h ) }"
     `);
   });

@@ -58,7 +58,13 @@ import {
   stepIndex,
 } from "./scanProgram.js";
 import { carryWording, checkTreeType, treeTypeFrom } from "./treeTypes.js";
-import { type LoopProgram, jvpOfOperands, stageProgram, traceProgram } from "./whileProgram.js";
+import {
+  type LoopProgram,
+  jvpOfOperands,
+  namedParams,
+  stageProgram,
+  traceProgram,
+} from "./whileProgram.js";
 
 // ---------------------------------------------------------------- scan --
 
@@ -163,7 +169,11 @@ function batchedParams(
   );
   const xs = rows.map((r) => ({ shape: [p.length, ...r.shape], dtype: r.dtype }));
   const ys = p.types.ys.map((a) => front(a, true));
-  const params: ScanParams = { ...p, body, types: new ScanTypes(carry, xs, ys) };
+  const params: ScanParams = namedParams("scan", {
+    ...p,
+    body,
+    types: new ScanTypes(carry, xs, ys),
+  });
   byKey.set(key, params);
   return params;
 }
@@ -257,7 +267,7 @@ function jointParams(p: ScanParams, inIdx: readonly number[]): ScanParams {
     [...carry, ...xRows],
   );
   const zero = p.zeroAtCut ?? p.types.carry.map(() => false);
-  const params: ScanParams = {
+  const params: ScanParams = namedParams("scan", {
     ...p,
     body,
     types: new ScanTypes(
@@ -266,7 +276,7 @@ function jointParams(p: ScanParams, inIdx: readonly number[]): ScanParams {
       [...p.types.ys, ...d.ys.map((j) => p.types.ys[j]!)],
     ),
     zeroAtCut: [...zero, ...d.carry.map(() => true)],
-  };
+  });
   byKey.set(key, params);
   return params;
 }
@@ -361,7 +371,11 @@ function storingParams(p: ScanParams): ScanParams {
     liftedAvals(p.body),
     [...p.types.carry, ...rowAvals(p.types.xs)],
   );
-  known = { ...p, body, types: new ScanTypes(p.types.carry, p.types.xs, p.types.carry) };
+  known = namedParams("scan", {
+    ...p,
+    body,
+    types: new ScanTypes(p.types.carry, p.types.xs, p.types.carry),
+  });
   storingScans.set(p, known);
   return known;
 }
@@ -414,7 +428,7 @@ function backwardParams(p: ScanParams, inIdx: readonly number[]): ScanParams {
     lAvals,
     [...ctCarry, ...acc, ...xRows],
   );
-  const params: ScanParams = {
+  const params: ScanParams = namedParams("scan", {
     source: p.source,
     body,
     types: new ScanTypes(
@@ -427,7 +441,7 @@ function backwardParams(p: ScanParams, inIdx: readonly number[]): ScanParams {
     horizon: null,
     zeroAtCut: null,
     snapshots: p.snapshots,
-  };
+  });
   byKey.set(key, params);
   return params;
 }
@@ -553,7 +567,7 @@ export function stagedScan(call: ScanCall, snapshots: number | null): [PyTree, P
     treeTypeFrom(carryDef, carryAvals),
     carryWording("lax.scan", "f"),
   );
-  const params: ScanParams = {
+  const params: ScanParams = namedParams("scan", {
     source: "lax.scan",
     body: staged.program,
     types: new ScanTypes(carryAvals, xAvals, staged.outAvals.slice(nC)),
@@ -562,7 +576,7 @@ export function stagedScan(call: ScanCall, snapshots: number | null): [PyTree, P
     horizon,
     zeroAtCut: null,
     snapshots,
-  };
+  });
   const outs = bindAll(scanPrim, [...staged.lifted, ...init, ...xArrays], params);
   return [unflatten(carryDef, outs.slice(0, nC)), unflatten(yDef!, outs.slice(nC))];
 }

@@ -58,7 +58,13 @@ import { reduceMax } from "../primitives/reduce.js";
 import { jvp } from "../transforms/jvp.js";
 import { vmap } from "../transforms/vmap.js";
 import { flatten } from "../tree/index.js";
-import { type WhileParams, jvpOfOperands, stageProgram, traceProgram } from "./whileProgram.js";
+import {
+  type WhileParams,
+  jvpOfOperands,
+  namedParams,
+  stageProgram,
+  traceProgram,
+} from "./whileProgram.js";
 import { type WhileReverseParams, differentiableOperands, whileVjp } from "./whileReverse.js";
 
 // ----------------------------------------------------------- primitive --
@@ -162,7 +168,12 @@ export function stagedWhile(
     );
   }
   body.outAvals.forEach((a, i) => checkAval(fnName, `the body's output leaf ${i}`, a, carry[i]!));
-  const params: WhileParams = { source: fnName, cond: cond.program, body: body.program, carry };
+  const params: WhileParams = namedParams("while", {
+    source: fnName,
+    cond: cond.program,
+    body: body.program,
+    carry,
+  });
   return bindAll(whilePrim, [...cond.lifted, ...body.lifted, ...init], params);
 }
 
@@ -259,7 +270,9 @@ function jointLoop(p: WhileParams, inIdx: readonly number[]): JointLoop {
     [...bodyAvals, ...liftedT.map((j) => bodyAvals[j]!)],
     carryAvals,
   );
-  const joint: JointLoop = { params: { source: p.source, cond, body, carry: carryAvals } };
+  const joint: JointLoop = {
+    params: namedParams("while", { source: p.source, cond, body, carry: carryAvals }),
+  };
   byKey.set(key, joint);
   return joint;
 }

@@ -132,6 +132,19 @@ export function jvpOfOperands(
   )[1] as Array[];
 }
 
+let nextParamsId = 0;
+
+/**
+ * Gives loop parameters a short printed name (`scan#4`) where they appear
+ * inside another equation's parameters (whileVjp's and scanVjp's `p`): a
+ * non-enumerable toJSON, so the loop's own equation still prints its fields.
+ */
+export function namedParams<T extends object>(kind: string, params: T): T {
+  const name = `${kind}#${nextParamsId++}`;
+  Object.defineProperty(params, "toJSON", { value: () => name, enumerable: false });
+  return params;
+}
+
 /** The output avals of a program. */
 export function outAvalsOf(program: LoopProgram): Aval[] {
   return program.jaxpr.outVars.map((v) => ({ shape: v.shape, dtype: v.dtype }));
