@@ -22,7 +22,8 @@ export interface ScanOptions {
    * carries (the initial one included) and recompute the others in the
    * backward pass by Griewank's revolve schedule: for T steps and s snapshots
    * about r T extra step evaluations, where r is the smallest integer with
-   * C(s + r, s) >= T.
+   * C(s + r, s) >= T. The scan is then one `scan` equation, eagerly and
+   * under jit alike (the same schedule), so f must be traceable abstractly.
    */
   checkpoint?: { snapshots: number };
   /**
