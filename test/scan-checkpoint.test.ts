@@ -54,6 +54,32 @@ function advancesByDP(maxN: number, maxS: number): number[][] {
 }
 
 describe("the revolve schedule", () => {
+  it("reverses every step with its own state, with and without states stored by a forward sweep", () => {
+    for (const T of [1, 2, 3, 7, 30]) {
+      for (const snapshots of [1, 2, 3, 5, 40]) {
+        for (const withStored of [false, true]) {
+          // the state before step t is t (a counter), so a wrong state shows at once
+          const stored = withStored
+            ? new Map(firstSweepPositions(T, snapshots).map((t) => [t, t]))
+            : undefined;
+          const seen: [number, number][] = [];
+          const stats = revolve(
+            T,
+            snapshots,
+            0,
+            (c, t) => {
+              expect(c).toBe(t);
+              return c + 1;
+            },
+            (c, t) => seen.push([t, c]),
+            stored,
+          );
+          expect(seen).toEqual(Array.from({ length: T }, (_, k) => [T - 1 - k, T - 1 - k]));
+          expect(stats.peakSnapshots).toBeLessThanOrEqual(Math.max(1, snapshots));
+        }
+      }
+    }
+  });
   it("the closed form and the chosen splits are optimal (against dynamic programming)", () => {
     const F = advancesByDP(60, 6);
     for (let s = 1; s <= 6; s++) {
