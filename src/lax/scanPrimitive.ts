@@ -121,7 +121,10 @@ function scanJvp(
   const inIdx = differentiableScanOperands(p, primals, (i) => (tangents[i] ?? null) !== null);
   const nC = p.types.carry.length;
   const result: Tangent[] = outputAvals(p).map(() => null);
-  if (inIdx.every((i) => (tangents[i] ?? null) === null)) return result;
+  // no tangent reaches a float output (or there is none): all zero
+  if (inIdx.every((i) => (tangents[i] ?? null) === null) || tangentAvals(p).length === 0) {
+    return result;
+  }
   const ts = inIdx.map((i) => instantiate(tangents[i] ?? null, primals[i]!));
   const outT = bindAll(scanLinear, [...primals, ...ts], { p, inIdx });
   const fc = floatPositions(p.types.carry);

@@ -208,7 +208,8 @@ function whileJvp(
   p: WhileParams,
 ): Tangent[] {
   const inIdx = differentiableOperands(p, primals, tangents);
-  if (inIdx.every((i) => (tangents[i] ?? null) === null)) return p.carry.map(() => null);
+  const none = inIdx.every((i) => (tangents[i] ?? null) === null);
+  if (none || floatCarry(p).length === 0) return p.carry.map(() => null);
   const ts = inIdx.map((i) => instantiate(tangents[i] ?? null, primals[i]!));
   const outT = bindAll(whileLinear, [...primals, ...ts], { p, inIdx });
   const result: Tangent[] = p.carry.map(() => null);
