@@ -1,5 +1,7 @@
 /**
- * Continuous samplers: uniform and normal, as `jax.random`. Each is a
+ * Continuous samplers, as `jax.random`: uniform, normal, exponential,
+ * gumbel, truncatedNormal and multivariateNormal (gamma, beta and
+ * dirichlet are in gamma.ts), and the shared argument checks. Each is a
  * function of the key through array operations only (threefry over the
  * whole array of counters, then an exact bits-to-float step and the
  * distribution's transform), run through an internal jit per (size, dtype)
@@ -7,8 +9,11 @@
  * jit, vmap or grad like any other jitted function.
  *
  * Reparameterised gradients: the samples are differentiable functions of
- * their float parameters (uniform: minval + u (maxval - minval)), so grad
- * flows through the parameters as in JAX; the key has no derivative.
+ * their float parameters (uniform: minval + u (maxval - minval); truncated
+ * normal through erf and erfinv; multivariate normal through Cholesky), so
+ * grad flows through the parameters as in JAX; the key has no derivative.
+ * Transcendentals are the portable ones (primitives/portableMath.ts), so
+ * the numbers do not depend on the backend or on batching.
  */
 import { Array, type ArrayLike } from "../core/array.js";
 import { fromData } from "../core/convert.js";
