@@ -1,0 +1,590 @@
+/**
+ * Matrix decompositions as multi-output primitives, on stacks of matrices
+ * [..., m, n] natively (the kernels loop over the leading dimensions; a vmap
+ * axis moves to the front and joins them):
+ *
+ *   eigh  symmetric eigendecomposition [w ascending, V] by cyclic Jacobi,
+ *   qr    [Q, R] by Householder reflections (reduced or complete),
+ *   svd   [U, s descending, Vt] by one-sided (Hestenes) Jacobi.
+ *
+ * The kernels compute in float64 and round to the input's dtype. Each JVP
+ * rule is written with the primitive's own outputs (so it differentiates
+ * again: second order), as products with the tangent, which makes it linear
+ * in the tangent; reverse mode transposes those products. The maths of each
+ * rule is above it.
+ */
+import { type Array, type Aval, ConcreteArray } from "../core/array.js";
+import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
+import { type BatchDim, type Tangent, defineMultiPrimitive } from "../core/primitive.js";
+import { shapeSize } from "../core/shape.js";
+import { bindAll } from "../core/trace.js";
+import { add, div, mul, select, sub } from "./elementwise.js";
+import { checkSquare, matmul, matmulT, stackedConstant, swapLast, triangularSolve } from "./linalg.js";
+import { batchSize, batchToFront, broadcastInDim, reduceSum } from "./movement.js";
+
+// ----------------------------------------------------------- shared pieces --
+
+/** Checks a stack of float matrices [..., m, n] (rank >= 2). */
+function checkMatrices(fn: string, a: Aval): void {
+  if (a.shape.length < 2) {
+    throw new ShapeError(
+      `${fn}: expected a matrix [m, n] or a stack of them [..., m, n], got shape ` +
+        `${fmtShape(a.shape)}`,
+    );
+  }
+  if (a.dtype !== "float64" && a.dtype !== "float32") {
+    throw new DTypeError(
+      `${fn}: expected a float matrix (float64 or float32), got dtype ${a.dtype} for shape ` +
+        `${fmtShape(a.shape)}; convert it with astype("float64")`,
+    );
+  }
+}
+
+/** v [..., k] broadcast along rows to [..., r, k]: entry [i, j] = v[j]. */
+function alongRows(v: Array, rows: number): Array {
+  const nb = v.shape.length - 1;
+  const shape = [...v.shape.slice(0, nb), rows, v.shape[nb]!];
+  const dims = [...v.shape.slice(0, nb).map((_, i) => i), nb + 1];
+  return broadcastInDim(v, shape, dims);
+}
+
+/** v [..., r] broadcast along columns to [..., r, k]: entry [i, j] = v[i]. */
+function alongCols(v: Array, cols: number): Array {
+  const nb = v.shape.length - 1;
+  const shape = [...v.shape.slice(0, nb), v.shape[nb]!, cols];
+  const dims = [...v.shape.slice(0, nb).map((_, i) => i), nb];
+  return broadcastInDim(v, shape, dims);
+}
+
+/** The diagonals of a stack of square matrices [..., n, n] -> [..., n]. */
+function diagPart(x: Array): Array {
+  const eye = stackedConstant(x.shape, x.dtype, (i, j) => (i === j ? 1 : 0));
+  return reduceSum(mul(x, eye), [x.shape.length - 1]);
+}
+
+/**
+ * F with F[i, j] = 1 / (d[..., i, j]) off the diagonal and 0 on it, for a
+ * stack of square matrices of differences d. The diagonal is replaced by 1
+ * before dividing, so its (unused) reciprocal is finite and derivatives of
+ * F stay finite there.
+ */
+function offDiagonalReciprocal(d: Array): Array {
+  const onDiag = stackedConstant(d.shape, "bool", (i, j) => (i === j ? 1 : 0));
+  const ones = ConcreteArray.full(d.shape, d.dtype, 1);
+  const zeros = ConcreteArray.zeros(d.shape, d.dtype);
+  return select(onDiag, zeros, div(ones, select(onDiag, ones, d)));
+}
+
+/** x + x^T over the last two axes. */
+function plusTranspose(x: Array): Array {
+  return add(x, swapLast(x));
+}
+
+/** Batch rule of a one-operand decomposition: the vmap axis joins the stack at the front. */
+function frontBatch<P>(apply: (a: Array, params: P) => Array[]) {
+  return (args: readonly Array[], dims: readonly BatchDim[], params: P): [Array[], BatchDim[]] => {
+    const a = batchToFront(args[0]!, dims[0] ?? null, batchSize(args, dims));
+    const outs = apply(a, params);
+    return [outs, outs.map(() => 0)];
+  };
+}
+
+/** The float64 copy of matrix number `m` of a stack [..., r, c] (row-major). */
+function matrixAt(a: ConcreteArray, m: number, size: number): Float64Array {
+  const out = new Float64Array(size);
+  const buf = a.buffer;
+  const o = m * size;
+  for (let i = 0; i < size; i++) out[i] = buf[o + i]!;
+  return out;
+}
+
+/**
+ * Makes the columns of `cols` (column-major, m rows) that `valid` marks
+ * false orthonormal to the valid ones and to each other: each takes the
+ * first unit vector e_i whose component orthogonal to the accepted columns
+ * is large (Gram–Schmidt, applied twice for accuracy).
+ */
+function completeBasis(cols: Float64Array, m: number, count: number, valid: boolean[]): void {
+  const v = new Float64Array(m);
+  for (let j = 0; j < count; j++) {
+    if (valid[j]) continue;
+    for (let e = 0; e < m; e++) {
+      v.fill(0);
+      v[e] = 1;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let q = 0; q < count; q++) {
+          if (!valid[q]) continue;
+          let dot = 0;
+          for (let i = 0; i < m; i++) dot += cols[q * m + i]! * v[i]!;
+          for (let i = 0; i < m; i++) v[i]! -= dot * cols[q * m + i]!;
+        }
+      }
+      let norm = 0;
+      for (let i = 0; i < m; i++) norm += v[i]! * v[i]!;
+      norm = Math.sqrt(norm);
+      if (norm > 0.5) {
+        for (let i = 0; i < m; i++) cols[j * m + i] = v[i]! / norm;
+        valid[j] = true;
+        break;
+      }
+    }
+  }
+}
+
+// -------------------------------------------------------------------- eigh --
+
+/**
+ * Eigenvalues (ascending) and eigenvectors (columns) of the symmetric n x n
+ * matrix `a` (row-major, overwritten) by the cyclic Jacobi method: each
+ * rotation in the (p, q) plane zeroes a[p, q]; sweeps repeat until the
+ * off-diagonal part is negligible against the whole matrix.
+ */
+function jacobiEigh(a: Float64Array, n: number): { w: Float64Array; v: Float64Array } {
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  let total = 0;
+  for (let i = 0; i < n * n; i++) total += a[i]! * a[i]!;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q]! ** 2;
+    if (off <= 1e-32 * total || off === 0) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q]!;
+        if (apq === 0) continue;
+        // The rotation angle t = tan(phi) is the smaller root of
+        // t^2 + 2 theta t - 1 = 0, theta = (a_qq - a_pp) / (2 a_pq).
+        const theta = (a[q * n + q]! - a[p * n + p]!) / (2 * apq);
+        const t =
+          Math.abs(theta) > 1e150
+            ? 1 / (2 * theta)
+            : Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        // A <- P^T A P with P the rotation (P_pp = P_qq = c, P_pq = s, P_qp = -s).
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p]!;
+          const akq = a[k * n + q]!;
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k]!;
+          const aqk = a[q * n + k]!;
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        a[p * n + q] = 0;
+        a[q * n + p] = 0;
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p]!;
+          const vkq = v[k * n + q]!;
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = globalThis.Array.from({ length: n }, (_, i) => i).sort(
+    (i, j) => a[i * n + i]! - a[j * n + j]! || i - j,
+  );
+  const w = new Float64Array(n);
+  const vs = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    w[dst] = a[src * n + src]!;
+    for (let k = 0; k < n; k++) vs[k * n + dst] = v[k * n + src]!;
+  });
+  return { w, v: vs };
+}
+
+function eighImpl(a: ConcreteArray): ConcreteArray[] {
+  const n = a.shape[a.shape.length - 1]!;
+  const count = shapeSize(a.shape.slice(0, -2));
+  const w = ConcreteArray.zeros(a.shape.slice(0, -1), a.dtype);
+  const v = ConcreteArray.zeros(a.shape, a.dtype);
+  for (let m = 0; m < count; m++) {
+    const x = matrixAt(a, m, n * n);
+    // The symmetric part (A + A^T) / 2 is decomposed, as JAX's symmetrize_input.
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const s = 0.5 * (x[i * n + j]! + x[j * n + i]!);
+        x[i * n + j] = s;
+        x[j * n + i] = s;
+      }
+    }
+    const r = jacobiEigh(x, n);
+    w.buffer.set(r.w, m * n);
+    v.buffer.set(r.v, m * n * n);
+  }
+  return [w, v];
+}
+
+const eighPrim = defineMultiPrimitive<Record<string, never>>({
+  name: "eigh",
+  multipleResults: true,
+  linear: false,
+  abstractEval([a]) {
+    checkSquare("np.linalg.eigh", a!);
+    return [
+      { shape: a!.shape.slice(0, -1), dtype: a!.dtype },
+      { shape: a!.shape, dtype: a!.dtype },
+    ];
+  },
+  impl: ([a]) => eighImpl(a!),
+  // A = V diag(w) V^T (A symmetric). With M = V^T dA V (dA symmetrised):
+  //   dw = diag(M),   dV = V (F ∘ M),   F[i, j] = 1 / (w[j] - w[i]) (i != j), 0 on the diagonal.
+  // Repeated eigenvalues make F infinite: dV is then inf/NaN (as in JAX);
+  // dw stays finite.
+  jvp([a], [da], [w, v]): Tangent[] {
+    if (da === null) return [null, null];
+    const n = a!.shape[a!.shape.length - 1]!;
+    const sym = mul(plusTranspose(da!), ConcreteArray.full(a!.shape, a!.dtype, 0.5));
+    const m = matmulT(v!, matmul(sym, v!), true, false);
+    const f = offDiagonalReciprocal(sub(alongRows(w!, n), alongCols(w!, n)));
+    return [diagPart(m), matmul(v!, mul(f, m))];
+  },
+  batch: frontBatch((a) => eigh(a)),
+});
+
+/** [w ascending, V] with A V = V diag(w), for a stack of symmetric matrices. */
+export function eigh(a: Array): [Array, Array] {
+  const [w, v] = bindAll(eighPrim, [a], {});
+  return [w!, v!];
+}
+
+// ---------------------------------------------------------------------- qr --
+
+interface QrParams {
+  complete: boolean;
+}
+
+/**
+ * Householder QR of the m x n matrix `r` (row-major, overwritten by R):
+ * returns the full m x m Q. Column j's reflector H = I - 2 v v^T maps the
+ * part of column j on and below the diagonal to (alpha, 0, ..., 0) with
+ * alpha = -sign(x0) |x| (no cancellation in v0 = x0 - alpha); a column
+ * already zero below the diagonal is left as it is (H = I, as LAPACK).
+ */
+function householderQr(r: Float64Array, m: number, n: number): Float64Array {
+  const q = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) q[i * m + i] = 1;
+  const v = new Float64Array(m);
+  const steps = Math.min(m - 1, n);
+  for (let j = 0; j < steps; j++) {
+    let below = 0;
+    for (let i = j + 1; i < m; i++) below += r[i * n + j]! ** 2;
+    if (below === 0) continue;
+    const x0 = r[j * n + j]!;
+    const norm = Math.sqrt(x0 * x0 + below);
+    const alpha = x0 >= 0 ? -norm : norm;
+    v[j] = x0 - alpha;
+    for (let i = j + 1; i < m; i++) v[i] = r[i * n + j]!;
+    const vnorm = Math.sqrt(v[j]! * v[j]! + below);
+    for (let i = j; i < m; i++) v[i]! /= vnorm;
+    // R <- H R on rows j.., columns j..
+    for (let c = j; c < n; c++) {
+      let dot = 0;
+      for (let i = j; i < m; i++) dot += v[i]! * r[i * n + c]!;
+      for (let i = j; i < m; i++) r[i * n + c]! -= 2 * dot * v[i]!;
+    }
+    for (let i = j + 1; i < m; i++) r[i * n + j] = 0;
+    // Q <- Q H on columns j..
+    for (let row = 0; row < m; row++) {
+      let dot = 0;
+      for (let i = j; i < m; i++) dot += q[row * m + i]! * v[i]!;
+      for (let i = j; i < m; i++) q[row * m + i]! -= 2 * dot * v[i]!;
+    }
+  }
+  return q;
+}
+
+function qrShapes(shape: readonly number[], complete: boolean): [number[], number[]] {
+  const m = shape[shape.length - 2]!;
+  const n = shape[shape.length - 1]!;
+  const batch = shape.slice(0, -2);
+  const k = complete ? m : Math.min(m, n);
+  return [
+    [...batch, m, k],
+    [...batch, k, n],
+  ];
+}
+
+function qrImpl(a: ConcreteArray, complete: boolean): ConcreteArray[] {
+  const m = a.shape[a.shape.length - 2]!;
+  const n = a.shape[a.shape.length - 1]!;
+  const [qShape, rShape] = qrShapes(a.shape, complete);
+  const k = qShape[qShape.length - 1]!;
+  const count = shapeSize(a.shape.slice(0, -2));
+  const qOut = ConcreteArray.zeros(qShape, a.dtype);
+  const rOut = ConcreteArray.zeros(rShape, a.dtype);
+  for (let b = 0; b < count; b++) {
+    const r = matrixAt(a, b, m * n);
+    const q = householderQr(r, m, n);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < k; j++) qOut.buffer[b * m * k + i * k + j] = q[i * m + j]!;
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < n; j++) rOut.buffer[b * k * n + i * n + j] = r[i * n + j]!;
+  }
+  return [qOut, rOut];
+}
+
+const qrPrim = defineMultiPrimitive<QrParams>({
+  name: "qr",
+  multipleResults: true,
+  linear: false,
+  abstractEval([a], { complete }) {
+    checkMatrices("np.linalg.qr", a!);
+    const [q, r] = qrShapes(a!.shape, complete);
+    return [
+      { shape: q, dtype: a!.dtype },
+      { shape: r, dtype: a!.dtype },
+    ];
+  },
+  impl: ([a], { complete }) => qrImpl(a!, complete),
+  // A = Q R with m >= n, Q [m, n] orthonormal columns, R [n, n] upper
+  // triangular. With C = Q^T dA R^-1: Q^T dQ = X is antisymmetric and
+  // dR R^-1 = C - X is upper triangular, so X's strict lower triangle is
+  // C's:  X = tril(C, -1) - tril(C, -1)^T. Then
+  //   dR = (C - X) R,   dQ = Q (X - C) + dA R^-1
+  // (the last two terms are dQ's part outside span(Q), (I - Q Q^T) dA R^-1).
+  // R must be invertible (A of full column rank).
+  jvp([a], [da], [q, r], { complete }): Tangent[] {
+    if (da === null) return [null, null];
+    const m = a!.shape[a!.shape.length - 2]!;
+    const n = a!.shape[a!.shape.length - 1]!;
+    if (m < n || (complete && m !== n)) {
+      throw new InvalidArgumentError(
+        `np.linalg.qr: the derivative is implemented for matrices with at least as many rows ` +
+          `as columns (mode "reduced", or "complete" when square); got shape ` +
+          `${fmtShape(a!.shape)} with mode "${complete ? "complete" : "reduced"}` +
+          `${m < n ? "; differentiate the QR of the transpose instead" : ""}`,
+      );
+    }
+    // dA R^-1 = (R^-T dA^T)^T, R^T lower triangular.
+    const daRinv = swapLast(triangularSolve(swapLast(r!), swapLast(da!), true));
+    const c = matmulT(q!, daRinv, true, false);
+    const strictLower = stackedConstant(c.shape, c.dtype, (i, j) => (j < i ? 1 : 0));
+    const low = mul(c, strictLower);
+    const x = sub(low, swapLast(low));
+    return [add(matmul(q!, sub(x, c)), daRinv), matmul(sub(c, x), r!)];
+  },
+  batch: frontBatch((a, p: QrParams) => qrAll(a, p.complete)),
+});
+
+function qrAll(a: Array, complete: boolean): Array[] {
+  return bindAll(qrPrim, [a], complete ? QR_COMPLETE : QR_REDUCED);
+}
+const QR_COMPLETE: QrParams = { complete: true };
+const QR_REDUCED: QrParams = { complete: false };
+
+/**
+ * [Q, R] with A = Q R for a stack [..., m, n]: reduced (Q [..., m, k],
+ * R [..., k, n], k = min(m, n)) or complete (Q [..., m, m], R [..., m, n]).
+ */
+export function qr(a: Array, complete: boolean): [Array, Array] {
+  const [q, r] = qrAll(a, complete);
+  return [q!, r!];
+}
+
+// --------------------------------------------------------------------- svd --
+
+interface SvdParams {
+  fullMatrices: boolean;
+}
+
+/**
+ * SVD of the m x n matrix `a` (row-major) with m >= n by one-sided Jacobi:
+ * rotations of column pairs of W = A V until all columns are orthogonal
+ * (|w_p . w_q| <= eps |w_p| |w_q|); then s_j = |w_j|, u_j = w_j / s_j.
+ * Returns U (m x m when `full`, else m x n; column-major), s descending
+ * and V (n x n, column-major).
+ */
+function jacobiSvdTall(
+  a: Float64Array,
+  m: number,
+  n: number,
+  full: boolean,
+): { u: Float64Array; s: Float64Array; v: Float64Array; uCols: number } {
+  const w = new Float64Array(m * n); // column-major
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) w[j * m + i] = a[i * n + j]!;
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  const eps = 2.3e-16;
+  for (let sweep = 0; sweep < 80; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let i = 0; i < m; i++) {
+          const x = w[p * m + i]!;
+          const y = w[q * m + i]!;
+          alpha += x * x;
+          beta += y * y;
+          gamma += x * y;
+        }
+        if (gamma === 0 || Math.abs(gamma) <= eps * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        // The rotation that makes columns p and q orthogonal: t = tan(phi)
+        // is the smaller root of t^2 + 2 zeta t - 1 = 0.
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t =
+          Math.abs(zeta) > 1e150
+            ? 1 / (2 * zeta)
+            : Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = c * t;
+        for (let i = 0; i < m; i++) {
+          const x = w[p * m + i]!;
+          const y = w[q * m + i]!;
+          w[p * m + i] = c * x - s * y;
+          w[q * m + i] = s * x + c * y;
+        }
+        for (let i = 0; i < n; i++) {
+          const x = v[p * n + i]!;
+          const y = v[q * n + i]!;
+          v[p * n + i] = c * x - s * y;
+          v[q * n + i] = s * x + c * y;
+        }
+      }
+    }
+    if (!rotated) break;
+  }
+  const norms = globalThis.Array.from({ length: n }, (_, j) => {
+    let s = 0;
+    for (let i = 0; i < m; i++) s += w[j * m + i]! ** 2;
+    return Math.sqrt(s);
+  });
+  const order = norms.map((_, j) => j).sort((i, j) => norms[j]! - norms[i]! || i - j);
+  const uCols = full ? m : n;
+  const u = new Float64Array(m * uCols);
+  const s = new Float64Array(n);
+  const vs = new Float64Array(n * n);
+  const valid = new globalThis.Array<boolean>(uCols).fill(false);
+  order.forEach((src, dst) => {
+    const sigma = norms[src]!;
+    s[dst] = sigma;
+    for (let i = 0; i < n; i++) vs[dst * n + i] = v[src * n + i]!;
+    if (sigma > 0) {
+      for (let i = 0; i < m; i++) u[dst * m + i] = w[src * m + i]! / sigma;
+      valid[dst] = true;
+    }
+  });
+  completeBasis(u, m, uCols, valid);
+  return { u, s, v: vs, uCols };
+}
+
+function svdShapes(shape: readonly number[], full: boolean): [number[], number[], number[]] {
+  const m = shape[shape.length - 2]!;
+  const n = shape[shape.length - 1]!;
+  const batch = shape.slice(0, -2);
+  const k = Math.min(m, n);
+  return [
+    [...batch, m, full ? m : k],
+    [...batch, k],
+    [...batch, full ? n : k, n],
+  ];
+}
+
+function svdImpl(a: ConcreteArray, full: boolean): ConcreteArray[] {
+  const m = a.shape[a.shape.length - 2]!;
+  const n = a.shape[a.shape.length - 1]!;
+  const [uShape, sShape, vtShape] = svdShapes(a.shape, full);
+  const ku = uShape[uShape.length - 1]!;
+  const kv = vtShape[vtShape.length - 2]!;
+  const k = Math.min(m, n);
+  const count = shapeSize(a.shape.slice(0, -2));
+  const uOut = ConcreteArray.zeros(uShape, a.dtype);
+  const sOut = ConcreteArray.zeros(sShape, a.dtype);
+  const vtOut = ConcreteArray.zeros(vtShape, a.dtype);
+  for (let b = 0; b < count; b++) {
+    const x = matrixAt(a, b, m * n);
+    if (m >= n) {
+      const r = jacobiSvdTall(x, m, n, full);
+      // U [m, ku] from column-major u; Vt[i, j] = V[j, i] = v column i.
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < ku; j++) uOut.buffer[b * m * ku + i * ku + j] = r.u[j * m + i]!;
+      for (let i = 0; i < kv; i++)
+        for (let j = 0; j < n; j++) vtOut.buffer[b * kv * n + i * n + j] = r.v[i * n + j]!;
+      sOut.buffer.set(r.s, b * k);
+    } else {
+      // A^T = U' S V'^T (tall), so A = V' S U'^T: U = V', Vt = U'^T.
+      const xt = new Float64Array(m * n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) xt[j * m + i] = x[i * n + j]!;
+      const r = jacobiSvdTall(xt, n, m, full);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < ku; j++) uOut.buffer[b * m * ku + i * ku + j] = r.v[j * m + i]!;
+      for (let i = 0; i < kv; i++)
+        for (let j = 0; j < n; j++) vtOut.buffer[b * kv * n + i * n + j] = r.u[i * n + j]!;
+      sOut.buffer.set(r.s, b * k);
+    }
+  }
+  return [uOut, sOut, vtOut];
+}
+
+const svdPrim = defineMultiPrimitive<SvdParams>({
+  name: "svd",
+  multipleResults: true,
+  linear: false,
+  abstractEval([a], { fullMatrices }) {
+    checkMatrices("np.linalg.svd", a!);
+    return svdShapes(a!.shape, fullMatrices).map((shape) => ({ shape, dtype: a!.dtype }));
+  },
+  impl: ([a], { fullMatrices }) => svdImpl(a!, fullMatrices),
+  // A = U S V^T (reduced, k = min(m, n)). With P = U^T dA V (k x k):
+  //   ds = diag(P)
+  //   U^T dU = F ∘ (P S + S P^T),  V^T dV = F ∘ (S P + P^T S),
+  //   F[i, j] = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it;
+  // and the parts outside the spans (only when the matrix is not square):
+  //   m > n: dU += (I - U U^T) dA V S^-1,   n > m: dV += (I - V V^T) dA^T U S^-1.
+  // Repeated singular values make F infinite and a zero singular value of a
+  // non-square matrix makes S^-1 infinite: dU, dV are then inf/NaN (as in
+  // JAX); ds stays finite.
+  jvp([a], [da], [u, s, vt], { fullMatrices }): Tangent[] {
+    if (da === null) return [null, null, null];
+    const m = a!.shape[a!.shape.length - 2]!;
+    const n = a!.shape[a!.shape.length - 1]!;
+    if (fullMatrices && m !== n) {
+      throw new InvalidArgumentError(
+        `np.linalg.svd: the derivative with fullMatrices: true is only defined for square ` +
+          `matrices (the completed singular vectors are not unique), got shape ` +
+          `${fmtShape(a!.shape)}; pass { fullMatrices: false }`,
+      );
+    }
+    const k = Math.min(m, n);
+    const p = matmul(matmulT(u!, da!, true, false), swapLast(vt!)); // U^T dA V
+    const sRow = alongRows(s!, k); // [i, j] = s_j
+    const sCol = alongCols(s!, k); // [i, j] = s_i
+    const f = offDiagonalReciprocal(sub(mul(sRow, sRow), mul(sCol, sCol)));
+    let du = matmul(u!, mul(f, plusTranspose(mul(p, sRow))));
+    let dv = matmul(swapLast(vt!), mul(f, plusTranspose(mul(sCol, p))));
+    if (m > n) {
+      const dav = matmulT(da!, vt!, false, true); // dA V [m, k]
+      const outside = sub(dav, matmul(u!, p));
+      du = add(du, div(outside, alongRows(s!, m)));
+    } else if (n > m) {
+      const dau = matmulT(da!, u!, true, false); // dA^T U [n, k]
+      const outside = sub(dau, matmulT(vt!, p, true, true));
+      dv = add(dv, div(outside, alongRows(s!, n)));
+    }
+    return [du, diagPart(p), swapLast(dv)];
+  },
+  batch: frontBatch((a, p: SvdParams) => svdAll(a, p.fullMatrices)),
+});
+
+const SVD_FULL: SvdParams = { fullMatrices: true };
+const SVD_REDUCED: SvdParams = { fullMatrices: false };
+function svdAll(a: Array, fullMatrices: boolean): Array[] {
+  return bindAll(svdPrim, [a], fullMatrices ? SVD_FULL : SVD_REDUCED);
+}
+
+/**
+ * [U, s, Vt] with A = U diag(s) Vt for a stack [..., m, n], s descending.
+ * Reduced: U [..., m, k], Vt [..., k, n] (k = min(m, n)); full: U [..., m, m],
+ * Vt [..., n, n].
+ */
+export function svd(a: Array, fullMatrices: boolean): [Array, Array, Array] {
+  const [u, s, vt] = svdAll(a, fullMatrices);
+  return [u!, s!, vt!];
+}
