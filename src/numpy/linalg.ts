@@ -70,7 +70,11 @@ const where = (c: Array, x: ArrayLike, y: ArrayLike): Array => {
 const full = (like: Array, v: number): Array => ConcreteArray.full([], like.dtype, v);
 
 /** Right-hand sides as a stack [..., n, k], and how to shape the solution back. */
-function rhs(fn: string, a: Array, b: ArrayLike): { a: Array; b: Array; back: (x: Array) => Array } {
+function rhs(
+  fn: string,
+  a: Array,
+  b: ArrayLike,
+): { a: Array; b: Array; back: (x: Array) => Array } {
   const v = asFloat(arr(b, `linalg.${fn}`, "b"));
   const dt = v.dtype === a.dtype ? a.dtype : "float64";
   const am = a.dtype === dt ? a : ew.convert(a, dt);
@@ -241,7 +245,8 @@ function singularValues(x: Array): Array {
 
 function matrixNorm(x: Array, ord: NormOrd | null, rowAxis: number, colAxis: number): Array {
   const absx = () => ew.abs(x);
-  if (ord === null || ord === "fro") return safeSqrt(mv.reduceSum(ew.mul(x, x), [rowAxis, colAxis]));
+  if (ord === null || ord === "fro")
+    return safeSqrt(mv.reduceSum(ew.mul(x, x), [rowAxis, colAxis]));
   // 1 / -1: the largest / smallest column sum of |x|; inf / -inf: row sums.
   if (ord === 1 || ord === -1 || ord === Infinity || ord === -Infinity) {
     const sumAxis = Math.abs(ord) === 1 ? rowAxis : colAxis;
@@ -291,7 +296,12 @@ export function norm(x: ArrayLike, ord: NormOrd | null = null, opts: NormOptions
     if (ord === null) {
       const all = a.shape.map((_, i) => i);
       const out = safeSqrt(mv.reduceSum(ew.mul(a, a), all));
-      return keepdims ? mv.reshape(out, a.shape.map(() => 1)) : out;
+      return keepdims
+        ? mv.reshape(
+            out,
+            a.shape.map(() => 1),
+          )
+        : out;
     }
     if (a.ndim !== 1 && a.ndim !== 2) {
       throw new ShapeError(
@@ -312,10 +322,13 @@ export function norm(x: ArrayLike, ord: NormOrd | null = null, opts: NormOptions
     }
   }
   const out =
-    axes.length === 1
-      ? vectorNorm(a, ord ?? 2, axes[0]!)
-      : matrixNorm(a, ord, axes[0]!, axes[1]!);
-  return keepdims ? mv.reshape(out, a.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : out;
+    axes.length === 1 ? vectorNorm(a, ord ?? 2, axes[0]!) : matrixNorm(a, ord, axes[0]!, axes[1]!);
+  return keepdims
+    ? mv.reshape(
+        out,
+        a.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+      )
+    : out;
 }
 
 // -------------------------------------------------------- decompositions --
@@ -472,7 +485,10 @@ export function pinv(a: ArrayLike, opts: { rtol?: number } = {}): Array {
   const keep = binary("greater", ew.gt, s, cutoff);
   const sInv = where(keep, div(1, where(keep, s, 1)), 0);
   // V diag(1/s) U^T = (Vt^T * sInv[j]) U^T
-  const scaled = mul(mv.reshape(sInv, [...sInv.shape.slice(0, -1), 1, last(sInv)]), la.swapLast(vt));
+  const scaled = mul(
+    mv.reshape(sInv, [...sInv.shape.slice(0, -1), 1, last(sInv)]),
+    la.swapLast(vt),
+  );
   return mm(scaled, u, false, true);
 }
 
@@ -548,10 +564,7 @@ function matrixRankOf(s: Array, rtol: number): Array {
  */
 export function matrixRank(a: ArrayLike, opts: { rtol?: number } = {}): Array {
   const m = matrices("matrixRank", a);
-  return matrixRankOf(
-    singularValues(m),
-    opts.rtol ?? Math.max(last(m), last(m, 2)) * epsOf(m),
-  );
+  return matrixRankOf(singularValues(m), opts.rtol ?? Math.max(last(m), last(m, 2)) * epsOf(m));
 }
 
 /**

@@ -19,7 +19,14 @@ import { type BatchDim, type Tangent, defineMultiPrimitive } from "../core/primi
 import { shapeSize } from "../core/shape.js";
 import { bindAll } from "../core/trace.js";
 import { add, div, mul, select, sub } from "./elementwise.js";
-import { checkSquare, matmul, matmulT, stackedConstant, swapLast, triangularSolve } from "./linalg.js";
+import {
+  checkSquare,
+  matmul,
+  matmulT,
+  stackedConstant,
+  swapLast,
+  triangularSolve,
+} from "./linalg.js";
 import { batchSize, batchToFront, broadcastInDim, reduceSum } from "./movement.js";
 
 // ----------------------------------------------------------- shared pieces --
@@ -131,13 +138,29 @@ function completeBasis(cols: Float64Array, m: number, count: number, valid: bool
   }
 }
 
+/**
+ * The sign that makes the largest-magnitude entry of column j of `cols`
+ * (column-major, `rows` rows) positive (the first such entry on ties): the
+ * decompositions fix their vectors' signs this way, so that results are a
+ * deterministic (and locally continuous) function of the input.
+ */
+function columnSign(cols: Float64Array, rows: number, j: number): number {
+  let best = 0;
+  for (let i = 0; i < rows; i++) {
+    const x = cols[j * rows + i]!;
+    if (Math.abs(x) > Math.abs(best)) best = x;
+  }
+  return best < 0 ? -1 : 1;
+}
+
 // -------------------------------------------------------------------- eigh --
 
 /**
  * Eigenvalues (ascending) and eigenvectors (columns) of the symmetric n x n
  * matrix `a` (row-major, overwritten) by the cyclic Jacobi method: each
  * rotation in the (p, q) plane zeroes a[p, q]; sweeps repeat until the
- * off-diagonal part is negligible against the whole matrix.
+ * off-diagonal part is negligible against the whole matrix. Each
+ * eigenvector is signed so that its largest entry is positive.
  */
 function jacobiEigh(a: Float64Array, n: number): { w: Float64Array; v: Float64Array } {
   const v = new Float64Array(n * n);
@@ -190,9 +213,12 @@ function jacobiEigh(a: Float64Array, n: number): { w: Float64Array; v: Float64Ar
   );
   const w = new Float64Array(n);
   const vs = new Float64Array(n * n);
+  const vt = new Float64Array(n * n); // V^T: the eigenvectors as contiguous rows
+  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) vt[i * n + k] = v[k * n + i]!;
   order.forEach((src, dst) => {
     w[dst] = a[src * n + src]!;
-    for (let k = 0; k < n; k++) vs[k * n + dst] = v[k * n + src]!;
+    const sign = columnSign(vt, n, src);
+    for (let k = 0; k < n; k++) vs[k * n + dst] = sign * vt[src * n + k]!;
   });
   return { w, v: vs };
 }
@@ -396,6 +422,7 @@ interface SvdParams {
  * SVD of the m x n matrix `a` (row-major) with m >= n by one-sided Jacobi:
  * rotations of column pairs of W = A V until all columns are orthogonal
  * (|w_p . w_q| <= eps |w_p| |w_q|); then s_j = |w_j|, u_j = w_j / s_j.
+ * Each v_j is signed so that its largest entry is positive.
  * Returns U (m x m when `full`, else m x n; column-major), s descending
  * and V (n x n, column-major).
  */
@@ -465,9 +492,11 @@ function jacobiSvdTall(
   order.forEach((src, dst) => {
     const sigma = norms[src]!;
     s[dst] = sigma;
-    for (let i = 0; i < n; i++) vs[dst * n + i] = v[src * n + i]!;
+    // Sign: v's largest entry positive (u follows, u = A v / sigma).
+    const sign = columnSign(v, n, src);
+    for (let i = 0; i < n; i++) vs[dst * n + i] = sign * v[src * n + i]!;
     if (sigma > 0) {
-      for (let i = 0; i < m; i++) u[dst * m + i] = w[src * m + i]! / sigma;
+      for (let i = 0; i < m; i++) u[dst * m + i] = (sign * w[src * m + i]!) / sigma;
       valid[dst] = true;
     }
   });

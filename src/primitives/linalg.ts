@@ -259,7 +259,8 @@ export function stackedConstant(
   const rows = shape[r - 2]!;
   const cols = shape[r - 1]!;
   const m = ConcreteArray.zeros([rows, cols], dtype);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m.buffer[i * cols + j] = entry(i, j);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) m.buffer[i * cols + j] = entry(i, j);
   if (r === 2) return m;
   return broadcastInDim(m, shape, [r - 2, r - 1]);
 }
