@@ -88,5 +88,16 @@ lb = mat(6, 2)
 lx, res, rk, s = np.linalg.lstsq(la, lb, rcond=None)
 out["lstsq"] = {"a": lst(la), "b": lst(lb), "x": lst(lx), "residuals": lst(res), "rank": int(rk), "s": lst(s)}
 
+# Non-symmetric matrices (sizes 1..7), eigenvalues sorted by (real, imaginary).
+eig = {}
+for n in range(1, 8):
+    a = mat(n, n)
+    w = np.linalg.eigvals(a).astype(complex)
+    w = sorted(w, key=lambda c: (c.real, c.imag))
+    eig[str(n)] = {"a": lst(a), "re": [c.real for c in w], "im": [c.imag for c in w]}
+# a stack with repeated and defective eigenvalues (Jordan block) and a rotation
+eig["special"] = {"a": lst(np.array([[[2.0, 1, 0], [0, 2, 1], [0, 0, 2]], [[0, -3, 0], [3, 0, 0], [0, 0, 1]]]))}
+out["eigvals"] = eig
+
 with open("test/fixtures/linalg.json", "w") as f:
     json.dump(out, f, indent=1)

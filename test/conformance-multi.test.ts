@@ -11,7 +11,8 @@
  * user-rule primitives are applied through sample user functions. Where a
  * primitive refuses forward evaluation (customVjpLinear, and customVjpCall's
  * JVP), the suite checks the refusal, and the transposition identity uses
- * finite differences for J v. A registered multi-output primitive without
+ * finite differences for J v. A values-only primitive (eigvals) is checked
+ * to refuse jvp and vjp, and for vmap and jit. A registered multi-output primitive without
  * an entry fails the suite.
  */
 import { describe, expect, it } from "vitest";
@@ -19,6 +20,7 @@ import { type Array as NdArray, ConcreteArray } from "../src/core/array.js";
 import { registeredMultiPrimitives } from "../src/core/primitive.js";
 import {
   eigh as eighPrimitive,
+  eigvals as eigvalsPrimitive,
   qr as qrPrimitive,
   svd as svdPrimitive,
 } from "../src/primitives/decomp.js";
@@ -48,6 +50,11 @@ interface MultiSpec {
    * eager, jvp, vmap and jit must all throw it.
    */
   refusesForward?: RegExp;
+  /**
+   * Values only (eigvals): eager, vmap and jit work; jvp and vjp are refused
+   * with this message.
+   */
+  valuesOnly?: RegExp;
   /** Only the JVP is refused (customVjpCall): J v comes from finite differences. */
   refusesJvp?: RegExp;
   /**
@@ -167,6 +174,11 @@ const SPECS: Record<string, MultiSpec> = {
     args: (r) => [sample([2, 4, 3], r)],
     apply: (a) => svdPrimitive(a, false),
   },
+  eigvals: {
+    args: (r) => [sample([2, 4, 4], r)],
+    apply: (a) => eigvalsPrimitive(a),
+    valuesOnly: /eigvals: eigenvalues of non-symmetric matrices are computed values-only/,
+  },
   customJvpCall: {
     args: (r) => [sample([3], r), sample([3], r)],
     apply: jvpPairFlat,
@@ -245,30 +257,38 @@ describe("conformance of every registered multi-output primitive", () => {
       const us = outs.map((o) => sample([...o.shape], r, -1, 1));
       const floatOuts = outs.map(isFloatOut);
 
-      it("JVP matches central finite differences", () => {
-        const fd = fdTangents(spec.apply, xs, vs);
-        if (spec.refusesJvp !== undefined) {
-          expect(() => jvp(spec.apply, xs, vs)).toThrow(spec.refusesJvp);
-          return;
-        }
-        const ts = jvp(spec.apply, xs, vs)[1] as NdArray[];
-        ts.forEach((t, j) => {
-          if (floatOuts[j]) expectClose(nums(t), nums(fd[j]!), 1e-6, `${prim.name} jvp ${j}`);
+      const valuesOnly = spec.valuesOnly;
+      if (valuesOnly !== undefined) {
+        it("refuses jvp and vjp with its message", () => {
+          expect(() => jvp(spec.apply, xs, vs)).toThrow(valuesOnly);
+          expect(() => vjp(spec.apply, ...xs)[1](us)).toThrow(valuesOnly);
         });
-      });
+      } else {
+        it("JVP matches central finite differences", () => {
+          const fd = fdTangents(spec.apply, xs, vs);
+          if (spec.refusesJvp !== undefined) {
+            expect(() => jvp(spec.apply, xs, vs)).toThrow(spec.refusesJvp);
+            return;
+          }
+          const ts = jvp(spec.apply, xs, vs)[1] as NdArray[];
+          ts.forEach((t, j) => {
+            if (floatOuts[j]) expectClose(nums(t), nums(fd[j]!), 1e-6, `${prim.name} jvp ${j}`);
+          });
+        });
 
-      it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
-        const jv =
-          spec.refusesJvp !== undefined
-            ? fdTangents(spec.apply, xs, vs)
-            : (jvp(spec.apply, xs, vs)[1] as NdArray[]);
-        const floatU = us.map((u, j) => (floatOuts[j] ? u : np.zerosLike(u)));
-        const cts = vjp(spec.apply, ...xs)[1](floatU) as NdArray[];
-        const keep = (a: NdArray[]) => a.filter((_, j) => floatOuts[j]);
-        const lhs = dotAll(keep(floatU), keep(jv));
-        const tol = spec.refusesJvp !== undefined ? 1e-7 : 1e-12;
-        expectClose([dotAll(cts, vs)], [lhs], tol, `${prim.name} transposition`);
-      });
+        it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
+          const jv =
+            spec.refusesJvp !== undefined
+              ? fdTangents(spec.apply, xs, vs)
+              : (jvp(spec.apply, xs, vs)[1] as NdArray[]);
+          const floatU = us.map((u, j) => (floatOuts[j] ? u : np.zerosLike(u)));
+          const cts = vjp(spec.apply, ...xs)[1](floatU) as NdArray[];
+          const keep = (a: NdArray[]) => a.filter((_, j) => floatOuts[j]);
+          const lhs = dotAll(keep(floatU), keep(jv));
+          const tol = spec.refusesJvp !== undefined ? 1e-7 : 1e-12;
+          expectClose([dotAll(cts, vs)], [lhs], tol, `${prim.name} transposition`);
+        });
+      }
 
       it("vmap matches a loop over the batch", () => {
         const B = 3;

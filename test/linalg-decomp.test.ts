@@ -512,3 +512,41 @@ describe("errors name the function, the shapes and dtypes", () => {
     expectAllClose(np.linalg.det(ints), -2, 1e-15, 0);
   });
 });
+
+describe("eigvals (real non-symmetric input, values only)", () => {
+  const ev = fx.eigvals!;
+  it("match LAPACK for sizes 1 to 7, real and complex pairs", () => {
+    for (let n = 1; n <= 7; n++) {
+      const c = ev[String(n)] as unknown as { a: Nested; re: number[]; im: number[] };
+      const [re, im] = np.linalg.eigvals(A(c.a));
+      expectAllClose(re, c.re, 1e-12, 1e-13);
+      expectAllClose(im, c.im, 1e-12, 1e-13);
+    }
+  });
+  it("a Jordan block and a rotation (closed forms), as one stack", () => {
+    const [re, im] = np.linalg.eigvals(A((ev.special as unknown as { a: Nested }).a));
+    // triple eigenvalue 2 of a Jordan block: perturbed at eps^(1/3)
+    expectAllClose(np.take(re, 0, 0), [2, 2, 2], 1e-4, 0);
+    expectAllClose(np.take(re, 1, 0), [0, 0, 1], 0, 1e-15);
+    expectAllClose(np.take(im, 1, 0), [-3, 3, 0], 1e-15, 1e-15);
+  });
+  it("vmap matches a loop; jit matches eager; differentiation is refused with a clear error", () => {
+    const a = randomArray(rng(11), [3, 5, 5]);
+    const [bre, bim] = vmap((m: NdArray) => np.linalg.eigvals(m))(a) as NdArray[];
+    [0, 1, 2].forEach((i) => {
+      const [re, im] = np.linalg.eigvals(np.take(a, i, 0));
+      expectAllClose(np.take(bre!, i, 0), re, 0, 0);
+      expectAllClose(np.take(bim!, i, 0), im, 0, 0);
+    });
+    const [jre] = jit((m: NdArray) => np.linalg.eigvals(m))(a) as NdArray[];
+    expectAllClose(jre!, bre!, 0, 0);
+    expect(() => grad((m: NdArray) => np.sum(np.linalg.eigvals(m)[0]))(np.eye(2))).toThrow(
+      /eigvals: eigenvalues of non-symmetric matrices are computed values-only.*eigvalsh.*\[2, 2\]/,
+    );
+    // the sum of the eigenvalues is the trace, their product the determinant
+    const [re, im] = np.linalg.eigvals(np.take(a, 0, 0));
+    const trace = f64(np.take(a, 0, 0)).reduce((s, v, k) => (k % 6 === 0 ? s + v : s), 0);
+    expectAllClose(np.sum(re), trace, 1e-13, 1e-14);
+    expectAllClose(np.sum(im), 0, 0, 1e-14);
+  });
+});

@@ -702,3 +702,22 @@ export function cond(a: ArrayLike, p: NormOrd | null = null): Array {
   const axis = [sq.ndim - 2, sq.ndim - 1] as const;
   return mul(norm(sq, p, { axis }), norm(inv(sq), p, { axis }));
 }
+
+/**
+ * Eigenvalues of a stack of real (not necessarily symmetric) square
+ * matrices [..., n, n]. chainrule has no complex dtype, so the result is
+ * [real parts, imaginary parts], each [..., n], sorted by real part and
+ * then imaginary part (a conjugate pair appears as re - i im, re + i im).
+ * Computed by Hessenberg reduction and Francis double-shift QR steps.
+ * Values only: differentiating through it raises an error (for symmetric
+ * matrices use the differentiable `eigvalsh`).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * const [re, im] = np.linalg.eigvals([[0, -1], [1, 0]]); // re [0, 0], im [-1, 1]
+ * ```
+ */
+export function eigvals(a: ArrayLike): [Array, Array] {
+  return dc.eigvals(square("eigvals", a));
+}

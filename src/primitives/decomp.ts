@@ -5,7 +5,9 @@
  *
  *   eigh  symmetric eigendecomposition [w ascending, V] by cyclic Jacobi,
  *   qr    [Q, R] by Householder reflections (reduced or complete),
- *   svd   [U, s descending, Vt] by one-sided (Hestenes) Jacobi.
+ *   svd   [U, s descending, Vt] by one-sided (Hestenes) Jacobi,
+ *   eigvals  [re, im] of real non-symmetric matrices by Hessenberg
+ *         reduction and Francis double-shift QR (values only, no derivative).
  *
  * The kernels compute in float64 and round to the input's dtype. Each JVP
  * rule is written with the primitive's own outputs (so it differentiates
@@ -616,4 +618,242 @@ function svdAll(a: Array, fullMatrices: boolean): Array[] {
 export function svd(a: Array, fullMatrices: boolean): [Array, Array, Array] {
   const [u, s, vt] = svdAll(a, fullMatrices);
   return [u!, s!, vt!];
+}
+
+// ----------------------------------------------------------------- eigvals --
+
+/** Householder reduction of the n x n matrix `h` (row-major, in place) to upper Hessenberg form. */
+function toHessenberg(h: Float64Array, n: number): void {
+  const v = new Float64Array(n);
+  for (let k = 0; k < n - 2; k++) {
+    let below = 0;
+    for (let i = k + 2; i < n; i++) below += h[i * n + k]! ** 2;
+    if (below === 0) continue;
+    const x0 = h[(k + 1) * n + k]!;
+    const norm = Math.sqrt(x0 * x0 + below);
+    const alpha = x0 >= 0 ? -norm : norm;
+    v[k + 1] = x0 - alpha;
+    for (let i = k + 2; i < n; i++) v[i] = h[i * n + k]!;
+    const vv = v[k + 1]! ** 2 + below;
+    // H <- P H P with P = I - 2 v v^T / (v^T v) acting on indices k+1..n-1.
+    for (let j = 0; j < n; j++) {
+      let dot = 0;
+      for (let i = k + 1; i < n; i++) dot += v[i]! * h[i * n + j]!;
+      const f = (2 * dot) / vv;
+      for (let i = k + 1; i < n; i++) h[i * n + j]! -= f * v[i]!;
+    }
+    for (let i = 0; i < n; i++) {
+      let dot = 0;
+      for (let j = k + 1; j < n; j++) dot += h[i * n + j]! * v[j]!;
+      const f = (2 * dot) / vv;
+      for (let j = k + 1; j < n; j++) h[i * n + j]! -= f * v[j]!;
+    }
+    for (let i = k + 2; i < n; i++) h[i * n + k] = 0;
+  }
+}
+
+/**
+ * Applies the reflector I - 2 v v^T / (v^T v) (v of length `len`, 2 or 3,
+ * starting at index k) to rows k.. of columns c0..c1 and to columns k.. of
+ * rows r0..r1 of h.
+ */
+function reflect(
+  h: Float64Array,
+  n: number,
+  v: number[],
+  k: number,
+  c0: number,
+  c1: number,
+  r0: number,
+  r1: number,
+): void {
+  const len = v.length;
+  let vv = 0;
+  for (const x of v) vv += x * x;
+  if (vv === 0) return;
+  for (let j = c0; j <= c1; j++) {
+    let dot = 0;
+    for (let t = 0; t < len; t++) dot += v[t]! * h[(k + t) * n + j]!;
+    const f = (2 * dot) / vv;
+    for (let t = 0; t < len; t++) h[(k + t) * n + j]! -= f * v[t]!;
+  }
+  for (let i = r0; i <= r1; i++) {
+    let dot = 0;
+    for (let t = 0; t < len; t++) dot += h[i * n + k + t]! * v[t]!;
+    const f = (2 * dot) / vv;
+    for (let t = 0; t < len; t++) h[i * n + k + t]! -= f * v[t]!;
+  }
+}
+
+/** The reflector vector mapping (x, ...) to (alpha, 0, ...): v = x - alpha e_1, alpha = -sign(x_0) |x|. */
+function reflectorOf(x: number[]): number[] {
+  const norm = Math.hypot(...x);
+  if (norm === 0) return x.map(() => 0);
+  const alpha = x[0]! >= 0 ? -norm : norm;
+  return [x[0]! - alpha, ...x.slice(1)];
+}
+
+/**
+ * Eigenvalues (real and imaginary parts) of the real n x n matrix `a`
+ * (row-major, overwritten): Hessenberg reduction, then Francis double-shift
+ * QR steps on the unreduced trailing block, deflating 1 x 1 blocks (real
+ * eigenvalues) and 2 x 2 blocks (complex pairs, or two real values) as the
+ * subdiagonal becomes negligible. Values only (no Schur vectors).
+ */
+function francisEigenvalues(h: Float64Array, n: number): { re: Float64Array; im: Float64Array } {
+  toHessenberg(h, n);
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  const H = (i: number, j: number) => h[i * n + j]!;
+  const eps = 2.220446049250313e-16;
+  let hi = n - 1;
+  let iter = 0;
+  let totalIter = 0;
+  while (hi >= 0) {
+    // the start l of the unreduced block ending at hi
+    let l = hi;
+    while (l > 0) {
+      const s = Math.abs(H(l - 1, l - 1)) + Math.abs(H(l, l));
+      if (Math.abs(H(l, l - 1)) <= eps * (s === 0 ? 1 : s)) {
+        h[l * n + l - 1] = 0;
+        break;
+      }
+      l--;
+    }
+    if (l === hi) {
+      re[hi] = H(hi, hi);
+      im[hi] = 0;
+      hi -= 1;
+      iter = 0;
+      continue;
+    }
+    if (l === hi - 1) {
+      // 2 x 2 block [[p, q], [r, s]]: (p + s)/2 ± sqrt(((p - s)/2)^2 + q r)
+      const p = H(hi - 1, hi - 1);
+      const q = H(hi - 1, hi);
+      const r = H(hi, hi - 1);
+      const s = H(hi, hi);
+      const mean = (p + s) / 2;
+      const half = (p - s) / 2;
+      const disc = half * half + q * r;
+      if (disc >= 0) {
+        const root = Math.sqrt(disc);
+        // the larger magnitude root without cancellation, the other from the determinant
+        const big = mean + (mean >= 0 ? root : -root);
+        const small = big === 0 ? 0 : (p * s - q * r) / big;
+        re[hi - 1] = Math.min(big, small);
+        re[hi] = Math.max(big, small);
+        im[hi - 1] = 0;
+        im[hi] = 0;
+      } else {
+        const root = Math.sqrt(-disc);
+        re[hi - 1] = mean;
+        re[hi] = mean;
+        im[hi - 1] = -root;
+        im[hi] = root;
+      }
+      hi -= 2;
+      iter = 0;
+      continue;
+    }
+    iter++;
+    totalIter++;
+    if (totalIter > 100 * n) {
+      throw new InvalidArgumentError(
+        `np.linalg.eigvals: the QR iteration did not converge for a ${n} x ${n} matrix; ` +
+          `check the input for NaN or inf`,
+      );
+    }
+    // Shifts: the eigenvalues of the trailing 2 x 2 block (sum sh, product pr),
+    // or an exceptional pair every 10 iterations without deflation.
+    let sh: number;
+    let pr: number;
+    if (iter % 10 === 0) {
+      const x = Math.abs(H(hi, hi - 1)) + Math.abs(H(hi - 1, hi - 2));
+      sh = 1.5 * x + H(hi, hi);
+      pr = x * x;
+    } else {
+      sh = H(hi - 1, hi - 1) + H(hi, hi);
+      pr = H(hi - 1, hi - 1) * H(hi, hi) - H(hi - 1, hi) * H(hi, hi - 1);
+    }
+    // First column of (H - mu1)(H - mu2) = H^2 - sh H + pr I, restricted to the block.
+    const h00 = H(l, l);
+    const h10 = H(l + 1, l);
+    let x = h00 * h00 + H(l, l + 1) * h10 - sh * h00 + pr;
+    let y = h10 * (h00 + H(l + 1, l + 1) - sh);
+    let z = h10 * H(l + 2, l + 1);
+    for (let k = l; k <= hi - 2; k++) {
+      if (k > l) {
+        x = H(k, k - 1);
+        y = H(k + 1, k - 1);
+        z = H(k + 2, k - 1);
+      }
+      const v = reflectorOf([x, y, z]);
+      reflect(h, n, v, k, Math.max(l, k - 1), hi, l, Math.min(k + 3, hi));
+      if (k > l) {
+        h[(k + 1) * n + k - 1] = 0;
+        h[(k + 2) * n + k - 1] = 0;
+      }
+    }
+    const v = reflectorOf([H(hi - 1, hi - 2), H(hi, hi - 2)]);
+    reflect(h, n, v, hi - 1, hi - 2, hi, l, hi);
+    h[hi * n + hi - 2] = 0;
+  }
+  return { re, im };
+}
+
+function eigvalsImpl(a: ConcreteArray): ConcreteArray[] {
+  const n = a.shape[a.shape.length - 1]!;
+  const count = shapeSize(a.shape.slice(0, -2));
+  const outShape = a.shape.slice(0, -1);
+  const re = ConcreteArray.zeros(outShape, a.dtype);
+  const im = ConcreteArray.zeros(outShape, a.dtype);
+  for (let m = 0; m < count; m++) {
+    const r = francisEigenvalues(matrixAt(a, m, n * n), n);
+    // sorted by real part, then imaginary part (a conjugate pair: -im first)
+    const order = globalThis.Array.from({ length: n }, (_, i) => i).sort(
+      (i, j) => r.re[i]! - r.re[j]! || r.im[i]! - r.im[j]!,
+    );
+    order.forEach((src, dst) => {
+      re.buffer[m * n + dst] = r.re[src]!;
+      im.buffer[m * n + dst] = r.im[src]!;
+    });
+  }
+  return [re, im];
+}
+
+/** The message of eigvals' refused derivative. */
+export const EIGVALS_NOT_DIFFERENTIABLE =
+  "np.linalg.eigvals: eigenvalues of non-symmetric matrices are computed values-only here " +
+  "(no derivative rule); for symmetric matrices use np.linalg.eigvalsh or eigh, which are " +
+  "differentiable, or wrap the call in stopGradient";
+
+const eigvalsPrim = defineMultiPrimitive<Record<string, never>>({
+  name: "eigvals",
+  multipleResults: true,
+  linear: false,
+  abstractEval([a]) {
+    checkSquare("np.linalg.eigvals", a!);
+    const shape = a!.shape.slice(0, -1);
+    return [
+      { shape, dtype: a!.dtype },
+      { shape, dtype: a!.dtype },
+    ];
+  },
+  impl: ([a]) => eigvalsImpl(a!),
+  // Values only: a tangent flowing in is refused (a symbolic zero passes).
+  jvp([a], [da]): Tangent[] {
+    if (da === null) return [null, null];
+    throw new InvalidArgumentError(`${EIGVALS_NOT_DIFFERENTIABLE} (shape ${fmtShape(a!.shape)})`);
+  },
+  batch: frontBatch((a) => eigvals(a)),
+});
+
+/**
+ * Eigenvalues of a stack of real square matrices as [real parts, imaginary
+ * parts], each [..., n], sorted by real part then imaginary part. Values only.
+ */
+export function eigvals(a: Array): [Array, Array] {
+  const [re, im] = bindAll(eigvalsPrim, [a], {});
+  return [re!, im!];
 }
