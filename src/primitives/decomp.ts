@@ -3,7 +3,8 @@
  * [..., m, n] natively (the kernels loop over the leading dimensions; a vmap
  * axis moves to the front and joins them):
  *
- *   eigh  symmetric eigendecomposition [w ascending, V] by cyclic Jacobi,
+ *   eigh  symmetric eigendecomposition [w ascending, V] by Householder
+ *         tridiagonalisation and implicit QR steps with Wilkinson shifts,
  *   qr    [Q, R] by Householder reflections (reduced or complete),
  *   svd   [U, s descending, Vt] by one-sided (Hestenes) Jacobi,
  *   eigvals  [re, im] of real non-symmetric matrices by Hessenberg
@@ -155,72 +156,147 @@ function columnSign(cols: Float64Array, rows: number, j: number): number {
   return best < 0 ? -1 : 1;
 }
 
+/** sqrt(x^2 + y^2): directly where that cannot overflow or underflow (Math.hypot is slow). */
+function hypot(x: number, y: number): number {
+  const m = Math.max(Math.abs(x), Math.abs(y));
+  return m < 1e150 && m > 1e-150 ? Math.sqrt(x * x + y * y) : Math.hypot(x, y);
+}
+
 // -------------------------------------------------------------------- eigh --
 
 /**
- * Eigenvalues (ascending) and eigenvectors (columns) of the symmetric n x n
- * matrix `a` (row-major, overwritten) by the cyclic Jacobi method: each
- * rotation in the (p, q) plane zeroes a[p, q]; sweeps repeat until the
- * off-diagonal part is negligible against the whole matrix. Each
- * eigenvector is signed so that its largest entry is positive.
+ * Householder tridiagonalisation of the symmetric n x n matrix `a`
+ * (row-major, overwritten): a = Q T Q^T. Returns T's diagonal d and
+ * subdiagonal e (e[i] = T[i + 1, i]) and Q^T (row-major, so that Q's
+ * columns are contiguous rows). Step k reflects a[k+1.., k] onto its first
+ * entry with P = I - 2 v v^T / (v^T v) and updates the trailing block as
+ * the symmetric rank-2 correction P A P = A - v q^T - q v^T, with
+ * p = 2 A v / (v^T v) and q = p - (v^T p / v^T v) v.
  */
-function jacobiEigh(a: Float64Array, n: number): { w: Float64Array; v: Float64Array } {
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  let total = 0;
-  for (let i = 0; i < n * n; i++) total += a[i]! * a[i]!;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q]! ** 2;
-    if (off <= 1e-32 * total || off === 0) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q]!;
-        if (apq === 0) continue;
-        // The rotation angle t = tan(phi) is the smaller root of
-        // t^2 + 2 theta t - 1 = 0, theta = (a_qq - a_pp) / (2 a_pq).
-        const theta = (a[q * n + q]! - a[p * n + p]!) / (2 * apq);
-        const t =
-          Math.abs(theta) > 1e150
-            ? 1 / (2 * theta)
-            : Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        // A <- P^T A P with P the rotation (P_pp = P_qq = c, P_pq = s, P_qp = -s).
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p]!;
-          const akq = a[k * n + q]!;
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k]!;
-          const aqk = a[q * n + k]!;
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        a[p * n + q] = 0;
-        a[q * n + p] = 0;
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p]!;
-          const vkq = v[k * n + q]!;
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
+function tridiagonalize(
+  a: Float64Array,
+  n: number,
+): { d: Float64Array; e: Float64Array; qt: Float64Array } {
+  const qt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) qt[i * n + i] = 1;
+  const v = new Float64Array(n);
+  const p = new Float64Array(n);
+  for (let k = 0; k < n - 2; k++) {
+    let below = 0;
+    for (let i = k + 2; i < n; i++) below += a[i * n + k]! ** 2;
+    if (below === 0) continue;
+    const x0 = a[(k + 1) * n + k]!;
+    const norm = Math.sqrt(x0 * x0 + below);
+    const alpha = x0 >= 0 ? -norm : norm;
+    v[k + 1] = x0 - alpha;
+    for (let i = k + 2; i < n; i++) v[i] = a[i * n + k]!;
+    const vv = v[k + 1]! ** 2 + below;
+    let vp = 0;
+    for (let i = k + 1; i < n; i++) {
+      let s = 0;
+      for (let j = k + 1; j < n; j++) s += a[i * n + j]! * v[j]!;
+      p[i] = (2 * s) / vv;
+      vp += v[i]! * p[i]!;
+    }
+    const kq = vp / vv;
+    for (let i = k + 1; i < n; i++) p[i]! -= kq * v[i]!; // p now holds q
+    for (let i = k + 1; i < n; i++) {
+      for (let j = k + 1; j < n; j++) a[i * n + j]! -= v[i]! * p[j]! + p[i]! * v[j]!;
+    }
+    a[(k + 1) * n + k] = alpha;
+    a[k * n + k + 1] = alpha;
+    for (let i = k + 2; i < n; i++) {
+      a[i * n + k] = 0;
+      a[k * n + i] = 0;
+    }
+    // Q^T <- P Q^T (rows k+1..)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = k + 1; i < n; i++) s += v[i]! * qt[i * n + j]!;
+      const f = (2 * s) / vv;
+      for (let i = k + 1; i < n; i++) qt[i * n + j]! -= f * v[i]!;
+    }
+  }
+  const d = new Float64Array(n);
+  const e = new Float64Array(Math.max(n - 1, 0));
+  for (let i = 0; i < n; i++) d[i] = a[i * n + i]!;
+  for (let i = 0; i < n - 1; i++) e[i] = a[(i + 1) * n + i]!;
+  return { d, e, qt };
+}
+
+/**
+ * Eigenvalues (ascending) and eigenvectors (columns, row-major n x n) of the
+ * symmetric n x n matrix `a` (overwritten): tridiagonalisation, then
+ * implicit symmetric QR steps with Wilkinson shifts on the unreduced block
+ * [l, h] of T, deflating where a subdiagonal entry is negligible against
+ * its neighbours on the diagonal. Each step chases the bulge down with
+ * rotations R = [[c, -s], [s, c]] (T <- R^T T R) and accumulates them into
+ * Q's columns. Each eigenvector is signed so that its largest entry is
+ * positive.
+ */
+function symmetricEigen(a: Float64Array, n: number): { w: Float64Array; v: Float64Array } {
+  const { d, e, qt } = tridiagonalize(a, n);
+  const eps = 2.220446049250313e-16;
+  const negligible = (k: number) =>
+    Math.abs(e[k]!) <= eps * (Math.abs(d[k]!) + Math.abs(d[k + 1]!)) || Math.abs(e[k]!) < 1e-300;
+  let h = n - 1;
+  let steps = 0;
+  while (h > 0) {
+    if (negligible(h - 1)) {
+      e[h - 1] = 0;
+      h--;
+      continue;
+    }
+    let l = h - 1;
+    while (l > 0 && !negligible(l - 1)) l--;
+    if (++steps > 60 * n) {
+      throw new InvalidArgumentError(
+        `np.linalg.eigh: the QR iteration did not converge for a ${n} x ${n} matrix; check ` +
+          `the input for NaN or inf`,
+      );
+    }
+    // Wilkinson shift: the eigenvalue of the trailing 2 x 2 block nearer d[h].
+    const dd = (d[h - 1]! - d[h]!) / 2;
+    const ee = e[h - 1]!;
+    const mu = d[h]! - (ee * ee) / (dd + (dd >= 0 ? 1 : -1) * hypot(dd, ee));
+    let x = d[l]! - mu;
+    let z = e[l]!;
+    for (let k = l; k < h; k++) {
+      const r = hypot(x, z);
+      const c = r === 0 ? 1 : x / r;
+      const s = r === 0 ? 0 : z / r;
+      if (k > l) e[k - 1] = r;
+      const dk = d[k]!;
+      const dk1 = d[k + 1]!;
+      const f = e[k]!;
+      d[k] = c * c * dk + 2 * c * s * f + s * s * dk1;
+      d[k + 1] = s * s * dk - 2 * c * s * f + c * c * dk1;
+      e[k] = c * s * (dk1 - dk) + (c * c - s * s) * f;
+      if (k < h - 1) {
+        z = s * e[k + 1]!; // the bulge at (k + 2, k)
+        e[k + 1] = c * e[k + 1]!;
+        x = e[k]!;
+      }
+      // Q <- Q R: rows k, k + 1 of Q^T
+      const ko = k * n;
+      const k1o = ko + n;
+      for (let j = 0; j < n; j++) {
+        const qk = qt[ko + j]!;
+        const qk1 = qt[k1o + j]!;
+        qt[ko + j] = c * qk + s * qk1;
+        qt[k1o + j] = c * qk1 - s * qk;
       }
     }
   }
   const order = globalThis.Array.from({ length: n }, (_, i) => i).sort(
-    (i, j) => a[i * n + i]! - a[j * n + j]! || i - j,
+    (i, j) => d[i]! - d[j]! || i - j,
   );
   const w = new Float64Array(n);
   const vs = new Float64Array(n * n);
-  const vt = new Float64Array(n * n); // V^T: the eigenvectors as contiguous rows
-  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) vt[i * n + k] = v[k * n + i]!;
   order.forEach((src, dst) => {
-    w[dst] = a[src * n + src]!;
-    const sign = columnSign(vt, n, src);
-    for (let k = 0; k < n; k++) vs[k * n + dst] = sign * vt[src * n + k]!;
+    w[dst] = d[src]!;
+    const sign = columnSign(qt, n, src);
+    for (let k = 0; k < n; k++) vs[k * n + dst] = sign * qt[src * n + k]!;
   });
   return { w, v: vs };
 }
@@ -240,7 +316,7 @@ function eighImpl(a: ConcreteArray): ConcreteArray[] {
         x[j * n + i] = s;
       }
     }
-    const r = jacobiEigh(x, n);
+    const r = symmetricEigen(x, n);
     w.buffer.set(r.w, m * n);
     v.buffer.set(r.v, m * n * n);
   }
@@ -439,20 +515,24 @@ function jacobiSvdTall(
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
   const eps = 2.3e-16;
+  // Squared column norms, recomputed each sweep and updated by each rotation
+  // (|w_p'|^2 = |w_p|^2 - t gamma, |w_q'|^2 = |w_q|^2 + t gamma).
+  const sq = new Float64Array(n);
   for (let sweep = 0; sweep < 80; sweep++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < m; i++) s += w[j * m + i]! ** 2;
+      sq[j] = s;
+    }
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
-        let alpha = 0;
-        let beta = 0;
+        const alpha = sq[p]!;
+        const beta = sq[q]!;
         let gamma = 0;
-        for (let i = 0; i < m; i++) {
-          const x = w[p * m + i]!;
-          const y = w[q * m + i]!;
-          alpha += x * x;
-          beta += y * y;
-          gamma += x * y;
-        }
+        const po = p * m;
+        const qo = q * m;
+        for (let i = 0; i < m; i++) gamma += w[po + i]! * w[qo + i]!;
         if (gamma === 0 || Math.abs(gamma) <= eps * Math.sqrt(alpha * beta)) continue;
         rotated = true;
         // The rotation that makes columns p and q orthogonal: t = tan(phi)
@@ -465,17 +545,21 @@ function jacobiSvdTall(
         const c = 1 / Math.sqrt(1 + t * t);
         const s = c * t;
         for (let i = 0; i < m; i++) {
-          const x = w[p * m + i]!;
-          const y = w[q * m + i]!;
-          w[p * m + i] = c * x - s * y;
-          w[q * m + i] = s * x + c * y;
+          const x = w[po + i]!;
+          const y = w[qo + i]!;
+          w[po + i] = c * x - s * y;
+          w[qo + i] = s * x + c * y;
         }
+        const pv = p * n;
+        const qv = q * n;
         for (let i = 0; i < n; i++) {
-          const x = v[p * n + i]!;
-          const y = v[q * n + i]!;
-          v[p * n + i] = c * x - s * y;
-          v[q * n + i] = s * x + c * y;
+          const x = v[pv + i]!;
+          const y = v[qv + i]!;
+          v[pv + i] = c * x - s * y;
+          v[qv + i] = s * x + c * y;
         }
+        sq[p] = Math.max(alpha - t * gamma, 0);
+        sq[q] = beta + t * gamma;
       }
     }
     if (!rotated) break;
