@@ -99,5 +99,10 @@ for n in range(1, 8):
 eig["special"] = {"a": lst(np.array([[[2.0, 1, 0], [0, 2, 1], [0, 0, 2]], [[0, -3, 0], [3, 0, 0], [0, 0, 1]]]))}
 out["eigvals"] = eig
 
+# 10 x 12 with singular values 1 .. 1e-14 (the SVD's preconditioned path, n >= 8)
+g10 = np.linalg.qr(mat(10, 10))[0] @ np.diag(10.0 ** -np.linspace(0, 14, 10)) @ np.linalg.qr(mat(12, 12))[0][:10, :]
+out["svd"]["graded10"] = lst(g10)
+out["svd"]["graded10_s"] = lst(np.linalg.svd(g10, compute_uv=False))
+
 with open("test/fixtures/linalg.json", "w") as f:
     json.dump(out, f, indent=1)

@@ -316,6 +316,8 @@ describe("svd", () => {
     // Graded singular values 1 .. 1e-12: each within a few eps of the largest (what
     // backward-stable methods give; through eigh(A^T A) those below 1e-8 would be lost).
     expectAllClose(np.linalg.svdvals(A(s.graded!)), A(s.graded_s!), 1e-13, 1e-15);
+    expectAllClose(np.linalg.svdvals(A(s.graded10!)), A(s.graded10_s!), 1e-13, 1e-15);
+    expectAllClose(np.linalg.svdvals(T(A(s.graded10!))), A(s.graded10_s!), 1e-13, 1e-15);
   });
   for (const key of ["tall", "wide"] as const) {
     it(`reconstructs the ${key} stack, reduced and full, with orthonormal U and V`, () => {
@@ -548,5 +550,20 @@ describe("eigvals (real non-symmetric input, values only)", () => {
     const trace = f64(np.take(a, 0, 0)).reduce((s, v, k) => (k % 6 === 0 ? s + v : s), 0);
     expectAllClose(np.sum(re), trace, 1e-13, 1e-14);
     expectAllClose(np.sum(im), 0, 0, 1e-14);
+  });
+});
+
+describe("float32 derivatives", () => {
+  it("eigh, svd and qr differentiate in float32 (checkGrads at float32 tolerances)", () => {
+    const r = rng(12);
+    const s32 = symmetric(r, 2, 3).astype("float32");
+    checkGrads((m: NdArray) => np.linalg.eigvalsh(m), [s32], { order: 1 });
+    const a32 = randomArray(r, [4, 3]).astype("float32");
+    checkGrads((m: NdArray) => np.linalg.svdvals(m), [a32], { order: 1 });
+    checkGrads((m: NdArray) => np.linalg.qr(m)[1], [a32], { order: 1 });
+    const g = grad((m: NdArray) => np.sum(np.linalg.eigvalsh(m)))(s32);
+    expect(g.dtype).toBe("float32");
+    // d tr(A) / dA = I (the sum of the eigenvalues is the trace)
+    expectAllClose(g, eyeStack([2, 3, 3]), 1e-6, 1e-6);
   });
 });
