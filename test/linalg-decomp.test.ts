@@ -567,3 +567,62 @@ describe("float32 derivatives", () => {
     expectAllClose(g, eyeStack([2, 3, 3]), 1e-6, 1e-6);
   });
 });
+
+describe("vectorNorm, matrixNorm, multiDot; compositions under vmap and jit", () => {
+  const r = rng(13);
+  it("vectorNorm and matrixNorm agree with norm; multiDot with left-to-right products", () => {
+    const x = randomArray(r, [2, 3, 4]);
+    expectAllClose(np.linalg.vectorNorm(x), np.linalg.norm(np.ravel(x)), 1e-15, 0);
+    expectAllClose(
+      np.linalg.vectorNorm(x, { ord: 1, axis: -1, keepdims: true }),
+      np.sum(np.abs(x), -1, { keepdims: true }),
+      1e-15,
+      0,
+    );
+    expectAllClose(
+      np.linalg.matrixNorm(x, { ord: "nuc" }),
+      np.sum(np.linalg.svdvals(x), -1),
+      1e-15,
+      0,
+    );
+    expectAllClose(np.linalg.matrixNorm(x), np.sqrt(np.sum(np.square(x), [1, 2])), 1e-15, 0);
+    const a = randomArray(r, [10, 2]);
+    const b = randomArray(r, [2, 30]);
+    const c = randomArray(r, [30, 3]);
+    const v = randomArray(r, [3]);
+    expectAllClose(
+      np.linalg.multiDot([a, b, c, v]),
+      np.matmul(np.matmul(np.matmul(a, b), c), v),
+      1e-13,
+      1e-14,
+    );
+    checkGrads((m: NdArray) => np.linalg.multiDot([m, b, c]), [a]);
+    expect(() => np.linalg.multiDot([a, c])).toThrow(
+      /multiDot: operand 1 has shape \[30, 3\], which does not chain.*\[10, 2\]/,
+    );
+  });
+  it("vmap of norm, pinv, expm and matrixPower equals the native stack", () => {
+    const s = randomArray(r, [3, 4, 4]);
+    const cases: [string, (m: NdArray) => NdArray][] = [
+      ["norm 2", (m) => np.linalg.norm(m, 2)],
+      ["norm inf", (m) => np.linalg.norm(m, -Infinity)],
+      ["pinv", (m) => np.linalg.pinv(m)],
+      ["expm", (m) => np.linalg.expm(m)],
+      ["matrixPower", (m) => np.linalg.matrixPower(m, -2)],
+      ["cond", (m) => np.linalg.cond(m, 1)],
+    ];
+    for (const [, f] of cases) {
+      const stacked = np.stack([0, 1, 2].map((i) => f(np.take(s, i, 0))));
+      expectAllClose(vmap(f)(s), stacked, 1e-14, 1e-15);
+    }
+  });
+  it("jit(grad) equals grad through svd, eigh and qr compositions", () => {
+    const m = randomArray(r, [4, 4]);
+    const f = (x: NdArray) =>
+      np.add(
+        np.add(np.linalg.norm(x, "nuc"), np.sum(np.linalg.eigvalsh(np.matmul(x, T(x))))),
+        np.sum(np.linalg.qr(x)[1]),
+      );
+    expectAllClose(jit(grad(f))(m), grad(f)(m), 1e-13, 1e-14);
+  });
+});

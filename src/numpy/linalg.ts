@@ -215,7 +215,7 @@ function safeSqrt(s: Array): Array {
   return where(zero, 0, ew.sqrt(where(zero, 1, s)));
 }
 
-function vectorNorm(x: Array, ord: NormOrd, axis: number): Array {
+function vectorNormAlong(x: Array, ord: NormOrd, axis: number): Array {
   const ax = [axis];
   const absx = ew.abs(x);
   if (ord === 2) return safeSqrt(mv.reduceSum(ew.mul(x, x), ax));
@@ -243,7 +243,7 @@ function singularValues(x: Array): Array {
   return dc.svd(x, false)[1];
 }
 
-function matrixNorm(x: Array, ord: NormOrd | null, rowAxis: number, colAxis: number): Array {
+function matrixNormOver(x: Array, ord: NormOrd | null, rowAxis: number, colAxis: number): Array {
   const absx = () => ew.abs(x);
   if (ord === null || ord === "fro")
     return safeSqrt(mv.reduceSum(ew.mul(x, x), [rowAxis, colAxis]));
@@ -322,7 +322,9 @@ export function norm(x: ArrayLike, ord: NormOrd | null = null, opts: NormOptions
     }
   }
   const out =
-    axes.length === 1 ? vectorNorm(a, ord ?? 2, axes[0]!) : matrixNorm(a, ord, axes[0]!, axes[1]!);
+    axes.length === 1
+      ? vectorNormAlong(a, ord ?? 2, axes[0]!)
+      : matrixNormOver(a, ord, axes[0]!, axes[1]!);
   return keepdims
     ? mv.reshape(
         out,
@@ -720,4 +722,108 @@ export function cond(a: ArrayLike, p: NormOrd | null = null): Array {
  */
 export function eigvals(a: ArrayLike): [Array, Array] {
   return dc.eigvals(square("eigvals", a));
+}
+
+/**
+ * Vector norms along `axis` (default: all entries as one vector), as the
+ * array API's `vector_norm`: `ord` as in `norm` for vectors (2 by default).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * const n = np.linalg.vectorNorm([[3, 4], [6, 8]], { axis: 1 }); // [5, 10]
+ * ```
+ */
+export function vectorNorm(
+  x: ArrayLike,
+  opts: { ord?: number; axis?: number | null; keepdims?: boolean } = {},
+): Array {
+  const a = asFloat(arr(x, "linalg.vectorNorm"));
+  if (opts.axis === undefined || opts.axis === null) {
+    const flat = mv.reshape(a, [a.size]);
+    const out = norm(flat, opts.ord ?? 2, { axis: 0 });
+    return opts.keepdims === true
+      ? mv.reshape(
+          out,
+          a.shape.map(() => 1),
+        )
+      : out;
+  }
+  return norm(a, opts.ord ?? 2, { axis: opts.axis, keepdims: opts.keepdims });
+}
+
+/**
+ * Matrix norms over the last two axes of a stack [..., m, n], as the array
+ * API's `matrix_norm`: `ord` as in `norm` for matrices ("fro" by default).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * const n = np.linalg.matrixNorm([[[1, 2], [3, 4]], [[0, 0], [0, 2]]], { ord: 1 }); // [6, 2]
+ * ```
+ */
+export function matrixNorm(x: ArrayLike, opts: { ord?: NormOrd; keepdims?: boolean } = {}): Array {
+  const a = matrices("matrixNorm", x, "x");
+  return norm(a, opts.ord ?? "fro", { axis: [-2, -1], keepdims: opts.keepdims });
+}
+
+/**
+ * The product of a chain of matrices in the cheapest association order
+ * (dynamic programming over the multiplication counts, as NumPy's
+ * multi_dot); the first operand may be a vector [n] (a row) and the last a
+ * vector [n] (a column), which are dropped from the result's shape.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * const p = np.linalg.multiDot([[[1, 2]], [[3], [4]], [[2]]]); // [[22]]
+ * ```
+ */
+export function multiDot(xs: readonly ArrayLike[]): Array {
+  if (xs.length < 2) {
+    throw new InvalidArgumentError(
+      `np.linalg.multiDot: needs at least two arrays, got ${xs.length}`,
+    );
+  }
+  const ms = xs.map((x) => asFloat(arr(x, "linalg.multiDot")));
+  const firstVec = ms[0]!.ndim === 1;
+  const lastVec = ms[ms.length - 1]!.ndim === 1;
+  if (firstVec) ms[0] = mv.reshape(ms[0]!, [1, ms[0]!.shape[0]!]);
+  if (lastVec)
+    ms[ms.length - 1] = mv.reshape(ms[ms.length - 1]!, [ms[ms.length - 1]!.shape[0]!, 1]);
+  ms.forEach((m, i) => {
+    if (m.ndim !== 2 || (i > 0 && ms[i - 1]!.shape[1] !== m.shape[0])) {
+      throw new ShapeError(
+        `np.linalg.multiDot: operand ${i} has shape ${fmtShape(m.shape)}, which does not ` +
+          `chain: operands must be matrices (the first and last may be vectors) whose inner ` +
+          `dimensions agree (${i > 0 ? `previous operand ${fmtShape(ms[i - 1]!.shape)}` : ""})`,
+      );
+    }
+  });
+  const dt = ms.some((m) => m.dtype === "float64") ? "float64" : ms[0]!.dtype;
+  const mats = ms.map((m) => (m.dtype === dt ? m : ew.convert(m, dt)));
+  // dims[i] x dims[i + 1] is the shape of matrix i; cost[i][j] the cheapest product of i..j.
+  const k = mats.length;
+  const dims = [...mats.map((m) => m.shape[0]!), mats[k - 1]!.shape[1]!];
+  const cost = mats.map(() => new Float64Array(k));
+  const split = mats.map(() => new Int32Array(k));
+  for (let len = 1; len < k; len++) {
+    for (let i = 0; i + len < k; i++) {
+      const j = i + len;
+      cost[i]![j] = Infinity;
+      for (let s = i; s < j; s++) {
+        const c = cost[i]![s]! + cost[s + 1]![j]! + dims[i]! * dims[s + 1]! * dims[j + 1]!;
+        if (c < cost[i]![j]!) {
+          cost[i]![j] = c;
+          split[i]![j] = s;
+        }
+      }
+    }
+  }
+  const product = (i: number, j: number): Array =>
+    i === j ? mats[i]! : la.matmul(product(i, split[i]![j]!), product(split[i]![j]! + 1, j));
+  let out = product(0, k - 1);
+  if (firstVec) out = mv.reshape(out, out.shape.slice(1));
+  if (lastVec) out = mv.reshape(out, out.shape.slice(0, -1));
+  return out;
 }
