@@ -455,6 +455,13 @@ describe("pinv, lstsq, matrixRank, matrixPower, expm, cond", () => {
     const r = rng(10);
     const m0 = np.take(a, 0, 0);
     checkGrads((m: NdArray) => np.linalg.pinv(m), [randomArray(r, [4, 3])]);
+    // repeated singular values (identity, orthonormal columns): pinv's own rule stays finite
+    checkGrads((m: NdArray) => np.linalg.pinv(m), [np.eye(3)]);
+    checkGrads((m: NdArray) => np.linalg.pinv(m), [np.linalg.qr(randomArray(r, [4, 2]))[0]]);
+    // rank 1 kept by the perturbation direction: d pinv(a) along a itself is -pinv(a)
+    const rank1 = np.outer(np.array([1, 2, 0]), np.array([0, 1, 1]));
+    const along = jvp((m: NdArray) => np.linalg.pinv(m), [rank1], [rank1])[1] as NdArray;
+    expectAllClose(along, np.negative(np.linalg.pinv(rank1)), 1e-13, 1e-14);
     checkGrads((m: NdArray) => np.linalg.matrixPower(m, 3), [m0]);
     checkGrads((m: NdArray) => np.linalg.matrixPower(m, -2), [m0]);
     checkGrads((m: NdArray) => np.linalg.expm(m), [np.multiply(a, 0.5)]);

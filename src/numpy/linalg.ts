@@ -15,6 +15,7 @@ import * as ew from "../primitives/elementwise.js";
 import * as la from "../primitives/linalg.js";
 import * as mv from "../primitives/movement.js";
 import * as rd from "../primitives/reduce.js";
+import { customJvp } from "../transforms/customJvp.js";
 import { arr, asFloat, binary, broadcastTo, promotePair } from "./core.js";
 
 // ------------------------------------------------------------- plumbing --
@@ -466,22 +467,8 @@ function maxLast(s: Array): Array {
   return mv.reshape(m, [...m.shape, 1]);
 }
 
-/**
- * Moore–Penrose pseudo-inverse of a stack [..., m, n] -> [..., n, m] from
- * the reduced SVD: V diag(1/s) U^T, with singular values at most
- * rtol * max(s) treated as zero (rtol defaults to 10 max(m, n) eps, as JAX).
- * Differentiable where the rank is constant and the kept singular values
- * are distinct (through the SVD's derivative).
- *
- * @example
- * ```ts
- * import { np } from "chainrule";
- * const p = np.linalg.pinv([[1, 0], [0, 2], [0, 0]]); // [[1, 0, 0], [0, 0.5, 0]]
- * ```
- */
-export function pinv(a: ArrayLike, opts: { rtol?: number } = {}): Array {
-  const m = matrices("pinv", a);
-  const rtol = opts.rtol ?? 10 * Math.max(last(m), last(m, 2)) * epsOf(m);
+/** pinv's value: V diag(1/s) U^T from the reduced SVD, singular values <= rtol max(s) dropped. */
+function pinvValue(m: Array, rtol: number): Array {
   const [u, s, vt] = dc.svd(m, false);
   const cutoff = mul(maxLast(ew.stopGradient(s)), rtol);
   const keep = binary("greater", ew.gt, s, cutoff);
@@ -492,6 +479,65 @@ export function pinv(a: ArrayLike, opts: { rtol?: number } = {}): Array {
     la.swapLast(vt),
   );
   return mm(scaled, u, false, true);
+}
+
+/** The identity [..., k, k] for a stack with leading dimensions like x's. */
+function eyeOf(x: Array, k: number): Array {
+  return la.stackedConstant([...x.shape.slice(0, -2), k, k], x.dtype, (i, j) => (i === j ? 1 : 0));
+}
+
+/**
+ * pinv as a function with its own derivative rule (one per cut-off rtol),
+ * so that its derivative does not go through the SVD's singular vectors
+ * (infinite at repeated singular values, e.g. at orthogonal matrices).
+ * For P = A+ and a perturbation that keeps the rank (Golub & Pereyra 1973):
+ *   dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P.
+ * The rule calls the same function for P, so its second derivative uses
+ * this rule again.
+ */
+const pinvWithRule = new Map<number, (m: Array) => Array>();
+function pinvFunction(rtol: number): (m: Array) => Array {
+  let f = pinvWithRule.get(rtol);
+  if (f === undefined) {
+    const g: (m: Array) => Array = customJvp(
+      (m: Array) => pinvValue(m, rtol),
+      ([m]: Array[], [dm]: Array[]) => {
+        const p = g(m!);
+        const rows = last(m!, 2);
+        const cols = last(m!);
+        const pdap = mm(mm(p, dm!), p);
+        const ppt = mm(p, p, false, true); // P P^T [n, n]
+        const ptp = mm(p, p, true, false); // P^T P [m, m]
+        const iAp = sub(eyeOf(m!, rows), mm(m!, p)); // I - A P [m, m]
+        const iPa = sub(eyeOf(m!, cols), mm(p, m!)); // I - P A [n, n]
+        const second = mm(mm(ppt, dm!, false, true), iAp);
+        const third = mm(mm(iPa, dm!, false, true), ptp);
+        return [p, addB(sub(second, pdap), third)];
+      },
+    );
+    f = g;
+    pinvWithRule.set(rtol, f);
+  }
+  return f;
+}
+
+/**
+ * Moore–Penrose pseudo-inverse of a stack [..., m, n] -> [..., n, m] from
+ * the reduced SVD: V diag(1/s) U^T, with singular values at most
+ * rtol * max(s) treated as zero (rtol defaults to 10 max(m, n) eps, as JAX).
+ * Differentiable (any order) where the rank is constant, by its own rule
+ * (Golub–Pereyra), so repeated singular values are fine.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * const p = np.linalg.pinv([[1, 0], [0, 2], [0, 0]]); // [[1, 0, 0], [0, 0.5, 0]]
+ * ```
+ */
+export function pinv(a: ArrayLike, opts: { rtol?: number } = {}): Array {
+  const m = matrices("pinv", a);
+  const rtol = opts.rtol ?? 10 * Math.max(last(m), last(m, 2)) * epsOf(m);
+  return pinvFunction(rtol)(m);
 }
 
 /**
