@@ -81,6 +81,7 @@ describe("batched solve, inv, det, slogdet, cholesky, triangularSolve", () => {
     const b = randomArray(rng(2), [3, 4, 2]);
     const x = np.linalg.triangularSolve(l, b);
     expect(maxDiff(np.matmul(l, x), b)).toBeLessThan(1e-14);
+    expectAllClose(np.linalg.cholesky(spd, { upper: true }), T(l), 0, 0);
     const xu = np.linalg.triangularSolve(T(l), b, { lower: false });
     expect(maxDiff(np.matmul(T(l), xu), b)).toBeLessThan(1e-14);
   });

@@ -167,16 +167,19 @@ export function slogdet(a: ArrayLike): [Array, Array] {
 
 /**
  * Lower-triangular L with L L^T = a, for a stack of symmetric positive
- * definite matrices (the symmetric part of a is factorised).
+ * definite matrices (the symmetric part of a is factorised); with
+ * `upper: true` the upper-triangular U = L^T with U^T U = a (as JAX).
  *
  * @example
  * ```ts
  * import { np } from "chainrule";
  * const l = np.linalg.cholesky([[4, 2], [2, 2]]); // [[2, 0], [1, 1]]
+ * const u = np.linalg.cholesky([[4, 2], [2, 2]], { upper: true }); // [[2, 1], [0, 1]]
  * ```
  */
-export function cholesky(a: ArrayLike): Array {
-  return la.cholesky(square("cholesky", a));
+export function cholesky(a: ArrayLike, opts: { upper?: boolean } = {}): Array {
+  const l = la.cholesky(square("cholesky", a));
+  return opts.upper === true ? la.swapLast(l) : l;
 }
 
 /**
