@@ -451,6 +451,12 @@ describe("pinv, lstsq, matrixRank, matrixPower, expm, cond", () => {
     const huge = np.multiply(big, 1e6);
     const traced = jit((m: NdArray) => np.linalg.expm(m, { maxSquarings: 4 }))(huge);
     expect(f64(traced).every(Number.isNaN)).toBe(true);
+    // an infinite entry: NaN eagerly too (no endless squaring)
+    const withInf = np.linalg.expm([
+      [Infinity, 0],
+      [0, 1],
+    ]);
+    expect(f64(withInf).every(Number.isNaN)).toBe(true);
   });
   it("derivatives of order 2 against finite differences", () => {
     const r = rng(10);
@@ -632,5 +638,24 @@ describe("vectorNorm, matrixNorm, multiDot; compositions under vmap and jit", ()
         np.sum(np.linalg.qr(x)[1]),
       );
     expectAllClose(jit(grad(f))(m), grad(f)(m), 1e-13, 1e-14);
+  });
+});
+
+describe("non-finite input", () => {
+  it("gives NaN (no error, no endless iteration) in eigh, eigvals and svd", () => {
+    const bad = np.array([
+      [1, Number.NaN],
+      [Number.NaN, 2],
+    ]);
+    const [w, v] = np.linalg.eigh(bad);
+    expect([...f64(w), ...f64(v)].every(Number.isNaN)).toBe(true);
+    const [re] = np.linalg.eigvals(
+      np.array([
+        [1, Infinity],
+        [0, 2],
+      ]),
+    );
+    expect(f64(re).every(Number.isNaN)).toBe(true);
+    expect(f64(np.linalg.svdvals(bad)).some(Number.isNaN)).toBe(true);
   });
 });

@@ -713,6 +713,8 @@ export function expm(a: ArrayLike, opts: ExpmOptions = {}): Array {
   // under tracing, maxSquarings guarded squarings, each kept where i < s.
   if (s instanceof ConcreteArray) {
     const most = Math.max(0, ...globalThis.Array.from(s.data()));
+    // an infinite (or NaN) entry has no finite exponential to compute
+    if (!Number.isFinite(most)) return where(sGreater(s, -1), Number.NaN, r);
     for (let i = 0; i < most; i++) {
       const squared = la.matmul(r, r);
       r = s.size === 1 ? squared : where(sGreater(s, i), squared, r);

@@ -108,6 +108,13 @@ function matrixAt(a: ConcreteArray, m: number, size: number): Float64Array {
   return out;
 }
 
+/** Whether every entry is finite (NaN or inf input makes NaN output, as in NumPy/JAX). */
+function allFinite(x: Float64Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false;
+  return true;
+}
+const nans = (size: number): Float64Array => new Float64Array(size).fill(Number.NaN);
+
 /**
  * Makes the columns of `cols` (column-major, m rows) that `valid` marks
  * false orthonormal to the valid ones and to each other: each takes the
@@ -316,7 +323,7 @@ function eighImpl(a: ConcreteArray): ConcreteArray[] {
         x[j * n + i] = s;
       }
     }
-    const r = symmetricEigen(x, n);
+    const r = allFinite(x) ? symmetricEigen(x, n) : { w: nans(n), v: nans(n * n) };
     w.buffer.set(r.w, m * n);
     v.buffer.set(r.v, m * n * n);
   }
@@ -923,7 +930,8 @@ function eigvalsImpl(a: ConcreteArray): ConcreteArray[] {
   const re = ConcreteArray.zeros(outShape, a.dtype);
   const im = ConcreteArray.zeros(outShape, a.dtype);
   for (let m = 0; m < count; m++) {
-    const r = francisEigenvalues(matrixAt(a, m, n * n), n);
+    const x = matrixAt(a, m, n * n);
+    const r = allFinite(x) ? francisEigenvalues(x, n) : { re: nans(n), im: nans(n) };
     // sorted by real part, then imaginary part (a conjugate pair: -im first)
     const order = globalThis.Array.from({ length: n }, (_, i) => i).sort(
       (i, j) => r.re[i]! - r.re[j]! || r.im[i]! - r.im[j]!,
