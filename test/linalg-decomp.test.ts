@@ -242,6 +242,11 @@ describe("eigh", () => {
     const [bw, bv] = vmap((m: NdArray) => np.linalg.eigh(m))(s) as NdArray[];
     expectAllClose(bw!, np.stack(loop.map((l) => l[0])), 0, 0);
     expectAllClose(bv!, np.stack(loop.map((l) => l[1])), 0, 0);
+    // a vmap axis in the middle (inAxes 1) moves to the front and joins the stack
+    const [mw] = vmap((m: NdArray) => np.linalg.eigh(m), { inAxes: 1 })(
+      np.moveaxis(s, 0, 1),
+    ) as NdArray[];
+    expectAllClose(mw!, bw!, 0, 0);
     const [jw, jv] = jit((m: NdArray) => np.linalg.eigh(m))(s) as NdArray[];
     expectAllClose(jw!, bw!, 0, 0);
     expectAllClose(jv!, bv!, 0, 0);
