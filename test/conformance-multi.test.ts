@@ -11,7 +11,7 @@
  * user-rule primitives are applied through sample user functions. Where a
  * primitive refuses forward evaluation (customVjpLinear, and customVjpCall's
  * JVP), the suite checks the refusal, and the transposition identity uses
- * finite differences for J v. A values-only primitive (eigvals) is checked
+ * finite differences for J v. A values-only primitive (eigBasis) is checked
  * to refuse jvp and vjp, and for vmap and jit. A registered multi-output primitive without
  * an entry fails the suite.
  */
@@ -20,6 +20,7 @@ import { type Array as NdArray, ConcreteArray } from "../src/core/array.js";
 import { registeredMultiPrimitives } from "../src/core/primitive.js";
 import {
   eigh as eighPrimitive,
+  eigBasis as eigBasisPrimitive,
   eigvals as eigvalsPrimitive,
   qr as qrPrimitive,
   svd as svdPrimitive,
@@ -51,7 +52,7 @@ interface MultiSpec {
    */
   refusesForward?: RegExp;
   /**
-   * Values only (eigvals): eager, vmap and jit work; jvp and vjp are refused
+   * Values only (eigBasis): eager, vmap and jit work; jvp and vjp are refused
    * with this message.
    */
   valuesOnly?: RegExp;
@@ -177,7 +178,16 @@ const SPECS: Record<string, MultiSpec> = {
   eigvals: {
     args: (r) => [sample([2, 4, 4], r)],
     apply: (a) => eigvalsPrimitive(a),
-    valuesOnly: /eigvals: eigenvalues of non-symmetric matrices are computed values-only/,
+  },
+  // The eigenvector basis eigvals' JVP uses: values only (eigvals is first order only).
+  eigBasis: {
+    args: (r) => {
+      const a = sample([2, 4, 4], r);
+      const [re, im] = eigvalsPrimitive(a) as [ConcreteArray, ConcreteArray];
+      return [a, re, im];
+    },
+    apply: (a, re, im) => eigBasisPrimitive(a, re, im),
+    valuesOnly: /only the first derivative of the eigenvalues of non-symmetric matrices/,
   },
   customJvpCall: {
     args: (r) => [sample([3], r), sample([3], r)],

@@ -534,7 +534,7 @@ describe("errors name the function, the shapes and dtypes", () => {
   });
 });
 
-describe("eigvals (real non-symmetric input, values only)", () => {
+describe("eigvals (real non-symmetric input)", () => {
   const ev = fx.eigvals!;
   it("match LAPACK for sizes 1 to 7, real and complex pairs", () => {
     for (let n = 1; n <= 7; n++) {
@@ -551,7 +551,7 @@ describe("eigvals (real non-symmetric input, values only)", () => {
     expectAllClose(np.take(re, 1, 0), [0, 0, 1], 0, 1e-15);
     expectAllClose(np.take(im, 1, 0), [-3, 3, 0], 1e-15, 1e-15);
   });
-  it("vmap matches a loop; jit matches eager; differentiation is refused with a clear error", () => {
+  it("vmap matches a loop; jit matches eager; first derivatives; second order refused", () => {
     const a = randomArray(rng(11), [3, 5, 5]);
     const [bre, bim] = vmap((m: NdArray) => np.linalg.eigvals(m))(a) as NdArray[];
     [0, 1, 2].forEach((i) => {
@@ -561,9 +561,30 @@ describe("eigvals (real non-symmetric input, values only)", () => {
     });
     const [jre] = jit((m: NdArray) => np.linalg.eigvals(m))(a) as NdArray[];
     expectAllClose(jre!, bre!, 0, 0);
-    expect(() => grad((m: NdArray) => np.sum(np.linalg.eigvals(m)[0]))(np.eye(2))).toThrow(
-      /eigvals: eigenvalues of non-symmetric matrices are computed values-only.*eigvalsh.*\[2, 2\]/,
+    // first derivatives (real and complex eigenvalues) against finite differences
+    const m5 = np.take(a, 0, 0);
+    checkGrads((m: NdArray) => np.linalg.eigvals(m)[0], [m5], { order: 1 });
+    checkGrads((m: NdArray) => np.linalg.eigvals(m)[1], [m5], { order: 1 });
+    expect(f64(np.linalg.eigvals(m5)[1]).some((v) => v !== 0)).toBe(true); // a complex pair is there
+    // on a symmetric matrix the gradient of each eigenvalue is the one of eigvalsh: v v^T
+    const sym = symmetric(rng(14), 1, 4);
+    expectAllClose(
+      grad((m: NdArray) => np.sum(np.multiply(np.linalg.eigvals(m)[0], np.array([1, 2, 3, 4]))))(
+        sym,
+      ),
+      grad((m: NdArray) => np.sum(np.multiply(np.linalg.eigvalsh(m), np.array([1, 2, 3, 4]))))(sym),
+      1e-8,
+      1e-9,
     );
+    // second order is refused with a clear message
+    expect(() =>
+      grad((m: NdArray) => np.sum(grad((x: NdArray) => np.sum(np.linalg.eigvals(x)[0]))(m)))(
+        np.array([
+          [1, 2],
+          [0, 3],
+        ]),
+      ),
+    ).toThrow(/only the first derivative of the eigenvalues of non-symmetric matrices.*eigvalsh/);
     // the sum of the eigenvalues is the trace, their product the determinant
     const [re, im] = np.linalg.eigvals(np.take(a, 0, 0));
     const trace = f64(np.take(a, 0, 0)).reduce((s, v, k) => (k % 6 === 0 ? s + v : s), 0);

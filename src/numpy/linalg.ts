@@ -762,8 +762,10 @@ export function cond(a: ArrayLike, p: NormOrd | null = null): Array {
  * [real parts, imaginary parts], each [..., n], sorted by real part and
  * then imaginary part (a conjugate pair appears as re - i im, re + i im).
  * Computed by Hessenberg reduction and Francis double-shift QR steps.
- * Values only: differentiating through it raises an error (for symmetric
- * matrices use the differentiable `eigvalsh`).
+ * Differentiable to first order in both modes: dλ = diag(V^-1 dA V) with
+ * the eigenvectors V (inverse iteration); inf/NaN at repeated eigenvalues.
+ * A second derivative raises an error (for symmetric matrices use
+ * `eigvalsh`, differentiable to any order).
  *
  * @example
  * ```ts

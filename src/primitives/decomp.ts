@@ -8,7 +8,8 @@
  *   qr    [Q, R] by Householder reflections (reduced or complete),
  *   svd   [U, s descending, Vt] by one-sided (Hestenes) Jacobi,
  *   eigvals  [re, im] of real non-symmetric matrices by Hessenberg
- *         reduction and Francis double-shift QR (values only, no derivative).
+ *         reduction and Francis double-shift QR (first derivative only,
+ *         through eigBasis: eigenvectors by inverse iteration, values only).
  *
  * The kernels compute in float64 and round to the input's dtype. Each JVP
  * rule is written with the primitive's own outputs (so it differentiates
@@ -944,11 +945,161 @@ function eigvalsImpl(a: ConcreteArray): ConcreteArray[] {
   return [re, im];
 }
 
-/** The message of eigvals' refused derivative. */
-export const EIGVALS_NOT_DIFFERENTIABLE =
-  "np.linalg.eigvals: eigenvalues of non-symmetric matrices are computed values-only here " +
-  "(no derivative rule); for symmetric matrices use np.linalg.eigvalsh or eigh, which are " +
-  "differentiable, or wrap the call in stopGradient";
+/**
+ * Solves the dense real system m x = rhs (m k x k row-major, rhs k x c
+ * row-major) by LU with partial pivoting; a zero pivot is replaced by a
+ * tiny one (the callers solve nearly singular systems on purpose).
+ */
+function denseSolve(m: Float64Array, k: number, rhs: Float64Array, c: number): Float64Array {
+  const a = Float64Array.from(m);
+  const x = Float64Array.from(rhs);
+  let scale = 0;
+  for (let i = 0; i < k * k; i++) scale = Math.max(scale, Math.abs(a[i]!));
+  const tiny = (scale || 1) * 1e-300;
+  for (let col = 0; col < k; col++) {
+    let p = col;
+    for (let i = col + 1; i < k; i++)
+      if (Math.abs(a[i * k + col]!) > Math.abs(a[p * k + col]!)) p = i;
+    if (p !== col) {
+      for (let j = 0; j < k; j++) [a[col * k + j], a[p * k + j]] = [a[p * k + j]!, a[col * k + j]!];
+      for (let j = 0; j < c; j++) [x[col * c + j], x[p * c + j]] = [x[p * c + j]!, x[col * c + j]!];
+    }
+    if (a[col * k + col] === 0) a[col * k + col] = tiny;
+    const pivot = a[col * k + col]!;
+    for (let i = col + 1; i < k; i++) {
+      const f = a[i * k + col]! / pivot;
+      if (f === 0) continue;
+      for (let j = col; j < k; j++) a[i * k + j]! -= f * a[col * k + j]!;
+      for (let j = 0; j < c; j++) x[i * c + j]! -= f * x[col * c + j]!;
+    }
+  }
+  for (let i = k - 1; i >= 0; i--) {
+    for (let j = 0; j < c; j++) {
+      let sum = x[i * c + j]!;
+      for (let t = i + 1; t < k; t++) sum -= a[i * k + t]! * x[t * c + j]!;
+      x[i * c + j] = sum / a[i * k + i]!;
+    }
+  }
+  return x;
+}
+
+/**
+ * Right eigenvectors V (unit columns) of the real n x n matrix `a` for the
+ * given eigenvalues re + i im, and W = V^-1, as real and imaginary parts
+ * [Vr, Vi, Wr, Wi] (row-major). Each vector by three steps of inverse
+ * iteration with the complex shift written as the real 2n x 2n system
+ * [[A - re I, im I], [-im I, A - re I]] [xr; xi] = [br; bi] (the shift moved
+ * off the eigenvalue by a relative 1e-10 so that the system is solvable);
+ * W from the real form of V, [[Vr, -Vi], [Vi, Vr]] [Wr; Wi] = [I; 0].
+ */
+function eigenBasis(
+  a: Float64Array,
+  n: number,
+  re: ArrayLike<number>,
+  im: ArrayLike<number>,
+): Float64Array[] {
+  const vr = new Float64Array(n * n);
+  const vi = new Float64Array(n * n);
+  let norm = 0;
+  for (let i = 0; i < n * n; i++) norm = Math.max(norm, Math.abs(a[i]!));
+  const big = new Float64Array(4 * n * n);
+  const k = 2 * n;
+  for (let e = 0; e < n; e++) {
+    const shiftRe = re[e]! + 1e-10 * (norm || 1);
+    const shiftIm = im[e]!;
+    big.fill(0);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const v = a[i * n + j]! - (i === j ? shiftRe : 0);
+        big[i * k + j] = v;
+        big[(n + i) * k + n + j] = v;
+      }
+      big[i * k + n + i] = shiftIm;
+      big[(n + i) * k + i] = -shiftIm;
+    }
+    let x: Float64Array = new Float64Array(k).fill(1);
+    for (let it = 0; it < 3; it++) {
+      x = denseSolve(big, k, x, 1);
+      let s = 0;
+      for (let i = 0; i < k; i++) s += x[i]! * x[i]!;
+      s = Math.sqrt(s);
+      for (let i = 0; i < k; i++) x[i]! /= s;
+    }
+    for (let i = 0; i < n; i++) {
+      vr[i * n + e] = x[i]!;
+      vi[i * n + e] = x[n + i]!;
+    }
+  }
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) {
+      const [r, c] = [i % n, j % n];
+      const sameHalf = i < n === j < n;
+      big[i * k + j] = sameHalf ? vr[r * n + c]! : i < n ? -vi[r * n + c]! : vi[r * n + c]!;
+    }
+  }
+  const rhs = new Float64Array(k * n);
+  for (let i = 0; i < n; i++) rhs[i * n + i] = 1;
+  const w = denseSolve(big, k, rhs, n);
+  return [vr, vi, w.subarray(0, n * n), w.subarray(n * n)];
+}
+
+/** The message of the refused derivative of eigvals' eigenvector basis (second order). */
+export const EIG_BASIS_NOT_DIFFERENTIABLE =
+  "np.linalg.eigvals: only the first derivative of the eigenvalues of non-symmetric matrices " +
+  "is implemented (their eigenvectors, which it uses, have no derivative rule here); for " +
+  "symmetric matrices use np.linalg.eigvalsh or eigh, differentiable to any order";
+
+const eigBasisPrim = defineMultiPrimitive<Record<string, never>>({
+  name: "eigBasis",
+  multipleResults: true,
+  linear: false,
+  abstractEval([a, re, im]) {
+    checkSquare("np.linalg.eigvals", a!);
+    const batch = a!.shape.slice(0, -2);
+    const n = a!.shape[a!.shape.length - 1]!;
+    for (const v of [re!, im!]) {
+      if (v.shape.length !== batch.length + 1 || v.shape[batch.length] !== n) {
+        throw new ShapeError(
+          `eigBasis: eigenvalues of shape ${fmtShape(v.shape)} do not match the matrices ` +
+            `${fmtShape(a!.shape)}`,
+        );
+      }
+    }
+    return globalThis.Array.from({ length: 4 }, () => ({ shape: a!.shape, dtype: a!.dtype }));
+  },
+  impl([a, re, im]) {
+    const n = a!.shape[a!.shape.length - 1]!;
+    const count = shapeSize(a!.shape.slice(0, -2));
+    const outs = globalThis.Array.from({ length: 4 }, () =>
+      ConcreteArray.zeros(a!.shape, a!.dtype),
+    );
+    for (let m = 0; m < count; m++) {
+      const parts = eigenBasis(
+        matrixAt(a!, m, n * n),
+        n,
+        re!.buffer.subarray(m * n, m * n + n),
+        im!.buffer.subarray(m * n, m * n + n),
+      );
+      parts.forEach((part, i) => outs[i]!.buffer.set(part, m * n * n));
+    }
+    return outs;
+  },
+  jvp([a], tangents): Tangent[] {
+    if (tangents.every((t) => t === null)) return [null, null, null, null];
+    throw new InvalidArgumentError(`${EIG_BASIS_NOT_DIFFERENTIABLE} (shape ${fmtShape(a!.shape)})`);
+  },
+  batch(args, dims) {
+    const size = batchSize(args, dims);
+    const front = args.map((x, i) => batchToFront(x, dims[i] ?? null, size));
+    const outs = eigBasis(front[0]!, front[1]!, front[2]!);
+    return [outs, outs.map(() => 0)];
+  },
+});
+
+/** [Vr, Vi, Wr, Wi]: right eigenvectors V = Vr + i Vi of a stack for its eigenvalues, W = V^-1. */
+export function eigBasis(a: Array, re: Array, im: Array): Array[] {
+  return bindAll(eigBasisPrim, [a, re, im], {});
+}
 
 const eigvalsPrim = defineMultiPrimitive<Record<string, never>>({
   name: "eigvals",
@@ -963,17 +1114,25 @@ const eigvalsPrim = defineMultiPrimitive<Record<string, never>>({
     ];
   },
   impl: ([a]) => eigvalsImpl(a!),
-  // Values only: a tangent flowing in is refused (a symbolic zero passes).
-  jvp([a], [da]): Tangent[] {
+  // A V = V diag(λ) with V = Vr + i Vi complex and W = V^-1 (rows: left
+  // eigenvectors scaled so that W V = I): dλ = diag(W dA V), that is
+  //   dλ_re = diag(Wr dA Vr - Wi dA Vi),   dλ_im = diag(Wr dA Vi + Wi dA Vr).
+  // V and W come from eigBasis, which has no derivative: first order only
+  // (a second derivative raises its error). Repeated eigenvalues make V
+  // singular: W and dλ are then inf/NaN.
+  jvp([a], [da], [re, im]): Tangent[] {
     if (da === null) return [null, null];
-    throw new InvalidArgumentError(`${EIGVALS_NOT_DIFFERENTIABLE} (shape ${fmtShape(a!.shape)})`);
+    const [vr, vi, wr, wi] = eigBasis(a!, re!, im!);
+    const part = (w: Array, v: Array) => diagPart(matmul(matmul(w, da!), v));
+    return [sub(part(wr!, vr!), part(wi!, vi!)), add(part(wr!, vi!), part(wi!, vr!))];
   },
   batch: frontBatch((a) => eigvals(a)),
 });
 
 /**
  * Eigenvalues of a stack of real square matrices as [real parts, imaginary
- * parts], each [..., n], sorted by real part then imaginary part. Values only.
+ * parts], each [..., n], sorted by real part then imaginary part.
+ * Differentiable to first order.
  */
 export function eigvals(a: Array): [Array, Array] {
   const [re, im] = bindAll(eigvalsPrim, [a], {});
