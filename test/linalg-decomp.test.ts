@@ -685,3 +685,37 @@ describe("non-finite input", () => {
     expect(f64(np.linalg.svdvals(bad)).some(Number.isNaN)).toBe(true);
   });
 });
+
+describe("eig (real input, complex results as real and imaginary parts)", () => {
+  it("A V = V diag(w) in complex arithmetic; real eigenvalues get real unit vectors", () => {
+    const a = randomArray(rng(15), [2, 5, 5]);
+    const [wr, wi, vr, vi] = np.linalg.eig(a);
+    const [er, ei] = np.linalg.eigvals(a);
+    expectAllClose(wr, er, 0, 0);
+    expectAllClose(wi, ei, 0, 0);
+    // (A V - V diag(w)): real part A Vr - (Vr wr - Vi wi), imaginary A Vi - (Vr wi + Vi wr)
+    const row = (x: NdArray) => np.expandDims(x, -2);
+    const resRe = np.subtract(
+      np.matmul(a, vr),
+      np.subtract(np.multiply(vr, row(wr)), np.multiply(vi, row(wi))),
+    );
+    const resIm = np.subtract(
+      np.matmul(a, vi),
+      np.add(np.multiply(vr, row(wi)), np.multiply(vi, row(wr))),
+    );
+    expect(maxDiff(resRe, np.zerosLike(resRe))).toBeLessThan(1e-12);
+    expect(maxDiff(resIm, np.zerosLike(resIm))).toBeLessThan(1e-12);
+    const norms = np.sum(np.add(np.square(vr), np.square(vi)), -2);
+    expectAllClose(norms, np.onesLike(norms), 1e-13, 0);
+    // columns with a real eigenvalue are real
+    f64(wi).forEach((w, k) => {
+      if (w === 0) {
+        const col = np.take(np.reshape(np.swapaxes(vi, -1, -2), [10, 5]), k, 0);
+        expect(maxDiff(col, np.zerosLike(col))).toBe(0);
+      }
+    });
+    expect(() => grad((m: NdArray) => np.sum(np.linalg.eig(m)[2]))(np.take(a, 0, 0))).toThrow(
+      /only the first derivative of the eigenvalues/,
+    );
+  });
+});

@@ -880,3 +880,27 @@ export function multiDot(xs: readonly ArrayLike[]): Array {
   if (lastVec) out = mv.reshape(out, out.shape.slice(0, -1));
   return out;
 }
+
+/**
+ * Eigenvalues and right eigenvectors of a stack of real square matrices,
+ * as real and imaginary parts (chainrule has no complex dtype):
+ * [wRe, wIm, vRe, vIm] with a (vRe + i vIm)[:, k] = (wRe + i wIm)[k]
+ * (vRe + i vIm)[:, k]. Eigenvalues as `eigvals` (sorted by real part, then
+ * imaginary part); each eigenvector has unit norm and its largest entry
+ * real and positive (so real eigenvalues have real eigenvectors). Vectors
+ * by inverse iteration. The eigenvalues are differentiable to first order
+ * (see `eigvals`); the eigenvectors are values only (differentiating them
+ * raises an error).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * const [wRe, wIm, vRe, vIm] = np.linalg.eig([[2, 0], [0, 1]]); // wRe [1, 2], vRe [[0, 1], [1, 0]]
+ * ```
+ */
+export function eig(a: ArrayLike): [Array, Array, Array, Array] {
+  const m = square("eig", a);
+  const [re, im] = dc.eigvals(m);
+  const [vr, vi] = dc.eigBasis(m, ew.stopGradient(re), ew.stopGradient(im));
+  return [re, im, vr!, vi!];
+}

@@ -989,7 +989,8 @@ function denseSolve(m: Float64Array, k: number, rhs: Float64Array, c: number): F
  * [Vr, Vi, Wr, Wi] (row-major). Each vector by three steps of inverse
  * iteration with the complex shift written as the real 2n x 2n system
  * [[A - re I, im I], [-im I, A - re I]] [xr; xi] = [br; bi] (the shift moved
- * off the eigenvalue by a relative 1e-10 so that the system is solvable);
+ * off the eigenvalue by a relative 1e-10 so that the system is solvable),
+ * then scaled to unit norm with its largest entry real and positive;
  * W from the real form of V, [[Vr, -Vi], [Vi, Vr]] [Wr; Wi] = [I; 0].
  */
 function eigenBasis(
@@ -1025,10 +1026,19 @@ function eigenBasis(
       s = Math.sqrt(s);
       for (let i = 0; i < k; i++) x[i]! /= s;
     }
-    for (let i = 0; i < n; i++) {
-      vr[i * n + e] = x[i]!;
-      vi[i * n + e] = x[n + i]!;
+    // Phase: the largest-magnitude entry real and positive (real vectors for
+    // real eigenvalues, as LAPACK), unit 2-norm (x already is).
+    let best = 0;
+    for (let i = 1; i < n; i++) {
+      if (x[i]! ** 2 + x[n + i]! ** 2 > x[best]! ** 2 + x[n + best]! ** 2) best = i;
     }
+    const mag = Math.hypot(x[best]!, x[n + best]!) || 1;
+    const [cr, ci] = [x[best]! / mag, -x[n + best]! / mag]; // conj(phase)
+    for (let i = 0; i < n; i++) {
+      vr[i * n + e] = x[i]! * cr - x[n + i]! * ci;
+      vi[i * n + e] = x[i]! * ci + x[n + i]! * cr;
+    }
+    vi[best * n + e] = 0;
   }
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < k; j++) {
