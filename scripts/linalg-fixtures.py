@@ -1,7 +1,7 @@
 """Reference values for test/linalg-decomp.test.ts, computed with NumPy
 (LAPACK) and, for expm, mpmath at 40 digits (SciPy's expm is only accurate
 to ~1e-13 here), independently of chainrule. Run: python3 scripts/linalg-fixtures.py
-(writes test/fixtures/linalg.json). Matrices come from a fixed NumPy seed and
+(writes test/fixtures/linalg.json), then npx prettier --write test/fixtures/linalg.json. Matrices come from a fixed NumPy seed and
 are stored with the results, so the tests read both."""
 import json
 import numpy as np
