@@ -1,5 +1,7 @@
 /**
- * Continuous samplers: uniform and normal, as `jax.random`. Each is a
+ * Continuous samplers, as `jax.random`: uniform, normal, exponential,
+ * gumbel, truncatedNormal and multivariateNormal (gamma, beta and
+ * dirichlet are in gamma.ts), and the shared argument checks. Each is a
  * function of the key through array operations only (threefry over the
  * whole array of counters, then an exact bits-to-float step and the
  * distribution's transform), run through an internal jit per (size, dtype)
@@ -7,8 +9,11 @@
  * jit, vmap or grad like any other jitted function.
  *
  * Reparameterised gradients: the samples are differentiable functions of
- * their float parameters (uniform: minval + u (maxval - minval)), so grad
- * flows through the parameters as in JAX; the key has no derivative.
+ * their float parameters (uniform: minval + u (maxval - minval); truncated
+ * normal through erf and erfinv; multivariate normal through Cholesky), so
+ * grad flows through the parameters as in JAX; the key has no derivative.
+ * Transcendentals are the portable ones (primitives/portableMath.ts), so
+ * the numbers do not depend on the backend or on batching.
  */
 import { Array, type ArrayLike } from "../core/array.js";
 import { fromData } from "../core/convert.js";
@@ -16,6 +21,11 @@ import { type DType, isFloat } from "../core/dtype.js";
 import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { broadcastShapes, shapeSize, shapesEqual } from "../core/shape.js";
 import { jit } from "../jit/jit.js";
+import {
+  portableCos as cos,
+  portableLog as log,
+  portableSin as sin,
+} from "../primitives/portableMath.js";
 import * as np from "../numpy/index.js";
 import { unitInterval } from "./bits.js";
 import { checkKey, checkShape, hashCounters, iota, type ShapeArg } from "./keys.js";
@@ -96,29 +106,44 @@ const uniformFlat = jit(
 
 /**
  * Box–Muller: with u1, u2 independent uniform on [0, 1), the radius
- * sqrt(-2 log(1 - u1)) (1 - u1 is in (0, 1], so the log is finite) and the
- * angle 2 pi u2 give a standard normal r cos(angle). float32 takes u1 and
- * u2 from the two words of one hash (23 bits each); float64 takes 52 bits
- * for each, from the hashes of the counters (0, i) and (1, i).
+ * r = sqrt(-2 log(1 - u1)) (1 - u1 is in (0, 1], so the log is finite) and
+ * the angle t = 2 pi u2 give two independent standard normals r cos t and
+ * r sin t: samples 2j and 2j + 1 come from counter j (so the first k
+ * samples still do not depend on how many are drawn). float32 takes u1 and
+ * u2 from the two words of one hash (23 bits each) and computes the
+ * transform in float64, rounding once at the end (more accurate, and
+ * faster in JS than rounding every step); float64 takes 52 bits for each,
+ * from the hashes of the counters (0, j) and (1, j).
  */
-const normalFlat = jit(
+const normalPairs = jit(
   (key: Array, counters: Array, dtype: FloatDType): Array => {
     const [y0, y1] = hashCounters(key, counters);
     let u1: Array;
     let u2: Array;
     if (dtype === "float32") {
-      u1 = unitInterval(y0, null, dtype);
-      u2 = unitInterval(y1, null, dtype);
+      // exact conversions: u1 and u2 are multiples of 2^-23
+      u1 = unitInterval(y0, null, dtype).astype("float64");
+      u2 = unitInterval(y1, null, dtype).astype("float64");
     } else {
       const [z0, z1] = hashCounters(key, counters, 1);
       u1 = unitInterval(y0, y1, dtype);
       u2 = unitInterval(z0, z1, dtype);
     }
-    const radius = np.sqrt(np.multiply(-2, np.log(np.subtract(1, u1))));
-    return np.multiply(radius, np.cos(np.multiply(2 * Math.PI, u2)));
+    const radius = np.sqrt(np.multiply(-2, log(np.subtract(1, u1))));
+    const angle = np.multiply(2 * Math.PI, u2);
+    const even = np.multiply(radius, cos(angle)).astype(dtype);
+    const odd = np.multiply(radius, sin(angle)).astype(dtype);
+    return np.stack([even, odd], -1).reshape([2 * counters.size]);
   },
   { staticArgnums: [2] },
 );
+
+/** n standard normal samples: the pairs of ceil(n / 2) counters, the last one cut for odd n. */
+function normalFlat(key: Array, counters: Array, dtype: FloatDType): Array {
+  const n = counters.size;
+  const pairs = normalPairs(key, iota(Math.ceil(n / 2)), dtype) as Array;
+  return n % 2 === 0 ? pairs : pairs.slice([0, n]);
+}
 
 /** Standard samples of `shape` from a flat sampler. */
 function draw(
@@ -227,7 +252,7 @@ export function openUniform(key: Array, shape: readonly number[], dtype: FloatDT
 export function exponential(key: ArrayLike, shape: ShapeArg = [], opts: DtypeOptions = {}): Array {
   const k = checkKey("exponential", key);
   const dtype = floatDtype("exponential", opts.dtype);
-  return np.negative(np.log(openUniform(k, checkShape("exponential", shape), dtype)));
+  return np.negative(log(openUniform(k, checkShape("exponential", shape), dtype)));
 }
 
 /**
@@ -244,7 +269,7 @@ export function gumbel(key: ArrayLike, shape: ShapeArg = [], opts: DtypeOptions 
   const k = checkKey("gumbel", key);
   const dtype = floatDtype("gumbel", opts.dtype);
   const u = openUniform(k, checkShape("gumbel", shape), dtype);
-  return np.negative(np.log(np.negative(np.log(u))));
+  return np.negative(log(np.negative(log(u))));
 }
 
 /**

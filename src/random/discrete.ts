@@ -15,6 +15,7 @@ import { Array, type ArrayLike } from "../core/array.js";
 import { fromData, scalar } from "../core/convert.js";
 import { type DType, isFloat } from "../core/dtype.js";
 import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
+import { portableLog as log } from "../primitives/portableMath.js";
 import * as np from "../numpy/index.js";
 import { whileLoop } from "../lax/loops.js";
 import { floatDtype, gumbel, param, sampleShape, unitUniform } from "./continuous.js";
@@ -294,7 +295,7 @@ export function choice(
         `random.${fn}: p must have shape [${n}] (one probability per entry), got ${fmtShape(p.shape)}`,
       );
     }
-    logp = np.log(p);
+    logp = log(p);
   }
   let flat: Array;
   if (replace) {
@@ -341,7 +342,7 @@ function untilDone(
 function poissonPtrs(key: Array, lam: Array, skip: Array): Array {
   const rate = np.where(skip, 10, lam);
   const slam = np.sqrt(rate);
-  const logLam = np.log(rate);
+  const logLam = log(rate);
   const b = np.add(0.931, np.multiply(2.53, slam));
   const a = np.add(-0.059, np.multiply(0.02483, b));
   const invAlpha = np.add(1.1239, np.divide(1.1328, np.subtract(b, 3.4)));
@@ -360,8 +361,8 @@ function poissonPtrs(key: Array, lam: Array, skip: Array): Array {
       np.logicalAnd(np.less(us, 0.013), np.greater(v, us)),
     );
     const lhs = np.add(
-      np.log(v),
-      np.subtract(np.log(invAlpha), np.log(np.add(np.divide(a, np.square(us)), b))),
+      log(v),
+      np.subtract(log(invAlpha), log(np.add(np.divide(a, np.square(us)), b))),
     );
     const safeK = np.maximum(k, 0);
     const rhs = np.subtract(
@@ -394,7 +395,7 @@ function poissonKnuth(key: Array, lam: Array, skip: Array): Array {
     (s: LoopState & { logProduct: Array }) => notAllDone(s),
     (s: LoopState & { logProduct: Array }) => {
       const u = openUnit(foldIn(key, s.round), rate.shape);
-      const next = np.add(s.logProduct, np.log(u));
+      const next = np.add(s.logProduct, log(u));
       const stop = np.logicalAnd(np.lessEqual(next, np.negative(rate)), np.logicalNot(s.done));
       const active = np.logicalNot(np.logicalOr(s.done, stop));
       return {
@@ -460,7 +461,7 @@ function binomialBtrs(key: Array, count: Array, prob: Array, skip: Array): Array
   const c = np.add(np.multiply(n, p), 0.5);
   const vr = np.subtract(0.92, np.divide(4.2, b));
   const alpha = np.multiply(np.add(2.83, np.divide(5.1, b)), spq);
-  const lpq = np.log(np.divide(p, q));
+  const lpq = log(np.divide(p, q));
   const m = np.floor(np.multiply(np.add(n, 1), p));
   const h = np.add(logGamma(np.add(m, 1)), logGamma(np.add(np.subtract(n, m), 1)));
   return untilDone(key, { value: np.zerosLike(n), done: skip }, (roundKey, s) => {
@@ -472,7 +473,7 @@ function binomialBtrs(key: Array, count: Array, prob: Array, skip: Array): Array
     const quick = np.logicalAnd(np.greaterEqual(us, 0.07), np.lessEqual(v, vr));
     const inRange = np.logicalAnd(np.greaterEqual(k, 0), np.lessEqual(k, n));
     const safeK = np.clip(k, 0, n);
-    const lhs = np.log(np.divide(np.multiply(v, alpha), np.add(np.divide(a, np.square(us)), b)));
+    const lhs = log(np.divide(np.multiply(v, alpha), np.add(np.divide(a, np.square(us)), b)));
     const rhs = np.add(
       np.subtract(
         np.subtract(h, logGamma(np.add(safeK, 1))),
@@ -498,7 +499,7 @@ function binomialWaiting(key: Array, count: Array, prob: Array, skip: Array): Ar
     (s: LoopState & { position: Array }) => notAllDone(s),
     (s: LoopState & { position: Array }) => {
       const u = openUnit(foldIn(key, s.round), n.shape);
-      const position = np.add(s.position, np.ceil(np.divide(np.log(u), logQ)));
+      const position = np.add(s.position, np.ceil(np.divide(log(u), logQ)));
       const stop = np.logicalAnd(np.greater(position, n), np.logicalNot(s.done));
       const active = np.logicalNot(np.logicalOr(s.done, stop));
       return {

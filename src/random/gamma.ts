@@ -26,6 +26,7 @@ import { Array, type ArrayLike } from "../core/array.js";
 import { isFloat } from "../core/dtype.js";
 import { ShapeError, fmtShape } from "../core/errors.js";
 import { scalar } from "../core/convert.js";
+import { portableExp as exp, portableLog as log } from "../primitives/portableMath.js";
 import * as np from "../numpy/index.js";
 import { whileLoop } from "../lax/loops.js";
 import { customJvp } from "../transforms/customJvp.js";
@@ -41,15 +42,23 @@ import {
 import { checkKey, foldIn, split, type ShapeArg } from "./keys.js";
 import { gammaincLowerDa, logGamma } from "./special.js";
 
-/** Gamma(a, 1) samples of a's shape, no gradient (a float, a > 0). */
-function gammaSamples(key: Array, a: Array): Array {
+/**
+ * Gamma(a, 1) samples of a's shape and their logarithms, no gradient
+ * (a float, a > 0). The logarithm never underflows: for a < 1 it is
+ * log y + log(u) / a, finite even where x = exp of it is below the
+ * smallest float (x underflows to 0 with probability about
+ * exp(-708 a) in float64, and far more often in float32: beta and
+ * dirichlet work from the logarithms).
+ */
+function gammaSamples(key: Array, a: Array): { x: Array; logX: Array } {
   const dtype = a.dtype as FloatDType;
   const shape = a.shape;
   const boost = np.less(a, 1);
   const shifted = np.where(boost, np.add(a, 1), a);
   const d = np.subtract(shifted, 1 / 3);
   const c = np.reciprocal(np.sqrt(np.multiply(9, d)));
-  const [proposalKey, boostKey] = [split(key, 2).slice(0), split(key, 2).slice(1)];
+  const keys = split(key, 2);
+  const [proposalKey, boostKey] = [keys.slice(0), keys.slice(1)];
   const init = {
     round: scalar(0, "int32"),
     x: np.zeros(shape, dtype),
@@ -68,9 +77,9 @@ function gammaSamples(key: Array, a: Array): Array {
       const safeV = np.where(positive, v, 1);
       const bound = np.add(
         np.multiply(0.5, np.square(z)),
-        np.add(np.subtract(d, np.multiply(d, safeV)), np.multiply(d, np.log(safeV))),
+        np.add(np.subtract(d, np.multiply(d, safeV)), np.multiply(d, log(safeV))),
       );
-      const accept = np.logicalAnd(positive, np.less(np.log(u), bound));
+      const accept = np.logicalAnd(positive, np.less(log(u), bound));
       const take = np.logicalAnd(accept, np.logicalNot(s.done));
       return {
         round: np.add(s.round, 1),
@@ -82,25 +91,43 @@ function gammaSamples(key: Array, a: Array): Array {
   ) as typeof init;
   // a < 1: x = y u^(1/a), computed as exp(log y + log(u) / a)
   const u = openUniform(boostKey, shape, dtype);
-  const logX = np.add(np.log(result.x), np.divide(np.log(u), a));
-  return np.where(boost, np.exp(logX), result.x);
+  const logY = log(result.x);
+  const boosted = np.add(logY, np.divide(log(u), a));
+  return {
+    x: np.where(boost, exp(boosted), result.x),
+    logX: np.where(boost, boosted, logY),
+  };
 }
 
 /** dx/da = -(dP/da)(x; a) / f(x; a) (see the module comment). */
 function gammaSampleDa(x: Array, a: Array): Array {
   const logDensity = np.subtract(
-    np.subtract(np.multiply(np.subtract(a, 1), np.log(x)), x),
+    np.subtract(np.multiply(np.subtract(a, 1), log(x)), x),
     logGamma(a),
   );
-  return np.negative(np.divide(gammaincLowerDa(a, x), np.exp(logDensity)));
+  return np.negative(np.divide(gammaincLowerDa(a, x), exp(logDensity)));
 }
 
 /** Gamma(a, 1) samples differentiable in a (implicit reparameterisation). */
 const gammaWithGrad: (a: Array, key: Array) => Array = customJvp(
-  (a: Array, key: Array) => gammaSamples(key, np.stopGradient(a)),
+  (a: Array, key: Array) => gammaSamples(key, np.stopGradient(a)).x,
   ([a, key], [da]) => {
     const x = gammaWithGrad(a, key);
     return [x, np.multiply(gammaSampleDa(x, a), da)];
+  },
+);
+
+/**
+ * The logarithms of Gamma(a, 1) samples (the same draws as gammaWithGrad),
+ * differentiable in a: d log x / d a = (dx/da) / x. Where x itself
+ * underflows to 0 the value stays finite but the derivative is NaN.
+ */
+const logGammaWithGrad: (a: Array, key: Array) => Array = customJvp(
+  (a: Array, key: Array) => gammaSamples(key, np.stopGradient(a)).logX,
+  ([a, key], [da]) => {
+    const logX = logGammaWithGrad(a, key);
+    const x = exp(logX);
+    return [logX, np.multiply(np.divide(gammaSampleDa(x, a), x), da)];
   },
 );
 
@@ -139,8 +166,9 @@ export function gamma(
 
 /**
  * Beta(a, b) samples, as `jax.random.beta`: x / (x + y) with x, y
- * independent Gamma(a), Gamma(b) samples. Differentiable in a and b
- * through the gamma samples' implicit gradients.
+ * independent Gamma(a), Gamma(b) samples, from their logarithms (so tiny
+ * shapes, whose gamma draws underflow, still give samples). Differentiable
+ * in a and b through the gamma samples' implicit gradients.
  *
  * @example
  * ```ts
@@ -164,16 +192,18 @@ export function beta(
     { name: "b", value: pb },
   ]);
   const keys = split(k, 2);
-  const x = gammaWithGrad(np.broadcastTo(pa, dims), keys.slice(0));
-  const y = gammaWithGrad(np.broadcastTo(pb, dims), keys.slice(1));
-  return np.divide(x, np.add(x, y));
+  const logX = logGammaWithGrad(np.broadcastTo(pa, dims), keys.slice(0));
+  const logY = logGammaWithGrad(np.broadcastTo(pb, dims), keys.slice(1));
+  // x / (x + y) = 1 / (1 + exp(log y - log x)): no 0/0 where both underflow
+  return np.reciprocal(np.add(1, exp(np.subtract(logY, logX))));
 }
 
 /**
  * Dirichlet(alpha) samples, as `jax.random.dirichlet`: alpha has shape
  * [..., k]; the samples have shape [...shape, k] (shape defaulting to
  * alpha's batch shape) and sum to 1 along the last axis. Normalised gamma
- * samples, differentiable in alpha through their implicit gradients.
+ * samples (from their logarithms, so tiny concentrations still give
+ * samples), differentiable in alpha through their implicit gradients.
  *
  * @example
  * ```ts
@@ -200,6 +230,9 @@ export function dirichlet(
   const batch = sampleShape("dirichlet", shape, [
     { name: "alpha[..., 0]", value: np.zeros(conc.shape.slice(0, -1)) },
   ]);
-  const g = gammaWithGrad(np.broadcastTo(conc, [...batch, kk]), k);
+  // normalised in log space (a softmax of the log-gamma draws): no 0/0 where all underflow
+  const logG = logGammaWithGrad(np.broadcastTo(conc, [...batch, kk]), k);
+  const shifted = np.subtract(logG, np.stopGradient(np.max(logG, -1, { keepdims: true })));
+  const g = exp(shifted);
   return np.divide(g, np.sum(g, -1, { keepdims: true }));
 }

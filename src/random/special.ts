@@ -6,7 +6,8 @@
  * derivative in a (for the implicit reparameterisation gradient of gamma
  * samples).
  */
-import type { Array } from "../core/array.js";
+import { type Array, ConcreteArray } from "../core/array.js";
+import { portableExp as exp, portableLog as log } from "../primitives/portableMath.js";
 import * as np from "../numpy/index.js";
 import { customJvp } from "../transforms/customJvp.js";
 import { jvp } from "../transforms/jvp.js";
@@ -31,10 +32,10 @@ export function logGamma(x: Array): Array {
   let series = np.multiply(r2, 0);
   for (let k = coeffs.length - 1; k >= 0; k--) series = np.add(np.multiply(series, r2), coeffs[k]!);
   const stirling = np.add(
-    np.subtract(np.multiply(np.subtract(y, 0.5), np.log(y)), y),
+    np.subtract(np.multiply(np.subtract(y, 0.5), log(y)), y),
     np.add(np.multiply(series, r), HALF_LOG_2PI),
   );
-  return np.subtract(stirling, np.log(product));
+  return np.subtract(stirling, log(product));
 }
 
 /**
@@ -45,7 +46,7 @@ export function logGamma(x: Array): Array {
  * rounding). Its derivative is d erfinv(y) = sqrt(pi)/2 exp(erfinv(y)^2) dy.
  */
 function erfinvValue(y: Array): Array {
-  const w = np.negative(np.log(np.multiply(np.subtract(1, y), np.add(1, y))));
+  const w = np.negative(log(np.multiply(np.subtract(1, y), np.add(1, y))));
   const central = [
     2.81022636e-8, 3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 2.1858087e-4, -1.25372503e-3,
     -4.17768164e-3, 0.246640727, 1.50140941,
@@ -63,7 +64,7 @@ function erfinvValue(y: Array): Array {
   let x = np.multiply(np.where(small, pc, pt), y);
   for (let step = 0; step < 3; step++) {
     // x -= (erf(x) - y) / (2/sqrt(pi) exp(-x^2))
-    const slope = np.multiply(2 / Math.sqrt(Math.PI), np.exp(np.negative(np.square(x))));
+    const slope = np.multiply(2 / Math.sqrt(Math.PI), exp(np.negative(np.square(x))));
     const next = np.subtract(x, np.divide(np.subtract(np.erf(x), y), slope));
     // |y| = 1 (or rounding to it) gives ±inf: keep the start there
     x = np.where(np.isfinite(next), next, x);
@@ -76,7 +77,7 @@ export const erfinv: (y: Array) => Array = customJvp(
   (y: Array) => erfinvValue(np.stopGradient(y)),
   ([y], [dy]) => {
     const x = erfinv(y);
-    return [x, np.multiply(dy, np.multiply(Math.sqrt(Math.PI) / 2, np.exp(np.square(x))))];
+    return [x, np.multiply(dy, np.multiply(Math.sqrt(Math.PI) / 2, exp(np.square(x))))];
   },
 );
 
@@ -89,14 +90,17 @@ export const erfinv: (y: Array) => Array = customJvp(
  *   x >= a + 1: P = 1 - Q with Q = x^a e^-x / Gamma(a) times Legendre's continued
  *               fraction 1/(x + 1 - a - 1 (1 - a)/(x + 3 - a - 2 (2 - a)/(x + 5 - a - ...))),
  *               evaluated with `terms` levels from the tail.
- * With `terms` = 200 both agree with P to about 1e-14 for a up to about 10^3.
+ * Both converge after about 6 sqrt(max(a, x)) + 30 levels (the series'
+ * ratio x/(a + n) and the fraction's tail shrink like exp(-n^2 / a) past
+ * that); `terms` defaults to that count when a and x are concrete, and to
+ * 200 (enough for a and x up to about 10^3) when they are traced.
  */
-export function gammaincLower(a: Array, x: Array, terms = 200): Array {
+export function gammaincLower(a: Array, x: Array, terms = levelsFor(a, x)): Array {
   const useSeries = np.less(x, np.add(a, 1));
   // Each branch sees arguments that keep the other finite and its gradient NaN-free.
   const xs = np.where(useSeries, x, 0);
   const xc = np.where(useSeries, np.add(a, 1), x);
-  const logPrefix = (xx: Array) => np.subtract(np.multiply(a, np.log(xx)), xx);
+  const logPrefix = (xx: Array) => np.subtract(np.multiply(a, log(xx)), xx);
   // series: sum_n t_n with t_0 = 1, t_n = t_{n-1} x / (a + n)
   let term = np.onesLike(xs);
   let sum = term;
@@ -105,7 +109,7 @@ export function gammaincLower(a: Array, x: Array, terms = 200): Array {
     sum = np.add(sum, term);
   }
   const series = np.multiply(
-    np.exp(np.subtract(logPrefix(np.where(useSeries, xs, 1)), logGamma(np.add(a, 1)))),
+    exp(np.subtract(logPrefix(np.where(useSeries, xs, 1)), logGamma(np.add(a, 1)))),
     sum,
   );
   // continued fraction from its tail: f_k = b_k - c_{k+1} / f_{k+1}, b_k = x + 2k + 1 - a, c_k = k (k - a)
@@ -114,11 +118,21 @@ export function gammaincLower(a: Array, x: Array, terms = 200): Array {
     const c = np.multiply(k + 1, np.subtract(k + 1, a));
     fraction = np.subtract(np.add(np.subtract(xc, a), 2 * k + 1), np.divide(c, fraction));
   }
-  const upper = np.divide(np.exp(np.subtract(logPrefix(xc), logGamma(a))), fraction);
+  const upper = np.divide(exp(np.subtract(logPrefix(xc), logGamma(a))), fraction);
   return np.where(useSeries, series, np.subtract(1, upper));
+}
+
+/** The number of levels gammaincLower needs for concrete a and x, else 200. */
+function levelsFor(a: Array, x: Array): number {
+  if (!(a instanceof ConcreteArray) || !(x instanceof ConcreteArray) || a.size === 0) return 200;
+  let largest = 0;
+  for (const v of a.data()) if (v > largest) largest = v;
+  for (const v of x.data()) if (v > largest) largest = v;
+  return Number.isFinite(largest) ? Math.ceil(6 * Math.sqrt(largest) + 30) : 200;
 }
 
 /** d P(a, x) / d a (forward mode through gammaincLower). */
 export function gammaincLowerDa(a: Array, x: Array): Array {
-  return jvp((aa: Array) => gammaincLower(aa, x), [a], [np.onesLike(a)])[1] as Array;
+  const terms = levelsFor(a, x);
+  return jvp((aa: Array) => gammaincLower(aa, x, terms), [a], [np.onesLike(a)])[1] as Array;
 }
