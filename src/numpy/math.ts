@@ -122,9 +122,11 @@ export const exp2 = floatUnary("exp2", (x) => ew.pow(fullLike(x, 2), x));
 export const hypot = floatBinary("hypot", ew.hypot);
 
 /**
- * The normalised sinc, sin(pi x) / (pi x), with sinc(0) = 1. Below
- * |x| = 1e-4 the Taylor polynomial 1 - (pi x)^2/6 + (pi x)^4/120 is used
- * (exact to rounding there), so derivatives at and near 0 are right too.
+ * The normalised sinc, sin(pi x) / (pi x), with sinc(0) = 1. sin(pi x) is
+ * (-1)^n sin(pi (x - n)) with n = round(x) (x - n exact), so results near
+ * the zeros at the integers keep their relative accuracy. Below |x| = 1e-4
+ * the Taylor polynomial 1 - (pi x)^2/6 + (pi x)^4/120 is used (exact to
+ * rounding there), so derivatives at and near 0 are right too.
  * @example
  * ```ts
  * import { np } from "chainrule";
@@ -133,9 +135,13 @@ export const hypot = floatBinary("hypot", ew.hypot);
  */
 export const sinc = floatUnary("sinc", (x) => {
   const small = ew.lt(ew.abs(x), fullLike(x, 1e-4));
+  const n = ew.round(x);
+  // (-1)^n = 1 - 2 (n mod 2)
+  const sign = ew.sub(fullLike(x, 1), ew.mul(fullLike(x, 2), ew.rem(n, fullLike(x, 2))));
+  const sinPiX = ew.mul(sign, ew.sin(ew.mul(ew.sub(x, n), fullLike(x, Math.PI))));
   const px = ew.mul(x, fullLike(x, Math.PI));
   const safe = ew.select(small, fullLike(x, 1), px);
-  const ratio = ew.div(ew.sin(safe), safe);
+  const ratio = ew.div(ew.select(small, fullLike(x, 1), sinPiX), safe);
   const u = ew.select(small, px, fullLike(x, 0));
   const u2 = ew.mul(u, u);
   // 1 + u^2 (-1/6 + u^2 / 120)
