@@ -24,6 +24,10 @@ import * as special from "../special/index.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
+/** v * c, a plain number staying a (weakly typed) number so that float32 arguments stay float32. */
+const times = (v: ArrayLike, c: number): ArrayLike =>
+  typeof v === "number" ? v * c : np.multiply(v, c);
+
 /** (x - loc) / scale */
 const standardise = (x: ArrayLike, loc: ArrayLike, scale: ArrayLike): Array =>
   np.divide(np.subtract(x, loc), scale);
@@ -186,7 +190,7 @@ export function gammaSf(x: ArrayLike, shape: ArrayLike, rate: ArrayLike = 1): Ar
  * ```
  */
 export function chi2Cdf(x: ArrayLike, df: ArrayLike): Array {
-  return special.gammainc(np.multiply(df, 0.5), np.multiply(np.maximum(x, 0), 0.5));
+  return special.gammainc(times(df, 0.5), np.multiply(np.maximum(x, 0), 0.5));
 }
 /**
  * P(X > x) for X ~ chi-squared with k degrees of freedom: Q(k/2, x/2).
@@ -197,7 +201,7 @@ export function chi2Cdf(x: ArrayLike, df: ArrayLike): Array {
  * ```
  */
 export function chi2Sf(x: ArrayLike, df: ArrayLike): Array {
-  return special.gammaincc(np.multiply(df, 0.5), np.multiply(np.maximum(x, 0), 0.5));
+  return special.gammaincc(times(df, 0.5), np.multiply(np.maximum(x, 0), 0.5));
 }
 /**
  * log density of chi-squared with k degrees of freedom:
@@ -209,11 +213,15 @@ export function chi2Sf(x: ArrayLike, df: ArrayLike): Array {
  * ```
  */
 export function chi2LogPdf(x: ArrayLike, df: ArrayLike): Array {
-  const half = np.multiply(df, 0.5);
-  return np.subtract(
-    np.subtract(special.xlogy(np.subtract(half, 1), x), np.multiply(x, 0.5)),
-    np.add(np.multiply(half, Math.LN2), special.gammaln(half)),
-  );
+  const half = times(df, 0.5);
+  const xv = asArray(x, "stats.chi2LogPdf: argument x");
+  // a plain number df stays a number, so float32 x gives a float32 result
+  const norm =
+    typeof half === "number"
+      ? half * Math.LN2 + special.gammaln(half).item()
+      : np.add(np.multiply(half, Math.LN2), special.gammaln(half));
+  const power = typeof half === "number" ? half - 1 : np.subtract(half, 1);
+  return np.subtract(np.subtract(special.xlogy(power, xv), np.multiply(xv, 0.5)), norm);
 }
 
 /**
