@@ -981,7 +981,8 @@ export const incompleteGamma = incompletePrimitive(
 
 /**
  * The regularised incomplete beta function I_x(a, b), given lb = log B(a, b).
- * Prefactor x^a (1 - x)^b / B(a, b) = exp(a log x + b log1p(-x) - lb);
+ * Prefactor x^a (1 - x)^b / B(a, b) = exp(a log x + b log1p(-x) - lb), for
+ * a, b >= 10 in a form whose large terms cancel analytically (below);
  * x < (a + 1)/(a + b + 2): prefactor cf(a, b, x) / a with the continued
  * fraction of Numerical Recipes' betacf (Lentz); otherwise 1 - prefactor
  * cf(b, a, 1 - x) / b by the symmetry I_x(a, b) = 1 - I_(1-x)(b, a).
@@ -1020,7 +1021,53 @@ function betaincScalar(a: number, b: number, x: number, lb: number): number {
   if (Number.isNaN(a) || Number.isNaN(b) || Number.isNaN(x)) return NaN;
   if (a <= 0 || b <= 0 || x < 0 || x > 1) return NaN;
   if (x === 0 || x === 1) return x;
-  const front = Math.exp(a * Math.log(x) + b * Math.log1p(-x) - lb);
+  // e - log1p(e) (>= 0), by its series for |e| < 1/2; beyond, from log(ratio), ratio = 1 + e
+  function excess(e: number, ratio: number): number {
+    if (Math.abs(e) >= 0.5) return e - Math.log(ratio);
+    let power = e;
+    let sum = 0;
+    for (let k = 2; k < 70; k++) {
+      power *= -e;
+      const term = power / k;
+      sum += term;
+      if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
+    }
+    return -sum;
+  }
+  // Stirling's correction log Gamma(z) - ((z - 1/2) log z - z + log sqrt(2 pi)), z >= 10
+  function stirling(z: number): number {
+    const r = 1 / z;
+    const r2 = r * r;
+    return (
+      r *
+      (1 / 12 +
+        r2 *
+          (-1 / 360 +
+            r2 *
+              (1 / 1260 +
+                r2 *
+                  (-1 / 1680 +
+                    r2 *
+                      (1 / 1188 + r2 * (-691 / 360360 + r2 * (1 / 156 + (r2 * -3617) / 122400)))))))
+    );
+  }
+  // The prefactor x^a (1 - x)^b / B(a, b). For a, b >= 10, with x = x0 (1 + e1),
+  // 1 - x = y0 (1 + e2), x0 = a / (a + b), y0 = b / (a + b) (so a e1 + b e2 = 0)
+  // and Stirling's formula for the three gammas, it is
+  // sqrt(a b / (2 pi (a + b))) exp(-a (e1 - log1p e1) - b (e2 - log1p e2) + s(a + b) - s(a) - s(b)):
+  // the large logarithms cancel analytically instead of in rounded sums.
+  function prefactor(): number {
+    if (a < 10 || b < 10) return Math.exp(a * Math.log(x) + b * Math.log1p(-x) - lb);
+    const n = a + b;
+    const r1 = (x * n) / a;
+    const r2 = ((1 - x) * n) / b;
+    const e1 = (x * n - a) / a;
+    const e2 = ((1 - x) * n - b) / b;
+    const exponent =
+      -a * excess(e1, r1) - b * excess(e2, r2) + stirling(n) - stirling(a) - stirling(b);
+    return Math.sqrt((a * b) / (2 * Math.PI * n)) * Math.exp(exponent);
+  }
+  const front = prefactor();
   if (x < (a + 1) / (a + b + 2)) return (front * continuedFraction(a, b, x)) / a;
   return 1 - (front * continuedFraction(b, a, 1 - x)) / b;
 }
