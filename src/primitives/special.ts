@@ -219,21 +219,35 @@ function erfinvScalar(y: number): number {
     }
     return 0.5641895835477563 * t * h;
   }
-  function logErfc(x: number): number {
-    if (x < 0.5) return Math.log(1 - erfSmall(x));
-    const hi = x * x;
-    const split = 134217729 * x;
-    const xh = split - (split - x);
-    const xl = x - xh;
-    const lo = xh * xh - hi + 2 * xh * xl + xl * xl;
-    return Math.log(erfcx(x)) - lo - hi;
-  }
   function erfcinv(z: number): number {
     const logZ = Math.log(z);
     const w = -logZ;
+    // x^2 = w - log(x sqrt(pi)) + log(1 - 1/(2x^2)) (erfc's asymptotic form), twice by
+    // fixed point from sqrt(w - log sqrt(pi w)): a few digits, saving Newton steps
     let x = Math.sqrt(Math.max(w - Math.log(Math.sqrt(Math.PI * w)), 0.2));
+    if (w > 3) {
+      for (let i = 0; i < 2; i++) {
+        x = Math.sqrt(w - Math.log(x * 1.772453850905516) + Math.log1p(-0.5 / (x * x)));
+      }
+    }
     for (let i = 0; i < 100; i++) {
-      const step = (logErfc(x) - logZ) * erfcx(x) * 0.886226925452758;
+      // log erfc x and erfcx x from one erfcx evaluation
+      let logErfc: number;
+      let scaled: number;
+      if (x < 0.5) {
+        const c = 1 - erfSmall(x);
+        logErfc = Math.log(c);
+        scaled = Math.exp(x * x) * c;
+      } else {
+        scaled = erfcx(x);
+        const hi = x * x;
+        const split = 134217729 * x;
+        const xh = split - (split - x);
+        const xl = x - xh;
+        const lo = xh * xh - hi + 2 * xh * xl + xl * xl;
+        logErfc = Math.log(scaled) - lo - hi;
+      }
+      const step = (logErfc - logZ) * scaled * 0.886226925452758;
       x += step;
       if (Math.abs(step) <= 1e-16 * x) break;
     }
@@ -523,21 +537,35 @@ function ndtriScalar(p: number): number {
     }
     return 0.5641895835477563 * t * h;
   }
-  function logErfc(x: number): number {
-    if (x < 0.5) return Math.log(1 - erfSmall(x));
-    const hi = x * x;
-    const split = 134217729 * x;
-    const xh = split - (split - x);
-    const xl = x - xh;
-    const lo = xh * xh - hi + 2 * xh * xl + xl * xl;
-    return Math.log(erfcx(x)) - lo - hi;
-  }
   function erfcinv(z: number): number {
     const logZ = Math.log(z);
     const w = -logZ;
+    // x^2 = w - log(x sqrt(pi)) + log(1 - 1/(2x^2)) (erfc's asymptotic form), twice by
+    // fixed point from sqrt(w - log sqrt(pi w)): a few digits, saving Newton steps
     let x = Math.sqrt(Math.max(w - Math.log(Math.sqrt(Math.PI * w)), 0.2));
+    if (w > 3) {
+      for (let i = 0; i < 2; i++) {
+        x = Math.sqrt(w - Math.log(x * 1.772453850905516) + Math.log1p(-0.5 / (x * x)));
+      }
+    }
     for (let i = 0; i < 100; i++) {
-      const step = (logErfc(x) - logZ) * erfcx(x) * 0.886226925452758;
+      // log erfc x and erfcx x from one erfcx evaluation
+      let logErfc: number;
+      let scaled: number;
+      if (x < 0.5) {
+        const c = 1 - erfSmall(x);
+        logErfc = Math.log(c);
+        scaled = Math.exp(x * x) * c;
+      } else {
+        scaled = erfcx(x);
+        const hi = x * x;
+        const split = 134217729 * x;
+        const xh = split - (split - x);
+        const xl = x - xh;
+        const lo = xh * xh - hi + 2 * xh * xl + xl * xl;
+        logErfc = Math.log(scaled) - lo - hi;
+      }
+      const step = (logErfc - logZ) * scaled * 0.886226925452758;
       x += step;
       if (Math.abs(step) <= 1e-16 * x) break;
     }
