@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type Array as NdArray,
+  emitSource,
   grad,
   InvalidArgumentError,
   jit,
@@ -297,6 +298,31 @@ describe("special: transforms and broadcasting", () => {
     for (const y of [-0.999999, 0.01, 0.7]) {
       // erf itself is within 4 ulps (test/erf.test.ts)
       expectNear(special.erf(special.erfinv(y)).item(), y, 1e-15, 0, `erf(erfinv(${y}))`);
+    }
+  });
+});
+
+describe("special: emitSource", () => {
+  it("prints the self-contained scalar functions (nested kernels included) into standalone code", () => {
+    const f = (x: NdArray) =>
+      np.add(
+        np.add(special.ndtri(special.ndtr(x)), special.erfinv(np.tanh(x))),
+        np.add(
+          np.add(special.gammaln(x), special.gammaincc(2.5, x)),
+          np.add(
+            special.i1e(x),
+            np.add(special.polygamma(2, x), special.betainc(2, 3, np.divide(x, 9))),
+          ),
+        ),
+      );
+    for (const g of [f, (x: NdArray) => grad(f)(x) as NdArray]) {
+      const source = emitSource(g)(1.3);
+      expect(source).toContain("H_ndtri");
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the generated program under test
+      const compute = new Function(`${source}\nreturn compute;`)() as (x: number) => number[];
+      for (const x of [1.3, 0.4, 6.5]) {
+        expectNear(compute(x)[0]!, g(np.array(x)).item(), 1e-15, 0, `emitted at ${x}`);
+      }
     }
   });
 });
