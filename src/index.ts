@@ -44,6 +44,9 @@ export * as tree from "./tree/public.js";
 export * as lax from "./lax/index.js";
 export * as optim from "./optim/index.js";
 export * as stats from "./stats/index.js";
+export * as special from "./special/index.js";
+export * as random from "./random/index.js";
+export * as stochastic from "./stochastic/index.js";
 export { jvp } from "./transforms/jvp.js";
 export { grad, valueAndGrad, vjp, linearize, type GradOptions } from "./transforms/linearize.js";
 export {

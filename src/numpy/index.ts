@@ -308,17 +308,6 @@ export const floor = floatUnary("floor", ew.floor);
  */
 export const ceil = floatUnary("ceil", ew.ceil);
 /**
- * x rounded to the nearest integer, halves to even (as NumPy), elementwise. Its derivative is 0 almost everywhere.
- * Takes any ArrayLike; integer and bool inputs are computed in float64.
- *
- * @example
- * ```ts
- * import { np } from "chainrule";
- * np.round([0.5, 1.5, 2.7]); // array([0., 2., 3.])
- * ```
- */
-export const round = floatUnary("round", ew.round);
-/**
  * e^x, elementwise; d/dx e^x = e^x.
  * Takes any ArrayLike; integer and bool inputs are computed in float64.
  *
@@ -474,26 +463,6 @@ export const cosh = floatUnary("cosh", ew.cosh);
 export const tanh = floatUnary("tanh", ew.tanh);
 /** The error function erf x = 2/sqrt(pi) * integral_0^x exp(-t^2) dt (ints promote to float64). */
 export const erf = floatUnary("erf", ew.erf);
-/**
- * The base-2 logarithm, elementwise; d/dx = 1 / (x ln 2).
- *
- * @example
- * ```ts
- * import { np } from "chainrule";
- * np.log2([1, 8]); // array([0., 3.])
- * ```
- */
-export const log2 = (x: ArrayLike): Array => divide(log(x), Math.LN2);
-/**
- * The base-10 logarithm, elementwise; d/dx = 1 / (x ln 10).
- *
- * @example
- * ```ts
- * import { np } from "chainrule";
- * np.log10([1, 1000]); // array([0., 3.])
- * ```
- */
-export const log10 = (x: ArrayLike): Array => divide(log(x), Math.LN10);
 /**
  * x^2, elementwise; d/dx = 2x.
  *
@@ -1251,3 +1220,4 @@ installArrayMethods({
 
 export { scalar };
 export * as linalg from "./linalg.js";
+export * from "./math.js";
