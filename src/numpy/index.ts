@@ -3,13 +3,7 @@
  * promotion and keepdims live here; derivative rules do not (every function
  * here is differentiable because its primitives are).
  */
-import {
-  Array,
-  type ArrayLike,
-  ConcreteArray,
-  installArrayMethods,
-  type SliceIndex,
-} from "../core/array.js";
+import { Array, type ArrayLike, ConcreteArray, installArrayMethods } from "../core/array.js";
 import { scalar } from "../core/convert.js";
 import { type DType, isFloat } from "../core/dtype.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";

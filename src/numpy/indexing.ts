@@ -37,9 +37,6 @@ import * as mv from "../primitives/movement.js";
 import { flatten, int32Vector } from "./arrays.js";
 import { arr, broadcastTo, promotePair } from "./core.js";
 
-type Basic =
-  { kind: "drop"; axis: number; at: number } | { kind: "range"; axis: number; at: number[] };
-
 /** [start, stop, step] normalised as NumPy does for an axis of length n: the positions. */
 function slicePositions(
   fn: string,

@@ -92,7 +92,9 @@ export function tensordot(
       );
     }
     if (new Set(axA).size !== axA.length || new Set(axB).size !== axB.length) {
-      throw new ShapeError(`np.tensordot: an axis is repeated in axes [${axA}] / [${axB}]`);
+      throw new ShapeError(
+        `np.tensordot: an axis is repeated in axes [${axA.join(", ")}] / [${axB.join(", ")}]`,
+      );
     }
   }
   return contractAxes("tensordot", x, y, axA, axB);

@@ -388,13 +388,15 @@ export type PadWidth = number | readonly [number, number] | readonly (readonly [
 
 function padWidths(widths: PadWidth, ndim: number): [number, number][] {
   let out: [number, number][];
-  if (typeof widths === "number") out = new globalThis.Array(ndim).fill([widths, widths]);
+  if (typeof widths === "number")
+    out = new globalThis.Array<[number, number]>(ndim).fill([widths, widths]);
   else if (widths.length === 2 && typeof widths[0] === "number") {
     const [b, e] = widths as readonly [number, number];
-    out = new globalThis.Array(ndim).fill([b, e]);
+    out = new globalThis.Array<[number, number]>(ndim).fill([b, e]);
   } else {
     const list = widths as readonly (readonly [number, number])[];
-    if (list.length === 1) out = new globalThis.Array(ndim).fill([list[0]![0], list[0]![1]]);
+    if (list.length === 1)
+      out = new globalThis.Array<[number, number]>(ndim).fill([list[0]![0], list[0]![1]]);
     else if (list.length !== ndim) {
       throw new ShapeError(
         `np.pad: ${list.length} [before, after] pairs for an array of rank ${ndim}; give one ` +
