@@ -661,6 +661,7 @@ installArrayMethods({
 export { scalar };
 export { variance as var };
 export { at, nonzero, slice } from "./indexing.js";
+export { einsum, einsumPath, type EinsumStep } from "./einsum.js";
 export {
   append,
   arraySplit,
