@@ -62,6 +62,9 @@ function allocating<T>(fn: string, shape: readonly number[], make: () => T): T {
   }
 }
 
+/** Data for `np.array`: numbers, Arrays (traced ones too) and nested lists of them. */
+export type NestedArrayLike = ArrayLike | readonly NestedArrayLike[];
+
 /** Whether nested JS data holds an Array anywhere (then `array` stacks, like jnp.array). */
 function holdsArray(data: unknown): boolean {
   if (data instanceof Array) return true;
@@ -132,7 +135,7 @@ function stackNested(data: readonly unknown[], dtype: DType | undefined): Array 
  * const g = grad((x) => np.sum(np.array([x, np.multiply(x, 2), 1])))(3); // 3
  * ```
  */
-export function array(data: ArrayLike, opts: ArrayOptions = {}): Array {
+export function array(data: NestedArrayLike, opts: ArrayOptions = {}): Array {
   if (data instanceof Array) {
     return opts.dtype === undefined ? data : convert(data, checkDtype("array", opts.dtype));
   }
@@ -149,7 +152,7 @@ export function array(data: ArrayLike, opts: ArrayOptions = {}): Array {
     }
     return reshape(x, shape);
   }
-  const x = fromData(data, "np.array: argument data", opts.dtype);
+  const x = fromData(data as ArrayLike, "np.array: argument data", opts.dtype);
   if (opts.shape === undefined) return x;
   const shape = checkShapeArg("np.array", opts.shape);
   if (shapeSize(shape) !== x.size) {
@@ -161,7 +164,7 @@ export function array(data: ArrayLike, opts: ArrayOptions = {}): Array {
   return new ConcreteArray(shape, x.dtype, x.buffer);
 }
 /** Like `array`, but returns Arrays unchanged. */
-export function asarray(data: ArrayLike, opts: ArrayOptions = {}): Array {
+export function asarray(data: NestedArrayLike, opts: ArrayOptions = {}): Array {
   return array(data, opts);
 }
 

@@ -38,6 +38,7 @@ type AxisArg = Axis | { axis?: Axis; keepdims?: boolean };
 export {
   type ArrayOptions,
   type DTypeArg,
+  type NestedArrayLike,
   arange,
   array,
   asarray,

@@ -376,17 +376,12 @@ function combine(op: UpdateOp, old: Array, upd: Array): Array {
 }
 
 function broadcastValues(fn: string, v: Array, shape: readonly number[]): Array {
-  if (v.ndim > shape.length || broadcastShapes(fn, v.shape, shape).length !== shape.length) {
+  const lead = shape.length - v.ndim;
+  const fits = lead >= 0 && v.shape.every((n, d) => n === 1 || n === shape[lead + d]);
+  if (!fits) {
     throw new ShapeError(
       `${fn}: values of shape ${fmtShape(v.shape)} cannot be broadcast to the indexed shape ` +
-        `${fmtShape(shape)}`,
-    );
-  }
-  const b = broadcastShapes(fn, v.shape, shape);
-  if (b.some((n, i) => n !== shape[i])) {
-    throw new ShapeError(
-      `${fn}: values of shape ${fmtShape(v.shape)} cannot be broadcast to the indexed shape ` +
-        `${fmtShape(shape)}`,
+        `${fmtShape(shape)}; reshape them or index a matching selection`,
     );
   }
   return broadcastTo(v, shape);

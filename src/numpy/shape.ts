@@ -541,7 +541,7 @@ export function rot90(x: ArrayLike, k = 1, axes: readonly [number, number] = [0,
   const a = arr(x, "rot90");
   checkRank("rot90", a, 2);
   checkInt("rot90", "k", k);
-  const [a0, a1] = normalizeAxes("np.rot90", axes, a.ndim);
+  const [a0, a1] = axes.map((ax) => normalizeAxis("np.rot90", ax, a.ndim));
   if (a0 === a1 || axes.length !== 2) {
     throw new ShapeError(`np.rot90: axes must be two different axes, got [${axes.join(", ")}]`);
   }
