@@ -184,6 +184,18 @@ describe("stacking and splitting", () => {
   });
 });
 
+describe("reshape with separate sizes", () => {
+  it("x.reshape(20, 6) and np.reshape(x, 20, -1) as NumPy's method form", () => {
+    const x = np.arange(120);
+    const y = x.reshape(20, 6);
+    expect(y.shape).toEqual([20, 6]);
+    expectAllClose(y, ref(x).data);
+    expect(np.reshape(x, 20, -1).shape).toEqual([20, 6]);
+    checkTransforms((q) => q.reshape(4, 3).T, [X]);
+    expect(() => x.reshape(7, 6)).toThrow(/np\.reshape: cannot reshape an array of shape \[120\]/);
+  });
+});
+
 describe("rearranging", () => {
   it("roll, repeat, tile against loops", () => {
     const x = ref(X);

@@ -302,6 +302,14 @@ function planPath(
   return { path, cost };
 }
 
+interface CachedPlan {
+  parsed: Parsed;
+  path: EinsumStep[];
+  cost: number;
+}
+const planCache = new Map<string, CachedPlan>();
+const PLAN_CACHE_LIMIT = 256;
+
 function prepare(subscripts: string, operands: readonly ArrayLike[]) {
   if (typeof subscripts !== "string") {
     throw new InvalidArgumentError(
@@ -310,10 +318,16 @@ function prepare(subscripts: string, operands: readonly ArrayLike[]) {
   }
   let xs = promoteAll("einsum", operands);
   if (xs[0]!.dtype === "bool") xs = xs.map((x) => ew.convert(x, "int32"));
-  const parsed = parse(
-    subscripts,
-    xs.map((x) => x.shape),
-  );
+  // Parsing and the order search depend only on the subscripts and shapes: cached.
+  let key = subscripts;
+  for (const x of xs) key += `|${x.shape.join(",")}`;
+  let cached = planCache.get(key);
+  const parsed =
+    cached?.parsed ??
+    parse(
+      subscripts,
+      xs.map((x) => x.shape),
+    );
   // Per operand: diagonals, broadcast size-1 axes dropped, private labels summed.
   let terms = xs.map((x, i) => takeDiagonals({ x, labels: parsed.inputs[i]! }));
   terms = terms.map((t) => {
@@ -335,7 +349,19 @@ function prepare(subscripts: string, operands: readonly ArrayLike[]) {
     });
     return sumUnneeded(t, keep);
   });
-  return { parsed, terms };
+  if (cached === undefined) {
+    cached = {
+      parsed,
+      ...planPath(
+        terms.map((t) => t.labels),
+        parsed.output,
+        parsed.sizes,
+      ),
+    };
+    if (planCache.size >= PLAN_CACHE_LIMIT) planCache.clear();
+    planCache.set(key, cached);
+  }
+  return { parsed, terms, path: cached.path, cost: cached.cost };
 }
 
 /**
@@ -358,12 +384,7 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Array {
   if (operands.length === 0) {
     throw new InvalidArgumentError(`np.einsum: needs at least one operand after "${subscripts}"`);
   }
-  const { parsed, terms } = prepare(subscripts, operands);
-  const { path } = planPath(
-    terms.map((t) => t.labels),
-    parsed.output,
-    parsed.sizes,
-  );
+  const { parsed, terms, path } = prepare(subscripts, operands);
   const list = terms.slice();
   for (const [i, j] of path) {
     const a = list[i]!;
@@ -418,10 +439,6 @@ export function einsumPath(
   subscripts: string,
   ...operands: ArrayLike[]
 ): { path: EinsumStep[]; cost: number } {
-  const { parsed, terms } = prepare(subscripts, operands);
-  return planPath(
-    terms.map((t) => t.labels),
-    parsed.output,
-    parsed.sizes,
-  );
+  const { path, cost } = prepare(subscripts, operands);
+  return { path: path.map(([i, j]) => [i, j]), cost };
 }
