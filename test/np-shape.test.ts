@@ -334,6 +334,25 @@ describe("rearranging", () => {
       1e-14,
     );
     expectAllClose(g1!, np.gradient(X, { axis: 1 }) as NdArray);
+    // Coordinates (uneven spacing): exact for a quadratic with edgeOrder 2 (analytic 2x + 1).
+    const xs = [0, 0.5, 1.5, 3, 3.2];
+    const fq = xs.map((t) => t * t + t);
+    expectAllClose(
+      np.gradient(fq, { spacing: [xs], edgeOrder: 2 }) as NdArray,
+      xs.map((t) => 2 * t + 1),
+      1e-13,
+      1e-13,
+    );
+    const e1 = ref(np.gradient(fq, { spacing: [xs] }) as NdArray).data;
+    expectAllClose([e1[0]!, e1[4]!], [(fq[1]! - fq[0]!) / 0.5, (fq[4]! - fq[3]!) / 0.2], 1e-14);
+    const cols = [0, 1, 3, 4];
+    checkTransforms(
+      (p) => np.gradient(p, { axis: 1, spacing: [cols], edgeOrder: 2 }) as NdArray,
+      [X],
+    );
+    expect(() => np.gradient(fq, { spacing: [[0, 1]] })).toThrow(
+      /np\.gradient: 2 coordinates for axis 0 of length 5/,
+    );
     checkTransforms((p) => np.diff(p, 2), [X]);
     checkTransforms((p) => np.gradient(p, { axis: 0, edgeOrder: 2 }) as NdArray, [X]);
     expect(() => np.gradient([1, 2], { edgeOrder: 2 })).toThrow(

@@ -622,22 +622,115 @@ function gradientAxis(a: Array, ax: number, h: number, edgeOrder: 1 | 2): Array 
 }
 
 /**
- * NumPy's gradient with uniform spacing: the derivative estimate along each
- * axis (second-order central differences inside, one-sided at the ends,
- * `edgeOrder` 1 or 2). `spacing` is one number for all axes or one per
- * axis. Returns one Array for a single axis (a vector, or `axis` given as a
+ * NumPy's gradient along one axis at coordinates x (not evenly spaced):
+ * with hs = x[i] - x[i-1] and hd = x[i+1] - x[i], inside
+ * f'(x[i]) ~ (-hd/(hs(hs+hd))) f[i-1] + ((hd-hs)/(hs hd)) f[i] + (hs/(hd(hs+hd))) f[i+1]
+ * (exact for quadratics); at the ends one-sided differences of order
+ * `edgeOrder` (the order-2 ones exact for quadratics too).
+ */
+function gradientCoords(a: Array, ax: number, x: readonly number[], edgeOrder: 1 | 2): Array {
+  const n = a.shape[ax]!;
+  if (n < edgeOrder + 1) {
+    throw new ShapeError(
+      `np.gradient: axis ${ax} has ${n} points; edgeOrder ${edgeOrder} needs at least ` +
+        `${edgeOrder + 1}`,
+    );
+  }
+  if (x.length !== n) {
+    throw new ShapeError(
+      `np.gradient: ${x.length} coordinates for axis ${ax} of length ${n}; give one per point`,
+    );
+  }
+  const dx = x.slice(1).map((v, i) => v - x[i]!);
+  const s = (lo: number, hi: number) => sliceAxis(a, ax, lo, hi);
+  /** Entry i of `coef` times entry i of f's slice along the axis. */
+  const along = (v: Array, coef: readonly number[]) => {
+    const c = ConcreteArray.zeros([coef.length], v.dtype);
+    coef.forEach((k, i) => (c.buffer[i] = k));
+    return ew.mul(v, mv.broadcastInDim(c, v.shape, [ax]));
+  };
+  const combo = (terms: [Array, number][]) =>
+    terms.map(([v, k]) => along(v, [k])).reduce((p, q) => ew.add(p, q));
+  const parts: Array[] = [];
+  if (edgeOrder === 1)
+    parts.push(
+      combo([
+        [s(1, 2), 1 / dx[0]!],
+        [s(0, 1), -1 / dx[0]!],
+      ]),
+    );
+  else {
+    const [h1, h2] = [dx[0]!, dx[1]!];
+    parts.push(
+      combo([
+        [s(0, 1), -(2 * h1 + h2) / (h1 * (h1 + h2))],
+        [s(1, 2), (h1 + h2) / (h1 * h2)],
+        [s(2, 3), -h1 / (h2 * (h1 + h2))],
+      ]),
+    );
+  }
+  if (n > 2) {
+    const hs = dx.slice(0, -1);
+    const hd = dx.slice(1);
+    parts.push(
+      ew.add(
+        ew.add(
+          along(
+            s(0, n - 2),
+            hs.map((h, i) => -hd[i]! / (h * (h + hd[i]!))),
+          ),
+          along(
+            s(1, n - 1),
+            hs.map((h, i) => (hd[i]! - h) / (h * hd[i]!)),
+          ),
+        ),
+        along(
+          s(2, n),
+          hs.map((h, i) => h / (hd[i]! * (h + hd[i]!))),
+        ),
+      ),
+    );
+  }
+  if (edgeOrder === 1) {
+    const h = dx[n - 2]!;
+    parts.push(
+      combo([
+        [s(n - 1, n), 1 / h],
+        [s(n - 2, n - 1), -1 / h],
+      ]),
+    );
+  } else {
+    const [h1, h2] = [dx[n - 3]!, dx[n - 2]!];
+    parts.push(
+      combo([
+        [s(n - 3, n - 2), h2 / (h1 * (h1 + h2))],
+        [s(n - 2, n - 1), -(h1 + h2) / (h1 * h2)],
+        [s(n - 1, n), (2 * h2 + h1) / (h2 * (h1 + h2))],
+      ]),
+    );
+  }
+  return mv.concatenate(parts, ax);
+}
+
+/**
+ * NumPy's gradient: the derivative estimate along each axis (second-order
+ * central differences inside, one-sided at the ends, `edgeOrder` 1 or 2).
+ * `spacing` is one number for all axes, or one entry per axis: a number
+ * (uniform step) or the list of coordinates of the points (any spacing).
+ * Returns one Array for a single axis (a vector, or `axis` given as a
  * number) and a list with one Array per axis otherwise, as NumPy.
  *
  * @example
  * ```ts
  * import { np } from "chainrule";
  * const g = np.gradient([1, 4, 9, 16]); // [3, 4, 6, 7]
+ * const h = np.gradient([0, 1, 4], { spacing: [[0, 1, 2]], edgeOrder: 2 }); // [0, 2, 4]
  * ```
  */
 export function gradient(
   f: ArrayLike,
   opts: {
-    spacing?: number | readonly number[];
+    spacing?: number | readonly (number | readonly number[])[];
     axis?: number | readonly number[];
     edgeOrder?: 1 | 2;
   } = {},
@@ -656,6 +749,9 @@ export function gradient(
   if (edge !== 1 && edge !== 2) {
     throw new InvalidArgumentError(`np.gradient: edgeOrder must be 1 or 2, got ${String(edge)}`);
   }
-  const out = axes.map((ax, i) => gradientAxis(a, ax, hs[i]!, edge));
+  const out = axes.map((ax, i) => {
+    const h = hs[i]!;
+    return typeof h === "number" ? gradientAxis(a, ax, h, edge) : gradientCoords(a, ax, h, edge);
+  });
   return out.length === 1 && (a.ndim === 1 || typeof opts.axis === "number") ? out[0]! : out;
 }
