@@ -6,7 +6,10 @@
  * back. Checks first that all agree. On the wasm backend it runs once on one
  * thread and once with the worker threads.
  *
- *   npx tsx bench/einsum.ts [--rounds N]
+ *   node --expose-gc --import tsx bench/einsum.ts [--rounds N]
+ *
+ * (--expose-gc lets it collect garbage, untimed, before every call; plain
+ * `npx tsx bench/einsum.ts` also works.)
  */
 import { numpy as jnp } from "@jax-js/jax";
 import { setWasmThreadLimit } from "../src/backends/wasm/index.js";
@@ -86,7 +89,11 @@ const problems: Problem[] = [
 ];
 
 async function main(): Promise<void> {
-  console.log(`einsum benchmark, float32, eager, ${rounds} rounds; ${machineInfo()}`);
+  const gc =
+    (globalThis as { gc?: unknown }).gc === undefined
+      ? "no gc between calls"
+      : "gc before each call";
+  console.log(`einsum benchmark, float32, eager, ${rounds} rounds, ${gc}; ${machineInfo()}`);
   for (const backend of await chainruleBackends()) {
     await useChainrule(backend);
     // On the wasm backend, one thread (0 workers) first: on a shared 2-core host
@@ -121,11 +128,15 @@ async function runProblem(p: Problem, backend: string): Promise<void> {
     check("worst order", p.worst(a, b, c).data());
     const jaxRun = () => jnp.einsum(p.spec, ...jops.map((j) => j.ref)).dataSync();
     check("jax-js einsum", jaxRun());
+    // An untimed full garbage collection before every call (with --expose-gc), so
+    // that no case pays for the garbage of the case before it.
+    const collect = (globalThis as { gc?: () => void }).gc;
+    const before = collect === undefined ? undefined : () => collect();
     const cases: BenchCase[] = [
-      { name: "np.einsum", run: () => np.einsum(p.spec, a, b, c).data() },
-      { name: "best order by hand", run: () => p.best(a, b, c).data() },
-      { name: "worst order by hand", run: () => p.worst(a, b, c).data() },
-      { name: "jax-js jnp.einsum", run: jaxRun },
+      { name: "np.einsum", run: () => np.einsum(p.spec, a, b, c).data(), before },
+      { name: "best order by hand", run: () => p.best(a, b, c).data(), before },
+      { name: "worst order by hand", run: () => p.worst(a, b, c).data(), before },
+      { name: "jax-js jnp.einsum", run: jaxRun, before },
     ];
     const results = await runInterleaved(cases, { rounds, warmup: 3, capMs: 20_000 });
     const bestMs = results.find((r) => r.name === "best order by hand")!.medianMs;

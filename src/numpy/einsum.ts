@@ -12,8 +12,10 @@
  * 4. Each pair becomes transpose + reshape + one (batched) matmul: shared
  *    labels still needed later are batch axes, shared labels needed nowhere
  *    else are contracted, the others are the matrix rows/columns.
+ * Eager calls run this compiled by jit, once per subscripts and shapes.
  */
-import { type Array, type ArrayLike } from "../core/array.js";
+import { type Array, type ArrayLike, ConcreteArray } from "../core/array.js";
+import { jit } from "../jit/jit.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import * as ew from "../primitives/elementwise.js";
 import { gather } from "../primitives/indexing.js";
@@ -384,6 +386,27 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Array {
   if (operands.length === 0) {
     throw new InvalidArgumentError(`np.einsum: needs at least one operand after "${subscripts}"`);
   }
+  if (operands.every((x) => x instanceof ConcreteArray)) {
+    let f = compiled.get(subscripts);
+    if (f === undefined) {
+      f = jit((...xs: Array[]) => einsumTraced(subscripts, xs));
+      if (compiled.size >= PLAN_CACHE_LIMIT) compiled.clear();
+      compiled.set(subscripts, f);
+    }
+    return f(...(operands as Array[]));
+  }
+  return einsumTraced(subscripts, operands);
+}
+/**
+ * Eager calls on concrete arrays run einsum compiled by jit (cached per
+ * subscripts here, per shapes and dtypes by jit): the parsing, the order
+ * search and the bookkeeping of the steps then cost nothing after the first
+ * call, leaving the matmul kernels (jit calls their impl, so the values are
+ * the same bit for bit). Under a transformation einsum traces inline.
+ */
+const compiled = new Map<string, (...xs: Array[]) => Array>();
+
+function einsumTraced(subscripts: string, operands: readonly ArrayLike[]): Array {
   const { parsed, terms, path } = prepare(subscripts, operands);
   const list = terms.slice();
   for (const [i, j] of path) {
