@@ -64,6 +64,13 @@ function distinct(shape: number[], r: () => number): ConcreteArray {
   vals.forEach((v, i) => (x.buffer[i] = v));
   return x;
 }
+/** k sample matrices stacked into [k, ...shape]. */
+function stackOf(k: number, make: () => ConcreteArray): ConcreteArray {
+  const parts = Array.from({ length: k }, make);
+  const out = ConcreteArray.zeros([k, ...parts[0]!.shape], "float64");
+  parts.forEach((p, i) => out.buffer.set(p.buffer, i * p.size));
+  return out;
+}
 /** A random n x n matrix plus n I (diagonally dominant, far from singular). */
 function wellConditioned(n: number, r: () => number): ConcreteArray {
   const a = sample([n, n], uniform(-1, 1), r);
@@ -212,6 +219,7 @@ type PrimName =
   | "solve"
   | "det"
   | "logAbsDet"
+  | "detSign"
   | "triangularSolve"
   | "cholesky";
 
@@ -324,26 +332,33 @@ const SPECS = {
     args: (r) => [sample([2, 4, 3], any, r), sample([2, 2, 4], any, r)],
     params: { transposeA: true, transposeB: true },
   },
+  // The matrix functions take stacks [..., n, n] natively: a stack of two
+  // here, so that vmap's batch axis joins an existing stack dimension.
   solve: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r)), sample([2, 3, 2], any, r)],
   },
   det: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r))],
   },
   logAbsDet: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r))],
+  },
+  detSign: {
+    noSpecials: true,
+    zeroDerivative: true,
+    args: (r) => [stackOf(2, () => wellConditioned(3, r))],
   },
   triangularSolve: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r)), sample([2, 3, 2], any, r)],
     params: { lower: true },
   },
   cholesky: {
     noSpecials: true,
-    args: (r) => [symmetricPositiveDefinite(3, r)],
+    args: (r) => [stackOf(2, () => symmetricPositiveDefinite(3, r))],
   },
 } satisfies Record<PrimName, Spec>;
 const SPEC_OF: ReadonlyMap<string, Spec> = new Map(Object.entries(SPECS));
