@@ -15,6 +15,8 @@
  * | "score"           | yes      | 2 runs of f (reverse mode)       | any number of parameters; high variance |
  * | "straightThrough" | no       | 1 reverse pass                   | derivative of the draws' means        |
  * | "relaxed"         | no       | 1 reverse pass                   | Bernoulli draws only; bias set by τ   |
+ *
+ * @module
  */
 import type { Array, ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
