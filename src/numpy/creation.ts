@@ -10,6 +10,7 @@ import { type DType, isDType } from "../core/dtype.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { checkShapeArg, shapeSize } from "../core/shape.js";
 import { convert } from "../primitives/elementwise.js";
+import { makeLeaf } from "../imperative/tensor.js";
 import { arr } from "./core.js";
 
 /** Options of `array` / `asarray`. */
@@ -17,6 +18,11 @@ export interface ArrayOptions {
   dtype?: DType;
   /** Shape for flat data (TypedArray or flat list). */
   shape?: readonly number[];
+  /**
+   * Make a leaf that records operations for `backward()` (the imperative,
+   * PyTorch-style interface); only float arrays can.
+   */
+  requiresGrad?: boolean;
 }
 
 /**
@@ -24,7 +30,20 @@ export interface ArrayOptions {
  * positional form, `np.zeros([2], "float32")`) or an options object
  * (`np.zeros([2], { dtype: "float32" })`, as `np.array` takes it).
  */
-export type DTypeArg = DType | { dtype?: DType };
+export type DTypeArg = DType | { dtype?: DType; requiresGrad?: boolean };
+
+/** `x` as a requiresGrad leaf when the options ask for one. */
+function maybeLeaf(fn: string, x: Array, opts: unknown): Array {
+  if (typeof opts !== "object" || opts === null) return x;
+  const flag = (opts as { requiresGrad?: unknown }).requiresGrad;
+  if (flag === undefined || flag === false) return x;
+  if (flag !== true) {
+    throw new InvalidArgumentError(
+      `np.${fn}: requiresGrad must be true or false, got ${typeof flag} ${JSON.stringify(flag)}`,
+    );
+  }
+  return makeLeaf(`np.${fn}`, x);
+}
 
 /** The dtype named by `arg` (or `fallback`), checked, for np function `fn`. */
 export function checkDtype(
@@ -63,6 +82,10 @@ function allocating<T>(fn: string, shape: readonly number[], make: () => T): T {
 
 /** Creates an array from numbers, nested arrays or a TypedArray (copying the data). */
 export function array(data: ArrayLike, opts: ArrayOptions = {}): Array {
+  return maybeLeaf("array", arrayData(data, opts), opts);
+}
+
+function arrayData(data: ArrayLike, opts: ArrayOptions): Array {
   if (data instanceof Array) {
     return opts.dtype === undefined ? data : convert(data, checkDtype("array", opts.dtype));
   }
@@ -86,19 +109,31 @@ export function asarray(data: ArrayLike, opts: ArrayOptions = {}): Array {
 export function full(shape: readonly number[] | number, value: number, dtype?: DTypeArg): Array {
   const s = checkShapeArg("np.full", shape);
   const dt = checkDtype("full", dtype);
-  return allocating("full", s, () => ConcreteArray.full(s, dt, value));
+  return maybeLeaf(
+    "full",
+    allocating("full", s, () => ConcreteArray.full(s, dt, value)),
+    dtype,
+  );
 }
 /** An array of `shape` filled with 0. */
 export function zeros(shape: readonly number[] | number, dtype?: DTypeArg): Array {
   const s = checkShapeArg("np.zeros", shape);
   const dt = checkDtype("zeros", dtype);
-  return allocating("zeros", s, () => ConcreteArray.full(s, dt, 0));
+  return maybeLeaf(
+    "zeros",
+    allocating("zeros", s, () => ConcreteArray.full(s, dt, 0)),
+    dtype,
+  );
 }
 /** An array of `shape` filled with 1. */
 export function ones(shape: readonly number[] | number, dtype?: DTypeArg): Array {
   const s = checkShapeArg("np.ones", shape);
   const dt = checkDtype("ones", dtype);
-  return allocating("ones", s, () => ConcreteArray.full(s, dt, 1));
+  return maybeLeaf(
+    "ones",
+    allocating("ones", s, () => ConcreteArray.full(s, dt, 1)),
+    dtype,
+  );
 }
 /** Zeros of x's shape (and dtype unless given). */
 export function zerosLike(x: ArrayLike, dtype?: DTypeArg): Array {
@@ -150,7 +185,7 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DTypeArg)
     ConcreteArray.zeros(shape, checkDtype("arange", dtype)),
   );
   for (let i = 0; i < n; i++) x.buffer[i] = start + i * step;
-  return x;
+  return maybeLeaf("arange", x, dtype);
 }
 /** `num` evenly spaced values from start to stop inclusive. */
 export function linspace(start: number, stop: number, num = 50, dtype?: DTypeArg): Array {
@@ -160,5 +195,5 @@ export function linspace(start: number, stop: number, num = 50, dtype?: DTypeArg
   );
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) x.buffer[i] = i === num - 1 && num > 1 ? stop : start + i * step;
-  return x;
+  return maybeLeaf("linspace", x, dtype);
 }

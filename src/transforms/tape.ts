@@ -24,6 +24,7 @@
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import type { AnyPrimitive, MultiPrimitive } from "../core/primitive.js";
+import { isRecording } from "../core/trace.js";
 
 const DTYPE_CODES: readonly DType[] = ["float64", "float32", "int32", "bool"];
 const DTYPE_CODE: Record<DType, number> = { float64: 0, float32: 1, int32: 2, bool: 3 };
@@ -108,7 +109,13 @@ export class Tape {
   }
 
   private encodeConstant(value: Array): number {
-    if (value instanceof ConcreteArray && value.shape.length === 0 && value.dtype === "float64") {
+    // By value, unless a GradientTape is recording: it follows arrays by identity.
+    if (
+      value instanceof ConcreteArray &&
+      value.shape.length === 0 &&
+      value.dtype === "float64" &&
+      !isRecording()
+    ) {
       this.scalars.set(this.numScalars, value.scalarValue);
       return -(2 * this.numScalars++ + 2);
     }
