@@ -48,3 +48,23 @@ export async function graphSvg(dot: string): Promise<string> {
   const svg = await renderSvg(dot);
   return svg.slice(svg.indexOf("<svg"));
 }
+
+/**
+ * One colour per method across every plot of the report, so that "finite
+ * differences" or "chainrule" look the same wherever they appear.
+ */
+export const METHOD_COLORS = {
+  function: "#1d2330",
+  chainrule: "#2b6cd4",
+  exact: "#8a8f99",
+  finiteDifferences: "#e07b16",
+  finiteDifferencesFine: "#b8470b",
+  dual: "#1b9e5a",
+  symbolic: "#8e44ad",
+  second: "#c0262d",
+} as const;
+
+/** A colour scale for series named in `domain`, with the colours given in the same order. */
+export function colorScale(domain: string[], range: string[]): Plot.ScaleOptions {
+  return { domain, range, legend: true };
+}
