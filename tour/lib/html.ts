@@ -42,7 +42,9 @@ function seedRow(v: SeedValue): string {
 }
 
 function codeHtml(c: CodeBlock): string {
-  return `<details class="code" open><summary>${escapeHtml(c.caption)}</summary><pre><code>${escapeHtml(c.source)}</code></pre></details>`;
+  const open = c.folded === true ? "" : " open";
+  const wrap = c.wrap === true ? ' class="wrap"' : "";
+  return `<details class="code"${open}><summary>${escapeHtml(c.caption)}</summary><pre${wrap}><code>${escapeHtml(c.source)}</code></pre></details>`;
 }
 
 function sectionHtml(s: SectionResult): string {
@@ -102,6 +104,7 @@ td.code { font-family: ui-monospace, monospace; white-space: pre-wrap; word-brea
 details.code { margin: 8px 0; }
 details.code summary { cursor: pointer; font-size: 13px; color: #44506a; }
 pre { background: #f3f4f7; border-radius: 6px; padding: 10px 12px; overflow-x: auto; font-size: 12.5px; line-height: 1.4; max-width: 100%; box-sizing: border-box; }
+pre.wrap { white-space: pre-wrap; word-break: break-all; }
 @media (max-width: 700px) {
   header, nav { padding-left: 14px; padding-right: 14px; }
   header h1 { font-size: 22px; }

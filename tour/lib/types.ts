@@ -48,6 +48,10 @@ export interface SectionResult {
 export interface CodeBlock {
   caption: string;
   source: string;
+  /** Shown folded (a long generated program); open by default. */
+  folded?: boolean;
+  /** Wrap long lines (a printed formula) instead of scrolling. */
+  wrap?: boolean;
 }
 
 export interface SeedValue {

@@ -12,6 +12,7 @@ import { dualAndTape } from "./s09-dual-and-tape.js";
 import { nnPhysics } from "./s10-nn-physics.js";
 import { longSimulations } from "./s11-long-simulations.js";
 import { frameworks } from "./s12-frameworks.js";
+import { graphsCse } from "./s14-graphs-cse.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
@@ -26,4 +27,5 @@ export const SECTIONS: Section[] = [
   nnPhysics,
   longSimulations,
   frameworks,
+  graphsCse,
 ];
