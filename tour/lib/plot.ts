@@ -56,6 +56,8 @@ export async function graphSvg(dot: string): Promise<string> {
 export const METHOD_COLORS = {
   function: "#1d2330",
   chainrule: "#2b6cd4",
+  forward: "#2b6cd4",
+  reverse: "#7b3fbf",
   exact: "#8a8f99",
   finiteDifferences: "#e07b16",
   finiteDifferencesFine: "#b8470b",

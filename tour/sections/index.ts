@@ -12,7 +12,9 @@ import { dualAndTape } from "./s09-dual-and-tape.js";
 import { nnPhysics } from "./s10-nn-physics.js";
 import { longSimulations } from "./s11-long-simulations.js";
 import { frameworks } from "./s12-frameworks.js";
+import { linearMaps } from "./s13-linear-maps.js";
 import { graphsCse } from "./s14-graphs-cse.js";
+import { byHand } from "./s15-by-hand.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
@@ -27,5 +29,7 @@ export const SECTIONS: Section[] = [
   nnPhysics,
   longSimulations,
   frameworks,
+  linearMaps,
   graphsCse,
+  byHand,
 ];
