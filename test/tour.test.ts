@@ -114,6 +114,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
           'g[aria-label="contour"] path',
           'g[aria-label="vector"] path',
           'g[aria-label="bar"] rect',
+          'g[aria-label="cell"] rect',
           "g.node",
           "g.edge",
         ].join(", ");
@@ -166,6 +167,67 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
           expect(row.verdict).toMatch(/pass/);
         });
       });
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it("lays out without overlap: no text boxes overlapping in a figure, no sideways scroll at 390 px", async () => {
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+    });
+    try {
+      for (const width of [1280, 390]) {
+        const page = await browser.newPage({ viewport: { width, height: 900 } });
+        await page.goto(pathToFileURL(run.page).href);
+        const layout = await page.evaluate(() => {
+          const overlaps: string[] = [];
+          document.querySelectorAll(".figure svg").forEach((svg) => {
+            const section = svg.closest("section")?.getAttribute("data-section") ?? "?";
+            // Every text box of the figure (tick labels, axis titles, legends, direct labels, node labels).
+            const boxes = Array.from(svg.querySelectorAll("text"))
+              .filter((t) => (t.textContent ?? "").trim() !== "")
+              .map((t) => ({ text: t.textContent ?? "", r: t.getBoundingClientRect() }))
+              .filter((b) => b.r.width > 0 && b.r.height > 0);
+            for (let i = 0; i < boxes.length; i++) {
+              for (let j = i + 1; j < boxes.length; j++) {
+                const a = boxes[i]!.r;
+                const b = boxes[j]!.r;
+                // Overlap by more than 1.5 px both ways (touching baselines are fine).
+                const ox = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+                const oy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+                if (ox > 1.5 && oy > 1.5) {
+                  overlaps.push(`${section}: "${boxes[i]!.text}" overlaps "${boxes[j]!.text}"`);
+                }
+              }
+            }
+            // Text cut by the figure's own edges (a tick label drawn outside the viewBox).
+            const frame = svg.getBoundingClientRect();
+            boxes.forEach((b) => {
+              if (
+                b.r.left < frame.left - 1 ||
+                b.r.right > frame.right + 1 ||
+                b.r.top < frame.top - 1 ||
+                b.r.bottom > frame.bottom + 1
+              ) {
+                overlaps.push(`${section}: "${b.text}" is cut by the figure's edge`);
+              }
+            });
+          });
+          return {
+            overlaps,
+            scrollWidth: document.documentElement.scrollWidth,
+            innerWidth: window.innerWidth,
+          };
+        });
+        expect(layout.overlaps, `at ${width} px`).toEqual([]);
+        expect(layout.scrollWidth, `page wider than the ${width} px window`).toBeLessThanOrEqual(
+          layout.innerWidth,
+        );
+        await page.close();
+      }
     } finally {
       await browser.close();
     }

@@ -7,7 +7,7 @@
  */
 import { grad, graphSize, makeJaxpr, np, type Array } from "../../src/index.js";
 import * as E from "../lib/expr.js";
-import { Plot, plotSvg } from "../lib/plot.js";
+import { Plot, plotSvg, powerOfTen } from "../lib/plot.js";
 import { check, checkRel, type Section, type SectionResult } from "../lib/types.js";
 
 interface QuadMap {
@@ -119,7 +119,7 @@ export const symbolic: Section = {
           svg: plotSvg({
             color: { legend: true },
             x: { label: "iterations of the map", ticks: maxIter },
-            y: { type: "log", label: "size", grid: true },
+            y: { type: "log", label: "size", grid: true, tickFormat: powerOfTen },
             marks: [
               Plot.line(rows, { x: "iterations", y: "size", stroke: "series" }),
               Plot.dot(rows, {
@@ -138,7 +138,7 @@ export const symbolic: Section = {
           svg: plotSvg({
             color: { legend: true },
             x: { label: "k" },
-            y: { type: "log", label: "operations", grid: true },
+            y: { type: "log", label: "operations", grid: true, tickFormat: powerOfTen },
             marks: [
               Plot.line(treeRows, { x: "k", y: "count", stroke: "series" }),
               Plot.dot(treeRows, { x: "k", y: "count", fill: "series", r: 3 }),

@@ -176,7 +176,7 @@ export const likelihoodFit: Section = {
               domain: levels.slice(1),
               scheme: "viridis",
               legend: true,
-              label: "log L: distance from the best fit (log L_max - k²/2)",
+              label: "distance from the best fit",
               // Ticks in standard deviations: k = sqrt(2 (log L_max - level)).
               tickFormat: (v: number) => `${Number(Math.sqrt(2 * (maxLogL - v)).toFixed(1))}σ`,
             },
