@@ -110,7 +110,10 @@ pre.wrap { white-space: pre-wrap; word-break: break-all; }
   header h1 { font-size: 22px; }
   main { padding: 6px 8px 24px 8px; }
   section { padding: 12px 12px; }
-  .figure { flex: 1 1 100%; min-width: 0; }
+  nav a { white-space: normal; }
+  /* Figures keep their drawn size (readable labels) and scroll inside their own box. */
+  .figure { flex: 1 1 100%; min-width: 0; max-width: 100%; overflow-x: auto; }
+  .figure svg { max-width: none; }
   table.checks, table.seedvalues { font-size: 12px; }
 }
 `;
