@@ -4,7 +4,7 @@
  * Lennard-Jones potential for a small cluster, against finite differences.
  */
 import { jit, nn, np, optim, tree, valueAndGrad, grad, type Array } from "../../src/index.js";
-import { Plot, grid, plotSvg, powerOfTen } from "../lib/plot.js";
+import { METHOD_COLORS, Plot, colorScale, grid, plotSvg, powerOfTen } from "../lib/plot.js";
 import { check, checkWorst, type Section, type SectionResult } from "../lib/types.js";
 
 // ---- Neural network: fit y = sin(x) on [-3, 3] with a 1-16-16-1 tanh MLP.
@@ -159,7 +159,7 @@ export const nnPhysics: Section = {
           caption: "The trained network against sin(x).",
           svg: plotSvg({
             height: 320,
-            color: { legend: true },
+            color: colorScale(["sin(x)", "network"], [METHOD_COLORS.exact, METHOD_COLORS.chainrule]),
             y: { grid: true },
             marks: [
               Plot.dot(
