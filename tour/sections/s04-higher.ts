@@ -42,7 +42,12 @@ export const higher: Section = {
           svg: plotSvg({
             color: colorScale(
               fns.map(([name]) => name),
-              [METHOD_COLORS.function, METHOD_COLORS.chainrule, METHOD_COLORS.second, METHOD_COLORS.dual],
+              [
+                METHOD_COLORS.function,
+                METHOD_COLORS.chainrule,
+                METHOD_COLORS.second,
+                METHOD_COLORS.dual,
+              ],
             ),
             y: { grid: true, label: "value" },
             marks: [

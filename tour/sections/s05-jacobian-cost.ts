@@ -63,8 +63,18 @@ export const jacobianCost: Section = {
       // Interleave the modes so that machine load affects both alike.
       const panelOut = "varying number of outputs (10 inputs)";
       const panelIn = "varying number of inputs (10 outputs)";
-      rows.push({ size: n, ms: fastestMs(fwdOut, reps), mode: "forward (jacfwd)", panel: panelOut });
-      rows.push({ size: n, ms: fastestMs(revOut, reps), mode: "reverse (jacrev)", panel: panelOut });
+      rows.push({
+        size: n,
+        ms: fastestMs(fwdOut, reps),
+        mode: "forward (jacfwd)",
+        panel: panelOut,
+      });
+      rows.push({
+        size: n,
+        ms: fastestMs(revOut, reps),
+        mode: "reverse (jacrev)",
+        panel: panelOut,
+      });
       rows.push({ size: n, ms: fastestMs(fwdIn, reps), mode: "forward (jacfwd)", panel: panelIn });
       rows.push({ size: n, ms: fastestMs(revIn, reps), mode: "reverse (jacrev)", panel: panelIn });
     }

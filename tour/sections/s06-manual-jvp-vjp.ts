@@ -79,7 +79,10 @@ export const manualJvpVjp: Section = {
           svg: plotSvg({
             height: 300,
             marginLeft: 60,
-            color: colorScale(["by hand", "chainrule"], [METHOD_COLORS.exact, METHOD_COLORS.chainrule]),
+            color: colorScale(
+              ["by hand", "chainrule"],
+              [METHOD_COLORS.exact, METHOD_COLORS.chainrule],
+            ),
             fx: { label: null },
             x: { axis: null },
             y: { grid: true, label: "value" },

@@ -159,7 +159,10 @@ export const nnPhysics: Section = {
           caption: "The trained network against sin(x).",
           svg: plotSvg({
             height: 320,
-            color: colorScale(["sin(x)", "network"], [METHOD_COLORS.exact, METHOD_COLORS.chainrule]),
+            color: colorScale(
+              ["sin(x)", "network"],
+              [METHOD_COLORS.exact, METHOD_COLORS.chainrule],
+            ),
             y: { grid: true },
             marks: [
               Plot.dot(

@@ -86,7 +86,9 @@ export const frameworks: Section = {
     }
     // #endregion
 
-    const gradRef = numbers(grad((a: Array) => a.add(2).mul(a.add(2)).mul(3).mean())(np.ones([2, 2])) as Array);
+    const gradRef = numbers(
+      grad((a: Array) => a.add(2).mul(a.add(2)).mul(3).mean())(np.ones([2, 2])) as Array,
+    );
     const xsN = numbers(xs);
     const usN = numbers(us);
     const exactHigher = [3 * 16, 6 * 4, 6, 0];
@@ -125,8 +127,14 @@ export const frameworks: Section = {
           "a requiresGrad array captured as a constant inside jit is refused with an error.",
       ],
       code: [
-        { caption: "PyTorch's autograd tutorial cell", source: codeRegion(import.meta.url, "torch") },
-        { caption: "exp(2x) with create_graph (seed 004's \"Original example\")", source: codeRegion(import.meta.url, "createGraph") },
+        {
+          caption: "PyTorch's autograd tutorial cell",
+          source: codeRegion(import.meta.url, "torch"),
+        },
+        {
+          caption: 'exp(2x) with create_graph (seed 004\'s "Original example")',
+          source: codeRegion(import.meta.url, "createGraph"),
+        },
         { caption: "TensorFlow's GradientTape cells", source: codeRegion(import.meta.url, "tape") },
         { caption: "x³ differentiated four times", source: codeRegion(import.meta.url, "higher") },
       ],
@@ -136,7 +144,11 @@ export const frameworks: Section = {
           seed: "(not printed in seed 004; PyTorch's tutorial shows tensor([[4.5, 4.5], [4.5, 4.5]]))",
           chainrule: JSON.stringify(xGrad.toArray()),
         },
-        { what: "dy_dx.numpy() for x = tf.Variable(3.0), y = x**2", seed: "(6.0 in TensorFlow's guide)", chainrule: fmt(dyv) },
+        {
+          what: "dy_dx.numpy() for x = tf.Variable(3.0), y = x**2",
+          seed: "(6.0 in TensorFlow's guide)",
+          chainrule: fmt(dyv),
+        },
         {
           what: "print(f(4.0)); grad applied 1..4 times at 4.0",
           seed: "64.0 48.0 24.0 6.0 0.0",
@@ -144,36 +156,85 @@ export const frameworks: Section = {
         },
       ],
       checks: [
-        checkWorst("x.grad after out.backward()", torchGrad, [4.5, 4.5, 4.5, 4.5], "analytic 6(x+2)/4", 0),
+        checkWorst(
+          "x.grad after out.backward()",
+          torchGrad,
+          [4.5, 4.5, 4.5, 4.5],
+          "analytic 6(x+2)/4",
+          0,
+        ),
         checkWorst("x.grad vs grad of the same function", torchGrad, gradRef, "grad", 0),
-        checkWorst("d/dx exp(2x) with createGraph", e1, ts.map((tv) => 2 * Math.exp(2 * tv)), "analytic 2e^{2x}", 1e-15),
-        checkWorst("second derivative by backward of x.grad", e2, ts.map((tv) => 4 * Math.exp(2 * tv)), "analytic 4e^{2x}", 1e-15),
+        checkWorst(
+          "d/dx exp(2x) with createGraph",
+          e1,
+          ts.map((tv) => 2 * Math.exp(2 * tv)),
+          "analytic 2e^{2x}",
+          1e-15,
+        ),
+        checkWorst(
+          "second derivative by backward of x.grad",
+          e2,
+          ts.map((tv) => 4 * Math.exp(2 * tv)),
+          "analytic 4e^{2x}",
+          1e-15,
+        ),
         check("GradientTape: d(x²)/dx at x = 3", dyv, 6, "analytic 2x", 0),
-        checkWorst("GradientTape: d(x²)/dx on [0, 10]", numbers(dys), xsN.map((xv) => 2 * xv), "analytic 2x", 1e-15),
-        checkWorst("GradientTape: d exp(2x)/dx on [0, 1.23]", numbers(deu), usN.map((u) => 2 * Math.exp(2 * u)), "analytic 2e^{2x}", 1e-15),
-        ...byBackward.map((b, k) => check(`d^${k + 1}/dx^${k + 1} x³ at 4 by backward(createGraph)`, b, exactHigher[k]!, "analytic", 0)),
-        ...byGrad.map((b, k) => check(`d^${k + 1}/dx^${k + 1} x³ at 4 by nested grad`, b, exactHigher[k]!, "analytic", 0)),
+        checkWorst(
+          "GradientTape: d(x²)/dx on [0, 10]",
+          numbers(dys),
+          xsN.map((xv) => 2 * xv),
+          "analytic 2x",
+          1e-15,
+        ),
+        checkWorst(
+          "GradientTape: d exp(2x)/dx on [0, 1.23]",
+          numbers(deu),
+          usN.map((u) => 2 * Math.exp(2 * u)),
+          "analytic 2e^{2x}",
+          1e-15,
+        ),
+        ...byBackward.map((b, k) =>
+          check(
+            `d^${k + 1}/dx^${k + 1} x³ at 4 by backward(createGraph)`,
+            b,
+            exactHigher[k]!,
+            "analytic",
+            0,
+          ),
+        ),
+        ...byGrad.map((b, k) =>
+          check(`d^${k + 1}/dx^${k + 1} x³ at 4 by nested grad`, b, exactHigher[k]!, "analytic", 0),
+        ),
       ],
       figures: [
         {
-          caption: "exp(2x) on [0, 1] and its first two derivatives by backward() with createGraph (log axis: the three curves differ by factors 2).",
+          caption:
+            "exp(2x) on [0, 1] and its first two derivatives by backward() with createGraph (log axis: the three curves differ by factors 2).",
           svg: plotSvg({
             width: 560,
             height: 340,
             marginLeft: 50,
-            color: colorScale(series, [METHOD_COLORS.function, METHOD_COLORS.chainrule, METHOD_COLORS.second]),
+            color: colorScale(series, [
+              METHOD_COLORS.function,
+              METHOD_COLORS.chainrule,
+              METHOD_COLORS.second,
+            ]),
             x: { label: "x", labelAnchor: "right", labelArrow: "none" },
             y: { type: "log", grid: true, label: "value (log scale)", ticks: [1, 2, 5, 10, 20] },
             marks: [Plot.line(rows, { x: "x", y: "y", stroke: "series", strokeWidth: 2 })],
           }),
         },
         {
-          caption: "TensorFlow's exponential example: y = exp(2x) on [0, 1.23] and dy/dx from tape.gradient.",
+          caption:
+            "TensorFlow's exponential example: y = exp(2x) on [0, 1.23] and dy/dx from tape.gradient.",
           svg: plotSvg({
             width: 560,
             height: 340,
             marginLeft: 50,
-            color: colorScale(["y = exp(2x)", "dy/dx by GradientTape"], [METHOD_COLORS.function, METHOD_COLORS.chainrule]),
+            color: colorScale(
+              ["y = exp(2x)", "dy/dx by GradientTape"],
+              [METHOD_COLORS.function, METHOD_COLORS.chainrule],
+            ),
             x: { label: "x", labelAnchor: "right", labelArrow: "none" },
             y: { grid: true, label: "value", labelArrow: "none" },
             marks: [Plot.line(tapeRows, { x: "x", y: "y", stroke: "series", strokeWidth: 2 })],

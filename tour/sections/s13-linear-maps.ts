@@ -103,16 +103,46 @@ export const linearMaps: Section = {
           `chainrule's vjp gives [${g1!.item()}, ${g2!.item()}].`,
       ],
       code: [
-        { caption: "Recovering the matrix from jvp and vjp; graph_like and matrix_like", source: codeRegion(import.meta.url, "maps") },
-        { caption: "The seed's Derivatives example", source: codeRegion(import.meta.url, "manual") },
+        {
+          caption: "Recovering the matrix from jvp and vjp; graph_like and matrix_like",
+          source: codeRegion(import.meta.url, "maps"),
+        },
+        {
+          caption: "The seed's Derivatives example",
+          source: codeRegion(import.meta.url, "manual"),
+        },
       ],
       seedValues: [
-        { what: "M derived from matrix-vector products", seed: "[[2 0 0]\n [0 1 3]]", chainrule: show(byColumns) },
-        { what: "M derived from vector-matrix products", seed: "[[2 0 0]\n [0 1 3]]", chainrule: show(byRows) },
-        { what: "M derived from matrix like computation", seed: "[[ 2  1  2]\n [-2 -1  1]]", chainrule: show(matrixM) },
-        { what: "M derived from graph-like products", seed: "[[ 2  1  2]\n [-2 -1  1]]", chainrule: show(graphM) },
-        { what: "function_jvp([2,4],[1,0])", seed: "(12, 4)", chainrule: `(${z.item()}, ${dz1.item()})` },
-        { what: "function_jvp([2,4],[0,1])", seed: "(12, 3)", chainrule: `(${z.item()}, ${dz2.item()})` },
+        {
+          what: "M derived from matrix-vector products",
+          seed: "[[2 0 0]\n [0 1 3]]",
+          chainrule: show(byColumns),
+        },
+        {
+          what: "M derived from vector-matrix products",
+          seed: "[[2 0 0]\n [0 1 3]]",
+          chainrule: show(byRows),
+        },
+        {
+          what: "M derived from matrix like computation",
+          seed: "[[ 2  1  2]\n [-2 -1  1]]",
+          chainrule: show(matrixM),
+        },
+        {
+          what: "M derived from graph-like products",
+          seed: "[[ 2  1  2]\n [-2 -1  1]]",
+          chainrule: show(graphM),
+        },
+        {
+          what: "function_jvp([2,4],[1,0])",
+          seed: "(12, 4)",
+          chainrule: `(${z.item()}, ${dz1.item()})`,
+        },
+        {
+          what: "function_jvp([2,4],[0,1])",
+          seed: "(12, 3)",
+          chainrule: `(${z.item()}, ${dz2.item()})`,
+        },
         {
           what: "function_vjp([2,4],1.0)",
           seed: "(12, [5.0, 2.0])",
@@ -121,10 +151,34 @@ export const linearMaps: Section = {
         },
       ],
       checks: [
-        check("matrix by jvp columns: max |entry - seed's|", flatEq(byColumns, expected), 0, "seed's printed M", 0),
-        check("matrix by vjp rows: max |entry - seed's|", flatEq(byRows, expected), 0, "seed's printed M", 0),
-        check("graph_like Jacobian: max |entry - seed's|", flatEq(graphM, expectedGraph), 0, "seed's printed M", 0),
-        check("matrix_like Jacobian: max |entry - seed's|", flatEq(matrixM, expectedGraph), 0, "seed's printed M", 0),
+        check(
+          "matrix by jvp columns: max |entry - seed's|",
+          flatEq(byColumns, expected),
+          0,
+          "seed's printed M",
+          0,
+        ),
+        check(
+          "matrix by vjp rows: max |entry - seed's|",
+          flatEq(byRows, expected),
+          0,
+          "seed's printed M",
+          0,
+        ),
+        check(
+          "graph_like Jacobian: max |entry - seed's|",
+          flatEq(graphM, expectedGraph),
+          0,
+          "seed's printed M",
+          0,
+        ),
+        check(
+          "matrix_like Jacobian: max |entry - seed's|",
+          flatEq(matrixM, expectedGraph),
+          0,
+          "seed's printed M",
+          0,
+        ),
         check("dz/dx1 at (2, 4) by vjp", g1!.item(), 4, "analytic x2", 0),
         check("dz/dx2 at (2, 4) by vjp", g2!.item(), 3, "analytic x1 + 1", 0),
         check("dz/dx1 by jvp", dz1.item(), g1!.item(), "vjp (the other mode)", 0),
@@ -143,15 +197,32 @@ export const linearMaps: Section = {
             y: { label: null, domain: [0, 1] },
             marks: [
               Plot.cell(
-                [0, 1].flatMap((i) => [0, 1, 2].map((j) => ({ i, j, v: (byColumns.toArray() as number[][])[i]![j]! }))),
+                [0, 1].flatMap((i) =>
+                  [0, 1, 2].map((j) => ({ i, j, v: (byColumns.toArray() as number[][])[i]![j]! })),
+                ),
                 { x: "j", y: "i", fill: (d: { v: number }) => (d.v === 0 ? "#f3f4f7" : "#dbe7fb") },
               ),
-              Plot.cell([0, 1, 2].map((j) => ({ j })), { x: "j", fill: "none", stroke: METHOD_COLORS.forward, strokeWidth: 2, inset: 3 }),
+              Plot.cell(
+                [0, 1, 2].map((j) => ({ j })),
+                { x: "j", fill: "none", stroke: METHOD_COLORS.forward, strokeWidth: 2, inset: 3 },
+              ),
               Plot.text(
-                [0, 1].flatMap((i) => [0, 1, 2].map((j) => ({ i, j, v: (byRows.toArray() as number[][])[i]![j]! }))),
+                [0, 1].flatMap((i) =>
+                  [0, 1, 2].map((j) => ({ i, j, v: (byRows.toArray() as number[][])[i]![j]! })),
+                ),
                 { x: "j", y: "i", text: "v", fontSize: 18 },
               ),
-              Plot.cell([0, 1].map((i) => ({ i })), { y: "i", fill: "none", stroke: METHOD_COLORS.reverse, strokeWidth: 1.5, strokeDasharray: "4 3", inset: 8 }),
+              Plot.cell(
+                [0, 1].map((i) => ({ i })),
+                {
+                  y: "i",
+                  fill: "none",
+                  stroke: METHOD_COLORS.reverse,
+                  strokeWidth: 1.5,
+                  strokeDasharray: "4 3",
+                  inset: 8,
+                },
+              ),
             ],
           }),
         },

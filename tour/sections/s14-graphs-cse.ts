@@ -7,16 +7,8 @@
  * form (a tiny CSE in tour/lib/expr.ts) and chainrule's derivative program
  * (emitSource), with their sizes.
  */
-import {
-  emitSource,
-  grad,
-  graphSize,
-  jvp,
-  np,
-  toDot,
-  vjp,
-  type Array,
-} from "../../src/index.js";
+import { runInNewContext } from "node:vm";
+import { emitSource, grad, graphSize, jvp, np, toDot, vjp, type Array } from "../../src/index.js";
 import { codeRegion } from "../lib/code.js";
 import * as E from "../lib/expr.js";
 import { graphSvg } from "../lib/plot.js";
@@ -69,7 +61,14 @@ const f1Reverse = (x: Array) => {
 };
 // For f2 it is the other way round: three jvps, or one pullback.
 const f2Forward = (a: Array, b: Array, c: Array) =>
-  [0, 1, 2].map((i) => jvp(f2, [a, b, c], [0, 1, 2].map((j) => (i === j ? 1 : 0)))[1] as Array);
+  [0, 1, 2].map(
+    (i) =>
+      jvp(
+        f2,
+        [a, b, c],
+        [0, 1, 2].map((j) => (i === j ? 1 : 0)),
+      )[1] as Array,
+  );
 const f2Reverse = (a: Array, b: Array, c: Array) => vjp(f2, a, b, c)[1](1) as Array[];
 // #endregion
 
@@ -85,18 +84,23 @@ const derivativeSource = (n: number) => emitSource(grad(iterated(n)))(0.3);
 
 const symbolicQuadmap = (x: E.Expr) => E.add(E.add(E.pow(x, 2), E.mul(E.cst(3), x)), E.cst(4));
 
-/** Runs a CSE'd form (its printed text is valid JavaScript) at x. */
+/** Runs a CSE'd form (its printed text is valid JavaScript) at x, in a fresh V8 context. */
 function runCse(form: E.CseForm, x: number): number {
   const body = form.temps.map((t) => `const ${t.name} = ${t.text};`).join("\n");
-  return (new Function("x", `${body}\nreturn ${form.result};`) as (x: number) => number)(x);
+  const fn = runInNewContext(`(x) => {\n${body}\nreturn ${form.result};\n}`) as (
+    x: number,
+  ) => number;
+  return fn(x);
 }
 
 /** Runs emitSource's program (a function named compute) at x0. */
 function runEmitted(source: string, x: number): number {
-  return (new Function(`${source}\nreturn compute;`)() as (x0: number) => number[])(x)[0]!;
+  const compute = runInNewContext(`${source}\ncompute;`) as (x0: number) => number[];
+  return compute(x)[0]!;
 }
 
-const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n)} … (${s.length} characters in all)`);
+const clip = (s: string, n: number) =>
+  s.length <= n ? s : `${s.slice(0, n)} … (${s.length} characters in all)`;
 
 export const graphsCse: Section = {
   id: "graphs-cse",
@@ -139,7 +143,10 @@ export const graphsCse: Section = {
         n,
         expanded,
         form,
-        formText: [...form.temps.map((t) => `${t.name} = ${t.text}`), `result = ${form.result}`].join("\n"),
+        formText: [
+          ...form.temps.map((t) => `${t.name} = ${t.text}`),
+          `result = ${form.result}`,
+        ].join("\n"),
         source,
         sourceOps: Number(/(\d+) operations/.exec(source)?.[1] ?? NaN),
         treeOps: E.treeSize(d),
@@ -184,9 +191,16 @@ export const graphsCse: Section = {
       ],
       code: [
         { caption: "The programs drawn below", source: codeRegion(import.meta.url, "programs") },
-        { caption: "The iterated map and its derivative program", source: codeRegion(import.meta.url, "swell") },
+        {
+          caption: "The iterated map and its derivative program",
+          source: codeRegion(import.meta.url, "swell"),
+        },
         ...swell.flatMap((s) => [
-          { caption: `Derivative of quadmap applied ${s.n} times, expanded (symbolic)`, source: clip(s.expanded, 700), wrap: true },
+          {
+            caption: `Derivative of quadmap applied ${s.n} times, expanded (symbolic)`,
+            source: clip(s.expanded, 700),
+            wrap: true,
+          },
           { caption: `… after common-subexpression elimination`, source: s.formText },
           { caption: `… chainrule's emitSource(grad(f))(0.3)`, source: s.source, folded: true },
         ]),
@@ -197,30 +211,76 @@ export const graphsCse: Section = {
           seed:
             "x0 = x**2, x1 = (3*x + x0 + 4)**2, x2 = (9*x + 3*x0 + x1 + 16)**2, x3 = ..., x4 = ...; " +
             "result 729*x + 243*x0 + ... (5 temporaries)",
-          chainrule: [...functionCse.temps.map((t) => `${t.name} = ${t.text}`), functionCse.result].join("; "),
+          chainrule: [
+            ...functionCse.temps.map((t) => `${t.name} = ${t.text}`),
+            functionCse.result,
+          ].join("; "),
           note: "same 5 temporaries up to sympy's expansion of the coefficients",
         },
       ],
       checks: [
         check("x^8 program: DAG operations", sizes.dagOperations, 3, "count of x = x*x lines", 0),
-        check("x^8 expression tree operations", sizes.treeOperations, 7, "1 + 2 + 4 multiplications", 0),
-        ...f1f.map((v, i) => checkRel(`f1 forward: d(output ${i})/dx at 1.5`, v, 4 * 1.5 ** 3, "analytic 4x³", 1e-15)),
-        ...f1d.map((v, i) => checkRel(`f1 reverse: d(output ${i})/dx at 1.5`, v, 4 * 1.5 ** 3, "analytic 4x³", 1e-15)),
-        ...f2r.map((v, i) => checkRel(`f2 reverse: df2/dx${i + 1}`, v, f2Exact[i]!, "analytic", 1e-15)),
-        ...f2f.map((v, i) => checkRel(`f2 forward: df2/dx${i + 1}`, v, f2Exact[i]!, "analytic", 1e-15)),
+        check(
+          "x^8 expression tree operations",
+          sizes.treeOperations,
+          7,
+          "1 + 2 + 4 multiplications",
+          0,
+        ),
+        ...f1f.map((v, i) =>
+          checkRel(`f1 forward: d(output ${i})/dx at 1.5`, v, 4 * 1.5 ** 3, "analytic 4x³", 1e-15),
+        ),
+        ...f1d.map((v, i) =>
+          checkRel(`f1 reverse: d(output ${i})/dx at 1.5`, v, 4 * 1.5 ** 3, "analytic 4x³", 1e-15),
+        ),
+        ...f2r.map((v, i) =>
+          checkRel(`f2 reverse: df2/dx${i + 1}`, v, f2Exact[i]!, "analytic", 1e-15),
+        ),
+        ...f2f.map((v, i) =>
+          checkRel(`f2 forward: df2/dx${i + 1}`, v, f2Exact[i]!, "analytic", 1e-15),
+        ),
         ...swell.flatMap((s) => [
-          checkRel(`quadmap ×${s.n}: expanded symbolic derivative at 0.3`, s.symbolic, s.ad, "grad", 1e-12),
-          checkRel(`quadmap ×${s.n}: CSE'd form (run as JS) at 0.3`, s.cseValue, s.ad, "grad", 1e-12),
+          checkRel(
+            `quadmap ×${s.n}: expanded symbolic derivative at 0.3`,
+            s.symbolic,
+            s.ad,
+            "grad",
+            1e-12,
+          ),
+          checkRel(
+            `quadmap ×${s.n}: CSE'd form (run as JS) at 0.3`,
+            s.cseValue,
+            s.ad,
+            "grad",
+            1e-12,
+          ),
           checkRel(`quadmap ×${s.n}: emitSource program at 0.3`, s.emitted, s.ad, "grad", 1e-12),
         ]),
       ],
       figures: [
-        { caption: "Expression tree of x = x*x three times: every use drawn again (7 multiplications, 8 x's).", svg: treePic },
-        { caption: "The same program as a DAG (chainrule's traced graph): 3 multiplications, one x.", svg: dagPic },
-        { caption: `f1 by forward mode: one jvp, ${opCount.f1Forward} operations.`, svg: pics[0]! },
-        { caption: `f1 by reverse mode: three pullbacks, ${opCount.f1Reverse} operations.`, svg: pics[1]! },
-        { caption: `f2 by forward mode: three jvps, ${opCount.f2Forward} operations.`, svg: pics[2]! },
-        { caption: `f2 by reverse mode: one pullback, ${opCount.f2Reverse} operations.`, svg: pics[3]! },
+        {
+          caption:
+            "Expression tree of x = x*x three times: every use drawn again (7 multiplications, 8 x's).",
+          svg: treePic,
+        },
+        {
+          caption:
+            "The same program as a DAG (chainrule's traced graph): 3 multiplications, one x.",
+          svg: dagPic,
+        },
+        { caption: `f1 by forward mode: one jvp, ${opCount.f1Forward} operations.`, svg: pics[0] },
+        {
+          caption: `f1 by reverse mode: three pullbacks, ${opCount.f1Reverse} operations.`,
+          svg: pics[1],
+        },
+        {
+          caption: `f2 by forward mode: three jvps, ${opCount.f2Forward} operations.`,
+          svg: pics[2],
+        },
+        {
+          caption: `f2 by reverse mode: one pullback, ${opCount.f2Reverse} operations.`,
+          svg: pics[3],
+        },
       ],
     };
   },

@@ -123,7 +123,10 @@ export const byHand: Section = {
     const inv = new Dual(1).div(new Dual(2, 1)); // d/dx 1/x at 2 = -1/4
     const [, invJvp] = jvp((t: Array) => np.divide(1, t), [2], [1]) as [Array, Array];
     const poly = new Dual(1.5, 1).mul(new Dual(1.5, 1)).sub(new Dual(1.5, 1).mul(3)).add(2);
-    const [, polyJvp] = jvp((t: Array) => t.mul(t).sub(t.mul(3)).add(2), [1.5], [1]) as [Array, Array];
+    const [, polyJvp] = jvp((t: Array) => t.mul(t).sub(t.mul(3)).add(2), [1.5], [1]) as [
+      Array,
+      Array,
+    ];
 
     // np.exp on a Dual: refused (as numpy refuses), while jvp(np.exp) works.
     let expError = "";
@@ -151,7 +154,9 @@ export const byHand: Section = {
     const fdRows = (ad: number[], fd: number[], fdSeed: number[] | null, label: string) => [
       ...fine.map((x, i) => ({ x, y: ad[i]!, series: `${label} by grad` })),
       ...coarse.map((x, i) => ({ x, y: fd[i]!, series: `${label} by finite differences` })),
-      ...(fdSeed === null ? [] : coarse.map((x, i) => ({ x, y: fdSeed[i]!, series: `seed's ${label} FD formula` }))),
+      ...(fdSeed === null
+        ? []
+        : coarse.map((x, i) => ({ x, y: fdSeed[i]!, series: `seed's ${label} FD formula` }))),
     ];
 
     // pyhf's uncorrelated_background([5], [10], [3.5]) at (mu, gamma) = (1, 1), data [15] + auxdata.
@@ -194,23 +199,45 @@ export const byHand: Section = {
       code: [
         { caption: "Seed 003's Var class", source: codeRegion(import.meta.url, "var") },
         { caption: "Seed 004's Dual class", source: codeRegion(import.meta.url, "dual") },
-        { caption: "What np.exp(Dual(3, 1)) needed: jvp", source: codeRegion(import.meta.url, "exp") },
-        { caption: "Seed 002's piecewise function, differentiated through JS control flow", source: codeRegion(import.meta.url, "piecewise") },
+        {
+          caption: "What np.exp(Dual(3, 1)) needed: jvp",
+          source: codeRegion(import.meta.url, "exp"),
+        },
+        {
+          caption: "Seed 002's piecewise function, differentiated through JS control flow",
+          source: codeRegion(import.meta.url, "piecewise"),
+        },
       ],
       seedValues: [
-        { what: "square(Dual(3.1, 1))", seed: "Dual(9.610000000000001, 6.2)", chainrule: `Dual(${sq.value}, ${sq.eps})` },
-        { what: "cube(Dual(2, 1))", seed: "Dual(8, 12)", chainrule: `Dual(${cb.value}, ${cb.eps})` },
+        {
+          what: "square(Dual(3.1, 1))",
+          seed: "Dual(9.610000000000001, 6.2)",
+          chainrule: `Dual(${sq.value}, ${sq.eps})`,
+        },
+        {
+          what: "cube(Dual(2, 1))",
+          seed: "Dual(8, 12)",
+          chainrule: `Dual(${cb.value}, ${cb.eps})`,
+        },
         {
           what: "print(np.abs(1 - yprime.eps/(2*x)))",
           seed: "[nan 0. 0. 0. ... 0.]",
-          chainrule: `[${errRows.filter((r) => r.series === "Dual class").slice(0, 4).map((r) => (Number.isNaN(r.err) ? "nan" : `${r.err}.`)).join(" ")} ... ${relErr(dualEps.at(-1)!, xs.at(-1)!)}.]`,
+          chainrule: `[${errRows
+            .filter((r) => r.series === "Dual class")
+            .slice(0, 4)
+            .map((r) => (Number.isNaN(r.err) ? "nan" : `${r.err}.`))
+            .join(" ")} ... ${relErr(dualEps.at(-1)!, xs.at(-1)!)}.]`,
         },
         {
           what: "myexp(Dual(3, 1))",
           seed: "TypeError: loop of ufunc does not support argument 0 of type Dual which has no callable exp method",
           chainrule: `${expError.slice(0, 110)}…; jvp(np.exp, [3], [1]) = (${e3.item()}, ${de3.item()})`,
         },
-        { what: "m.logpdf(pars, data) at (1, 1)", seed: "DeviceArray([-4.25748227], dtype=float64)", chainrule: logpdf.toFixed(8) },
+        {
+          what: "m.logpdf(pars, data) at (1, 1)",
+          seed: "DeviceArray([-4.25748227], dtype=float64)",
+          chainrule: logpdf.toFixed(8),
+        },
         {
           what: "da/dx, da/dy for a = x*y + sin(x) at (0.5, 4.2)",
           seed: "(printed by the slides' code, no value shown)",
@@ -227,8 +254,20 @@ export const byHand: Section = {
         check("Dual + − ×: d/dx (x² − 3x + 2) at 1.5", poly.eps, polyJvp.item(), "jvp", 1e-15),
         checkWorst("Dual eps of x² on [0, 10]", dualEps, jvpEps, "jvp", 0),
         check("jvp(np.exp) at 3", de3.item(), Math.exp(3), "analytic e³", 1e-12),
-        checkWorst("f' of the piecewise function by grad", ad1, fine.map(exact1), "analytic", 1e-15),
-        checkWorst("f'' of the piecewise function by grad", ad2, fine.map(exact2), "analytic", 1e-15),
+        checkWorst(
+          "f' of the piecewise function by grad",
+          ad1,
+          fine.map(exact1),
+          "analytic",
+          1e-15,
+        ),
+        checkWorst(
+          "f'' of the piecewise function by grad",
+          ad2,
+          fine.map(exact2),
+          "analytic",
+          1e-15,
+        ),
         checkRel("pyhf logpdf at (1, 1)", logpdf, -4.25748227, "seed's printout (pyhf)", 1e-8),
         checkRel("pyhf logpdf at (1, 1)", logpdf, logLikelihoodJs(1, 1), "plain-JS formula", 1e-14),
       ],
@@ -240,46 +279,95 @@ export const byHand: Section = {
             width: 560,
             height: 280,
             marginLeft: 56,
-            color: colorScale(["Dual class", "chainrule jvp"], [METHOD_COLORS.dual, METHOD_COLORS.chainrule]),
+            color: colorScale(
+              ["Dual class", "chainrule jvp"],
+              [METHOD_COLORS.dual, METHOD_COLORS.chainrule],
+            ),
             x: { label: "x", labelAnchor: "right", labelArrow: "none" },
             y: { label: "relative error", domain: [-0.5, 1], grid: true, labelArrow: "none" },
             marks: [
-              Plot.line(errRows.filter((r) => !Number.isNaN(r.err) && r.series === "Dual class"), { x: "x", y: "err", stroke: "series", strokeWidth: 4 }),
-              Plot.line(errRows.filter((r) => !Number.isNaN(r.err) && r.series !== "Dual class"), { x: "x", y: "err", stroke: "series", strokeWidth: 2, strokeDasharray: "6 4" }),
+              Plot.line(
+                errRows.filter((r) => !Number.isNaN(r.err) && r.series === "Dual class"),
+                { x: "x", y: "err", stroke: "series", strokeWidth: 4 },
+              ),
+              Plot.line(
+                errRows.filter((r) => !Number.isNaN(r.err) && r.series !== "Dual class"),
+                { x: "x", y: "err", stroke: "series", strokeWidth: 2, strokeDasharray: "6 4" },
+              ),
               Plot.ruleX([0], { stroke: METHOD_COLORS.second, strokeWidth: 2 }),
-              Plot.text([{ x: 0, y: 0.8 }], { x: "x", y: "y", text: () => "NaN at x = 0", textAnchor: "start", dx: 6, fill: METHOD_COLORS.second }),
+              Plot.text([{ x: 0, y: 0.8 }], {
+                x: "x",
+                y: "y",
+                text: () => "NaN at x = 0",
+                textAnchor: "start",
+                dx: 6,
+                fill: METHOD_COLORS.second,
+              }),
             ],
           }),
         },
         {
-          caption: "f' of the piecewise function (x³ below 2, x² above): grad (line) and finite differences on the seed's 11-point grid (dots), off near x = 2.",
+          caption:
+            "f' of the piecewise function (x³ below 2, x² above): grad (line) and finite differences on the seed's 11-point grid (dots), off near x = 2.",
           svg: plotSvg({
             width: 560,
             height: 300,
             marginLeft: 50,
-            color: colorScale(firstSeries, [METHOD_COLORS.chainrule, METHOD_COLORS.finiteDifferences]),
+            color: colorScale(firstSeries, [
+              METHOD_COLORS.chainrule,
+              METHOD_COLORS.finiteDifferences,
+            ]),
             x: { label: "x", labelAnchor: "right", labelArrow: "none" },
             y: { label: "f'(x)", grid: true, labelArrow: "none" },
             marks: [
               Plot.ruleX([2], { stroke: "#ccc" }),
-              Plot.line(fdRows(ad1, fd1, null, "f'").filter((r) => r.series === firstSeries[0]), { x: "x", y: "y", stroke: "series", strokeWidth: 2, z: (d: { x: number }) => d.x > 2 }),
-              Plot.dot(fdRows(ad1, fd1, null, "f'").filter((r) => r.series === firstSeries[1]), { x: "x", y: "y", stroke: "series", fill: "series", r: 3.5 }),
+              Plot.line(
+                fdRows(ad1, fd1, null, "f'").filter((r) => r.series === firstSeries[0]),
+                {
+                  x: "x",
+                  y: "y",
+                  stroke: "series",
+                  strokeWidth: 2,
+                  z: (d: { x: number }) => d.x > 2,
+                },
+              ),
+              Plot.dot(
+                fdRows(ad1, fd1, null, "f'").filter((r) => r.series === firstSeries[1]),
+                { x: "x", y: "y", stroke: "series", fill: "series", r: 3.5 },
+              ),
             ],
           }),
         },
         {
-          caption: "f'': grad (line) against finite differences of finite differences (dots); the seed's formula (grey) also misses the spacing.",
+          caption:
+            "f'': grad (line) against finite differences of finite differences (dots); the seed's formula (grey) also misses the spacing.",
           svg: plotSvg({
             width: 560,
             height: 300,
             marginLeft: 50,
-            color: colorScale(secondSeries, [METHOD_COLORS.chainrule, METHOD_COLORS.finiteDifferences, METHOD_COLORS.exact]),
+            color: colorScale(secondSeries, [
+              METHOD_COLORS.chainrule,
+              METHOD_COLORS.finiteDifferences,
+              METHOD_COLORS.exact,
+            ]),
             x: { label: "x", labelAnchor: "right", labelArrow: "none" },
             y: { label: "f''(x)", grid: true, labelArrow: "none" },
             marks: [
               Plot.ruleX([2], { stroke: "#ccc" }),
-              Plot.line(fdRows(ad2, fd2, fd2Seed, "f''").filter((r) => r.series === secondSeries[0]), { x: "x", y: "y", stroke: "series", strokeWidth: 2, z: (d: { x: number }) => d.x > 2 }),
-              Plot.dot(fdRows(ad2, fd2, fd2Seed, "f''").filter((r) => r.series !== secondSeries[0]), { x: "x", y: "y", stroke: "series", fill: "series", r: 3.5 }),
+              Plot.line(
+                fdRows(ad2, fd2, fd2Seed, "f''").filter((r) => r.series === secondSeries[0]),
+                {
+                  x: "x",
+                  y: "y",
+                  stroke: "series",
+                  strokeWidth: 2,
+                  z: (d: { x: number }) => d.x > 2,
+                },
+              ),
+              Plot.dot(
+                fdRows(ad2, fd2, fd2Seed, "f''").filter((r) => r.series !== secondSeries[0]),
+                { x: "x", y: "y", stroke: "series", fill: "series", r: 3.5 },
+              ),
             ],
           }),
         },
