@@ -283,4 +283,20 @@ describe("GradientTape", () => {
       /while tracing for jit/,
     );
   });
+
+  it("refuses bad options, nested recording on one tape and mis-shaped output gradients", () => {
+    expect(() => new GradientTape(3 as never)).toThrow(InvalidArgumentError);
+    const tape = new GradientTape({ persistent: true });
+    expect(() => tape.record(3 as never)).toThrow(/expected a function/);
+    expect(() => tape.record(() => tape.record(() => 1))).toThrow(/already recording/);
+    const x = np.array([1, 2]);
+    const y = tape.record(() => (tape.watch(x), x.mul(x)));
+    expect(() => tape.gradient(y, x, { outputGradients: np.ones([3]) })).toThrow(ShapeError);
+    // With output gradients w: d(sum(w * x^2))/dx = 2 w x.
+    expectAllClose(tape.gradient(y, x, { outputGradients: np.array([3, 5]) }) as NdArray, [6, 20]);
+    expect(() => tape.gradient(y, [x, 2])).toThrow(/source 1 is a number/);
+    expect(() => tape.gradient(y, np.array([1], { dtype: "int32" }))).toThrow(DTypeError);
+    const w = np.array(1, { requiresGrad: true });
+    expect(() => w.mul(w).backward(undefined, 3 as never)).toThrow(InvalidArgumentError);
+  });
 });

@@ -93,6 +93,12 @@ export class Tape {
   private numArgs = 0;
 
   private readonly objects: Array[] = [];
+  /**
+   * 0-d float64 constants are stored by value, unless a GradientTape was
+   * recording when this tape was made: it follows arrays by identity, and a
+   * nested tape's backward pass must reuse the recorded constant objects.
+   */
+  private readonly scalarsByValue = !isRecording();
   private readonly scalars = new Float64Column();
   private numScalars = 0;
 
@@ -109,12 +115,11 @@ export class Tape {
   }
 
   private encodeConstant(value: Array): number {
-    // By value, unless a GradientTape is recording: it follows arrays by identity.
     if (
+      this.scalarsByValue &&
       value instanceof ConcreteArray &&
       value.shape.length === 0 &&
-      value.dtype === "float64" &&
-      !isRecording()
+      value.dtype === "float64"
     ) {
       this.scalars.set(this.numScalars, value.scalarValue);
       return -(2 * this.numScalars++ + 2);
