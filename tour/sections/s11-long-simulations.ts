@@ -186,10 +186,10 @@ function median(xs: number[]): number {
 /** One colour per method, the same in every figure. */
 const COLOURS: Record<string, string> = {
   // Reverse and forward mode in the report's colours; the checkpointed variants in
-  // lighter violets (the same method, storing less).
+  // other violets (the same method, storing less).
   [PLAIN]: METHOD_COLORS.reverse,
   [revolveName(4)]: "#b48ade",
-  [revolveName(16)]: "#d9c2f0",
+  [revolveName(16)]: "#4a235a",
   [FORWARD]: METHOD_COLORS.forward,
 };
 function colourScale(methods: string[]) {
