@@ -110,6 +110,26 @@ describe("requiresGrad and backward", () => {
     expect(orders).toEqual([48, 24, 6, 0]);
   });
 
+  it("creates leaves with every creation function that takes options", () => {
+    const made = [
+      np.zeros([2], { requiresGrad: true }),
+      np.ones([2], { requiresGrad: true }),
+      np.full([2], 3, { requiresGrad: true }),
+      np.zerosLike(np.ones([2]), { requiresGrad: true }),
+      np.onesLike(np.ones([2]), { requiresGrad: true }),
+      np.fullLike(np.ones([2]), 2, { requiresGrad: true }),
+      np.arange(0, 2, 1, { requiresGrad: true }),
+      np.linspace(0, 1, 2, { requiresGrad: true }),
+    ];
+    for (const x of made) {
+      expect(x.requiresGrad).toBe(true);
+      // d/dx sum(x^2) = 2x, against the values themselves.
+      x.mul(x).sum().backward();
+      expectAllClose(x.grad!, x.detach().mul(2));
+    }
+    expect(np.zeros([2], { requiresGrad: false }).requiresGrad).toBe(false);
+  });
+
   it("detach and noGrad cut the graph", () => {
     const x = np.array([1, 2], { requiresGrad: true });
     const d = x.mul(3).detach();

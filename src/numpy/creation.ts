@@ -138,17 +138,17 @@ export function ones(shape: readonly number[] | number, dtype?: DTypeArg): Array
 /** Zeros of x's shape (and dtype unless given). */
 export function zerosLike(x: ArrayLike, dtype?: DTypeArg): Array {
   const a = arr(x, "zerosLike");
-  return zeros(a.shape, checkDtype("zerosLike", dtype, a.dtype));
+  return maybeLeaf("zerosLike", zeros(a.shape, checkDtype("zerosLike", dtype, a.dtype)), dtype);
 }
 /** Ones of x's shape (and dtype unless given). */
 export function onesLike(x: ArrayLike, dtype?: DTypeArg): Array {
   const a = arr(x, "onesLike");
-  return ones(a.shape, checkDtype("onesLike", dtype, a.dtype));
+  return maybeLeaf("onesLike", ones(a.shape, checkDtype("onesLike", dtype, a.dtype)), dtype);
 }
 /** `value` in x's shape (and dtype unless given). */
 export function fullLike(x: ArrayLike, value: number, dtype?: DTypeArg): Array {
   const a = arr(x, "fullLike");
-  return full(a.shape, value, checkDtype("fullLike", dtype, a.dtype));
+  return maybeLeaf("fullLike", full(a.shape, value, checkDtype("fullLike", dtype, a.dtype)), dtype);
 }
 /** The n x m identity (ones on diagonal k). */
 export function eye(n: number, m: number = n, opts: { k?: number; dtype?: DType } = {}): Array {
