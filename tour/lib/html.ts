@@ -120,7 +120,7 @@ pre.wrap { white-space: pre-wrap; word-break: break-all; }
 
 export function buildPage(
   sections: SectionResult[],
-  meta: { date: string; machine: string; quick: boolean },
+  meta: { date: string; machine: string; quick: boolean; playground?: boolean },
 ): string {
   const passed = sections.reduce((n, s) => n + s.checks.filter((c) => c.passed).length, 0);
   const total = sections.reduce((n, s) => n + s.checks.length, 0);
@@ -137,7 +137,7 @@ export function buildPage(
 <p>Every experiment of the seed tutorials, computed live with chainrule and checked against an independent reference.
 <span id="score" data-passed="${passed}" data-total="${total}">${passed} of ${total} checks pass.</span>
 ${meta.quick ? "Quick run (smaller grids)." : ""} Generated ${escapeHtml(meta.date)} on ${escapeHtml(meta.machine)}.</p></header>
-<nav>${nav}</nav>
+<nav>${nav}${meta.playground === true ? `<a href="playground.html"><b>Playground (live)</b></a>` : ""}</nav>
 <main>
 ${sections.map(sectionHtml).join("\n")}
 </main></body></html>
