@@ -15,6 +15,7 @@ import { frameworks } from "./s12-frameworks.js";
 import { linearMaps } from "./s13-linear-maps.js";
 import { graphsCse } from "./s14-graphs-cse.js";
 import { byHand } from "./s15-by-hand.js";
+import { agentBased } from "./s20-agent-based.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
@@ -32,4 +33,5 @@ export const SECTIONS: Section[] = [
   linearMaps,
   graphsCse,
   byHand,
+  agentBased,
 ];
