@@ -41,6 +41,8 @@ const a = f32([37, 53], 5);
 const b = f32([53, 29], 6);
 const ba = f32([3, 17, 20], 7);
 const bb = f32([3, 20, 9], 8);
+/** Ties of round (halves to even) and signed zeros of sign. */
+const halves = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0, -0, 3.5], { dtype: "float32" });
 const ia = i32([5, 6], 9);
 const ib = i32([6, 4], 10);
 const ic = i32([5, 6], 11);
@@ -65,6 +67,19 @@ const CASES: Record<string, () => NdArray> = {
   log: () => np.log(np.add(np.abs(x), 0.1)),
   sin: () => np.sin(np.multiply(x, 3)),
   cos: () => np.cos(np.multiply(x, 3)),
+  tan: () => np.tan(np.multiply(x, 1.4)),
+  arcsin: () => np.arcsin(np.multiply(x, 0.99)),
+  arccos: () => np.arccos(np.multiply(x, 0.99)),
+  arctan: () => np.arctan(np.multiply(x, 10)),
+  sinh: () => np.sinh(np.multiply(x, 3)),
+  cosh: () => np.cosh(np.multiply(x, 3)),
+  tanh: () => np.tanh(np.multiply(x, 20)),
+  floor: () => np.floor(np.multiply(x, 5)),
+  ceil: () => np.ceil(np.multiply(x, 5)),
+  round: () => np.round(np.concatenate([np.multiply(x.reshape([-1]), 5), halves])),
+  sign: () => np.sign(np.concatenate([x.reshape([-1]), halves])),
+  arctan2: () => np.arctan2(x, y),
+  mod: () => np.mod(np.multiply(x, 5), np.add(np.abs(y), 0.5)),
   maximum: () => np.maximum(x, y),
   minimum: () => np.minimum(x, y),
   less: () => np.less(x, y),
@@ -74,6 +89,10 @@ const CASES: Record<string, () => NdArray> = {
   broadcast: () => np.add(np.multiply(x, row), 2),
   transpose: () => np.transpose(x),
   slice: () => x.slice(null, [1, 60, 3]),
+  concatenate: () => np.concatenate([x, y, x.slice(null, [0, 5])], 1),
+  // The transpose of a strided slice is a pad with interior zeros.
+  gradSlice: () =>
+    grad((v: NdArray) => np.sum(np.square(v.slice([1, 3], [2, 50, 4]))))(x) as NdArray,
   astype: () => np.add(x, 1).astype("int32"),
   sumAll: () => np.sum(x),
   sumAxis0: () => np.sum(x, 0),
@@ -152,7 +171,7 @@ async function run(): Promise<PageResults> {
     syncData: message(() => onGpu.data()),
     syncItem: message(() => total.item()),
     syncToString: message(() => String(onGpu)),
-    unsupported: message(() => np.tanh(x)),
+    unsupported: message(() => np.erf(x)),
     float64: message(() => np.add(np.array([1, 2]), 1)),
     astypeFloat32: Array.from(await np.add(np.array([1.5, 2]).astype("float32"), 1).dataAsync()),
     itemAsync: await total.itemAsync(),

@@ -4,8 +4,9 @@
  * becomes one or two compute dispatches on GPU arrays; host operands are
  * uploaded first. Elementwise primitives are found by their declared Wasm
  * vector form (`elementwise.vector`, a literal union the kernel table covers
- * exactly); the structural primitives (reshape, broadcastInDim, transpose,
- * slice, the reductions and matmul) by name, as the jit's code generators
+ * exactly) or, without one, by their declared `elementwise.wgsl` expression;
+ * the structural primitives (reshape, broadcastInDim, transpose,
+ * slice, pad, concatenate, the reductions and matmul) by name, as the jit's code generators
  * do. Everything else is refused with an error naming the primitive.
  */
 import { ConcreteArray } from "../../core/array.js";
@@ -21,11 +22,15 @@ import {
   elementwiseUnsupported,
   gatherSource,
   matmulSource,
+  operandExprs,
   reduceIdentityBits,
   reduceSource,
+  scatterSource,
+  vectorExpr,
 } from "./kernels.js";
 import {
   GpuArray,
+  clearGpuArray,
   dispatch,
   emptyGpuArray,
   gpuLimit,
@@ -64,6 +69,47 @@ function gather(x: GpuArray, shape: Shape, strides: readonly number[], offset: n
     true,
     groupsFor(n),
   );
+  return out;
+}
+
+/** Writes x into `out` at offset + sum_d i_d * strides[d] (distinct positions). */
+function scatterInto(x: GpuArray, out: GpuArray, strides: readonly number[], offset: number): void {
+  const n = shapeSize(x.shape);
+  if (n === 0) return;
+  dispatch(
+    scatterSource(x.dtype),
+    [x.storage.buffer, out.storage.buffer],
+    [n, x.shape.length, offset, ...x.shape, ...strides],
+    true,
+    groupsFor(n),
+  );
+}
+
+interface PadParams {
+  lo: readonly number[];
+  interior: readonly number[];
+}
+
+/** Zeros of the padded shape, then x scattered into its strided window. */
+function padGpu(x: GpuArray, outShape: Shape, { lo, interior }: PadParams): GpuArray {
+  const out = emptyGpuArray(outShape, x.dtype);
+  clearGpuArray(out);
+  const outStrides = stridesOf(outShape);
+  const strides = outStrides.map((s, d) => s * (interior[d]! + 1));
+  const offset = lo.reduce((acc, l, d) => acc + l * outStrides[d]!, 0);
+  scatterInto(x, out, strides, offset);
+  return out;
+}
+
+/** Each input scattered into its window along `axis` (together they cover the output). */
+function concatenateGpu(xs: readonly GpuArray[], outShape: Shape, axis: number): GpuArray {
+  const out = emptyGpuArray(outShape, xs[0]!.dtype);
+  const outStrides = stridesOf(outShape);
+  let at = 0;
+  for (const x of xs) {
+    scatterInto(x, out, outStrides, at * outStrides[axis]!);
+    at += x.shape[axis]!;
+  }
   return out;
 }
 
@@ -146,17 +192,29 @@ function elementwiseGpu(
   outDtype: DType,
 ): GpuArray {
   const rule = prim.multipleResults === true ? undefined : prim.elementwise;
-  const op = rule?.vector;
-  if (op === undefined) throw notSupported(prim.name);
+  if (rule === undefined) throw notSupported(prim.name);
   const dtypes = args.map((a) => a.dtype);
-  const why = elementwiseUnsupported(op, dtypes);
-  if (why !== null) throw notSupported(prim.name, why);
+  let expr: string;
+  if (rule.vector !== undefined) {
+    // The vector forms' WGSL (kernels.ts): every dtype the form allows.
+    const why = elementwiseUnsupported(rule.vector, dtypes);
+    if (why !== null) throw notSupported(prim.name, why);
+    expr = vectorExpr(rule.vector, dtypes, outDtype);
+  } else if (rule.wgsl !== undefined) {
+    // A declared WGSL expression: float32 operands and result.
+    if (!dtypes.every((d) => d === "float32") || outDtype !== "float32") {
+      throw notSupported(prim.name, `its WGSL form takes float32, got ${dtypes.join(", ")}`);
+    }
+    expr = rule.wgsl(operandExprs(args.length));
+  } else {
+    throw notSupported(prim.name);
+  }
   const ins = args.map(onGpu);
   const out = emptyGpuArray(args[0]!.shape, outDtype);
   const n = shapeSize(out.shape);
   if (n === 0) return out;
   dispatch(
-    elementwiseSource(op, dtypes, outDtype),
+    elementwiseSource(expr, dtypes, outDtype),
     [...ins.map((x) => x.storage.buffer), out.storage.buffer],
     [n],
     false,
@@ -207,6 +265,10 @@ export function evaluateOnGpu(
       const offset = start.reduce((acc, s, d) => acc + s * inStrides[d]!, 0);
       return [gather(onGpu(x), out.shape, strides, offset)];
     }
+    case "pad":
+      return [padGpu(onGpu(x), out.shape, params as PadParams)];
+    case "concatenate":
+      return [concatenateGpu(args.map(onGpu), out.shape, (params as { axis: number }).axis)];
     case "reduceSum":
     case "reduceMax":
     case "reduceMin": {

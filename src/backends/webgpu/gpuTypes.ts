@@ -59,6 +59,7 @@ export interface GpuCommandEncoder {
     dstOffset: number,
     size: number,
   ): void;
+  clearBuffer(buffer: GpuBuffer, offset?: number, size?: number): void;
   finish(): GpuCommandBuffer;
 }
 

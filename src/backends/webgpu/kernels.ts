@@ -106,8 +106,8 @@ export function elementwiseUnsupported(op: VectorOp, inDtypes: readonly DType[])
 
 const NAN_HELPERS = (t: string): string =>
   t === "f32"
-    ? `fn maxNan(a: f32, b: f32) -> f32 { if (a != a || b != b) { return a + b; } return select(b, a, a > b); }
-fn minNan(a: f32, b: f32) -> f32 { if (a != a || b != b) { return a + b; } return select(b, a, a < b); }`
+    ? `fn maxNan(a: f32, b: f32) -> f32 { if (a != a || b != b) { return a + b; } return select(b, a, a >= b); }
+fn minNan(a: f32, b: f32) -> f32 { if (a != a || b != b) { return a + b; } return select(b, a, a <= b); }`
     : `fn maxNan(a: ${t}, b: ${t}) -> ${t} { return max(a, b); }
 fn minNan(a: ${t}, b: ${t}) -> ${t} { return min(a, b); }`;
 
@@ -116,23 +116,27 @@ const INDEX = `let i = gid.x + gid.y * nwg.x * ${WORKGROUP}u;`;
 const ENTRY = `@compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
 
-/** out[i] = op(inputs[i]...); params[0] = element count. */
-export function elementwiseSource(op: VectorOp, inDtypes: readonly DType[], out: DType): string {
-  const form = FORMS[op];
+/** The WGSL expression of one element of vector form `op` on operands of `inDtypes`. */
+export function vectorExpr(op: VectorOp, inDtypes: readonly DType[], out: DType): string {
+  const ins = inDtypes.map(wgslType);
+  // Arithmetic happens in the operands' type (the last operand: select's condition is first).
+  return FORMS[op].expr(operandExprs(ins.length), wgslType(out), ins[ins.length - 1]!);
+}
+
+/** The operand expressions an elementwise expression is written in: in0[i], in1[i], ... */
+export function operandExprs(arity: number): string[] {
+  return Array.from({ length: arity }, (_, k) => `in${k}[i]`);
+}
+
+/** out[i] = expr (of in0[i], in1[i], ...); params[0] = element count. */
+export function elementwiseSource(expr: string, inDtypes: readonly DType[], out: DType): string {
   const ins = inDtypes.map(wgslType);
   const outType = wgslType(out);
   const decls = ins
     .map((t, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${t}>;`)
     .join("\n");
   const n = ins.length;
-  // Arithmetic happens in the operands' type (the last operand: select's condition is first).
-  const opType = ins[ins.length - 1]!;
-  const expr = form.expr(
-    ins.map((_, k) => `in${k}[i]`),
-    outType,
-    opType,
-  );
-  return `${NAN_HELPERS(opType)}
+  return `${NAN_HELPERS(ins[ins.length - 1]!)}
 ${decls}
 @group(0) @binding(${n}) var<storage, read_write> out: array<${outType}>;
 @group(0) @binding(${n + 1}) var<storage, read> params: array<u32>;
@@ -165,6 +169,32 @@ ${ENTRY} {
     rest = rest / size;
   }
   out[i] = x[src];
+}`;
+}
+
+/**
+ * The converse of the gather: out[offset + sum_d idx_d(j) * strides[d]] =
+ * x[j] for j in x's shape, positions distinct (pad into zeros,
+ * concatenate). params (i32): [n, ndim, offset, x's shape..., strides...].
+ */
+export function scatterSource(dtype: DType): string {
+  const t = wgslType(dtype);
+  return `@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> out: array<${t}>;
+@group(0) @binding(2) var<storage, read> params: array<i32>;
+${ENTRY} {
+  ${INDEX}
+  let n = u32(params[0]);
+  if (i >= n) { return; }
+  let ndim = params[1];
+  var rest = i32(i);
+  var dst = params[2];
+  for (var d = ndim - 1; d >= 0; d = d - 1) {
+    let size = params[3 + d];
+    dst = dst + (rest % size) * params[3 + ndim + d];
+    rest = rest / size;
+  }
+  out[dst] = x[i];
 }`;
 }
 

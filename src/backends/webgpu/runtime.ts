@@ -278,6 +278,14 @@ export function dispatch(
   releaseBuffer(metaBuf);
 }
 
+/** Sets every element of `x` to zero (a fresh pooled buffer holds old contents). */
+export function clearGpuArray(x: GpuArray): void {
+  const c = ctx();
+  const enc = c.device.createCommandEncoder();
+  enc.clearBuffer(x.storage.buffer);
+  c.device.queue.submit([enc.finish()]);
+}
+
 /** The device's limit on workgroups along one dispatch dimension. */
 export function gpuLimit(): number {
   return ctx().device.limits.maxComputeWorkgroupsPerDimension;
