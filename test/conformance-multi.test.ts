@@ -17,6 +17,13 @@
 import { describe, expect, it } from "vitest";
 import { type Array as NdArray, ConcreteArray } from "../src/core/array.js";
 import { registeredMultiPrimitives } from "../src/core/primitive.js";
+import {
+  eigh as eighPrimitive,
+  eigBasis as eigBasisPrimitive,
+  eigvals as eigvalsPrimitive,
+  qr as qrPrimitive,
+  svd as svdPrimitive,
+} from "../src/primitives/decomp.js";
 import { sort as sortPrimitive } from "../src/primitives/sort.js";
 import {
   checkpoint,
@@ -49,8 +56,9 @@ interface MultiSpec {
   refusesJvp?: RegExp;
   /**
    * Its derivative is refused with this message (whileVjp: the reverse pass
-   * of a loop whose trip count is known only at run time): jvp and vjp must
-   * throw it; vmap and jit are checked as usual.
+   * of a loop whose trip count is known only at run time; eigBasis: the
+   * eigenvectors behind eigvals' first derivative): jvp and vjp must throw
+   * it; vmap and jit are checked as usual.
    */
   refusesDerivatives?: RegExp;
   /**
@@ -181,10 +189,50 @@ const scanFloat: Fn = (c0, xs, w) => {
 const VJP_REFUSED =
   /customVjp: forward mode \(jvp, jacfwd, linearize's tangent map\) is not available/;
 
+/** A stack [k, n, n] of random symmetric matrices with well separated eigenvalues (diag + noise). */
+function symmetricStack(k: number, n: number, r: () => number): ConcreteArray {
+  const a = sample([k, n, n], r, -0.3, 0.3);
+  for (let b = 0; b < k; b++)
+    for (let i = 0; i < n; i++) {
+      a.buffer[b * n * n + i * n + i]! += 2 * i;
+      for (let j = 0; j < i; j++)
+        a.buffer[b * n * n + i * n + j] = a.buffer[b * n * n + j * n + i]!;
+    }
+  return a;
+}
+
 const SPECS: Record<string, MultiSpec> = {
   sort: {
     args: (r) => [sample([2, 5], r)],
     apply: (x) => sortPrimitive(x),
+  },
+  // Decompositions on stacks [2, m, n] (the native batching), random
+  // matrices (distinct eigen/singular values with probability 1).
+  eigh: {
+    args: (r) => [symmetricStack(2, 4, r)],
+    apply: (a) => eighPrimitive(a),
+  },
+  qr: {
+    args: (r) => [sample([2, 4, 3], r)],
+    apply: (a) => qrPrimitive(a, false),
+  },
+  svd: {
+    args: (r) => [sample([2, 4, 3], r)],
+    apply: (a) => svdPrimitive(a, false),
+  },
+  eigvals: {
+    args: (r) => [sample([2, 4, 4], r)],
+    apply: (a) => eigvalsPrimitive(a),
+  },
+  // The eigenvector basis eigvals' JVP uses: values only (eigvals is first order only).
+  eigBasis: {
+    args: (r) => {
+      const a = sample([2, 4, 4], r);
+      const [re, im] = eigvalsPrimitive(a) as [ConcreteArray, ConcreteArray];
+      return [a, re, im];
+    },
+    apply: (a, re, im) => eigBasisPrimitive(a, re, im),
+    refusesDerivatives: /only the first derivative of the eigenvalues of non-symmetric matrices/,
   },
   customJvpCall: {
     args: (r) => [sample([3], r), sample([3], r)],

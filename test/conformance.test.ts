@@ -64,6 +64,13 @@ function distinct(shape: number[], r: () => number): ConcreteArray {
   vals.forEach((v, i) => (x.buffer[i] = v));
   return x;
 }
+/** k sample matrices stacked into [k, ...shape]. */
+function stackOf(k: number, make: () => ConcreteArray): ConcreteArray {
+  const parts = Array.from({ length: k }, make);
+  const out = ConcreteArray.zeros([k, ...parts[0]!.shape], "float64");
+  parts.forEach((p, i) => out.buffer.set(p.buffer, i * p.size));
+  return out;
+}
 /** A random n x n matrix plus n I (diagonally dominant, far from singular). */
 function wellConditioned(n: number, r: () => number): ConcreteArray {
   const a = sample([n, n], uniform(-1, 1), r);
@@ -85,6 +92,12 @@ function symmetricPositiveDefinite(n: number, r: () => number): ConcreteArray {
 function ints(shape: number[], lo: number, hi: number, r: () => number): ConcreteArray {
   const x = ConcreteArray.zeros(shape, "int32");
   for (let i = 0; i < x.size; i++) x.buffer[i] = lo + Math.floor(r() * (hi - lo));
+  return x;
+}
+/** Random int32 words (all 32 bits random, either sign). */
+function words(shape: number[], r: () => number): ConcreteArray {
+  const x = ConcreteArray.zeros(shape, "int32");
+  for (let i = 0; i < x.size; i++) x.buffer[i] = Math.floor(r() * 2 ** 32) | 0;
   return x;
 }
 function bools(shape: number[], r: () => number): ConcreteArray {
@@ -212,8 +225,21 @@ type PrimName =
   | "solve"
   | "det"
   | "logAbsDet"
+  | "detSign"
   | "triangularSolve"
-  | "cholesky";
+  | "cholesky"
+  | "bitwiseAnd"
+  | "bitwiseOr"
+  | "bitwiseXor"
+  | "bitwiseNot"
+  | "shiftLeft"
+  | "shiftRightLogical"
+  | "shiftRightArithmetic"
+  | "rotateLeft"
+  | "portableExp"
+  | "portableLog"
+  | "portableSin"
+  | "portableCos";
 
 const SPECS = {
   sin: { args: unaryOn(any) },
@@ -324,27 +350,49 @@ const SPECS = {
     args: (r) => [sample([2, 4, 3], any, r), sample([2, 2, 4], any, r)],
     params: { transposeA: true, transposeB: true },
   },
+  // The matrix functions take stacks [..., n, n] natively: a stack of two
+  // here, so that vmap's batch axis joins an existing stack dimension.
   solve: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r)), sample([2, 3, 2], any, r)],
   },
   det: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r))],
   },
   logAbsDet: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r))],
+  },
+  detSign: {
+    noSpecials: true,
+    zeroDerivative: true,
+    args: (r) => [stackOf(2, () => wellConditioned(3, r))],
   },
   triangularSolve: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r)), sample([2, 3, 2], any, r)],
     params: { lower: true },
   },
   cholesky: {
     noSpecials: true,
-    args: (r) => [symmetricPositiveDefinite(3, r)],
+    args: (r) => [stackOf(2, () => symmetricPositiveDefinite(3, r))],
   },
+  // int32 bit operations: no derivative (only vmap and jit = eager are checked).
+  bitwiseAnd: { args: (r) => [words(S, r), words(S, r)], nonDiff: true },
+  bitwiseOr: { args: (r) => [words(S, r), words(S, r)], nonDiff: true },
+  bitwiseXor: { args: (r) => [words(S, r), words(S, r)], nonDiff: true },
+  bitwiseNot: { args: (r) => [words(S, r)], nonDiff: true },
+  // shift amounts -2..34: inside and outside 0..31
+  shiftLeft: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
+  shiftRightLogical: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
+  shiftRightArithmetic: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
+  rotateLeft: { args: (r) => [words(S, r), ints(S, -40, 40, r)], nonDiff: true },
+  // JS Math on every backend (for backend-independent random samplers)
+  portableExp: { args: unaryOn(any) },
+  portableLog: { args: unaryOn(uniform(0.3, 3)) },
+  portableSin: { args: unaryOn(any) },
+  portableCos: { args: unaryOn(any) },
 } satisfies Record<PrimName, Spec>;
 const SPEC_OF: ReadonlyMap<string, Spec> = new Map(Object.entries(SPECS));
 
