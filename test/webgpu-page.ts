@@ -5,6 +5,7 @@
  * reads); the test compares the two. Errors expected on webgpu (synchronous
  * reads, unsupported primitives, float64) are caught and returned as text.
  */
+import { gpuBufferStats } from "../src/backends/webgpu/index.js";
 import { type Array as NdArray, getBackend, grad, jit, np, setBackend } from "../src/index.js";
 
 /** Deterministic inputs: a linear congruential generator in [-1, 1). */
@@ -109,6 +110,7 @@ const CASES: Record<string, () => NdArray> = {
   int32Mul: () => np.multiply(ia, ic),
   int32Matmul: () => np.matmul(ia, ib),
   int32Sum: () => np.sum(ia, 1),
+  loopValue: () => np.sum(np.tanh(np.add(np.matmul(f32([64, 64], 12), f32([64], 13)), 0.5))),
   gradMatmul: () => grad((w: NdArray) => np.sum(np.square(np.matmul(a, w))))(b) as NdArray,
   jitted: () => jitted(a, b),
   jittedGrad: () => jittedGrad(b) as NdArray,
@@ -135,6 +137,32 @@ export interface PageResults {
   astypeFloat32: number[];
   itemAsync: number;
   toArrayAsync: unknown;
+  /** A loop of STEPS steps of about 6 new buffers each, with reads, collections and task breaks. */
+  loop: { steps: number; value: number; createdBefore: number; createdAfter: number };
+}
+
+const STEPS = 200;
+
+/**
+ * Buffers are recycled: each step needs about 6 (the product, the uploaded
+ * and the broadcast constant, the sum, tanh, the total); once the collector
+ * has run and the finalizers (separate tasks) have returned them to the
+ * pool, later steps reuse them, so far fewer than 6 * STEPS are created.
+ */
+async function loop(): Promise<PageResults["loop"]> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const w = f32([64, 64], 12);
+  const v = f32([64], 13);
+  const createdBefore = gpuBufferStats().created;
+  let value = 0;
+  for (let step = 0; step < STEPS; step++) {
+    value = await np.sum(np.tanh(np.add(np.matmul(w, v), 0.5))).itemAsync();
+    if (step % 20 === 19) {
+      gc?.();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+  return { steps: STEPS, value, createdBefore, createdAfter: gpuBufferStats().created };
 }
 
 function message(fn: () => unknown): string {
@@ -165,7 +193,7 @@ async function run(): Promise<PageResults> {
   await setBackend("webgpu");
   const onGpu = np.add(x, y);
   const total = np.sum(onGpu);
-  const results: PageResults = {
+  const results: Omit<PageResults, "loop"> & Partial<PageResults> = {
     backend: getBackend(),
     cases,
     syncData: message(() => onGpu.data()),
@@ -179,8 +207,9 @@ async function run(): Promise<PageResults> {
       .transpose(np.reshape(np.arange(6).astype("float32"), [2, 3]))
       .toArrayAsync(),
   };
+  const withLoop: PageResults = { ...results, loop: await loop() };
   setBackend("js");
-  return results;
+  return withLoop;
 }
 
 (globalThis as { chainruleWebgpuChecks?: () => Promise<PageResults> }).chainruleWebgpuChecks = run;

@@ -121,6 +121,7 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
         "--no-sandbox",
         "--enable-unsafe-webgpu",
         "--use-webgpu-adapter=swiftshader",
+        "--js-flags=--expose-gc",
         "--no-first-run",
         "--disable-background-networking",
         "--disable-component-update",
@@ -198,6 +199,16 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
       /^DTypeError: .*got a float64 array .*x\.astype\("float32"\).*setBackend\("wasm"\)/,
     );
     expect(results.astypeFloat32).toEqual([2.5, 3]);
+  });
+
+  it("recycles GPU buffers: a loop of 200 steps creates fewer buffers than steps (it uses about 1,200)", () => {
+    const { steps, value, createdBefore, createdAfter } = results.loop;
+    // The loop's value, sum(tanh(w v + 0.5)), against the js case of the same expression.
+    const ref = results.cases.find((c) => c.name === "loopValue")!.ref[0]!;
+    expect(Math.abs(value - ref)).toBeLessThan(2 ** -11 * 64);
+    const created = createdAfter - createdBefore;
+    expect(created).toBeGreaterThan(0);
+    expect(created).toBeLessThan(steps);
   });
 
   it("reads scalars and nested arrays asynchronously", () => {

@@ -85,6 +85,7 @@ function ctx(): GpuContext {
 /** Bytes of pooled (free) buffers kept at most; beyond it freed buffers are destroyed. */
 const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
 let pooledBytes = 0;
+let createdBuffers = 0;
 
 /** Buffer sizes are rounded up to powers of two (at least 256 bytes) so that the pool reuses them. */
 function sizeClass(bytes: number): number {
@@ -102,6 +103,7 @@ function acquireBuffer(bytes: number): GpuBuffer {
     pooledBytes -= size;
     return reused;
   }
+  createdBuffers++;
   return c.device.createBuffer({
     size,
     usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
@@ -121,11 +123,11 @@ function releaseBuffer(buffer: GpuBuffer): void {
   pooledBytes += buffer.size;
 }
 
-/** The number of pooled (free) buffers, for tests. */
-export function pooledBufferCount(): number {
-  let n = 0;
-  for (const list of context?.pool.values() ?? []) n += list.length;
-  return n;
+/** Storage buffers created so far and those now free in the pool (for tests). */
+export function gpuBufferStats(): { created: number; pooled: number } {
+  let pooled = 0;
+  for (const list of context?.pool.values() ?? []) pooled += list.length;
+  return { created: createdBuffers, pooled };
 }
 
 /** Device memory owned by one or more arrays (a reshape shares its input's). */
