@@ -18,6 +18,7 @@ export * as tree from "./tree/index.js";
 export * as lax from "./lax/index.js";
 export * as optim from "./optim/index.js";
 export * as stats from "./stats/index.js";
+export * as special from "./special/index.js";
 export * as random from "./random/index.js";
 export * as stochastic from "./stochastic/index.js";
 export { jvp } from "./transforms/jvp.js";

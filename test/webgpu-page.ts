@@ -80,7 +80,6 @@ const CASES: Record<string, () => NdArray> = {
   round: () => np.round(np.concatenate([np.multiply(x.reshape([-1]), 5), halves])),
   sign: () => np.sign(np.concatenate([x.reshape([-1]), halves])),
   arctan2: () => np.arctan2(x, y),
-  mod: () => np.mod(np.multiply(x, 5), np.add(np.abs(y), 0.5)),
   maximum: () => np.maximum(x, y),
   minimum: () => np.minimum(x, y),
   less: () => np.less(x, y),
