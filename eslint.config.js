@@ -42,7 +42,8 @@ export default tseslint.config(
   {
     // The tests' casts of transformation results predate the typed transformations
     // (src/tree/types.ts) and are redundant now; test/types.test.ts checks the types.
-    files: ["test/**"],
+    // Tour sections merged from other branches carry such casts too (to be dropped one by one).
+    files: ["test/**", "tour/sections/**"],
     rules: { "@typescript-eslint/no-unnecessary-type-assertion": "off" },
   },
   {

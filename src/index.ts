@@ -75,4 +75,6 @@ export { jit, type JitOptions, type JittedFunction, type LoweredProgram } from "
 export { emitSource } from "./jit/emitSource.js";
 export { toDot, renderSvg, graphSize, type DotOptions, type GraphSize } from "./ir/graph.js";
 export { stopGradient } from "./numpy/index.js";
+export { noGrad, GradientTape, type GradientTapeOptions } from "./imperative/index.js";
+export type { BackwardOptions } from "./core/array.js";
 export { getBackend, ready, setBackend } from "./backends/index.js";

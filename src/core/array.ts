@@ -155,30 +155,57 @@ export abstract class Array {
     const values = Array.fromBuffer(c.buffer, c.dtype);
     return nest(values, c.shape, 0, 0);
   }
-
-  /*
-   * Asynchronous reads. On the CPU backends (js, wasm) the values are in
-   * memory and these resolve at once with what item(), data() and toArray()
-   * return; a GPU backend can only read its buffers asynchronously, so code
-   * meant to run on every backend reads with these.
-   */
-
   /**
-   * The single element, asynchronously: `await x.itemAsync()` works on every
-   * backend, where {@link Array.item} needs the values in CPU memory.
+   * The elements as a flat TypedArray copy, on every backend; the only way to
+   * read an array that lives on the webgpu backend (on the CPU backends it
+   * resolves to what `data()` returns).
+   *
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const values = await np.array([1, 2, 3]).mul(2).dataAsync(); // Float64Array [2, 4, 6]
+   * ```
    */
-  itemAsync(): Promise<number> {
-    return Promise.resolve().then(() => this.item());
+  async dataAsync(): Promise<TypedArray> {
+    const buf = await this.concrete("dataAsync").readAsync();
+    return buf;
   }
-  /** A flat TypedArray copy of the elements, asynchronously (see {@link Array.itemAsync}). */
-  dataAsync(): Promise<TypedArray> {
-    return Promise.resolve().then(() => this.data());
+  /**
+   * The single element as a JS number (booleans give 0/1), on every backend
+   * (the asynchronous `item()`).
+   *
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const total = await np.array([1, 2, 3]).sum().itemAsync(); // 6
+   * ```
+   */
+  async itemAsync(): Promise<number> {
+    const c = this.concrete("itemAsync");
+    if (c.size !== 1) {
+      throw new ChainruleError(
+        `itemAsync: expected an array with one element, got shape ${fmtShape(c.shape)}; ` +
+          `index or reduce it first (e.g. x.sum())`,
+      );
+    }
+    const buf = await c.readAsync();
+    return buf[0]!;
   }
-  /** The elements as nested JS arrays, asynchronously (see {@link Array.itemAsync}). */
-  toArrayAsync(): Promise<NestedNumbers> {
-    return Promise.resolve().then(() => this.toArray());
+  /**
+   * The elements as nested JS arrays (a number for a 0-d array), on every
+   * backend (the asynchronous `toArray()`).
+   *
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const rows = await np.array([[1, 2], [3, 4]]).T.toArrayAsync(); // [[1, 3], [2, 4]]
+   * ```
+   */
+  async toArrayAsync(): Promise<NestedNumbers> {
+    const c = this.concrete("toArrayAsync");
+    const values = Array.fromBuffer(await c.readAsync(), c.dtype);
+    return nest(values, c.shape, 0, 0);
   }
-
   private static fromBuffer(buf: TypedArray, dtype: DType): (number | boolean)[] {
     const out = globalThis.Array.from(buf) as (number | boolean)[];
     if (dtype === "bool") for (let i = 0; i < out.length; i++) out[i] = out[i] !== 0;
@@ -333,6 +360,107 @@ export abstract class Array {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }
+
+  // ---- The imperative (PyTorch-style) interface. Plain arrays do not require
+  // grad; arrays made with `np.array(data, { requiresGrad: true })` and
+  // everything computed from them override these (src/imperative/tensor.ts).
+
+  /**
+   * True for arrays that record the operations applied to them so that
+   * `backward()` can differentiate: leaves made with
+   * `np.array(data, { requiresGrad: true })` and every float array computed
+   * from one outside `noGrad`.
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.array([1, 2], { requiresGrad: true });
+   * const flags = [x.requiresGrad, x.mul(2).requiresGrad, np.array(1).requiresGrad]; // [true, true, false]
+   * ```
+   */
+  get requiresGrad(): boolean {
+    return false;
+  }
+
+  /**
+   * The gradient accumulated into a leaf by `backward()` calls (null before
+   * the first one or after `zeroGrad()`). Reading it on a non-leaf array
+   * (one computed from a leaf) throws: only leaves accumulate.
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.array(3, { requiresGrad: true });
+   * x.mul(x).backward();
+   * const g = x.grad?.item(); // 6
+   * ```
+   */
+  get grad(): Array | null {
+    return null;
+  }
+
+  /**
+   * Reverse-mode differentiation of this array with respect to every leaf
+   * with `requiresGrad` it was computed from: adds d(ct·this)/d(leaf) to
+   * each leaf's `.grad`. `ct` (the cotangent, shaped like this array) may be
+   * left out for a one-element array. `createGraph: true` records the
+   * backward pass itself, so the `.grad` arrays can be differentiated again;
+   * `retainGraph: true` (the default with createGraph) allows another
+   * backward through the same operations.
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.ones([2, 2], { requiresGrad: true });
+   * const out = x.add(2).mul(x.add(2)).mul(3).mean();
+   * out.backward();
+   * const g = x.grad?.toArray(); // [[4.5, 4.5], [4.5, 4.5]]
+   * ```
+   */
+  backward(ct?: ArrayLike, opts: BackwardOptions = {}): void {
+    void ct;
+    void opts;
+    throw new ChainruleError(
+      `backward: this array (shape ${fmtShape(this.shape)}, dtype ${this.dtype}) does not ` +
+        `require grad: it was not computed from an array made with ` +
+        `np.array(data, { requiresGrad: true }), or it was computed inside noGrad or detached. ` +
+        `Create the inputs with requiresGrad: true, or use grad(f) for the functional style`,
+    );
+  }
+
+  /**
+   * Forgets the gradient accumulated in a leaf's `.grad` (PyTorch's
+   * `zero_grad`): the next `backward()` starts from zero. A no-op on arrays
+   * that do not require grad.
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.array(2, { requiresGrad: true });
+   * x.mul(x).backward();
+   * x.zeroGrad();
+   * const g = x.grad; // null
+   * ```
+   */
+  zeroGrad(): void {}
+
+  /**
+   * The same values, cut from the recorded graph: an array that does not
+   * require grad (this array itself when it does not).
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.array([1, 2], { requiresGrad: true });
+   * const d = x.mul(3).detach(); // requiresGrad false, values [3, 6]
+   * ```
+   */
+  detach(): Array {
+    return this;
+  }
+}
+
+/** Options of `Array.backward`. */
+export interface BackwardOptions {
+  /** Record the backward pass so that the resulting `.grad` can be differentiated again. */
+  createGraph?: boolean;
+  /** Keep the recorded operations for another backward (default: createGraph). */
+  retainGraph?: boolean;
 }
 
 function nest(
@@ -404,6 +532,14 @@ export class ConcreteArray extends Array {
 
   concrete(): ConcreteArray {
     return this;
+  }
+
+  /**
+   * A copy of the elements, read asynchronously: the data itself here; a
+   * device array (backends/webgpu) downloads it.
+   */
+  readAsync(): Promise<TypedArray> {
+    return Promise.resolve(this.buffer.slice());
   }
 
   /** Implicit conversion (`+x`, `x < 2`) works for one-element concrete arrays. */

@@ -6,7 +6,7 @@
  * of them.
  */
 import { asArray } from "../core/convert.js";
-import { isTracingDynamically, Tracer } from "../core/trace.js";
+import { isRecording, isTracingDynamically, Tracer } from "../core/trace.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { Array as NdArray, type ConcreteArray } from "../core/array.js";
 import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
@@ -125,11 +125,16 @@ export function compileOrInterpret(jaxpr: Jaxpr): CompiledProgram {
     return isScalarProgram(jaxpr) ? compileScalarJaxpr(jaxpr) : compileJaxpr(jaxpr);
   } catch (e) {
     if (!(e instanceof EvalError)) throw e;
-    return {
-      source: "",
-      run: (inputs) => evalJaxpr(jaxpr, inputs).map((x) => x.concrete("jit")),
-    };
+    return interpreted(jaxpr);
   }
+}
+
+/** The program run equation by equation (each primitive through `bind`). */
+function interpreted(jaxpr: Jaxpr): CompiledProgram {
+  return {
+    source: "",
+    run: (inputs) => evalJaxpr(jaxpr, inputs).map((x) => x.concrete("jit")),
+  };
 }
 
 /**
@@ -214,7 +219,10 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
       );
       const jaxpr = optimize(traced.jaxpr);
-      const compiled = compileOrInterpret(jaxpr);
+      // On webgpu the program is interpreted: each equation binds its primitive, which
+      // dispatches a GPU kernel (no lowering to WGSL yet; the generated JS and Wasm
+      // read host buffers).
+      const compiled = getBackend() === "webgpu" ? interpreted(jaxpr) : compileOrInterpret(jaxpr);
       program = { ...traced, jaxpr, compiled };
       cache.set(key, program);
     }
@@ -228,8 +236,9 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
 
   const jitted = (...args: unknown[]): unknown => {
     const { arrays, inDef } = split(args);
-    // Inside another transformation, trace inline so that it sees every primitive.
-    if (isTracingDynamically() || arrays.some((x) => x instanceof Tracer)) {
+    // Inside another transformation, trace inline so that it sees every primitive
+    // (also while a GradientTape records, and for arrays that require grad).
+    if (isTracingDynamically() || isRecording() || arrays.some((x) => x instanceof Tracer)) {
       return (f as (...a: unknown[]) => unknown)(...args);
     }
     const program = lowerSplit(args, arrays, inDef);

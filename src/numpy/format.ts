@@ -249,6 +249,10 @@ function formatConcrete(x: ConcreteArray): string {
 
 /** NumPy's repr of an array's values; `Traced<dtype[shape]>` for a tracer. */
 export function formatArray(x: Array): string {
+  if (x.requiresGrad && !(x instanceof ConcreteArray)) {
+    // An imperative array: its values are known; say that it records (as PyTorch prints).
+    return `${formatArray(x.detach()).slice(0, -1)}, requiresGrad=true)`;
+  }
   if (!(x instanceof ConcreteArray)) {
     return `Traced<${x.dtype}${fmtShape(x.shape)}>`;
   }
