@@ -87,6 +87,12 @@ function ints(shape: number[], lo: number, hi: number, r: () => number): Concret
   for (let i = 0; i < x.size; i++) x.buffer[i] = lo + Math.floor(r() * (hi - lo));
   return x;
 }
+/** Random int32 words (all 32 bits random, either sign). */
+function words(shape: number[], r: () => number): ConcreteArray {
+  const x = ConcreteArray.zeros(shape, "int32");
+  for (let i = 0; i < x.size; i++) x.buffer[i] = Math.floor(r() * 2 ** 32) | 0;
+  return x;
+}
 function bools(shape: number[], r: () => number): ConcreteArray {
   const x = ConcreteArray.zeros(shape, "bool");
   for (let i = 0; i < x.size; i++) x.buffer[i] = r() < 0.5 ? 1 : 0;
@@ -213,7 +219,15 @@ type PrimName =
   | "det"
   | "logAbsDet"
   | "triangularSolve"
-  | "cholesky";
+  | "cholesky"
+  | "bitwiseAnd"
+  | "bitwiseOr"
+  | "bitwiseXor"
+  | "bitwiseNot"
+  | "shiftLeft"
+  | "shiftRightLogical"
+  | "shiftRightArithmetic"
+  | "rotateLeft";
 
 const SPECS = {
   sin: { args: unaryOn(any) },
@@ -345,6 +359,16 @@ const SPECS = {
     noSpecials: true,
     args: (r) => [symmetricPositiveDefinite(3, r)],
   },
+  // int32 bit operations: no derivative (only vmap and jit = eager are checked).
+  bitwiseAnd: { args: (r) => [words(S, r), words(S, r)], nonDiff: true },
+  bitwiseOr: { args: (r) => [words(S, r), words(S, r)], nonDiff: true },
+  bitwiseXor: { args: (r) => [words(S, r), words(S, r)], nonDiff: true },
+  bitwiseNot: { args: (r) => [words(S, r)], nonDiff: true },
+  // shift amounts -2..34: inside and outside 0..31
+  shiftLeft: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
+  shiftRightLogical: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
+  shiftRightArithmetic: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
+  rotateLeft: { args: (r) => [words(S, r), ints(S, -40, 40, r)], nonDiff: true },
 } satisfies Record<PrimName, Spec>;
 const SPEC_OF: ReadonlyMap<string, Spec> = new Map(Object.entries(SPECS));
 
