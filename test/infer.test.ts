@@ -1,0 +1,292 @@
+/**
+ * infer: samplers against analytic posteriors (means and variances within
+ * Monte-Carlo error by the computed ESS), divergence reporting on Neal's
+ * funnel, the non-centred eight schools, transforms' log-Jacobians against
+ * jacfwd determinants, and ESS/R-hat against an independent NumPy
+ * implementation (test/fixtures/mcmc-diagnostics.json from
+ * scripts/mcmc-diagnostics-reference.py).
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  type Array as NdArray,
+  InvalidArgumentError,
+  ShapeError,
+  infer,
+  jacfwd,
+  np,
+  random,
+  stats,
+} from "../src/index.js";
+import { DualAveraging, warmupWindows } from "../src/infer/adapt.js";
+import { expectAllClose, flat } from "./helpers.js";
+
+type A = NdArray;
+
+const fixture = JSON.parse(
+  readFileSync(new URL("./fixtures/mcmc-diagnostics.json", import.meta.url), "utf8"),
+) as { draws: number[][][]; rhat: number[]; essBulk: number[]; essTail: number[] };
+
+describe("ess and rhat (Vehtari et al. 2021)", () => {
+  it("match an independent NumPy implementation on fixed AR(1) draws", () => {
+    const x = np.array(fixture.draws); // [4 chains, 200 draws, 4 parameters]
+    expectAllClose(infer.rhat(x) as A, fixture.rhat, 1e-7);
+    expectAllClose(infer.ess(x) as A, fixture.essBulk, 1e-7);
+    expectAllClose(infer.ess(x, { method: "tail" }) as A, fixture.essTail, 1e-7);
+  });
+  it("work on pytrees and refuse draws without a chain axis", () => {
+    const x = np.array(fixture.draws);
+    const t = infer.rhat({ a: x }) as { a: A };
+    expect(t.a.shape).toEqual([4]);
+    expect(() => infer.ess(np.zeros([100]))).toThrow(ShapeError);
+    expect(() => infer.ess(np.zeros([100]))).toThrow(/\[chains, draws\]/);
+    expect(() => infer.ess(x, { method: "median" as never })).toThrow(InvalidArgumentError);
+  });
+  it("ESS of independent draws is about their number; of a sticky chain much less", () => {
+    const key = random.key(5);
+    const iid = random.normal(key, [4, 500]);
+    const e = (infer.ess(iid) as A).item();
+    expect(e).toBeGreaterThan(1500);
+    expect(e).toBeLessThan(2600);
+    const sticky = np.cumsum(random.normal(random.foldIn(key, 1), [4, 500]), 1);
+    expect((infer.ess(sticky) as A).item()).toBeLessThan(100);
+    expect((infer.rhat(sticky) as A).item()).toBeGreaterThan(1.1);
+  });
+});
+
+describe("transforms", () => {
+  const u = np.array([0.3, -1.2, 2.0]);
+  it("positive and unitInterval: inverse, and log-Jacobians against jacfwd", () => {
+    for (const tr of [infer.transforms.positive, infer.transforms.unitInterval]) {
+      expectAllClose(tr.inverse(tr.forward(u)), u, 1e-12);
+      const J = jacfwd((v: A) => tr.forward(v))(u) as A; // diagonal
+      const logDet = flat(np.log(np.abs(np.take(np.reshape(J, [9]), np.array([0, 4, 8])))));
+      expectAllClose(tr.logDetJacobian(u), [logDet.reduce((a, b) => a + b, 0)], 1e-12);
+    }
+  });
+  it("simplex: sums to one, inverse, and log-Jacobian of the free coordinates", () => {
+    const tr = infer.transforms.simplex;
+    const x = tr.forward(u);
+    expect(x.shape).toEqual([4]);
+    expect(np.sum(x).item()).toBeCloseTo(1, 14);
+    expect(Math.min(...flat(x))).toBeGreaterThan(0);
+    expectAllClose(tr.inverse(x), u, 1e-12);
+    expectAllClose(tr.forward(np.zeros([3])), [0.25, 0.25, 0.25, 0.25], 1e-14);
+    // the first K−1 coordinates determine x: log |det ∂x[:K−1]/∂u|
+    const J = jacfwd((v: A) => np.slice(tr.forward(v), [0, 3]))(u) as A;
+    expectAllClose(tr.logDetJacobian(u), [Math.log(Math.abs(np.linalg.det(J).item()))], 1e-10);
+    expect(() => tr.forward(np.zeros([2, 2]))).toThrow(ShapeError);
+  });
+});
+
+describe("warm-up pieces", () => {
+  it("Stan's window schedule: 75 / 25, 50, 100, 200, 500 / 50 for 1000 iterations", () => {
+    expect(warmupWindows(1000)).toEqual([
+      [75, 100],
+      [100, 150],
+      [150, 250],
+      [250, 450],
+      [450, 950],
+    ]);
+    expect(warmupWindows(10)).toEqual([]);
+    // short warm-up: 15% / one window / 10%
+    expect(warmupWindows(100)).toEqual([[15, 90]]);
+  });
+  it("dual averaging drives the acceptance of a known curve to the target", () => {
+    // acceptance as a decreasing function of the step size: a(ε) = exp(−ε²); target 0.8
+    const da = new DualAveraging(1, 0.8);
+    let eps = 1;
+    for (let i = 0; i < 2000; i++) eps = da.update(Math.exp(-eps * eps));
+    expect(Math.exp(-(da.final() ** 2))).toBeCloseTo(0.8, 2);
+  });
+});
+
+/** Asserts sample means and variances within Monte-Carlo error of the analytic ones. */
+function expectPosterior(draws: A, mean: number[], variance: number[], zMax = 4) {
+  const [C, S] = draws.shape as [number, number];
+  const d = mean.length;
+  const flatDraws = np.reshape(draws, [C * S, d]);
+  const m = flat(np.mean(flatDraws, 0));
+  const v = flat(np.variance(flatDraws, 0));
+  const essBulk = flat(infer.ess(np.reshape(draws, [C, S, d])) as A);
+  for (let i = 0; i < d; i++) {
+    const se = Math.sqrt(variance[i]! / essBulk[i]!);
+    expect(Math.abs(m[i]! - mean[i]!) / se, `mean ${i}`).toBeLessThan(zMax);
+    // var̂ has relative standard error about √(2/ESS) for near-normal marginals
+    const relSe = Math.sqrt(2 / essBulk[i]!);
+    expect(Math.abs(v[i]! / variance[i]! - 1) / relSe, `variance ${i}`).toBeLessThan(zMax + 1);
+  }
+  return { essBulk };
+}
+
+describe("samplers on analytic posteriors", () => {
+  it("hmc: conjugate normal-normal (4 chains, vmapped kernel)", () => {
+    // y_i ~ N(μ, 1), μ ~ N(0, 2²): μ | y ~ N(n ȳ/(n + 1/4), 1/(n + 1/4))
+    const y = [1.3, 0.4, 2.2, 1.7, 0.9, 1.1];
+    const n = y.length;
+    const prec = n + 1 / 4;
+    const postMean = y.reduce((a, b) => a + b, 0) / prec;
+    const logp = (mu: A) =>
+      np.add(np.sum(stats.normalLogPdf(np.array(y), mu, 1)), stats.normalLogPdf(mu, 0, 2));
+    const r = infer.hmc(logp, np.array(0), {
+      key: random.key(11),
+      numWarmup: 150,
+      numSamples: 250,
+      chains: 4,
+      numSteps: 5,
+    });
+    const mu = r.samples as A;
+    expect(mu.shape).toEqual([4, 250]);
+    expectPosterior(np.reshape(mu, [4, 250, 1]), [postMean], [1 / prec]);
+    expect((infer.rhat(mu) as A).item()).toBeLessThan(1.01);
+    expect(r.stats.numDivergences).toBe(0);
+    expect(r.stats.stepSize.shape).toEqual([4]);
+    expect(flat(r.stats.numGradEvals).every((k) => k === 5)).toBe(true);
+  });
+
+  it("nuts: Beta-Bernoulli through the unitInterval transform", () => {
+    // θ ~ Beta(2, 3), 7 successes in 20: θ | y ~ Beta(9, 16)
+    const [a, b] = [9, 16];
+    const { forward, logDetJacobian } = infer.transforms.unitInterval;
+    const logp = (u: A) => {
+      const theta = forward(u);
+      return np.add(
+        np.add(np.multiply(a - 1, np.log(theta)), np.multiply(b - 1, np.log1p(np.negative(theta)))),
+        logDetJacobian(u),
+      );
+    };
+    const r = infer.nuts(logp, np.array(0), {
+      key: random.key(12),
+      numWarmup: 150,
+      numSamples: 500,
+      chains: 4,
+    });
+    const theta = forward(r.samples as A);
+    const mean = a / (a + b);
+    const variance = (a * b) / ((a + b) ** 2 * (a + b + 1));
+    expectPosterior(np.reshape(theta, [4, 500, 1]), [mean], [variance]);
+    expect((infer.rhat(theta) as A).item()).toBeLessThan(1.01);
+    expect(r.stats.numDivergences).toBe(0);
+    expect(r.stats.treeDepth!.shape).toEqual([4, 500]);
+  });
+
+  it("nuts: 100-d Gaussian with AR(1) correlations (pytree parameters)", () => {
+    const d = 100;
+    const rho = 0.5;
+    const sd = Array.from({ length: d }, (_, i) => 0.5 + (i % 10) / 4);
+    // x = sd ⊙ z with z ~ N(0, R), R_ij = ρ^|i−j|: R⁻¹ is tridiagonal
+    const logp = (p: { x: A }) => {
+      const z = np.divide(p.x, np.array(sd));
+      const q = np.add(
+        np.subtract(
+          np.sum(np.square(z)),
+          np.multiply(2 * rho, np.sum(np.multiply(np.slice(z, [0, d - 1]), np.slice(z, [1, d])))),
+        ),
+        np.multiply(rho * rho, np.sum(np.square(np.slice(z, [1, d - 1])))),
+      );
+      return np.multiply(-0.5 / (1 - rho * rho), q);
+    };
+    const r = infer.nuts(
+      logp,
+      { x: np.zeros([d]) },
+      {
+        key: random.key(13),
+        numWarmup: 150,
+        numSamples: 150,
+        chains: 2,
+      },
+    );
+    const x = (r.samples as { x: A }).x;
+    expect(x.shape).toEqual([2, 150, d]);
+    expectPosterior(
+      x,
+      sd.map(() => 0),
+      sd.map((s) => s * s),
+      4.5,
+    );
+    // neighbour correlation ρ, pooled over coordinates
+    const flatX = np.reshape(x, [300, d]);
+    const zs = np.divide(flatX, np.array(sd));
+    const corr = np.mean(np.multiply(np.slice(zs, null, [0, d - 1]), np.slice(zs, null, [1, d])));
+    expect(Math.abs(corr.item() - rho)).toBeLessThan(0.05);
+    const rh = flat(infer.rhat(x) as A);
+    // with only 2 × 150 draws per coordinate R-hat itself varies by about ±0.01: most of
+    // the 100 are below 1.01, none far above (stuck or disagreeing chains give R-hat ≫ 1.05)
+    expect(rh.filter((v) => v < 1.01).length).toBeGreaterThanOrEqual(75);
+    expect(Math.max(...rh)).toBeLessThan(1.05);
+    expect(r.stats.numDivergences).toBe(0);
+  });
+});
+
+describe("divergences", () => {
+  const funnel = (p: { v: A; x: A }) =>
+    np.add(
+      stats.normalLogPdf(p.v, 0, 3),
+      np.sum(stats.normalLogPdf(p.x, 0, np.exp(np.divide(p.v, 2)))),
+    );
+  it("Neal's funnel reports divergences", () => {
+    const r = infer.nuts(
+      funnel,
+      { v: np.array(0), x: np.zeros([9]) },
+      {
+        key: random.key(2),
+        numWarmup: 150,
+        numSamples: 150,
+        chains: 2,
+      },
+    );
+    expect(r.stats.numDivergences).toBeGreaterThan(0);
+    expect(np.sum(np.astype(r.stats.divergences, "float64")).item()).toBe(r.stats.numDivergences);
+  });
+
+  it("the non-centred eight schools samples without divergences", () => {
+    const y = np.array([28, 8, -3, 7, -1, 1, 18, 12]);
+    const sigma = np.array([15, 10, 16, 11, 9, 11, 10, 18]);
+    // μ ~ N(0, 5), τ ~ half-Cauchy(5) (sampled as log τ), η ~ N(0, 1), θ = μ + τ η
+    const logp = (p: { mu: A; logTau: A; eta: A }) => {
+      const tau = np.exp(p.logTau);
+      const theta = np.add(p.mu, np.multiply(tau, p.eta));
+      const halfCauchy = np.negative(np.log1p(np.square(np.divide(tau, 5))));
+      return np.add(
+        np.add(
+          np.sum(stats.normalLogPdf(y, theta, sigma)),
+          np.sum(stats.normalLogPdf(p.eta, 0, 1)),
+        ),
+        np.add(stats.normalLogPdf(p.mu, 0, 5), np.add(halfCauchy, p.logTau)),
+      );
+    };
+    const r = infer.nuts(
+      logp,
+      { mu: np.array(0), logTau: np.array(0), eta: np.zeros([8]) },
+      {
+        key: random.key(1),
+        numWarmup: 200,
+        numSamples: 200,
+        chains: 2,
+      },
+    );
+    expect(r.stats.numDivergences).toBe(0);
+    const mu = (r.samples as { mu: A }).mu;
+    // the posterior mean of μ is about 4.4 (e.g. Stan's case study); a loose check
+    expect(Math.abs(np.mean(mu).item() - 4.4)).toBeLessThan(1.5);
+  });
+});
+
+describe("sampler errors", () => {
+  const logp = (x: A) => np.multiply(-0.5, np.sum(np.square(x)));
+  it("refuse a missing key, bad options, a non-scalar density and a bad start", () => {
+    expect(() => infer.nuts(logp, np.zeros([2]), {} as never)).toThrow(/opts.key is required/);
+    const key = random.key(0);
+    expect(() => infer.nuts(logp, np.zeros([2]), { key, targetAccept: 1.5 })).toThrow(
+      /targetAccept must be in \(0, 1\)/,
+    );
+    expect(() => infer.hmc(logp, np.zeros([2]), { key, numSamples: 0 })).toThrow(
+      /numSamples must be an integer >= 1/,
+    );
+    expect(() => infer.hmc(logp, np.zeros([2]), { key, dense: true })).toThrow(/infer.nuts only/);
+    expect(() => infer.nuts((x: A) => x, np.zeros([2]), { key })).toThrow(ShapeError);
+    expect(() =>
+      infer.nuts((x: A) => np.sum(np.log(x)), np.array([-1, -2]), { key, initJitter: 0 }),
+    ).toThrow(/log density at the initial point/);
+  });
+});
