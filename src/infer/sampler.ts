@@ -66,6 +66,8 @@ export interface SamplerStats {
   numGradEvals: Array;
   /** NUTS: the tree depth of each transition. */
   treeDepth: Array | null;
+  /** All gradient evaluations of all chains, warm-up and step-size search included. */
+  totalGradEvals: number;
   /** The adapted step size per chain, shape [chains]. */
   stepSize: Array;
   /** The adapted inverse mass matrix per chain: [chains, d] (diagonal) or [chains, d, d]. */
@@ -180,7 +182,12 @@ export function runSampler(
     }
     return v;
   };
-  const logpGrad: LogpGrad = makeLogpGrad(jit(valueAndGrad(logpFlat)));
+  const counted = makeLogpGrad(jit(valueAndGrad(logpFlat)));
+  let totalGradEvals = 0;
+  const logpGrad: LogpGrad = (q) => {
+    totalGradEvals += 1;
+    return counted(q);
+  };
   const total = numWarmup + numSamples;
 
   // Randomness: init jitter, momenta, and per-transition seeds for the tree's uniforms.
@@ -242,6 +249,7 @@ export function runSampler(
         stack((c) => [seeds[t * chains + c]!], [chains]),
       ) as Array[];
       const [qs, lps, gs, acc, div] = res.map((a) => a.data());
+      totalGradEvals += chains * numSteps;
       for (let c = 0; c < chains; c++) {
         points[c] = {
           q: Float64Array.from(qs!.subarray(c * d, (c + 1) * d)),
@@ -318,6 +326,7 @@ export function runSampler(
       acceptance: np.array(acceptance, { shape: [chains, S] }),
       divergences: np.array(divergent, { shape: [chains, S], dtype: "bool" }),
       numDivergences,
+      totalGradEvals,
       numGradEvals: np.array(gradEvals, { shape: [chains, S] }),
       treeDepth: kind === "nuts" ? np.array(depths, { shape: [chains, S] }) : null,
       stepSize: np.array(Float64Array.from(eps)),
