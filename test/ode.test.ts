@@ -291,6 +291,12 @@ describe("odeint errors", () => {
       /unknown method "euler"/,
     );
     expect(() => ode.odeint(decay, 1, ts, 0.5, { rtol: -1 })).toThrow(/rtol must be a positive/);
+    expect(() => ode.odeint(decay, 1, ts, 0.5, { adjoint: "forward" as never })).toThrow(
+      /unknown adjoint "forward"/,
+    );
+    expect(() => ode.odeint(decay, 1, ts, 0.5, { snapshots: 0 })).toThrow(
+      /snapshots must be a positive integer/,
+    );
     expect(() => ode.odeint(decay, np.array(1, { dtype: "int32" }), ts, 0.5)).toThrow(
       /dtype int32/,
     );
