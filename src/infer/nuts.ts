@@ -3,9 +3,11 @@
  * U-turn criterion, as Stan's base_nuts and NumPyro; Betancourt 2017,
  * "A Conceptual Introduction to Hamiltonian Monte Carlo", appendix A).
  *
- * The tree logic runs in JS on Float64Arrays; each leapfrog step calls one
- * jitted value-and-gradient of the log density (the only array program), so
- * a trajectory of any shape costs one compiled call per step. The tree is
+ * The tree logic runs in JS on Float64Arrays, as a generator that yields
+ * each position whose log density and gradient it needs (the only array
+ * program): the sampler advances all chains' trajectories in lockstep and
+ * evaluates their pending positions with one jitted, vmapped call per step,
+ * so a step costs one compiled call for all chains whatever the trees' shapes. The tree is
  * built by repeated doubling in a random direction; within a new subtree the
  * proposal is drawn uniformly by weight (multinomial), and the subtree
  * replaces the current proposal with probability min(1, W_new / W_old)
@@ -111,15 +113,30 @@ interface State extends Point {
   p: Float64Array;
 }
 
+/**
+ * A computation that needs log-density evaluations: it yields each position
+ * it needs and is resumed with that position's Point. Written this way, the
+ * transitions of several chains can be advanced in lockstep with one batched
+ * (vmapped) evaluation per step; `runWith` drives one alone.
+ */
+export type NeedsLogp<R> = Generator<Float64Array, R, Point>;
+
+/** Runs a NeedsLogp computation with a single-position evaluator. */
+export function runWith<R>(logpGrad: LogpGrad, gen: NeedsLogp<R>): R {
+  let next = gen.next();
+  while (next.done !== true) next = gen.next(logpGrad(next.value));
+  return next.value;
+}
+
 /** One leapfrog step of size eps (negative: backwards in time) for U = −log p. */
-export function leapfrogStep(logpGrad: LogpGrad, metric: Metric, s: State, eps: number): State {
+export function* leapfrogStep(metric: Metric, s: State, eps: number): NeedsLogp<State> {
   const d = s.q.length;
   const p = new Float64Array(d);
   for (let i = 0; i < d; i++) p[i] = s.p[i]! + 0.5 * eps * s.grad[i]!;
   const v = metric.sharp(p);
   const q = new Float64Array(d);
   for (let i = 0; i < d; i++) q[i] = s.q[i]! + eps * v[i]!;
-  const next = logpGrad(q);
+  const next = yield q;
   for (let i = 0; i < d; i++) p[i] = p[i]! + 0.5 * eps * next.grad[i]!;
   return { ...next, p };
 }
@@ -171,7 +188,6 @@ class Builder {
   divergent = false;
   private u = 0;
   constructor(
-    readonly logpGrad: LogpGrad,
     readonly metric: Metric,
     readonly eps: number,
     readonly h0: number,
@@ -181,9 +197,9 @@ class Builder {
     return this.uniforms[this.u++ % this.uniforms.length]!;
   }
   /** Builds 2^depth steps from `from` in direction `dir`; null when invalid (U-turn, divergence). */
-  build(from: State, depth: number, dir: number): Tree | null {
+  *build(from: State, depth: number, dir: number): NeedsLogp<Tree | null> {
     if (depth === 0) {
-      const s = leapfrogStep(this.logpGrad, this.metric, from, dir * this.eps);
+      const s = yield* leapfrogStep(this.metric, from, dir * this.eps);
       this.numSteps += 1;
       let h = -s.logp + this.metric.kinetic(s.p);
       if (Number.isNaN(h)) h = Infinity;
@@ -204,9 +220,9 @@ class Builder {
         proposal: s,
       };
     }
-    const first = this.build(from, depth - 1, dir);
+    const first = yield* this.build(from, depth - 1, dir);
     if (first === null) return null;
-    const second = this.build(first.end, depth - 1, dir);
+    const second = yield* this.build(first.end, depth - 1, dir);
     if (second === null) return null;
     const logW = logAddExp(first.logW, second.logW);
     const proposal =
@@ -233,19 +249,18 @@ class Builder {
  * One NUTS transition from `point` with momentum from standard normals `z`
  * and the uniforms `uniforms` (directions and multinomial draws).
  */
-export function nutsTransition(
-  logpGrad: LogpGrad,
+export function* nutsTransition(
   metric: Metric,
   point: Point,
   eps: number,
   maxDepth: number,
   z: Float64Array,
   uniforms: Float64Array,
-): TransitionInfo {
+): NeedsLogp<TransitionInfo> {
   const p0 = metric.momentum(z);
   const start: State = { ...point, p: p0 };
   const h0 = -point.logp + metric.kinetic(p0);
-  const b = new Builder(logpGrad, metric, eps, h0, uniforms);
+  const b = new Builder(metric, eps, h0, uniforms);
   const sharp0 = metric.sharp(p0);
   // the whole trajectory: left and right ends (in time), their p♯, ρ, log weight
   let left = start;
@@ -258,7 +273,7 @@ export function nutsTransition(
   let depth = 0;
   while (depth < maxDepth) {
     const forward = b.uniform() < 0.5;
-    const tree = b.build(forward ? right : left, depth, forward ? 1 : -1);
+    const tree = yield* b.build(forward ? right : left, depth, forward ? 1 : -1);
     if (tree === null) break;
     depth += 1;
     // biased progressive sampling: prefer the new subtree by its weight
@@ -305,7 +320,7 @@ export function findReasonableStepSize(
   const p = metric.momentum(z);
   const h0 = -point.logp + metric.kinetic(p);
   const logAccept = (eps: number) => {
-    const s = leapfrogStep(logpGrad, metric, { ...point, p }, eps);
+    const s = runWith(logpGrad, leapfrogStep(metric, { ...point, p }, eps));
     const h = -s.logp + metric.kinetic(s.p);
     return Number.isNaN(h) ? -Infinity : h0 - h;
   };

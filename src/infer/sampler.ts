@@ -5,9 +5,11 @@
  * (adapt.ts) and collects samples and statistics.
  *
  * HMC's transition is one jitted, vmapped program for all chains (the
- * leapfrog steps a `lax.scan`); NUTS's tree logic runs in JS per chain and
- * calls the jitted value-and-gradient once per leapfrog step (nuts.ts), since
- * trajectories of different shapes per chain do not batch.
+ * leapfrog steps a `lax.scan`). NUTS's tree logic runs in JS (nuts.ts) as
+ * one generator per chain; `lockstep` advances them together, evaluating
+ * all chains' pending positions with one jitted, vmapped value-and-gradient
+ * call per step (chains whose trajectory has finished sit idle until the
+ * longest one is done).
  */
 import { type Array } from "../core/array.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
@@ -24,6 +26,7 @@ import { DualAveraging, Welford, warmupWindows } from "./adapt.js";
 import {
   type LogpGrad,
   Metric,
+  type NeedsLogp,
   type Point,
   findReasonableStepSize,
   makeLogpGrad,
@@ -132,6 +135,38 @@ function hmcKernel(logpFlat: (q: Array) => Array, numSteps: number) {
   return jit(vmap(kernel));
 }
 
+/**
+ * Advances several NeedsLogp computations together: each round evaluates the
+ * positions all unfinished ones asked for in one `evaluate` call.
+ */
+function lockstep<R>(
+  gens: NeedsLogp<R>[],
+  evaluate: (qs: (Float64Array | null)[]) => (Point | null)[],
+): R[] {
+  const results: (R | undefined)[] = gens.map(() => undefined);
+  let requests = gens.map((g, c) => {
+    const r = g.next();
+    if (r.done === true) {
+      results[c] = r.value;
+      return null;
+    }
+    return r.value;
+  });
+  while (requests.some((q) => q !== null)) {
+    const points = evaluate(requests);
+    requests = requests.map((q, c) => {
+      if (q === null) return null;
+      const r = gens[c]!.next(points[c]!);
+      if (r.done === true) {
+        results[c] = r.value;
+        return null;
+      }
+      return r.value;
+    });
+  }
+  return results as R[];
+}
+
 export function runSampler(
   kind: Kind,
   logDensity: (params: never) => unknown,
@@ -182,11 +217,29 @@ export function runSampler(
     }
     return v;
   };
-  const counted = makeLogpGrad(jit(valueAndGrad(logpFlat)));
+  const single = makeLogpGrad(jit(valueAndGrad(logpFlat)));
   let totalGradEvals = 0;
   const logpGrad: LogpGrad = (q) => {
     totalGradEvals += 1;
-    return counted(q);
+    return single(q);
+  };
+  // All chains' pending positions in one call (one chain: the unbatched function).
+  const batched = chains > 1 ? jit(vmap(valueAndGrad(logpFlat))) : null;
+  const evaluate = (qs: (Float64Array | null)[]): (Point | null)[] => {
+    const pending = qs.filter((q) => q !== null).length;
+    totalGradEvals += pending;
+    if (batched === null || pending === 1) {
+      return qs.map((q) => (q === null ? null : single(q)));
+    }
+    const buf = new Float64Array(chains * d);
+    // idle chains evaluate at their current point (results discarded)
+    qs.forEach((q, c) => buf.set(q ?? points[c]!.q, c * d));
+    const [v, g] = batched(np.array(buf, { shape: [chains, d] })) as [Array, Array];
+    const vs = v.data() as Float64Array;
+    const gs = g.data() as Float64Array;
+    return qs.map((q, c) =>
+      q === null ? null : { q, logp: vs[c]!, grad: gs.slice(c * d, (c + 1) * d) },
+    );
   };
   const total = numWarmup + numSamples;
 
@@ -259,19 +312,13 @@ export function runSampler(
         infos.push({ acceptStat: acc![c]!, divergent: div![c]! !== 0, depth: 0, numSteps });
       }
     } else {
-      for (let c = 0; c < chains; c++) {
+      const transitions = points.map((pt, c) => {
         const gen = uniformGenerator(Math.floor(seeds[t * chains + c]! * 2 ** 32));
         const uniforms = new Float64Array(2 * maxDepth + 2 ** maxDepth);
         for (let k = 0; k < uniforms.length; k++) uniforms[k] = gen();
-        const info = nutsTransition(
-          logpGrad,
-          metrics[c]!,
-          points[c]!,
-          eps[c]!,
-          maxDepth,
-          zAt(t, c),
-          uniforms,
-        );
+        return nutsTransition(metrics[c]!, pt, eps[c]!, maxDepth, zAt(t, c), uniforms);
+      });
+      for (const [c, info] of lockstep(transitions, evaluate).entries()) {
         points[c] = info.point;
         infos.push(info);
       }
