@@ -321,6 +321,10 @@ describe("sampler errors", () => {
       /numSamples must be an integer >= 1/,
     );
     expect(() => infer.hmc(logp, np.zeros([2]), { key, dense: true })).toThrow(/infer.nuts only/);
+    expect(() => infer.hmc(logp, np.zeros([2]), { key, stepSize: -1 })).toThrow(
+      /stepSize must be a positive number/,
+    );
+    expect(() => infer.nuts(3 as never, np.zeros([2]), { key })).toThrow(/must be a function/);
     expect(() => infer.nuts((x: A) => x, np.zeros([2]), { key })).toThrow(ShapeError);
     expect(() =>
       infer.nuts((x: A) => np.sum(np.log(x)), np.array([-1, -2]), { key, initJitter: 0 }),

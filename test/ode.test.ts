@@ -224,7 +224,8 @@ describe("odeint derivatives", () => {
       return (e(up) - e(dn)) / (2 * eps);
     });
   }
-  const fds = [0, 1, 2].map((i) => fd(i));
+  let fdCache: number[][] | null = null;
+  const fds = (): number[][] => (fdCache ??= [0, 1, 2].map((i) => fd(i)));
 
   it("checkpoint adjoint (reverse mode through the solver) matches finite differences", () => {
     const g = grad(lossWith(tight), { argnums: [0, 1, 2] })(
@@ -232,7 +233,7 @@ describe("odeint derivatives", () => {
       np.array(ts),
       np.array(p),
     ) as A[];
-    g.forEach((gi, i) => expectAllClose(gi, fds[i]!, 1e-6, 1e-7));
+    g.forEach((gi, i) => expectAllClose(gi, fds()[i]!, 1e-6, 1e-7));
   });
 
   it("backsolve adjoint matches finite differences; forward mode matches reverse", () => {
@@ -240,7 +241,7 @@ describe("odeint derivatives", () => {
     const gb = grad(lossWith({ ...tight, adjoint: "backsolve" }), { argnums: [0, 1, 2] })(
       ...args,
     ) as A[];
-    gb.forEach((gi, i) => expectAllClose(gi, fds[i]!, 1e-6, 1e-7));
+    gb.forEach((gi, i) => expectAllClose(gi, fds()[i]!, 1e-6, 1e-7));
     // jvp along a random direction against the FD gradient's projection
     const dir = [
       [0.3, -0.2],
@@ -252,7 +253,10 @@ describe("odeint derivatives", () => {
       [...args],
       dir.map((d) => np.array(d)),
     );
-    const expected = dir.reduce((s, d, i) => s + d.reduce((u, v, k) => u + v * fds[i]![k]!, 0), 0);
+    const expected = dir.reduce(
+      (s, d, i) => s + d.reduce((u, v, k) => u + v * fds()[i]![k]!, 0),
+      0,
+    );
     expectAllClose(tangent as A, [expected], 1e-6, 1e-8);
   });
 
@@ -304,5 +308,13 @@ describe("odeint errors", () => {
     expect(() => ode.odeint(decay, 1, np.array([0, 1e6]), 1, { maxSteps: 10 })).toThrow(
       /maxSteps = 10/,
     );
+    expect(() => ode.odeint(decay, 1, ts, 0.5, { maxSteps: 2.5 })).toThrow(/integer/);
+    expect(() => ode.odeint(42 as never, 1, ts)).toThrow(/f must be a function/);
+    expect(() => ode.odeint(decay, {}, ts, 0.5, { rtol: 1e-6 })).toThrow(/no array leaves/);
+    expect(() =>
+      ode.odeint((y: { a: A }) => [y.a], { a: np.array(1) }, ts, { rtol: 1e-6 }),
+    ).toThrow(/structure/);
+    // f is NaN everywhere: every step is rejected until the step size vanishes
+    expect(() => ode.odeint((y: A) => np.multiply(NaN, y), 1, ts)).toThrow(/step size became/);
   });
 });
