@@ -8,8 +8,8 @@
  * leapfrog steps a `lax.scan`). NUTS's tree logic runs in JS (nuts.ts) as
  * one generator per chain; `lockstep` advances them together, evaluating
  * all chains' pending positions with one jitted, vmapped value-and-gradient
- * call per step (chains whose trajectory has finished sit idle until the
- * longest one is done).
+ * call per step over the chains still building (finished chains wait for
+ * the longest trajectory; each batch size is one jit signature).
  */
 import { type Array } from "../core/array.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
@@ -231,15 +231,19 @@ export function runSampler(
     if (batched === null || pending === 1) {
       return qs.map((q) => (q === null ? null : single(q)));
     }
-    const buf = new Float64Array(chains * d);
-    // idle chains evaluate at their current point (results discarded)
-    qs.forEach((q, c) => buf.set(q ?? points[c]!.q, c * d));
-    const [v, g] = batched(np.array(buf, { shape: [chains, d] })) as [Array, Array];
+    // only the chains still building a trajectory (one jit signature per batch size)
+    const buf = new Float64Array(pending * d);
+    let filled = 0;
+    for (const q of qs) if (q !== null) buf.set(q, d * filled++);
+    const [v, g] = batched(np.array(buf, { shape: [pending, d] })) as [Array, Array];
     const vs = v.data() as Float64Array;
     const gs = g.data() as Float64Array;
-    return qs.map((q, c) =>
-      q === null ? null : { q, logp: vs[c]!, grad: gs.slice(c * d, (c + 1) * d) },
-    );
+    let k = 0;
+    return qs.map((q) => {
+      if (q === null) return null;
+      const j = k++;
+      return { q, logp: vs[j]!, grad: gs.slice(j * d, (j + 1) * d) };
+    });
   };
   const total = numWarmup + numSamples;
 
