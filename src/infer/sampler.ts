@@ -58,7 +58,9 @@ export interface SamplerOptions {
   /**
    * NUTS: "vectorized" (default) evaluates all chains' pending leapfrog steps in one
    * vmapped call; "sequential" evaluates each chain's alone (faster when the vmapped
-   * density is slower than its single version, e.g. large matrix products). Same draws.
+   * density is slower than its single version, e.g. large matrix products). The draws
+   * agree in distribution, not bit for bit (batched and single evaluations may round
+   * differently).
    */
   chainMethod?: "vectorized" | "sequential";
 }
