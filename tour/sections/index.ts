@@ -11,6 +11,7 @@ import { likelihoodFit } from "./s08-likelihood-fit.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
 import { nnPhysics } from "./s10-nn-physics.js";
 import { longSimulations } from "./s11-long-simulations.js";
+import { agentBased } from "./s20-agent-based.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
@@ -24,4 +25,5 @@ export const SECTIONS: Section[] = [
   dualAndTape,
   nnPhysics,
   longSimulations,
+  agentBased,
 ];
