@@ -45,4 +45,6 @@ export { jit, type JitOptions, type JittedFunction } from "./jit/jit.js";
 export { emitSource } from "./jit/emitSource.js";
 export { toDot, renderSvg, graphSize, type DotOptions, type GraphSize } from "./ir/graph.js";
 export { stopGradient } from "./numpy/index.js";
+export { noGrad, GradientTape, type GradientTapeOptions } from "./imperative/index.js";
+export type { BackwardOptions } from "./core/array.js";
 export { getBackend, setBackend } from "./backends/index.js";

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../src/index.js";
 import { parseTourArgs } from "../tour/lib/args.js";
 import { runTour, type TourRun } from "../tour/lib/runTour.js";
+import { buildPlayground, serveDir } from "../tour/lib/serve.js";
 import { SECTIONS } from "../tour/sections/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -69,11 +70,21 @@ describe("tour sections", () => {
 
 describe("tour command line", () => {
   it("reads --quick and --out, and refuses anything else with a clear error", () => {
-    expect(parseTourArgs([], "tour")).toEqual({ quick: false, outDir: "tour" });
-    expect(parseTourArgs(["--quick", "--out", "/tmp/x"], "tour")).toEqual({
-      quick: true,
-      outDir: "/tmp/x",
+    expect(parseTourArgs([], "tour")).toEqual({
+      quick: false,
+      outDir: "tour",
+      serve: false,
+      port: 8173,
     });
+    expect(parseTourArgs(["--quick", "--out", "/tmp/x", "--serve", "--port", "0"], "tour")).toEqual(
+      {
+        quick: true,
+        outDir: "/tmp/x",
+        serve: true,
+        port: 0,
+      },
+    );
+    expect(() => parseTourArgs(["--port", "x"], "tour")).toThrow(/--port needs a port number/);
     expect(() => parseTourArgs(["--fast"], "tour")).toThrow(InvalidArgumentError);
     expect(() => parseTourArgs(["--fast"], "tour")).toThrow(
       /tour: unknown argument "--fast".*--quick/,
@@ -114,6 +125,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
           'g[aria-label="contour"] path',
           'g[aria-label="vector"] path',
           'g[aria-label="bar"] rect',
+          'g[aria-label="cell"] rect',
           "g.node",
           "g.edge",
         ].join(", ");
@@ -166,6 +178,135 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
           expect(row.verdict).toMatch(/pass/);
         });
       });
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it("the playground runs chainrule in the page, on a function with a branch", async () => {
+    await buildPlayground(outDir);
+    const { server, url } = await serveDir(outDir, 0);
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`${url}playground.html`);
+      const runAt = async (fn: string, x: number, y: number) => {
+        await page.fill("#fn", fn);
+        await page.fill("#x0", String(x));
+        await page.fill("#y0", String(y));
+        await page.evaluate(() => (document.getElementById("status")!.textContent = ""));
+        await page.click("#run");
+        await page.waitForFunction(() =>
+          ["done", "error"].includes(document.getElementById("status")?.textContent ?? ""),
+        );
+        return page.evaluate(() => ({
+          status: document.getElementById("status")!.textContent,
+          error: document.getElementById("error")!.textContent,
+          rows: Object.fromEntries(
+            Array.from(document.querySelectorAll("#results tbody tr")).map((tr) => [
+              tr.getAttribute("data-row"),
+              [
+                Number(tr.querySelector(".ad")!.textContent),
+                Number(tr.querySelector(".fd")!.textContent),
+              ],
+            ]),
+          ),
+          jaxpr: document.getElementById("jaxpr")!.textContent ?? "",
+          source: document.getElementById("source")!.textContent ?? "",
+          graphNodes: document.querySelectorAll("#graph svg g.node").length,
+        }));
+      };
+      const fn = "(x, y) => (x.item() > 1 ? x.mul(y) : np.sin(x).mul(y).mul(y))";
+      // Branch x <= 1: f = sin(x) y^2, df/dx = cos(x) y^2, df/dy = 2 y sin(x), d2f/dy2 = 2 sin x.
+      const low = await runAt(fn, 0.5, 2);
+      expect(low.status, low.error ?? "").toBe("done");
+      const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol;
+      expect(close(low.rows["df/dx"]![0], Math.cos(0.5) * 4, 1e-9)).toBe(true);
+      expect(close(low.rows["df/dy"]![0], 4 * Math.sin(0.5), 1e-9)).toBe(true);
+      expect(close(low.rows["d²f/dy²"]![0], 2 * Math.sin(0.5), 1e-9)).toBe(true);
+      expect(close(low.rows["df/dx"]![1], Math.cos(0.5) * 4, 1e-6)).toBe(true);
+      expect(low.jaxpr).toMatch(/sin/);
+      expect(low.source).toMatch(/function compute\(x0, x1\)/);
+      expect(low.graphNodes).toBeGreaterThan(0);
+      // Branch x > 1: f = x y, df/dx = y, df/dy = x, and the program changes with it.
+      const high = await runAt(fn, 1.5, 2);
+      expect(high.rows["df/dx"]![0]).toBe(2);
+      expect(high.rows["df/dy"]![0]).toBe(1.5);
+      expect(high.rows["d²f/dxdy"]![0]).toBe(1);
+      expect(high.jaxpr).not.toMatch(/sin/);
+      // A broken function shows its error instead of stale numbers.
+      const bad = await runAt("(x, y) => x.nope(y)", 1, 1);
+      expect(bad.status).toBe("error");
+      expect(bad.error).toMatch(/nope/);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  }, 60_000);
+
+  it("lays out without overlap: no text boxes overlapping in a figure, no sideways scroll at 390 px", async () => {
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+    });
+    try {
+      for (const width of [1280, 390]) {
+        const page = await browser.newPage({ viewport: { width, height: 900 } });
+        await page.goto(pathToFileURL(run.page).href);
+        const layout = await page.evaluate(() => {
+          const overlaps: string[] = [];
+          document.querySelectorAll(".figure svg").forEach((svg) => {
+            const section = svg.closest("section")?.getAttribute("data-section") ?? "?";
+            // Every text box of the figure (tick labels, axis titles, legends, direct labels, node labels).
+            const boxes = Array.from(svg.querySelectorAll("text"))
+              .filter((t) => (t.textContent ?? "").trim() !== "")
+              .map((t) => ({ text: t.textContent ?? "", r: t.getBoundingClientRect() }))
+              .filter((b) => b.r.width > 0 && b.r.height > 0);
+            for (let i = 0; i < boxes.length; i++) {
+              for (let j = i + 1; j < boxes.length; j++) {
+                const a = boxes[i]!.r;
+                const b = boxes[j]!.r;
+                // Overlap by more than 1.5 px both ways (touching baselines are fine).
+                const ox = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+                const oy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+                if (ox > 1.5 && oy > 1.5) {
+                  overlaps.push(`${section}: "${boxes[i]!.text}" overlaps "${boxes[j]!.text}"`);
+                }
+              }
+            }
+            // Text cut by the figure's own edges (a tick label drawn outside the viewBox).
+            const frame = svg.getBoundingClientRect();
+            boxes.forEach((b) => {
+              if (
+                b.r.left < frame.left - 1 ||
+                b.r.right > frame.right + 1 ||
+                b.r.top < frame.top - 1 ||
+                b.r.bottom > frame.bottom + 1
+              ) {
+                overlaps.push(`${section}: "${b.text}" is cut by the figure's edge`);
+              }
+            });
+          });
+          return {
+            overlaps,
+            scrollWidth: document.documentElement.scrollWidth,
+            innerWidth: window.innerWidth,
+          };
+        });
+        expect(layout.overlaps, `at ${width} px`).toEqual([]);
+        expect(layout.scrollWidth, `page wider than the ${width} px window`).toBeLessThanOrEqual(
+          layout.innerWidth,
+        );
+        await page.close();
+      }
     } finally {
       await browser.close();
     }

@@ -1,13 +1,16 @@
 /**
- * `npm run tour [-- --quick] [-- --out <dir>]`: runs every experiment of the
- * seed tutorials with chainrule, shows a progress bar (on a terminal),
- * prints a summary of the checks and writes <dir>/index.html (default tour/).
+ * `npm run tour [-- --quick] [-- --out <dir>] [-- --serve [--port <n>]]`:
+ * runs every experiment of the seed tutorials with chainrule, shows a
+ * progress bar (on a terminal), prints a summary of the checks and writes
+ * <dir>/index.html (default tour/). With --serve it also writes the
+ * playground (playground.html, chainrule.js) and serves the folder.
  */
 import { dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
 import { parseTourArgs, type TourArgs } from "./lib/args.js";
 import { runTour } from "./lib/runTour.js";
+import { buildPlayground, serveDir } from "./lib/serve.js";
 
 /** The path relative to the working directory when it lies below it. */
 function shortPath(path: string): string {
@@ -33,7 +36,7 @@ const bar = process.stdout.isTTY
     )
   : null;
 let started = false;
-const run = await runTour(opts, (done, total, title) => {
+const run = await runTour({ ...opts, playground: opts.serve }, (done, total, title) => {
   if (bar === null) return;
   if (!started) {
     bar.start(total, 0, { section: title });
@@ -61,3 +64,8 @@ console.log(
     `report written to ${shortPath(run.page)} in ${run.seconds.toFixed(1)} s`,
 );
 process.exitCode = failures === 0 ? 0 : 1;
+if (opts.serve) {
+  await buildPlayground(opts.outDir);
+  const { url } = await serveDir(opts.outDir, opts.port);
+  console.log(`Serving the tour at ${url} (playground: ${url}playground.html); Ctrl-C stops.`);
+}

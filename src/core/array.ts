@@ -251,6 +251,107 @@ export abstract class Array {
   toString(): string {
     return np().toString(this);
   }
+
+  // ---- The imperative (PyTorch-style) interface. Plain arrays do not require
+  // grad; arrays made with `np.array(data, { requiresGrad: true })` and
+  // everything computed from them override these (src/imperative/tensor.ts).
+
+  /**
+   * True for arrays that record the operations applied to them so that
+   * `backward()` can differentiate: leaves made with
+   * `np.array(data, { requiresGrad: true })` and every float array computed
+   * from one outside `noGrad`.
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.array([1, 2], { requiresGrad: true });
+   * const flags = [x.requiresGrad, x.mul(2).requiresGrad, np.array(1).requiresGrad]; // [true, true, false]
+   * ```
+   */
+  get requiresGrad(): boolean {
+    return false;
+  }
+
+  /**
+   * The gradient accumulated into a leaf by `backward()` calls (null before
+   * the first one or after `zeroGrad()`). Reading it on a non-leaf array
+   * (one computed from a leaf) throws: only leaves accumulate.
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.array(3, { requiresGrad: true });
+   * x.mul(x).backward();
+   * const g = x.grad?.item(); // 6
+   * ```
+   */
+  get grad(): Array | null {
+    return null;
+  }
+
+  /**
+   * Reverse-mode differentiation of this array with respect to every leaf
+   * with `requiresGrad` it was computed from: adds d(ct·this)/d(leaf) to
+   * each leaf's `.grad`. `ct` (the cotangent, shaped like this array) may be
+   * left out for a one-element array. `createGraph: true` records the
+   * backward pass itself, so the `.grad` arrays can be differentiated again;
+   * `retainGraph: true` (the default with createGraph) allows another
+   * backward through the same operations.
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.ones([2, 2], { requiresGrad: true });
+   * const out = x.add(2).mul(x.add(2)).mul(3).mean();
+   * out.backward();
+   * const g = x.grad?.toArray(); // [[4.5, 4.5], [4.5, 4.5]]
+   * ```
+   */
+  backward(ct?: ArrayLike, opts: BackwardOptions = {}): void {
+    void ct;
+    void opts;
+    throw new ChainruleError(
+      `backward: this array (shape ${fmtShape(this.shape)}, dtype ${this.dtype}) does not ` +
+        `require grad: it was not computed from an array made with ` +
+        `np.array(data, { requiresGrad: true }), or it was computed inside noGrad or detached. ` +
+        `Create the inputs with requiresGrad: true, or use grad(f) for the functional style`,
+    );
+  }
+
+  /**
+   * Forgets the gradient accumulated in a leaf's `.grad` (PyTorch's
+   * `zero_grad`): the next `backward()` starts from zero. A no-op on arrays
+   * that do not require grad.
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.array(2, { requiresGrad: true });
+   * x.mul(x).backward();
+   * x.zeroGrad();
+   * const g = x.grad; // null
+   * ```
+   */
+  zeroGrad(): void {}
+
+  /**
+   * The same values, cut from the recorded graph: an array that does not
+   * require grad (this array itself when it does not).
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const x = np.array([1, 2], { requiresGrad: true });
+   * const d = x.mul(3).detach(); // requiresGrad false, values [3, 6]
+   * ```
+   */
+  detach(): Array {
+    return this;
+  }
+}
+
+/** Options of `Array.backward`. */
+export interface BackwardOptions {
+  /** Record the backward pass so that the resulting `.grad` can be differentiated again. */
+  createGraph?: boolean;
+  /** Keep the recorded operations for another backward (default: createGraph). */
+  retainGraph?: boolean;
 }
 
 function nest(

@@ -17,6 +17,13 @@ import type { AnyPrimitive, MultiPrimitive, Primitive } from "./primitive.js";
 /** One active transformation: its level in the stack and its interpreter. */
 export class MainTrace {
   readonly trace: Trace;
+  /**
+   * A recording main (GradientTape.record) sees every operation, like a
+   * dynamic one, but values stay concrete: it is not staging a program.
+   */
+  recordOnly = false;
+  /** The dynamic main that was active when this one was pushed (restored while it evaluates). */
+  dynamicBelow: MainTrace | null = null;
   constructor(
     readonly level: number,
     makeTrace: (main: MainTrace) => Trace,
@@ -52,6 +59,14 @@ export abstract class Tracer extends Array {
   constructor(readonly trace: Trace) {
     super();
   }
+  /** The imperative style does not run inside transformations (see src/imperative/). */
+  override backward(): void {
+    throw new ChainruleError(
+      `backward: called on a traced value (shape [${this.shape.join(", ")}]) inside a ` +
+        `transformation (grad, jvp, vmap, jit or makeJaxpr). The imperative style runs on ` +
+        `eager values only: call backward() outside, or differentiate with grad/vjp instead`,
+    );
+  }
   /** The simplest representation of this value (a lower-level value when possible). */
   fullLower(): Array {
     return this;
@@ -61,7 +76,7 @@ export abstract class Tracer extends Array {
    * refused; conversion to a string (String(x), template literals) describes
    * the tracer, as JAX prints tracers: `Traced<float64[3]>`.
    */
-  [Symbol.toPrimitive](hint: string): string {
+  [Symbol.toPrimitive](hint: string): string | number {
     if (hint === "string") return `Traced<${this.dtype}[${this.shape.join(",")}]>`;
     const advice = isTracingDynamically()
       ? `Inside jit the value is not known while tracing, so x.item() fails too: branch with ` +
@@ -91,9 +106,11 @@ function nextLevel(): number {
 export function withMainTrace<T>(
   makeTrace: (main: MainTrace) => Trace,
   body: (main: MainTrace) => T,
-  opts: { dynamic?: boolean } = {},
+  opts: { dynamic?: boolean; recordOnly?: boolean } = {},
 ): T {
   const main = new MainTrace(nextLevel(), makeTrace);
+  main.recordOnly = opts.recordOnly === true;
+  main.dynamicBelow = dynamicMain;
   traceStack.push(main);
   const savedDynamic = dynamicMain;
   if (opts.dynamic === true) dynamicMain = main;
@@ -125,7 +142,8 @@ function topMainTrace(args: readonly Array[]): MainTrace | null {
     const a = args[i]!;
     if (a instanceof Tracer) {
       const main = a.trace.main;
-      if (traceStack[main.level - 1] !== main) throw escaped(a);
+      // Level 0 is the imperative (requiresGrad) trace, always open and not on the stack.
+      if (traceStack[main.level - 1] !== main && main.level !== 0) throw escaped(a);
       if (top === null || main.level > top.level) top = main;
     }
   }
@@ -173,5 +191,35 @@ export function bindAll(prim: AnyPrimitive, args: readonly Array[], params: unkn
 
 /** True when a dynamic trace (jit, makeJaxpr) is active. */
 export function isTracingDynamically(): boolean {
-  return dynamicMain !== null;
+  return dynamicMain !== null && !dynamicMain.recordOnly;
+}
+
+/** True while a recording main (a GradientTape's `record`) sees every operation. */
+export function isRecording(): boolean {
+  return dynamicMain !== null && dynamicMain.recordOnly;
+}
+
+/** How many transformations are active (0 in plain eager code). */
+export function activeTraceCount(): number {
+  return traceStack.length;
+}
+
+/**
+ * Applies a primitive below the recording main `main`: with the dynamic
+ * trace that was active when `main` was pushed, so that the operation is
+ * evaluated (or staged) as if `main` were not there.
+ */
+export function bindAllBelow(
+  main: MainTrace,
+  prim: AnyPrimitive,
+  args: readonly Array[],
+  params: unknown,
+): Array[] {
+  const saved = dynamicMain;
+  dynamicMain = main.dynamicBelow;
+  try {
+    return bindAll(prim, args, params);
+  } finally {
+    dynamicMain = saved;
+  }
 }

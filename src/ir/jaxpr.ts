@@ -10,7 +10,7 @@
 import { Array, type Aval, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import type { DType } from "../core/dtype.js";
-import { ConcretizationError, fmtShape } from "../core/errors.js";
+import { ConcretizationError, InvalidArgumentError, fmtShape } from "../core/errors.js";
 import type { MultiPrimitive, Primitive } from "../core/primitive.js";
 import { Trace, Tracer, bindAll, withMainTrace } from "../core/trace.js";
 import { flatten, unflatten, type TreeDef } from "../tree/index.js";
@@ -152,6 +152,14 @@ class JaxprBuilder {
   constVar(value: Array): Var {
     let v = this.constOf.get(value);
     if (v === undefined) {
+      if (value.requiresGrad) {
+        throw new InvalidArgumentError(
+          `jit/makeJaxpr: an array that requires grad (shape ${fmtShape(value.shape)}) is used ` +
+            `inside the traced function as a constant (captured from outside), so backward() ` +
+            `could not see the operations on it. Pass it as an argument (jit then runs inline ` +
+            `and records), use x.detach() for its value, or use grad(jit(f)) instead`,
+        );
+      }
       v = this.newVar(value);
       this.constOf.set(value, v);
       this.constVars.push(v);

@@ -6,7 +6,7 @@
  * of them.
  */
 import { asArray } from "../core/convert.js";
-import { isTracingDynamically, Tracer } from "../core/trace.js";
+import { isRecording, isTracingDynamically, Tracer } from "../core/trace.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { Array as NdArray, type ConcreteArray } from "../core/array.js";
 import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
@@ -198,8 +198,9 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
 
   const jitted = (...args: unknown[]): PyTree => {
     const { arrays, inDef } = split(args);
-    // Inside another transformation, trace inline so that it sees every primitive.
-    if (isTracingDynamically() || arrays.some((x) => x instanceof Tracer)) {
+    // Inside another transformation, trace inline so that it sees every primitive
+    // (also while a GradientTape records, and for arrays that require grad).
+    if (isTracingDynamically() || isRecording() || arrays.some((x) => x instanceof Tracer)) {
       return (f as (...a: unknown[]) => unknown)(...args);
     }
     const program = lowerSplit(args, arrays, inDef);

@@ -9,6 +9,7 @@ import { fromData } from "../core/convert.js";
 import { type DType, isDType, isFloat as isFloatDtype, promoteTypes } from "../core/dtype.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { checkShapeArg, shapeSize } from "../core/shape.js";
+import { makeLeaf } from "../imperative/tensor.js";
 import { add, convert, mul, select, sub } from "../primitives/elementwise.js";
 import { broadcastInDim, concatenate, reshape } from "../primitives/movement.js";
 import { arr } from "./core.js";
@@ -18,6 +19,11 @@ export interface ArrayOptions {
   dtype?: DType;
   /** Shape for flat data (TypedArray or flat list). */
   shape?: readonly number[];
+  /**
+   * Make a leaf that records operations for `backward()` (the imperative,
+   * PyTorch-style interface); only float arrays can.
+   */
+  requiresGrad?: boolean;
 }
 
 /**
@@ -25,7 +31,20 @@ export interface ArrayOptions {
  * positional form, `np.zeros([2], "float32")`) or an options object
  * (`np.zeros([2], { dtype: "float32" })`, as `np.array` takes it).
  */
-export type DTypeArg = DType | { dtype?: DType };
+export type DTypeArg = DType | { dtype?: DType; requiresGrad?: boolean };
+
+/** `x` as a requiresGrad leaf when the options ask for one. */
+function maybeLeaf(fn: string, x: Array, opts: unknown): Array {
+  if (typeof opts !== "object" || opts === null) return x;
+  const flag = (opts as { requiresGrad?: unknown }).requiresGrad;
+  if (flag === undefined || flag === false) return x;
+  if (flag !== true) {
+    throw new InvalidArgumentError(
+      `np.${fn}: requiresGrad must be true or false, got ${typeof flag} ${JSON.stringify(flag)}`,
+    );
+  }
+  return makeLeaf(`np.${fn}`, x);
+}
 
 /** The dtype named by `arg` (or `fallback`), checked, for np function `fn`. */
 export function checkDtype(
@@ -136,6 +155,10 @@ function stackNested(data: readonly unknown[], dtype: DType | undefined): Array 
  * ```
  */
 export function array(data: NestedArrayLike, opts: ArrayOptions = {}): Array {
+  return maybeLeaf("array", arrayData(data, opts), opts);
+}
+
+function arrayData(data: NestedArrayLike, opts: ArrayOptions): Array {
   if (data instanceof Array) {
     return opts.dtype === undefined ? data : convert(data, checkDtype("array", opts.dtype));
   }
@@ -172,34 +195,46 @@ export function asarray(data: NestedArrayLike, opts: ArrayOptions = {}): Array {
 export function full(shape: readonly number[] | number, value: number, dtype?: DTypeArg): Array {
   const s = checkShapeArg("np.full", shape);
   const dt = checkDtype("full", dtype);
-  return allocating("full", s, () => ConcreteArray.full(s, dt, value));
+  return maybeLeaf(
+    "full",
+    allocating("full", s, () => ConcreteArray.full(s, dt, value)),
+    dtype,
+  );
 }
 /** An array of `shape` filled with 0. */
 export function zeros(shape: readonly number[] | number, dtype?: DTypeArg): Array {
   const s = checkShapeArg("np.zeros", shape);
   const dt = checkDtype("zeros", dtype);
-  return allocating("zeros", s, () => ConcreteArray.full(s, dt, 0));
+  return maybeLeaf(
+    "zeros",
+    allocating("zeros", s, () => ConcreteArray.full(s, dt, 0)),
+    dtype,
+  );
 }
 /** An array of `shape` filled with 1. */
 export function ones(shape: readonly number[] | number, dtype?: DTypeArg): Array {
   const s = checkShapeArg("np.ones", shape);
   const dt = checkDtype("ones", dtype);
-  return allocating("ones", s, () => ConcreteArray.full(s, dt, 1));
+  return maybeLeaf(
+    "ones",
+    allocating("ones", s, () => ConcreteArray.full(s, dt, 1)),
+    dtype,
+  );
 }
 /** Zeros of x's shape (and dtype unless given). */
 export function zerosLike(x: ArrayLike, dtype?: DTypeArg): Array {
   const a = arr(x, "zerosLike");
-  return zeros(a.shape, checkDtype("zerosLike", dtype, a.dtype));
+  return maybeLeaf("zerosLike", zeros(a.shape, checkDtype("zerosLike", dtype, a.dtype)), dtype);
 }
 /** Ones of x's shape (and dtype unless given). */
 export function onesLike(x: ArrayLike, dtype?: DTypeArg): Array {
   const a = arr(x, "onesLike");
-  return ones(a.shape, checkDtype("onesLike", dtype, a.dtype));
+  return maybeLeaf("onesLike", ones(a.shape, checkDtype("onesLike", dtype, a.dtype)), dtype);
 }
 /** `value` in x's shape (and dtype unless given). */
 export function fullLike(x: ArrayLike, value: number, dtype?: DTypeArg): Array {
   const a = arr(x, "fullLike");
-  return full(a.shape, value, checkDtype("fullLike", dtype, a.dtype));
+  return maybeLeaf("fullLike", full(a.shape, value, checkDtype("fullLike", dtype, a.dtype)), dtype);
 }
 /** The n x m identity (ones on diagonal k). */
 export function eye(n: number, m: number = n, opts: { k?: number; dtype?: DType } = {}): Array {
@@ -236,7 +271,7 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DTypeArg)
     ConcreteArray.zeros(shape, checkDtype("arange", dtype)),
   );
   for (let i = 0; i < n; i++) x.buffer[i] = start + i * step;
-  return x;
+  return maybeLeaf("arange", x, dtype);
 }
 /**
  * `num` evenly spaced values from start to stop inclusive. The endpoints
@@ -253,7 +288,7 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DTypeArg)
  */
 export function linspace(start: ArrayLike, stop: ArrayLike, num = 50, dtype?: DTypeArg): Array {
   if (typeof start !== "number" || typeof stop !== "number") {
-    return linspaceArrays(start, stop, num, dtype);
+    return maybeLeaf("linspace", linspaceArrays(start, stop, num, dtype), dtype);
   }
   const shape = checkShapeArg("np.linspace", num);
   const x = allocating("linspace", shape, () =>
@@ -261,7 +296,7 @@ export function linspace(start: ArrayLike, stop: ArrayLike, num = 50, dtype?: DT
   );
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) x.buffer[i] = i === num - 1 && num > 1 ? stop : start + i * step;
-  return x;
+  return maybeLeaf("linspace", x, dtype);
 }
 
 /** linspace with Array endpoints (see linspace): composed from primitives. */

@@ -17,6 +17,10 @@ function formatElement(v: number, dtype: Array["dtype"]): string {
 }
 
 export function formatArray(x: Array): string {
+  if (x.requiresGrad && !(x instanceof ConcreteArray)) {
+    // An imperative array: its values are known; say that it records (as PyTorch prints).
+    return `${formatArray(x.detach()).slice(0, -1)}, requiresGrad=true)`;
+  }
   if (!(x instanceof ConcreteArray)) {
     return `Traced<${x.dtype}${fmtShape(x.shape)}>`;
   }

@@ -24,6 +24,7 @@
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import type { AnyPrimitive, MultiPrimitive } from "../core/primitive.js";
+import { isRecording } from "../core/trace.js";
 
 const DTYPE_CODES: readonly DType[] = ["float64", "float32", "int32", "bool"];
 const DTYPE_CODE: Record<DType, number> = { float64: 0, float32: 1, int32: 2, bool: 3 };
@@ -92,6 +93,12 @@ export class Tape {
   private numArgs = 0;
 
   private readonly objects: Array[] = [];
+  /**
+   * 0-d float64 constants are stored by value, unless a GradientTape was
+   * recording when this tape was made: it follows arrays by identity, and a
+   * nested tape's backward pass must reuse the recorded constant objects.
+   */
+  private readonly scalarsByValue = !isRecording();
   private readonly scalars = new Float64Column();
   private numScalars = 0;
 
@@ -108,7 +115,12 @@ export class Tape {
   }
 
   private encodeConstant(value: Array): number {
-    if (value instanceof ConcreteArray && value.shape.length === 0 && value.dtype === "float64") {
+    if (
+      this.scalarsByValue &&
+      value instanceof ConcreteArray &&
+      value.shape.length === 0 &&
+      value.dtype === "float64"
+    ) {
       this.scalars.set(this.numScalars, value.scalarValue);
       return -(2 * this.numScalars++ + 2);
     }

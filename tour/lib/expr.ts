@@ -105,3 +105,119 @@ export function evaluate(e: Expr, x: number, memo = new Map<Expr, number>()): nu
   memo.set(e, v);
   return v;
 }
+
+const PRECEDENCE = { add: 1, sub: 1, mul: 2, pow: 3, const: 4, x: 4 } as const;
+
+/**
+ * The expression as a formula, printed the way sympy prints it (x**2,
+ * 3*x + 4). Subexpressions listed in `names` print as that name.
+ */
+export function toText(e: Expr, names: Map<Expr, string> = new Map(), top = true): string {
+  const named = top ? undefined : names.get(e);
+  if (named !== undefined) return named;
+  const wrap = (child: Expr, minPrec: number): string => {
+    const s = toText(child, names, false);
+    const prec = names.has(child) ? 4 : PRECEDENCE[child.op];
+    return prec < minPrec ? `(${s})` : s;
+  };
+  switch (e.op) {
+    case "const":
+      return String(e.value);
+    case "x":
+      return "x";
+    case "add":
+      return `${wrap(e.a, 1)} + ${wrap(e.b, 1)}`;
+    case "sub":
+      return `${wrap(e.a, 1)} - ${wrap(e.b, 2)}`;
+    case "mul":
+      return `${wrap(e.a, 2)}*${wrap(e.b, 3)}`;
+    case "pow":
+      return `${wrap(e.a, 4)}**${e.n}`;
+  }
+}
+
+/** The result of common-subexpression elimination: temporaries, then the result. */
+export interface CseForm {
+  temps: { name: string; text: string }[];
+  result: string;
+  /** Binary operations left after elimination (each temporary computed once). */
+  operations: number;
+}
+
+/**
+ * A tiny common-subexpression elimination (what sympy.cse does): equal
+ * subtrees are merged (hash-consing on their printed structure), and every
+ * merged subexpression used more than once becomes a temporary x0, x1, ...
+ * defined before its first use.
+ */
+export function cse(e: Expr): CseForm {
+  // 1. Hash-consing: one canonical node per distinct structure.
+  const canon = new Map<string, Expr>();
+  const keyOf = new Map<Expr, string>();
+  const ids = new Map<Expr, number>();
+  const canonical = (n: Expr, memo: Map<Expr, Expr>): Expr => {
+    const hit = memo.get(n);
+    if (hit !== undefined) return hit;
+    let c: Expr;
+    if (n.op === "const" || n.op === "x") c = n;
+    else if (n.op === "pow") c = { op: "pow", a: canonical(n.a, memo), n: n.n };
+    else c = { op: n.op, a: canonical(n.a, memo), b: canonical(n.b, memo) };
+    const key =
+      c.op === "const"
+        ? `c${c.value}`
+        : c.op === "x"
+          ? "x"
+          : c.op === "pow"
+            ? `p${ids.get(c.a)},${c.n}`
+            : `${c.op}${ids.get(c.a)},${ids.get(c.b)}`;
+    let found = canon.get(key);
+    if (found === undefined) {
+      found = c;
+      canon.set(key, c);
+      keyOf.set(c, key);
+      ids.set(c, ids.size);
+    }
+    memo.set(n, found);
+    return found;
+  };
+  const root = canonical(e, new Map());
+  // 2. Uses of each distinct subexpression by distinct parents, in post-order.
+  const uses = new Map<Expr, number>();
+  const order: Expr[] = [];
+  const seen = new Set<Expr>();
+  const visit = (n: Expr): void => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    if (n.op === "add" || n.op === "sub" || n.op === "mul") {
+      visit(n.a);
+      visit(n.b);
+      uses.set(n.a, (uses.get(n.a) ?? 0) + 1);
+      uses.set(n.b, (uses.get(n.b) ?? 0) + 1);
+    } else if (n.op === "pow") {
+      visit(n.a);
+      uses.set(n.a, (uses.get(n.a) ?? 0) + 1);
+    }
+    order.push(n);
+  };
+  visit(root);
+  // 3. Temporaries for repeated non-atomic subexpressions, children first.
+  const names = new Map<Expr, string>();
+  const temps: { name: string; text: string }[] = [];
+  let operations = 0;
+  const opsOf = (n: Expr, top: boolean): number =>
+    n.op === "const" || n.op === "x" || (!top && names.has(n))
+      ? 0
+      : n.op === "pow"
+        ? 1 + opsOf(n.a, false)
+        : 1 + opsOf(n.a, false) + opsOf(n.b, false);
+  for (const n of order) {
+    if (n === root || n.op === "const" || n.op === "x" || (uses.get(n) ?? 0) < 2) continue;
+    const text = toText(n, names);
+    operations += opsOf(n, true);
+    const name = `x${temps.length}`;
+    names.set(n, name);
+    temps.push({ name, text });
+  }
+  operations += opsOf(root, true);
+  return { temps, result: toText(root, names), operations };
+}

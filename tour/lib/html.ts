@@ -3,7 +3,7 @@
  * with its explanation, a table of checks (chainrule vs reference) and its
  * figures inlined as SVG. No scripts, no external resources.
  */
-import type { Check, SectionResult } from "./types.js";
+import type { Check, CodeBlock, SectionResult, SeedValue } from "./types.js";
 
 export function escapeHtml(s: string): string {
   return s
@@ -34,6 +34,19 @@ function checkRow(c: Check): string {
   );
 }
 
+function seedRow(v: SeedValue): string {
+  return (
+    `<tr><td>${escapeHtml(v.what)}</td><td class="code">${escapeHtml(v.seed)}</td>` +
+    `<td class="code">${escapeHtml(v.chainrule)}</td><td>${escapeHtml(v.note ?? "")}</td></tr>`
+  );
+}
+
+function codeHtml(c: CodeBlock): string {
+  const open = c.folded === true ? "" : " open";
+  const wrap = c.wrap === true ? ' class="wrap"' : "";
+  return `<details class="code"${open}><summary>${escapeHtml(c.caption)}</summary><pre${wrap}><code>${escapeHtml(c.source)}</code></pre></details>`;
+}
+
 function sectionHtml(s: SectionResult): string {
   const notes = (s.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("");
   const figures = s.figures
@@ -44,10 +57,17 @@ function sectionHtml(s: SectionResult): string {
     .join("\n");
   return `<section id="${s.id}" data-section="${s.id}">
 <h2>${escapeHtml(s.title)}</h2>
+${s.seed !== undefined ? `<p class="seed">Reproduces: ${escapeHtml(s.seed)}</p>` : ""}
 <p class="explanation">${escapeHtml(s.explanation)}</p>
 ${notes ? `<ul class="notes">${notes}</ul>` : ""}
-<table class="checks"><thead><tr><th>check</th><th>chainrule</th><th>reference</th><th>reference from</th><th>tolerance</th><th></th></tr></thead>
-<tbody>${s.checks.map(checkRow).join("")}</tbody></table>
+${(s.code ?? []).map(codeHtml).join("\n")}
+${
+  s.seedValues !== undefined && s.seedValues.length > 0
+    ? `<div class="table-wrap"><table class="seedvalues"><thead><tr><th>cell</th><th>the seed printed</th><th>chainrule</th><th></th></tr></thead><tbody>${s.seedValues.map(seedRow).join("")}</tbody></table></div>`
+    : ""
+}
+<div class="table-wrap"><table class="checks"><thead><tr><th>check</th><th>chainrule</th><th>reference</th><th>reference from</th><th>tolerance</th><th></th></tr></thead>
+<tbody>${s.checks.map(checkRow).join("")}</tbody></table></div>
 <div class="figures">${figures}</div>
 <p class="timing">computed in ${(s.seconds ?? 0).toFixed(2)} s</p>
 </section>`;
@@ -76,11 +96,31 @@ tr.fail .verdict { color: #c0262d; font-weight: 700; }
 .caption { font-size: 13px; color: #555; margin: 4px 0 0 0; }
 .timing { font-size: 12px; color: #888; margin: 8px 0 0 0; }
 .summary td { padding: 2px 10px; }
+.seed { font-size: 14px; color: #44506a; font-style: italic; margin: 0 0 6px 0; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+table.seedvalues { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+table.seedvalues th, table.seedvalues td { border-bottom: 1px solid #e3e6ec; padding: 4px 10px; text-align: left; vertical-align: top; }
+td.code { font-family: ui-monospace, monospace; white-space: pre-wrap; word-break: break-word; }
+details.code { margin: 8px 0; }
+details.code summary { cursor: pointer; font-size: 13px; color: #44506a; }
+pre { background: #f3f4f7; border-radius: 6px; padding: 10px 12px; overflow-x: auto; font-size: 12.5px; line-height: 1.4; max-width: 100%; box-sizing: border-box; }
+pre.wrap { white-space: pre-wrap; word-break: break-all; }
+@media (max-width: 700px) {
+  header, nav { padding-left: 14px; padding-right: 14px; }
+  header h1 { font-size: 22px; }
+  main { padding: 6px 8px 24px 8px; }
+  section { padding: 12px 12px; }
+  nav a { white-space: normal; }
+  /* Figures keep their drawn size (readable labels) and scroll inside their own box. */
+  .figure { flex: 1 1 100%; min-width: 0; max-width: 100%; overflow-x: auto; }
+  .figure svg { max-width: none; }
+  table.checks, table.seedvalues { font-size: 12px; }
+}
 `;
 
 export function buildPage(
   sections: SectionResult[],
-  meta: { date: string; machine: string; quick: boolean },
+  meta: { date: string; machine: string; quick: boolean; playground?: boolean },
 ): string {
   const passed = sections.reduce((n, s) => n + s.checks.filter((c) => c.passed).length, 0);
   const total = sections.reduce((n, s) => n + s.checks.length, 0);
@@ -97,7 +137,7 @@ export function buildPage(
 <p>Every experiment of the seed tutorials, computed live with chainrule and checked against an independent reference.
 <span id="score" data-passed="${passed}" data-total="${total}">${passed} of ${total} checks pass.</span>
 ${meta.quick ? "Quick run (smaller grids)." : ""} Generated ${escapeHtml(meta.date)} on ${escapeHtml(meta.machine)}.</p></header>
-<nav>${nav}</nav>
+<nav>${nav}${meta.playground === true ? `<a href="playground.html"><b>Playground (live)</b></a>` : ""}</nav>
 <main>
 ${sections.map(sectionHtml).join("\n")}
 </main></body></html>

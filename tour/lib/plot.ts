@@ -11,9 +11,18 @@ const { document } = parseHTML("<!doctype html><html><head></head><body></body><
 
 /** Renders a Plot specification to an HTML string (an <svg>, or a <figure> with a legend). */
 export function plotSvg(options: Plot.PlotOptions): string {
+  // Axis titles centred beside the axes, outside the tick labels (Plot's default puts
+  // them at the end of the axis, where they collide with the last tick label), and
+  // margins wide enough for tick labels such as "−800" or "10⁻¹²".
+  const marginLeft = options.marginLeft ?? 68;
+  const marginBottom = options.marginBottom ?? 46;
   const el = Plot.plot({
     style: { background: "white", fontSize: "12px" },
     ...options,
+    marginLeft,
+    marginBottom,
+    x: { labelAnchor: "center", labelArrow: "none", labelOffset: marginBottom - 6, ...options.x },
+    y: { labelAnchor: "center", labelArrow: "none", labelOffset: marginLeft - 6, ...options.y },
     document,
   });
   return el.outerHTML;
@@ -47,4 +56,50 @@ export function numbers(a: { data(): ArrayLike<number> }): number[] {
 export async function graphSvg(dot: string): Promise<string> {
   const svg = await renderSvg(dot);
   return svg.slice(svg.indexOf("<svg"));
+}
+
+/**
+ * One colour per method across every plot of the report, so that "finite
+ * differences" or "chainrule" look the same wherever they appear.
+ */
+export const METHOD_COLORS = {
+  function: "#1d2330",
+  chainrule: "#2b6cd4",
+  forward: "#2b6cd4",
+  reverse: "#7b3fbf",
+  exact: "#8a8f99",
+  finiteDifferences: "#e07b16",
+  finiteDifferencesFine: "#b8470b",
+  dual: "#1b9e5a",
+  symbolic: "#8e44ad",
+  second: "#c0262d",
+} as const;
+
+/** A colour scale for series named in `domain`, with the colours given in the same order. */
+export function colorScale(domain: string[], range: string[]): Plot.ScaleOptions {
+  return { domain, range, legend: true };
+}
+
+const SUPERSCRIPT: Record<string, string> = {
+  "-": "⁻",
+  "0": "⁰",
+  "1": "¹",
+  "2": "²",
+  "3": "³",
+  "4": "⁴",
+  "5": "⁵",
+  "6": "⁶",
+  "7": "⁷",
+  "8": "⁸",
+  "9": "⁹",
+};
+
+/** Tick labels of a log axis as powers of ten (10⁻⁵), blank between the decades. */
+export function powerOfTen(v: number): string {
+  const k = Math.log10(v);
+  if (Math.abs(k - Math.round(k)) > 1e-9) return "";
+  const e = String(Math.round(k));
+  if (e === "0") return "1";
+  if (e === "1") return "10";
+  return `10${[...e].map((c) => SUPERSCRIPT[c] ?? c).join("")}`;
 }

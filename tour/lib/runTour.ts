@@ -17,7 +17,7 @@ export interface TourRun {
 }
 
 export async function runTour(
-  opts: TourOptions & { outDir: string },
+  opts: TourOptions & { outDir: string; playground?: boolean },
   /** Called before each section (done = sections finished, possibly fractional) and at the end. */
   onSection: (done: number, total: number, title: string) => void = () => {},
 ): Promise<TourRun> {
@@ -35,7 +35,12 @@ export async function runTour(
   onSection(SECTIONS.length, SECTIONS.length, "done");
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const machine = `${cpu} x${cpus().length}, Node ${process.version}, ${process.platform}`;
-  const html = buildPage(sections, { date: new Date().toISOString(), machine, quick: opts.quick });
+  const html = buildPage(sections, {
+    date: new Date().toISOString(),
+    machine,
+    quick: opts.quick,
+    playground: opts.playground === true,
+  });
   mkdirSync(opts.outDir, { recursive: true });
   const page = join(opts.outDir, "index.html");
   writeFileSync(page, html);

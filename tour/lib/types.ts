@@ -35,8 +35,34 @@ export interface SectionResult {
   figures: Figure[];
   /** Optional extra lines of facts shown under the explanation (HTML-escaped by the builder). */
   notes?: string[];
+  /** The seed document (and its part) this section reproduces, by title. */
+  seed?: string;
+  /** The chainrule code that produced the section's numbers (read from the section's own source). */
+  code?: CodeBlock[];
+  /** What the seed printed next to what chainrule computes for the same cell. */
+  seedValues?: SeedValue[];
   /** Seconds the section took. */
   seconds?: number;
+}
+
+export interface CodeBlock {
+  caption: string;
+  source: string;
+  /** Shown folded (a long generated program); open by default. */
+  folded?: boolean;
+  /** Wrap long lines (a printed formula) instead of scrolling. */
+  wrap?: boolean;
+}
+
+export interface SeedValue {
+  /** The cell or expression. */
+  what: string;
+  /** The seed's own printout (verbatim). */
+  seed: string;
+  /** chainrule's value, formatted the same way. */
+  chainrule: string;
+  /** Where the two differ, why (for example a mistake in the seed). */
+  note?: string;
 }
 
 export interface TourOptions {

@@ -11,6 +11,10 @@ import { likelihoodFit } from "./s08-likelihood-fit.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
 import { nnPhysics } from "./s10-nn-physics.js";
 import { longSimulations } from "./s11-long-simulations.js";
+import { frameworks } from "./s12-frameworks.js";
+import { linearMaps } from "./s13-linear-maps.js";
+import { graphsCse } from "./s14-graphs-cse.js";
+import { byHand } from "./s15-by-hand.js";
 import { agentBased } from "./s20-agent-based.js";
 
 export const SECTIONS: Section[] = [
@@ -25,5 +29,9 @@ export const SECTIONS: Section[] = [
   dualAndTape,
   nnPhysics,
   longSimulations,
+  frameworks,
+  linearMaps,
+  graphsCse,
+  byHand,
   agentBased,
 ];

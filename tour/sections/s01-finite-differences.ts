@@ -5,7 +5,17 @@
  * against the exact derivative is U-shaped in eps; AD has neither.
  */
 import { grad, np, vmap, type Array } from "../../src/index.js";
-import { Plot, numbers, grid, logGrid, maxAbsDiff, plotSvg } from "../lib/plot.js";
+import {
+  METHOD_COLORS,
+  Plot,
+  colorScale,
+  numbers,
+  grid,
+  logGrid,
+  maxAbsDiff,
+  plotSvg,
+  powerOfTen,
+} from "../lib/plot.js";
 import { check, checkWorst, type Section, type SectionResult } from "../lib/types.js";
 
 // The seed's polynomial and its analytic derivative.
@@ -37,8 +47,12 @@ export const finiteDifferences: Section = {
       { x, value: adPoly[i]!, series: "f'(x) by AD" },
       { x, value: forwardDifference(polyJs, x, 1e-2), series: "f'(x) by FD, eps 1e-2" },
     ]);
-    const rows2 = xsOsc.flatMap((x, i) => [
-      { x, value: adOsc[i]!, series: "f'(x) by AD" },
+    // The seed's 50-point grid on [-0.5, 0.5] samples sin(1000x) about once per 3 periods
+    // (aliasing); the plot zooms to three periods with 40 points per period instead.
+    const xsZoom = grid(0, 0.019, 121);
+    const adZoom = adOnGrid(osc, xsZoom);
+    const rows2 = xsZoom.flatMap((x, i) => [
+      { x, value: adZoom[i]!, series: "f'(x) by AD" },
       { x, value: forwardDifference(oscJs, x, 1e-2), series: "FD, eps 1e-2" },
       { x, value: forwardDifference(oscJs, x, 1e-5), series: "FD, eps 1e-5" },
     ]);
@@ -115,26 +129,41 @@ export const finiteDifferences: Section = {
         {
           caption: "f(x) = x^3 + 4x^2 - 10: AD derivative and forward difference with eps = 1e-2.",
           svg: plotSvg({
-            color: { legend: true },
+            color: colorScale(
+              ["f(x)", "f'(x) by AD", "f'(x) by FD, eps 1e-2"],
+              [METHOD_COLORS.function, METHOD_COLORS.chainrule, METHOD_COLORS.finiteDifferences],
+            ),
             y: { grid: true, label: "value" },
             marks: lineDot(rows1, "value"),
           }),
         },
         {
           caption:
-            "f(x) = sin(1000x): AD derivative (line) against forward differences with eps = 1e-2 (line, wrong) and 1e-5 (circles).",
+            "f(x) = sin(1000x) over three periods (x in [0, 0.019]; the seed's 50 points on [-0.5, 0.5] alias): AD derivative (thick line), forward differences with eps = 1e-2 (thin line, wrong) and 1e-5 (dots, on the AD line).",
           svg: plotSvg({
-            color: { legend: true },
+            color: colorScale(
+              ["f'(x) by AD", "FD, eps 1e-2", "FD, eps 1e-5"],
+              [
+                METHOD_COLORS.chainrule,
+                METHOD_COLORS.finiteDifferences,
+                METHOD_COLORS.finiteDifferencesFine,
+              ],
+            ),
+            x: { label: "x", ticks: 5 },
             y: { grid: true, label: "f'(x)" },
             marks: [
               Plot.ruleY([0], { stroke: "#ccc" }),
               Plot.line(
-                rows2.filter((r) => r.series !== "FD, eps 1e-5"),
+                rows2.filter((r) => r.series === "f'(x) by AD"),
+                { x: "x", y: "value", stroke: "series", strokeWidth: 5, strokeOpacity: 0.45 },
+              ),
+              Plot.line(
+                rows2.filter((r) => r.series === "FD, eps 1e-2"),
                 { x: "x", y: "value", stroke: "series", strokeWidth: 1.5 },
               ),
               Plot.dot(
-                rows2.filter((r) => r.series === "FD, eps 1e-5"),
-                { x: "x", y: "value", stroke: "series", r: 2.5 },
+                rows2.filter((r) => r.series === "FD, eps 1e-5").filter((_, i) => i % 3 === 0),
+                { x: "x", y: "value", fill: "series", r: 2.2 },
               ),
             ],
           }),
@@ -143,9 +172,12 @@ export const finiteDifferences: Section = {
           caption:
             "The U-shaped curve: error of the forward difference against the AD derivative as eps shrinks (log-log).",
           svg: plotSvg({
-            color: { legend: true },
-            x: { type: "log", label: "eps", grid: true },
-            y: { type: "log", label: "|FD - AD|", grid: true },
+            color: colorScale(
+              [`x^3 + 4x^2 - 10 at ${at.poly}`, `sin(1000x) at ${at.osc} (relative to 1000)`],
+              [METHOD_COLORS.finiteDifferences, METHOD_COLORS.second],
+            ),
+            x: { type: "log", label: "eps", grid: true, tickFormat: powerOfTen },
+            y: { type: "log", label: "|FD - AD|", grid: true, tickFormat: powerOfTen },
             marks: [
               Plot.line(uRows, { x: "eps", y: "error", stroke: "series" }),
               Plot.dot(uRows, { x: "eps", y: "error", stroke: "series", r: 2 }),

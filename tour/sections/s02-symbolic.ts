@@ -7,7 +7,7 @@
  */
 import { grad, graphSize, makeJaxpr, np, type Array } from "../../src/index.js";
 import * as E from "../lib/expr.js";
-import { Plot, plotSvg } from "../lib/plot.js";
+import { METHOD_COLORS, Plot, colorScale, plotSvg, powerOfTen } from "../lib/plot.js";
 import { check, checkRel, type Section, type SectionResult } from "../lib/types.js";
 
 interface QuadMap {
@@ -115,11 +115,22 @@ export const symbolic: Section = {
       figures: [
         {
           caption:
-            "Size of the derivative: symbolic expression (nodes) vs chainrule's grad program (operations).",
+            "Size of the derivative: symbolic expression (nodes, violet) vs chainrule's grad program (operations, blue); the two maps' AD programs grow alike, so their blue lines nearly coincide.",
           svg: plotSvg({
-            color: { legend: true },
+            color: colorScale(
+              [...new Set(rows.map((r) => r.series))],
+              [...new Set(rows.map((r) => r.series))].map((name) =>
+                name.includes("symbolic")
+                  ? name.startsWith("quadmap")
+                    ? "#c39bd3"
+                    : METHOD_COLORS.symbolic
+                  : name.startsWith("quadmap")
+                    ? "#8fb3ee"
+                    : METHOD_COLORS.chainrule,
+              ),
+            ),
             x: { label: "iterations of the map", ticks: maxIter },
-            y: { type: "log", label: "size", grid: true },
+            y: { type: "log", label: "size", grid: true, tickFormat: powerOfTen },
             marks: [
               Plot.line(rows, { x: "iterations", y: "size", stroke: "series" }),
               Plot.dot(rows, {
@@ -136,9 +147,12 @@ export const symbolic: Section = {
           caption:
             "x = x*x repeated k times: operations in the expression tree vs in the DAG (graphSize).",
           svg: plotSvg({
-            color: { legend: true },
+            color: colorScale(
+              ["DAG (computational graph)", "expression tree"],
+              [METHOD_COLORS.chainrule, METHOD_COLORS.symbolic],
+            ),
             x: { label: "k" },
-            y: { type: "log", label: "operations", grid: true },
+            y: { type: "log", label: "operations", grid: true, tickFormat: powerOfTen },
             marks: [
               Plot.line(treeRows, { x: "k", y: "count", stroke: "series" }),
               Plot.dot(treeRows, { x: "k", y: "count", fill: "series", r: 3 }),

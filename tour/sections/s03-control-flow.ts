@@ -5,7 +5,7 @@
  * by grad and grad(grad), against central finite differences.
  */
 import { grad, np, type Array } from "../../src/index.js";
-import { Plot, grid, plotSvg } from "../lib/plot.js";
+import { METHOD_COLORS, Plot, colorScale, grid, plotSvg } from "../lib/plot.js";
 import { checkWorst, type Section, type SectionResult } from "../lib/types.js";
 
 const piecewise = (x: Array) => (x.item() < 2 ? np.power(x, 3) : np.multiply(3, x));
@@ -36,8 +36,8 @@ export const controlFlow: Section = {
       { x, y: ad2[i]!, series: "f'' (grad of grad)", kind: "AD" },
     ]);
     const fdRows = xs.flatMap((x, i) => [
-      { x, y: fd1[i]!, series: "f' (grad)" },
-      { x, y: fd2[i]!, series: "f'' (grad of grad)" },
+      { x, y: fd1[i]!, series: "finite differences" },
+      { x, y: fd2[i]!, series: "finite differences" },
     ]);
     return {
       id: this.id,
@@ -68,9 +68,17 @@ export const controlFlow: Section = {
       figures: [
         {
           caption:
-            "f, f' and f'' of the piecewise function: chainrule (lines) vs finite differences (circles).",
+            "f, f' and f'' of the piecewise function: chainrule (lines) vs finite differences (orange circles, every other grid point).",
           svg: plotSvg({
-            color: { legend: true },
+            color: colorScale(
+              ["f", "f' (grad)", "f'' (grad of grad)", "finite differences"],
+              [
+                METHOD_COLORS.function,
+                METHOD_COLORS.chainrule,
+                METHOD_COLORS.second,
+                METHOD_COLORS.finiteDifferences,
+              ],
+            ),
             y: { grid: true, label: "value" },
             marks: [
               Plot.ruleX([2], { stroke: "#bbb", strokeDasharray: "4,3" }),
@@ -80,7 +88,10 @@ export const controlFlow: Section = {
                 stroke: "series",
                 z: (d: { x: number; series: string }) => `${d.series}${d.x < 2 ? "L" : "R"}`,
               }),
-              Plot.dot(fdRows, { x: "x", y: "y", stroke: "series", r: 2.5 }),
+              Plot.dot(
+                fdRows.filter((_, i) => i % 4 < 2),
+                { x: "x", y: "y", stroke: "series", r: 2.5 },
+              ),
             ],
           }),
         },

@@ -3,7 +3,7 @@
  * f', f'', f''' on a grid, each by vmap of nested grad, against 3x^2, 6x, 6.
  */
 import { grad, np, vmap, type Array } from "../../src/index.js";
-import { Plot, numbers, grid, plotSvg } from "../lib/plot.js";
+import { METHOD_COLORS, Plot, colorScale, numbers, grid, plotSvg } from "../lib/plot.js";
 import { checkWorst, type Section, type SectionResult } from "../lib/types.js";
 
 const cube = (x: Array) => np.power(x, 3);
@@ -40,7 +40,15 @@ export const higher: Section = {
           caption:
             "x^3 and its first three derivatives, each computed by vmap(grad(...)) on the grid.",
           svg: plotSvg({
-            color: { legend: true },
+            color: colorScale(
+              fns.map(([name]) => name),
+              [
+                METHOD_COLORS.function,
+                METHOD_COLORS.chainrule,
+                METHOD_COLORS.second,
+                METHOD_COLORS.dual,
+              ],
+            ),
             y: { grid: true, label: "value" },
             marks: [
               Plot.ruleY([0], { stroke: "#ccc" }),

@@ -5,7 +5,7 @@
  * chainrule's jvp and vjp, plus the graph of the program grad runs.
  */
 import { jvp, np, toDot, vjp, type Array } from "../../src/index.js";
-import { Plot, graphSvg, plotSvg } from "../lib/plot.js";
+import { METHOD_COLORS, Plot, colorScale, graphSvg, plotSvg } from "../lib/plot.js";
 import { check, type Section, type SectionResult } from "../lib/types.js";
 
 // The program: y = x1 * x2; z = y + x2.
@@ -79,7 +79,10 @@ export const manualJvpVjp: Section = {
           svg: plotSvg({
             height: 300,
             marginLeft: 60,
-            color: { legend: true },
+            color: colorScale(
+              ["by hand", "chainrule"],
+              [METHOD_COLORS.exact, METHOD_COLORS.chainrule],
+            ),
             fx: { label: null },
             x: { axis: null },
             y: { grid: true, label: "value" },

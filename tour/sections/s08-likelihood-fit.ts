@@ -24,7 +24,7 @@ const OBSERVED = 15;
 const TAU = (BACKGROUND / SIGMA_B) ** 2;
 
 /** log L at p = [mu, gamma]. */
-function logLikelihood(p: Array): Array {
+export function logLikelihood(p: Array): Array {
   const mu = np.take(p, 0);
   const gamma = np.take(p, 1);
   const rate = np.add(np.multiply(SIGNAL, mu), np.multiply(BACKGROUND, gamma));
@@ -35,7 +35,7 @@ function logLikelihood(p: Array): Array {
   );
   return np.add(main, constraint);
 }
-const logLikelihoodJs = (mu: number, gamma: number) => {
+export const logLikelihoodJs = (mu: number, gamma: number) => {
   const rate = SIGNAL * mu + BACKGROUND * gamma;
   let logFact = 0;
   for (let i = 2; i <= OBSERVED; i++) logFact += Math.log(i);
@@ -176,7 +176,7 @@ export const likelihoodFit: Section = {
               domain: levels.slice(1),
               scheme: "viridis",
               legend: true,
-              label: "log L: distance from the best fit (log L_max - k²/2)",
+              label: "distance from the best fit",
               // Ticks in standard deviations: k = sqrt(2 (log L_max - level)).
               tickFormat: (v: number) => `${Number(Math.sqrt(2 * (maxLogL - v)).toFixed(1))}σ`,
             },

@@ -6,7 +6,7 @@
  * hand derivation dz/dx = y + cos x, dz/dy = x, with the recorded program.
  */
 import { grad, jvp, np, toDot, type Array } from "../../src/index.js";
-import { Plot, graphSvg, grid, plotSvg } from "../lib/plot.js";
+import { METHOD_COLORS, Plot, colorScale, graphSvg, grid, plotSvg } from "../lib/plot.js";
 import { check, checkWorst, type Section, type SectionResult } from "../lib/types.js";
 
 /** A dual number a + b eps (eps^2 = 0): the value and the derivative travel together. */
@@ -80,7 +80,10 @@ export const dualAndTape: Section = {
         {
           caption: "x^3 and its derivative by chainrule's jvp (line) and by the Dual class (dots).",
           svg: plotSvg({
-            color: { legend: true },
+            color: colorScale(
+              ["x^3", "d/dx x^3 by jvp", "dual numbers"],
+              [METHOD_COLORS.function, METHOD_COLORS.chainrule, METHOD_COLORS.dual],
+            ),
             y: { grid: true, label: "value" },
             marks: [
               Plot.ruleY([0], { stroke: "#ccc" }),

@@ -4,7 +4,7 @@
  * Lennard-Jones potential for a small cluster, against finite differences.
  */
 import { jit, nn, np, optim, tree, valueAndGrad, grad, type Array } from "../../src/index.js";
-import { Plot, grid, plotSvg } from "../lib/plot.js";
+import { METHOD_COLORS, Plot, colorScale, grid, plotSvg, powerOfTen } from "../lib/plot.js";
 import { check, checkWorst, type Section, type SectionResult } from "../lib/types.js";
 
 // ---- Neural network: fit y = sin(x) on [-3, 3] with a 1-16-16-1 tanh MLP.
@@ -150,7 +150,7 @@ export const nnPhysics: Section = {
           caption: `Training loss (mean squared error, log scale) over ${steps} adam steps.`,
           svg: plotSvg({
             height: 320,
-            y: { type: "log", grid: true, label: "loss" },
+            y: { type: "log", grid: true, label: "loss", tickFormat: powerOfTen },
             x: { label: "step" },
             marks: [Plot.line(curve, { x: "step", y: "loss", stroke: "#4269d0", strokeWidth: 2 })],
           }),
@@ -159,7 +159,10 @@ export const nnPhysics: Section = {
           caption: "The trained network against sin(x).",
           svg: plotSvg({
             height: 320,
-            color: { legend: true },
+            color: colorScale(
+              ["sin(x)", "network"],
+              [METHOD_COLORS.exact, METHOD_COLORS.chainrule],
+            ),
             y: { grid: true },
             marks: [
               Plot.dot(

@@ -13,7 +13,7 @@ import { setFlagsFromString } from "node:v8";
 import { jacfwd, lax, np, vjp, type Array as NdArray } from "../../src/index.js";
 import { optimalAdvances } from "../../src/lax/revolve.js";
 import { lastSweep } from "../../src/lax/scanProgram.js";
-import { Plot, maxAbsDiff, numbers, plotSvg } from "../lib/plot.js";
+import { METHOD_COLORS, Plot, maxAbsDiff, numbers, plotSvg } from "../lib/plot.js";
 import { checkRel, type Check, type Section, type SectionResult } from "../lib/types.js";
 
 const DT = 0.01;
@@ -185,10 +185,12 @@ function median(xs: number[]): number {
 
 /** One colour per method, the same in every figure. */
 const COLOURS: Record<string, string> = {
-  [PLAIN]: "#d62728",
-  [revolveName(4)]: "#2ca02c",
-  [revolveName(16)]: "#17becf",
-  [FORWARD]: "#1f77b4",
+  // Reverse and forward mode in the report's colours; the checkpointed variants in
+  // other violets (the same method, storing less).
+  [PLAIN]: METHOD_COLORS.reverse,
+  [revolveName(4)]: "#b48ade",
+  [revolveName(16)]: "#4a235a",
+  [FORWARD]: METHOD_COLORS.forward,
 };
 function colourScale(methods: string[]) {
   return { legend: true, domain: methods, range: methods.map((m) => COLOURS[m]!) };
