@@ -11,6 +11,8 @@ import { likelihoodFit } from "./s08-likelihood-fit.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
 import { nnPhysics } from "./s10-nn-physics.js";
 import { longSimulations } from "./s11-long-simulations.js";
+import { hmc } from "./s16-hmc.js";
+import { sensitivity } from "./s17-sensitivity.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
@@ -24,4 +26,6 @@ export const SECTIONS: Section[] = [
   dualAndTape,
   nnPhysics,
   longSimulations,
+  hmc,
+  sensitivity,
 ];
