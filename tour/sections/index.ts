@@ -13,6 +13,7 @@ import { nnPhysics } from "./s10-nn-physics.js";
 import { longSimulations } from "./s11-long-simulations.js";
 import { hmc } from "./s16-hmc.js";
 import { sensitivity } from "./s17-sensitivity.js";
+import { mechanics } from "./s18-mechanics.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
@@ -28,4 +29,5 @@ export const SECTIONS: Section[] = [
   longSimulations,
   hmc,
   sensitivity,
+  mechanics,
 ];

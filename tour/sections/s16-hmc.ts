@@ -9,15 +9,7 @@
  * Monte-Carlo error that the computed ESS implies), and the analytic ESS of
  * an AR(1) series.
  */
-import {
-  grad,
-  infer,
-  np,
-  physics,
-  random,
-  vmap,
-  type Array as NdArray,
-} from "../../src/index.js";
+import { grad, infer, np, physics, random, vmap, type Array as NdArray } from "../../src/index.js";
 import { Plot, grid, maxAbsDiff, numbers, plotSvg } from "../lib/plot.js";
 import { check, checkWorst, type Check, type Section, type SectionResult } from "../lib/types.js";
 
@@ -225,7 +217,7 @@ export const hmc: Section = {
         c,
         SIGMA[0]![1]!,
         "analytic Σ₁₂",
-        z * Math.sqrt((SD[0]! * SD[1]!) ** 2 * (1 + RHO * RHO) / essProduct),
+        z * Math.sqrt(((SD[0]! * SD[1]!) ** 2 * (1 + RHO * RHO)) / essProduct),
       ),
     );
     const rhatTol = opts.quick ? 0.05 : 0.01;
@@ -328,7 +320,8 @@ export const hmc: Section = {
     }
 
     const stats = result.stats;
-    const meanSteps = numbers(stats.numGradEvals).reduce((a, b) => a + b, 0) / (chains * numSamples);
+    const meanSteps =
+      numbers(stats.numGradEvals).reduce((a, b) => a + b, 0) / (chains * numSamples);
     const stepSizes = numbers(stats.stepSize);
     return {
       id: this.id,
@@ -404,7 +397,13 @@ export const hmc: Section = {
                 y: "density",
                 fill: "#9ecae1",
               }),
-              Plot.line(pdf, { fx: "param", x: "x", y: "density", stroke: "#d62728", strokeWidth: 2 }),
+              Plot.line(pdf, {
+                fx: "param",
+                x: "x",
+                y: "density",
+                stroke: "#d62728",
+                strokeWidth: 2,
+              }),
               Plot.ruleY([0]),
             ],
           }),

@@ -98,7 +98,11 @@ export const sensitivity: Section = {
         });
       });
     const last = nt - 1;
-    const bothStates = (ks: number[]) => ks.flatMap((k): [number, number][] => [[k, 0], [k, 1]]);
+    const bothStates = (ks: number[]) =>
+      ks.flatMap((k): [number, number][] => [
+        [k, 0],
+        [k, 1],
+      ]);
     const checkpointKs = (opts.quick ? [0.5, 1] : [1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1]).map((f) =>
       Math.round(f * last),
     );
