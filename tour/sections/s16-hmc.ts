@@ -84,6 +84,11 @@ function normalStream(seed: number): () => number {
 
 const PARAM_NAMES = ["x₁", "x₂"];
 
+/** Several plots side by side (wrapping on narrow pages) in one figure. */
+function row(svgs: string[]): string {
+  return `<div style="display:flex;flex-wrap:wrap;gap:4px 24px">${svgs.join("")}</div>`;
+}
+
 export const hmc: Section = {
   id: "hmc",
   title: "16. Hamiltonian Monte Carlo: leapfrog trajectories, NUTS, ESS and R-hat",
@@ -276,7 +281,8 @@ export const hmc: Section = {
     const planeAxes = {
       width: 520,
       height: 620,
-      x: { label: "x₁", domain: [-3, 5], grid: true },
+      marginBottom: 40,
+      x: { label: "x₁", labelAnchor: "center" as const, domain: [-3, 5], grid: true },
       y: { label: "x₂", domain: [-7, 6], grid: true },
     };
     const thin = Math.max(1, Math.floor((chains * numSamples) / 1000));
@@ -382,31 +388,29 @@ export const hmc: Section = {
         {
           caption:
             "Marginal histograms of all draws (bars) against the analytic normal densities (line).",
-          svg: plotSvg({
-            width: 640,
-            height: 280,
-            marginTop: 30,
-            fx: { label: null },
-            x: { label: "value" },
-            y: { label: "density", grid: true },
-            marks: [
-              Plot.rectY(hist, {
-                fx: "param",
-                x1: "x1",
-                x2: "x2",
-                y: "density",
-                fill: "#9ecae1",
+          // One plot per coordinate, side by side, each with its own x scale.
+          svg: row(
+            PARAM_NAMES.map((name) =>
+              plotSvg({
+                width: 320,
+                height: 260,
+                marginBottom: 40,
+                x: { label: name, labelAnchor: "center" },
+                y: { label: "density", grid: true },
+                marks: [
+                  Plot.rectY(
+                    hist.filter((b) => b.param === name),
+                    { x1: "x1", x2: "x2", y: "density", fill: "#9ecae1" },
+                  ),
+                  Plot.line(
+                    pdf.filter((d) => d.param === name),
+                    { x: "x", y: "density", stroke: "#d62728", strokeWidth: 2 },
+                  ),
+                  Plot.ruleY([0]),
+                ],
               }),
-              Plot.line(pdf, {
-                fx: "param",
-                x: "x",
-                y: "density",
-                stroke: "#d62728",
-                strokeWidth: 2,
-              }),
-              Plot.ruleY([0]),
-            ],
-          }),
+            ),
+          ),
         },
         {
           caption: "Trace plots: each chain's kept draws against the iteration.",
@@ -416,7 +420,8 @@ export const hmc: Section = {
             marginRight: 40,
             fy: { label: null },
             color: { legend: true },
-            x: { label: "iteration (after warm-up)" },
+            marginBottom: 40,
+            x: { label: "iteration (after warm-up)", labelAnchor: "center" },
             y: { label: "value", grid: true },
             marks: [
               Plot.line(trace, {

@@ -238,8 +238,9 @@ export const sensitivity: Section = {
           svg: plotSvg({
             width: 640,
             height: 300,
-            color: { legend: true },
-            x: { label: "time t", grid: true },
+            marginBottom: 40,
+            color: { legend: true, domain: STATE_NAMES },
+            x: { label: "time t", labelAnchor: "center", grid: true },
             y: { label: "population", grid: true },
             marks: [
               Plot.line(solRows, { x: "t", y: "value", stroke: "state", strokeWidth: 2 }),
@@ -252,41 +253,43 @@ export const sensitivity: Section = {
             "Sensitivities ∂y(t)/∂θ: jacfwd (lines), central finite differences of the RK4 solution " +
             "(small circles), reverse mode with the checkpoint adjoint (crosses) and with the " +
             "backsolve adjoint (large diamonds).",
-          svg: plotSvg({
-            width: 680,
-            height: 520,
-            marginRight: 90,
-            color: { legend: true },
-            fy: { label: null },
-            x: { label: "time t", grid: true },
-            y: { label: "∂y(t)/∂θ", grid: true },
-            marks: [
-              Plot.ruleY([0], { stroke: "#bbb" }),
-              Plot.line(sensRows, { fy: "state", x: "t", y: "value", stroke: "param" }),
-              Plot.dot(
-                sensRows.filter((r) => r.k % every === 0),
-                { fy: "state", x: "t", y: "fd", stroke: "param", r: 2 },
-              ),
-              Plot.dot(revRows("checkpoint"), {
-                fy: "state",
-                x: "t",
-                y: "value",
-                stroke: "param",
-                symbol: "times",
-                r: 5,
-                strokeWidth: 2,
-              }),
-              Plot.dot(revRows("backsolve"), {
-                fy: "state",
-                x: "t",
-                y: "value",
-                stroke: "param",
-                symbol: "diamond",
-                r: 8,
-                strokeWidth: 1.5,
-              }),
-            ],
-          }),
+          // One plot per state (each with its own y scale), stacked.
+          svg: STATE_NAMES.map((state, s) => {
+            const mine = <T extends { state: string }>(rows: T[]) =>
+              rows.filter((r) => r.state === state);
+            return plotSvg({
+              width: 640,
+              height: 300,
+              marginBottom: 40,
+              color: { legend: s === 0, domain: THETA_NAMES.map((n) => `∂/∂${n}`) },
+              x: { label: "time t", labelAnchor: "center", grid: true },
+              y: { label: `∂(${state})/∂θ`, grid: true },
+              marks: [
+                Plot.ruleY([0], { stroke: "#bbb" }),
+                Plot.line(mine(sensRows), { x: "t", y: "value", stroke: "param" }),
+                Plot.dot(
+                  mine(sensRows).filter((r) => r.k % every === 0),
+                  { x: "t", y: "fd", stroke: "param", r: 2 },
+                ),
+                Plot.dot(mine(revRows("checkpoint")), {
+                  x: "t",
+                  y: "value",
+                  stroke: "param",
+                  symbol: "times",
+                  r: 5,
+                  strokeWidth: 2,
+                }),
+                Plot.dot(mine(revRows("backsolve")), {
+                  x: "t",
+                  y: "value",
+                  stroke: "param",
+                  symbol: "diamond",
+                  r: 8,
+                  strokeWidth: 1.5,
+                }),
+              ],
+            });
+          }).join(""),
         },
       ],
     };

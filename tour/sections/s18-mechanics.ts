@@ -21,6 +21,8 @@ import { Plot, grid, maxAbsDiff, numbers, plotSvg } from "../lib/plot.js";
 import { check, checkWorst, type Check, type Section, type SectionResult } from "../lib/types.js";
 
 const G = 9.81;
+const MIDPOINT = "implicit midpoint (symplectic)";
+const RK4 = "RK4 (odeint, not symplectic)";
 const Q = np.array([0, 1]);
 const QDOT = np.array([2, 3]);
 
@@ -358,9 +360,10 @@ export const mechanics: Section = {
       y: -Math.cos(s[0]!) - Math.cos(s[1]!),
     });
     const pathRows = traj.map((s, k) => ({ ...bob(s), t: times[k]! }));
+    const angleRuns = ["θ₂, start (2.2, 2.6)", "θ₂, start (2.2, 2.6 + 10⁻⁶)"];
     const angleRows = times.flatMap((t, k) => [
-      { t, angle: traj[k]![1]!, run: "θ₂, start (2.2, 2.6)" },
-      { t, angle: traj2[k]![1]!, run: "θ₂, start (2.2, 2.6 + 10⁻⁶)" },
+      { t, angle: traj[k]![1]!, run: angleRuns[0]! },
+      { t, angle: traj2[k]![1]!, run: angleRuns[1]! },
     ]);
     const energyRows = [
       ...longTimes.map((t, k) => ({
@@ -374,7 +377,7 @@ export const mechanics: Section = {
         method: "RK4 (odeint, not symplectic)",
       })),
     ];
-    const hhGrid = grid(-1, 1, 81);
+    const hhGrid = grid(-1.3, 1.3, 105);
     const hhValues = hhGrid.flatMap((y) => hhGrid.map((x) => henonHeilesJs(x, y)));
     const arrows = field.map(([x, y], i) => ({
       x: x!,
@@ -415,11 +418,12 @@ export const mechanics: Section = {
         {
           caption:
             `Path of the second bob, (sin θ₁ + sin θ₂, −cos θ₁ − cos θ₂), over t ∈ [0, ${tEnd}] ` +
-            "(colour: time); released at rest from θ = (2.2, 2.6).",
+            "(colour: time); released at rest (red dot) from θ = (2.2, 2.6).",
           svg: plotSvg({
             width: 520,
             height: 520,
-            x: { label: "x", domain: [-2.1, 2.1], grid: true },
+            marginBottom: 40,
+            x: { label: "x", labelAnchor: "center", domain: [-2.1, 2.1], grid: true },
             y: { label: "y", domain: [-2.1, 2.1], grid: true },
             color: { type: "quantize", n: 8, legend: true, label: "time t", scheme: "viridis" },
             marks: [
@@ -435,8 +439,9 @@ export const mechanics: Section = {
           svg: plotSvg({
             width: 640,
             height: 300,
-            color: { legend: true },
-            x: { label: "time t", grid: true },
+            marginBottom: 40,
+            color: { legend: true, domain: angleRuns },
+            x: { label: "time t", labelAnchor: "center", grid: true },
             y: { label: "θ₂ (rad)", grid: true },
             marks: [Plot.line(angleRows, { x: "t", y: "angle", stroke: "run", strokeWidth: 1.2 })],
           }),
@@ -449,8 +454,9 @@ export const mechanics: Section = {
           svg: plotSvg({
             width: 640,
             height: 320,
-            color: { legend: true },
-            x: { label: "time t", grid: true },
+            marginBottom: 40,
+            color: { legend: true, domain: [MIDPOINT, RK4] },
+            x: { label: "time t", labelAnchor: "center", grid: true },
             y: { label: "E(t) − E(0)", grid: true },
             marks: [
               Plot.ruleY([0], { stroke: "#bbb" }),
@@ -465,15 +471,18 @@ export const mechanics: Section = {
           svg: plotSvg({
             width: 520,
             height: 520,
-            x: { label: "x", domain: [-1, 1] },
+            marginTop: 30,
+            marginBottom: 40,
+            x: { label: "x", labelAnchor: "center", domain: [-1, 1] },
             y: { label: "y", domain: [-1, 1] },
             length: { range: [0, 22] },
             marks: [
               Plot.contour(hhValues, {
-                x1: -1,
-                x2: 1,
-                y1: -1,
-                y2: 1,
+                x1: -1.3,
+                x2: 1.3,
+                y1: -1.3,
+                y2: 1.3,
+                clip: true,
                 width: hhGrid.length,
                 height: hhGrid.length,
                 thresholds: [1 / 24, 1 / 12, 1 / 8, 1 / 6],
