@@ -134,15 +134,19 @@ const rows: ReturnType<typeof summarize>[] = [];
 const chains = 4;
 const [warm, samp] = quick ? [200, 200] : [500, 1000];
 for (const model of [gaussian(), logistic()]) {
-  const t0 = performance.now();
-  const r = infer.nuts(model.logp, np.zeros([model.d]), {
-    key: random.key(1),
-    numWarmup: warm,
-    numSamples: samp,
-    chains,
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  rows.push(summarize(`${model.name}, NUTS`, r.samples as A, seconds, r.stats.totalGradEvals));
+  for (const chainMethod of ["vectorized", "sequential"] as const) {
+    const t0 = performance.now();
+    const r = infer.nuts(model.logp, np.zeros([model.d]), {
+      key: random.key(1),
+      numWarmup: warm,
+      numSamples: samp,
+      chains,
+      chainMethod,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const name = `${model.name}, NUTS ${chainMethod}`;
+    rows.push(summarize(name, r.samples as A, seconds, r.stats.totalGradEvals));
+  }
   const thin = model.d >= 100 ? 50 : 20;
   const m = rwm(model, chains, warm, samp, thin);
   rows.push(summarize(`${model.name}, RWM (thin ${thin})`, m.samples, m.seconds, m.evals));

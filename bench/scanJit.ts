@@ -1,19 +1,19 @@
 /**
  * `tsx bench/scanJit.ts`: time to trace and compile (first call) and to run
  * (later calls) a jitted lax.scan over T steps of an array carry, with the
- * scan staged as one `while` equation (now) and unrolled into T copies of the
+ * scan staged as one `scan` equation (now) and unrolled into T copies of the
  * step (before; scanStaging.enabled = false), interleaved in one process.
  *
  * Workload: carry h (N floats), xs [T, N]; step h' = tanh(a h + x), y = null;
  * loss = sum(h_T). With --ys the step also returns y = h' and the loss adds
- * sum(ys) (the staged loop then carries the [T, N] ys accumulator).
+ * sum(ys) (the staged scan writes the [T, N] ys in place).
  * Cases: forward value (jit(f)) and gradient (jit(grad(f))).
  *
  * Usage: tsx bench/scanJit.ts [--T 10000] [--N 16] [--repeats 3] [--ys]
  */
 import { parseArgs } from "node:util";
 import { type Array as NdArray, grad, jit, lax, np } from "../src/index.js";
-import { scanStaging } from "../src/lax/scanStaged.js";
+import { scanStaging } from "../src/lax/scan.js";
 import { fmt, machineInfo, printTable } from "./harness.js";
 
 const { values } = parseArgs({

@@ -25,7 +25,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type Array as NdArray, grad, jacfwd, lax, np } from "../src/index.js";
-import { scanTuning } from "../src/lax/scanCheckpoint.js";
+import { scanTuning } from "../src/lax/scanProgram.js";
 import { machineInfo, printTable, fmt } from "./harness.js";
 
 interface CaseResult {

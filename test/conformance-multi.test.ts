@@ -17,6 +17,13 @@
 import { describe, expect, it } from "vitest";
 import { type Array as NdArray, ConcreteArray } from "../src/core/array.js";
 import { registeredMultiPrimitives } from "../src/core/primitive.js";
+import {
+  eigh as eighPrimitive,
+  eigBasis as eigBasisPrimitive,
+  eigvals as eigvalsPrimitive,
+  qr as qrPrimitive,
+  svd as svdPrimitive,
+} from "../src/primitives/decomp.js";
 import { sort as sortPrimitive } from "../src/primitives/sort.js";
 import {
   checkpoint,
@@ -24,11 +31,13 @@ import {
   customVjp,
   jit,
   jvp,
+  lax,
   makeJaxpr,
   np,
   vjp,
   vmap,
 } from "../src/index.js";
+import { stagedWhile } from "../src/lax/while.js";
 import { rng } from "./helpers.js";
 
 type Fn = (...xs: NdArray[]) => NdArray[];
@@ -45,6 +54,13 @@ interface MultiSpec {
   refusesForward?: RegExp;
   /** Only the JVP is refused (customVjpCall): J v comes from finite differences. */
   refusesJvp?: RegExp;
+  /**
+   * Its derivative is refused with this message (whileVjp: the reverse pass
+   * of a loop whose trip count is known only at run time; eigBasis: the
+   * eigenvectors behind eigvals' first derivative): jvp and vjp must throw
+   * it; vmap and jit are checked as usual.
+   */
+  refusesDerivatives?: RegExp;
   /**
    * For a primitive that only transposes (customVjpLinear): a function whose
    * vjp runs its transpose; checked against finite differences of it.
@@ -82,7 +98,10 @@ const shifted = (xs: NdArray[], vs: NdArray[], eps: number) =>
 function fdTangents(f: Fn, xs: NdArray[], vs: NdArray[], eps = 1e-6): NdArray[] {
   const plus = f(...shifted(xs, vs, eps));
   const minus = f(...shifted(xs, vs, -eps));
-  return plus.map((p, j) => np.divide(np.subtract(p, minus[j]!), 2 * eps));
+  // (integer and bool outputs have no derivative: zeros)
+  return plus.map((p, j) =>
+    isFloatOut(p) ? np.divide(np.subtract(p, minus[j]!), 2 * eps) : np.zeros(p.shape),
+  );
 }
 
 // --------------------------------------------------- sample user functions --
@@ -128,13 +147,92 @@ const ckptPair = checkpoint(
 );
 const ckptPairFlat: Fn = (x, w) => ckptPair(x, w);
 
+// A staged while (bound eagerly too): three steps of x <- sin(x) w + x / 2, the
+// int32 counter and float32 leaf kept in the carry as they are (mixed dtypes).
+const whileLoopFn: Fn = (x, w) => {
+  const [xOut, , yOut] = stagedWhile(
+    "conformance while",
+    ([, i]) => np.less(i!, 3),
+    ([c, i, y]) => [
+      np.add(np.multiply(np.sin(c!), w), np.multiply(c!, 0.5)),
+      np.add(i!, np.array(1, { dtype: "int32" })),
+      np.multiply(y!, np.array(1.5, { dtype: "float32" })),
+    ],
+    [x, np.array(0, { dtype: "int32" }), np.array([1, 2], { dtype: "float32" })],
+  );
+  return [xOut!, np.multiply(np.sum(xOut!), yOut!.astype("float64"))];
+};
+
+// A checkpointed scan (one `scan` equation eagerly too): carry (float64, int32
+// counter, float32 leaf), ys (float64 rows and a bool per step), a closed-over
+// parameter w; the float32 leaf is returned as float64.
+const scanFn: Fn = (c0, xs, w) => {
+  const step = ([c, n, f]: NdArray[], x: NdArray) => {
+    const next = np.add(np.multiply(np.sin(c!), w), np.multiply(x, 0.5));
+    return [
+      [next, np.add(n!, np.array(1, { dtype: "int32" })), np.add(np.multiply(f!, 1.5), 1)],
+      { y: np.multiply(next, c!), b: np.greater(np.sum(next), 0) },
+    ];
+  };
+  const init = [c0, np.array(0, { dtype: "int32" }), np.array([1, 2], { dtype: "float32" })];
+  const [carry, ys] = lax.scan(step as never, init, xs, { checkpoint: { snapshots: 2 } }) as [
+    NdArray[],
+    { y: NdArray; b: NdArray },
+  ];
+  return [carry[0]!, carry[1]!, carry[2]!.astype("float64"), ys.y, ys.b];
+};
+const scanFloat: Fn = (c0, xs, w) => {
+  const outs = scanFn(c0, xs, w);
+  return [outs[0]!, outs[2]!, outs[3]!];
+};
+
 const VJP_REFUSED =
   /customVjp: forward mode \(jvp, jacfwd, linearize's tangent map\) is not available/;
+
+/** A stack [k, n, n] of random symmetric matrices with well separated eigenvalues (diag + noise). */
+function symmetricStack(k: number, n: number, r: () => number): ConcreteArray {
+  const a = sample([k, n, n], r, -0.3, 0.3);
+  for (let b = 0; b < k; b++)
+    for (let i = 0; i < n; i++) {
+      a.buffer[b * n * n + i * n + i]! += 2 * i;
+      for (let j = 0; j < i; j++)
+        a.buffer[b * n * n + i * n + j] = a.buffer[b * n * n + j * n + i]!;
+    }
+  return a;
+}
 
 const SPECS: Record<string, MultiSpec> = {
   sort: {
     args: (r) => [sample([2, 5], r)],
     apply: (x) => sortPrimitive(x),
+  },
+  // Decompositions on stacks [2, m, n] (the native batching), random
+  // matrices (distinct eigen/singular values with probability 1).
+  eigh: {
+    args: (r) => [symmetricStack(2, 4, r)],
+    apply: (a) => eighPrimitive(a),
+  },
+  qr: {
+    args: (r) => [sample([2, 4, 3], r)],
+    apply: (a) => qrPrimitive(a, false),
+  },
+  svd: {
+    args: (r) => [sample([2, 4, 3], r)],
+    apply: (a) => svdPrimitive(a, false),
+  },
+  eigvals: {
+    args: (r) => [sample([2, 4, 4], r)],
+    apply: (a) => eigvalsPrimitive(a),
+  },
+  // The eigenvector basis eigvals' JVP uses: values only (eigvals is first order only).
+  eigBasis: {
+    args: (r) => {
+      const a = sample([2, 4, 4], r);
+      const [re, im] = eigvalsPrimitive(a) as [ConcreteArray, ConcreteArray];
+      return [a, re, im];
+    },
+    apply: (a, re, im) => eigBasisPrimitive(a, re, im),
+    refusesDerivatives: /only the first derivative of the eigenvalues of non-symmetric matrices/,
   },
   customJvpCall: {
     args: (r) => [sample([3], r), sample([3], r)],
@@ -160,6 +258,42 @@ const SPECS: Record<string, MultiSpec> = {
   checkpointLinear: {
     args: (r) => [sample([3], r), sample([2, 3], r), sample([3], r), sample([2, 3], r)],
     apply: (x, w, tx, tw) => jvp(ckptPairFlat, [x, w], [tx, tw])[1] as NdArray[],
+  },
+  while: {
+    args: (r) => [sample([3], r), sample([3], r)],
+    apply: whileLoopFn,
+  },
+  // The loop's tangent map: the joint (primal, tangent) loop forwards, whileVjp backwards.
+  whileLinear: {
+    args: (r) => [sample([3], r), sample([3], r), sample([3], r), sample([3], r)],
+    apply: (x, w, tx, tw) => jvp(whileLoopFn, [x, w], [tx, tw])[1] as NdArray[],
+  },
+  // The loop's reverse pass, run at run time; its own derivative is refused.
+  whileVjp: {
+    args: (r) => [sample([3], r), sample([3], r), sample([3], r), sample([2], r)],
+    apply: (x, w, u, v) => vjp(whileLoopFn, x, w)[1]([u, v]) as NdArray[],
+    refusesDerivatives: /differentiating the reverse pass again .* not supported/,
+  },
+  scan: {
+    args: (r) => [sample([3], r), sample([4, 3], r), sample([3], r)],
+    apply: scanFn,
+  },
+  // The scan's tangent map: the joint (primal, tangent) scan forwards, scanVjp backwards.
+  scanLinear: {
+    args: (r) => [3, 4, 3, 3, 4, 3].map((n, i) => sample(i % 3 === 1 ? [n, 3] : [n], r)),
+    apply: (c0, xs, w, tc, txs, tw) => jvp(scanFn, [c0, xs, w], [tc, txs, tw])[1] as NdArray[],
+  },
+  // The scan's reverse pass (revolve); differentiated through its staged form.
+  scanVjp: {
+    args: (r) => [
+      sample([3], r),
+      sample([4, 3], r),
+      sample([3], r),
+      sample([3], r),
+      sample([2], r),
+      sample([4, 3], r),
+    ],
+    apply: (c0, xs, w, uc, uf, uy) => vjp(scanFloat, c0, xs, w)[1]([uc, uf, uy]) as NdArray[],
   },
 };
 
@@ -214,30 +348,38 @@ describe("conformance of every registered multi-output primitive", () => {
       const us = outs.map((o) => sample([...o.shape], r, -1, 1));
       const floatOuts = outs.map(isFloatOut);
 
-      it("JVP matches central finite differences", () => {
-        const fd = fdTangents(spec.apply, xs, vs);
-        if (spec.refusesJvp !== undefined) {
-          expect(() => jvp(spec.apply, xs, vs)).toThrow(spec.refusesJvp);
-          return;
-        }
-        const ts = jvp(spec.apply, xs, vs)[1] as NdArray[];
-        ts.forEach((t, j) => {
-          if (floatOuts[j]) expectClose(nums(t), nums(fd[j]!), 1e-6, `${prim.name} jvp ${j}`);
+      const refused = spec.refusesDerivatives;
+      if (refused !== undefined) {
+        it("refuses its derivative in jvp and vjp", () => {
+          expect(() => jvp(spec.apply, xs, vs)).toThrow(refused);
+          expect(() => vjp(spec.apply, ...xs)[1](us)).toThrow(refused);
         });
-      });
+      } else
+        it("JVP matches central finite differences", () => {
+          const fd = fdTangents(spec.apply, xs, vs);
+          if (spec.refusesJvp !== undefined) {
+            expect(() => jvp(spec.apply, xs, vs)).toThrow(spec.refusesJvp);
+            return;
+          }
+          const ts = jvp(spec.apply, xs, vs)[1] as NdArray[];
+          ts.forEach((t, j) => {
+            if (floatOuts[j]) expectClose(nums(t), nums(fd[j]!), 1e-6, `${prim.name} jvp ${j}`);
+          });
+        });
 
-      it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
-        const jv =
-          spec.refusesJvp !== undefined
-            ? fdTangents(spec.apply, xs, vs)
-            : (jvp(spec.apply, xs, vs)[1] as NdArray[]);
-        const floatU = us.map((u, j) => (floatOuts[j] ? u : np.zerosLike(u)));
-        const cts = vjp(spec.apply, ...xs)[1](floatU) as NdArray[];
-        const keep = (a: NdArray[]) => a.filter((_, j) => floatOuts[j]);
-        const lhs = dotAll(keep(floatU), keep(jv));
-        const tol = spec.refusesJvp !== undefined ? 1e-7 : 1e-12;
-        expectClose([dotAll(cts, vs)], [lhs], tol, `${prim.name} transposition`);
-      });
+      if (refused === undefined)
+        it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
+          const jv =
+            spec.refusesJvp !== undefined
+              ? fdTangents(spec.apply, xs, vs)
+              : (jvp(spec.apply, xs, vs)[1] as NdArray[]);
+          const floatU = us.map((u, j) => (floatOuts[j] ? u : np.zerosLike(u)));
+          const cts = vjp(spec.apply, ...xs)[1](floatU) as NdArray[];
+          const keep = (a: NdArray[]) => a.filter((_, j) => floatOuts[j]);
+          const lhs = dotAll(keep(floatU), keep(jv));
+          const tol = spec.refusesJvp !== undefined ? 1e-7 : 1e-12;
+          expectClose([dotAll(cts, vs)], [lhs], tol, `${prim.name} transposition`);
+        });
 
       it("vmap matches a loop over the batch", () => {
         const B = 3;

@@ -64,6 +64,13 @@ function distinct(shape: number[], r: () => number): ConcreteArray {
   vals.forEach((v, i) => (x.buffer[i] = v));
   return x;
 }
+/** k sample matrices stacked into [k, ...shape]. */
+function stackOf(k: number, make: () => ConcreteArray): ConcreteArray {
+  const parts = Array.from({ length: k }, make);
+  const out = ConcreteArray.zeros([k, ...parts[0]!.shape], "float64");
+  parts.forEach((p, i) => out.buffer.set(p.buffer, i * p.size));
+  return out;
+}
 /** A random n x n matrix plus n I (diagonally dominant, far from singular). */
 function wellConditioned(n: number, r: () => number): ConcreteArray {
   const a = sample([n, n], uniform(-1, 1), r);
@@ -218,6 +225,7 @@ type PrimName =
   | "solve"
   | "det"
   | "logAbsDet"
+  | "detSign"
   | "triangularSolve"
   | "cholesky"
   | "bitwiseAnd"
@@ -227,7 +235,11 @@ type PrimName =
   | "shiftLeft"
   | "shiftRightLogical"
   | "shiftRightArithmetic"
-  | "rotateLeft";
+  | "rotateLeft"
+  | "portableExp"
+  | "portableLog"
+  | "portableSin"
+  | "portableCos";
 
 const SPECS = {
   sin: { args: unaryOn(any) },
@@ -338,26 +350,33 @@ const SPECS = {
     args: (r) => [sample([2, 4, 3], any, r), sample([2, 2, 4], any, r)],
     params: { transposeA: true, transposeB: true },
   },
+  // The matrix functions take stacks [..., n, n] natively: a stack of two
+  // here, so that vmap's batch axis joins an existing stack dimension.
   solve: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r)), sample([2, 3, 2], any, r)],
   },
   det: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r))],
   },
   logAbsDet: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r))],
+  },
+  detSign: {
+    noSpecials: true,
+    zeroDerivative: true,
+    args: (r) => [stackOf(2, () => wellConditioned(3, r))],
   },
   triangularSolve: {
     noSpecials: true,
-    args: (r) => [wellConditioned(3, r), sample([3, 2], any, r)],
+    args: (r) => [stackOf(2, () => wellConditioned(3, r)), sample([2, 3, 2], any, r)],
     params: { lower: true },
   },
   cholesky: {
     noSpecials: true,
-    args: (r) => [symmetricPositiveDefinite(3, r)],
+    args: (r) => [stackOf(2, () => symmetricPositiveDefinite(3, r))],
   },
   // int32 bit operations: no derivative (only vmap and jit = eager are checked).
   bitwiseAnd: { args: (r) => [words(S, r), words(S, r)], nonDiff: true },
@@ -369,6 +388,11 @@ const SPECS = {
   shiftRightLogical: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
   shiftRightArithmetic: { args: (r) => [words(S, r), ints(S, -2, 35, r)], nonDiff: true },
   rotateLeft: { args: (r) => [words(S, r), ints(S, -40, 40, r)], nonDiff: true },
+  // JS Math on every backend (for backend-independent random samplers)
+  portableExp: { args: unaryOn(any) },
+  portableLog: { args: unaryOn(uniform(0.3, 3)) },
+  portableSin: { args: unaryOn(any) },
+  portableCos: { args: unaryOn(any) },
 } satisfies Record<PrimName, Spec>;
 const SPEC_OF: ReadonlyMap<string, Spec> = new Map(Object.entries(SPECS));
 

@@ -325,6 +325,9 @@ describe("sampler errors", () => {
       /stepSize must be a positive number/,
     );
     expect(() => infer.nuts(3 as never, np.zeros([2]), { key })).toThrow(/must be a function/);
+    expect(() =>
+      infer.nuts(logp, np.zeros([2]), { key, chainMethod: "parallel" as never }),
+    ).toThrow(/chainMethod must be "vectorized" or "sequential"/);
     expect(() => infer.nuts((x: A) => x, np.zeros([2]), { key })).toThrow(ShapeError);
     expect(() =>
       infer.nuts((x: A) => np.sum(np.log(x)), np.array([-1, -2]), { key, initJitter: 0 }),

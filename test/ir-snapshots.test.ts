@@ -6,7 +6,7 @@
  * check the programs compute the right values.
  */
 import { describe, expect, it } from "vitest";
-import { type Array as NdArray, grad, jvp, makeJaxpr, np, vmap } from "../src/index.js";
+import { type Array as NdArray, grad, jvp, lax, makeJaxpr, np, vmap } from "../src/index.js";
 import { optimize } from "../src/ir/passes.js";
 
 const f = (x: NdArray) => np.multiply(np.sin(x), x);
@@ -66,6 +66,31 @@ describe("printed IR", () => {
           c:f64[3] = mul a b
           d:f64[3] = add a c
         in ( d ) }"
+    `);
+  });
+
+  it("grad of a staged scan: one scan equation forwards, one scanVjp backwards", () => {
+    const loss = (w: NdArray, xs: NdArray) => {
+      const [c, ys] = lax.scan(
+        ((c: NdArray, x: NdArray) => [np.sin(np.multiply(c, w)), np.add(c, x)]) as never,
+        np.array(0.5),
+        xs,
+      ) as [NdArray, NdArray];
+      return np.add(c, np.sum(ys));
+    };
+    // step programs are numbered globally: the numbers are masked
+    const text = makeJaxpr(grad(loss))(0.7, np.ones([4]))
+      .toString()
+      .replace(/#\d+/g, "#N");
+    expect(text).toMatchInlineSnapshot(`
+      "{ lambda  ; a:f64[] b:f64[4] .
+        let
+          c:f64[] d:f64[4] = scan[source=lax.scan body={program #N: 3 eqns} types=(carry float64[]; xs float64[4]; y float64[]) length=4 reverse=false horizon=null zeroAtCut=null snapshots=null] a 0.5 b
+          e:f64[] = reduceSum[axes=[0]] d
+          f:f64[] = add c e
+          g:f64[4] = broadcastInDim[shape=[4] dims=[]] 1.0
+          h:f64[] i:f64[] = scanVjp[p=scan#N inIdx=[0,1]] a 0.5 b 1.0 g
+        in ( h ) }"
     `);
   });
 });

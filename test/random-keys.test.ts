@@ -29,7 +29,14 @@ import {
   shiftRightArithmetic,
   shiftRightLogical,
 } from "../src/primitives/bitwise.js";
-import { rng } from "./helpers.js";
+import { rng, useBackendAtAllSizes } from "./helpers.js";
+import { setBackend } from "../src/index.js";
+import {
+  portableCos,
+  portableExp,
+  portableLog,
+  portableSin,
+} from "../src/primitives/portableMath.js";
 
 const i32 = (xs: number[]) =>
   np.array(Int32Array.from(xs.map((v) => v | 0)), { shape: [xs.length] });
@@ -181,6 +188,16 @@ describe("keys", () => {
     expect(u32(random.foldIn(k, 2 ** 33 + 1))).toEqual(threefryReference([0, 1234], [2, 1]));
   });
 
+  it("foldIn under vmap over the data (traced int32) equals a loop", () => {
+    const k = random.key(99);
+    const data = np.array([0, 1, 5, -3], { dtype: "int32" });
+    const mapped = vmap((d: NdArray) => random.foldIn(k, d))(data) as NdArray;
+    const loop = [0, 1, 5, -3].map((d) => u32(random.foldIn(k, d)));
+    expect((mapped.toArray() as number[][]).map((r) => r.map((v) => v >>> 0))).toEqual(loop);
+    // a negative datum's high word is all ones (64-bit two's complement)
+    expect(loop[3]).toEqual(threefryReference([0, 99], [0xffffffff, 0xfffffffd]));
+  });
+
   it("the first k samples do not depend on how many are drawn", () => {
     const k = random.key(3);
     expect(Array.from(random.uniform(k, [5]).data())).toEqual(
@@ -302,4 +319,46 @@ describe("uniform, normal, bernoulli", () => {
       /random.foldIn: the datum must be an integer or a 0-d int32 array, got float64/,
     );
   });
+});
+
+describe("the same numbers on every backend (Wasm kernels at every size)", () => {
+  useBackendAtAllSizes("wasm");
+  const samplers: [string, (k: NdArray) => NdArray][] = [
+    ["normal float64", (k) => random.normal(k, [3000])],
+    ["normal float32", (k) => random.normal(k, [3000], { dtype: "float32" })],
+    ["exponential", (k) => random.exponential(k, [3000])],
+    ["gumbel", (k) => random.gumbel(k, [3000])],
+    ["truncatedNormal", (k) => random.truncatedNormal(k, -1, 2, [3000])],
+    ["gamma", (k) => random.gamma(k, 1.7, [1000])],
+    ["poisson", (k) => random.poisson(k, 25, [600])],
+  ];
+  it("portable exp/log/sin/cos are JS Math bit for bit on the Wasm backend", () => {
+    const xs = Array.from({ length: 5000 }, (_, i) => 0.01 + i * 0.013);
+    const x = np.array(xs);
+    for (const [op, ref] of [
+      [portableExp, Math.exp],
+      [portableLog, Math.log],
+      [portableSin, Math.sin],
+      [portableCos, Math.cos],
+    ] as const) {
+      expect(Array.from(op(x).data())).toEqual(xs.map(ref));
+    }
+  });
+  for (const [name, f] of samplers) {
+    it(`${name}: wasm equals js, and jit and vmap over keys equal a loop`, () => {
+      const keys = random.split(random.key(8), 3);
+      const onWasm = vmap(f)(keys) as NdArray;
+      const loop = np.stack([0, 1, 2].map((i) => f(keys.slice(i))));
+      expect(Array.from(onWasm.data())).toEqual(Array.from(loop.data()));
+      const jitted = jit(f)(keys.slice(1)) as NdArray;
+      expect(Array.from(jitted.data())).toEqual(Array.from(loop.slice(1).data()));
+      setBackend("js");
+      try {
+        const onJs = vmap(f)(keys) as NdArray;
+        expect(Array.from(onJs.data())).toEqual(Array.from(onWasm.data()));
+      } finally {
+        setBackend("wasm");
+      }
+    });
+  }
 });

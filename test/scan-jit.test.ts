@@ -1,5 +1,5 @@
 /**
- * lax.scan staged under jit (src/lax/scanStaged.ts): one `while` equation
+ * lax.scan staged under jit (src/lax/scanPrimitive.ts): one `scan` equation
  * whatever the length. Checked against the eager (unrolled) scan, plain JS
  * loops and float64 finite differences, under jit, jit(grad), grad(jit),
  * jit(vmap) and jvp inside jit; and the program size for T = 10 and 10,000.
@@ -19,8 +19,7 @@ import {
   np,
   vmap,
 } from "../src/index.js";
-import { lastSweep } from "../src/lax/scanCheckpoint.js";
-import { maxStagedRowElements } from "../src/lax/scanStaged.js";
+import { lastSweep } from "../src/lax/scanProgram.js";
 import { expectAllClose, fdScalar, randomArray, rng } from "./helpers.js";
 
 type Carry = { h: NdArray; k: NdArray };
@@ -54,7 +53,7 @@ const XS: Xs = { u: randomArray(r, [6, 3]), v: randomArray(r, [6, 3]) };
 const countEqns = (text: string, prim: string) =>
   text.split("\n").filter((l) => l.includes(` = ${prim}[`)).length;
 
-describe("lax.scan under jit is one staged while", () => {
+describe("lax.scan under jit is one staged scan equation", () => {
   it("jit(scan) equals the eager scan and a JS loop (pytrees, both directions)", () => {
     for (const reverse of [false, true]) {
       const eager = cell(W, reverse)(H0, XS);
@@ -91,7 +90,7 @@ describe("lax.scan under jit is one staged while", () => {
     const small = makeJaxpr(decay)(a, np.zeros([10, 4]));
     const large = makeJaxpr(decay)(a, np.zeros([10_000, 4]));
     expect(large.eqns.length).toBe(small.eqns.length);
-    expect(countEqns(large.toString(), "while")).toBe(1);
+    expect(countEqns(large.toString(), "scan")).toBe(1);
     const xs = np.reshape(np.cos(np.arange(0, 40_000)), [10_000, 4]);
     const out = jit(decay)(a, xs) as NdArray;
     const x = Array.from(xs.data());
@@ -109,7 +108,7 @@ describe("lax.scan under jit is one staged while", () => {
         null,
         { length: 5 },
       ) as [NdArray, [NdArray, NdArray]];
-    expect(countEqns(makeJaxpr(f)(np.array(0.4)).toString(), "while")).toBe(1);
+    expect(countEqns(makeJaxpr(f)(np.array(0.4)).toString(), "scan")).toBe(1);
     const [c, [big, floor]] = jit(f)(np.array(0.4)) as [NdArray, [NdArray, NdArray]];
     const [ec, [ebig, efloor]] = f(np.array(0.4));
     expectAllClose(c, ec, 1e-15);
@@ -119,14 +118,13 @@ describe("lax.scan under jit is one staged while", () => {
     expect(Array.from(floor.data())).toEqual(Array.from(efloor.data()));
   });
 
-  it("large ys (T * |y| past maxStagedRowElements) unroll; small ys are staged", () => {
+  it("large ys are staged too (one scan equation writing rows in place), with eager values", () => {
     const withYs = (xs: NdArray) =>
       lax.scan((c: NdArray, x: NdArray) => [np.add(c, x), np.multiply(c, 2)], np.zeros([4]), xs);
-    const rows = maxStagedRowElements / 4;
-    const staged = makeJaxpr(withYs)(np.zeros([rows, 4])).toString();
-    const unrolled = makeJaxpr(withYs)(np.zeros([rows + 1, 4])).toString();
-    expect(countEqns(staged, "while")).toBe(1);
-    expect(countEqns(unrolled, "while")).toBe(0);
+    const rows = 1024;
+    const staged = makeJaxpr(withYs)(np.zeros([rows + 1, 4])).toString();
+    expect(countEqns(staged, "scan")).toBe(1);
+    expect(countEqns(staged, "add")).toBe(0); // the step is inside the scan's program
     const xs = np.reshape(np.sin(np.arange(0, 4 * (rows + 1))), [rows + 1, 4]);
     const [c, ys] = jit(withYs)(xs) as [NdArray, NdArray];
     const [ec, eys] = withYs(xs) as [NdArray, NdArray];
@@ -211,7 +209,7 @@ describe("lax.scan under jit is one staged while", () => {
     expectAllClose(jit(grad(gg))(W), grad(gg)(W), 1e-10);
   });
 
-  it("gradientHorizon under jit (still unrolled) equals the eager values", () => {
+  it("gradientHorizon under jit (staged) equals the eager values", () => {
     const f = (w: NdArray) => {
       const [c] = lax.scan(
         (c: NdArray, x: NdArray) => [np.tanh(np.add(np.multiply(w, c), x)), null],

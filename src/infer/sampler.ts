@@ -55,6 +55,14 @@ export interface SamplerOptions {
   maxTreeDepth?: number;
   /** Chains start at init + uniform(−initJitter, initJitter) per coordinate; default 0.5. */
   initJitter?: number;
+  /**
+   * NUTS: "vectorized" (default) evaluates all chains' pending leapfrog steps in one
+   * vmapped call; "sequential" evaluates each chain's alone (faster when the vmapped
+   * density is slower than its single version, e.g. large matrix products). The draws
+   * agree in distribution, not bit for bit (batched and single evaluations may round
+   * differently).
+   */
+  chainMethod?: "vectorized" | "sequential";
 }
 
 /** Per-sample statistics, each with leading axes [chains, numSamples] unless noted. */
@@ -224,7 +232,14 @@ export function runSampler(
     return single(q);
   };
   // All chains' pending positions in one call (one chain: the unbatched function).
-  const batched = chains > 1 ? jit(vmap(valueAndGrad(logpFlat))) : null;
+  const chainMethod = opts.chainMethod ?? "vectorized";
+  if (chainMethod !== "vectorized" && chainMethod !== "sequential") {
+    throw new InvalidArgumentError(
+      `${fnName}: opts.chainMethod must be "vectorized" or "sequential", got ${JSON.stringify(chainMethod)}`,
+    );
+  }
+  const batched =
+    chains > 1 && chainMethod === "vectorized" ? jit(vmap(valueAndGrad(logpFlat))) : null;
   const evaluate = (qs: (Float64Array | null)[]): (Point | null)[] => {
     const pending = qs.filter((q) => q !== null).length;
     totalGradEvals += pending;

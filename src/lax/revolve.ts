@@ -124,7 +124,9 @@ export function revolve<C>(
   while (tasks.length > 0) {
     const task = tasks.pop()!;
     if (task === null) {
-      stored?.delete(snaps.pop()!.t);
+      // (pop first: `stored?.delete(snaps.pop())` would skip the pop without a map)
+      const freed = snaps.pop()!;
+      stored?.delete(freed.t);
       continue;
     }
     const { a, b, s } = task;

@@ -9,22 +9,17 @@
  *   { gradientHorizon: H }        truncated backpropagation: gradients flow
  *                                 back at most H steps
  *
- * Without checkpointing the loop runs in JavaScript (unrolled): exact under
- * every transformation, and reverse mode stores every step on the tape.
- *
- * With checkpointing, when scan is reached by reverse mode, it does not
- * unroll onto the tape: scanCheckpoint.ts traces f once (closure conversion,
- * so closed-over parameters are differentiated too), records one linear
- * equation for the whole loop, and runs the backward sweep by the revolve
- * schedule (revolve.ts). Forward mode sees the unrolled loop, which gives the
- * same values.
- *
- * Under jit (or makeJaxpr) tracing, scan is staged as ONE `while` equation
- * (scanStaged.ts): the program does not grow with the length, and jvp, vmap
- * and reverse mode go through the while machinery (while.ts,
- * whileReverse.ts). There the checkpoint option is not the revolve schedule:
- * the while's reverse pass stores every carry up to a memory budget, then
- * thins them to checkpoints. gradientHorizon still unrolls under jit.
+ * Two ways to run, chosen by the call alone (never by which transformation
+ * is above):
+ *   - one `scan` equation (scanPrimitive.ts) with the checkpoint option
+ *     (eagerly and under jit: the same revolve schedule, the same values),
+ *     and under jit or makeJaxpr tracing without it (the program does not
+ *     grow with the length; the reverse pass stores carries up to a memory
+ *     budget, then recomputes by revolve);
+ *   - otherwise the loop runs in JavaScript (unrolled): exact under every
+ *     transformation, f may branch on concrete values, and reverse mode
+ *     stores every step on the tape. Also the fallback under jit when f
+ *     needs concrete values, and for zero-length scans.
  */
 import { type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -33,8 +28,7 @@ import { isTracingDynamically } from "../core/trace.js";
 import * as np from "../numpy/index.js";
 import { flatten, unflatten, type PyTree } from "../tree/index.js";
 import { type ScanCall, type ScanOptions, type ScanStep, cutBefore, pairOf } from "./scanCall.js";
-import { scanCheckpointed } from "./scanCheckpoint.js";
-import { scanStaged } from "./scanStaged.js";
+import { stagedScan } from "./scanPrimitive.js";
 import {
   type TreeType,
   type TypeCheckWording,
@@ -45,6 +39,12 @@ import {
 } from "./treeTypes.js";
 
 export type { ScanOptions } from "./scanCall.js";
+
+/**
+ * Benchmark switch: `enabled: false` unrolls scans without the checkpoint
+ * option under jit too (bench/scanJit.ts measures both in one process).
+ */
+export const scanStaging = { enabled: true };
 
 /** Stacks per-step output trees (ys[t] for t = 0..T-1) along a new leading axis. */
 function stackOutputs(ys: readonly unknown[]): PyTree {
@@ -174,12 +174,11 @@ export function scan(
       "checkpoint.snapshots",
       (cp as { snapshots?: unknown }).snapshots,
     );
-    const out = length > 0 ? scanCheckpointed(call, snapshots, scan) : null;
-    if (out !== null) return out;
+    if (length > 0) return stagedScan(call, snapshots)!;
   }
-  if (isTracingDynamically()) {
-    // Under jit/makeJaxpr: one staged `while` equation, whatever the length.
-    const staged = scanStaged(call);
+  if (length > 0 && scanStaging.enabled && isTracingDynamically()) {
+    // Under jit/makeJaxpr: one `scan` equation, whatever the length.
+    const staged = stagedScan(call, null);
     if (staged !== null) return staged;
   }
   return scanUnrolled(call);

@@ -1,15 +1,15 @@
 /**
- * What the three ways of running a lax.scan share: its options, one call's
+ * What the ways of running a lax.scan share: its options, one call's
  * validated inputs, and the helpers every path applies the same way.
  *
  * scan.ts validates a call into a ScanCall and picks a path: the unrolled
- * loop (scan.ts), the checkpointed scan under reverse mode
- * (scanCheckpoint.ts) or the staged `while` under jit (scanStaged.ts). The
- * paths import this module, never scan.ts, so the dependencies point one way.
+ * loop (scan.ts) or one `scan` equation (scanPrimitive.ts, with the
+ * checkpoint option or under jit). The paths import this module, never
+ * scan.ts, so the dependencies point one way.
  */
 import { type Array } from "../core/array.js";
 import { InvalidArgumentError } from "../core/errors.js";
-import { type PyTree, type TreeDef } from "../tree/index.js";
+import { type TreeDef } from "../tree/index.js";
 
 /** Options of lax.scan. */
 export interface ScanOptions {
@@ -22,7 +22,8 @@ export interface ScanOptions {
    * carries (the initial one included) and recompute the others in the
    * backward pass by Griewank's revolve schedule: for T steps and s snapshots
    * about r T extra step evaluations, where r is the smallest integer with
-   * C(s + r, s) >= T.
+   * C(s + r, s) >= T. The scan is then one `scan` equation, eagerly and
+   * under jit alike (the same schedule), so f must be traceable abstractly.
    */
   checkpoint?: { snapshots: number };
   /**
@@ -38,14 +39,6 @@ export interface ScanOptions {
 
 /** The step function f(carry, x) -> [carry, y], untyped. */
 export type ScanStep = (c: unknown, x: unknown) => unknown;
-
-/** lax.scan's signature (the checkpointed scan under vmap re-issues scan one level down). */
-export type ScanFn = (
-  f: (carry: never, x: never) => [unknown, unknown],
-  init: unknown,
-  xs: unknown,
-  opts?: ScanOptions,
-) => [PyTree, PyTree];
 
 /** The validated inputs of one scan call. */
 export interface ScanCall {

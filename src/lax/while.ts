@@ -10,29 +10,30 @@
  * body's closed-over traced values (both "lifted" out of the programs, so
  * that every transformation sees them as ordinary operands), then the carry
  * leaves. Closed-over concrete arrays stay inside the programs as constants.
+ * Outputs: the final carry leaves, each in its own shape and dtype (a
+ * multi-output primitive). The programs and parameters are in
+ * whileProgram.ts.
  *
- * Primitives here have one output, so the carry leaves come back packed
- * (packing.ts): a single float64 leaf as itself, anything else as one
- * float64 vector of all leaves' elements, cut back into leaves after the
- * loop. The programs and parameters are in whileProgram.ts.
- *
- * Rules:
- *   impl       runs the loop: one compiled program per iteration (the body,
- *              then the condition on the new carry), built by jit's code
- *              generator on first use and cached per loop.
- *   jvp        a while over (primal carry, tangent carry): the body's JVP,
- *              the condition reads primals only. (The primal loop runs once
- *              more for the output the trace already holds: primitives have
- *              one output here, so the rule cannot return both.)
- *   batch      a batched predicate runs the loop while ANY element's
- *              predicate holds, and updates only the elements whose own
- *              predicate still holds (select), as JAX does.
- *   reverse    (whileReverse.ts) with tape tangents the JVP rule records
- *              one linear equation for the whole loop; its transpose runs
- *              the loop at run time storing every carry, then the body's
- *              VJP backwards over the steps. whileReverse.ts does not import
- *              this module: the rule is handed whileJvp (the tangent map's
- *              forward application), so the dependency points one way.
+ * Two registered primitives here, and whileVjp in whileReverse.ts:
+ *   while        impl: the loop, one compiled program per iteration (the
+ *                body, then the condition on the new carry), built by jit's
+ *                code generator on first use and cached per loop.
+ *                jvp: binds whileLinear on the tangents (below).
+ *                batch: a batched predicate runs the loop while ANY element's
+ *                predicate holds and updates only the elements whose own
+ *                predicate still holds (select), as JAX does.
+ *   whileLinear  the loop's tangent map at given primals: linear in its
+ *                tangent operands, whose other operands (the while's primal
+ *                operands) are residuals, only read. impl: the joint loop
+ *                over (primal carry, tangent carry), a `while` of the body's
+ *                JVP (forward mode, memory independent of the trip count).
+ *                jvp and batch: the jvp and vmap of that joint loop.
+ *                transpose: binds whileVjp (whileReverse.ts), which runs the
+ *                loop forwards storing carries, then the body's VJP
+ *                backwards.
+ * Forward mode evaluates whileLinear at once; reverse mode records it on the
+ * tape and transposes it in the backward pass. No rule asks which
+ * transformation is above it.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -40,12 +41,12 @@ import { isFloat } from "../core/dtype.js";
 import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import {
   type BatchDim,
-  type PrimitiveDef,
   type Tangent,
-  makePrimitive,
+  UndefPrimal,
+  defineMultiPrimitive,
 } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
-import { bind, withMainTrace } from "../core/trace.js";
+import { bindAll } from "../core/trace.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import type { CompiledProgram } from "../jit/codegen.js";
@@ -54,18 +55,23 @@ import { convert, gt, ne, select } from "../primitives/elementwise.js";
 import { batchSize, batchToFront, fullLike, instantiate } from "../primitives/helpers.js";
 import { broadcastInDim, reshape } from "../primitives/movement.js";
 import { reduceMax } from "../primitives/reduce.js";
-import { JVPTrace, JVPTracer, primalAndTangent } from "../transforms/jvp.js";
-import { LinearTracer } from "../transforms/linearize.js";
+import { jvp } from "../transforms/jvp.js";
 import { vmap } from "../transforms/vmap.js";
 import { flatten } from "../tree/index.js";
-import { pack, packConcrete, packedAval, unpack } from "./packing.js";
-import { type LoopProgram, type WhileParams, stageProgram } from "./whileProgram.js";
-import { whileReverseTangent } from "./whileReverse.js";
+import {
+  type WhileParams,
+  jvpOfOperands,
+  namedParams,
+  stageProgram,
+  traceProgram,
+} from "./whileProgram.js";
+import { type WhileReverseParams, differentiableOperands, whileVjp } from "./whileReverse.js";
 
 // ----------------------------------------------------------- primitive --
 
-const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
+const whilePrim = defineMultiPrimitive<WhileParams>({
   name: "while",
+  multipleResults: true,
   linear: false,
   abstractEval(avals, p) {
     const nLifted = p.cond.numLifted + p.body.numLifted;
@@ -76,7 +82,7 @@ const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
       );
     }
     carry.forEach((a, i) => checkAval("while", `carry leaf ${i}`, a, p.carry[i]!));
-    return packedAval(p.carry);
+    return p.carry.map((a) => ({ shape: a.shape, dtype: a.dtype }));
   },
   impl(args, p) {
     const nLifted = p.cond.numLifted + p.body.numLifted;
@@ -84,22 +90,17 @@ const whilePrim: PrimitiveDef<WhileParams> = makePrimitive<WhileParams>({
     const lifted = args.slice(0, nLifted);
     let carry = args.slice(nLifted);
     if (p.cond.run([...lifted.slice(0, p.cond.numLifted), ...carry])[0]!.scalarValue === 0) {
-      return packConcrete(carry, p.carry);
+      return carry;
     }
     // One compiled call per iteration: the body, then the condition on its result.
     const step = compiledStep(p, args);
     for (;;) {
       const outs = step.run([...lifted, ...carry]);
       carry = outs.slice(0, n);
-      if (outs[n]!.scalarValue === 0) return packConcrete(carry, p.carry);
+      if (outs[n]!.scalarValue === 0) return carry;
     }
   },
-  jvp(primals, tangents, _out, p) {
-    // Reverse mode: one linear equation for the whole loop (whileReverse.ts).
-    if (tangents.some((t) => t instanceof LinearTracer))
-      return whileReverseTangent(primals, tangents, p, whileJvp);
-    return whileJvp(primals, tangents, p);
-  },
+  jvp: whileJvp,
   batch: whileBatch,
 });
 
@@ -167,9 +168,13 @@ export function stagedWhile(
     );
   }
   body.outAvals.forEach((a, i) => checkAval(fnName, `the body's output leaf ${i}`, a, carry[i]!));
-  const params: WhileParams = { source: fnName, cond: cond.program, body: body.program, carry };
-  const out = bind(whilePrim, [...cond.lifted, ...body.lifted, ...init], params);
-  return unpack(out, carry, []);
+  const params: WhileParams = namedParams("while", {
+    source: fnName,
+    cond: cond.program,
+    body: body.program,
+    carry,
+  });
+  return bindAll(whilePrim, [...cond.lifted, ...body.lifted, ...init], params);
 }
 
 /** The condition's value as a 0-d bool (nonzero is true). */
@@ -184,64 +189,170 @@ function predicate(fnName: string, value: unknown): Array {
   return s.dtype === "bool" ? s : ne(s, fullLike(s, 0));
 }
 
-/**
- * Forward mode of `f(lifted, carry)` with tangents for some of them (null =
- * zero): [primal outputs, output tangents (null = zero)].
- */
-function jvpCall(
-  program: LoopProgram,
-  lifted: readonly Array[],
-  liftedT: readonly Tangent[],
-  carry: readonly Array[],
-  carryT: readonly Tangent[],
-): [Array[], Tangent[]] {
-  return withMainTrace(
-    (main) => new JVPTrace(main),
-    (main) => {
-      const wrap = (x: Array, t: Tangent): Array =>
-        t === null || !isFloat(x.dtype) ? x : new JVPTracer(main.trace, x, t);
-      const outs = program.call(
-        lifted.map((x, i) => wrap(x, liftedT[i] ?? null)),
-        carry.map((x, i) => wrap(x, carryT[i] ?? null)),
-      );
-      const pairs = outs.map((o) => primalAndTangent(main, o));
-      return [pairs.map((pt) => pt[0]), pairs.map((pt) => pt[1])];
-    },
-  );
+// ------------------------------------------------------ forward mode --
+
+/** Positions of the float carry leaves (the ones with tangents). */
+function floatCarry(p: WhileParams): number[] {
+  return p.carry.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
 }
 
-/** JVP rule: a while over the primal carry and the tangents of its float leaves. */
-export function whileJvp(
+/**
+ * JVP rule: the tangents of the float carry leaves are whileLinear applied
+ * to the tangents of the differentiable operands (float body values that
+ * have a tangent, every float carry leaf); integer leaves have none.
+ */
+function whileJvp(
   primals: readonly Array[],
   tangents: readonly Tangent[],
+  _outs: readonly Array[],
   p: WhileParams,
-): Array {
+): Tangent[] {
+  const inIdx = differentiableOperands(p, primals, tangents);
+  const none = inIdx.every((i) => (tangents[i] ?? null) === null);
+  if (none || floatCarry(p).length === 0) return p.carry.map(() => null);
+  const ts = inIdx.map((i) => instantiate(tangents[i] ?? null, primals[i]!));
+  const outT = bindAll(whileLinear, [...primals, ...ts], { p, inIdx });
+  const result: Tangent[] = p.carry.map(() => null);
+  floatCarry(p).forEach((i, k) => (result[i] = outT[k]!));
+  return result;
+}
+
+/** The joint (primal, tangent) loop of one while and set of differentiated operands. */
+interface JointLoop {
+  readonly params: WhileParams;
+}
+
+const jointLoops = new WeakMap<WhileParams, Map<string, JointLoop>>();
+
+/**
+ * The `while` over (primal carry, tangents of the float carry leaves) whose
+ * body is the body's JVP: condition lifted values as before; body lifted
+ * values = (body values, tangents of the body values in inIdx). Built once
+ * per loop and set of differentiated operands.
+ */
+function jointLoop(p: WhileParams, inIdx: readonly number[]): JointLoop {
+  const key = inIdx.join(",");
+  let byKey = jointLoops.get(p);
+  if (byKey === undefined) jointLoops.set(p, (byKey = new Map<string, JointLoop>()));
+  const known = byKey.get(key);
+  if (known !== undefined) return known;
   const nc = p.cond.numLifted;
   const nb = p.body.numLifted;
-  const condLifted = primals.slice(0, nc);
-  const bodyLifted = primals.slice(nc, nc + nb);
-  const bodyLiftedT = tangents.slice(nc, nc + nb);
-  const carry = primals.slice(nc + nb);
-  const carryT = tangents.slice(nc + nb);
-  const floatIdx = p.carry.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
-  const n = carry.length;
-  const init = [...carry, ...floatIdx.map((i) => instantiate(carryT[i] ?? null, carry[i]!))];
-  const result = stagedWhile(
-    p.source,
-    (leaves) => p.cond.call(condLifted, leaves.slice(0, n))[0]!,
-    (leaves) => {
-      const primal = leaves.slice(0, n);
-      const tangent: Tangent[] = carry.map(() => null);
-      floatIdx.forEach((i, k) => (tangent[i] = leaves[n + k]!));
-      const [outP, outT] = jvpCall(p.body, bodyLifted, bodyLiftedT, primal, tangent);
-      return [...outP, ...floatIdx.map((i) => instantiate(outT[i] ?? null, outP[i]!))];
-    },
-    init,
+  const n = p.carry.length;
+  const bodyAvals = liftedAvals(p.body);
+  const condAvals = liftedAvals(p.cond);
+  const liftedT = inIdx.filter((i) => i < nc + nb).map((i) => i - nc);
+  const fc = floatCarry(p);
+  const carryAvals = [...p.carry, ...fc.map((i) => p.carry[i]!)];
+  const cond = traceProgram(
+    (lifted, leaves) => p.cond.call(lifted, leaves.slice(0, n)),
+    condAvals,
+    carryAvals,
   );
-  const tangentLeaves = p.carry.map((a) => ConcreteArray.zeros(a.shape, "float64") as Array);
-  floatIdx.forEach((i, k) => (tangentLeaves[i] = result[n + k]!));
-  return pack(tangentLeaves, p.carry, []);
+  const body = traceProgram(
+    (lifted, leaves) => {
+      const values = lifted.slice(0, nb);
+      const carry = leaves.slice(0, n);
+      // differentiated: the body values in liftedT and the float carry leaves
+      const f = (dv: Array[], dc: Array[]): Array[] => {
+        const v = values.slice();
+        liftedT.forEach((j, k) => (v[j] = dv[k]!));
+        const c = carry.slice();
+        fc.forEach((i, k) => (c[i] = dc[k]!));
+        return p.body.call(v, c);
+      };
+      const [outs, outT] = jvp(
+        f,
+        [liftedT.map((j) => values[j]!), fc.map((i) => carry[i]!)],
+        [lifted.slice(nb), leaves.slice(n)],
+      ) as [Array[], Array[]];
+      return [...outs, ...fc.map((i) => outT[i]!)];
+    },
+    [...bodyAvals, ...liftedT.map((j) => bodyAvals[j]!)],
+    carryAvals,
+  );
+  const joint: JointLoop = {
+    params: namedParams("while", { source: p.source, cond, body, carry: carryAvals }),
+  };
+  byKey.set(key, joint);
+  return joint;
 }
+
+/** The avals of a program's lifted inputs. */
+function liftedAvals(program: WhileParams["body"]): Aval[] {
+  return program.jaxpr.inVars
+    .slice(0, program.numLifted)
+    .map((v) => ({ shape: v.shape, dtype: v.dtype }));
+}
+
+/**
+ * whileLinear as a function of all its operands (the while's primal
+ * operands, then the tangents of the operands inIdx): the joint loop's
+ * tangent outputs.
+ */
+function linearApply(p: WhileParams, inIdx: readonly number[], ops: readonly Array[]): Array[] {
+  const nc = p.cond.numLifted;
+  const nb = p.body.numLifted;
+  const nOps = nc + nb + p.carry.length;
+  const primals = ops.slice(0, nOps);
+  const ts = ops.slice(nOps);
+  const liftedT = ts.slice(0, inIdx.filter((i) => i < nc + nb).length);
+  const tangentOf = new Map<number, Array>();
+  inIdx.forEach((i, k) => tangentOf.set(i, ts[k]!));
+  const carryT = floatCarry(p).map((i) => {
+    const t = tangentOf.get(nc + nb + i);
+    return t ?? ConcreteArray.zeros(p.carry[i]!.shape, p.carry[i]!.dtype);
+  });
+  const { params } = jointLoop(p, inIdx);
+  const outs = bindAll(
+    whilePrim,
+    [
+      ...primals.slice(0, nc),
+      ...primals.slice(nc, nc + nb),
+      ...liftedT,
+      ...primals.slice(nc + nb),
+      ...carryT,
+    ],
+    params,
+  );
+  return outs.slice(p.carry.length);
+}
+
+const whileLinear = defineMultiPrimitive<WhileReverseParams>({
+  name: "whileLinear",
+  multipleResults: true,
+  linear: true,
+  abstractEval: (_avals, { p }) =>
+    floatCarry(p).map((i) => ({ shape: p.carry[i]!.shape, dtype: p.carry[i]!.dtype })),
+  impl: (args, { p, inIdx }) => linearApply(p, inIdx, args).map((t) => t.concrete(p.source)),
+  // Linear in the tangents, not in the residuals: differentiate the joint loop.
+  jvp: (primals, tangents, _outs, { p, inIdx }) =>
+    jvpOfOperands((ops) => linearApply(p, inIdx, ops), primals, tangents),
+  batch(args, dims, { p, inIdx }) {
+    const outs = vmap((...ops: Array[]) => linearApply(p, inIdx, ops), {
+      inAxes: dims.map((d) => d),
+    })(...args) as Array[];
+    return [outs, outs.map(() => 0)];
+  },
+  // Reverse mode: the loop forwards storing carries, then the body's VJP backwards.
+  transpose(cts, args, { p, inIdx }) {
+    const nOps = p.cond.numLifted + p.body.numLifted + p.carry.length;
+    const primals = args.slice(0, nOps).map((a) => {
+      if (a instanceof UndefPrimal) {
+        throw new Error(`internal error: ${p.source}: a residual of whileLinear is undefined`);
+      }
+      return a;
+    });
+    const fc = floatCarry(p);
+    const ctLeaves = fc.map(
+      (i, k) => cts[k] ?? (ConcreteArray.zeros(p.carry[i]!.shape, p.carry[i]!.dtype) as Array),
+    );
+    const inCts = bindAll(whileVjp, [...primals, ...ctLeaves], { p, inIdx });
+    return [...primals.map(() => null), ...inCts];
+  },
+});
+
+// ------------------------------------------------------------ batching --
 
 /**
  * Batch rule. Every carry leaf gets the batch axis in front; the loop runs
@@ -252,7 +363,7 @@ function whileBatch(
   args: readonly Array[],
   dims: readonly BatchDim[],
   p: WhileParams,
-): [Array, BatchDim] {
+): [Array[], BatchDim[]] {
   const size = batchSize(args, dims);
   const nc = p.cond.numLifted;
   const nb = p.body.numLifted;
@@ -294,5 +405,5 @@ function whileBatch(
     },
     carry,
   );
-  return [pack(result, p.carry, [size]), 0];
+  return [result, result.map(() => 0)];
 }

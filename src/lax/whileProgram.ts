@@ -15,6 +15,9 @@ import { Jaxpr, type Var, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import type { CompiledProgram } from "../jit/codegen.js";
 import { compileOrInterpret } from "../jit/jit.js";
+import { isFloat } from "../core/dtype.js";
+import type { Tangent } from "../core/primitive.js";
+import { jvp } from "../transforms/jvp.js";
 import { flatten } from "../tree/index.js";
 
 let nextProgramId = 0;
@@ -75,6 +78,76 @@ export function stageProgram(
   );
   const outAvals = jaxpr.outVars.map((v) => ({ shape: v.shape, dtype: v.dtype }));
   return { program: new LoopProgram(closed, lifted.length), lifted, outAvals };
+}
+
+/**
+ * Traces f (lifted values, arguments -> leaves) at the given avals into a
+ * LoopProgram whose first `liftedAvals.length` inputs are lifted values. f
+ * must close over concrete values only (they stay inside as constants): the
+ * loops' derived programs (joint primal and tangent steps, VJP steps) are
+ * built this way once per loop and reused.
+ */
+export function traceProgram(
+  f: (lifted: Array[], args: Array[]) => Array[],
+  liftedAvals: readonly Aval[],
+  argAvals: readonly Aval[],
+): LoopProgram {
+  const avals = [...liftedAvals, ...argAvals].map((a) => ({ shape: a.shape, dtype: a.dtype }));
+  const nl = liftedAvals.length;
+  const [, inDef] = flatten(avals.map(() => 0));
+  const { jaxpr } = traceToJaxpr(
+    (...xs: unknown[]) => f((xs as Array[]).slice(0, nl), (xs as Array[]).slice(nl)),
+    inDef,
+    avals,
+  );
+  if (jaxpr.consts.some((c) => c instanceof Tracer)) {
+    throw new Error("internal error: a derived loop program closes over a traced value");
+  }
+  return new LoopProgram(jaxpr, nl);
+}
+
+/**
+ * The output tangents of f at `primals` along `tangents` (null = zero):
+ * forward mode through f, differentiating only the float operands that have
+ * a tangent (the others held fixed). The JVP rules of the loops' linear
+ * primitives, whose operands mix residuals of every dtype and tangents.
+ */
+export function jvpOfOperands(
+  f: (ops: Array[]) => Array[],
+  primals: readonly Array[],
+  tangents: readonly Tangent[],
+): Array[] {
+  const idx = primals.flatMap((p, i) =>
+    (tangents[i] ?? null) !== null && isFloat(p.dtype) ? [i] : [],
+  );
+  const g = (...d: Array[]): Array[] => {
+    const ops = primals.slice();
+    idx.forEach((i, k) => (ops[i] = d[k]!));
+    return f(ops);
+  };
+  return jvp(
+    g,
+    idx.map((i) => primals[i]!),
+    idx.map((i) => tangents[i]!),
+  )[1] as Array[];
+}
+
+let nextParamsId = 0;
+
+/**
+ * Gives loop parameters a short printed name (`scan#4`) where they appear
+ * inside another equation's parameters (whileVjp's and scanVjp's `p`): a
+ * non-enumerable toJSON, so the loop's own equation still prints its fields.
+ */
+export function namedParams<T extends object>(kind: string, params: T): T {
+  const name = `${kind}#${nextParamsId++}`;
+  Object.defineProperty(params, "toJSON", { value: () => name, enumerable: false });
+  return params;
+}
+
+/** The output avals of a program. */
+export function outAvalsOf(program: LoopProgram): Aval[] {
+  return program.jaxpr.outVars.map((v) => ({ shape: v.shape, dtype: v.dtype }));
 }
 
 /**

@@ -1,55 +1,41 @@
 /**
- * Reverse mode through the staged `while` (while.ts), by running the loop
- * when its values are concrete.
+ * Reverse mode through the staged `while` (while.ts): the transpose of
+ * whileLinear binds `whileVjp`, a registered multi-output primitive.
  *
  * A traced loop's trip count is unknown while the program is traced (inside
- * jit), so its steps cannot be put on the tape one by one. Instead the tape
- * gets ONE linear equation, `whileLinear`, standing for the whole loop's
- * tangent map (inputs: tangents of the body's lifted values and of the
- * initial carry; residuals: the loop's primal operands). Its transpose binds
- * `whileVjp`, a primitive whose impl, given concrete operands and the output
- * cotangent, runs the loop forwards storing every carry, then walks the steps
- * backwards applying the body's VJP (compiled once per loop) and sums the
- * cotangents of the lifted values. Memory: one carry per step, as the
- * unrolled reverse mode stores, up to a budget (256 MiB by default); past it
- * only every 2^k-th carry is kept and the backward pass recomputes each
- * segment from its checkpoint (at most one extra forward pass). The
- * condition only decides the trip count, which is piecewise constant: it
- * contributes no derivative.
+ * jit), so its steps cannot be put on the tape one by one: the tape holds
+ * ONE whileLinear equation, and its transpose binds whileVjp (operands: the
+ * loop's primal operands, then the cotangents of the float carry leaves;
+ * outputs: the cotangents of the differentiated operands, each in its own
+ * shape and dtype). Its impl, on concrete values, runs the loop forwards
+ * storing every carry, then walks the steps backwards applying the body's
+ * VJP (compiled once per loop) and sums the cotangents of the lifted values.
+ * Memory: one carry per step, as the unrolled reverse mode stores, up to a
+ * budget (256 MiB by default); past it only every 2^k-th carry is kept and
+ * the backward pass recomputes each segment from its checkpoint (at most one
+ * extra forward pass). The condition only decides the trip count, which is
+ * piecewise constant: it contributes no derivative.
  *
  * whileVjp batches by running each batch element's loop separately (per
- * element trip counts); its forward-mode derivative (forward over reverse,
- * e.g. hessian) is refused with a clear error. The forward application of
- * whileLinear (linearize) is the loop's JVP, which while.ts hands to
- * whileReverseTangent, so this module does not import while.ts.
+ * element trip counts); its own derivative (forward over reverse, e.g.
+ * hessian or grad of grad) is refused with a clear error: the reverse pass
+ * of a loop whose trip count is known only at run time is one run-time step.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
 import { isFloat } from "../core/dtype.js";
 import { ChainruleError } from "../core/errors.js";
-import { type PrimitiveDef, type Tangent, makePrimitive } from "../core/primitive.js";
+import { type Tangent, defineMultiPrimitive } from "../core/primitive.js";
 import { shapeSize } from "../core/shape.js";
-import { bind } from "../core/trace.js";
+import { bindAll } from "../core/trace.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import type { CompiledProgram } from "../jit/codegen.js";
 import { compileOrInterpret } from "../jit/jit.js";
-import { instantiate } from "../primitives/helpers.js";
+import { batchSize } from "../primitives/helpers.js";
 import { concatenate, reshape, slice } from "../primitives/movement.js";
 import { vjp } from "../transforms/linearize.js";
 import { flatten } from "../tree/index.js";
-import { concatConcrete, packedAval, splitVector, unpackConcrete } from "./packing.js";
 import type { WhileParams } from "./whileProgram.js";
-
-/**
- * The forward application of a staged loop's tangent map (the while's JVP
- * rule, from while.ts): tangents of the operands (null = zero) to the packed
- * tangent of the carry.
- */
-export type WhileTangentMap = (
-  primals: readonly Array[],
-  tangents: readonly Tangent[],
-  p: WhileParams,
-) => Array;
 
 /** Memory the stored carries of one loop's reverse pass may take (bytes) before thinning. */
 let checkpointBudgetBytes = 256 * 2 ** 20;
@@ -61,17 +47,16 @@ export function setCheckpointBudget(bytes: number): number {
   return previous;
 }
 
-interface ReverseParams {
+/** The budget in bytes (scan's reverse pass shares it). */
+export function checkpointBudget(): number {
+  return checkpointBudgetBytes;
+}
+
+/** Parameters of whileLinear (while.ts) and whileVjp. */
+export interface WhileReverseParams {
   readonly p: WhileParams;
   /** Operand positions (of the while) whose derivatives are taken: float body values and carry leaves. */
   readonly inIdx: readonly number[];
-}
-
-interface LinearParams extends ReverseParams {
-  /** The while's primal operands. */
-  readonly primals: readonly Array[];
-  /** The loop's JVP, for applying the tangent map forwards (linearize). */
-  readonly tangentMap: WhileTangentMap;
 }
 
 /**
@@ -80,7 +65,7 @@ interface LinearParams extends ReverseParams {
  * reads, gets no cotangent: accumulating one would cost its size per step),
  * and every float carry leaf (the carry's cotangent flows through the steps).
  */
-function differentiable(
+export function differentiableOperands(
   p: WhileParams,
   primals: readonly Aval[],
   tangents: readonly Tangent[],
@@ -93,50 +78,6 @@ function differentiable(
   }
   return out;
 }
-
-/**
- * The JVP rule's answer when the tangents are tape nodes (reverse mode): one
- * linear equation for the whole loop. `tangentMap` is the loop's forward-mode
- * rule, used when the linear map is applied forwards (linearize).
- */
-export function whileReverseTangent(
-  primals: readonly Array[],
-  tangents: readonly Tangent[],
-  p: WhileParams,
-  tangentMap: WhileTangentMap,
-): Array {
-  const inIdx = differentiable(p, primals, tangents);
-  const ts = inIdx.map((i) => instantiate(tangents[i] ?? null, primals[i]!));
-  return bind(whileLinear, ts, { p, inIdx, primals: [...primals], tangentMap });
-}
-
-const whileLinear: PrimitiveDef<LinearParams> = makePrimitive<LinearParams>({
-  name: "whileLinear",
-  linear: true,
-  abstractEval: (_avals, { p }) => packedAval(p.carry),
-  // Applied to concrete tangents (linearize's forward map): the loop's JVP.
-  impl(ts, { p, inIdx, primals, tangentMap }) {
-    const tangents: Tangent[] = primals.map(() => null);
-    inIdx.forEach((i, k) => (tangents[i] = ts[k]!));
-    return tangentMap(primals, tangents, p).concrete(p.source);
-  },
-  jvp: (_primals, _tangents, _out, { p }) => {
-    throw new ChainruleError(
-      `${p.source}: differentiating the tangent map of a staged loop again (linearize, then ` +
-        "jvp of its linear function) is not supported; differentiate the function itself",
-    );
-  },
-  transpose(ct, _args, { p, inIdx, primals }) {
-    const packed = bind(whileVjp, [...primals, ct], { p, inIdx });
-    return splitVector(
-      packed,
-      inIdx.map((i) => primals[i]!),
-    );
-  },
-  batch: () => {
-    throw new ChainruleError("internal error: whileLinear is batched through its transpose");
-  },
-});
 
 const bodyVjps = new WeakMap<WhileParams, Map<string, CompiledProgram>>();
 
@@ -193,11 +134,11 @@ function addConcrete(a: ConcreteArray, b: ConcreteArray): ConcreteArray {
 }
 
 /** The loop's VJP on concrete values: forward storing the carries, then backward. */
-function runVjp(args: readonly ConcreteArray[], { p, inIdx }: ReverseParams): ConcreteArray {
+function runVjp(args: readonly ConcreteArray[], { p, inIdx }: WhileReverseParams): ConcreteArray[] {
   const nc = p.cond.numLifted;
   const nb = p.body.numLifted;
-  const ct = args[args.length - 1]!;
-  const primals = args.slice(0, args.length - 1);
+  const nOps = nc + nb + p.carry.length;
+  const primals = args.slice(0, nOps);
   const condLifted = primals.slice(0, nc);
   const bodyLifted = primals.slice(nc, nc + nb);
   let carry = primals.slice(nc + nb);
@@ -229,8 +170,7 @@ function runVjp(args: readonly ConcreteArray[], { p, inIdx }: ReverseParams): Co
   const floatCarry = p.carry.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
   // the lifted values whose cotangents are wanted (inIdx), as positions among the body's
   const floatLifted = inIdx.filter((i) => i < nc + nb).map((i) => i - nc);
-  const ctLeaves = unpackConcrete(ct, p.carry);
-  let ctCarry = floatCarry.map((i) => ctLeaves[i]!);
+  let ctCarry = args.slice(nOps);
   let ctLifted = floatLifted.map((i) =>
     ConcreteArray.zeros(bodyLifted[i]!.shape, bodyLifted[i]!.dtype),
   );
@@ -248,22 +188,22 @@ function runVjp(args: readonly ConcreteArray[], { p, inIdx }: ReverseParams): Co
       }
     }
   }
-  // Pack the cotangents of the operands inIdx, in order, as float64.
+  // The cotangents of the operands inIdx, in order.
   const byOperand = new Map<number, ConcreteArray>();
   floatLifted.forEach((i, k) => byOperand.set(nc + i, ctLifted[k]!));
   floatCarry.forEach((i, k) => byOperand.set(nc + nb + i, ctCarry[k]!));
-  return concatConcrete(inIdx.map((i) => byOperand.get(i)!));
+  return inIdx.map((i) => byOperand.get(i)!);
 }
 
-const whileVjp: PrimitiveDef<ReverseParams> = makePrimitive<ReverseParams>({
+/** whileLinear's transpose: the loop's VJP, run on concrete values. */
+export const whileVjp = defineMultiPrimitive<WhileReverseParams>({
   name: "whileVjp",
+  multipleResults: true,
   linear: false,
-  abstractEval(avals, { inIdx }) {
-    const total = inIdx.reduce((s, i) => s + shapeSize(avals[i]!.shape), 0);
-    return { shape: [total], dtype: "float64" };
-  },
+  abstractEval: (avals, { inIdx }) =>
+    inIdx.map((i) => ({ shape: avals[i]!.shape, dtype: avals[i]!.dtype })),
   impl: runVjp,
-  jvp: (_primals, _tangents, _out, { p }) => {
+  jvp: (_primals, _tangents, _outs, { p }) => {
     throw new ChainruleError(
       `${p.source}: differentiating the reverse pass again (hessian, grad of grad, jacfwd of ` +
         "grad) through a loop with a traced condition (or traced forILoop bounds) is not " +
@@ -274,14 +214,10 @@ const whileVjp: PrimitiveDef<ReverseParams> = makePrimitive<ReverseParams>({
         "(grad(grad(jit(f))) runs the loop on concrete values)",
     );
   },
-
   // Each batch element runs its own loop (its own trip count).
   batch(args, dims, params) {
-    let size = 0;
-    dims.forEach((d, i) => {
-      if (d !== null) size = args[i]!.shape[d]!;
-    });
-    const rows: Array[] = [];
+    const size = batchSize(args, dims);
+    const perElement: Array[][] = [];
     for (let b = 0; b < size; b++) {
       const element = args.map((a, i) => {
         const d = dims[i] ?? null;
@@ -293,15 +229,19 @@ const whileVjp: PrimitiveDef<ReverseParams> = makePrimitive<ReverseParams>({
           a.shape.filter((_, k) => k !== d),
         );
       });
-      const r = bind(whileVjp, element, params);
-      rows.push(reshape(r, [1, ...r.shape]));
+      perElement.push(bindAll(whileVjp, element, params));
     }
-    if (size === 0) {
-      const elementSize = (i: number) =>
-        shapeSize(args[i]!.shape.filter((_, k) => k !== (dims[i] ?? null)));
-      const total = params.inIdx.reduce((t, i) => t + elementSize(i), 0);
-      return [ConcreteArray.zeros([0, total], "float64"), 0];
-    }
-    return [concatenate(rows, 0), 0];
+    const outs = params.inIdx.map((i, k) => {
+      if (size === 0) {
+        const d = dims[i] ?? null;
+        const shape = args[i]!.shape.filter((_, j) => j !== d);
+        return ConcreteArray.zeros([0, ...shape], args[i]!.dtype);
+      }
+      return concatenate(
+        perElement.map((o) => reshape(o[k]!, [1, ...o[k]!.shape])),
+        0,
+      );
+    });
+    return [outs, outs.map(() => 0)];
   },
 });

@@ -10,7 +10,7 @@ import { shapeSize, shapesEqual } from "../core/shape.js";
 import { bind } from "../core/trace.js";
 import { backend } from "../backends/index.js";
 import { add, mul, neg, tAdd } from "./elementwise.js";
-import { batchSize, batchToFront, concatenate, reshape, slice, transpose } from "./movement.js";
+import { batchSize, batchToFront, broadcastInDim, transpose } from "./movement.js";
 import { reduceSum } from "./reduce.js";
 
 type NoParams = Record<string, never>;
@@ -153,15 +153,20 @@ export function matmulT(a: Array, b: Array, transposeA: boolean, transposeB: boo
 
 // ------------------------------------------------------ matrix functions --
 //
-// Square matrices [n, n] (right-hand sides [n, k]); batches go through vmap,
-// whose rule loops over the batch. Each rule's derivative is written above it.
+// Stacks of square matrices [..., n, n] (right-hand sides [..., n, k] with
+// the same leading dimensions; the np layer broadcasts them). The kernels
+// loop over the stack in JS; a vmap batch axis moves to the front and joins
+// the stack, so vmap costs one call, not one per matrix. Each rule's
+// derivative is written above it.
 
-/** LU factorisation with partial pivoting of an n x n matrix (row-major copy). */
+/** LU factorisation with partial pivoting of the n x n matrix at `offset` (row-major copy). */
 function luFactor(
   a: ArrayLike<number>,
   n: number,
+  offset = 0,
 ): { lu: Float64Array; perm: Int32Array; sign: number } {
-  const lu = Float64Array.from(a);
+  const lu = new Float64Array(n * n);
+  for (let i = 0; i < n * n; i++) lu[i] = a[offset + i]!;
   const perm = Int32Array.from({ length: n }, (_, i) => i);
   let sign = 1;
   for (let k = 0; k < n; k++) {
@@ -182,77 +187,120 @@ function luFactor(
   return { lu, perm, sign };
 }
 
-function checkSquare(fn: string, a: Aval): number {
-  const n = a.shape[0]!;
-  if (a.shape.length !== 2 || a.shape[1] !== n) {
+/** Checks a stack of square float matrices [..., n, n]; returns n. */
+export function checkSquare(fn: string, a: Aval): number {
+  const r = a.shape.length;
+  const n = a.shape[r - 1]!;
+  if (r < 2 || a.shape[r - 2] !== n) {
     throw new ShapeError(
-      `${fn}: expected a square matrix [n, n], got shape ${fmtShape(a.shape)} (use vmap for batches)`,
+      `${fn}: expected a square matrix [n, n] or a stack of them [..., n, n], got shape ` +
+        `${fmtShape(a.shape)}`,
     );
   }
   if (a.dtype !== "float64" && a.dtype !== "float32") {
-    throw new DTypeError(`${fn}: expected a float matrix, got dtype ${a.dtype}`);
+    throw new DTypeError(
+      `${fn}: expected a float matrix (float64 or float32), got dtype ${a.dtype} for shape ` +
+        `${fmtShape(a.shape)}; convert it with astype("float64")`,
+    );
   }
   return n;
 }
 
-/** Checks a square float matrix a and a right-hand side b of shape [n, k] and a's dtype. */
+/** Checks square float matrices [..., n, n] and right-hand sides [..., n, k] of a's dtype. */
 function checkRightHandSide(fn: string, a: Aval, b: Aval): void {
   const n = checkSquare(fn, a);
-  if (b.shape.length !== 2 || b.shape[0] !== n || b.dtype !== a.dtype) {
+  const batch = a.shape.slice(0, -2);
+  if (
+    b.shape.length !== a.shape.length ||
+    !shapesEqual(b.shape.slice(0, -2), batch) ||
+    b.shape[b.shape.length - 2] !== n ||
+    b.dtype !== a.dtype
+  ) {
     throw new ShapeError(
-      `${fn}: the right-hand side must be [${n}, k] of dtype ${a.dtype} to match the matrix ` +
-        `${fmtShape(a.shape)}, got ${fmtShape(b.shape)} ${b.dtype}`,
+      `${fn}: the right-hand side must be [${[...batch, n].join(", ")}, k] of dtype ${a.dtype} ` +
+        `to match the matrix ${fmtShape(a.shape)}, got ${fmtShape(b.shape)} ${b.dtype}`,
     );
   }
 }
 
-/** Batch rule by a loop over the batch (slices in, stacked results out). */
-function loopBatch(apply: (args: Array[]) => Array) {
-  return (args: readonly Array[], dims: readonly BatchDim[]): [Array, BatchDim] => {
+/** The number of matrices in a stack [..., r, c]. */
+function stackCount(shape: readonly number[]): number {
+  return shapeSize(shape.slice(0, -2));
+}
+
+/**
+ * Batch rule of the natively batched matrix functions: the vmap axis of
+ * every operand moves to the front (unbatched operands are broadcast) and
+ * becomes one more stack dimension.
+ */
+function stackBatch<P>(apply: (args: Array[], params: P) => Array) {
+  return (args: readonly Array[], dims: readonly BatchDim[], params: P): [Array, BatchDim] => {
     const size = batchSize(args, dims);
-    const fronted = args.map((x, i) => batchToFront(x, dims[i] ?? null, size));
-    const outs: Array[] = [];
-    for (let b = 0; b < size; b++) {
-      const slices = fronted.map((x) => {
-        const s = slice(x, [b, ...x.shape.slice(1).map(() => 0)], [b + 1, ...x.shape.slice(1)]);
-        return reshape(s, x.shape.slice(1));
-      });
-      const o = apply(slices);
-      outs.push(reshape(o, [1, ...o.shape]));
-    }
-    return [concatenate(outs, 0), 0];
+    return [
+      apply(
+        args.map((x, i) => batchToFront(x, dims[i] ?? null, size)),
+        params,
+      ),
+      0,
+    ];
   };
 }
 
-/** Solves A x = b by LU with partial pivoting (A [n, n], b [n, k]). */
+/**
+ * A constant n x n matrix (given by its entry function) broadcast over the
+ * stack dimensions of `shape` ([..., n, n]).
+ */
+export function stackedConstant(
+  shape: readonly number[],
+  dtype: Aval["dtype"],
+  entry: (i: number, j: number) => number,
+): Array {
+  const r = shape.length;
+  const rows = shape[r - 2]!;
+  const cols = shape[r - 1]!;
+  const m = ConcreteArray.zeros([rows, cols], dtype);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) m.buffer[i * cols + j] = entry(i, j);
+  if (r === 2) return m;
+  return broadcastInDim(m, shape, [r - 2, r - 1]);
+}
+
+/** Solves A x = b by LU with partial pivoting (A [..., n, n], b [..., n, k]). */
 function solveImpl(a: ConcreteArray, b: ConcreteArray): ConcreteArray {
-  const n = a.shape[0]!;
-  const k = b.shape[1]!;
-  const { lu, perm } = luFactor(a.buffer, n);
-  for (let i = 0; i < n; i++) {
-    if (lu[i * n + i] === 0) {
-      throw new InvalidArgumentError(
-        `np.linalg.solve: the matrix of shape ${fmtShape(a.shape)} is singular (zero pivot in ` +
-          `row ${i}); there is no unique solution — check the matrix, or use a least-squares method`,
-      );
-    }
-  }
+  const n = a.shape[a.shape.length - 1]!;
+  const k = b.shape[b.shape.length - 1]!;
+  const count = stackCount(a.shape);
+  const out = ConcreteArray.zeros(b.shape, a.dtype);
   const x = new Float64Array(n * k);
-  for (let c = 0; c < k; c++) {
-    // forward substitution with the permuted right-hand side (unit lower L)
+  const B = b.buffer;
+  for (let m = 0; m < count; m++) {
+    const { lu, perm } = luFactor(a.buffer, n, m * n * n);
     for (let i = 0; i < n; i++) {
-      let s = b.buffer[perm[i]! * k + c]!;
-      for (let j = 0; j < i; j++) s -= lu[i * n + j]! * x[j * k + c]!;
-      x[i * k + c] = s;
+      if (lu[i * n + i] === 0) {
+        throw new InvalidArgumentError(
+          `np.linalg.solve: the matrix of shape ${fmtShape(a.shape.slice(-2))}` +
+            `${count > 1 ? ` (number ${m} of the stack ${fmtShape(a.shape)})` : ""} is singular ` +
+            `(zero pivot in row ${i}); there is no unique solution — check the matrix, or use ` +
+            `np.linalg.lstsq or np.linalg.pinv`,
+        );
+      }
     }
-    for (let i = n - 1; i >= 0; i--) {
-      let s = x[i * k + c]!;
-      for (let j = i + 1; j < n; j++) s -= lu[i * n + j]! * x[j * k + c]!;
-      x[i * k + c] = s / lu[i * n + i]!;
+    const bOff = m * n * k;
+    for (let c = 0; c < k; c++) {
+      // forward substitution with the permuted right-hand side (unit lower L)
+      for (let i = 0; i < n; i++) {
+        let s = B[bOff + perm[i]! * k + c]!;
+        for (let j = 0; j < i; j++) s -= lu[i * n + j]! * x[j * k + c]!;
+        x[i * k + c] = s;
+      }
+      for (let i = n - 1; i >= 0; i--) {
+        let s = x[i * k + c]!;
+        for (let j = i + 1; j < n; j++) s -= lu[i * n + j]! * x[j * k + c]!;
+        x[i * k + c] = s / lu[i * n + i]!;
+      }
     }
+    out.buffer.set(x, bOff);
   }
-  const out = ConcreteArray.zeros([n, k], a.dtype);
-  out.buffer.set(x);
   return out;
 }
 
@@ -276,19 +324,41 @@ const solvePrim = definePrimitive<NoParams>({
     }
     return [null, solve(swapLast(a!), ct)];
   },
-  batch: loopBatch(([a, b]) => solve(a!, b!)),
+  batch: stackBatch(([a, b]) => solve(a!, b!)),
 });
-/** x with A x = b, A [n, n], b [n, k]. */
+/** x with A x = b, A [..., n, n], b [..., n, k] (equal leading dimensions). */
 export function solve(a: Array, b: Array): Array {
   return bind(solvePrim, [a, b], NO_PARAMS);
 }
 
-/** tr(A^-1 dA): the derivative of log|det A| along dA. */
+/** The identity broadcast to a's shape [..., n, n]. */
+function eyeLike(a: Aval): Array {
+  return stackedConstant(a.shape, a.dtype, (i, j) => (i === j ? 1 : 0));
+}
+
+/** tr(A^-1 dA) per matrix: the derivative of log|det A| along dA. */
 function logDetTangent(a: Array, da: Array): Array {
-  const n = a.shape[0]!;
-  const eye = ConcreteArray.zeros([n, n], a.dtype);
-  for (let i = 0; i < n; i++) eye.buffer[i * n + i] = 1;
-  return reduceSum(mul(solve(a, da), eye), [0, 1]);
+  const r = a.shape.length;
+  return reduceSum(mul(solve(a, da), eyeLike(a)), [r - 2, r - 1]);
+}
+
+/** The LU factorisation's [sign, log|det|, det] of each matrix of a stack. */
+function determinants(a: ConcreteArray, what: "det" | "logAbs" | "sign"): ConcreteArray {
+  const n = a.shape[a.shape.length - 1]!;
+  const count = stackCount(a.shape);
+  const out = ConcreteArray.zeros(a.shape.slice(0, -2), a.dtype);
+  for (let m = 0; m < count; m++) {
+    const { lu, sign } = luFactor(a.buffer, n, m * n * n);
+    let v = what === "logAbs" ? 0 : sign;
+    for (let i = 0; i < n; i++) {
+      const d = lu[i * n + i]!;
+      if (what === "det") v *= d;
+      else if (what === "logAbs") v += Math.log(Math.abs(d));
+      else v *= Math.sign(d);
+    }
+    out.buffer[m] = v;
+  }
+  return out;
 }
 
 const detPrim = definePrimitive<NoParams>({
@@ -296,19 +366,14 @@ const detPrim = definePrimitive<NoParams>({
   linear: false,
   abstractEval([a]) {
     checkSquare("np.linalg.det", a!);
-    return { shape: [], dtype: a!.dtype };
+    return { shape: a!.shape.slice(0, -2), dtype: a!.dtype };
   },
-  impl([a]) {
-    const n = a!.shape[0]!;
-    const { lu, sign } = luFactor(a!.buffer, n);
-    let d = sign;
-    for (let i = 0; i < n; i++) d *= lu[i * n + i]!;
-    return ConcreteArray.full([], a!.dtype, d);
-  },
+  impl: ([a]) => determinants(a!, "det"),
   // d det A = det A tr(A^-1 dA)
   jvp: ([a], [da], out) => mul(out, logDetTangent(a!, da!)),
-  batch: loopBatch(([a]) => det(a!)),
+  batch: stackBatch(([a]) => det(a!)),
 });
+/** Determinants of a stack of square matrices [..., n, n] -> [...]. */
 export function det(a: Array): Array {
   return bind(detPrim, [a], NO_PARAMS);
 }
@@ -318,21 +383,34 @@ const logAbsDetPrim = definePrimitive<NoParams>({
   linear: false,
   abstractEval([a]) {
     checkSquare("np.linalg.slogdet", a!);
-    return { shape: [], dtype: a!.dtype };
+    return { shape: a!.shape.slice(0, -2), dtype: a!.dtype };
   },
-  impl([a]) {
-    const n = a!.shape[0]!;
-    const { lu } = luFactor(a!.buffer, n);
-    let s = 0;
-    for (let i = 0; i < n; i++) s += Math.log(Math.abs(lu[i * n + i]!));
-    return ConcreteArray.full([], a!.dtype, s);
-  },
+  impl: ([a]) => determinants(a!, "logAbs"),
   // d log|det A| = tr(A^-1 dA)
   jvp: ([a], [da]) => logDetTangent(a!, da!),
-  batch: loopBatch(([a]) => logAbsDet(a!)),
+  batch: stackBatch(([a]) => logAbsDet(a!)),
 });
+/** log|det A| of a stack of square matrices [..., n, n] -> [...]. */
 export function logAbsDet(a: Array): Array {
   return bind(logAbsDetPrim, [a], NO_PARAMS);
+}
+
+const detSignPrim = definePrimitive<NoParams>({
+  name: "detSign",
+  linear: false,
+  abstractEval([a]) {
+    checkSquare("np.linalg.slogdet", a!);
+    return { shape: a!.shape.slice(0, -2), dtype: a!.dtype };
+  },
+  // The sign is the product of the pivots' signs (never under- or overflows).
+  impl: ([a]) => determinants(a!, "sign"),
+  // Piecewise constant: derivative 0.
+  jvp: () => null,
+  batch: stackBatch(([a]) => detSign(a!)),
+});
+/** The sign (1, -1 or 0) of det A for a stack [..., n, n] -> [...]. */
+export function detSign(a: Array): Array {
+  return bind(detSignPrim, [a], NO_PARAMS);
 }
 
 interface TriangularParams {
@@ -340,29 +418,32 @@ interface TriangularParams {
 }
 /** Solves A x = b with A triangular (only its lower or upper triangle is read). */
 function triangularImpl(a: ConcreteArray, b: ConcreteArray, lower: boolean): ConcreteArray {
-  const n = a.shape[0]!;
-  const k = b.shape[1]!;
-  const out = ConcreteArray.zeros([n, k], a.dtype);
+  const n = a.shape[a.shape.length - 1]!;
+  const k = b.shape[b.shape.length - 1]!;
+  const count = stackCount(a.shape);
+  const out = ConcreteArray.zeros(b.shape, a.dtype);
   const x = out.buffer;
   const A = a.buffer;
-  for (let c = 0; c < k; c++) {
-    for (let t = 0; t < n; t++) {
-      const i = lower ? t : n - 1 - t;
-      let s = b.buffer[i * k + c]!;
-      if (lower) for (let j = 0; j < i; j++) s -= A[i * n + j]! * x[j * k + c]!;
-      else for (let j = i + 1; j < n; j++) s -= A[i * n + j]! * x[j * k + c]!;
-      x[i * k + c] = s / A[i * n + i]!;
+  const B = b.buffer;
+  for (let m = 0; m < count; m++) {
+    const ao = m * n * n;
+    const bo = m * n * k;
+    for (let c = 0; c < k; c++) {
+      for (let t = 0; t < n; t++) {
+        const i = lower ? t : n - 1 - t;
+        let s = B[bo + i * k + c]!;
+        if (lower) for (let j = 0; j < i; j++) s -= A[ao + i * n + j]! * x[bo + j * k + c]!;
+        else for (let j = i + 1; j < n; j++) s -= A[ao + i * n + j]! * x[bo + j * k + c]!;
+        x[bo + i * k + c] = s / A[ao + i * n + i]!;
+      }
     }
   }
   return out;
 }
 
-/** The lower (or upper) triangle of a square matrix, as a multiplication mask. */
-function triangleMask(n: number, lower: boolean, dtype: Aval["dtype"]): ConcreteArray {
-  const m = ConcreteArray.zeros([n, n], dtype);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) if (lower ? j <= i : j >= i) m.buffer[i * n + j] = 1;
-  return m;
+/** The lower (or upper) triangle of square matrices like a, as a multiplication mask. */
+function triangleMask(a: Aval, lower: boolean): Array {
+  return stackedConstant(a.shape, a.dtype, (i, j) => ((lower ? j <= i : j >= i) ? 1 : 0));
 }
 
 const triangularSolvePrim = definePrimitive<TriangularParams>({
@@ -375,7 +456,7 @@ const triangularSolvePrim = definePrimitive<TriangularParams>({
   impl: ([a, b], { lower }) => triangularImpl(a!, b!, lower),
   // x = T^-1 b with T the triangle of A: dx = T^-1 (db - dT x)
   jvp([a], [da, db], x, { lower }) {
-    const dT = da === null ? null : mul(da!, triangleMask(a!.shape[0]!, lower, a!.dtype));
+    const dT = da === null ? null : mul(da!, triangleMask(a!, lower));
     const rhs = tAdd(db!, dT === null ? null : neg(matmul(dT, x)));
     return rhs === null ? null : triangularSolve(a!, rhs, lower);
   },
@@ -386,15 +467,44 @@ const triangularSolvePrim = definePrimitive<TriangularParams>({
     }
     return [null, triangularSolve(swapLast(a!), ct, !lower)];
   },
-  batch: loopBatchParams((args, p) => triangularSolve(args[0]!, args[1]!, p.lower)),
+  batch: stackBatch((args, p) => triangularSolve(args[0]!, args[1]!, p.lower)),
 });
+/** x with T x = b, T the lower or upper triangle of A [..., n, n], b [..., n, k]. */
 export function triangularSolve(a: Array, b: Array, lower: boolean): Array {
   return bind(triangularSolvePrim, [a, b], { lower });
 }
 
-function loopBatchParams<P>(apply: (args: Array[], params: P) => Array) {
-  return (args: readonly Array[], dims: readonly BatchDim[], params: P): [Array, BatchDim] =>
-    loopBatch((xs) => apply(xs, params))(args, dims);
+/** Cholesky factors of the symmetric parts of a stack of matrices. */
+function choleskyImpl(a: ConcreteArray): ConcreteArray {
+  const n = a.shape[a.shape.length - 1]!;
+  const count = stackCount(a.shape);
+  const out = ConcreteArray.zeros(a.shape, a.dtype);
+  const L = out.buffer;
+  const A = a.buffer;
+  for (let m = 0; m < count; m++) {
+    const o = m * n * n;
+    // The symmetric part of A is factorised (so derivatives along any dA are consistent).
+    const sym = (i: number, j: number) => 0.5 * (A[o + i * n + j]! + A[o + j * n + i]!);
+    for (let j = 0; j < n; j++) {
+      let d = sym(j, j);
+      for (let k = 0; k < j; k++) d -= L[o + j * n + k]! * L[o + j * n + k]!;
+      if (!(d > 0)) {
+        throw new InvalidArgumentError(
+          `np.linalg.cholesky: the matrix${count > 1 ? ` number ${m} of the stack ${fmtShape(a.shape)}` : ""} ` +
+            `is not positive definite (pivot ${j} is ${d}); cholesky needs a symmetric positive ` +
+            `definite matrix`,
+        );
+      }
+      const ljj = Math.sqrt(d);
+      L[o + j * n + j] = ljj;
+      for (let i = j + 1; i < n; i++) {
+        let s = sym(i, j);
+        for (let k = 0; k < j; k++) s -= L[o + i * n + k]! * L[o + j * n + k]!;
+        L[o + i * n + j] = s / ljj;
+      }
+    }
+  }
+  return out;
 }
 
 const choleskyPrim = definePrimitive<NoParams>({
@@ -404,46 +514,19 @@ const choleskyPrim = definePrimitive<NoParams>({
     checkSquare("np.linalg.cholesky", a!);
     return a!;
   },
-  impl([a]) {
-    const n = a!.shape[0]!;
-    const out = ConcreteArray.zeros([n, n], a!.dtype);
-    const L = out.buffer;
-    const A = a!.buffer;
-    // The symmetric part of A is factorised (so derivatives along any dA are consistent).
-    const sym = (i: number, j: number) => 0.5 * (A[i * n + j]! + A[j * n + i]!);
-    for (let j = 0; j < n; j++) {
-      let d = sym(j, j);
-      for (let k = 0; k < j; k++) d -= L[j * n + k]! * L[j * n + k]!;
-      if (!(d > 0)) {
-        throw new InvalidArgumentError(
-          `np.linalg.cholesky: the matrix is not positive definite (pivot ${j} is ${d}); ` +
-            `cholesky needs a symmetric positive definite matrix`,
-        );
-      }
-      const ljj = Math.sqrt(d);
-      L[j * n + j] = ljj;
-      for (let i = j + 1; i < n; i++) {
-        let s = sym(i, j);
-        for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
-        L[i * n + j] = s / ljj;
-      }
-    }
-    return out;
-  },
+  impl: ([a]) => choleskyImpl(a!),
   // A = L L^T (of the symmetric part of A): dL = L Φ(L^-1 sym(dA) L^-T),
   // Φ = lower triangle with the diagonal halved.
   jvp([a], [da], l) {
-    const n = a!.shape[0]!;
-    const sym = mul(add(da!, swapLast(da!)), ConcreteArray.full([n, n], a!.dtype, 0.5));
+    const sym = mul(add(da!, swapLast(da!)), ConcreteArray.full(a!.shape, a!.dtype, 0.5));
     const left = triangularSolve(l, sym, true); // L^-1 dA
     const inner = swapLast(triangularSolve(l, swapLast(left), true)); // L^-1 dA L^-T
-    const phi = ConcreteArray.zeros([n, n], a!.dtype);
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j <= i; j++) phi.buffer[i * n + j] = i === j ? 0.5 : 1;
+    const phi = stackedConstant(a!.shape, a!.dtype, (i, j) => (i === j ? 0.5 : j < i ? 1 : 0));
     return matmul(l, mul(inner, phi));
   },
-  batch: loopBatch(([a]) => cholesky(a!)),
+  batch: stackBatch(([a]) => cholesky(a!)),
 });
+/** Lower Cholesky factors of a stack of symmetric positive definite matrices. */
 export function cholesky(a: Array): Array {
   return bind(choleskyPrim, [a], NO_PARAMS);
 }

@@ -31,14 +31,18 @@ export function floatConstant(value: number, shape: readonly number[], dtype: DT
   return shape.length === 0 ? s : broadcastInDim(s, shape, []);
 }
 
-/** Uniform floats on [0, 1) of `dtype` from the words (y0, y1) of each element's hash. */
-export function unitInterval(y0: Array, y1: Array, dtype: "float32" | "float64"): Array {
+/**
+ * Uniform floats on [0, 1) of `dtype` from the words (y0, y1) of each
+ * element's hash (float32 with y1 null: from the word y0 alone).
+ */
+export function unitInterval(y0: Array, y1: Array | null, dtype: "float32" | "float64"): Array {
   const shape = y0.shape;
   const c = (v: number) => int32Constant(v, shape);
   if (dtype === "float32") {
-    const top23 = shiftRightLogical(bitwiseXor(y0, y1), c(9));
+    const top23 = shiftRightLogical(y1 === null ? y0 : bitwiseXor(y0, y1), c(9));
     return mul(convert(top23, "float32"), floatConstant(2 ** -23, shape, "float32"));
   }
+  if (y1 === null) throw new Error("internal error: float64 uniforms need two words");
   const high = shiftRightLogical(y0, c(6));
   const low = bitwiseOr(shiftLeft(bitwiseAnd(y0, c(63)), c(20)), shiftRightLogical(y1, c(12)));
   const top52 = add(

@@ -5,5 +5,28 @@
  * numbers eagerly, under jit, under vmap and on every backend.
  */
 export { key, split, foldIn, type ShapeArg } from "./keys.js";
-export { uniform, normal, type UniformOptions, type DtypeOptions } from "./continuous.js";
-export { bernoulli } from "./discrete.js";
+export {
+  uniform,
+  normal,
+  exponential,
+  gumbel,
+  truncatedNormal,
+  multivariateNormal,
+  type UniformOptions,
+  type DtypeOptions,
+  type MultivariateNormalOptions,
+} from "./continuous.js";
+export { gamma, beta, dirichlet } from "./gamma.js";
+export {
+  bernoulli,
+  randint,
+  categorical,
+  permutation,
+  choice,
+  poisson,
+  binomial,
+  type IntOptions,
+  type CategoricalOptions,
+  type PermutationOptions,
+  type ChoiceOptions,
+} from "./discrete.js";

@@ -12,7 +12,7 @@ import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
 import { jacfwd, lax, np, vjp, type Array as NdArray } from "../../src/index.js";
 import { optimalAdvances } from "../../src/lax/revolve.js";
-import { lastSweep } from "../../src/lax/scanCheckpoint.js";
+import { lastSweep } from "../../src/lax/scanProgram.js";
 import { Plot, maxAbsDiff, numbers, plotSvg } from "../lib/plot.js";
 import { checkRel, type Check, type Section, type SectionResult } from "../lib/types.js";
 
