@@ -28,6 +28,7 @@ import { InvalidArgumentError } from "../src/core/errors.js";
 import { definePrimitive, type Primitive, registeredPrimitives } from "../src/core/primitive.js";
 import { bind } from "../src/core/trace.js";
 import { grad, jacfwd, jacrev, jit, jvp, np, vjp, vmap } from "../src/index.js";
+import { lgamma } from "../src/primitives/special.js";
 import { rng, useBackendAtAllSizes } from "./helpers.js";
 
 // ------------------------------------------------------------- helpers --
@@ -185,6 +186,23 @@ type PrimName =
   | "ceil"
   | "round"
   | "erf"
+  | "asinh"
+  | "acosh"
+  | "atanh"
+  | "log2"
+  | "log10"
+  | "erfc"
+  | "erfinv"
+  | "ndtr"
+  | "logNdtr"
+  | "ndtri"
+  | "lgamma"
+  | "digamma"
+  | "polygamma"
+  | "incompleteGamma"
+  | "incompleteBeta"
+  | "i0e"
+  | "i1e"
   | "neg"
   | "not"
   | "add"
@@ -196,6 +214,9 @@ type PrimName =
   | "min"
   | "atan2"
   | "rem"
+  | "fmod"
+  | "floorDivide"
+  | "hypot"
   | "lt"
   | "le"
   | "gt"
@@ -262,6 +283,49 @@ const SPECS = {
   ceil: { args: unaryOn(awayFromIntegers) },
   round: { args: unaryOn(awayFromIntegers) },
   erf: { args: unaryOn(uniform(-3, 3)) },
+  asinh: { args: unaryOn(any) },
+  acosh: { args: unaryOn(uniform(1.2, 3)) },
+  atanh: { args: unaryOn(uniform(-0.8, 0.8)) },
+  log2: { args: unaryOn(uniform(0.3, 3)) },
+  log10: { args: unaryOn(uniform(0.3, 3)) },
+  erfc: { args: unaryOn(uniform(-3, 3)) },
+  erfinv: { args: unaryOn(uniform(-0.9, 0.9)) },
+  ndtr: { args: unaryOn(uniform(-4, 4)) },
+  logNdtr: { args: unaryOn(uniform(-6, 4)) },
+  ndtri: { args: unaryOn(uniform(0.05, 0.95)) },
+  lgamma: { args: unaryOn(uniform(0.2, 6)) },
+  digamma: { args: unaryOn(uniform(0.3, 6)) },
+  // n: integer orders 1..3 (not differentiable); x > 0
+  polygamma: {
+    args: (r) => [sample(S, (q) => 1 + Math.floor(3 * q()), r), sample(S, uniform(0.3, 6), r)],
+    diff: [1],
+  },
+  // (a, x, lgamma(a), upper 0 or 1): the derivative in x only
+  incompleteGamma: {
+    args: (r) => {
+      const a = sample(S, uniform(0.5, 5), r);
+      return [
+        a,
+        sample(S, uniform(0.2, 6), r),
+        lgamma(a) as ConcreteArray,
+        sample(S, (q) => (q() < 0.5 ? 0 : 1), r),
+      ];
+    },
+    diff: [1],
+  },
+  // (a, b, x, log B(a, b)): the derivative in x only
+  incompleteBeta: {
+    args: (r) => {
+      const a = sample(S, uniform(0.5, 4), r);
+      const b = sample(S, uniform(0.5, 4), r);
+      const lb = np.subtract(np.add(lgamma(a), lgamma(b)), lgamma(np.add(a, b))) as ConcreteArray;
+      return [a, b, sample(S, uniform(0.1, 0.9), r), lb];
+    },
+    diff: [2],
+  },
+  // both sides of |x| = 20, where the power series hands over to the asymptotic one
+  i0e: { args: unaryOn((r) => (r() < 0.5 ? -1 : 1) * (0.2 + 24.8 * r())) },
+  i1e: { args: unaryOn((r) => (r() < 0.5 ? -1 : 1) * (0.2 + 24.8 * r())) },
   neg: { args: unaryOn(any) },
   not: { args: (r) => [bools(S, r)], nonDiff: true },
   add: { args: binaryOn(any, any) },
@@ -288,6 +352,26 @@ const SPECS = {
       return [a, b];
     },
   },
+  fmod: {
+    // a = b * (k + 0.25..0.75), either sign: away from the jumps of trunc(a / b)
+    args: (r) => {
+      const b = sample(S, uniform(0.5, 2), r);
+      const q = sample(S, awayFromIntegers, r);
+      const a = ConcreteArray.zeros(S, "float64");
+      for (let i = 0; i < a.size; i++) a.buffer[i] = b.buffer[i]! * q.buffer[i]!;
+      return [a, b];
+    },
+  },
+  floorDivide: {
+    args: (r) => {
+      const b = sample(S, uniform(0.5, 2), r);
+      const q = sample(S, awayFromIntegers, r);
+      const a = ConcreteArray.zeros(S, "float64");
+      for (let i = 0; i < a.size; i++) a.buffer[i] = b.buffer[i]! * q.buffer[i]!;
+      return [a, b];
+    },
+  },
+  hypot: { args: binaryOn(awayFromZero, awayFromZero) },
   lt: { args: binaryOn(any, any), nonDiff: true },
   le: { args: binaryOn(any, any), nonDiff: true },
   gt: { args: binaryOn(any, any), nonDiff: true },

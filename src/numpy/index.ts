@@ -104,7 +104,6 @@ export const abs = (x: ArrayLike): Array => ew.abs(arr(x, "abs"));
 export const sign = (x: ArrayLike): Array => ew.sign(arr(x, "sign"));
 export const floor = floatUnary("floor", ew.floor);
 export const ceil = floatUnary("ceil", ew.ceil);
-export const round = floatUnary("round", ew.round);
 export const exp = floatUnary("exp", ew.exp);
 export const log = floatUnary("log", ew.log);
 export const log1p = floatUnary("log1p", ew.log1p);
@@ -121,8 +120,6 @@ export const cosh = floatUnary("cosh", ew.cosh);
 export const tanh = floatUnary("tanh", ew.tanh);
 /** The error function erf x = 2/sqrt(pi) * integral_0^x exp(-t^2) dt (ints promote to float64). */
 export const erf = floatUnary("erf", ew.erf);
-export const log2 = (x: ArrayLike): Array => divide(log(x), Math.LN2);
-export const log10 = (x: ArrayLike): Array => divide(log(x), Math.LN10);
 export const square = (x: ArrayLike): Array => {
   const a = arr(x, "square");
   return ew.mul(a, a);
@@ -697,3 +694,4 @@ installArrayMethods({
 
 export { scalar };
 export * as linalg from "./linalg.js";
+export * from "./math.js";

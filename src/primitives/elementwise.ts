@@ -89,7 +89,7 @@ function math1(
  * Declares a unary primitive from its elementwise rule. `tangent` gives the
  * derivative rule: d out = tangent(x, dx, out). `floatOnly` ops reject ints.
  */
-function unary(
+export function unary(
   name: string,
   rule: ElementwiseRule<NoParams>,
   tangent: ((x: Array, dx: Array, out: Array) => Tangent) | "zero",
@@ -169,6 +169,41 @@ export const tanh = unary(
   "tanh",
   math1(Math.tanh, "tanh"),
   (x, dx, out) => mul(dx, sub(fullLike(x, 1), mul(out, out))),
+  { floatOnly: true },
+);
+// d asinh x = dx / sqrt(x^2 + 1)
+export const asinh = unary(
+  "asinh",
+  math1(Math.asinh, "asinh"),
+  (x, dx) => div(dx, sqrt(add(mul(x, x), fullLike(x, 1)))),
+  { floatOnly: true },
+);
+// d acosh x = dx / sqrt(x^2 - 1)  (x > 1)
+export const acosh = unary(
+  "acosh",
+  math1(Math.acosh, "acosh"),
+  (x, dx) => div(dx, sqrt(sub(mul(x, x), fullLike(x, 1)))),
+  { floatOnly: true },
+);
+// d atanh x = dx / (1 - x^2)
+export const atanh = unary(
+  "atanh",
+  math1(Math.atanh, "atanh"),
+  (x, dx) => div(dx, sub(fullLike(x, 1), mul(x, x))),
+  { floatOnly: true },
+);
+// d log2 x = dx / (x ln 2)
+export const log2 = unary(
+  "log2",
+  math1(Math.log2, "log2"),
+  (x, dx) => div(dx, mul(x, fullLike(x, Math.LN2))),
+  { floatOnly: true },
+);
+// d log10 x = dx / (x ln 10)
+export const log10 = unary(
+  "log10",
+  math1(Math.log10, "log10"),
+  (x, dx) => div(dx, mul(x, fullLike(x, Math.LN10))),
   { floatOnly: true },
 );
 // d exp x = exp x dx
@@ -525,7 +560,7 @@ export function div(a: Array, b: Array): Array {
  * Declares a non-linear binary primitive. `tangent(a, b, da, db, out)` gets
  * zero tangents instantiated only when `instantiateZeros` is set.
  */
-function binary(
+export function binary(
   name: string,
   rule: ElementwiseRule<NoParams>,
   tangent: (a: Array, b: Array, da: Tangent, db: Tangent, out: Array) => Tangent,
@@ -652,14 +687,67 @@ export const atan2 = binary(
   { floatOnly: true },
 );
 
-// rem(a, b) = a - floor(a / b) b, so d rem = da - floor(a / b) db
-export const rem = binary(
-  "rem",
+/**
+ * NumPy's mod (remainder with the sign of the divisor): fmod, exact in
+ * floating point (JS `%`), moved by one divisor when its sign differs from
+ * the divisor's; a zero result takes the divisor's sign. int32: a % 0 is NaN,
+ * stored as 0, which is NumPy's integer result. Self-contained (compiled code
+ * calls its source).
+ */
+function modScalar(a: number, b: number): number {
+  const m = a % b;
+  if (m !== 0) return m < 0 !== b < 0 ? m + b : m;
+  return b < 0 ? -0 : 0;
+}
+// mod(a, b) = a - floor(a / b) b, so d mod = da - floor(a / b) db
+export const rem = binary("rem", { scalar: modScalar }, (a, b, da, db) =>
+  tAdd(da, tNeg(tMul(db, floor(div(a, b))))),
+);
+
+// fmod(a, b) = a - trunc(a / b) b (C's fmod, JS %: the sign of the dividend),
+// so d fmod = da - trunc(a / b) db
+export const fmod = binary("fmod", { scalar: (a, b) => a % b, js: infix("%") }, (a, b, da, db) => {
+  if (db === null) return da;
+  const q = div(a, b);
+  return tAdd(da, tNeg(mul(db, select(lt(q, fullLike(q, 0)), ceil(q), floor(q)))));
+});
+
+/**
+ * NumPy's floor_divide on floats (npy_divmod): (a - fmod(a, b)) / b, less
+ * one where the remainder's sign differs from the divisor's, rounded to the
+ * nearest integer so that the division's rounding cannot leave it off by
+ * one; a zero quotient keeps the sign of a / b, and b = 0 gives a / b.
+ * int32: floor(a / b), 0 for b = 0 (NumPy's integer result).
+ * Self-contained (compiled code calls its source).
+ */
+function floorDivideScalar(a: number, b: number): number {
+  if (b === 0) return a / b;
+  const m = a % b;
+  let q = (a - m) / b;
+  if (m !== 0 && m < 0 !== b < 0) q -= 1;
+  if (q === 0) return a / b < 0 || Object.is(a / b, -0) ? -0 : 0;
+  const f = Math.floor(q);
+  return q - f > 0.5 ? f + 1 : f;
+}
+// floorDivide is piecewise constant: zero derivative.
+export const floorDivide = binary(
+  "floorDivide",
   {
-    scalar: (a, b) => a - Math.floor(a / b) * b,
-    js: ([a, b]) => `(${a} - Math.floor(${a} / ${b}) * ${b})`,
+    scalar: floorDivideScalar,
+    int32: { scalar: (a, b) => (b === 0 ? 0 : Math.floor(a / b)) },
   },
-  (a, b, da, db) => tAdd(da, tNeg(tMul(db, floor(div(a, b))))),
+  () => null,
+);
+
+// d hypot(a, b) = (a da + b db) / hypot(a, b)
+export const hypot = binary(
+  "hypot",
+  { scalar: Math.hypot, js: jsCall("Math.hypot") },
+  (a, b, da, db, out) => {
+    const num = tAdd(tMul(da, a), tMul(db, b));
+    return num === null ? null : div(num, out);
+  },
+  { floatOnly: true },
 );
 
 // ----------------------------------------------------------- comparison --

@@ -4,6 +4,12 @@
  * float parameters are zero (the comparison that makes a Bernoulli sample
  * has a zero derivative); for derivatives of expectations use the
  * `stochastic` estimators.
+ *
+ * While a `stochastic.grad` estimator runs, bernoulli, binomial, poisson and
+ * categorical hand their uniforms and parameters to its draw handler
+ * (src/stochastic/draws.ts), which samples by inversion of the CDF (the
+ * same distributions, coupled across parameter values) and records what the
+ * estimator needs.
  */
 import { Array, type ArrayLike } from "../core/array.js";
 import { fromData, scalar } from "../core/convert.js";
@@ -15,6 +21,7 @@ import { whileLoop } from "../lax/loops.js";
 import { floatDtype, gumbel, param, sampleShape, unitUniform } from "./continuous.js";
 import { checkKey, checkShape, foldIn, split, type ShapeArg } from "./keys.js";
 import { logGamma } from "./special.js";
+import { activeDrawHandler } from "../stochastic/draws.js";
 
 /**
  * Bernoulli samples (bool): true with probability p, as
@@ -33,6 +40,11 @@ export function bernoulli(key: ArrayLike, p: ArrayLike = 0.5, shape?: ShapeArg):
   const dtype = floatDtype("bernoulli", p instanceof Array ? p.dtype : undefined);
   const prob = param("bernoulli", "p", p, dtype);
   const dims = sampleShape("bernoulli", shape, [{ name: "p", value: prob }]);
+  const handler = activeDrawHandler();
+  if (handler !== null) {
+    const u = unitUniform(k, dims, dtype);
+    return handler.draw({ kind: "bernoulli", p: np.broadcastTo(prob, dims), u });
+  }
   return np.less(unitUniform(k, dims, dtype), prob);
 }
 
@@ -143,6 +155,11 @@ export function categorical(
   const batch = sampleShape(fn, shape, [
     { name: "logits (without the axis)", value: np.zeros(last.shape.slice(0, -1)) },
   ]);
+  const handler = activeDrawHandler();
+  if (handler !== null) {
+    const u = unitUniform(k, batch, dtype);
+    return handler.draw({ kind: "categorical", logits: np.broadcastTo(last, [...batch, n]), u });
+  }
   const g = gumbel(k, [...batch, n], { dtype });
   return np.argmax(np.add(g, last), -1);
 }
@@ -414,8 +431,14 @@ export function poisson(
 ): Array {
   const k = checkKey("poisson", key);
   intDtype("poisson", opts.dtype);
-  const rate = np.stopGradient(param("poisson", "lam", lam, "float64"));
+  const lamParam = param("poisson", "lam", lam, "float64");
+  const rate = np.stopGradient(lamParam);
   const dims = sampleShape("poisson", shape, [{ name: "lam", value: rate }]);
+  const handler = activeDrawHandler();
+  if (handler !== null) {
+    const u = unitUniform(k, dims, "float64");
+    return handler.draw({ kind: "poisson", rate: np.broadcastTo(lamParam, dims), u });
+  }
   const r = np.broadcastTo(rate, dims);
   const small = np.less(r, 10);
   const keys = split(k, 2);
@@ -516,11 +539,18 @@ export function binomial(
   const k = checkKey(fn, key);
   intDtype(fn, opts.dtype);
   const count = np.stopGradient(np.floor(intParam(fn, "n", n)));
-  const prob = np.stopGradient(param(fn, "p", p, "float64"));
+  const probParam = param(fn, "p", p, "float64");
+  const prob = np.stopGradient(probParam);
   const dims = sampleShape(fn, shape, [
     { name: "n", value: count },
     { name: "p", value: prob },
   ]);
+  const handler = activeDrawHandler();
+  if (handler !== null) {
+    const u = unitUniform(k, dims, "float64");
+    const trials = np.broadcastTo(np.maximum(count, 0), dims);
+    return handler.draw({ kind: "binomial", n: trials, p: np.broadcastTo(probParam, dims), u });
+  }
   const nn = np.broadcastTo(np.maximum(count, 0), dims);
   const pp = np.broadcastTo(np.clip(prob, 0, 1), dims);
   const flip = np.greater(pp, 0.5);

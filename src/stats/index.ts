@@ -6,7 +6,10 @@
  *   laplaceLogPdf, logNormalLogPdf        elementwise with broadcasting,
  *                                         differentiable in every real argument
  *                                         (counts k, n are data)
- *   logGamma(x)                           log |Gamma(x)|, differentiable
+ *   logGamma(x)                           log |Gamma(x)|, differentiable (special.gammaln)
+ *   normalCdf, studentTCdf, gammaCdf, chi2Cdf, betaCdf, poissonCdf,
+ *   binomialCdf (and Sf, normal LogCdf/LogSf/Ppf), chi2LogPdf,
+ *   multivariateNormalLogPdf, dirichletLogPdf    see cdf.ts
  *   fit(nll, x0)   minimises a negative log-likelihood; the covariance is the
  *                  inverse Hessian at the optimum, the standard errors the
  *                  square roots of its diagonal
@@ -54,6 +57,7 @@ export function exponentialLogPdf(x: ArrayLike, rate: ArrayLike): Array {
 }
 
 export { logGamma } from "./special.js";
+export * from "./cdf.js";
 
 /** Elementwise log(1 - p), written once so its meaning is plain. */
 const log1mp = (p: ArrayLike) => np.log1p(np.negative(p));

@@ -1,10 +1,10 @@
 /**
- * The log-gamma function, differentiable: built from elementwise np
- * operations (the Lanczos approximation), so grad, jvp, vmap and jit apply
- * and its derivative is the digamma function to about 1e-13.
+ * The log-gamma function for stats:
  *
- *   logGamma(x)        log |Gamma(x)| elementwise, any real x off the poles
- *   logGammaNumber(x)  the same on one JS number (for constant terms)
+ *   logGamma(x)        log |Gamma(x)| elementwise, any real x off the poles:
+ *                      the lgamma primitive (special.gammaln), differentiable,
+ *                      its derivative the digamma primitive
+ *   logGammaNumber(x)  the same on one JS number (for constant terms), by
  *
  * Lanczos (g = 7, 9 terms, relative error ~1e-15 for x >= 1/2):
  *   Gamma(x) = sqrt(2 pi) t^(x - 1/2) e^-t A(x),  t = x + g - 1/2,
@@ -14,7 +14,7 @@
 import type { Array, ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { asFloat } from "../numpy/core.js";
-import * as np from "../numpy/index.js";
+import { lgamma } from "../primitives/special.js";
 
 const LANCZOS_G = 7;
 // Godfrey's coefficients for g = 7.
@@ -35,29 +35,10 @@ export function logGammaNumber(x: number): number {
   return HALF_LOG_2PI + (z + 0.5) * Math.log(t) - t + Math.log(a);
 }
 
-/** Lanczos for x >= 1/2 on arrays. */
-function lanczos(x: Array): Array {
-  const z = np.subtract(x, 1);
-  let a: Array = np.fullLike(x, LANCZOS[0]!);
-  for (let i = 1; i < LANCZOS.length; i++) a = np.add(a, np.divide(LANCZOS[i]!, np.add(z, i)));
-  const t = np.add(z, LANCZOS_G + 0.5);
-  return np.add(
-    np.subtract(np.multiply(np.add(z, 0.5), np.log(t)), t),
-    np.add(np.log(a), HALF_LOG_2PI),
-  );
-}
-
-/** log |Gamma(x)| elementwise (float), differentiable. */
+/**
+ * log |Gamma(x)| elementwise (float), differentiable: the `lgamma` primitive
+ * (special.gammaln), whose derivative is the digamma primitive.
+ */
 export function logGamma(x: ArrayLike): Array {
-  const xv = asFloat(asArray(x, "stats.logGamma: argument x"));
-  const reflect = np.less(xv, 0.5);
-  // Each branch sees only inputs valid for it, so the unselected branch
-  // cannot put a NaN into the value or the gradient.
-  const direct = lanczos(np.where(reflect, 1, xv));
-  const xr = np.where(reflect, xv, 0.25);
-  const reflected = np.subtract(
-    np.log(np.divide(Math.PI, np.abs(np.sin(np.multiply(Math.PI, xr))))),
-    lanczos(np.subtract(1, xr)),
-  );
-  return np.where(reflect, reflected, direct);
+  return lgamma(asFloat(asArray(x, "stats.logGamma: argument x")));
 }

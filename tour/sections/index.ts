@@ -14,6 +14,7 @@ import { longSimulations } from "./s11-long-simulations.js";
 import { hmc } from "./s16-hmc.js";
 import { sensitivity } from "./s17-sensitivity.js";
 import { mechanics } from "./s18-mechanics.js";
+import { agentBased } from "./s20-agent-based.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
@@ -30,4 +31,5 @@ export const SECTIONS: Section[] = [
   hmc,
   sensitivity,
   mechanics,
+  agentBased,
 ];
