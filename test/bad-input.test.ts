@@ -167,7 +167,7 @@ describe("more misuse, each with a message that says what to do", () => {
     expect(() => np.squeeze(x, 0)).toThrow(/axis 0 of shape \[2, 3\] has size 2, not 1/);
     expect(() => np.broadcastTo(x, [3])).toThrow(/cannot broadcast shape \[2, 3\] to \[3\]/);
     expect(() => np.slice(x, 5)).toThrow(/index 5 is out of bounds for axis 0 of size 2/);
-    expect(() => np.slice(x, [0, 2, -1])).toThrow(/step -1.*positive.*np\.flip/);
+    expect(() => np.slice(x, [0, 2, 0])).toThrow(/step 0 on axis 0 must be a non-zero integer/);
     expect(() => np.array([1, 2, 3], { shape: [2, 2] })).toThrow(
       /shape \[2, 2\] needs 4 elements but the data has 3/,
     );

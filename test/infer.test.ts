@@ -262,17 +262,21 @@ describe("divergences", () => {
       np.sum(stats.normalLogPdf(p.x, 0, np.exp(np.divide(p.v, 2)))),
     );
   it("Neal's funnel reports divergences", () => {
+    // the neck's curvature changes by orders of magnitude: no single step size fits, and
+    // at a moderate acceptance target the trajectories entering the neck diverge
     const r = infer.nuts(
       funnel,
       { v: np.array(0), x: np.zeros([9]) },
       {
         key: random.key(2),
         numWarmup: 150,
-        numSamples: 150,
-        chains: 2,
+        numSamples: 200,
+        chains: 4,
+        targetAccept: 0.6,
       },
     );
-    expect(r.stats.numDivergences).toBeGreaterThan(0);
+    // (33 with this key; other keys give about as many)
+    expect(r.stats.numDivergences).toBeGreaterThan(5);
     expect(np.sum(np.astype(r.stats.divergences, "float64")).item()).toBe(r.stats.numDivergences);
   });
 

@@ -59,11 +59,37 @@ export interface ArrayMethodImpls {
   toString(a: Array): string;
 }
 
-/** One index of `slice`: an integer (drops the axis), null (whole axis) or [start, stop?, step?]. */
+/**
+ * One index of `slice` / `at`: an integer (drops the axis), null (whole
+ * axis), [start, stop?, step?] (a step may be negative), an integer Array
+ * (picks entries) or a bool Array (a mask over as many axes as it has).
+ */
 export type SliceIndex =
-  number | null | readonly [number | null, (number | null)?, (number | null)?];
+  number | null | readonly [number | null, (number | null)?, (number | null)?] | Array;
+
+/** Functional indexed updates, as JAX's `x.at[...]`: each returns a new Array. */
+export interface ArrayAt {
+  /** The indexed entries (x[index]). */
+  get(): Array;
+  /** x with the indexed entries replaced by v (broadcast). */
+  set(v: ArrayLike): Array;
+  /** x with v added to the indexed entries (repeated indices add up). */
+  add(v: ArrayLike): Array;
+  /** x with the indexed entries multiplied by v. */
+  mul(v: ArrayLike): Array;
+  /** x with the indexed entries replaced by their minimum with v. */
+  min(v: ArrayLike): Array;
+  /** x with the indexed entries replaced by their maximum with v. */
+  max(v: ArrayLike): Array;
+}
 
 let impls: ArrayMethodImpls | undefined;
+let atImpl: ((x: Array, index: SliceIndex[]) => ArrayAt) | undefined;
+
+/** Called once by `numpy/indexing.ts` to connect `x.at(...)` to its implementation. */
+export function installAtMethod(impl: (x: Array, index: SliceIndex[]) => ArrayAt): void {
+  atImpl = impl;
+}
 
 /** Called once by `numpy/` to connect the methods to their implementations. */
 export function installArrayMethods(methods: ArrayMethodImpls): void {
@@ -209,9 +235,17 @@ export abstract class Array {
     return np().notEqual(this, other);
   }
 
-  /** Basic slicing: x.slice(1, null, [0, 4, 2]) is x[1, :, 0:4:2]. */
+  /**
+   * Indexing: x.slice(1, null, [0, 4, 2]) is x[1, :, 0:4:2]; x.slice([null, null, -1])
+   * reverses; integer and bool Arrays index as in NumPy.
+   */
   slice(...index: SliceIndex[]): Array {
     return np().slice(this, ...index);
+  }
+  /** Functional updates, JAX's x.at[...]: x.at(1).set(5), x.at(null, idx).add(v), ... */
+  at(...index: SliceIndex[]): ArrayAt {
+    if (atImpl === undefined) throw new ChainruleError("chainrule: numpy module not loaded");
+    return atImpl(this, index);
   }
 
   toString(): string {

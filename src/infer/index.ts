@@ -46,9 +46,10 @@ export function hmc(
  * generalised U-turn criterion, as Stan and NumPyro): trajectories double
  * until they turn back, up to `maxTreeDepth` (default 10). Step size and a
  * diagonal (or, with `dense: true`, dense) mass matrix are adapted during
- * warm-up. The tree logic runs in JS, all chains in lockstep: each leapfrog
- * step is one call of the jitted, vmapped value-and-gradient of
- * `logDensity` for every chain that is still building its trajectory.
+ * warm-up. The tree logic runs in JS, all chains in lockstep; each leapfrog
+ * step calls the jitted value-and-gradient of `logDensity` per chain
+ * (`chainMethod: "sequential"`, default) or once, vmapped, for every chain
+ * still building its trajectory (`"vectorized"`).
  *
  * @example
  * ```ts

@@ -56,9 +56,9 @@ export interface SamplerOptions {
   /** Chains start at init + uniform(−initJitter, initJitter) per coordinate; default 0.5. */
   initJitter?: number;
   /**
-   * NUTS: "vectorized" (default) evaluates all chains' pending leapfrog steps in one
-   * vmapped call; "sequential" evaluates each chain's alone (faster when the vmapped
-   * density is slower than its single version, e.g. large matrix products). The draws
+   * NUTS: "sequential" (default) evaluates each chain's leapfrog steps with the
+   * single-chain function; "vectorized" evaluates all chains' pending steps in one
+   * vmapped call (measured slower in bench/infer.ts on both its models). The draws
    * agree in distribution, not bit for bit (batched and single evaluations may round
    * differently).
    */
@@ -232,7 +232,7 @@ export function runSampler(
     return single(q);
   };
   // All chains' pending positions in one call (one chain: the unbatched function).
-  const chainMethod = opts.chainMethod ?? "vectorized";
+  const chainMethod = opts.chainMethod ?? "sequential";
   if (chainMethod !== "vectorized" && chainMethod !== "sequential") {
     throw new InvalidArgumentError(
       `${fnName}: opts.chainMethod must be "vectorized" or "sequential", got ${JSON.stringify(chainMethod)}`,

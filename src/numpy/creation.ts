@@ -6,10 +6,11 @@
  */
 import { Array, type ArrayLike, ConcreteArray } from "../core/array.js";
 import { fromData } from "../core/convert.js";
-import { type DType, isDType } from "../core/dtype.js";
+import { type DType, isDType, isFloat as isFloatDtype, promoteTypes } from "../core/dtype.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { checkShapeArg, shapeSize } from "../core/shape.js";
-import { convert } from "../primitives/elementwise.js";
+import { add, convert, mul, select, sub } from "../primitives/elementwise.js";
+import { broadcastInDim, concatenate, reshape } from "../primitives/movement.js";
 import { arr } from "./core.js";
 
 /** Options of `array` / `asarray`. */
@@ -61,12 +62,97 @@ function allocating<T>(fn: string, shape: readonly number[], make: () => T): T {
   }
 }
 
-/** Creates an array from numbers, nested arrays or a TypedArray (copying the data). */
-export function array(data: ArrayLike, opts: ArrayOptions = {}): Array {
+/** Data for `np.array`: numbers, Arrays (traced ones too) and nested lists of them. */
+export type NestedArrayLike = ArrayLike | readonly NestedArrayLike[];
+
+/** Whether nested JS data holds an Array anywhere (then `array` stacks, like jnp.array). */
+function holdsArray(data: unknown): boolean {
+  if (data instanceof Array) return true;
+  return globalThis.Array.isArray(data) && data.some(holdsArray);
+}
+
+/**
+ * Stacks nested lists whose leaves are numbers or Arrays (possibly traced)
+ * into one Array along new leading axes, as jnp.array does. The dtype is
+ * the NumPy promotion of the Arrays' dtypes, with JS numbers weakly typed
+ * (they adopt a float dtype; a fraction next to ints gives float64).
+ */
+function stackNested(data: readonly unknown[], dtype: DType | undefined): Array {
+  let dt: DType | undefined;
+  let fraction = false;
+  let numbers = false;
+  const scan = (d: unknown): void => {
+    if (d instanceof Array) dt = dt === undefined ? d.dtype : promoteTypes(dt, d.dtype);
+    else if (globalThis.Array.isArray(d)) d.forEach(scan);
+    else if (typeof d === "number") {
+      numbers = true;
+      if (!Number.isInteger(d)) fraction = true;
+    }
+  };
+  scan(data);
+  let target: DType = dtype ?? dt ?? "float64";
+  if (dtype === undefined && numbers && !isFloatDtype(target)) {
+    target = fraction ? "float64" : target === "bool" ? "int32" : target;
+  }
+  const walk = (d: unknown, at: string): Array => {
+    if (!globalThis.Array.isArray(d)) {
+      const leaf = d instanceof Array ? d : fromData(d, `np.array: argument data${at}`, target);
+      return leaf.dtype === target ? leaf : convert(leaf, target);
+    }
+    if (d.length === 0) {
+      throw new ShapeError(
+        `np.array: the empty list at data${at} cannot be stacked with Arrays (it has no ` +
+          `shape to match); use np.zeros([0]) there`,
+      );
+    }
+    const parts = d.map((e: unknown, i) => walk(e, `${at}[${i}]`));
+    const shape = parts[0]!.shape;
+    parts.forEach((p, i) => {
+      if (p.shape.length !== shape.length || p.shape.some((n, k) => n !== shape[k])) {
+        throw new ShapeError(
+          `np.array: the entries of data${at} have different shapes (${fmtShape(shape)} at ` +
+            `[0], ${fmtShape(p.shape)} at [${i}]); a nested list must be rectangular`,
+        );
+      }
+    });
+    return concatenate(
+      parts.map((p) => reshape(p, [1, ...p.shape])),
+      0,
+    );
+  };
+  return walk(data, "");
+}
+
+/**
+ * Creates an array from numbers, nested arrays or a TypedArray (copying the
+ * data). Nested lists may hold Arrays, traced ones included (as jnp.array):
+ * they are stacked, so `np.array([x, y])` is differentiable and works under
+ * jit and vmap.
+ *
+ * @example
+ * ```ts
+ * import { np, grad } from "chainrule";
+ * const g = grad((x) => np.sum(np.array([x, np.multiply(x, 2), 1])))(3); // 3
+ * ```
+ */
+export function array(data: NestedArrayLike, opts: ArrayOptions = {}): Array {
   if (data instanceof Array) {
     return opts.dtype === undefined ? data : convert(data, checkDtype("array", opts.dtype));
   }
-  const x = fromData(data, "np.array: argument data", opts.dtype);
+  if (globalThis.Array.isArray(data) && holdsArray(data)) {
+    const dt = opts.dtype === undefined ? undefined : checkDtype("array", opts.dtype);
+    const x = stackNested(data as readonly unknown[], dt);
+    if (opts.shape === undefined) return x;
+    const shape = checkShapeArg("np.array", opts.shape);
+    if (shapeSize(shape) !== x.size) {
+      throw new ShapeError(
+        `np.array: shape ${fmtShape(shape)} needs ${shapeSize(shape)} elements but the ` +
+          `data has ${x.size}`,
+      );
+    }
+    return reshape(x, shape);
+  }
+  const x = fromData(data as ArrayLike, "np.array: argument data", opts.dtype);
   if (opts.shape === undefined) return x;
   const shape = checkShapeArg("np.array", opts.shape);
   if (shapeSize(shape) !== x.size) {
@@ -78,7 +164,7 @@ export function array(data: ArrayLike, opts: ArrayOptions = {}): Array {
   return new ConcreteArray(shape, x.dtype, x.buffer);
 }
 /** Like `array`, but returns Arrays unchanged. */
-export function asarray(data: ArrayLike, opts: ArrayOptions = {}): Array {
+export function asarray(data: NestedArrayLike, opts: ArrayOptions = {}): Array {
   return array(data, opts);
 }
 
@@ -152,8 +238,23 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DTypeArg)
   for (let i = 0; i < n; i++) x.buffer[i] = start + i * step;
   return x;
 }
-/** `num` evenly spaced values from start to stop inclusive. */
-export function linspace(start: number, stop: number, num = 50, dtype?: DTypeArg): Array {
+/**
+ * `num` evenly spaced values from start to stop inclusive. The endpoints
+ * may be Arrays, traced ones included (differentiable, under jit and vmap):
+ * then out[i, ...] = start + i (stop - start) / (num - 1), with the last
+ * value exactly stop, and the endpoints' shape (broadcast) after the first axis.
+ *
+ * @example
+ * ```ts
+ * import { np, grad } from "chainrule";
+ * const x = np.linspace(0, 1, 5); // [0, 0.25, 0.5, 0.75, 1]
+ * const g = grad((s) => np.sum(np.linspace(0, s, 5)))(2); // 0 + 0.25 + 0.5 + 0.75 + 1 = 2.5
+ * ```
+ */
+export function linspace(start: ArrayLike, stop: ArrayLike, num = 50, dtype?: DTypeArg): Array {
+  if (typeof start !== "number" || typeof stop !== "number") {
+    return linspaceArrays(start, stop, num, dtype);
+  }
   const shape = checkShapeArg("np.linspace", num);
   const x = allocating("linspace", shape, () =>
     ConcreteArray.zeros(shape, checkDtype("linspace", dtype)),
@@ -161,4 +262,51 @@ export function linspace(start: number, stop: number, num = 50, dtype?: DTypeArg
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) x.buffer[i] = i === num - 1 && num > 1 ? stop : start + i * step;
   return x;
+}
+
+/** linspace with Array endpoints (see linspace): composed from primitives. */
+function linspaceArrays(start: ArrayLike, stop: ArrayLike, num: number, dtype?: DTypeArg): Array {
+  checkShapeArg("np.linspace", num);
+  let a = arr(start, "linspace", "start");
+  let b = arr(stop, "linspace", "stop");
+  const dt =
+    typeof dtype === "undefined" || (typeof dtype === "object" && dtype.dtype === undefined)
+      ? isFloatDtype(promoteTypes(a.dtype, b.dtype))
+        ? promoteTypes(a.dtype, b.dtype)
+        : "float64"
+      : checkDtype("linspace", dtype);
+  if (a.dtype !== dt) a = convert(a, dt);
+  if (b.dtype !== dt) b = convert(b, dt);
+  const n = Math.max(a.ndim, b.ndim);
+  const bshape: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a.shape[a.ndim - n + i] ?? 1;
+    const db = b.shape[b.ndim - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(
+        `np.linspace: start of shape ${fmtShape(a.shape)} and stop of shape ` +
+          `${fmtShape(b.shape)} cannot be broadcast together`,
+      );
+    }
+    bshape.push(da === 1 ? db : da);
+  }
+  const outShape = [num, ...bshape];
+  const up = (x: Array) =>
+    broadcastInDim(
+      x,
+      outShape,
+      x.shape.map((_, d) => d + 1 + n - x.ndim),
+    );
+  const steps = ConcreteArray.zeros([num], dt);
+  const last = ConcreteArray.zeros([num], "bool");
+  for (let i = 0; i < num; i++) {
+    steps.buffer[i] = num > 1 ? i / (num - 1) : 0;
+    last.buffer[i] = num > 1 && i === num - 1 ? 1 : 0;
+  }
+  const t = broadcastInDim(steps, outShape, [0]);
+  const lo = up(a);
+  const hi = up(b);
+  // start + t (stop - start), and exactly stop at the last point (as NumPy).
+  const inner = add(lo, mul(t, sub(hi, lo)));
+  return select(broadcastInDim(last, outShape, [0]), hi, inner);
 }

@@ -3,13 +3,7 @@
  * promotion and keepdims live here; derivative rules do not (every function
  * here is differentiable because its primitives are).
  */
-import {
-  Array,
-  type ArrayLike,
-  ConcreteArray,
-  installArrayMethods,
-  type SliceIndex,
-} from "../core/array.js";
+import { Array, type ArrayLike, ConcreteArray, installArrayMethods } from "../core/array.js";
 import { scalar } from "../core/convert.js";
 import { type DType, isFloat } from "../core/dtype.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
@@ -30,6 +24,8 @@ import {
 } from "./core.js";
 import { checkDtype } from "./creation.js";
 import { formatArray } from "./format.js";
+import { nonzero, slice } from "./indexing.js";
+import { dotGeneral } from "./products.js";
 
 export type { ArrayLike } from "../core/array.js";
 type Axis = number | readonly number[] | null | undefined;
@@ -42,6 +38,7 @@ type AxisArg = Axis | { axis?: Axis; keepdims?: boolean };
 export {
   type ArrayOptions,
   type DTypeArg,
+  type NestedArrayLike,
   arange,
   array,
   asarray,
@@ -134,8 +131,21 @@ export const isfinite = (x: ArrayLike): Array => {
   return ew.lt(ew.abs(a), ConcreteArray.full(a.shape, a.dtype, Infinity));
 };
 
-/** Elementwise cond ? x : y, with broadcasting. */
-export function where(cond: ArrayLike, x: ArrayLike, y: ArrayLike): Array {
+/**
+ * Elementwise cond ? x : y, with broadcasting. With one argument,
+ * np.where(cond) is np.nonzero(cond): one int32 index Array per axis
+ * (eager only, since the count depends on the values).
+ */
+export function where(cond: ArrayLike): Array[];
+export function where(cond: ArrayLike, x: ArrayLike, y: ArrayLike): Array;
+export function where(cond: ArrayLike, x?: ArrayLike, y?: ArrayLike): Array | Array[] {
+  if (x === undefined && y === undefined) return nonzero(cond, "where");
+  if (x === undefined || y === undefined) {
+    throw new InvalidArgumentError(
+      `np.where: takes one argument (the indices of true entries) or three (cond, x, y), ` +
+        `got two; pass both x and y`,
+    );
+  }
   const c = toBool(arr(cond, "where", "condition"));
   const [a, b] = promotePair(x, y, "where");
   const [bc, ba, bb] = broadcastAll("where", [c, a, b]);
@@ -312,11 +322,20 @@ export function cumsum(x: ArrayLike, axis?: number): Array {
 export function matmul(a: ArrayLike, b: ArrayLike): Array {
   return matrixProduct("matmul", a, b);
 }
-/** dot: matmul for arrays of rank >= 1, multiplication when one is a scalar. */
+/**
+ * NumPy's dot: multiplication when one operand is a scalar, matmul for
+ * ranks <= 2, and for higher ranks the sum over the last axis of a and the
+ * second-to-last of b (shape a.shape[:-1] ++ b.shape[:-2] ++ b.shape[-1:];
+ * np.matmul broadcasts stacks of matrices instead).
+ */
 export function dot(a: ArrayLike, b: ArrayLike): Array {
   const x = arr(a, "dot", "a");
   const y = arr(b, "dot", "b");
   if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
+  if (x.ndim > 2 || y.ndim > 2) {
+    const [px, py] = promotePair(x, y, "dot");
+    return dotGeneral(px, py);
+  }
   return matrixProduct("dot", x, y);
 }
 
@@ -388,10 +407,6 @@ export function outer(a: ArrayLike, b: ArrayLike): Array {
   const y = ravel(b);
   return multiply(mv.reshape(x, [x.size, 1]), mv.reshape(y, [1, y.size]));
 }
-/** Inner product of two vectors (sum of products over the last axis). */
-export function inner(a: ArrayLike, b: ArrayLike): Array {
-  return sum(multiply(a, b), -1);
-}
 
 // ------------------------------------------------------------------ shape --
 
@@ -451,8 +466,12 @@ export function moveaxis(x: ArrayLike, source: number, destination: number): Arr
   return mv.transpose(a, perm);
 }
 /** [values, indices] of x sorted along `axis` (the `sort` primitive works on the last axis). */
-function sortAlong(fn: string, x: ArrayLike, axis: number): [Array, Array] {
-  const a = arr(x, fn);
+function sortAlong(fn: string, x: ArrayLike, axis: number | null): [Array, Array] {
+  let a = arr(x, fn);
+  if (axis === null) {
+    a = mv.reshape(a, [a.size]);
+    axis = 0;
+  }
   if (a.ndim === 0) {
     throw new ShapeError(
       `np.${fn}: cannot sort a 0-d array (a scalar); pass an array of rank >= 1`,
@@ -465,12 +484,15 @@ function sortAlong(fn: string, x: ArrayLike, axis: number): [Array, Array] {
     ? [values, indices]
     : [moveaxis(values, last, ax), moveaxis(indices, last, ax)];
 }
-/** x sorted in ascending order along `axis` (default the last; stable, NaN last); differentiable. */
-export function sort(x: ArrayLike, axis = -1): Array {
+/**
+ * x sorted in ascending order along `axis` (default the last; null sorts
+ * the flattened array; stable, NaN last); differentiable.
+ */
+export function sort(x: ArrayLike, axis: number | null = -1): Array {
   return sortAlong("sort", x, axis)[0];
 }
-/** The int32 indices that sort x along `axis` (default the last; stable, NaN last). */
-export function argsort(x: ArrayLike, axis = -1): Array {
+/** The int32 indices that sort x along `axis` (default the last; null: flattened; stable, NaN last). */
+export function argsort(x: ArrayLike, axis: number | null = -1): Array {
   return sortAlong("argsort", x, axis)[1];
 }
 export function broadcastTo(x: ArrayLike, shape: readonly number[]): Array {
@@ -595,64 +617,6 @@ export function flip(x: ArrayLike, axis?: number | readonly number[]): Array {
   return a;
 }
 
-/**
- * Basic slicing: slice(x, 1, null, [0, 4, 2]) is x[1, :, 0:4:2]. Negative
- * integers count from the end; steps must be positive.
- */
-export function slice(x: ArrayLike, ...index: SliceIndex[]): Array {
-  const a = arr(x, "slice");
-  if (index.length > a.ndim) {
-    throw new ShapeError(
-      `np.slice: ${index.length} indices for an array of rank ${a.ndim} (shape ${fmtShape(a.shape)})`,
-    );
-  }
-  const start: number[] = [];
-  const limit: number[] = [];
-  const step: number[] = [];
-  const keepAxis: boolean[] = [];
-  a.shape.forEach((n, d) => {
-    const ix = index[d];
-    if (ix === undefined || ix === null) {
-      start.push(0);
-      limit.push(n);
-      step.push(1);
-      keepAxis.push(true);
-    } else if (typeof ix === "number") {
-      const i = ix < 0 ? ix + n : ix;
-      if (!Number.isInteger(ix) || i < 0 || i >= n) {
-        throw new ShapeError(`np.slice: index ${ix} is out of bounds for axis ${d} of size ${n}`);
-      }
-      start.push(i);
-      limit.push(i + 1);
-      step.push(1);
-      keepAxis.push(false);
-    } else {
-      const st = ix[2] ?? 1;
-      if (!Number.isInteger(st) || st <= 0) {
-        throw new ShapeError(
-          `np.slice: step ${st} on axis ${d} must be a positive integer (reverse with np.flip)`,
-        );
-      }
-      const clampIdx = (v: number | null | undefined, dflt: number): number => {
-        if (v === null || v === undefined) return dflt;
-        const w = v < 0 ? v + n : v;
-        return Math.min(Math.max(w, 0), n);
-      };
-      const s = clampIdx(ix[0], 0);
-      const e = Math.max(s, clampIdx(ix[1], n));
-      start.push(s);
-      limit.push(e);
-      step.push(st);
-      keepAxis.push(true);
-    }
-  });
-  const out = mv.slice(a, start, limit, step);
-  return mv.reshape(
-    out,
-    out.shape.filter((_, d) => keepAxis[d]),
-  );
-}
-
 // ----------------------------------------------------------------- print --
 
 export function toString(x: Array): string {
@@ -693,5 +657,54 @@ installArrayMethods({
 });
 
 export { scalar };
+export { variance as var };
+export { at, nonzero, slice } from "./indexing.js";
+export { einsum, einsumPath, type EinsumStep } from "./einsum.js";
+export {
+  append,
+  arraySplit,
+  atleast1d,
+  atleast2d,
+  atleast3d,
+  columnStack,
+  diff,
+  dstack,
+  fliplr,
+  flipud,
+  gradient,
+  hsplit,
+  hstack,
+  pad,
+  type PadWidth,
+  repeat,
+  roll,
+  rot90,
+  split,
+  tile,
+  vsplit,
+  vstack,
+} from "./shape.js";
+export {
+  argpartition,
+  cumprod,
+  nanMean,
+  nanSum,
+  partition,
+  searchsorted,
+  unique,
+  type UniqueResult,
+} from "./sorting.js";
 export * as linalg from "./linalg.js";
+export {
+  cross,
+  diag,
+  diagonal,
+  inner,
+  kron,
+  tensordot,
+  trace,
+  tril,
+  triu,
+  vander,
+} from "./products.js";
 export * from "./math.js";
