@@ -18,7 +18,7 @@ import { byHand } from "./s15-by-hand.js";
 import { hmc } from "./s16-hmc.js";
 import { sensitivity } from "./s17-sensitivity.js";
 import { mechanics } from "./s18-mechanics.js";
-import { agentBased } from "./s20-agent-based.js";
+import { agentBased } from "./s19-agent-based.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
