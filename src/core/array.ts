@@ -140,6 +140,57 @@ export abstract class Array {
     const values = Array.fromBuffer(c.buffer, c.dtype);
     return nest(values, c.shape, 0, 0);
   }
+  /**
+   * The elements as a flat TypedArray copy, on every backend; the only way to
+   * read an array that lives on the webgpu backend (on the CPU backends it
+   * resolves to what `data()` returns).
+   *
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const values = await np.array([1, 2, 3]).mul(2).dataAsync(); // Float64Array [2, 4, 6]
+   * ```
+   */
+  async dataAsync(): Promise<TypedArray> {
+    const buf = await this.concrete("dataAsync").readAsync();
+    return buf;
+  }
+  /**
+   * The single element as a JS number (booleans give 0/1), on every backend
+   * (the asynchronous `item()`).
+   *
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const total = await np.array([1, 2, 3]).sum().itemAsync(); // 6
+   * ```
+   */
+  async itemAsync(): Promise<number> {
+    const c = this.concrete("itemAsync");
+    if (c.size !== 1) {
+      throw new ChainruleError(
+        `itemAsync: expected an array with one element, got shape ${fmtShape(c.shape)}; ` +
+          `index or reduce it first (e.g. x.sum())`,
+      );
+    }
+    const buf = await c.readAsync();
+    return buf[0]!;
+  }
+  /**
+   * The elements as nested JS arrays (a number for a 0-d array), on every
+   * backend (the asynchronous `toArray()`).
+   *
+   * @example
+   * ```ts
+   * import { np } from "chainrule";
+   * const rows = await np.array([[1, 2], [3, 4]]).T.toArrayAsync(); // [[1, 3], [2, 4]]
+   * ```
+   */
+  async toArrayAsync(): Promise<NestedNumbers> {
+    const c = this.concrete("toArrayAsync");
+    const values = Array.fromBuffer(await c.readAsync(), c.dtype);
+    return nest(values, c.shape, 0, 0);
+  }
   private static fromBuffer(buf: TypedArray, dtype: DType): (number | boolean)[] {
     const out = globalThis.Array.from(buf) as (number | boolean)[];
     if (dtype === "bool") for (let i = 0; i < out.length; i++) out[i] = out[i] !== 0;
@@ -421,6 +472,14 @@ export class ConcreteArray extends Array {
 
   concrete(): ConcreteArray {
     return this;
+  }
+
+  /**
+   * A copy of the elements, read asynchronously: the data itself here; a
+   * device array (backends/webgpu) downloads it.
+   */
+  readAsync(): Promise<TypedArray> {
+    return Promise.resolve(this.buffer.slice());
   }
 
   /** Implicit conversion (`+x`, `x < 2`) works for one-element concrete arrays. */

@@ -116,6 +116,12 @@ export interface ElementwiseRule<P = unknown> extends ElementwiseKernel {
   };
   /** The Wasm SIMD form, when the Wasm code generators have one. */
   readonly vector?: VectorOp;
+  /**
+   * A WGSL expression of one float32 element from the operands' expressions
+   * (WGSL builtins only), for the webgpu backend when there is no `vector`
+   * form (whose WGSL the backend knows). Absent: not run on webgpu yet.
+   */
+  readonly wgsl?: (args: readonly string[]) => string;
   /** f(a, b) = f(b, a): common-subexpression elimination matches either order. */
   readonly commutative?: boolean;
 }

@@ -151,6 +151,23 @@ function topMainTrace(args: readonly Array[]): MainTrace | null {
 }
 
 /**
+ * Eager evaluation on a device backend (webgpu): when set, concrete
+ * evaluation calls it instead of the primitive's `impl` (which works on host
+ * TypedArrays). It returns the outputs. Set by `setBackend`.
+ */
+export type EagerEvaluator = (
+  prim: AnyPrimitive,
+  args: readonly ConcreteArray[],
+  params: unknown,
+) => ConcreteArray[];
+let eagerEvaluator: EagerEvaluator | null = null;
+
+/** Routes eager evaluation to a device backend (null: the primitives' own `impl`). */
+export function setEagerEvaluator(evaluator: EagerEvaluator | null): void {
+  eagerEvaluator = evaluator;
+}
+
+/**
  * Applies a single-output primitive to its operands through the innermost
  * active trace. With no tracers and no dynamic trace this is plain evaluation.
  * (The single-output case of `bindAll`, without a result list.)
@@ -160,6 +177,7 @@ export function bind(prim: Primitive, args: readonly Array[], params: unknown): 
   if (top === null) {
     // The shape/dtype rule validates operands in eager mode too.
     prim.abstractEval(args, params);
+    if (eagerEvaluator !== null) return eagerEvaluator(prim, args as ConcreteArray[], params)[0]!;
     return prim.impl(args as ConcreteArray[], params);
   }
   const out = top.trace.processPrimitive(prim, args, params);
@@ -175,7 +193,10 @@ export function bindAll(prim: AnyPrimitive, args: readonly Array[], params: unkn
   const top = topMainTrace(args);
   if (top === null) {
     const avals = prim.abstractEval(args, params);
-    const outs = prim.impl(args as ConcreteArray[], params);
+    const outs =
+      eagerEvaluator !== null
+        ? eagerEvaluator(prim, args as ConcreteArray[], params)
+        : prim.impl(args as ConcreteArray[], params);
     if (outs.length !== avals.length) {
       throw new ChainruleError(
         `internal error: ${prim.name}'s impl returned ${outs.length} outputs but its ` +

@@ -117,11 +117,16 @@ export function compileOrInterpret(jaxpr: Jaxpr): CompiledProgram {
     return isScalarProgram(jaxpr) ? compileScalarJaxpr(jaxpr) : compileJaxpr(jaxpr);
   } catch (e) {
     if (!(e instanceof EvalError)) throw e;
-    return {
-      source: "",
-      run: (inputs) => evalJaxpr(jaxpr, inputs).map((x) => x.concrete("jit")),
-    };
+    return interpreted(jaxpr);
   }
+}
+
+/** The program run equation by equation (each primitive through `bind`). */
+function interpreted(jaxpr: Jaxpr): CompiledProgram {
+  return {
+    source: "",
+    run: (inputs) => evalJaxpr(jaxpr, inputs).map((x) => x.concrete("jit")),
+  };
 }
 
 export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): JittedFunction {
@@ -184,7 +189,10 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
       );
       const jaxpr = optimize(traced.jaxpr);
-      const compiled = compileOrInterpret(jaxpr);
+      // On webgpu the program is interpreted: each equation binds its primitive, which
+      // dispatches a GPU kernel (no lowering to WGSL yet; the generated JS and Wasm
+      // read host buffers).
+      const compiled = getBackend() === "webgpu" ? interpreted(jaxpr) : compileOrInterpret(jaxpr);
       program = { ...traced, jaxpr, compiled };
       cache.set(key, program);
     }

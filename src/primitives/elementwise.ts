@@ -85,6 +85,11 @@ function math1(
   return vector === undefined ? { scalar, js } : { scalar, js, vector };
 }
 
+/** `rule` run on webgpu as the WGSL builtin of the same name (float32). */
+function wgslBuiltin(rule: ElementwiseRule<NoParams>, name: string): ElementwiseRule<NoParams> {
+  return { ...rule, wgsl: (args) => `${name}(${args.join(", ")})` };
+}
+
 /**
  * Declares a unary primitive from its elementwise rule. `tangent` gives the
  * derivative rule: d out = tangent(x, dx, out). `floatOnly` ops reject ints.
@@ -131,43 +136,53 @@ export const cos = unary("cos", math1(Math.cos, "cos", "cos"), (x, dx) => mul(dx
 // d tan x = (1 + tan^2 x) dx
 export const tan = unary(
   "tan",
-  math1(Math.tan, "tan"),
+  wgslBuiltin(math1(Math.tan, "tan"), "tan"),
   (x, dx, out) => mul(dx, add(fullLike(x, 1), mul(out, out))),
   { floatOnly: true },
 );
 // d asin x = dx / sqrt(1 - x^2)
 export const asin = unary(
   "asin",
-  math1(Math.asin, "asin"),
+  wgslBuiltin(math1(Math.asin, "asin"), "asin"),
   (x, dx) => div(dx, sqrt(sub(fullLike(x, 1), mul(x, x)))),
   { floatOnly: true },
 );
 // d acos x = -dx / sqrt(1 - x^2)
 export const acos = unary(
   "acos",
-  math1(Math.acos, "acos"),
+  wgslBuiltin(math1(Math.acos, "acos"), "acos"),
   (x, dx) => div(dx, neg(sqrt(sub(fullLike(x, 1), mul(x, x))))),
   { floatOnly: true },
 );
 // d atan x = dx / (1 + x^2)
 export const atan = unary(
   "atan",
-  math1(Math.atan, "atan"),
+  wgslBuiltin(math1(Math.atan, "atan"), "atan"),
   (x, dx) => div(dx, add(fullLike(x, 1), mul(x, x))),
   { floatOnly: true },
 );
 // d sinh x = cosh x dx
-export const sinh = unary("sinh", math1(Math.sinh, "sinh"), (x, dx) => mul(dx, cosh(x)), {
-  floatOnly: true,
-});
+export const sinh = unary(
+  "sinh",
+  wgslBuiltin(math1(Math.sinh, "sinh"), "sinh"),
+  (x, dx) => mul(dx, cosh(x)),
+  {
+    floatOnly: true,
+  },
+);
 // d cosh x = sinh x dx
-export const cosh = unary("cosh", math1(Math.cosh, "cosh"), (x, dx) => mul(dx, sinh(x)), {
-  floatOnly: true,
-});
+export const cosh = unary(
+  "cosh",
+  wgslBuiltin(math1(Math.cosh, "cosh"), "cosh"),
+  (x, dx) => mul(dx, sinh(x)),
+  {
+    floatOnly: true,
+  },
+);
 // d tanh x = (1 - tanh^2 x) dx
 export const tanh = unary(
   "tanh",
-  math1(Math.tanh, "tanh"),
+  wgslBuiltin(math1(Math.tanh, "tanh"), "tanh"),
   (x, dx, out) => mul(dx, sub(fullLike(x, 1), mul(out, out))),
   { floatOnly: true },
 );
@@ -250,17 +265,19 @@ export const sign = unary(
     // sign(±0) = ±0 and sign(NaN) = NaN, as NumPy
     scalar: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
     js: ([a]) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`,
+    wgsl: ([a]) => `select(select(${a}, -1.0, ${a} < 0.0), 1.0, ${a} > 0.0)`,
   },
   "zero",
 );
-export const floor = unary("floor", math1(Math.floor, "floor"), "zero");
-export const ceil = unary("ceil", math1(Math.ceil, "ceil"), "zero");
+export const floor = unary("floor", wgslBuiltin(math1(Math.floor, "floor"), "floor"), "zero");
+export const ceil = unary("ceil", wgslBuiltin(math1(Math.ceil, "ceil"), "ceil"), "zero");
 /** NumPy rounds halves to even (self-contained: the jit and emitSource call its source). */
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
-export const round = unary("round", { scalar: roundHalfEven }, "zero");
+// WGSL's round() rounds halves to even too.
+export const round = unary("round", wgslBuiltin({ scalar: roundHalfEven }, "round"), "zero");
 
 /**
  * erf x = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, in float64 within 8 ulp
@@ -679,7 +696,7 @@ function minMaxTangent(pickA: Array, pickB: Array, like: Array, da: Tangent, db:
 // d atan2(a, b) = (b da - a db) / (a^2 + b^2)
 export const atan2 = binary(
   "atan2",
-  { scalar: Math.atan2, js: jsCall("Math.atan2") },
+  wgslBuiltin({ scalar: Math.atan2, js: jsCall("Math.atan2") }, "atan2"),
   (a, b, da, db) => {
     const num = tAdd(tMul(da, b), tNeg(tMul(db, a)));
     return num === null ? null : div(num, add(mul(a, a), mul(b, b)));

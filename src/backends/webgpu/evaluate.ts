@@ -1,0 +1,283 @@
+/**
+ * Eager evaluation of primitives on the webgpu backend (installed with
+ * `setEagerEvaluator` while "webgpu" is selected): each supported primitive
+ * becomes one or two compute dispatches on GPU arrays; host operands are
+ * uploaded first. Elementwise primitives are found by their declared Wasm
+ * vector form (`elementwise.vector`, a literal union the kernel table covers
+ * exactly) or, without one, by their declared `elementwise.wgsl` expression;
+ * the structural primitives (reshape, broadcastInDim, transpose,
+ * slice, pad, concatenate, the reductions and matmul) by name, as the jit's code generators
+ * do. Everything else is refused with an error naming the primitive.
+ */
+import { ConcreteArray } from "../../core/array.js";
+import { type DType, castScalar } from "../../core/dtype.js";
+import { ChainruleError, DTypeError } from "../../core/errors.js";
+import type { AnyPrimitive } from "../../core/primitive.js";
+import { type Shape, shapeSize, stridesOf } from "../../core/shape.js";
+import { jsBackend } from "../js.js";
+import {
+  type GpuReduceOp,
+  TILE,
+  elementwiseSource,
+  elementwiseUnsupported,
+  gatherSource,
+  matmulSource,
+  operandExprs,
+  reduceIdentityBits,
+  reduceSource,
+  scatterSource,
+  vectorExpr,
+} from "./kernels.js";
+import {
+  GpuArray,
+  clearGpuArray,
+  dispatch,
+  emptyGpuArray,
+  gpuLimit,
+  grid1d,
+  groupsFor,
+  onGpu,
+  reshapedGpuArray,
+} from "./runtime.js";
+
+function notSupported(name: string, why?: string): ChainruleError {
+  return new ChainruleError(
+    `not supported on webgpu yet: ${name}${why === undefined ? "" : ` (${why})`}; ` +
+      `use setBackend("wasm") (or "js") for it`,
+  );
+}
+
+function refuseFloat64(prim: AnyPrimitive, dtypes: readonly DType[]): void {
+  if (dtypes.includes("float64")) {
+    throw new DTypeError(
+      `${prim.name} on webgpu: got a float64 array (dtypes ${dtypes.join(", ")}), but WebGPU ` +
+        `has no float64; convert with x.astype("float32") first, or use setBackend("wasm") ` +
+        `or setBackend("js") for float64`,
+    );
+  }
+}
+
+/** out (shape `shape`) = x[offset + sum_d i_d * strides[d]]: broadcast, transpose, slice. */
+function gather(x: GpuArray, shape: Shape, strides: readonly number[], offset: number): GpuArray {
+  const out = emptyGpuArray(shape, x.dtype);
+  const n = shapeSize(shape);
+  if (n === 0) return out;
+  dispatch(
+    gatherSource(x.dtype),
+    [x.storage.buffer, out.storage.buffer],
+    [n, shape.length, offset, ...shape, ...strides],
+    true,
+    groupsFor(n),
+  );
+  return out;
+}
+
+/** Writes x into `out` at offset + sum_d i_d * strides[d] (distinct positions). */
+function scatterInto(x: GpuArray, out: GpuArray, strides: readonly number[], offset: number): void {
+  const n = shapeSize(x.shape);
+  if (n === 0) return;
+  dispatch(
+    scatterSource(x.dtype),
+    [x.storage.buffer, out.storage.buffer],
+    [n, x.shape.length, offset, ...x.shape, ...strides],
+    true,
+    groupsFor(n),
+  );
+}
+
+interface PadParams {
+  lo: readonly number[];
+  interior: readonly number[];
+}
+
+/** Zeros of the padded shape, then x scattered into its strided window. */
+function padGpu(x: GpuArray, outShape: Shape, { lo, interior }: PadParams): GpuArray {
+  const out = emptyGpuArray(outShape, x.dtype);
+  clearGpuArray(out);
+  const outStrides = stridesOf(outShape);
+  const strides = outStrides.map((s, d) => s * (interior[d]! + 1));
+  const offset = lo.reduce((acc, l, d) => acc + l * outStrides[d]!, 0);
+  scatterInto(x, out, strides, offset);
+  return out;
+}
+
+/** Each input scattered into its window along `axis` (together they cover the output). */
+function concatenateGpu(xs: readonly GpuArray[], outShape: Shape, axis: number): GpuArray {
+  const out = emptyGpuArray(outShape, xs[0]!.dtype);
+  const outStrides = stridesOf(outShape);
+  let at = 0;
+  for (const x of xs) {
+    scatterInto(x, out, outStrides, at * outStrides[axis]!);
+    at += x.shape[axis]!;
+  }
+  return out;
+}
+
+function transposeGpu(x: GpuArray, perm: readonly number[]): GpuArray {
+  const inStrides = stridesOf(x.shape);
+  return gather(
+    x,
+    perm.map((p) => x.shape[p]!),
+    perm.map((p) => inStrides[p]!),
+    0,
+  );
+}
+
+/** Reduces the sorted `axes`: moved last (a gather when needed), then one workgroup per row. */
+function reduceGpu(op: GpuReduceOp, x: GpuArray, axes: readonly number[]): GpuArray {
+  const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const outShape = kept.map((d) => x.shape[d]!);
+  if (axes.length === 0) return x;
+  const perm = [...kept, ...axes];
+  const moved = perm.every((p, i) => p === i) ? x : transposeGpu(x, perm);
+  const rows = shapeSize(outShape);
+  const cols = shapeSize(axes.map((d) => x.shape[d]!));
+  const out = emptyGpuArray(outShape, x.dtype);
+  if (rows === 0) return out;
+  dispatch(
+    reduceSource(op, x.dtype),
+    [moved.storage.buffer, out.storage.buffer],
+    [rows, cols, reduceIdentityBits(op)],
+    false,
+    grid1d(rows),
+  );
+  return out;
+}
+
+interface MatmulParams {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+function matmulGpu(a: GpuArray, b: GpuArray, { transposeA, transposeB }: MatmulParams): GpuArray {
+  const r = a.shape.length;
+  const m = transposeA ? a.shape[r - 1]! : a.shape[r - 2]!;
+  const k = transposeA ? a.shape[r - 2]! : a.shape[r - 1]!;
+  const n = transposeB ? b.shape[r - 2]! : b.shape[r - 1]!;
+  const batchShape = a.shape.slice(0, -2);
+  const batch = shapeSize(batchShape);
+  const out = emptyGpuArray([...batchShape, m, n], a.dtype);
+  if (batch * m * n === 0) return out;
+  if (k === 0) return fillZero(out);
+  if (batch > gpuLimit()) {
+    throw notSupported(
+      "matmul",
+      `${batch} batch entries exceed the device's ${gpuLimit()} workgroups per dimension`,
+    );
+  }
+  dispatch(
+    matmulSource(a.dtype, transposeA, transposeB),
+    [a.storage.buffer, b.storage.buffer, out.storage.buffer],
+    [m, k, n],
+    false,
+    [Math.ceil(n / TILE), Math.ceil(m / TILE), batch],
+  );
+  return out;
+}
+
+/** Zeros into `out` (a product with an empty inner dimension). */
+function fillZero(out: GpuArray): GpuArray {
+  const zero = onGpu(ConcreteArray.scalar(0, out.dtype));
+  return gather(
+    zero,
+    out.shape,
+    out.shape.map(() => 0),
+    0,
+  );
+}
+
+function elementwiseGpu(
+  prim: AnyPrimitive,
+  args: readonly ConcreteArray[],
+  outDtype: DType,
+): GpuArray {
+  const rule = prim.multipleResults === true ? undefined : prim.elementwise;
+  if (rule === undefined) throw notSupported(prim.name);
+  const dtypes = args.map((a) => a.dtype);
+  let expr: string;
+  if (rule.vector !== undefined) {
+    // The vector forms' WGSL (kernels.ts): every dtype the form allows.
+    const why = elementwiseUnsupported(rule.vector, dtypes);
+    if (why !== null) throw notSupported(prim.name, why);
+    expr = vectorExpr(rule.vector, dtypes, outDtype);
+  } else if (rule.wgsl !== undefined) {
+    // A declared WGSL expression: float32 operands and result.
+    if (!dtypes.every((d) => d === "float32") || outDtype !== "float32") {
+      throw notSupported(prim.name, `its WGSL form takes float32, got ${dtypes.join(", ")}`);
+    }
+    expr = rule.wgsl(operandExprs(args.length));
+  } else {
+    throw notSupported(prim.name);
+  }
+  const ins = args.map(onGpu);
+  const out = emptyGpuArray(args[0]!.shape, outDtype);
+  const n = shapeSize(out.shape);
+  if (n === 0) return out;
+  dispatch(
+    elementwiseSource(expr, dtypes, outDtype),
+    [...ins.map((x) => x.storage.buffer), out.storage.buffer],
+    [n],
+    false,
+    groupsFor(n),
+  );
+  return out;
+}
+
+/** Converts a host array on the host (float64 data becomes float32 before it goes up). */
+function convertOnHost(x: ConcreteArray, dtype: DType): ConcreteArray {
+  if (x.shape.length === 0) return ConcreteArray.scalar(castScalar(x.scalarValue, dtype), dtype);
+  return new ConcreteArray(x.shape, dtype, jsBackend.convert(x.buffer, dtype));
+}
+
+/** The webgpu backend's `EagerEvaluator`: the outputs of `prim` on `args`, on the GPU. */
+export function evaluateOnGpu(
+  prim: AnyPrimitive,
+  args: readonly ConcreteArray[],
+  params: unknown,
+): ConcreteArray[] {
+  if (prim.multipleResults === true) throw notSupported(prim.name);
+  const out = prim.abstractEval(args, params);
+  const x = args[0]!;
+  if (prim.name === "convert" && !(x instanceof GpuArray)) {
+    // Host data (float64 included) converts where it is and is uploaded when used.
+    refuseFloat64(prim, [out.dtype]);
+    return [convertOnHost(x, out.dtype)];
+  }
+  refuseFloat64(prim, [...args.map((a) => a.dtype), out.dtype]);
+  switch (prim.name) {
+    case "reshape":
+      return [reshapedGpuArray(onGpu(x), out.shape)];
+    case "broadcastInDim": {
+      const { dims } = params as { dims: readonly number[] };
+      const inStrides = stridesOf(x.shape);
+      const strides = out.shape.map(() => 0);
+      dims.forEach((d, i) => {
+        if (x.shape[i] !== 1) strides[d] = inStrides[i]!;
+      });
+      return [gather(onGpu(x), out.shape, strides, 0)];
+    }
+    case "transpose":
+      return [transposeGpu(onGpu(x), (params as { perm: readonly number[] }).perm)];
+    case "slice": {
+      const { start, step } = params as { start: readonly number[]; step: readonly number[] };
+      const inStrides = stridesOf(x.shape);
+      const strides = inStrides.map((s, d) => s * step[d]!);
+      const offset = start.reduce((acc, s, d) => acc + s * inStrides[d]!, 0);
+      return [gather(onGpu(x), out.shape, strides, offset)];
+    }
+    case "pad":
+      return [padGpu(onGpu(x), out.shape, params as PadParams)];
+    case "concatenate":
+      return [concatenateGpu(args.map(onGpu), out.shape, (params as { axis: number }).axis)];
+    case "reduceSum":
+    case "reduceMax":
+    case "reduceMin": {
+      const op = prim.name === "reduceSum" ? "sum" : prim.name === "reduceMax" ? "max" : "min";
+      return [reduceGpu(op, onGpu(x), (params as { axes: readonly number[] }).axes)];
+    }
+    case "matmul":
+      return [matmulGpu(onGpu(x), onGpu(args[1]!), params as MatmulParams)];
+    default:
+      return [elementwiseGpu(prim, args, out.dtype)];
+  }
+}

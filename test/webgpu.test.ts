@@ -1,0 +1,227 @@
+/**
+ * The webgpu backend. In Node (no navigator.gpu) `setBackend("webgpu")`
+ * must reject with advice, and the asynchronous reads must equal the
+ * synchronous ones on the CPU backends. In headless Chromium with WebGPU on
+ * SwiftShader (needs /usr/bin/chromium; skipped with the reason otherwise),
+ * a bundled page (test/webgpu-page.ts) runs elementwise ops, reductions,
+ * matrix products and gradients on webgpu and on the js backend; the results
+ * must agree within float32 tolerance, and the error messages must name
+ * what to do.
+ */
+import { existsSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getBackend, np, setBackend } from "../src/index.js";
+import type { PageResults } from "./webgpu-page.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.log(
+    `webgpu.test.ts: browser part skipped: ${CHROMIUM} not found (apt-get install chromium)`,
+  );
+}
+
+describe("webgpu in Node", () => {
+  it("setBackend('webgpu') rejects with advice where navigator.gpu is absent", async () => {
+    const before = getBackend();
+    await expect(setBackend("webgpu")).rejects.toThrow(
+      /setBackend\("webgpu"\): WebGPU is not available here \(navigator\.gpu is undefined\); use setBackend\("wasm"\) or setBackend\("js"\)/,
+    );
+    expect(getBackend()).toBe(before);
+    // The CPU backends keep working after the failed attempt.
+    expect(np.add(np.array([1, 2]), 1).toArray()).toEqual([2, 3]);
+  });
+
+  it("dataAsync, itemAsync and toArrayAsync equal the synchronous reads on the CPU backends", async () => {
+    const before = getBackend();
+    try {
+      for (const name of ["js", "wasm"]) {
+        setBackend(name);
+        const m = np.array([
+          [1, -2, 3],
+          [4, 5, -6],
+        ]);
+        const t = m.T.mul(2);
+        // Plain-loop reference for the transpose times two.
+        const expected = [
+          [2, 8],
+          [-4, 10],
+          [6, -12],
+        ];
+        expect(await t.toArrayAsync()).toEqual(expected);
+        expect(Array.from(await t.dataAsync())).toEqual(expected.flat());
+        expect(await m.sum().itemAsync()).toBe(1 - 2 + 3 + 4 + 5 - 6);
+        expect(await np.array(true).itemAsync()).toBe(1);
+        // A copy: writing into it leaves the array unchanged.
+        const copy = await m.dataAsync();
+        copy[0] = 99;
+        expect(m.data()[0]).toBe(1);
+        await expect(m.itemAsync()).rejects.toThrow(
+          /itemAsync: expected an array with one element, got shape \[2, 3\]/,
+        );
+      }
+    } finally {
+      setBackend(before);
+    }
+  });
+});
+
+const TRANSCENDENTAL = new Set(
+  "sin cos tan arcsin arccos arctan sinh cosh tanh arctan2 gradSin".split(" "),
+);
+
+/**
+ * Tolerance of a case, relative to max(1, |value|): float32 roundoff for the
+ * exactly rounded operations; for the trigonometric and hyperbolic
+ * functions WGSL's accuracy for sin and cos (absolute error at most 2^-11
+ * on [-pi, pi]; the others are specified from them, from exp, or in
+ * thousands of ulp: SwiftShader's sin differs from the float32 of Math.sin
+ * by up to 4.5e-5 here); longer sums for reductions, products and gradients.
+ */
+function tolerance(name: string): number {
+  if (TRANSCENDENTAL.has(name)) return 2 ** -11;
+  if (name.startsWith("sum") || name === "mean" || name.startsWith("matmul")) return 2e-4;
+  if (name.startsWith("grad") || name.startsWith("jitted")) return 2e-4;
+  return 2e-5;
+}
+
+describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () => {
+  let server: http.Server;
+  let origin = "";
+  let results: PageResults;
+
+  beforeAll(async () => {
+    const esbuild = await import("esbuild");
+    const built = await esbuild.build({
+      entryPoints: [fileURLToPath(new URL("./webgpu-page.ts", import.meta.url))],
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      write: false,
+      logLevel: "silent",
+    });
+    const script = built.outputFiles[0]!.text;
+    const html = `<!doctype html><html><head><script type="module" src="/page.js"></script></head><body></body></html>`;
+    server = http.createServer((req, res) => {
+      const isScript = req.url === "/page.js";
+      res.setHeader("content-type", isScript ? "text/javascript" : "text/html");
+      res.end(isScript ? script : html);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless=new",
+        "--no-sandbox",
+        "--enable-unsafe-webgpu",
+        "--use-webgpu-adapter=swiftshader",
+        "--js-flags=--expose-gc",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto(`${origin}/`);
+      await page.waitForFunction(() => "chainruleWebgpuChecks" in globalThis, undefined, {
+        timeout: 20_000,
+      });
+      results = await page.evaluate(() =>
+        (
+          globalThis as unknown as { chainruleWebgpuChecks: () => Promise<PageResults> }
+        ).chainruleWebgpuChecks(),
+      );
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  afterAll(() => {
+    server?.close();
+  });
+
+  it("runs every case on webgpu and agrees with the js backend within float32 tolerance", () => {
+    expect(results.backend).toBe("webgpu");
+    expect(results.cases.length).toBeGreaterThan(30);
+    const failures: string[] = [];
+    for (const c of results.cases) {
+      if (c.error !== null || c.gpu === null || c.gpu.length !== c.ref.length) {
+        failures.push(`${c.name}: ${c.error ?? `got ${c.gpu?.length} values for ${c.ref.length}`}`);
+        continue;
+      }
+      const tol = tolerance(c.name);
+      for (let i = 0; i < c.gpu.length; i++) {
+        const gpu = c.gpu[i]!;
+        const ref = c.ref[i]!;
+        // int32 and bool results are exact; float32 within roundoff.
+        const bad =
+          c.dtype === "float32"
+            ? !(Math.abs(gpu - ref) <= tol * Math.max(1, Math.abs(ref)))
+            : gpu !== ref;
+        if (bad) {
+          failures.push(`${c.name}[${i}]: webgpu ${gpu} vs js ${ref} (tolerance ${tol})`);
+          break;
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("synchronous reads of GPU arrays name the asynchronous ones", () => {
+    const advice =
+      /use await x\.dataAsync\(\), await x\.toArrayAsync\(\) or await x\.itemAsync\(\)/;
+    expect(results.syncData).toMatch(
+      /^ChainruleError: data: this array lives on the webgpu backend/,
+    );
+    expect(results.syncData).toMatch(advice);
+    expect(results.syncItem).toMatch(
+      /^ChainruleError: item: this array lives on the webgpu backend/,
+    );
+    expect(results.syncToString).toMatch(advice);
+  });
+
+  it("refuses unsupported primitives and float64 with advice; astype('float32') converts on the host", () => {
+    expect(results.unsupported).toMatch(
+      /not supported on webgpu yet: erf; use setBackend\("wasm"\) \(or "js"\)/,
+    );
+    expect(results.float64).toMatch(
+      /^DTypeError: .*got a float64 array .*x\.astype\("float32"\).*setBackend\("wasm"\)/,
+    );
+    expect(results.astypeFloat32).toEqual([2.5, 3]);
+  });
+
+  it("recycles GPU buffers: a loop of 200 steps creates fewer buffers than steps (it uses about 1,200)", () => {
+    const { steps, value, createdBefore, createdAfter } = results.loop;
+    // The loop's value, sum(tanh(w v + 0.5)), against the js case of the same expression.
+    const ref = results.cases.find((c) => c.name === "loopValue")!.ref[0]!;
+    expect(Math.abs(value - ref)).toBeLessThan(2 ** -11 * 64);
+    const created = createdAfter - createdBefore;
+    expect(created).toBeGreaterThan(0);
+    expect(created).toBeLessThan(steps);
+  });
+
+  it("reads scalars and nested arrays asynchronously", () => {
+    const sum = results.cases.find((c) => c.name === "sumAll")!;
+    // The sum of x + y, checked against a plain loop over the js values of x + y.
+    const add = results.cases.find((c) => c.name === "add")!;
+    const loop = add.ref.reduce((s, v) => s + v, 0);
+    expect(Math.abs(results.itemAsync - loop)).toBeLessThan(1e-3);
+    expect(sum.gpu).not.toBeNull();
+    expect(results.toArrayAsync).toEqual([
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
+  });
+});
