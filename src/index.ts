@@ -47,6 +47,9 @@ export * as stats from "./stats/index.js";
 export * as special from "./special/index.js";
 export * as random from "./random/index.js";
 export * as stochastic from "./stochastic/index.js";
+export * as physics from "./physics/index.js";
+export * as ode from "./ode/index.js";
+export * as infer from "./infer/index.js";
 export { jvp } from "./transforms/jvp.js";
 export { grad, valueAndGrad, vjp, linearize, type GradOptions } from "./transforms/linearize.js";
 export {

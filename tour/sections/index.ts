@@ -15,7 +15,10 @@ import { frameworks } from "./s12-frameworks.js";
 import { linearMaps } from "./s13-linear-maps.js";
 import { graphsCse } from "./s14-graphs-cse.js";
 import { byHand } from "./s15-by-hand.js";
-import { agentBased } from "./s20-agent-based.js";
+import { hmc } from "./s16-hmc.js";
+import { sensitivity } from "./s17-sensitivity.js";
+import { mechanics } from "./s18-mechanics.js";
+import { agentBased } from "./s19-agent-based.js";
 
 export const SECTIONS: Section[] = [
   finiteDifferences,
@@ -33,5 +36,8 @@ export const SECTIONS: Section[] = [
   linearMaps,
   graphsCse,
   byHand,
+  hmc,
+  sensitivity,
+  mechanics,
   agentBased,
 ];

@@ -67,7 +67,7 @@ function liveBytes(): number {
 
 export const agentBased: Section = {
   id: "agent-based",
-  title: "20. Agent-based models: derivatives through discrete random decisions",
+  title: "19. Agent-based models: derivatives through discrete random decisions",
   run(opts): SectionResult {
     const agents = opts.quick ? 100 : 400;
     const days = opts.quick ? 12 : 30;
