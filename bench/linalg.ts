@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     {
       name: "eigh",
       stack: () => np.linalg.eigh(sym),
-      viaVmap: () => vmap((m: NdArray) => np.linalg.eigh(m))(sym) as NdArray[],
+      viaVmap: () => vmap((m: NdArray) => np.linalg.eigh(m))(sym),
       loop: () => {
         const outs = symList.map((m) => np.linalg.eigh(m));
         return [np.stack(outs.map((o) => o[0])), np.stack(outs.map((o) => o[1]))];
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     {
       name: "svd (reduced)",
       stack: () => svdOf(raw),
-      viaVmap: () => vmap(svdOf)(raw) as NdArray[],
+      viaVmap: () => vmap(svdOf)(raw),
       loop: () => {
         const outs = rawList.map(svdOf);
         return [0, 1, 2].map((k) => np.stack(outs.map((o) => o[k]!)));

@@ -44,7 +44,7 @@ for (const size of [1, 100]) {
   const data = Float64Array.from({ length: size }, (_, j) => 0.1 + j / size);
   const x = size === 1 ? np.array(data[0]!) : np.array(data);
   const shape = size === 1 ? "scalar" : `[${size}]`;
-  const total = (v: Array, n: number | Array) => np.sum(lax.forILoop(0, n, body, v) as Array);
+  const total = (v: Array, n: number | Array) => np.sum(lax.forILoop(0, n, body, v));
   // Fresh jitted functions per round, so that each first call compiles.
   const cases: Case[] = [
     {

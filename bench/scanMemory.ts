@@ -61,7 +61,7 @@ function simulation(T: number, N: number, opts: lax.ScanOptions) {
     const [[xT]] = lax.scan(step as never, [x0, np.zeros([N])], null, {
       length: T,
       ...opts,
-    }) as [[NdArray, NdArray], unknown];
+    });
     return np.mean(np.square(xT));
   };
 }
@@ -71,14 +71,14 @@ function runCase(name: string, T: number, N: number): CaseResult {
   const params = np.array([1.0, 0.002, 0.5]);
   const mib = (b: number) => b / 2 ** 20;
   let run: () => NdArray;
-  if (name === "plain") run = () => grad(simulation(T, N, {}))(params) as NdArray;
-  else if (name === "jacfwd") run = () => jacfwd(simulation(T, N, {}))(params) as NdArray;
+  if (name === "plain") run = () => grad(simulation(T, N, {}))(params);
+  else if (name === "jacfwd") run = () => jacfwd(simulation(T, N, {}))(params);
   else if (name.startsWith("revolve-")) {
     // revolve-S, or revolve-S-eager: the step not compiled with jit
     const [, s, eager] = name.split("-");
     const snapshots = Number(s);
     if (eager === "eager") scanTuning.jitStep = false;
-    run = () => grad(simulation(T, N, { checkpoint: { snapshots } }))(params) as NdArray;
+    run = () => grad(simulation(T, N, { checkpoint: { snapshots } }))(params);
   } else throw new Error(`scanMemory: unknown case ${name}`);
   (globalThis as { gc?: () => void }).gc?.();
   const baseline = process.memoryUsage().rss;

@@ -49,7 +49,7 @@ function jaxF(n: number) {
 }
 
 function chainruleGrad(n: number, x0: number): number {
-  return (grad(chainruleF(n))(x0) as Array).item();
+  return grad(chainruleF(n))(x0).item();
 }
 function tfGrad(n: number, x0: number): number {
   return tfRead(() => tf.grad(tfF(n))(tf.scalar(x0)))[0]!;

@@ -34,7 +34,7 @@ function chainruleCompileMs(n: number, reps: number): number {
   for (let r = 0; r < reps; r++) {
     const g = jit(grad(chainruleF(n)));
     const t0 = performance.now();
-    (g(0.3) as Array).item();
+    g(0.3).item();
     times.push(performance.now() - t0);
   }
   return median(times);
@@ -54,7 +54,7 @@ export async function benchW1Jit(opts: { quick: boolean }): Promise<void> {
     let jaxCompileMs: number | null = null;
     const cases: BenchCase[] = [
       { name: "plain JS f(x)", run: () => plainValue(x0, n) },
-      { name: "chainrule jit(grad)", run: () => (ours(x0) as Array).item() },
+      { name: "chainrule jit(grad)", run: () => ours(x0).item() },
     ];
     if (n <= peerN) {
       const theirs = jaxJit(jaxGrad(jaxF(n)));
@@ -66,7 +66,7 @@ export async function benchW1Jit(opts: { quick: boolean }): Promise<void> {
         run: () => theirs(jnp.array(x0, { dtype: jnp.float64 })).dataSync()[0],
       });
     }
-    const check = [(ours(x0) as Array).item(), (grad(chainruleF(n))(x0) as Array).item()];
+    const check = [ours(x0).item(), grad(chainruleF(n))(x0).item()];
     const results = await runInterleaved(cases, {
       rounds: opts.quick ? 50 : 200,
       warmup: opts.quick ? 50 : 300,

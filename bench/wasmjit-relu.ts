@@ -29,7 +29,7 @@ const w1 = filled(784 * hidden, (i) => Math.sin(i), [784, hidden]);
 const dw1 = filled(784 * hidden, (i) => Math.cos(i), [784, hidden]);
 
 const reluGrad = (v: Array): Array =>
-  grad((u: Array) => np.sum(np.multiply(nn.relu(np.add(u, b)), y)))(v) as Array;
+  grad((u: Array) => np.sum(np.multiply(nn.relu(np.add(u, b)), y)))(v);
 const sgd = (w: Array, dw: Array): Array => np.subtract(w, np.multiply(dw, 0.01));
 
 /** Jits both functions with groups of at least `minElements` lowered, and compiles them. */
@@ -39,7 +39,7 @@ function compile(minElements: number): { relu: () => Array; sgd: () => Array } {
   const s = jit(sgd);
   r(x);
   s(w1, dw1);
-  return { relu: () => r(x) as Array, sgd: () => s(w1, dw1) as Array };
+  return { relu: () => r(x), sgd: () => s(w1, dw1) };
 }
 const off = compile(Number.MAX_SAFE_INTEGER);
 const on = compile(1024);

@@ -42,7 +42,7 @@ console.log(
 // Forward mode: z = x*y + sin(x), dz along (1, 0).
 const z = (x: Array, y: Array) => np.add(np.multiply(x, y), np.sin(x));
 const [value, dz] = jvp(z, [2, 3], [1, 0]);
-console.log("z(2,3) =", (value as Array).item(), " dz/dx =", (dz as Array).item());
+console.log("z(2,3) =", value.item(), " dz/dx =", dz.item());
 
 // Jacobians both ways (shape out.shape ++ in.shape), and a Hessian.
 const g = (x: Array) => np.multiply(np.sum(x), np.ones([2]));

@@ -2,8 +2,34 @@
  * chainrule: exact derivatives of ordinary TypeScript programs.
  * The public surface (see shared/API.md); re-exports only.
  */
-export { Array, type ArrayLike, type Aval, type NestedNumbers } from "./core/array.js";
-export type { DType } from "./core/dtype.js";
+export {
+  Array,
+  type ConcreteArray,
+  type ArrayLike,
+  type Aval,
+  type NestedNumbers,
+  type SliceIndex,
+} from "./core/array.js";
+export type { DType, TypedArray } from "./core/dtype.js";
+export type { Shape } from "./core/shape.js";
+export type { Axis, AxisArg, ReduceOpts } from "./numpy/index.js";
+export type {
+  Argnums,
+  Arrays,
+  Grads,
+  GradsAt,
+  Inputs,
+  JacobianOf,
+  Leaf,
+  LeavesOf,
+  LooseInput,
+  MapLeaves,
+  NestedArrays,
+  TreeInput,
+} from "./tree/types.js";
+export type { TreeDef } from "./tree/index.js";
+export type { Optimizer, AdamState, MinimizeOptions, MinimizeResult } from "./optim/index.js";
+export type { ForILoopOptions, ScanOptions } from "./lax/index.js";
 export {
   ChainruleError,
   ConcretizationError,
@@ -14,7 +40,7 @@ export {
 } from "./core/errors.js";
 export * as np from "./numpy/index.js";
 export * as nn from "./nn/index.js";
-export * as tree from "./tree/index.js";
+export * as tree from "./tree/public.js";
 export * as lax from "./lax/index.js";
 export * as optim from "./optim/index.js";
 export * as stats from "./stats/index.js";
@@ -26,8 +52,15 @@ export * as ode from "./ode/index.js";
 export * as infer from "./infer/index.js";
 export { jvp } from "./transforms/jvp.js";
 export { grad, valueAndGrad, vjp, linearize, type GradOptions } from "./transforms/linearize.js";
-export { jacfwd, jacrev, jacobian, hessian, type JacobianOptions } from "./transforms/jacobian.js";
-export { vmap, type VmapOptions } from "./transforms/vmap.js";
+export {
+  jacfwd,
+  jacrev,
+  jacobian,
+  hessian,
+  type JacobianFunction,
+  type JacobianOptions,
+} from "./transforms/jacobian.js";
+export { vmap, type Axes, type VmapOptions } from "./transforms/vmap.js";
 export {
   checkpoint,
   customJvp,
@@ -40,11 +73,11 @@ export {
   type CheckGradsOptions,
   type CheckGradsReport,
 } from "./transforms/checkGrads.js";
-export { makeJaxpr, Jaxpr } from "./ir/jaxpr.js";
-export { jit, type JitOptions, type JittedFunction } from "./jit/jit.js";
+export { makeJaxpr, Jaxpr, type MakeJaxprOptions, type TracedProgram } from "./ir/jaxpr.js";
+export { jit, type JitOptions, type JittedFunction, type LoweredProgram } from "./jit/jit.js";
 export { emitSource } from "./jit/emitSource.js";
 export { toDot, renderSvg, graphSize, type DotOptions, type GraphSize } from "./ir/graph.js";
 export { stopGradient } from "./numpy/index.js";
 export { noGrad, GradientTape, type GradientTapeOptions } from "./imperative/index.js";
 export type { BackwardOptions } from "./core/array.js";
-export { getBackend, setBackend } from "./backends/index.js";
+export { getBackend, ready, setBackend } from "./backends/index.js";

@@ -117,6 +117,7 @@ describe("values that are not arrays", () => {
     expect(() => np.array({ a: 1 } as never)).toThrow(/np\.array.*an object/);
     expect(() => np.exp((() => 1) as never)).toThrow(/a function/);
     expect(() => np.array([1, "x"] as never)).toThrow(/element \[1\] is the string "x"/);
+    // @ts-expect-error -- rejected by the types too; the run-time check covers JS callers
     expect(() => grad((x: NdArray) => x)("abc")).toThrow(InvalidArgumentError);
   });
   it("unknown dtype", () => {
@@ -187,6 +188,7 @@ describe("more misuse, each with a message that says what to do", () => {
     );
   });
   it("transformation options", () => {
+    // @ts-expect-error -- rejected by the types too; the run-time check covers JS callers
     expect(() => vmap((x: NdArray) => x)(np.array(1), 2)).toThrow(
       /is a scalar \(shape \[\]\) but inAxes asks/,
     );
@@ -196,6 +198,7 @@ describe("more misuse, each with a message that says what to do", () => {
     expect(() => vmap((x: NdArray) => x, { outAxes: null })(np.ones([2]))).toThrow(
       /batched but outAxes says null/,
     );
+    // @ts-expect-error -- rejected by the types too; the run-time check covers JS callers
     expect(() => grad((x: NdArray) => np.sin(x), { hasAux: true })(1)).toThrow(
       /hasAux, f must return a pair/,
     );
@@ -203,6 +206,7 @@ describe("more misuse, each with a message that says what to do", () => {
       /staticArgnums 3 is out of range/,
     );
     const [, pullback] = vjp((x: NdArray) => [np.sin(x), x], 1);
+    // @ts-expect-error -- rejected by the types too; the run-time check covers JS callers
     expect(() => pullback(1)).toThrow(/cotangent's structure .* differs from the output's/);
   });
   it("backend names", () => {

@@ -171,7 +171,10 @@ describe("grad options", () => {
     expectAllClose(gy!, np.square(x), 1e-15);
   });
   it("hasAux with grad and valueAndGrad", () => {
-    const withAux = (x: NdArray) => [np.sum(np.square(x)), { norm: np.sqrt(np.sum(np.square(x))) }];
+    const withAux = (x: NdArray): [NdArray, { norm: NdArray }] => [
+      np.sum(np.square(x)),
+      { norm: np.sqrt(np.sum(np.square(x))) },
+    ];
     const x = np.array([3, 4]);
     const [g, aux] = grad(withAux, { hasAux: true })(x);
     expectAllClose(g, [6, 8], 0);

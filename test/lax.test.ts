@@ -107,7 +107,7 @@ describe("lax loops", () => {
     expectAllClose(jit(grad(simulate))(0.7), grad(simulate)(0.7), 1e-14);
     // reverse: visits xs from the end
     const [last, ys] = lax.scan(
-      ((c: NdArray, x: NdArray) => [np.add(c, x), c]) as never,
+      (c: NdArray, x: NdArray) => [np.add(c, x), c],
       0,
       np.array([1, 2, 3]),
       { reverse: true },

@@ -3,7 +3,7 @@
  * trained on generated data.
  */
 import { describe, expect, it } from "vitest";
-import { type Array as NdArray, jit, nn, np, optim, valueAndGrad } from "../src/index.js";
+import { jit, nn, np, optim, valueAndGrad } from "../src/index.js";
 import { expectAllClose } from "./helpers.js";
 
 describe("losses", () => {
@@ -74,10 +74,10 @@ describe("training", () => {
     const step = jit(valueAndGrad(loss));
     const opt = optim.adam(0.03);
     let state = opt.init(params);
-    const first = (step(params) as [NdArray, unknown])[0].item();
+    const first = step(params)[0].item();
     let last = first;
     for (let i = 0; i < 300; i++) {
-      const [value, g] = step(params) as [NdArray, unknown];
+      const [value, g] = step(params);
       last = value.item();
       [params, state] = opt.update(g, state, params);
     }

@@ -111,7 +111,7 @@ describe("more log-densities", () => {
     expectAllClose(stats.betaLogPdf(0.5, 2, 3), Math.log(0.5 * 0.25 * 12), 1e-14);
     expectAllClose(stats.betaLogPdf(0.3, 1, 1), 0, 1e-14, 1e-14);
     // Derivatives in every argument against central differences.
-    const args = [1.7, 2.3, 0.8];
+    const args: [number, number, number] = [1.7, 2.3, 0.8];
     for (let i = 0; i < 3; i++) {
       const f = (v: number) =>
         stats
@@ -120,7 +120,7 @@ describe("more log-densities", () => {
       const g = grad(stats.gammaLogPdf, { argnums: i })(...args) as NdArray;
       expectAllClose(g, central(f, args[i]!), 1e-8);
     }
-    const bargs = [0.35, 2.5, 1.5];
+    const bargs: [number, number, number] = [0.35, 2.5, 1.5];
     for (let i = 0; i < 3; i++) {
       const f = (v: number) =>
         stats

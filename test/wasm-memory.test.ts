@@ -10,7 +10,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { describe, expect, it } from "vitest";
 import { getRuntime } from "../src/backends/wasm/index.js";
-import { type Array as NdArray, jit, nn, np, optim, valueAndGrad } from "../src/index.js";
+import { jit, nn, np, optim, valueAndGrad } from "../src/index.js";
 import { useBackendAtAllSizes } from "./helpers.js";
 
 v8.setFlagsFromString("--expose-gc");
@@ -45,7 +45,7 @@ describe("Wasm backend memory", () => {
     const train = (steps: number): number => {
       let value = NaN;
       for (let i = 0; i < steps; i++) {
-        const [v, g] = step(params) as [NdArray, unknown];
+        const [v, g] = step(params);
         [params, state] = opt.update(g, state, params);
         if (i === steps - 1) value = v.item();
       }

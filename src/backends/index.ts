@@ -9,7 +9,14 @@ import { ChainruleError } from "../core/errors.js";
 import { setEagerEvaluator } from "../core/trace.js";
 import type { Backend } from "./backend.js";
 import { jsBackend } from "./js.js";
-import { wasmAvailable, wasmBackend } from "./wasm/index.js";
+import {
+  startWasmThreads,
+  tryRuntime,
+  wasmAvailable,
+  wasmBackend,
+  wasmReady,
+  wasmRefused,
+} from "./wasm/index.js";
 import { acquireDevice, evaluateOnGpu, webgpuHostKernels } from "./webgpu/index.js";
 
 const backends = new Map<string, Backend>([["js", jsBackend]]);
@@ -22,9 +29,63 @@ export function backend(): Backend {
   return current;
 }
 
-/** Name of the active backend. */
+let warnedFallback = false;
+
+/**
+ * The name of the backend that runs the kernels: `"wasm"` or `"js"`. Where
+ * the Wasm backend is selected but the page's Content-Security-Policy
+ * refused to compile its module (no `'wasm-unsafe-eval'`), everything runs
+ * in the JS reference, and this says `"js"` (with one console warning).
+ * While the module is still compiling (the first moments in a browser) it
+ * says `"wasm"`: await {@link ready} to be sure.
+ *
+ * @example
+ * ```ts
+ * import { getBackend, ready } from "chainrule";
+ * await ready();
+ * console.log(getBackend()); // "wasm" where WebAssembly SIMD runs, else "js"
+ * ```
+ */
 export function getBackend(): string {
+  if (current === wasmBackend && wasmRefused()) {
+    if (!warnedFallback) {
+      warnedFallback = true;
+      console.warn(
+        "chainrule: this page's Content-Security-Policy refused to compile WebAssembly, so the " +
+          "JS backend runs (20-30x slower); allow 'wasm-unsafe-eval' in script-src to use Wasm",
+      );
+    }
+    return "js";
+  }
   return current.name;
+}
+
+/**
+ * Resolves when the default backend is fully up: the Wasm kernel module
+ * compiled and instantiated, and its worker threads started where
+ * SharedArrayBuffer exists (Node, cross-origin-isolated pages). Everything
+ * works before it resolves, only slower (kernels run in JS while the module
+ * compiles, on one thread until the workers run). In a browser, workers
+ * start only after the page's event loop turns, so a synchronous loop run
+ * before awaiting `ready()` gets no threads. Never rejects: where Wasm is
+ * refused, it resolves with the JS backend in use (see {@link getBackend}).
+ *
+ * @example
+ * ```ts
+ * import { np, ready } from "chainrule";
+ * await ready();
+ * const y = np.matmul(np.ones([64, 64]), np.ones([64, 64])); // Wasm kernels, threads started
+ * ```
+ */
+export async function ready(): Promise<void> {
+  if (current !== wasmBackend) return;
+  await wasmReady();
+  const rt = tryRuntime();
+  if (rt === undefined) {
+    getBackend(); // warns once when the module was refused
+    return;
+  }
+  if (rt.shared) await startWasmThreads(rt);
 }
 
 /**

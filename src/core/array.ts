@@ -15,7 +15,9 @@ import { type Shape, shapeSize } from "./shape.js";
 
 /** The abstract value of an array: what a tracer knows without data. */
 export interface Aval {
+  /** The shape. */
   readonly shape: Shape;
+  /** The element type. */
   readonly dtype: DType;
 }
 
@@ -103,15 +105,28 @@ function np(): ArrayMethodImpls {
 
 /**
  * An n-dimensional array (or a tracer standing for one). Garbage-collected:
- * nothing needs to be freed.
+ * nothing needs to be freed. Made by `np.array`, `np.zeros`, ... and by every
+ * operation; its methods mirror the `np` functions.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * const x = np.array([[1, 2], [3, 4]]);
+ * const y = x.mul(2).add(1).sum(0); // array([ 8., 14.])
+ * console.log(x.shape, y.toArray()); // [2, 2] [8, 14]
+ * ```
  */
 export abstract class Array {
+  /** The size of each axis: `[]` for a scalar, `[n]` for a vector, `[rows, cols]` for a matrix. */
   abstract get shape(): Shape;
+  /** The element type: "float64" (the default), "float32", "int32" or "bool". */
   abstract get dtype(): DType;
 
+  /** The number of axes (the rank): `shape.length`. */
   get ndim(): number {
     return this.shape.length;
   }
+  /** The number of elements: the product of the shape (1 for a scalar). */
   get size(): number {
     return shapeSize(this.shape);
   }
@@ -197,91 +212,120 @@ export abstract class Array {
     return out;
   }
 
+  /** `this + other`, elementwise with NumPy broadcasting (np.add). */
   add(other: ArrayLike): Array {
     return np().add(this, other);
   }
+  /** `this - other`, elementwise with broadcasting (np.subtract). */
   sub(other: ArrayLike): Array {
     return np().subtract(this, other);
   }
+  /** `this * other`, elementwise with broadcasting (np.multiply). */
   mul(other: ArrayLike): Array {
     return np().multiply(this, other);
   }
+  /** `this / other`, elementwise with broadcasting, true division (np.divide). */
   div(other: ArrayLike): Array {
     return np().divide(this, other);
   }
+  /** `this ** other`, elementwise with broadcasting (np.power); d/dx x^y = y x^(y-1), d/dy = x^y ln x. */
   pow(other: ArrayLike): Array {
     return np().power(this, other);
   }
+  /** `-this`, elementwise (np.negative). */
   neg(): Array {
     return np().negative(this);
   }
+  /** The matrix product `this @ other` (np.matmul): batched over leading axes, vectors promoted as NumPy does. */
   matmul(other: ArrayLike): Array {
     return np().matmul(this, other);
   }
+  /** The sum over `axis` (all axes when absent), optionally keeping reduced axes as size 1 (np.sum). */
   sum(axis?: Axis, opts?: { keepdims?: boolean }): Array {
     return np().sum(this, axis, opts);
   }
+  /** The mean over `axis` (all axes when absent) (np.mean). */
   mean(axis?: Axis, opts?: { keepdims?: boolean }): Array {
     return np().mean(this, axis, opts);
   }
+  /** The maximum over `axis` (all axes when absent) (np.max); the gradient goes to the maximal elements, split evenly between ties. */
   max(axis?: Axis, opts?: { keepdims?: boolean }): Array {
     return np().max(this, axis, opts);
   }
+  /** The minimum over `axis` (all axes when absent) (np.min). */
   min(axis?: Axis, opts?: { keepdims?: boolean }): Array {
     return np().min(this, axis, opts);
   }
   /** Reshape to `shape`: a list, or separate sizes as in NumPy (`x.reshape(2, 3)`). */
+  /** The same elements in row-major order with a new shape; one size may be -1 (inferred) (np.reshape). */
   reshape(shape: readonly number[] | number, ...moreSizes: number[]): Array {
     return np().reshape(this, shape, ...moreSizes);
   }
+  /** The axes permuted by `axes` (reversed when absent) (np.transpose). */
   transpose(axes?: readonly number[]): Array {
     return np().transpose(this, axes);
   }
+  /** The transpose with the axes reversed (`x.transpose()`). */
   get T(): Array {
     return np().transpose(this);
   }
+  /** The elements converted to `dtype` (float to int truncates toward zero; nonzero is true); differentiable between float dtypes. */
   astype(dtype: DType): Array {
     return np().astype(this, dtype);
   }
+  /** e^x, elementwise (np.exp). */
   exp(): Array {
     return np().exp(this);
   }
+  /** The natural logarithm, elementwise (np.log). */
   log(): Array {
     return np().log(this);
   }
+  /** The sine, elementwise (np.sin). */
   sin(): Array {
     return np().sin(this);
   }
+  /** The cosine, elementwise (np.cos). */
   cos(): Array {
     return np().cos(this);
   }
+  /** The hyperbolic tangent, elementwise (np.tanh). */
   tanh(): Array {
     return np().tanh(this);
   }
+  /** The square root, elementwise (np.sqrt). */
   sqrt(): Array {
     return np().sqrt(this);
   }
+  /** x^2, elementwise (np.square). */
   square(): Array {
     return np().square(this);
   }
+  /** |x|, elementwise (np.abs); its derivative at 0 is taken as 0. */
   abs(): Array {
     return np().abs(this);
   }
+  /** `this < other`, elementwise, as a bool array (np.less). */
   lt(other: ArrayLike): Array {
     return np().less(this, other);
   }
+  /** `this <= other`, elementwise, as a bool array (np.lessEqual). */
   le(other: ArrayLike): Array {
     return np().lessEqual(this, other);
   }
+  /** `this > other`, elementwise, as a bool array (np.greater). */
   gt(other: ArrayLike): Array {
     return np().greater(this, other);
   }
+  /** `this >= other`, elementwise, as a bool array (np.greaterEqual). */
   ge(other: ArrayLike): Array {
     return np().greaterEqual(this, other);
   }
+  /** `this == other`, elementwise, as a bool array (np.equal). */
   eq(other: ArrayLike): Array {
     return np().equal(this, other);
   }
+  /** `this != other`, elementwise, as a bool array (np.notEqual). */
   ne(other: ArrayLike): Array {
     return np().notEqual(this, other);
   }
@@ -299,8 +343,22 @@ export abstract class Array {
     return atImpl(this, index);
   }
 
+  /**
+   * NumPy's text for the values (`array([1., 2.])`), exactly as NumPy's
+   * `repr` prints them; a tracer prints its shape and dtype,
+   * `Traced<float64[3]>`.
+   */
   toString(): string {
     return np().toString(this);
+  }
+
+  /**
+   * Node's `console.log` and `util.inspect` show {@link Array.toString}'s
+   * text instead of the object's fields (a symbol Node looks up; no Node
+   * module is imported here).
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 
   // ---- The imperative (PyTorch-style) interface. Plain arrays do not require
@@ -430,7 +488,9 @@ export class ConcreteArray extends Array {
   private readonly _scalar: number;
 
   constructor(
+    /** The size of each axis. */
     readonly shape: Shape,
+    /** The element type. */
     readonly dtype: DType,
     buffer: TypedArray | undefined,
     scalarValue = 0,

@@ -11,6 +11,7 @@ export type DType = "float64" | "float32" | "int32" | "bool";
 
 export const DTYPES: readonly DType[] = ["float64", "float32", "int32", "bool"];
 
+/** The TypedArrays that hold elements: Float64Array, Float32Array, Int32Array, and Uint8Array for bool. */
 export type TypedArray = Float64Array | Float32Array | Int32Array | Uint8Array;
 
 const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };

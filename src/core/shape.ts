@@ -3,6 +3,7 @@
  */
 import { ShapeError, fmtShape } from "./errors.js";
 
+/** An array's shape: the size of each axis (`[]` for a scalar). */
 export type Shape = readonly number[];
 
 export function shapeSize(shape: Shape): number {

@@ -117,7 +117,7 @@ function backward(y: GradTracer, ct: ArrayLike | undefined, opts: BackwardOption
   });
   const primals = createGraph ? leaves : leaves.map((leaf) => leaf.value);
   const [, pullback] = vjp((...xs: Array[]) => replay.run(...xs), ...primals);
-  const grads = pullback(createGraph ? cotangent : cotangent.detach()) as Array[];
+  const grads = pullback(createGraph ? cotangent : cotangent.detach());
   leaves.forEach((leaf, i) => {
     const g = grads[i]!;
     leaf.accumulated = leaf.accumulated === null ? g : add(leaf.accumulated, g);

@@ -23,11 +23,13 @@
 import type { DType } from "../core/dtype.js";
 import { valueAndGrad } from "../transforms/linearize.js";
 import { type Jaxpr, type Var, eqnOutputs, makeJaxpr } from "./jaxpr.js";
-import { ConcreteArray } from "../core/array.js";
+import { type Array, ConcreteArray } from "../core/array.js";
+import type { Inputs } from "../tree/types.js";
 
 const SHORT: Record<DType, string> = { float64: "f64", float32: "f32", int32: "i32", bool: "bool" };
 const aval = (v: Var) => `${SHORT[v.dtype]}[${v.shape.join(",")}]`;
 
+/** Options of {@link toDot}. */
 export interface DotOptions {
   /** Draw the program of valueAndGrad(f) and shade the backward pass. */
   backward?: boolean;
@@ -100,7 +102,14 @@ export function jaxprToDot(
 }
 
 /** toDot(f, opts)(...args): Graphviz DOT of f's computational graph at these arguments. */
-export function toDot(f: (...args: never[]) => unknown, opts: DotOptions = {}) {
+export function toDot<Args extends unknown[] = Array[]>(
+  f: (...args: Args) => unknown,
+  opts?: DotOptions,
+): (...args: Inputs<Args>) => string;
+export function toDot(
+  f: (...args: unknown[]) => unknown,
+  opts: DotOptions = {},
+): (...args: unknown[]) => string {
   return (...args: unknown[]): string => {
     if (opts.backward !== true) return jaxprToDot(makeJaxpr(f, { concrete: true })(...args), opts);
     const argnums = args.map((_, i) => i);
@@ -123,6 +132,7 @@ export async function renderSvg(dot: string): Promise<string> {
   return (await viz.instance()).renderString(dot, { format: "svg" });
 }
 
+/** What {@link graphSize} returns: the size of the graph and of the expression tree it stands for. */
 export interface GraphSize {
   /** Operations in the traced program: the DAG, each computed once. */
   dagOperations: number;
@@ -137,7 +147,10 @@ export interface GraphSize {
  * tree (counted by dynamic programming over the DAG, so the tree is never
  * built; counts above 2^53 lose precision).
  */
-export function graphSize(f: (...args: never[]) => unknown) {
+export function graphSize<Args extends unknown[] = Array[]>(
+  f: (...args: Args) => unknown,
+): (...args: Inputs<Args>) => GraphSize;
+export function graphSize(f: (...args: unknown[]) => unknown): (...args: unknown[]) => GraphSize {
   return (...args: unknown[]): GraphSize => {
     const jaxpr = makeJaxpr(f, { concrete: true })(...args);
     const ops = new Map<Var, number>();

@@ -14,6 +14,7 @@ import { ConcretizationError, InvalidArgumentError, fmtShape } from "../core/err
 import type { MultiPrimitive, Primitive } from "../core/primitive.js";
 import { Trace, Tracer, bindAll, withMainTrace } from "../core/trace.js";
 import { flatten, unflatten, type TreeDef } from "../tree/index.js";
+import type { Inputs } from "../tree/types.js";
 
 /** A variable of the program: an SSA name with its abstract value. */
 export class Var implements Aval {
@@ -78,13 +79,19 @@ const DTYPE_SHORT: Record<DType, string> = {
 /** A typed program: { lambda consts ; inputs . let eqns in outputs }. */
 export class Jaxpr {
   constructor(
+    /** Variables standing for the constants captured from outside the traced function. */
     readonly constVars: readonly Var[],
+    /** The constants' values, one per constVar. */
     readonly consts: readonly Array[],
+    /** The program's inputs, one per argument leaf. */
     readonly inVars: readonly Var[],
+    /** The equations, in order: each applies a primitive to earlier variables. */
     readonly eqns: readonly JaxprEqn[],
+    /** The program's outputs, one per output leaf. */
     readonly outVars: readonly Var[],
   ) {}
 
+  /** The program as text, in JAX's jaxpr notation. */
   toString(): string {
     const names = new Map<Var, string>();
     const name = (v: Var): string => {
@@ -245,9 +252,13 @@ function knownValue(a: Array): ConcreteArray | undefined {
 }
 
 /** A traced program together with the pytree structures of its inputs and outputs. */
+/** A traced function: its program and the tree structures of its arguments and output. */
 export interface TracedProgram {
+  /** The program. */
   jaxpr: Jaxpr;
+  /** The structure of the arguments. */
   inDef: TreeDef;
+  /** The structure of the output. */
   outDef: TreeDef;
 }
 
@@ -305,6 +316,7 @@ export function evalJaxpr(jaxpr: Jaxpr, args: readonly Array[]): Array[] {
   return jaxpr.outVars.map((v) => env.get(v)!);
 }
 
+/** Options of {@link makeJaxpr}. */
 export interface MakeJaxprOptions {
   /**
    * Trace at the arguments' values instead of abstractly: JS control flow
@@ -318,7 +330,14 @@ export interface MakeJaxprOptions {
  * makeJaxpr(f)(...args): the program f runs on arguments shaped like args,
  * printable with toString().
  */
-export function makeJaxpr(f: (...args: never[]) => unknown, opts: MakeJaxprOptions = {}) {
+export function makeJaxpr<Args extends unknown[] = Array[]>(
+  f: (...args: Args) => unknown,
+  opts?: MakeJaxprOptions,
+): (...args: Inputs<Args>) => Jaxpr;
+export function makeJaxpr(
+  f: (...args: never[]) => unknown,
+  opts: MakeJaxprOptions = {},
+): (...args: unknown[]) => Jaxpr {
   return (...args: unknown[]): Jaxpr => {
     const [leaves, inDef] = flatten(args);
     const arrays = leaves.map((l, i) => asArray(l, `makeJaxpr: argument leaf ${i}`));

@@ -18,14 +18,30 @@
  * expression (round, erf) brings its self-contained scalar function, whose
  * library source is printed once at the top (`const H_erf = ...`).
  */
-import { ConcreteArray } from "../core/array.js";
+import { type Array as NdArray, ConcreteArray } from "../core/array.js";
+import type { Inputs } from "../tree/types.js";
 import { ChainruleError } from "../core/errors.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
 import { makeJaxpr, type Var } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import { elementExpr, helpersOf, isElementwise, numberLiteral } from "./lowering.js";
 
-export function emitSource(f: (...args: never[]) => unknown) {
+/**
+ * The source of a standalone JavaScript function computing f at arguments
+ * shaped like these (typically `grad(f)`): straight-line code with loops
+ * unrolled and branches as taken at these values, needing no library.
+ *
+ * @example
+ * ```ts
+ * import { emitSource, grad, np } from "chainrule";
+ * const src = emitSource(grad((x) => np.sum(np.square(x))))(np.array([1, 2]));
+ * // src is "function f(x0) { ... }"
+ * ```
+ */
+export function emitSource<Args extends unknown[] = NdArray[]>(
+  f: (...args: Args) => unknown,
+): (...args: Inputs<Args>) => string;
+export function emitSource(f: (...args: unknown[]) => unknown): (...args: unknown[]) => string {
   return (...args: unknown[]): string => {
     const jaxpr = optimize(makeJaxpr(f, { concrete: true })(...args));
     const names = new Map<Var, string>();

@@ -14,8 +14,10 @@ import { optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
 import { getBackend } from "../backends/index.js";
-import { flatten, treeDefString, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
+import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
+import type { Arrays, Inputs } from "../tree/types.js";
 
+/** Options of {@link jit}. */
 export interface JitOptions {
   /**
    * Positional arguments that are compile-time constants. They must be
@@ -95,16 +97,22 @@ function describeStatic(value: unknown): string {
 }
 
 /** A program traced for one signature, optimised and compiled. */
+/** What `jit(f).lower(...args)` returns: the optimised program and its compiled form. */
 export interface LoweredProgram extends TracedProgram {
+  /** The generated code (`compiled.source`) and the function running it. */
   compiled: CompiledProgram;
 }
 
-export interface JittedFunction {
-  (...args: unknown[]): PyTree;
+/**
+ * The function returned by {@link jit}: called like f (on arguments taking
+ * `Args`), it returns f's output structure `R` with an Array at every leaf.
+ */
+export interface JittedFunction<Args extends unknown[] = unknown[], R = unknown> {
+  (...args: Inputs<Args>): Arrays<R>;
   /** Number of distinct signatures traced so far. */
   readonly cacheSize: number;
   /** The optimised program and its generated source for the given arguments (tracing if needed). */
-  lower(...args: unknown[]): LoweredProgram;
+  lower(...args: Inputs<Args>): LoweredProgram;
 }
 
 /**
@@ -129,6 +137,28 @@ function interpreted(jaxpr: Jaxpr): CompiledProgram {
   };
 }
 
+/**
+ * Compiles f: traces it once per signature of its arguments (shapes, dtypes,
+ * tree structure, and the values of `staticArgnums`), optimises the traced
+ * program, and generates JavaScript (and Wasm SIMD kernels on the wasm
+ * backend) for it, cached. The result is a function with f's arguments that
+ * returns f's output structure with Arrays at the leaves. Inside jit,
+ * values are abstract: branch with `lax.cond` and loop with `lax.*`
+ * (JS `if` on a traced value throws a ConcretizationError).
+ *
+ * @example
+ * ```ts
+ * import { grad, jit, np } from "chainrule";
+ * const f = jit((x) => np.sum(np.sin(x).mul(x)));
+ * f(np.array([1, 2, 3])); // traced and compiled once for float64[3]
+ * const df = jit(grad((x) => np.sum(np.sin(x).mul(x))));
+ * df(np.array([1, 2, 3])); // sin x + x cos x
+ * ```
+ */
+export function jit<Args extends unknown[] = NdArray[], R = NdArray>(
+  f: (...args: Args) => R,
+  opts?: JitOptions,
+): JittedFunction<Args, R>;
 export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): JittedFunction {
   const statics = new Set(
     opts.staticArgnums === undefined
@@ -204,7 +234,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     return lowerSplit(args, arrays, inDef);
   };
 
-  const jitted = (...args: unknown[]): PyTree => {
+  const jitted = (...args: unknown[]): unknown => {
     const { arrays, inDef } = split(args);
     // Inside another transformation, trace inline so that it sees every primitive
     // (also while a GradientTape records, and for arrays that require grad).

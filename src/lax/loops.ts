@@ -55,7 +55,10 @@ export interface ForILoopOptions {
    * Ignored when a bound is traced (the staged while has its own reverse
    * pass).
    */
-  checkpoint?: { snapshots: number };
+  checkpoint?: {
+    /** The most carries stored at once (at least 1). */
+    snapshots: number;
+  };
 }
 
 /**

@@ -25,7 +25,10 @@ export interface ScanOptions {
    * C(s + r, s) >= T. The scan is then one `scan` equation, eagerly and
    * under jit alike (the same schedule), so f must be traceable abstractly.
    */
-  checkpoint?: { snapshots: number };
+  checkpoint?: {
+    /** The most carries stored at once (at least 1). */
+    snapshots: number;
+  };
   /**
    * Truncated backpropagation through time with window H: the carry entering
    * step k (in the order the steps run) is passed through stopGradient

@@ -3,6 +3,8 @@
  * derivatives come from the primitives'). This module only gathers the
  * public names: activations.ts holds the nonlinearities, layers.ts the dense
  * layers, initialisers and losses.
+ *
+ * @module
  */
 export { logSoftmax, logsumexp, relu, sigmoid, silu, softmax, softplus } from "./activations.js";
 export {

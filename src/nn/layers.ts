@@ -11,6 +11,7 @@ import { logSoftmax, relu } from "./activations.js";
 
 export { uniformGenerator } from "../core/random.js";
 
+/** How dense layers' weights start: Glorot (Xavier) uniform, He normal, or zeros. */
 export type Initializer = "glorotUniform" | "heNormal" | "zeros";
 
 /** Weights of shape [fanIn, fanOut] drawn by the named scheme. */
@@ -39,8 +40,11 @@ export function initWeights(
   return w;
 }
 
+/** The parameters of one dense layer, y = x w + b. */
 export interface DenseParams {
+  /** Weights, [inputs, outputs]. */
   w: Array;
+  /** Biases, [outputs]. */
   b: Array;
 }
 

@@ -16,6 +16,7 @@ import { arr } from "./core.js";
 
 /** Options of `array` / `asarray`. */
 export interface ArrayOptions {
+  /** The element type (default float64; bool data gives bool). */
   dtype?: DType;
   /** Shape for flat data (TypedArray or flat list). */
   shape?: readonly number[];
@@ -31,7 +32,14 @@ export interface ArrayOptions {
  * positional form, `np.zeros([2], "float32")`) or an options object
  * (`np.zeros([2], { dtype: "float32" })`, as `np.array` takes it).
  */
-export type DTypeArg = DType | { dtype?: DType; requiresGrad?: boolean };
+export type DTypeArg =
+  | DType
+  | {
+      /** The element type. */
+      dtype?: DType;
+      /** Make the result a leaf that records operations for `backward()`. */
+      requiresGrad?: boolean;
+    };
 
 /** `x` as a requiresGrad leaf when the options ask for one. */
 function maybeLeaf(fn: string, x: Array, opts: unknown): Array {

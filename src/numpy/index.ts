@@ -2,6 +2,8 @@
  * `np`: the NumPy-style API, composed from primitives. Broadcasting, dtype
  * promotion and keepdims live here; derivative rules do not (every function
  * here is differentiable because its primitives are).
+ *
+ * @module
  */
 import { Array, type ArrayLike, ConcreteArray, installArrayMethods } from "../core/array.js";
 import { scalar } from "../core/convert.js";
@@ -28,12 +30,22 @@ import { nonzero, slice } from "./indexing.js";
 import { dotGeneral } from "./products.js";
 
 export type { ArrayLike } from "../core/array.js";
-type Axis = number | readonly number[] | null | undefined;
-interface ReduceOpts {
+/** An axis argument: one axis, several, or null/undefined for all. */
+export type Axis = number | readonly number[] | null | undefined;
+/** Options of reductions. */
+export interface ReduceOpts {
+  /** Keep the reduced axes, with size 1 (so that the result broadcasts against the input). */
   keepdims?: boolean;
 }
 /** Reductions take `axis` positionally or `{ axis, keepdims }`. */
-type AxisArg = Axis | { axis?: Axis; keepdims?: boolean };
+export type AxisArg =
+  | Axis
+  | {
+      /** The axis or axes to reduce (all when absent). */
+      axis?: Axis;
+      /** Keep the reduced axes, with size 1. */
+      keepdims?: boolean;
+    };
 
 export {
   type ArrayOptions,
@@ -54,12 +66,48 @@ export {
 
 // ---------------------------------------------------------- elementwise --
 
+/**
+ * a + b, elementwise with NumPy broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.add([1, 2], 10); // array([11., 12.])
+ * ```
+ */
 export const add = (a: ArrayLike, b: ArrayLike): Array => binary("add", ew.add, a, b);
+/**
+ * a - b, elementwise with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.subtract([5, 7], [1, 2]); // array([4., 5.])
+ * ```
+ */
 export const subtract = (a: ArrayLike, b: ArrayLike): Array => binary("subtract", ew.sub, a, b);
+/**
+ * a * b, elementwise with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.multiply([[1], [2]], [1, 10]); // array([[ 1., 10.], [ 2., 20.]])
+ * ```
+ */
 export const multiply = (a: ArrayLike, b: ArrayLike): Array => binary("multiply", ew.mul, a, b);
 /** True division: ints divide as floats. */
 export const divide = (a: ArrayLike, b: ArrayLike): Array =>
   binary("divide", (x, y) => ew.div(asFloat(x), asFloat(y)), a, b);
+/**
+ * a ** b, elementwise with broadcasting; d/da = b a^(b-1), d/db = a^b ln a.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.power(2, [1, 2, 3]); // array([2., 4., 8.])
+ * ```
+ */
 export const power = (a: ArrayLike, b: ArrayLike): Array =>
   binary(
     "power",
@@ -69,24 +117,132 @@ export const power = (a: ArrayLike, b: ArrayLike): Array =>
     a,
     b,
   );
+/**
+ * The larger of a and b, elementwise with broadcasting; at ties the gradient is split evenly.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.maximum([1, 5], 3); // array([3., 5.])
+ * ```
+ */
 export const maximum = (a: ArrayLike, b: ArrayLike): Array => binary("maximum", ew.max, a, b);
+/**
+ * The smaller of a and b, elementwise with broadcasting; at ties the gradient is split evenly.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.minimum([1, 5], 3); // array([1., 3.])
+ * ```
+ */
 export const minimum = (a: ArrayLike, b: ArrayLike): Array => binary("minimum", ew.min, a, b);
+/**
+ * The angle of the point (b, a), i.e. atan(a / b) in the right quadrant, in (-pi, pi]; d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.arctan2(1, -1); // array(2.35619449)
+ * ```
+ */
 export const arctan2 = (a: ArrayLike, b: ArrayLike): Array =>
   binary("arctan2", (x, y) => ew.atan2(asFloat(x), asFloat(y)), a, b);
 /** Remainder with the sign of the divisor (NumPy's mod). */
 export const mod = (a: ArrayLike, b: ArrayLike): Array => binary("mod", ew.rem, a, b);
 
+/**
+ * a < b, elementwise with broadcasting, as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.less([1, 3], 2); // array([ True, False])
+ * ```
+ */
 export const less = (a: ArrayLike, b: ArrayLike): Array => binary("less", ew.lt, a, b);
+/**
+ * a <= b, elementwise with broadcasting, as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.lessEqual([1, 2], 2); // array([ True,  True])
+ * ```
+ */
 export const lessEqual = (a: ArrayLike, b: ArrayLike): Array => binary("lessEqual", ew.le, a, b);
+/**
+ * a > b, elementwise with broadcasting, as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.greater([1, 3], 2); // array([False,  True])
+ * ```
+ */
 export const greater = (a: ArrayLike, b: ArrayLike): Array => binary("greater", ew.gt, a, b);
+/**
+ * a >= b, elementwise with broadcasting, as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.greaterEqual([1, 2], 2); // array([False,  True])
+ * ```
+ */
 export const greaterEqual = (a: ArrayLike, b: ArrayLike): Array =>
   binary("greaterEqual", ew.ge, a, b);
+/**
+ * a == b, elementwise with broadcasting, as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.equal([1, 2], 2); // array([False,  True])
+ * ```
+ */
 export const equal = (a: ArrayLike, b: ArrayLike): Array => binary("equal", ew.eq, a, b);
+/**
+ * a != b, elementwise with broadcasting, as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.notEqual([1, 2], 2); // array([ True, False])
+ * ```
+ */
 export const notEqual = (a: ArrayLike, b: ArrayLike): Array => binary("notEqual", ew.ne, a, b);
+/**
+ * a AND b, elementwise (nonzero is true), as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.logicalAnd([true, false], true); // array([ True, False])
+ * ```
+ */
 export const logicalAnd = (a: ArrayLike, b: ArrayLike): Array =>
   binary("logicalAnd", (x, y) => ew.logicalAnd(toBool(x), toBool(y)), a, b);
+/**
+ * a OR b, elementwise (nonzero is true), as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.logicalOr([true, false], false); // array([ True, False])
+ * ```
+ */
 export const logicalOr = (a: ArrayLike, b: ArrayLike): Array =>
   binary("logicalOr", (x, y) => ew.logicalOr(toBool(x), toBool(y)), a, b);
+/**
+ * NOT a, elementwise (nonzero is true), as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.logicalNot([0, 2]); // array([ True, False])
+ * ```
+ */
 export const logicalNot = (a: ArrayLike): Array => ew.logicalNot(toBool(arr(a, "logicalNot")));
 
 function toBool(x: Array): Array {
@@ -96,36 +252,259 @@ function toBool(x: Array): Array {
 function floatUnary(fn: string, op: (x: Array) => Array) {
   return (x: ArrayLike): Array => op(asFloat(arr(x, fn)));
 }
+/**
+ * -x, elementwise.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.negative([1, -2]); // array([-1.,  2.])
+ * ```
+ */
 export const negative = (x: ArrayLike): Array => ew.neg(arr(x, "negative"));
+/**
+ * |x|, elementwise; its derivative is sign(x) (0 at 0).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.abs([-1.5, 2]); // array([1.5, 2. ])
+ * ```
+ */
 export const abs = (x: ArrayLike): Array => ew.abs(arr(x, "abs"));
+/**
+ * -1, 0 or 1 by the sign of x, elementwise; its derivative is 0.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.sign([-3, 0, 2]); // array([-1.,  0.,  1.])
+ * ```
+ */
 export const sign = (x: ArrayLike): Array => ew.sign(arr(x, "sign"));
+/**
+ * The largest integer <= x, elementwise (as a float). Its derivative is 0 almost everywhere.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.floor([1.5, -1.5]); // array([ 1., -2.])
+ * ```
+ */
 export const floor = floatUnary("floor", ew.floor);
+/**
+ * The smallest integer >= x, elementwise (as a float). Its derivative is 0 almost everywhere.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.ceil([1.5, -1.5]); // array([ 2., -1.])
+ * ```
+ */
 export const ceil = floatUnary("ceil", ew.ceil);
+/**
+ * e^x, elementwise; d/dx e^x = e^x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.exp([0, 1]); // array([1.        , 2.71828183])
+ * ```
+ */
 export const exp = floatUnary("exp", ew.exp);
+/**
+ * The natural logarithm ln x, elementwise (nan for x < 0, -inf at 0); d/dx ln x = 1/x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.log([1, Math.E]); // array([0., 1.])
+ * ```
+ */
 export const log = floatUnary("log", ew.log);
+/**
+ * ln(1 + x), elementwise, accurate for small |x|; d/dx = 1/(1 + x).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.log1p(1e-10); // array(1.e-10), where Math.log(1 + 1e-10) loses digits
+ * ```
+ */
 export const log1p = floatUnary("log1p", ew.log1p);
+/**
+ * e^x - 1, elementwise, accurate for small |x|; d/dx = e^x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.expm1(1e-10); // array(1.e-10)
+ * ```
+ */
 export const expm1 = floatUnary("expm1", ew.expm1);
+/**
+ * The square root, elementwise (nan for x < 0); d/dx sqrt(x) = 1 / (2 sqrt(x)).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.sqrt([4, 9]); // array([2., 3.])
+ * ```
+ */
 export const sqrt = floatUnary("sqrt", ew.sqrt);
+/**
+ * The sine (radians), elementwise; d/dx sin x = cos x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { grad, np } from "chainrule";
+ * grad((x) => np.sin(x))(0); // array(1.)
+ * ```
+ */
 export const sin = floatUnary("sin", ew.sin);
+/**
+ * The cosine (radians), elementwise; d/dx cos x = -sin x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.cos([0, Math.PI]); // array([ 1., -1.])
+ * ```
+ */
 export const cos = floatUnary("cos", ew.cos);
+/**
+ * The tangent (radians), elementwise; d/dx tan x = 1 + tan^2 x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.tan(Math.PI / 4); // array(1.)
+ * ```
+ */
 export const tan = floatUnary("tan", ew.tan);
+/**
+ * The inverse sine, elementwise, in [-pi/2, pi/2] (nan outside [-1, 1]); d/dx = 1 / sqrt(1 - x^2).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.arcsin(1); // array(1.57079633)
+ * ```
+ */
 export const arcsin = floatUnary("arcsin", ew.asin);
+/**
+ * The inverse cosine, elementwise, in [0, pi] (nan outside [-1, 1]); d/dx = -1 / sqrt(1 - x^2).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.arccos(-1); // array(3.14159265)
+ * ```
+ */
 export const arccos = floatUnary("arccos", ew.acos);
+/**
+ * The inverse tangent, elementwise, in (-pi/2, pi/2); d/dx = 1 / (1 + x^2).
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.arctan(1); // array(0.78539816)
+ * ```
+ */
 export const arctan = floatUnary("arctan", ew.atan);
+/**
+ * The hyperbolic sine (e^x - e^-x) / 2, elementwise; d/dx sinh x = cosh x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.sinh(0); // array(0.)
+ * ```
+ */
 export const sinh = floatUnary("sinh", ew.sinh);
+/**
+ * The hyperbolic cosine (e^x + e^-x) / 2, elementwise; d/dx cosh x = sinh x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.cosh(0); // array(1.)
+ * ```
+ */
 export const cosh = floatUnary("cosh", ew.cosh);
+/**
+ * The hyperbolic tangent, elementwise; d/dx tanh x = 1 - tanh^2 x.
+ * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.tanh([0, 100]); // array([0., 1.])
+ * ```
+ */
 export const tanh = floatUnary("tanh", ew.tanh);
 /** The error function erf x = 2/sqrt(pi) * integral_0^x exp(-t^2) dt (ints promote to float64). */
 export const erf = floatUnary("erf", ew.erf);
+/**
+ * x^2, elementwise; d/dx = 2x.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.square([2, -3]); // array([4., 9.])
+ * ```
+ */
 export const square = (x: ArrayLike): Array => {
   const a = arr(x, "square");
   return ew.mul(a, a);
 };
+/**
+ * 1 / x, elementwise; d/dx = -1 / x^2.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.reciprocal([2, 4]); // array([0.5 , 0.25])
+ * ```
+ */
 export const reciprocal = (x: ArrayLike): Array => divide(1, x);
+/**
+ * Whether each element is NaN, as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.isnan([1, NaN]); // array([False,  True])
+ * ```
+ */
 export const isnan = (x: ArrayLike): Array => {
   const a = arr(x, "isnan");
   return ew.ne(a, a);
 };
+/**
+ * Whether each element is finite (not NaN or infinite), as bool.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.isfinite([1, Infinity, NaN]); // array([ True, False, False])
+ * ```
+ */
 export const isfinite = (x: ArrayLike): Array => {
   const a = asFloat(arr(x, "isfinite"));
   return ew.lt(ew.abs(a), ConcreteArray.full(a.shape, a.dtype, Infinity));
@@ -158,6 +537,15 @@ export function clip(x: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): 
   if (hi !== null) out = minimum(out, hi);
   return out;
 }
+/**
+ * x converted to `dtype` (float to int truncates toward zero; nonzero becomes true); differentiable between float dtypes.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.astype([1.7, -1.7], "int32"); // array([ 1, -1], dtype=int32)
+ * ```
+ */
 export function astype(x: ArrayLike, dtype: DType): Array {
   return ew.convert(arr(x, "astype"), checkDtype("astype", dtype));
 }
@@ -196,11 +584,29 @@ function keep(
   );
 }
 
+/**
+ * The sum over `axis` (an axis, a list, or all when absent; negative counts from the end), with `keepdims` keeping reduced axes as size 1. Float sums are pairwise (error O(log n)).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.sum([[1, 2], [3, 4]], 0); // array([4., 6.])
+ * ```
+ */
 export function sum(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
   const { a, axes, keepdims } = reduceArgs("sum", x, axis, opts);
   const src = a.dtype === "bool" ? ew.convert(a, "int32") : a;
   return keep(rd.reduceSum(src, axes), a.shape, axes, keepdims);
 }
+/**
+ * The arithmetic mean over `axis` (all axes when absent).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.mean([[1, 2], [3, 4]], { axis: 1, keepdims: true }); // array([[1.5], [3.5]])
+ * ```
+ */
 export function mean(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
   const { a, axes, keepdims } = reduceArgs("mean", x, axis, opts);
   const n = axes.reduce((acc, ax) => acc * a.shape[ax]!, 1);
@@ -212,11 +618,29 @@ function checkNonEmpty(fn: string, a: Array, axes: readonly number[]): void {
     throw new ShapeError(`np.${fn}: cannot reduce an empty axis (shape ${fmtShape(a.shape)})`);
   }
 }
+/**
+ * The maximum over `axis` (all axes when absent); the gradient goes to the maximal elements, split evenly between ties.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.max([[1, 5], [7, 2]], 1); // array([5., 7.])
+ * ```
+ */
 export function max(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
   const { a, axes, keepdims } = reduceArgs("max", x, axis, opts);
   checkNonEmpty("max", a, axes);
   return keep(rd.reduceMax(a, axes), a.shape, axes, keepdims);
 }
+/**
+ * The minimum over `axis` (all axes when absent); the gradient goes to the minimal elements, split evenly between ties.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.min([[1, 5], [7, 2]], 0); // array([1., 2.])
+ * ```
+ */
 export function min(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
   const { a, axes, keepdims } = reduceArgs("min", x, axis, opts);
   checkNonEmpty("min", a, axes);
@@ -234,6 +658,15 @@ export function variance(
   const s = rd.reduceSum(ew.mul(centered, centered), axes);
   return keep(divide(s, n - (opts.ddof ?? 0)), a.shape, axes, keepdims);
 }
+/**
+ * The standard deviation over `axis`: sqrt(mean(|x - mean(x)|^2) * n / (n - ddof)).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.std([1, 2, 3, 4]); // array(1.11803399)
+ * ```
+ */
 export function std(
   x: ArrayLike,
   axis?: AxisArg,
@@ -287,7 +720,28 @@ function argReduce(fn: "argmax" | "argmin", x: ArrayLike, axis?: number | null):
   checkNonEmpty(fn, a, [ax]);
   return fn === "argmax" ? rd.argmax(a, ax) : rd.argmin(a, ax);
 }
+/**
+ * The index of the maximum (the first one at ties) over `axis`, or in the
+ * flattened array when `axis` is absent, as int32. Not differentiable (an
+ * integer result).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.argmax([[1, 9], [7, 2]], 1); // array([1, 0], dtype=int32)
+ * ```
+ */
 export const argmax = (x: ArrayLike, axis?: number | null): Array => argReduce("argmax", x, axis);
+/**
+ * The index of the minimum (the first one at ties) over `axis`, or in the
+ * flattened array when `axis` is absent, as int32.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.argmin([3, 1, 2]); // array(1, dtype=int32)
+ * ```
+ */
 export const argmin = (x: ArrayLike, axis?: number | null): Array => argReduce("argmin", x, axis);
 
 /** log(sum(exp(x))) computed stably: the max is subtracted first. */
@@ -436,6 +890,15 @@ export function reshape(
   if (unknown >= 0) s[unknown] = a.size / known;
   return mv.reshape(a, s);
 }
+/**
+ * The elements as a 1-D array, in row-major order.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.ravel([[1, 2], [3, 4]]); // array([1., 2., 3., 4.])
+ * ```
+ */
 export function ravel(x: ArrayLike): Array {
   const a = arr(x, "ravel");
   return mv.reshape(a, [a.size]);
@@ -449,6 +912,15 @@ export function transpose(x: ArrayLike, axes?: readonly number[]): Array {
       : axes.map((ax) => normalizeAxis("np.transpose", ax, a.ndim));
   return mv.transpose(a, perm);
 }
+/**
+ * x with axes a1 and a2 exchanged.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.swapaxes(np.zeros([2, 3, 4]), 0, 2).shape; // [4, 3, 2]
+ * ```
+ */
 export function swapaxes(x: ArrayLike, a1: number, a2: number): Array {
   const a = arr(x, "swapaxes");
   const perm = a.shape.map((_, i) => i);
@@ -457,6 +929,15 @@ export function swapaxes(x: ArrayLike, a1: number, a2: number): Array {
   [perm[i], perm[j]] = [perm[j]!, perm[i]!];
   return mv.transpose(a, perm);
 }
+/**
+ * x with axis `source` moved to position `destination`, the others keeping their order.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.moveaxis(np.zeros([2, 3, 4]), 0, -1).shape; // [3, 4, 2]
+ * ```
+ */
 export function moveaxis(x: ArrayLike, source: number, destination: number): Array {
   const a = arr(x, "moveaxis");
   const s = normalizeAxis("np.moveaxis", source, a.ndim);
@@ -495,6 +976,15 @@ export function sort(x: ArrayLike, axis: number | null = -1): Array {
 export function argsort(x: ArrayLike, axis: number | null = -1): Array {
   return sortAlong("argsort", x, axis)[1];
 }
+/**
+ * x broadcast to `shape` by NumPy's rules (size-1 and missing leading axes repeated); its gradient sums over the repeated axes.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.broadcastTo([1, 2], [3, 2]).shape; // [3, 2]
+ * ```
+ */
 export function broadcastTo(x: ArrayLike, shape: readonly number[]): Array {
   const a = arr(x, "broadcastTo");
   const s = checkShapeArg("np.broadcastTo", shape);
@@ -505,6 +995,15 @@ export function broadcastTo(x: ArrayLike, shape: readonly number[]): Array {
   }
   return broadcastToShape(a, s);
 }
+/**
+ * x with a new axis of size 1 at position `axis`.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.expandDims([1, 2], 0).shape; // [1, 2]
+ * ```
+ */
 export function expandDims(x: ArrayLike, axis: number): Array {
   const a = arr(x, "expandDims");
   const ax = normalizeAxis("np.expandDims", axis, a.ndim + 1);
@@ -512,6 +1011,15 @@ export function expandDims(x: ArrayLike, axis: number): Array {
   s.splice(ax, 0, 1);
   return mv.reshape(a, s);
 }
+/**
+ * x without its size-1 axes (or only those in `axis`, which must have size 1).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.squeeze(np.zeros([1, 3, 1])).shape; // [3]
+ * ```
+ */
 export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array {
   const a = arr(x, "squeeze");
   const axes =
@@ -530,6 +1038,15 @@ export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array 
     a.shape.filter((_, i) => !axes.includes(i)),
   );
 }
+/**
+ * The arrays joined along an existing `axis` (default 0); the other axes must agree.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.concatenate([[1, 2], [3]]); // array([1., 2., 3.])
+ * ```
+ */
 export function concatenate(xs: readonly ArrayLike[], axis = 0): Array {
   if (xs.length === 0) throw new InvalidArgumentError(`np.concatenate: needs at least one array`);
   const arrays = promoteMany("concatenate", xs);
@@ -619,6 +1136,15 @@ export function flip(x: ArrayLike, axis?: number | readonly number[]): Array {
 
 // ----------------------------------------------------------------- print --
 
+/**
+ * NumPy's repr text of x (what `x.toString()` and `console.log(x)` show).
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.toString(np.array([1, 2])); // "array([1., 2.])"
+ * ```
+ */
 export function toString(x: Array): string {
   return formatArray(x);
 }

@@ -6,6 +6,8 @@
  * operands meet). Decompositions are multi-output primitives
  * (src/primitives/decomp.ts); norm, pinv, lstsq, matrixPower, expm, cond
  * and matrixRank are compositions of differentiable operations.
+ *
+ * @module
  */
 import { type Array, type ArrayLike, ConcreteArray } from "../core/array.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";

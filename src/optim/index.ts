@@ -7,6 +7,8 @@
  *     methods "lbfgs" (default), "newton" (uses hessian), "gd", "adam";
  *     stops on a small gradient norm, at maxIter, or on a non-finite value
  *     (status "nan"), never looping forever.
+ *
+ * @module
  */
 import { type Array, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -14,15 +16,20 @@ import { InvalidArgumentError } from "../core/errors.js";
 import * as np from "../numpy/index.js";
 import { hessian } from "../transforms/jacobian.js";
 import { valueAndGrad } from "../transforms/linearize.js";
-import { flatten, map as treeMap, unflatten, type PyTree, type TreeDef } from "../tree/index.js";
+import { flatten, map as treeMap, unflatten, type TreeDef } from "../tree/index.js";
+import type { Arrays, LooseInput } from "../tree/types.js";
 
-type Params = unknown;
-
+/**
+ * A gradient-based optimiser: `init` makes its state for a pytree of
+ * parameters, `update` takes one step and returns the new parameters (the
+ * structure of `params`, with Arrays at the leaves) and the new state.
+ * `S` is the state's type.
+ */
 export interface Optimizer<S> {
   /** Optimiser state for these parameters. */
-  init(params: Params): S;
-  /** One step: new parameters and state from the gradients. */
-  update(grads: Params, state: S, params: Params): [PyTree, S];
+  init(params: unknown): S;
+  /** One step: new parameters and state from the gradients (shaped like params). */
+  update<P>(grads: NoInfer<LooseInput<P>>, state: S, params: P): [Arrays<P>, S];
 }
 
 const leafMap = (f: (...xs: Array[]) => Array, ...trees: unknown[]): unknown =>
@@ -36,8 +43,8 @@ const leafMap = (f: (...xs: Array[]) => Array, ...trees: unknown[]): unknown =>
 export function sgd(learningRate: number): Optimizer<null> {
   return {
     init: () => null,
-    update: (grads, state, params) => [
-      leafMap((p, g) => np.subtract(p, np.multiply(g, learningRate)), params, grads),
+    update: <P>(grads: unknown, state: null, params: P): [Arrays<P>, null] => [
+      leafMap((p, g) => np.subtract(p, np.multiply(g, learningRate)), params, grads) as Arrays<P>,
       state,
     ],
   };
@@ -47,16 +54,21 @@ export function sgd(learningRate: number): Optimizer<null> {
 export function momentum(learningRate: number, beta = 0.9): Optimizer<unknown> {
   return {
     init: (params) => leafMap((p) => np.zerosLike(p), params),
-    update(grads, velocity, params) {
+    update<P>(grads: unknown, velocity: unknown, params: P): [Arrays<P>, unknown] {
       const v = leafMap((vi, g) => np.add(np.multiply(vi, beta), g), velocity, grads);
-      return [leafMap((p, vi) => np.subtract(p, np.multiply(vi, learningRate)), params, v), v];
+      const next = leafMap((p, vi) => np.subtract(p, np.multiply(vi, learningRate)), params, v);
+      return [next as Arrays<P>, v];
     },
   };
 }
 
-interface AdamState {
+/** The state of {@link adam}: the step count and the moment estimates (pytrees shaped like the parameters). */
+export interface AdamState {
+  /** Steps taken so far (for the bias correction 1 - b^t). */
   step: number;
+  /** First-moment estimate (running mean of the gradients), shaped like the parameters. */
   m: unknown;
+  /** Second-moment estimate (running mean of the squared gradients), shaped like the parameters. */
   v: unknown;
 }
 
@@ -68,7 +80,7 @@ export function adam(learningRate: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Op
       m: leafMap((p) => np.zerosLike(p), params),
       v: leafMap((p) => np.zerosLike(p), params),
     }),
-    update(grads, state, params) {
+    update<P>(grads: unknown, state: AdamState, params: P): [Arrays<P>, AdamState] {
       const step = state.step + 1;
       const m = leafMap(
         (mi, g) => np.add(np.multiply(mi, b1), np.multiply(g, 1 - b1)),
@@ -95,17 +107,21 @@ export function adam(learningRate: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Op
         m,
         v,
       );
-      return [next, { step, m, v }];
+      return [next as Arrays<P>, { step, m, v }];
     },
   };
 }
 
+/** The algorithms of {@link minimize}: L-BFGS (default), Newton (with the exact Hessian), gradient descent, Adam. */
 export type MinimizeMethod = "lbfgs" | "newton" | "gd" | "adam";
 
+/** Options of {@link minimize}. */
 export interface MinimizeOptions {
+  /** The algorithm (default "lbfgs"). */
   method?: MinimizeMethod;
   /** Stop when the gradient's Euclidean norm is at most tol (default 1e-8). */
   tol?: number;
+  /** Most iterations (default 1000); the result says "maxIter" when reached. */
   maxIter?: number;
   /** Step size for "gd" and "adam" (default 1e-2). */
   learningRate?: number;
@@ -113,13 +129,19 @@ export interface MinimizeOptions {
   onStep?: (info: { iteration: number; value: number; gradNorm: number }) => boolean | void;
 }
 
-export interface MinimizeResult {
+/** What {@link minimize} returns; `X` is the type of the minimiser (x0's structure with Arrays). */
+export interface MinimizeResult<X = unknown> {
   /** The minimiser, shaped like x0. */
-  x: PyTree;
+  x: X;
+  /** f at the minimiser. */
   value: number;
+  /** The gradient's Euclidean norm there. */
   gradNorm: number;
+  /** Iterations taken. */
   iterations: number;
+  /** Why it stopped. */
   status: "converged" | "maxIter" | "nan" | "stopped" | "lineSearchFailed";
+  /** The reason in words. */
   message: string;
 }
 
@@ -177,6 +199,11 @@ function checkedOption(
  * "converged" (gradient norm <= tol), "maxIter", "nan" (a non-finite value
  * or gradient), "stopped" (onStep returned false), or "lineSearchFailed".
  */
+export function minimize<X>(
+  f: (x: Arrays<NoInfer<X>>) => unknown,
+  x0: X,
+  opts?: MinimizeOptions,
+): MinimizeResult<Arrays<X>>;
 export function minimize(
   f: (x: never) => unknown,
   x0: unknown,
@@ -219,7 +246,7 @@ export function minimize(
   const flatF = (u: Array) =>
     asArray((f as (x: unknown) => unknown)(unravelArray(u)), "minimize: f(x)");
   const valueGrad = (v: Float64Array): [number, Float64Array] => {
-    const result = valueAndGrad(flatF)(np.array(v)) as [Array, Array];
+    const result = valueAndGrad(flatF)(np.array(v));
     return [result[0].item(), Float64Array.from(result[1].data())];
   };
 
@@ -264,7 +291,7 @@ export function minimize(
       [value, g] = valueGrad(x);
     } else {
       if (method === "newton") {
-        const h = hessian(flatF)(np.array(x)) as Array;
+        const h = hessian(flatF)(np.array(x));
         let d: Float64Array | null = null;
         try {
           d = Float64Array.from(np.linalg.solve(h, np.array(g)).data()).map((v) => -v);

@@ -16,8 +16,18 @@ import { asArray } from "../core/convert.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import * as lax from "../lax/index.js";
 import * as np from "../numpy/index.js";
-import { jacfwd } from "../transforms/jacobian.js";
-import { grad } from "../transforms/linearize.js";
+import { type JacobianOptions, jacfwd as jacfwdTyped } from "../transforms/jacobian.js";
+import { type GradOptions, grad as gradTyped } from "../transforms/linearize.js";
+
+/** grad and jacfwd on the loosely typed functions this module takes and builds. */
+const grad = gradTyped as (
+  f: (...a: never[]) => unknown,
+  opts?: GradOptions,
+) => (...a: unknown[]) => unknown;
+const jacfwd = jacfwdTyped as (
+  f: (...a: never[]) => unknown,
+  opts?: JacobianOptions,
+) => (...a: unknown[]) => unknown;
 import { map as treeMap, type PyTree } from "../tree/index.js";
 
 /** A scalar-valued function of a pytree (and further arguments). */
@@ -96,8 +106,8 @@ export function lagrangianAcceleration(
   const dLdq = grad(lagrangian, { argnums: 0 });
   const dLdqd = grad(lagrangian, { argnums: 1 });
   // ∂/∂q̇ and ∂/∂q of the vector ∂L/∂q̇: the mass matrix and the mixed block.
-  const mass = jacfwd(dLdqd as (...a: never[]) => unknown, { argnums: 1 });
-  const mixed = jacfwd(dLdqd as (...a: never[]) => unknown, { argnums: 0 });
+  const mass = jacfwd(dLdqd, { argnums: 1 });
+  const mixed = jacfwd(dLdqd, { argnums: 0 });
   return (qIn, qDotIn, ...args) => {
     const q = asArray(qIn, `${fnName}: q`);
     const qDot = asArray(qDotIn, `${fnName}: qDot`);

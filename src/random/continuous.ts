@@ -141,7 +141,7 @@ const normalPairs = jit(
 /** n standard normal samples: the pairs of ceil(n / 2) counters, the last one cut for odd n. */
 function normalFlat(key: Array, counters: Array, dtype: FloatDType): Array {
   const n = counters.size;
-  const pairs = normalPairs(key, iota(Math.ceil(n / 2)), dtype) as Array;
+  const pairs = normalPairs(key, iota(Math.ceil(n / 2)), dtype);
   return n % 2 === 0 ? pairs : pairs.slice([0, n]);
 }
 

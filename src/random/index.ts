@@ -3,6 +3,8 @@
  * int32 array of shape [2] (the two 32-bit words of a Threefry-2x32 key);
  * samplers are pure functions of a key, so the same key gives the same
  * numbers eagerly, under jit, under vmap and on every backend.
+ *
+ * @module
  */
 export { key, split, foldIn, type ShapeArg } from "./keys.js";
 export {

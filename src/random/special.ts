@@ -134,5 +134,5 @@ function levelsFor(a: Array, x: Array): number {
 /** d P(a, x) / d a (forward mode through gammaincLower). */
 export function gammaincLowerDa(a: Array, x: Array): Array {
   const terms = levelsFor(a, x);
-  return jvp((aa: Array) => gammaincLower(aa, x, terms), [a], [np.onesLike(a)])[1] as Array;
+  return jvp((aa: Array) => gammaincLower(aa, x, terms), [a], [np.onesLike(a)])[1];
 }

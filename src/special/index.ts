@@ -9,6 +9,8 @@
  * The incomplete gamma and beta functions are differentiable in x; their
  * derivatives in a (and b) are not implemented and raise an
  * InvalidArgumentError when asked for.
+ *
+ * @module
  */
 import { Array as NdArray, ConcreteArray, type ArrayLike } from "../core/array.js";
 type Array = NdArray;

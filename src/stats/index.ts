@@ -13,6 +13,8 @@
  *   fit(nll, x0)   minimises a negative log-likelihood; the covariance is the
  *                  inverse Hessian at the optimum, the standard errors the
  *                  square roots of its diagonal
+ *
+ * @module
  */
 import type { Array, ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -20,7 +22,8 @@ import { ChainruleError, InvalidArgumentError, fmtShape } from "../core/errors.j
 import * as np from "../numpy/index.js";
 import { minimize, type MinimizeOptions, type MinimizeResult } from "../optim/index.js";
 import { hessian } from "../transforms/jacobian.js";
-import { flatten, unflatten, type PyTree } from "../tree/index.js";
+import { flatten, unflatten } from "../tree/index.js";
+import type { Arrays } from "../tree/types.js";
 import { logGamma } from "./special.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -156,15 +159,16 @@ export function logNormalLogPdf(x: ArrayLike, mu: ArrayLike = 0, sigma: ArrayLik
   return np.subtract(normalLogPdf(logX, mu, sigma), logX);
 }
 
-export interface FitResult {
+/** What {@link fit} returns: the best fit and its uncertainties. */
+export interface FitResult<P = unknown> {
   /** Best-fit parameters, shaped like x0. */
-  params: PyTree;
+  params: P;
   /** The negative log-likelihood at the best fit. */
   nll: number;
   /** Inverse Hessian of the negative log-likelihood at the best fit (flattened parameters). */
   covariance: Array;
   /** Standard errors, shaped like x0. */
-  stdErrors: PyTree;
+  stdErrors: P;
   /** How the minimisation ended. */
   optimization: MinimizeResult;
 }
@@ -173,12 +177,17 @@ export interface FitResult {
  * Maximum-likelihood fit: minimises nll(params) from x0, then takes the
  * covariance as the inverse Hessian of nll at the optimum.
  */
+export function fit<X>(
+  nll: (params: Arrays<NoInfer<X>>) => unknown,
+  x0: X,
+  opts?: MinimizeOptions,
+): FitResult<Arrays<X>>;
 export function fit(
   nll: (params: never) => unknown,
   x0: unknown,
   opts: MinimizeOptions = {},
 ): FitResult {
-  const optimization = minimize(nll, x0, { tol: 1e-9, ...opts });
+  const optimization = minimize(nll as (x: unknown) => unknown, x0, { tol: 1e-9, ...opts });
   if (optimization.status !== "converged") {
     throw new ChainruleError(
       `stats.fit: the minimisation did not converge (${optimization.message})`,
@@ -200,7 +209,7 @@ export function fit(
   };
   const h = hessian((v: Array) =>
     asArray((nll as (p: unknown) => unknown)(asParams(v)), "stats.fit: nll"),
-  )(flat) as Array;
+  )(flat);
   const covariance = np.linalg.inv(h);
   const stdErrors = asParams(np.sqrt(np.sum(np.multiply(covariance, np.eye(flat.size)), 1)));
   const params: unknown = optimization.x;

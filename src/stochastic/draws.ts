@@ -139,7 +139,7 @@ export function poissonByInversion(u: Array, rate: Array): Array {
       ];
     },
     init,
-  ) as Carry;
+  );
   return np.astype(count, "int32");
 }
 

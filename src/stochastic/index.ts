@@ -15,6 +15,8 @@
  * | "score"           | yes      | 2 runs of f (reverse mode)       | any number of parameters; high variance |
  * | "straightThrough" | no       | 1 reverse pass                   | derivative of the draws' means        |
  * | "relaxed"         | no       | 1 reverse pass                   | Bernoulli draws only; bias set by τ   |
+ *
+ * @module
  */
 import type { Array, ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -161,13 +163,13 @@ function checkTheta(theta: unknown): unknown {
   const [leaves, def] = flatten(theta);
   const arrays = leaves.map((leaf, i) => {
     const a = typeof leaf === "number" ? np.array(leaf) : leaf;
-    if (!(a instanceof Object) || !("dtype" in a) || !isFloat((a as Array).dtype)) {
+    if (!(a instanceof Object) || !("dtype" in a) || !isFloat(a.dtype)) {
       throw new InvalidArgumentError(
         `stochastic.grad: parameter leaf ${i} must be a float Array or a number, got ` +
-          `${a instanceof Object && "dtype" in a ? (a as Array).dtype : typeof a}`,
+          `${a instanceof Object && "dtype" in a ? a.dtype : typeof a}`,
       );
     }
-    return a as Array;
+    return a;
   });
   return unflatten(def, arrays);
 }

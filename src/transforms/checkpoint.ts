@@ -42,6 +42,7 @@ import { customJvp } from "./customJvp.js";
 import { jvp } from "./jvp.js";
 import { vjp } from "./linearize.js";
 import { vmap } from "./vmap.js";
+import type { Arrays, Inputs } from "../tree/types.js";
 
 /**
  * Which intermediate values of a checkpointed function reverse mode stores
@@ -56,6 +57,7 @@ export type CheckpointPolicy =
 
 /** Options of `checkpoint`. */
 export interface CheckpointOptions {
+  /** Which intermediates to store rather than recompute (default: none, all recomputed). */
   policy?: CheckpointPolicy;
 }
 
@@ -81,7 +83,7 @@ function policyPredicate(policy: unknown): "all" | ((name: string) => boolean) {
   );
 }
 
-type StoredOutputFn = (...args: unknown[]) => Array;
+type StoredOutputFn = (...args: Array[]) => Array;
 
 /** f with its policy (and, made on first use, the rules of vmap(f)). */
 class CheckpointRules implements CustomRules {
@@ -223,7 +225,7 @@ function splitOperands(
 function linearApply(stored: StoredValues, ops: readonly Array[]): Array[] {
   const { saved, primals, tangents } = splitOperands(stored, ops);
   const g = (...xs: Array[]) => evalWithSaved(stored.call, xs, saved);
-  return jvp(g, primals, tangents)[1] as Array[];
+  return jvp(g, primals, tangents)[1];
 }
 
 const checkpointLinear = defineMultiPrimitive<LinearParams>({
@@ -244,11 +246,9 @@ const checkpointLinear = defineMultiPrimitive<LinearParams>({
       (...ops: Array[]) => linearApply(stored, ops),
       primals,
       tangents.map((t, i) => instantiate(t, primals[i]!)),
-    )[1] as Array[],
+    )[1],
   batch(args, dims, { stored }) {
-    const outs = vmap((...ops: Array[]) => linearApply(stored, ops))(
-      ...batchedToFront(args, dims),
-    ) as Array[];
+    const outs = vmap((...ops: Array[]) => linearApply(stored, ops))(...batchedToFront(args, dims));
     return [outs, outs.map(() => 0)];
   },
   // Recompute f (all but the stored values) at the inputs and pull the cotangents back.
@@ -260,7 +260,7 @@ const checkpointLinear = defineMultiPrimitive<LinearParams>({
     const ctLeaves = cts.map(
       (c, j) => c ?? ConcreteArray.zeros(outAvals[j]!.shape, outAvals[j]!.dtype),
     );
-    const inCts = vjp(g, ...primals)[1](ctLeaves) as Array[];
+    const inCts = vjp(g, ...primals)[1](ctLeaves);
     return [
       ...known.map(() => null),
       ...inCts.map((c, i) => (args[known.length + i] instanceof UndefPrimal ? c : null)),
@@ -281,7 +281,7 @@ const checkpointCall = defineMultiPrimitive<CallParams<CheckpointRules>>({
     if (policy === "all") {
       // Everything stored: plain f, whose JVP (and its tape) keeps every intermediate.
       const g = (...xs: Array[]) => flatten(call.rules.f(...call.arguments(xs)))[0];
-      outTangents = jvp(g, primals, ts)[1] as Array[];
+      outTangents = jvp(g, primals, ts)[1];
     } else {
       const saved = captureSaved(call, policy, primals);
       const stored = new StoredValues(call, [...saved.keys()]);
@@ -307,8 +307,8 @@ const checkpointCall = defineMultiPrimitive<CallParams<CheckpointRules>>({
 export function checkpoint<A extends unknown[] = Array[], R = Array>(
   f: (...args: A) => R,
   opts: CheckpointOptions = {},
-): (...args: unknown[]) => R {
+): (...args: Inputs<A>) => Arrays<R> {
   const rules = new CheckpointRules(f, opts);
-  return (...args: unknown[]): R =>
-    applyCustom(checkpointCall, rules.calls, "checkpoint", args) as R;
+  return (...args: unknown[]) =>
+    applyCustom(checkpointCall, rules.calls, "checkpoint", args) as Arrays<R>;
 }

@@ -29,6 +29,7 @@ import {
   runCall,
 } from "./customCall.js";
 import { vmap } from "./vmap.js";
+import type { Arrays, Inputs } from "../tree/types.js";
 
 type JvpRule = (primals: unknown[], tangents: unknown[]) => unknown;
 
@@ -95,7 +96,8 @@ const customJvpCall = defineMultiPrimitive<CallParams<JvpRules>>({
 export function customJvp<A extends unknown[] = ArrayBase[], R = ArrayBase>(
   f: (...args: A) => R,
   rule: (primals: A, tangents: A) => readonly [unknown, unknown],
-): (...args: unknown[]) => R {
+): (...args: Inputs<A>) => Arrays<R> {
   const rules = new JvpRules(f, rule as unknown as JvpRule);
-  return (...args: unknown[]): R => applyCustom(customJvpCall, rules.calls, "customJvp", args) as R;
+  return (...args: unknown[]) =>
+    applyCustom(customJvpCall, rules.calls, "customJvp", args) as Arrays<R>;
 }

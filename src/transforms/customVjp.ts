@@ -39,6 +39,7 @@ import {
   runCall,
 } from "./customCall.js";
 import { vmap } from "./vmap.js";
+import type { Arrays, Inputs } from "../tree/types.js";
 
 type Fwd = (...args: never[]) => unknown;
 type Bwd = (residuals: unknown, ct: unknown) => unknown;
@@ -225,7 +226,8 @@ export function customVjp<A extends unknown[] = Array[], R = Array, C = Array>(
   f: (...args: A) => R,
   fwd: (...args: A) => readonly [unknown, unknown],
   bwd: (residuals: unknown, ct: C) => unknown,
-): (...args: unknown[]) => R {
+): (...args: Inputs<A>) => Arrays<R> {
   const rules = new VjpRules(f, fwd, bwd as unknown as Bwd);
-  return (...args: unknown[]): R => applyCustom(customVjpCall, rules.calls, "customVjp", args) as R;
+  return (...args: unknown[]) =>
+    applyCustom(customVjpCall, rules.calls, "customVjp", args) as Arrays<R>;
 }

@@ -13,12 +13,22 @@ import { ConcretizationError, DTypeError, fmtShape } from "../core/errors.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
 import { shapeSize } from "../core/shape.js";
 import { reshape, slice, transpose } from "../primitives/movement.js";
-import { flatten, unflatten, type TreeDef, type PyTree } from "../tree/index.js";
+import { flatten, unflatten, type TreeDef } from "../tree/index.js";
+import type { Argnums, GradsAt, Inputs, JacobianOf } from "../tree/types.js";
 import { jvp } from "./jvp.js";
 import { type GradOptions, resolveArgnums, vjp } from "./linearize.js";
 import { vmap } from "./vmap.js";
 
-export type JacobianOptions = Pick<GradOptions, "argnums">;
+/** Options of the Jacobian transformations: which arguments to differentiate. */
+export type JacobianOptions<A extends Argnums = Argnums> = Pick<GradOptions<A>, "argnums">;
+
+/**
+ * The function returned by jacfwd, jacrev and jacobian for f taking `Args`
+ * and returning R, differentiated with respect to arguments `A`.
+ */
+export type JacobianFunction<Args extends unknown[], R, A> = <const In extends Inputs<Args>>(
+  ...args: In
+) => JacobianOf<R, GradsAt<In, A>>;
 
 /** Row-stacked identity blocks: leaf j gets [total, ...shape_j], one-hot at rows offset_j + k. */
 function basis(arrays: readonly Array[]): ConcreteArray[] {
@@ -76,8 +86,15 @@ function assemble(outDef: TreeDef, inDef: TreeDef, single: boolean, blocks: Arra
 }
 
 /** Forward-mode Jacobian: one JVP per input element, batched with vmap. */
-export function jacfwd(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
-  return (...args: unknown[]): PyTree => {
+export function jacfwd<Args extends unknown[] = Array[], R = Array, const A extends Argnums = 0>(
+  f: (...args: Args) => R,
+  opts?: JacobianOptions<A>,
+): JacobianFunction<Args, R, NoInfer<A>>;
+export function jacfwd(
+  f: (...args: never[]) => unknown,
+  opts: JacobianOptions = {},
+): (...args: unknown[]) => unknown {
+  return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacfwd", f, opts, args);
     const pushforward = (...tangentLeaves: unknown[]): unknown =>
       jvp(g, diffArgs, unflatten(inDef, tangentLeaves) as unknown[])[1];
@@ -101,8 +118,15 @@ export function jacfwd(f: (...args: never[]) => unknown, opts: JacobianOptions =
 }
 
 /** Reverse-mode Jacobian: one VJP per output element, batched with vmap. */
-export function jacrev(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
-  return (...args: unknown[]): PyTree => {
+export function jacrev<Args extends unknown[] = Array[], R = Array, const A extends Argnums = 0>(
+  f: (...args: Args) => R,
+  opts?: JacobianOptions<A>,
+): JacobianFunction<Args, R, NoInfer<A>>;
+export function jacrev(
+  f: (...args: never[]) => unknown,
+  opts: JacobianOptions = {},
+): (...args: unknown[]) => unknown {
+  return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacrev", f, opts, args);
     const linearized: [unknown, (ct: unknown) => unknown[]] = vjp(g, ...diffArgs);
     return jacrevFromVjp(linearized[0], linearized[1], arrays, inDef, single);
@@ -164,20 +188,43 @@ function outputSize(
  * output size comes from an abstract trace; a function that branches on
  * values is linearized once and the decision made from its output.
  */
-export function jacobian(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
-  return (...args: unknown[]): PyTree => {
+export function jacobian<Args extends unknown[] = Array[], R = Array, const A extends Argnums = 0>(
+  f: (...args: Args) => R,
+  opts?: JacobianOptions<A>,
+): JacobianFunction<Args, R, NoInfer<A>>;
+export function jacobian(
+  f: (...args: never[]) => unknown,
+  opts: JacobianOptions = {},
+): (...args: unknown[]) => unknown {
+  return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacobian", f, opts, args);
     const nIn = arrays.reduce((acc, x) => acc + x.size, 0);
     const nOut = outputSize(g, diffArgs, arrays);
-    if (nOut !== null && nOut > nIn) return jacfwd(f, opts)(...args);
+    if (nOut !== null && nOut > nIn) return forward(f, opts)(...args);
     const linearized: [unknown, (ct: unknown) => unknown[]] = vjp(g, ...diffArgs);
     const nOutSeen = (flatten(linearized[0])[0] as Array[]).reduce((acc, o) => acc + o.size, 0);
     if (nOutSeen <= nIn) return jacrevFromVjp(linearized[0], linearized[1], arrays, inDef, single);
-    return jacfwd(f, opts)(...args);
+    return forward(f, opts)(...args);
   };
 }
 
+/** jacfwd without its typed overloads, for the internal fallbacks above. */
+const forward = jacfwd as (
+  f: (...args: never[]) => unknown,
+  opts: JacobianOptions,
+) => (...args: unknown[]) => unknown;
+
 /** The Hessian: forward mode over reverse mode. */
-export function hessian(f: (...args: never[]) => unknown, opts: JacobianOptions = {}) {
-  return jacfwd(jacrev(f, opts), opts);
+export function hessian<Args extends unknown[] = Array[], R = Array, const A extends Argnums = 0>(
+  f: (...args: Args) => R,
+  opts?: JacobianOptions<A>,
+): <const In extends Inputs<Args>>(
+  ...args: In
+) => JacobianOf<JacobianOf<R, GradsAt<In, NoInfer<A>>>, GradsAt<In, NoInfer<A>>>;
+export function hessian(
+  f: (...args: never[]) => unknown,
+  opts: JacobianOptions = {},
+): (...args: unknown[]) => unknown {
+  const reverse = jacrev as typeof forward;
+  return forward(reverse(f, opts), opts);
 }

@@ -11,7 +11,8 @@ import { ShapeError, DTypeError, fmtShape, InvalidArgumentError } from "../core/
 import type { MultiPrimitive, Primitive, Tangent } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
 import { type MainTrace, Trace, Tracer, bind, bindAll, withMainTrace } from "../core/trace.js";
-import { flatten, treeDefString, unflatten, type PyTree } from "../tree/index.js";
+import { flatten, treeDefString, unflatten } from "../tree/index.js";
+import type { Arrays, LooseInput } from "../tree/types.js";
 
 /** A value together with its tangent (a dual number). */
 export class JVPTracer extends Tracer {
@@ -101,11 +102,16 @@ export function primalAndTangent(main: MainTrace, x: Array): [Array, Tangent] {
  * derivative along `tangents`; both are lists (pytrees) matching f's arguments.
  * Returns [outputs, output tangents].
  */
+export function jvp<Args extends unknown[] = Array[], R = Array>(
+  f: (...args: Args) => R,
+  primals: LooseInput<Args>,
+  tangents: LooseInput<Args>,
+): [Arrays<R>, Arrays<R>];
 export function jvp(
   f: (...args: never[]) => unknown,
   primals: readonly unknown[],
   tangents: readonly unknown[],
-): [PyTree, PyTree] {
+): [unknown, unknown] {
   if (!globalThis.Array.isArray(primals) || !globalThis.Array.isArray(tangents)) {
     throw new InvalidArgumentError(
       `jvp: primals and tangents must be lists with one entry per argument of f, ` +

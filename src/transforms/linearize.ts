@@ -28,7 +28,8 @@ import {
 import { shapesEqual } from "../core/shape.js";
 import { type MainTrace, Trace, Tracer, bind, bindAll, withMainTrace } from "../core/trace.js";
 import { add } from "../primitives/elementwise.js";
-import { flatten, treeDefString, unflatten, type TreeDef, type PyTree } from "../tree/index.js";
+import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
+import type { Argnums, Arrays, LooseInput, GradsAt, Inputs } from "../tree/types.js";
 import { JVPTrace, JVPTracer, primalAndTangent } from "./jvp.js";
 import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
 import { Tape } from "./tape.js";
@@ -336,12 +337,16 @@ function checkCotangent(
  * mapping an output cotangent (shaped like out) to the list of input
  * cotangents, one per argument.
  */
+export function vjp<Args extends unknown[] = Array[], R = Array>(
+  f: (...args: Args) => R,
+  ...primals: Inputs<Args>
+): [Arrays<R>, (cotangent: LooseInput<R>) => Arrays<Args>];
 export function vjp(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
-): [PyTree, (ct: unknown) => PyTree[]] {
+): [unknown, (ct: unknown) => unknown[]] {
   const lin = linearizeFlat("vjp", f, primals, false);
-  const pullback = (cotangent: unknown): PyTree[] => {
+  const pullback = (cotangent: unknown): unknown[] => {
     const [ctLeaves, ctDef] = flatten(cotangent);
     if (treeDefString(ctDef) !== treeDefString(lin.outDef)) {
       throw new InvalidArgumentError(
@@ -371,12 +376,16 @@ export function vjp(
  * linearize(f, ...primals) -> [out, fJvp]: evaluates f once and returns its
  * linear map, which can be applied to many tangents without re-running f.
  */
+export function linearize<Args extends unknown[] = Array[], R = Array>(
+  f: (...args: Args) => R,
+  ...primals: Inputs<Args>
+): [Arrays<R>, (...tangents: Inputs<Args>) => Arrays<R>];
 export function linearize(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
-): [PyTree, (...tangents: unknown[]) => PyTree] {
+): [unknown, (...tangents: unknown[]) => unknown] {
   const lin = linearizeFlat("linearize", f, primals, false);
-  const fJvp = (...tangents: unknown[]): PyTree => {
+  const fJvp = (...tangents: unknown[]): unknown => {
     const [tLeaves, tDef] = flatten(tangents);
     if (treeDefString(tDef) !== treeDefString(lin.inDef)) {
       throw new InvalidArgumentError(
@@ -404,11 +413,19 @@ export function linearize(
   return [unflatten(lin.outDef, lin.outPrimals), fJvp];
 }
 
-export interface GradOptions {
-  /** Which positional arguments to differentiate (default 0). */
-  argnums?: number | readonly number[];
+/**
+ * Options of {@link grad} and {@link valueAndGrad}. The type parameters carry
+ * the literal `argnums` and `hasAux` given, so that the result types follow them.
+ */
+export interface GradOptions<A extends Argnums = Argnums, H extends boolean = boolean> {
+  /**
+   * Which positional arguments to differentiate (default 0). A number gives
+   * one gradient; an array gives a tuple of gradients, one per entry (even
+   * for a one-entry array). Negative entries count from the end.
+   */
+  argnums?: A;
   /** f returns [output, aux]; aux is passed through undifferentiated. */
-  hasAux?: boolean;
+  hasAux?: H;
 }
 
 /**
@@ -535,16 +552,50 @@ function valueAndGradImpl(
  * grad(f) returns a function computing the gradient of scalar-valued f with
  * respect to argument 0 (or `argnums`), shaped like those arguments.
  */
-export function grad(f: (...args: never[]) => unknown, opts: GradOptions = {}) {
-  return (...args: unknown[]): PyTree => {
+export function grad<Args extends unknown[] = Array[], Aux = unknown, const A extends Argnums = 0>(
+  f: (...args: Args) => readonly [unknown, Aux],
+  opts: GradOptions<A, true>,
+): <const In extends Inputs<Args>>(...args: In) => [GradsAt<In, NoInfer<A>>, Aux];
+export function grad<Args extends unknown[] = Array[], const A extends Argnums = 0>(
+  f: (...args: Args) => readonly unknown[],
+  opts: GradOptions<A, true>,
+): <const In extends Inputs<Args>>(...args: In) => [GradsAt<In, NoInfer<A>>, unknown];
+export function grad<Args extends unknown[] = Array[], const A extends Argnums = 0>(
+  f: (...args: Args) => unknown,
+  opts?: GradOptions<A, false>,
+): <const In extends Inputs<Args>>(...args: In) => GradsAt<In, NoInfer<A>>;
+export function grad(
+  f: (...args: never[]) => unknown,
+  opts: GradOptions = {},
+): (...args: unknown[]) => unknown {
+  return (...args: unknown[]): unknown => {
     const [, g, aux] = valueAndGradImpl("grad", f, opts, args);
     return opts.hasAux === true ? [g, aux] : g;
   };
 }
 
 /** valueAndGrad(f) returns [f(x), grad f(x)] (with hasAux: [[f(x), aux], grad]). */
-export function valueAndGrad(f: (...args: never[]) => unknown, opts: GradOptions = {}) {
-  return (...args: unknown[]): PyTree => {
+export function valueAndGrad<
+  Args extends unknown[] = Array[],
+  Aux = unknown,
+  const A extends Argnums = 0,
+>(
+  f: (...args: Args) => readonly [unknown, Aux],
+  opts: GradOptions<A, true>,
+): <const In extends Inputs<Args>>(...args: In) => [[Array, Aux], GradsAt<In, NoInfer<A>>];
+export function valueAndGrad<Args extends unknown[] = Array[], const A extends Argnums = 0>(
+  f: (...args: Args) => readonly unknown[],
+  opts: GradOptions<A, true>,
+): <const In extends Inputs<Args>>(...args: In) => [[Array, unknown], GradsAt<In, NoInfer<A>>];
+export function valueAndGrad<Args extends unknown[] = Array[], const A extends Argnums = 0>(
+  f: (...args: Args) => unknown,
+  opts?: GradOptions<A, false>,
+): <const In extends Inputs<Args>>(...args: In) => [Array, GradsAt<In, NoInfer<A>>];
+export function valueAndGrad(
+  f: (...args: never[]) => unknown,
+  opts: GradOptions = {},
+): (...args: unknown[]) => unknown {
+  return (...args: unknown[]): unknown => {
     const [value, g, aux] = valueAndGradImpl("valueAndGrad", f, opts, args);
     return opts.hasAux === true ? [[value, aux], g] : [value, g];
   };

@@ -10,14 +10,8 @@ import type { BatchDim, MultiPrimitive, Primitive } from "../core/primitive.js";
 import { normalizeAxis } from "../core/shape.js";
 import { type MainTrace, Trace, Tracer, bind, bindAll, withMainTrace } from "../core/trace.js";
 import { batchToFront, moveAxis } from "../primitives/helpers.js";
-import {
-  flatten,
-  numLeaves,
-  treeDefString,
-  unflatten,
-  type TreeDef,
-  type PyTree,
-} from "../tree/index.js";
+import { flatten, numLeaves, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
+import type { Arrays, Inputs } from "../tree/types.js";
 
 export class BatchTracer extends Tracer {
   readonly shape: readonly number[];
@@ -67,8 +61,10 @@ export class BatchTrace extends Trace {
   }
 }
 
-type Axes = number | null | readonly unknown[] | Record<string, unknown>;
+/** A vmap axes spec: a number or null for every leaf, or a tree (a prefix of the arguments' or outputs' tree) of them. */
+export type Axes = number | null | readonly unknown[] | Record<string, unknown>;
 
+/** Options of {@link vmap}: which axes are batched. */
 export interface VmapOptions {
   /** Batch axis of each argument: a number/null for all, or one entry (or subtree) per argument. */
   inAxes?: Axes;
@@ -135,8 +131,15 @@ function toOutAxis(main: MainTrace, x: Array, axis: number | null, size: number,
 }
 
 /** vmap(f, { inAxes, outAxes }): f mapped over a batch axis of its arguments. */
-export function vmap(f: (...args: never[]) => unknown, opts: VmapOptions = {}) {
-  return (...args: unknown[]): PyTree => {
+export function vmap<Args extends unknown[] = Array[], R = Array>(
+  f: (...args: Args) => R,
+  opts?: VmapOptions,
+): (...args: Inputs<Args>) => Arrays<R>;
+export function vmap(
+  f: (...args: never[]) => unknown,
+  opts: VmapOptions = {},
+): (...args: unknown[]) => unknown {
+  return (...args: unknown[]): unknown => {
     const [leaves, inDef] = flatten(args);
     // null is a real value here (nothing mapped), so only a missing option defaults to 0.
     const inSpec = opts.inAxes === undefined ? 0 : opts.inAxes;

@@ -6,22 +6,39 @@
  */
 import { Array as NdArray } from "../core/array.js";
 import { InvalidArgumentError } from "../core/errors.js";
+import type { LeavesOf, MapLeaves } from "./types.js";
 
 /**
- * A pytree of Arrays returned by a transformation. Its structure follows the
- * function's arguments or outputs, which TypeScript cannot track through a
- * transformation, so it is typed loosely: index it or call Array methods.
+ * A loosely typed pytree, for the library's internals only (not exported from
+ * the package: the public API uses the precise types of ./types.ts).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export type PyTree = any;
 
+/** The structure of a pytree without its leaves, as {@link flatten} returns it. */
 export type TreeDef =
-  | { readonly kind: "leaf" }
-  | { readonly kind: "none"; readonly value: null | undefined }
-  | { readonly kind: "list"; readonly children: readonly TreeDef[] }
   | {
+      /** A leaf. */
+      readonly kind: "leaf";
+    }
+  | {
+      /** An empty subtree. */
+      readonly kind: "none";
+      /** Which empty value it was. */
+      readonly value: null | undefined;
+    }
+  | {
+      /** A JS array. */
+      readonly kind: "list";
+      /** The elements' structures. */
+      readonly children: readonly TreeDef[];
+    }
+  | {
+      /** A plain object. */
       readonly kind: "dict";
+      /** Its own keys, in order. */
       readonly keys: readonly string[];
+      /** The values' structures, one per key. */
       readonly children: readonly TreeDef[];
     };
 
@@ -39,6 +56,7 @@ export function isLeaf(x: unknown): boolean {
 }
 
 /** Splits a tree into its leaves (depth-first, left to right) and its structure. */
+export function flatten<T>(tree: T): [LeavesOf<T>[], TreeDef];
 export function flatten(tree: unknown): [unknown[], TreeDef] {
   const leaves: unknown[] = [];
   const def = flattenInto(tree, leaves);
@@ -120,7 +138,18 @@ export function treeDefString(def: TreeDef): string {
   }
 }
 
-/** Applies `f` to every leaf (and the matching leaves of `rest`, which share the structure). */
+/**
+ * Applies `f` to every leaf (and the matching leaves of `rest`, which share
+ * the structure) and returns a tree of the same structure holding f's results.
+ */
+export function map<T, R, const Rest extends unknown[] = []>(
+  f: (
+    leaf: NoInfer<LeavesOf<T>>,
+    ...restLeaves: { [K in keyof Rest]: NoInfer<LeavesOf<Rest[K]>> }
+  ) => R,
+  tree: T,
+  ...rest: Rest
+): MapLeaves<T, R>;
 export function map(
   f: (...leaves: unknown[]) => unknown,
   tree: unknown,
@@ -143,6 +172,7 @@ export function map(
 }
 
 /** The leaves of a tree. */
+export function leaves<T>(tree: T): LeavesOf<T>[];
 export function leaves(tree: unknown): unknown[] {
   return flatten(tree)[0];
 }

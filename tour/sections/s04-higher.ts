@@ -16,9 +16,9 @@ export const higher: Section = {
     const x = np.array(xs);
     const fns: [string, (x: Array) => Array, (x: number) => number][] = [
       ["f = x^3", cube, (v) => v ** 3],
-      ["f' = grad f", grad(cube) as (x: Array) => Array, (v) => 3 * v * v],
-      ["f'' = grad(grad f)", grad(grad(cube)) as (x: Array) => Array, (v) => 6 * v],
-      ["f''' = grad(grad(grad f))", grad(grad(grad(cube))) as (x: Array) => Array, () => 6],
+      ["f' = grad f", grad(cube), (v) => 3 * v * v],
+      ["f'' = grad(grad f)", grad(grad(cube)), (v) => 6 * v],
+      ["f''' = grad(grad(grad f))", grad(grad(grad(cube))), () => 6],
     ];
     const rows: { x: number; y: number; series: string }[] = [];
     const checks = fns.slice(1).map(([name, fn, exact]) => {

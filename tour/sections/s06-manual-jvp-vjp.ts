@@ -47,7 +47,7 @@ export const manualJvpVjp: Section = {
       ["dz/dx2 (jvp along e2)", [0, 1]],
     ] as const) {
       const [, manual] = manualJvp(x1, x2, tangent[0], tangent[1]);
-      const [, auto] = jvp(program, [x1, x2], [tangent[0], tangent[1]]) as [Array, Array];
+      const [, auto] = jvp(program, [x1, x2], [tangent[0], tangent[1]]);
       rows.push({ quantity: name, value: manual, source: "by hand" });
       rows.push({ quantity: name, value: auto.item(), source: "chainrule" });
       checks.push(check(`${name} at (2, 4)`, auto.item(), manual, "hand-written JVP", 0));

@@ -17,7 +17,7 @@ export const graph: Section = {
     const [x, y] = [2, 1.5];
     const forward = await graphSvg(toDot(f)(x, y));
     const backward = await graphSvg(toDot(f, { backward: true })(x, y));
-    const [gx, gy] = grad(f, { argnums: [0, 1] })(x, y) as [Array, Array];
+    const [gx, gy] = grad(f, { argnums: [0, 1] })(x, y);
     const size = graphSize(f)(x, y);
     return {
       id: this.id,

@@ -89,8 +89,8 @@ export const likelihoodFit: Section = {
 
     // The fit: minimise -log L from (0.8, 1.2); uncertainties from the inverse Hessian.
     const result = stats.fit((p: Array) => np.negative(logLikelihood(p)), np.array([0.8, 1.2]));
-    const best = numbers(result.params as Array);
-    const errors = numbers(result.stdErrors as Array);
+    const best = numbers(result.params);
+    const errors = numbers(result.stdErrors);
     // Analytic Fisher information at the optimum (rates equal the data there):
     // H = sum_i (1 / rate_i) grad(rate_i) grad(rate_i)^T
     //   = [[25/15, 50/15], [50/15, 100/15 + tau]];  cov = H^-1.

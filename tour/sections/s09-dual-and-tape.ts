@@ -23,7 +23,7 @@ class Dual {
 const variable = (x: number) => new Dual(x, 1);
 
 const jvpAt = (f: (x: Array) => Array, x: number): [number, number] => {
-  const [y, dy] = jvp(f, [x], [1]) as [Array, Array];
+  const [y, dy] = jvp(f, [x], [1]);
   return [y.item(), dy.item()];
 };
 
@@ -49,7 +49,7 @@ export const dualAndTape: Section = {
 
     // Reverse mode on the Var-graph example.
     const z = (x: Array, y: Array) => np.add(np.multiply(x, y), np.sin(x));
-    const [gx, gy] = grad(z, { argnums: [0, 1] })(0.5, 4.2) as [Array, Array];
+    const [gx, gy] = grad(z, { argnums: [0, 1] })(0.5, 4.2);
     const tape = await graphSvg(toDot(z, { backward: true, rankdir: "LR" })(0.5, 4.2));
     return {
       id: this.id,

@@ -75,7 +75,7 @@ export const nnPhysics: Section = {
     for (let s = 0; s < steps; s++) {
       const [value, grads] = step(params) as [Array, Params];
       if (s % 5 === 0 || s === steps - 1) curve.push({ step: s, loss: value.item() });
-      [params, state] = adam.update(grads, state, params) as [Params, typeof state];
+      [params, state] = adam.update(grads, state, params);
     }
     const finalLoss = loss(params).item();
     const jitFinal = (step(params) as [Array, Params])[0].item();
@@ -86,7 +86,7 @@ export const nnPhysics: Section = {
 
     // Physics.
     const atoms = cluster();
-    const forces = np.negative(grad(ljEnergy)(np.array(atoms)) as Array).toArray() as number[][];
+    const forces = np.negative(grad(ljEnergy)(np.array(atoms))).toArray() as number[][];
     const h = 1e-6;
     const fdForces = atoms.map((_, i) =>
       [0, 1, 2].map((k) => {
@@ -109,7 +109,7 @@ export const nnPhysics: Section = {
       f.map((v, k) => ({ ad: v, fd: fdForces[i]![k]!, component: "xyz"[k]! })),
     );
     const fMax = Math.max(...scatter.map((r) => Math.abs(r.ad)));
-    const nParams = tree.leaves(params).reduce((n: number, l) => n + (l as Array).size, 0);
+    const nParams = tree.leaves(params).reduce((n: number, l) => n + l.size, 0);
     return {
       id: this.id,
       title: this.title,

@@ -17,11 +17,11 @@ const mvp = (x: Array) => np.stack([x.slice(0).mul(2), x.slice(1).add(x.slice(2)
 const basis = (n: number, i: number) => np.array(np.eye(n).slice(i));
 
 // Column by column: one jvp per input basis vector (forward mode).
-const columns = [0, 1, 2].map((i) => jvp(mvp, [np.zeros([3])], [basis(3, i)])[1] as Array);
+const columns = [0, 1, 2].map((i) => jvp(mvp, [np.zeros([3])], [basis(3, i)])[1]);
 const byColumns = np.stack(columns, 1);
 // Row by row: one vjp per output basis vector (reverse mode).
 const [, pullback] = vjp(mvp, np.zeros([3]));
-const byRows = np.stack([0, 1].map((i) => pullback(basis(2, i))[0] as Array));
+const byRows = np.stack([0, 1].map((i) => pullback(basis(2, i))[0]));
 
 // graph_like reaches "over" y1 to x3; matrix_like adds a dummy y2 = x3. Same matrix.
 const graphLike = (x: Array) => {

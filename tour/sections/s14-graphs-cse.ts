@@ -54,10 +54,10 @@ const f2 = (x1: Array, x2: Array, x3: Array) => {
   return x1;
 };
 // Forward mode: one jvp gives all of f1's outputs; reverse mode needs one pullback per output.
-const f1Forward = (x: Array) => jvp(f1, [x], [1])[1] as Array[];
+const f1Forward = (x: Array) => jvp(f1, [x], [1])[1];
 const f1Reverse = (x: Array) => {
   const [, pullback] = vjp(f1, x);
-  return [0, 1, 2].map((i) => pullback([0, 1, 2].map((j) => (i === j ? 1 : 0)))[0] as Array);
+  return [0, 1, 2].map((i) => pullback([0, 1, 2].map((j) => (i === j ? 1 : 0)))[0]);
 };
 // For f2 it is the other way round: three jvps, or one pullback.
 const f2Forward = (a: Array, b: Array, c: Array) =>
@@ -67,7 +67,7 @@ const f2Forward = (a: Array, b: Array, c: Array) =>
         f2,
         [a, b, c],
         [0, 1, 2].map((j) => (i === j ? 1 : 0)),
-      )[1] as Array,
+      )[1],
   );
 const f2Reverse = (a: Array, b: Array, c: Array) => vjp(f2, a, b, c)[1](1) as Array[];
 // #endregion

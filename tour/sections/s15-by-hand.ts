@@ -112,7 +112,7 @@ export const byHand: Section = {
     // Dual numbers vs jvp, and the error plot of seed 004.
     const xs = grid(0, 10, opts.quick ? 41 : 100);
     const dualEps = xs.map((x) => square(new Dual(x, 1)).eps);
-    const jvpEps = xs.map((x) => (jvp((t: Array) => t.mul(t), [x], [1])[1] as Array).item());
+    const jvpEps = xs.map((x) => jvp((t: Array) => t.mul(t), [x], [1])[1].item());
     const relErr = (d: number, x: number) => Math.abs(1 - d / (2 * x)); // NaN at x = 0 (0/0)
     const errRows = xs.flatMap((x, i) => [
       { x, err: relErr(dualEps[i]!, x), series: "Dual class" },

@@ -85,13 +85,12 @@ export const agentBased: Section = {
     const rows: { estimator: string; mean: number; se: number }[] = [];
     for (const estimator of ["triple", "score", "straightThrough"] as const) {
       const g = stochastic.grad(finalSize, { estimator });
-      const values = numbersOf(vmap((k: NdArray) => g(np.array(BETA), k))(keys) as NdArray);
+      const values = numbersOf(vmap((k: NdArray) => g(np.array(BETA), k))(keys));
       rows.push({ estimator, ...meanSe(values) });
     }
     const fdKeys = random.split(random.key(7), opts.quick ? 100 : 300);
     const h = 0.02;
-    const sizes = (beta: number) =>
-      vmap((k: NdArray) => finalSize(np.array(beta), k))(fdKeys) as NdArray;
+    const sizes = (beta: number) => vmap((k: NdArray) => finalSize(np.array(beta), k))(fdKeys);
     const fd = meanSe(numbersOf(np.divide(np.subtract(sizes(BETA + h), sizes(BETA - h)), 2 * h)));
     rows.push({ estimator: "finite differences (CRN)", ...fd });
     for (const row of rows.slice(0, 2)) {
@@ -156,14 +155,11 @@ export const agentBased: Section = {
     const perStep = opts.quick ? 2 : 3;
     for (let step = 0; step < steps; step++) {
       const stepKeys = random.split(random.key(1000 + step), perStep);
-      const grads = vmap((k: NdArray) => lossGrad(theta, k))(stepKeys) as {
-        beta: NdArray;
-        gamma: NdArray;
-      };
+      const grads = vmap((k: NdArray) => lossGrad(theta, k))(stepKeys);
       const mean = { beta: np.mean(grads.beta), gamma: np.mean(grads.gamma) };
-      const lossNow = np.mean(vmap((k: NdArray) => loss(theta, k))(stepKeys) as NdArray).item();
+      const lossNow = np.mean(vmap((k: NdArray) => loss(theta, k))(stepKeys)).item();
       history.push({ step, loss: lossNow });
-      [theta, state] = optimizer.update(mean, state, theta) as [typeof theta, typeof state];
+      [theta, state] = optimizer.update(mean, state, theta);
     }
     const recovered = { beta: theta.beta.item(), gamma: theta.gamma.item() };
     if (!opts.quick) {
@@ -259,7 +255,7 @@ export const agentBased: Section = {
       ] as const) {
         const g = grad((beta: NdArray) =>
           brockHommesLoss(beta, noise, { ...market, gradientHorizon: H }),
-        )(np.array(120)) as NdArray;
+        )(np.array(120));
         bh.push({ horizon: name, T, gradient: Math.abs(g.item()) });
       }
     }

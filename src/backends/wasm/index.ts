@@ -8,7 +8,7 @@ export {
   type WasmBackend,
   type WasmBackendOptions,
 } from "./backend.js";
-export { getRuntime, wasmAvailable, wasmReady } from "./runtime.js";
+export { getRuntime, tryRuntime, wasmAvailable, wasmReady, wasmRefused } from "./runtime.js";
 export {
   setWasmThreadLimit,
   startWasmThreads,

@@ -58,6 +58,13 @@ export function buildKernelModule(shared: boolean, relaxed: boolean): Uint8Array
 
 /** The asynchronous compilation; resolves to undefined if the engine refuses it (CSP). */
 let compiling: Promise<WasmRuntime | undefined> | undefined;
+/** Set when the engine refused to compile the module (a CSP without 'wasm-unsafe-eval'). */
+let refused = false;
+
+/** Whether the engine refused to compile the kernel module, so that the JS kernels run. */
+export function wasmRefused(): boolean {
+  return refused;
+}
 
 function instantiate(
   module: WebAssembly.Module,
@@ -101,7 +108,10 @@ export function tryRuntime(): WasmRuntime | undefined {
   } catch {
     compiling = WebAssembly.compile(bytes).then(
       (m) => instantiate(m, memory, shared, relaxed),
-      () => undefined, // compilation refused: the kernels stay in JS
+      () => {
+        refused = true; // compilation refused: the kernels stay in JS
+        return undefined;
+      },
     );
     return undefined;
   }
