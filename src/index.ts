@@ -9,6 +9,7 @@ export {
   type Aval,
   type NestedNumbers,
   type SliceIndex,
+  type ArrayAt,
 } from "./core/array.js";
 export type { DType, TypedArray } from "./core/dtype.js";
 export type { Shape } from "./core/shape.js";

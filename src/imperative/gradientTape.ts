@@ -186,7 +186,10 @@ export class GradientTape {
     return this.watched.has(a) || this.records.has(a) || a.requiresGrad;
   }
 
-  /** Records an operation whose operands include a tracked array (called by the trace). */
+  /**
+   * Records an operation whose operands include a tracked array (called by the trace).
+   * @internal
+   */
   note(prim: Primitive | MultiPrimitive, params: unknown, args: readonly Array[], outs: Array[]) {
     let tracked = false;
     for (const a of args) {

@@ -172,6 +172,12 @@ function sortedAll(chains: Chains): Float64Array {
   return all.sort();
 }
 
+/**
+ * How `ess` measures: "bulk" (split chains, rank-normalised: the efficiency
+ * for the mean and median), "tail" (the smaller ESS of the indicators
+ * [x <= q05] and [x <= q95]: the efficiency for the 5% and 95% quantiles) or
+ * "basic" (split chains, raw values). Vehtari et al. (2021).
+ */
 export type EssMethod = "bulk" | "tail" | "basic";
 
 function essOf(chains: Chains, method: EssMethod): number {

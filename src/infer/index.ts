@@ -9,6 +9,8 @@
  * Both samplers warm up as Stan does (dual-averaging step size, windowed
  * mass-matrix adaptation) and return samples with leading axes
  * [chains, numSamples]; see sampler.ts.
+ *
+ * @module
  */
 import { type SampleResult, type SamplerOptions, runSampler } from "./sampler.js";
 

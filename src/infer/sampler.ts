@@ -85,9 +85,11 @@ export interface SamplerStats {
   inverseMassMatrix: Array;
 }
 
+/** What `infer.hmc` and `infer.nuts` return: the samples and the sampler's statistics. */
 export interface SampleResult {
   /** The samples: init's pytree with leading axes [chains, numSamples] on every leaf. */
   samples: PyTree;
+  /** Acceptance, divergences, gradient counts and the adapted step size and mass matrix. */
   stats: SamplerStats;
 }
 

@@ -3,6 +3,8 @@
  * the log-determinant of their Jacobians, so that a sampler can work on ℝⁿ:
  * for x = T(u), the density of u is p(T(u)) |det ∂T/∂u|, i.e.
  * log p_u(u) = log p(T(u)) + logDetJacobian(u).
+ *
+ * @module
  */
 import { type Array, type ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";

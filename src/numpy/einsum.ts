@@ -461,7 +461,20 @@ function einsumTraced(subscripts: string, operands: readonly ArrayLike[]): Array
 export function einsumPath(
   subscripts: string,
   ...operands: ArrayLike[]
-): { path: EinsumStep[]; cost: number } {
+): {
+  /**
+   * The pairwise steps in order: each [i, j] (i < j) names two positions in
+   * the current operand list; both are removed and their product appended.
+   * Empty for a single operand.
+   */
+  path: EinsumStep[];
+  /**
+   * The total multiply-adds of the steps: for each pair, the product of the
+   * sizes of all labels of the two operands (after diagonals and the sums of
+   * labels used by one operand only, which einsum does first).
+   */
+  cost: number;
+} {
   const { path, cost } = prepare(subscripts, operands);
   return { path: path.map(([i, j]) => [i, j]), cost };
 }

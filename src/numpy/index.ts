@@ -1214,6 +1214,7 @@ export {
   argpartition,
   cumprod,
   nanMean,
+  type NanAxis,
   nanSum,
   partition,
   searchsorted,

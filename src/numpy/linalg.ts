@@ -378,6 +378,11 @@ export function eigvalsh(a: ArrayLike): Array {
 
 /** Options of `qr`: "reduced" (default), "complete", or "r" (R only). */
 export interface QrOptions {
+  /**
+   * Which factors: "reduced" (default; Q [..., m, k], R [..., k, n] with
+   * k = min(m, n)), "complete" (Q [..., m, m], R [..., m, n]) or "r" (the
+   * reduced R alone, returned as one Array instead of [Q, R]).
+   */
   mode?: "reduced" | "complete" | "r";
 }
 

@@ -194,8 +194,14 @@ export const rad2deg = floatUnary("rad2deg", (x) => ew.mul(x, fullLike(x, 180 / 
 
 /** Options of nanToNum: the replacements (defaults: 0 and the dtype's largest finite values). */
 export interface NanToNumOptions {
+  /** The value that replaces NaN (default 0). */
   nan?: number;
+  /**
+   * The value that replaces +inf (default the dtype's largest finite value:
+   * 3.4028234663852886e38 for float32, Number.MAX_VALUE for float64).
+   */
   posinf?: number;
+  /** The value that replaces -inf (default minus the dtype's largest finite value). */
   neginf?: number;
 }
 /**

@@ -137,6 +137,7 @@ export function searchsorted(
 
 /** What np.unique returns with options: the values and the requested extras. */
 export interface UniqueResult {
+  /** The sorted distinct values (what `np.unique(x)` returns without options; NaNs last, once). */
   values: Array;
   /** Index of the first occurrence of each value in the flattened input (int32). */
   indices?: Array;
@@ -248,7 +249,11 @@ export function cumprod(x: ArrayLike, axis?: number): Array {
   return y;
 }
 
-type NanAxis = number | readonly number[] | null | undefined;
+/**
+ * The `axis` of nanSum and nanMean: an axis (negative counts from the end),
+ * a list of axes, or null / undefined for all axes (the same as {@link Axis}).
+ */
+export type NanAxis = number | readonly number[] | null | undefined;
 
 /**
  * Sum treating NaN as zero, over `axis` (all axes when omitted).

@@ -8,6 +8,8 @@
  * outputs have y0's structure with a leading axis of length ts.length.
  * Methods: methods.ts; the loop and its three forms: solver.ts; the
  * continuous adjoint ("backsolve"): adjoint.ts.
+ *
+ * @module
  */
 import { type Array } from "../core/array.js";
 import { asArray } from "../core/convert.js";

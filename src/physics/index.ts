@@ -10,6 +10,8 @@
  * The integrators are symplectic (they conserve a shadow Hamiltonian, so the
  * energy error stays bounded over long runs instead of drifting) and their
  * n-step forms are `lax.scan`s, so `jit` stages them as one loop.
+ *
+ * @module
  */
 import { type Array } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -157,6 +159,7 @@ export interface SymplecticIntegrator {
   trajectory(a: unknown, b: unknown, numSteps: number, ...args: unknown[]): [PyTree, PyTree];
 }
 
+/** Options of `leapfrog`: the step size h and, optionally, the kinetic energy K. */
 export interface LeapfrogOptions {
   /** The time step (a JS number, may be negative to integrate backwards). */
   stepSize: number;
@@ -218,6 +221,7 @@ export function leapfrog(potential: ScalarFn, opts: LeapfrogOptions): Symplectic
   });
 }
 
+/** Options of `verlet`: the step size h. */
 export interface VerletOptions {
   /** The time step (a JS number). */
   stepSize: number;

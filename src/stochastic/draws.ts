@@ -34,13 +34,52 @@ export type DiscreteKind = "bernoulli" | "binomial" | "poisson" | "categorical";
  * of shape [...outShape, K], the categories on the last axis).
  */
 export type DrawRequest =
-  | { kind: "bernoulli"; p: Array; u: Array }
-  | { kind: "binomial"; n: Array; p: Array; u: Array }
-  | { kind: "poisson"; rate: Array; u: Array }
-  | { kind: "categorical"; logits: Array; u: Array };
+  | {
+      /** `random.bernoulli`: X = 1 with probability p. */
+      kind: "bernoulli";
+      /** The success probability of each draw (not stop-gradiented: the handler may differentiate it). */
+      p: Array;
+      /** One uniform in [0, 1) per draw; by inversion X = [u < p]. */
+      u: Array;
+    }
+  | {
+      /** `random.binomial`: X = the number of successes in n trials of probability p. */
+      kind: "binomial";
+      /** The number of trials of each draw: whole numbers (n floored, clamped at 0; not differentiated). */
+      n: Array;
+      /** The success probability of each trial. */
+      p: Array;
+      /** One uniform in [0, 1) per draw; by inversion X = min { k : u < F(k; n, p) }. */
+      u: Array;
+    }
+  | {
+      /** `random.poisson`: X ~ Poisson(rate). */
+      kind: "poisson";
+      /** The mean λ of each draw (the `lam` of `random.poisson`). */
+      rate: Array;
+      /** One uniform in [0, 1) per draw; by inversion X = min { k : u < F(k; rate) }. */
+      u: Array;
+    }
+  | {
+      /** `random.categorical`: X = k with probability softmax(logits)_k. */
+      kind: "categorical";
+      /** Unnormalised log-probabilities, shape [...outShape, K] (the categories on the last axis). */
+      logits: Array;
+      /**
+       * One uniform in [0, 1) per draw, shape outShape; by inversion
+       * X = #{k < K - 1 : c_k <= u} with c_k = p_0 + ... + p_k.
+       */
+      u: Array;
+    };
 
 /** Decides the value of each discrete draw while an estimator runs f. */
 export interface DrawHandler {
+  /**
+   * The value of one draw: the same shape as `request.u`, bool for
+   * "bernoulli" and int32 for the other kinds (as the plain sampler returns).
+   * A handler may record the request, return the inversion's value, or
+   * replace it (e.g. by a relaxed or straight-through value).
+   */
   draw(request: DrawRequest): Array;
 }
 

@@ -137,7 +137,7 @@ export function buildPage(
 <p>Every experiment of the seed tutorials, computed live with chainrule and checked against an independent reference.
 <span id="score" data-passed="${passed}" data-total="${total}">${passed} of ${total} checks pass.</span>
 ${meta.quick ? "Quick run (smaller grids)." : ""} Generated ${escapeHtml(meta.date)} on ${escapeHtml(meta.machine)}.</p></header>
-<nav>${nav}${meta.playground === true ? `<a href="playground.html"><b>Playground (live)</b></a>` : ""}</nav>
+<nav>${nav}${meta.playground === true ? `<a href="playground.html"><b>Playground (live)</b></a>` : ""}<a href="../docs/api/index.html" title="Built by npm run docs">API reference (npm run docs)</a></nav>
 <main>
 ${sections.map(sectionHtml).join("\n")}
 </main></body></html>
