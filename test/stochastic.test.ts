@@ -93,11 +93,23 @@ const exact4 = (t: number) => {
   return d;
 };
 
+// f5: two dependent draws, X1 ~ Bernoulli(θ), X2 ~ Bernoulli(X1 ? θ : θ/2), f = X1 + 2 X2:
+// E = θ + 2(θ² + (1 - θ) θ/2) = 2θ + θ², E' = 2 + 2θ. The jump of X1 changes X2's
+// probability, so the alternative path must be replayed, not patched.
+const f5 = (theta: NdArray, key: NdArray) => {
+  const keys = random.split(key, 2);
+  const x1 = np.astype(random.bernoulli(np.take(keys, 0, 0), theta), "float64");
+  const p2 = np.where(np.greater(x1, 0.5), theta, np.multiply(0.5, theta));
+  const x2 = np.astype(random.bernoulli(np.take(keys, 1, 0), p2), "float64");
+  return np.add(x1, np.multiply(2, x2));
+};
+
 const cases = [
   { name: "a weighted sum of Bernoullis", f: f1, theta: 0.3, exact: exact1(0.3) },
   { name: "the square of a binomial count", f: f2, theta: 0.35, exact: exact2(0.35) },
   { name: "a categorical choice feeding (X + 1)^2", f: f3, theta: 0.4, exact: exact3(0.4) },
   { name: "a Poisson count through a branch", f: f4, theta: 2.5, exact: exact4(2.5) },
+  { name: "two dependent Bernoulli draws", f: f5, theta: 0.3, exact: 2 + 2 * 0.3 },
 ];
 
 describe("unbiased estimators agree with the exact derivative (4 standard errors)", () => {
