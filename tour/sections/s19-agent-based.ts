@@ -22,7 +22,7 @@ import {
   vmap,
 } from "../../src/index.js";
 import { brockHommesLoss, simulateSir } from "../../examples/abm.js";
-import { Plot, plotSvg } from "../lib/plot.js";
+import { Plot, plotSvg, powerOfTen } from "../lib/plot.js";
 import { check, type Check, type Section, type SectionResult } from "../lib/types.js";
 
 const GAMMA = 0.1;
@@ -112,13 +112,22 @@ export const agentBased: Section = {
     figures.push({
       caption:
         "Estimates of dE[final size]/dβ (mean ± 2 standard errors): the unbiased triple and score " +
-        "estimators agree with finite differences of the expectation; the triple estimator's error " +
-        "bar is the narrowest; straight-through is biased.",
+        "estimators agree with finite differences of the expectation (with this few samples, " +
+        "their error bars are wide: the estimates are heavy-tailed); straight-through differentiates " +
+        "the draws' means and is biased.",
       svg: plotSvg({
         width: 640,
         height: 220,
         marginLeft: 190,
-        x: { label: "dE[final size]/dβ", grid: true },
+        x: {
+          label: "dE[final size]/dβ",
+          grid: true,
+          domain: [
+            Math.min(...rows.map((r) => r.mean - 2 * r.se)),
+            Math.max(...rows.map((r) => r.mean + 2 * r.se)),
+          ],
+          nice: true,
+        },
         y: { label: null },
         color: { domain: Object.keys(COLOURS), range: Object.values(COLOURS) },
         marks: [
@@ -200,7 +209,12 @@ export const agentBased: Section = {
         width: 560,
         height: 240,
         x: { label: "gradient step", grid: true },
-        y: { label: "loss (mean squared error of I(t)/N)", type: "log", grid: true },
+        y: {
+          label: "loss (mean squared error of I(t)/N)",
+          type: "log",
+          grid: true,
+          tickFormat: powerOfTen,
+        },
         marks: [Plot.line(history, { x: "step", y: "loss", stroke: COLOURS.triple })],
       }),
     });
@@ -283,7 +297,7 @@ export const agentBased: Section = {
         width: 560,
         height: 240,
         x: { label: "steps simulated", grid: true },
-        y: { label: "|dL/dβ|", type: "log", grid: true },
+        y: { label: "|dL/dβ|", type: "log", grid: true, tickFormat: powerOfTen },
         color: { legend: true },
         marks: [
           Plot.line(bh, { x: "T", y: "gradient", stroke: "horizon" }),
