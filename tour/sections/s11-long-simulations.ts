@@ -8,11 +8,10 @@
  * float64 simulation. Measured live for a few T: the memory each method holds
  * and its time, plus the recomputation (advances) that revolve performs.
  */
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import { jacfwd, lax, np, vjp, type Array as NdArray } from "../../src/index.js";
 import { optimalAdvances } from "../../src/lax/revolve.js";
 import { lastSweep } from "../../src/lax/scanProgram.js";
+import { liveBytes } from "../lib/memory.js";
 import { METHOD_COLORS, Plot, maxAbsDiff, numbers, plotSvg } from "../lib/plot.js";
 import { checkRel, type Check, type Section, type SectionResult } from "../lib/types.js";
 
@@ -85,35 +84,6 @@ function fdGradient(T: number, n: number, h: number): number[] {
     minus[j] = p - step;
     return (simulationJs(T, n, plus) - simulationJs(T, n, minus)) / (2 * step);
   });
-}
-
-/**
- * Live memory: V8 heap in use plus ArrayBuffer bytes (chainrule's array data)
- * right after a full garbage collection, so that only reachable data counts.
- * The gc function is exposed at run time through V8's flag (no node flag needed).
- */
-let exposedGc: (() => void) | undefined;
-/** global.gc when node runs with --expose-gc, otherwise exposed now through V8's flag (first use only). */
-function gc(): void {
-  if (exposedGc === undefined) {
-    const global = (globalThis as { gc?: () => void }).gc;
-    if (global !== undefined) exposedGc = global;
-    else {
-      setFlagsFromString("--expose-gc");
-      exposedGc = runInNewContext("gc") as () => void;
-    }
-  }
-  exposedGc();
-}
-const pause = new Int32Array(new SharedArrayBuffer(4));
-function liveBytes(): number {
-  gc();
-  // V8 frees the memory of dead ArrayBuffers on a background thread: wait for
-  // it (20 ms) so that arrayBuffers counts live buffers only, then collect again.
-  Atomics.wait(pause, 0, 0, 20);
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
 }
 
 /** Lets pending callbacks run, so that the baseline is taken with an idle event loop. */

@@ -10,8 +10,6 @@
  * horizon grows; and the chaotic Brock–Hommes market, whose full-horizon
  * gradients explode while truncated ones stay bounded.
  */
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import {
   type Array as NdArray,
   grad,
@@ -22,6 +20,7 @@ import {
   vmap,
 } from "../../src/index.js";
 import { brockHommesLoss, simulateSir } from "../../examples/abm.js";
+import { liveBytes } from "../lib/memory.js";
 import { Plot, plotSvg, powerOfTen } from "../lib/plot.js";
 import { check, type Check, type Section, type SectionResult } from "../lib/types.js";
 
@@ -46,24 +45,6 @@ const COLOURS: Record<string, string> = {
   relaxed: "#9467bd",
   "finite differences (CRN)": "#444444",
 };
-
-let exposedGc: (() => void) | undefined;
-function gc(): void {
-  if (exposedGc === undefined) {
-    setFlagsFromString("--expose-gc");
-    exposedGc = runInNewContext("gc") as () => void;
-  }
-  exposedGc();
-}
-const pause = new Int32Array(new SharedArrayBuffer(4));
-function liveBytes(): number {
-  gc();
-  // Dead ArrayBuffers are freed on a background thread: wait for it, then collect again.
-  Atomics.wait(pause, 0, 0, 20);
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 export const agentBased: Section = {
   id: "agent-based",
