@@ -65,6 +65,7 @@ import {
   stageProgram,
   traceProgram,
 } from "./whileProgram.js";
+import { entriesFor } from "./keyedCache.js";
 
 // ---------------------------------------------------------------- scan --
 
@@ -150,8 +151,7 @@ function batchedParams(
   size: number,
 ): ScanParams {
   const key = `${size}:${liftedBatched.map(Number).join("")}:${xsBatched.map(Number).join("")}`;
-  let byKey = batchedScans.get(p);
-  if (byKey === undefined) batchedScans.set(p, (byKey = new Map<string, ScanParams>()));
+  const byKey = entriesFor(batchedScans, p);
   const known = byKey.get(key);
   if (known !== undefined) return known;
   const nC = p.types.carry.length;
@@ -221,8 +221,7 @@ const jointScans = new WeakMap<ScanParams, Map<string, ScanParams>>();
  */
 function jointParams(p: ScanParams, inIdx: readonly number[]): ScanParams {
   const key = inIdx.join(",");
-  let byKey = jointScans.get(p);
-  if (byKey === undefined) jointScans.set(p, (byKey = new Map<string, ScanParams>()));
+  const byKey = entriesFor(jointScans, p);
   const known = byKey.get(key);
   if (known !== undefined) return known;
   const d = diffLayout(p, inIdx);
@@ -394,8 +393,7 @@ const backwardScans = new WeakMap<ScanParams, Map<string, ScanParams>>();
  */
 function backwardParams(p: ScanParams, inIdx: readonly number[]): ScanParams {
   const key = inIdx.join(",");
-  let byKey = backwardScans.get(p);
-  if (byKey === undefined) backwardScans.set(p, (byKey = new Map<string, ScanParams>()));
+  const byKey = entriesFor(backwardScans, p);
   const known = byKey.get(key);
   if (known !== undefined) return known;
   const d = diffLayout(p, inIdx);

@@ -23,6 +23,7 @@ import { type RevolveStats, firstSweepPositions, revolve } from "./revolve.js";
 import { cutBefore } from "./scanCall.js";
 import { checkpointBudget } from "./whileReverse.js";
 import { type LoopProgram, traceProgram } from "./whileProgram.js";
+import { entriesFor } from "./keyedCache.js";
 
 /** Shapes and dtypes of a scan's leaves (printed compactly in programs). */
 export class ScanTypes {
@@ -268,8 +269,7 @@ const vjpPrograms = new WeakMap<ScanParams, Map<string, LoopProgram>>();
  */
 export function vjpProgram(p: ScanParams, inIdx: readonly number[]): LoopProgram {
   const key = inIdx.join(",");
-  let byKey = vjpPrograms.get(p);
-  if (byKey === undefined) vjpPrograms.set(p, (byKey = new Map<string, LoopProgram>()));
+  const byKey = entriesFor(vjpPrograms, p);
   const known = byKey.get(key);
   if (known !== undefined) return known;
   const d = diffLayout(p, inIdx);

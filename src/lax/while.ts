@@ -66,6 +66,7 @@ import {
   traceProgram,
 } from "./whileProgram.js";
 import { type WhileReverseParams, differentiableOperands, whileVjp } from "./whileReverse.js";
+import { entriesFor } from "./keyedCache.js";
 
 // ----------------------------------------------------------- primitive --
 
@@ -232,8 +233,7 @@ const jointLoops = new WeakMap<WhileParams, Map<string, JointLoop>>();
  */
 function jointLoop(p: WhileParams, inIdx: readonly number[]): JointLoop {
   const key = inIdx.join(",");
-  let byKey = jointLoops.get(p);
-  if (byKey === undefined) jointLoops.set(p, (byKey = new Map<string, JointLoop>()));
+  const byKey = entriesFor(jointLoops, p);
   const known = byKey.get(key);
   if (known !== undefined) return known;
   const nc = p.cond.numLifted;

@@ -36,6 +36,7 @@ import { concatenate, reshape, slice } from "../primitives/movement.js";
 import { vjp } from "../transforms/linearize.js";
 import { flatten } from "../tree/index.js";
 import type { WhileParams } from "./whileProgram.js";
+import { entriesFor } from "./keyedCache.js";
 
 /** Memory the stored carries of one loop's reverse pass may take (bytes) before thinning. */
 let checkpointBudgetBytes = 256 * 2 ** 20;
@@ -92,8 +93,7 @@ function compiledBodyVjp(
   floatLifted: readonly number[],
 ): CompiledProgram {
   const key = floatLifted.join(",");
-  let byKey = bodyVjps.get(p);
-  if (byKey === undefined) bodyVjps.set(p, (byKey = new Map<string, CompiledProgram>()));
+  const byKey = entriesFor(bodyVjps, p);
   let program = byKey.get(key);
   if (program !== undefined) return program;
   const nb = bodyLifted.length;
