@@ -11,13 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, QUIET_CHROMIUM_ARGS } from "./browser.js";
 import { InvalidArgumentError } from "../src/index.js";
 import { parseTourArgs } from "../tour/lib/args.js";
 import { runTour, type TourRun } from "../tour/lib/runTour.js";
 import { buildPlayground, serveDir } from "../tour/lib/serve.js";
 import { SECTIONS } from "../tour/sections/index.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && !process.env.CI) {
   console.warn(
@@ -99,16 +99,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      args: ["--headless", "--disable-gpu", "--disable-quic", ...QUIET_CHROMIUM_ARGS],
     });
     try {
       const page = await browser.newPage();
@@ -189,7 +180,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+      args: ["--headless", "--disable-gpu", ...QUIET_CHROMIUM_ARGS],
     });
     try {
       const page = await browser.newPage();
@@ -255,7 +246,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("tour report in headless Chrom
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+      args: ["--headless", "--disable-gpu", ...QUIET_CHROMIUM_ARGS],
     });
     try {
       for (const width of [1280, 390]) {

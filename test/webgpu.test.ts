@@ -13,10 +13,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, QUIET_CHROMIUM_ARGS } from "./browser.js";
 import { getBackend, np, setBackend } from "../src/index.js";
 import type { PageResults } from "./webgpu-page.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   console.log(
@@ -118,14 +118,10 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
       executablePath: CHROMIUM,
       args: [
         "--headless=new",
-        "--no-sandbox",
         "--enable-unsafe-webgpu",
         "--use-webgpu-adapter=swiftshader",
         "--js-flags=--expose-gc",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        ...QUIET_CHROMIUM_ARGS,
       ],
     });
     try {
