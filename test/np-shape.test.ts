@@ -647,7 +647,15 @@ describe("indexing: negative steps, integer arrays, masks, at(), where(cond)", (
     expect(() => (np.where as unknown as (c: number, x: number) => NdArray)(1, 2)).toThrow(
       InvalidArgumentError,
     );
-    expect(() => np.nonzero(np.array(m)).length).not.toThrow();
+    const [r, c] = np.nonzero(np.array(m));
+    expectAllClose(
+      r!,
+      coords.map((x) => x[0]),
+    );
+    expectAllClose(
+      c!,
+      coords.map((x) => x[1]),
+    );
   });
 });
 
