@@ -194,8 +194,8 @@ function tripleGradient(
         const unit = np.equal(np.arange(leaf.size, undefined, 1, "int32"), j);
         return np.reshape(np.astype(unit, leaf.dtype), leaf.shape);
       });
-      const u = random.uniform(random.foldIn(choiceKey, direction++), []);
-      const { derivative } = tripleDirectional(f, theta, unflatten(def, basis), key, u);
+      const directionKey = random.foldIn(choiceKey, direction++);
+      const { derivative } = tripleDirectional(f, theta, unflatten(def, basis), key, directionKey);
       estimates.push(np.astype(derivative, leaf.dtype));
     }
     return estimates.length === 0

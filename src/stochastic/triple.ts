@@ -42,8 +42,10 @@
  * (Each is -∂F/∂θ · dθ / pmf(X) for the CDF F, the rate at which the
  * inversion boundary crosses the uniform.)
  */
-import type { Array } from "../core/array.js";
+import { type Array, ConcreteArray } from "../core/array.js";
+import { jit } from "../jit/jit.js";
 import * as np from "../numpy/index.js";
+import * as random from "../random/index.js";
 import { jvp } from "../transforms/jvp.js";
 import {
   type DiscreteKind,
@@ -158,52 +160,151 @@ class TripleRecorder implements DrawHandler {
   }
 }
 
-/** One block of candidates in the flat list: where it starts and how many elements it has. */
-interface Block {
-  offset: number;
-  size: number;
+/**
+ * The pruned choice so far, as arrays (so it flows through vmap and jit):
+ * the total weight W of the candidates offered, the index of the draw that
+ * holds the chosen candidate (-1: none yet), the chosen element's position
+ * in that draw, and its alternative value.
+ */
+export interface Choice {
+  total: Array;
+  draw: Array;
+  element: Array;
+  alternative: Array;
 }
+
+/** The empty choice: nothing offered yet. */
+function emptyChoice(): Choice {
+  return {
+    total: np.array(0, { dtype: "float64" }),
+    draw: np.array(-1, { dtype: "int32" }),
+    element: np.array(0, { dtype: "int32" }),
+    alternative: np.array(0, { dtype: "float64" }),
+  };
+}
+
+/**
+ * Weighted reservoir sampling, one draw at a time: the candidates of a draw
+ * (weights w_j, alternative values) are offered with one uniform v.
+ * With W the total so far and W_d = Σ_j w_j, the draw's candidates replace
+ * the current choice with probability W_d / (W + W_d), and then candidate j
+ * is taken with probability w_j / W_d; one uniform does both, since
+ * r = v (W + W_d) is uniform on [0, W_d) given r < W_d. After every draw the
+ * choice is candidate i with probability w_i / W_total: the w_i / W_≤d of
+ * its own offer times the Π W_<d' / W_≤d' of the later offers keeping it.
+ * W_d is the cumulative sum's last entry, so r < W_d always finds a j with
+ * w_j > 0 (never a zero-weight candidate by rounding).
+ */
+function offer(
+  choice: Choice,
+  weights: Array,
+  alternatives: Array,
+  drawSize: number,
+  v: Array,
+  drawIndex: Array,
+): Choice {
+  const size = weights.size;
+  const cumulative = np.cumsum(weights);
+  const drawTotal = np.reshape(np.slice(cumulative, [size - 1, size]), []);
+  const total = np.add(choice.total, drawTotal);
+  const r = np.multiply(v, total);
+  const replace = np.less(r, drawTotal);
+  const passed = np.sum(np.astype(np.lessEqual(cumulative, r), "int32"));
+  const element = np.minimum(passed, size - 1);
+  return {
+    total,
+    draw: np.where(replace, drawIndex, choice.draw),
+    element: np.where(replace, np.remainder(element, drawSize), choice.element),
+    alternative: np.where(replace, np.take(alternatives, element), choice.alternative),
+  };
+}
+
+/**
+ * One draw's jump candidates offered to the choice: the rule's weights and
+ * alternatives for every element, all candidate lists of the draw (one per
+ * direction of jump) flattened into one. Jitted (per rule, shapes and
+ * dtypes), so the dozen elementwise operations run as one fused loop.
+ */
+const offerDraw = jit(
+  (
+    rule: TripleRule,
+    binomial: boolean,
+    param: Array,
+    tangent: Array,
+    value: Array,
+    trials: Array,
+    choice: Choice,
+    uniforms: Array,
+    drawIndex: Array,
+  ): Choice => {
+    const candidates = rule({ param, tangent, value, trials: binomial ? trials : undefined });
+    const weights = np.concatenate(
+      candidates.map((c) => np.ravel(np.astype(np.broadcastTo(c.weight, value.shape), "float64"))),
+    );
+    const alternatives = np.concatenate(
+      candidates.map((c) =>
+        np.ravel(np.astype(np.broadcastTo(c.alternative, value.shape), "float64")),
+      ),
+    );
+    const v = np.take(uniforms, drawIndex);
+    return offer(choice, weights, alternatives, value.size, v, drawIndex);
+  },
+  { staticArgnums: [0, 1] },
+);
+
+/**
+ * The replayed draw with the chosen element replaced by its alternative
+ * where this is the chosen draw (array operations: under vmap or jit the
+ * chosen draw is not known while tracing). Jitted per shape and dtype.
+ */
+const replaceChosen = jit((value: Array, choice: Choice, drawIndex: Array): Array => {
+  const positions = np.reshape(np.arange(value.size, undefined, 1, "int32"), value.shape);
+  const hit = np.logicalAnd(np.equal(choice.draw, drawIndex), np.equal(positions, choice.element));
+  const replacement =
+    value.dtype === "bool"
+      ? np.greater(choice.alternative, 0.5)
+      : np.astype(choice.alternative, value.dtype);
+  return np.where(hit, replacement, value);
+});
 
 /**
  * Run 2's handler: draws by inversion (the same uniforms, so the path is
  * run 1's until the chosen draw) and replaces the chosen element of the
- * chosen draw by its alternative value.
+ * chosen draw by its alternative value. A draw whose size differs from run
+ * 1's draw of the same index lies after the chosen draw (the paths agree
+ * until it), so it is left alone. Eagerly the chosen draw's index is known,
+ * and only that draw is touched.
  */
 class TripleReplay implements DrawHandler {
   private count = 0;
+  private readonly knownDraw: number | null;
   constructor(
-    private readonly blocks: readonly (readonly Block[])[],
-    private readonly chosen: Array,
-    private readonly alternative: Array,
-  ) {}
+    private readonly choice: Choice,
+    private readonly sizes: readonly number[],
+  ) {
+    this.knownDraw = choice.draw instanceof ConcreteArray ? choice.draw.item() : null;
+  }
   draw(request: DrawRequest): Array {
-    let value = drawByInversion(request);
-    const blocks = this.blocks[this.count++] ?? [];
-    for (const block of blocks) {
-      if (block.size !== value.size) continue; // a different draw on this path: not the chosen one
-      const positions = np.reshape(np.arange(block.size, undefined, 1, "int32"), value.shape);
-      const hit = np.equal(positions, np.subtract(this.chosen, block.offset));
-      const replacement =
-        value.dtype === "bool"
-          ? np.greater(this.alternative, 0.5)
-          : np.astype(this.alternative, value.dtype);
-      value = np.where(hit, replacement, value);
-    }
-    return value;
+    const index = this.count++;
+    const value = drawByInversion(request);
+    if (this.sizes[index] !== value.size) return value;
+    if (this.knownDraw !== null && this.knownDraw !== index) return value;
+    return replaceChosen(value, this.choice, np.array(index, { dtype: "int32" }));
   }
 }
 
 /**
  * One triple estimate of the derivative of E[f(θ, key)] along `direction`
- * (a pytree like θ): two runs of f, see the header. `choiceUniform` is a
- * uniform on [0, 1) independent of f's draws (it picks the perturbation).
+ * (a pytree like θ): two runs of f, see the header. `choiceKey` is a key
+ * independent of f's draws; it gives the uniform that decides each draw's
+ * offer to the pruned choice.
  */
 export function tripleDirectional(
   f: (theta: unknown, key: Array) => Array,
   theta: unknown,
   direction: unknown,
   key: Array,
-  choiceUniform: Array,
+  choiceKey: Array,
   rules: Record<DiscreteKind, TripleRule> = tripleRules,
 ): { value: Array; derivative: Array } {
   let recorder = new TripleRecorder();
@@ -220,49 +321,31 @@ export function tripleDirectional(
   const [y, recorded] = primalOut;
   const [dy, dRecorded] = tangentOut;
   const kinds = recorder.draws.map((d) => d.kind);
+  if (kinds.length === 0) return { value: y, derivative: dy };
 
-  // Every candidate jump of every draw, flattened into one list.
-  const weights: Array[] = [];
-  const alternatives: Array[] = [];
-  const blocks: Block[][] = [];
-  let offset = 0;
+  // Offer every draw's candidate jumps to the pruned choice, draw by draw.
+  let choice = emptyChoice();
+  const uniforms = random.uniform(choiceKey, [kinds.length]);
+  const sizes: number[] = [];
   kinds.forEach((kind, i) => {
     const [param, value, trials] = recorded[i]!;
-    const candidates = rules[kind]({
-      param: param!,
-      tangent: dRecorded[i]![0]!,
-      value: value!,
-      trials: kind === "binomial" ? trials : undefined,
-    });
-    const drawBlocks: Block[] = [];
-    for (const c of candidates) {
-      const w = np.ravel(np.broadcastTo(c.weight, value!.shape));
-      weights.push(np.astype(w, "float64"));
-      alternatives.push(
-        np.ravel(np.astype(np.broadcastTo(c.alternative, value!.shape), "float64")),
-      );
-      drawBlocks.push({ offset, size: w.size });
-      offset += w.size;
-    }
-    blocks.push(drawBlocks);
+    sizes.push(value!.size);
+    choice = offerDraw(
+      rules[kind],
+      kind === "binomial",
+      param!,
+      dRecorded[i]![0]!,
+      value!,
+      trials!,
+      choice,
+      uniforms,
+      np.array(i, { dtype: "int32" }),
+    );
   });
-  if (offset === 0) return { value: y, derivative: dy };
 
-  // Choose one candidate with probability w_i / W: the first i whose cumulative weight exceeds u W.
-  const allWeights = np.concatenate(weights);
-  const total = np.sum(allWeights);
-  const cumulative = np.cumsum(allWeights);
-  const passed = np.sum(
-    np.astype(np.lessEqual(cumulative, np.multiply(choiceUniform, total)), "int32"),
-  );
-  const chosen = np.minimum(passed, offset - 1);
-  const alternative = np.take(np.concatenate(alternatives), chosen);
-
-  const yAlternative = withDrawHandler(new TripleReplay(blocks, chosen, alternative), () =>
-    f(theta, key),
-  );
-  const jumpTerm = np.multiply(total, np.subtract(yAlternative, y));
+  const yAlternative = withDrawHandler(new TripleReplay(choice, sizes), () => f(theta, key));
+  const jumpTerm = np.multiply(choice.total, np.subtract(yAlternative, y));
   // W = 0 (no draw can jump): the estimate is dy alone, whatever the replay gave.
-  const derivative = np.add(dy, np.where(np.greater(total, 0), jumpTerm, 0));
+  const derivative = np.add(dy, np.where(np.greater(choice.total, 0), jumpTerm, 0));
   return { value: y, derivative };
 }
