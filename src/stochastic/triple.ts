@@ -43,9 +43,11 @@
  * inversion boundary crosses the uniform.)
  */
 import { type Array, ConcreteArray } from "../core/array.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { jit } from "../jit/jit.js";
 import * as np from "../numpy/index.js";
 import * as random from "../random/index.js";
+import { customJvp } from "../transforms/customJvp.js";
 import { jvp } from "../transforms/jvp.js";
 import {
   type DiscreteKind,
@@ -60,16 +62,6 @@ import {
 export interface Candidates {
   weight: Array;
   alternative: Array;
-}
-
-/** What run 1 keeps of one draw: its kind, the values its rule needs, and the value drawn. */
-interface RecordedDraw {
-  kind: DiscreteKind;
-  /** The differentiable parameter whose tangent drives the jumps (p, p, rate, probabilities). */
-  param: Array;
-  value: Array;
-  /** Binomial only: the number of trials. */
-  trials?: Array;
 }
 
 /** A jump-rate rule: the candidate jumps of a draw, given its parameter's tangent. */
@@ -136,29 +128,6 @@ export const tripleRules: Record<DiscreteKind, TripleRule> = {
     ];
   },
 };
-
-/** Run 1's handler: draws by inversion and records each draw for the rules. */
-class TripleRecorder implements DrawHandler {
-  draws: RecordedDraw[] = [];
-  draw(request: DrawRequest): Array {
-    const value = drawByInversion(request);
-    switch (request.kind) {
-      case "bernoulli":
-        this.draws.push({ kind: "bernoulli", param: request.p, value });
-        break;
-      case "binomial":
-        this.draws.push({ kind: "binomial", param: request.p, value, trials: request.n });
-        break;
-      case "poisson":
-        this.draws.push({ kind: "poisson", param: request.rate, value });
-        break;
-      case "categorical":
-        this.draws.push({ kind: "categorical", param: softmaxLast(request.logits), value });
-        break;
-    }
-    return value;
-  }
-}
 
 /**
  * The pruned choice so far, as arrays (so it flows through vmap and jit):
@@ -234,7 +203,7 @@ const offerDraw = jit(
     value: Array,
     trials: Array,
     choice: Choice,
-    uniforms: Array,
+    v: Array,
     drawIndex: Array,
   ): Choice => {
     const candidates = rule({ param, tangent, value, trials: binomial ? trials : undefined });
@@ -246,7 +215,6 @@ const offerDraw = jit(
         np.ravel(np.astype(np.broadcastTo(c.alternative, value.shape), "float64")),
       ),
     );
-    const v = np.take(uniforms, drawIndex);
     return offer(choice, weights, alternatives, value.size, v, drawIndex);
   },
   { staticArgnums: [0, 1] },
@@ -293,6 +261,109 @@ class TripleReplay implements DrawHandler {
   }
 }
 
+/** The draw whose tangent the tap is about to see: set by run 1's handler around the tap. */
+let pendingOffer: { online: TripleOnline; kind: DiscreteKind; index: number } | null = null;
+
+/**
+ * The tangent tap: a customJvp function of (param, value, trials) whose
+ * value is an unused 0 and whose forward-mode rule sees the parameter's
+ * primal and tangent at the draw, and offers the draw's jumps to run 1's
+ * online choice (pendingOffer). If the parameter does not depend on θ, jvp
+ * calls no rule: its jumps have weight 0 and nothing is offered.
+ */
+const tangentTap = customJvp(
+  (param: Array, value: Array, trials: Array): Array => {
+    void param;
+    void value;
+    void trials;
+    return np.zeros([]);
+  },
+  ([param, value, trials], [tangent]) => {
+    const pending = pendingOffer;
+    if (pending === null) {
+      // The rule runs after the draw: jvp of a loop body that jit traced once for all steps.
+      throw new InvalidArgumentError(
+        `stochastic.grad: a discrete draw was made inside a loop that jit stages ` +
+          `(lax.scan, lax.whileLoop or lax.forILoop under jit), so the triple estimator cannot ` +
+          `see each step's draw. Write that loop as a JavaScript for loop (jit unrolls it), run ` +
+          `stochastic.grad outside jit, or use the "straightThrough" or "relaxed" estimator.`,
+      );
+    }
+    pending.online.offer(pending.kind, pending.index, param, tangent, value, trials);
+    return [np.zeros([]), null];
+  },
+);
+
+/**
+ * Run 1's handler (f runs under jvp): draws by inversion, counts the draws
+ * (their sizes let run 2 recognise the chosen one), and passes each draw's
+ * parameter through the tangent tap, whose rule offers the draw's jumps to
+ * the pruned choice at once. Nothing of a draw is kept after it (memory
+ * independent of the number of draws). The uniform of draw i's offer comes
+ * from chunks of the choice key of sizes 1, 2, 4, ... (draws 2^c - 1 to
+ * 2^(c+1) - 2 share chunk c), generated when first needed.
+ */
+class TripleOnline implements DrawHandler {
+  choice: Choice = emptyChoice();
+  readonly sizes: number[] = [];
+  private chunk: Array | null = null;
+  private chunkStart = 0;
+  constructor(
+    private readonly choiceKey: Array,
+    private readonly rules: Record<DiscreteKind, TripleRule>,
+  ) {}
+  draw(request: DrawRequest): Array {
+    const index = this.sizes.length;
+    const value = drawByInversion(request);
+    this.sizes.push(value.size);
+    const param =
+      request.kind === "bernoulli" || request.kind === "binomial"
+        ? request.p
+        : request.kind === "poisson"
+          ? request.rate
+          : softmaxLast(request.logits);
+    const trials = request.kind === "binomial" ? request.n : np.zeros([]);
+    const previous = pendingOffer;
+    pendingOffer = { online: this, kind: request.kind, index };
+    try {
+      tangentTap(param, np.astype(value, param.dtype), trials);
+    } finally {
+      pendingOffer = previous;
+    }
+    return value;
+  }
+  /** The uniform that decides draw `index`'s offer. */
+  private uniform(index: number): Array {
+    if (this.chunk === null || index >= this.chunkStart + this.chunk.size) {
+      const c = Math.floor(Math.log2(index + 1));
+      this.chunkStart = 2 ** c - 1;
+      this.chunk = random.uniform(random.foldIn(this.choiceKey, c), [2 ** c]);
+    }
+    return np.take(this.chunk, index - this.chunkStart);
+  }
+  /** Offers one draw's candidate jumps (called by the tap's rule, at the draw). */
+  offer(
+    kind: DiscreteKind,
+    index: number,
+    param: Array,
+    tangent: Array,
+    value: Array,
+    trials: Array,
+  ): void {
+    this.choice = offerDraw(
+      this.rules[kind],
+      kind === "binomial",
+      param,
+      tangent,
+      value,
+      trials,
+      this.choice,
+      this.uniform(index),
+      np.array(index, { dtype: "int32" }),
+    );
+  }
+}
+
 /**
  * One triple estimate of the derivative of E[f(θ, key)] along `direction`
  * (a pytree like θ): two runs of f, see the header. `choiceKey` is a key
@@ -307,41 +378,14 @@ export function tripleDirectional(
   choiceKey: Array,
   rules: Record<DiscreteKind, TripleRule> = tripleRules,
 ): { value: Array; derivative: Array } {
-  let recorder = new TripleRecorder();
-  const run = (t: unknown) => {
-    recorder = new TripleRecorder();
-    const y = withDrawHandler(recorder, () => f(t, key));
-    const recorded = recorder.draws.map((d) => [d.param, d.value, d.trials ?? np.array(0)]);
-    return [y, recorded];
-  };
-  const [primalOut, tangentOut] = jvp(run, [theta], [direction]) as [
-    [Array, Array[][]],
-    [Array, Array[][]],
-  ];
-  const [y, recorded] = primalOut;
-  const [dy, dRecorded] = tangentOut;
-  const kinds = recorder.draws.map((d) => d.kind);
-  if (kinds.length === 0) return { value: y, derivative: dy };
-
-  // Offer every draw's candidate jumps to the pruned choice, draw by draw.
-  let choice = emptyChoice();
-  const uniforms = random.uniform(choiceKey, [kinds.length]);
-  const sizes: number[] = [];
-  kinds.forEach((kind, i) => {
-    const [param, value, trials] = recorded[i]!;
-    sizes.push(value!.size);
-    choice = offerDraw(
-      rules[kind],
-      kind === "binomial",
-      param!,
-      dRecorded[i]![0]!,
-      value!,
-      trials!,
-      choice,
-      uniforms,
-      np.array(i, { dtype: "int32" }),
-    );
-  });
+  const online = new TripleOnline(choiceKey, rules);
+  const [y, dy] = jvp(
+    (t: unknown) => withDrawHandler(online, () => f(t, key)),
+    [theta],
+    [direction],
+  ) as [Array, Array];
+  const { choice, sizes } = online;
+  if (sizes.length === 0) return { value: y, derivative: dy };
 
   const yAlternative = withDrawHandler(new TripleReplay(choice, sizes), () => f(theta, key));
   const jumpTerm = np.multiply(choice.total, np.subtract(yAlternative, y));
