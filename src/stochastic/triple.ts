@@ -379,11 +379,11 @@ export function tripleDirectional(
   rules: Record<DiscreteKind, TripleRule> = tripleRules,
 ): { value: Array; derivative: Array } {
   const online = new TripleOnline(choiceKey, rules);
-  const [y, dy] = jvp(
+  const [y, dy] = jvp<[unknown], Array>(
     (t: unknown) => withDrawHandler(online, () => f(t, key)),
     [theta],
     [direction],
-  ) as [Array, Array];
+  );
   const { choice, sizes } = online;
   if (sizes.length === 0) return { value: y, derivative: dy };
 
