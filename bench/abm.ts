@@ -1,42 +1,40 @@
 /**
  * Benchmark: gradient estimates of an agent-based SIR epidemic
- * (examples/abm.ts) with stochastic.grad. Prints, for the forward-mode
- * triple estimator (eager and jitted) and the reverse-mode score estimator:
- * the median time per estimate of dE[final size]/dβ, the estimates' mean and
- * standard error, and the peak live memory during an estimate (V8 heap plus
- * ArrayBuffers, sampled during the last simulated day).
+ * (examples/abm.ts) with stochastic.grad, at β = 0.5, γ = 0.3 and an
+ * initial fraction 0.01 (R0 = 5/3: the final size, about 0.68, still moves
+ * with β). Prints, for the forward-mode triple estimator (eager and jitted),
+ * the reverse-mode score estimator and plain reverse-mode grad of the
+ * straight-through and relaxed surrogates: the median time per estimate of
+ * dE[final size]/dβ, the estimates' mean and standard error, and the live
+ * memory an estimate holds at the last simulated day: V8's heapUsed plus
+ * arrayBuffers after a full garbage collection (a probe called by the
+ * simulation at the start of its last day, minus the same probe before the
+ * estimate; the largest over the estimate's runs of the simulation).
  *
- *   npx tsx bench/abm.ts [--agents 100000] [--days 100] [--samples 5]
+ *   npx tsx bench/abm.ts [--agents 100000] [--days 100] [--samples 5] [--only triple,score]
  */
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import { parseArgs } from "node:util";
 import { type Array, jit, np, random, stochastic } from "../src/index.js";
 import { simulateSir } from "../examples/abm.js";
+import { liveBytes } from "../tour/lib/memory.js";
 
 const { values } = parseArgs({
   options: {
     agents: { type: "string", default: "100000" },
     days: { type: "string", default: "100" },
     samples: { type: "string", default: "5" },
+    only: { type: "string", default: "" },
   },
 });
 const agents = Number(values.agents);
 const days = Number(values.days);
 const samples = Number(values.samples);
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-function liveBytes(): number {
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
+const only = values.only === "" ? null : values.only.split(",");
 
 let peak = 0;
 let probing = false;
 const f = (beta: Array, key: Array) =>
-  simulateSir({ beta, gamma: np.array(0.1), initial: np.array(0.001) }, key, {
+  simulateSir({ beta, gamma: np.array(0.3), initial: np.array(0.01) }, key, {
     agents,
     days,
     onLastDay: () => {
@@ -52,14 +50,21 @@ function stats(xs: number[]): string {
 }
 
 console.log(
-  `SIR, ${agents} agents, ${days} days, ${samples} estimates per method (after one warm-up)`,
+  `SIR, ${agents} agents, ${days} days, β = 0.5, γ = 0.3, ${samples} estimates per method (after one warm-up)`,
 );
-const methods: [string, (beta: Array, key: Array) => Array][] = [
-  ["triple (forward), eager", stochastic.grad(f, { estimator: "triple" })],
-  ["triple (forward), jit", jit(stochastic.grad(f, { estimator: "triple" }))],
-  ["score (reverse), eager", stochastic.grad(f, { estimator: "score" })],
+const methods: [string, string, (beta: Array, key: Array) => Array][] = [
+  ["triple", "triple (forward), eager", stochastic.grad(f, { estimator: "triple" })],
+  ["jit", "triple (forward), jit", jit(stochastic.grad(f, { estimator: "triple" }))],
+  ["score", "score (reverse), eager", stochastic.grad(f, { estimator: "score" })],
+  [
+    "straightThrough",
+    "straight-through (grad)",
+    stochastic.grad(f, { estimator: "straightThrough" }),
+  ],
+  ["relaxed", "relaxed τ = 0.5 (grad)", stochastic.grad(f, { estimator: "relaxed" })],
 ];
-for (const [name, g] of methods) {
+for (const [id, name, g] of methods) {
+  if (only !== null && !only.includes(id)) continue;
   const t0 = performance.now();
   g(np.array(0.3), random.key(0)).item(); // warm-up (jit: trace and compile)
   const firstMs = performance.now() - t0;

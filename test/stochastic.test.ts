@@ -104,12 +104,31 @@ const f5 = (theta: NdArray, key: NdArray) => {
   return np.add(x1, np.multiply(2, x2));
 };
 
+// f6: twelve separate draws, b_d ~ Bernoulli(σ(a_d θ)), f = Σ c_d b_d: the pruned choice is
+// made online over twelve offers (across the choice uniforms' chunks of 1, 2, 4, 8).
+// E' = Σ c_d a_d σ(a_d θ)(1 - σ(a_d θ)).
+const a6 = Array.from({ length: 12 }, (_, d) => Math.sin(d + 1) * 2);
+const c6 = Array.from({ length: 12 }, (_, d) => (d % 3) - 1 + d / 10);
+const f6 = (theta: NdArray, key: NdArray) => {
+  const keys = random.split(key, 12);
+  let total = np.array(0);
+  for (let d = 0; d < 12; d++) {
+    const p = np.divide(1, np.add(1, np.exp(np.multiply(-a6[d]!, theta))));
+    const b = np.astype(random.bernoulli(np.take(keys, d, 0), p), "float64");
+    total = np.add(total, np.multiply(c6[d]!, b));
+  }
+  return total;
+};
+const exact6 = (t: number) =>
+  a6.reduce((s, a, d) => s + c6[d]! * a * sigmoid(a * t) * (1 - sigmoid(a * t)), 0);
+
 const cases = [
   { name: "a weighted sum of Bernoullis", f: f1, theta: 0.3, exact: exact1(0.3) },
   { name: "the square of a binomial count", f: f2, theta: 0.35, exact: exact2(0.35) },
   { name: "a categorical choice feeding (X + 1)^2", f: f3, theta: 0.4, exact: exact3(0.4) },
   { name: "a Poisson count through a branch", f: f4, theta: 2.5, exact: exact4(2.5) },
   { name: "two dependent Bernoulli draws", f: f5, theta: 0.3, exact: 2 + 2 * 0.3 },
+  { name: "twelve separate Bernoulli draws", f: f6, theta: 0.2, exact: exact6(0.2) },
 ];
 
 describe("unbiased estimators agree with the exact derivative (4 standard errors)", () => {

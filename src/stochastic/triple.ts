@@ -21,12 +21,16 @@
  *
  *   estimate = dy + W · (y(chosen alternative) - y).
  *
- * So one estimate costs two runs of f: run 1 under jvp records every draw's
- * parameters and values (returned as extra outputs of the jvp'd function,
- * so their tangents come out of forward mode without inspecting any trace),
- * run 2 replays f with the chosen draw element replaced. Everything is
- * array operations (the choice is a cumulative-sum search), so estimates
- * compose with vmap (many keys at once) and jit.
+ * So one estimate costs two runs of f. Run 1 is f under jvp: each draw's
+ * parameter passes through a tangent tap (a customJvp function whose rule
+ * sees the parameter's primal and tangent at the draw), and the rule offers
+ * the draw's jumps to the choice at once, by weighted reservoir sampling
+ * (see `offer`): nothing of a draw is kept after it, so run 1 holds only
+ * f's own live values, whatever the number of draws (forward mode without
+ * a tape). Run 2 replays f with the chosen element of the chosen draw
+ * replaced. Everything is array operations, so estimates compose with vmap
+ * (many keys at once) and jit; the per-draw work (rule, cumulative sum,
+ * reservoir update) is one jitted program per shape, a fused loop eagerly.
  *
  * Jump rates (weights) per distribution, for a tangent dθ (the direction
  * of the jump follows the sign of dθ, so every weight is >= 0):
