@@ -9,7 +9,9 @@
  * memory an estimate holds at the last simulated day: V8's heapUsed plus
  * arrayBuffers after a full garbage collection (a probe called by the
  * simulation at the start of its last day, minus the same probe before the
- * estimate; the largest over the estimate's runs of the simulation).
+ * estimate; the largest over the estimate's runs of the simulation), and
+ * the process's peak resident set size so far (maxRSS: it only grows, so it
+ * shows a method's peak only where that exceeds every earlier method's).
  *
  *   npx tsx bench/abm.ts [--agents 100000] [--days 100] [--samples 5] [--only triple,score]
  */
@@ -31,10 +33,15 @@ const days = Number(values.days);
 const samples = Number(values.samples);
 const only = values.only === "" ? null : values.only.split(",");
 
+/** The epidemic's parameters: R0 = β / γ = 5/3. */
+const BETA = 0.5;
+const GAMMA = 0.3;
+const INITIAL = 0.01;
+
 let peak = 0;
 let probing = false;
 const f = (beta: Array, key: Array) =>
-  simulateSir({ beta, gamma: np.array(0.3), initial: np.array(0.01) }, key, {
+  simulateSir({ beta, gamma: np.array(GAMMA), initial: np.array(INITIAL) }, key, {
     agents,
     days,
     onLastDay: () => {
@@ -50,7 +57,7 @@ function stats(xs: number[]): string {
 }
 
 console.log(
-  `SIR, ${agents} agents, ${days} days, β = 0.5, γ = 0.3, ${samples} estimates per method (after one warm-up)`,
+  `SIR, ${agents} agents, ${days} days, β = ${BETA}, γ = ${GAMMA}, initial fraction ${INITIAL}, ${samples} estimates per method (after one warm-up)`,
 );
 const methods: [string, string, (beta: Array, key: Array) => Array][] = [
   ["triple", "triple (forward), eager", stochastic.grad(f, { estimator: "triple" })],
@@ -66,13 +73,13 @@ const methods: [string, string, (beta: Array, key: Array) => Array][] = [
 for (const [id, name, g] of methods) {
   if (only !== null && !only.includes(id)) continue;
   const t0 = performance.now();
-  g(np.array(0.3), random.key(0)).item(); // warm-up (jit: trace and compile)
+  g(np.array(BETA), random.key(0)).item(); // warm-up (jit: trace and compile)
   const firstMs = performance.now() - t0;
   const times: number[] = [];
   const estimates: number[] = [];
   for (let i = 1; i <= samples; i++) {
     const t = performance.now();
-    estimates.push(g(np.array(0.3), random.key(i)).item());
+    estimates.push(g(np.array(BETA), random.key(i)).item());
     times.push(performance.now() - t);
   }
   // Memory: one more eager estimate with the probe on (compiled code does not call it).
@@ -81,12 +88,13 @@ for (const [id, name, g] of methods) {
     const base = liveBytes();
     peak = base;
     probing = true;
-    g(np.array(0.3), random.key(samples + 1));
+    g(np.array(BETA), random.key(samples + 1));
     probing = false;
     memory = `${((peak - base) / 2 ** 20).toFixed(1)} MiB`;
   }
   console.log(
     `${name.padEnd(26)} first call ${(firstMs / 1000).toFixed(1)} s, median ${(median(times) / 1000).toFixed(2)} s ` +
-      `per estimate, estimate ${stats(estimates)}, memory at the last day ${memory}`,
+      `per estimate, estimate ${stats(estimates)}, memory at the last day ${memory}, ` +
+      `peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 10).toFixed(0)} MiB`,
   );
 }

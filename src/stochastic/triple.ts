@@ -139,7 +139,7 @@ export const tripleRules: Record<DiscreteKind, TripleRule> = {
  * holds the chosen candidate (-1: none yet), the chosen element's position
  * in that draw, and its alternative value.
  */
-export interface Choice {
+interface Choice {
   total: Array;
   draw: Array;
   element: Array;

@@ -59,7 +59,7 @@ export const agentBased: Section = {
     // ---- 1. d E[final size] / d beta by each estimator, against CRN finite differences.
     const counts = quick
       ? { triple: 6, score: 4, straightThrough: 2 }
-      : { triple: 12, score: 6, straightThrough: 4 };
+      : { triple: 12, score: 4, straightThrough: 4 };
     const rows: { estimator: string; mean: number; se: number; ms: number }[] = [];
     for (const estimator of ["triple", "score", "straightThrough"] as const) {
       const g = stochastic.grad(finalSize, { estimator });
@@ -156,7 +156,7 @@ export const agentBased: Section = {
     let state = optimizer.init(theta);
     const history: { step: number; loss: number }[] = [];
     const averaged = { beta: 0, gamma: 0 };
-    const steps = quick ? 4 : 16;
+    const steps = quick ? 4 : 12;
     const averagedSteps = steps - Math.ceil(steps / 2);
     for (let step = 0; step < steps; step++) {
       const key = random.key(1000 + step);
@@ -241,22 +241,25 @@ export const agentBased: Section = {
       cost.find((c) => c.method === method && c.days === T)!;
     const [first, last] = [horizons[0]!, horizons.at(-1)!];
     const reverseGrowth = at("reverse (score)", last).mib / at("reverse (score)", first).mib;
-    checks.push(
-      check(
-        `reverse mode: memory at ${last} days / at ${first} days`,
-        reverseGrowth,
-        last / first,
-        "a tape grows in proportion to the days recorded; tolerance 40%",
-        0.4 * (last / first),
-      ),
-      check(
-        `forward mode: memory at ${last} days minus at ${first} days (MiB)`,
-        at("forward (triple)", last).mib - at("forward (triple)", first).mib,
-        0,
-        "the triple's online choice keeps nothing per draw; tolerance 10% of the reverse tape",
-        0.1 * at("reverse (score)", last).mib,
-      ),
-    );
+    // Memory at quick mode's small sizes is within the heap's noise: checked in the full run only.
+    if (!quick) {
+      checks.push(
+        check(
+          `reverse mode: memory at ${last} days / at ${first} days`,
+          reverseGrowth,
+          last / first,
+          "a tape grows in proportion to the days recorded; tolerance 40%",
+          0.4 * (last / first),
+        ),
+        check(
+          `forward mode: memory at ${last} days minus at ${first} days (MiB)`,
+          at("forward (triple)", last).mib - at("forward (triple)", first).mib,
+          0,
+          "the triple's online choice keeps nothing per draw; tolerance 10% of the reverse tape",
+          0.1 * at("reverse (score)", last).mib,
+        ),
+      );
+    }
     notes.push(
       `Forward against reverse mode on ${costAgents} agents (the reverse tape of 10,000 agents over ` +
         `1,000 days would not fit a small machine): ` +
