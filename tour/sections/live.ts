@@ -5,9 +5,20 @@
  * what they import must stay free of Node-only modules.
  */
 import type { Section } from "../lib/types.js";
+import { finiteDifferences } from "./s01-finite-differences.js";
+import { controlFlow } from "./s03-control-flow.js";
+import { higher } from "./s04-higher.js";
+import { jacobianCost } from "./s05-jacobian-cost.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
 
-export const LIVE_SECTIONS: Section[] = [dualAndTape];
+/** In the report's order. */
+export const LIVE_SECTIONS: Section[] = [
+  finiteDifferences,
+  controlFlow,
+  higher,
+  jacobianCost,
+  dualAndTape,
+];
 
 /** Shown at the top of the live page: which sections are live, and why the others are not. */
 export const LIVE_NOTE =
