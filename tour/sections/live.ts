@@ -10,6 +10,8 @@ import { controlFlow } from "./s03-control-flow.js";
 import { higher } from "./s04-higher.js";
 import { jacobianCost } from "./s05-jacobian-cost.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
+import { frameworks } from "./s12-frameworks.js";
+import { linearMaps } from "./s13-linear-maps.js";
 
 /** In the report's order. */
 export const LIVE_SECTIONS: Section[] = [
@@ -18,6 +20,8 @@ export const LIVE_SECTIONS: Section[] = [
   higher,
   jacobianCost,
   dualAndTape,
+  frameworks,
+  linearMaps,
 ];
 
 /** Shown at the top of the live page: which sections are live, and why the others are not. */

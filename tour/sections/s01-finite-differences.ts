@@ -7,14 +7,7 @@
  * this module turns its values into checks and figures.
  */
 import { runLiveCode, type LiveCode } from "../lib/live.js";
-import {
-  METHOD_COLORS,
-  Plot,
-  colorScale,
-  maxAbsDiff,
-  plotSvg,
-  powerOfTen,
-} from "../lib/plot.js";
+import { METHOD_COLORS, Plot, colorScale, maxAbsDiff, plotSvg, powerOfTen } from "../lib/plot.js";
 import {
   check,
   checkWorst,

@@ -5,12 +5,7 @@
  */
 import { runLiveCode, type LiveCode } from "../lib/live.js";
 import { METHOD_COLORS, Plot, colorScale, plotSvg } from "../lib/plot.js";
-import {
-  checkWorst,
-  requireLiveSource,
-  type Section,
-  type SectionResult,
-} from "../lib/types.js";
+import { checkWorst, requireLiveSource, type Section, type SectionResult } from "../lib/types.js";
 
 const live: LiveCode = {
   file: "s04-higher.live.js",

@@ -10,12 +10,7 @@
 import { InvalidArgumentError, np, type Array } from "../../src/index.js";
 import { runLiveCode, type LiveCode } from "../lib/live.js";
 import { METHOD_COLORS, Plot, colorScale, numbers, plotSvg, powerOfTen } from "../lib/plot.js";
-import {
-  check,
-  requireLiveSource,
-  type Section,
-  type SectionResult,
-} from "../lib/types.js";
+import { check, requireLiveSource, type Section, type SectionResult } from "../lib/types.js";
 
 const live: LiveCode = {
   file: "s05-jacobian-cost.live.js",
@@ -201,10 +196,7 @@ export const jacobianCost: Section = {
             width: 900,
             height: 360,
             marginRight: 30,
-            color: colorScale(
-              [fwdName, revName],
-              [METHOD_COLORS.forward, METHOD_COLORS.reverse],
-            ),
+            color: colorScale([fwdName, revName], [METHOD_COLORS.forward, METHOD_COLORS.reverse]),
             fx: {
               label: null,
               domain: [panelOut, panelIn],
