@@ -9,6 +9,8 @@ import { finiteDifferences } from "./s01-finite-differences.js";
 import { controlFlow } from "./s03-control-flow.js";
 import { higher } from "./s04-higher.js";
 import { jacobianCost } from "./s05-jacobian-cost.js";
+import { manualJvpVjp } from "./s06-manual-jvp-vjp.js";
+import { graph } from "./s07-graph.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
 import { frameworks } from "./s12-frameworks.js";
 import { linearMaps } from "./s13-linear-maps.js";
@@ -19,6 +21,8 @@ export const LIVE_SECTIONS: Section[] = [
   controlFlow,
   higher,
   jacobianCost,
+  manualJvpVjp,
+  graph,
   dualAndTape,
   frameworks,
   linearMaps,
