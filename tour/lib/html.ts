@@ -49,7 +49,7 @@ function codeHtml(c: CodeBlock, live: boolean): string {
   if (c.live === true && live) {
     return (
       `<div class="live-code"><p class="live-caption">${escapeHtml(c.caption)}</p>` +
-      `<textarea class="live-source" spellcheck="false" autocapitalize="off" rows="${Math.min(
+      `<textarea class="live-source" spellcheck="false" autocapitalize="off" wrap="off" rows="${Math.min(
         c.source.split("\n").length + 1,
         40,
       )}">${escapeHtml(c.source)}</textarea>` +

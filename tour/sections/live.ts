@@ -30,14 +30,14 @@ export const LIVE_SECTIONS: Section[] = [
 
 /** Shown at the top of the live page: which sections are live, and why the others are not. */
 export const LIVE_NOTE =
-  "Sections marked live run in this page: edit their code and press Run (chainrule, " +
-  "Observable Plot and Graphviz run in the browser) to redraw their figures and recompute " +
-  "their checks. Live: " +
-  "finite differences, control flow, higher derivatives, Jacobian cost, dual numbers and " +
-  "the tape, the frameworks' idioms and matrix-free linear maps: small experiments where " +
-  "changing a function, a point or a grid teaches something and a rerun takes well under a " +
-  "second. The others show the code that ran but are not live: the symbolic section and the " +
-  "graph/CSE section need the tour's Node-side symbolic helper and read their own TypeScript " +
-  "source; the likelihood fit, neural network, long simulations, HMC, sensitivity, mechanics " +
-  "and agent-based sections run for seconds to tens of seconds, measure memory with Node's " +
-  "gc(), or both.";
+  "Sections marked live run in this page: edit their code and press Run (or Ctrl+Enter); " +
+  "chainrule, Observable Plot and Graphviz run in the browser, redraw the section's figures " +
+  "and recompute its checks. The code in the editors is the code the report ran in Node. " +
+  "Live: 1 finite differences, 3 control flow, 4 higher derivatives, 5 Jacobian cost, " +
+  "6 JVP/VJP by hand, 7 the graph, 9 dual numbers and the tape, 12 the frameworks' idioms, " +
+  "13 matrix-free linear maps: small experiments where changing a function, a point or a grid " +
+  "teaches something and a rerun takes well under a second. Not live: 11 and 16-19 compute " +
+  "for seconds each (11 also measures memory with Node's gc()); 14 and 15 show several parts " +
+  "of their TypeScript module, read from the file in Node; 2 measures expression swell with " +
+  "the tour's own symbolic differentiator rather than chainrule code; 8 and 10 could be made " +
+  "live the same way but are not yet.";
