@@ -232,13 +232,18 @@ describe.skipIf(!haveChromium && !process.env.CI)("the live tour in headless Chr
     await page.close();
   }, 30_000);
 
-  it("the live page also works opened from disk (a classic script, no server)", async () => {
-    const page = await browser.newPage();
+  it("the live page also works opened from disk (a classic script, no server), and fits 390 px", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 900 } });
     await page.goto(pathToFileURL(run.livePage!).href);
     await page.waitForFunction(() => document.body.dataset.liveReady === "true");
     const id = LIVE_SECTIONS[0]!.id;
     const after = await runInPage(page, id, readLiveSource(LIVE_SECTIONS[0]!)!);
     expect(after.state, after.error).toBe("done");
+    const widths = await page.evaluate(() => [
+      document.documentElement.scrollWidth,
+      window.innerWidth,
+    ]);
+    expect(widths[0], "live page wider than a 390 px window").toBeLessThanOrEqual(widths[1]!);
     await page.close();
   }, 30_000);
 
