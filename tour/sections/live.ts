@@ -36,7 +36,8 @@ export const LIVE_NOTE =
   "Live: 1 finite differences, 3 control flow, 4 higher derivatives, 5 Jacobian cost, " +
   "6 JVP/VJP by hand, 7 the graph, 9 dual numbers and the tape, 12 the frameworks' idioms, " +
   "13 matrix-free linear maps: small experiments where changing a function, a point or a grid " +
-  "teaches something and a rerun takes well under a second. Not live: 11 and 16-19 compute " +
+  "teaches something and a rerun takes well under a second (5, which times both modes at " +
+  "every size, a few seconds in the full run). Not live: 11 and 16-19 compute " +
   "for seconds each (11 also measures memory with Node's gc()); 14 and 15 show several parts " +
   "of their TypeScript module, read from the file in Node; 2 measures expression swell with " +
   "the tour's own symbolic differentiator rather than chainrule code; 8 and 10 could be made " +
