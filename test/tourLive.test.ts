@@ -217,11 +217,32 @@ describe.skipIf(!haveChromium && !process.env.CI)("the live tour in headless Chr
     const sweep = after.rows.find((r) => r.label.startsWith("d/dx x^3 by jvp"))!;
     const xs = Array.from({ length: 17 }, (_, i) => -1 + (4 * i) / 16);
     expect(xs.some((x) => Math.abs(3 * x * x - sweep.ad) <= 1e-12)).toBe(true);
+    // An edit that makes chainrule's function differ from the Dual reference: x^2 (x + 1)
+    // instead of x^3. Its checks against the dual numbers fail, the header's score drops by
+    // as many, and the value at 2 is 2^2 * 3 = 12 (the Dual class still says 8).
+    const wrong = await runInPage(
+      page,
+      id,
+      edited.replace(
+        "const cube = (x) => np.multiply(np.multiply(x, x), x);",
+        "const cube = (x) => np.multiply(np.multiply(x, x), np.add(x, 1));",
+      ),
+    );
+    expect(wrong.state, wrong.error).toBe("done");
+    const valueAt2 = wrong.rows.find((r) => r.label === "x^3 at 2: value by jvp")!;
+    expect(valueAt2.ad).toBe(12);
+    expect(valueAt2.reference).toBe(8);
+    expect(valueAt2.passed).toBe("false");
+    const failing = wrong.rows.filter((r) => r.passed === "false").length;
+    const total = run.sections.reduce((n, s) => n + s.checks.length, 0);
+    const score = await page.evaluate(() => document.getElementById("score")!.dataset);
+    expect(score.total).toBe(String(total));
+    expect(score.passed).toBe(String(total - failing));
     // A broken edit: the error names what is missing; the old results stay, marked stale.
     const broken = await runInPage(page, id, edited.replace("[dzdx, dzdy]", "[dzdx, dzdyy]"));
     expect(broken.state).toBe("error");
     expect(broken.error).toMatch(/InvalidArgumentError: .*must define `dzdy`/);
-    expect(broken.paths).toEqual(after.paths);
+    expect(broken.paths).toEqual(wrong.paths);
     const stale = await page.evaluate(() =>
       document
         .querySelector('section[data-section="dual-tape"] .results')!

@@ -14,6 +14,17 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
+/** The header's "n of m checks pass", recounted from the page's tables after a rerun. */
+function updateScore(): void {
+  const score = document.getElementById("score");
+  if (!score) return;
+  const rows = document.querySelectorAll("tr.check");
+  const passed = document.querySelectorAll('tr.check[data-passed="true"]').length;
+  score.dataset.passed = String(passed);
+  score.dataset.total = String(rows.length);
+  score.textContent = `${passed} of ${rows.length} checks pass.`;
+}
+
 function attach(el: HTMLElement): void {
   const id = el.dataset.section ?? "";
   const section = LIVE_SECTIONS.find((s) => s.id === id);
@@ -40,6 +51,7 @@ function attach(el: HTMLElement): void {
       result.seconds = (performance.now() - t0) / 1000;
       results.innerHTML = resultsHtml(result);
       results.classList.remove("stale");
+      updateScore();
       const failed = result.checks.filter((c) => !c.passed).length;
       status.textContent = `done in ${result.seconds.toFixed(2)} s; ${
         failed === 0 ? "all checks pass" : `${failed} check(s) fail`
