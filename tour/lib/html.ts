@@ -181,7 +181,8 @@ export function buildPage(sections: SectionResult[], meta: PageMeta): string {
 <header><h1>chainrule: a tour of automatic differentiation</h1>
 <p>Every experiment of the seed tutorials, computed live with chainrule and checked against an independent reference.
 <span id="score" data-passed="${passed}" data-total="${total}">${passed} of ${total} checks pass.</span>
-${meta.quick ? "Quick run (smaller grids)." : ""} Generated ${escapeHtml(meta.date)} on ${escapeHtml(meta.machine)}.</p></header>
+${meta.quick ? "Quick run (smaller grids)." : ""} Generated ${escapeHtml(meta.date)} on ${escapeHtml(meta.machine)}.
+${live ? "" : meta.playground === true ? "The live tour lets you edit and rerun the code of the sections marked live there." : "With <code>npm run tour -- --serve</code> the code of the small sections can be edited and rerun in the browser."}</p></header>
 <nav>${nav}${meta.playground === true ? `<a href="playground.html"><b>Playground (live)</b></a>${live ? `<a href="index.html">Static report</a>` : `<a href="live.html"><b>Live tour (edit the code)</b></a>`}` : ""}<a href="../docs/api/index.html" title="Built by npm run docs">API reference (npm run docs)</a></nav>
 <main>
 ${live && meta.liveNote !== undefined ? `<p class="live-note">${escapeHtml(meta.liveNote)}</p>` : ""}

@@ -40,5 +40,5 @@ export const LIVE_NOTE =
   "every size, a few seconds in the full run). Not live: 11 and 16-19 compute " +
   "for seconds each (11 also measures memory with Node's gc()); 14 and 15 show several parts " +
   "of their TypeScript module, read from the file in Node; 2 measures expression swell with " +
-  "the tour's own symbolic differentiator rather than chainrule code; 8 and 10 could be made " +
-  "live the same way but are not yet.";
+  "the tour's own symbolic differentiator rather than chainrule code; 8 (whose " +
+  "log-likelihood section 15 also uses) and 10 could be made live the same way but are not yet.";
