@@ -66,6 +66,8 @@ export default tseslint.config(
           "np",
           "lax",
           "nn",
+          "optim",
+          "tree",
           "grad",
           "valueAndGrad",
           "jvp",

@@ -17,7 +17,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, QUIET_CHROMIUM_ARGS } from "./browser.js";
 import { InvalidArgumentError, grad, hessian, np, type Array as NdArray } from "../src/index.js";
-import { runLiveCode } from "../tour/lib/live.js";
+import { LIVE_SCOPE, runLiveCode } from "../tour/lib/live.js";
 import { readLiveSource } from "../tour/lib/liveSource.js";
 import { runTour, type TourRun } from "../tour/lib/runTour.js";
 import { buildPlayground, serveDir } from "../tour/lib/serve.js";
@@ -77,6 +77,14 @@ describe("live sections in Node", () => {
     expect(live).toMatch(/<script src="tour-live.js" defer><\/script>/);
     const report = readFileSync(run.page, "utf8");
     expect(report).not.toMatch(/<script|<textarea/i);
+  });
+
+  it("eslint knows every name in the live code's scope (no-undef stays on for typos)", () => {
+    const config = readFileSync(new URL("../eslint.config.js", import.meta.url), "utf8");
+    const block = config.slice(config.indexOf('files: ["tour/**/*.live.js"]'));
+    for (const name of [...Object.keys(LIVE_SCOPE), "quick"]) {
+      expect(block, name).toContain(`"${name}"`);
+    }
   });
 
   it("the page's bundle carries no Node-only module", () => {
@@ -179,9 +187,22 @@ describe.skipIf(!haveChromium && !process.env.CI)("the live tour in headless Chr
       expect(after.rows.map((r) => r.label)).toEqual(node.map((c) => c.label));
       after.rows.forEach((r, k) => {
         const c = node[k]!;
-        // Same code, same library: the same numbers (timings are not among the quick checks).
-        expect(r.ad, `${section.id}: ${c.label}`).toBeCloseTo(c.ad, 12);
-        expect(r.passed, `${section.id}: ${c.label}`).toBe("true");
+        const where = `${section.id}: ${c.label}: page ${r.ad} vs Node ${c.ad}`;
+        expect(r.passed, where).toBe("true");
+        // A "worst of N points" row shows the point where AD and its reference differ most,
+        // i.e. where their rounding noise peaks; the page's engine may round differently
+        // (another V8, Wasm threads), so that point may differ: its verdict is compared.
+        if (!/\(worst of \d+ points\)$/.test(c.label)) {
+          // Same code, same library: the same numbers up to rounding. Training (section 10)
+          // amplifies rounding: the initial gradients differ in the last bits between Node and
+          // Chromium (measured: ~1e-16), and 150 adam steps turn that into ~0.4% of the final
+          // loss (2.089e-3 in Node, 2.096e-3 in the page).
+          const tolerance =
+            section.id === "nn-physics"
+              ? 2e-2 * Math.abs(c.ad)
+              : 1e-9 * Math.max(1, Math.abs(c.ad));
+          expect(Math.abs(r.ad - c.ad), where).toBeLessThanOrEqual(tolerance);
+        }
       });
     }
     expect(errors).toEqual([]);

@@ -12,6 +12,7 @@ import { jacobianCost } from "./s05-jacobian-cost.js";
 import { manualJvpVjp } from "./s06-manual-jvp-vjp.js";
 import { graph } from "./s07-graph.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
+import { nnPhysics } from "./s10-nn-physics.js";
 import { frameworks } from "./s12-frameworks.js";
 import { linearMaps } from "./s13-linear-maps.js";
 
@@ -24,6 +25,7 @@ export const LIVE_SECTIONS: Section[] = [
   manualJvpVjp,
   graph,
   dualAndTape,
+  nnPhysics,
   frameworks,
   linearMaps,
 ];
@@ -34,11 +36,12 @@ export const LIVE_NOTE =
   "chainrule, Observable Plot and Graphviz run in the browser, redraw the section's figures " +
   "and recompute its checks. The code in the editors is the code the report ran in Node. " +
   "Live: 1 finite differences, 3 control flow, 4 higher derivatives, 5 Jacobian cost, " +
-  "6 JVP/VJP by hand, 7 the graph, 9 dual numbers and the tape, 12 the frameworks' idioms, " +
-  "13 matrix-free linear maps: small experiments where changing a function, a point or a grid " +
-  "teaches something and a rerun takes well under a second (5, which times both modes at " +
-  "every size, a few seconds in the full run). Not live: 11 and 16-19 compute " +
-  "for seconds each (11 also measures memory with Node's gc()); 14 and 15 show several parts " +
-  "of their TypeScript module, read from the file in Node; 2 measures expression swell with " +
-  "the tour's own symbolic differentiator rather than chainrule code; 8 (whose " +
-  "log-likelihood section 15 also uses) and 10 could be made live the same way but are not yet.";
+  "6 JVP/VJP by hand, 7 the graph, 9 dual numbers and the tape, 10 a neural network and " +
+  "Lennard-Jones forces, 12 the frameworks' idioms and 13 matrix-free linear maps: " +
+  "experiments where changing a function, a point or a grid teaches something and a rerun " +
+  "takes under a second (5, which times both modes at every size, and 10, which trains for " +
+  "600 steps, a few seconds in the full run). Not live: 11 and 16-19 compute for seconds " +
+  "each (11 also measures memory with Node's gc()); 14 and 15 show several parts of their " +
+  "TypeScript module, read from the file in Node; 2 measures expression swell with the " +
+  "tour's own symbolic differentiator rather than chainrule code; 8 could be made live the " +
+  "same way but is not yet (its log-likelihood is shared with section 15).";
