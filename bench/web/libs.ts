@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import {
   type Array as JaxArray,
   defaultDevice as jaxDefaultDevice,
@@ -18,6 +18,7 @@ import {
   tree as jtree,
   valueAndGrad as jaxValueAndGrad,
 } from "@jax-js/jax";
+import { wasmThreadCount } from "../../src/backends/wasm/index.js";
 import { type Array, getBackend, jit, nn, np, setBackend, valueAndGrad } from "../../src/index.js";
 import { LEARNING_RATE, type MlpData } from "./workloads.js";
 
@@ -59,6 +60,8 @@ export interface Lib {
   matmul: (n: number, a: Float32Array, b: Float32Array, read: ReadMode) => MatmulCase;
   /** `jit`: compile the step where the library can (chainrule and jax-js). */
   trainer: (d: MlpData, jitted: boolean) => Trainer;
+  /** How the library ran, for the record (e.g. its Wasm threads), asked after the run. */
+  details?: () => Promise<string>;
 }
 
 // ---------------------------------------------------------------- chainrule
@@ -99,6 +102,12 @@ function chainrule(backend: "webgpu" | "wasm"): Lib {
     label: `chainrule ${backend}`,
     init: select,
     select,
+    ...(backend === "wasm"
+      ? {
+          details: () =>
+            Promise.resolve(`worker threads beside the page's thread: ${wasmThreadCount()}`),
+        }
+      : {}),
     matmul: (n, aData, bData, read) => {
       // Arrays made while this backend is selected; webgpu uploads on first use.
       const a = np.array(aData, { shape: [n, n] });
@@ -157,6 +166,16 @@ function tfjs(backend: "webgpu" | "wasm"): Lib {
       await select();
     },
     select,
+    ...(backend === "wasm"
+      ? {
+          details: async () => {
+            const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+            const threads = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT");
+            await select();
+            return `SIMD ${simd ? "yes" : "no"}, threads ${threads ? getThreadsCount() : "none"}`;
+          },
+        }
+      : {}),
     matmul: (n, aData, bData, read) => {
       const a = tf.tensor2d(aData, [n, n]);
       const b = tf.tensor2d(bData, [n, n]);

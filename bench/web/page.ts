@@ -408,6 +408,14 @@ async function main(report: PageReport): Promise<void> {
       });
     }
   }
+  const details: string[] = [];
+  for (const lib of libs) {
+    if (lib.details !== undefined) details.push(`- ${lib.label}: ${await lib.details()}`);
+  }
+  if (details.length > 0) {
+    text.push("How the Wasm backends ran:", "", ...details, "");
+    report.text = text.join("\n");
+  }
 }
 
 async function start(): Promise<void> {
