@@ -147,7 +147,10 @@ describe.skipIf(!haveChromium)("bench/web in headless Chromium (SwiftShader)", (
     try {
       const mlp = `${MLP.batch}x${MLP.nIn}x${MLP.nHidden}x${MLP.nOut}`;
       report = await load(`quick&sizes=${SIZES.join(",")}&mlp=${mlp}&rounds=${ROUNDS}`);
-      tampered = await load(`quick&sizes=16&mlp=${mlp}&rounds=1&tamper=chainrule-wasm`);
+      const libs = "chainrule-webgpu,chainrule-wasm,tfjs-wasm";
+      tampered = await load(
+        `quick&sizes=16&mlp=${mlp}&rounds=1&libs=${libs}&tamper=chainrule-wasm`,
+      );
     } finally {
       await browser.close();
     }
@@ -161,6 +164,7 @@ describe.skipIf(!haveChromium)("bench/web in headless Chromium (SwiftShader)", (
     expect(report.error).toBeUndefined();
     expect(report.done).toBe(true);
     expect(report.environment.join("\n")).toMatch(/WebGPU adapter: .*swiftshader/);
+    expect(report.text).toMatch(/WARNING: this adapter is a CPU emulation/);
     for (const l of report.libs) {
       if (!l.available) console.log(`bench-web.test.ts: ${l.label} unavailable: ${l.reason}`);
     }

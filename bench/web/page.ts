@@ -171,7 +171,7 @@ async function environment(): Promise<string[]> {
   ];
   const gpu = (
     navigator as {
-      gpu?: { requestAdapter: () => Promise<{ info?: Record<string, string> } | null> };
+      gpu?: { requestAdapter: () => Promise<{ info?: Record<string, string | boolean> } | null> };
     }
   ).gpu;
   if (gpu === undefined) {
@@ -183,9 +183,15 @@ async function environment(): Promise<string[]> {
       adapter === null
         ? "WebGPU: no adapter"
         : `WebGPU adapter: ${["vendor", "architecture", "device", "description"]
-            .map((k) => `${k} "${info?.[k] ?? ""}"`)
+            .map((k) => `${k} "${String(info?.[k] ?? "")}"`)
             .join(", ")}`,
     );
+    if (info?.architecture === "swiftshader" || info?.isFallbackAdapter === true) {
+      lines.push(
+        "WARNING: this adapter is a CPU emulation (SwiftShader / fallback adapter), not a GPU: " +
+          "its WebGPU timings say nothing about GPU speed",
+      );
+    }
   }
   return lines;
 }
@@ -302,7 +308,7 @@ async function runW2(libs: Lib[], opts: PageOptions): Promise<WorkloadReport> {
   return {
     title:
       `W2, MLP training step (batch ${batch}, ${nIn}-${nHidden}-${nOut}, float32, ` +
-      `loss read back each step), ${opts.rounds} interleaved rounds`,
+      `loss read back each step), ${opts.rounds} interleaved round${opts.rounds === 1 ? "" : "s"}`,
     checks,
     summaries: timings.map(summarize),
   };
@@ -356,7 +362,7 @@ async function runW3(libs: Lib[], n: number, opts: PageOptions): Promise<Workloa
     title:
       `W3, float32 ${n} x ${n} @ ${n} x ${n} (timed call: product and ` +
       `${opts.read === "sum" ? "an awaited read of its sum" : "an awaited read of all of C"}), ` +
-      `${opts.rounds} interleaved rounds`,
+      `${opts.rounds} interleaved round${opts.rounds === 1 ? "" : "s"}`,
     checks,
     summaries: timings.map(summarize),
   };
