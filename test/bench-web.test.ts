@@ -8,8 +8,9 @@
  * library that is available must pass its checks and be timed, its W2 losses
  * and W3 entries must agree with references computed here in Node, and a
  * library whose results are deliberately perturbed (`tamper=`) must be
- * refused and left untimed. No timing is asserted (SwiftShader emulates a
- * GPU on the CPU).
+ * refused and left untimed; an unknown URL option ends the page with an
+ * error naming it. No timing is asserted (SwiftShader emulates a GPU on the
+ * CPU).
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -114,6 +115,7 @@ describe.skipIf(!haveChromium)("bench/web in headless Chromium (SwiftShader)", (
   let server: BenchServer;
   let report: PageReport;
   let tampered: PageReport;
+  let badOption: PageReport;
 
   beforeAll(async () => {
     server = await startBenchServer(0);
@@ -151,6 +153,7 @@ describe.skipIf(!haveChromium)("bench/web in headless Chromium (SwiftShader)", (
       tampered = await load(
         `quick&sizes=16&mlp=${mlp}&rounds=1&libs=${libs}&tamper=chainrule-wasm`,
       );
+      badOption = await load("libs=chainrule-webgpu,nope");
     } finally {
       await browser.close();
     }
@@ -227,5 +230,13 @@ describe.skipIf(!haveChromium)("bench/web in headless Chromium (SwiftShader)", (
       expect(timed.some((t) => t.startsWith("chainrule wasm"))).toBe(false);
       expect(timed.some((t) => t.startsWith("chainrule webgpu"))).toBe(true);
     }
+  });
+
+  it("an unknown option value ends the page with an error naming it and the choices", () => {
+    expect(badOption.done).toBe(true);
+    expect(badOption.error).toMatch(
+      /\?libs: unknown library "nope"; known: chainrule-webgpu, chainrule-wasm, tfjs-webgpu/,
+    );
+    expect(badOption.workloads).toEqual([]);
   });
 });

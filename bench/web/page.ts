@@ -17,7 +17,15 @@
  * checks refuse it: used by the smoke test).
  * When it ends, `globalThis.chainruleBench` holds the report (`done: true`).
  */
-import { LIB_IDS, type Lib, type LibId, makeLib, type ReadMode, type Trainer } from "./libs.js";
+import {
+  LIB_IDS,
+  type Lib,
+  type LibId,
+  makeLib,
+  type MatmulCase,
+  type ReadMode,
+  type Trainer,
+} from "./libs.js";
 import {
   type CaseTiming,
   markdownTable,
@@ -319,7 +327,7 @@ async function runW3(libs: Lib[], n: number, opts: PageOptions): Promise<Workloa
   const entries = sampleEntries(n, 64);
   const refs = referenceEntries(a, b, n, entries);
   status(`W3 ${n}: checking`);
-  const prepared: ({ lib: Lib; c: Awaited<ReturnType<Lib["matmul"]>> } | null)[] = [];
+  const prepared: ({ lib: Lib; c: MatmulCase } | null)[] = [];
   const checks: CheckResult[] = [];
   let firstProduct: Float32Array | null = null;
   for (const lib of libs) {
