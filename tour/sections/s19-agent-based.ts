@@ -1,8 +1,8 @@
 /**
  * Section (seeds 000/001, the agent-based-model tutorial, and its paper,
  * Quera-Bofarull et al. 2023): derivatives of simulations with discrete
- * random decisions. An SIR epidemic of agents that are infected and recover
- * by Bernoulli draws: the derivative of the expected final size with respect
+ * random decisions. An SIR epidemic of 10,000 agents that are infected and
+ * recover by Bernoulli draws: the derivative of the expected final size with respect
  * to the infection rate β by each of stochastic.grad's estimators, against
  * finite differences of the expectation with common random numbers;
  * calibration of (β, γ) to an observed epidemic curve by gradient descent;
