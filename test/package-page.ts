@@ -19,6 +19,8 @@ export type PageLibrary = Pick<
  * results as TypedArrays (Playwright moves those as bytes).
  */
 export interface PageReport {
+  /** How long `await ready()` took (ms). */
+  readyMs: number;
   backend: string;
   crossOriginIsolated: boolean;
   sharedArrayBuffer: boolean;
@@ -106,7 +108,9 @@ export async function runPageChecks(
   opts: { tryRenderSvg: boolean },
 ): Promise<PageReport> {
   const { grad, jit, np, vmap, checkpoint } = lib;
+  const start = performance.now();
   await lib.ready();
+  const readyMs = performance.now() - start;
   const g = globalThis as { crossOriginIsolated?: boolean; navigator?: Navigator };
 
   const gradSin = grad((x: Chainrule.Array) => np.sum(np.sin(x).mul(x)))(np.array(X));
@@ -142,6 +146,7 @@ export async function runPageChecks(
   }
 
   return {
+    readyMs,
     backend: lib.getBackend(),
     crossOriginIsolated: g.crossOriginIsolated === true,
     sharedArrayBuffer: typeof SharedArrayBuffer === "function",
