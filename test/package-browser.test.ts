@@ -4,14 +4,17 @@
  * (scripts/packed.ts), the tarball is unpacked into a scratch consumer
  * project whose page imports from "chainrule", and that page is bundled
  * with esbuild and with Vite (the consumer does not install the optional
- * @viz-js/viz: both bundles must build without it and keep renderSvg's
- * dynamic import a bare specifier). A server on 127.0.0.1 serves both
- * bundles under four header sets:
- *   coop-coep    cross-origin isolated: Wasm and worker threads;
- *   plain        no isolation: Wasm on one thread;
- *   strict-csp   isolated, but a CSP without 'wasm-unsafe-eval': the JS
- *                backend must run, say so, and warn once;
- *   readme-csp   isolated, with the CSP the README documents: Wasm and threads.
+ * @viz-js/viz: both bundles must build without it, and renderSvg must then
+ * say what to install). A server on 127.0.0.1 serves the bundles under
+ * five header sets:
+ *   coop-coep      cross-origin isolated: Wasm and worker threads;
+ *   plain          no isolation: Wasm on one thread;
+ *   strict-csp     isolated, but a CSP without 'wasm-unsafe-eval': the JS
+ *                  backend must run, say so, and warn once;
+ *   readme-csp     isolated, with the CSP the README documents: Wasm and threads;
+ *   no-worker-csp  the README's CSP less `worker-src blob:`: Wasm on one
+ *                  thread, one warning, and ready() must not wait for the
+ *                  blocked workers.
  * The page (test/package-page.ts) runs grad, jit, matmul, vmap and
  * checkpointed scans after `await ready()`; the numbers are compared with
  * analytic values and plain loops computed here, and with the same code
