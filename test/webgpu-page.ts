@@ -6,7 +6,22 @@
  * reads, unsupported primitives, float64) are caught and returned as text.
  */
 import { gpuBufferStats } from "../src/backends/webgpu/index.js";
-import { type Array as NdArray, getBackend, grad, jit, np, setBackend } from "../src/index.js";
+import { ConcreteArray } from "../src/core/array.js";
+import { registeredPrimitives } from "../src/core/primitive.js";
+import { bind } from "../src/core/trace.js";
+import { uniformGenerator } from "../src/core/random.js";
+import {
+  type Array as NdArray,
+  getBackend,
+  grad,
+  jit,
+  np,
+  setBackend,
+  special,
+  vjp,
+} from "../src/index.js";
+import { div as divPrimitive } from "../src/primitives/elementwise.js";
+import { SPEC_OF, type Spec, sample, uniform } from "./conformance-specs.js";
 
 /** Deterministic inputs: a linear congruential generator in [-1, 1). */
 function values(n: number, seed: number): number[] {
@@ -47,6 +62,27 @@ const halves = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0, -0, 3.5], { dtype: 
 const ia = i32([5, 6], 9);
 const ib = i32([6, 4], 10);
 const ic = i32([5, 6], 11);
+
+/** JS's Math.pow rules: negative bases (integer and non-integer exponents), zeros, signed zeros. */
+const powBase = np.array([-2, -2, -0.5, 0, 0, -0, -0, 2, -8, 1, 0, -3], { dtype: "float32" });
+const powExp = np.array([3, 2, 0.5, -1, 2, -3, 2, 0.5, 1 / 3, 7.5, 0, 0], { dtype: "float32" });
+/** Small arguments of log1p/expm1, where log(1 + x) and exp(x) - 1 lose digits. */
+const tiny = np.array(
+  values(64, 14).map((v, i) => v * 10 ** -(1 + (i % 7))),
+  { dtype: "float32" },
+);
+/** An embedding table and token ids with repeats (its gradient sums rows). */
+const table = f32([10, 6], 15);
+const tokens = np.array([3, 1, 3, -1, 0, 3, 9, 1], { dtype: "int32" });
+/** Ties and a NaN for argmax/argmin (the first extreme wins; NaN wins). */
+const tied = np.array(
+  [
+    [1, 5, 5, 0],
+    [2, 2, 2, 2],
+    [0, NaN, 7, NaN],
+  ],
+  { dtype: "float32" },
+);
 
 const jitted = jit((p: NdArray, q: NdArray) =>
   np.sum(np.exp(np.multiply(np.matmul(p, q), 0.5)), 0),
@@ -113,6 +149,29 @@ const CASES: Record<string, () => NdArray> = {
   gradMatmul: () => grad((w: NdArray) => np.sum(np.square(np.matmul(a, w))))(b) as NdArray,
   jitted: () => jitted(a, b),
   jittedGrad: () => jittedGrad(b) as NdArray,
+  powRules: () => np.power(powBase, powExp),
+  powSample: () => np.power(np.add(np.abs(x), 0.1), np.multiply(y, 3)),
+  int32Pow: () => np.power(ia, np.abs(np.remainder(ic, 4))),
+  log1pTiny: () => np.log1p(tiny),
+  expm1Tiny: () => np.expm1(tiny),
+  erfWide: () => np.erf(np.multiply(x, 4)),
+  int32Div: () => divPrimitive(ia, ic),
+  int32FloorDivide: () => np.floorDivide(ia, ic),
+  int32Mod: () => np.mod(ia, ic),
+  int32Fmod: () => np.fmod(ia, ic),
+  floatMod: () => np.mod(np.multiply(x, 7), y),
+  floatFmod: () => np.fmod(np.multiply(x, 7), y),
+  take: () => np.take(table, tokens, 0),
+  takeAxis1: () => np.take(x, np.array([69, 0, 5, 5], { dtype: "int32" }), 1),
+  embeddingGrad: () =>
+    grad((w: NdArray) => np.sum(np.multiply(np.take(w, tokens, 0), f32([8, 6], 16))))(
+      table,
+    ) as NdArray,
+  argmaxTies: () => np.argmax(tied, 1),
+  argminTies: () => np.argmin(tied, 1),
+  argmaxBig: () => np.argmax(big, 0),
+  cumsumRows: () => np.cumsum(big, 1),
+  cumsumAxis0: () => np.cumsum(x, 0),
   gradSin: () => grad((v: NdArray) => np.sum(np.multiply(np.sin(v), v)))(x) as NdArray,
 };
 
@@ -125,9 +184,24 @@ export interface CaseResult {
   error: string | null;
 }
 
+/** One registry entry evaluated on js and on webgpu: its value, and its VJP where differentiable. */
+export interface ConformanceResult {
+  name: string;
+  /** Output dtype on js. */
+  dtype: string;
+  ref: number[];
+  gpu: number[] | null;
+  error: string | null;
+  /** The cotangents of the differentiated operands (all concatenated), or null when not checked. */
+  vjp: { ref: number[]; gpu: number[] | null; error: string | null } | null;
+}
+
 export interface PageResults {
   backend: string;
   cases: CaseResult[];
+  conformance: ConformanceResult[];
+  /** What np.sort (a multi-output primitive) says on webgpu. */
+  multiOutput: string;
   syncData: string;
   syncItem: string;
   syncToString: string;
@@ -164,6 +238,81 @@ async function loop(): Promise<PageResults["loop"]> {
   return { steps: STEPS, value, createdBefore, createdAfter: gpuBufferStats().created };
 }
 
+/** float64 operands become float32 (WebGPU has no float64); others are kept. */
+function toFloat32(x: ConcreteArray): ConcreteArray {
+  if (x.dtype !== "float64") return x;
+  return new ConcreteArray([...x.shape], "float32", Float32Array.from(x.buffer));
+}
+
+/** The registry suite's parameters, with float64 targets (convert) made int32 for webgpu. */
+function paramsOf(spec: Spec): unknown {
+  const params = (spec.params ?? {}) as { dtype?: string };
+  return params.dtype === "float64" ? { ...params, dtype: "int32" } : params;
+}
+
+async function readAll(xs: readonly NdArray[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const x of xs) out.push(...(await x.dataAsync()));
+  return out;
+}
+
+/**
+ * Every registered primitive on its conformance entry's operands (float32):
+ * the value, and the VJP of the differentiated operands against a random
+ * cotangent, on js (reference) and on webgpu.
+ */
+async function conformance(): Promise<ConformanceResult[]> {
+  const results: ConformanceResult[] = [];
+  for (const prim of registeredPrimitives()) {
+    const spec = SPEC_OF.get(prim.name);
+    if (spec === undefined) continue;
+    const r = uniformGenerator(prim.name.split("").reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
+    setBackend("js");
+    const args = spec.args(r).map(toFloat32);
+    const params = paramsOf(spec);
+    const isFloat = (a: ConcreteArray) => a.dtype === "float32";
+    const diff = spec.diff ?? args.map((a, i) => (isFloat(a) ? i : -1)).filter((i) => i >= 0);
+    const f = (...d: NdArray[]): NdArray => {
+      const full: NdArray[] = args.slice();
+      diff.forEach((k, i) => (full[k] = d[i]!));
+      return bind(prim, full, params);
+    };
+    const refOut = bind(prim, args, params);
+    const checkVjp =
+      spec.nonDiff !== true &&
+      spec.zeroDerivative !== true &&
+      refOut.dtype === "float32" &&
+      diff.length > 0;
+    const u = checkVjp ? toFloat32(sample([...refOut.shape], uniform(-1, 1), r)) : null;
+    const pullback = (): NdArray[] => vjp(f, ...diff.map((k) => args[k]!))[1](u!) as NdArray[];
+    const entry: ConformanceResult = {
+      name: prim.name,
+      dtype: refOut.dtype,
+      ref: Array.from(refOut.data()),
+      gpu: null,
+      error: null,
+      vjp: checkVjp
+        ? { ref: pullback().flatMap((c) => Array.from(c.data())), gpu: null, error: null }
+        : null,
+    };
+    await setBackend("webgpu");
+    try {
+      entry.gpu = Array.from(await bind(prim, args, params).dataAsync());
+    } catch (e) {
+      entry.error = String(e);
+    }
+    if (entry.vjp !== null) {
+      try {
+        entry.vjp.gpu = await readAll(pullback());
+      } catch (e) {
+        entry.vjp.error = String(e);
+      }
+    }
+    results.push(entry);
+  }
+  return results;
+}
+
 function message(fn: () => unknown): string {
   try {
     fn();
@@ -195,10 +344,12 @@ async function run(): Promise<PageResults> {
   const results: Omit<PageResults, "loop"> & Partial<PageResults> = {
     backend: getBackend(),
     cases,
+    conformance: [],
+    multiOutput: message(() => np.sort(x)),
     syncData: message(() => onGpu.data()),
     syncItem: message(() => total.item()),
     syncToString: message(() => String(onGpu)),
-    unsupported: message(() => np.erf(x)),
+    unsupported: message(() => special.erfc(x)),
     float64: message(() => np.add(np.array([1, 2]), 1)),
     astypeFloat32: Array.from(await np.add(np.array([1.5, 2]).astype("float32"), 1).dataAsync()),
     itemAsync: await total.itemAsync(),
@@ -206,7 +357,9 @@ async function run(): Promise<PageResults> {
       .transpose(np.reshape(np.arange(6).astype("float32"), [2, 3]))
       .toArrayAsync(),
   };
+  // The loop first, while the pool holds few buffers; then the registry table.
   const withLoop: PageResults = { ...results, loop: await loop() };
+  withLoop.conformance = await conformance();
   setBackend("js");
   return withLoop;
 }

@@ -118,10 +118,20 @@ export interface ElementwiseRule<P = unknown> extends ElementwiseKernel {
   readonly vector?: VectorOp;
   /**
    * A WGSL expression of one float32 element from the operands' expressions
-   * (WGSL builtins only), for the webgpu backend when there is no `vector`
-   * form (whose WGSL the backend knows). Absent: not run on webgpu yet.
+   * (WGSL builtins, or the helper functions of the webgpu kernel library,
+   * backends/webgpu/kernels.ts `WGSL_LIBRARY`, such as `jsPow`), for the
+   * webgpu backend when there is no `vector` form (whose WGSL the backend
+   * knows). Absent: not run on webgpu yet.
    */
   readonly wgsl?: (args: readonly string[]) => string;
+  /**
+   * A WGSL expression of one int32 element from int32 operands (i32
+   * expressions), for the webgpu backend where int32 semantics need more
+   * than the vector form (int32 division, powers, bit operations). It may
+   * call the helper functions of the webgpu kernel library
+   * (backends/webgpu/kernels.ts, `WGSL_LIBRARY`), as `wgsl` may.
+   */
+  readonly wgslInt32?: (args: readonly string[]) => string;
   /** f(a, b) = f(b, a): common-subexpression elimination matches either order. */
   readonly commutative?: boolean;
 }

@@ -18,15 +18,18 @@ import { jsBackend } from "../js.js";
 import {
   type GpuReduceOp,
   TILE,
+  argReduceSource,
+  cumsumSource,
+  indexGatherSource,
+  scatterAddSource,
   elementwiseSource,
-  elementwiseUnsupported,
   gatherSource,
   matmulSource,
   operandExprs,
   reduceIdentityBits,
   reduceSource,
+  ruleExpr,
   scatterSource,
-  vectorExpr,
 } from "./kernels.js";
 import {
   GpuArray,
@@ -144,6 +147,83 @@ function reduceGpu(op: GpuReduceOp, x: GpuArray, axes: readonly number[]): GpuAr
   return out;
 }
 
+/** x viewed as [outer, len, inner] around `axis`. */
+function aroundAxis(shape: Shape, axis: number): [outer: number, len: number, inner: number] {
+  return [shapeSize(shape.slice(0, axis)), shape[axis]!, shapeSize(shape.slice(axis + 1))];
+}
+
+/** gather: out[o, j, i] = x[o, idx[j], i] (indices clamped on the GPU). */
+function indexGatherGpu(x: GpuArray, idx: GpuArray, outShape: Shape, axis: number): GpuArray {
+  const out = emptyGpuArray(outShape, x.dtype);
+  const n = shapeSize(outShape);
+  const [, len, inner] = aroundAxis(x.shape, axis);
+  if (n === 0) return out;
+  dispatch(
+    indexGatherSource(x.dtype),
+    [x.storage.buffer, idx.storage.buffer, out.storage.buffer],
+    [n, len, shapeSize(idx.shape), inner],
+    false,
+    groupsFor(n),
+  );
+  return out;
+}
+
+/** scatterAdd: zeros of `shape`, each update added at its index (atomically). */
+function scatterAddGpu(u: GpuArray, idx: GpuArray, shape: Shape, axis: number): GpuArray {
+  const out = emptyGpuArray(shape, u.dtype);
+  clearGpuArray(out);
+  const n = shapeSize(u.shape);
+  const [, len, inner] = aroundAxis(shape, axis);
+  if (n === 0 || shapeSize(shape) === 0) return out;
+  dispatch(
+    scatterAddSource(u.dtype),
+    [u.storage.buffer, idx.storage.buffer, out.storage.buffer],
+    [n, len, shapeSize(idx.shape), inner],
+    false,
+    groupsFor(n),
+  );
+  return out;
+}
+
+function cumsumGpu(x: GpuArray, axis: number, reverse: boolean): GpuArray {
+  const out = emptyGpuArray(x.shape, x.dtype);
+  const [outer, len, inner] = aroundAxis(x.shape, axis);
+  const lines = outer * inner;
+  if (lines === 0 || len === 0) return out;
+  dispatch(
+    cumsumSource(x.dtype),
+    [x.storage.buffer, out.storage.buffer],
+    [lines, len, inner, reverse ? 1 : 0],
+    false,
+    groupsFor(lines),
+  );
+  return out;
+}
+
+/** argmax/argmin along one axis: moved last (a gather when needed), then one workgroup per row. */
+function argReduceGpu(
+  op: "argmax" | "argmin",
+  x: GpuArray,
+  axis: number,
+  outShape: Shape,
+): GpuArray {
+  const rank = x.shape.length;
+  const perm = [...x.shape.keys()].filter((d) => d !== axis);
+  perm.push(axis);
+  const moved = axis === rank - 1 ? x : transposeGpu(x, perm);
+  const out = emptyGpuArray(outShape, "int32");
+  const rows = shapeSize(outShape);
+  if (rows === 0) return out;
+  dispatch(
+    argReduceSource(op, x.dtype),
+    [moved.storage.buffer, out.storage.buffer],
+    [rows, x.shape[axis]!],
+    false,
+    grid1d(rows),
+  );
+  return out;
+}
+
 interface MatmulParams {
   transposeA: boolean;
   transposeB: boolean;
@@ -194,21 +274,9 @@ function elementwiseGpu(
   const rule = prim.multipleResults === true ? undefined : prim.elementwise;
   if (rule === undefined) throw notSupported(prim.name);
   const dtypes = args.map((a) => a.dtype);
-  let expr: string;
-  if (rule.vector !== undefined) {
-    // The vector forms' WGSL (kernels.ts): every dtype the form allows.
-    const why = elementwiseUnsupported(rule.vector, dtypes);
-    if (why !== null) throw notSupported(prim.name, why);
-    expr = vectorExpr(rule.vector, dtypes, outDtype);
-  } else if (rule.wgsl !== undefined) {
-    // A declared WGSL expression: float32 operands and result.
-    if (!dtypes.every((d) => d === "float32") || outDtype !== "float32") {
-      throw notSupported(prim.name, `its WGSL form takes float32, got ${dtypes.join(", ")}`);
-    }
-    expr = rule.wgsl(operandExprs(args.length));
-  } else {
-    throw notSupported(prim.name);
-  }
+  const found = ruleExpr(rule, dtypes, outDtype, operandExprs(args.length));
+  if ("why" in found) throw notSupported(prim.name, found.why);
+  const expr = found.expr;
   const ins = args.map(onGpu);
   const out = emptyGpuArray(args[0]!.shape, outDtype);
   const n = shapeSize(out.shape);
@@ -274,6 +342,23 @@ export function evaluateOnGpu(
     case "reduceMin": {
       const op = prim.name === "reduceSum" ? "sum" : prim.name === "reduceMax" ? "max" : "min";
       return [reduceGpu(op, onGpu(x), (params as { axes: readonly number[] }).axes)];
+    }
+    case "gather":
+      return [
+        indexGatherGpu(onGpu(x), onGpu(args[1]!), out.shape, (params as { axis: number }).axis),
+      ];
+    case "scatterAdd": {
+      const { axis, shape } = params as { axis: number; shape: Shape };
+      return [scatterAddGpu(onGpu(x), onGpu(args[1]!), shape, axis)];
+    }
+    case "cumsum": {
+      const { axis, reverse } = params as { axis: number; reverse: boolean };
+      return [cumsumGpu(onGpu(x), axis, reverse)];
+    }
+    case "argmax":
+    case "argmin": {
+      const [axis] = (params as { axes: readonly number[] }).axes;
+      return [argReduceGpu(prim.name, onGpu(x), axis!, out.shape)];
     }
     case "matmul":
       return [matmulGpu(onGpu(x), onGpu(args[1]!), params as MatmulParams)];

@@ -162,6 +162,10 @@ export class GpuArray extends ConcreteArray {
     super(shape, dtype, undefined);
   }
 
+  override get onHost(): boolean {
+    return false;
+  }
+
   override get buffer(): TypedArray {
     throw syncReadError("data");
   }
