@@ -84,6 +84,26 @@ const tied = np.array(
   { dtype: "float32" },
 );
 
+/** A chain of seven elementwise operations (one fused WGSL shader under jit). */
+const chain = (p: NdArray, q: NdArray): NdArray =>
+  np.multiply(np.tanh(np.subtract(np.exp(np.add(np.multiply(p, 0.5), q)), np.sin(p))), 2);
+const jitChain = jit(chain);
+/** The chain and its full sum (fused: one dispatch up to 65,536 elements, two beyond). */
+const chainSum = (p: NdArray, q: NdArray): NdArray => np.sum(chain(p, q));
+const jitChainSum = jit(chainSum);
+/** z and sum(z) go from one fused shader to the next through the program's arena. */
+const rescale = (p: NdArray): NdArray => {
+  const z = np.multiply(p, 2);
+  return np.multiply(z, np.sum(z));
+};
+const jitRescale = jit(rescale);
+/** Ten operands in one group: more storage buffers than one shader may bind (split in two). */
+const manyOperands = (...ps: NdArray[]): NdArray =>
+  ps.reduce((acc, p, k) => np.add(acc, np.multiply(p, k + 1)));
+const jitManyOperands = jit(manyOperands);
+const tenOperands = Array.from({ length: 10 }, (_, k) => f32([3, 70], 20 + k));
+const bigY = f32([1000, 300], 17);
+
 const jitted = jit((p: NdArray, q: NdArray) =>
   np.sum(np.exp(np.multiply(np.matmul(p, q), 0.5)), 0),
 );
@@ -172,6 +192,17 @@ const CASES: Record<string, () => NdArray> = {
   argmaxBig: () => np.argmax(big, 0),
   cumsumRows: () => np.cumsum(big, 1),
   cumsumAxis0: () => np.cumsum(x, 0),
+  jitChain: () => jitChain(x, y),
+  jitChainEager: () => chain(x, y),
+  jitChainSum: () => jitChainSum(x, y),
+  jitChainSumBig: () => jitChainSum(big, bigY),
+  jitChainSumBigEager: () => chainSum(big, bigY),
+  jitRescale: () => jitRescale(x),
+  jitRescaleAgain: () => jitRescale(y),
+  jitRescaleThird: () => jitRescale(np.negative(x)),
+  jitManyOperands: () => jitManyOperands(...tenOperands),
+  jitInt32: () =>
+    jit((p: NdArray, q: NdArray) => np.add(np.multiply(p, q), np.floorDivide(p, 3)))(ia, ic),
   gradSin: () => grad((v: NdArray) => np.sum(np.multiply(np.sin(v), v)))(x) as NdArray,
 };
 
@@ -210,6 +241,8 @@ export interface PageResults {
   astypeFloat32: number[];
   itemAsync: number;
   toArrayAsync: unknown;
+  /** Compute dispatches of one call (after a first, compiling call), by case. */
+  dispatches: Record<string, number>;
   /** A loop of STEPS steps of about 6 new buffers each, with reads, collections and task breaks. */
   loop: { steps: number; value: number; createdBefore: number; createdAfter: number };
 }
@@ -322,6 +355,16 @@ function message(fn: () => unknown): string {
   }
 }
 
+/** Dispatches encoded by one call of fn (after a first call that compiles and uploads). */
+async function dispatchesOf(fn: () => NdArray): Promise<number> {
+  await fn().dataAsync();
+  const before = gpuBufferStats().dispatches;
+  const out = fn();
+  const count = gpuBufferStats().dispatches - before;
+  await out.dataAsync();
+  return count;
+}
+
 async function run(): Promise<PageResults> {
   const cases: CaseResult[] = [];
   for (const [name, fn] of Object.entries(CASES)) {
@@ -346,6 +389,14 @@ async function run(): Promise<PageResults> {
     cases,
     conformance: [],
     multiOutput: message(() => np.sort(x)),
+    dispatches: {
+      jitChain: await dispatchesOf(() => jitChain(x, y)),
+      eagerChain: await dispatchesOf(() => chain(x, y)),
+      jitChainSum: await dispatchesOf(() => jitChainSum(x, y)),
+      jitChainSumBig: await dispatchesOf(() => jitChainSum(big, bigY)),
+      jitRescale: await dispatchesOf(() => jitRescale(x)),
+      jitManyOperands: await dispatchesOf(() => jitManyOperands(...tenOperands)),
+    },
     syncData: message(() => onGpu.data()),
     syncItem: message(() => total.item()),
     syncToString: message(() => String(onGpu)),

@@ -93,7 +93,7 @@ function tolerance(name: string): number {
   if (name.startsWith("cumsum")) return 1e-4;
   if (name === "erfWide" || name === "embeddingGrad") return 1e-5;
   if (name.startsWith("sum") || name === "mean" || name.startsWith("matmul")) return 2e-4;
-  if (name.startsWith("grad") || name.startsWith("jitted")) return 2e-4;
+  if (name.startsWith("grad") || name.startsWith("jit")) return 2e-4;
   return 2e-5;
 }
 
@@ -278,6 +278,39 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
     expect(refused.sort()).toEqual([...REFUSED_ON_WEBGPU].sort());
     // Most of the table runs (a guard against refusing everything).
     expect(results.conformance.length - refused.length).toBeGreaterThan(60);
+  });
+
+  it("jit fuses elementwise chains into one WGSL dispatch, sums included, and agrees with the unfused path", () => {
+    const d = results.dispatches;
+    // Seven elementwise operations and the broadcasts of the two scalars: nine
+    // dispatches eagerly, one under jit.
+    expect(d.eagerChain).toBe(9);
+    expect(d.jitChain).toBe(1);
+    // With its full sum: one dispatch (one workgroup folds 210 elements); 300,000
+    // elements take the partial sums' second dispatch.
+    expect(d.jitChainSum).toBe(1);
+    expect(d.jitChainSumBig).toBe(2);
+    // z and sum(z), then z * sum(z): two fused shaders (the second reads the sum).
+    expect(d.jitRescale).toBe(2);
+    // Ten operands and the result exceed 8 storage buffers per shader: split (greedily,
+    // in order: a split can leave the pending product as one more output, so two or
+    // three shaders), far fewer than the 19 operations and broadcasts.
+    expect(d.jitManyOperands).toBeGreaterThanOrEqual(2);
+    expect(d.jitManyOperands).toBeLessThanOrEqual(3);
+    // The fused results equal the unfused (eager webgpu) ones within float32 roundoff.
+    const at = (name: string) => results.cases.find((c) => c.name === name)!.gpu!;
+    const pairs: [string, string, number][] = [
+      ["jitChain", "jitChainEager", 1e-6],
+      ["jitChainSumBig", "jitChainSumBigEager", 1e-5],
+    ];
+    for (const [fused, eager, tol] of pairs) {
+      const a = at(fused);
+      const b = at(eager);
+      expect(a.length).toBe(b.length);
+      a.forEach((v, i) =>
+        expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i]!))),
+      );
+    }
   });
 
   it("refuses multi-output primitives by name", () => {

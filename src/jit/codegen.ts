@@ -45,7 +45,7 @@ export interface CompiledProgram {
 }
 
 /** A unit of generated code: one equation, or a fused group of them. */
-type Unit =
+export type Unit =
   | { kind: "scalar"; eqn: number }
   | { kind: "kernel"; eqn: number }
   | { kind: "alias"; eqn: number }
@@ -110,9 +110,10 @@ function toConcrete(v: Value, aval: Var): ConcreteArray {
  * Partitions the equations into code units, fusing runs of elementwise array
  * equations of one shape (and full sums of them) into groups. A group is
  * emitted where it closes, so an equation that reads a group's result
- * closes the group first.
+ * closes the group first. The webgpu backend's jit lowering
+ * (backends/webgpu/jitLowering.ts) fuses the same groups into WGSL shaders.
  */
-function planUnits(jaxpr: Jaxpr): Unit[] {
+export function planUnits(jaxpr: Jaxpr): Unit[] {
   const eqns = jaxpr.eqns;
   const units: Unit[] = [];
   /** The open group: its equations, shape, results, and the running sums it accumulates. */

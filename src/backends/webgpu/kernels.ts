@@ -60,8 +60,14 @@ const FORMS: Record<VectorOp, WgslForm> = {
   log: { operands: "float", expr: ([a]) => `log(${a})` },
   sin: { operands: "float", expr: ([a]) => `sin(${a})` },
   cos: { operands: "float", expr: ([a]) => `cos(${a})` },
-  max: { operands: "numeric", expr: ([a, b]) => `maxNan(${a}, ${b})` },
-  min: { operands: "numeric", expr: ([a, b]) => `minNan(${a}, ${b})` },
+  max: {
+    operands: "numeric",
+    expr: ([a, b], _o, t) => `${t === "f32" ? "maxNan" : "max"}(${a}, ${b})`,
+  },
+  min: {
+    operands: "numeric",
+    expr: ([a, b], _o, t) => `${t === "f32" ? "minNan" : "min"}(${a}, ${b})`,
+  },
   eq: { operands: "any", expr: ([a, b]) => b01(`${a} == ${b}`) },
   ne: { operands: "any", expr: ([a, b]) => b01(`${a} != ${b}`) },
   lt: { operands: "any", expr: ([a, b]) => b01(`${a} < ${b}`) },
@@ -103,13 +109,6 @@ export function elementwiseUnsupported(op: VectorOp, inDtypes: readonly DType[])
   });
   return ok ? null : `operand dtypes ${inDtypes.join(", ")} are not supported by its WGSL form`;
 }
-
-const NAN_HELPERS = (t: string): string =>
-  t === "f32"
-    ? `fn maxNan(a: f32, b: f32) -> f32 { if (a != a || b != b) { return a + b; } return select(b, a, a >= b); }
-fn minNan(a: f32, b: f32) -> f32 { if (a != a || b != b) { return a + b; } return select(b, a, a <= b); }`
-    : `fn maxNan(a: ${t}, b: ${t}) -> ${t} { return max(a, b); }
-fn minNan(a: ${t}, b: ${t}) -> ${t} { return min(a, b); }`;
 
 /** The linear thread index of a 1-D kernel dispatched as a 2-D grid of workgroups. */
 const INDEX = `let i = gid.x + gid.y * nwg.x * ${WORKGROUP}u;`;
@@ -174,6 +173,17 @@ const NAN = "bitcast<f32>(NAN_BITS)";
 export const WGSL_LIBRARY: Readonly<Record<string, string>> = {
   INF_BITS: "var<private> INF_BITS: u32 = 0x7f800000u;",
   NAN_BITS: "var<private> NAN_BITS: u32 = 0x7fc00000u;",
+  // NaN by its bits: WGSL lets compilers assume no NaN occurs, so a != a may fold to false.
+  isNanF32: `fn isNanF32(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u; }`,
+  // max/min propagating NaN as JS does (WGSL's max/min need not).
+  maxNan: `fn maxNan(a: f32, b: f32) -> f32 {
+  if (isNanF32(a) || isNanF32(b)) { return a + b; }
+  return select(b, a, a >= b);
+}`,
+  minNan: `fn minNan(a: f32, b: f32) -> f32 {
+  if (isNanF32(a) || isNanF32(b)) { return a + b; }
+  return select(b, a, a <= b);
+}`,
   // Math.pow: |a|^b = exp2(b log2 |a|); the sign of a negative base (and of
   // -0) by b's parity; NaN for a negative base and a non-integer b; a^0 = 1
   // even for NaN; 0^b = 0 or inf by b's sign; 1^inf is NaN (b log2 1 = inf * 0).
@@ -325,8 +335,7 @@ export function elementwiseSource(expr: string, inDtypes: readonly DType[], out:
     .map((t, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${t}>;`)
     .join("\n");
   const n = ins.length;
-  return `${NAN_HELPERS(ins[ins.length - 1]!)}
-${libraryFor(expr)}
+  return `${libraryFor(expr)}
 ${decls}
 @group(0) @binding(${n}) var<storage, read_write> out: array<${outType}>;
 @group(0) @binding(${n + 1}) var<storage, read> params: array<u32>;
@@ -411,8 +420,9 @@ export function reduceIdentityBits(op: GpuReduceOp): number {
  */
 export function reduceSource(op: GpuReduceOp, dtype: DType): string {
   const t = wgslType(dtype);
-  const combine = op === "sum" ? "a + b" : op === "max" ? "maxNan(a, b)" : "minNan(a, b)";
-  return `${NAN_HELPERS(t)}
+  const extreme = t === "f32" ? `${op}Nan` : op;
+  const combine = op === "sum" ? "a + b" : `${extreme}(a, b)`;
+  return `${libraryFor(combine)}
 fn combine(a: ${t}, b: ${t}) -> ${t} { return ${combine}; }
 @group(0) @binding(0) var<storage, read> x: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;
@@ -602,8 +612,9 @@ export function argReduceSource(op: "argmax" | "argmin", dtype: DType): string {
   const t = wgslType(dtype);
   const better = op === "argmax" ? "a > b" : "a < b";
   // By the bits: WGSL lets compilers assume that no NaN occurs, so a != a may fold to false.
-  const isNan = t === "f32" ? "(bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u" : "false";
-  return `fn isNan(a: ${t}) -> bool { return ${isNan}; }
+  const isNan = t === "f32" ? "isNanF32(a)" : "false";
+  return `${t === "f32" ? WGSL_LIBRARY.isNanF32 : ""}
+fn isNan(a: ${t}) -> bool { return ${isNan}; }
 // Whether (a, ia) comes before (b, ib): NaN first, then the extreme value, then the lower position.
 fn wins(a: ${t}, ia: u32, b: ${t}, ib: u32) -> bool {
   if (ib == 0xffffffffu) { return ia != 0xffffffffu; }

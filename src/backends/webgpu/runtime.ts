@@ -123,19 +123,51 @@ function releaseBuffer(buffer: GpuBuffer): void {
   pooledBytes += buffer.size;
 }
 
-/** Storage buffers created so far and those now free in the pool (for tests). */
-export function gpuBufferStats(): { created: number; pooled: number } {
+let dispatches = 0;
+
+/**
+ * Counters of the webgpu backend: storage buffers created so far, those now
+ * free in the pool, and compute dispatches encoded so far (a fused jit group
+ * is one dispatch). Internal (not exported from the package): for tests and
+ * for seeing what a program costs.
+ */
+export function gpuBufferStats(): { created: number; pooled: number; dispatches: number } {
   let pooled = 0;
   for (const list of context?.pool.values() ?? []) pooled += list.length;
-  return { created: createdBuffers, pooled };
+  return { created: createdBuffers, pooled, dispatches };
 }
 
-/** Device memory owned by one or more arrays (a reshape shares its input's). */
+/**
+ * Device memory owned by one or more arrays (a reshape shares its input's).
+ * Pooled storage returns to the pool when no array holds it; a jitted
+ * program's arena buffers (`pooled` false) belong to the program instead.
+ */
 export class GpuStorage {
-  constructor(readonly buffer: GpuBuffer) {
-    storageRegistry.register(this, buffer);
+  constructor(
+    readonly buffer: GpuBuffer,
+    pooled = true,
+  ) {
+    if (pooled) storageRegistry.register(this, buffer);
   }
 }
+
+/**
+ * A buffer owned by a jitted program (its arena): never pooled, rewritten by
+ * each call of the program (safe: the queue runs submissions in order).
+ */
+export function arenaBuffer(elements: number): GpuBuffer {
+  createdBuffers++;
+  return ctx().device.createBuffer({
+    size: sizeClass(Math.max(elements, 1) * 4),
+    usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+  });
+}
+
+/** The device's limit on storage buffers bound to one shader. */
+export function storageBufferLimit(): number {
+  return ctx().device.limits.maxStorageBuffersPerShaderStage;
+}
+
 const storageRegistry = new FinalizationRegistry<GpuBuffer>(releaseBuffer);
 
 // ------------------------------------------------------------- arrays --
@@ -268,6 +300,7 @@ export function dispatch(
 ): void {
   const c = ctx();
   const p = pipeline(source);
+  dispatches++;
   const metaBuf = metaBuffer(meta, signedMeta);
   const entries = [...buffers, metaBuf].map((buffer, binding) => ({
     binding,
@@ -282,6 +315,11 @@ export function dispatch(
   pass.end();
   c.device.queue.submit([enc.finish()]);
   releaseBuffer(metaBuf);
+}
+
+/** A GPU array over a buffer the caller owns (a jitted program's arena). */
+export function arenaGpuArray(shape: Shape, dtype: DType, buffer: GpuBuffer): GpuArray {
+  return new GpuArray(shape, dtype, new GpuStorage(buffer, false));
 }
 
 /** Sets every element of `x` to zero (a fresh pooled buffer holds old contents). */
