@@ -7,7 +7,8 @@
  */
 import { gpuBufferStats } from "../src/backends/webgpu/index.js";
 import { ConcreteArray } from "../src/core/array.js";
-import { registeredPrimitives } from "../src/core/primitive.js";
+import { makePrimitive, registeredPrimitives } from "../src/core/primitive.js";
+import { stridesOf } from "../src/core/shape.js";
 import { bind } from "../src/core/trace.js";
 import { uniformGenerator } from "../src/core/random.js";
 import {
@@ -104,6 +105,38 @@ const jitManyOperands = jit(manyOperands);
 const tenOperands = Array.from({ length: 10 }, (_, k) => f32([3, 70], 20 + k));
 const bigY = f32([1000, 300], 17);
 
+/**
+ * A structural primitive declared here (not registered), reversing the last
+ * axis: on the host by a loop, on webgpu by its declared `device` rule (a
+ * strided gather with a negative stride). webgpu knows nothing of it by name.
+ */
+const flipLast = makePrimitive<Record<string, never>>({
+  name: "flipLast",
+  linear: false,
+  abstractEval: ([v]) => v!,
+  impl([v]) {
+    const n = v!.shape[v!.shape.length - 1]!;
+    const out = ConcreteArray.zeros([...v!.shape], v!.dtype);
+    for (let i = 0; i < out.size; i++) out.buffer[i] = v!.buffer[i - (i % n) + (n - 1 - (i % n))]!;
+    return out;
+  },
+  jvp: () => null,
+  batch: () => {
+    throw new Error("not batched");
+  },
+  device(k, [v], _p, out) {
+    const strides = stridesOf(v!.shape);
+    const last = strides.length - 1;
+    const n = v!.shape[last]!;
+    return k.stridedGather(
+      v!,
+      out.shape,
+      strides.map((st, d) => (d === last ? -st : st)),
+      n - 1,
+    );
+  },
+});
+
 const jitted = jit((p: NdArray, q: NdArray) =>
   np.sum(np.exp(np.multiply(np.matmul(p, q), 0.5)), 0),
 );
@@ -192,6 +225,7 @@ const CASES: Record<string, () => NdArray> = {
   argmaxBig: () => np.argmax(big, 0),
   cumsumRows: () => np.cumsum(big, 1),
   cumsumAxis0: () => np.cumsum(x, 0),
+  declaredDeviceRule: () => bind(flipLast, [x], {}),
   jitChain: () => jitChain(x, y),
   jitChainEager: () => chain(x, y),
   jitChainSum: () => jitChainSum(x, y),

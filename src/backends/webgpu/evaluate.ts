@@ -2,17 +2,18 @@
  * Eager evaluation of primitives on the webgpu backend (installed with
  * `setEagerEvaluator` while "webgpu" is selected): each supported primitive
  * becomes one or two compute dispatches on GPU arrays; host operands are
- * uploaded first. Elementwise primitives are found by their declared Wasm
- * vector form (`elementwise.vector`, a literal union the kernel table covers
- * exactly) or, without one, by their declared `elementwise.wgsl` expression;
- * the structural primitives (reshape, broadcastInDim, transpose,
- * slice, pad, concatenate, the reductions and matmul) by name, as the jit's code generators
- * do. Everything else is refused with an error naming the primitive.
+ * uploaded first. Elementwise primitives are found by their declared forms
+ * (`elementwise.wgslInt32`, the Wasm vector form `elementwise.vector`, a
+ * literal union the kernel table covers exactly, or `elementwise.wgsl`);
+ * structural ones by their declared `device` rule, written in the device
+ * kernel vocabulary (`DeviceKernels`) that this module implements on GPU
+ * arrays. No primitive is known here by name; one with neither is refused
+ * with an error naming it.
  */
 import { ConcreteArray } from "../../core/array.js";
 import { type DType, castScalar } from "../../core/dtype.js";
 import { ChainruleError, DTypeError } from "../../core/errors.js";
-import type { AnyPrimitive } from "../../core/primitive.js";
+import type { AnyPrimitive, DeviceKernels } from "../../core/primitive.js";
 import { type Shape, shapeSize, stridesOf } from "../../core/shape.js";
 import { jsBackend } from "../js.js";
 import {
@@ -86,22 +87,6 @@ function scatterInto(x: GpuArray, out: GpuArray, strides: readonly number[], off
     true,
     groupsFor(n),
   );
-}
-
-interface PadParams {
-  lo: readonly number[];
-  interior: readonly number[];
-}
-
-/** Zeros of the padded shape, then x scattered into its strided window. */
-function padGpu(x: GpuArray, outShape: Shape, { lo, interior }: PadParams): GpuArray {
-  const out = emptyGpuArray(outShape, x.dtype);
-  clearGpuArray(out);
-  const outStrides = stridesOf(outShape);
-  const strides = outStrides.map((s, d) => s * (interior[d]! + 1));
-  const offset = lo.reduce((acc, l, d) => acc + l * outStrides[d]!, 0);
-  scatterInto(x, out, strides, offset);
-  return out;
 }
 
 /** Each input scattered into its window along `axis` (together they cover the output). */
@@ -291,6 +276,25 @@ function elementwiseGpu(
   return out;
 }
 
+/** The device kernel vocabulary (core/primitive.ts `DeviceKernels`) on GPU arrays. */
+const GPU_KERNELS: DeviceKernels<GpuArray> = {
+  stridedGather: gather,
+  stridedScatter(x, shape, strides, offset) {
+    const out = emptyGpuArray(shape, x.dtype);
+    clearGpuArray(out);
+    scatterInto(x, out, strides, offset);
+    return out;
+  },
+  concatenate: concatenateGpu,
+  reshape: reshapedGpuArray,
+  reduce: reduceGpu,
+  argReduce: argReduceGpu,
+  matmul: (a, b, transposeA, transposeB) => matmulGpu(a, b, { transposeA, transposeB }),
+  take: (x, indices, axis, shape) => indexGatherGpu(x, indices, shape, axis),
+  scatterAdd: (updates, indices, axis, shape) => scatterAddGpu(updates, indices, shape, axis),
+  cumsum: cumsumGpu,
+};
+
 /** Converts a host array on the host (float64 data becomes float32 before it goes up). */
 function convertOnHost(x: ConcreteArray, dtype: DType): ConcreteArray {
   if (x.shape.length === 0) return ConcreteArray.scalar(castScalar(x.scalarValue, dtype), dtype);
@@ -306,63 +310,14 @@ export function evaluateOnGpu(
   if (prim.multipleResults === true) throw notSupported(prim.name);
   const out = prim.abstractEval(args, params);
   const x = args[0]!;
-  if (prim.name === "convert" && !(x instanceof GpuArray)) {
+  if (prim.elementwise?.vector === "convert" && !(x instanceof GpuArray)) {
     // Host data (float64 included) converts where it is and is uploaded when used.
     refuseFloat64(prim, [out.dtype]);
     return [convertOnHost(x, out.dtype)];
   }
   refuseFloat64(prim, [...args.map((a) => a.dtype), out.dtype]);
-  switch (prim.name) {
-    case "reshape":
-      return [reshapedGpuArray(onGpu(x), out.shape)];
-    case "broadcastInDim": {
-      const { dims } = params as { dims: readonly number[] };
-      const inStrides = stridesOf(x.shape);
-      const strides = out.shape.map(() => 0);
-      dims.forEach((d, i) => {
-        if (x.shape[i] !== 1) strides[d] = inStrides[i]!;
-      });
-      return [gather(onGpu(x), out.shape, strides, 0)];
-    }
-    case "transpose":
-      return [transposeGpu(onGpu(x), (params as { perm: readonly number[] }).perm)];
-    case "slice": {
-      const { start, step } = params as { start: readonly number[]; step: readonly number[] };
-      const inStrides = stridesOf(x.shape);
-      const strides = inStrides.map((s, d) => s * step[d]!);
-      const offset = start.reduce((acc, s, d) => acc + s * inStrides[d]!, 0);
-      return [gather(onGpu(x), out.shape, strides, offset)];
-    }
-    case "pad":
-      return [padGpu(onGpu(x), out.shape, params as PadParams)];
-    case "concatenate":
-      return [concatenateGpu(args.map(onGpu), out.shape, (params as { axis: number }).axis)];
-    case "reduceSum":
-    case "reduceMax":
-    case "reduceMin": {
-      const op = prim.name === "reduceSum" ? "sum" : prim.name === "reduceMax" ? "max" : "min";
-      return [reduceGpu(op, onGpu(x), (params as { axes: readonly number[] }).axes)];
-    }
-    case "gather":
-      return [
-        indexGatherGpu(onGpu(x), onGpu(args[1]!), out.shape, (params as { axis: number }).axis),
-      ];
-    case "scatterAdd": {
-      const { axis, shape } = params as { axis: number; shape: Shape };
-      return [scatterAddGpu(onGpu(x), onGpu(args[1]!), shape, axis)];
-    }
-    case "cumsum": {
-      const { axis, reverse } = params as { axis: number; reverse: boolean };
-      return [cumsumGpu(onGpu(x), axis, reverse)];
-    }
-    case "argmax":
-    case "argmin": {
-      const [axis] = (params as { axes: readonly number[] }).axes;
-      return [argReduceGpu(prim.name, onGpu(x), axis!, out.shape)];
-    }
-    case "matmul":
-      return [matmulGpu(onGpu(x), onGpu(args[1]!), params as MatmulParams)];
-    default:
-      return [elementwiseGpu(prim, args, out.dtype)];
-  }
+  // Structural primitives say which device kernels compute them; elementwise ones have a WGSL form.
+  const device = prim.device;
+  if (device !== undefined) return [device(GPU_KERNELS, args.map(onGpu), params, out)];
+  return [elementwiseGpu(prim, args, out.dtype)];
 }
