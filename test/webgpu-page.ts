@@ -194,6 +194,12 @@ const CASES: Record<string, () => NdArray> = {
   matmul: () => np.matmul(a, b),
   matmulBatched: () => np.matmul(ba, bb),
   matmulTransposed: () => np.matmul(np.transpose(b), np.transpose(a)),
+  // vec4 loads of both operands (k and n multiples of 4), batched too; several blocks with edges
+  matmulVec4: () => np.matmul(f32([70, 64], 30), f32([64, 36], 31)),
+  matmulVec4Batched: () => np.matmul(f32([2, 33, 8], 32), f32([2, 8, 12], 33)),
+  matmulLarge: () => np.matmul(f32([130, 96], 34), f32([96, 132], 35)),
+  matmulLargeTransposed: () =>
+    np.matmul(np.transpose(f32([96, 130], 36)), np.transpose(f32([132, 96], 37))),
   int32Add: () => np.add(ia, ic),
   int32Mul: () => np.multiply(ia, ic),
   int32Matmul: () => np.matmul(ia, ib),

@@ -231,11 +231,18 @@ function matmulGpu(a: GpuArray, b: GpuArray, { transposeA, transposeB }: MatmulP
     );
   }
   dispatch(
-    matmulSource(a.dtype, transposeA, transposeB),
+    // vec4 loads where rows of A (length k) or B (length n) are whole vectors
+    matmulSource(
+      a.dtype,
+      transposeA,
+      transposeB,
+      !transposeA && k % 4 === 0,
+      !transposeB && n % 4 === 0,
+    ),
     [a.storage.buffer, b.storage.buffer, out.storage.buffer],
     [m, k, n],
     false,
-    [Math.ceil(n / TILE), Math.ceil(m / TILE), batch],
+    [Math.ceil(n / (4 * TILE)), Math.ceil(m / (4 * TILE)), batch],
   );
   return out;
 }

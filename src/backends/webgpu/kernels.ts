@@ -14,7 +14,7 @@ import type { ElementwiseRule, VectorOp } from "../../core/primitive.js";
 
 /** Threads per workgroup of the 1-D kernels. */
 export const WORKGROUP = 256;
-/** Side of a matrix-product tile (TILE x TILE threads per workgroup). */
+/** Threads along each side of a matrix-product workgroup (each computes 4 x 4 outputs). */
 export const TILE = 16;
 
 /** The WGSL storage type of a (GPU-capable) dtype. */
@@ -455,20 +455,79 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 /**
- * Batched C = op(A) op(B) in TILE x TILE output tiles: each workgroup loads a
- * TILE x TILE block of A and of B into workgroup memory per step along k.
+ * Batched C = op(A) op(B) with register tiles: a workgroup of TILE x TILE
+ * threads computes a BLOCK x BLOCK block of C (BLOCK = 4 TILE), each thread
+ * a 4 x 4 tile of it in registers (four vec4 rows). Per step of TILE along
+ * k, the workgroup stages A's BLOCK x TILE panel and B's TILE x BLOCK panel
+ * in workgroup memory (B's rows as vec4), four elements per thread; then
+ * each thread does 16 multiply-adds per k from one vec4 of B and four
+ * scalars of A. Loads are vec4 too where the layout allows: A (not
+ * transposed) when k is a multiple of 4, B (not transposed) when n is
+ * (`vecA`/`vecB`: the operand is then bound as an array of vec4, every
+ * vector aligned because row lengths and batch offsets are multiples of 4).
  * params (u32): [m, k, n]; workgroup z is the batch entry.
  */
-export function matmulSource(dtype: DType, transposeA: boolean, transposeB: boolean): string {
+export function matmulSource(
+  dtype: DType,
+  transposeA: boolean,
+  transposeB: boolean,
+  vecA = false,
+  vecB = false,
+): string {
   const t = wgslType(dtype);
-  const aAt = transposeA ? "a[aBase + kk * m + row]" : "a[aBase + row * k + kk]";
-  const bAt = transposeB ? "b[bBase + col * k + kk]" : "b[bBase + kk * n + col]";
-  return `@group(0) @binding(0) var<storage, read> a: array<${t}>;
-@group(0) @binding(1) var<storage, read> b: array<${t}>;
+  const v = `vec4<${t}>`;
+  const aAt = (row: string, kk: string) =>
+    transposeA ? `a[aBase + ${kk} * m + ${row}]` : `a[aBase + ${row} * k + ${kk}]`;
+  const bAt = (kk: string, col: string) =>
+    transposeB ? `b[bBase + ${col} * k + ${kk}]` : `b[bBase + ${kk} * n + ${col}]`;
+  // A's panel: BLOCK rows x TILE k-values; 4 per thread.
+  const loadA = vecA
+    ? `{
+      let row = blockRow + t / 4u;
+      let kk = s * ${TILE}u + (t % 4u) * 4u;
+      var q = ${v}(0);
+      if (row < m && kk < k) { q = a[(aBase + row * k + kk) / 4u]; }
+      let r = t / 4u;
+      let c = (t % 4u) * 4u;
+      tileA[r][c] = q.x; tileA[r][c + 1u] = q.y; tileA[r][c + 2u] = q.z; tileA[r][c + 3u] = q.w;
+    }`
+    : `for (var e = 0u; e < 4u; e = e + 1u) {
+      let at = t * 4u + e;
+      let r = at / ${TILE}u;
+      let c = at % ${TILE}u;
+      let row = blockRow + r;
+      let kk = s * ${TILE}u + c;
+      var q = ${t}(0);
+      if (row < m && kk < k) { q = ${aAt("row", "kk")}; }
+      tileA[r][c] = q;
+    }`;
+  // B's panel: TILE k-values x BLOCK columns (TILE vec4 per row); 4 per thread.
+  const loadB = vecB
+    ? `{
+      let r = t / ${TILE}u;
+      let c4 = t % ${TILE}u;
+      let kk = s * ${TILE}u + r;
+      let col = blockCol + c4 * 4u;
+      var q = ${v}(0);
+      if (kk < k && col < n) { q = b[(bBase + kk * n + col) / 4u]; }
+      tileB[r][c4] = q;
+    }`
+    : `for (var e = 0u; e < 4u; e = e + 1u) {
+      let at = t * 4u + e;
+      let r = at / ${4 * TILE}u;
+      let c = at % ${4 * TILE}u;
+      let kk = s * ${TILE}u + r;
+      let col = blockCol + c;
+      var q = ${t}(0);
+      if (kk < k && col < n) { q = ${bAt("kk", "col")}; }
+      tileB[r][c / 4u][c % 4u] = q;
+    }`;
+  return `@group(0) @binding(0) var<storage, read> a: array<${vecA ? v : t}>;
+@group(0) @binding(1) var<storage, read> b: array<${vecB ? v : t}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${t}>;
 @group(0) @binding(3) var<storage, read> params: array<u32>;
-var<workgroup> tileA: array<array<${t}, ${TILE}>, ${TILE}>;
-var<workgroup> tileB: array<array<${t}, ${TILE}>, ${TILE}>;
+var<workgroup> tileA: array<array<${t}, ${TILE}>, ${4 * TILE}>;
+var<workgroup> tileB: array<array<${v}, ${TILE}>, ${TILE}>;
 @compute @workgroup_size(${TILE}, ${TILE})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let m = params[0];
@@ -477,33 +536,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let batch = wid.z;
   let aBase = batch * m * k;
   let bBase = batch * k * n;
-  let outRow = wid.y * ${TILE}u + lid.y;
-  let outCol = wid.x * ${TILE}u + lid.x;
-  var acc = ${t}(0);
+  let blockRow = wid.y * ${4 * TILE}u;
+  let blockCol = wid.x * ${4 * TILE}u;
+  let t = lid.y * ${TILE}u + lid.x;
+  var acc0 = ${v}(0);
+  var acc1 = ${v}(0);
+  var acc2 = ${v}(0);
+  var acc3 = ${v}(0);
   let steps = (k + ${TILE - 1}u) / ${TILE}u;
   for (var s = 0u; s < steps; s = s + 1u) {
-    {
-      let row = outRow;
-      let kk = s * ${TILE}u + lid.x;
-      var v = ${t}(0);
-      if (row < m && kk < k) { v = ${aAt}; }
-      tileA[lid.y][lid.x] = v;
-    }
-    {
-      let col = outCol;
-      let kk = s * ${TILE}u + lid.y;
-      var v = ${t}(0);
-      if (kk < k && col < n) { v = ${bAt}; }
-      tileB[lid.y][lid.x] = v;
-    }
+    ${loadA}
+    ${loadB}
     workgroupBarrier();
     for (var j = 0u; j < ${TILE}u; j = j + 1u) {
-      acc = acc + tileA[lid.y][j] * tileB[j][lid.x];
+      let bv = tileB[j][lid.x];
+      acc0 = acc0 + tileA[lid.y * 4u][j] * bv;
+      acc1 = acc1 + tileA[lid.y * 4u + 1u][j] * bv;
+      acc2 = acc2 + tileA[lid.y * 4u + 2u][j] * bv;
+      acc3 = acc3 + tileA[lid.y * 4u + 3u][j] * bv;
     }
     workgroupBarrier();
   }
-  if (outRow < m && outCol < n) {
-    out[batch * m * n + outRow * n + outCol] = acc;
+  let row0 = blockRow + lid.y * 4u;
+  let col0 = blockCol + lid.x * 4u;
+  var rows = array<${v}, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < 4u; r = r + 1u) {
+    let row = row0 + r;
+    if (row < m) {
+      for (var c = 0u; c < 4u; c = c + 1u) {
+        if (col0 + c < n) { out[batch * m * n + row * n + col0 + c] = rows[r][c]; }
+      }
+    }
   }
 }`;
 }
