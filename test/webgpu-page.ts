@@ -277,6 +277,9 @@ export interface PageResults {
   syncItem: string;
   syncToString: string;
   unsupported: string;
+  /** A jitted program with a refused primitive, and one on float64 operands. */
+  jitUnsupported: string;
+  jitFloat64: string;
   float64: string;
   astypeFloat32: number[];
   itemAsync: number;
@@ -441,6 +444,8 @@ async function run(): Promise<PageResults> {
     syncItem: message(() => total.item()),
     syncToString: message(() => String(onGpu)),
     unsupported: message(() => special.erfc(x)),
+    jitUnsupported: message(() => jit((p: NdArray) => special.erfc(np.multiply(p, 2)))(x)),
+    jitFloat64: message(() => jit((p: NdArray) => np.sin(p))(np.array([1, 2]))),
     float64: message(() => np.add(np.array([1, 2]), 1)),
     astypeFloat32: Array.from(await np.add(np.array([1.5, 2]).astype("float32"), 1).dataAsync()),
     itemAsync: await total.itemAsync(),
