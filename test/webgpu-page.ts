@@ -137,6 +137,19 @@ const flipLast = makePrimitive<Record<string, never>>({
   },
 });
 
+/** An unregistered elementwise primitive with only a float32 WGSL form (refused on int32). */
+const floatOnlyForm = makePrimitive<Record<string, never>>({
+  name: "floatOnlyForm",
+  linear: false,
+  abstractEval: ([v]) => v!,
+  impl: ([v]) => v!,
+  jvp: () => null,
+  batch: () => {
+    throw new Error("not batched");
+  },
+  elementwise: { scalar: (v) => v, wgsl: ([v]) => v! },
+});
+
 const jitted = jit((p: NdArray, q: NdArray) =>
   np.sum(np.exp(np.multiply(np.matmul(p, q), 0.5)), 0),
 );
@@ -215,6 +228,7 @@ const CASES: Record<string, () => NdArray> = {
   expm1Tiny: () => np.expm1(tiny),
   erfWide: () => np.erf(np.multiply(x, 4)),
   int32Div: () => divPrimitive(ia, ic),
+  int32Sign: () => np.sign(ia),
   int32FloorDivide: () => np.floorDivide(ia, ic),
   int32Mod: () => np.mod(ia, ic),
   int32Fmod: () => np.fmod(ia, ic),
@@ -277,6 +291,8 @@ export interface PageResults {
   syncItem: string;
   syncToString: string;
   unsupported: string;
+  /** An elementwise primitive whose only WGSL form is float32, on int32. */
+  wrongDtype: string;
   /** A jitted program with a refused primitive, and one on float64 operands. */
   jitUnsupported: string;
   jitFloat64: string;
@@ -444,6 +460,7 @@ async function run(): Promise<PageResults> {
     syncItem: message(() => total.item()),
     syncToString: message(() => String(onGpu)),
     unsupported: message(() => special.erfc(x)),
+    wrongDtype: message(() => bind(floatOnlyForm, [ia], {})),
     jitUnsupported: message(() => jit((p: NdArray) => special.erfc(np.multiply(p, 2)))(x)),
     jitFloat64: message(() => jit((p: NdArray) => np.sin(p))(np.array([1, 2]))),
     float64: message(() => np.add(np.array([1, 2]), 1)),

@@ -337,6 +337,9 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
     expect(results.unsupported).toMatch(
       /not supported on webgpu yet: erfc \(it has no WGSL form yet\); use setBackend\("wasm"\) \(or "js"\)/,
     );
+    expect(results.wrongDtype).toMatch(
+      /^ChainruleError: not supported on webgpu yet: floatOnlyForm \(its WGSL form takes float32, got int32\)/,
+    );
     // Under jit too (the fused group falls back to the refusing eager kernel).
     expect(results.jitUnsupported).toMatch(/^ChainruleError: not supported on webgpu yet: erfc/);
     expect(results.jitFloat64).toMatch(/^DTypeError: sin on webgpu: got a float64 array/);

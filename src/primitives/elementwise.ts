@@ -278,6 +278,7 @@ export const sign = unary(
     scalar: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
     js: ([a]) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`,
     wgsl: ([a]) => `select(select(${a}, -1.0, ${a} < 0.0), 1.0, ${a} > 0.0)`,
+    wgslInt32: ([a]) => `select(select(${a}, -1, ${a} < 0), 1, ${a} > 0)`,
   },
   "zero",
 );
