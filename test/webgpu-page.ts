@@ -201,6 +201,10 @@ const CASES: Record<string, () => NdArray> = {
   sumAxis1: () => np.sum(x, 1),
   sumBig: () => np.sum(big),
   sumBigRows: () => np.sum(big, 1),
+  // Few long rows: each row folded by several workgroups, then their partials.
+  sumTwoLongRows: () => np.sum(np.reshape(big, [2, 150000]), 1),
+  maxBigAll: () => np.max(big),
+  minBigAll: () => np.min(np.reshape(big, [3, 100000]), 1),
   maxAxis0: () => np.max(big, 0),
   minAll: () => np.min(x),
   mean: () => np.mean(big, 0),

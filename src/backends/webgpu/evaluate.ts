@@ -111,6 +111,47 @@ function transposeGpu(x: GpuArray, perm: readonly number[]): GpuArray {
   );
 }
 
+/** Columns per chunk beyond which a row is folded by several workgroups (then their partials). */
+const CHUNK_COLUMNS = 4096;
+/** Workgroups per row at most in the first pass. */
+const MAX_PARTS = 1024;
+
+/**
+ * out[r] = op over x[r, :] (x [rows, cols] row-major): one workgroup per
+ * row, or, for few long rows, one per chunk of a row and a second pass over
+ * the partials (a full sum of 16M elements uses 1,024 workgroups, not one).
+ */
+function reduceRows(op: GpuReduceOp, x: GpuArray, out: GpuArray, rows: number, cols: number): void {
+  const bits = reduceIdentityBits(op);
+  const parts = rows >= 64 ? 1 : Math.min(MAX_PARTS, Math.ceil(cols / CHUNK_COLUMNS));
+  if (parts <= 1) {
+    dispatch(
+      reduceSource(op, x.dtype),
+      [x.storage.buffer, out.storage.buffer],
+      [rows, cols, bits, 1, cols],
+      false,
+      grid1d(rows),
+    );
+    return;
+  }
+  const chunk = Math.ceil(cols / parts);
+  const partials = emptyGpuArray([rows, parts], x.dtype);
+  dispatch(
+    reduceSource(op, x.dtype),
+    [x.storage.buffer, partials.storage.buffer],
+    [rows * parts, cols, bits, parts, chunk],
+    false,
+    grid1d(rows * parts),
+  );
+  dispatch(
+    reduceSource(op, x.dtype),
+    [partials.storage.buffer, out.storage.buffer],
+    [rows, parts, bits, 1, parts],
+    false,
+    grid1d(rows),
+  );
+}
+
 /** Reduces the sorted `axes`: moved last (a gather when needed), then one workgroup per row. */
 function reduceGpu(op: GpuReduceOp, x: GpuArray, axes: readonly number[]): GpuArray {
   const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
@@ -122,13 +163,7 @@ function reduceGpu(op: GpuReduceOp, x: GpuArray, axes: readonly number[]): GpuAr
   const cols = shapeSize(axes.map((d) => x.shape[d]!));
   const out = emptyGpuArray(outShape, x.dtype);
   if (rows === 0) return out;
-  dispatch(
-    reduceSource(op, x.dtype),
-    [moved.storage.buffer, out.storage.buffer],
-    [rows, cols, reduceIdentityBits(op)],
-    false,
-    grid1d(rows),
-  );
+  reduceRows(op, moved, out, rows, cols);
   return out;
 }
 

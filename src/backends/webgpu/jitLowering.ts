@@ -351,7 +351,7 @@ ${sums.map((_, s) => `    sum${s}[${write}] = part${s}[0];`).join("\n")}
       dispatch(
         reduceSource("sum", v.dtype),
         [partials[s]!.storage.buffer, sumArrays[s]!.storage.buffer],
-        [1, groups, reduceIdentityBits("sum")],
+        [1, groups, reduceIdentityBits("sum"), 1, groups],
         false,
         [1, 1, 1],
       );

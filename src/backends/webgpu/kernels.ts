@@ -414,9 +414,13 @@ export function reduceIdentityBits(op: GpuReduceOp): number {
 }
 
 /**
- * Row reductions: x is [rows, cols] row-major; one workgroup per row, each
- * thread folds a strided part of the row, then a tree over workgroup memory.
- * params (u32): [rows, cols, bits of the float32 identity].
+ * Row reductions: x is [rows, cols] row-major, each row cut into `parts`
+ * chunks of `chunk` columns; one workgroup per (row, chunk) folds a strided
+ * part of its chunk, then a tree over workgroup memory, and writes
+ * out[row * parts + chunk index]. With parts = 1 that is the row's result;
+ * with more, a second pass reduces the [rows, parts] partials (so a long row
+ * is not folded by one workgroup alone).
+ * params (u32): [rows * parts, cols, bits of the float32 identity, parts, chunk].
  */
 export function reduceSource(op: GpuReduceOp, dtype: DType): string {
   const t = wgslType(dtype);
@@ -431,12 +435,17 @@ var<workgroup> part: array<${t}, ${WORKGROUP}>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  let rows = params[0];
+  let group = wid.x + wid.y * nwg.x;
+  let groups = params[0];
   let cols = params[1];
+  let parts = params[3];
+  let chunk = params[4];
+  let row = group / parts;
+  let start = (group % parts) * chunk;
+  let end = min(cols, start + chunk);
   var acc = ${reduceIdentity(op, t)};
-  if (row < rows) {
-    for (var c = lid; c < cols; c = c + ${WORKGROUP}u) {
+  if (group < groups) {
+    for (var c = start + lid; c < end; c = c + ${WORKGROUP}u) {
       acc = combine(acc, x[row * cols + c]);
     }
   }
@@ -448,8 +457,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  if (lid == 0u && row < rows) {
-    out[row] = part[0];
+  if (lid == 0u && group < groups) {
+    out[group] = part[0];
   }
 }`;
 }
