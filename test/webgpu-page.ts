@@ -5,7 +5,7 @@
  * reads); the test compares the two. Errors expected on webgpu (synchronous
  * reads, unsupported primitives, float64) are caught and returned as text.
  */
-import { gpuBufferStats } from "../src/backends/webgpu/index.js";
+import { gpuBufferStats, gpuSubmitCount } from "../src/backends/webgpu/index.js";
 import { ConcreteArray } from "../src/core/array.js";
 import { makePrimitive, registeredPrimitives } from "../src/core/primitive.js";
 import { stridesOf } from "../src/core/shape.js";
@@ -306,6 +306,10 @@ export interface PageResults {
   toArrayAsync: unknown;
   /** Compute dispatches of one call (after a first, compiling call), by case. */
   dispatches: Record<string, number>;
+  /** Dispatches and submissions of a call of jit(grad(...)) (several steps, eager kernels included). */
+  jittedGradCost: { dispatches: number; submits: number };
+  /** The same gradient eagerly. */
+  eagerGradCost: { dispatches: number; submits: number };
   /** A loop of STEPS steps of about 6 new buffers each, with reads, collections and task breaks. */
   loop: { steps: number; value: number; createdBefore: number; createdAfter: number };
 }
@@ -420,12 +424,19 @@ function message(fn: () => unknown): string {
 
 /** Dispatches encoded by one call of fn (after a first call that compiles and uploads). */
 async function dispatchesOf(fn: () => NdArray): Promise<number> {
+  return (await costOf(fn)).dispatches;
+}
+
+/** Dispatches and command-buffer submissions of one call of fn (after a first call). */
+async function costOf(fn: () => NdArray): Promise<{ dispatches: number; submits: number }> {
   await fn().dataAsync();
   const before = gpuBufferStats().dispatches;
+  const submitsBefore = gpuSubmitCount();
   const out = fn();
-  const count = gpuBufferStats().dispatches - before;
+  const dispatches = gpuBufferStats().dispatches - before;
+  const submits = gpuSubmitCount() - submitsBefore;
   await out.dataAsync();
-  return count;
+  return { dispatches, submits };
 }
 
 async function run(): Promise<PageResults> {
@@ -452,6 +463,13 @@ async function run(): Promise<PageResults> {
     cases,
     conformance: [],
     multiOutput: message(() => np.sort(x)),
+    jittedGradCost: await costOf(() => jittedGrad(b) as NdArray),
+    eagerGradCost: await costOf(
+      () =>
+        grad((w: NdArray) => np.sum(np.multiply(np.matmul(a, w), np.exp(np.mean(w)))))(
+          b,
+        ) as NdArray,
+    ),
     dispatches: {
       jitChain: await dispatchesOf(() => jitChain(x, y)),
       eagerChain: await dispatchesOf(() => chain(x, y)),

@@ -298,6 +298,11 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
     // three shaders), far fewer than the 19 operations and broadcasts.
     expect(d.jitManyOperands).toBeGreaterThanOrEqual(2);
     expect(d.jitManyOperands).toBeLessThanOrEqual(3);
+    // A jitted call is one command buffer, however many dispatches (eager: one each).
+    expect(results.jittedGradCost.dispatches).toBeGreaterThan(3);
+    expect(results.jittedGradCost.submits).toBe(1);
+    expect(results.eagerGradCost.submits).toBe(results.eagerGradCost.dispatches);
+    expect(results.jittedGradCost.dispatches).toBeLessThan(results.eagerGradCost.dispatches);
     // The fused results equal the unfused (eager webgpu) ones within float32 roundoff.
     const at = (name: string) => results.cases.find((c) => c.name === name)!.gpu!;
     const pairs: [string, string, number][] = [

@@ -9,7 +9,7 @@
 import { ChainruleError } from "../../core/errors.js";
 import type { Backend } from "../backend.js";
 
-export { acquireDevice, gpuBufferStats, gpuContext, GpuArray } from "./runtime.js";
+export { acquireDevice, gpuBufferStats, gpuContext, gpuSubmitCount, GpuArray } from "./runtime.js";
 export { evaluateOnGpu } from "./evaluate.js";
 
 function refuse(kernel: string): never {

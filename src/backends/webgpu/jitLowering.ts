@@ -41,6 +41,7 @@ import {
   dispatch,
   emptyGpuArray,
   groupsFor,
+  inOneSubmission,
   onGpu,
   storageBufferLimit,
 } from "./runtime.js";
@@ -379,10 +380,13 @@ ${sums.map((_, s) => `    sum${s}[${write}] = part${s}[0];`).join("\n")}
       const env = new Map<Var, ConcreteArray>();
       jaxpr.constVars.forEach((v, i) => env.set(v, jaxpr.consts[i]!.concrete("jit")));
       jaxpr.inVars.forEach((v, i) => env.set(v, inputs[i]!));
-      for (const step of steps) {
-        if (step.kind === "fused") runFused(step, env);
-        else runEager(step.eqn, env);
-      }
+      // One command buffer for the whole call.
+      inOneSubmission(() => {
+        for (const step of steps) {
+          if (step.kind === "fused") runFused(step, env);
+          else runEager(step.eqn, env);
+        }
+      });
       return jaxpr.outVars.map((v) => env.get(v)!);
     },
   };

@@ -17,6 +17,7 @@ import {
   BufferUsage,
   type Gpu,
   type GpuBuffer,
+  type GpuCommandEncoder,
   type GpuComputePipeline,
   type GpuDevice,
   MAP_READ_MODE,
@@ -207,6 +208,7 @@ export class GpuArray extends ConcreteArray {
   }
 
   override async readAsync(): Promise<TypedArray> {
+    if (batch !== null) throw new Error("internal error: a GPU read inside a batched submission");
     const c = ctx();
     const n = shapeSize(this.shape);
     const bytes = n * 4;
@@ -307,14 +309,61 @@ export function dispatch(
     resource: { buffer },
   }));
   const group = c.device.createBindGroup({ layout: p.getBindGroupLayout(0), entries });
-  const enc = c.device.createCommandEncoder();
+  const enc = batch?.encoder ?? c.device.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(p);
   pass.setBindGroup(0, group);
   pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
   pass.end();
-  c.device.queue.submit([enc.finish()]);
+  if (batch !== null) {
+    // Released after the batch's submit: queue.writeBuffer runs before the batch's
+    // commands, so a parameter buffer reused inside the batch would be overwritten early.
+    batch.held.push(metaBuf);
+    return;
+  }
+  submit(enc);
   releaseBuffer(metaBuf);
+}
+
+let submits = 0;
+
+function submit(enc: GpuCommandEncoder): void {
+  submits++;
+  ctx().device.queue.submit([enc.finish()]);
+}
+
+/** Command buffers submitted so far (a jitted program's call is one). For tests. */
+export function gpuSubmitCount(): number {
+  return submits;
+}
+
+/** The open batch: one command encoder collecting every dispatch until `endBatch`. */
+let batch: { encoder: GpuCommandEncoder; held: GpuBuffer[]; depth: number } | null = null;
+
+/**
+ * Runs `body` with every dispatch and clear it encodes collected into one
+ * command buffer, submitted at the end (also when body throws): a jitted
+ * program's call is one submission instead of one per dispatch. Uploads
+ * (queue.writeBuffer) inside still run before the batch's commands, which
+ * is what they need (fresh buffers); nothing inside may read back.
+ */
+export function inOneSubmission<T>(body: () => T): T {
+  if (batch !== null) {
+    batch.depth++;
+  } else {
+    batch = { encoder: ctx().device.createCommandEncoder(), held: [], depth: 1 };
+  }
+  const open = batch;
+  try {
+    return body();
+  } finally {
+    open.depth--;
+    if (open.depth === 0) {
+      batch = null;
+      submit(open.encoder);
+      for (const b of open.held) releaseBuffer(b);
+    }
+  }
 }
 
 /** A GPU array over a buffer the caller owns (a jitted program's arena). */
@@ -324,10 +373,13 @@ export function arenaGpuArray(shape: Shape, dtype: DType, buffer: GpuBuffer): Gp
 
 /** Sets every element of `x` to zero (a fresh pooled buffer holds old contents). */
 export function clearGpuArray(x: GpuArray): void {
-  const c = ctx();
-  const enc = c.device.createCommandEncoder();
+  if (batch !== null) {
+    batch.encoder.clearBuffer(x.storage.buffer);
+    return;
+  }
+  const enc = ctx().device.createCommandEncoder();
   enc.clearBuffer(x.storage.buffer);
-  c.device.queue.submit([enc.finish()]);
+  submit(enc);
 }
 
 /** The device's limit on workgroups along one dispatch dimension. */
