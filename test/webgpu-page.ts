@@ -150,6 +150,13 @@ const floatOnlyForm = makePrimitive<Record<string, never>>({
   elementwise: { scalar: (v) => v, wgsl: ([v]) => v! },
 });
 
+/** A bias row and a column scale broadcast into a [37, 53] product: one fused shader. */
+const biasRelu = (h: NdArray, bias: NdArray, scale: NdArray): NdArray =>
+  np.maximum(np.multiply(np.add(h, bias), scale), 0);
+const jitBiasRelu = jit(biasRelu);
+const biasRow = f32([53], 40);
+const scaleColumn = f32([37, 1], 41);
+
 const jitted = jit((p: NdArray, q: NdArray) =>
   np.sum(np.exp(np.multiply(np.matmul(p, q), 0.5)), 0),
 );
@@ -250,6 +257,8 @@ const CASES: Record<string, () => NdArray> = {
   cumsumRows: () => np.cumsum(big, 1),
   cumsumAxis0: () => np.cumsum(x, 0),
   declaredDeviceRule: () => bind(flipLast, [x], {}),
+  jitBiasRelu: () => jitBiasRelu(a, biasRow, scaleColumn),
+  jitBiasReluEager: () => biasRelu(a, biasRow, scaleColumn),
   jitChain: () => jitChain(x, y),
   jitChainEager: () => chain(x, y),
   jitChainSum: () => jitChainSum(x, y),
@@ -472,6 +481,7 @@ async function run(): Promise<PageResults> {
     ),
     dispatches: {
       jitChain: await dispatchesOf(() => jitChain(x, y)),
+      jitBiasRelu: await dispatchesOf(() => jitBiasRelu(a, biasRow, scaleColumn)),
       eagerChain: await dispatchesOf(() => chain(x, y)),
       jitChainSum: await dispatchesOf(() => jitChainSum(x, y)),
       jitChainSumBig: await dispatchesOf(() => jitChainSum(big, bigY)),

@@ -287,6 +287,9 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
     // dispatches eagerly, one under jit.
     expect(d.eagerChain).toBe(9);
     expect(d.jitChain).toBe(1);
+    // Broadcasts of arrays (a bias row, a column scale) are read by computed index in the
+    // same shader: add, multiply and max with both broadcasts are one dispatch.
+    expect(d.jitBiasRelu).toBe(1);
     // With its full sum: one dispatch (one workgroup folds 210 elements); 300,000
     // elements take the partial sums' second dispatch.
     expect(d.jitChainSum).toBe(1);
@@ -307,6 +310,7 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
     const at = (name: string) => results.cases.find((c) => c.name === name)!.gpu!;
     const pairs: [string, string, number][] = [
       ["jitChain", "jitChainEager", 1e-6],
+      ["jitBiasRelu", "jitBiasReluEager", 1e-6],
       ["jitChainSumBig", "jitChainSumBigEager", 1e-5],
     ];
     for (const [fused, eager, tol] of pairs) {

@@ -113,7 +113,7 @@ function toConcrete(v: Value, aval: Var): ConcreteArray {
  * closes the group first. The webgpu backend's jit lowering
  * (backends/webgpu/jitLowering.ts) fuses the same groups into WGSL shaders.
  */
-export function planUnits(jaxpr: Jaxpr): Unit[] {
+export function planUnits(jaxpr: Jaxpr, opts: { arrayBroadcasts?: boolean } = {}): Unit[] {
   const eqns = jaxpr.eqns;
   const units: Unit[] = [];
   /** The open group: its equations, shape, results, and the running sums it accumulates. */
@@ -127,14 +127,17 @@ export function planUnits(jaxpr: Jaxpr): Unit[] {
   for (let i = 0; i < eqns.length; i++) {
     const e = eqns[i]!;
     const name = e.prim.name;
-    const fitsShape = (shape: readonly number[]) =>
-      e.inputs.every((v) => isScalar(v) || shapesEqual(v.shape, shape));
     const elementwise = isElementwise(e.prim);
-    const broadcastsScalar = name === "broadcastInDim" && isScalar(e.inputs[0]!);
+    // Broadcasts of arrays join groups only where the caller reads operands
+    // by computed index (the webgpu lowering); the JS loops read them flat.
+    const fusedBroadcast =
+      name === "broadcastInDim" && (isScalar(e.inputs[0]!) || opts.arrayBroadcasts === true);
+    const fitsShape = (shape: readonly number[]) =>
+      fusedBroadcast || e.inputs.every((v) => isScalar(v) || shapesEqual(v.shape, shape));
     // A sum is complete only after its loop: an equation reading it closes the group.
     if (e.inputs.some((v) => open()?.sums.has(v) === true)) close();
     const g = open();
-    if ((elementwise || broadcastsScalar) && !isScalar(e.out)) {
+    if ((elementwise || fusedBroadcast) && !isScalar(e.out)) {
       if (g !== null && shapesEqual(g.shape, e.out.shape) && fitsShape(g.shape)) {
         g.eqns.push(i);
         g.defined.add(e.out);

@@ -1,8 +1,9 @@
 /**
  * jit on the webgpu backend: a traced, optimised program lowered to GPU
  * work. The jit's own grouping (`planUnits` in jit/codegen.ts: runs of
- * elementwise equations of one shape, scalar broadcasts into them, and full
- * sums of their members) decides what fuses; each group becomes one WGSL
+ * elementwise equations of one shape, broadcasts into them, here of arrays
+ * too, read at a computed index, and full sums of their members) decides
+ * what fuses; each group becomes one WGSL
  * compute shader (split only where the device's limit on storage buffers per
  * shader would be passed, or around an equation without a WGSL form), so a
  * chain of k elementwise operations is one dispatch instead of k. Full sums
@@ -21,7 +22,7 @@
  * program at compile time; their pipelines are cached by source.
  */
 import { ConcreteArray } from "../../core/array.js";
-import { shapeSize } from "../../core/shape.js";
+import { shapeSize, shapesEqual, stridesOf } from "../../core/shape.js";
 import type { Jaxpr, JaxprEqn, Var } from "../../ir/jaxpr.js";
 import { type Unit, planUnits } from "../../jit/codegen.js";
 import type { GpuBuffer } from "./gpuTypes.js";
@@ -97,6 +98,31 @@ function elementOf(e: JaxprEqn, operands: readonly string[]): string | null {
   return "expr" in found ? found.expr : null;
 }
 
+/**
+ * The index into a broadcast's operand (shape `from`) of output element i
+ * (shape `to`, operand axis j on output axis dims[j]): the sum over output
+ * axes of coordinate times the operand's stride there (0 where the axis is
+ * new or of size 1). Sizes are the program's own, inlined as literals.
+ */
+function broadcastIndex(
+  from: readonly number[],
+  to: readonly number[],
+  dims: readonly number[],
+): string {
+  const fromStrides = stridesOf(from);
+  const strides = to.map(() => 0);
+  dims.forEach((d, j) => {
+    if (from[j] !== 1) strides[d] = fromStrides[j]!;
+  });
+  const toStrides = stridesOf(to);
+  const terms = to
+    .map((size, d) =>
+      strides[d] === 0 ? null : `((i / ${toStrides[d]}u) % ${size}u) * ${strides[d]}u`,
+    )
+    .filter((t) => t !== null);
+  return terms.length === 0 ? "0u" : terms.join(" + ");
+}
+
 /** A WGSL literal of a finite 0-d constant, or null (infinities and NaN stay buffers). */
 function literalOf(c: ConcreteArray): string | null {
   const v = c.scalarValue;
@@ -141,7 +167,7 @@ export function compileForGpu(jaxpr: Jaxpr): GpuProgram {
 
   const steps: Step[] = [];
   const limit = storageBufferLimit();
-  for (const unit of planUnits(jaxpr)) planUnit(unit);
+  for (const unit of planUnits(jaxpr, { arrayBroadcasts: true })) planUnit(unit);
 
   function planUnit(unit: Unit): void {
     if (unit.kind !== "group") {
@@ -239,6 +265,17 @@ export function compileForGpu(jaxpr: Jaxpr): GpuProgram {
     for (const e of run) {
       const t = `t${e.out.id}`;
       const args = e.inputs.map((v) => literals.get(v) ?? operand.get(v)!);
+      const source = e.inputs[0]!;
+      if (
+        e.prim.name === "broadcastInDim" &&
+        source.shape.length > 0 &&
+        !shapesEqual(source.shape, e.out.shape)
+      ) {
+        // An array broadcast reads its (outside) operand at the element's computed index.
+        const k = inputs.indexOf(source);
+        const { dims } = e.params as { dims: readonly number[] };
+        args[0] = `in${k}[${broadcastIndex(source.shape, e.out.shape, dims)}]`;
+      }
       if (e.prim.name === "reduceSum") {
         const s = sums.indexOf(e.out);
         body += `    acc${s} = acc${s} + ${args[0]!};\n`;
