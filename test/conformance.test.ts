@@ -186,7 +186,7 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
         const vs = xs.map((x) => sample([...x.shape], uniform(-1, 1), r, x.dtype));
         const out = f(...xs);
         const u = sample([...out.shape], uniform(-1, 1), r, out.dtype);
-        const jvpAt = (...p: NdArray[]): NdArray => jvp(f, p, vs)[1] as NdArray;
+        const jvpAt = (...p: NdArray[]): NdArray => jvp(f, p, vs)[1];
 
         it("JVP matches central finite differences", () => {
           const tangent = nums(jvpAt(...xs));
@@ -203,7 +203,7 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
 
         it("satisfies <u, J v> = <J^T u, v> (VJP against JVP)", () => {
           const [, pullback] = vjp(f, ...xs);
-          const cts = pullback(u) as NdArray[];
+          const cts = pullback(u);
           const lhs = dotAll([u], [jvpAt(...xs)]);
           const rhs = dotAll(cts, vs);
           expectClose(
@@ -220,8 +220,8 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
           // reverse-over-forward, and central differences of g.
           const ws = xs.map((x) => sample([...x.shape], uniform(-1, 1), r, x.dtype));
           const g = (...p: NdArray[]): NdArray => np.sum(np.multiply(jvpAt(...p), u));
-          const fwd = (jvp(g, xs, ws)[1] as NdArray).item();
-          const rev = dotAll(grad(g, { argnums: xs.map((_, i) => i) })(...xs) as NdArray[], ws);
+          const fwd = jvp(g, xs, ws)[1].item();
+          const rev = dotAll(grad(g, { argnums: xs.map((_, i) => i) })(...xs), ws);
           const e2 = 1e-5;
           const fd = spec.zeroDerivative
             ? 0
@@ -232,8 +232,8 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
 
         it("jacfwd equals jacrev", () => {
           const argnums = xs.map((_, i) => i);
-          const jf = jacfwd(f, { argnums })(...xs) as NdArray[];
-          const jr = jacrev(f, { argnums })(...xs) as NdArray[];
+          const jf = jacfwd(f, { argnums })(...xs);
+          const jr = jacrev(f, { argnums })(...xs);
           jf.forEach((j, i) => {
             expect(j.shape).toEqual([...out.shape, ...xs[i]!.shape]);
             expectClose(nums(jr[i]!), nums(j), 1e-12, 1e-12, `${prim.name} jacfwd vs jacrev`);
@@ -247,13 +247,7 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
         // kernels (within 2 ulp of JS Math) where jit's small loops call Math.
         const ulp = args[0]?.dtype === "float32" ? 2 ** -23 : 2 ** -52;
         const rtol = backendName === "wasm" && WASM_MATH.has(prim.name) ? 2 * ulp : 0;
-        expectClose(
-          nums(jit(all)(...args) as NdArray),
-          nums(all(...args)),
-          rtol,
-          0,
-          `${prim.name} jit`,
-        );
+        expectClose(nums(jit(all)(...args)), nums(all(...args)), rtol, 0, `${prim.name} jit`);
       });
 
       const specials =
@@ -269,7 +263,7 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
           // finite results may differ from Math in the last bits, so there only
           // the specials' results (all finite inputs dropped) are compared.
           const approx = backendName === "wasm" && WASM_MATH.has(prim.name);
-          const got = nums(jit(all)(...specials) as NdArray);
+          const got = nums(jit(all)(...specials));
           const want = nums(all(...specials));
           const label = (i: number) => specials.map((a) => a.buffer[i]).join(", ");
           const keep = (i: number) =>
@@ -286,7 +280,7 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
           for (const i of idx) {
             const scalars = specials.map((a) => ConcreteArray.scalar(a.buffer[i]!, a.dtype));
             expectSameBits(
-              nums(jitted(...scalars) as NdArray),
+              nums(jitted(...scalars)),
               nums(all(...scalars)),
               `${prim.name} jit (0-d)`,
               label(i),
@@ -314,7 +308,7 @@ describe.each(["js", "wasm"])("conformance of every registered primitive on %s",
           });
           const out = vmap((...a: NdArray[]) => bind(prim, a, spec.params ?? NO_PARAMS), {
             inAxes: axes,
-          })(...batched) as NdArray;
+          })(...batched);
           const loop = np.stack(
             batches.map((b) =>
               bind(

@@ -200,8 +200,7 @@ const CASES: Record<string, () => NdArray> = {
   slice: () => x.slice(null, [1, 60, 3]),
   concatenate: () => np.concatenate([x, y, x.slice(null, [0, 5])], 1),
   // The transpose of a strided slice is a pad with interior zeros.
-  gradSlice: () =>
-    grad((v: NdArray) => np.sum(np.square(v.slice([1, 3], [2, 50, 4]))))(x) as NdArray,
+  gradSlice: () => grad((v: NdArray) => np.sum(np.square(v.slice([1, 3], [2, 50, 4]))))(x),
   astype: () => np.add(x, 1).astype("int32"),
   sumAll: () => np.sum(x),
   sumAxis0: () => np.sum(x, 0),
@@ -229,9 +228,9 @@ const CASES: Record<string, () => NdArray> = {
   int32Matmul: () => np.matmul(ia, ib),
   int32Sum: () => np.sum(ia, 1),
   loopValue: () => np.sum(np.tanh(np.add(np.matmul(f32([64, 64], 12), f32([64], 13)), 0.5))),
-  gradMatmul: () => grad((w: NdArray) => np.sum(np.square(np.matmul(a, w))))(b) as NdArray,
+  gradMatmul: () => grad((w: NdArray) => np.sum(np.square(np.matmul(a, w))))(b),
   jitted: () => jitted(a, b),
-  jittedGrad: () => jittedGrad(b) as NdArray,
+  jittedGrad: () => jittedGrad(b),
   powRules: () => np.power(powBase, powExp),
   powSample: () => np.power(np.add(np.abs(x), 0.1), np.multiply(y, 3)),
   int32Pow: () => np.power(ia, np.abs(np.remainder(ic, 4))),
@@ -248,9 +247,7 @@ const CASES: Record<string, () => NdArray> = {
   take: () => np.take(table, tokens, 0),
   takeAxis1: () => np.take(x, np.array([69, 0, 5, 5], { dtype: "int32" }), 1),
   embeddingGrad: () =>
-    grad((w: NdArray) => np.sum(np.multiply(np.take(w, tokens, 0), f32([8, 6], 16))))(
-      table,
-    ) as NdArray,
+    grad((w: NdArray) => np.sum(np.multiply(np.take(w, tokens, 0), f32([8, 6], 16))))(table),
   argmaxTies: () => np.argmax(tied, 1),
   argminTies: () => np.argmin(tied, 1),
   argmaxBig: () => np.argmax(big, 0),
@@ -270,7 +267,7 @@ const CASES: Record<string, () => NdArray> = {
   jitManyOperands: () => jitManyOperands(...tenOperands),
   jitInt32: () =>
     jit((p: NdArray, q: NdArray) => np.add(np.multiply(p, q), np.floorDivide(p, 3)))(ia, ic),
-  gradSin: () => grad((v: NdArray) => np.sum(np.multiply(np.sin(v), v)))(x) as NdArray,
+  gradSin: () => grad((v: NdArray) => np.sum(np.multiply(np.sin(v), v)))(x),
 };
 
 export interface CaseResult {
@@ -393,7 +390,7 @@ async function conformance(): Promise<ConformanceResult[]> {
       refOut.dtype === "float32" &&
       diff.length > 0;
     const u = checkVjp ? toFloat32(sample([...refOut.shape], uniform(-1, 1), r)) : null;
-    const pullback = (): NdArray[] => vjp(f, ...diff.map((k) => args[k]!))[1](u!) as NdArray[];
+    const pullback = (): NdArray[] => vjp(f, ...diff.map((k) => args[k]!))[1](u!);
     const entry: ConformanceResult = {
       name: prim.name,
       dtype: refOut.dtype,
@@ -472,12 +469,9 @@ async function run(): Promise<PageResults> {
     cases,
     conformance: [],
     multiOutput: message(() => np.sort(x)),
-    jittedGradCost: await costOf(() => jittedGrad(b) as NdArray),
-    eagerGradCost: await costOf(
-      () =>
-        grad((w: NdArray) => np.sum(np.multiply(np.matmul(a, w), np.exp(np.mean(w)))))(
-          b,
-        ) as NdArray,
+    jittedGradCost: await costOf(() => jittedGrad(b)),
+    eagerGradCost: await costOf(() =>
+      grad((w: NdArray) => np.sum(np.multiply(np.matmul(a, w), np.exp(np.mean(w)))))(b),
     ),
     dispatches: {
       jitChain: await dispatchesOf(() => jitChain(x, y)),
