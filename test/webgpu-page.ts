@@ -157,6 +157,12 @@ const jitBiasRelu = jit(biasRelu);
 const biasRow = f32([53], 40);
 const scaleColumn = f32([37, 1], 41);
 
+/** A chain of seven 0-d operations: one fused shader of one element under jit. */
+const scalarChain = (v: NdArray): NdArray =>
+  np.divide(np.add(np.multiply(np.sin(v), 2), np.exp(v)), np.add(np.abs(v), 1));
+const jitScalarChain = jit(scalarChain);
+const scalarIn = np.array(0.7, { dtype: "float32" });
+
 const jitted = jit((p: NdArray, q: NdArray) =>
   np.sum(np.exp(np.multiply(np.matmul(p, q), 0.5)), 0),
 );
@@ -256,6 +262,7 @@ const CASES: Record<string, () => NdArray> = {
   declaredDeviceRule: () => bind(flipLast, [x], {}),
   jitBiasRelu: () => jitBiasRelu(a, biasRow, scaleColumn),
   jitBiasReluEager: () => biasRelu(a, biasRow, scaleColumn),
+  jitScalarChain: () => jitScalarChain(scalarIn),
   jitChain: () => jitChain(x, y),
   jitChainEager: () => chain(x, y),
   jitChainSum: () => jitChainSum(x, y),
@@ -475,6 +482,8 @@ async function run(): Promise<PageResults> {
     ),
     dispatches: {
       jitChain: await dispatchesOf(() => jitChain(x, y)),
+      jitScalarChain: await dispatchesOf(() => jitScalarChain(scalarIn)),
+      eagerScalarChain: await dispatchesOf(() => scalarChain(scalarIn)),
       jitBiasRelu: await dispatchesOf(() => jitBiasRelu(a, biasRow, scaleColumn)),
       eagerChain: await dispatchesOf(() => chain(x, y)),
       jitChainSum: await dispatchesOf(() => jitChainSum(x, y)),

@@ -287,6 +287,9 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
     // dispatches eagerly, one under jit.
     expect(d.eagerChain).toBe(9);
     expect(d.jitChain).toBe(1);
+    // Seven 0-d operations: one dispatch each eagerly, one in all under jit.
+    expect(d.eagerScalarChain).toBe(7);
+    expect(d.jitScalarChain).toBe(1);
     // Broadcasts of arrays (a bias row, a column scale) are read by computed index in the
     // same shader: add, multiply and max with both broadcasts are one dispatch.
     expect(d.jitBiasRelu).toBe(1);

@@ -24,7 +24,7 @@
 import { ConcreteArray } from "../../core/array.js";
 import { shapeSize, shapesEqual, stridesOf } from "../../core/shape.js";
 import type { Jaxpr, JaxprEqn, Var } from "../../ir/jaxpr.js";
-import { type Unit, planUnits } from "../../jit/codegen.js";
+import { planUnits } from "../../jit/codegen.js";
 import type { GpuBuffer } from "./gpuTypes.js";
 import { evaluateOnGpu } from "./evaluate.js";
 import {
@@ -167,21 +167,34 @@ export function compileForGpu(jaxpr: Jaxpr): GpuProgram {
 
   const steps: Step[] = [];
   const limit = storageBufferLimit();
-  for (const unit of planUnits(jaxpr, { arrayBroadcasts: true })) planUnit(unit);
-
-  function planUnit(unit: Unit): void {
-    if (unit.kind !== "group") {
-      steps.push({ kind: "eager", eqn: eqns[unit.eqn]! });
-      return;
+  // Consecutive 0-d elementwise equations ("scalar" units) fuse too, as a run of one element.
+  let scalars: JaxprEqn[] = [];
+  for (const unit of planUnits(jaxpr, { arrayBroadcasts: true })) {
+    if (unit.kind === "scalar") {
+      scalars.push(eqns[unit.eqn]!);
+      continue;
     }
-    const n = shapeSize(unit.shape);
+    planRun(scalars, 1);
+    scalars = [];
+    if (unit.kind === "group") {
+      planRun(
+        unit.eqns.map((i) => eqns[i]!),
+        shapeSize(unit.shape),
+      );
+    } else {
+      steps.push({ kind: "eager", eqn: eqns[unit.eqn]! });
+    }
+  }
+  planRun(scalars, 1);
+
+  /** Fused steps for a run of equations over n elements (split where needed), eager ones between. */
+  function planRun(run: readonly JaxprEqn[], n: number): void {
     let current: JaxprEqn[] = [];
     const flush = () => {
       if (current.length > 0) steps.push(fuse(current, n));
       current = [];
     };
-    for (const i of unit.eqns) {
-      const e = eqns[i]!;
+    for (const e of run) {
       const isSum = e.prim.name === "reduceSum";
       const lowerable = isSum
         ? e.out.dtype === "float32" || e.out.dtype === "int32"
