@@ -67,6 +67,7 @@ export default tseslint.config(
           "lax",
           "nn",
           "optim",
+          "stats",
           "tree",
           "grad",
           "valueAndGrad",

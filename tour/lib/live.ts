@@ -24,6 +24,7 @@ import {
   noGrad,
   np,
   optim,
+  stats,
   toDot,
   tree,
   valueAndGrad,
@@ -33,7 +34,7 @@ import {
 import { grid, logGrid } from "./plot.js";
 
 /** What a live section's code must define, by name, with the kind of value expected. */
-export type LiveOutputs = Record<string, "function" | "number" | "object">;
+export type LiveOutputs = Record<string, "function" | "number" | "object" | "string">;
 
 export interface LiveCode {
   /** The file of plain JavaScript next to the section's module, e.g. "s03-control-flow.live.js". */
@@ -54,6 +55,7 @@ export const LIVE_SCOPE = {
   lax,
   nn,
   optim,
+  stats,
   tree,
   grad,
   valueAndGrad,

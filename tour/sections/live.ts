@@ -11,10 +11,12 @@ import { higher } from "./s04-higher.js";
 import { jacobianCost } from "./s05-jacobian-cost.js";
 import { manualJvpVjp } from "./s06-manual-jvp-vjp.js";
 import { graph } from "./s07-graph.js";
+import { likelihoodFit } from "./s08-likelihood-fit.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
 import { nnPhysics } from "./s10-nn-physics.js";
 import { frameworks } from "./s12-frameworks.js";
 import { linearMaps } from "./s13-linear-maps.js";
+import { byHand } from "./s15-by-hand.js";
 
 /** In the report's order. */
 export const LIVE_SECTIONS: Section[] = [
@@ -24,10 +26,12 @@ export const LIVE_SECTIONS: Section[] = [
   jacobianCost,
   manualJvpVjp,
   graph,
+  likelihoodFit,
   dualAndTape,
   nnPhysics,
   frameworks,
   linearMaps,
+  byHand,
 ];
 
 /** Shown at the top of the live page: which sections are live, and why the others are not. */
