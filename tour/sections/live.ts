@@ -16,6 +16,7 @@ import { dualAndTape } from "./s09-dual-and-tape.js";
 import { nnPhysics } from "./s10-nn-physics.js";
 import { frameworks } from "./s12-frameworks.js";
 import { linearMaps } from "./s13-linear-maps.js";
+import { graphsCse } from "./s14-graphs-cse.js";
 import { byHand } from "./s15-by-hand.js";
 
 /** In the report's order. */
@@ -31,6 +32,7 @@ export const LIVE_SECTIONS: Section[] = [
   nnPhysics,
   frameworks,
   linearMaps,
+  graphsCse,
   byHand,
 ];
 
