@@ -6,6 +6,7 @@
  */
 import type { Section } from "../lib/types.js";
 import { finiteDifferences } from "./s01-finite-differences.js";
+import { symbolic } from "./s02-symbolic.js";
 import { controlFlow } from "./s03-control-flow.js";
 import { higher } from "./s04-higher.js";
 import { jacobianCost } from "./s05-jacobian-cost.js";
@@ -22,6 +23,7 @@ import { byHand } from "./s15-by-hand.js";
 /** In the report's order. */
 export const LIVE_SECTIONS: Section[] = [
   finiteDifferences,
+  symbolic,
   controlFlow,
   higher,
   jacobianCost,
