@@ -140,6 +140,11 @@ async function shown(page: Page, id: string): Promise<ShownSection> {
   }, id);
 }
 
+/** A check on an estimate from MCMC draws (its label names the Monte-Carlo error or R-hat). */
+const isSampled = (label: string) => /MCSE|R-hat/.test(label);
+/** A check's label without the ESS of the draws it was computed from (it varies with them). */
+const sampled = (label: string) => label.replace(/ESS \d+/, "ESS n");
+
 /** Puts `source` into the section's editor, presses Run and waits for it to finish. */
 async function runInPage(page: Page, id: string, source: string): Promise<ShownSection> {
   const sec = `section[data-section="${id}"]`;
@@ -184,7 +189,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("the live tour in headless Chr
       const after = await runInPage(page, section.id, readLiveSource(section)!);
       expect(after.state, `${section.id}: ${after.error}`).toBe("done");
       const node = run.sections[i]!.checks;
-      expect(after.rows.map((r) => r.label)).toEqual(node.map((c) => c.label));
+      expect(after.rows.map((r) => sampled(r.label))).toEqual(node.map((c) => sampled(c.label)));
       after.rows.forEach((r, k) => {
         const c = node[k]!;
         const where = `${section.id}: ${c.label}: page ${r.ad} vs Node ${c.ad}`;
@@ -192,7 +197,10 @@ describe.skipIf(!haveChromium && !process.env.CI)("the live tour in headless Chr
         // A "worst of N points" row shows the point where AD and its reference differ most,
         // i.e. where their rounding noise peaks; the page's engine may round differently
         // (another V8, Wasm threads), so that point may differ: its verdict is compared.
-        if (!/\(worst of \d+ points\)$/.test(c.label)) {
+        // Likewise for estimates from MCMC draws (section 16): NUTS's accept and U-turn
+        // decisions turn last-bit differences into other (equally valid) chains, so the page's
+        // estimates must pass the same statistical checks, not equal Node's.
+        if (!/\(worst of \d+ points\)$/.test(c.label) && !isSampled(c.label)) {
           // Same code, same library: the same numbers up to rounding. Training (section 10)
           // amplifies rounding: the initial gradients differ in the last bits between Node and
           // Chromium (measured: ~1e-16), and 150 adam steps turn that into ~0.4% of the final

@@ -56,6 +56,8 @@ export interface CodeBlock {
   wrap?: boolean;
   /** The section's live code (tour/lib/live.ts): editable and rerunnable in the live page. */
   live?: boolean;
+  /** Live page only: shown under the caption (e.g. that the page reruns the code with quick sizes). */
+  pageNote?: string;
 }
 
 export interface SeedValue {

@@ -19,6 +19,7 @@ import { frameworks } from "./s12-frameworks.js";
 import { linearMaps } from "./s13-linear-maps.js";
 import { graphsCse } from "./s14-graphs-cse.js";
 import { byHand } from "./s15-by-hand.js";
+import { hmc } from "./s16-hmc.js";
 
 /** In the report's order. */
 export const LIVE_SECTIONS: Section[] = [
@@ -36,6 +37,7 @@ export const LIVE_SECTIONS: Section[] = [
   linearMaps,
   graphsCse,
   byHand,
+  hmc,
 ];
 
 /** Shown at the top of the live page: which sections are live, and why the others are not. */
