@@ -69,6 +69,7 @@ export default tseslint.config(
           "optim",
           "stats",
           "infer",
+          "ode",
           "physics",
           "random",
           "tree",

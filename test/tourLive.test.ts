@@ -39,7 +39,7 @@ beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), "chainrule-tour-live-"));
   run = await runTour({ quick: true, outDir, playground: true, sections: LIVE_SECTIONS });
   await buildPlayground(outDir);
-}, 60_000);
+}, 120_000);
 
 afterAll(() => {
   if (outDir) rmSync(outDir, { recursive: true, force: true });
@@ -215,7 +215,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("the live tour in headless Chr
     }
     expect(errors).toEqual([]);
     await page.close();
-  }, 30_000);
+  }, 90_000);
 
   it("an edit redraws the figure and updates the checks; a broken edit shows its error", async () => {
     const page = await browser.newPage();

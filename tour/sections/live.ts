@@ -20,6 +20,7 @@ import { linearMaps } from "./s13-linear-maps.js";
 import { graphsCse } from "./s14-graphs-cse.js";
 import { byHand } from "./s15-by-hand.js";
 import { hmc } from "./s16-hmc.js";
+import { sensitivity } from "./s17-sensitivity.js";
 
 /** In the report's order. */
 export const LIVE_SECTIONS: Section[] = [
@@ -38,6 +39,7 @@ export const LIVE_SECTIONS: Section[] = [
   graphsCse,
   byHand,
   hmc,
+  sensitivity,
 ];
 
 /** Shown at the top of the live page: which sections are live, and why the others are not. */
