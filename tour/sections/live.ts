@@ -21,6 +21,7 @@ import { graphsCse } from "./s14-graphs-cse.js";
 import { byHand } from "./s15-by-hand.js";
 import { hmc } from "./s16-hmc.js";
 import { sensitivity } from "./s17-sensitivity.js";
+import { mechanics } from "./s18-mechanics.js";
 
 /** In the report's order. */
 export const LIVE_SECTIONS: Section[] = [
@@ -40,6 +41,7 @@ export const LIVE_SECTIONS: Section[] = [
   byHand,
   hmc,
   sensitivity,
+  mechanics,
 ];
 
 /** Shown at the top of the live page: which sections are live, and why the others are not. */
