@@ -213,6 +213,18 @@ describe.skipIf(!haveChromium && !process.env.CI)("the live tour in headless Chr
         }
       });
     }
+    // Section 11's memory needs Node's gc: the page says so instead of drawing zeros; and each
+    // section that reruns with quick sizes in the page says so above its editor.
+    const pageText = (id: string) =>
+      page.evaluate(
+        (sid) => document.querySelector(`section[data-section="${sid}"]`)!.textContent ?? "",
+        id,
+      );
+    expect(await pageText("long-simulations")).toMatch(/Measured in Node only/);
+    for (const section of LIVE_SECTIONS) {
+      const says = /In this page Run uses `quick` = true/.test(await pageText(section.id));
+      expect(says, section.id).toBe(section.live?.quickInPage === true);
+    }
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);

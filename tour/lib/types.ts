@@ -76,6 +76,11 @@ export interface TourOptions {
   quick: boolean;
   /** Long sections report how far they are (0..1) for the progress bar. */
   onProgress?: (fraction: number) => void;
+  /**
+   * Node only (runTour passes tour/lib/memory.ts's liveBytes): bytes reachable after a
+   * garbage collection. Absent in the live page, where memory is "measured in Node only".
+   */
+  liveBytes?: () => number;
 }
 
 export interface Section {

@@ -15,6 +15,7 @@ import { graph } from "./s07-graph.js";
 import { likelihoodFit } from "./s08-likelihood-fit.js";
 import { dualAndTape } from "./s09-dual-and-tape.js";
 import { nnPhysics } from "./s10-nn-physics.js";
+import { longSimulations } from "./s11-long-simulations.js";
 import { frameworks } from "./s12-frameworks.js";
 import { linearMaps } from "./s13-linear-maps.js";
 import { graphsCse } from "./s14-graphs-cse.js";
@@ -35,6 +36,7 @@ export const LIVE_SECTIONS: Section[] = [
   likelihoodFit,
   dualAndTape,
   nnPhysics,
+  longSimulations,
   frameworks,
   linearMaps,
   graphsCse,
