@@ -89,9 +89,12 @@ describe("live sections in Node", () => {
 
   it("the page's bundle carries no Node-only module", () => {
     const bundle = readFileSync(join(outDir, "tour-live.js"), "utf8");
-    // Node's file reading (tour/lib/liveSource.ts, tour/lib/code.ts) and the linkedom
-    // document (tour/lib/nodeDocument.ts) stay out; the page has its own document.
-    expect(bundle).not.toMatch(/readFileSync|fileURLToPath|linkedom/);
+    // Node's file reading (tour/lib/liveSource.ts), the gc-based memory probe
+    // (tour/lib/memory.ts) and the linkedom document (tour/lib/nodeDocument.ts) stay out;
+    // the page has its own document.
+    expect(bundle).not.toMatch(
+      /readFileSync|fileURLToPath|linkedom|setFlagsFromString|memoryUsage/,
+    );
   });
 
   it("refuses live code that does not define what the section needs, naming it", async () => {
