@@ -297,6 +297,28 @@ describe.skipIf(!haveChromium && !process.env.CI)("the live tour in headless Chr
     await page.close();
   }, 30_000);
 
+  it("an edit of a newly live section's model moves its references with it (section 8)", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${url}live.html`);
+    await page.waitForFunction(() => document.body.dataset.liveReady === "true");
+    const id = "likelihood";
+    const original = readLiveSource(LIVE_SECTIONS.find((s) => s.id === id)!)!;
+    // 20 events observed instead of 15: the likelihood peaks where both rates equal their
+    // data, 5 mu + 10 gamma = 20 and gamma = 1, i.e. mu = 2 (worked out here by hand).
+    const edited = original.replace("const OBSERVED = 15;", "const OBSERVED = 20;");
+    expect(edited).not.toBe(original);
+    const after = await runInPage(page, id, edited);
+    expect(after.state, after.error).toBe("done");
+    const mu = after.rows.find((r) => r.label === "best-fit mu")!;
+    expect(Math.abs(mu.ad - 2)).toBeLessThanOrEqual(1e-5);
+    expect(mu.reference).toBe(2);
+    expect(after.rows.every((r) => r.passed === "true")).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 30_000);
+
   it("the live page also works opened from disk (a classic script, no server), and fits 390 px", async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 900 } });
     await page.goto(pathToFileURL(run.livePage!).href);
