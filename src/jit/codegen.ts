@@ -32,6 +32,14 @@ import { PAIRWISE_BLOCK, PairwiseAccumulator } from "../backends/pairwiseSum.js"
 import { lowerGroupToWasm } from "./wasmLowering.js";
 
 const CHUNK_EQNS = 1000;
+/**
+ * At most this many array-level units (fused loops, kernel calls) per chunk:
+ * V8 optimises a hot loop by on-stack replacement, which compiles the whole
+ * enclosing function, so a function holding hundreds of loops is compiled
+ * again and again (a 300-step program took seconds per call). Small chunks
+ * keep each compilation small; scalar code still packs 1,000 equations.
+ */
+const CHUNK_ARRAY_UNITS = 8;
 
 /** A compiled value: a JS number for 0-d arrays, a TypedArray otherwise. */
 type Value = number | TypedArray;
@@ -45,7 +53,7 @@ export interface CompiledProgram {
 }
 
 /** A unit of generated code: one equation, or a fused group of them. */
-type Unit =
+export type Unit =
   | { kind: "scalar"; eqn: number }
   | { kind: "kernel"; eqn: number }
   | { kind: "alias"; eqn: number }
@@ -110,9 +118,10 @@ function toConcrete(v: Value, aval: Var): ConcreteArray {
  * Partitions the equations into code units, fusing runs of elementwise array
  * equations of one shape (and full sums of them) into groups. A group is
  * emitted where it closes, so an equation that reads a group's result
- * closes the group first.
+ * closes the group first. The webgpu backend's jit lowering
+ * (backends/webgpu/jitLowering.ts) fuses the same groups into WGSL shaders.
  */
-function planUnits(jaxpr: Jaxpr): Unit[] {
+export function planUnits(jaxpr: Jaxpr, opts: { arrayBroadcasts?: boolean } = {}): Unit[] {
   const eqns = jaxpr.eqns;
   const units: Unit[] = [];
   /** The open group: its equations, shape, results, and the running sums it accumulates. */
@@ -126,14 +135,17 @@ function planUnits(jaxpr: Jaxpr): Unit[] {
   for (let i = 0; i < eqns.length; i++) {
     const e = eqns[i]!;
     const name = e.prim.name;
-    const fitsShape = (shape: readonly number[]) =>
-      e.inputs.every((v) => isScalar(v) || shapesEqual(v.shape, shape));
     const elementwise = isElementwise(e.prim);
-    const broadcastsScalar = name === "broadcastInDim" && isScalar(e.inputs[0]!);
+    // Broadcasts of arrays join groups only where the caller reads operands
+    // by computed index (the webgpu lowering); the JS loops read them flat.
+    const fusedBroadcast =
+      name === "broadcastInDim" && (isScalar(e.inputs[0]!) || opts.arrayBroadcasts === true);
+    const fitsShape = (shape: readonly number[]) =>
+      fusedBroadcast || e.inputs.every((v) => isScalar(v) || shapesEqual(v.shape, shape));
     // A sum is complete only after its loop: an equation reading it closes the group.
     if (e.inputs.some((v) => open()?.sums.has(v) === true)) close();
     const g = open();
-    if ((elementwise || broadcastsScalar) && !isScalar(e.out)) {
+    if ((elementwise || fusedBroadcast) && !isScalar(e.out)) {
       if (g !== null && shapesEqual(g.shape, e.out.shape) && fitsShape(g.shape)) {
         g.eqns.push(i);
         g.defined.add(e.out);
@@ -215,14 +227,21 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   const chunkOfUnit = new Int32Array(units.length);
   let chunk = 0;
   let count = 0;
+  let arrayUnits = 0;
   units.forEach((u, k) => {
     const size = u.kind === "group" ? u.eqns.length : 1;
-    if (count > 0 && count + size > CHUNK_EQNS) {
+    const isArrayUnit = u.kind === "group" || u.kind === "kernel";
+    if (
+      count > 0 &&
+      (count + size > CHUNK_EQNS || (isArrayUnit && arrayUnits >= CHUNK_ARRAY_UNITS))
+    ) {
       chunk++;
       count = 0;
+      arrayUnits = 0;
     }
     chunkOfUnit[k] = chunk;
     count += size;
+    if (isArrayUnit) arrayUnits++;
   });
   const numChunks = units.length === 0 ? 0 : chunk + 1;
   const definingEqn = new Map<Var, number>();
@@ -390,9 +409,18 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   };
   const helpers = helpersOf(eqns);
   let source = `"use strict";\n${helperBindings(helpers)}`;
+  // An array slot is released after the last chunk that reads it (outputs are
+  // read at the end), so a long program does not keep every intermediate alive.
+  const releases: string[][] = globalThis.Array.from({ length: numChunks }, () => []);
+  for (const [v, slot] of objectSlot) {
+    if (outputs.has(v)) continue;
+    let last = chunkOfVar(v);
+    for (const i of users.get(v) ?? []) last = Math.max(last, chunkOfUnit[unitOf[i]!]!);
+    releases[last]!.push(`  O[${slot}] = undefined;\n`);
+  }
   for (let c = 0; c < numChunks; c++) {
     const loads = [...chunkLoads[c]!].map((v) => `  const ${name(v)} = ${loadOf(v)};\n`).join("");
-    source += `function chunk${c}(I, C, K, S, O) {\n${loads}${chunkBodies[c]!.join("")}}\n`;
+    source += `function chunk${c}(I, C, K, S, O) {\n${loads}${chunkBodies[c]!.join("")}${releases[c]!.join("")}}\n`;
   }
   const results = jaxpr.outVars.map((v) => {
     const lit = literal.get(v);
@@ -412,16 +440,17 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   const factory = new Function("H", "PairwiseAccumulator", source) as (
     helpers: ReadonlyMap<string, (...args: number[]) => number>,
     pairwise: typeof PairwiseAccumulator,
-  ) => (I: Value[], C: Value[], K: Kernel[], S: Float64Array, O: Value[]) => Value[];
+  ) => (I: Value[], C: Value[], K: Kernel[], S: Float64Array, O: (Value | undefined)[]) => Value[];
   const program = factory(helpers, PairwiseAccumulator);
   const S = new Float64Array(scalarSlot.size);
-  const O = new globalThis.Array<Value>(objectSlot.size);
+  const O = new globalThis.Array<Value | undefined>(objectSlot.size);
   const outAvals = jaxpr.outVars;
 
   return {
     source,
     run(inputs) {
       const values = program(inputs.map(toValue), constValues, kernels, S, O);
+      O.fill(undefined); // the outputs' slots: nothing stays alive between calls
       return values.map((v, i) => toConcrete(v, outAvals[i]!));
     },
   };

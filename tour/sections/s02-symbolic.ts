@@ -93,7 +93,7 @@ export const symbolic: Section = {
     const { maxIter, x0, kMax } = v;
     const MAPS: QuadMap[] = v.maps.map((m) => ({
       name: m.name,
-      ad: (x) => m.f(x, np as unknown as Ops<Array>),
+      ad: (x) => m.f<Array>(x, np),
       sym: (x) => m.f(x, SYMBOLIC_OPS),
     }));
     const rows: { iterations: number; size: number; series: string }[] = [];
