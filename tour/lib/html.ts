@@ -49,6 +49,9 @@ function codeHtml(c: CodeBlock, live: boolean): string {
   if (c.live === true && live) {
     return (
       `<div class="live-code"><p class="live-caption">${escapeHtml(c.caption)}</p>` +
+      (c.pageNote === undefined
+        ? ""
+        : `<p class="live-caption live-quick">${escapeHtml(c.pageNote)}</p>`) +
       `<textarea class="live-source" spellcheck="false" autocapitalize="off" wrap="off" rows="${Math.min(
         c.source.split("\n").length + 1,
         40,
@@ -137,6 +140,7 @@ pre.wrap { white-space: pre-wrap; word-break: break-all; }
 textarea.live-source { width: 100%; box-sizing: border-box; font-family: ui-monospace, monospace; font-size: 12.5px; line-height: 1.4; background: #fbfbfd; border: 1px solid #cfd5e0; border-radius: 6px; padding: 10px 12px; tab-size: 2; }
 .live-bar { margin: 4px 0; font-size: 13px; }
 .live-status { color: #44506a; }
+.live-quick { color: #8a5a00; }
 pre.live-error { color: #c0262d; background: #fdf0f0; white-space: pre-wrap; }
 .results.stale { opacity: 0.45; }
 @media (max-width: 700px) {

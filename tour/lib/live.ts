@@ -14,6 +14,7 @@ import {
   emitSource,
   grad,
   hessian,
+  infer,
   jacfwd,
   jacrev,
   jit,
@@ -23,7 +24,11 @@ import {
   nn,
   noGrad,
   np,
+  ode,
   optim,
+  physics,
+  random,
+  stats,
   toDot,
   tree,
   valueAndGrad,
@@ -31,9 +36,10 @@ import {
   vmap,
 } from "../../src/index.js";
 import { grid, logGrid } from "./plot.js";
+import type { CodeBlock } from "./types.js";
 
 /** What a live section's code must define, by name, with the kind of value expected. */
-export type LiveOutputs = Record<string, "function" | "number" | "object">;
+export type LiveOutputs = Record<string, "function" | "number" | "object" | "string">;
 
 export interface LiveCode {
   /** The file of plain JavaScript next to the section's module, e.g. "s03-control-flow.live.js". */
@@ -42,6 +48,26 @@ export interface LiveCode {
   caption: string;
   /** The names the code defines and the section uses. */
   outputs: LiveOutputs;
+  /**
+   * Set on sections that compute for seconds: the live page reruns their code with
+   * `quick` = true (smaller sizes) while the report ran the full sizes. Shown above
+   * the editor (liveCodeBlock).
+   */
+  quickInPage?: boolean;
+}
+
+/** The code block of a live section: its caption, its text, and the page's note on `quick`. */
+export function liveCodeBlock(live: LiveCode, source: string): CodeBlock {
+  return {
+    caption: live.caption,
+    source,
+    live: true,
+    pageNote:
+      live.quickInPage === true
+        ? "In this page Run uses `quick` = true (the shorter sizes the code picks with it), so a " +
+          "rerun takes about a second; the results first shown below are the report's full run in Node."
+        : undefined,
+  };
 }
 
 /**
@@ -54,6 +80,11 @@ export const LIVE_SCOPE = {
   lax,
   nn,
   optim,
+  stats,
+  ode,
+  infer,
+  physics,
+  random,
   tree,
   grad,
   valueAndGrad,

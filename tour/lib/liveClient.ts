@@ -38,7 +38,8 @@ function attach(el: HTMLElement): void {
     return;
   }
   const original = editor.value;
-  const quick = document.body.dataset.quick === "true";
+  // Long sections rerun with their smaller sizes in the page (tour/lib/live.ts, quickInPage).
+  const quick = document.body.dataset.quick === "true" || section.live?.quickInPage === true;
   const run = async () => {
     runButton.disabled = true;
     status.textContent = "running…";

@@ -11,6 +11,7 @@ import { SECTIONS } from "../sections/index.js";
 import { LIVE_NOTE } from "../sections/live.js";
 import { buildPage } from "./html.js";
 import { readLiveSource } from "./liveSource.js";
+import { liveBytes } from "./memory.js";
 import type { Section, SectionResult, TourOptions } from "./types.js";
 
 export interface TourRun {
@@ -40,7 +41,7 @@ export async function runTour(
     onSection(i, list.length, section.title);
     const t0 = performance.now();
     const onProgress = (fraction: number) => onSection(i + fraction, list.length, section.title);
-    const result = await section.run({ ...opts, onProgress }, readLiveSource(section));
+    const result = await section.run({ ...opts, onProgress, liveBytes }, readLiveSource(section));
     result.seconds = (performance.now() - t0) / 1000;
     sections.push(result);
   }

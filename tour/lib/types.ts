@@ -56,6 +56,8 @@ export interface CodeBlock {
   wrap?: boolean;
   /** The section's live code (tour/lib/live.ts): editable and rerunnable in the live page. */
   live?: boolean;
+  /** Live page only: shown under the caption (e.g. that the page reruns the code with quick sizes). */
+  pageNote?: string;
 }
 
 export interface SeedValue {
@@ -74,6 +76,11 @@ export interface TourOptions {
   quick: boolean;
   /** Long sections report how far they are (0..1) for the progress bar. */
   onProgress?: (fraction: number) => void;
+  /**
+   * Node only (runTour passes tour/lib/memory.ts's liveBytes): bytes reachable after a
+   * garbage collection. Absent in the live page, where memory is "measured in Node only".
+   */
+  liveBytes?: () => number;
 }
 
 export interface Section {

@@ -3,12 +3,70 @@
  * and differentiating the resulting formula symbolically makes a derivative
  * expression that grows exponentially with the number of iterations, while
  * the AD program of the derivative grows linearly; the same holds for the
- * expression tree vs the DAG of x = x*x repeated.
+ * expression tree vs the DAG of x = x*x repeated. Live: the maps and sizes
+ * are s02-symbolic.live.js, each map written once against numpy's names and
+ * run both on arrays (np) and on formulas (SYMBOLIC_OPS below, the tour's
+ * symbolic differentiator in tour/lib/expr.ts).
  */
 import { grad, graphSize, makeJaxpr, np, type Array } from "../../src/index.js";
 import * as E from "../lib/expr.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
 import { METHOD_COLORS, Plot, colorScale, plotSvg, powerOfTen } from "../lib/plot.js";
-import { check, checkRel, type Section, type SectionResult } from "../lib/types.js";
+import {
+  check,
+  checkRel,
+  requireLiveSource,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
+
+const live: LiveCode = {
+  file: "s02-symbolic.live.js",
+  caption:
+    "The maps (written once for np and for the symbolic differentiator) and the sizes swept (live: edit and run)",
+  outputs: {
+    maps: "object",
+    maxIter: "number",
+    x0: "number",
+    repeatSquare: "function",
+    kMax: "number",
+  },
+};
+
+/** The five numpy names a map may use, on arrays (np) or on formulas (SYMBOLIC_OPS). */
+interface Ops<T> {
+  add(a: T | number, b: T | number): T;
+  subtract(a: T | number, b: T | number): T;
+  multiply(a: T | number, b: T | number): T;
+  square(a: T | number): T;
+  power(a: T | number, n: number): T;
+}
+
+const lift = (a: E.Expr | number): E.Expr => (typeof a === "number" ? E.cst(a) : a);
+
+/** np's names on formulas: the tour's symbolic differentiator's constructors (tour/lib/expr.ts). */
+const SYMBOLIC_OPS: Ops<E.Expr> = {
+  add: (a, b) => E.add(lift(a), lift(b)),
+  subtract: (a, b) => E.sub(lift(a), lift(b)),
+  multiply: (a, b) => E.mul(lift(a), lift(b)),
+  square: (a) => E.pow(lift(a), 2),
+  power: (a, n) => E.pow(lift(a), n),
+};
+
+/** A map as the live code writes it: one function of x and a namespace. */
+interface LiveMap {
+  name: string;
+  f: <T>(x: T, ops: Ops<T>) => T;
+}
+
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  maps: LiveMap[];
+  maxIter: number;
+  x0: number;
+  repeatSquare: (k: number) => (x: Array) => Array;
+  kMax: number;
+}
 
 interface QuadMap {
   name: string;
@@ -17,19 +75,6 @@ interface QuadMap {
   /** The same map on symbolic expressions. */
   sym: (x: E.Expr) => E.Expr;
 }
-
-const MAPS: QuadMap[] = [
-  {
-    name: "3x^2 - x + 1",
-    ad: (x) => np.add(np.subtract(np.multiply(3, np.square(x)), x), 1),
-    sym: (x) => E.add(E.sub(E.mul(E.cst(3), E.pow(x, 2)), x), E.cst(1)),
-  },
-  {
-    name: "quadmap x^2 + 3x + 4",
-    ad: (x) => np.add(np.add(np.square(x), np.multiply(3, x)), 4),
-    sym: (x) => E.add(E.add(E.pow(x, 2), E.mul(E.cst(3), x)), E.cst(4)),
-  },
-];
 
 const iterate =
   <T>(step: (x: T) => T, n: number) =>
@@ -41,9 +86,16 @@ const iterate =
 export const symbolic: Section = {
   id: "symbolic",
   title: "2. Symbolic differentiation vs AD: expression swell",
-  run(opts): SectionResult {
-    const maxIter = opts.quick ? 6 : 8;
-    const x0 = 0.3;
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { maxIter, x0, kMax } = v;
+    const MAPS: QuadMap[] = v.maps.map((m) => ({
+      name: m.name,
+      ad: (x) => m.f<Array>(x, np),
+      sym: (x) => m.f(x, SYMBOLIC_OPS),
+    }));
     const rows: { iterations: number; size: number; series: string }[] = [];
     const checks = [];
     for (const m of MAPS) {
@@ -76,11 +128,10 @@ export const symbolic: Section = {
       }
     }
     // Tree vs DAG: x = x*x repeated k times computes x^(2^k).
-    const kMax = opts.quick ? 10 : 16;
     const treeRows: { k: number; count: number; series: string }[] = [];
     let lastCounts = { dag: 0, tree: 0 };
     for (let k = 1; k <= kMax; k++) {
-      const squareK = iterate((x: Array) => np.multiply(x, x), k);
+      const squareK = v.repeatSquare(k);
       const size = graphSize(squareK)(1.0001);
       treeRows.push({ k, count: size.dagOperations, series: "DAG (computational graph)" });
       treeRows.push({ k, count: size.treeOperations, series: "expression tree" });
@@ -111,6 +162,7 @@ export const symbolic: Section = {
           `${m.name} iterated ${maxIter} times: symbolic derivative ${last(`${m.name}: symbolic f'`)} nodes, ` +
           `AD program ${last(`${m.name}: AD program of grad f`)} operations`,
       ),
+      code: [{ caption: live.caption, source, live: true }],
       checks,
       figures: [
         {

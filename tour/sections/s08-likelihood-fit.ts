@@ -10,74 +10,60 @@
  * Shown: the log-likelihood contour over (mu, gamma), its gradient field by
  * vmap(valueAndGrad), and the best fit with uncertainties from the inverse
  * Hessian (stats.fit). Reference: the closed-form optimum (mu, gamma) = (1, 1)
- * and the inverse of the analytic Fisher information.
+ * (in general: rates equal the data) and the inverse of the analytic Fisher
+ * information. Live: the model and the computations are
+ * s08-likelihood-fit.live.js (edit the counts and the references follow the
+ * model it defines); this module adds the references, checks and figure.
  */
-import { np, stats, valueAndGrad, vmap, type Array } from "../../src/index.js";
-import { logGammaNumber } from "../../src/stats/special.js";
-import { Plot, numbers, grid, plotSvg } from "../lib/plot.js";
-import { check, checkRel, checkWorst, type Section, type SectionResult } from "../lib/types.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
+import { Plot, plotSvg } from "../lib/plot.js";
+import {
+  check,
+  checkRel,
+  checkWorst,
+  requireLiveSource,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
 
-const SIGNAL = 5;
-const BACKGROUND = 10;
-const SIGMA_B = 3.5;
-const OBSERVED = 15;
-const TAU = (BACKGROUND / SIGMA_B) ** 2;
-
-/** log L at p = [mu, gamma]. */
-export function logLikelihood(p: Array): Array {
-  const mu = np.take(p, 0);
-  const gamma = np.take(p, 1);
-  const rate = np.add(np.multiply(SIGNAL, mu), np.multiply(BACKGROUND, gamma));
-  const main = stats.poissonLogPmf(OBSERVED, rate);
-  const constraint = np.subtract(
-    np.subtract(np.multiply(TAU, np.log(np.multiply(gamma, TAU))), np.multiply(gamma, TAU)),
-    logGammaNumber(TAU + 1),
-  );
-  return np.add(main, constraint);
-}
-export const logLikelihoodJs = (mu: number, gamma: number) => {
-  const rate = SIGNAL * mu + BACKGROUND * gamma;
-  let logFact = 0;
-  for (let i = 2; i <= OBSERVED; i++) logFact += Math.log(i);
-  return (
-    OBSERVED * Math.log(rate) -
-    rate -
-    logFact +
-    TAU * Math.log(gamma * TAU) -
-    gamma * TAU -
-    logGammaNumber(TAU + 1)
-  );
+const live: LiveCode = {
+  file: "s08-likelihood-fit.live.js",
+  caption: "The model, the grid by vmap, the gradient field and the fit (live: edit and run)",
+  outputs: {
+    model: "object",
+    logLikelihoodJs: "function",
+    n: "number",
+    values: "object",
+    field: "object",
+    best: "object",
+    errors: "object",
+    iterations: "number",
+    maxLogL: "number",
+  },
 };
+
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  model: { signal: number; background: number; sigmaB: number; observed: number };
+  logLikelihoodJs: (mu: number, gamma: number) => number;
+  n: number;
+  values: number[];
+  field: { mu: number; gamma: number; gMu: number; gGamma: number }[];
+  best: number[];
+  errors: number[];
+  iterations: number;
+  maxLogL: number;
+}
 
 export const likelihoodFit: Section = {
   id: "likelihood",
   title: "8. Maximum-likelihood fit of a counting experiment",
-  run(opts): SectionResult {
-    // Log-likelihood on an n x n grid over [0.5, 1.5]^2, all points in one vmap call.
-    const n = opts.quick ? 41 : 101;
-    const axis = grid(0.5, 1.5, n);
-    const points: number[][] = [];
-    for (const gamma of axis) for (const mu of axis) points.push([mu, gamma]);
-    const values = numbers((vmap(logLikelihood) as (p: Array) => Array)(np.array(points)));
-
-    // Gradient field on a coarse 11 x 11 grid by vmap(valueAndGrad).
-    const coarse = grid(0.5, 1.5, 11);
-    const arrows: number[][] = [];
-    for (const gamma of coarse) for (const mu of coarse) arrows.push([mu, gamma]);
-    const [, grads] = (vmap(valueAndGrad(logLikelihood)) as (p: Array) => [Array, Array])(
-      np.array(arrows),
-    );
-    const g = grads.toArray() as number[][];
-    const field = arrows.map(([mu, gamma], i) => {
-      const [gMu, gGamma] = g[i]!;
-      return {
-        mu: mu!,
-        gamma: gamma!,
-        gMu: gMu!,
-        gGamma: gGamma!,
-        norm: Math.hypot(gMu!, gGamma!),
-      };
-    });
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { model, logLikelihoodJs, n, values, best, errors, maxLogL } = v;
+    const field = v.field.map((a) => ({ ...a, norm: Math.hypot(a.gMu, a.gGamma) }));
     // Reference gradient: central differences of the plain-JS log-likelihood.
     const h = 1e-6;
     const fdMu = field.map(
@@ -87,23 +73,24 @@ export const likelihoodFit: Section = {
       (a) => (logLikelihoodJs(a.mu, a.gamma + h) - logLikelihoodJs(a.mu, a.gamma - h)) / (2 * h),
     );
 
-    // The fit: minimise -log L from (0.8, 1.2); uncertainties from the inverse Hessian.
-    const result = stats.fit((p: Array) => np.negative(logLikelihood(p)), np.array([0.8, 1.2]));
-    const best = numbers(result.params);
-    const errors = numbers(result.stdErrors);
-    // Analytic Fisher information at the optimum (rates equal the data there):
+    // The closed-form optimum: both rates equal their data, gamma tau = tau and
+    // s mu + b gamma = observed, so gamma = 1 and mu = (observed - b) / s.
+    const { signal: s, background: b, sigmaB, observed } = model;
+    const tau = (b / sigmaB) ** 2;
+    const muHat = (observed - b) / s;
+    // Analytic Fisher information there (rates equal the data):
     // H = sum_i (1 / rate_i) grad(rate_i) grad(rate_i)^T
-    //   = [[25/15, 50/15], [50/15, 100/15 + tau]];  cov = H^-1.
-    const h11 = (SIGNAL * SIGNAL) / OBSERVED;
-    const h12 = (SIGNAL * BACKGROUND) / OBSERVED;
-    const h22 = (BACKGROUND * BACKGROUND) / OBSERVED + TAU;
+    //   = [[s²/obs, s b/obs], [s b/obs, b²/obs + tau]] (seed: [[25/15, 50/15], [50/15, 100/15 + tau]]);
+    // cov = H^-1.
+    const h11 = (s * s) / observed;
+    const h12 = (s * b) / observed;
+    const h22 = (b * b) / observed + tau;
     const det = h11 * h22 - h12 * h12;
     const sigmaMu = Math.sqrt(h22 / det);
     const sigmaGamma = Math.sqrt(h11 / det);
 
     const maxNorm = Math.max(...field.map((a) => a.norm));
     // Contour levels at log L_max - k^2 / 2: the k-sigma regions of the likelihood-ratio test.
-    const maxLogL = -result.nll;
     const sigmas = [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5];
     const levels = sigmas.map((k) => maxLogL - (k * k) / 2).reverse();
     const extent = {
@@ -127,9 +114,11 @@ export const likelihoodFit: Section = {
         "Hessian (forward over reverse).",
       notes: [
         `Best fit: mu = ${best[0]!.toFixed(6)} ± ${errors[0]!.toFixed(4)}, gamma = ${best[1]!.toFixed(6)} ± ${errors[1]!.toFixed(4)} ` +
-          `(${result.optimization.iterations} L-BFGS iterations).`,
-        `Analytic: mu = 1 ± ${sigmaMu.toFixed(4)}, gamma = 1 ± ${sigmaGamma.toFixed(4)} (= 3.5 / 10).`,
+          `(${v.iterations} L-BFGS iterations).`,
+        `Analytic: mu = ${muHat} ± ${sigmaMu.toFixed(4)}, gamma = 1 ± ${sigmaGamma.toFixed(4)} ` +
+          `(about sigma_b / b = ${(sigmaB / b).toFixed(4)}).`,
       ],
+      code: [{ caption: live.caption, source, live: true }],
       checks: [
         checkWorst(
           "d log L / d mu by vmap(valueAndGrad)",
@@ -145,7 +134,7 @@ export const likelihoodFit: Section = {
           "central FD",
           1e-7,
         ),
-        check("best-fit mu", best[0]!, 1, "closed form (rates = data)", 1e-5),
+        check("best-fit mu", best[0]!, muHat, "closed form (rates = data)", 1e-5),
         check("best-fit gamma", best[1]!, 1, "closed form", 1e-5),
         checkRel(
           "uncertainty of mu (inverse Hessian)",

@@ -11,71 +11,53 @@
 import { jacfwd, lax, np, vjp, type Array as NdArray } from "../../src/index.js";
 import { optimalAdvances } from "../../src/lax/revolve.js";
 import { lastSweep } from "../../src/lax/scanProgram.js";
-import { liveBytes } from "../lib/memory.js";
+import { liveCodeBlock, runLiveCode, type LiveCode } from "../lib/live.js";
 import { METHOD_COLORS, Plot, maxAbsDiff, numbers, plotSvg } from "../lib/plot.js";
-import { checkRel, type Check, type Section, type SectionResult } from "../lib/types.js";
+import {
+  checkRel,
+  requireLiveSource,
+  type Check,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
 
-const DT = 0.01;
-/** The parameters: stiffness k, damping c, cubic coefficient a. */
-const PARAMS = [1.0, 0.05, 0.5];
+const live: LiveCode = {
+  file: "s11-long-simulations.live.js",
+  caption: "The oscillators, their loss by lax.scan and the sizes measured (live: edit and run)",
+  outputs: {
+    PARAMS: "object",
+    n: "number",
+    Ts: "object",
+    snapshotCounts: "object",
+    reps: "number",
+    simulation: "function",
+    simulationJs: "function",
+  },
+  quickInPage: true,
+};
 
-/** Per-oscillator stiffness factors s_i and initial positions x0_i (same in chainrule and in JS). */
-function setup(n: number): { stiff: number[]; x0: number[] } {
-  const stiff = Array.from({ length: n }, (_, i) => 0.5 + (1.5 * i) / (n - 1));
-  const x0 = Array.from({ length: n }, (_, i) => Math.sin((6 * i) / (n - 1)));
-  return { stiff, x0 };
-}
+/** The simulation as the live code defines it: the loss as a function of the parameters. */
+type Simulation = (
+  T: number,
+  n: number,
+  scanOptions: lax.ScanOptions,
+  onLastStep?: () => void,
+) => (params: NdArray) => NdArray;
 
-/**
- * The loss L(k, c, a) = mean(x_T^2) after T semi-implicit Euler steps of
- *     acc = -k s x - c v - a x^3,  v' = v + dt acc,  x' = x + dt v',
- * written with chainrule's lax.scan. `probe` (if given) is called inside the
- * step at the last step, which runs eagerly when the scan is unrolled.
- */
-function simulation(T: number, n: number, opts: lax.ScanOptions, probe?: () => void) {
-  const { stiff, x0 } = setup(n);
-  const s = np.array(stiff);
-  const xInit = np.array(x0);
-  return (params: NdArray): NdArray => {
-    const k = np.take(params, 0, 0);
-    const c = np.take(params, 1, 0);
-    const a = np.take(params, 2, 0);
-    const ks = np.multiply(k, s);
-    let t = 0;
-    const step = ([x, v]: [NdArray, NdArray]): [[NdArray, NdArray], null] => {
-      if (++t === T) probe?.();
-      const acc = np.subtract(
-        np.negative(np.add(np.multiply(ks, x), np.multiply(c, v))),
-        np.multiply(a, np.multiply(x, np.square(x))),
-      );
-      const v2 = np.add(v, np.multiply(DT, acc));
-      return [[np.add(x, np.multiply(DT, v2)), v2], null];
-    };
-    const [[xT]] = lax.scan(step, [xInit, np.zeros([n])], null, {
-      length: T,
-      ...opts,
-    }) as [[NdArray, NdArray], unknown];
-    return np.mean(np.square(xT));
-  };
-}
-
-/** The same simulation in plain float64 JavaScript (the finite-difference reference). */
-function simulationJs(T: number, n: number, [k, c, a]: number[]): number {
-  const { stiff, x0 } = setup(n);
-  const x = x0.slice();
-  const v = x0.map(() => 0);
-  for (let t = 0; t < T; t++) {
-    for (let i = 0; i < n; i++) {
-      const acc = -k! * stiff[i]! * x[i]! - c! * v[i]! - a! * x[i]! ** 3;
-      v[i] = v[i]! + DT * acc;
-      x[i] = x[i]! + DT * v[i]!;
-    }
-  }
-  return x.reduce((sum, xi) => sum + xi * xi, 0) / n;
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  PARAMS: number[];
+  n: number;
+  Ts: number[];
+  snapshotCounts: number[];
+  reps: number;
+  simulation: Simulation;
+  simulationJs: (T: number, n: number, params: number[]) => number;
 }
 
 /** Central differences of the JS simulation, step h * max(|p|, 1) per parameter. */
-function fdGradient(T: number, n: number, h: number): number[] {
+function fdGradient(v: Values, T: number, h: number): number[] {
+  const { PARAMS, n, simulationJs } = v;
   return PARAMS.map((p, j) => {
     const step = h * Math.max(Math.abs(p), 1);
     const plus = PARAMS.slice();
@@ -88,8 +70,11 @@ function fdGradient(T: number, n: number, h: number): number[] {
 
 /** Lets pending callbacks run, so that the baseline is taken with an idle event loop. */
 async function settle(): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** Live bytes after a gc (Node: TourOptions.liveBytes), or 0 where it cannot be measured (the page). */
+type Probe = () => number;
 
 interface Measurement {
   method: string;
@@ -103,13 +88,14 @@ interface Measurement {
 
 /** Reverse mode through vjp: memory is measured with the pullback alive, before the backward sweep. */
 async function measureReverse(
+  v: Values,
+  liveBytes: Probe,
   method: string,
   T: number,
-  n: number,
   opts: lax.ScanOptions,
 ): Promise<Measurement> {
-  const f = simulation(T, n, opts);
-  const params = np.array(PARAMS);
+  const f = v.simulation(T, v.n, opts);
+  const params = np.array(v.PARAMS);
   await settle();
   const base = liveBytes();
   const t0 = performance.now();
@@ -123,7 +109,7 @@ async function measureReverse(
 }
 
 /** Forward mode: memory is measured inside the last step (the tangents ride along; no tape). */
-async function measureForward(T: number, n: number): Promise<Measurement> {
+async function measureForward(v: Values, liveBytes: Probe, T: number): Promise<Measurement> {
   let base = 0;
   let atLastStep = 0;
   let gcMs = 0;
@@ -132,8 +118,8 @@ async function measureForward(T: number, n: number): Promise<Measurement> {
     atLastStep = liveBytes();
     gcMs += performance.now() - t;
   };
-  const f = simulation(T, n, {}, probe);
-  const params = np.array(PARAMS);
+  const f = v.simulation(T, v.n, {}, probe);
+  const params = np.array(v.PARAMS);
   await settle();
   base = liveBytes();
   const t0 = performance.now();
@@ -169,21 +155,26 @@ function colourScale(methods: string[]) {
 export const longSimulations: Section = {
   id: "long-simulations",
   title: "11. Long simulations: tape memory, checkpointing and forward mode",
-  async run(opts): Promise<SectionResult> {
-    const n = opts.quick ? 50 : 100;
-    const Ts = opts.quick ? [100, 200, 400] : [250, 500, 1000, 2000];
-    const snapshotCounts = [4, 16];
+  live,
+  async run(opts, liveSource): Promise<SectionResult> {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { n, Ts, snapshotCounts, reps } = v;
+    // Memory needs Node's garbage collector: measured in the report, not in the page.
+    const measuresMemory = opts.liveBytes !== undefined;
+    const liveBytes: Probe = opts.liveBytes ?? (() => 0);
     const methods = [PLAIN, ...snapshotCounts.map(revolveName), FORWARD];
-    const reps = opts.quick ? 1 : 3;
     /** One measurement of every method at T, in a fixed order. */
     const measureAll = async (T: number): Promise<Measurement[]> => {
-      const out = [await measureReverse(PLAIN, T, n, {})];
+      const out = [await measureReverse(v, liveBytes, PLAIN, T, {})];
       for (const s of snapshotCounts) {
-        const r = await measureReverse(revolveName(s), T, n, { checkpoint: { snapshots: s } });
+        const r = await measureReverse(v, liveBytes, revolveName(s), T, {
+          checkpoint: { snapshots: s },
+        });
         r.advances = lastSweep.advances;
         out.push(r);
       }
-      out.push(await measureForward(T, n));
+      out.push(await measureForward(v, liveBytes, T));
       return out;
     };
     const rows: Measurement[] = [];
@@ -198,7 +189,7 @@ export const longSimulations: Section = {
 
     // Checks at the longest T: every method against central FD of the JS simulation and against plain reverse.
     const Tmax = Ts.at(-1)!;
-    const fd = fdGradient(Tmax, n, 1e-6);
+    const fd = fdGradient(v, Tmax, 1e-6);
     const atMax = rows.filter((r) => r.T === Tmax);
     const plain = atMax[0]!;
     const names = ["k", "c", "a"];
@@ -244,17 +235,26 @@ export const longSimulations: Section = {
     const Tmin = Ts[0]!;
     const perStepKiB =
       (at(plain.method, Tmax).bytes - at(plain.method, Tmin).bytes) / (Tmax - Tmin) / 1024;
-    const notes = [
-      `${n} oscillators, T = ${Ts.join(", ")} steps. Memory = V8 heap in use + ArrayBuffer bytes after a forced ` +
+    const memoryNote = measuresMemory
+      ? `Memory = V8 heap in use + ArrayBuffer bytes after a forced ` +
         "garbage collection (and a 20 ms wait for V8 to free dead array buffers), minus the same before the " +
         "computation (noise about ±1 MiB; negative values drawn as 0): for reverse mode measured between the " +
         "forward sweep (vjp) and the backward sweep, i.e. what is kept for the backward sweep; for jacfwd " +
-        `measured inside the last simulation step. Time: forward + backward, median of ${reps} interleaved ` +
-        "run(s), measured live " +
-        "while the tour runs (the machine may be shared; gc time excluded).",
-      `Plain reverse mode grows by about ${perStepKiB.toFixed(1)} KiB per step here; at T = ${Tmax}: ` +
+        "measured inside the last simulation step."
+      : "Memory: measured in Node only (it needs Node's garbage collector); the report " +
+        "(`npm run tour`) shows it.";
+    const notes = [
+      `${n} oscillators, T = ${Ts.join(", ")} steps. ${memoryNote} Time: forward + backward, ` +
+        `median of ${reps} interleaved run(s), measured live while the section runs (the machine ` +
+        "may be shared; gc time excluded).",
+      (measuresMemory
+        ? `Plain reverse mode grows by about ${perStepKiB.toFixed(1)} KiB per step here; at T = ${Tmax}: `
+        : `At T = ${Tmax}: `) +
         atMax
-          .map((r) => `${r.method} ${(r.bytes / MiB).toFixed(2)} MiB, ${r.ms.toFixed(0)} ms`)
+          .map(
+            (r) =>
+              `${r.method} ${measuresMemory ? `${(r.bytes / MiB).toFixed(2)} MiB, ` : ""}${r.ms.toFixed(0)} ms`,
+          )
           .join("; ") +
         ".",
       "Recorded by `npm run bench:memory` (bench/scanMemory.ts, docs/benchmarks.md, separate processes, " +
@@ -275,20 +275,24 @@ export const longSimulations: Section = {
         "integer such that C(s + r, s) >= T). Here chainrule's lax.scan computes the same gradient all " +
         "three ways; `checkpoint: { snapshots }` selects revolve.",
       notes,
+      code: [liveCodeBlock(live, source)],
       checks,
       figures: [
         {
           caption:
-            "Memory kept by each method against the number of steps T (live heap + array buffers, MiB).",
-          svg: plotSvg({
-            color: colourScale(methods),
-            x: { label: "steps T", grid: true },
-            y: { label: "memory (MiB)", grid: true },
-            marks: [
-              Plot.line(memRows, { x: "T", y: "mib", stroke: "method" }),
-              Plot.dot(memRows, { x: "T", y: "mib", fill: "method", r: 3 }),
-            ],
-          }),
+            "Memory kept by each method against the number of steps T (live heap + array buffers, MiB)" +
+            (measuresMemory ? "." : ": measured in Node only."),
+          svg: !measuresMemory
+            ? '<p class="node-only">Measured in Node only: the memory measurement needs Node\'s garbage collector (see the report).</p>'
+            : plotSvg({
+                color: colourScale(methods),
+                x: { label: "steps T", grid: true },
+                y: { label: "memory (MiB)", grid: true },
+                marks: [
+                  Plot.line(memRows, { x: "T", y: "mib", stroke: "method" }),
+                  Plot.dot(memRows, { x: "T", y: "mib", fill: "method", r: 3 }),
+                ],
+              }),
         },
         {
           caption: `Time of each method (forward + backward, ms, median of ${reps} run(s), measured live).`,

@@ -5,14 +5,50 @@
  * and seed 002's expression swell against common-subexpression elimination:
  * the expanded symbolic derivative of the iterated quadratic map, its CSE'd
  * form (a tiny CSE in tour/lib/expr.ts) and chainrule's derivative program
- * (emitSource), with their sizes.
+ * (emitSource), with their sizes. Live: the programs are
+ * s14-graphs-cse.live.js; this module draws them, runs the tour's symbolic
+ * differentiator and CSE (tour/lib/expr.ts) and checks everything against
+ * the analytic derivatives and grad.
  */
-import { runInNewContext } from "node:vm";
-import { emitSource, grad, graphSize, jvp, np, toDot, vjp, type Array } from "../../src/index.js";
-import { codeRegion } from "../lib/code.js";
+import { grad, graphSize, np, toDot, type Array } from "../../src/index.js";
 import * as E from "../lib/expr.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
 import { graphSvg } from "../lib/plot.js";
-import { check, checkRel, type Section, type SectionResult } from "../lib/types.js";
+import {
+  check,
+  checkRel,
+  requireLiveSource,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
+
+const live: LiveCode = {
+  file: "s14-graphs-cse.live.js",
+  caption:
+    "The programs drawn below, the iterated map and its derivative program (live: edit and run)",
+  outputs: {
+    power8: "function",
+    f1Forward: "function",
+    f1Reverse: "function",
+    f2Forward: "function",
+    f2Reverse: "function",
+    iterated: "function",
+    derivativeSource: "function",
+  },
+};
+
+type Fn1 = (x: Array) => Array;
+type Fn3 = (a: Array, b: Array, c: Array) => Array[];
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  power8: Fn1;
+  f1Forward: (x: Array) => Array[];
+  f1Reverse: (x: Array) => Array[];
+  f2Forward: Fn3;
+  f2Reverse: Fn3;
+  iterated: (n: number) => Fn1;
+  derivativeSource: (n: number) => string;
+}
 
 /** DOT text of the expression tree of x*x applied `depth` times: every use drawn separately. */
 function treeDot(depth: number): string {
@@ -35,59 +71,14 @@ function treeDot(depth: number): string {
   return lines.join("\n");
 }
 
-// #region programs
-// Seed 000: x = x*x three times (x^8), and f1, f2.
-const power8 = (x: Array) => {
-  x = x.mul(x);
-  x = x.mul(x);
-  x = x.mul(x);
-  return x;
-};
-const f1 = (x1: Array) => {
-  x1 = x1.mul(x1);
-  x1 = x1.mul(x1);
-  return [x1, x1, x1];
-};
-const f2 = (x1: Array, x2: Array, x3: Array) => {
-  x1 = x1.mul(x2).mul(x3);
-  x1 = x1.mul(x1);
-  return x1;
-};
-// Forward mode: one jvp gives all of f1's outputs; reverse mode needs one pullback per output.
-const f1Forward = (x: Array) => jvp(f1, [x], [1])[1];
-const f1Reverse = (x: Array) => {
-  const [, pullback] = vjp(f1, x);
-  return [0, 1, 2].map((i) => pullback([0, 1, 2].map((j) => (i === j ? 1 : 0)))[0]);
-};
-// For f2 it is the other way round: three jvps, or one pullback.
-const f2Forward = (a: Array, b: Array, c: Array) =>
-  [0, 1, 2].map(
-    (i) =>
-      jvp(
-        f2,
-        [a, b, c],
-        [0, 1, 2].map((j) => (i === j ? 1 : 0)),
-      )[1],
-  );
-const f2Reverse = (a: Array, b: Array, c: Array) => vjp(f2, a, b, c)[1](1) as Array[];
-// #endregion
-
-// #region swell
-const quadmap = (x: Array) => x.mul(x).add(x.mul(3)).add(4);
-const iterated = (n: number) => (x: Array) => {
-  for (let i = 0; i < n; i++) x = quadmap(x);
-  return x;
-};
-// chainrule's optimised derivative program, as JavaScript source:
-const derivativeSource = (n: number) => emitSource(grad(iterated(n)))(0.3);
-// #endregion
-
 const symbolicQuadmap = (x: E.Expr) => E.add(E.add(E.pow(x, 2), E.mul(E.cst(3), x)), E.cst(4));
 
-/** Runs a CSE'd form (its printed text is valid JavaScript) at x, in a fresh V8 context. */
+/** Runs a CSE'd form (its printed text is valid JavaScript) at x, as a function of x alone. */
 function runCse(form: E.CseForm, x: number): number {
   const body = form.temps.map((t) => `const ${t.name} = ${t.text};`).join("\n");
-  const fn = runInNewContext(`(x) => {\n${body}\nreturn ${form.result};\n}`) as (
+  // Generated arithmetic (tour/lib/expr.ts prints it), run the same way in Node and the page.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const fn = new Function("x", `"use strict";\n${body}\nreturn ${form.result};`) as (
     x: number,
   ) => number;
   return fn(x);
@@ -95,8 +86,11 @@ function runCse(form: E.CseForm, x: number): number {
 
 /** Runs emitSource's program (a function named compute) at x0. */
 function runEmitted(source: string, x: number): number {
-  const compute = runInNewContext(`${source}\ncompute;`) as (x0: number) => number[];
-  return compute(x)[0]!;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function(`"use strict";\n${source}\nreturn compute;`) as () => (
+    x0: number,
+  ) => number[];
+  return make()(x)[0]!;
 }
 
 const clip = (s: string, n: number) =>
@@ -105,7 +99,11 @@ const clip = (s: string, n: number) =>
 export const graphsCse: Section = {
   id: "graphs-cse",
   title: "14. Trees, DAGs and common subexpressions",
-  async run(): Promise<SectionResult> {
+  live,
+  async run(opts, liveSource): Promise<SectionResult> {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { power8, f1Forward, f1Reverse, f2Forward, f2Reverse, iterated, derivativeSource } = v;
     const x0 = 0.3;
     const sizes = graphSize(power8)(1.1);
     const [treePic, dagPic] = await Promise.all([
@@ -137,7 +135,7 @@ export const graphsCse: Section = {
       const d = E.diff(s);
       const expanded = E.toText(d);
       const form = E.cse(d);
-      const source = derivativeSource(n);
+      const program = derivativeSource(n);
       const ad = grad(iterated(n))(x0).item();
       return {
         n,
@@ -147,13 +145,13 @@ export const graphsCse: Section = {
           ...form.temps.map((t) => `${t.name} = ${t.text}`),
           `result = ${form.result}`,
         ].join("\n"),
-        source,
-        sourceOps: Number(/(\d+) operations/.exec(source)?.[1] ?? NaN),
+        source: program,
+        sourceOps: Number(/(\d+) operations/.exec(program)?.[1] ?? NaN),
         treeOps: E.treeSize(d),
         ad,
         symbolic: E.evaluate(d, x0),
         cseValue: runCse(form, x0),
-        emitted: runEmitted(source, x0),
+        emitted: runEmitted(program, x0),
       };
     });
     let six: E.Expr = E.X;
@@ -190,11 +188,7 @@ export const graphsCse: Section = {
           "form, not in value or growth.",
       ],
       code: [
-        { caption: "The programs drawn below", source: codeRegion(import.meta.url, "programs") },
-        {
-          caption: "The iterated map and its derivative program",
-          source: codeRegion(import.meta.url, "swell"),
-        },
+        { caption: live.caption, source, live: true },
         ...swell.flatMap((s) => [
           {
             caption: `Derivative of quadmap applied ${s.n} times, expanded (symbolic)`,

@@ -5,90 +5,86 @@
  * lines each and checked against grad and jvp; np.exp on a Dual fails as in
  * the seed while jvp(np.exp) works; seed 002's finite differences of the
  * piecewise x^3 / x^2 on a coarse grid go wrong near x = 2 (worse for f'');
- * and the pyhf model's logpdf at (1, 1).
+ * and the pyhf model's logpdf at (1, 1). Live: the experiment (both classes,
+ * the piecewise function, the pyhf model written pyhf's way) is
+ * s15-by-hand.live.js; this module adds np.gradient's finite differences, the
+ * plain-JS pyhf reference, the checks and the figures.
  */
-import { grad, jvp, np, type Array } from "../../src/index.js";
-import { codeRegion } from "../lib/code.js";
+import { np } from "../../src/index.js";
+import { logGammaNumber } from "../../src/stats/special.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
 import { METHOD_COLORS, Plot, colorScale, grid, plotSvg } from "../lib/plot.js";
-import { check, checkRel, checkWorst, type Section, type SectionResult } from "../lib/types.js";
-import { logLikelihood, logLikelihoodJs } from "./s08-likelihood-fit.js";
+import {
+  check,
+  checkRel,
+  checkWorst,
+  requireLiveSource,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
 
-// #region var
-/** Seed 003's Var: each node knows its children (weight dz/dself, child z) and caches its adjoint. */
-class Var {
-  children: [number, Var][] = [];
-  gradValue: number | null = null;
-  constructor(readonly value: number) {}
-  mul(other: Var): Var {
-    const z = new Var(this.value * other.value);
-    this.children.push([other.value, z]); // dz/dself = other.value
-    other.children.push([this.value, z]); // dz/dother = self.value
-    return z;
-  }
-  add(other: Var): Var {
-    const z = new Var(this.value + other.value);
-    this.children.push([1, z]);
-    other.children.push([1, z]);
-    return z;
-  }
-  sin(): Var {
-    const z = new Var(Math.sin(this.value));
-    this.children.push([Math.cos(this.value), z]);
-    return z;
-  }
-  /** d(output)/d(this) by the chain rule over the children, computed once and cached. */
-  grad(): number {
-    if (this.gradValue === null) {
-      this.gradValue = this.children.reduce((s, [weight, v]) => s + weight * v.grad(), 0);
-    }
-    return this.gradValue;
-  }
+const live: LiveCode = {
+  file: "s15-by-hand.live.js",
+  caption:
+    "Seed 003's Var class, seed 004's Dual class, np.exp(Dual) vs jvp, seed 002's piecewise function and the pyhf logpdf (live: edit and run)",
+  outputs: {
+    varGrad: "object",
+    chainruleGrad: "object",
+    xs: "object",
+    dualEps: "object",
+    jvpEps: "object",
+    sq: "object",
+    cb: "object",
+    inverse: "object",
+    polynomial: "object",
+    expError: "string",
+    e3: "number",
+    de3: "number",
+    piecewise: "function",
+    d1: "function",
+    d2: "function",
+    logpdf: "number",
+  },
+};
+
+/** A dual number as the live code's Dual class makes it. */
+interface DualValue {
+  value: number;
+  eps: number;
 }
-const vx = new Var(0.5);
-const vy = new Var(4.2);
-const va = vx.mul(vy).add(vx.sin()); // a = x*y + sin(x)
-va.gradValue = 1.0;
-// #endregion
-
-// #region dual
-/** Seed 004's Dual: value + eps·ε with ε² = 0, and the four arithmetic rules. */
-class Dual {
-  constructor(
-    readonly value: number,
-    readonly eps: number = 0,
-  ) {}
-  static of(o: Dual | number): Dual {
-    return o instanceof Dual ? o : new Dual(o);
-  }
-  add(o: Dual | number) {
-    const b = Dual.of(o);
-    return new Dual(this.value + b.value, this.eps + b.eps);
-  }
-  sub(o: Dual | number) {
-    const b = Dual.of(o);
-    return new Dual(this.value - b.value, this.eps - b.eps);
-  }
-  mul(o: Dual | number) {
-    const b = Dual.of(o);
-    return new Dual(this.value * b.value, this.eps * b.value + this.value * b.eps);
-  }
-  div(o: Dual | number) {
-    const b = Dual.of(o);
-    if (b.value === 0) throw new RangeError("Dual.div: division by zero");
-    // 1/(x + aε) = 1/x - ε a/x²
-    return new Dual(this.value / b.value, this.eps / b.value - (this.value / b.value ** 2) * b.eps);
-  }
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  varGrad: [number, number];
+  chainruleGrad: [number, number];
+  xs: number[];
+  dualEps: number[];
+  jvpEps: number[];
+  sq: DualValue;
+  cb: DualValue;
+  inverse: [number, number];
+  polynomial: [number, number];
+  expError: string;
+  e3: number;
+  de3: number;
+  piecewise: (x: unknown) => { item(): number };
+  d1: (x: number) => { item(): number };
+  d2: (x: number) => { item(): number };
+  logpdf: number;
 }
-const square = (x: Dual) => x.mul(x);
-const cube = (x: Dual) => x.mul(x).mul(x);
-// #endregion
 
-// #region piecewise
-// Seed 002's control_flow_func: plain JS control flow on the value.
-const piecewise = (x: Array): Array => (x.item() > 2 ? x.pow(2) : x.pow(3));
-const d1 = grad(piecewise);
-const d2 = grad((x: Array) => d1(x));
-// #endregion
+/**
+ * The pyhf model's log-likelihood in plain JS (seed 002's numbers): the reference for the live
+ * code's chainrule logpdf. log Pois(15 | 5 mu + 10 gamma) + tau log(gamma tau) - gamma tau -
+ * lgamma(tau + 1), tau = (10 / 3.5)².
+ */
+function pyhfLogpdfJs(mu: number, gamma: number): number {
+  const tau = (10 / 3.5) ** 2;
+  const rate = 5 * mu + 10 * gamma;
+  let logFactorial = 0;
+  for (let i = 2; i <= 15; i++) logFactorial += Math.log(i);
+  const main = 15 * Math.log(rate) - rate - logFactorial;
+  return main + tau * Math.log(gamma * tau) - gamma * tau - logGammaNumber(tau + 1);
+}
 
 /** NumPy's np.gradient: central differences inside, one-sided at the ends (spacing from xs, or 1). */
 function npGradient(ys: number[], xs?: number[]): number[] {
@@ -104,38 +100,18 @@ function npGradient(ys: number[], xs?: number[]): number[] {
 export const byHand: Section = {
   id: "by-hand",
   title: "15. AD by hand: Var graph, dual numbers, and finite differences at a kink",
-  run(opts): SectionResult {
-    // Var graph vs grad.
-    const z = (x: Array, y: Array) => x.mul(y).add(np.sin(x));
-    const [gx, gy] = grad(z, { argnums: [0, 1] })(0.5, 4.2);
-
-    // Dual numbers vs jvp, and the error plot of seed 004.
-    const xs = grid(0, 10, opts.quick ? 41 : 100);
-    const dualEps = xs.map((x) => square(new Dual(x, 1)).eps);
-    const jvpEps = xs.map((x) => jvp((t: Array) => t.mul(t), [x], [1])[1].item());
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { varGrad, chainruleGrad, xs, dualEps, jvpEps, sq, cb, expError, e3, de3 } = v;
+    const { piecewise, d1, d2, logpdf } = v;
+    // The error plot of seed 004.
     const relErr = (d: number, x: number) => Math.abs(1 - d / (2 * x)); // NaN at x = 0 (0/0)
     const errRows = xs.flatMap((x, i) => [
       { x, err: relErr(dualEps[i]!, x), series: "Dual class" },
       { x, err: relErr(jvpEps[i]!, x), series: "chainrule jvp" },
     ]);
-    const sq = square(new Dual(3.1, 1));
-    const cb = cube(new Dual(2, 1));
-    const inv = new Dual(1).div(new Dual(2, 1)); // d/dx 1/x at 2 = -1/4
-    const [, invJvp] = jvp((t: Array) => np.divide(1, t), [2], [1]);
-    const poly = new Dual(1.5, 1).mul(new Dual(1.5, 1)).sub(new Dual(1.5, 1).mul(3)).add(2);
-    const [, polyJvp] = jvp((t: Array) => t.mul(t).sub(t.mul(3)).add(2), [1.5], [1]);
-
-    // np.exp on a Dual: refused (as numpy refuses), while jvp(np.exp) works.
-    let expError = "";
-    try {
-      np.exp(new Dual(3, 1) as never);
-    } catch (e) {
-      expError = `${(e as Error).name}: ${(e as Error).message}`;
-    }
-    // #region exp
-    const [e3, de3] = jvp(np.exp, [3], [1]); // (e^3, e^3)
-    // #endregion
-
     // Finite differences of the piecewise function on the seed's coarse grid.
     const coarse = grid(-2, 5, 11);
     const yCoarse = coarse.map((x) => piecewise(np.array(x)).item());
@@ -155,9 +131,6 @@ export const byHand: Section = {
         ? []
         : coarse.map((x, i) => ({ x, y: fdSeed[i]!, series: `seed's ${label} FD formula` }))),
     ];
-
-    // pyhf's uncorrelated_background([5], [10], [3.5]) at (mu, gamma) = (1, 1), data [15] + auxdata.
-    const logpdf = logLikelihood(np.array([1, 1])).item();
 
     const firstSeries = ["f' by grad", "f' by finite differences"];
     const secondSeries = ["f'' by grad", "f'' by finite differences", "seed's f'' FD formula"];
@@ -193,18 +166,7 @@ export const byHand: Section = {
           "no spacing, so its points come out multiplied by the spacing 0.7 (the grey points); the " +
           "orange points use the spacing in both calls.",
       ],
-      code: [
-        { caption: "Seed 003's Var class", source: codeRegion(import.meta.url, "var") },
-        { caption: "Seed 004's Dual class", source: codeRegion(import.meta.url, "dual") },
-        {
-          caption: "What np.exp(Dual(3, 1)) needed: jvp",
-          source: codeRegion(import.meta.url, "exp"),
-        },
-        {
-          caption: "Seed 002's piecewise function, differentiated through JS control flow",
-          source: codeRegion(import.meta.url, "piecewise"),
-        },
-      ],
+      code: [{ caption: live.caption, source, live: true }],
       seedValues: [
         {
           what: "square(Dual(3.1, 1))",
@@ -228,7 +190,7 @@ export const byHand: Section = {
         {
           what: "myexp(Dual(3, 1))",
           seed: "TypeError: loop of ufunc does not support argument 0 of type Dual which has no callable exp method",
-          chainrule: `${expError.slice(0, 110)}…; jvp(np.exp, [3], [1]) = (${e3.item()}, ${de3.item()})`,
+          chainrule: `${expError.slice(0, 110)}…; jvp(np.exp, [3], [1]) = (${e3}, ${de3})`,
         },
         {
           what: "m.logpdf(pars, data) at (1, 1)",
@@ -238,19 +200,32 @@ export const byHand: Section = {
         {
           what: "da/dx, da/dy for a = x*y + sin(x) at (0.5, 4.2)",
           seed: "(printed by the slides' code, no value shown)",
-          chainrule: `Var: ${vx.grad()}, ${vy.grad()}; grad: ${gx.item()}, ${gy.item()}`,
+          chainrule: `Var: ${varGrad[0]}, ${varGrad[1]}; grad: ${chainruleGrad[0]}, ${chainruleGrad[1]}`,
         },
       ],
       checks: [
-        check("Var graph: da/dx", vx.grad(), gx.item(), "grad", 1e-15),
-        check("Var graph: da/dy", vy.grad(), gy.item(), "grad", 0),
-        check("Var graph: da/dx", vx.grad(), 4.2 + Math.cos(0.5), "analytic y + cos x", 1e-15),
+        check("Var graph: da/dx", varGrad[0], chainruleGrad[0], "grad", 1e-15),
+        check("Var graph: da/dy", varGrad[1], chainruleGrad[1], "grad", 0),
+        check("Var graph: da/dx", varGrad[0], 4.2 + Math.cos(0.5), "analytic y + cos x", 1e-15),
         check("square(Dual(3.1, 1)).eps", sq.eps, 6.2, "seed's printout", 1e-15),
         check("cube(Dual(2, 1)).eps", cb.eps, 12, "seed's printout", 0),
-        check("Dual division: d/dx 1/x at 2", inv.eps, invJvp.item(), "jvp", 1e-16),
-        check("Dual + − ×: d/dx (x² − 3x + 2) at 1.5", poly.eps, polyJvp.item(), "jvp", 1e-15),
+        check("Dual division: d/dx 1/x at 2", v.inverse[0], v.inverse[1], "jvp", 1e-16),
+        check(
+          "Dual division: d/dx 1/x at 2, analytic",
+          v.inverse[0],
+          -1 / 4,
+          "analytic -1/x²",
+          1e-16,
+        ),
+        check(
+          "Dual + − ×: d/dx (x² − 3x + 2) at 1.5",
+          v.polynomial[0],
+          v.polynomial[1],
+          "jvp",
+          1e-15,
+        ),
         checkWorst("Dual eps of x² on [0, 10]", dualEps, jvpEps, "jvp", 0),
-        check("jvp(np.exp) at 3", de3.item(), Math.exp(3), "analytic e³", 1e-12),
+        check("jvp(np.exp) at 3", de3, Math.exp(3), "analytic e³", 1e-12),
         checkWorst(
           "f' of the piecewise function by grad",
           ad1,
@@ -266,7 +241,7 @@ export const byHand: Section = {
           1e-15,
         ),
         checkRel("pyhf logpdf at (1, 1)", logpdf, -4.25748227, "seed's printout (pyhf)", 1e-8),
-        checkRel("pyhf logpdf at (1, 1)", logpdf, logLikelihoodJs(1, 1), "plain-JS formula", 1e-14),
+        checkRel("pyhf logpdf at (1, 1)", logpdf, pyhfLogpdfJs(1, 1), "plain-JS formula", 1e-14),
       ],
       figures: [
         {

@@ -7,63 +7,111 @@
  * diagnostics infer.ess and infer.rhat. References: the analytic gradient,
  * a plain-JS leapfrog, the analytic mean and covariance (within the
  * Monte-Carlo error that the computed ESS implies), and the analytic ESS of
- * an AR(1) series.
+ * an AR(1) series. Live: the target, the trajectories and the NUTS run are
+ * s16-hmc.live.js (the page runs the shorter `quick` sampling); this module
+ * adds the plain-JS references (built from the live code's mu, sd and rho),
+ * the diagnostics, checks and figures.
  */
-import { grad, infer, np, physics, random, vmap, type Array as NdArray } from "../../src/index.js";
+import { grad, infer, np, vmap, type Array as NdArray } from "../../src/index.js";
+import { liveCodeBlock, runLiveCode, type LiveCode } from "../lib/live.js";
 import { Plot, grid, maxAbsDiff, numbers, plotSvg } from "../lib/plot.js";
-import { check, checkWorst, type Check, type Section, type SectionResult } from "../lib/types.js";
+import {
+  check,
+  checkWorst,
+  requireLiveSource,
+  type Check,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
 
-const MU = [1, -0.5];
-const SD = [1, 2];
-const RHO = 0.8;
-const SIGMA = [
-  [SD[0]! ** 2, RHO * SD[0]! * SD[1]!],
-  [RHO * SD[0]! * SD[1]!, SD[1]! ** 2],
-];
-const DET = SIGMA[0]![0]! * SIGMA[1]![1]! - SIGMA[0]![1]! ** 2;
-/** The precision matrix Sigma^-1 (2 x 2 inverse written out). */
-const PREC = [
-  [SIGMA[1]![1]! / DET, -SIGMA[0]![1]! / DET],
-  [-SIGMA[1]![0]! / DET, SIGMA[0]![0]! / DET],
-];
-const SEED = 16;
-const STEP = 0.1;
+const live: LiveCode = {
+  file: "s16-hmc.live.js",
+  caption: "The target, the leapfrog trajectories and the NUTS run (live: edit and run)",
+  outputs: {
+    mu: "object",
+    sd: "object",
+    rho: "number",
+    logDensity: "function",
+    stepSize: "number",
+    trajSteps: "number",
+    starts: "object",
+    trajectories: "object",
+    seed: "number",
+    chains: "number",
+    numWarmup: "number",
+    numSamples: "number",
+    result: "object",
+    samplerSeconds: "number",
+  },
+  quickInPage: true,
+};
 
-const precision = np.array(PREC);
-const mean = np.array(MU);
-/** log p(x) = -(x - mu)^T Sigma^-1 (x - mu) / 2 (unnormalised). */
-function logDensity(x: NdArray): NdArray {
-  const d = np.subtract(x, mean);
-  return np.multiply(-0.5, np.sum(np.multiply(d, np.matmul(precision, d))));
-}
-/** The potential energy of HMC: U(q) = -log p(q). */
-const potential = (q: NdArray): NdArray => np.negative(logDensity(q));
-
-/** -grad log p = Sigma^-1 (x - mu), in plain JS. */
-function gradPotentialJs(x: number[]): number[] {
-  const d = [x[0]! - MU[0]!, x[1]! - MU[1]!];
-  return [PREC[0]![0]! * d[0]! + PREC[0]![1]! * d[1]!, PREC[1]![0]! * d[0]! + PREC[1]![1]! * d[1]!];
-}
-function potentialJs(x: number[]): number {
-  const g = gradPotentialJs(x);
-  return 0.5 * (g[0]! * (x[0]! - MU[0]!) + g[1]! * (x[1]! - MU[1]!));
-}
-/** The normalised density, for the contours and the marginals. */
-function densityJs(x: number, y: number): number {
-  return Math.exp(-potentialJs([x, y])) / (2 * Math.PI * Math.sqrt(DET));
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  mu: number[];
+  sd: number[];
+  rho: number;
+  logDensity: (x: NdArray) => NdArray;
+  stepSize: number;
+  trajSteps: number;
+  starts: { q: number[]; p: number[] }[];
+  trajectories: { q: number[][]; p: number[][] }[];
+  seed: number;
+  chains: number;
+  numWarmup: number;
+  numSamples: number;
+  result: ReturnType<typeof infer.nuts>;
+  samplerSeconds: number;
 }
 
-/** Plain-JS leapfrog (kick-drift-kick, unit mass): the positions after each step. */
-function leapfrogJs(q0: number[], p0: number[], steps: number): number[][] {
+/** The Gaussian target in plain JS (the references), from the live code's mu, sd and rho. */
+function gaussian(mu: number[], sd: number[], rho: number) {
+  const sigma = [
+    [sd[0]! ** 2, rho * sd[0]! * sd[1]!],
+    [rho * sd[0]! * sd[1]!, sd[1]! ** 2],
+  ];
+  const det = sigma[0]![0]! * sigma[1]![1]! - sigma[0]![1]! ** 2;
+  /** The precision matrix Sigma^-1 (2 x 2 inverse written out). */
+  const prec = [
+    [sigma[1]![1]! / det, -sigma[0]![1]! / det],
+    [-sigma[1]![0]! / det, sigma[0]![0]! / det],
+  ];
+  /** -grad log p = Sigma^-1 (x - mu). */
+  const gradPotential = (x: number[]): number[] => {
+    const d = [x[0]! - mu[0]!, x[1]! - mu[1]!];
+    return [
+      prec[0]![0]! * d[0]! + prec[0]![1]! * d[1]!,
+      prec[1]![0]! * d[0]! + prec[1]![1]! * d[1]!,
+    ];
+  };
+  /** U(x) = -log p(x) = (x - mu)^T Sigma^-1 (x - mu) / 2. */
+  const potential = (x: number[]): number => {
+    const g = gradPotential(x);
+    return 0.5 * (g[0]! * (x[0]! - mu[0]!) + g[1]! * (x[1]! - mu[1]!));
+  };
+  /** The normalised density, for the contours and the marginals. */
+  const density = (x: number, y: number): number =>
+    Math.exp(-potential([x, y])) / (2 * Math.PI * Math.sqrt(det));
+  return { sigma, gradPotential, potential, density };
+}
+
+/** Plain-JS leapfrog (kick-drift-kick, unit mass): positions and momenta after each step. */
+function leapfrogJs(
+  gradPotential: (q: number[]) => number[],
+  step: number,
+  q0: number[],
+  p0: number[],
+  steps: number,
+): number[][] {
   let q = q0.slice();
   let p = p0.slice();
   const out: number[][] = [];
   for (let s = 0; s < steps; s++) {
-    let g = gradPotentialJs(q);
-    p = p.map((pi, i) => pi - (STEP / 2) * g[i]!);
-    q = q.map((qi, i) => qi + STEP * p[i]!);
-    g = gradPotentialJs(q);
-    p = p.map((pi, i) => pi - (STEP / 2) * g[i]!);
+    let g = gradPotential(q);
+    p = p.map((pi, i) => pi - (step / 2) * g[i]!);
+    q = q.map((qi, i) => qi + step * p[i]!);
+    g = gradPotential(q);
+    p = p.map((pi, i) => pi - (step / 2) * g[i]!);
     out.push(q.concat(p));
   }
   return out;
@@ -92,31 +140,25 @@ function row(svgs: string[]): string {
 export const hmc: Section = {
   id: "hmc",
   title: "16. Hamiltonian Monte Carlo: leapfrog trajectories, NUTS, ESS and R-hat",
-  run(opts): SectionResult {
-    const chains = 4;
-    const numWarmup = opts.quick ? 200 : 500;
-    const numSamples = opts.quick ? 250 : 1500;
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { logDensity, starts, trajSteps, chains, numWarmup, numSamples, result } = v;
+    const { mu: MU, sd: SD, rho: RHO, stepSize: STEP, seed: SEED, samplerSeconds } = v;
+    const target = gaussian(MU, SD, RHO);
+    const SIGMA = target.sigma;
+    const { gradPotential: gradPotentialJs, potential: potentialJs, density: densityJs } = target;
+    const mean = np.array(MU);
     const checks: Check[] = [];
 
     // 1. Leapfrog trajectories of H(q, p) = U(q) + |p|^2 / 2 from three starts.
-    const starts = [
-      { q: [-1, -3], p: [1.2, 0.4] },
-      { q: [2.5, 3], p: [-0.5, -1.5] },
-      { q: [0, 1], p: [1.5, -1] },
-    ];
-    const trajSteps = 60;
-    const integrator = physics.leapfrog(potential, { stepSize: STEP });
     const trajRows: { x: number; y: number; path: string; step: number }[] = [];
     let maxTrajDiff = 0;
     let maxEnergyError = 0;
     starts.forEach((s, k) => {
-      const [qs, ps] = integrator.trajectory(np.array(s.q), np.array(s.p), trajSteps) as [
-        NdArray,
-        NdArray,
-      ];
-      const q = qs.toArray() as number[][];
-      const p = ps.toArray() as number[][];
-      const ref = leapfrogJs(s.q, s.p, trajSteps);
+      const { q, p } = v.trajectories[k]!;
+      const ref = leapfrogJs(gradPotentialJs, STEP, s.q, s.p, trajSteps);
       maxTrajDiff = Math.max(
         maxTrajDiff,
         maxAbsDiff(
@@ -150,15 +192,7 @@ export const hmc: Section = {
       ),
     );
 
-    // 2. NUTS: several chains in one call.
-    const t0 = performance.now();
-    const result = infer.nuts(logDensity, np.zeros([2]), {
-      key: random.key(SEED),
-      numWarmup,
-      numSamples,
-      chains,
-    });
-    const samplerSeconds = (performance.now() - t0) / 1000;
+    // 2. NUTS (run by the live code).
     const samples = result.samples as NdArray; // [chains, numSamples, 2]
     const draws = samples.toArray() as number[][][];
 
@@ -339,7 +373,7 @@ export const hmc: Section = {
         "from chainrule's grad. Because leapfrog is symplectic and reversible, the energy error stays " +
         "small, so long moves are accepted. The no-U-turn sampler (infer.nuts, as Stan and NumPyro) " +
         "doubles each trajectory until it turns back and adapts step size and mass matrix during " +
-        "warm-up. The target is a correlated Gaussian (μ = (1, −0.5), σ = (1, 2), ρ = 0.8) whose " +
+        `warm-up. The target is a correlated Gaussian (μ = (${MU.join(", ")}), σ = (${SD.join(", ")}), ρ = ${RHO}) whose ` +
         "mean and covariance are known, so the samples can be checked: each estimate must lie within " +
         "4 Monte-Carlo standard errors, computed from infer.ess of the averaged quantity. R-hat " +
         "(infer.rhat) compares the chains; values below 1.01 indicate they agree.",
@@ -352,6 +386,7 @@ export const hmc: Section = {
           `${essTail.map((e) => e.toFixed(0)).join(", ")}; R-hat ${rhat.map((r) => r.toFixed(4)).join(", ")} ` +
           `(x₁, x₂; ${chains * numSamples} draws).`,
       ],
+      code: [liveCodeBlock(live, source)],
       checks,
       figures: [
         {

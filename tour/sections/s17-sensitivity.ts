@@ -10,35 +10,72 @@
  * ("checkpoint": the solver's steps differentiated; "backsolve": the
  * continuous adjoint ODE integrated backwards). Reference: central finite
  * differences of a plain-JS fixed-step RK4 solution (step 1e-3), which also
- * checks the solution itself.
+ * checks the solution itself. Live: the model, the solve and the derivatives
+ * are s17-sensitivity.live.js (the page reruns it with the shorter `quick`
+ * times); this module keeps the plain-JS RK4 reference (its own copy of the
+ * vector field, with the live code's theta and y0), the checks and figures.
  */
-import { jacfwd, np, ode, vjp, type Array as NdArray } from "../../src/index.js";
-import { Plot, grid, maxAbsDiff, plotSvg } from "../lib/plot.js";
-import { check, checkWorst, type Check, type Section, type SectionResult } from "../lib/types.js";
+import { liveCodeBlock, runLiveCode, type LiveCode } from "../lib/live.js";
+import { Plot, maxAbsDiff, plotSvg } from "../lib/plot.js";
+import {
+  check,
+  checkWorst,
+  requireLiveSource,
+  type Check,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
 
-const THETA = [1.0, 0.4, 0.2, 0.8];
-const THETA_NAMES = ["α", "β", "δ", "γ"];
-const Y0 = [2, 1];
-const STATE_NAMES = ["prey x", "predator y"];
-const TOL = { rtol: 1e-8, atol: 1e-8 };
+const live: LiveCode = {
+  file: "s17-sensitivity.live.js",
+  caption: "The model, the solve, jacfwd and both adjoints (live: edit and run)",
+  outputs: {
+    theta0: "object",
+    y0: "object",
+    tol: "object",
+    tEnd: "number",
+    nt: "number",
+    times: "object",
+    solution: "object",
+    jac: "object",
+    ks: "object",
+    checkpointRows: "object",
+    backsolveRows: "object",
+    seconds: "object",
+  },
+  quickInPage: true,
+};
 
-/** The Lotka–Volterra vector field f(y, t, θ) in chainrule. */
-function lotkaVolterra(y: NdArray, _t: NdArray, theta: NdArray): NdArray {
-  const x = np.take(y, 0);
-  const z = np.take(y, 1);
-  const [a, b, d, g] = [0, 1, 2, 3].map((i) => np.take(theta, i));
-  const xz = np.multiply(x, z);
-  return np.stack([
-    np.subtract(np.multiply(a!, x), np.multiply(b!, xz)),
-    np.subtract(np.multiply(d!, xz), np.multiply(g!, z)),
-  ]);
+/** One reverse-mode row: dy_s(t_k)/dtheta for all parameters. */
+interface ReverseRow {
+  k: number;
+  s: number;
+  g: number[];
+}
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  theta0: number[];
+  y0: number[];
+  tol: { rtol: number; atol: number };
+  tEnd: number;
+  nt: number;
+  times: number[];
+  solution: number[][];
+  jac: number[][][];
+  ks: number[];
+  checkpointRows: ReverseRow[];
+  backsolveRows: ReverseRow[];
+  seconds: Record<string, number>;
 }
 
+const THETA_NAMES = ["α", "β", "δ", "γ"];
+const STATE_NAMES = ["prey x", "predator y"];
+
 /** The same model in plain JS, solved by classical RK4 with step dt; y at the times ts. */
-function solveJs(theta: number[], ts: number[], dt: number): number[][] {
+function solveJs(theta: number[], y0: number[], ts: number[], dt: number): number[][] {
   const [a, b, d, g] = theta as [number, number, number, number];
   const f = (x: number, y: number): [number, number] => [a * x - b * x * y, d * x * y - g * y];
-  let [x, y] = Y0 as [number, number];
+  let [x, y] = y0 as [number, number];
   let t = ts[0]!;
   const out: number[][] = [[x, y]];
   for (const target of ts.slice(1)) {
@@ -61,81 +98,25 @@ function solveJs(theta: number[], ts: number[], dt: number): number[][] {
 export const sensitivity: Section = {
   id: "sensitivity",
   title: "17. Sensitivity analysis: an ODE solution differentiated by forward and reverse mode",
-  run(opts): SectionResult {
-    const tEnd = opts.quick ? 8 : 15;
-    const nt = opts.quick ? 41 : 151;
-    const times = grid(0, tEnd, nt);
-    const ts = np.array(times);
-    const theta = np.array(THETA);
-    const y0 = np.array(Y0);
-    const solve = (
-      th: NdArray,
-      adjoint: "checkpoint" | "backsolve" = "checkpoint",
-      at: NdArray = ts,
-    ): NdArray => ode.odeint(lotkaVolterra, y0, at, th, { ...TOL, adjoint }) as NdArray;
-    const seconds: Record<string, number> = {};
-    const timed = <T>(name: string, f: () => T): T => {
-      const t0 = performance.now();
-      const r = f();
-      seconds[name] = (performance.now() - t0) / 1000;
-      return r;
-    };
-
-    const solution = timed("solve", () => solve(theta).toArray() as number[][]);
-    // Forward mode: the whole Jacobian [nt, 2, 4] in one jacfwd (4 tangents through the solver).
-    const jac = timed(
-      "jacfwd",
-      () => (jacfwd(solve) as (th: NdArray) => NdArray)(theta).toArray() as number[][][],
-    );
-
-    // Reverse mode, checkpoint adjoint: one vjp (a forward solve over all output times), then
-    // one pullback per output y_s(t_k), each giving ∂y_s(t_k)/∂θ for all four parameters.
-    const last = nt - 1;
-    const ks = (opts.quick ? [0.5, 1] : [1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1]).map((f) =>
-      Math.round(f * last),
-    );
-    const checkpointRows = timed("checkpoint", () => {
-      const [, pullback] = vjp((th: NdArray) => solve(th, "checkpoint"), theta);
-      return ks.flatMap((k) =>
-        [0, 1].map((s) => {
-          const ct = times.map(() => [0, 0]);
-          ct[k]![s] = 1;
-          const [g] = pullback(np.array(ct)) as NdArray[];
-          return { k, s, g: g!.toArray() as number[] };
-        }),
-      );
-    });
-    // Backsolve adjoint: its backward pass solves the adjoint ODE once per interval between
-    // output times, so each t_k gets its own solve with outputs [0, t_k] only (one vjp, two
-    // pullbacks: the adjoint runs backwards over [0, t_k] for each).
-    const backsolveRows = timed("backsolve", () =>
-      ks.flatMap((k) => {
-        const at = np.array([0, times[k]!]);
-        const [, pullback] = vjp((th: NdArray) => solve(th, "backsolve", at), theta);
-        return [0, 1].map((s) => {
-          const ct = [
-            [0, 0],
-            [0, 0],
-          ];
-          ct[1]![s] = 1;
-          const [g] = pullback(np.array(ct)) as NdArray[];
-          return { k, s, g: g!.toArray() as number[] };
-        });
-      }),
-    );
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { theta0: THETA, y0: Y0, tol: TOL, tEnd, nt, times, solution, jac, ks } = v;
+    const { checkpointRows, backsolveRows, seconds } = v;
     const rev = { checkpoint: checkpointRows, backsolve: backsolveRows };
 
     // Reference: the plain-JS RK4 solution and its central differences in each θ_j.
     const dt = 1e-3;
-    const ref = solveJs(THETA, times, dt);
+    const ref = solveJs(THETA, Y0, times, dt);
     const fd = THETA.map((p, j) => {
       const h = 1e-5 * Math.max(Math.abs(p), 1);
       const plus = THETA.slice();
       const minus = THETA.slice();
       plus[j] = p + h;
       minus[j] = p - h;
-      const yp = solveJs(plus, times, dt);
-      const ym = solveJs(minus, times, dt);
+      const yp = solveJs(plus, Y0, times, dt);
+      const ym = solveJs(minus, Y0, times, dt);
       return yp.map((row, k) => row.map((v, s) => (v - ym[k]![s]!) / (2 * h)));
     }); // fd[j][k][s]
 
@@ -241,6 +222,7 @@ export const sensitivity: Section = {
           `adjoint, ${ks.length} vjps (outputs [0, t_k]) + ${rev.backsolve.length} pullbacks ` +
           `${ms("backsolve")}.`,
       ],
+      code: [liveCodeBlock(live, source)],
       checks,
       figures: [
         {

@@ -14,49 +14,65 @@
  * is compared for the symplectic implicit midpoint rule (on the Hamiltonian
  * flow) and the non-symplectic classical RK4 (odeint's "rk4"). Forces
  * (physics.forces) of the Hénon–Heiles potential and of a Lennard-Jones
- * cluster are checked against the analytic forces.
+ * cluster are checked against the analytic forces. Live: the energies and
+ * the runs' settings are s18-mechanics.live.js (the page reruns it with the
+ * shorter `quick` runs); this module runs physics and ode on them and checks
+ * them against the plain-JS textbook equations and analytic forces.
  */
 import { jacfwd, jit, np, ode, physics, type Array as NdArray } from "../../src/index.js";
 import { Plot, grid, maxAbsDiff, numbers, plotSvg } from "../lib/plot.js";
-import { check, checkWorst, type Check, type Section, type SectionResult } from "../lib/types.js";
+import { liveCodeBlock, runLiveCode, type LiveCode } from "../lib/live.js";
+import {
+  check,
+  checkWorst,
+  requireLiveSource,
+  type Check,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
 
-const G = 9.81;
+const live: LiveCode = {
+  file: "s18-mechanics.live.js",
+  caption:
+    "The energies (Lagrangian, Hamiltonian, potentials) and the runs' settings (live: edit and run)",
+  outputs: {
+    g: "number",
+    lagrangian: "function",
+    hamiltonian: "function",
+    chaos: "object",
+    long: "object",
+    henonHeiles: "function",
+    lennardJones: "function",
+  },
+  quickInPage: true,
+};
+
+/** A Lennard-Jones cluster's positions as a pytree of three [n] arrays. */
+type Positions = { x: NdArray; y: NdArray; z: NdArray };
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  g: number;
+  lagrangian: (q: NdArray, qDot: NdArray) => NdArray;
+  hamiltonian: (q: NdArray, p: NdArray) => NdArray;
+  chaos: {
+    start: number[];
+    nudged: number[];
+    tEnd: number;
+    nOut: number;
+    tol: { rtol: number; atol: number };
+  };
+  long: { h: number; calm: number[]; tEnd: number; iterations: number; every: number };
+  henonHeiles: (r: NdArray) => NdArray;
+  lennardJones: (pos: Positions) => NdArray;
+}
+
 const MIDPOINT = "implicit midpoint (symplectic)";
 const RK4 = "RK4 (odeint, not symplectic)";
 const Q = np.array([0, 1]);
 const QDOT = np.array([2, 3]);
 
-/** The double pendulum's Lagrangian T − V (m₁ = m₂ = l₁ = l₂ = 1). */
-function lagrangian(q: NdArray, qDot: NdArray): NdArray {
-  const [t1, t2] = [np.take(q, 0), np.take(q, 1)];
-  const [w1, w2] = [np.take(qDot, 0), np.take(qDot, 1)];
-  const kinetic = np.add(
-    np.add(np.square(w1), np.multiply(0.5, np.square(w2))),
-    np.multiply(np.multiply(w1, w2), np.cos(np.subtract(t1, t2))),
-  );
-  return np.add(kinetic, np.add(np.multiply(2 * G, np.cos(t1)), np.multiply(G, np.cos(t2))));
-}
-
-/**
- * The Hamiltonian H(q, p) = pᵀM(q)⁻¹p / 2 + V(q), with the mass matrix
- * M = [[2, c], [c, 1]] (c = cos(θ₁ − θ₂)), M⁻¹ = [[1, −c], [−c, 2]] / (2 − c²).
- */
-function hamiltonian(q: NdArray, p: NdArray): NdArray {
-  const c = np.cos(np.subtract(np.take(q, 0), np.take(q, 1)));
-  const [p1, p2] = [np.take(p, 0), np.take(p, 1)];
-  const quad = np.add(
-    np.subtract(np.square(p1), np.multiply(np.multiply(2, c), np.multiply(p1, p2))),
-    np.multiply(2, np.square(p2)),
-  );
-  const kinetic = np.divide(quad, np.multiply(2, np.subtract(2, np.square(c))));
-  const potential = np.negative(
-    np.add(np.multiply(2 * G, np.cos(np.take(q, 0))), np.multiply(G, np.cos(np.take(q, 1)))),
-  );
-  return np.add(kinetic, potential);
-}
-
 /** The textbook equations of motion (e.g. Neumann's derivation), for equal unit masses and lengths. */
-function textbookAcceleration([t1, t2, w1, w2]: number[]): number[] {
+function textbookAcceleration([t1, t2, w1, w2]: number[], G: number): number[] {
   const [m1, m2, l1, l2] = [1, 1, 1, 1];
   const d = t1! - t2!;
   const den = 2 * m1 + m2 - m2 * Math.cos(2 * d);
@@ -80,14 +96,14 @@ function momentaJs([t1, t2, w1, w2]: number[]): number[] {
   const c = Math.cos(t1! - t2!);
   return [2 * w1! + c * w2!, c * w1! + w2!];
 }
-function energyJs([t1, t2, w1, w2]: number[]): number {
+function energyJs([t1, t2, w1, w2]: number[], G: number): number {
   const kinetic = w1! * w1! + 0.5 * w2! * w2! + w1! * w2! * Math.cos(t1! - t2!);
   return kinetic - 2 * G * Math.cos(t1!) - G * Math.cos(t2!);
 }
 
 /** Plain-JS classical RK4 of the textbook equations; the state after time T. */
-function textbookRk4(s0: number[], T: number, dt: number): number[] {
-  const f = (s: number[]) => [s[2]!, s[3]!, ...textbookAcceleration(s)];
+function textbookRk4(s0: number[], T: number, dt: number, G: number): number[] {
+  const f = (s: number[]) => [s[2]!, s[3]!, ...textbookAcceleration(s, G)];
   let s = s0.slice();
   const n = Math.round(T / dt);
   for (let i = 0; i < n; i++) {
@@ -100,30 +116,10 @@ function textbookRk4(s0: number[], T: number, dt: number): number[] {
   return s;
 }
 
-/** Hénon–Heiles potential V = (x² + y²)/2 + x²y − y³/3 and its analytic force −∇V. */
-function henonHeiles(r: NdArray): NdArray {
-  const [x, y] = [np.take(r, 0), np.take(r, 1)];
-  return np.add(
-    np.multiply(0.5, np.add(np.square(x), np.square(y))),
-    np.subtract(np.multiply(np.square(x), y), np.divide(np.power(y, 3), 3)),
-  );
-}
+/** Hénon–Heiles V = (x² + y²)/2 + x²y − y³/3 and its analytic force −∇V, in plain JS. */
 const henonHeilesJs = (x: number, y: number) => 0.5 * (x * x + y * y) + x * x * y - (y * y * y) / 3;
 const henonHeilesForceJs = (x: number, y: number) => [-(x + 2 * x * y), -(y + x * x - y * y)];
 
-/** Lennard-Jones energy Σ_{i<j} 4(r⁻¹² − r⁻⁶) of atoms at pos = {x, y, z} (a pytree of three [n] arrays). */
-function lennardJones(pos: { x: NdArray; y: NdArray; z: NdArray }): NdArray {
-  const n = pos.x.shape[0]!;
-  const diff = (a: NdArray) => np.subtract(np.expandDims(a, 1), np.expandDims(a, 0));
-  const r2 = np.add(np.add(np.square(diff(pos.x)), np.square(diff(pos.y))), np.square(diff(pos.z)));
-  // Only the pairs i < j (an upper-triangular mask; the diagonal gets r² = 1 to stay finite).
-  const mask = np.array(
-    Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (j > i ? 1 : 0))),
-  );
-  const safe = np.where(np.greater(mask, 0), r2, 1);
-  const inv6 = np.power(np.reciprocal(safe), 3);
-  return np.sum(np.multiply(mask, np.multiply(4, np.subtract(np.square(inv6), inv6))));
-}
 function lennardJonesForcesJs(p: number[][]): number[][] {
   const f = p.map(() => [0, 0, 0]);
   for (let i = 0; i < p.length; i++) {
@@ -144,7 +140,12 @@ function lennardJonesForcesJs(p: number[][]): number[][] {
 export const mechanics: Section = {
   id: "mechanics",
   title: "18. Mechanics from a Lagrangian: the double pendulum, symplectic integration, forces",
-  run(opts): SectionResult {
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { lagrangian, hamiltonian, henonHeiles, lennardJones, chaos, long } = v;
+    const energy = (s: number[]) => energyJs(s, v.g);
     const checks: Check[] = [];
     const acceleration = physics.lagrangianAcceleration(lagrangian);
     const flow = physics.hamiltonianFlow(hamiltonian);
@@ -165,7 +166,7 @@ export const mechanics: Section = {
       const q = np.array(s.slice(0, 2));
       const qDot = np.array(s.slice(2));
       ad.push(...numbers(acceleration(q, qDot)));
-      const [a1, a2] = textbookAcceleration(s);
+      const [a1, a2] = textbookAcceleration(s, v.g);
       ref.push(a1!, a2!);
       // Hamilton: q̇ = ∂H/∂p must return the velocities; ṗ = d(M q̇)/dt = Ṁ q̇ + M q̈.
       const [qd, pd] = flow(q, np.array(momentaJs(s))) as [NdArray, NdArray];
@@ -197,12 +198,8 @@ export const mechanics: Section = {
     const rhs = jit((y: NdArray) =>
       np.concatenate([np.take(y, QDOT), acceleration(np.take(y, Q), np.take(y, QDOT))]),
     );
-    const tEnd = opts.quick ? 10 : 20;
-    const nOut = opts.quick ? 401 : 1001;
+    const { tEnd, nOut, start, nudged, tol } = chaos;
     const times = grid(0, tEnd, nOut);
-    const start = [2.2, 2.6, 0, 0];
-    const nudged = [2.2, 2.6 + 1e-6, 0, 0];
-    const tol = { rtol: 1e-10, atol: 1e-10 };
     const t0 = performance.now();
     const traj = (
       ode.odeint((y: NdArray) => rhs(y), np.array(start), np.array(times), tol) as NdArray
@@ -211,11 +208,11 @@ export const mechanics: Section = {
     const traj2 = (
       ode.odeint((y: NdArray) => rhs(y), np.array(nudged), np.array(times), tol) as NdArray
     ).toArray() as number[][];
-    const e0 = energyJs(start);
+    const e0 = energy(start);
     checks.push(
       check(
         `odeint (dopri5, rtol ${tol.rtol}) energy error max |E(t) − E(0)| on [0, ${tEnd}]`,
-        Math.max(...traj.map((s) => Math.abs(energyJs(s) - e0))),
+        Math.max(...traj.map((s) => Math.abs(energy(s) - e0))),
         0,
         "exact motion conserves E",
         1e-6,
@@ -226,7 +223,7 @@ export const mechanics: Section = {
     checks.push(
       check(
         `odeint state (θ₁, θ₂, θ̇₁, θ̇₂) at t = ${times[k2]!.toFixed(2)}: max |difference|`,
-        maxAbsDiff(traj[k2]!, textbookRk4(start, times[k2]!, 1e-3)),
+        maxAbsDiff(traj[k2]!, textbookRk4(start, times[k2]!, 1e-3, v.g)),
         0,
         "plain-JS RK4 of the textbook equations, step 1e-3",
         1e-7,
@@ -236,12 +233,10 @@ export const mechanics: Section = {
     // 3. Energy over a long run with step h from a regular (low-energy) start: implicit
     // midpoint (symplectic) on the Hamiltonian flow, z' = z + h F((z + z')/2) solved by
     // Newton's method, vs odeint's classical RK4 (not symplectic) with the same step.
-    const h = 0.1;
-    const calm = [1.0, 0.5, 0, 0];
-    const eCalm = energyJs(calm);
-    const longEnd = opts.quick ? 100 : 200;
+    const { h, calm, iterations, every } = long;
+    const eCalm = energy(calm);
+    const longEnd = long.tEnd;
     const nSteps = Math.round(longEnd / h);
-    const iterations = 3;
     const F = (z: NdArray): NdArray => {
       const [qd, pd] = flow(np.take(z, Q), np.take(z, QDOT)) as [NdArray, NdArray];
       return np.concatenate([qd, pd]);
@@ -260,7 +255,6 @@ export const mechanics: Section = {
       }
       return [next, np.max(np.abs(residualAt(next)))];
     });
-    const every = opts.quick ? 5 : 10;
     const longTimes = grid(0, longEnd, nSteps / every + 1);
     let z = np.array([...calm.slice(0, 2), ...momentaJs(calm)]);
     const midEnergy = [0];
@@ -276,7 +270,7 @@ export const mechanics: Section = {
         const c = Math.cos(q1! - q2!);
         const w1 = (p1! - c * p2!) / (2 - c * c);
         const w2 = (2 * p2! - c * p1!) / (2 - c * c);
-        midEnergy.push(energyJs([q1!, q2!, w1, w2]) - eCalm);
+        midEnergy.push(energy([q1!, q2!, w1, w2]) - eCalm);
       }
     }
     const midSeconds = (performance.now() - t1) / 1000;
@@ -288,11 +282,11 @@ export const mechanics: Section = {
       }) as NdArray
     ).toArray() as number[][];
     const rk4Seconds = (performance.now() - t2) / 1000;
-    const rk4Energy = rk4.map((s) => energyJs(s) - eCalm);
+    const rk4Energy = rk4.map((s) => energy(s) - eCalm);
     checks.push(
       check(
         `odeint "rk4" (dt = ${h}) state at t = ${longEnd}: max |difference|`,
-        maxAbsDiff(rk4.at(-1)!, textbookRk4(calm, longEnd, h)),
+        maxAbsDiff(rk4.at(-1)!, textbookRk4(calm, longEnd, h, v.g)),
         0,
         "plain-JS RK4 of the textbook equations, same step",
         1e-8,
@@ -413,6 +407,7 @@ export const mechanics: Section = {
           `${maxMid.toExponential(2)}; RK4 ${rk4Seconds.toFixed(2)} s, ΔE at t = ${longEnd}: ` +
           `${rk4Energy.at(-1)!.toExponential(2)}.`,
       ],
+      code: [liveCodeBlock(live, source)],
       checks,
       figures: [
         {
