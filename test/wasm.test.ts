@@ -530,12 +530,20 @@ describe("wasm worker threads", () => {
     expect(await startWasmThreads(rt, 1)).toBeGreaterThan(0);
     // Bytes that are no Wasm module: the worker's compile throws.
     const broken = sharedGroupModule(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]));
-    // Two chunks of 4 elements, and a plain function for the calling thread.
+    // Two chunks of 4 elements, and a plain function for the calling thread
+    // that returns once the worker has started (word 1 of its control slot
+    // leaves "posted", 1): a worker that never started would not be waited
+    // for, nor report anything.
+    const control = new Int32Array(rt.memory.buffer, 0, 64);
+    const untilWorkerStarted = () => {
+      const t0 = performance.now();
+      while (Atomics.load(control, 16 + 1) === 1 && performance.now() - t0 < 5000);
+    };
     expect(() =>
       parallelGroup(
         rt,
         broken,
-        () => {},
+        untilWorkerStarted,
         1,
         [0, 0, 0, 0],
         [0, 0, 0, 0],

@@ -7,7 +7,7 @@
  *
  * Hand-off is through control words at the bottom of the shared memory
  * (Atomics, no messages per job): for worker w, slot w holds
- *   [seq, done, kind, arg0, arg1, ..., failed at index 10, ready at 11].
+ *   [seq, state, kind, arg0, arg1, ..., failed at index 10, ready at 11].
  * kind 0 / 1: gemm_float32 / gemm_float64 with args
  *   (aPack, bPack, c, k, nPanels, mPanels, chunk), at index 12 the address
  *   of one done flag (i32) per chunk, and at 13..15 the raw A, its rows m
@@ -26,9 +26,17 @@
  *   sit in Atomics.wait and cannot take messages, so a group module travels
  *   as bytes in the shared memory the first time a worker needs it; the
  *   worker compiles it, instantiates it on the memory, and keeps it by id.
- * The caller writes the job, bumps `seq` and notifies; the worker runs it,
- * stores `failed` (1 if it trapped) and `done = seq`, and notifies; the
- * caller waits for `done` and throws if a share failed.
+ * The caller writes the job, sets `state` to posted, bumps `seq` and
+ * notifies. A woken worker runs the job only if it moves `state` from
+ * posted to running (compare-exchange), and when done stores `failed` (1
+ * if it trapped) and sets `state` back to idle. The calling thread never
+ * waits for a worker that has not started: it computes every chunk that no
+ * worker has taken, and then moves each still-posted job to cancelled (the
+ * same compare-exchange, so exactly one side wins); it waits only for the
+ * workers that are running, each of which holds at most one chunk. A
+ * worker the host has descheduled therefore costs the call at most that
+ * one chunk, and a call finishes in about one-thread time even if no worker
+ * ever wakes.
  *
  * Threads are created on first use (Node; browsers with cross-origin
  * isolation), synchronously where the engine allows it, so that a plain
@@ -75,6 +83,14 @@ const GEMM_A_RAW = 13;
 /** Indices of a jit group job's element count and lanes per vector. */
 const GROUP_ELEMENTS = 13;
 const GROUP_LANES = 14;
+/** Index of a slot's job state, and its values. */
+const STATE = 1;
+const IDLE = 0;
+const POSTED = 1;
+const RUNNING = 2;
+const CANCELLED = 3;
+/** Word 10 of slot 0: while non-zero, woken workers wait before looking at their job (tests). */
+const HOLD = 10;
 /**
  * Word 8 of slot 0 (which has no worker): the next chunk of the kernel being
  * computed (a row panel of a matrix product, a chunk index of a jit group),
@@ -114,6 +130,11 @@ const LAYOUT: WorkerLayout = {
   groupLanes: GROUP_LANES,
   nextChunk: NEXT_CHUNK,
   readyChunks: READY_CHUNKS,
+  state: STATE,
+  stateIdle: IDLE,
+  statePosted: POSTED,
+  stateRunning: RUNNING,
+  hold: HOLD,
   spinsBeforeSleep: SPINS_BEFORE_SLEEP,
   kindGemmF32: GEMM_F32,
   kindGemmF64: GEMM_F64,
@@ -213,7 +234,10 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   const words = new Int32Array(rt.memory.buffer, 0, CONTROL_BYTES / 4);
   const mathNames = Object.keys(MATH_IMPORTS);
   poolGeneration++;
-  for (let slot = 1; slot <= maxSlots; slot++) Atomics.store(words, slot * SLOT_INTS + READY, 0);
+  for (let slot = 1; slot <= maxSlots; slot++) {
+    Atomics.store(words, slot * SLOT_INTS + READY, 0);
+    Atomics.store(words, slot * SLOT_INTS + STATE, IDLE);
+  }
   if (g.process?.versions?.node !== undefined) {
     // No await before the workers exist where the modules can be had
     // synchronously: this runs inside the caller's first large kernel.
@@ -301,27 +325,50 @@ export function usableWorkers(rt: WasmRuntime): number {
   return n;
 }
 
-/** Writes a job (kind, then its arguments) into worker `slot`, wakes it; returns its sequence number. */
-function post(slot: number, job: readonly number[]): number {
+/** Writes a job (kind, then its arguments) into worker `slot` and wakes it. */
+function post(slot: number, job: readonly number[]): void {
   const words = ctl!;
   const base = slot * SLOT_INTS;
   words.set(job, base + 2);
-  const seq = (words[base]! + 1) | 0;
-  Atomics.store(words, base, seq);
+  Atomics.store(words, base + STATE, POSTED);
+  Atomics.store(words, base, (words[base]! + 1) | 0);
   Atomics.notify(words, base);
-  return seq;
 }
 
-/** Waits until worker `slot` has finished job `seq`; returns whether it trapped. */
-function awaitJob(slot: number, seq: number): boolean {
+/**
+ * Ends worker `slot`'s part in the current job, once no chunk is left to
+ * take: a worker that has not started is cancelled (it will find the job
+ * cancelled when it wakes, and leave it), one that is running is waited
+ * for. Returns whether the worker trapped.
+ */
+function joinJob(slot: number): boolean {
   const words = ctl!;
-  const base = slot * SLOT_INTS;
-  for (;;) {
-    const done = Atomics.load(words, base + 1);
-    if (done === seq) break;
-    if (canBlock) Atomics.wait(words, base + 1, done, 1000);
+  const at = slot * SLOT_INTS + STATE;
+  if (Atomics.compareExchange(words, at, POSTED, CANCELLED) === POSTED) {
+    jobsCancelled++;
+    return false;
   }
-  return Atomics.load(words, base + FAILED) !== 0;
+  // running: it holds at most one chunk (or is leaving an empty counter)
+  while (Atomics.load(words, at) === RUNNING) if (canBlock) Atomics.wait(words, at, RUNNING, 1000);
+  return Atomics.load(words, slot * SLOT_INTS + FAILED) !== 0;
+}
+
+let jobsCancelled = 0;
+
+/** How many worker jobs the calling thread has cancelled so far, unstarted (for tests). */
+export function wasmJobsCancelled(): number {
+  return jobsCancelled;
+}
+
+/**
+ * Test hook: while `held`, woken workers wait before they look at their
+ * job, as if the host had not scheduled them (parallel calls must still
+ * finish, on the calling thread). Releasing lets them go on.
+ */
+export function holdWasmWorkers(held: boolean): void {
+  if (ctl === undefined) return;
+  Atomics.store(ctl, HOLD, held ? 1 : 0);
+  if (!held) Atomics.notify(ctl, HOLD);
 }
 
 /** A compiled jit group module as workers receive it: its bytes, once per worker. */
@@ -365,20 +412,21 @@ function startChunkedJob(rt: WasmRuntime, nChunks: number): { donePtr: number; d
 
 /**
  * The calling thread's side of a job split into `nChunks` chunks, once the
- * job is posted to workers 1..seqs.length (`seqs`: their sequence numbers).
+ * job is posted to workers 1..workers.
  * Runs the `inputs` steps in order, publishing after each how many are done
  * (word 9 of slot 0, which workers wait on before they need them); then
  * takes chunks from the shared counter and computes them (`compute`).
  * `finished(c)` gets every chunk once it is computed: the caller's own at
  * once, the workers' as their done flags show up between the caller's own,
  * so that copying results out overlaps the workers' work, the rest at the
- * end. Whatever happens, every worker is waited for before this returns or
- * throws (none may still write to the arena during the next call); after a
- * failure here, waiting workers are released first. Throws if any thread
- * trapped; returns how many chunks the calling thread computed.
+ * end. Whatever happens, every worker has been cancelled (not started) or
+ * waited for (started) before this returns or throws (none may still write
+ * to the arena during the next call); after a failure here, waiting workers
+ * are released first. Throws if any thread trapped; returns how many chunks
+ * the calling thread computed.
  */
 function runCallerShare(job: {
-  seqs: readonly number[];
+  workers: number;
   nChunks: number;
   done: Int32Array;
   inputs: readonly (() => void)[];
@@ -387,7 +435,7 @@ function runCallerShare(job: {
   /** The kernel, for error messages ("jit group kernel", "float32 matmul"). */
   what: string;
 }): number {
-  const { seqs, nChunks, done, inputs, compute, finished, what } = job;
+  const { workers, nChunks, done, inputs, compute, finished, what } = job;
   const words = ctl!;
   const handed = new Uint8Array(nChunks);
   const hand = (c: number): void => {
@@ -421,9 +469,7 @@ function runCallerShare(job: {
     Atomics.notify(words, READY_CHUNKS);
   }
   let failedWorker = 0;
-  seqs.forEach((seq, i) => {
-    if (awaitJob(i + 1, seq)) failedWorker = i + 1;
-  });
+  for (let slot = 1; slot <= workers; slot++) if (joinJob(slot)) failedWorker = slot;
   if (callerError !== undefined) throw callerError;
   if (failedWorker !== 0)
     throw new Error(`wasm backend: worker ${failedWorker} trapped in its share of a ${what}`);
@@ -483,17 +529,16 @@ export function parallelGroup(
     a[argc - 1] = count - whole * lanes;
     return a;
   };
-  const seqs: number[] = [];
   for (let s = 1; s < threads; s++) {
     const base = s * SLOT_INTS;
     words[base + DONE_FLAGS] = donePtr;
     words[base + GROUP_ELEMENTS] = n;
     words[base + GROUP_LANES] = lanes;
     const job = [GROUP, module.id, bytesPtrs[s - 1]!, module.bytes.length, argsPtr, argc];
-    seqs.push(post(s, [...job, nChunks, chunk]));
+    post(s, [...job, nChunks, chunk]);
   }
   const callerChunks = runCallerShare({
-    seqs,
+    workers: threads - 1,
     nChunks,
     done,
     inputs: Array.from({ length: nChunks }, (_, c) => () => prepare(c)),
@@ -556,17 +601,16 @@ export function parallelGemm(
   const words = ctl!;
   const nChunks = Math.ceil(mPanels / chunk);
   const { donePtr, done } = startChunkedJob(rt, nChunks);
-  const seqs: number[] = [];
   for (let s = 1; s < threads; s++) {
     const base = s * SLOT_INTS;
     words[base + DONE_FLAGS] = donePtr;
     words.set([a.raw, a.m, transposed], base + GEMM_A_RAW);
-    seqs.push(post(s, [kind, aPack, bPack, cPtr, k, nPanels, mPanels, chunk]));
+    post(s, [kind, aPack, bPack, cPtr, k, nPanels, mPanels, chunk]);
   }
   /** The row panels of chunk c. */
   const panels = (c: number): [number, number] => [c * chunk, Math.min((c + 1) * chunk, mPanels)];
   runCallerShare({
-    seqs,
+    workers: threads - 1,
     nChunks,
     done,
     // word 9: 1 once A is in, 2 once B is packed

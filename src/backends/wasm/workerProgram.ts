@@ -39,6 +39,19 @@ export interface WorkerLayout {
   nextChunk: number;
   /** In slot 0: how many chunks have their inputs in place. */
   readyChunks: number;
+  /**
+   * In a slot: the job's state (idle, posted, running, cancelled). A woken
+   * worker runs the job only if it moves the state from posted to running;
+   * the caller, once every chunk is taken, moves a posted job to cancelled,
+   * so it never waits for a worker that has not started.
+   */
+  state: number;
+  /** The state values. */
+  stateIdle: number;
+  statePosted: number;
+  stateRunning: number;
+  /** In slot 0: while non-zero, woken workers wait before they look at their job (a test hook). */
+  hold: number;
   /** Spins before sleeping while inputs are being copied in. */
   spinsBeforeSleep: number;
   /** Job kinds (word 2 of a slot). */
@@ -73,6 +86,7 @@ export function runKernelWorker(start: WorkerStart): void {
   const { module, memory, slot, mathNames, layout } = start;
   const { slotInts, failed: failedWord, ready, doneFlags, gemmARaw } = layout;
   const { groupElements, groupLanes, nextChunk, readyChunks, spinsBeforeSleep } = layout;
+  const { state, stateIdle, statePosted, stateRunning, hold } = layout;
   let seen = start.seen;
   const math: Record<string, KernelFunction> = {};
   const mathFunctions = Math as unknown as Record<string, KernelFunction>;
@@ -163,6 +177,13 @@ export function runKernelWorker(start: WorkerStart): void {
     const seq = Atomics.load(words, base);
     if (seq === seen) continue;
     seen = seq;
+    // a test stands in for a worker the host has not scheduled yet
+    for (let h = Atomics.load(words, hold); h !== 0; h = Atomics.load(words, hold))
+      Atomics.wait(words, hold, h);
+    // The caller may have cancelled the job (it took every chunk itself):
+    // then it is not waiting for this worker, which must not touch it.
+    if (Atomics.compareExchange(words, base + state, statePosted, stateRunning) !== statePosted)
+      continue;
     let failed = 0;
     try {
       const kind = word(2);
@@ -172,8 +193,8 @@ export function runKernelWorker(start: WorkerStart): void {
       failed = 1;
     }
     Atomics.store(words, base + failedWord, failed);
-    Atomics.store(words, base + 1, seq);
-    Atomics.notify(words, base + 1);
+    Atomics.store(words, base + state, stateIdle);
+    Atomics.notify(words, base + state);
   }
 }
 
