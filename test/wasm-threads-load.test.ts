@@ -8,7 +8,7 @@
  * workers then take chunks again.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasSimd } from "../src/backends/wasm/emitter.js";
+import { I32, ModuleBuilder, Op, Simd, hasSimd } from "../src/backends/wasm/emitter.js";
 import {
   getRuntime,
   setWasmThreadLimit,
@@ -18,8 +18,14 @@ import {
 import {
   groupChunksRunByWorkers,
   holdWasmWorkers,
+  parallelGroup,
+  sharedGroupModule,
+  usableWorkers,
   wasmJobsCancelled,
+  wasmThreadStats,
+  wasmWorkerHolds,
 } from "../src/backends/wasm/threads.js";
+import { CONTROL_BYTES, MAX_PAGES, alloc, resetArena } from "../src/backends/wasm/runtime.js";
 import { type Array as NdArray, getBackend, jit, np, setBackend } from "../src/index.js";
 
 /** Smallest wall time of `reps` calls of `f`, in ms (the least disturbed by other jobs). */
@@ -31,6 +37,38 @@ function fastest(f: () => unknown, reps: number): number {
     best = Math.min(best, performance.now() - t0);
   }
   return best;
+}
+
+/** Waits (up to 5 s, blocking) until `done()`; returns whether it came true. */
+function until(done: () => boolean): boolean {
+  const t0 = performance.now();
+  while (!done() && performance.now() - t0 < 5000);
+  return done();
+}
+
+/**
+ * A jit-group-shaped Wasm function that writes in + 1 to out for `nFull`
+ * float64 vectors: group(in, out, sums, scratch, nFull, rem).
+ */
+function addOneFunction(memory: WebAssembly.Memory): {
+  bytes: Uint8Array;
+  fn: (...args: number[]) => void;
+} {
+  const mb = new ModuleBuilder();
+  mb.importMemory({ module: "env", field: "memory", initial: 1, maximum: MAX_PAGES, shared: true });
+  mb.addFunction("group", [I32, I32, I32, I32, I32, I32], [], (c) => {
+    const i = c.local(I32);
+    const off = c.local(I32);
+    c.forLoop(i, 4, 1, () => {
+      c.get(1).get(off).op(Op.i32_add);
+      c.get(0).get(off).op(Op.i32_add).simdMem(Simd.v128_load, 0);
+      c.f64(1).simd(Simd.f64x2_splat).simd(Simd.f64x2_add).simdMem(Simd.v128_store, 0);
+      c.inc(off, 16);
+    });
+  });
+  const bytes = mb.finish();
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  return { bytes, fn: instance.exports.group as (...args: number[]) => void };
 }
 
 function data(n: number, seed: number): Float64Array {
@@ -45,7 +83,7 @@ describe.skipIf(!hasSimd())("wasm threads with workers that do not wake", () => 
     expect(await startWasmThreads(getRuntime(), 1)).toBeGreaterThan(0);
   });
   afterAll(async () => {
-    holdWasmWorkers(false);
+    holdWasmWorkers("none");
     setWasmThreadLimit(Infinity);
     setBackend(before);
     await stopWasmThreads();
@@ -68,10 +106,10 @@ describe.skipIf(!hasSimd())("wasm threads with workers that do not wake", () => 
     const oneThread = fastest(run, 5);
     setWasmThreadLimit(Infinity);
     const cancelledBefore = wasmJobsCancelled();
-    holdWasmWorkers(true);
+    holdWasmWorkers("beforeJob");
     const held = fastest(run, 5);
     const got = run();
-    holdWasmWorkers(false);
+    holdWasmWorkers("none");
     // Every call cancelled its worker's job instead of waiting for it.
     expect(wasmJobsCancelled() - cancelledBefore).toBe(6);
     let worst = 0;
@@ -91,13 +129,67 @@ describe.skipIf(!hasSimd())("wasm threads with workers that do not wake", () => 
     const expected = np.matmul(a, b).data();
     setBackend("wasm");
     const cancelledBefore = wasmJobsCancelled();
-    holdWasmWorkers(true);
+    holdWasmWorkers("beforeJob");
     const got = np.matmul(a, b).data();
-    holdWasmWorkers(false);
+    holdWasmWorkers("none");
     expect(wasmJobsCancelled() - cancelledBefore).toBe(1);
     let worst = 0;
     for (let i = 0; i < m * p; i++) worst = Math.max(worst, Math.abs(got[i]! - expected[i]!));
     expect(worst).toBeLessThan(1e-11);
+  });
+
+  it("a worker stalled in the middle of a jit group chunk does not stall the call", () => {
+    const rt = getRuntime();
+    const { bytes, fn } = addOneFunction(rt.memory);
+    const module = sharedGroupModule(bytes);
+    const [chunk, nChunks] = [512, 8];
+    const n = chunk * nChunks;
+    resetArena(rt);
+    const inPtr = alloc(rt, 8 * n);
+    const outPtr = alloc(rt, 8 * n);
+    const input = new Float64Array(rt.memory.buffer, inPtr, n);
+    const output = new Float64Array(rt.memory.buffer, outPtr, n).fill(0);
+    const stats = wasmThreadStats();
+    const holds = wasmWorkerHolds();
+    holdWasmWorkers("midChunk");
+    let tookChunk = false;
+    parallelGroup(
+      rt,
+      module,
+      fn,
+      1,
+      [inPtr, outPtr, 0, 0, 0, 0],
+      [8 * chunk, 8 * chunk, 0, 0, 0, 0],
+      n,
+      chunk,
+      2,
+      (c) => {
+        // The inputs of chunk 0 go in once the worker holds a chunk it took
+        // (the first: the caller takes its own after all inputs are in).
+        if (c === 0) tookChunk = until(() => wasmWorkerHolds() > holds);
+        for (let i = c * chunk; i < (c + 1) * chunk; i++) input[i] = i * 0.5;
+      },
+      () => {},
+    );
+    expect(tookChunk).toBe(true);
+    // The calling thread computed the held chunk again itself.
+    expect(wasmThreadStats().recomputed - stats.recomputed).toBe(1);
+    output.forEach((v, i) => {
+      if (v !== i * 0.5 + 1) expect([i, v]).toEqual([i, i * 0.5 + 1]);
+    });
+    // The late worker is not given new jobs, and its blocks stay out of the
+    // way of later calls until it is done.
+    expect(usableWorkers(rt)).toBe(0);
+    resetArena(rt);
+    expect(alloc(rt, 16)).toBeGreaterThanOrEqual(outPtr + 8 * n);
+    holdWasmWorkers("none");
+    expect(until(() => usableWorkers(rt) === 1)).toBe(true);
+    resetArena(rt);
+    expect(rt.top).toBe(CONTROL_BYTES);
+    // It wrote the same values.
+    output.forEach((v, i) => {
+      if (v !== i * 0.5 + 1) expect([i, v]).toEqual([i, i * 0.5 + 1]);
+    });
   });
 
   it("released workers take chunks again", () => {
