@@ -100,7 +100,11 @@ async function main(): Promise<void> {
     spinner.kill("SIGKILL");
     setWasmThreadLimit(Infinity);
   }
-  console.log(`${machineInfo()}; ${rounds} rounds, medians`);
+  const stats = wasmThreadStats() as { recomputed?: number; cancelled: number };
+  console.log(
+    `${machineInfo()}; ${rounds} rounds, medians; worker jobs cancelled unstarted ${stats.cancelled}, ` +
+      `late workers' chunks computed again ${stats.recomputed ?? "-"}`,
+  );
   const rows: string[][] = [];
   for (const c of all) {
     const idle = median(wall.get(`${c.name}|idle`)!);
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
     ]);
   }
   printTable(["case", "idle ms", "idle CPU ms", "busy ms", "busy CPU ms", "busy / idle"], rows);
-  const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+  const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
   console.log(
     "\nthreaded cases: calling thread's wait for workers after its last chunk, ms per call",
   );

@@ -561,7 +561,8 @@ function runCallerShare(
   };
   let callerError: Error | undefined = undefined;
   let callerChunks = 0;
-  let slowestChunkMs = 0;
+  // the calling thread's quickest chunk: what a chunk costs when undisturbed
+  let chunkMs = Infinity;
   try {
     inputs.forEach((step, i) => {
       step();
@@ -574,7 +575,7 @@ function runCallerShare(
       callerChunks++;
       const t0 = performance.now();
       compute(c);
-      slowestChunkMs = Math.max(slowestChunkMs, performance.now() - t0);
+      chunkMs = Math.min(chunkMs, performance.now() - t0);
       hand(c);
       for (let d = 0; d < nChunks; d++)
         if (!handed[d] && Atomics.load(words, JOB_DONE + d) === 1) hand(d);
@@ -592,9 +593,11 @@ function runCallerShare(
   const started = slots.filter((slot) => !cancelUnstarted(slot));
   const late: number[] = [];
   if (job.idempotent && callerError === undefined) {
-    // A worker running at the caller's speed finishes its last chunk within
-    // about one chunk's time; one the host has descheduled would stall the call.
-    const deadline = performance.now() + Math.max(2 * slowestChunkMs, 0.05);
+    // A worker running at half the caller's speed or better finishes its
+    // last chunk within two chunks' time; one the host has descheduled
+    // would stall the call. (The caller took at least one chunk unless the
+    // workers took them all, which they do only when they are quick.)
+    const deadline = performance.now() + 0.05 + 2 * (chunkMs === Infinity ? 0 : chunkMs);
     for (const slot of started) if (!waitForWorker(slot, deadline)) late.push(slot);
   } else {
     for (const slot of started) waitForWorker(slot);
