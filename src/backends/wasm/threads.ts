@@ -74,6 +74,8 @@ let starting: Promise<number> | undefined;
 let ctl: Int32Array | undefined;
 /** Whether this thread may block in Atomics.wait (not a browser main thread). */
 let canBlock = true;
+/** The runtime the pool works on (whose arena floor late workers may raise). */
+let poolRuntime: WasmRuntime | undefined;
 /** Bumped at every launch: a new pool's workers have compiled no group module yet. */
 let poolGeneration = 0;
 
@@ -176,6 +178,9 @@ export async function stopWasmThreads(): Promise<void> {
   if (p === undefined) return;
   for (let slot = 1; slot <= p.workers; slot++) Atomics.store(ctl!, slot * SLOT_INTS + READY, 0);
   await p.stop();
+  // terminated workers write nothing more: their jobs' blocks are free
+  stragglers = [];
+  if (poolRuntime !== undefined) poolRuntime.arenaFloor = null;
 }
 
 /** The parts of Node's modules used here (the core is built without Node's types). */
@@ -234,6 +239,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   const words = new Int32Array(rt.memory.buffer, 0, CONTROL_BYTES / 4);
   const mathNames = Object.keys(MATH_IMPORTS);
   poolGeneration++;
+  poolRuntime = rt;
   Atomics.store(words, HOLD, 0);
   for (let slot = 1; slot <= maxSlots; slot++) {
     Atomics.store(words, slot * SLOT_INTS + READY, 0);
