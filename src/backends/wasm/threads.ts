@@ -51,6 +51,7 @@
  * on the calling thread.
  */
 import { MATH_IMPORTS } from "./mathKernels.js";
+import { MATMUL_TILE } from "./matmulKernel.js";
 import { CONTROL_BYTES, type WasmRuntime, alloc } from "./runtime.js";
 import { type WorkerLayout, type WorkerStart, workerSource } from "./workerProgram.js";
 
@@ -100,7 +101,7 @@ const RUNNING = 2;
 const CANCELLED = 3;
 /**
  * Word 10 of slot 0, a test hook: 1 makes woken workers wait before looking
- * at their job, 2 makes them wait after taking a jit group chunk; word 11
+ * at their job, 2 makes them wait after taking a chunk; word 11
  * counts the waits.
  */
 const HOLD = 10;
@@ -456,8 +457,7 @@ export function wasmThreadStats(): {
 /**
  * Test hook, standing in for a worker the host does not schedule: with
  * "beforeJob", woken workers wait before they look at their job; with
- * "midChunk", a worker that has taken a chunk of a jit group waits before
- * computing it. "none" lets them go on.
+ * "midChunk", a worker that has taken a chunk waits before computing it. "none" lets them go on.
  */
 export function holdWasmWorkers(hold: "none" | "beforeJob" | "midChunk"): void {
   if (ctl === undefined) return;
@@ -532,16 +532,17 @@ const JOB_DONE = 2;
  * workers' work, the rest at the end.
  *
  * Once no chunk is left to take, workers that have not started are
- * cancelled. Running workers are waited for, except in an `idempotent` job
- * (chunks that may be computed twice, even at the same time, writing the
- * same values: jit groups): there they are waited for about as long as one
- * chunk took the calling thread, and the chunks a late worker still holds
- * are then computed here too; the late worker becomes a straggler, whose
- * job's arena blocks (up to `rt.top` now) no later call reuses until it is
- * done. Otherwise, whatever happens, no worker is left in the job when this
- * returns or throws; after a failure here, waiting workers are released
- * first. Throws if any thread trapped; returns how many chunks the workers
- * computed.
+ * cancelled. Running workers are waited for, except in a job that can
+ * `redo` a chunk on the calling thread while a late worker may still be
+ * computing it: there they are waited for about two of the caller's
+ * quickest chunk times, and the chunks a late worker still holds are then
+ * redone here (`redo(c, nth)`, nth counting the chunks redone in this
+ * call, at most one per worker) before `finished(c)`; the late worker
+ * becomes a straggler, whose job's arena blocks (up to `rt.top` now) no
+ * later call reuses until it is done. Otherwise, whatever happens, no
+ * worker is left in the job when this returns or throws; after a failure
+ * here, waiting workers are released first. Throws if any thread trapped;
+ * returns how many chunks the workers computed.
  */
 function runCallerShare(
   rt: WasmRuntime,
@@ -552,7 +553,7 @@ function runCallerShare(
     inputs: readonly (() => void)[];
     compute: (c: number) => void;
     finished: (c: number) => void;
-    idempotent: boolean;
+    redo?: (c: number, nth: number) => void;
     /** Called for each worker that ran the job to the end (trapped or not). */
     ran?: (slot: number) => void;
     /** The kernel, for error messages ("jit group kernel", "float32 matmul"). */
@@ -598,7 +599,7 @@ function runCallerShare(
   }
   const started = slots.filter((slot) => !cancelUnstarted(slot));
   const late: number[] = [];
-  if (job.idempotent && callerError === undefined) {
+  if (job.redo !== undefined && callerError === undefined) {
     // A worker running at half the caller's speed or better finishes its
     // last chunk within two chunks' time; one the host has descheduled
     // would stall the call. (The caller took at least one chunk unless the
@@ -618,8 +619,8 @@ function runCallerShare(
   for (let c = 0; c < nChunks; c++) {
     if (handed[c]) continue;
     if (late.length > 0 && Atomics.load(words, JOB_DONE + c) !== 1) {
-      // held by a late worker, which may still write the same values
-      compute(c);
+      // held by a late worker, which may still be computing it
+      job.redo!(c, recomputed);
       recomputed++;
     }
     hand(c);
@@ -700,7 +701,8 @@ export function parallelGroup(
     inputs: Array.from({ length: nChunks }, (_, c) => () => prepare(c)),
     compute: (c) => fn(...chunkArgs(c)),
     finished,
-    idempotent: true,
+    // a chunk writes the same values whichever thread computes it, even two at once
+    redo: (c) => fn(...chunkArgs(c)),
     ran: (slot) => markCompiled(module, slot),
     what: "jit group kernel",
   });
@@ -720,12 +722,15 @@ export function groupChunksRunByWorkers(): number {
  * it takes into `a.pack`. `a.prepare()` puts raw A in place and
  * `b.prepare()` fills `b.pack`; the caller runs them after starting the
  * workers (waking them takes a while), which wait for A, pack their first
- * A panels, and wait for B before they multiply. `finished(p0, p1)` is called
- * for each range of row panels once it is computed (the caller's own share
- * before the wait for the workers, so that its work overlaps theirs).
- * A chunk adds its k-blocks into C in place, so two threads must not
- * compute it at once: a running worker is waited for (it holds at most one
- * chunk), one that has not started is cancelled.
+ * A panels, and wait for B before they multiply. `finished(p0, p1, rows)`
+ * is called for each range of row panels once it is computed (the caller's
+ * own share before the wait for the workers, so that its work overlaps
+ * theirs), with the address of its first row (rows `ldc` = nPanels * NR
+ * elements apart): in C, or for a chunk that a late worker still holds,
+ * in a spare block where the calling thread computed it again. (A chunk
+ * adds its k-blocks into C in place, so two threads must not compute it
+ * in the same place at once; packing its A panels twice writes the same
+ * values.)
  */
 export function parallelGemm(
   rt: WasmRuntime,
@@ -737,7 +742,7 @@ export function parallelGemm(
   nPanels: number,
   mPanels: number,
   work: number,
-  finished: (p0: number, p1: number) => void = () => {},
+  finished: (p0: number, p1: number, rows: number) => void = () => {},
 ): void {
   const gemm = rt.kernels[`gemm_${dtype}`]!;
   const packA = rt.kernels[`packAPanels_${dtype}`]!;
@@ -750,7 +755,7 @@ export function parallelGemm(
     b.prepare();
     packA(a.raw, aPack, a.m, k, 0, mPanels, transposed);
     gemm(aPack, bPack, cPtr, k, nPanels, 0, mPanels);
-    finished(0, mPanels);
+    finished(0, mPanels, cPtr);
     return;
   }
   const slots = free.slice(0, mPanels - 1);
@@ -760,6 +765,11 @@ export function parallelGemm(
   const kind = dtype === "float32" ? GEMM_F32 : GEMM_F64;
   const words = ctl!;
   const nChunks = Math.ceil(mPanels / chunk);
+  // Bytes of one row panel of C, and a spare chunk of C per worker, for
+  // chunks redone here while a late worker still computes them in C.
+  const { mr, nv } = MATMUL_TILE[dtype];
+  const panelBytes = mr * nPanels * nv * 16;
+  const spare = alloc(rt, slots.length * chunk * panelBytes);
   const { donePtr, job } = startChunkedJob(rt, nChunks);
   for (const slot of slots) {
     const base = slot * SLOT_INTS;
@@ -769,6 +779,8 @@ export function parallelGemm(
   }
   /** The row panels of chunk c. */
   const panels = (c: number): [number, number] => [c * chunk, Math.min((c + 1) * chunk, mPanels)];
+  /** Where each chunk's rows are, when not in C. */
+  const redoneAt = new Map<number, number>();
   runCallerShare(rt, {
     slots,
     nChunks,
@@ -780,8 +792,18 @@ export function parallelGemm(
       packA(a.raw, aPack, a.m, k, p0, p1, transposed);
       gemm(aPack, bPack, cPtr, k, nPanels, p0, p1);
     },
-    finished: (c) => finished(...panels(c)),
-    idempotent: false,
+    finished: (c) => {
+      const [p0, p1] = panels(c);
+      finished(p0, p1, redoneAt.get(c) ?? cPtr + p0 * panelBytes);
+    },
+    redo: (c, nth) => {
+      const [p0, p1] = panels(c);
+      const rows = spare + nth * chunk * panelBytes;
+      packA(a.raw, aPack, a.m, k, p0, p1, transposed);
+      // C's base as the kernel sees it: row panel p0 lands at `rows` (i32 wrap-around)
+      gemm(aPack, bPack, (rows - p0 * panelBytes) | 0, k, nPanels, p0, p1);
+      redoneAt.set(c, rows);
+    },
     what: `${dtype} matmul`,
   });
 }

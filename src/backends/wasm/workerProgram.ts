@@ -50,8 +50,7 @@ export interface WorkerLayout {
   stateRunning: number;
   /**
    * In slot 0, a test hook: 1 makes woken workers wait before they look at
-   * their job, 2 makes them wait after taking a jit group chunk (while it
-   * is either); `held` counts the waits.
+   * their job, 2 makes them wait after taking a chunk (while it is either); `held` counts the waits.
    */
   hold: number;
   held: number;
@@ -177,6 +176,7 @@ export function runKernelWorker(start: WorkerStart): void {
       const p0 = c * chunk!;
       if (p0 >= mPanels!) break;
       const p1 = Math.min(p0 + chunk!, mPanels!);
+      holdWhile(2);
       // the inputs-ready word: 1 once A is in, 2 once B is packed
       waitUntilReady(job, 1);
       packA(aRaw, aPack!, m, k!, p0, p1, transposed);
