@@ -33,14 +33,12 @@ export class VarMap<T> {
   private readonly values: (T | undefined)[];
   /**
    * `size`: more than the largest id expected, when known: the array is then
-   * filled whole, and stays in V8's fast (array) mode even when a high id is
-   * set first (a backward sweep), instead of turning into a dictionary.
+   * allocated whole (V8 keeps `new Array(n)` in its fast mode, 10^6 elements
+   * included), and stays so even when a high id is set first (a backward
+   * sweep), instead of turning into a dictionary.
    */
   constructor(size = 0) {
-    // pushed rather than `new Array(size)`, which V8 makes a dictionary
-    // from 100,000 elements on
-    this.values = [];
-    for (let i = 0; i < size; i++) this.values.push(undefined);
+    this.values = size > 0 ? new globalThis.Array<T | undefined>(size) : [];
   }
   get(v: Var): T | undefined {
     return this.values[v.id];
