@@ -35,13 +35,14 @@
  * waits for a worker that has not started: it computes every chunk that no
  * worker has taken, and then moves each still-posted job to cancelled (the
  * same compare-exchange, so exactly one side wins). A running worker holds
- * at most one chunk: a matrix product waits for it; a jit group (whose
- * chunks give the same values whichever thread computes them) waits about
- * one chunk's time, then computes that chunk again itself and leaves the
- * late worker to finish in the background, its job's arena blocks kept
- * out of later calls' way until it is done (`arenaFloor`). So a call
- * finishes in about one-thread time even if no worker ever wakes, and a
- * worker the host deschedules mid-chunk does not stall it.
+ * at most one chunk: the caller waits about two of its own chunk times,
+ * then computes that chunk again itself (a jit group's in place, since it
+ * gives the same values whichever thread computes it; a matrix product's
+ * into a spare block, since its k-blocks add into C) and leaves the late
+ * worker to finish in the background, its job's arena blocks kept out of
+ * later calls' way until it is done (`arenaFloor`). So a call finishes in
+ * about one-thread time even if no worker ever wakes, and a worker the
+ * host deschedules mid-chunk does not stall it.
  *
  * Threads are created on first use (Node; browsers with cross-origin
  * isolation), synchronously where the engine allows it, so that a plain
@@ -319,7 +320,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
 }
 
 /**
- * A worker still computing a chunk of a jit group job that the calling
+ * A worker still computing a chunk of a job that the calling
  * thread has finished without it (see `runCallerShare`), and the top of
  * that job's arena blocks, which no later call may reuse until it is done.
  */
