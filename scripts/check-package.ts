@@ -13,25 +13,17 @@
  * Run after `npm run build` (CI does): `npx tsx scripts/check-package.ts`.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { packPackage } from "./packed.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "chainrule-pack-"));
 try {
-  execFileSync("npm", ["pack", "--silent", "--pack-destination", scratch], { stdio: "ignore" });
-  const tarball = readdirSync(scratch).find((f) => f.endsWith(".tgz"));
-  if (tarball === undefined) throw new Error("npm pack wrote no tarball");
-  const target = join(scratch, "node_modules", "chainrule");
-  mkdirSync(target, { recursive: true });
-  execFileSync("tar", ["xzf", join(scratch, tarball), "-C", target, "--strip-components=1"]);
+  const { dir: target, files: listed } = packPackage(scratch);
 
   // Contents: nothing but the build, the docs a user reads, and the manifest.
-  const listed = execFileSync("tar", ["tzf", join(scratch, tarball)], { encoding: "utf8" })
-    .split("\n")
-    .filter((l) => l !== "" && !l.endsWith("/"))
-    .map((l) => l.replace(/^package\//, ""));
   const allowed = (f: string) =>
     f.startsWith("dist/") || ["README.md", "LICENSE", "CHANGELOG.md", "package.json"].includes(f);
   const stray = listed.filter((f) => !allowed(f));

@@ -59,7 +59,7 @@ describe("transformations", () => {
       /grad requires a scalar output, got shape \[3\]; use jacrev or vjp/,
     );
     // jacrev is the working alternative
-    expect((jacrev(f)(np.ones([3])) as NdArray).shape).toEqual([3, 3]);
+    expect(jacrev(f)(np.ones([3])).shape).toEqual([3, 3]);
   });
   it("grad with respect to an int32 or bool input names the dtype", () => {
     const f = (x: NdArray) => np.sum(np.multiply(x, 2));

@@ -38,14 +38,14 @@ describe("nesting to any depth", () => {
     }
   });
   it("forward over forward (jvp of jvp) gives the second derivative", () => {
-    const d1 = (x: NdArray) => jvp(h, [x], [1])[1] as NdArray;
-    expectAllClose(jvp(d1, [0.3], [1])[1] as NdArray, analytic(2, 0.3), 1e-12);
+    const d1 = (x: NdArray) => jvp(h, [x], [1])[1];
+    expectAllClose(jvp(d1, [0.3], [1])[1], analytic(2, 0.3), 1e-12);
   });
   it("jvp of grad is a Hessian-vector product", () => {
     const f = (x: NdArray) => np.sum(np.multiply(np.sin(x), np.square(x)));
     const x = randomArray(r, [4]);
     const v = randomArray(r, [4]);
-    const hvp = jvp(grad(f), [x], [v])[1] as NdArray;
+    const hvp = jvp(grad(f), [x], [v])[1];
     expectAllClose(hvp, np.matmul(hessian(f)(x), v), 1e-12);
     expectAllClose(hvp, np.matmul(fdJacobian(grad(f), x), v), 1e-6, 1e-8);
   });
@@ -54,11 +54,11 @@ describe("nesting to any depth", () => {
     const x = randomArray(r, [3]);
     const v = randomArray(r, [3]);
     const u = randomArray(r, [3]);
-    const dirDeriv = (y: NdArray) => jvp(f, [y], [v])[1] as NdArray;
+    const dirDeriv = (y: NdArray) => jvp(f, [y], [v])[1];
     const [, pullback] = vjp(dirDeriv, x);
     // d/dx <u, J(x) v> by reverse mode vs finite differences
     const g = (y: NdArray) => np.sum(np.multiply(u, dirDeriv(y)));
-    expectAllClose(pullback(u)[0] as NdArray, fdJacobian(g, x), 1e-6, 1e-8);
+    expectAllClose(pullback(u)[0], fdJacobian(g, x), 1e-6, 1e-8);
   });
   it("perturbation confusion cannot happen: d/dx [x * d/dy (x + y)] = 1", () => {
     const inner = (x: NdArray) => grad((y: NdArray) => np.add(x, y))(3);
@@ -74,7 +74,7 @@ describe("vmap with differentiation", () => {
   it("vmap of grad equals a loop of grads", () => {
     const xs = randomArray(r, [5, 3]);
     const w = randomArray(r, [3]);
-    const batched = vmap(grad(f), { inAxes: [null, 0] })(w, xs) as NdArray;
+    const batched = vmap(grad(f), { inAxes: [null, 0] })(w, xs);
     const loop = np.stack(
       flat(np.arange(5)).map((i) => grad(f)(w, np.take(xs, [i], 0).reshape([3]))),
     );
@@ -84,14 +84,14 @@ describe("vmap with differentiation", () => {
     const xs = randomArray(r, [5, 3]);
     const w = randomArray(r, [3]);
     const total = (w: NdArray) => np.sum(vmap((x: NdArray) => f(w, x))(xs));
-    const perExample = vmap(grad(f), { inAxes: [null, 0] })(w, xs) as NdArray;
+    const perExample = vmap(grad(f), { inAxes: [null, 0] })(w, xs);
     expectAllClose(grad(total)(w), np.sum(perExample, 0), 1e-13);
   });
   it("vmap of vmap equals an outer loop", () => {
     const g = (a: NdArray, b: NdArray) => np.multiply(np.sin(a), b);
     const a = randomArray(r, [3]);
     const b = randomArray(r, [4]);
-    const table = vmap(vmap(g, { inAxes: [null, 0] }), { inAxes: [0, null] })(a, b) as NdArray;
+    const table = vmap(vmap(g, { inAxes: [null, 0] }), { inAxes: [0, null] })(a, b);
     expect(table.shape).toEqual([3, 4]);
     const av = flat(a);
     const bv = flat(b);
@@ -102,7 +102,7 @@ describe("vmap with differentiation", () => {
     );
   });
   it("outAxes moves the batch axis", () => {
-    const out = vmap((x: NdArray) => np.multiply(x, 2), { outAxes: 1 })(np.ones([3, 2])) as NdArray;
+    const out = vmap((x: NdArray) => np.multiply(x, 2), { outAxes: 1 })(np.ones([3, 2]));
     expect(out.shape).toEqual([2, 3]);
   });
 });
@@ -111,7 +111,7 @@ describe("Jacobians", () => {
   const f = (x: NdArray) => np.stack([np.sum(np.sin(x)), np.prod(x)]);
   it("jacfwd equals jacrev equals finite differences, R^3 -> R^2", () => {
     const x = randomArray(r, [3], 0.5, 1.5);
-    const jf = jacfwd(f)(x) as NdArray;
+    const jf = jacfwd(f)(x);
     expect(jf.shape).toEqual([2, 3]);
     expectAllClose(jacrev(f)(x), jf, 1e-14);
     expectAllClose(jf, fdJacobian(f, x), 1e-7, 1e-9);
@@ -120,7 +120,7 @@ describe("Jacobians", () => {
   it("matrix input, vector output: shape out.shape ++ in.shape", () => {
     const m = randomArray(r, [2, 3]);
     const h = (m: NdArray) => np.concatenate([np.sum(np.square(m), 0), np.sum(m, 1)]);
-    const jf = jacfwd(h)(m) as NdArray;
+    const jf = jacfwd(h)(m);
     expect(jf.shape).toEqual([5, 2, 3]);
     expectAllClose(jacrev(h)(m), jf, 1e-14);
     expectAllClose(jf, fdJacobian(h, m), 1e-7, 1e-9);
@@ -133,10 +133,10 @@ describe("Jacobians", () => {
     const params = { w: randomArray(r, [3, 2]), b: randomArray(r, [3]) };
     const jf = jacfwd(model)(params);
     const jr = jacrev(model)(params);
-    expect((jf.y.w as NdArray).shape).toEqual([3, 3, 2]);
-    expect((jf.y.b as NdArray).shape).toEqual([3, 3]);
-    expect((jf.s.w as NdArray).shape).toEqual([3, 2]);
-    expect((jf.s.b as NdArray).shape).toEqual([3]);
+    expect(jf.y.w.shape).toEqual([3, 3, 2]);
+    expect(jf.y.b.shape).toEqual([3, 3]);
+    expect(jf.s.w.shape).toEqual([3, 2]);
+    expect(jf.s.b.shape).toEqual([3]);
     for (const o of ["y", "s"] as const) {
       for (const i of ["w", "b"] as const) expectAllClose(jr[o][i], jf[o][i], 1e-14);
     }
@@ -191,7 +191,7 @@ describe("grad options", () => {
     expectAllClose(out, g(x), 0);
     for (let k = 0; k < 3; k++) {
       const v = randomArray(r, [3]);
-      expectAllClose(fJvp(v), jvp(g, [x], [v])[1] as NdArray, 1e-14);
+      expectAllClose(fJvp(v), jvp(g, [x], [v])[1], 1e-14);
     }
   });
   it("stopGradient: grad of x * stopGradient(x) is x", () => {
@@ -316,7 +316,7 @@ describe("nn and composite functions against finite differences", () => {
     const f = (v: NdArray) => np.sum(np.multiply(np.tanh(v), 0.5));
     const x64 = randomArray(r, [4]);
     const x32 = x64.astype("float32");
-    const g32 = grad(f)(x32) as NdArray;
+    const g32 = grad(f)(x32);
     expect(g32.dtype).toBe("float32");
     expectAllClose(g32, grad(f)(x64), 1e-6, 1e-7);
   });
@@ -337,7 +337,7 @@ describe("JS control flow under grad, jvp and vmap", () => {
     let k = 0;
     for (let y = x; y < 10; y *= 1.5) k++;
     expectAllClose(grad(loopy)(x), 1.5 ** k, 1e-14);
-    expectAllClose(jvp(loopy, [x], [1])[1] as NdArray, 1.5 ** k, 1e-14);
+    expectAllClose(jvp(loopy, [x], [1])[1], 1.5 ** k, 1e-14);
   });
   it("early return", () => {
     const f = (x: NdArray) => {

@@ -246,7 +246,7 @@ const SPECS: Record<string, MultiSpec> = {
   // The tangent map of a customVjp function: bound by its JVP rule, transposed by bwd.
   customVjpLinear: {
     args: (r) => [sample([3], r), sample([3], r), sample([3], r), sample([3], r)],
-    apply: (x, y, tx, ty) => jvp(vjpPairFlat, [x, y], [tx, ty])[1] as NdArray[],
+    apply: (x, y, tx, ty) => jvp(vjpPairFlat, [x, y], [tx, ty])[1],
     refusesForward: VJP_REFUSED,
     transposedBy: { fn: vjpPairFlat, args: (r) => [sample([3], r), sample([3], r)] },
   },
@@ -257,7 +257,7 @@ const SPECS: Record<string, MultiSpec> = {
   // The tangent map of a checkpointed function: f's JVP at stored inputs.
   checkpointLinear: {
     args: (r) => [sample([3], r), sample([2, 3], r), sample([3], r), sample([2, 3], r)],
-    apply: (x, w, tx, tw) => jvp(ckptPairFlat, [x, w], [tx, tw])[1] as NdArray[],
+    apply: (x, w, tx, tw) => jvp(ckptPairFlat, [x, w], [tx, tw])[1],
   },
   while: {
     args: (r) => [sample([3], r), sample([3], r)],
@@ -266,12 +266,12 @@ const SPECS: Record<string, MultiSpec> = {
   // The loop's tangent map: the joint (primal, tangent) loop forwards, whileVjp backwards.
   whileLinear: {
     args: (r) => [sample([3], r), sample([3], r), sample([3], r), sample([3], r)],
-    apply: (x, w, tx, tw) => jvp(whileLoopFn, [x, w], [tx, tw])[1] as NdArray[],
+    apply: (x, w, tx, tw) => jvp(whileLoopFn, [x, w], [tx, tw])[1],
   },
   // The loop's reverse pass, run at run time; its own derivative is refused.
   whileVjp: {
     args: (r) => [sample([3], r), sample([3], r), sample([3], r), sample([2], r)],
-    apply: (x, w, u, v) => vjp(whileLoopFn, x, w)[1]([u, v]) as NdArray[],
+    apply: (x, w, u, v) => vjp(whileLoopFn, x, w)[1]([u, v]),
     refusesDerivatives: /differentiating the reverse pass again .* not supported/,
   },
   scan: {
@@ -281,7 +281,7 @@ const SPECS: Record<string, MultiSpec> = {
   // The scan's tangent map: the joint (primal, tangent) scan forwards, scanVjp backwards.
   scanLinear: {
     args: (r) => [3, 4, 3, 3, 4, 3].map((n, i) => sample(i % 3 === 1 ? [n, 3] : [n], r)),
-    apply: (c0, xs, w, tc, txs, tw) => jvp(scanFn, [c0, xs, w], [tc, txs, tw])[1] as NdArray[],
+    apply: (c0, xs, w, tc, txs, tw) => jvp(scanFn, [c0, xs, w], [tc, txs, tw])[1],
   },
   // The scan's reverse pass (revolve); differentiated through its staged form.
   scanVjp: {
@@ -293,7 +293,7 @@ const SPECS: Record<string, MultiSpec> = {
       sample([2], r),
       sample([4, 3], r),
     ],
-    apply: (c0, xs, w, uc, uf, uy) => vjp(scanFloat, c0, xs, w)[1]([uc, uf, uy]) as NdArray[],
+    apply: (c0, xs, w, uc, uf, uy) => vjp(scanFloat, c0, xs, w)[1]([uc, uf, uy]),
   },
 };
 
@@ -336,7 +336,7 @@ describe("conformance of every registered multi-output primitive", () => {
             const ws = ps.map((p) => sample([...p.shape], r, -1, 1));
             const outs = by.fn(...ps);
             const us = outs.map((o) => sample([...o.shape], r, -1, 1));
-            const cts = vjp(by.fn, ...ps)[1](us) as NdArray[];
+            const cts = vjp(by.fn, ...ps)[1](us);
             const lhs = dotAll(us, fdTangents(by.fn, ps, ws));
             expectClose([dotAll(cts, ws)], [lhs], 1e-7, `${prim.name} transposition`);
           });
@@ -361,7 +361,7 @@ describe("conformance of every registered multi-output primitive", () => {
             expect(() => jvp(spec.apply, xs, vs)).toThrow(spec.refusesJvp);
             return;
           }
-          const ts = jvp(spec.apply, xs, vs)[1] as NdArray[];
+          const ts = jvp(spec.apply, xs, vs)[1];
           ts.forEach((t, j) => {
             if (floatOuts[j]) expectClose(nums(t), nums(fd[j]!), 1e-6, `${prim.name} jvp ${j}`);
           });
@@ -372,9 +372,9 @@ describe("conformance of every registered multi-output primitive", () => {
           const jv =
             spec.refusesJvp !== undefined
               ? fdTangents(spec.apply, xs, vs)
-              : (jvp(spec.apply, xs, vs)[1] as NdArray[]);
+              : jvp(spec.apply, xs, vs)[1];
           const floatU = us.map((u, j) => (floatOuts[j] ? u : np.zerosLike(u)));
-          const cts = vjp(spec.apply, ...xs)[1](floatU) as NdArray[];
+          const cts = vjp(spec.apply, ...xs)[1](floatU);
           const keep = (a: NdArray[]) => a.filter((_, j) => floatOuts[j]);
           const lhs = dotAll(keep(floatU), keep(jv));
           const tol = spec.refusesJvp !== undefined ? 1e-7 : 1e-12;
@@ -389,7 +389,7 @@ describe("conformance of every registered multi-output primitive", () => {
           const batched = xs.map((_, i) =>
             axes[i] === null ? batches[0]![i]! : np.stack(batches.map((b) => b[i]!)),
           );
-          const got = vmap(spec.apply, { inAxes: axes })(...batched) as NdArray[];
+          const got = vmap(spec.apply, { inAxes: axes })(...batched);
           const loop = batches.map((b) =>
             spec.apply(...b.map((x, i) => (axes[i] === null ? batches[0]![i]! : x))),
           );
@@ -402,7 +402,7 @@ describe("conformance of every registered multi-output primitive", () => {
       });
 
       it("jit matches eager evaluation", () => {
-        const got = jit(spec.apply)(...xs) as NdArray[];
+        const got = jit(spec.apply)(...xs);
         got.forEach((g, j) => expectClose(nums(g), nums(outs[j]!), 1e-15, `${prim.name} jit ${j}`));
       });
     });

@@ -92,15 +92,15 @@ describe("pytree arguments and outputs", () => {
     for (const [name, f] of Object.entries(forward)) {
       const [, t] = jvp(f, [p0], [t0]) as [Out, Out];
       leaves(t).forEach((v, i) => expectAllClose(v, leaves(tRef)[i]!, 1e-14, 1e-14));
-      const jf = jacfwd((x: NdArray) => f({ x, y: p0.y }).pair[0]!)(p0.x) as NdArray;
-      const jRef = jacfwd((x: NdArray) => plain({ x, y: p0.y }).pair[0]!)(p0.x) as NdArray;
+      const jf = jacfwd((x: NdArray) => f({ x, y: p0.y }).pair[0]!)(p0.x);
+      const jRef = jacfwd((x: NdArray) => plain({ x, y: p0.y }).pair[0]!)(p0.x);
       expectAllClose(jf, jRef, 1e-14, 1e-14);
       expect(name).toBeDefined();
     }
   });
 
   it("grad, vjp, jacrev, jit(grad) and vmap(grad) match plain f", () => {
-    const gRef = grad(loss(plain))(p0) as { x: NdArray; y: NdArray };
+    const gRef = grad(loss(plain))(p0);
     // Independent check of the reference: finite differences in x[1].
     const fd = fdScalar((v) => {
       const x = np.array([0.3, v, 0.8]);
@@ -109,25 +109,25 @@ describe("pytree arguments and outputs", () => {
     expect((gRef.x.toArray() as number[])[1]).toBeCloseTo(fd, 7);
     const ct: Out = { pair: [np.array([1, -2, 0.5]), np.array([0.3, 0.3, 1])], total: np.array(2) };
     const [, pullRef] = vjp(plain, p0);
-    const vRef = pullRef(ct)[0] as { x: NdArray; y: NdArray };
+    const vRef = pullRef(ct)[0];
     for (const [name, f] of Object.entries(all)) {
-      const g = grad(loss(f))(p0) as { x: NdArray; y: NdArray };
+      const g = grad(loss(f))(p0);
       expectAllClose(g.x, gRef.x, 1e-14, 1e-14);
       expectAllClose(g.y, gRef.y, 1e-14, 1e-14);
       const [, pull] = vjp(f, p0);
-      const v = pull(ct)[0] as { x: NdArray; y: NdArray };
+      const v = pull(ct)[0];
       expectAllClose(v.x, vRef.x, 1e-14, 1e-14);
       expectAllClose(v.y, vRef.y, 1e-14, 1e-14);
-      const jr = jacrev((x: NdArray) => f({ x, y: p0.y }).pair[0]!)(p0.x) as NdArray;
+      const jr = jacrev((x: NdArray) => f({ x, y: p0.y }).pair[0]!)(p0.x);
       expectAllClose(jr, jacrev((x: NdArray) => plain({ x, y: p0.y }).pair[0]!)(p0.x), 1e-14);
-      const gj = jit(grad(loss(f)))(p0) as { x: NdArray; y: NdArray };
+      const gj = jit(grad(loss(f)))(p0);
       expectAllClose(gj.x, gRef.x, 1e-14, 1e-14);
       const ys = np.stack([p0.y, np.multiply(p0.y, -2)]);
       const batched = vmap((y: NdArray) => (grad(loss(f))({ x: p0.x, y }) as { x: NdArray }).x)(ys);
       const loop = vmap((y: NdArray) => (grad(loss(plain))({ x: p0.x, y }) as { x: NdArray }).x)(
         ys,
       );
-      expectAllClose(batched as NdArray, loop as NdArray, 1e-14, 1e-14);
+      expectAllClose(batched, loop, 1e-14, 1e-14);
       expect(name).toBeDefined();
     }
   });
@@ -138,10 +138,10 @@ describe("pytree arguments and outputs", () => {
       [-1, 0.5, 2],
     ]);
     for (const f of Object.values(all)) {
-      const b = vmap((x: NdArray) => f({ x, y: p0.y }))(xs) as Out;
-      const r = vmap((x: NdArray) => plain({ x, y: p0.y }))(xs) as Out;
+      const b = vmap((x: NdArray) => f({ x, y: p0.y }))(xs);
+      const r = vmap((x: NdArray) => plain({ x, y: p0.y }))(xs);
       leaves(b).forEach((v, i) => expectAllClose(v, leaves(r)[i]!, 1e-15, 0));
-      const j = jit(f)(p0) as Out;
+      const j = jit(f)(p0);
       leaves(j).forEach((v, i) => expectAllClose(v, leaves(plain(p0))[i]!, 0, 0));
     }
   });
@@ -153,11 +153,10 @@ describe("pytree arguments and outputs", () => {
       return np.sum(np.multiply(o.pair[0]!, o.pair[1]!));
     };
     const dd = (f: (p: { x: NdArray; y: NdArray }) => Out) =>
-      grad((x: NdArray) => np.sum(grad(scalar(f))(x) as NdArray))(p0.x) as NdArray;
+      grad((x: NdArray) => np.sum(grad(scalar(f))(x)))(p0.x);
     const ref = dd(plain);
     for (const f of Object.values(all)) expectAllClose(dd(f), ref, 1e-13, 1e-13);
-    const gradAt = (v: number) =>
-      np.sum(grad(scalar(plain))(np.array([v, -1.2, 0.8])) as NdArray).item();
+    const gradAt = (v: number) => np.sum(grad(scalar(plain))(np.array([v, -1.2, 0.8]))).item();
     expect((ref.toArray() as number[])[0]).toBeCloseTo(fdScalar(gradAt, 0.3), 6);
   });
 

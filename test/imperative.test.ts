@@ -47,7 +47,7 @@ describe("requiresGrad and backward", () => {
 
   it("agrees with grad on a random vector and accumulates until zeroGrad", () => {
     const x0 = randomArray(rng(3), [5]);
-    const ref = grad(f)(x0) as NdArray;
+    const ref = grad(f)(x0);
     const x = np.array(x0, { requiresGrad: true });
     f(x).backward();
     expectAllClose(x.grad!, ref, 1e-12);
@@ -75,7 +75,7 @@ describe("requiresGrad and backward", () => {
 
   it("gives second derivatives with createGraph, as hessian does", () => {
     const x0 = randomArray(rng(7), [4]);
-    const H = hessian(f)(x0) as NdArray;
+    const H = hessian(f)(x0);
     const x = np.array(x0, { requiresGrad: true });
     f(x).backward(undefined, { createGraph: true });
     const g = x.grad!;
@@ -154,7 +154,7 @@ describe("requiresGrad and backward", () => {
     const x0 = randomArray(rng(8), [3]);
     const x = np.array(x0, { requiresGrad: true });
     jit(f)(x).backward();
-    expectAllClose(x.grad!, grad(f)(x0) as NdArray, 1e-12);
+    expectAllClose(x.grad!, grad(f)(x0), 1e-12);
   });
 });
 
@@ -259,7 +259,7 @@ describe("GradientTape", () => {
     ) as NdArray[];
     expectAllClose(ga!, ra!, 1e-12);
     expectAllClose(gb!, rb!, 1e-12);
-    expectAllClose(tape.jacobian(y, a) as NdArray, jacrev(g)(a, b) as NdArray, 1e-12);
+    expectAllClose(tape.jacobian(y, a) as NdArray, jacrev(g)(a, b), 1e-12);
     // A pytree of sources comes back in the same structure.
     const tree = tape.gradient(y, { first: a }) as { first: NdArray };
     expectAllClose(tree.first, ra!, 1e-12);

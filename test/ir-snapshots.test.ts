@@ -28,7 +28,7 @@ describe("printed IR", () => {
   });
 
   it("jvp of sin(x) * x", () => {
-    const g = (x: NdArray, v: NdArray) => jvp(f, [x], [v])[1] as NdArray;
+    const g = (x: NdArray, v: NdArray) => jvp(f, [x], [v])[1];
     expect(makeJaxpr(g)(1.5, 1).toString()).toMatchInlineSnapshot(`
       "{ lambda  ; a:f64[] b:f64[] .
         let
@@ -72,10 +72,10 @@ describe("printed IR", () => {
   it("grad of a staged scan: one scan equation forwards, one scanVjp backwards", () => {
     const loss = (w: NdArray, xs: NdArray) => {
       const [c, ys] = lax.scan(
-        ((c: NdArray, x: NdArray) => [np.sin(np.multiply(c, w)), np.add(c, x)]) as never,
+        (c: NdArray, x: NdArray) => [np.sin(np.multiply(c, w)), np.add(c, x)],
         np.array(0.5),
         xs,
-      ) as [NdArray, NdArray];
+      );
       return np.add(c, np.sum(ys));
     };
     // step programs are numbered globally: the numbers are masked

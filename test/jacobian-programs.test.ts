@@ -44,7 +44,7 @@ describe("transpose of a broadcast", () => {
     const out = compileJaxpr(opt).run([x as never])[0]!;
     expect(out.shape).toEqual([2, 3, 5]);
     expectAllClose(out, expected, 0, 0);
-    expectAllClose(jit(f)(x) as NdArray, expected, 0, 0);
+    expectAllClose(jit(f)(x), expected, 0, 0);
   });
 
   it("stays a transpose when the input's axes would be reordered", () => {
@@ -57,7 +57,7 @@ describe("transpose of a broadcast", () => {
     const expected: number[] = [];
     for (let k = 0; k < 3; k++)
       for (let j = 0; j < 2; j++) for (let i = 0; i < 5; i++) expected.push(xs[j]![k]!);
-    expectAllClose(jit(f)(x) as NdArray, expected, 0, 0);
+    expectAllClose(jit(f)(x), expected, 0, 0);
   });
 });
 
@@ -85,7 +85,7 @@ describe("compiled broadcasts of arrays", () => {
       const f = (v: NdArray) => np.broadcastTo(v, to);
       const g = jit(f);
       expect(g.lower(x).compiled.source).not.toContain("K[");
-      const out = g(x) as NdArray;
+      const out = g(x);
       expect(out.shape).toEqual(to);
       expect(out.dtype).toBe(dtype);
       expectAllClose(out, f(x), 0, 0);
@@ -138,10 +138,10 @@ describe("Jacobian programs", () => {
     const x = randomArray(r, [m]);
     const expected = analytic(x);
     for (const t of [jacfwd, jacrev, jacobian]) {
-      const eager = t(f)(x) as NdArray;
+      const eager = t(f)(x);
       expect(eager.shape).toEqual([n, m]);
       expectAllClose(eager, expected, 1e-14, 1e-14);
-      expectAllClose(jit(t(f))(x) as NdArray, expected, 1e-14, 1e-14);
+      expectAllClose(jit(t(f))(x), expected, 1e-14, 1e-14);
     }
   });
 
@@ -150,6 +150,6 @@ describe("Jacobian programs", () => {
     const x = randomArray(r, [m]);
     const lowered = jit(jacfwd(g)).lower(x);
     expect(primNames(lowered.jaxpr)).toEqual(["broadcastInDim"]);
-    expectAllClose(jit(jacfwd(g))(x) as NdArray, new Array<number>(n * m).fill(1), 0, 0);
+    expectAllClose(jit(jacfwd(g))(x), new Array<number>(n * m).fill(1), 0, 0);
   });
 });

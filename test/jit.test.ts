@@ -178,7 +178,7 @@ describe("matmul of transposed operands under jit", () => {
     expect(names).not.toContain("transpose");
     expect(names.filter((n) => n === "matmul")).toHaveLength(3);
     // Values: the compiled program equals eager evaluation (explicit strided copies).
-    expectAllClose(jit(f)(a, b) as NdArray, f(a, b), 1e-13, 1e-13);
+    expectAllClose(jit(f)(a, b), f(a, b), 1e-13, 1e-13);
     // A transpose of other axes (not the last two) is left alone.
     const g = (x: NdArray) => np.matmul(np.transpose(x, [2, 1, 0]), np.ones([2, 3]));
     const gNames = optimize(makeJaxpr(g)(np.ones([2, 5, 2]))).eqns.map((e) => e.prim.name);

@@ -44,7 +44,7 @@ describe("lax.scan: the carry keeps its type", () => {
         lax.scan(((c: NdArray) => [np.concatenate([c, c]), null]) as never, x, null, {
           length: 3,
           checkpoint: { snapshots: 2 },
-        })[0] as NdArray,
+        })[0],
       );
     expect(() => grad(checkpointed)(np.ones([2]))).toThrow(msg);
   });
@@ -163,7 +163,7 @@ describe("lax.whileLoop and lax.forILoop: the carry keeps its type", () => {
           return { v: v.astype("int32"), k: np.add(c.k, int32(1)), s: np.add(c.s, c.v) };
         },
         { v: a, k: int32(0), s: np.array(0) },
-      ) as { v: NdArray; k: NdArray; s: NdArray };
+      );
     const plain = (a: number) => {
       let [v, k, s] = [a, 0, 0];
       while (v > 1) {
@@ -190,7 +190,7 @@ describe("lax.whileLoop and lax.forILoop: the carry keeps its type", () => {
       ) as NdArray[];
     let [y, m] = [3, 0];
     for (let i = 0; i < 7; i++) [y, m] = [0.5 * y + i, m + i];
-    for (const out of [loop(np.array(3), 7), jit(loop)(np.array(3), int32(7)) as NdArray[]]) {
+    for (const out of [loop(np.array(3), 7), jit(loop)(np.array(3), int32(7))]) {
       expectAllClose([out[0]!.item(), out[1]!.item()], [y, m], 1e-15);
       expect(out[1]!.dtype).toBe("int32");
     }
@@ -289,7 +289,7 @@ describe("lax.cond and lax.switch: the branches agree", () => {
         (y: NdArray) => ({ m: np.max(y), d: np.multiply(y, 2) }),
         (y: NdArray) => ({ m: np.min(y), d: np.negative(y) }),
         x,
-      ) as { m: NdArray; d: NdArray };
+      );
     for (const data of [
       [1, -2, 3],
       [-1, -2, 0.5],
@@ -298,7 +298,7 @@ describe("lax.cond and lax.switch: the branches agree", () => {
       const m = positive ? Math.max(...data) : Math.min(...data);
       const d = data.map((u) => (positive ? 2 * u : -u));
       for (const run of [f, jit(f)]) {
-        const out = run(np.array(data)) as { m: NdArray; d: NdArray };
+        const out = run(np.array(data));
         expectAllClose(out.m, m, 0);
         expectAllClose(out.d, d, 0);
       }
@@ -310,7 +310,7 @@ describe("lax.cond and lax.switch: the branches agree", () => {
         (y: NdArray) => np.multiply(y, 3),
         (y: NdArray) => (y.item() > 0 ? y : np.negative(y)),
         x,
-      ) as NdArray;
+      );
     expectAllClose(g(np.array(2)), 6, 0);
     // branches closing over a differentiated value (no operands): grad is the taken branch's
     const h = (x: NdArray) =>
@@ -318,13 +318,13 @@ describe("lax.cond and lax.switch: the branches agree", () => {
         np.greater(x, 0),
         () => np.sin(x),
         () => np.cos(x),
-      ) as NdArray;
+      );
     expectAllClose(grad(h)(0.3), Math.cos(0.3), 1e-15);
     expectAllClose(grad(h)(-0.3), Math.sin(0.3), 1e-15);
   });
   it("a concrete predicate inside vmap and jvp: the untaken branch is checked on the tracers' avals", () => {
     const pick = (useSin: boolean) => (x: NdArray) =>
-      lax.cond(useSin, np.sin, (y: NdArray) => np.multiply(y, y), x) as NdArray;
+      lax.cond(useSin, np.sin, (y: NdArray) => np.multiply(y, y), x);
     const xs = [0.2, -1.5, 3];
     expectAllClose(vmap(pick(true))(np.array(xs)), xs.map(Math.sin), 1e-15);
     expectAllClose(
@@ -333,8 +333,7 @@ describe("lax.cond and lax.switch: the branches agree", () => {
       1e-15,
     );
     // a disagreeing untaken branch is found under vmap too (per-element shapes)
-    const bad = (x: NdArray) =>
-      lax.cond(true, np.sin, (y: NdArray) => np.stack([y, y]), x) as NdArray;
+    const bad = (x: NdArray) => lax.cond(true, np.sin, (y: NdArray) => np.stack([y, y]), x);
     expect(() => vmap(bad)(np.array(xs))).toThrow(
       /lax\.cond: output is float64\[2\] in falseFn's output but float64\[\] in trueFn's/,
     );

@@ -57,7 +57,7 @@ const scanChain =
       x,
       [np.array(A), np.array(B)],
       opts,
-    )[0] as NdArray;
+    )[0];
 
 /** c_T by lax.forILoop with static bounds: u_i = a_i c + b_i with a_i = A[i] read by take. */
 const forChain = (x: NdArray) =>
@@ -67,7 +67,7 @@ const forChain = (x: NdArray) =>
     (i: NdArray, c: NdArray) =>
       np.sin(np.add(np.multiply(np.take(np.array(A), i), c), np.take(np.array(B), i))),
     x,
-  ) as NdArray;
+  );
 
 describe("second derivatives through loops under jit", () => {
   const cases: [string, (x: NdArray) => NdArray][] = [
@@ -84,12 +84,12 @@ describe("second derivatives through loops under jit", () => {
           fdScalar((y) => sineChain(y, A, B)[1], x),
           7,
         );
-        expectAllClose(jit(f)(np.array(x)) as NdArray, value, 1e-14);
-        expectAllClose(jit(grad(f))(x) as NdArray, d1, 1e-13);
-        expectAllClose(jit(grad(grad(f)))(x) as NdArray, d2, 1e-12);
+        expectAllClose(jit(f)(np.array(x)), value, 1e-14);
+        expectAllClose(jit(grad(f))(x), d1, 1e-13);
+        expectAllClose(jit(grad(grad(f)))(x), d2, 1e-12);
         expectAllClose(grad(grad(jit(f)))(x), d2, 1e-12);
         expectAllClose(grad(jit(grad(f)))(x), d2, 1e-12);
-        expectAllClose(jit(hessian(f))(np.array(x)) as NdArray, d2, 1e-12);
+        expectAllClose(jit(hessian(f))(np.array(x)), d2, 1e-12);
       }
     });
   }
@@ -104,7 +104,7 @@ describe("reverse over reverse through a loop with a traced trip count", () => {
       (i: NdArray, c: NdArray) =>
         np.sin(np.add(np.multiply(np.take(np.array(A), i), c), np.take(np.array(B), i))),
       x,
-    ) as NdArray;
+    );
   /** A whileLoop counting its steps in the carry: under jit the condition is traced. */
   const tracedWhile = (x: NdArray) =>
     (
@@ -136,11 +136,11 @@ describe("reverse over reverse through a loop with a traced trip count", () => {
     );
     expect(() => jit(hessian(tracedWhile))(0.4)).toThrow(ChainruleError);
     // first order under jit is fine
-    expectAllClose(jit(grad(tracedFor))(0.4, n) as NdArray, d1, 1e-13);
-    expectAllClose(jit(grad(tracedWhile))(0.4) as NdArray, d1, 1e-13);
+    expectAllClose(jit(grad(tracedFor))(0.4, n), d1, 1e-13);
+    expectAllClose(jit(grad(tracedWhile))(0.4), d1, 1e-13);
     // the advised alternatives: forward over forward, static bounds, derivatives outside jit
-    expectAllClose(jit(jacfwd(jacfwd(tracedFor)))(0.4, n) as NdArray, d2, 1e-12);
-    expectAllClose(jit(grad(grad(forChain)))(0.4) as NdArray, d2, 1e-12);
+    expectAllClose(jit(jacfwd(jacfwd(tracedFor)))(0.4, n), d2, 1e-12);
+    expectAllClose(jit(grad(grad(forChain)))(0.4), d2, 1e-12);
     expectAllClose(grad(grad(jit(tracedFor)))(0.4, n), d2, 1e-12);
     expectAllClose(grad(grad(jit(tracedWhile)))(0.4), d2, 1e-12);
   });

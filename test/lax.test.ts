@@ -16,7 +16,7 @@ import {
 import { expectAllClose, fdScalar } from "./helpers.js";
 
 describe("lax.cond and lax.switch", () => {
-  const f = (x: NdArray) => lax.cond(np.greater(x, 0), np.sin, np.cos, x) as NdArray;
+  const f = (x: NdArray) => lax.cond(np.greater(x, 0), np.sin, np.cos, x);
   const plain = (x: number) => (x > 0 ? Math.sin(x) : Math.cos(x));
   it("matches a JS conditional in value and derivative, eagerly, batched and compiled", () => {
     const xs = [-1.2, -0.1, 0.4, 2];
@@ -40,7 +40,7 @@ describe("lax.cond and lax.switch", () => {
       (x: NdArray) => np.square(x),
       (x: NdArray) => np.negative(x),
     ];
-    const g = (i: NdArray, x: NdArray) => lax.switch(i, branches, x) as NdArray;
+    const g = (i: NdArray, x: NdArray) => lax.switch(i, branches, x);
     const plainG = (i: number, x: number) => [2 * x, x * x, -x][Math.min(Math.max(i, 0), 2)]!;
     for (const i of [-1, 0, 1, 2, 5]) expectAllClose(g(np.array(i), np.array(3)), plainG(i, 3), 0);
     expectAllClose(vmap(g)(np.array([0, 1, 2]), np.array([3, 3, 3])), [6, 9, -3], 0);
@@ -58,7 +58,7 @@ describe("lax loops", () => {
         5,
         (i: NdArray, c: NdArray) => np.multiply(c, np.add(1, np.divide(i, 10))),
         x,
-      ) as NdArray;
+      );
     const factor = [0, 1, 2, 3, 4].reduce((acc, i) => acc * (1 + i / 10), 1);
     expectAllClose(f(np.array(2)), 2 * factor, 1e-15);
     expectAllClose(grad(f)(2), factor, 1e-15);
@@ -70,7 +70,7 @@ describe("lax loops", () => {
         (c: NdArray) => np.less(c, 100),
         (c: NdArray) => np.multiply(c, 3),
         x,
-      ) as NdArray;
+      );
     let v = 2;
     while (v < 100) v *= 3;
     expectAllClose(f(np.array(2)), v, 0);
@@ -91,7 +91,7 @@ describe("lax loops", () => {
     const forces = [0.1, 0, -0.2, 0.05, 0.3];
     const simulate = (p0: NdArray) => {
       const [, ps] = lax.scan(step, [p0, np.array(0)], np.array(forces));
-      return np.sum(np.square(ps as NdArray));
+      return np.sum(np.square(ps));
     };
     const plainSim = (p0: number) => {
       let [p, v] = [p0, 0];
@@ -122,10 +122,9 @@ describe("lax loops", () => {
   });
   it("a checkpointed step keeps scan's gradient", () => {
     const body = checkpoint((c: NdArray) => np.sin(np.multiply(c, 1.1)));
-    const f = (x: NdArray) =>
-      lax.forILoop(0, 6, (_i: NdArray, c: NdArray) => body(c), x) as NdArray;
+    const f = (x: NdArray) => lax.forILoop(0, 6, (_i: NdArray, c: NdArray) => body(c), x);
     const g = (x: NdArray) =>
-      lax.forILoop(0, 6, (_i: NdArray, c: NdArray) => np.sin(np.multiply(c, 1.1)), x) as NdArray;
+      lax.forILoop(0, 6, (_i: NdArray, c: NdArray) => np.sin(np.multiply(c, 1.1)), x);
     expectAllClose(grad(f)(0.4), grad(g)(0.4), 1e-15);
   });
   it("unsupported options and malformed steps are reported", () => {

@@ -472,7 +472,7 @@ describe("pinv, lstsq, matrixRank, matrixPower, expm, cond", () => {
     checkGrads((m: NdArray) => np.linalg.pinv(m), [np.linalg.qr(randomArray(r, [4, 2]))[0]]);
     // rank 1 kept by the perturbation direction: d pinv(a) along a itself is -pinv(a)
     const rank1 = np.outer(np.array([1, 2, 0]), np.array([0, 1, 1]));
-    const along = jvp((m: NdArray) => np.linalg.pinv(m), [rank1], [rank1])[1] as NdArray;
+    const along = jvp((m: NdArray) => np.linalg.pinv(m), [rank1], [rank1])[1];
     expectAllClose(along, np.negative(np.linalg.pinv(rank1)), 1e-13, 1e-14);
     checkGrads((m: NdArray) => np.linalg.matrixPower(m, 3), [m0]);
     checkGrads((m: NdArray) => np.linalg.matrixPower(m, -2), [m0]);
@@ -488,7 +488,7 @@ describe("pinv, lstsq, matrixRank, matrixPower, expm, cond", () => {
       0,
     );
     const viaBlock = np.slice(np.linalg.expm(block), [0, 4], [4, 8]);
-    const viaJvp = jvp((m: NdArray) => np.linalg.expm(m), [m0], [e])[1] as NdArray;
+    const viaJvp = jvp((m: NdArray) => np.linalg.expm(m), [m0], [e])[1];
     expectAllClose(viaJvp, viaBlock, 1e-12, 1e-13);
   });
 });

@@ -49,7 +49,7 @@ const mixedWhile = (a: NdArray, limit: NdArray | number) =>
       };
     },
     { x: np.array(0.5), y: f32([1, -2]), n: i32(0), done: np.array(false) },
-  ) as Mixed;
+  );
 
 /** The same loop in plain JS (float32 rounding of y by Math.fround). */
 function mixedWhileJs(a: number, limit: number): { x: number; y: number[]; n: number } {
@@ -75,7 +75,7 @@ describe("while: mixed-dtype carries as they are (float64, float32, int32, bool)
     ] as const) {
       const text = makeJaxpr((av: NdArray, l: NdArray) => mixedWhile(av, l))(a, i32(limit));
       expect(countEqns(text.toString(), "while")).toBe(1);
-      const out = f(np.array(a), i32(limit)) as Mixed;
+      const out = f(np.array(a), i32(limit));
       const ref = mixedWhileJs(a, limit);
       expect(out.x.dtype).toBe("float64");
       expect(out.y.dtype).toBe("float32");
@@ -95,13 +95,13 @@ describe("while: mixed-dtype carries as they are (float64, float32, int32, bool)
     const a = 1.3;
     // float32 leaves: a wide step, so that rounding (1e-7) stays below the tolerance
     const fd = fdScalar((v) => loss(np.array(v), i32(6)).item(), a, 1e-3);
-    const eager = grad(loss)(np.array(a), i32(6)) as NdArray; // concrete condition: unrolled in JS
-    expectAllClose(jit(grad(loss))(np.array(a), i32(6)) as NdArray, eager, 1e-6);
-    expectAllClose(jit(jacfwd(loss))(np.array(a), i32(6)) as NdArray, eager, 1e-6);
+    const eager = grad(loss)(np.array(a), i32(6)); // concrete condition: unrolled in JS
+    expectAllClose(jit(grad(loss))(np.array(a), i32(6)), eager, 1e-6);
+    expectAllClose(jit(jacfwd(loss))(np.array(a), i32(6)), eager, 1e-6);
     expect(Math.abs(eager.item() - fd)).toBeLessThan(2e-3 * Math.abs(fd));
     // each element stops at its own trip count
     const as = np.array([1.1, 1.5, 2.0]);
-    const batched = jit(vmap((av: NdArray) => mixedWhile(av, i32(20)).n))(as) as NdArray;
+    const batched = jit(vmap((av: NdArray) => mixedWhile(av, i32(20)).n))(as);
     expect(Array.from(batched.data())).toEqual([1.1, 1.5, 2.0].map((v) => mixedWhileJs(v, 20).n));
   });
 
@@ -112,8 +112,8 @@ describe("while: mixed-dtype carries as they are (float64, float32, int32, bool)
       /lax\.whileLoop: differentiating the reverse pass again.*trip count is known only when the loop runs.*jacfwd\(jacfwd\(f\)\)/,
     );
     // the advised alternative: forward over forward, against finite differences of the gradient
-    const d2 = jit(jacfwd(jacfwd(f)))(np.array(1.2)) as NdArray;
-    const fd2 = fdScalar((v) => (grad(f)(np.array(v)) as NdArray).item(), 1.2, 1e-5);
+    const d2 = jit(jacfwd(jacfwd(f)))(np.array(1.2));
+    const fd2 = fdScalar((v) => grad(f)(np.array(v)).item(), 1.2, 1e-5);
     expectAllClose(d2, fd2, 1e-6, 1e-8);
   });
 });
@@ -142,7 +142,7 @@ const mixedScan =
       { h: f32([0.1, -0.2, 0.3]), k: i32(0), flag: np.array(false), s: np.array(0) },
       xs,
       opts,
-    ) as [ScanCarry, { r: NdArray; b: NdArray }];
+    );
 
 const scanLoss = (opts: lax.ScanOptions) => (w: NdArray, xs: NdArray) => {
   const [c, ys] = mixedScan(opts)(w, xs);
@@ -194,11 +194,11 @@ describe("scan: mixed-dtype leaves, one scan eagerly and under jit", () => {
         ((c: NdArray, x: NdArray) => [np.sin(np.add(np.multiply(c, w), x)), null]) as never,
         np.array(0.3),
         np.linspace(0, 1, T),
-      )[0] as NdArray;
+      )[0];
     for (const T of [5, 40]) {
-      const eager = grad(grad(f(T)))(np.array(0.8)) as NdArray; // unrolled in JS
-      expectAllClose(jit(grad(grad(f(T))))(np.array(0.8)) as NdArray, eager, 1e-11);
-      expectAllClose(jit(hessian(f(T)))(np.array(0.8)) as NdArray, eager, 1e-11);
+      const eager = grad(grad(f(T)))(np.array(0.8)); // unrolled in JS
+      expectAllClose(jit(grad(grad(f(T))))(np.array(0.8)), eager, 1e-11);
+      expectAllClose(jit(hessian(f(T)))(np.array(0.8)), eager, 1e-11);
     }
     const small = makeJaxpr(grad(grad(f(5))))(np.array(0.8)).toString();
     const large = makeJaxpr(grad(grad(f(400))))(np.array(0.8)).toString();

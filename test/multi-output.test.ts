@@ -160,7 +160,7 @@ describe("a non-linear multi-output primitive (testSinCos)", () => {
 
   it("jvp gives both output tangents (analytic)", () => {
     const t = np.array(uniform(r, 5));
-    const [outs, tangents] = jvp((v: NdArray) => sinCos(v), [x], [t]) as [NdArray[], NdArray[]];
+    const [outs, tangents] = jvp((v: NdArray) => sinCos(v), [x], [t]);
     const ts = Array.from(t.data());
     expectClose(outs[0]!, xs.map(Math.sin));
     expectClose(
@@ -174,7 +174,7 @@ describe("a non-linear multi-output primitive (testSinCos)", () => {
   });
 
   it("grad matches the analytic gradient and finite differences", () => {
-    const g = grad(sinCosLoss)(x) as NdArray;
+    const g = grad(sinCosLoss)(x);
     expectClose(g, sinCosGradJS(xs), 1e-12, 1e-12);
     expectClose(g, numericGrad(sinCosLossJS, xs), 1e-6, 1e-8);
   });
@@ -184,13 +184,13 @@ describe("a non-linear multi-output primitive (testSinCos)", () => {
     const t = np.array(uniform(r, 5));
     const [, pullback] = vjp((v: NdArray) => sinCos(v)[1]!, x);
     const [back] = pullback(ct) as NdArray[];
-    const [, [, tc]] = jvp((v: NdArray) => sinCos(v), [x], [t]) as [NdArray[], NdArray[]];
+    const [, [, tc]] = jvp((v: NdArray) => sinCos(v), [x], [t]);
     expectClose(np.sum(np.multiply(ct, tc!)), np.sum(np.multiply(back!, t)), 1e-12, 1e-12);
   });
 
   it("vmap over rows matches a loop over the rows", () => {
     const m = np.array(uniform(r, 12, -2, 2), { shape: [3, 4] });
-    const [bs, bc] = vmap((v: NdArray) => sinCos(v), { inAxes: 1 })(m) as NdArray[];
+    const [bs, bc] = vmap((v: NdArray) => sinCos(v), { inAxes: 1 })(m);
     expect(bs!.shape).toEqual([4, 3]);
     for (let j = 0; j < 4; j++) {
       const col = [0, 1, 2].map((i) => m.data()[i * 4 + j]!);
@@ -200,20 +200,20 @@ describe("a non-linear multi-output primitive (testSinCos)", () => {
   });
 
   it("jit and jit(grad) agree with eager evaluation", () => {
-    expectClose(jit(sinCosLoss)(x) as NdArray, sinCosLossJS(xs), 1e-12, 1e-12);
-    expectClose(jit(grad(sinCosLoss))(x) as NdArray, sinCosGradJS(xs), 1e-12, 1e-12);
-    const both = jit((v: NdArray) => sinCos(v))(x) as NdArray[];
+    expectClose(jit(sinCosLoss)(x), sinCosLossJS(xs), 1e-12, 1e-12);
+    expectClose(jit(grad(sinCosLoss))(x), sinCosGradJS(xs), 1e-12, 1e-12);
+    const both = jit((v: NdArray) => sinCos(v))(x);
     expectClose(both[1]!, xs.map(Math.cos));
   });
 
   it("grad of grad matches the analytic second derivative", () => {
     // d/dx (w cos 2x - sin x) = -2 w sin 2x - cos x, summed against v.
     const v = np.array(uniform(r, 5));
-    const hv = grad((u: NdArray) => np.sum(np.multiply(v, grad(sinCosLoss)(u) as NdArray)))(x);
+    const hv = grad((u: NdArray) => np.sum(np.multiply(v, grad(sinCosLoss)(u))))(x);
     const ws = Array.from(w.data());
     const vs = Array.from(v.data());
     const expected = xs.map((t, i) => vs[i]! * (-2 * ws[i]! * Math.sin(2 * t) - Math.cos(t)));
-    expectClose(hv as NdArray, expected, 1e-12, 1e-12);
+    expectClose(hv, expected, 1e-12, 1e-12);
   });
 
   it("makeJaxpr prints one equation with both outputs", () => {
@@ -255,7 +255,7 @@ describe("a non-linear multi-output primitive (testSinCos)", () => {
         const [, c2] = sinCos(v);
         sinCos(np.multiply(v, 2));
         return np.add(s1!, c2!);
-      })(x) as NdArray,
+      })(x),
       xs.map((t) => Math.sin(t) + Math.cos(t)),
     );
   });
@@ -354,12 +354,12 @@ describe("DCE prunes unused outputs of a primitive that declares pruneOutputs", 
 
   it("jit and jit(grad) of the pruned program agree with plain loops", () => {
     expectClose(
-      jit(f)(x) as NdArray,
+      jit(f)(x),
       xs.map((t) => t ** 2 + t ** 4),
       1e-12,
       1e-12,
     );
-    const g = jit(grad((v: NdArray) => np.sum(f(v))))(x) as NdArray;
+    const g = jit(grad((v: NdArray) => np.sum(f(v))))(x);
     expectClose(
       g,
       xs.map((t) => 2 * t + 4 * t ** 3),
@@ -388,11 +388,11 @@ describe("a linear multi-output primitive (testSplit) on the reverse-mode tape",
   });
 
   it("grad transposes the equation with both cotangents", () => {
-    expectClose(grad(loss)(m) as NdArray, np.array(expected, { shape: [2, 5] }));
+    expectClose(grad(loss)(m), np.array(expected, { shape: [2, 5] }));
   });
 
   it("grad with a cotangent on only one output gives zeros for the other block", () => {
-    const g = grad((v: NdArray) => np.sum(np.square(split(v, 2)[0]!)))(m) as NdArray;
+    const g = grad((v: NdArray) => np.sum(np.square(split(v, 2)[0]!)))(m);
     expectClose(
       g,
       np.array(
@@ -406,19 +406,19 @@ describe("a linear multi-output primitive (testSplit) on the reverse-mode tape",
     const t = np.array(uniform(r, 10), { shape: [2, 5] });
     const [, fJvp] = linearize(loss, m);
     const [, jt] = jvp(loss, [m], [t]);
-    expectClose(fJvp(t) as NdArray, jt as NdArray, 1e-12, 1e-12);
+    expectClose(fJvp(t), jt, 1e-12, 1e-12);
   });
 
   it("jit(grad), vmap(grad) and grad(grad) agree with the analytic values", () => {
-    expectClose(jit(grad(loss))(m) as NdArray, np.array(expected, { shape: [2, 5] }));
-    const perRow = vmap(grad((v: NdArray) => loss(np.reshape(v, [1, 5]))))(m) as NdArray;
+    expectClose(jit(grad(loss))(m), np.array(expected, { shape: [2, 5] }));
+    const perRow = vmap(grad((v: NdArray) => loss(np.reshape(v, [1, 5]))))(m);
     expectClose(perRow, np.array(expected, { shape: [2, 5] }));
     // The Hessian of loss is diag(2, 2, 0, 0, 0) per row: H v = 2 v on the first block.
     const v = np.array(uniform(r, 10), { shape: [2, 5] });
-    const hv = grad((u: NdArray) => np.sum(np.multiply(v, grad(loss)(u) as NdArray)))(m);
+    const hv = grad((u: NdArray) => np.sum(np.multiply(v, grad(loss)(u))))(m);
     const vs = Array.from(v.data());
     expectClose(
-      hv as NdArray,
+      hv,
       np.array(
         vs.map((t, i) => (i % 5 < 2 ? 2 * t : 0)),
         { shape: [2, 5] },
@@ -503,12 +503,12 @@ describe("sort: [values, indices]", () => {
 
   it("jvp, grad and vjp match finite differences and each other", () => {
     const fd = numericGrad(sortLossJS, xs);
-    expectClose(grad(sortLoss)(x) as NdArray, fd, 1e-6, 1e-8);
+    expectClose(grad(sortLoss)(x), fd, 1e-6, 1e-8);
     const t = np.array(uniform(r, 5));
     const [, dt] = jvp(sortLoss, [x], [t]);
     const ts = Array.from(t.data());
     expectClose(
-      dt as NdArray,
+      dt,
       fd.reduce((acc, g, i) => acc + g * ts[i]!, 0),
       1e-6,
       1e-8,
@@ -527,17 +527,17 @@ describe("sort: [values, indices]", () => {
   it("jacfwd and jacrev of np.sort are the permutation matrix of the stable order", () => {
     const order = argsortJS(xs);
     const perm = order.map((i) => xs.map((_, j) => (j === i ? 1 : 0)));
-    expectClose(jacfwd((v: NdArray) => np.sort(v))(x) as NdArray, perm);
-    expectClose(jacrev((v: NdArray) => np.sort(v))(x) as NdArray, perm);
+    expectClose(jacfwd((v: NdArray) => np.sort(v))(x), perm);
+    expectClose(jacrev((v: NdArray) => np.sort(v))(x), perm);
   });
 
   it("vmap over either axis matches sorting each slice", () => {
     const data = uniform(r, 12, -1, 1);
     const m = np.array(data, { shape: [3, 4] });
-    const rows = vmap((v: NdArray) => np.sort(v))(m) as NdArray;
+    const rows = vmap((v: NdArray) => np.sort(v))(m);
     expectClose(rows, np.sort(m));
     // inAxes 1: the batch axis is the last one, which sort would otherwise sort along.
-    const cols = vmap((v: NdArray) => np.argsort(v), { inAxes: 1 })(m) as NdArray;
+    const cols = vmap((v: NdArray) => np.argsort(v), { inAxes: 1 })(m);
     for (let j = 0; j < 4; j++) {
       const col = [0, 1, 2].map((i) => data[4 * i + j]!);
       expect(Array.from(cols.slice(j).data())).toEqual(argsortJS(col));
@@ -545,22 +545,21 @@ describe("sort: [values, indices]", () => {
   });
 
   it("jit, jit(grad) and grad(grad) agree with eager values and finite differences", () => {
-    expectClose(jit(sortLoss)(x) as NdArray, sortLossJS(xs), 1e-12, 1e-12);
-    const both = jit((v: NdArray) => [np.sort(v), np.argsort(v)])(x) as NdArray[];
+    expectClose(jit(sortLoss)(x), sortLossJS(xs), 1e-12, 1e-12);
+    const both = jit((v: NdArray) => [np.sort(v), np.argsort(v)])(x);
     expect(Array.from(both[1]!.data())).toEqual(argsortJS(xs));
-    expectClose(jit(grad(sortLoss))(x) as NdArray, grad(sortLoss)(x) as NdArray, 1e-12, 1e-12);
+    expectClose(jit(grad(sortLoss))(x), grad(sortLoss)(x), 1e-12, 1e-12);
     // Second order: the Hessian is diag(2 w[rank(i)]); check H v against finite differences of grad.
     const v = np.array(uniform(r, 5));
-    const hv = grad((u: NdArray) => np.sum(np.multiply(v, grad(sortLoss)(u) as NdArray)))(x);
+    const hv = grad((u: NdArray) => np.sum(np.multiply(v, grad(sortLoss)(u))))(x);
     const vs = Array.from(v.data());
-    const gradAt = (u: readonly number[]) =>
-      Array.from((grad(sortLoss)(np.array(u)) as NdArray).data());
+    const gradAt = (u: readonly number[]) => Array.from(grad(sortLoss)(np.array(u)).data());
     const eps = 1e-6;
     const plus = gradAt(xs.map((t, i) => t + eps * vs[i]!));
     const minus = gradAt(xs.map((t, i) => t - eps * vs[i]!));
     // The Hessian is symmetric, so H v is also the directional derivative of grad along v.
     expectClose(
-      hv as NdArray,
+      hv,
       plus.map((p, i) => (p - minus[i]!) / (2 * eps)),
       1e-6,
       1e-8,
@@ -570,7 +569,7 @@ describe("sort: [values, indices]", () => {
   it("checkpoint recomputes sort in the backward pass under every policy", () => {
     const expected = numericGrad(sortLossJS, xs);
     for (const policy of ["nothingSaveable", () => true] as const) {
-      const g = grad(checkpoint(sortLoss, { policy }))(x) as NdArray;
+      const g = grad(checkpoint(sortLoss, { policy }))(x);
       expectClose(g, expected, 1e-6, 1e-8, `policy ${String(policy)}`);
     }
   });
@@ -578,8 +577,8 @@ describe("sort: [values, indices]", () => {
   it("vmap of jit and jit of vmap sort each row", () => {
     const m = np.array(uniform(r, 12, -1, 1), { shape: [4, 3] });
     const rows = [0, 1, 2, 3].map((i) => np.sort(m.slice(i)));
-    expectClose(vmap(jit((v: NdArray) => np.sort(v)))(m) as NdArray, np.stack(rows));
-    expectClose(jit(vmap((v: NdArray) => np.sort(v)))(m) as NdArray, np.stack(rows));
+    expectClose(vmap(jit((v: NdArray) => np.sort(v)))(m), np.stack(rows));
+    expectClose(jit(vmap((v: NdArray) => np.sort(v)))(m), np.stack(rows));
   });
 
   it("makeJaxpr shows sort's two outputs of different dtypes", () => {
@@ -606,6 +605,6 @@ describe("multi-output equations on the Wasm backend (jit groups around a sort k
       const s = v.map((t) => 2 * Math.sin(t));
       return argsortJS(s).reduce((acc, i, j) => acc + ws[j]! * Math.exp(s[i]!), 0);
     };
-    expectClose(jit(grad(loss))(x) as NdArray, numericGrad(lossJS, xs), 1e-6, 1e-8);
+    expectClose(jit(grad(loss))(x), numericGrad(lossJS, xs), 1e-6, 1e-8);
   });
 });

@@ -161,24 +161,24 @@ describe("np elementwise: derivatives and transforms", () => {
   it("first and second derivatives against finite differences; forward equals reverse", () => {
     for (const [name, f, xs] of unary) {
       const g = grad((x: NdArray) => f(x));
-      const gg = grad((x: NdArray) => g(x) as NdArray);
+      const gg = grad((x: NdArray) => g(x));
       for (const x0 of xs) {
-        const d1 = (g(x0) as NdArray).item();
+        const d1 = g(x0).item();
         const fx = (v: number) => f(np.array(v)).item();
         expectNear(d1, central(fx, x0, 1e-6), 1e-7, 1e-9, `${name}' at ${x0}`);
         const [, t] = jvp((x: NdArray) => f(x), [np.array(x0)], [np.array(1)]);
-        expectNear((t as NdArray).item(), d1, 1e-13, 1e-15, `${name} jvp at ${x0}`);
-        const fd2 = central((v) => (g(v) as NdArray).item(), x0, 1e-4);
-        expectNear((gg(x0) as NdArray).item(), fd2, 1e-5, 1e-7, `${name}'' at ${x0}`);
+        expectNear(t.item(), d1, 1e-13, 1e-15, `${name} jvp at ${x0}`);
+        const fd2 = central((v) => g(v).item(), x0, 1e-4);
+        expectNear(gg(x0).item(), fd2, 1e-5, 1e-7, `${name}'' at ${x0}`);
       }
     }
   });
   it("sinc at 0: value 1, derivative 0, second derivative -pi^2/3 (the Taylor branch)", () => {
     expect(np.sinc(0).item()).toBe(1);
     const g = grad((x: NdArray) => np.sinc(x));
-    expect((g(0) as NdArray).item()).toBe(-0);
-    const gg = grad((x: NdArray) => g(x) as NdArray);
-    expectNear((gg(0) as NdArray).item(), -(Math.PI ** 2) / 3, 1e-12, 0, "sinc''(0)");
+    expect(g(0).item()).toBe(-0);
+    const gg = grad((x: NdArray) => g(x));
+    expectNear(gg(0).item(), -(Math.PI ** 2) / 3, 1e-12, 0, "sinc''(0)");
   });
   it("logaddexp derivative is the softmax weight, also for equal arguments", () => {
     const [ga, gb] = grad((a: NdArray, b: NdArray) => np.logaddexp(a, b), { argnums: [0, 1] })(
@@ -195,10 +195,10 @@ describe("np elementwise: derivatives and transforms", () => {
   });
   it("floor, ceil, round, trunc, floorDivide and heaviside have zero derivative", () => {
     for (const f of [np.floor, np.ceil, np.trunc, (x: NdArray) => np.round(x, 1)]) {
-      expect((grad((x: NdArray) => f(x))(1.37) as NdArray).item()).toBe(0);
+      expect(grad((x: NdArray) => f(x))(1.37).item()).toBe(0);
     }
-    expect((grad((x: NdArray) => np.floorDivide(x, 0.7))(1.37) as NdArray).item()).toBe(0);
-    expect((grad((x: NdArray) => np.heaviside(x, 0.5))(1.37) as NdArray).item()).toBe(0);
+    expect(grad((x: NdArray) => np.floorDivide(x, 0.7))(1.37).item()).toBe(0);
+    expect(grad((x: NdArray) => np.heaviside(x, 0.5))(1.37).item()).toBe(0);
   });
   it("vmap equals a loop; jit equals eager bit for bit", () => {
     const f = (x: NdArray) =>
@@ -207,7 +207,7 @@ describe("np elementwise: derivatives and transforms", () => {
       [0.1, -1.2, 3.3],
       [2.5, 0, -0.4],
     ]);
-    const batched = vmap(f)(xs) as NdArray;
+    const batched = vmap(f)(xs);
     const rows = xs.toArray() as number[][];
     rows.forEach((row, i) =>
       expect((batched.toArray() as number[][])[i]).toEqual(f(np.array(row)).toArray()),
@@ -215,6 +215,6 @@ describe("np elementwise: derivatives and transforms", () => {
     const x = np.array([0.1, -1.2, 3.3, 0, -0, Infinity, NaN]);
     const h = (v: NdArray) =>
       np.add(np.fmax(np.copysign(np.round(v, 1), -1), np.trunc(v)), np.floorDivide(v, 0.3));
-    expect(values(jit(h)(x) as NdArray)).toEqual(values(h(x)));
+    expect(values(jit(h)(x))).toEqual(values(h(x)));
   });
 });

@@ -257,7 +257,7 @@ describe("odeint derivatives", () => {
       (s, d, i) => s + d.reduce((u, v, k) => u + v * fds()[i]![k]!, 0),
       0,
     );
-    expectAllClose(tangent as A, [expected], 1e-6, 1e-8);
+    expectAllClose(tangent, [expected], 1e-6, 1e-8);
   });
 
   it("jit(grad) through the staged loop and checkpoint snapshots give the same gradient", () => {
@@ -279,7 +279,7 @@ describe("odeint derivatives", () => {
     const tsd = [0, 0.5, 1, 2];
     const g = grad((k: A) =>
       np.sum(ode.odeint((y: A) => np.multiply(np.negative(k), y), 1.5, np.array(tsd)) as A),
-    )(0.4) as A;
+    )(0.4);
     expectAllClose(g, [tsd.reduce((s, t) => s - t * 1.5 * Math.exp(-0.4 * t), 0)], 1e-7);
   });
 });

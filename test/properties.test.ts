@@ -296,13 +296,13 @@ describe("random programs (fast-check, fixed seed)", () => {
       fc.property(programArb, (p) => {
         const xs = inputs(p);
         const an = argnums(p);
-        const g = toNumbers(grad(scalarFn(p), { argnums: an })(...xs) as NdArray[]);
-        const jf = toNumbers(jacfwd(scalarFn(p), { argnums: an })(...xs) as NdArray[]);
+        const g = toNumbers(grad(scalarFn(p), { argnums: an })(...xs));
+        const jf = toNumbers(jacfwd(scalarFn(p), { argnums: an })(...xs));
         const scale = 1 + maxAbs(jf);
         assertClose(p, "grad vs jacfwd", g, jf, 1e-9, 1e-12 * scale);
         // full (possibly vector) output: jacrev == jacfwd, JAX layout out ++ in
-        const Jr = jacrev(fullFn(p), { argnums: an })(...xs) as NdArray[];
-        const Jf = jacfwd(fullFn(p), { argnums: an })(...xs) as NdArray[];
+        const Jr = jacrev(fullFn(p), { argnums: an })(...xs);
+        const Jf = jacfwd(fullFn(p), { argnums: an })(...xs);
         const outShape = fullFn(p)(...xs).shape;
         Jr.forEach((blk, i) => {
           expect(blk.shape).toEqual([...outShape, ...xs[i]!.shape]);
@@ -324,9 +324,9 @@ describe("random programs (fast-check, fixed seed)", () => {
         const fdg = numericGrad(scalarJs(p), flat, 1e-6);
         const fval = Math.abs(scalarJs(p)(flat));
         const atol = 1e-6 * (1 + fval + maxAbs(fdg));
-        const g = toNumbers(grad(scalarFn(p), { argnums: an })(...xs) as NdArray[]);
+        const g = toNumbers(grad(scalarFn(p), { argnums: an })(...xs));
         assertClose(p, "grad vs FD", g, fdg, 1e-5, atol);
-        const jf = toNumbers(jacfwd(scalarFn(p), { argnums: an })(...xs) as NdArray[]);
+        const jf = toNumbers(jacfwd(scalarFn(p), { argnums: an })(...xs));
         assertClose(p, "jacfwd vs FD", jf, fdg, 1e-5, atol);
       }),
       params,
@@ -346,7 +346,7 @@ describe("random programs (fast-check, fixed seed)", () => {
         const inAxes = batched.map((b) => (b ? 0 : null));
         const example = (b: number) =>
           Array.from({ length: p.nIn }, (_, i) => npInput(p, i, batched[i] ? b : 0));
-        const out = vmap(fullFn(p), { inAxes })(...args) as NdArray;
+        const out = vmap(fullFn(p), { inAxes })(...args);
         const outShape = fullFn(p)(...example(0)).shape;
         expect(out.shape).toEqual([B, ...outShape]);
         const loop = Array.from({ length: B }, (_, b) =>
@@ -354,9 +354,9 @@ describe("random programs (fast-check, fixed seed)", () => {
         ).flat();
         assertClose(p, "vmap vs loop", toNumbers(out), loop, 1e-13, 1e-14);
         // vmap of grad equals a loop of grad (w.r.t. input 0)
-        const vg = vmap(grad(scalarFn(p)), { inAxes })(...args) as NdArray;
+        const vg = vmap(grad(scalarFn(p)), { inAxes })(...args);
         const gl = Array.from({ length: B }, (_, b) =>
-          toNumbers(grad(scalarFn(p))(...example(b)) as NdArray),
+          toNumbers(grad(scalarFn(p))(...example(b))),
         ).flat();
         const gShape = batched[0] ? [B, ...args[0]!.shape.slice(1)] : [B, ...args[0]!.shape];
         expect(vg.shape).toEqual(gShape);
@@ -371,7 +371,7 @@ describe("random programs (fast-check, fixed seed)", () => {
       fc.property(programArb, (p) => {
         const xs = inputs(p);
         const eager = toNumbers(fullFn(p)(...xs));
-        const jitted = toNumbers(jit(fullFn(p))(...xs) as NdArray);
+        const jitted = toNumbers(jit(fullFn(p))(...xs));
         assertClose(p, "jit vs eager", jitted, eager, 1e-12, 1e-14);
       }),
       params,
@@ -383,8 +383,8 @@ describe("random programs (fast-check, fixed seed)", () => {
       fc.property(programArb, (p) => {
         const xs = inputs(p);
         const an = argnums(p);
-        const g = toNumbers(grad(scalarFn(p), { argnums: an })(...xs) as NdArray[]);
-        const jg = toNumbers(jit(grad(scalarFn(p), { argnums: an }))(...xs) as NdArray[]);
+        const g = toNumbers(grad(scalarFn(p), { argnums: an })(...xs));
+        const jg = toNumbers(jit(grad(scalarFn(p), { argnums: an }))(...xs));
         assertClose(p, "jit(grad) vs grad", jg, g, 1e-12, 1e-13 * (1 + maxAbs(g)));
       }),
       params,

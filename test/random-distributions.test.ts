@@ -366,7 +366,7 @@ describe("discrete samplers", () => {
 
   it("permutation: each result a permutation, each position uniform (chi-square)", () => {
     const keys = random.split(random.key(30), 3000);
-    const perms = vmap((k: NdArray) => random.permutation(k, 5))(keys) as NdArray;
+    const perms = vmap((k: NdArray) => random.permutation(k, 5))(keys);
     const rows = perms.toArray() as number[][];
     rows.forEach((r) => expect([...r].sort()).toEqual([0, 1, 2, 3, 4]));
     const firsts = rows.map((r) => r[0]!);
@@ -396,7 +396,7 @@ describe("discrete samplers", () => {
     // uniform without replacement: the first pick is uniform
     const keys = random.split(random.key(34), 3000);
     const firsts = values(
-      vmap((k: NdArray) => random.choice(k, 4, [2], { replace: false }).slice(0))(keys) as NdArray,
+      vmap((k: NdArray) => random.choice(k, 4, [2], { replace: false }).slice(0))(keys),
     );
     expectChiSquare(
       firsts,

@@ -41,14 +41,14 @@ describe("reparameterised gradients", () => {
     for (const a0 of [0.4, 3]) {
       const a = np.full([N], a0);
       // the samples are independent, so the gradient of the sum is the per-sample derivative
-      const g = grad((aa: NdArray) => np.sum(random.gamma(k, aa)))(a) as NdArray;
+      const g = grad((aa: NdArray) => np.sum(random.gamma(k, aa)))(a);
       expectMean(values(g), 1);
     }
     // E[x^2] = a^2 + a: second derivative 2 (forward over reverse through the implicit rule)
     const a = np.full([1000], 2);
     const dSquare = (aa: NdArray) =>
-      grad((b: NdArray) => np.sum(np.square(random.gamma(k, b))))(aa) as NdArray;
-    const second = jvp(dSquare, [a], [np.onesLike(a)])[1] as NdArray;
+      grad((b: NdArray) => np.sum(np.square(random.gamma(k, b))))(aa);
+    const second = jvp(dSquare, [a], [np.onesLike(a)])[1];
     expectMean(values(second), 2);
   });
 
@@ -58,9 +58,7 @@ describe("reparameterised gradients", () => {
     // so dx/da = -(dF/da)/f. Here checked on the a = 1 + h sample itself:
     // F(x; a) from the series is independent of the sampler.
     const x = random.gamma(random.key(41), 1, [5]);
-    const g = grad((a: NdArray) => np.sum(random.gamma(random.key(41), a)))(
-      np.full([5], 1),
-    ) as NdArray;
+    const g = grad((a: NdArray) => np.sum(random.gamma(random.key(41), a)))(np.full([5], 1));
     // reference: dP(a, x)/da at a = 1 by the integral identity
     //   dP/da = integral_0^x log t e^-t dt (at a = 1, Gamma'(1) = -gamma_E, Gamma(1) = 1) + gamma_E P(1, x),
     // integrated by Simpson's rule on 20000 intervals after t = s^2 (smooth integrand).
@@ -84,9 +82,7 @@ describe("reparameterised gradients", () => {
 
   it("beta: E[dx/da] = b / (a + b)^2", () => {
     const [a0, b0] = [2, 3];
-    const g = grad((aa: NdArray) => np.sum(random.beta(random.key(42), aa, b0)))(
-      np.full([N], a0),
-    ) as NdArray;
+    const g = grad((aa: NdArray) => np.sum(random.beta(random.key(42), aa, b0)))(np.full([N], a0));
     expectMean(values(g), b0 / (a0 + b0) ** 2);
   });
 
@@ -94,7 +90,7 @@ describe("reparameterised gradients", () => {
     const alpha = np.broadcastTo(np.array([1.5, 2, 0.7]), [N, 3]);
     const g = grad((al: NdArray) => np.sum(random.dirichlet(random.key(43), al).slice(null, 0)))(
       alpha,
-    ) as NdArray;
+    );
     const first = (g.toArray() as number[][]).map((r) => r[0]!);
     const s = 4.2;
     expectMean(first, (s - 1.5) / s ** 2);
@@ -104,7 +100,7 @@ describe("reparameterised gradients", () => {
     const [a, b] = [-0.5, 1.5];
     const g = grad((lo: NdArray) => np.sum(random.truncatedNormal(random.key(44), lo, b)))(
       np.full([N], a),
-    ) as NdArray;
+    );
     const phi = (x: number) => Math.exp((-x * x) / 2) / Math.sqrt(2 * Math.PI);
     const cdf = (x: number) => 0.5 * (1 + np.erf(x / Math.SQRT2).item());
     const z = cdf(b) - cdf(a);
@@ -115,11 +111,11 @@ describe("reparameterised gradients", () => {
   it("discrete samplers have zero derivatives in their float parameters (as JAX)", () => {
     const k = random.key(45);
     const f = (p: NdArray) => np.sum(random.bernoulli(k, p, [10]).astype("float64"));
-    expect((grad(f)(np.array(0.4)) as NdArray).item()).toBe(0);
+    expect(grad(f)(np.array(0.4)).item()).toBe(0);
     const g = (lam: NdArray) => np.sum(random.poisson(k, lam, [10]).astype("float64"));
-    expect((grad(g)(np.array(3.0)) as NdArray).item()).toBe(0);
+    expect(grad(g)(np.array(3.0)).item()).toBe(0);
     const c = (l: NdArray) => np.sum(random.categorical(k, l, [10]).astype("float64"));
-    expect(values(grad(c)(np.zeros([3])) as NdArray)).toEqual([0, 0, 0]);
+    expect(values(grad(c)(np.zeros([3])))).toEqual([0, 0, 0]);
   });
 });
 
@@ -156,10 +152,8 @@ describe("the same numbers eagerly, under jit and under vmap over keys", () => {
     it(name, () => {
       const loop = [0, 1, 2].map((i) => f(keys.slice(i)));
       const jitted = jit(f);
-      [0, 1, 2].forEach((i) =>
-        expect(values(jitted(keys.slice(i)) as NdArray)).toEqual(values(loop[i]!)),
-      );
-      const mapped = vmap(f)(keys) as NdArray;
+      [0, 1, 2].forEach((i) => expect(values(jitted(keys.slice(i)))).toEqual(values(loop[i]!)));
+      const mapped = vmap(f)(keys);
       expect(mapped.shape).toEqual([3, ...loop[0]!.shape]);
       expect(values(mapped)).toEqual(loop.flatMap(values));
     });

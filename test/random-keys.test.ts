@@ -149,7 +149,7 @@ describe("bitwise primitives", () => {
     it(`${name} matches its definition eagerly, under jit and on 0-d values`, () => {
       const want = a.map((x, i) => ref(x, b[i]!));
       expect(Array.from(op(i32(a), i32(b)).data())).toEqual(want);
-      expect(Array.from((jit(op)(i32(a), i32(b)) as NdArray).data())).toEqual(want);
+      expect(Array.from(jit(op)(i32(a), i32(b)).data())).toEqual(want);
       expect(op(i32([a[3]!]).reshape([]), i32([b[3]!]).reshape([])).item()).toBe(want[3]);
     });
   }
@@ -170,9 +170,9 @@ describe("keys", () => {
     expect(u32(random.key(-1))).toEqual([0xffffffff, 0xffffffff]);
     expect(u32(random.key(2 ** 40 + 7))).toEqual([256, 7]);
     expect(u32(random.key(np.array(-5, { dtype: "int32" })))).toEqual([0xffffffff, 0xfffffffb]);
-    expect(
-      u32(jit((s: NdArray) => random.key(s))(np.array(9, { dtype: "int32" })) as NdArray),
-    ).toEqual([0, 9]);
+    expect(u32(jit((s: NdArray) => random.key(s))(np.array(9, { dtype: "int32" })))).toEqual([
+      0, 9,
+    ]);
   });
 
   it("split(key, n)[i] is threefry(key, (0, i)); foldIn(key, d) is threefry(key, (0, d))", () => {
@@ -191,7 +191,7 @@ describe("keys", () => {
   it("foldIn under vmap over the data (traced int32) equals a loop", () => {
     const k = random.key(99);
     const data = np.array([0, 1, 5, -3], { dtype: "int32" });
-    const mapped = vmap((d: NdArray) => random.foldIn(k, d))(data) as NdArray;
+    const mapped = vmap((d: NdArray) => random.foldIn(k, d))(data);
     const loop = [0, 1, 5, -3].map((d) => u32(random.foldIn(k, d)));
     expect((mapped.toArray() as number[][]).map((r) => r.map((v) => v >>> 0))).toEqual(loop);
     // a negative datum's high word is all ones (64-bit two's complement)
@@ -220,15 +220,15 @@ describe("keys", () => {
         ]),
       ]);
     const loop = np.stack([0, 1, 2, 3].map((i) => draw(keys.slice(i))));
-    const mapped = vmap(draw)(keys) as NdArray;
-    const jitted = np.stack([0, 1, 2, 3].map((i) => jit(draw)(keys.slice(i)) as NdArray));
-    const jitVmap = jit(vmap(draw))(keys) as NdArray;
+    const mapped = vmap(draw)(keys);
+    const jitted = np.stack([0, 1, 2, 3].map((i) => jit(draw)(keys.slice(i))));
+    const jitVmap = jit(vmap(draw))(keys);
     for (const other of [mapped, jitted, jitVmap]) {
       expect(Array.from(other.data())).toEqual(Array.from(loop.data()));
     }
     // float32 too
     const d32 = (k: NdArray) => random.normal(k, [7], { dtype: "float32" });
-    expect(Array.from((vmap(d32)(keys) as NdArray).data())).toEqual(
+    expect(Array.from(vmap(d32)(keys).data())).toEqual(
       Array.from(np.stack([0, 1, 2, 3].map((i) => d32(keys.slice(i)))).data()),
     );
   });
@@ -347,14 +347,14 @@ describe("the same numbers on every backend (Wasm kernels at every size)", () =>
   for (const [name, f] of samplers) {
     it(`${name}: wasm equals js, and jit and vmap over keys equal a loop`, () => {
       const keys = random.split(random.key(8), 3);
-      const onWasm = vmap(f)(keys) as NdArray;
+      const onWasm = vmap(f)(keys);
       const loop = np.stack([0, 1, 2].map((i) => f(keys.slice(i))));
       expect(Array.from(onWasm.data())).toEqual(Array.from(loop.data()));
-      const jitted = jit(f)(keys.slice(1)) as NdArray;
+      const jitted = jit(f)(keys.slice(1));
       expect(Array.from(jitted.data())).toEqual(Array.from(loop.slice(1).data()));
       setBackend("js");
       try {
-        const onJs = vmap(f)(keys) as NdArray;
+        const onJs = vmap(f)(keys);
         expect(Array.from(onJs.data())).toEqual(Array.from(onWasm.data()));
       } finally {
         setBackend("wasm");

@@ -203,12 +203,10 @@ describe("checkpointed scan gradients", () => {
     for (const T of [1, 2, 7, 23]) {
       const args = argsFor(T);
       for (const reverse of [false, true]) {
-        const expected = grad(loss({ reverse }), { argnums: ALL })(...args) as NdArray[];
+        const expected = grad(loss({ reverse }), { argnums: ALL })(...args);
         for (const snapshots of [1, 2, 3, T, T + 5]) {
           const sweeps = lastSweep.sweeps;
-          const got = grad(loss({ reverse, checkpoint: { snapshots } }), { argnums: ALL })(
-            ...args,
-          ) as NdArray[];
+          const got = grad(loss({ reverse, checkpoint: { snapshots } }), { argnums: ALL })(...args);
           expect(lastSweep.sweeps).toBe(sweeps + 1); // the checkpointed path ran
           expect(lastSweep.peakSnapshots).toBeLessThanOrEqual(snapshots);
           got.forEach((g, i) => expectAllClose(g, expected[i]!, 1e-12));
@@ -220,7 +218,7 @@ describe("checkpointed scan gradients", () => {
   it("match float64 finite differences, for closed-over parameters too", () => {
     const args = argsFor(9);
     const f = loss({ checkpoint: { snapshots: 3 } });
-    const g = grad(f, { argnums: ALL })(...args) as NdArray[];
+    const g = grad(f, { argnums: ALL })(...args);
     const damping = args[1].item();
     const fd = fdScalar((d) => f(args[0], np.array(d), args[2], args[3], args[4]).item(), damping);
     expect(g[1]!.item()).toBeCloseTo(fd, 7);
@@ -241,7 +239,7 @@ describe("checkpointed scan gradients", () => {
         np.add(c, np.multiply(0.001, np.subtract(np.sin(np.multiply(a, c)), c))),
         null,
       ];
-      return lax.scan(step as never, np.array(0.5), null, { length: T, ...opts })[0] as NdArray;
+      return lax.scan(step as never, np.array(0.5), null, { length: T, ...opts })[0];
     };
     const plain = grad(run({}))(1.2);
     const snapshots = 100;
@@ -291,14 +289,12 @@ describe("checkpointed scan gradients", () => {
     expect(lastSweep.sweeps).toBe(sweeps2 + 1);
     // jacrev (a vmapped pullback) of a vector output: the final position
     const finalP = (opts: lax.ScanOptions) => (p0: NdArray) =>
-      (
-        lax.scan(
-          makeStep(W, np.array(0.05)),
-          { p: p0, v: np.zeros([3]), n: np.array(0, { dtype: "int32" }) },
-          { force: args[3], gain: args[4] },
-          opts,
-        )[0] as Carry
-      ).p;
+      lax.scan(
+        makeStep(W, np.array(0.05)),
+        { p: p0, v: np.zeros([3]), n: np.array(0, { dtype: "int32" }) },
+        { force: args[3], gain: args[4] },
+        opts,
+      )[0].p;
     const p0 = args[2];
     expectAllClose(
       jacrev(finalP({ checkpoint: { snapshots: 2 } }))(p0),
@@ -337,15 +333,11 @@ describe("checkpointed scan gradients", () => {
     ];
     const [, pullCp] = vjp(both({ checkpoint: { snapshots: 2 } }), np.array(0.7));
     const [, pullPlain] = vjp(both({}), np.array(0.7));
-    expectAllClose(pullCp(ct)[0] as NdArray, pullPlain(ct)[0] as NdArray, 1e-12);
-    expectAllClose(pullCp(ct)[0] as NdArray, pullPlain(ct)[0] as NdArray, 1e-12);
+    expectAllClose(pullCp(ct)[0], pullPlain(ct)[0], 1e-12);
+    expectAllClose(pullCp(ct)[0], pullPlain(ct)[0], 1e-12);
     // linearize's forward map equals jvp
     const [, lin] = linearize(scalarLoss({ checkpoint: { snapshots: 3 } }), np.array(0.05));
-    expectAllClose(
-      lin(np.array(1)) as NdArray,
-      jvp(scalarLoss({}), [0.05], [1])[1] as NdArray,
-      1e-12,
-    );
+    expectAllClose(lin(np.array(1)), jvp(scalarLoss({}), [0.05], [1])[1], 1e-12);
   });
 });
 
@@ -353,14 +345,14 @@ describe("forILoop of any length in reverse mode", () => {
   it("a forILoop body run as a checkpointed scan over the indices gives forILoop's gradient", () => {
     const body = (a: NdArray) => (i: NdArray, c: NdArray) =>
       np.add(c, np.multiply(0.01, np.sin(np.add(np.multiply(a, c), i.astype("float64")))));
-    const viaForI = (a: NdArray) => lax.forILoop(3, 40, body(a), np.array(0.1)) as NdArray;
+    const viaForI = (a: NdArray) => lax.forILoop(3, 40, body(a), np.array(0.1));
     const viaScan = (a: NdArray) =>
       lax.scan(
         ((c: NdArray, i: NdArray) => [body(a)(i, c), null]) as never,
         np.array(0.1),
         np.arange(3, 40).astype("int32"),
         { checkpoint: { snapshots: 4 } },
-      )[0] as NdArray;
+      )[0];
     expectAllClose(grad(viaScan)(0.8), grad(viaForI)(0.8), 1e-13);
   });
 });
@@ -417,14 +409,14 @@ describe("gradientHorizon", () => {
   };
   const withScan = (opts: lax.ScanOptions) => (a: NdArray) => {
     const [c, ys] = lax.scan(
-      ((c: NdArray, x: NdArray) => {
+      (c: NdArray, x: NdArray) => {
         const c2 = stepOf(a)(c, x);
         return [c2, c2];
-      }) as never,
+      },
       np.array(0.2),
       xs,
       opts,
-    ) as [NdArray, NdArray];
+    );
     return np.add(np.sum(np.multiply(ys, np.arange(1, T + 1))), c);
   };
   it("equals a JS loop with explicit stopGradient, unrolled and checkpointed, both directions", () => {
@@ -480,9 +472,9 @@ describe("checkpointed scan: bad input", () => {
       lax.scan(((c: NdArray) => [np.sin(np.multiply(c, a)), null]) as never, np.array(0.5), null, {
         length: 3,
         checkpoint: { snapshots: 2 },
-      })[0] as NdArray;
+      })[0];
     const [, lin] = linearize(g, np.array(1.1));
-    const [value, tangent] = jvp(lin as never, [np.array(1)], [np.array(2)]) as [NdArray, NdArray];
+    const [value, tangent] = jvp(lin as never, [np.array(1)], [np.array(2)]);
     // central differences of g at 1.1
     const h = 1e-6;
     const fd = (g(np.array(1.1 + h)).item() - g(np.array(1.1 - h)).item()) / (2 * h);
@@ -495,7 +487,7 @@ describe("checkpointed scan: bad input", () => {
         lax.scan(((c: NdArray) => [np.concatenate([c, a]), null]) as never, np.ones([1]), null, {
           length: 2,
           checkpoint: { snapshots: 2 },
-        })[0] as NdArray,
+        })[0],
       );
     expect(() => grad(growing)(np.ones([1]))).toThrow(ShapeError);
     expect(() => grad(growing)(np.ones([1]))).toThrow(
@@ -507,7 +499,7 @@ describe("checkpointed scan: bad input", () => {
         np.array(1),
         null,
         { length: 2, checkpoint: { snapshots: 2 } },
-      )[0] as NdArray;
+      )[0];
     expect(() => grad(branching)(2)).toThrow(ConcretizationError);
     expect(() => grad(branching)(2)).toThrow(/traced once abstractly.*lax\.cond/);
   });

@@ -85,14 +85,14 @@ describe("lax.scan under jit is one staged scan equation", () => {
         (c: NdArray, x: NdArray) => [np.add(np.multiply(a, c), x), null],
         np.zeros([4]),
         xs,
-      )[0] as NdArray;
+      )[0];
     const a = np.array(0.999);
     const small = makeJaxpr(decay)(a, np.zeros([10, 4]));
     const large = makeJaxpr(decay)(a, np.zeros([10_000, 4]));
     expect(large.eqns.length).toBe(small.eqns.length);
     expect(countEqns(large.toString(), "scan")).toBe(1);
     const xs = np.reshape(np.cos(np.arange(0, 40_000)), [10_000, 4]);
-    const out = jit(decay)(a, xs) as NdArray;
+    const out = jit(decay)(a, xs);
     const x = Array.from(xs.data());
     const c = [0, 0, 0, 0];
     for (let t = 0; t < 10_000; t++)
@@ -102,14 +102,14 @@ describe("lax.scan under jit is one staged scan equation", () => {
 
   it("xs = null with the length option, and bool and int32 ys, keep their values and dtypes", () => {
     const f = (a: NdArray) =>
-      lax.scan(
+      lax.scan<NdArray, null, [NdArray, NdArray]>(
         (c: NdArray) => [np.add(c, a), [np.greater(c, 1), c.astype("int32")]],
         np.array(0.5),
         null,
         { length: 5 },
-      ) as [NdArray, [NdArray, NdArray]];
+      );
     expect(countEqns(makeJaxpr(f)(np.array(0.4)).toString(), "scan")).toBe(1);
-    const [c, [big, floor]] = jit(f)(np.array(0.4)) as [NdArray, [NdArray, NdArray]];
+    const [c, [big, floor]] = jit(f)(np.array(0.4));
     const [ec, [ebig, efloor]] = f(np.array(0.4));
     expectAllClose(c, ec, 1e-15);
     expect(big.dtype).toBe("bool");
@@ -126,8 +126,8 @@ describe("lax.scan under jit is one staged scan equation", () => {
     expect(countEqns(staged, "scan")).toBe(1);
     expect(countEqns(staged, "add")).toBe(0); // the step is inside the scan's program
     const xs = np.reshape(np.sin(np.arange(0, 4 * (rows + 1))), [rows + 1, 4]);
-    const [c, ys] = jit(withYs)(xs) as [NdArray, NdArray];
-    const [ec, eys] = withYs(xs) as [NdArray, NdArray];
+    const [c, ys] = jit(withYs)(xs);
+    const [ec, eys] = withYs(xs);
     expectAllClose(c, ec, 1e-12);
     expectAllClose(ys, eys, 1e-12);
   });
@@ -150,7 +150,7 @@ describe("lax.scan under jit is one staged scan equation", () => {
         const w = np.array([w0, ...Array.from(W.data()).slice(1)]);
         return f(w, H0, XS).item();
       }, W.data()[0]!);
-      expectAllClose((jit(grad(f))(W, H0, XS) as NdArray).data()[0]!, fd, 1e-6, 1e-8);
+      expectAllClose(jit(grad(f))(W, H0, XS).data()[0]!, fd, 1e-6, 1e-8);
     }
   });
 
@@ -164,7 +164,7 @@ describe("lax.scan under jit is one staged scan equation", () => {
         H0,
         XS.u,
         { checkpoint: { snapshots: 2 } },
-      ) as [NdArray, NdArray];
+      );
       return np.add(np.sum(c), np.sum(np.multiply(ys, ys)));
     };
     expectAllClose(jit(grad(f))(W), grad(f)(W), 1e-10);
@@ -182,14 +182,11 @@ describe("lax.scan under jit is one staged scan equation", () => {
     const byU = (u: NdArray) => f(W, H0, { u, v: XS.v });
     expectAllClose(jit(vmap(byU, { inAxes: 1 }))(us), vmap(byU, { inAxes: 1 })(us), 1e-12);
     const dir = randomArray(r, [3]);
-    const [p, t] = jvp(byW, [W], [dir]) as [NdArray, NdArray];
-    const [jp, jt] = jit((w: NdArray, d: NdArray) => jvp(byW, [w], [d]))(W, dir) as [
-      NdArray,
-      NdArray,
-    ];
+    const [p, t] = jvp(byW, [W], [dir]);
+    const [jp, jt] = jit((w: NdArray, d: NdArray) => jvp(byW, [w], [d]))(W, dir);
     expectAllClose(jp, p, 1e-12);
     expectAllClose(jt, t, 1e-10);
-    expectAllClose(jt, np.sum(np.multiply(grad(byW)(W) as NdArray, dir)), 1e-10);
+    expectAllClose(jt, np.sum(np.multiply(grad(byW)(W), dir)), 1e-10);
   });
 
   it("second derivatives (hessian, grad of grad) under jit equal the eager ones", () => {
@@ -199,13 +196,13 @@ describe("lax.scan under jit is one staged scan equation", () => {
           (c: NdArray, x: NdArray) => [np.sin(np.add(np.multiply(w, c), x)), null],
           H0,
           XS.u,
-        )[0] as NdArray,
+        )[0],
       );
     const eager = hessian(f)(W);
     expectAllClose(jit(hessian(f))(W), eager, 1e-10);
     expectAllClose(hessian(jit(f))(W), eager, 1e-10);
     expectAllClose(jit(jacfwd(jacfwd(f)))(W), eager, 1e-10);
-    const gg = (w: NdArray) => np.sum(grad(f)(w) as NdArray);
+    const gg = (w: NdArray) => np.sum(grad(f)(w));
     expectAllClose(jit(grad(gg))(W), grad(gg)(W), 1e-10);
   });
 
@@ -216,7 +213,7 @@ describe("lax.scan under jit is one staged scan equation", () => {
         H0,
         XS.u,
         { gradientHorizon: 2 },
-      ) as [NdArray, null];
+      );
       return np.sum(c);
     };
     expectAllClose(jit(grad(f))(W), grad(f)(W), 1e-12);
@@ -242,7 +239,7 @@ describe("lax.forILoop with the checkpoint option", () => {
             np.add(x, np.multiply(0.1, np.sin(np.add(np.multiply(w, x), i)))),
           H0,
           opts,
-        ) as NdArray,
+        ),
       );
 
   it("gives the unrolled loop's value and gradient, through the checkpointed scan", () => {

@@ -170,9 +170,9 @@ describe("special: derivatives", () => {
   it("first and second derivatives against finite differences; forward equals reverse", () => {
     for (const [name, f, xs] of cases) {
       const g = grad((x: NdArray) => f(x));
-      const gg = grad((x: NdArray) => g(x) as NdArray);
+      const gg = grad((x: NdArray) => g(x));
       for (const x0 of xs) {
-        const d1 = (g(x0) as NdArray).item();
+        const d1 = g(x0).item();
         expectNear(
           d1,
           central(s(f), x0, 1e-6 * Math.max(1, Math.abs(x0))),
@@ -181,13 +181,9 @@ describe("special: derivatives", () => {
           `${name}' at ${x0}`,
         );
         const [, tangent] = jvp((x: NdArray) => f(x), [np.array(x0)], [np.array(1)]);
-        expectNear((tangent as NdArray).item(), d1, 1e-12, 1e-15, `${name} jvp at ${x0}`);
-        const d2 = (gg(x0) as NdArray).item();
-        const fd2 = central(
-          (v) => (g(v) as NdArray).item(),
-          x0,
-          1e-4 * Math.max(Math.abs(x0), 0.01),
-        );
+        expectNear(tangent.item(), d1, 1e-12, 1e-15, `${name} jvp at ${x0}`);
+        const d2 = gg(x0).item();
+        const fd2 = central((v) => g(v).item(), x0, 1e-4 * Math.max(Math.abs(x0), 0.01));
         expectNear(d2, fd2, 1e-5, 1e-7, `${name}'' at ${x0}`);
       }
     }
@@ -196,14 +192,14 @@ describe("special: derivatives", () => {
     const y = 0.37;
     const e = special.erfinv(y).item();
     expectNear(
-      (grad(special.erfinv)(y) as NdArray).item(),
+      grad(special.erfinv)(y).item(),
       (Math.sqrt(Math.PI) / 2) * Math.exp(e * e),
       1e-14,
       0,
       "erfinv'",
     );
     expectNear(
-      (grad(special.gammaln)(4.2) as NdArray).item(),
+      grad(special.gammaln)(4.2).item(),
       special.digamma(4.2).item(),
       1e-15,
       0,
@@ -211,7 +207,7 @@ describe("special: derivatives", () => {
     );
     const q = special.ndtri(0.01).item();
     expectNear(
-      (grad(special.ndtri)(0.01) as NdArray).item(),
+      grad(special.ndtri)(0.01).item(),
       Math.sqrt(2 * Math.PI) * Math.exp((q * q) / 2),
       1e-14,
       0,
@@ -219,7 +215,7 @@ describe("special: derivatives", () => {
     );
     // the derivative of xlogy in x at x = 0 is log y
     expectNear(
-      (grad((x: NdArray) => special.xlogy(x, 3))(0) as NdArray).item(),
+      grad((x: NdArray) => special.xlogy(x, 3))(0).item(),
       Math.log(3),
       1e-15,
       0,
@@ -245,7 +241,7 @@ describe("special: transforms and broadcasting", () => {
     ]);
     const f = (row: NdArray) =>
       np.add(special.gammaln(row), np.add(special.gammaincc(1.5, row), special.i1e(row)));
-    const batched = vmap(f)(xs) as NdArray;
+    const batched = vmap(f)(xs);
     for (let i = 0; i < 3; i++) {
       const row = np.array((xs.toArray() as number[][])[i]!);
       expect(Array.from((batched.toArray() as number[][])[i]!)).toEqual(Array.from(f(row).data()));
@@ -256,9 +252,9 @@ describe("special: transforms and broadcasting", () => {
         np.add(special.logNdtr(x), special.polygamma(np.array([1, 2]), np.add(x, 3))),
       );
     const x = np.array([-0.7, 1.3]);
-    expect(Array.from((jit(g)(x) as NdArray).data())).toEqual(Array.from(g(x).data()));
-    const dj = jit(grad((v: NdArray) => np.sum(g(v))))(x) as NdArray;
-    const de = grad((v: NdArray) => np.sum(g(v)))(x) as NdArray;
+    expect(Array.from(jit(g)(x).data())).toEqual(Array.from(g(x).data()));
+    const dj = jit(grad((v: NdArray) => np.sum(g(v))))(x);
+    const de = grad((v: NdArray) => np.sum(g(v)))(x);
     expect(Array.from(dj.data())).toEqual(Array.from(de.data()));
   });
   it("broadcasts like NumPy and keeps worst-case accuracy in every element", () => {
@@ -315,7 +311,7 @@ describe("special: emitSource", () => {
           ),
         ),
       );
-    for (const g of [f, (x: NdArray) => grad(f)(x) as NdArray]) {
+    for (const g of [f, (x: NdArray) => grad(f)(x)]) {
       const source = emitSource(g)(1.3);
       expect(source).toContain("H_ndtri");
       // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the generated program under test

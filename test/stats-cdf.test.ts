@@ -20,8 +20,7 @@ import {
 import { central, column, expectNear, FIXTURE } from "./special-helpers.js";
 
 const F = FIXTURE;
-const d = (f: (x: NdArray) => NdArray, x0: number): number =>
-  (grad((x: NdArray) => f(x))(x0) as NdArray).item();
+const d = (f: (x: NdArray) => NdArray, x0: number): number => grad((x: NdArray) => f(x))(x0).item();
 
 /** Compares f on the fixture columns with y, within rtol (relative) and atol. */
 function expectTable(
@@ -161,11 +160,9 @@ describe("stats cdfs: derivatives", () => {
         const pdf = Math.exp(logPdf(x0));
         expectNear(d(cdf, x0), pdf, 1e-12, 1e-300, `${name} cdf' at ${x0}`);
         const [, t] = jvp((x: NdArray) => cdf(x), [np.array(x0)], [np.array(1)]);
-        expectNear((t as NdArray).item(), pdf, 1e-12, 1e-300, `${name} jvp at ${x0}`);
+        expectNear(t.item(), pdf, 1e-12, 1e-300, `${name} jvp at ${x0}`);
         // second derivative: the density's derivative, by finite differences of the density
-        const dd = (
-          grad((x: NdArray) => grad((y: NdArray) => cdf(y))(x) as NdArray)(x0) as NdArray
-        ).item();
+        const dd = grad((x: NdArray) => grad((y: NdArray) => cdf(y))(x))(x0).item();
         const h = 1e-5 * Math.max(1, Math.abs(x0));
         expectNear(
           dd,
@@ -235,7 +232,7 @@ describe("stats cdfs: derivatives", () => {
     ];
     const x = np.array([1, 0.5]);
     const g = Array.from(
-      (grad((v: NdArray) => stats.multivariateNormalLogPdf(v, mean, cov))(x) as NdArray).data(),
+      grad((v: NdArray) => stats.multivariateNormalLogPdf(v, mean, cov))(x).data(),
     );
     const det = 2 * 1 - 0.3 * 0.3;
     const dx = [1 - 0.5, 0.5 + 1];
@@ -243,9 +240,7 @@ describe("stats cdfs: derivatives", () => {
     g.forEach((v, i) => expectNear(v, want[i]!, 1e-14, 1e-15, `mvn grad ${i}`));
     const alpha = [0.7, 2, 3.5];
     const p = np.array([0.2, 0.3, 0.5]);
-    const gd = Array.from(
-      (grad((v: NdArray) => stats.dirichletLogPdf(v, alpha))(p) as NdArray).data(),
-    );
+    const gd = Array.from(grad((v: NdArray) => stats.dirichletLogPdf(v, alpha))(p).data());
     gd.forEach((v, i) =>
       expectNear(v, (alpha[i]! - 1) / [0.2, 0.3, 0.5][i]!, 1e-14, 0, `dirichlet grad ${i}`),
     );
@@ -267,14 +262,14 @@ describe("stats cdfs: transforms and errors", () => {
       [-2, 0.5],
       [0, 7],
     ]);
-    const b = vmap(f)(xs) as NdArray;
+    const b = vmap(f)(xs);
     (xs.toArray() as number[][]).forEach((row, i) =>
       expect((b.toArray() as number[][])[i]).toEqual(f(np.array(row)).toArray()),
     );
     const x = np.array([-2, 0, 0.5, 7]);
-    expect(Array.from((jit(f)(x) as NdArray).data())).toEqual(Array.from(f(x).data()));
-    const gj = jit(grad((v: NdArray) => np.sum(f(v))))(x) as NdArray;
-    const ge = grad((v: NdArray) => np.sum(f(v)))(x) as NdArray;
+    expect(Array.from(jit(f)(x).data())).toEqual(Array.from(f(x).data()));
+    const gj = jit(grad((v: NdArray) => np.sum(f(v))))(x);
+    const ge = grad((v: NdArray) => np.sum(f(v)))(x);
     expect(Array.from(gj.data())).toEqual(Array.from(ge.data()));
   });
   it("float32 in, float32 out", () => {

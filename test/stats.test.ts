@@ -117,7 +117,7 @@ describe("more log-densities", () => {
         stats
           .gammaLogPdf(...(args.map((a, j) => (j === i ? v : a)) as [number, number, number]))
           .item();
-      const g = grad(stats.gammaLogPdf, { argnums: i })(...args) as NdArray;
+      const g = grad(stats.gammaLogPdf, { argnums: i })(...args);
       expectAllClose(g, central(f, args[i]!), 1e-8);
     }
     const bargs: [number, number, number] = [0.35, 2.5, 1.5];
@@ -126,7 +126,7 @@ describe("more log-densities", () => {
         stats
           .betaLogPdf(...(bargs.map((a, j) => (j === i ? v : a)) as [number, number, number]))
           .item();
-      const g = grad(stats.betaLogPdf, { argnums: i })(...bargs) as NdArray;
+      const g = grad(stats.betaLogPdf, { argnums: i })(...bargs);
       expectAllClose(g, central(f, bargs[i]!), 1e-8);
     }
   });
@@ -188,7 +188,7 @@ describe("more log-densities", () => {
         const f = (v: number) => fn(...args.map((a, j) => (j === i ? v : a))).item();
         const g = grad((...a: NdArray[]) => fn(...(a as unknown as number[])), { argnums: i })(
           ...args,
-        ) as NdArray;
+        );
         expectAllClose(g, central(f, args[i]!), 1e-8);
       }
     }

@@ -53,7 +53,7 @@ describe("grad of grad to order 4", () => {
     it(`derivatives 1..4 of sin(x) exp(x) at x=${x0}`, () => {
       let d: (x: NdArray) => NdArray = h;
       for (let k = 1; k <= 4; k++) {
-        d = grad(d) as (x: NdArray) => NdArray;
+        d = grad(d);
         const got = d(np.array(x0));
         expect(got.shape).toEqual([]);
         expectClose(got, analytic(k, x0), 1e-11, 1e-12, `order ${k}`);
@@ -97,7 +97,7 @@ describe("mixed modes", () => {
     const v = randArray(r, [5]);
     const hvp = A(jvp(grad(f), [x], [v])[1]);
     // H v with a JS loop over hessian(f)
-    const H = hessian(f)(x) as NdArray;
+    const H = hessian(f)(x);
     expect(H.shape).toEqual([5, 5]);
     const Hn = H.toArray() as number[][];
     const vn = toNumbers(v);
@@ -162,14 +162,14 @@ describe("mixed modes", () => {
     const Y = randArray(r, [5]);
     const total = (p: { w: NdArray; b: NdArray }) =>
       np.sum(A(vmap(loss, { inAxes: [null, 0, 0] })(p, X, Y)));
-    const g = grad(total)(params) as { w: NdArray; b: NdArray };
+    const g = grad(total)(params);
     expect(Object.keys(g).sort()).toEqual(["b", "w"]);
     const Xn = X.toArray() as number[][];
     const Yn = toNumbers(Y);
     let sw = [0, 0, 0, 0];
     let sb = 0;
     for (let i = 0; i < 5; i++) {
-      const gi = grad(loss)(params, np.array(Xn[i]!), Yn[i]!) as { w: NdArray; b: NdArray };
+      const gi = grad(loss)(params, np.array(Xn[i]!), Yn[i]!);
       sw = sw.map((s, j) => s + toNumbers(gi.w)[j]!);
       sb += gi.b.item();
     }
@@ -337,7 +337,7 @@ describe("jacobians", () => {
     const p = { w: randArray(r, [2, 3]), b: randArray(r, [2]) };
     const x = randArray(r, [3]);
     for (const jac of [jacfwd, jacrev]) {
-      const J = jac(f)(p, x) as { w: NdArray; b: NdArray };
+      const J = jac(f)(p, x);
       expect(Object.keys(J).sort()).toEqual(["b", "w"]);
       expect(J.w.shape).toEqual([2, 2, 3]);
       expect(J.b.shape).toEqual([2, 2]);
@@ -912,9 +912,9 @@ describe("jit", () => {
       return np.sum(np.sin(x));
     };
     const jg = jit(g);
-    const a = jg(np.array([1, 2, 3])) as NdArray;
+    const a = jg(np.array([1, 2, 3]));
     expect(traces).toBe(1);
-    const b = jg(np.array([0.5, -1, 4])) as NdArray; // same shape, new values
+    const b = jg(np.array([0.5, -1, 4])); // same shape, new values
     expect(traces).toBe(1);
     expectClose(a, np.array(Math.sin(1) + Math.sin(2) + Math.sin(3)), 1e-14, 1e-15);
     expectClose(b, np.array(Math.sin(0.5) + Math.sin(-1) + Math.sin(4)), 1e-14, 1e-15);
@@ -922,7 +922,7 @@ describe("jit", () => {
     expect(traces).toBe(2);
     jg(np.array([[1, 2]])); // new rank
     expect(traces).toBe(3);
-    const c = jg(np.array([1, 2, 3], { dtype: "float32" })) as NdArray; // new dtype
+    const c = jg(np.array([1, 2, 3], { dtype: "float32" })); // new dtype
     expect(traces).toBe(4);
     expect(c.dtype).toBe("float32");
     jg(np.array([7, 8, 9]));
@@ -1200,7 +1200,7 @@ describe("nn gradients and numerics", () => {
     expect(g64.dtype).toBe("float64");
     expectClose(g32, g64, 1e-4, 1e-5);
     expect(A(f(x32)).dtype).toBe("float32");
-    const [p, t] = jvp(f, [x32], [np.onesLike(x32)]) as [NdArray, NdArray];
+    const [p, t] = jvp(f, [x32], [np.onesLike(x32)]);
     expect(p.dtype).toBe("float32");
     expect(t.dtype).toBe("float32");
     expectClose(
@@ -1278,7 +1278,7 @@ describe("more composition edges", () => {
 
   it("vmap of a function whose output ignores the batched input broadcasts it", () => {
     const f = (x: NdArray, c: NdArray) => [np.sin(x), np.multiply(c, 2)];
-    const [a, b] = vmap(f, { inAxes: [0, null] })(np.array([0.1, 0.2]), np.array(3)) as NdArray[];
+    const [a, b] = vmap(f, { inAxes: [0, null] })(np.array([0.1, 0.2]), np.array(3));
     expectClose(a!, [Math.sin(0.1), Math.sin(0.2)], 1e-15, 0);
     expectClose(b!, [6, 6], 0, 0);
   });
@@ -1373,7 +1373,7 @@ describe("more composition edges", () => {
     jf({ w: np.zerosLike(w) });
     expect(traces).toBe(2);
     // grad through jit with a dict
-    const g = grad(jf)({ w, b: np.array(1) }) as { w: NdArray; b: NdArray };
+    const g = grad(jf)({ w, b: np.array(1) });
     expectClose(g.w, C, 1e-15, 0);
     expectClose(g.b, np.array(1), 0, 0);
   });
@@ -1381,7 +1381,7 @@ describe("more composition edges", () => {
   it("jit of a function returning an input unchanged and a constant", () => {
     const f = (x: NdArray) => [x, np.array(4), np.multiply(x, 0)];
     const x = np.array([1.5, -2]);
-    const [a, b, c] = jit(f)(x) as NdArray[];
+    const [a, b, c] = jit(f)(x);
     expectClose(a!, [1.5, -2], 0, 0);
     expectClose(b!, np.array(4), 0, 0);
     expectClose(c!, [0, 0], 0, 0);

@@ -238,7 +238,7 @@ function defineChainProperties(seedOffset: number, numRuns = 60): void {
           setBackend("js");
           const [refArr, refSum, refMask] = f(x, y, z);
           setBackend("wasm");
-          const [arr, sum, mask] = jit(f)(x, y, z) as NdArray[];
+          const [arr, sum, mask] = jit(f)(x, y, z);
           // every elementwise group became a Wasm kernel
           expect(jit(f).lower(x, y, z).compiled.source).not.toContain("for (let i");
           expect(arr!.dtype).toBe(dtype);
@@ -278,7 +278,7 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
       setBackend("wasm");
       const src = jit(f).lower(x, y).compiled.source;
       expect(src).not.toContain("for (let i");
-      const got = (jit(f)(x, y) as NdArray[]).map((r) => Array.from(r.data()));
+      const got = jit(f)(x, y).map((r) => Array.from(r.data()));
       // Object.is tells -0 from 0 and NaN equals NaN
       got.forEach((g, j) => g.forEach((v, i) => expect(Object.is(v, ref[j]![i])).toBe(true)));
     }
@@ -290,7 +290,7 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
     const loss = (v: NdArray) => np.sum(np.multiply(np.maximum(np.multiply(v, 2), 0), v));
     const src = jit(grad(loss)).lower(x).compiled.source;
     expect(src).not.toContain("for (let i");
-    const g = jit(grad(loss))(x) as NdArray;
+    const g = jit(grad(loss))(x);
     // d/dv (max(2v, 0) v) = 4v for v > 0, 0 for v < 0
     const expected = Array.from(x.data(), (v) => (v > 0 ? 4 * v : 0));
     expect(worst(g.data(), expected, 1e-6, 1e-6)).toBeLessThanOrEqual(1);
@@ -313,9 +313,9 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
     const f = jit((x: NdArray) => np.sum(np.cos(np.multiply(x, x))));
     const x = randomData("float64", 101, 9);
     setBackend("js");
-    const a = (f(x) as NdArray).item();
+    const a = f(x).item();
     setBackend("wasm");
-    const b = (f(x) as NdArray).item();
+    const b = f(x).item();
     expect(f.cacheSize).toBe(2);
     expect(Math.abs(a - b)).toBeLessThan(1e-12 * 101);
   });
@@ -337,7 +337,7 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
     for (const dtype of ["float32", "float64"] as const) {
       const x = randomData(dtype, 1001, 4);
       const f = (v: NdArray) => np.sum(np.exp(np.add(np.multiply(np.sin(v), 2), 1)));
-      const g = jit(grad(f))(x) as NdArray;
+      const g = jit(grad(f))(x);
       const xs = x.data();
       const expected = Array.from(xs, (v) => Math.exp(2 * Math.sin(v) + 1) * 2 * Math.cos(v));
       const tol = dtype === "float64" ? 1e-13 : 3e-6;
@@ -352,7 +352,7 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
     for (const flag of [true, false]) {
       const p = np.array(flag);
       expect(jit(f).lower(x, p).compiled.source).toContain("for (let i");
-      const got = Array.from((jit(f)(x, p) as NdArray).data());
+      const got = Array.from(jit(f)(x, p).data());
       const expected = Array.from(x.data(), (v) => Math.fround(flag ? 2 * v : -v));
       expect(got).toEqual(expected);
     }
@@ -363,7 +363,7 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm", () => {
     const x = randomData("float64", 40, 5);
     const src = jit((v: NdArray) => np.tanh(np.multiply(v, 2))).lower(x).compiled.source;
     expect(src).toContain("Math.tanh");
-    const y = jit((v: NdArray) => np.tanh(np.multiply(v, 2)))(x) as NdArray;
+    const y = jit((v: NdArray) => np.tanh(np.multiply(v, 2)))(x);
     setBackend("js");
     const ref = np.tanh(np.multiply(x, 2));
     expect(worst(y.data(), ref.data(), 1e-15, 0)).toBeLessThanOrEqual(1);
@@ -398,9 +398,9 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads",
     const x = np.array(data);
     // 16 chunks of 187,500 elements: the worker takes some while the caller
     // computes (a few calls at most, should the host wake it late).
-    let [y, s] = f(x) as NdArray[];
+    let [y, s] = f(x);
     for (let call = 0; call < 10 && groupChunksRunByWorkers() === chunksBefore; call++)
-      [y, s] = f(x) as NdArray[];
+      [y, s] = f(x);
     expect(getRuntime().memory.buffer.byteLength).toBeGreaterThan(grownBefore);
     expect(groupChunksRunByWorkers()).toBeGreaterThan(chunksBefore);
     const got = y!.data();
@@ -425,7 +425,7 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads",
     const expected = Array.from(x.data(), (v) => Math.exp(Math.sin(v)));
     const expectedSum = Array.from(x.data()).reduce((s, v) => s + Math.cos(v), 0);
     for (let round = 0; round < 2; round++) {
-      const [y, s] = f(x) as NdArray[];
+      const [y, s] = f(x);
       expect(worst(y!.data(), expected, 1e-15, 0)).toBeLessThanOrEqual(2);
       expect(Math.abs(s!.item() - expectedSum)).toBeLessThan(1e-12);
       await stopWasmThreads();

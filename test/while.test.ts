@@ -33,7 +33,7 @@ const newton = (a: NdArray) =>
     (c: NdArray[]) => np.greater(np.abs(np.subtract(np.multiply(c[0]!, c[0]!), a)), 1e-12),
     (c: NdArray[]) => [np.multiply(0.5, np.add(c[0]!, np.divide(a, c[0]!))), np.add(c[1]!, 1)],
     [np.add(a, 1), np.array(0, { dtype: "int32" })],
-  ) as [NdArray, NdArray];
+  );
 function plainNewton(a: number): [number, number] {
   let x = a + 1;
   let k = 0;
@@ -51,7 +51,7 @@ const count = (n: NdArray) =>
     (c: { i: NdArray; s: NdArray }) => np.less(c.i, n),
     (c: { i: NdArray; s: NdArray }) => ({ i: np.add(c.i, 1), s: np.add(c.s, c.i) }),
     { i: np.array(0, { dtype: "int32" }), s: np.array(0, { dtype: "float32" }) },
-  ) as { i: NdArray; s: NdArray };
+  );
 
 const countEqns = (text: string, prim: string) =>
   text.split("\n").filter((l) => l.includes(` = ${prim}[`)).length;
@@ -72,7 +72,7 @@ describe("whileLoop with a traced condition (jit)", () => {
   it("a counting loop with a pytree carry of mixed dtypes", () => {
     const jitted = jit(count);
     for (const n of [0, 1, 7, 40]) {
-      const out = jitted(np.array(n, { dtype: "int32" })) as { i: NdArray; s: NdArray };
+      const out = jitted(np.array(n, { dtype: "int32" }));
       expect(out.i.item()).toBe(n);
       expect(out.s.dtype).toBe("float32");
       expect(out.s.item()).toBe((n * Math.max(n - 1, 0)) / 2);
@@ -104,7 +104,7 @@ describe("whileLoop with a traced condition (jit)", () => {
     const text = makeJaxpr(nested)(np.array(5, { dtype: "int32" })).toString();
     expect(countEqns(text, "while")).toBe(1);
     for (const n of [0, 5, 12]) {
-      expect((jit(nested)(np.array(n, { dtype: "int32" })) as NdArray).item()).toBe(
+      expect(jit(nested)(np.array(n, { dtype: "int32" })).item()).toBe(
         (n * Math.max(n - 1, 0)) / 2,
       );
     }
@@ -114,7 +114,7 @@ describe("whileLoop with a traced condition (jit)", () => {
         (c: NdArray) => np.greaterEqual(np.max(c), 1),
         (c: NdArray) => np.multiply(c, 0.5),
         x,
-      ) as NdArray;
+      );
     const data = [3, 17, 0.5, 100];
     let plain = data.slice();
     while (Math.max(...plain) >= 1) plain = plain.map((v) => v * 0.5);
@@ -138,7 +138,7 @@ describe("vmap of whileLoop: a predicate that differs per element", () => {
   });
   it("a batched bound and an unbatched carry; a batched closed-over value", () => {
     const ns = [3, 0, 5, 1];
-    const out = vmap(count)(np.array(ns, { dtype: "int32" })) as { i: NdArray; s: NdArray };
+    const out = vmap(count)(np.array(ns, { dtype: "int32" }));
     expect(Array.from(out.i.data())).toEqual(ns);
     expect(Array.from(out.s.data())).toEqual(ns.map((n) => (n * Math.max(n - 1, 0)) / 2));
     // the step size is batched, the predicate is batched through the carry
@@ -154,7 +154,7 @@ describe("vmap of whileLoop: a predicate that differs per element", () => {
       while (x < 1) [x, k] = [x + h, k + 1];
       return [x, k];
     });
-    const [x, k] = jit(vmap(steps))(np.array(hs)) as NdArray[];
+    const [x, k] = jit(vmap(steps))(np.array(hs));
     expectAllClose(
       x!,
       plain.map((p) => p[0]!),
@@ -186,11 +186,11 @@ describe("forward mode through the staged loop", () => {
   it("jvp of Newton's root inside jit equals the eager jvp, finite differences and 1/(2 sqrt a)", () => {
     const tangentJit = jit((a: NdArray) => jvp(root, [a], [1])[1]);
     for (const a of [2, 9, 0.25]) {
-      const eager = jvp(root, [a], [1])[1] as NdArray;
-      expectAllClose(tangentJit(a) as NdArray, eager, 1e-12);
-      expectAllClose(tangentJit(a) as NdArray, dRoot(a), 1e-10);
+      const eager = jvp(root, [a], [1])[1];
+      expectAllClose(tangentJit(a), eager, 1e-12);
+      expectAllClose(tangentJit(a), dRoot(a), 1e-10);
       expectAllClose(
-        tangentJit(a) as NdArray,
+        tangentJit(a),
         fdScalar((v) => plainNewton(v)[0], a),
         1e-7,
       );
@@ -198,10 +198,10 @@ describe("forward mode through the staged loop", () => {
   });
   it("jacfwd under jit and vmap of jvp (per-element trip counts with tangents)", () => {
     const as = [2, 9, 0.25, 1e4];
-    const j = jit(jacfwd((v: NdArray) => vmap(root)(v)))(np.array(as)) as NdArray;
+    const j = jit(jacfwd((v: NdArray) => vmap(root)(v)))(np.array(as));
     const diag = as.flatMap((a, i) => as.map((_, k) => (i === k ? dRoot(a) : 0)));
     expectAllClose(j, diag, 1e-10, 1e-14);
-    const perElement = vmap((a: NdArray) => jvp(root, [a], [1])[1])(np.array(as)) as NdArray;
+    const perElement = vmap((a: NdArray) => jvp(root, [a], [1])[1])(np.array(as));
     expectAllClose(perElement, as.map(dRoot), 1e-10);
   });
   it("tangents of closed-over values and of an int counter (zero)", () => {
@@ -215,7 +215,7 @@ describe("forward mode through the staged loop", () => {
     for (const w of [1.5, 3, 11]) {
       let k = 0;
       while (Math.pow(w, k) <= 10) k++;
-      const tangents = jit((v: NdArray) => jvp(powUntil, [v], [1])[1])(w) as NdArray[];
+      const tangents = jit((v: NdArray) => jvp(powUntil, [v], [1])[1])(w);
       expectAllClose(tangents[0]!, k * Math.pow(w, k - 1), 1e-12);
       expect(tangents[1]!.item()).toBe(0);
     }
@@ -229,16 +229,16 @@ describe("forILoop with traced bounds", () => {
     for (let i = lo; i < hi; i++) x = x * 0.99 + Math.sin(x) * (i / 100);
     return x;
   };
-  const loop = (x: NdArray, n: NdArray) => lax.forILoop(0, n, body, x) as NdArray;
+  const loop = (x: NdArray, n: NdArray) => lax.forILoop(0, n, body, x);
   it("equals the unrolled loop and a JS loop; bounds can be float numbers passed to jit", () => {
     const f = jit(loop);
     for (const n of [0, 1, 25, 300]) {
-      expectAllClose(f(0.7, n) as NdArray, plain(0.7, 0, n), 1e-13);
-      expectAllClose(f(0.7, n) as NdArray, lax.forILoop(0, n, body, np.array(0.7)) as NdArray, 0);
+      expectAllClose(f(0.7, n), plain(0.7, 0, n), 1e-13);
+      expectAllClose(f(0.7, n), lax.forILoop(0, n, body, np.array(0.7)), 0);
     }
     // a traced lower bound
-    const g = jit((x: NdArray, lo: NdArray) => lax.forILoop(lo, 40, body, x) as NdArray);
-    expectAllClose(g(0.3, np.array(10, { dtype: "int32" })) as NdArray, plain(0.3, 10, 40), 1e-13);
+    const g = jit((x: NdArray, lo: NdArray) => lax.forILoop(lo, 40, body, x));
+    expectAllClose(g(0.3, np.array(10, { dtype: "int32" })), plain(0.3, 10, 40), 1e-13);
   });
   it("the program does not grow with the trip count", () => {
     const small = jit(loop).lower(0.5, 10).jaxpr.eqns.length;
@@ -248,12 +248,12 @@ describe("forILoop with traced bounds", () => {
     expect(countEqns(makeJaxpr(loop)(0.5, 100000).toString(), "sin")).toBe(0);
     // 100,000 steps of an array carry run (and agree with a JS loop)
     const x = np.array([0.1, -0.4]);
-    const out = jit(loop)(x, 100000) as NdArray;
+    const out = jit(loop)(x, 100000);
     expectAllClose(out, [plain(0.1, 0, 100000), plain(-0.4, 0, 100000)], 1e-9);
   });
   it("vmap over the upper bound: per-element trip counts", () => {
     const ns = [0, 3, 10, 7];
-    const out = vmap(loop, { inAxes: [null, 0] })(0.5, np.array(ns, { dtype: "int32" })) as NdArray;
+    const out = vmap(loop, { inAxes: [null, 0] })(0.5, np.array(ns, { dtype: "int32" }));
     expectAllClose(
       out,
       ns.map((n) => plain(0.5, 0, n)),
@@ -263,7 +263,7 @@ describe("forILoop with traced bounds", () => {
   it("forward mode through traced bounds equals finite differences", () => {
     const t = jit((x: NdArray, n: NdArray) => jvp((y: NdArray) => loop(y, n), [x], [1])[1]);
     expectAllClose(
-      t(0.7, 30) as NdArray,
+      t(0.7, 30),
       fdScalar((x) => plain(x, 0, 30), 0.7),
       1e-7,
     );
@@ -275,8 +275,8 @@ describe("reverse mode through the staged loop (run forwards, then backwards, at
   it("jit(grad) of Newton's root equals the eager (unrolled) grad and 1/(2 sqrt a)", () => {
     const g = jit(grad(root));
     for (const a of [2, 9, 0.25, 1e4]) {
-      expectAllClose(g(a) as NdArray, grad(root)(a), 1e-13);
-      expectAllClose(g(a) as NdArray, dRoot(a), 1e-9);
+      expectAllClose(g(a), grad(root)(a), 1e-13);
+      expectAllClose(g(a), dRoot(a), 1e-9);
     }
     // the program holds the loop once: one while (primal) and one whileVjp (backward)
     const text = makeJaxpr(grad(root))(2).toString();
@@ -284,22 +284,22 @@ describe("reverse mode through the staged loop (run forwards, then backwards, at
   });
   it("vmap(grad) and jit(vmap(grad)): each element's own trip count", () => {
     const as = [2, 9, 0.25, 1e4];
-    expectAllClose(vmap(grad(root))(np.array(as)) as NdArray, as.map(dRoot), 1e-9);
-    expectAllClose(jit(vmap(grad(root)))(np.array(as)) as NdArray, as.map(dRoot), 1e-9);
+    expectAllClose(vmap(grad(root))(np.array(as)), as.map(dRoot), 1e-9);
+    expectAllClose(jit(vmap(grad(root)))(np.array(as)), as.map(dRoot), 1e-9);
     // grad of a vmapped loop (the batched loop's reverse pass) and an empty batch
-    const total = (x: NdArray) => np.sum(vmap(root)(x) as NdArray);
+    const total = (x: NdArray) => np.sum(vmap(root)(x));
     expectAllClose(grad(total)(np.array(as)), as.map(dRoot), 1e-9);
     expectAllClose(jit(grad(total))(np.array(as)), as.map(dRoot), 1e-9);
-    expect((vmap(grad(root))(np.zeros([0])) as NdArray).shape).toEqual([0]);
+    expect(vmap(grad(root))(np.zeros([0])).shape).toEqual([0]);
     // linearize's forward map replays the loop's tangent map (per-element loops inside vmap)
     const [out, tangentMap] = linearize(vmap(root), np.array(as));
     expectAllClose(
-      out as NdArray,
+      out,
       as.map((a) => plainNewton(a)[0]),
       0,
     );
     expectAllClose(
-      tangentMap(np.array([1, 2, 0, 1])) as NdArray,
+      tangentMap(np.array([1, 2, 0, 1])),
       [dRoot(2), 2 * dRoot(9), 0, dRoot(1e4)],
       1e-9,
     );
@@ -308,42 +308,36 @@ describe("reverse mode through the staged loop (run forwards, then backwards, at
     // carry c <- sin(c) * x + c / 2 with x closed over (its cotangent sums over the steps)
     const step = (x: NdArray) => (_i: NdArray, c: NdArray) =>
       np.add(np.multiply(np.sin(c), x), np.divide(c, 2));
-    const traced = (x: NdArray, n: NdArray) => np.sum(lax.forILoop(0, n, step(x), x) as NdArray);
-    const unrolled = (x: NdArray, n: number) => np.sum(lax.forILoop(0, n, step(x), x) as NdArray);
+    const traced = (x: NdArray, n: NdArray) => np.sum(lax.forILoop(0, n, step(x), x));
+    const unrolled = (x: NdArray, n: number) => np.sum(lax.forILoop(0, n, step(x), x));
     const x = np.array([0.5, -1.25, 2]);
     for (const n of [0, 1, 6]) {
-      expectAllClose(
-        jit(grad(traced))(x, n) as NdArray,
-        grad((v: NdArray) => unrolled(v, n))(x),
-        1e-14,
-      );
+      expectAllClose(jit(grad(traced))(x, n), grad((v: NdArray) => unrolled(v, n))(x), 1e-14);
     }
-    const vec = (v: NdArray, n: NdArray) => lax.forILoop(0, n, step(v), v) as NdArray;
+    const vec = (v: NdArray, n: NdArray) => lax.forILoop(0, n, step(v), v);
     expectAllClose(
-      jit(jacrev(vec))(x, 5) as NdArray,
-      jacrev((v: NdArray) => lax.forILoop(0, 5, step(v), v) as NdArray)(x),
+      jit(jacrev(vec))(x, 5),
+      jacrev((v: NdArray) => lax.forILoop(0, 5, step(v), v))(x),
       1e-14,
     );
     // vjp with a cotangent, and linearize's forward map through the staged loop
     const [, pullback] = vjp((v: NdArray) => jit(vec)(v, 4), x);
     const ct = np.array([1, -2, 0.5]);
-    const expected = vjp((v: NdArray) => lax.forILoop(0, 4, step(v), v), x)[1](ct)[0] as NdArray;
-    expectAllClose(pullback(ct)[0] as NdArray, expected, 1e-14);
+    const expected = vjp((v: NdArray) => lax.forILoop(0, 4, step(v), v), x)[1](ct)[0];
+    expectAllClose(pullback(ct)[0], expected, 1e-14);
   });
   it("with a small memory budget (thinned checkpoints, recomputed segments) the gradient is unchanged", () => {
     const step = (x: NdArray) => (_i: NdArray, c: NdArray) =>
       np.add(np.multiply(np.sin(c), x), np.divide(c, 2));
-    const traced = (x: NdArray, n: NdArray) => np.sum(lax.forILoop(0, n, step(x), x) as NdArray);
+    const traced = (x: NdArray, n: NdArray) => np.sum(lax.forILoop(0, n, step(x), x));
     const x = np.array([0.5, -1.25, 2]);
     const carryBytes = 3 * 8 + 4; // the [3] float64 carry (and the int32 counter)
     for (const kept of [2, 3, 5, 1000]) {
       const previous = setCheckpointBudget(kept * carryBytes);
       try {
         for (const n of [1, 2, 7, 37]) {
-          const expected = grad((v: NdArray) => np.sum(lax.forILoop(0, n, step(v), v) as NdArray))(
-            x,
-          );
-          expectAllClose(jit(grad(traced))(x, n) as NdArray, expected, 1e-14);
+          const expected = grad((v: NdArray) => np.sum(lax.forILoop(0, n, step(v), v)))(x);
+          expectAllClose(jit(grad(traced))(x, n), expected, 1e-14);
         }
       } finally {
         setCheckpointBudget(previous);
@@ -370,18 +364,14 @@ describe("reverse mode through the staged loop (run forwards, then backwards, at
     };
     const v = np.array([0.8, 0.3]);
     const n = np.array(7, { dtype: "int32" });
-    const g = jit(grad(f))(v, n) as NdArray;
+    const g = jit(grad(f))(v, n);
     expectAllClose(
       g,
       [fdScalar((x) => plain(x, 0.3, 7), 0.8), fdScalar((y) => plain(0.8, y, 7), 0.3)],
       1e-7,
     );
     const forward = [0, 1].map((j) =>
-      (
-        jit((w: NdArray) => jvp((u: NdArray) => f(u, n), [w], [np.eye(2).slice(j)])[1])(
-          v,
-        ) as NdArray
-      ).item(),
+      jit((w: NdArray) => jvp((u: NdArray) => f(u, n), [w], [np.eye(2).slice(j)])[1])(v).item(),
     );
     expectAllClose(g, forward, 1e-13);
   });
@@ -391,7 +381,7 @@ describe("reverse mode through the staged loop (run forwards, then backwards, at
     expect(() => jit(grad(grad(root)))(2)).toThrow(msg);
     expect(() => jit(hessian(root))(2)).toThrow(msg);
     // the advised alternative
-    expectAllClose(jit(jacfwd(jacfwd(root)))(2) as NdArray, -0.25 * Math.pow(2, -1.5), 1e-9);
+    expectAllClose(jit(jacfwd(jacfwd(root)))(2), -0.25 * Math.pow(2, -1.5), 1e-9);
     // and the concrete paths keep working
     expectAllClose(grad(grad(jit(root)))(2), -0.25 * Math.pow(2, -1.5), 1e-9);
   });

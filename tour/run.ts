@@ -2,8 +2,10 @@
  * `npm run tour [-- --quick] [-- --out <dir>] [-- --serve [--port <n>]]`:
  * runs every experiment of the seed tutorials with chainrule, shows a
  * progress bar (on a terminal), prints a summary of the checks and writes
- * <dir>/index.html (default tour/). With --serve it also writes the
- * playground (playground.html, chainrule.js) and serves the folder.
+ * <dir>/index.html (default tour/). With --serve it also writes the live
+ * tour (live.html, tour-live.js: the live sections' code editable and
+ * rerunnable in the page) and the playground (playground.html,
+ * chainrule.js), and serves the folder.
  */
 import { dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,5 +69,7 @@ process.exitCode = failures === 0 ? 0 : 1;
 if (opts.serve) {
   await buildPlayground(opts.outDir);
   const { url } = await serveDir(opts.outDir, opts.port);
-  console.log(`Serving the tour at ${url} (playground: ${url}playground.html); Ctrl-C stops.`);
+  console.log(
+    `Serving the tour at ${url} (live tour: ${url}live.html, playground: ${url}playground.html); Ctrl-C stops.`,
+  );
 }

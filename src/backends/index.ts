@@ -68,7 +68,9 @@ export function getBackend(): string {
  * compiles, on one thread until the workers run). In a browser, workers
  * start only after the page's event loop turns, so a synchronous loop run
  * before awaiting `ready()` gets no threads. Never rejects: where Wasm is
- * refused, it resolves with the JS backend in use (see {@link getBackend}).
+ * refused, it resolves with the JS backend in use (see {@link getBackend});
+ * where the page's CSP blocks the workers (no `worker-src blob:`), it
+ * resolves as soon as they fail to start, with one console warning.
  *
  * @example
  * ```ts

@@ -122,7 +122,7 @@ function hmcKernel(logpFlat: (q: Array) => Array, numSteps: number) {
     const step = (c: C): [C, null] => {
       const pHalf = np.add(c[1], np.multiply(np.multiply(0.5, eps), c[3]));
       const qNew = np.add(c[0], np.multiply(eps, np.multiply(invMass, pHalf)));
-      const [lp, gNew] = vg(qNew) as [Array, Array];
+      const [lp, gNew] = vg(qNew);
       const pNew = np.add(pHalf, np.multiply(np.multiply(0.5, eps), gNew));
       return [[qNew, pNew, lp, gNew], null];
     };
@@ -252,7 +252,7 @@ export function runSampler(
     const buf = new Float64Array(pending * d);
     let filled = 0;
     for (const q of qs) if (q !== null) buf.set(q, d * filled++);
-    const [v, g] = batched(np.array(buf, { shape: [pending, d] })) as [Array, Array];
+    const [v, g] = batched(np.array(buf, { shape: [pending, d] }));
     const vs = v.data() as Float64Array;
     const gs = g.data() as Float64Array;
     let k = 0;
@@ -321,7 +321,7 @@ export function runSampler(
         stack((c) => metrics[c]!.inv, [chains, d]),
         stack((c) => zAt(t, c), [chains, d]),
         stack((c) => [seeds[t * chains + c]!], [chains]),
-      ) as Array[];
+      );
       const [qs, lps, gs, acc, div] = res.map((a) => a.data());
       totalGradEvals += chains * numSteps;
       for (let c = 0; c < chains; c++) {

@@ -166,7 +166,7 @@ function batchedParams(
     inAxes: [liftedBatched.map((b) => (b ? 0 : null)), 0, xsBatched.map((b) => (b ? 0 : null))],
   });
   const body = traceProgram(
-    (lifted, args) => step(lifted, args.slice(0, nC), args.slice(nC)) as Array[],
+    (lifted, args) => step(lifted, args.slice(0, nC), args.slice(nC)),
     lAvals,
     [...carry, ...rows],
   );
@@ -336,7 +336,7 @@ const scanLinear = defineMultiPrimitive<ScanDiffParams>({
   batch(args, dims, { p, inIdx }) {
     const outs = vmap((...ops: Array[]) => linearApply(p, inIdx, ops), {
       inAxes: dims.map((d) => d),
-    })(...args) as Array[];
+    })(...args);
     return [outs, outs.map(() => 0)];
   },
   // Reverse mode: the reverse sweep (scanVjp) on the residuals and the output cotangents.
@@ -422,7 +422,7 @@ function backwardParams(p: ScanParams, inIdx: readonly number[]): ScanParams {
         d.carry.map((i) => c[i]!),
         d.xs.map((i) => x[i]!),
       );
-      const [gl, gc, gx] = pullback([...ctC, ...ctY]) as [Array[], Array[], Array[]];
+      const [gl, gc, gx] = pullback([...ctC, ...ctY]);
       const nextCt = isCut === undefined ? gc : gc.map((g) => np.where(isCut, np.zerosLike(g), g));
       return [...nextCt, ...accs.map((a, k) => np.add(a, gl[k]!)), ...gx];
     },

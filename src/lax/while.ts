@@ -265,7 +265,7 @@ function jointLoop(p: WhileParams, inIdx: readonly number[]): JointLoop {
         f,
         [liftedT.map((j) => values[j]!), fc.map((i) => carry[i]!)],
         [lifted.slice(nb), leaves.slice(n)],
-      ) as [Array[], Array[]];
+      );
       return [...outs, ...fc.map((i) => outT[i]!)];
     },
     [...bodyAvals, ...liftedT.map((j) => bodyAvals[j]!)],
@@ -331,7 +331,7 @@ const whileLinear = defineMultiPrimitive<WhileReverseParams>({
   batch(args, dims, { p, inIdx }) {
     const outs = vmap((...ops: Array[]) => linearApply(p, inIdx, ops), {
       inAxes: dims.map((d) => d),
-    })(...args) as Array[];
+    })(...args);
     return [outs, outs.map(() => 0)];
   },
   // Reverse mode: the loop forwards storing carries, then the body's VJP backwards.
@@ -384,7 +384,7 @@ function whileBatch(
   const predicates = (leaves: Array[]): Array =>
     vmap((l: Array[], c: Array[]) => p.cond.call(l, c)[0]!, {
       inAxes: [condAxes, carryAxes],
-    })(condLifted, leaves) as Array;
+    })(condLifted, leaves);
 
   const result = stagedWhile(
     p.source,
@@ -397,7 +397,7 @@ function whileBatch(
       const pred = predicates(leaves);
       const next = vmap((l: Array[], c: Array[]) => p.body.call(l, c), {
         inAxes: [bodyAxes, carryAxes],
-      })(bodyLifted, leaves) as Array[];
+      })(bodyLifted, leaves);
       return next.map((x, i) => {
         const mask = broadcastInDim(pred, x.shape, [0]);
         return select(mask, x, leaves[i]!);

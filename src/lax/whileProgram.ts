@@ -129,7 +129,7 @@ export function jvpOfOperands(
     g,
     idx.map((i) => primals[i]!),
     idx.map((i) => tangents[i]!),
-  )[1] as Array[];
+  )[1];
 }
 
 let nextParamsId = 0;

@@ -113,7 +113,7 @@ function compiledBodyVjp(
       const [, pullback] = vjp((l: Array[], c: Array[]) => p.body.call(l, c), lifted, carry);
       const ct = p.carry.map((a) => ConcreteArray.zeros(a.shape, a.dtype) as Array);
       floatCarry.forEach((i, k) => (ct[i] = ctFloat[k]!));
-      const [ctLifted, ctCarry] = pullback(ct) as [Array[], Array[]];
+      const [ctLifted, ctCarry] = pullback(ct);
       return [...floatLifted.map((i) => ctLifted[i]!), ...floatCarry.map((i) => ctCarry[i]!)];
     },
     inDef,

@@ -277,7 +277,7 @@ export const trbdf2: Method = {
     const hd = np.multiply(D, h);
     const t2 = np.add(t, np.multiply(GAMMA, h));
     const t3 = np.add(t, h);
-    const jacAt = (tz: Array) => (z: Array) => jacfwd((v: Array) => F(v, tz))(z) as Array;
+    const jacAt = (tz: Array) => (z: Array) => jacfwd((v: Array) => F(v, tz))(z);
     // stage 2: trapezoidal rule; predictor: explicit Euler
     const base2 = np.add(y, np.multiply(hd, f0));
     const [z2, conv2] = newtonStage(

@@ -178,8 +178,7 @@ export function findMesh(F: Rhs, cfg: SolverConfig, y0In: Array, tsIn: Array): M
     const ctl = control(method, ratio, prevA, hA);
     return { y1: r.y1, f1: r.f1, ks: r.ks, ...ctl };
   };
-  type Attempt = ReturnType<typeof attemptFn>;
-  const attempt = (traced ? attemptFn : jit(attemptFn)) as (...a: Array[]) => Attempt;
+  const attempt = traced ? attemptFn : jit(attemptFn);
   while (next < n) {
     if (attempts >= cfg.maxSteps) {
       throw new InvalidArgumentError(
@@ -322,7 +321,7 @@ export function solveStaged(F: Rhs, cfg: SolverConfig, y0: Array, ts: Array): Ar
       attempts: np.add(c.attempts, 1),
     };
   };
-  const out = lax.whileLoop(cond, body, init) as StagedCarry;
+  const out = lax.whileLoop(cond, body, init);
   return out.outs;
 }
 

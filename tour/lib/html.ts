@@ -1,7 +1,11 @@
 /**
  * Builds the self-contained report page: one <section> per tour section
  * with its explanation, a table of checks (chainrule vs reference) and its
- * figures inlined as SVG. No scripts, no external resources.
+ * figures inlined as SVG. No scripts, no external resources. The live page
+ * (live.html, with --serve) is the same page with each live section's code
+ * in an editor and one script, tour-live.js, that reruns it and replaces the
+ * section's results with `resultsHtml` of the new run. Nothing here is
+ * Node-only: the live page's bundle uses these functions too.
  */
 import type { Check, CodeBlock, SectionResult, SeedValue } from "./types.js";
 
@@ -41,13 +45,29 @@ function seedRow(v: SeedValue): string {
   );
 }
 
-function codeHtml(c: CodeBlock): string {
+function codeHtml(c: CodeBlock, live: boolean): string {
+  if (c.live === true && live) {
+    return (
+      `<div class="live-code"><p class="live-caption">${escapeHtml(c.caption)}</p>` +
+      `<textarea class="live-source" spellcheck="false" autocapitalize="off" wrap="off" rows="${Math.min(
+        c.source.split("\n").length + 1,
+        40,
+      )}">${escapeHtml(c.source)}</textarea>` +
+      `<p class="live-bar"><button type="button" class="live-run">Run</button> ` +
+      `<button type="button" class="live-reset">Reset</button> <span class="live-status"></span></p>` +
+      `<pre class="live-error" hidden></pre></div>`
+    );
+  }
   const open = c.folded === true ? "" : " open";
   const wrap = c.wrap === true ? ' class="wrap"' : "";
   return `<details class="code"${open}><summary>${escapeHtml(c.caption)}</summary><pre${wrap}><code>${escapeHtml(c.source)}</code></pre></details>`;
 }
 
-function sectionHtml(s: SectionResult): string {
+/**
+ * What a run of the section computed: notes, the seed's values, the checks
+ * and the figures (the part of the section the live page replaces on Run).
+ */
+export function resultsHtml(s: SectionResult): string {
   const notes = (s.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("");
   const figures = s.figures
     .map(
@@ -55,12 +75,7 @@ function sectionHtml(s: SectionResult): string {
         `<div class="figure" data-figure="${i}">${f.svg}<p class="caption">${escapeHtml(f.caption)}</p></div>`,
     )
     .join("\n");
-  return `<section id="${s.id}" data-section="${s.id}">
-<h2>${escapeHtml(s.title)}</h2>
-${s.seed !== undefined ? `<p class="seed">Reproduces: ${escapeHtml(s.seed)}</p>` : ""}
-<p class="explanation">${escapeHtml(s.explanation)}</p>
-${notes ? `<ul class="notes">${notes}</ul>` : ""}
-${(s.code ?? []).map(codeHtml).join("\n")}
+  return `${notes ? `<ul class="notes">${notes}</ul>` : ""}
 ${
   s.seedValues !== undefined && s.seedValues.length > 0
     ? `<div class="table-wrap"><table class="seedvalues"><thead><tr><th>cell</th><th>the seed printed</th><th>chainrule</th><th></th></tr></thead><tbody>${s.seedValues.map(seedRow).join("")}</tbody></table></div>`
@@ -69,7 +84,17 @@ ${
 <div class="table-wrap"><table class="checks"><thead><tr><th>check</th><th>chainrule</th><th>reference</th><th>reference from</th><th>tolerance</th><th></th></tr></thead>
 <tbody>${s.checks.map(checkRow).join("")}</tbody></table></div>
 <div class="figures">${figures}</div>
-<p class="timing">computed in ${(s.seconds ?? 0).toFixed(2)} s</p>
+<p class="timing">computed in ${(s.seconds ?? 0).toFixed(2)} s</p>`;
+}
+
+function sectionHtml(s: SectionResult, live: boolean): string {
+  const isLive = live && (s.code ?? []).some((c) => c.live === true);
+  return `<section id="${s.id}" data-section="${s.id}"${isLive ? ` data-live="true"` : ""}>
+<h2>${escapeHtml(s.title)}${isLive ? ` <span class="live-badge">live</span>` : ""}</h2>
+${s.seed !== undefined ? `<p class="seed">Reproduces: ${escapeHtml(s.seed)}</p>` : ""}
+<p class="explanation">${escapeHtml(s.explanation)}</p>
+${(s.code ?? []).map((c) => codeHtml(c, live)).join("\n")}
+<div class="results">${resultsHtml(s)}</div>
 </section>`;
 }
 
@@ -105,6 +130,15 @@ details.code { margin: 8px 0; }
 details.code summary { cursor: pointer; font-size: 13px; color: #44506a; }
 pre { background: #f3f4f7; border-radius: 6px; padding: 10px 12px; overflow-x: auto; font-size: 12.5px; line-height: 1.4; max-width: 100%; box-sizing: border-box; }
 pre.wrap { white-space: pre-wrap; word-break: break-all; }
+.live-badge { font-size: 12px; font-weight: 600; color: white; background: #1b9e5a; border-radius: 4px; padding: 1px 6px; vertical-align: middle; }
+.live-note { background: #e8f5ee; border-left: 4px solid #1b9e5a; padding: 10px 14px; margin: 14px 0 0 0; line-height: 1.45; max-width: 900px; }
+.live-code { margin: 8px 0; }
+.live-caption { font-size: 13px; color: #44506a; margin: 0 0 4px 0; }
+textarea.live-source { width: 100%; box-sizing: border-box; font-family: ui-monospace, monospace; font-size: 12.5px; line-height: 1.4; background: #fbfbfd; border: 1px solid #cfd5e0; border-radius: 6px; padding: 10px 12px; tab-size: 2; }
+.live-bar { margin: 4px 0; font-size: 13px; }
+.live-status { color: #44506a; }
+pre.live-error { color: #c0262d; background: #fdf0f0; white-space: pre-wrap; }
+.results.stale { opacity: 0.45; }
 @media (max-width: 700px) {
   header, nav { padding-left: 14px; padding-right: 14px; }
   header h1 { font-size: 22px; }
@@ -118,10 +152,21 @@ pre.wrap { white-space: pre-wrap; word-break: break-all; }
 }
 `;
 
-export function buildPage(
-  sections: SectionResult[],
-  meta: { date: string; machine: string; quick: boolean; playground?: boolean },
-): string {
+/** Page options: live = the live page (editors and the tour-live.js script). */
+export interface PageMeta {
+  date: string;
+  machine: string;
+  quick: boolean;
+  /** Link the playground and the live page (they exist: the tour was run with --serve). */
+  playground?: boolean;
+  /** Build the live page: live sections' code in editors, plus the script that reruns it. */
+  live?: boolean;
+  /** Live page: why the sections that are not live are not (shown above the sections). */
+  liveNote?: string;
+}
+
+export function buildPage(sections: SectionResult[], meta: PageMeta): string {
+  const live = meta.live === true;
   const passed = sections.reduce((n, s) => n + s.checks.filter((c) => c.passed).length, 0);
   const total = sections.reduce((n, s) => n + s.checks.length, 0);
   const nav = sections
@@ -130,16 +175,18 @@ export function buildPage(
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>chainrule tour</title>
-<style>${STYLE}</style></head>
-<body>
+<title>chainrule tour${live ? " (live)" : ""}</title>
+<style>${STYLE}</style>${live ? `\n<script src="tour-live.js" defer></script>` : ""}</head>
+<body data-quick="${meta.quick}">
 <header><h1>chainrule: a tour of automatic differentiation</h1>
 <p>Every experiment of the seed tutorials, computed live with chainrule and checked against an independent reference.
 <span id="score" data-passed="${passed}" data-total="${total}">${passed} of ${total} checks pass.</span>
-${meta.quick ? "Quick run (smaller grids)." : ""} Generated ${escapeHtml(meta.date)} on ${escapeHtml(meta.machine)}.</p></header>
-<nav>${nav}${meta.playground === true ? `<a href="playground.html"><b>Playground (live)</b></a>` : ""}<a href="../docs/api/index.html" title="Built by npm run docs">API reference (npm run docs)</a></nav>
+${meta.quick ? "Quick run (smaller grids)." : ""} Generated ${escapeHtml(meta.date)} on ${escapeHtml(meta.machine)}.
+${live ? "" : meta.playground === true ? "The live tour lets you edit and rerun the code of the sections marked live there." : "With <code>npm run tour -- --serve</code> the code of the small sections can be edited and rerun in the browser."}</p></header>
+<nav>${nav}${meta.playground === true ? `<a href="playground.html"><b>Playground (live)</b></a>${live ? `<a href="index.html">Static report</a>` : `<a href="live.html"><b>Live tour (edit the code)</b></a>`}` : ""}<a href="../docs/api/index.html" title="Built by npm run docs">API reference (npm run docs)</a></nav>
 <main>
-${sections.map(sectionHtml).join("\n")}
+${live && meta.liveNote !== undefined ? `<p class="live-note">${escapeHtml(meta.liveNote)}</p>` : ""}
+${sections.map((s) => sectionHtml(s, live)).join("\n")}
 </main></body></html>
 `;
 }

@@ -1,13 +1,30 @@
 /**
- * Observable Plot in Node: plots are rendered against a linkedom document
- * (a light DOM shim) and returned as inline SVG/HTML strings, so the report
- * needs no script and no network.
+ * Observable Plot for the tour, in Node and in the browser: plots are
+ * rendered against a document and returned as inline SVG/HTML strings, so
+ * the report needs no script and no network. In Node the document is a
+ * linkedom one (a light DOM shim, installed by tour/lib/nodeDocument.ts); in
+ * the live page it is the page's own. This module imports nothing Node-only,
+ * so the live page's bundle can include it.
  */
 import * as Plot from "@observablehq/plot";
-import { parseHTML } from "linkedom";
 import { renderSvg } from "../../src/index.js";
 
-const { document } = parseHTML("<!doctype html><html><head></head><body></body></html>");
+let plotDocument: Document | undefined;
+
+/** The document Plot draws into where there is no global one (Node). */
+export function setPlotDocument(doc: Document): void {
+  plotDocument = doc;
+}
+
+function currentDocument(): Document {
+  const doc = plotDocument ?? (globalThis as { document?: Document }).document;
+  if (doc === undefined) {
+    throw new Error(
+      "tour plotSvg: no document to draw into; in Node import tour/lib/nodeDocument.js first",
+    );
+  }
+  return doc;
+}
 
 /** Renders a Plot specification to an HTML string (an <svg>, or a <figure> with a legend). */
 export function plotSvg(options: Plot.PlotOptions): string {
@@ -23,7 +40,7 @@ export function plotSvg(options: Plot.PlotOptions): string {
     marginBottom,
     x: { labelAnchor: "center", labelArrow: "none", labelOffset: marginBottom - 6, ...options.x },
     y: { labelAnchor: "center", labelArrow: "none", labelOffset: marginLeft - 6, ...options.y },
-    document,
+    document: currentDocument(),
   });
   return el.outerHTML;
 }

@@ -14,11 +14,17 @@ import { fileURLToPath } from "node:url";
 import { escapeHtml } from "./html.js";
 
 const SRC_INDEX = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+const LIVE_CLIENT = fileURLToPath(new URL("./liveClient.ts", import.meta.url));
 
 /** The function the playground starts with: it branches on x's value. */
 export const PLAYGROUND_DEFAULT = "(x, y) => (x.item() > 1 ? x.mul(y) : np.sin(x).mul(y).mul(y))";
 
-/** Writes chainrule.js and playground.html into outDir. */
+/**
+ * Writes chainrule.js and playground.html, and tour-live.js (the live page's
+ * script: the live sections, Observable Plot and chainrule in one classic
+ * script, so live.html also works opened from disk) into outDir. live.html
+ * itself is written by runTour with the results it shows first.
+ */
 export async function buildPlayground(outDir: string): Promise<void> {
   const esbuild = await import("esbuild");
   await esbuild.build({
@@ -27,8 +33,21 @@ export async function buildPlayground(outDir: string): Promise<void> {
     format: "esm",
     platform: "browser",
     target: "es2022",
+    // package.json's sideEffects names dist/ files; the bundle is made from src/, where
+    // esbuild would otherwise drop the imports that install x.backward() and x.at().
+    ignoreAnnotations: true,
     outfile: join(outDir, "chainrule.js"),
     logLevel: "silent",
+  });
+  await esbuild.build({
+    entryPoints: [LIVE_CLIENT],
+    bundle: true,
+    format: "iife",
+    platform: "browser",
+    target: "es2022",
+    ignoreAnnotations: true,
+    outfile: join(outDir, "tour-live.js"),
+    logLevel: "warning",
   });
   writeFileSync(join(outDir, "playground.html"), playgroundHtml());
 }

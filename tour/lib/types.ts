@@ -5,6 +5,8 @@
  * derivative) and a tolerance; the runner prints the checks, the page shows
  * them in a table and the test asserts them.
  */
+import { InvalidArgumentError } from "../../src/index.js";
+import type { LiveCode } from "./live.js";
 
 export interface Check {
   /** What is compared, e.g. "f'(x) on the grid, max |AD - analytic|". */
@@ -52,6 +54,8 @@ export interface CodeBlock {
   folded?: boolean;
   /** Wrap long lines (a printed formula) instead of scrolling. */
   wrap?: boolean;
+  /** The section's live code (tour/lib/live.ts): editable and rerunnable in the live page. */
+  live?: boolean;
 }
 
 export interface SeedValue {
@@ -75,7 +79,27 @@ export interface TourOptions {
 export interface Section {
   id: string;
   title: string;
-  run(opts: TourOptions): Promise<SectionResult> | SectionResult;
+  /**
+   * Present on live sections: the file of plain JavaScript the section runs,
+   * editable in the live page (tour/lib/live.ts).
+   */
+  live?: LiveCode;
+  /**
+   * Computes the section. A live section takes the text of its live code
+   * (the file in Node, the reader's edit in the page) and throws without it.
+   */
+  run(opts: TourOptions, liveSource?: string): Promise<SectionResult> | SectionResult;
+}
+
+/** The live code's text, or a clear error when a live section is run without it. */
+export function requireLiveSource(section: Section, liveSource: string | undefined): string {
+  if (liveSource === undefined) {
+    throw new InvalidArgumentError(
+      `tour section "${section.id}" is live: run it with the text of ${section.live?.file ?? "its live file"} ` +
+        "(runTour reads it with readLiveSource)",
+    );
+  }
+  return liveSource;
 }
 
 /** A check of ad against reference with absolute tolerance tol. */

@@ -2,46 +2,72 @@
  * Section 1 (seed 000): finite differences against automatic differentiation.
  * FD's forward quotient (f(x + eps) - f(x)) / eps has a truncation error
  * ~ eps |f''| / 2 and a rounding error ~ macheps |f| / eps, so its error
- * against the exact derivative is U-shaped in eps; AD has neither.
+ * against the exact derivative is U-shaped in eps; AD has neither. Live: the
+ * experiment is s01-finite-differences.live.js (editable in the live page);
+ * this module turns its values into checks and figures.
  */
-import { grad, np, vmap, type Array } from "../../src/index.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
+import { METHOD_COLORS, Plot, colorScale, maxAbsDiff, plotSvg, powerOfTen } from "../lib/plot.js";
 import {
-  METHOD_COLORS,
-  Plot,
-  colorScale,
-  numbers,
-  grid,
-  logGrid,
-  maxAbsDiff,
-  plotSvg,
-  powerOfTen,
-} from "../lib/plot.js";
-import { check, checkWorst, type Section, type SectionResult } from "../lib/types.js";
+  check,
+  checkWorst,
+  requireLiveSource,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
 
-// The seed's polynomial and its analytic derivative.
-const poly = (x: Array) => np.add(np.add(np.power(x, 3), np.multiply(4, np.square(x))), -10);
-const polyJs = (x: number) => x ** 3 + 4 * x ** 2 - 10;
-const polyPrime = (x: number) => 3 * x ** 2 + 8 * x;
-// The oscillating function sin(1000 x) and its derivative 1000 cos(1000 x).
-const osc = (x: Array) => np.sin(np.multiply(1000, x));
-const oscJs = (x: number) => Math.sin(1000 * x);
-const oscPrime = (x: number) => 1000 * Math.cos(1000 * x);
+const live: LiveCode = {
+  file: "s01-finite-differences.live.js",
+  caption: "Finite differences and vmap(grad) (live: edit and run)",
+  outputs: {
+    polyJs: "function",
+    polyPrime: "function",
+    oscJs: "function",
+    oscPrime: "function",
+    forwardDifference: "function",
+    xsPoly: "object",
+    adPoly: "object",
+    xsOsc: "object",
+    adOsc: "object",
+    xsZoom: "object",
+    adZoom: "object",
+    epsList: "object",
+    at: "object",
+    adAtPoly: "number",
+    adAtOsc: "number",
+  },
+};
 
-const forwardDifference = (f: (x: number) => number, x: number, eps: number) =>
-  (f(x + eps) - f(x)) / eps;
+type Fn = (x: number) => number;
 
-/** f' at every grid point by vmap(grad(f)). */
-const adOnGrid = (f: (x: Array) => Array, xs: number[]) =>
-  numbers((vmap(grad(f)) as (x: Array) => Array)(np.array(xs)));
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  polyJs: Fn;
+  polyPrime: Fn;
+  oscJs: Fn;
+  oscPrime: Fn;
+  forwardDifference: (f: Fn, x: number, eps: number) => number;
+  xsPoly: number[];
+  adPoly: number[];
+  xsOsc: number[];
+  adOsc: number[];
+  xsZoom: number[];
+  adZoom: number[];
+  epsList: number[];
+  at: { poly: number; osc: number };
+  adAtPoly: number;
+  adAtOsc: number;
+}
 
 export const finiteDifferences: Section = {
   id: "fd",
   title: "1. Finite differences vs automatic differentiation",
-  run(opts): SectionResult {
-    const xsPoly = grid(-5, 5, 10);
-    const adPoly = adOnGrid(poly, xsPoly);
-    const xsOsc = grid(-0.5, 0.5, opts.quick ? 50 : 200);
-    const adOsc = adOnGrid(osc, xsOsc);
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { polyJs, polyPrime, oscJs, oscPrime, forwardDifference, at, adAtPoly, adAtOsc } = v;
+    const { xsPoly, adPoly, xsOsc, adOsc, xsZoom, adZoom, epsList } = v;
     const rows1 = xsPoly.flatMap((x, i) => [
       { x, value: polyJs(x), series: "f(x)" },
       { x, value: adPoly[i]!, series: "f'(x) by AD" },
@@ -49,18 +75,12 @@ export const finiteDifferences: Section = {
     ]);
     // The seed's 50-point grid on [-0.5, 0.5] samples sin(1000x) about once per 3 periods
     // (aliasing); the plot zooms to three periods with 40 points per period instead.
-    const xsZoom = grid(0, 0.019, 121);
-    const adZoom = adOnGrid(osc, xsZoom);
     const rows2 = xsZoom.flatMap((x, i) => [
       { x, value: adZoom[i]!, series: "f'(x) by AD" },
       { x, value: forwardDifference(oscJs, x, 1e-2), series: "FD, eps 1e-2" },
       { x, value: forwardDifference(oscJs, x, 1e-5), series: "FD, eps 1e-5" },
     ]);
     // The U-shaped curve: |FD - AD| against eps at one point per function.
-    const epsList = logGrid(-15, -1, opts.quick ? 29 : 57);
-    const at = { poly: 1.3, osc: 0.1 };
-    const adAtPoly = (grad(poly) as (x: number) => Array)(at.poly).item();
-    const adAtOsc = (grad(osc) as (x: number) => Array)(at.osc).item();
     const uRows = epsList.flatMap((eps) => [
       {
         eps,
@@ -102,6 +122,7 @@ export const finiteDifferences: Section = {
         "(~eps) for rounding error (~1e-16/eps): the error against the exact derivative is U-shaped, " +
         "best near eps ~ 1e-8 and never better than ~1e-8 relative. Automatic differentiation gives " +
         "the derivative to rounding, with no step at all.",
+      code: [{ caption: live.caption, source, live: true }],
       checks: [
         checkWorst(
           "x^3 + 4x^2 - 10: f'(x) by vmap(grad)",

@@ -2,14 +2,36 @@
  * Section 3 (seed 000): control flow. f(x) = x^3 for x < 2, 3x otherwise,
  * written with an ordinary `if`; a symbolic system cannot differentiate it,
  * chainrule differentiates the branch taken. First and second derivatives
- * by grad and grad(grad), against central finite differences.
+ * by grad and grad(grad), against central finite differences. Live: the
+ * experiment is s03-control-flow.live.js (editable in the live page); this
+ * module adds the finite-difference references, the checks and the figure.
  */
-import { grad, np, type Array } from "../../src/index.js";
-import { METHOD_COLORS, Plot, colorScale, grid, plotSvg } from "../lib/plot.js";
-import { checkWorst, type Section, type SectionResult } from "../lib/types.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
+import { METHOD_COLORS, Plot, colorScale, plotSvg } from "../lib/plot.js";
+import { checkWorst, requireLiveSource, type Section, type SectionResult } from "../lib/types.js";
 
-const piecewise = (x: Array) => (x.item() < 2 ? np.power(x, 3) : np.multiply(3, x));
-const piecewiseJs = (x: number) => (x < 2 ? x ** 3 : 3 * x);
+const live: LiveCode = {
+  file: "s03-control-flow.live.js",
+  caption: "The piecewise function and its derivatives (live: edit and run)",
+  outputs: {
+    piecewiseJs: "function",
+    secondByHand: "function",
+    kink: "number",
+    xs: "object",
+    ad1: "object",
+    ad2: "object",
+  },
+};
+
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  piecewiseJs: (x: number) => number;
+  secondByHand: (x: number) => number;
+  kink: number;
+  xs: number[];
+  ad1: number[];
+  ad2: number[];
+}
 
 /** Central difference (f(x + h) - f(x - h)) / 2h, error O(h^2). */
 const central = (f: (x: number) => number, x: number, h: number) => (f(x + h) - f(x - h)) / (2 * h);
@@ -17,16 +39,18 @@ const central = (f: (x: number) => number, x: number, h: number) => (f(x + h) - 
 export const controlFlow: Section = {
   id: "control-flow",
   title: "3. Control flow: a piecewise function",
-  run(opts): SectionResult {
-    // Grid on [0, 5] that avoids the kink at x = 2 (where no derivative exists).
-    const xs = grid(0, 5, opts.quick ? 41 : 101).filter((x) => Math.abs(x - 2) > 1e-3);
-    const d1 = grad(piecewise) as (x: number) => Array;
-    const d2 = grad(grad(piecewise)) as (x: number) => Array;
-    const ad1 = xs.map((x) => d1(x).item());
-    const ad2 = xs.map((x) => d2(x).item());
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const { piecewiseJs, secondByHand, kink, xs, ad1, ad2 } = runLiveCode(
+      this.id,
+      live,
+      source,
+      opts.quick,
+    ) as unknown as Values;
     // References: FD of f (step 1e-5), and FD of the FD derivative (step 1e-4) for f''.
     // Points within a step of the kink are excluded from the FD comparison.
-    const safe = xs.map((x) => Math.abs(x - 2) > 2e-3);
+    const safe = xs.map((x) => Math.abs(x - kink) > 2e-3);
     const fd1 = xs.map((x) => central(piecewiseJs, x, 1e-5));
     const fd2 = xs.map((x) => central((y) => central(piecewiseJs, y, 1e-4), x, 1e-4));
     const pick = <T>(a: T[]) => a.filter((_, i) => safe[i]);
@@ -48,6 +72,7 @@ export const controlFlow: Section = {
         "grad gives 3x^2 (then 6x) left of 2 and 3 (then 0) right of it: correct everywhere except " +
         "at the kink x = 2 itself, where no derivative exists. Lines: chainrule; circles: central " +
         "finite differences.",
+      code: [{ caption: live.caption, source, live: true }],
       checks: [
         checkWorst("f'(x) by grad", pick(ad1), pick(fd1), "central FD, h = 1e-5", 1e-7),
         checkWorst(
@@ -58,10 +83,10 @@ export const controlFlow: Section = {
           1e-4,
         ),
         checkWorst(
-          "f''(x) by grad(grad) vs 6x / 0",
+          "f''(x) by grad(grad) vs the hand-derived f''",
           ad2,
-          xs.map((x) => (x < 2 ? 6 * x : 0)),
-          "analytic",
+          xs.map(secondByHand),
+          "analytic (6x, then 0)",
           1e-14,
         ),
       ],
@@ -81,12 +106,12 @@ export const controlFlow: Section = {
             ),
             y: { grid: true, label: "value" },
             marks: [
-              Plot.ruleX([2], { stroke: "#bbb", strokeDasharray: "4,3" }),
+              Plot.ruleX([kink], { stroke: "#bbb", strokeDasharray: "4,3" }),
               Plot.line(rows, {
                 x: "x",
                 y: "y",
                 stroke: "series",
-                z: (d: { x: number; series: string }) => `${d.series}${d.x < 2 ? "L" : "R"}`,
+                z: (d: { x: number; series: string }) => `${d.series}${d.x < kink ? "L" : "R"}`,
               }),
               Plot.dot(
                 fdRows.filter((_, i) => i % 4 < 2),

@@ -4,12 +4,39 @@
  * builds it column by column (cost grows with the inputs m), reverse mode
  * row by row (cost grows with the outputs n). Measured live: fastest wall
  * time of jacfwd and jacrev as n grows (m = 10) and as m grows (n = 10).
+ * Live: the function, the modes and the sizes are s05-jacobian-cost.live.js
+ * (editable in the live page); the timing harness is here.
  */
-import { jacfwd, jacrev, np, type Array } from "../../src/index.js";
+import { InvalidArgumentError, np, type Array } from "../../src/index.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
 import { METHOD_COLORS, Plot, colorScale, numbers, plotSvg, powerOfTen } from "../lib/plot.js";
-import { check, type Section, type SectionResult } from "../lib/types.js";
+import { check, requireLiveSource, type Section, type SectionResult } from "../lib/types.js";
 
-const makeF = (nOutputs: number) => (x: Array) => np.multiply(np.sum(x), np.ones([nOutputs]));
+const live: LiveCode = {
+  file: "s05-jacobian-cost.live.js",
+  caption: "The function, the two modes and the sizes (live: edit and run)",
+  outputs: {
+    makeF: "function",
+    jacobianByHand: "function",
+    modes: "object",
+    sizes: "object",
+    small: "number",
+    reps: "number",
+  },
+};
+
+type Jacobian = (f: (x: Array) => Array) => (x: Array) => Array;
+
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  makeF: (nOutputs: number) => (x: Array) => Array;
+  jacobianByHand: (nOutputs: number, nInputs: number) => Array;
+  /** Two modes: the first is forward, the second reverse (the plot's colours). */
+  modes: Record<string, Jacobian>;
+  sizes: number[];
+  small: number;
+  reps: number;
+}
 
 /**
  * Fastest of `reps` timings of fn in milliseconds (after one warm-up call): on a shared
@@ -26,60 +53,69 @@ function fastestMs(fn: () => unknown, reps: number): number {
   return Math.min(...times);
 }
 
-/** Largest |J - 1| over the entries of a Jacobian that should be all ones. */
-const offOnes = (j: Array) => Math.max(...numbers(j).map((v) => Math.abs(v - 1)));
+/** Largest |J - ref| over the entries (Infinity when the shapes differ). */
+const maxDiff = (j: Array, ref: Array) => {
+  if (j.shape.join() !== ref.shape.join()) return Infinity;
+  const r = numbers(ref);
+  return Math.max(0, ...numbers(j).map((v, i) => Math.abs(v - r[i]!)));
+};
 
 export const jacobianCost: Section = {
   id: "jacobian-cost",
   title: "5. Forward vs reverse mode: Jacobian cost",
-  run(opts): SectionResult {
-    // Sizes doubling, so that a log axis spaces them evenly and the slope of log(time)
-    // against log(size) measures the growth (1 = linear).
-    const sizes = opts.quick ? [128, 256, 512, 1024] : [128, 256, 512, 1024, 2048];
-    const reps = opts.quick ? 3 : 7;
-    const small = 10;
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { makeF, jacobianByHand, sizes, small, reps } = v;
+    const modes = Object.entries(v.modes);
+    if (modes.length !== 2 || sizes.length < 2) {
+      throw new InvalidArgumentError(
+        `tour section "${this.id}": \`modes\` must name two Jacobian functions (forward first, ` +
+          `then reverse; got ${modes.length}) and \`sizes\` at least two sizes (got ${sizes.length})`,
+      );
+    }
+    const [[fwdName, jf], [revName, jr]] = modes as [[string, Jacobian], [string, Jacobian]];
     const rows: { size: number; ms: number; mode: string; panel: string }[] = [];
     let worst = 0;
     // Warm-up of both modes (V8 compiles the batched code paths on first use).
     for (let k = 0; k < 3; k++) {
-      (jacfwd(makeF(sizes[0]!)) as (x: Array) => Array)(np.ones([small]));
-      (jacrev(makeF(sizes[0]!)) as (x: Array) => Array)(np.ones([small]));
-      (jacfwd(makeF(small)) as (x: Array) => Array)(np.ones([sizes[0]!]));
-      (jacrev(makeF(small)) as (x: Array) => Array)(np.ones([sizes[0]!]));
+      jf(makeF(sizes[0]!))(np.ones([small]));
+      jr(makeF(sizes[0]!))(np.ones([small]));
+      jf(makeF(small))(np.ones([sizes[0]!]));
+      jr(makeF(small))(np.ones([sizes[0]!]));
     }
+    const panelOut = `varying number of outputs (${small} inputs)`;
+    const panelIn = `varying number of inputs (${small} outputs)`;
     for (const [index, n] of sizes.entries()) {
       opts.onProgress?.(index / sizes.length);
-      // Varying outputs: R^10 -> R^n.
+      // Varying outputs: R^small -> R^n.
       const fOut = makeF(n);
       const xSmall = np.ones([small]);
-      const fwdOut = () => (jacfwd(fOut) as (x: Array) => Array)(xSmall);
-      const revOut = () => (jacrev(fOut) as (x: Array) => Array)(xSmall);
-      // Varying inputs: R^n -> R^10.
+      const fwdOut = () => jf(fOut)(xSmall);
+      const revOut = () => jr(fOut)(xSmall);
+      // Varying inputs: R^n -> R^small.
       const fIn = makeF(small);
       const xBig = np.ones([n]);
-      const fwdIn = () => (jacfwd(fIn) as (x: Array) => Array)(xBig);
-      const revIn = () => (jacrev(fIn) as (x: Array) => Array)(xBig);
-      for (const j of [fwdOut(), revOut(), fwdIn(), revIn()]) worst = Math.max(worst, offOnes(j));
+      const fwdIn = () => jf(fIn)(xBig);
+      const revIn = () => jr(fIn)(xBig);
+      const outRef = jacobianByHand(n, small);
+      const inRef = jacobianByHand(small, n);
+      worst = Math.max(
+        worst,
+        maxDiff(fwdOut(), outRef),
+        maxDiff(revOut(), outRef),
+        maxDiff(fwdIn(), inRef),
+        maxDiff(revIn(), inRef),
+      );
       // Interleave the modes so that machine load affects both alike.
-      const panelOut = "varying number of outputs (10 inputs)";
-      const panelIn = "varying number of inputs (10 outputs)";
-      rows.push({
-        size: n,
-        ms: fastestMs(fwdOut, reps),
-        mode: "forward (jacfwd)",
-        panel: panelOut,
-      });
-      rows.push({
-        size: n,
-        ms: fastestMs(revOut, reps),
-        mode: "reverse (jacrev)",
-        panel: panelOut,
-      });
-      rows.push({ size: n, ms: fastestMs(fwdIn, reps), mode: "forward (jacfwd)", panel: panelIn });
-      rows.push({ size: n, ms: fastestMs(revIn, reps), mode: "reverse (jacrev)", panel: panelIn });
+      rows.push({ size: n, ms: fastestMs(fwdOut, reps), mode: fwdName, panel: panelOut });
+      rows.push({ size: n, ms: fastestMs(revOut, reps), mode: revName, panel: panelOut });
+      rows.push({ size: n, ms: fastestMs(fwdIn, reps), mode: fwdName, panel: panelIn });
+      rows.push({ size: n, ms: fastestMs(revIn, reps), mode: revName, panel: panelIn });
     }
     const at = (panel: string, mode: string) =>
-      rows.filter((r) => r.panel.startsWith(panel) && r.mode.startsWith(mode));
+      rows.filter((r) => r.panel === panel && r.mode === mode);
     const ratio = (panel: string, mode: string) => {
       const r = at(panel, mode);
       return r.at(-1)!.ms / r[0]!.ms;
@@ -101,13 +137,13 @@ export const jacobianCost: Section = {
       const den = lx.reduce((a, x) => a + (x - mx) ** 2, 0);
       return num / den;
     };
-    const revSlope = slope("varying number of outputs", "reverse");
-    const fwdSlope = slope("varying number of inputs", "forward");
+    const revSlope = slope(panelOut, revName);
+    const fwdSlope = slope(panelIn, fwdName);
     const notes = [
       `Outputs 10 -> ${nMax}: growth of jacrev time from the smallest to the largest size ` +
-        `x${ratio("varying number of outputs", "reverse").toFixed(1)}, jacfwd x${ratio("varying number of outputs", "forward").toFixed(1)}.`,
-      `Inputs: growth of jacfwd time x${ratio("varying number of inputs", "forward").toFixed(1)}, ` +
-        `jacrev x${ratio("varying number of inputs", "reverse").toFixed(1)}.`,
+        `x${ratio(panelOut, revName).toFixed(1)}, jacfwd x${ratio(panelOut, fwdName).toFixed(1)}.`,
+      `Inputs: growth of jacfwd time x${ratio(panelIn, fwdName).toFixed(1)}, ` +
+        `jacrev x${ratio(panelIn, revName).toFixed(1)}.`,
       `Fastest of ${reps} runs each after a warm-up, measured while the tour runs (the machine may be shared).`,
       `Growth exponents (log-log slopes): jacrev as outputs grow ${revSlope.toFixed(2)}, jacfwd as inputs ` +
         `grow ${fwdSlope.toFixed(2)}. The number of passes grows linearly; chainrule runs them as one ` +
@@ -122,9 +158,10 @@ export const jacobianCost: Section = {
         "interpreter calls). The seeds' experiment f(x) = sum(x) * ones(n) shows it: with few inputs " +
         "and many outputs forward mode is cheaper; with many inputs and few outputs reverse mode is.",
       notes,
+      code: [{ caption: live.caption, source, live: true }],
       checks: [
         check(
-          "every Jacobian computed (both modes, all sizes): max |J - 1|",
+          "every Jacobian computed (both modes, all sizes): max |J - jacobianByHand|",
           worst,
           0,
           "analytic (all ones)",
@@ -159,16 +196,10 @@ export const jacobianCost: Section = {
             width: 900,
             height: 360,
             marginRight: 30,
-            color: colorScale(
-              ["forward (jacfwd)", "reverse (jacrev)"],
-              [METHOD_COLORS.forward, METHOD_COLORS.reverse],
-            ),
+            color: colorScale([fwdName, revName], [METHOD_COLORS.forward, METHOD_COLORS.reverse]),
             fx: {
               label: null,
-              domain: [
-                "varying number of outputs (10 inputs)",
-                "varying number of inputs (10 outputs)",
-              ],
+              domain: [panelOut, panelIn],
             },
             x: { type: "log", label: "size (outputs or inputs)", grid: true, ticks: sizes },
             y: { type: "log", label: "time (ms, log scale)", grid: true, tickFormat: powerOfTen },

@@ -2,91 +2,95 @@
  * Section 10 (seed 004 applications): a small neural network trained with
  * adam under jit, and physics: forces as the negative gradient of a
  * Lennard-Jones potential for a small cluster, against finite differences.
+ * Live: the experiment is s10-nn-physics.live.js (editable in the live
+ * page); this module adds the finite-difference references, the checks and
+ * the figures.
  */
-import { jit, nn, np, optim, tree, valueAndGrad, grad, type Array } from "../../src/index.js";
+import { np, type Array } from "../../src/index.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
 import { METHOD_COLORS, Plot, colorScale, grid, plotSvg, powerOfTen } from "../lib/plot.js";
-import { check, checkWorst, type Section, type SectionResult } from "../lib/types.js";
+import {
+  check,
+  checkWorst,
+  requireLiveSource,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
 
-// ---- Neural network: fit y = sin(x) on [-3, 3] with a 1-16-16-1 tanh MLP.
-type Params = ReturnType<typeof nn.mlp>;
-const xsTrain = grid(-3, 3, 64);
-const xTrain = np.reshape(np.array(xsTrain), [64, 1]);
-const yTrain = np.reshape(np.sin(np.array(xsTrain)), [64, 1]);
-const loss = (params: Params) => nn.mse(nn.mlpApply(params, xTrain, np.tanh), yTrain);
+const live: LiveCode = {
+  file: "s10-nn-physics.live.js",
+  caption:
+    "The network and its training, the Lennard-Jones cluster and its forces (live: edit and run)",
+  outputs: {
+    xsTrain: "object",
+    target: "function",
+    loss: "function",
+    initialParams: "object",
+    gradAtStart: "object",
+    steps: "number",
+    curve: "object",
+    finalLoss: "number",
+    jitFinal: "number",
+    predict: "function",
+    parameterCount: "number",
+    ljEnergyJs: "function",
+    atoms: "object",
+    forces: "object",
+    energy: "number",
+  },
+};
 
-// ---- Lennard-Jones: U = sum_{i<j} 4 (r^-12 - r^-6) (epsilon = sigma = 1).
-/** Potential energy of positions [n, 3]. */
-function ljEnergy(pos: Array): Array {
-  const n = pos.shape[0]!;
-  const diff = np.subtract(np.expandDims(pos, 1), np.expandDims(pos, 0)); // [n, n, 3]
-  const eye = np.eye(n);
-  // r^2 with 1 on the diagonal (masked out below) so that no 1/0 appears.
-  const r2 = np.add(np.sum(np.square(diff), -1), eye);
-  const inv6 = np.power(r2, -3);
-  const pair = np.multiply(4, np.subtract(np.square(inv6), inv6));
-  return np.multiply(0.5, np.sum(np.multiply(pair, np.subtract(1, eye))));
-}
-function ljEnergyJs(p: number[][]): number {
-  let u = 0;
-  for (let i = 0; i < p.length; i++)
-    for (let j = i + 1; j < p.length; j++) {
-      const r2 = p[i]!.reduce((s, v, k) => s + (v - p[j]![k]!) ** 2, 0);
-      u += 4 * (r2 ** -6 - r2 ** -3);
-    }
-  return u;
-}
-/** A 7-atom cluster: a slightly distorted hexagon with one atom in the centre. */
-function cluster(): number[][] {
-  const atoms = [[0, 0, 0.05]];
-  for (let k = 0; k < 6; k++) {
-    const r = 1.12 + 0.06 * Math.sin(3 * k + 1);
-    const a = (k * Math.PI) / 3 + 0.04 * Math.sin(2 * k + 1);
-    atoms.push([r * Math.cos(a), r * Math.sin(a), 0.1 * Math.cos(2 * k)]);
-  }
-  return atoms;
+/** An MLP's parameters as nn.mlp makes them. */
+type Layer = { w: Array; b: Array };
+
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  xsTrain: number[];
+  target: (x: number) => number;
+  loss: (params: Layer[]) => Array;
+  initialParams: Layer[];
+  gradAtStart: Layer[];
+  steps: number;
+  curve: { step: number; loss: number }[];
+  finalLoss: number;
+  jitFinal: number;
+  predict: (x: number) => number;
+  parameterCount: number;
+  ljEnergyJs: (p: number[][]) => number;
+  atoms: number[][];
+  forces: number[][];
+  energy: number;
 }
 
 export const nnPhysics: Section = {
   id: "nn-physics",
   title: "10. A neural network and Lennard-Jones forces",
-  run(opts): SectionResult {
-    // Training.
-    let params: Params = nn.mlp([1, 16, 16, 1], { seed: 1 });
-    const step = jit(valueAndGrad(loss));
-    const adam = optim.adam(0.01);
-    let state = adam.init(params);
-    const steps = opts.quick ? 150 : 600;
-    const curve: { step: number; loss: number }[] = [];
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { xsTrain, loss, initialParams: params0, curve, steps, finalLoss, jitFinal } = v;
+    const { ljEnergyJs, atoms, forces } = v;
     // Gradient check at the initial parameters: reverse mode vs central FD on a few weights.
-    const [, g0] = valueAndGrad(loss)(params) as [Array, Params];
-    const w0 = params[0]!.w.toArray() as number[][];
+    const w0 = params0[0]!.w.toArray() as number[][];
     const adW: number[] = [];
     const fdW: number[] = [];
-    for (let j = 0; j < 4; j++) {
+    for (let j = 0; j < Math.min(4, w0[0]!.length); j++) {
       const bump = (delta: number) => {
         const w = w0.map((row) => [...row]);
         w[0]![j] = w[0]![j]! + delta;
-        const p = [{ w: np.array(w), b: params[0]!.b }, ...params.slice(1)];
+        const p = [{ w: np.array(w), b: params0[0]!.b }, ...params0.slice(1)];
         return loss(p).item();
       };
       fdW.push((bump(1e-6) - bump(-1e-6)) / 2e-6);
-      adW.push((g0[0]!.w.toArray() as number[][])[0]![j]!);
+      adW.push((v.gradAtStart[0]!.w.toArray() as number[][])[0]![j]!);
     }
-    for (let s = 0; s < steps; s++) {
-      const [value, grads] = step(params) as [Array, Params];
-      if (s % 5 === 0 || s === steps - 1) curve.push({ step: s, loss: value.item() });
-      [params, state] = adam.update(grads, state, params);
-    }
-    const finalLoss = loss(params).item();
-    const jitFinal = (step(params) as [Array, Params])[0].item();
     const fitRows = grid(-3, 3, 61).flatMap((x) => [
-      { x, y: Math.sin(x), series: "sin(x)" },
-      { x, y: nn.mlpApply(params, [[x]], np.tanh).item(), series: "network" },
+      { x, y: v.target(x), series: "sin(x)" },
+      { x, y: v.predict(x), series: "network" },
     ]);
 
-    // Physics.
-    const atoms = cluster();
-    const forces = np.negative(grad(ljEnergy)(np.array(atoms))).toArray() as number[][];
+    // Physics: finite differences of the plain-JS energy as the reference.
     const h = 1e-6;
     const fdForces = atoms.map((_, i) =>
       [0, 1, 2].map((k) => {
@@ -106,22 +110,22 @@ export const nnPhysics: Section = {
       atom: i,
     }));
     const scatter = forces.flatMap((f, i) =>
-      f.map((v, k) => ({ ad: v, fd: fdForces[i]![k]!, component: "xyz"[k]! })),
+      f.map((value, k) => ({ ad: value, fd: fdForces[i]![k]!, component: "xyz"[k]! })),
     );
     const fMax = Math.max(...scatter.map((r) => Math.abs(r.ad)));
-    const nParams = tree.leaves(params).reduce((n: number, l) => n + l.size, 0);
     return {
       id: this.id,
       title: this.title,
       explanation:
-        `A 1-16-16-1 tanh network (${nParams} parameters) fitted to sin(x) on 64 points by adam, each step ` +
+        `A 1-16-16-1 tanh network (${v.parameterCount} parameters) fitted to sin(x) on 64 points by adam, each step ` +
         "a jit-compiled valueAndGrad of the mean squared error. Then physics: the forces on the atoms " +
         "of a 7-atom Lennard-Jones cluster are the negative gradient of the potential energy, one " +
         "reverse pass for all 21 components; finite differences need 42 energy evaluations.",
       notes: [
         `Loss: ${curve[0]!.loss.toExponential(3)} at step 0, ${finalLoss.toExponential(3)} after ${steps} steps.`,
-        `Lennard-Jones energy of the cluster: ${ljEnergy(np.array(atoms)).item().toFixed(6)} (plain JS: ${ljEnergyJs(atoms).toFixed(6)}).`,
+        `Lennard-Jones energy of the cluster: ${v.energy.toFixed(6)} (plain JS: ${ljEnergyJs(atoms).toFixed(6)}).`,
       ],
+      code: [{ caption: live.caption, source, live: true }],
       checks: [
         checkWorst(
           "d loss / d w (first layer) at initialisation by grad",
@@ -166,7 +170,7 @@ export const nnPhysics: Section = {
             y: { grid: true },
             marks: [
               Plot.dot(
-                xsTrain.map((x) => ({ x, y: Math.sin(x) })),
+                xsTrain.map((x) => ({ x, y: v.target(x) })),
                 { x: "x", y: "y", r: 2, fill: "#999" },
               ),
               Plot.line(fitRows, { x: "x", y: "y", stroke: "series", strokeWidth: 2 }),

@@ -2,90 +2,69 @@
  * Section 12 (seeds 003 and 004): the frameworks' idioms. PyTorch's
  * requires_grad / backward / zero_grad / create_graph and TensorFlow's
  * GradientTape, written with chainrule's imperative interface (which runs on
- * the same tape as grad), next to grad and the analytic derivatives.
+ * the same tape as grad), next to grad and the analytic derivatives. Live:
+ * the cells are s12-frameworks.live.js (editable in the live page); this
+ * module checks their values and draws them.
  */
-import { GradientTape, grad, np, type Array } from "../../src/index.js";
-import { codeRegion } from "../lib/code.js";
+import { grad, np, type Array } from "../../src/index.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
 import { METHOD_COLORS, Plot, colorScale, numbers, plotSvg } from "../lib/plot.js";
-import { check, checkWorst, type Section, type SectionResult } from "../lib/types.js";
+import {
+  check,
+  checkWorst,
+  requireLiveSource,
+  type Section,
+  type SectionResult,
+} from "../lib/types.js";
 
 const fmt = (v: number) => String(Number(v.toPrecision(10)));
+
+const live: LiveCode = {
+  file: "s12-frameworks.live.js",
+  caption:
+    "PyTorch's autograd cell, exp(2x) with create_graph, TensorFlow's GradientTape cells and x³ differentiated four times (live: edit and run)",
+  outputs: {
+    xGrad: "object",
+    t: "object",
+    dedt: "object",
+    d2edt2: "object",
+    dyv: "number",
+    xs: "object",
+    dys: "object",
+    us: "object",
+    deu: "object",
+    byBackward: "object",
+    byGrad: "object",
+  },
+};
+
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  xGrad: Array;
+  t: Array;
+  dedt: Array;
+  d2edt2: Array;
+  dyv: number;
+  xs: Array;
+  dys: Array;
+  us: Array;
+  deu: Array;
+  byBackward: number[];
+  byGrad: number[];
+}
 
 export const frameworks: Section = {
   id: "frameworks",
   title: "12. PyTorch and TensorFlow idioms: backward, zeroGrad, createGraph, GradientTape",
-  run(opts): SectionResult {
-    const n = opts.quick ? 25 : 100;
-    // #region torch
-    // PyTorch: x = torch.ones(2, 2, requires_grad=True); y = x + 2; z = y * y * 3; out = z.mean()
-    const x = np.ones([2, 2], { requiresGrad: true });
-    const y = x.add(2);
-    const z = y.mul(y).mul(3);
-    const out = z.mean();
-    out.backward(); // x.grad = d(out)/dx = 6 (x + 2) / 4
-    const xGrad = x.grad!;
-    // #endregion
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { xGrad, dyv, xs, dys, us, deu, byBackward, byGrad } = v;
     const torchGrad = numbers(xGrad);
-
-    // #region createGraph
-    // torch.autograd.grad(y, x, torch.ones_like(y), create_graph=True)
-    const t = np.linspace(0, 1, n, { requiresGrad: true });
-    const e = np.exp(t.mul(2));
-    e.backward(np.onesLike(e), { createGraph: true });
-    const dedt = t.grad!; // 2 exp(2t), recorded: it can be differentiated again
-    t.zeroGrad(); // PyTorch's zero_grad: forget the accumulated gradient
-    dedt.sum().backward();
-    const d2edt2 = t.grad!; // 4 exp(2t)
-    // #endregion
-    const ts = numbers(t.detach());
-    const e1 = numbers(dedt.detach());
-    const e2 = numbers(d2edt2);
-
-    // #region tape
-    // x = tf.Variable(3.0): a variable is watched automatically (requiresGrad here)
-    const v = np.array(3, { requiresGrad: true });
-    const tape1 = new GradientTape();
-    const yv = tape1.record(() => v.pow(2));
-    const dyv = (tape1.gradient(yv, v) as Array).item(); // 6
-
-    // x = tf.linspace(0.0, 10.0, 100): a constant must be watched explicitly
-    const xs = np.linspace(0, 10, n);
-    const tape2 = new GradientTape();
-    const ys = tape2.record(() => {
-      tape2.watch(xs);
-      return xs.pow(2);
-    });
-    const dys = tape2.gradient(ys, xs) as Array; // 2x
-
-    const us = np.linspace(0, 1.23, n);
-    const tape3 = new GradientTape();
-    const eu = tape3.record(() => {
-      tape3.watch(us);
-      return np.exp(us.mul(2));
-    });
-    const deu = tape3.gradient(eu, us) as Array; // 2 exp(2x)
-    // #endregion
-
-    // #region higher
-    // x^3 and its derivatives at 4, by backward with createGraph and by nested grad
-    const w = np.array(4, { requiresGrad: true });
-    let d: Array = w.pow(3);
-    const byBackward: number[] = [];
-    for (let k = 0; k < 4; k++) {
-      w.zeroGrad();
-      d.backward(undefined, { createGraph: true });
-      d = w.grad!;
-      byBackward.push(d.item());
-    }
-    let g = (s: Array) => s.pow(3);
-    const byGrad: number[] = [];
-    for (let k = 0; k < 4; k++) {
-      const prev = g;
-      g = (s: Array) => grad(prev)(s) as Array;
-      byGrad.push(g(np.array(4)).item());
-    }
-    // #endregion
-
+    const ts = numbers(v.t.detach());
+    const e1 = numbers(v.dedt.detach());
+    const e2 = numbers(v.d2edt2);
     const gradRef = numbers(
       grad((a: Array) => a.add(2).mul(a.add(2)).mul(3).mean())(np.ones([2, 2])) as Array,
     );
@@ -126,18 +105,7 @@ export const frameworks: Section = {
         "Mixing with jit: a jitted function called on requiresGrad arrays runs inline and records; " +
           "a requiresGrad array captured as a constant inside jit is refused with an error.",
       ],
-      code: [
-        {
-          caption: "PyTorch's autograd tutorial cell",
-          source: codeRegion(import.meta.url, "torch"),
-        },
-        {
-          caption: 'exp(2x) with create_graph (seed 004\'s "Original example")',
-          source: codeRegion(import.meta.url, "createGraph"),
-        },
-        { caption: "TensorFlow's GradientTape cells", source: codeRegion(import.meta.url, "tape") },
-        { caption: "x³ differentiated four times", source: codeRegion(import.meta.url, "higher") },
-      ],
+      code: [{ caption: live.caption, source, live: true }],
       seedValues: [
         {
           what: "print(x.grad) after out.backward()",

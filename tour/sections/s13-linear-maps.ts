@@ -4,47 +4,43 @@
  * vectors recovers it column by column, vjp on basis vectors row by row.
  * Then graph_like vs matrix_like (the same matrix from a DAG that "reaches
  * over" a layer), and the seed's hand-written JVP/VJP of
- * z = x1*x2 + x2, whose VJP printout (5, 2) is a bug in the seed.
+ * z = x1*x2 + x2, whose VJP printout (5, 2) is a bug in the seed. Live: the
+ * experiment is s13-linear-maps.live.js (editable in the live page).
  */
-import { jacfwd, jvp, np, vjp, type Array } from "../../src/index.js";
-import { codeRegion } from "../lib/code.js";
+import type { Array } from "../../src/index.js";
+import { runLiveCode, type LiveCode } from "../lib/live.js";
 import { METHOD_COLORS, Plot, plotSvg } from "../lib/plot.js";
-import { check, type Section, type SectionResult } from "../lib/types.js";
+import { check, requireLiveSource, type Section, type SectionResult } from "../lib/types.js";
 
-// #region maps
-// The seed's matrix_vector_product: z1 = 2 x1, z2 = x2 + 3 x3 (no matrix stored anywhere).
-const mvp = (x: Array) => np.stack([x.slice(0).mul(2), x.slice(1).add(x.slice(2).mul(3))]);
-const basis = (n: number, i: number) => np.array(np.eye(n).slice(i));
-
-// Column by column: one jvp per input basis vector (forward mode).
-const columns = [0, 1, 2].map((i) => jvp(mvp, [np.zeros([3])], [basis(3, i)])[1]);
-const byColumns = np.stack(columns, 1);
-// Row by row: one vjp per output basis vector (reverse mode).
-const [, pullback] = vjp(mvp, np.zeros([3]));
-const byRows = np.stack([0, 1].map((i) => pullback(basis(2, i))[0]));
-
-// graph_like reaches "over" y1 to x3; matrix_like adds a dummy y2 = x3. Same matrix.
-const graphLike = (x: Array) => {
-  const y1 = x.slice(0).mul(2).add(x.slice(1));
-  return np.stack([y1.add(x.slice(2).mul(2)), x.slice(2).sub(y1)]);
+const live: LiveCode = {
+  file: "s13-linear-maps.live.js",
+  caption:
+    "Recovering the matrix from jvp and vjp; graph_like and matrix_like; the seed's Derivatives example (live: edit and run)",
+  outputs: {
+    byColumns: "object",
+    byRows: "object",
+    graphM: "object",
+    matrixM: "object",
+    z: "object",
+    dz1: "object",
+    dz2: "object",
+    g1: "object",
+    g2: "object",
+  },
 };
-const matrixLike = (x: Array) => {
-  const y1 = x.slice(0).mul(2).add(x.slice(1));
-  const y2 = x.slice(2);
-  return np.stack([y1.add(x.slice(2).mul(2)), y2.sub(y1)]);
-};
-const graphM = jacfwd(graphLike)(np.zeros([3])) as Array;
-const matrixM = jacfwd(matrixLike)(np.zeros([3])) as Array;
-// #endregion
 
-// #region manual
-// The seed's function z = mul(x1, x2) + x2 at (2, 4), differentiated by chainrule.
-const fn = (x1: Array, x2: Array) => x1.mul(x2).add(x2);
-const [z, dz1] = jvp(fn, [2, 4], [1, 0]) as [Array, Array];
-const [, dz2] = jvp(fn, [2, 4], [0, 1]) as [Array, Array];
-const [, back] = vjp(fn, 2, 4);
-const [g1, g2] = back(1) as Array[];
-// #endregion
+/** The values the live code defines (checked by kind in runLiveCode). */
+interface Values {
+  byColumns: Array;
+  byRows: Array;
+  graphM: Array;
+  matrixM: Array;
+  z: Array;
+  dz1: Array;
+  dz2: Array;
+  g1: Array;
+  g2: Array;
+}
 
 /** The seed's hand-written VJP, transcribed as printed (sum_vjp gets x1's slot, not x2's). */
 function seedFunctionVjp(x1: number, x2: number, dz: number): [number, [number, number]] {
@@ -67,7 +63,11 @@ const show = (m: Array) => JSON.stringify(m.toArray());
 export const linearMaps: Section = {
   id: "linear-maps",
   title: "13. Matrix-free linear maps: columns by jvp, rows by vjp",
-  run(): SectionResult {
+  live,
+  run(opts, liveSource): SectionResult {
+    const source = requireLiveSource(this, liveSource);
+    const v = runLiveCode(this.id, live, source, opts.quick) as unknown as Values;
+    const { byColumns, byRows, graphM, matrixM, z, dz1, dz2, g1, g2 } = v;
     const expected = [
       [2, 0, 0],
       [0, 1, 3],
@@ -100,18 +100,9 @@ export const linearMaps: Section = {
           `(2, 4) is (x2, x1 + 1) = (4, 3), as the seed's own JVP cells show ((12, 4) and (12, 3)). ` +
           `In function_vjp, sum_vjp(y, x1, dy, dx1, dz) routes the cotangent of the sum's second ` +
           `operand, x2, into dx1. Transcribed as printed it gives (${seedZ}, [${seedD1}, ${seedD2}]); ` +
-          `chainrule's vjp gives [${g1!.item()}, ${g2!.item()}].`,
+          `chainrule's vjp gives [${g1.item()}, ${g2.item()}].`,
       ],
-      code: [
-        {
-          caption: "Recovering the matrix from jvp and vjp; graph_like and matrix_like",
-          source: codeRegion(import.meta.url, "maps"),
-        },
-        {
-          caption: "The seed's Derivatives example",
-          source: codeRegion(import.meta.url, "manual"),
-        },
-      ],
+      code: [{ caption: live.caption, source, live: true }],
       seedValues: [
         {
           what: "M derived from matrix-vector products",
@@ -146,7 +137,7 @@ export const linearMaps: Section = {
         {
           what: "function_vjp([2,4],1.0)",
           seed: "(12, [5.0, 2.0])",
-          chainrule: `(${z.item()}, [${g1!.item()}, ${g2!.item()}])`,
+          chainrule: `(${z.item()}, [${g1.item()}, ${g2.item()}])`,
           note: "the seed is wrong here: its sum_vjp call uses x1's slot for x2 (see the note above)",
         },
       ],
@@ -179,10 +170,10 @@ export const linearMaps: Section = {
           "seed's printed M",
           0,
         ),
-        check("dz/dx1 at (2, 4) by vjp", g1!.item(), 4, "analytic x2", 0),
-        check("dz/dx2 at (2, 4) by vjp", g2!.item(), 3, "analytic x1 + 1", 0),
-        check("dz/dx1 by jvp", dz1.item(), g1!.item(), "vjp (the other mode)", 0),
-        check("dz/dx2 by jvp", dz2.item(), g2!.item(), "vjp (the other mode)", 0),
+        check("dz/dx1 at (2, 4) by vjp", g1.item(), 4, "analytic x2", 0),
+        check("dz/dx2 at (2, 4) by vjp", g2.item(), 3, "analytic x1 + 1", 0),
+        check("dz/dx1 by jvp", dz1.item(), g1.item(), "vjp (the other mode)", 0),
+        check("dz/dx2 by jvp", dz2.item(), g2.item(), "vjp (the other mode)", 0),
       ],
       figures: [
         {

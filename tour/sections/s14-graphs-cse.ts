@@ -138,7 +138,7 @@ export const graphsCse: Section = {
       const expanded = E.toText(d);
       const form = E.cse(d);
       const source = derivativeSource(n);
-      const ad = (grad(iterated(n))(x0) as Array).item();
+      const ad = grad(iterated(n))(x0).item();
       return {
         n,
         expanded,

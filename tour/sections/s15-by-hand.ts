@@ -87,7 +87,7 @@ const cube = (x: Dual) => x.mul(x).mul(x);
 // Seed 002's control_flow_func: plain JS control flow on the value.
 const piecewise = (x: Array): Array => (x.item() > 2 ? x.pow(2) : x.pow(3));
 const d1 = grad(piecewise);
-const d2 = grad((x: Array) => d1(x) as Array);
+const d2 = grad((x: Array) => d1(x));
 // #endregion
 
 /** NumPy's np.gradient: central differences inside, one-sided at the ends (spacing from xs, or 1). */
@@ -107,7 +107,7 @@ export const byHand: Section = {
   run(opts): SectionResult {
     // Var graph vs grad.
     const z = (x: Array, y: Array) => x.mul(y).add(np.sin(x));
-    const [gx, gy] = grad(z, { argnums: [0, 1] })(0.5, 4.2) as [Array, Array];
+    const [gx, gy] = grad(z, { argnums: [0, 1] })(0.5, 4.2);
 
     // Dual numbers vs jvp, and the error plot of seed 004.
     const xs = grid(0, 10, opts.quick ? 41 : 100);
@@ -121,12 +121,9 @@ export const byHand: Section = {
     const sq = square(new Dual(3.1, 1));
     const cb = cube(new Dual(2, 1));
     const inv = new Dual(1).div(new Dual(2, 1)); // d/dx 1/x at 2 = -1/4
-    const [, invJvp] = jvp((t: Array) => np.divide(1, t), [2], [1]) as [Array, Array];
+    const [, invJvp] = jvp((t: Array) => np.divide(1, t), [2], [1]);
     const poly = new Dual(1.5, 1).mul(new Dual(1.5, 1)).sub(new Dual(1.5, 1).mul(3)).add(2);
-    const [, polyJvp] = jvp((t: Array) => t.mul(t).sub(t.mul(3)).add(2), [1.5], [1]) as [
-      Array,
-      Array,
-    ];
+    const [, polyJvp] = jvp((t: Array) => t.mul(t).sub(t.mul(3)).add(2), [1.5], [1]);
 
     // np.exp on a Dual: refused (as numpy refuses), while jvp(np.exp) works.
     let expError = "";
@@ -136,7 +133,7 @@ export const byHand: Section = {
       expError = `${(e as Error).name}: ${(e as Error).message}`;
     }
     // #region exp
-    const [e3, de3] = jvp(np.exp, [3], [1]) as [Array, Array]; // (e^3, e^3)
+    const [e3, de3] = jvp(np.exp, [3], [1]); // (e^3, e^3)
     // #endregion
 
     // Finite differences of the piecewise function on the seed's coarse grid.
@@ -146,8 +143,8 @@ export const byHand: Section = {
     const fd2Seed = npGradient(npGradient(yCoarse), coarse); // as the seed writes it
     const fd2 = npGradient(fd1, coarse);
     const fine = grid(-2, 5, opts.quick ? 71 : 141).filter((x) => Math.abs(x - 2) > 1e-9);
-    const ad1 = fine.map((x) => (d1(x) as Array).item());
-    const ad2 = fine.map((x) => (d2(x) as Array).item());
+    const ad1 = fine.map((x) => d1(x).item());
+    const ad2 = fine.map((x) => d2(x).item());
     const exact1 = (x: number) => (x > 2 ? 2 * x : 3 * x * x);
     const exact2 = (x: number) => (x > 2 ? 2 : 6 * x);
     const near = coarse.map((x, i) => ({ x, i })).filter(({ x }) => Math.abs(x - 2) < 0.8);

@@ -210,19 +210,38 @@ function builtinModuleGetter(): ((name: string) => unknown) | undefined {
   return proc?.getBuiltinModule?.bind(proc);
 }
 
+/** Longest wait for the workers to start (ms); a worker that never reports counts as failed. */
+const START_TIMEOUT_MS = 10000;
+
 /**
- * Resolves once `count` workers from slot 1 have set their `ready` word (or
- * after 10 s, to however many are ready then).
+ * Resolves, once each of the `count` workers from slot 1 has either set its
+ * `ready` word or failed to start (`failed()` of them: a browser fires an
+ * error event at a worker that a Content-Security-Policy without
+ * `worker-src blob:` blocked), or after START_TIMEOUT_MS, to how many are
+ * usable: the ready ones from slot 1 on without a gap.
  */
-async function whenReady(words: Int32Array, count: number): Promise<number> {
-  const ready = (): number => {
+async function whenReady(
+  words: Int32Array,
+  count: number,
+  failed: () => number = () => 0,
+): Promise<number> {
+  const isReady = (slot: number): boolean => Atomics.load(words, slot * SLOT_INTS + READY) === 1;
+  const usable = (): number => {
     let n = 0;
-    while (n < count && Atomics.load(words, (n + 1) * SLOT_INTS + READY) === 1) n++;
+    while (n < count && isReady(n + 1)) n++;
     return n;
   };
-  for (let waited = 0; ready() < count && waited < 10000; waited += 2)
+  const settled = (): number => {
+    let n = failed();
+    for (let slot = 1; slot <= count; slot++) if (isReady(slot)) n++;
+    return n;
+  };
+  // Timers are clamped (4 ms and more once nested, far more in a background tab):
+  // the deadline is measured, not counted in sleeps.
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (settled() < count && Date.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 2));
-  return ready();
+  return usable();
 }
 
 async function launch(rt: WasmRuntime, count?: number): Promise<number> {
@@ -234,6 +253,7 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
     Worker?: new (url: string) => {
       postMessage(m: unknown): void;
       terminate(): void;
+      addEventListener(type: "error", listener: () => void): void;
     };
   };
   // the worker program (workerProgram.ts) as text, called with its WorkerStart
@@ -288,8 +308,11 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
     const script = `onmessage = (e) => ${source}(e.data);`;
     const url = URL.createObjectURL(new Blob([script], { type: "text/javascript" }));
     const workers: { terminate: () => void }[] = [];
+    // Workers that could not start (blocked by the page's CSP, or failed to load).
+    let failedToStart = 0;
     for (let w = 0; w < n; w++) {
       const worker = new g.Worker(url);
+      worker.addEventListener("error", () => failedToStart++);
       const start: WorkerStart = {
         module: rt.module,
         memory: rt.memory,
@@ -314,7 +337,15 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
         return Promise.resolve();
       },
     };
-    return whenReady(words, n);
+    const started = await whenReady(words, n, () => failedToStart);
+    if (failedToStart > 0) {
+      console.warn(
+        `chainrule: ${failedToStart} of ${n} worker threads could not start (a Content-Security-` +
+          "Policy without worker-src blob: blocks them), so the Wasm kernels run on " +
+          `${started + 1} thread${started === 0 ? "" : "s"}; allow worker-src blob: to use them`,
+      );
+    }
+    return started;
   }
   return 0;
 }
