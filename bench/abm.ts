@@ -1,42 +1,47 @@
 /**
  * Benchmark: gradient estimates of an agent-based SIR epidemic
- * (examples/abm.ts) with stochastic.grad. Prints, for the forward-mode
- * triple estimator (eager and jitted) and the reverse-mode score estimator:
- * the median time per estimate of dE[final size]/dβ, the estimates' mean and
- * standard error, and the peak live memory during an estimate (V8 heap plus
- * ArrayBuffers, sampled during the last simulated day).
+ * (examples/abm.ts) with stochastic.grad, at β = 0.5, γ = 0.3 and an
+ * initial fraction 0.01 (R0 = 5/3: the final size, about 0.68, still moves
+ * with β). Prints, for the forward-mode triple estimator (eager and jitted),
+ * the reverse-mode score estimator and plain reverse-mode grad of the
+ * straight-through and relaxed surrogates: the median time per estimate of
+ * dE[final size]/dβ, the estimates' mean and standard error, and the live
+ * memory an estimate holds at the last simulated day: V8's heapUsed plus
+ * arrayBuffers after a full garbage collection (a probe called by the
+ * simulation at the start of its last day, minus the same probe before the
+ * estimate; the largest over the estimate's runs of the simulation), and
+ * the process's peak resident set size so far (maxRSS: it only grows, so it
+ * shows a method's peak only where that exceeds every earlier method's).
  *
- *   npx tsx bench/abm.ts [--agents 100000] [--days 100] [--samples 5]
+ *   npx tsx bench/abm.ts [--agents 100000] [--days 100] [--samples 5] [--only triple,score]
  */
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import { parseArgs } from "node:util";
 import { type Array, jit, np, random, stochastic } from "../src/index.js";
 import { simulateSir } from "../examples/abm.js";
+import { liveBytes } from "../tour/lib/memory.js";
 
 const { values } = parseArgs({
   options: {
     agents: { type: "string", default: "100000" },
     days: { type: "string", default: "100" },
     samples: { type: "string", default: "5" },
+    only: { type: "string", default: "" },
   },
 });
 const agents = Number(values.agents);
 const days = Number(values.days);
 const samples = Number(values.samples);
+const only = values.only === "" ? null : values.only.split(",");
 
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-function liveBytes(): number {
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
+/** The epidemic's parameters: R0 = β / γ = 5/3. */
+const BETA = 0.5;
+const GAMMA = 0.3;
+const INITIAL = 0.01;
 
 let peak = 0;
 let probing = false;
 const f = (beta: Array, key: Array) =>
-  simulateSir({ beta, gamma: np.array(0.1), initial: np.array(0.001) }, key, {
+  simulateSir({ beta, gamma: np.array(GAMMA), initial: np.array(INITIAL) }, key, {
     agents,
     days,
     onLastDay: () => {
@@ -52,22 +57,29 @@ function stats(xs: number[]): string {
 }
 
 console.log(
-  `SIR, ${agents} agents, ${days} days, ${samples} estimates per method (after one warm-up)`,
+  `SIR, ${agents} agents, ${days} days, β = ${BETA}, γ = ${GAMMA}, initial fraction ${INITIAL}, ${samples} estimates per method (after one warm-up)`,
 );
-const methods: [string, (beta: Array, key: Array) => Array][] = [
-  ["triple (forward), eager", stochastic.grad(f, { estimator: "triple" })],
-  ["triple (forward), jit", jit(stochastic.grad(f, { estimator: "triple" }))],
-  ["score (reverse), eager", stochastic.grad(f, { estimator: "score" })],
+const methods: [string, string, (beta: Array, key: Array) => Array][] = [
+  ["triple", "triple (forward), eager", stochastic.grad(f, { estimator: "triple" })],
+  ["jit", "triple (forward), jit", jit(stochastic.grad(f, { estimator: "triple" }))],
+  ["score", "score (reverse), eager", stochastic.grad(f, { estimator: "score" })],
+  [
+    "straightThrough",
+    "straight-through (grad)",
+    stochastic.grad(f, { estimator: "straightThrough" }),
+  ],
+  ["relaxed", "relaxed τ = 0.5 (grad)", stochastic.grad(f, { estimator: "relaxed" })],
 ];
-for (const [name, g] of methods) {
+for (const [id, name, g] of methods) {
+  if (only !== null && !only.includes(id)) continue;
   const t0 = performance.now();
-  g(np.array(0.3), random.key(0)).item(); // warm-up (jit: trace and compile)
+  g(np.array(BETA), random.key(0)).item(); // warm-up (jit: trace and compile)
   const firstMs = performance.now() - t0;
   const times: number[] = [];
   const estimates: number[] = [];
   for (let i = 1; i <= samples; i++) {
     const t = performance.now();
-    estimates.push(g(np.array(0.3), random.key(i)).item());
+    estimates.push(g(np.array(BETA), random.key(i)).item());
     times.push(performance.now() - t);
   }
   // Memory: one more eager estimate with the probe on (compiled code does not call it).
@@ -76,12 +88,13 @@ for (const [name, g] of methods) {
     const base = liveBytes();
     peak = base;
     probing = true;
-    g(np.array(0.3), random.key(samples + 1));
+    g(np.array(BETA), random.key(samples + 1));
     probing = false;
     memory = `${((peak - base) / 2 ** 20).toFixed(1)} MiB`;
   }
   console.log(
     `${name.padEnd(26)} first call ${(firstMs / 1000).toFixed(1)} s, median ${(median(times) / 1000).toFixed(2)} s ` +
-      `per estimate, estimate ${stats(estimates)}, memory at the last day ${memory}`,
+      `per estimate, estimate ${stats(estimates)}, memory at the last day ${memory}, ` +
+      `peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 10).toFixed(0)} MiB`,
   );
 }

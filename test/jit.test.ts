@@ -186,6 +186,35 @@ describe("matmul of transposed operands under jit", () => {
   });
 });
 
+describe("broadcasts of broadcasts under jit", () => {
+  it("compose into one broadcast (vmap of a per-example constant reads a scalar)", () => {
+    // Per example: x * c with c a scalar broadcast to [5]; vmap broadcasts c again to [4, 5].
+    const perExample = (x: NdArray) => np.multiply(x, np.broadcastTo(np.array(3), [5]));
+    const f = (xs: NdArray) => vmap(perExample)(xs);
+    const xs = randomArray(rng(5), [4, 5]);
+    const opt = optimize(makeJaxpr(f)(xs));
+    const broadcasts = opt.eqns.filter((e) => e.prim.name === "broadcastInDim");
+    // One broadcast, of the rank-0 constant straight to the batched shape.
+    expect(broadcasts).toHaveLength(1);
+    expect(broadcasts[0]!.inputs[0]!.shape).toEqual([]);
+    expect(broadcasts[0]!.out.shape).toEqual([4, 5]);
+    // An axis of x moved through two broadcasts: [3] -> [3, 1] (dims [0]) -> [2, 3, 4] (dims [1, 2]).
+    const g = (x: NdArray) =>
+      np.add(
+        np.broadcastTo(np.reshape(x, [3, 1]), [2, 3, 4]),
+        np.zeros([2, 3, 4]).add(np.arange(24).reshape([2, 3, 4])),
+      );
+    const x = randomArray(rng(6), [3]);
+    const expected: number[] = [];
+    const xv = globalThis.Array.from(x.data());
+    for (let a = 0; a < 2; a++)
+      for (let b = 0; b < 3; b++)
+        for (let c = 0; c < 4; c++) expected.push(xv[b]! + 12 * a + 4 * b + c);
+    expectAllClose(jit(g)(x), expected, 1e-15);
+    expectAllClose(jit(f)(xs), np.multiply(xs, 3), 1e-15);
+  });
+});
+
 function unusedCount(jaxpr: ReturnType<ReturnType<typeof makeJaxpr>>): number {
   return jaxpr.eqns.filter((e) => e.prim.name === "exp").length;
 }

@@ -164,6 +164,39 @@ describe("stacking and splitting", () => {
       [X],
     );
   });
+  it("concatenate of many blocks along any axis equals a plain loop (short and long runs, every dtype)", () => {
+    // Blocks of widths 1..7 along axis 1 of [2, w, inner]: rows of a block are runs of
+    // w * inner elements (short runs for inner 1, runs past 32 for inner 40).
+    for (const inner of [1, 40]) {
+      for (const dtype of ["float64", "float32", "int32", "bool"] as const) {
+        const widths = [3, 1, 7, 2, 5];
+        const value = (b: number, i: number, j: number, k: number) =>
+          dtype === "bool" ? (b + i + j + k) % 3 === 0 : 1000 * b + 100 * i + 10 * j + k;
+        const blocks = widths.map((w, b) =>
+          np.array(
+            Array.from({ length: 2 }, (_, i) =>
+              Array.from({ length: w }, (_, j) =>
+                Array.from({ length: inner }, (_, k) => value(b, i, j, k)),
+              ),
+            ),
+            { dtype },
+          ),
+        );
+        const out = np.concatenate(blocks, 1);
+        const expected: (number | boolean)[] = [];
+        for (let i = 0; i < 2; i++)
+          widths.forEach((w, b) => {
+            for (let j = 0; j < w; j++)
+              for (let k = 0; k < inner; k++) expected.push(value(b, i, j, k));
+          });
+        expect(out.shape).toEqual([2, 18, inner]);
+        expect(out.dtype).toBe(dtype);
+        expect(globalThis.Array.from(out.data(), (v) => (dtype === "bool" ? v === 1 : v))).toEqual(
+          expected,
+        );
+      }
+    }
+  });
   it("np.array stacks Arrays and traced values (grad, jit, vmap)", () => {
     const a = np.array([np.array([1, 2]), [3, 4]]);
     expectAllClose(a, [1, 2, 3, 4]);

@@ -153,8 +153,11 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     let inputs: readonly Var[] = resolved;
     // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
     // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
+    // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
     const rewritten =
-      transposeOfBroadcast(eqn, inputs, producer) ?? matmulOfTranspose(eqn, inputs, producer);
+      transposeOfBroadcast(eqn, inputs, producer) ??
+      broadcastOfBroadcast(eqn, inputs, producer) ??
+      matmulOfTranspose(eqn, inputs, producer);
     if (rewritten !== null) {
       s.simplified++;
       eqn = rewritten;
@@ -239,6 +242,32 @@ function transposeOfBroadcast(
   return {
     prim: p.prim,
     params: { shape: eqn.out.shape, dims: newDims },
+    inputs: [p.inputs[0]!],
+    out: eqn.out,
+  };
+}
+
+/**
+ * broadcastInDim(broadcastInDim(x, s1, d1), s2, d2) as one broadcastInDim of
+ * x: axis i of x lands on axis d1[i] of the inner result, which lands on
+ * axis d2[d1[i]] of the outer one (still increasing, as both maps are). Under
+ * vmap a scalar broadcast to the per-example shape is broadcast again to the
+ * batched shape; composed, the compiled loops read the scalar instead of a
+ * materialised array.
+ */
+function broadcastOfBroadcast(
+  eqn: SingleEqn,
+  inputs: readonly Var[],
+  producer: VarMap<SingleEqn>,
+): SingleEqn | null {
+  if (eqn.prim.name !== "broadcastInDim") return null;
+  const p = producer.get(inputs[0]!);
+  if (p === undefined || p.prim.name !== "broadcastInDim") return null;
+  const outer = (eqn.params as { dims: readonly number[] }).dims;
+  const inner = (p.params as { dims: readonly number[] }).dims;
+  return {
+    prim: p.prim,
+    params: { shape: eqn.out.shape, dims: inner.map((d) => outer[d]!) },
     inputs: [p.inputs[0]!],
     out: eqn.out,
   };

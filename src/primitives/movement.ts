@@ -353,19 +353,24 @@ const concatPrim = definePrimitive<ConcatParams>({
     const first = xs[0]!;
     const shape = first.shape.slice();
     shape[axis] = xs.reduce((acc, a) => acc + a.shape[axis]!, 0);
-    const outStrides = stridesOf(shape);
     const out = allocate(first.dtype, shapeSize(shape));
+    // Row-major: out is `outer` rows of `rowOut` elements; block x fills, in
+    // every row, a contiguous run of x.shape[axis] * inner elements starting
+    // at column `at * inner`. Copying runs costs O(total) for any number of
+    // blocks (a scatter per block into the whole output would be O(k * total)).
+    const outer = shapeSize(shape.slice(0, axis));
+    const inner = shapeSize(shape.slice(axis + 1));
+    const rowOut = shape[axis] * inner;
     let at = 0;
     for (const x of xs) {
-      backend().stridedScatterAdd(
-        x.buffer,
-        x.shape,
-        out.length,
-        outStrides,
-        at * outStrides[axis]!,
-        x.dtype,
-        out,
-      );
+      const run = x.shape[axis]! * inner;
+      const src = x.buffer;
+      for (let row = 0; row < outer; row++) {
+        const from = row * run;
+        const to = row * rowOut + at * inner;
+        if (run >= 32) out.set(src.subarray(from, from + run), to);
+        else for (let j = 0; j < run; j++) out[to + j] = src[from + j]!;
+      }
       at += x.shape[axis]!;
     }
     return new ConcreteArray(shape, first.dtype, out);

@@ -9,12 +9,12 @@
  * samplers (differentiated pathwise, as usual). Averaging estimates over
  * split keys (vmap) gives the expectation's gradient.
  *
- * | estimator         | unbiased | cost per estimate                | notes                                 |
- * | ----------------- | -------- | -------------------------------- | ------------------------------------- |
- * | "triple"          | yes      | 2 runs of f per parameter        | lowest variance for few parameters    |
- * | "score"           | yes      | 2 runs of f (reverse mode)       | any number of parameters; high variance |
- * | "straightThrough" | no       | 1 reverse pass                   | derivative of the draws' means        |
- * | "relaxed"         | no       | 1 reverse pass                   | Bernoulli draws only; bias set by τ   |
+ * | estimator         | unbiased | cost per estimate          | notes                                       |
+ * | ----------------- | -------- | -------------------------- | ------------------------------------------- |
+ * | "triple"          | yes      | 2 runs of f per parameter  | forward mode, no tape: memory flat in draws |
+ * | "score"           | yes      | 2 runs of f (reverse mode) | any number of parameters; high variance     |
+ * | "straightThrough" | no       | 1 reverse pass             | derivative of the draws' means              |
+ * | "relaxed"         | no       | 1 reverse pass             | Bernoulli draws only; bias set by τ         |
  *
  * @module
  */
@@ -194,8 +194,8 @@ function tripleGradient(
         const unit = np.equal(np.arange(leaf.size, undefined, 1, "int32"), j);
         return np.reshape(np.astype(unit, leaf.dtype), leaf.shape);
       });
-      const u = random.uniform(random.foldIn(choiceKey, direction++), []);
-      const { derivative } = tripleDirectional(f, theta, unflatten(def, basis), key, u);
+      const directionKey = random.foldIn(choiceKey, direction++);
+      const { derivative } = tripleDirectional(f, theta, unflatten(def, basis), key, directionKey);
       estimates.push(np.astype(derivative, leaf.dtype));
     }
     return estimates.length === 0

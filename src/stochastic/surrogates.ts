@@ -129,9 +129,15 @@ export function relaxedHandler(temperature: number, hard: boolean): DrawHandler 
         );
       }
       const { p, u } = request;
+      // p = 0 or 1 (a draw that cannot go the other way, e.g. an agent that cannot change)
+      // keeps its value with no derivative: logit p would be infinite, and its derivative
+      // times σ' (0) a NaN. The relaxed branch sees p = 1/2 there, so nothing overflows.
+      const interior = np.logicalAnd(np.greater(p, 0), np.less(p, 1));
+      const pSafe = np.where(interior, p, 0.5);
       const logistic = np.subtract(np.log(u), np.log1p(np.negative(u)));
-      const logit = np.subtract(np.log(p), np.log1p(np.negative(p)));
-      const soft = sigmoid(np.divide(np.add(logit, logistic), temperature));
+      const logit = np.subtract(np.log(pSafe), np.log1p(np.negative(pSafe)));
+      const relaxed = sigmoid(np.divide(np.add(logit, logistic), temperature));
+      const soft = np.where(interior, relaxed, np.astype(np.greaterEqual(p, 1), relaxed.dtype));
       if (!hard) return soft;
       return withDerivativeOf(np.astype(np.greater(soft, 0.5), soft.dtype), soft);
     },

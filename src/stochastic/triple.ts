@@ -21,12 +21,16 @@
  *
  *   estimate = dy + W · (y(chosen alternative) - y).
  *
- * So one estimate costs two runs of f: run 1 under jvp records every draw's
- * parameters and values (returned as extra outputs of the jvp'd function,
- * so their tangents come out of forward mode without inspecting any trace),
- * run 2 replays f with the chosen draw element replaced. Everything is
- * array operations (the choice is a cumulative-sum search), so estimates
- * compose with vmap (many keys at once) and jit.
+ * So one estimate costs two runs of f. Run 1 is f under jvp: each draw's
+ * parameter passes through a tangent tap (a customJvp function whose rule
+ * sees the parameter's primal and tangent at the draw), and the rule offers
+ * the draw's jumps to the choice at once, by weighted reservoir sampling
+ * (see `offer`): nothing of a draw is kept after it, so run 1 holds only
+ * f's own live values, whatever the number of draws (forward mode without
+ * a tape). Run 2 replays f with the chosen element of the chosen draw
+ * replaced. Everything is array operations, so estimates compose with vmap
+ * (many keys at once) and jit; the per-draw work (rule, cumulative sum,
+ * reservoir update) is one jitted program per shape, a fused loop eagerly.
  *
  * Jump rates (weights) per distribution, for a tangent dθ (the direction
  * of the jump follows the sign of dθ, so every weight is >= 0):
@@ -42,8 +46,12 @@
  * (Each is -∂F/∂θ · dθ / pmf(X) for the CDF F, the rate at which the
  * inversion boundary crosses the uniform.)
  */
-import type { Array } from "../core/array.js";
+import { type Array, ConcreteArray } from "../core/array.js";
+import { InvalidArgumentError } from "../core/errors.js";
+import { jit } from "../jit/jit.js";
 import * as np from "../numpy/index.js";
+import * as random from "../random/index.js";
+import { customJvp } from "../transforms/customJvp.js";
 import { jvp } from "../transforms/jvp.js";
 import {
   type DiscreteKind,
@@ -58,16 +66,6 @@ import {
 export interface Candidates {
   weight: Array;
   alternative: Array;
-}
-
-/** What run 1 keeps of one draw: its kind, the values its rule needs, and the value drawn. */
-interface RecordedDraw {
-  kind: DiscreteKind;
-  /** The differentiable parameter whose tangent drives the jumps (p, p, rate, probabilities). */
-  param: Array;
-  value: Array;
-  /** Binomial only: the number of trials. */
-  trials?: Array;
 }
 
 /** A jump-rate rule: the candidate jumps of a draw, given its parameter's tangent. */
@@ -135,134 +133,267 @@ export const tripleRules: Record<DiscreteKind, TripleRule> = {
   },
 };
 
-/** Run 1's handler: draws by inversion and records each draw for the rules. */
-class TripleRecorder implements DrawHandler {
-  draws: RecordedDraw[] = [];
-  draw(request: DrawRequest): Array {
-    const value = drawByInversion(request);
-    switch (request.kind) {
-      case "bernoulli":
-        this.draws.push({ kind: "bernoulli", param: request.p, value });
-        break;
-      case "binomial":
-        this.draws.push({ kind: "binomial", param: request.p, value, trials: request.n });
-        break;
-      case "poisson":
-        this.draws.push({ kind: "poisson", param: request.rate, value });
-        break;
-      case "categorical":
-        this.draws.push({ kind: "categorical", param: softmaxLast(request.logits), value });
-        break;
-    }
-    return value;
-  }
+/**
+ * The pruned choice so far, as arrays (so it flows through vmap and jit):
+ * the total weight W of the candidates offered, the index of the draw that
+ * holds the chosen candidate (-1: none yet), the chosen element's position
+ * in that draw, and its alternative value.
+ */
+interface Choice {
+  total: Array;
+  draw: Array;
+  element: Array;
+  alternative: Array;
 }
 
-/** One block of candidates in the flat list: where it starts and how many elements it has. */
-interface Block {
-  offset: number;
-  size: number;
+/** The empty choice: nothing offered yet. */
+function emptyChoice(): Choice {
+  return {
+    total: np.array(0, { dtype: "float64" }),
+    draw: np.array(-1, { dtype: "int32" }),
+    element: np.array(0, { dtype: "int32" }),
+    alternative: np.array(0, { dtype: "float64" }),
+  };
 }
+
+/**
+ * Weighted reservoir sampling, one draw at a time: the candidates of a draw
+ * (weights w_j, alternative values) are offered with one uniform v.
+ * With W the total so far and W_d = Σ_j w_j, the draw's candidates replace
+ * the current choice with probability W_d / (W + W_d), and then candidate j
+ * is taken with probability w_j / W_d; one uniform does both, since
+ * r = v (W + W_d) is uniform on [0, W_d) given r < W_d. After every draw the
+ * choice is candidate i with probability w_i / W_total: the w_i / W_≤d of
+ * its own offer times the Π W_<d' / W_≤d' of the later offers keeping it.
+ * W_d is the cumulative sum's last entry, so r < W_d always finds a j with
+ * w_j > 0 (never a zero-weight candidate by rounding).
+ */
+function offer(
+  choice: Choice,
+  weights: Array,
+  alternatives: Array,
+  drawSize: number,
+  v: Array,
+  drawIndex: Array,
+): Choice {
+  const size = weights.size;
+  const cumulative = np.cumsum(weights);
+  const drawTotal = np.reshape(np.slice(cumulative, [size - 1, size]), []);
+  const total = np.add(choice.total, drawTotal);
+  const r = np.multiply(v, total);
+  const replace = np.less(r, drawTotal);
+  const passed = np.sum(np.astype(np.lessEqual(cumulative, r), "int32"));
+  const element = np.minimum(passed, size - 1);
+  return {
+    total,
+    draw: np.where(replace, drawIndex, choice.draw),
+    element: np.where(replace, np.remainder(element, drawSize), choice.element),
+    alternative: np.where(replace, np.take(alternatives, element), choice.alternative),
+  };
+}
+
+/**
+ * One draw's jump candidates offered to the choice: the rule's weights and
+ * alternatives for every element, all candidate lists of the draw (one per
+ * direction of jump) flattened into one. Jitted (per rule, shapes and
+ * dtypes), so the dozen elementwise operations run as one fused loop.
+ */
+const offerDraw = jit(
+  (
+    rule: TripleRule,
+    binomial: boolean,
+    param: Array,
+    tangent: Array,
+    value: Array,
+    trials: Array,
+    choice: Choice,
+    v: Array,
+    drawIndex: Array,
+  ): Choice => {
+    const candidates = rule({ param, tangent, value, trials: binomial ? trials : undefined });
+    const weights = np.concatenate(
+      candidates.map((c) => np.ravel(np.astype(np.broadcastTo(c.weight, value.shape), "float64"))),
+    );
+    const alternatives = np.concatenate(
+      candidates.map((c) =>
+        np.ravel(np.astype(np.broadcastTo(c.alternative, value.shape), "float64")),
+      ),
+    );
+    return offer(choice, weights, alternatives, value.size, v, drawIndex);
+  },
+  { staticArgnums: [0, 1] },
+);
+
+/**
+ * The replayed draw with the chosen element replaced by its alternative
+ * where this is the chosen draw (array operations: under vmap or jit the
+ * chosen draw is not known while tracing). Jitted per shape and dtype.
+ */
+const replaceChosen = jit((value: Array, choice: Choice, drawIndex: Array): Array => {
+  const positions = np.reshape(np.arange(value.size, undefined, 1, "int32"), value.shape);
+  const hit = np.logicalAnd(np.equal(choice.draw, drawIndex), np.equal(positions, choice.element));
+  const replacement =
+    value.dtype === "bool"
+      ? np.greater(choice.alternative, 0.5)
+      : np.astype(choice.alternative, value.dtype);
+  return np.where(hit, replacement, value);
+});
 
 /**
  * Run 2's handler: draws by inversion (the same uniforms, so the path is
  * run 1's until the chosen draw) and replaces the chosen element of the
- * chosen draw by its alternative value.
+ * chosen draw by its alternative value. A draw whose size differs from run
+ * 1's draw of the same index lies after the chosen draw (the paths agree
+ * until it), so it is left alone. Eagerly the chosen draw's index is known,
+ * and only that draw is touched.
  */
 class TripleReplay implements DrawHandler {
   private count = 0;
+  private readonly knownDraw: number | null;
   constructor(
-    private readonly blocks: readonly (readonly Block[])[],
-    private readonly chosen: Array,
-    private readonly alternative: Array,
+    private readonly choice: Choice,
+    private readonly sizes: readonly number[],
+  ) {
+    this.knownDraw = choice.draw instanceof ConcreteArray ? choice.draw.item() : null;
+  }
+  draw(request: DrawRequest): Array {
+    const index = this.count++;
+    const value = drawByInversion(request);
+    if (this.sizes[index] !== value.size) return value;
+    if (this.knownDraw !== null && this.knownDraw !== index) return value;
+    return replaceChosen(value, this.choice, np.array(index, { dtype: "int32" }));
+  }
+}
+
+/** The draw whose tangent the tap is about to see: set by run 1's handler around the tap. */
+let pendingOffer: { online: TripleOnline; kind: DiscreteKind; index: number } | null = null;
+
+/**
+ * The tangent tap: a customJvp function of (param, value, trials) whose
+ * value is an unused 0 and whose forward-mode rule sees the parameter's
+ * primal and tangent at the draw, and offers the draw's jumps to run 1's
+ * online choice (pendingOffer). If the parameter does not depend on θ, jvp
+ * calls no rule: its jumps have weight 0 and nothing is offered.
+ */
+const tangentTap = customJvp(
+  (param: Array, value: Array, trials: Array): Array => {
+    void param;
+    void value;
+    void trials;
+    return np.zeros([]);
+  },
+  ([param, value, trials], [tangent]) => {
+    const pending = pendingOffer;
+    if (pending === null) {
+      // The rule runs after the draw: jvp of a loop body that jit traced once for all steps.
+      throw new InvalidArgumentError(
+        `stochastic.grad: a discrete draw was made inside a loop that jit stages ` +
+          `(lax.scan, lax.whileLoop or lax.forILoop under jit), so the triple estimator cannot ` +
+          `see each step's draw. Write that loop as a JavaScript for loop (jit unrolls it), run ` +
+          `stochastic.grad outside jit, or use the "straightThrough" or "relaxed" estimator.`,
+      );
+    }
+    pending.online.offer(pending.kind, pending.index, param, tangent, value, trials);
+    return [np.zeros([]), null];
+  },
+);
+
+/**
+ * Run 1's handler (f runs under jvp): draws by inversion, counts the draws
+ * (their sizes let run 2 recognise the chosen one), and passes each draw's
+ * parameter through the tangent tap, whose rule offers the draw's jumps to
+ * the pruned choice at once. Nothing of a draw is kept after it (memory
+ * independent of the number of draws). The uniform of draw i's offer comes
+ * from chunks of the choice key of sizes 1, 2, 4, ... (draws 2^c - 1 to
+ * 2^(c+1) - 2 share chunk c), generated when first needed.
+ */
+class TripleOnline implements DrawHandler {
+  choice: Choice = emptyChoice();
+  readonly sizes: number[] = [];
+  private chunk: Array | null = null;
+  private chunkStart = 0;
+  constructor(
+    private readonly choiceKey: Array,
+    private readonly rules: Record<DiscreteKind, TripleRule>,
   ) {}
   draw(request: DrawRequest): Array {
-    let value = drawByInversion(request);
-    const blocks = this.blocks[this.count++] ?? [];
-    for (const block of blocks) {
-      if (block.size !== value.size) continue; // a different draw on this path: not the chosen one
-      const positions = np.reshape(np.arange(block.size, undefined, 1, "int32"), value.shape);
-      const hit = np.equal(positions, np.subtract(this.chosen, block.offset));
-      const replacement =
-        value.dtype === "bool"
-          ? np.greater(this.alternative, 0.5)
-          : np.astype(this.alternative, value.dtype);
-      value = np.where(hit, replacement, value);
+    const index = this.sizes.length;
+    const value = drawByInversion(request);
+    this.sizes.push(value.size);
+    const param =
+      request.kind === "bernoulli" || request.kind === "binomial"
+        ? request.p
+        : request.kind === "poisson"
+          ? request.rate
+          : softmaxLast(request.logits);
+    const trials = request.kind === "binomial" ? request.n : np.zeros([]);
+    const previous = pendingOffer;
+    pendingOffer = { online: this, kind: request.kind, index };
+    try {
+      tangentTap(param, np.astype(value, param.dtype), trials);
+    } finally {
+      pendingOffer = previous;
     }
     return value;
+  }
+  /** The uniform that decides draw `index`'s offer. */
+  private uniform(index: number): Array {
+    if (this.chunk === null || index >= this.chunkStart + this.chunk.size) {
+      const c = Math.floor(Math.log2(index + 1));
+      this.chunkStart = 2 ** c - 1;
+      this.chunk = random.uniform(random.foldIn(this.choiceKey, c), [2 ** c]);
+    }
+    return np.take(this.chunk, index - this.chunkStart);
+  }
+  /** Offers one draw's candidate jumps (called by the tap's rule, at the draw). */
+  offer(
+    kind: DiscreteKind,
+    index: number,
+    param: Array,
+    tangent: Array,
+    value: Array,
+    trials: Array,
+  ): void {
+    this.choice = offerDraw(
+      this.rules[kind],
+      kind === "binomial",
+      param,
+      tangent,
+      value,
+      trials,
+      this.choice,
+      this.uniform(index),
+      np.array(index, { dtype: "int32" }),
+    );
   }
 }
 
 /**
  * One triple estimate of the derivative of E[f(θ, key)] along `direction`
- * (a pytree like θ): two runs of f, see the header. `choiceUniform` is a
- * uniform on [0, 1) independent of f's draws (it picks the perturbation).
+ * (a pytree like θ): two runs of f, see the header. `choiceKey` is a key
+ * independent of f's draws; it gives the uniform that decides each draw's
+ * offer to the pruned choice.
  */
 export function tripleDirectional(
   f: (theta: unknown, key: Array) => Array,
   theta: unknown,
   direction: unknown,
   key: Array,
-  choiceUniform: Array,
+  choiceKey: Array,
   rules: Record<DiscreteKind, TripleRule> = tripleRules,
 ): { value: Array; derivative: Array } {
-  let recorder = new TripleRecorder();
-  const run = (t: unknown) => {
-    recorder = new TripleRecorder();
-    const y = withDrawHandler(recorder, () => f(t, key));
-    const recorded = recorder.draws.map((d) => [d.param, d.value, d.trials ?? np.array(0)]);
-    return [y, recorded];
-  };
-  const [primalOut, tangentOut] = jvp(run, [theta], [direction]) as [
-    [Array, Array[][]],
-    [Array, Array[][]],
-  ];
-  const [y, recorded] = primalOut;
-  const [dy, dRecorded] = tangentOut;
-  const kinds = recorder.draws.map((d) => d.kind);
-
-  // Every candidate jump of every draw, flattened into one list.
-  const weights: Array[] = [];
-  const alternatives: Array[] = [];
-  const blocks: Block[][] = [];
-  let offset = 0;
-  kinds.forEach((kind, i) => {
-    const [param, value, trials] = recorded[i]!;
-    const candidates = rules[kind]({
-      param: param!,
-      tangent: dRecorded[i]![0]!,
-      value: value!,
-      trials: kind === "binomial" ? trials : undefined,
-    });
-    const drawBlocks: Block[] = [];
-    for (const c of candidates) {
-      const w = np.ravel(np.broadcastTo(c.weight, value!.shape));
-      weights.push(np.astype(w, "float64"));
-      alternatives.push(
-        np.ravel(np.astype(np.broadcastTo(c.alternative, value!.shape), "float64")),
-      );
-      drawBlocks.push({ offset, size: w.size });
-      offset += w.size;
-    }
-    blocks.push(drawBlocks);
-  });
-  if (offset === 0) return { value: y, derivative: dy };
-
-  // Choose one candidate with probability w_i / W: the first i whose cumulative weight exceeds u W.
-  const allWeights = np.concatenate(weights);
-  const total = np.sum(allWeights);
-  const cumulative = np.cumsum(allWeights);
-  const passed = np.sum(
-    np.astype(np.lessEqual(cumulative, np.multiply(choiceUniform, total)), "int32"),
+  const online = new TripleOnline(choiceKey, rules);
+  const [y, dy] = jvp<[unknown], Array>(
+    (t: unknown) => withDrawHandler(online, () => f(t, key)),
+    [theta],
+    [direction],
   );
-  const chosen = np.minimum(passed, offset - 1);
-  const alternative = np.take(np.concatenate(alternatives), chosen);
+  const { choice, sizes } = online;
+  if (sizes.length === 0) return { value: y, derivative: dy };
 
-  const yAlternative = withDrawHandler(new TripleReplay(blocks, chosen, alternative), () =>
-    f(theta, key),
-  );
-  const jumpTerm = np.multiply(total, np.subtract(yAlternative, y));
+  const yAlternative = withDrawHandler(new TripleReplay(choice, sizes), () => f(theta, key));
+  const jumpTerm = np.multiply(choice.total, np.subtract(yAlternative, y));
   // W = 0 (no draw can jump): the estimate is dy alone, whatever the replay gave.
-  const derivative = np.add(dy, np.where(np.greater(total, 0), jumpTerm, 0));
+  const derivative = np.add(dy, np.where(np.greater(choice.total, 0), jumpTerm, 0));
   return { value: y, derivative };
 }
