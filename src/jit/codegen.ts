@@ -32,6 +32,14 @@ import { PAIRWISE_BLOCK, PairwiseAccumulator } from "../backends/pairwiseSum.js"
 import { lowerGroupToWasm } from "./wasmLowering.js";
 
 const CHUNK_EQNS = 1000;
+/**
+ * At most this many array-level units (fused loops, kernel calls) per chunk:
+ * V8 optimises a hot loop by on-stack replacement, which compiles the whole
+ * enclosing function, so a function holding hundreds of loops is compiled
+ * again and again (a 300-step program took seconds per call). Small chunks
+ * keep each compilation small; scalar code still packs 1,000 equations.
+ */
+const CHUNK_ARRAY_UNITS = 8;
 
 /** A compiled value: a JS number for 0-d arrays, a TypedArray otherwise. */
 type Value = number | TypedArray;
@@ -215,14 +223,21 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   const chunkOfUnit = new Int32Array(units.length);
   let chunk = 0;
   let count = 0;
+  let arrayUnits = 0;
   units.forEach((u, k) => {
     const size = u.kind === "group" ? u.eqns.length : 1;
-    if (count > 0 && count + size > CHUNK_EQNS) {
+    const isArrayUnit = u.kind === "group" || u.kind === "kernel";
+    if (
+      count > 0 &&
+      (count + size > CHUNK_EQNS || (isArrayUnit && arrayUnits >= CHUNK_ARRAY_UNITS))
+    ) {
       chunk++;
       count = 0;
+      arrayUnits = 0;
     }
     chunkOfUnit[k] = chunk;
     count += size;
+    if (isArrayUnit) arrayUnits++;
   });
   const numChunks = units.length === 0 ? 0 : chunk + 1;
   const definingEqn = new Map<Var, number>();
@@ -390,9 +405,18 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   };
   const helpers = helpersOf(eqns);
   let source = `"use strict";\n${helperBindings(helpers)}`;
+  // An array slot is released after the last chunk that reads it (outputs are
+  // read at the end), so a long program does not keep every intermediate alive.
+  const releases: string[][] = globalThis.Array.from({ length: numChunks }, () => []);
+  for (const [v, slot] of objectSlot) {
+    if (outputs.has(v)) continue;
+    let last = chunkOfVar(v);
+    for (const i of users.get(v) ?? []) last = Math.max(last, chunkOfUnit[unitOf[i]!]!);
+    releases[last]!.push(`  O[${slot}] = undefined;\n`);
+  }
   for (let c = 0; c < numChunks; c++) {
     const loads = [...chunkLoads[c]!].map((v) => `  const ${name(v)} = ${loadOf(v)};\n`).join("");
-    source += `function chunk${c}(I, C, K, S, O) {\n${loads}${chunkBodies[c]!.join("")}}\n`;
+    source += `function chunk${c}(I, C, K, S, O) {\n${loads}${chunkBodies[c]!.join("")}${releases[c]!.join("")}}\n`;
   }
   const results = jaxpr.outVars.map((v) => {
     const lit = literal.get(v);
@@ -412,16 +436,17 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   const factory = new Function("H", "PairwiseAccumulator", source) as (
     helpers: ReadonlyMap<string, (...args: number[]) => number>,
     pairwise: typeof PairwiseAccumulator,
-  ) => (I: Value[], C: Value[], K: Kernel[], S: Float64Array, O: Value[]) => Value[];
+  ) => (I: Value[], C: Value[], K: Kernel[], S: Float64Array, O: (Value | undefined)[]) => Value[];
   const program = factory(helpers, PairwiseAccumulator);
   const S = new Float64Array(scalarSlot.size);
-  const O = new globalThis.Array<Value>(objectSlot.size);
+  const O = new globalThis.Array<Value | undefined>(objectSlot.size);
   const outAvals = jaxpr.outVars;
 
   return {
     source,
     run(inputs) {
       const values = program(inputs.map(toValue), constValues, kernels, S, O);
+      O.fill(undefined); // the outputs' slots: nothing stays alive between calls
       return values.map((v, i) => toConcrete(v, outAvals[i]!));
     },
   };
