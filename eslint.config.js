@@ -44,9 +44,7 @@ export default tseslint.config(
     // in files that other branches were editing (or adding) when the rest were dropped;
     // remove them (eslint --fix, then explicit type arguments where it asks) and this block.
     files: [
-      "test/conformance.test.ts",
       "test/stochastic.test.ts",
-      "test/webgpu-page.ts",
       "test/wasm-threads-load.test.ts",
       "test/webgpu-node.test.ts",
       "tour/sections/s12-frameworks.ts",

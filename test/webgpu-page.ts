@@ -5,8 +5,24 @@
  * reads); the test compares the two. Errors expected on webgpu (synchronous
  * reads, unsupported primitives, float64) are caught and returned as text.
  */
-import { gpuBufferStats } from "../src/backends/webgpu/index.js";
-import { type Array as NdArray, getBackend, grad, jit, np, setBackend } from "../src/index.js";
+import { gpuBufferStats, gpuSubmitCount } from "../src/backends/webgpu/index.js";
+import { ConcreteArray } from "../src/core/array.js";
+import { makePrimitive, registeredPrimitives } from "../src/core/primitive.js";
+import { stridesOf } from "../src/core/shape.js";
+import { bind } from "../src/core/trace.js";
+import { uniformGenerator } from "../src/core/random.js";
+import {
+  type Array as NdArray,
+  getBackend,
+  grad,
+  jit,
+  np,
+  setBackend,
+  special,
+  vjp,
+} from "../src/index.js";
+import { div as divPrimitive } from "../src/primitives/elementwise.js";
+import { SPEC_OF, type Spec, sample, uniform } from "./conformance-specs.js";
 
 /** Deterministic inputs: a linear congruential generator in [-1, 1). */
 function values(n: number, seed: number): number[] {
@@ -47,6 +63,105 @@ const halves = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0, -0, 3.5], { dtype: 
 const ia = i32([5, 6], 9);
 const ib = i32([6, 4], 10);
 const ic = i32([5, 6], 11);
+
+/** JS's Math.pow rules: negative bases (integer and non-integer exponents), zeros, signed zeros. */
+const powBase = np.array([-2, -2, -0.5, 0, 0, -0, -0, 2, -8, 1, 0, -3], { dtype: "float32" });
+const powExp = np.array([3, 2, 0.5, -1, 2, -3, 2, 0.5, 1 / 3, 7.5, 0, 0], { dtype: "float32" });
+/** Small arguments of log1p/expm1, where log(1 + x) and exp(x) - 1 lose digits. */
+const tiny = np.array(
+  values(64, 14).map((v, i) => v * 10 ** -(1 + (i % 7))),
+  { dtype: "float32" },
+);
+/** An embedding table and token ids with repeats (its gradient sums rows). */
+const table = f32([10, 6], 15);
+const tokens = np.array([3, 1, 3, -1, 0, 3, 9, 1], { dtype: "int32" });
+/** Ties and a NaN for argmax/argmin (the first extreme wins; NaN wins). */
+const tied = np.array(
+  [
+    [1, 5, 5, 0],
+    [2, 2, 2, 2],
+    [0, NaN, 7, NaN],
+  ],
+  { dtype: "float32" },
+);
+
+/** A chain of seven elementwise operations (one fused WGSL shader under jit). */
+const chain = (p: NdArray, q: NdArray): NdArray =>
+  np.multiply(np.tanh(np.subtract(np.exp(np.add(np.multiply(p, 0.5), q)), np.sin(p))), 2);
+const jitChain = jit(chain);
+/** The chain and its full sum (fused: one dispatch up to 65,536 elements, two beyond). */
+const chainSum = (p: NdArray, q: NdArray): NdArray => np.sum(chain(p, q));
+const jitChainSum = jit(chainSum);
+/** z and sum(z) go from one fused shader to the next through the program's arena. */
+const rescale = (p: NdArray): NdArray => {
+  const z = np.multiply(p, 2);
+  return np.multiply(z, np.sum(z));
+};
+const jitRescale = jit(rescale);
+/** Ten operands in one group: more storage buffers than one shader may bind (split in two). */
+const manyOperands = (...ps: NdArray[]): NdArray =>
+  ps.reduce((acc, p, k) => np.add(acc, np.multiply(p, k + 1)));
+const jitManyOperands = jit(manyOperands);
+const tenOperands = Array.from({ length: 10 }, (_, k) => f32([3, 70], 20 + k));
+const bigY = f32([1000, 300], 17);
+
+/**
+ * A structural primitive declared here (not registered), reversing the last
+ * axis: on the host by a loop, on webgpu by its declared `device` rule (a
+ * strided gather with a negative stride). webgpu knows nothing of it by name.
+ */
+const flipLast = makePrimitive<Record<string, never>>({
+  name: "flipLast",
+  linear: false,
+  abstractEval: ([v]) => v!,
+  impl([v]) {
+    const n = v!.shape[v!.shape.length - 1]!;
+    const out = ConcreteArray.zeros([...v!.shape], v!.dtype);
+    for (let i = 0; i < out.size; i++) out.buffer[i] = v!.buffer[i - (i % n) + (n - 1 - (i % n))]!;
+    return out;
+  },
+  jvp: () => null,
+  batch: () => {
+    throw new Error("not batched");
+  },
+  device(k, [v], _p, out) {
+    const strides = stridesOf(v!.shape);
+    const last = strides.length - 1;
+    const n = v!.shape[last]!;
+    return k.stridedGather(
+      v!,
+      out.shape,
+      strides.map((st, d) => (d === last ? -st : st)),
+      n - 1,
+    );
+  },
+});
+
+/** An unregistered elementwise primitive with only a float32 WGSL form (refused on int32). */
+const floatOnlyForm = makePrimitive<Record<string, never>>({
+  name: "floatOnlyForm",
+  linear: false,
+  abstractEval: ([v]) => v!,
+  impl: ([v]) => v!,
+  jvp: () => null,
+  batch: () => {
+    throw new Error("not batched");
+  },
+  elementwise: { scalar: (v) => v, wgsl: ([v]) => v! },
+});
+
+/** A bias row and a column scale broadcast into a [37, 53] product: one fused shader. */
+const biasRelu = (h: NdArray, bias: NdArray, scale: NdArray): NdArray =>
+  np.maximum(np.multiply(np.add(h, bias), scale), 0);
+const jitBiasRelu = jit(biasRelu);
+const biasRow = f32([53], 40);
+const scaleColumn = f32([37, 1], 41);
+
+/** A chain of seven 0-d operations: one fused shader of one element under jit. */
+const scalarChain = (v: NdArray): NdArray =>
+  np.divide(np.add(np.multiply(np.sin(v), 2), np.exp(v)), np.add(np.abs(v), 1));
+const jitScalarChain = jit(scalarChain);
+const scalarIn = np.array(0.7, { dtype: "float32" });
 
 const jitted = jit((p: NdArray, q: NdArray) =>
   np.sum(np.exp(np.multiply(np.matmul(p, q), 0.5)), 0),
@@ -91,29 +206,75 @@ const CASES: Record<string, () => NdArray> = {
   slice: () => x.slice(null, [1, 60, 3]),
   concatenate: () => np.concatenate([x, y, x.slice(null, [0, 5])], 1),
   // The transpose of a strided slice is a pad with interior zeros.
-  gradSlice: () =>
-    grad((v: NdArray) => np.sum(np.square(v.slice([1, 3], [2, 50, 4]))))(x) as NdArray,
+  gradSlice: () => grad((v: NdArray) => np.sum(np.square(v.slice([1, 3], [2, 50, 4]))))(x),
   astype: () => np.add(x, 1).astype("int32"),
   sumAll: () => np.sum(x),
   sumAxis0: () => np.sum(x, 0),
   sumAxis1: () => np.sum(x, 1),
   sumBig: () => np.sum(big),
   sumBigRows: () => np.sum(big, 1),
+  // Few long rows: each row folded by several workgroups, then their partials.
+  sumTwoLongRows: () => np.sum(np.reshape(big, [2, 150000]), 1),
+  maxBigAll: () => np.max(big),
+  minBigAll: () => np.min(np.reshape(big, [3, 100000]), 1),
   maxAxis0: () => np.max(big, 0),
   minAll: () => np.min(x),
   mean: () => np.mean(big, 0),
   matmul: () => np.matmul(a, b),
   matmulBatched: () => np.matmul(ba, bb),
   matmulTransposed: () => np.matmul(np.transpose(b), np.transpose(a)),
+  // vec4 loads of both operands (k and n multiples of 4), batched too; several blocks with edges
+  matmulVec4: () => np.matmul(f32([70, 64], 30), f32([64, 36], 31)),
+  matmulVec4Batched: () => np.matmul(f32([2, 33, 8], 32), f32([2, 8, 12], 33)),
+  matmulLarge: () => np.matmul(f32([130, 96], 34), f32([96, 132], 35)),
+  matmulLargeTransposed: () =>
+    np.matmul(np.transpose(f32([96, 130], 36)), np.transpose(f32([132, 96], 37))),
   int32Add: () => np.add(ia, ic),
   int32Mul: () => np.multiply(ia, ic),
   int32Matmul: () => np.matmul(ia, ib),
   int32Sum: () => np.sum(ia, 1),
   loopValue: () => np.sum(np.tanh(np.add(np.matmul(f32([64, 64], 12), f32([64], 13)), 0.5))),
-  gradMatmul: () => grad((w: NdArray) => np.sum(np.square(np.matmul(a, w))))(b) as NdArray,
+  gradMatmul: () => grad((w: NdArray) => np.sum(np.square(np.matmul(a, w))))(b),
   jitted: () => jitted(a, b),
-  jittedGrad: () => jittedGrad(b) as NdArray,
-  gradSin: () => grad((v: NdArray) => np.sum(np.multiply(np.sin(v), v)))(x) as NdArray,
+  jittedGrad: () => jittedGrad(b),
+  powRules: () => np.power(powBase, powExp),
+  powSample: () => np.power(np.add(np.abs(x), 0.1), np.multiply(y, 3)),
+  int32Pow: () => np.power(ia, np.abs(np.remainder(ic, 4))),
+  log1pTiny: () => np.log1p(tiny),
+  expm1Tiny: () => np.expm1(tiny),
+  erfWide: () => np.erf(np.multiply(x, 4)),
+  int32Div: () => divPrimitive(ia, ic),
+  int32Sign: () => np.sign(ia),
+  int32FloorDivide: () => np.floorDivide(ia, ic),
+  int32Mod: () => np.mod(ia, ic),
+  int32Fmod: () => np.fmod(ia, ic),
+  floatMod: () => np.mod(np.multiply(x, 7), y),
+  floatFmod: () => np.fmod(np.multiply(x, 7), y),
+  take: () => np.take(table, tokens, 0),
+  takeAxis1: () => np.take(x, np.array([69, 0, 5, 5], { dtype: "int32" }), 1),
+  embeddingGrad: () =>
+    grad((w: NdArray) => np.sum(np.multiply(np.take(w, tokens, 0), f32([8, 6], 16))))(table),
+  argmaxTies: () => np.argmax(tied, 1),
+  argminTies: () => np.argmin(tied, 1),
+  argmaxBig: () => np.argmax(big, 0),
+  cumsumRows: () => np.cumsum(big, 1),
+  cumsumAxis0: () => np.cumsum(x, 0),
+  declaredDeviceRule: () => bind(flipLast, [x], {}),
+  jitBiasRelu: () => jitBiasRelu(a, biasRow, scaleColumn),
+  jitBiasReluEager: () => biasRelu(a, biasRow, scaleColumn),
+  jitScalarChain: () => jitScalarChain(scalarIn),
+  jitChain: () => jitChain(x, y),
+  jitChainEager: () => chain(x, y),
+  jitChainSum: () => jitChainSum(x, y),
+  jitChainSumBig: () => jitChainSum(big, bigY),
+  jitChainSumBigEager: () => chainSum(big, bigY),
+  jitRescale: () => jitRescale(x),
+  jitRescaleAgain: () => jitRescale(y),
+  jitRescaleThird: () => jitRescale(np.negative(x)),
+  jitManyOperands: () => jitManyOperands(...tenOperands),
+  jitInt32: () =>
+    jit((p: NdArray, q: NdArray) => np.add(np.multiply(p, q), np.floorDivide(p, 3)))(ia, ic),
+  gradSin: () => grad((v: NdArray) => np.sum(np.multiply(np.sin(v), v)))(x),
 };
 
 export interface CaseResult {
@@ -125,17 +286,43 @@ export interface CaseResult {
   error: string | null;
 }
 
+/** One registry entry evaluated on js and on webgpu: its value, and its VJP where differentiable. */
+export interface ConformanceResult {
+  name: string;
+  /** Output dtype on js. */
+  dtype: string;
+  ref: number[];
+  gpu: number[] | null;
+  error: string | null;
+  /** The cotangents of the differentiated operands (all concatenated), or null when not checked. */
+  vjp: { ref: number[]; gpu: number[] | null; error: string | null } | null;
+}
+
 export interface PageResults {
   backend: string;
   cases: CaseResult[];
+  conformance: ConformanceResult[];
+  /** What np.sort (a multi-output primitive) says on webgpu. */
+  multiOutput: string;
   syncData: string;
   syncItem: string;
   syncToString: string;
   unsupported: string;
+  /** An elementwise primitive whose only WGSL form is float32, on int32. */
+  wrongDtype: string;
+  /** A jitted program with a refused primitive, and one on float64 operands. */
+  jitUnsupported: string;
+  jitFloat64: string;
   float64: string;
   astypeFloat32: number[];
   itemAsync: number;
   toArrayAsync: unknown;
+  /** Compute dispatches of one call (after a first, compiling call), by case. */
+  dispatches: Record<string, number>;
+  /** Dispatches and submissions of a call of jit(grad(...)) (several steps, eager kernels included). */
+  jittedGradCost: { dispatches: number; submits: number };
+  /** The same gradient eagerly. */
+  eagerGradCost: { dispatches: number; submits: number };
   /** A loop of STEPS steps of about 6 new buffers each, with reads, collections and task breaks. */
   loop: { steps: number; value: number; createdBefore: number; createdAfter: number };
 }
@@ -164,6 +351,81 @@ async function loop(): Promise<PageResults["loop"]> {
   return { steps: STEPS, value, createdBefore, createdAfter: gpuBufferStats().created };
 }
 
+/** float64 operands become float32 (WebGPU has no float64); others are kept. */
+function toFloat32(x: ConcreteArray): ConcreteArray {
+  if (x.dtype !== "float64") return x;
+  return new ConcreteArray([...x.shape], "float32", Float32Array.from(x.buffer));
+}
+
+/** The registry suite's parameters, with float64 targets (convert) made int32 for webgpu. */
+function paramsOf(spec: Spec): unknown {
+  const params = (spec.params ?? {}) as { dtype?: string };
+  return params.dtype === "float64" ? { ...params, dtype: "int32" } : params;
+}
+
+async function readAll(xs: readonly NdArray[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const x of xs) out.push(...(await x.dataAsync()));
+  return out;
+}
+
+/**
+ * Every registered primitive on its conformance entry's operands (float32):
+ * the value, and the VJP of the differentiated operands against a random
+ * cotangent, on js (reference) and on webgpu.
+ */
+async function conformance(): Promise<ConformanceResult[]> {
+  const results: ConformanceResult[] = [];
+  for (const prim of registeredPrimitives()) {
+    const spec = SPEC_OF.get(prim.name);
+    if (spec === undefined) continue;
+    const r = uniformGenerator(prim.name.split("").reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
+    setBackend("js");
+    const args = spec.args(r).map(toFloat32);
+    const params = paramsOf(spec);
+    const isFloat = (a: ConcreteArray) => a.dtype === "float32";
+    const diff = spec.diff ?? args.map((a, i) => (isFloat(a) ? i : -1)).filter((i) => i >= 0);
+    const f = (...d: NdArray[]): NdArray => {
+      const full: NdArray[] = args.slice();
+      diff.forEach((k, i) => (full[k] = d[i]!));
+      return bind(prim, full, params);
+    };
+    const refOut = bind(prim, args, params);
+    const checkVjp =
+      spec.nonDiff !== true &&
+      spec.zeroDerivative !== true &&
+      refOut.dtype === "float32" &&
+      diff.length > 0;
+    const u = checkVjp ? toFloat32(sample([...refOut.shape], uniform(-1, 1), r)) : null;
+    const pullback = (): NdArray[] => vjp(f, ...diff.map((k) => args[k]!))[1](u!);
+    const entry: ConformanceResult = {
+      name: prim.name,
+      dtype: refOut.dtype,
+      ref: Array.from(refOut.data()),
+      gpu: null,
+      error: null,
+      vjp: checkVjp
+        ? { ref: pullback().flatMap((c) => Array.from(c.data())), gpu: null, error: null }
+        : null,
+    };
+    await setBackend("webgpu");
+    try {
+      entry.gpu = Array.from(await bind(prim, args, params).dataAsync());
+    } catch (e) {
+      entry.error = String(e);
+    }
+    if (entry.vjp !== null) {
+      try {
+        entry.vjp.gpu = await readAll(pullback());
+      } catch (e) {
+        entry.vjp.error = String(e);
+      }
+    }
+    results.push(entry);
+  }
+  return results;
+}
+
 function message(fn: () => unknown): string {
   try {
     fn();
@@ -171,6 +433,23 @@ function message(fn: () => unknown): string {
   } catch (e) {
     return `${(e as Error).name}: ${(e as Error).message}`;
   }
+}
+
+/** Dispatches encoded by one call of fn (after a first call that compiles and uploads). */
+async function dispatchesOf(fn: () => NdArray): Promise<number> {
+  return (await costOf(fn)).dispatches;
+}
+
+/** Dispatches and command-buffer submissions of one call of fn (after a first call). */
+async function costOf(fn: () => NdArray): Promise<{ dispatches: number; submits: number }> {
+  await fn().dataAsync();
+  const before = gpuBufferStats().dispatches;
+  const submitsBefore = gpuSubmitCount();
+  const out = fn();
+  const dispatches = gpuBufferStats().dispatches - before;
+  const submits = gpuSubmitCount() - submitsBefore;
+  await out.dataAsync();
+  return { dispatches, submits };
 }
 
 async function run(): Promise<PageResults> {
@@ -195,10 +474,30 @@ async function run(): Promise<PageResults> {
   const results: Omit<PageResults, "loop"> & Partial<PageResults> = {
     backend: getBackend(),
     cases,
+    conformance: [],
+    multiOutput: message(() => np.sort(x)),
+    jittedGradCost: await costOf(() => jittedGrad(b)),
+    eagerGradCost: await costOf(() =>
+      grad((w: NdArray) => np.sum(np.multiply(np.matmul(a, w), np.exp(np.mean(w)))))(b),
+    ),
+    dispatches: {
+      jitChain: await dispatchesOf(() => jitChain(x, y)),
+      jitScalarChain: await dispatchesOf(() => jitScalarChain(scalarIn)),
+      eagerScalarChain: await dispatchesOf(() => scalarChain(scalarIn)),
+      jitBiasRelu: await dispatchesOf(() => jitBiasRelu(a, biasRow, scaleColumn)),
+      eagerChain: await dispatchesOf(() => chain(x, y)),
+      jitChainSum: await dispatchesOf(() => jitChainSum(x, y)),
+      jitChainSumBig: await dispatchesOf(() => jitChainSum(big, bigY)),
+      jitRescale: await dispatchesOf(() => jitRescale(x)),
+      jitManyOperands: await dispatchesOf(() => jitManyOperands(...tenOperands)),
+    },
     syncData: message(() => onGpu.data()),
     syncItem: message(() => total.item()),
     syncToString: message(() => String(onGpu)),
-    unsupported: message(() => np.erf(x)),
+    unsupported: message(() => special.erfc(x)),
+    wrongDtype: message(() => bind(floatOnlyForm, [ia], {})),
+    jitUnsupported: message(() => jit((p: NdArray) => special.erfc(np.multiply(p, 2)))(x)),
+    jitFloat64: message(() => jit((p: NdArray) => np.sin(p))(np.array([1, 2]))),
     float64: message(() => np.add(np.array([1, 2]), 1)),
     astypeFloat32: Array.from(await np.add(np.array([1.5, 2]).astype("float32"), 1).dataAsync()),
     itemAsync: await total.itemAsync(),
@@ -206,7 +505,9 @@ async function run(): Promise<PageResults> {
       .transpose(np.reshape(np.arange(6).astype("float32"), [2, 3]))
       .toArrayAsync(),
   };
+  // The loop first, while the pool holds few buffers; then the registry table.
   const withLoop: PageResults = { ...results, loop: await loop() };
+  withLoop.conformance = await conformance();
   setBackend("js");
   return withLoop;
 }

@@ -535,6 +535,15 @@ export class ConcreteArray extends Array {
   }
 
   /**
+   * Whether `buffer` and `scalarValue` can be read synchronously: true for
+   * host arrays; false for a device array (backends/webgpu), which code
+   * that merely inspects values (mask simplification) then leaves alone.
+   */
+  get onHost(): boolean {
+    return true;
+  }
+
+  /**
    * A copy of the elements, read asynchronously: the data itself here; a
    * device array (backends/webgpu) downloads it.
    */

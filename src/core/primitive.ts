@@ -22,6 +22,7 @@
  */
 import type { Array, Aval, ConcreteArray } from "./array.js";
 import type { DType } from "./dtype.js";
+import type { Shape } from "./shape.js";
 import { InvalidArgumentError } from "./errors.js";
 
 /** Marks a linear input of a transpose rule: its value is unknown, only its shape and dtype. */
@@ -118,10 +119,20 @@ export interface ElementwiseRule<P = unknown> extends ElementwiseKernel {
   readonly vector?: VectorOp;
   /**
    * A WGSL expression of one float32 element from the operands' expressions
-   * (WGSL builtins only), for the webgpu backend when there is no `vector`
-   * form (whose WGSL the backend knows). Absent: not run on webgpu yet.
+   * (WGSL builtins, or the helper functions of the webgpu kernel library,
+   * backends/webgpu/kernels.ts `WGSL_LIBRARY`, such as `jsPow`), for the
+   * webgpu backend when there is no `vector` form (whose WGSL the backend
+   * knows). Absent: not run on webgpu yet.
    */
   readonly wgsl?: (args: readonly string[]) => string;
+  /**
+   * A WGSL expression of one int32 element from int32 operands (i32
+   * expressions), for the webgpu backend where int32 semantics need more
+   * than the vector form (int32 division, powers, bit operations). It may
+   * call the helper functions of the webgpu kernel library
+   * (backends/webgpu/kernels.ts, `WGSL_LIBRARY`), as `wgsl` may.
+   */
+  readonly wgslInt32?: (args: readonly string[]) => string;
   /** f(a, b) = f(b, a): common-subexpression elimination matches either order. */
   readonly commutative?: boolean;
 }
@@ -133,6 +144,49 @@ export function elementScalar(
 ): (...args: number[]) => number {
   return dtype === "int32" && rule.int32 !== undefined ? rule.int32.scalar : rule.scalar;
 }
+
+/**
+ * The kernel vocabulary a device backend (webgpu) offers the declarations of
+ * structural primitives, on its own array type `A` (arrays in device
+ * memory; core does not know the class). A primitive's `device` rule says
+ * which of these kernels computes it, so the backend keeps no table of
+ * primitive names, and a new structural primitive runs on the device as soon
+ * as its declaration says how.
+ */
+export interface DeviceKernels<A extends Aval> {
+  /** out (of `shape`)[j] = x[offset + sum_d j_d strides[d]]: broadcast, transpose, slice. */
+  stridedGather(x: A, shape: Shape, strides: readonly number[], offset: number): A;
+  /** Zeros of `shape` with x[j] written at offset + sum_d j_d strides[d] (distinct positions). */
+  stridedScatter(x: A, shape: Shape, strides: readonly number[], offset: number): A;
+  /** The operands side by side along `axis` (the result has `shape`). */
+  concatenate(xs: readonly A[], shape: Shape, axis: number): A;
+  /** The same elements seen with another shape (no copy). */
+  reshape(x: A, shape: Shape): A;
+  /** Sums, maxima or minima over the sorted `axes`, which are removed. */
+  reduce(op: "sum" | "max" | "min", x: A, axes: readonly number[]): A;
+  /** int32 positions of the first maximum or minimum along `axis` (removed: the result has `shape`). */
+  argReduce(op: "argmax" | "argmin", x: A, axis: number, shape: Shape): A;
+  /** The batched matrix product of op(a) and op(b), op transposing the last two axes when asked. */
+  matmul(a: A, b: A, transposeA: boolean, transposeB: boolean): A;
+  /** Entries of x at int32 `indices` along `axis` (the result has `shape`). */
+  take(x: A, indices: A, axis: number, shape: Shape): A;
+  /** Zeros of `shape` with `updates` added at int32 `indices` along `axis` (repeats sum). */
+  scatterAdd(updates: A, indices: A, axis: number, shape: Shape): A;
+  /** Running sums along `axis` (from the end when `reverse`). */
+  cumsum(x: A, axis: number, reverse: boolean): A;
+}
+
+/**
+ * A structural primitive's evaluation on a device backend, in terms of the
+ * device kernel vocabulary: operands in device memory, its parameters, and
+ * its output's aval (already validated by `abstractEval`).
+ */
+export type DeviceRule<P> = <A extends Aval>(
+  kernels: DeviceKernels<A>,
+  args: readonly A[],
+  params: P,
+  out: Aval,
+) => A;
 
 /**
  * How a linear primitive's transpose treats a masked (structurally zero)
@@ -190,6 +244,12 @@ interface PrimitiveRules<P> {
     params: P,
   ) => [Array, BatchDim];
   readonly elementwise?: ElementwiseRule<P>;
+  /**
+   * Evaluation on a device backend (webgpu) for a primitive that is not
+   * elementwise: which kernels of the device vocabulary compute it. Absent
+   * (and not elementwise): refused on the device with an error naming it.
+   */
+  readonly device?: DeviceRule<P>;
   readonly maskRule?: MaskRule;
   readonly simplify?: SimplifyRule<P>;
 }
@@ -228,6 +288,7 @@ export function makePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
     batch: def.batch,
     transpose: def.linear ? def.transpose : undefined,
     elementwise: def.elementwise,
+    device: def.device,
     maskRule: def.maskRule,
     simplify: def.simplify,
   } as PrimitiveDef<P>;

@@ -53,7 +53,7 @@ export interface CompiledProgram {
 }
 
 /** A unit of generated code: one equation, or a fused group of them. */
-type Unit =
+export type Unit =
   | { kind: "scalar"; eqn: number }
   | { kind: "kernel"; eqn: number }
   | { kind: "alias"; eqn: number }
@@ -118,9 +118,10 @@ function toConcrete(v: Value, aval: Var): ConcreteArray {
  * Partitions the equations into code units, fusing runs of elementwise array
  * equations of one shape (and full sums of them) into groups. A group is
  * emitted where it closes, so an equation that reads a group's result
- * closes the group first.
+ * closes the group first. The webgpu backend's jit lowering
+ * (backends/webgpu/jitLowering.ts) fuses the same groups into WGSL shaders.
  */
-function planUnits(jaxpr: Jaxpr): Unit[] {
+export function planUnits(jaxpr: Jaxpr, opts: { arrayBroadcasts?: boolean } = {}): Unit[] {
   const eqns = jaxpr.eqns;
   const units: Unit[] = [];
   /** The open group: its equations, shape, results, and the running sums it accumulates. */
@@ -134,14 +135,17 @@ function planUnits(jaxpr: Jaxpr): Unit[] {
   for (let i = 0; i < eqns.length; i++) {
     const e = eqns[i]!;
     const name = e.prim.name;
-    const fitsShape = (shape: readonly number[]) =>
-      e.inputs.every((v) => isScalar(v) || shapesEqual(v.shape, shape));
     const elementwise = isElementwise(e.prim);
-    const broadcastsScalar = name === "broadcastInDim" && isScalar(e.inputs[0]!);
+    // Broadcasts of arrays join groups only where the caller reads operands
+    // by computed index (the webgpu lowering); the JS loops read them flat.
+    const fusedBroadcast =
+      name === "broadcastInDim" && (isScalar(e.inputs[0]!) || opts.arrayBroadcasts === true);
+    const fitsShape = (shape: readonly number[]) =>
+      fusedBroadcast || e.inputs.every((v) => isScalar(v) || shapesEqual(v.shape, shape));
     // A sum is complete only after its loop: an equation reading it closes the group.
     if (e.inputs.some((v) => open()?.sums.has(v) === true)) close();
     const g = open();
-    if ((elementwise || broadcastsScalar) && !isScalar(e.out)) {
+    if ((elementwise || fusedBroadcast) && !isScalar(e.out)) {
       if (g !== null && shapesEqual(g.shape, e.out.shape) && fitsShape(g.shape)) {
         g.eqns.push(i);
         g.defined.add(e.out);

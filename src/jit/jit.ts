@@ -14,6 +14,7 @@ import { optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
 import { getBackend } from "../backends/index.js";
+import { compileForGpu } from "../backends/webgpu/jitLowering.js";
 import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
 import type { Arrays, Inputs } from "../tree/types.js";
 
@@ -219,10 +220,9 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
       );
       const jaxpr = optimize(traced.jaxpr);
-      // On webgpu the program is interpreted: each equation binds its primitive, which
-      // dispatches a GPU kernel (no lowering to WGSL yet; the generated JS and Wasm
-      // read host buffers).
-      const compiled = getBackend() === "webgpu" ? interpreted(jaxpr) : compileOrInterpret(jaxpr);
+      // On webgpu: fused WGSL shaders for the elementwise groups, GPU kernels for the
+      // rest (backends/webgpu/jitLowering.ts); the generated JS and Wasm read host buffers.
+      const compiled = getBackend() === "webgpu" ? compileForGpu(jaxpr) : compileOrInterpret(jaxpr);
       program = { ...traced, jaxpr, compiled };
       cache.set(key, program);
     }

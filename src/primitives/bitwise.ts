@@ -72,39 +72,47 @@ function intBinary(name: string, rule: ElementwiseRule<NoParams>) {
 export const bitwiseAnd = intBinary("bitwiseAnd", {
   scalar: (a, b) => a & b,
   js: ([a, b]) => `(${a} & ${b})`,
+  wgslInt32: ([a, b]) => `(${a} & ${b})`,
   commutative: true,
 });
 /** Bitwise or of two int32 arrays of equal shape. */
 export const bitwiseOr = intBinary("bitwiseOr", {
   scalar: (a, b) => a | b,
   js: ([a, b]) => `(${a} | ${b})`,
+  wgslInt32: ([a, b]) => `(${a} | ${b})`,
   commutative: true,
 });
 /** Bitwise exclusive or of two int32 arrays of equal shape. */
 export const bitwiseXor = intBinary("bitwiseXor", {
   scalar: (a, b) => a ^ b,
   js: ([a, b]) => `(${a} ^ ${b})`,
+  wgslInt32: ([a, b]) => `(${a} ^ ${b})`,
   commutative: true,
 });
 /** a << b, 0 where b is outside 0..31 (XLA's shift_left). */
 export const shiftLeft = intBinary("shiftLeft", {
   scalar: (a, b) => (b >>> 0 < 32 ? a << b : 0),
   js: ([a, b]) => `(${b} >>> 0 < 32 ? ${a} << ${b} : 0)`,
+  wgslInt32: ([a, b]) => `select(0, ${a} << (u32(${b}) & 31u), u32(${b}) < 32u)`,
 });
 /** a >>> b (zero fill) as int32 bits, 0 where b is outside 0..31 (XLA's shift_right_logical). */
 export const shiftRightLogical = intBinary("shiftRightLogical", {
   scalar: (a, b) => (b >>> 0 < 32 ? (a >>> b) | 0 : 0),
   js: ([a, b]) => `(${b} >>> 0 < 32 ? (${a} >>> ${b}) | 0 : 0)`,
+  wgslInt32: ([a, b]) =>
+    `select(0, bitcast<i32>(bitcast<u32>(${a}) >> (u32(${b}) & 31u)), u32(${b}) < 32u)`,
 });
 /** a >> b (sign fill), the sign fill where b is outside 0..31 (XLA's shift_right_arithmetic). */
 export const shiftRightArithmetic = intBinary("shiftRightArithmetic", {
   scalar: (a, b) => (b >>> 0 < 32 ? a >> b : a >> 31),
   js: ([a, b]) => `(${b} >>> 0 < 32 ? ${a} >> ${b} : ${a} >> 31)`,
+  wgslInt32: ([a, b]) => `select(${a} >> 31u, ${a} >> (u32(${b}) & 31u), u32(${b}) < 32u)`,
 });
 
 const notRule: ElementwiseRule<NoParams> = {
   scalar: (x) => ~x,
   js: ([a]) => `(~${a})`,
+  wgslInt32: ([a]) => `(~${a})`,
 };
 const bitwiseNotPrim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
   name: "bitwiseNot",
@@ -127,4 +135,8 @@ export function bitwiseNot(x: Array): Array {
 export const rotateLeft = intBinary("rotateLeft", {
   scalar: (a, b) => (a << (b & 31)) | (a >>> ((32 - b) & 31)),
   js: ([a, b]) => `((${a} << (${b} & 31)) | (${a} >>> ((32 - ${b}) & 31)))`,
+  // the same rotation on the unsigned bits
+  wgslInt32: ([a, b]) =>
+    `bitcast<i32>((bitcast<u32>(${a}) << (u32(${b}) & 31u)) | ` +
+    `(bitcast<u32>(${a}) >> ((32u - (u32(${b}) & 31u)) & 31u)))`,
 });

@@ -85,9 +85,20 @@ function math1(
   return vector === undefined ? { scalar, js } : { scalar, js, vector };
 }
 
-/** `rule` run on webgpu as the WGSL builtin of the same name (float32). */
-function wgslBuiltin(rule: ElementwiseRule<NoParams>, name: string): ElementwiseRule<NoParams> {
-  return { ...rule, wgsl: (args) => `${name}(${args.join(", ")})` };
+/**
+ * `rule` run on webgpu (float32) as a call of `name`: a WGSL builtin, or a
+ * function of the webgpu kernel library (backends/webgpu/kernels.ts
+ * `WGSL_LIBRARY`); `int32Name`, when given, is the call for int32 results.
+ */
+function wgslBuiltin(
+  rule: ElementwiseRule<NoParams>,
+  name: string,
+  int32Name?: string,
+): ElementwiseRule<NoParams> {
+  const call = (fn: string) => (args: readonly string[]) => `${fn}(${args.join(", ")})`;
+  return int32Name === undefined
+    ? { ...rule, wgsl: call(name) }
+    : { ...rule, wgsl: call(name), wgslInt32: call(int32Name) };
 }
 
 /**
@@ -189,35 +200,36 @@ export const tanh = unary(
 // d asinh x = dx / sqrt(x^2 + 1)
 export const asinh = unary(
   "asinh",
-  math1(Math.asinh, "asinh"),
+  wgslBuiltin(math1(Math.asinh, "asinh"), "asinh"),
   (x, dx) => div(dx, sqrt(add(mul(x, x), fullLike(x, 1)))),
   { floatOnly: true },
 );
 // d acosh x = dx / sqrt(x^2 - 1)  (x > 1)
 export const acosh = unary(
   "acosh",
-  math1(Math.acosh, "acosh"),
+  wgslBuiltin(math1(Math.acosh, "acosh"), "acosh"),
   (x, dx) => div(dx, sqrt(sub(mul(x, x), fullLike(x, 1)))),
   { floatOnly: true },
 );
 // d atanh x = dx / (1 - x^2)
 export const atanh = unary(
   "atanh",
-  math1(Math.atanh, "atanh"),
+  wgslBuiltin(math1(Math.atanh, "atanh"), "atanh"),
   (x, dx) => div(dx, sub(fullLike(x, 1), mul(x, x))),
   { floatOnly: true },
 );
 // d log2 x = dx / (x ln 2)
 export const log2 = unary(
   "log2",
-  math1(Math.log2, "log2"),
+  wgslBuiltin(math1(Math.log2, "log2"), "log2"),
   (x, dx) => div(dx, mul(x, fullLike(x, Math.LN2))),
   { floatOnly: true },
 );
 // d log10 x = dx / (x ln 10)
 export const log10 = unary(
   "log10",
-  math1(Math.log10, "log10"),
+  // WGSL has no log10: log2(x) log10(2)
+  { ...math1(Math.log10, "log10"), wgsl: ([a]) => `(log2(${a}) * 0.30102999566)` },
   (x, dx) => div(dx, mul(x, fullLike(x, Math.LN10))),
   { floatOnly: true },
 );
@@ -232,7 +244,7 @@ export const log = unary("log", math1(Math.log, "log", "log"), (x, dx) => div(dx
 // d log1p x = dx / (1 + x)
 export const log1p = unary(
   "log1p",
-  math1(Math.log1p, "log1p"),
+  wgslBuiltin(math1(Math.log1p, "log1p"), "jsLog1p"),
   (x, dx) => div(dx, add(fullLike(x, 1), x)),
   {
     floatOnly: true,
@@ -241,7 +253,7 @@ export const log1p = unary(
 // d expm1 x = (expm1 x + 1) dx
 export const expm1 = unary(
   "expm1",
-  math1(Math.expm1, "expm1"),
+  wgslBuiltin(math1(Math.expm1, "expm1"), "jsExpm1"),
   (x, dx, out) => mul(dx, add(out, fullLike(x, 1))),
   { floatOnly: true },
 );
@@ -266,6 +278,7 @@ export const sign = unary(
     scalar: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
     js: ([a]) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`,
     wgsl: ([a]) => `select(select(${a}, -1.0, ${a} < 0.0), 1.0, ${a} > 0.0)`,
+    wgslInt32: ([a]) => `select(select(${a}, -1, ${a} < 0), 1, ${a} > 0)`,
   },
   "zero",
 );
@@ -326,7 +339,7 @@ function erfScalar(x: number): number {
 // d erf x = 2/sqrt(pi) exp(-x^2) dx
 export const erf = unary(
   "erf",
-  { scalar: erfScalar },
+  wgslBuiltin({ scalar: erfScalar }, "jsErf"),
   (x, dx) => mul(dx, mul(fullLike(x, 2 / Math.sqrt(Math.PI)), exp(neg(mul(x, x))))),
   { floatOnly: true },
 );
@@ -543,6 +556,8 @@ const divRule: ElementwiseRule<NoParams> = {
   scalar: (a, b) => a / b,
   js: infix("/"),
   vector: "div",
+  // int32 division on webgpu: (a / b) | 0 (the vector form divides floats only)
+  wgslInt32: ([a, b]) => `jsDivI32(${a}, ${b})`,
 };
 const divPrim = definePrimitive<NoParams>({
   name: "div",
@@ -647,7 +662,11 @@ function refuseNegativeIntPowers(base: ConcreteArray, exponent: ConcreteArray): 
 // before the power, so no inf or NaN arises in the unselected branch either.
 export const pow = binary(
   "pow",
-  { scalar: Math.pow, js: jsCall("Math.pow"), int32: { scalar: int32Power } },
+  wgslBuiltin(
+    { scalar: Math.pow, js: jsCall("Math.pow"), int32: { scalar: int32Power } },
+    "jsPow",
+    "jsPowI32",
+  ),
   (a, b, da, db, out) => {
     const viaBase = da === null ? null : mul(da, powBaseFactor(a, b));
     const viaExp =
@@ -717,17 +736,23 @@ function modScalar(a: number, b: number): number {
   return b < 0 ? -0 : 0;
 }
 // mod(a, b) = a - floor(a / b) b, so d mod = da - floor(a / b) db
-export const rem = binary("rem", { scalar: modScalar }, (a, b, da, db) =>
-  tAdd(da, tNeg(tMul(db, floor(div(a, b))))),
+export const rem = binary(
+  "rem",
+  wgslBuiltin({ scalar: modScalar }, "jsRem", "jsRemI32"),
+  (a, b, da, db) => tAdd(da, tNeg(tMul(db, floor(div(a, b))))),
 );
 
 // fmod(a, b) = a - trunc(a / b) b (C's fmod, JS %: the sign of the dividend),
 // so d fmod = da - trunc(a / b) db
-export const fmod = binary("fmod", { scalar: (a, b) => a % b, js: infix("%") }, (a, b, da, db) => {
-  if (db === null) return da;
-  const q = div(a, b);
-  return tAdd(da, tNeg(mul(db, select(lt(q, fullLike(q, 0)), ceil(q), floor(q)))));
-});
+export const fmod = binary(
+  "fmod",
+  wgslBuiltin({ scalar: (a, b) => a % b, js: infix("%") }, "jsFmod", "jsFmodI32"),
+  (a, b, da, db) => {
+    if (db === null) return da;
+    const q = div(a, b);
+    return tAdd(da, tNeg(mul(db, select(lt(q, fullLike(q, 0)), ceil(q), floor(q)))));
+  },
+);
 
 /**
  * NumPy's floor_divide on floats (npy_divmod): (a - fmod(a, b)) / b, less
@@ -749,17 +774,21 @@ function floorDivideScalar(a: number, b: number): number {
 // floorDivide is piecewise constant: zero derivative.
 export const floorDivide = binary(
   "floorDivide",
-  {
-    scalar: floorDivideScalar,
-    int32: { scalar: (a, b) => (b === 0 ? 0 : Math.floor(a / b)) },
-  },
+  wgslBuiltin(
+    {
+      scalar: floorDivideScalar,
+      int32: { scalar: (a, b) => (b === 0 ? 0 : Math.floor(a / b)) },
+    },
+    "jsFloorDivide",
+    "jsFloorDivideI32",
+  ),
   () => null,
 );
 
 // d hypot(a, b) = (a da + b db) / hypot(a, b)
 export const hypot = binary(
   "hypot",
-  { scalar: Math.hypot, js: jsCall("Math.hypot") },
+  wgslBuiltin({ scalar: Math.hypot, js: jsCall("Math.hypot") }, "jsHypot"),
   (a, b, da, db, out) => {
     const num = tAdd(tMul(da, a), tMul(db, b));
     return num === null ? null : div(num, out);

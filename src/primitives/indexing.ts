@@ -49,6 +49,7 @@ function gatherStrides(xShape: Shape, axis: number): [outer: number, len: number
 }
 const gatherPrim = definePrimitive<GatherParams>({
   name: "gather",
+  device: (k, [x, idx], { axis }, out) => k.take(x!, idx!, axis, out.shape),
   maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true, // in x
   abstractEval([x, idx], { axis }) {
@@ -88,6 +89,7 @@ interface ScatterParams {
 }
 const scatterPrim = definePrimitive<ScatterParams>({
   name: "scatterAdd",
+  device: (k, [u, idx], { axis, shape }) => k.scatterAdd(u!, idx!, axis, shape),
   maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true, // in the updates
   abstractEval([u, idx], { axis, shape }) {

@@ -33,6 +33,8 @@ interface ReshapeParams {
 }
 const reshapePrim: PrimitiveDef<ReshapeParams> = definePrimitive<ReshapeParams>({
   name: "reshape",
+  // on a device: the same buffer seen with the new shape
+  device: (k, [x], { shape }) => k.reshape(x!, shape),
   // reshape to the same shape, or of a reshape back to its input's shape: that input
   simplify(q) {
     const a = q.inputs[0]!;
@@ -75,6 +77,15 @@ interface BroadcastParams {
 }
 const broadcastPrim = definePrimitive<BroadcastParams>({
   name: "broadcastInDim",
+  // on a device: a gather reading input axis i along output axis dims[i] (stride 0 where it repeats)
+  device(k, [x], { dims }, out) {
+    const inStrides = stridesOf(x!.shape);
+    const strides = out.shape.map(() => 0);
+    dims.forEach((d, i) => {
+      if (x!.shape[i] !== 1) strides[d] = inStrides[i]!;
+    });
+    return k.stridedGather(x!, out.shape, strides, 0);
+  },
   maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { shape, dims }) {
@@ -135,6 +146,16 @@ interface TransposeParams {
 }
 const transposePrim: PrimitiveDef<TransposeParams> = definePrimitive<TransposeParams>({
   name: "transpose",
+  // on a device: a gather with the input's strides permuted
+  device(k, [x], { perm }, out) {
+    const inStrides = stridesOf(x!.shape);
+    return k.stridedGather(
+      x!,
+      out.shape,
+      perm.map((p) => inStrides[p]!),
+      0,
+    );
+  },
   // transpose(transpose(x, inner), outer) = x when the two permutations cancel
   simplify(q) {
     const p = q.producer(q.inputs[0]!);
@@ -198,6 +219,17 @@ function sliceShape(
 }
 const slicePrim = definePrimitive<SliceParams>({
   name: "slice",
+  // on a device: a gather from start with the input's strides times step
+  device(k, [x], { start, step }, out) {
+    const inStrides = stridesOf(x!.shape);
+    const offset = start.reduce((acc, s, d) => acc + s * inStrides[d]!, 0);
+    return k.stridedGather(
+      x!,
+      out.shape,
+      inStrides.map((s, d) => s * step[d]!),
+      offset,
+    );
+  },
   maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { start, limit, step }) {
@@ -269,6 +301,17 @@ function padShape(shape: Shape, { lo, hi, interior }: PadParams): number[] {
 }
 const padPrim = definePrimitive<PadParams>({
   name: "pad",
+  // on a device: x scattered into zeros at lo, every (interior + 1)-th position
+  device(k, [x], { lo, interior }, out) {
+    const outStrides = stridesOf(out.shape);
+    const offset = lo.reduce((acc, l, d) => acc + l * outStrides[d]!, 0);
+    return k.stridedScatter(
+      x!,
+      out.shape,
+      outStrides.map((s, d) => s * (interior[d]! + 1)),
+      offset,
+    );
+  },
   maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], params) {
@@ -327,6 +370,7 @@ interface ConcatParams {
 }
 const concatPrim = definePrimitive<ConcatParams>({
   name: "concatenate",
+  device: (k, xs, { axis }, out) => k.concatenate(xs, out.shape, axis),
   maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval(avals, { axis }) {
@@ -508,6 +552,7 @@ export function reduceImpl(op: ReduceOp, outDtype?: "int32") {
 
 const reduceSumPrim = definePrimitive<AxesParams>({
   name: "reduceSum",
+  device: (k, [x], { axes }) => k.reduce("sum", x!, axes),
   maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { axes }) {

@@ -28,6 +28,7 @@ function extremum(name: "reduceMax" | "reduceMin", op: "max" | "min") {
     name,
     linear: false,
     abstractEval: ([x], { axes }) => reducedAval(op, x!, axes),
+    device: (k, [x], { axes }) => k.reduce(op, x!, axes),
     impl: reduceImpl(op),
     jvp([x], [dx], out, { axes }) {
       const back = broadcastInDim(out, x!.shape, keptDims(x!.ndim, axes));
@@ -49,6 +50,7 @@ function argExtremum(name: "argmax" | "argmin") {
     abstractEval([x], { axes }) {
       return { shape: reducedAval(name, x!, axes).shape, dtype: "int32" };
     },
+    device: (k, [x], { axes }, out) => k.argReduce(name, x!, axes[0]!, out.shape),
     impl: reduceImpl(name, "int32"),
     jvp: () => null,
     batch: shiftAxesBatch((x, axes) => bind(prim, [x], { axes })),
@@ -66,6 +68,7 @@ interface CumsumParams {
 }
 const cumsumPrim = definePrimitive<CumsumParams>({
   name: "cumsum",
+  device: (k, [x], { axis, reverse }) => k.cumsum(x!, axis, reverse),
   maskRule: "route", // moves or sums entries: the mask routes through the transpose
   linear: true,
   abstractEval([x], { axis }) {

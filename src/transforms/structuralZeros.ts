@@ -131,7 +131,7 @@ function selectMasks(pred: Array, mask: Mask, inCts: readonly Tangent[]): [Tange
     outCts[k] = g;
     outMasks[k] = m;
   };
-  if (mask === null && pred instanceof ConcreteArray && pred.shape.length === 0) {
+  if (mask === null && pred instanceof ConcreteArray && pred.onHost && pred.shape.length === 0) {
     // Eager scalar fast path: only the selected branch gets a cotangent, unmasked.
     if (pred.scalarValue !== 0) outCts[1] = gA ?? null;
     else outCts[2] = gB ?? null;
@@ -149,9 +149,13 @@ export function combineMasks(a: Mask, b: Mask): Mask {
   return m === "all" ? a : m;
 }
 
-/** A concrete mask with no true entry is no mask; one with only true entries is "all". */
+/**
+ * A concrete mask with no true entry is no mask; one with only true entries
+ * is "all". A device array (webgpu) is not read: kept as a mask, which is
+ * correct either way (re-zeroing where it is true), only not simplified.
+ */
 function simplify(mask: Array): Mask | "all" {
-  if (!(mask instanceof ConcreteArray)) return mask;
+  if (!(mask instanceof ConcreteArray) || !mask.onHost) return mask;
   if (mask.shape.length === 0) return mask.scalarValue !== 0 ? "all" : null;
   const buf = mask.buffer;
   let any = false;

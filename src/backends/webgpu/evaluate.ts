@@ -2,31 +2,35 @@
  * Eager evaluation of primitives on the webgpu backend (installed with
  * `setEagerEvaluator` while "webgpu" is selected): each supported primitive
  * becomes one or two compute dispatches on GPU arrays; host operands are
- * uploaded first. Elementwise primitives are found by their declared Wasm
- * vector form (`elementwise.vector`, a literal union the kernel table covers
- * exactly) or, without one, by their declared `elementwise.wgsl` expression;
- * the structural primitives (reshape, broadcastInDim, transpose,
- * slice, pad, concatenate, the reductions and matmul) by name, as the jit's code generators
- * do. Everything else is refused with an error naming the primitive.
+ * uploaded first. Elementwise primitives are found by their declared forms
+ * (`elementwise.wgslInt32`, the Wasm vector form `elementwise.vector`, a
+ * literal union the kernel table covers exactly, or `elementwise.wgsl`);
+ * structural ones by their declared `device` rule, written in the device
+ * kernel vocabulary (`DeviceKernels`) that this module implements on GPU
+ * arrays. No primitive is known here by name; one with neither is refused
+ * with an error naming it.
  */
 import { ConcreteArray } from "../../core/array.js";
 import { type DType, castScalar } from "../../core/dtype.js";
 import { ChainruleError, DTypeError } from "../../core/errors.js";
-import type { AnyPrimitive } from "../../core/primitive.js";
+import type { AnyPrimitive, DeviceKernels } from "../../core/primitive.js";
 import { type Shape, shapeSize, stridesOf } from "../../core/shape.js";
 import { jsBackend } from "../js.js";
 import {
   type GpuReduceOp,
   TILE,
+  argReduceSource,
+  cumsumSource,
+  indexGatherSource,
+  scatterAddSource,
   elementwiseSource,
-  elementwiseUnsupported,
   gatherSource,
   matmulSource,
   operandExprs,
   reduceIdentityBits,
   reduceSource,
+  ruleExpr,
   scatterSource,
-  vectorExpr,
 } from "./kernels.js";
 import {
   GpuArray,
@@ -85,22 +89,6 @@ function scatterInto(x: GpuArray, out: GpuArray, strides: readonly number[], off
   );
 }
 
-interface PadParams {
-  lo: readonly number[];
-  interior: readonly number[];
-}
-
-/** Zeros of the padded shape, then x scattered into its strided window. */
-function padGpu(x: GpuArray, outShape: Shape, { lo, interior }: PadParams): GpuArray {
-  const out = emptyGpuArray(outShape, x.dtype);
-  clearGpuArray(out);
-  const outStrides = stridesOf(outShape);
-  const strides = outStrides.map((s, d) => s * (interior[d]! + 1));
-  const offset = lo.reduce((acc, l, d) => acc + l * outStrides[d]!, 0);
-  scatterInto(x, out, strides, offset);
-  return out;
-}
-
 /** Each input scattered into its window along `axis` (together they cover the output). */
 function concatenateGpu(xs: readonly GpuArray[], outShape: Shape, axis: number): GpuArray {
   const out = emptyGpuArray(outShape, xs[0]!.dtype);
@@ -123,6 +111,47 @@ function transposeGpu(x: GpuArray, perm: readonly number[]): GpuArray {
   );
 }
 
+/** Columns per chunk beyond which a row is folded by several workgroups (then their partials). */
+const CHUNK_COLUMNS = 4096;
+/** Workgroups per row at most in the first pass. */
+const MAX_PARTS = 1024;
+
+/**
+ * out[r] = op over x[r, :] (x [rows, cols] row-major): one workgroup per
+ * row, or, for few long rows, one per chunk of a row and a second pass over
+ * the partials (a full sum of 16M elements uses 1,024 workgroups, not one).
+ */
+function reduceRows(op: GpuReduceOp, x: GpuArray, out: GpuArray, rows: number, cols: number): void {
+  const bits = reduceIdentityBits(op);
+  const parts = rows >= 64 ? 1 : Math.min(MAX_PARTS, Math.ceil(cols / CHUNK_COLUMNS));
+  if (parts <= 1) {
+    dispatch(
+      reduceSource(op, x.dtype),
+      [x.storage.buffer, out.storage.buffer],
+      [rows, cols, bits, 1, cols],
+      false,
+      grid1d(rows),
+    );
+    return;
+  }
+  const chunk = Math.ceil(cols / parts);
+  const partials = emptyGpuArray([rows, parts], x.dtype);
+  dispatch(
+    reduceSource(op, x.dtype),
+    [x.storage.buffer, partials.storage.buffer],
+    [rows * parts, cols, bits, parts, chunk],
+    false,
+    grid1d(rows * parts),
+  );
+  dispatch(
+    reduceSource(op, x.dtype),
+    [partials.storage.buffer, out.storage.buffer],
+    [rows, parts, bits, 1, parts],
+    false,
+    grid1d(rows),
+  );
+}
+
 /** Reduces the sorted `axes`: moved last (a gather when needed), then one workgroup per row. */
 function reduceGpu(op: GpuReduceOp, x: GpuArray, axes: readonly number[]): GpuArray {
   const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
@@ -134,10 +163,81 @@ function reduceGpu(op: GpuReduceOp, x: GpuArray, axes: readonly number[]): GpuAr
   const cols = shapeSize(axes.map((d) => x.shape[d]!));
   const out = emptyGpuArray(outShape, x.dtype);
   if (rows === 0) return out;
+  reduceRows(op, moved, out, rows, cols);
+  return out;
+}
+
+/** x viewed as [outer, len, inner] around `axis`. */
+function aroundAxis(shape: Shape, axis: number): [outer: number, len: number, inner: number] {
+  return [shapeSize(shape.slice(0, axis)), shape[axis]!, shapeSize(shape.slice(axis + 1))];
+}
+
+/** gather: out[o, j, i] = x[o, idx[j], i] (indices clamped on the GPU). */
+function indexGatherGpu(x: GpuArray, idx: GpuArray, outShape: Shape, axis: number): GpuArray {
+  const out = emptyGpuArray(outShape, x.dtype);
+  const n = shapeSize(outShape);
+  const [, len, inner] = aroundAxis(x.shape, axis);
+  if (n === 0) return out;
   dispatch(
-    reduceSource(op, x.dtype),
+    indexGatherSource(x.dtype),
+    [x.storage.buffer, idx.storage.buffer, out.storage.buffer],
+    [n, len, shapeSize(idx.shape), inner],
+    false,
+    groupsFor(n),
+  );
+  return out;
+}
+
+/** scatterAdd: zeros of `shape`, each update added at its index (atomically). */
+function scatterAddGpu(u: GpuArray, idx: GpuArray, shape: Shape, axis: number): GpuArray {
+  const out = emptyGpuArray(shape, u.dtype);
+  clearGpuArray(out);
+  const n = shapeSize(u.shape);
+  const [, len, inner] = aroundAxis(shape, axis);
+  if (n === 0 || shapeSize(shape) === 0) return out;
+  dispatch(
+    scatterAddSource(u.dtype),
+    [u.storage.buffer, idx.storage.buffer, out.storage.buffer],
+    [n, len, shapeSize(idx.shape), inner],
+    false,
+    groupsFor(n),
+  );
+  return out;
+}
+
+function cumsumGpu(x: GpuArray, axis: number, reverse: boolean): GpuArray {
+  const out = emptyGpuArray(x.shape, x.dtype);
+  const [outer, len, inner] = aroundAxis(x.shape, axis);
+  const lines = outer * inner;
+  if (lines === 0 || len === 0) return out;
+  dispatch(
+    cumsumSource(x.dtype),
+    [x.storage.buffer, out.storage.buffer],
+    [lines, len, inner, reverse ? 1 : 0],
+    false,
+    groupsFor(lines),
+  );
+  return out;
+}
+
+/** argmax/argmin along one axis: moved last (a gather when needed), then one workgroup per row. */
+function argReduceGpu(
+  op: "argmax" | "argmin",
+  x: GpuArray,
+  axis: number,
+  outShape: Shape,
+): GpuArray {
+  const rank = x.shape.length;
+  const perm = [...x.shape.keys()].filter((d) => d !== axis);
+  perm.push(axis);
+  const moved = axis === rank - 1 ? x : transposeGpu(x, perm);
+  const out = emptyGpuArray(outShape, "int32");
+  const rows = shapeSize(outShape);
+  if (rows === 0) return out;
+  dispatch(
+    argReduceSource(op, x.dtype),
     [moved.storage.buffer, out.storage.buffer],
-    [rows, cols, reduceIdentityBits(op)],
+    [rows, x.shape[axis]!],
     false,
     grid1d(rows),
   );
@@ -166,11 +266,18 @@ function matmulGpu(a: GpuArray, b: GpuArray, { transposeA, transposeB }: MatmulP
     );
   }
   dispatch(
-    matmulSource(a.dtype, transposeA, transposeB),
+    // vec4 loads where rows of A (length k) or B (length n) are whole vectors
+    matmulSource(
+      a.dtype,
+      transposeA,
+      transposeB,
+      !transposeA && k % 4 === 0,
+      !transposeB && n % 4 === 0,
+    ),
     [a.storage.buffer, b.storage.buffer, out.storage.buffer],
     [m, k, n],
     false,
-    [Math.ceil(n / TILE), Math.ceil(m / TILE), batch],
+    [Math.ceil(n / (4 * TILE)), Math.ceil(m / (4 * TILE)), batch],
   );
   return out;
 }
@@ -194,21 +301,9 @@ function elementwiseGpu(
   const rule = prim.multipleResults === true ? undefined : prim.elementwise;
   if (rule === undefined) throw notSupported(prim.name);
   const dtypes = args.map((a) => a.dtype);
-  let expr: string;
-  if (rule.vector !== undefined) {
-    // The vector forms' WGSL (kernels.ts): every dtype the form allows.
-    const why = elementwiseUnsupported(rule.vector, dtypes);
-    if (why !== null) throw notSupported(prim.name, why);
-    expr = vectorExpr(rule.vector, dtypes, outDtype);
-  } else if (rule.wgsl !== undefined) {
-    // A declared WGSL expression: float32 operands and result.
-    if (!dtypes.every((d) => d === "float32") || outDtype !== "float32") {
-      throw notSupported(prim.name, `its WGSL form takes float32, got ${dtypes.join(", ")}`);
-    }
-    expr = rule.wgsl(operandExprs(args.length));
-  } else {
-    throw notSupported(prim.name);
-  }
+  const found = ruleExpr(rule, dtypes, outDtype, operandExprs(args.length));
+  if ("why" in found) throw notSupported(prim.name, found.why);
+  const expr = found.expr;
   const ins = args.map(onGpu);
   const out = emptyGpuArray(args[0]!.shape, outDtype);
   const n = shapeSize(out.shape);
@@ -222,6 +317,25 @@ function elementwiseGpu(
   );
   return out;
 }
+
+/** The device kernel vocabulary (core/primitive.ts `DeviceKernels`) on GPU arrays. */
+const GPU_KERNELS: DeviceKernels<GpuArray> = {
+  stridedGather: gather,
+  stridedScatter(x, shape, strides, offset) {
+    const out = emptyGpuArray(shape, x.dtype);
+    clearGpuArray(out);
+    scatterInto(x, out, strides, offset);
+    return out;
+  },
+  concatenate: concatenateGpu,
+  reshape: reshapedGpuArray,
+  reduce: reduceGpu,
+  argReduce: argReduceGpu,
+  matmul: (a, b, transposeA, transposeB) => matmulGpu(a, b, { transposeA, transposeB }),
+  take: (x, indices, axis, shape) => indexGatherGpu(x, indices, shape, axis),
+  scatterAdd: (updates, indices, axis, shape) => scatterAddGpu(updates, indices, shape, axis),
+  cumsum: cumsumGpu,
+};
 
 /** Converts a host array on the host (float64 data becomes float32 before it goes up). */
 function convertOnHost(x: ConcreteArray, dtype: DType): ConcreteArray {
@@ -238,46 +352,14 @@ export function evaluateOnGpu(
   if (prim.multipleResults === true) throw notSupported(prim.name);
   const out = prim.abstractEval(args, params);
   const x = args[0]!;
-  if (prim.name === "convert" && !(x instanceof GpuArray)) {
+  if (prim.elementwise?.vector === "convert" && !(x instanceof GpuArray)) {
     // Host data (float64 included) converts where it is and is uploaded when used.
     refuseFloat64(prim, [out.dtype]);
     return [convertOnHost(x, out.dtype)];
   }
   refuseFloat64(prim, [...args.map((a) => a.dtype), out.dtype]);
-  switch (prim.name) {
-    case "reshape":
-      return [reshapedGpuArray(onGpu(x), out.shape)];
-    case "broadcastInDim": {
-      const { dims } = params as { dims: readonly number[] };
-      const inStrides = stridesOf(x.shape);
-      const strides = out.shape.map(() => 0);
-      dims.forEach((d, i) => {
-        if (x.shape[i] !== 1) strides[d] = inStrides[i]!;
-      });
-      return [gather(onGpu(x), out.shape, strides, 0)];
-    }
-    case "transpose":
-      return [transposeGpu(onGpu(x), (params as { perm: readonly number[] }).perm)];
-    case "slice": {
-      const { start, step } = params as { start: readonly number[]; step: readonly number[] };
-      const inStrides = stridesOf(x.shape);
-      const strides = inStrides.map((s, d) => s * step[d]!);
-      const offset = start.reduce((acc, s, d) => acc + s * inStrides[d]!, 0);
-      return [gather(onGpu(x), out.shape, strides, offset)];
-    }
-    case "pad":
-      return [padGpu(onGpu(x), out.shape, params as PadParams)];
-    case "concatenate":
-      return [concatenateGpu(args.map(onGpu), out.shape, (params as { axis: number }).axis)];
-    case "reduceSum":
-    case "reduceMax":
-    case "reduceMin": {
-      const op = prim.name === "reduceSum" ? "sum" : prim.name === "reduceMax" ? "max" : "min";
-      return [reduceGpu(op, onGpu(x), (params as { axes: readonly number[] }).axes)];
-    }
-    case "matmul":
-      return [matmulGpu(onGpu(x), onGpu(args[1]!), params as MatmulParams)];
-    default:
-      return [elementwiseGpu(prim, args, out.dtype)];
-  }
+  // Structural primitives say which device kernels compute them; elementwise ones have a WGSL form.
+  const device = prim.device;
+  if (device !== undefined) return [device(GPU_KERNELS, args.map(onGpu), params, out)];
+  return [elementwiseGpu(prim, args, out.dtype)];
 }

@@ -74,7 +74,10 @@ export interface GpuError {
 
 export interface GpuDevice {
   readonly queue: GpuQueue;
-  readonly limits: { readonly maxComputeWorkgroupsPerDimension: number };
+  readonly limits: {
+    readonly maxComputeWorkgroupsPerDimension: number;
+    readonly maxStorageBuffersPerShaderStage: number;
+  };
   createBuffer(desc: { size: number; usage: number }): GpuBuffer;
   createShaderModule(desc: { code: string }): GpuShaderModule;
   createComputePipeline(desc: {

@@ -1,20 +1,21 @@
 /**
- * The webgpu backend (first cut): `setBackend("webgpu")` acquires a device
- * and routes eager evaluation to `evaluateOnGpu`. The TypedArray kernel
- * vocabulary (`Backend`) has no GPU meaning, so the backend registered under
- * the name "webgpu" only refuses its kernels: code that calls them directly
- * (compiled jit code) gets an error naming the alternatives.
+ * The webgpu backend: `setBackend("webgpu")` acquires a device and routes
+ * eager evaluation to `evaluateOnGpu`; jit lowers programs to WGSL
+ * (jitLowering.ts). The TypedArray kernel vocabulary (`Backend`) has no GPU
+ * meaning, so the backend registered under the name "webgpu" only refuses
+ * its kernels: code that calls them directly (the CPU backends' compiled
+ * code) gets an error naming the alternatives.
  */
 import { ChainruleError } from "../../core/errors.js";
 import type { Backend } from "../backend.js";
 
-export { acquireDevice, gpuBufferStats, gpuContext, GpuArray } from "./runtime.js";
+export { acquireDevice, gpuBufferStats, gpuContext, gpuSubmitCount, GpuArray } from "./runtime.js";
 export { evaluateOnGpu } from "./evaluate.js";
 
 function refuse(kernel: string): never {
   throw new ChainruleError(
-    `not supported on webgpu yet: ${kernel} (jit and other compiled code run on the CPU ` +
-      `backends only for now); use setBackend("wasm") (or "js") for it`,
+    `not supported on webgpu yet: ${kernel} (these host kernels serve the CPU backends ` +
+      `and their compiled code); use setBackend("wasm") (or "js") for it`,
   );
 }
 

@@ -10,11 +10,11 @@
  * 8-bit storage type).
  */
 import type { DType } from "../../core/dtype.js";
-import type { VectorOp } from "../../core/primitive.js";
+import type { ElementwiseRule, VectorOp } from "../../core/primitive.js";
 
 /** Threads per workgroup of the 1-D kernels. */
 export const WORKGROUP = 256;
-/** Side of a matrix-product tile (TILE x TILE threads per workgroup). */
+/** Threads along each side of a matrix-product workgroup (each computes 4 x 4 outputs). */
 export const TILE = 16;
 
 /** The WGSL storage type of a (GPU-capable) dtype. */
@@ -60,8 +60,14 @@ const FORMS: Record<VectorOp, WgslForm> = {
   log: { operands: "float", expr: ([a]) => `log(${a})` },
   sin: { operands: "float", expr: ([a]) => `sin(${a})` },
   cos: { operands: "float", expr: ([a]) => `cos(${a})` },
-  max: { operands: "numeric", expr: ([a, b]) => `maxNan(${a}, ${b})` },
-  min: { operands: "numeric", expr: ([a, b]) => `minNan(${a}, ${b})` },
+  max: {
+    operands: "numeric",
+    expr: ([a, b], _o, t) => `${t === "f32" ? "maxNan" : "max"}(${a}, ${b})`,
+  },
+  min: {
+    operands: "numeric",
+    expr: ([a, b], _o, t) => `${t === "f32" ? "minNan" : "min"}(${a}, ${b})`,
+  },
   eq: { operands: "any", expr: ([a, b]) => b01(`${a} == ${b}`) },
   ne: { operands: "any", expr: ([a, b]) => b01(`${a} != ${b}`) },
   lt: { operands: "any", expr: ([a, b]) => b01(`${a} < ${b}`) },
@@ -104,23 +110,216 @@ export function elementwiseUnsupported(op: VectorOp, inDtypes: readonly DType[])
   return ok ? null : `operand dtypes ${inDtypes.join(", ")} are not supported by its WGSL form`;
 }
 
-const NAN_HELPERS = (t: string): string =>
-  t === "f32"
-    ? `fn maxNan(a: f32, b: f32) -> f32 { if (a != a || b != b) { return a + b; } return select(b, a, a >= b); }
-fn minNan(a: f32, b: f32) -> f32 { if (a != a || b != b) { return a + b; } return select(b, a, a <= b); }`
-    : `fn maxNan(a: ${t}, b: ${t}) -> ${t} { return max(a, b); }
-fn minNan(a: ${t}, b: ${t}) -> ${t} { return min(a, b); }`;
-
 /** The linear thread index of a 1-D kernel dispatched as a 2-D grid of workgroups. */
 const INDEX = `let i = gid.x + gid.y * nwg.x * ${WORKGROUP}u;`;
 const ENTRY = `@compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
 
-/** The WGSL expression of one element of vector form `op` on operands of `inDtypes`. */
-export function vectorExpr(op: VectorOp, inDtypes: readonly DType[], out: DType): string {
+/** The WGSL expression of one element of vector form `op` on `operands` of `inDtypes`. */
+export function vectorExpr(
+  op: VectorOp,
+  inDtypes: readonly DType[],
+  out: DType,
+  operands: readonly string[] = operandExprs(inDtypes.length),
+): string {
   const ins = inDtypes.map(wgslType);
   // Arithmetic happens in the operands' type (the last operand: select's condition is first).
-  return FORMS[op].expr(operandExprs(ins.length), wgslType(out), ins[ins.length - 1]!);
+  return FORMS[op].expr(operands, wgslType(out), ins[ins.length - 1]!);
+}
+
+/**
+ * The WGSL expression of one element of an elementwise rule on `operands`
+ * (WGSL expressions of `inDtypes`), for a result of `out`; or, when the rule
+ * has no WGSL form for these dtypes, the reason. In order: the rule's int32
+ * form (int32 operands and result), its vector form, its float32 form.
+ */
+export function ruleExpr(
+  rule: ElementwiseRule<unknown>,
+  inDtypes: readonly DType[],
+  out: DType,
+  operands: readonly string[],
+): { expr: string } | { why: string } {
+  if (out === "int32" && rule.wgslInt32 !== undefined && inDtypes.every((d) => d === "int32")) {
+    return { expr: rule.wgslInt32(operands) };
+  }
+  if (rule.vector !== undefined) {
+    const why = elementwiseUnsupported(rule.vector, inDtypes);
+    if (why === null) return { expr: vectorExpr(rule.vector, inDtypes, out, operands) };
+    if (rule.wgsl === undefined) return { why };
+  }
+  if (rule.wgsl !== undefined) {
+    if (inDtypes.every((d) => d === "float32") && out === "float32") {
+      return { expr: rule.wgsl(operands) };
+    }
+    return {
+      why: `its WGSL form takes float32${rule.wgslInt32 === undefined ? "" : " or int32"}, got ${inDtypes.join(", ")}`,
+    };
+  }
+  if (rule.wgslInt32 !== undefined) {
+    return { why: `its WGSL form takes int32, got ${inDtypes.join(", ")}` };
+  }
+  return { why: "it has no WGSL form yet" };
+}
+
+/*
+ * The kernel library: WGSL functions that elementwise declarations may call
+ * by name in their `wgsl`/`wgslInt32` expressions (JS semantics that WGSL's
+ * builtins do not give). A shader includes the ones its expressions
+ * mention (and what those call). Infinities and NaN come from private
+ * variables: WGSL constant expressions may not hold them.
+ */
+const INF = "bitcast<f32>(INF_BITS)";
+const NAN = "bitcast<f32>(NAN_BITS)";
+export const WGSL_LIBRARY: Readonly<Record<string, string>> = {
+  INF_BITS: "var<private> INF_BITS: u32 = 0x7f800000u;",
+  NAN_BITS: "var<private> NAN_BITS: u32 = 0x7fc00000u;",
+  // NaN by its bits: WGSL lets compilers assume no NaN occurs, so a != a may fold to false.
+  isNanF32: `fn isNanF32(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u; }`,
+  // max/min propagating NaN as JS does (WGSL's max/min need not).
+  maxNan: `fn maxNan(a: f32, b: f32) -> f32 {
+  if (isNanF32(a) || isNanF32(b)) { return a + b; }
+  return select(b, a, a >= b);
+}`,
+  minNan: `fn minNan(a: f32, b: f32) -> f32 {
+  if (isNanF32(a) || isNanF32(b)) { return a + b; }
+  return select(b, a, a <= b);
+}`,
+  // Math.pow: |a|^b = exp2(b log2 |a|); the sign of a negative base (and of
+  // -0) by b's parity; NaN for a negative base and a non-integer b; a^0 = 1
+  // even for NaN; 0^b = 0 or inf by b's sign; 1^inf is NaN (b log2 1 = inf * 0).
+  jsPow: `fn jsPow(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  let negative = (bitcast<u32>(a) >> 31u) == 1u;
+  let integral = b == floor(b);
+  let odd = integral && abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
+  var m: f32;
+  if (a == 0.0) { m = select(0.0, ${INF}, b < 0.0); } else { m = exp2(b * log2(abs(a))); }
+  if (a < 0.0 && !integral) { return ${NAN}; }
+  return select(m, -m, negative && odd);
+}`,
+  // log(1 + x): a Taylor polynomial for |x| < 0.05 (relative error below
+  // x^5 / 6 < 6e-8, where log(1 + x) would lose x's low bits in 1 + x).
+  jsLog1p: `fn jsLog1p(x: f32) -> f32 {
+  if (abs(x) < 0.05) {
+    return x * (1.0 + x * (-0.5 + x * (0.33333334 + x * (-0.25 + x * 0.2))));
+  }
+  return log(1.0 + x);
+}`,
+  // exp(x) - 1: a Taylor polynomial for |x| < 0.05 (error below x^6 / 720),
+  // where exp(x) - 1 would cancel.
+  jsExpm1: `fn jsExpm1(x: f32) -> f32 {
+  if (abs(x) < 0.05) {
+    return x * (1.0 + x * (0.5 + x * (0.16666667 + x * (0.041666668 + x * 0.008333334))));
+  }
+  return exp(x) - 1.0;
+}`,
+  // erf: for |x| < 0.5 the Maclaurin series 2/sqrt(pi) sum (-1)^n x^(2n+1) / (n! (2n+1))
+  // to n = 5 (relative error below 2e-8); beyond, Abramowitz and Stegun 7.1.26,
+  // 1 - t (a1 + t (a2 + ...)) exp(-x^2) with t = 1 / (1 + p |x|) (absolute error below 1.5e-7).
+  jsErf: `fn jsErf(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.5) {
+    let x2 = x * x;
+    return x * (1.1283791671 + x2 * (-0.37612638903 + x2 * (0.11283791671 +
+      x2 * (-0.026866170645 + x2 * (0.0052239776254 + x2 * -0.00085483270148)))));
+  }
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  let y = 1.0 - poly * exp(-a * a);
+  return select(y, -y, x < 0.0);
+}`,
+  // JS %: a - trunc(a / b) b with one rounding (fma), the sign of a on zero;
+  // a finite dividend over an infinite divisor is the dividend.
+  jsFmod: `fn jsFmod(a: f32, b: f32) -> f32 {
+  if (abs(b) == ${INF} && abs(a) < ${INF}) { return a; }
+  let r = fma(-b, trunc(a / b), a);
+  if (r == 0.0) { return a * 0.0; }
+  return r;
+}`,
+  // NumPy's mod: fmod moved by one divisor when its sign differs from the divisor's.
+  jsRem: `fn jsRem(a: f32, b: f32) -> f32 {
+  let m = jsFmod(a, b);
+  if (m != 0.0) { return select(m, m + b, (m < 0.0) != (b < 0.0)); }
+  return select(0.0, -0.0, b < 0.0);
+}`,
+  // NumPy's floor_divide on floats (see floorDivideScalar in primitives/elementwise.ts).
+  jsFloorDivide: `fn jsFloorDivide(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return a / b; }
+  let m = jsFmod(a, b);
+  var q = (a - m) / b;
+  if (m != 0.0 && ((m < 0.0) != (b < 0.0))) { q = q - 1.0; }
+  if (q == 0.0) {
+    let d = a / b;
+    return select(0.0, -0.0, d < 0.0 || (bitcast<u32>(d) >> 31u) == 1u);
+  }
+  let f = floor(q);
+  return select(f, f + 1.0, q - f > 0.5);
+}`,
+  // Math.hypot: scaled by the larger magnitude (no overflow in the squares).
+  jsHypot: `fn jsHypot(a: f32, b: f32) -> f32 {
+  let x = abs(a);
+  let y = abs(b);
+  if (x == ${INF} || y == ${INF}) { return ${INF}; }
+  let m = max(x, y);
+  if (m == 0.0) { return 0.0; }
+  let p = x / m;
+  let q = y / m;
+  return m * sqrt(p * p + q * q);
+}`,
+  // int32 a / b as (a / b) | 0 in JS: truncated, 0 for b = 0, wrapping for -2^31 / -1.
+  jsDivI32: `fn jsDivI32(a: i32, b: i32) -> i32 {
+  if (b == 0) { return 0; }
+  if (b == -1) { return -a; }
+  return a / b;
+}`,
+  jsFmodI32: `fn jsFmodI32(a: i32, b: i32) -> i32 {
+  if (b == 0 || b == -1) { return 0; }
+  return a % b;
+}`,
+  jsRemI32: `fn jsRemI32(a: i32, b: i32) -> i32 {
+  if (b == 0 || b == -1) { return 0; }
+  let m = a % b;
+  return select(m, m + b, m != 0 && ((m < 0) != (b < 0)));
+}`,
+  jsFloorDivideI32: `fn jsFloorDivideI32(a: i32, b: i32) -> i32 {
+  if (b == 0) { return 0; }
+  if (b == -1) { return -a; }
+  let q = a / b;
+  return select(q, q - 1, (a % b != 0) && ((a < 0) != (b < 0)));
+}`,
+  // int32 powers by squaring, wrapping (int32Power in primitives/elementwise.ts).
+  jsPowI32: `fn jsPowI32(base: i32, exponent: i32) -> i32 {
+  if (exponent < 0) {
+    if (base == 1) { return 1; }
+    if (base == -1) { return select(-1, 1, (exponent & 1) == 0); }
+    return 0;
+  }
+  var result = 1;
+  var b = base;
+  var e = exponent;
+  loop {
+    if (e <= 0) { break; }
+    if ((e & 1) == 1) { result = result * b; }
+    b = b * b;
+    e = e >> 1u;
+  }
+  return result;
+}`,
+};
+
+/** The library functions `code` mentions, and theirs, in dependency order. */
+export function libraryFor(code: string): string {
+  const included: string[] = [];
+  const visit = (text: string): void => {
+    for (const name of Object.keys(WGSL_LIBRARY)) {
+      if (included.includes(name) || !new RegExp(`\\b${name}\\b`).test(text)) continue;
+      const source = WGSL_LIBRARY[name]!;
+      visit(source.replace(new RegExp(`^(fn|var<private>) ${name}\\b`), ""));
+      included.push(name);
+    }
+  };
+  visit(code);
+  return included.map((n) => WGSL_LIBRARY[n]!).join("\n");
 }
 
 /** The operand expressions an elementwise expression is written in: in0[i], in1[i], ... */
@@ -136,7 +335,7 @@ export function elementwiseSource(expr: string, inDtypes: readonly DType[], out:
     .map((t, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${t}>;`)
     .join("\n");
   const n = ins.length;
-  return `${NAN_HELPERS(ins[ins.length - 1]!)}
+  return `${libraryFor(expr)}
 ${decls}
 @group(0) @binding(${n}) var<storage, read_write> out: array<${outType}>;
 @group(0) @binding(${n + 1}) var<storage, read> params: array<u32>;
@@ -215,14 +414,19 @@ export function reduceIdentityBits(op: GpuReduceOp): number {
 }
 
 /**
- * Row reductions: x is [rows, cols] row-major; one workgroup per row, each
- * thread folds a strided part of the row, then a tree over workgroup memory.
- * params (u32): [rows, cols, bits of the float32 identity].
+ * Row reductions: x is [rows, cols] row-major, each row cut into `parts`
+ * chunks of `chunk` columns; one workgroup per (row, chunk) folds a strided
+ * part of its chunk, then a tree over workgroup memory, and writes
+ * out[row * parts + chunk index]. With parts = 1 that is the row's result;
+ * with more, a second pass reduces the [rows, parts] partials (so a long row
+ * is not folded by one workgroup alone).
+ * params (u32): [rows * parts, cols, bits of the float32 identity, parts, chunk].
  */
 export function reduceSource(op: GpuReduceOp, dtype: DType): string {
   const t = wgslType(dtype);
-  const combine = op === "sum" ? "a + b" : op === "max" ? "maxNan(a, b)" : "minNan(a, b)";
-  return `${NAN_HELPERS(t)}
+  const extreme = t === "f32" ? `${op}Nan` : op;
+  const combine = op === "sum" ? "a + b" : `${extreme}(a, b)`;
+  return `${libraryFor(combine)}
 fn combine(a: ${t}, b: ${t}) -> ${t} { return ${combine}; }
 @group(0) @binding(0) var<storage, read> x: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;
@@ -231,12 +435,17 @@ var<workgroup> part: array<${t}, ${WORKGROUP}>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  let rows = params[0];
+  let group = wid.x + wid.y * nwg.x;
+  let groups = params[0];
   let cols = params[1];
+  let parts = params[3];
+  let chunk = params[4];
+  let row = group / parts;
+  let start = (group % parts) * chunk;
+  let end = min(cols, start + chunk);
   var acc = ${reduceIdentity(op, t)};
-  if (row < rows) {
-    for (var c = lid; c < cols; c = c + ${WORKGROUP}u) {
+  if (group < groups) {
+    for (var c = start + lid; c < end; c = c + ${WORKGROUP}u) {
       acc = combine(acc, x[row * cols + c]);
     }
   }
@@ -248,27 +457,86 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  if (lid == 0u && row < rows) {
-    out[row] = part[0];
+  if (lid == 0u && group < groups) {
+    out[group] = part[0];
   }
 }`;
 }
 
 /**
- * Batched C = op(A) op(B) in TILE x TILE output tiles: each workgroup loads a
- * TILE x TILE block of A and of B into workgroup memory per step along k.
+ * Batched C = op(A) op(B) with register tiles: a workgroup of TILE x TILE
+ * threads computes a BLOCK x BLOCK block of C (BLOCK = 4 TILE), each thread
+ * a 4 x 4 tile of it in registers (four vec4 rows). Per step of TILE along
+ * k, the workgroup stages A's BLOCK x TILE panel and B's TILE x BLOCK panel
+ * in workgroup memory (B's rows as vec4), four elements per thread; then
+ * each thread does 16 multiply-adds per k from one vec4 of B and four
+ * scalars of A. Loads are vec4 too where the layout allows: A (not
+ * transposed) when k is a multiple of 4, B (not transposed) when n is
+ * (`vecA`/`vecB`: the operand is then bound as an array of vec4, every
+ * vector aligned because row lengths and batch offsets are multiples of 4).
  * params (u32): [m, k, n]; workgroup z is the batch entry.
  */
-export function matmulSource(dtype: DType, transposeA: boolean, transposeB: boolean): string {
+export function matmulSource(
+  dtype: DType,
+  transposeA: boolean,
+  transposeB: boolean,
+  vecA = false,
+  vecB = false,
+): string {
   const t = wgslType(dtype);
-  const aAt = transposeA ? "a[aBase + kk * m + row]" : "a[aBase + row * k + kk]";
-  const bAt = transposeB ? "b[bBase + col * k + kk]" : "b[bBase + kk * n + col]";
-  return `@group(0) @binding(0) var<storage, read> a: array<${t}>;
-@group(0) @binding(1) var<storage, read> b: array<${t}>;
+  const v = `vec4<${t}>`;
+  const aAt = (row: string, kk: string) =>
+    transposeA ? `a[aBase + ${kk} * m + ${row}]` : `a[aBase + ${row} * k + ${kk}]`;
+  const bAt = (kk: string, col: string) =>
+    transposeB ? `b[bBase + ${col} * k + ${kk}]` : `b[bBase + ${kk} * n + ${col}]`;
+  // A's panel: BLOCK rows x TILE k-values; 4 per thread.
+  const loadA = vecA
+    ? `{
+      let row = blockRow + t / 4u;
+      let kk = s * ${TILE}u + (t % 4u) * 4u;
+      var q = ${v}(0);
+      if (row < m && kk < k) { q = a[(aBase + row * k + kk) / 4u]; }
+      let r = t / 4u;
+      let c = (t % 4u) * 4u;
+      tileA[r][c] = q.x; tileA[r][c + 1u] = q.y; tileA[r][c + 2u] = q.z; tileA[r][c + 3u] = q.w;
+    }`
+    : `for (var e = 0u; e < 4u; e = e + 1u) {
+      let at = t * 4u + e;
+      let r = at / ${TILE}u;
+      let c = at % ${TILE}u;
+      let row = blockRow + r;
+      let kk = s * ${TILE}u + c;
+      var q = ${t}(0);
+      if (row < m && kk < k) { q = ${aAt("row", "kk")}; }
+      tileA[r][c] = q;
+    }`;
+  // B's panel: TILE k-values x BLOCK columns (TILE vec4 per row); 4 per thread.
+  const loadB = vecB
+    ? `{
+      let r = t / ${TILE}u;
+      let c4 = t % ${TILE}u;
+      let kk = s * ${TILE}u + r;
+      let col = blockCol + c4 * 4u;
+      var q = ${v}(0);
+      if (kk < k && col < n) { q = b[(bBase + kk * n + col) / 4u]; }
+      tileB[r][c4] = q;
+    }`
+    : `for (var e = 0u; e < 4u; e = e + 1u) {
+      let at = t * 4u + e;
+      let r = at / ${4 * TILE}u;
+      let c = at % ${4 * TILE}u;
+      let kk = s * ${TILE}u + r;
+      let col = blockCol + c;
+      var q = ${t}(0);
+      if (kk < k && col < n) { q = ${bAt("kk", "col")}; }
+      tileB[r][c / 4u][c % 4u] = q;
+    }`;
+  return `@group(0) @binding(0) var<storage, read> a: array<${vecA ? v : t}>;
+@group(0) @binding(1) var<storage, read> b: array<${vecB ? v : t}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${t}>;
 @group(0) @binding(3) var<storage, read> params: array<u32>;
-var<workgroup> tileA: array<array<${t}, ${TILE}>, ${TILE}>;
-var<workgroup> tileB: array<array<${t}, ${TILE}>, ${TILE}>;
+var<workgroup> tileA: array<array<${t}, ${TILE}>, ${4 * TILE}>;
+var<workgroup> tileB: array<array<${v}, ${TILE}>, ${TILE}>;
 @compute @workgroup_size(${TILE}, ${TILE})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let m = params[0];
@@ -277,33 +545,187 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let batch = wid.z;
   let aBase = batch * m * k;
   let bBase = batch * k * n;
-  let outRow = wid.y * ${TILE}u + lid.y;
-  let outCol = wid.x * ${TILE}u + lid.x;
-  var acc = ${t}(0);
+  let blockRow = wid.y * ${4 * TILE}u;
+  let blockCol = wid.x * ${4 * TILE}u;
+  let t = lid.y * ${TILE}u + lid.x;
+  var acc0 = ${v}(0);
+  var acc1 = ${v}(0);
+  var acc2 = ${v}(0);
+  var acc3 = ${v}(0);
   let steps = (k + ${TILE - 1}u) / ${TILE}u;
   for (var s = 0u; s < steps; s = s + 1u) {
-    {
-      let row = outRow;
-      let kk = s * ${TILE}u + lid.x;
-      var v = ${t}(0);
-      if (row < m && kk < k) { v = ${aAt}; }
-      tileA[lid.y][lid.x] = v;
-    }
-    {
-      let col = outCol;
-      let kk = s * ${TILE}u + lid.y;
-      var v = ${t}(0);
-      if (kk < k && col < n) { v = ${bAt}; }
-      tileB[lid.y][lid.x] = v;
-    }
+    ${loadA}
+    ${loadB}
     workgroupBarrier();
     for (var j = 0u; j < ${TILE}u; j = j + 1u) {
-      acc = acc + tileA[lid.y][j] * tileB[j][lid.x];
+      let bv = tileB[j][lid.x];
+      acc0 = acc0 + tileA[lid.y * 4u][j] * bv;
+      acc1 = acc1 + tileA[lid.y * 4u + 1u][j] * bv;
+      acc2 = acc2 + tileA[lid.y * 4u + 2u][j] * bv;
+      acc3 = acc3 + tileA[lid.y * 4u + 3u][j] * bv;
     }
     workgroupBarrier();
   }
-  if (outRow < m && outCol < n) {
-    out[batch * m * n + outRow * n + outCol] = acc;
+  let row0 = blockRow + lid.y * 4u;
+  let col0 = blockCol + lid.x * 4u;
+  var rows = array<${v}, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < 4u; r = r + 1u) {
+    let row = row0 + r;
+    if (row < m) {
+      for (var c = 0u; c < 4u; c = c + 1u) {
+        if (col0 + c < n) { out[batch * m * n + row * n + col0 + c] = rows[r][c]; }
+      }
+    }
+  }
+}`;
+}
+
+/**
+ * gather along an axis: x viewed as [outer, len, inner], out as [outer, m,
+ * inner] with out[o, j, i] = x[o, idx[j], i]; negative indices count from
+ * the end, out-of-range ones are clamped (a GPU kernel cannot throw; the CPU
+ * backends refuse them). params (u32): [n, len, m, inner].
+ */
+export function indexGatherSource(dtype: DType): string {
+  const t = wgslType(dtype);
+  return `@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> out: array<${t}>;
+@group(0) @binding(3) var<storage, read> params: array<u32>;
+${ENTRY} {
+  ${INDEX}
+  if (i >= params[0]) { return; }
+  let len = params[1];
+  let m = params[2];
+  let inner = params[3];
+  let within = i % inner;
+  let j = (i / inner) % m;
+  let o = i / (inner * m);
+  var k = idx[j];
+  if (k < 0) { k = k + i32(len); }
+  let kk = u32(clamp(k, 0, i32(len) - 1));
+  out[i] = x[(o * len + kk) * inner + within];
+}`;
+}
+
+/**
+ * scatterAdd along an axis, into a cleared out [outer, len, inner]: each
+ * update u[o, j, i] is added to out[o, idx[j], i] atomically (float32 by a
+ * compare-and-swap loop on the bits: WGSL has no float atomics), so repeated
+ * indices sum; out-of-range indices are dropped. params (u32): [n, len, m, inner].
+ */
+export function scatterAddSource(dtype: DType): string {
+  const float = dtype === "float32";
+  const add = float
+    ? `var old = atomicLoad(&out[dst]);
+  loop {
+    let next = bitcast<u32>(bitcast<f32>(old) + u[i]);
+    let r = atomicCompareExchangeWeak(&out[dst], old, next);
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }`
+    : `atomicAdd(&out[dst], u[i]);`;
+  return `@group(0) @binding(0) var<storage, read> u: array<${wgslType(dtype)}>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> out: array<atomic<${float ? "u32" : "i32"}>>;
+@group(0) @binding(3) var<storage, read> params: array<u32>;
+${ENTRY} {
+  ${INDEX}
+  if (i >= params[0]) { return; }
+  let len = params[1];
+  let m = params[2];
+  let inner = params[3];
+  let within = i % inner;
+  let j = (i / inner) % m;
+  let o = i / (inner * m);
+  var k = idx[j];
+  if (k < 0) { k = k + i32(len); }
+  if (k < 0 || k >= i32(len)) { return; }
+  let dst = (o * len + u32(k)) * inner + within;
+  ${add}
+}`;
+}
+
+/**
+ * Running sums along an axis: x viewed as [outer, len, inner], one thread
+ * per (outer, inner) line summing it in order (from the end when reverse).
+ * params (u32): [lines, len, inner, reverse].
+ */
+export function cumsumSource(dtype: DType): string {
+  const t = wgslType(dtype);
+  return `@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> out: array<${t}>;
+@group(0) @binding(2) var<storage, read> params: array<u32>;
+${ENTRY} {
+  ${INDEX}
+  if (i >= params[0]) { return; }
+  let len = params[1];
+  let inner = params[2];
+  let reverse = params[3] == 1u;
+  let base = (i / inner) * len * inner + i % inner;
+  var acc = ${t}(0);
+  for (var s = 0u; s < len; s = s + 1u) {
+    let k = select(s, len - 1u - s, reverse);
+    let at = base + k * inner;
+    acc = acc + x[at];
+    out[at] = acc;
+  }
+}`;
+}
+
+/**
+ * argmax / argmin of each row of x [rows, cols] (int32 positions): one
+ * workgroup per row; each thread keeps its best (value, position) over a
+ * strided part of the row, then a tree in workgroup memory. NaN wins (the
+ * first NaN), ties go to the first position, as on the CPU backends.
+ * params (u32): [rows, cols].
+ */
+export function argReduceSource(op: "argmax" | "argmin", dtype: DType): string {
+  const t = wgslType(dtype);
+  const better = op === "argmax" ? "a > b" : "a < b";
+  // By the bits: WGSL lets compilers assume that no NaN occurs, so a != a may fold to false.
+  const isNan = t === "f32" ? "isNanF32(a)" : "false";
+  return `${t === "f32" ? WGSL_LIBRARY.isNanF32 : ""}
+fn isNan(a: ${t}) -> bool { return ${isNan}; }
+// Whether (a, ia) comes before (b, ib): NaN first, then the extreme value, then the lower position.
+fn wins(a: ${t}, ia: u32, b: ${t}, ib: u32) -> bool {
+  if (ib == 0xffffffffu) { return ia != 0xffffffffu; }
+  if (ia == 0xffffffffu) { return false; }
+  if (isNan(a) || isNan(b)) { return select(false, ia < ib || !isNan(b), isNan(a)); }
+  if (a == b) { return ia < ib; }
+  return ${better};
+}
+@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> out: array<i32>;
+@group(0) @binding(2) var<storage, read> params: array<u32>;
+var<workgroup> bestValue: array<${t}, ${WORKGROUP}>;
+var<workgroup> bestAt: array<u32, ${WORKGROUP}>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  let rows = params[0];
+  let cols = params[1];
+  var value = ${t}(0);
+  var at = 0xffffffffu;
+  if (row < rows) {
+    for (var c = lid; c < cols; c = c + ${WORKGROUP}u) {
+      let v = x[row * cols + c];
+      if (wins(v, c, value, at)) { value = v; at = c; }
+    }
+  }
+  bestValue[lid] = value;
+  bestAt[lid] = at;
+  workgroupBarrier();
+  for (var half = ${WORKGROUP / 2}u; half > 0u; half = half / 2u) {
+    if (lid < half && wins(bestValue[lid + half], bestAt[lid + half], bestValue[lid], bestAt[lid])) {
+      bestValue[lid] = bestValue[lid + half];
+      bestAt[lid] = bestAt[lid + half];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u && row < rows) {
+    out[row] = i32(bestAt[0]);
   }
 }`;
 }

@@ -17,6 +17,7 @@ import {
   BufferUsage,
   type Gpu,
   type GpuBuffer,
+  type GpuCommandEncoder,
   type GpuComputePipeline,
   type GpuDevice,
   MAP_READ_MODE,
@@ -123,19 +124,51 @@ function releaseBuffer(buffer: GpuBuffer): void {
   pooledBytes += buffer.size;
 }
 
-/** Storage buffers created so far and those now free in the pool (for tests). */
-export function gpuBufferStats(): { created: number; pooled: number } {
+let dispatches = 0;
+
+/**
+ * Counters of the webgpu backend: storage buffers created so far, those now
+ * free in the pool, and compute dispatches encoded so far (a fused jit group
+ * is one dispatch). Internal (not exported from the package): for tests and
+ * for seeing what a program costs.
+ */
+export function gpuBufferStats(): { created: number; pooled: number; dispatches: number } {
   let pooled = 0;
   for (const list of context?.pool.values() ?? []) pooled += list.length;
-  return { created: createdBuffers, pooled };
+  return { created: createdBuffers, pooled, dispatches };
 }
 
-/** Device memory owned by one or more arrays (a reshape shares its input's). */
+/**
+ * Device memory owned by one or more arrays (a reshape shares its input's).
+ * Pooled storage returns to the pool when no array holds it; a jitted
+ * program's arena buffers (`pooled` false) belong to the program instead.
+ */
 export class GpuStorage {
-  constructor(readonly buffer: GpuBuffer) {
-    storageRegistry.register(this, buffer);
+  constructor(
+    readonly buffer: GpuBuffer,
+    pooled = true,
+  ) {
+    if (pooled) storageRegistry.register(this, buffer);
   }
 }
+
+/**
+ * A buffer owned by a jitted program (its arena): never pooled, rewritten by
+ * each call of the program (safe: the queue runs submissions in order).
+ */
+export function arenaBuffer(elements: number): GpuBuffer {
+  createdBuffers++;
+  return ctx().device.createBuffer({
+    size: sizeClass(Math.max(elements, 1) * 4),
+    usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+  });
+}
+
+/** The device's limit on storage buffers bound to one shader. */
+export function storageBufferLimit(): number {
+  return ctx().device.limits.maxStorageBuffersPerShaderStage;
+}
+
 const storageRegistry = new FinalizationRegistry<GpuBuffer>(releaseBuffer);
 
 // ------------------------------------------------------------- arrays --
@@ -162,6 +195,10 @@ export class GpuArray extends ConcreteArray {
     super(shape, dtype, undefined);
   }
 
+  override get onHost(): boolean {
+    return false;
+  }
+
   override get buffer(): TypedArray {
     throw syncReadError("data");
   }
@@ -171,6 +208,7 @@ export class GpuArray extends ConcreteArray {
   }
 
   override async readAsync(): Promise<TypedArray> {
+    if (batch !== null) throw new Error("internal error: a GPU read inside a batched submission");
     const c = ctx();
     const n = shapeSize(this.shape);
     const bytes = n * 4;
@@ -264,28 +302,84 @@ export function dispatch(
 ): void {
   const c = ctx();
   const p = pipeline(source);
+  dispatches++;
   const metaBuf = metaBuffer(meta, signedMeta);
   const entries = [...buffers, metaBuf].map((buffer, binding) => ({
     binding,
     resource: { buffer },
   }));
   const group = c.device.createBindGroup({ layout: p.getBindGroupLayout(0), entries });
-  const enc = c.device.createCommandEncoder();
+  const enc = batch?.encoder ?? c.device.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(p);
   pass.setBindGroup(0, group);
   pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
   pass.end();
-  c.device.queue.submit([enc.finish()]);
+  if (batch !== null) {
+    // Released after the batch's submit: queue.writeBuffer runs before the batch's
+    // commands, so a parameter buffer reused inside the batch would be overwritten early.
+    batch.held.push(metaBuf);
+    return;
+  }
+  submit(enc);
   releaseBuffer(metaBuf);
+}
+
+let submits = 0;
+
+function submit(enc: GpuCommandEncoder): void {
+  submits++;
+  ctx().device.queue.submit([enc.finish()]);
+}
+
+/** Command buffers submitted so far (a jitted program's call is one). For tests. */
+export function gpuSubmitCount(): number {
+  return submits;
+}
+
+/** The open batch: one command encoder collecting every dispatch until `endBatch`. */
+let batch: { encoder: GpuCommandEncoder; held: GpuBuffer[]; depth: number } | null = null;
+
+/**
+ * Runs `body` with every dispatch and clear it encodes collected into one
+ * command buffer, submitted at the end (also when body throws): a jitted
+ * program's call is one submission instead of one per dispatch. Uploads
+ * (queue.writeBuffer) inside still run before the batch's commands, which
+ * is what they need (fresh buffers); nothing inside may read back.
+ */
+export function inOneSubmission<T>(body: () => T): T {
+  if (batch !== null) {
+    batch.depth++;
+  } else {
+    batch = { encoder: ctx().device.createCommandEncoder(), held: [], depth: 1 };
+  }
+  const open = batch;
+  try {
+    return body();
+  } finally {
+    open.depth--;
+    if (open.depth === 0) {
+      batch = null;
+      submit(open.encoder);
+      for (const b of open.held) releaseBuffer(b);
+    }
+  }
+}
+
+/** A GPU array over a buffer the caller owns (a jitted program's arena). */
+export function arenaGpuArray(shape: Shape, dtype: DType, buffer: GpuBuffer): GpuArray {
+  return new GpuArray(shape, dtype, new GpuStorage(buffer, false));
 }
 
 /** Sets every element of `x` to zero (a fresh pooled buffer holds old contents). */
 export function clearGpuArray(x: GpuArray): void {
-  const c = ctx();
-  const enc = c.device.createCommandEncoder();
+  if (batch !== null) {
+    batch.encoder.clearBuffer(x.storage.buffer);
+    return;
+  }
+  const enc = ctx().device.createCommandEncoder();
   enc.clearBuffer(x.storage.buffer);
-  c.device.queue.submit([enc.finish()]);
+  submit(enc);
 }
 
 /** The device's limit on workgroups along one dispatch dimension. */
