@@ -30,7 +30,16 @@ export class Var implements Aval {
  * within a program): much cheaper than a Map on long programs.
  */
 export class VarMap<T> {
-  private readonly values: (T | undefined)[] = [];
+  private readonly values: (T | undefined)[];
+  /**
+   * `size`: more than the largest id expected, when known: the array is then
+   * allocated whole (V8 keeps `new Array(n)` in its fast mode, 10^6 elements
+   * included), and stays so even when a high id is set first (a backward
+   * sweep), instead of turning into a dictionary.
+   */
+  constructor(size = 0) {
+    this.values = size > 0 ? new globalThis.Array<T | undefined>(size) : [];
+  }
   get(v: Var): T | undefined {
     return this.values[v.id];
   }

@@ -31,7 +31,8 @@
  * and never reach these equations.
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import type { MultiPrimitive, Primitive } from "../core/primitive.js";
+import type { DType } from "../core/dtype.js";
+import type { MultiPrimitive, Primitive, SimplifyQuery } from "../core/primitive.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
 import { Jaxpr, type JaxprEqn, type MultiEqn, type SingleEqn, Var, VarMap } from "./jaxpr.js";
 
@@ -71,16 +72,13 @@ export interface PassStats {
 
 /** Runs folding, simplification and CSE in one sweep, then DCE. */
 export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
-  let nextId = 0;
-  for (const v of [...jaxpr.constVars, ...jaxpr.inVars]) nextId = Math.max(nextId, v.id + 1);
-  for (const e of jaxpr.eqns) {
-    if (e.outs === undefined) nextId = Math.max(nextId, e.out.id + 1);
-    else for (const v of e.outs) nextId = Math.max(nextId, v.id + 1);
-  }
+  let nextId = maxVarId(jaxpr) + 1;
 
   const constVars: Var[] = [...jaxpr.constVars];
   const consts: Array[] = [...jaxpr.consts];
-  const known = new VarMap<ConcreteArray>();
+  // ids of new constants follow nextId: room for some
+  const idSpan = nextId + 1024;
+  const known = new VarMap<ConcreteArray>(idSpan);
   jaxpr.constVars.forEach((v, i) => {
     const c = jaxpr.consts[i];
     if (c instanceof ConcreteArray) known.set(v, c);
@@ -94,7 +92,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   };
 
   /** Variables known to hold one value everywhere (constants, broadcasts of scalars). */
-  const uniform = new VarMap<number>();
+  const uniform = new VarMap<number>(idSpan);
   const uniformOf = (v: Var | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const u = uniform.get(v);
@@ -106,9 +104,10 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     uniform.set(v, first);
     return first;
   };
-  const subst = new VarMap<Var>();
+  const subst = new VarMap<Var>(idSpan);
   const resolve = (v: Var): Var => subst.get(v) ?? v;
-  const producer = new VarMap<SingleEqn>();
+  const producer = new VarMap<SingleEqn>(idSpan);
+  const query = new EquationQuery(producer, uniformOf);
   const seen = new Map<Primitive, Map<string, Map<number | string, Var>>>();
   const eqns: JaxprEqn[] = [];
   const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
@@ -138,13 +137,20 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     eqns.push({ prim: eqn.prim, params: eqn.params, inputs, out: eqn.out, outs: eqn.outs });
   };
 
-  for (const original of jaxpr.eqns) {
+  // Index loops and no per-equation closures below: this runs once per
+  // program, mostly before V8 has optimised it.
+  const all = jaxpr.eqns;
+  for (let e = 0; e < all.length; e++) {
+    const original = all[e]!;
     if (original.outs !== undefined) {
       multiEqn(original);
       continue;
     }
     let eqn: SingleEqn = original;
-    let inputs: readonly Var[] = eqn.inputs.map(resolve);
+    const given = eqn.inputs;
+    const resolved = new globalThis.Array<Var>(given.length);
+    for (let i = 0; i < given.length; i++) resolved[i] = resolve(given[i]!);
+    let inputs: readonly Var[] = resolved;
     // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
     // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
     // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
@@ -158,19 +164,20 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
       inputs = rewritten.inputs;
     }
     const prim = eqn.prim;
-    const values = inputs.map((v) => known.get(v));
     let allKnown = true;
-    for (const c of values) if (c === undefined) allKnown = false;
+    for (let i = 0; i < inputs.length && allKnown; i++)
+      if (known.get(inputs[i]!) === undefined) allKnown = false;
 
     // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
     if (allKnown && prim.name !== "broadcastInDim" && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
-      subst.set(eqn.out, newConst(prim.impl(values as ConcreteArray[], eqn.params)));
+      const values = inputs.map((v) => known.get(v)!);
+      subst.set(eqn.out, newConst(prim.impl(values, eqn.params)));
       s.folded++;
       continue;
     }
 
     // Algebraic simplification.
-    const simplified = simplify(eqn, inputs, producer, uniformOf);
+    const simplified = simplify(eqn, inputs, query);
     if (simplified !== null) {
       s.simplified++;
       subst.set(eqn.out, simplified);
@@ -188,9 +195,10 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     let key: number | string;
     if (inputs.length === 1) key = inputs[0]!.id;
     else if (inputs.length === 2) {
-      let [i0, i1] = [inputs[0]!.id, inputs[1]!.id];
-      if (i1 < i0 && prim.elementwise?.commutative === true) [i0, i1] = [i1, i0];
-      key = -(i0 * ID_SPAN + i1) - 1;
+      const a = inputs[0]!.id;
+      const b = inputs[1]!.id;
+      const swap = b < a && prim.elementwise?.commutative === true;
+      key = swap ? -(b * ID_SPAN + a) - 1 : -(a * ID_SPAN + b) - 1;
     } else key = inputs.map((v) => v.id).join(",");
     const prev = table.get(key);
     if (prev !== undefined) {
@@ -310,31 +318,49 @@ function matmulOfTranspose(
 }
 
 /**
+ * The view of one equation that a primitive's `simplify` rule gets. One
+ * object serves a whole run of the passes, pointed at each equation in
+ * turn (`at`): long programs then create no closures per equation, which
+ * matters most before V8 has optimised this code (a program's first jit).
+ */
+class EquationQuery implements SimplifyQuery<Var, unknown> {
+  inputs: readonly Var[] = [];
+  params: unknown = undefined;
+  outDtype: DType = "float64";
+  private out: Var | undefined = undefined;
+  constructor(
+    private readonly producers: VarMap<JaxprEqn>,
+    private readonly uniformOf: (v: Var | undefined) => number | undefined,
+  ) {}
+  at(eqn: SingleEqn, inputs: readonly Var[]): this {
+    this.inputs = inputs;
+    this.params = eqn.params;
+    this.outDtype = eqn.out.dtype;
+    this.out = eqn.out;
+    return this;
+  }
+  uniform(i: number): number | undefined {
+    return this.uniformOf(this.inputs[i]);
+  }
+  producer(v: Var): SingleEqn | undefined {
+    const p = this.producers.get(v);
+    return p === undefined || p.outs !== undefined ? undefined : p;
+  }
+  fits(v: Var | undefined): v is Var {
+    const out = this.out!;
+    return v !== undefined && shapesEqual(v.shape, out.shape) && v.dtype === out.dtype;
+  }
+}
+
+/**
  * An existing variable equal to the equation's result (bit for bit), by the
  * primitive's declared `simplify` rule; null when it has none or it does
  * not apply.
  */
-function simplify(
-  eqn: SingleEqn,
-  inputs: readonly Var[],
-  producer: VarMap<JaxprEqn>,
-  uniformOf: (v: Var | undefined) => number | undefined,
-): Var | null {
+function simplify(eqn: SingleEqn, inputs: readonly Var[], query: EquationQuery): Var | null {
   const rule = eqn.prim.simplify;
   if (rule === undefined) return null;
-  const out = eqn.out;
-  return rule<Var>({
-    inputs,
-    params: eqn.params,
-    outDtype: out.dtype,
-    uniform: (i) => uniformOf(inputs[i]),
-    producer: (v) => {
-      const p = producer.get(v);
-      return p === undefined || p.outs !== undefined ? undefined : p;
-    },
-    fits: (v): v is Var =>
-      v !== undefined && shapesEqual(v.shape, out.shape) && v.dtype === out.dtype,
-  });
+  return rule<Var>(query.at(eqn, inputs));
 }
 
 /**
@@ -355,8 +381,22 @@ function pruneUnusedOutputs(e: MultiEqn, live: VarMap<true>): MultiEqn | null {
  * Drops equations whose results are not used (a backward sweep from the
  * outputs), and unused outputs of multi-output primitives that can prune them.
  */
+/** The largest variable id in a program (-1 if it has none). */
+function maxVarId(jaxpr: Jaxpr): number {
+  let top = -1;
+  for (let i = 0; i < jaxpr.constVars.length; i++) top = Math.max(top, jaxpr.constVars[i]!.id);
+  for (let i = 0; i < jaxpr.inVars.length; i++) top = Math.max(top, jaxpr.inVars[i]!.id);
+  const eqns = jaxpr.eqns;
+  for (let i = 0; i < eqns.length; i++) {
+    const e = eqns[i]!;
+    if (e.outs === undefined) top = Math.max(top, e.out.id);
+    else for (let j = 0; j < e.outs.length; j++) top = Math.max(top, e.outs[j]!.id);
+  }
+  return top;
+}
+
 export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
-  const live = new VarMap<true>();
+  const live = new VarMap<true>(maxVarId(jaxpr) + 1);
   for (const v of jaxpr.outVars) live.set(v, true);
   const kept: JaxprEqn[] = [];
   for (let i = jaxpr.eqns.length - 1; i >= 0; i--) {
@@ -374,7 +414,8 @@ export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
       }
     }
     kept.push(e);
-    for (const v of e.inputs) live.set(v, true);
+    const inputs = e.inputs;
+    for (let k = 0; k < inputs.length; k++) live.set(inputs[k]!, true);
   }
   kept.reverse();
   const constVars: Var[] = [];

@@ -144,12 +144,17 @@ function matmulOne(
     if (transposeB) rt.kernels[`packStrided_${dtype}`]!(bRaw, bPack, nr, n, k, k, 1, 0, nPanels);
     else rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
   };
-  const c = view(rt, dtype, cPtr, mPanels * mr * ldc);
-  /** Copies the rows of row panels p0..p1-1 of C out (dropping the padding). */
-  const copyRows = (p0: number, p1: number): void => {
+  /**
+   * Copies the rows of row panels p0..p1-1 of C out (dropping the padding),
+   * from `rows`, the address of row p0 * mr (in C, or where a thread put them).
+   */
+  const copyRows = (p0: number, p1: number, rows: number): void => {
     const [r0, r1] = [p0 * mr, Math.min(p1 * mr, m)];
-    if (ldc === n) out.set(c.subarray(r0 * n, r1 * n), outOffset + r0 * n);
-    else for (let i = r0; i < r1; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
+    const c = view(rt, dtype, rows, (r1 - r0) * ldc);
+    if (ldc === n) out.set(c, outOffset + r0 * n);
+    else
+      for (let i = 0; i < r1 - r0; i++)
+        out.set(c.subarray(i * ldc, i * ldc + n), outOffset + (r0 + i) * n);
   };
   // Each finished chunk of C is copied out while the other threads still compute (threads.ts).
   const aOperand = { raw: aRaw, pack: aPack, m, transposed: transposeA, prepare: prepareA };

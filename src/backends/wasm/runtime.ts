@@ -33,6 +33,11 @@ export interface WasmRuntime {
   top: number;
   /** Largest arena (bytes); calls that need more run in JS. */
   maxBytes: number;
+  /**
+   * Where `resetArena` starts the arena while a worker thread still works
+   * on an earlier call's blocks (set by threads.ts; null: at the bottom).
+   */
+  arenaFloor: ((rt: WasmRuntime) => number) | null;
 }
 
 let runtime: WasmRuntime | undefined;
@@ -81,6 +86,7 @@ function instantiate(
     relaxed,
     top: CONTROL_BYTES,
     maxBytes: MAX_PAGES * PAGE,
+    arenaFloor: null,
   };
   return runtime;
 }
@@ -133,9 +139,12 @@ export function getRuntime(): WasmRuntime {
   return rt;
 }
 
-/** Starts a kernel call: frees the whole arena. */
+/**
+ * Starts a kernel call: frees the whole arena (all of it above the blocks
+ * that a late worker thread still uses, see threads.ts).
+ */
 export function resetArena(rt: WasmRuntime): void {
-  rt.top = CONTROL_BYTES;
+  rt.top = rt.arenaFloor === null ? CONTROL_BYTES : rt.arenaFloor(rt);
 }
 
 /**

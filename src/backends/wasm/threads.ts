@@ -7,28 +7,42 @@
  *
  * Hand-off is through control words at the bottom of the shared memory
  * (Atomics, no messages per job): for worker w, slot w holds
- *   [seq, done, kind, arg0, arg1, ..., failed at index 10, ready at 11].
+ *   [seq, state, kind, arg0, arg1, ..., failed at index 10, ready at 11].
  * kind 0 / 1: gemm_float32 / gemm_float64 with args
  *   (aPack, bPack, c, k, nPanels, mPanels, chunk), at index 12 the address
  *   of one done flag (i32) per chunk, and at 13..15 the raw A, its rows m
  *   and whether it is stored transposed: the threads take chunks of `chunk`
  *   row panels from a shared counter until all mPanels are done, so a
  *   thread slowed down by the host takes fewer, pack the chunk's A panels
- *   (once word 9 of slot 0 says A is in place), compute it (once it says B
- *   is packed), and flag it, so that the caller can copy it out while the
- *   others compute;
+ *   (once the job's inputs word says A is in place), compute it (once it
+ *   says B is packed), and flag it, so that the caller can copy it out
+ *   while the others compute. The counter and the inputs word are the two
+ *   words before the done flags (in the arena: each job has its own);
  * kind 2: a jit group function with args (module id, bytes address, byte
  *   length, address of the float64 call arguments followed by their
  *   strides, argument count, number of chunks, elements per chunk), the
- *   done flags at index 12, the element count at 13 and the lanes per
- *   vector at 14: chunks are taken and flagged as for a matrix product,
- *   once word 9 of slot 0 says their inputs are in place. Workers
+ *   done flags at index 12, the element count at 13, the lanes per vector
+ *   at 14 and the thread number (which scratch area) at 15: chunks are
+ *   taken and flagged as for a matrix product, once the job's inputs word
+ *   says their inputs are in place. Workers
  *   sit in Atomics.wait and cannot take messages, so a group module travels
  *   as bytes in the shared memory the first time a worker needs it; the
  *   worker compiles it, instantiates it on the memory, and keeps it by id.
- * The caller writes the job, bumps `seq` and notifies; the worker runs it,
- * stores `failed` (1 if it trapped) and `done = seq`, and notifies; the
- * caller waits for `done` and throws if a share failed.
+ * The caller writes the job, sets `state` to posted, bumps `seq` and
+ * notifies. A woken worker runs the job only if it moves `state` from
+ * posted to running (compare-exchange), and when done stores `failed` (1
+ * if it trapped) and sets `state` back to idle. The calling thread never
+ * waits for a worker that has not started: it computes every chunk that no
+ * worker has taken, and then moves each still-posted job to cancelled (the
+ * same compare-exchange, so exactly one side wins). A running worker holds
+ * at most one chunk: the caller waits about two of its own chunk times,
+ * then computes that chunk again itself (a jit group's in place, since it
+ * gives the same values whichever thread computes it; a matrix product's
+ * into a spare block, since its k-blocks add into C) and leaves the late
+ * worker to finish in the background, its job's arena blocks kept out of
+ * later calls' way until it is done (`arenaFloor`). So a call finishes in
+ * about one-thread time even if no worker ever wakes, and a worker the
+ * host deschedules mid-chunk does not stall it.
  *
  * Threads are created on first use (Node; browsers with cross-origin
  * isolation), synchronously where the engine allows it, so that a plain
@@ -38,6 +52,7 @@
  * on the calling thread.
  */
 import { MATH_IMPORTS } from "./mathKernels.js";
+import { MATMUL_TILE } from "./matmulKernel.js";
 import { CONTROL_BYTES, type WasmRuntime, alloc } from "./runtime.js";
 import { type WorkerLayout, type WorkerStart, workerSource } from "./workerProgram.js";
 
@@ -61,6 +76,8 @@ let starting: Promise<number> | undefined;
 let ctl: Int32Array | undefined;
 /** Whether this thread may block in Atomics.wait (not a browser main thread). */
 let canBlock = true;
+/** The runtime the pool works on (whose arena floor late workers may raise). */
+let poolRuntime: WasmRuntime | undefined;
 /** Bumped at every launch: a new pool's workers have compiled no group module yet. */
 let poolGeneration = 0;
 
@@ -75,18 +92,21 @@ const GEMM_A_RAW = 13;
 /** Indices of a jit group job's element count and lanes per vector. */
 const GROUP_ELEMENTS = 13;
 const GROUP_LANES = 14;
+/** Index of a jit group job's thread number (1, 2, ...: which scratch area is the worker's). */
+const GROUP_THREAD = 15;
+/** Index of a slot's job state, and its values. */
+const STATE = 1;
+const IDLE = 0;
+const POSTED = 1;
+const RUNNING = 2;
+const CANCELLED = 3;
 /**
- * Word 8 of slot 0 (which has no worker): the next chunk of the kernel being
- * computed (a row panel of a matrix product, a chunk index of a jit group),
- * taken by every thread with Atomics.add.
+ * Word 10 of slot 0, a test hook: 1 makes woken workers wait before looking
+ * at their job, 2 makes them wait after taking a chunk; word 11
+ * counts the waits.
  */
-const NEXT_CHUNK = 8;
-/**
- * Word 9 of slot 0: how many chunks of the jit group being computed have
- * their inputs in place, or for a matrix product 1 once A is in place and 2
- * once B is packed (the caller copies them in while the workers start).
- */
-const READY_CHUNKS = 9;
+const HOLD = 10;
+const HELD = 11;
 /**
  * A worker waiting for inputs the caller is copying in right now spins this
  * many times before it sleeps in Atomics.wait: being put to sleep and woken
@@ -112,8 +132,13 @@ const LAYOUT: WorkerLayout = {
   gemmARaw: GEMM_A_RAW,
   groupElements: GROUP_ELEMENTS,
   groupLanes: GROUP_LANES,
-  nextChunk: NEXT_CHUNK,
-  readyChunks: READY_CHUNKS,
+  groupThread: GROUP_THREAD,
+  state: STATE,
+  stateIdle: IDLE,
+  statePosted: POSTED,
+  stateRunning: RUNNING,
+  hold: HOLD,
+  held: HELD,
   spinsBeforeSleep: SPINS_BEFORE_SLEEP,
   kindGemmF32: GEMM_F32,
   kindGemmF64: GEMM_F64,
@@ -155,6 +180,9 @@ export async function stopWasmThreads(): Promise<void> {
   if (p === undefined) return;
   for (let slot = 1; slot <= p.workers; slot++) Atomics.store(ctl!, slot * SLOT_INTS + READY, 0);
   await p.stop();
+  // terminated workers write nothing more: their jobs' blocks are free
+  stragglers = [];
+  if (poolRuntime !== undefined) poolRuntime.arenaFloor = null;
 }
 
 /** The parts of Node's modules used here (the core is built without Node's types). */
@@ -233,7 +261,12 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
   const words = new Int32Array(rt.memory.buffer, 0, CONTROL_BYTES / 4);
   const mathNames = Object.keys(MATH_IMPORTS);
   poolGeneration++;
-  for (let slot = 1; slot <= maxSlots; slot++) Atomics.store(words, slot * SLOT_INTS + READY, 0);
+  poolRuntime = rt;
+  Atomics.store(words, HOLD, 0);
+  for (let slot = 1; slot <= maxSlots; slot++) {
+    Atomics.store(words, slot * SLOT_INTS + READY, 0);
+    Atomics.store(words, slot * SLOT_INTS + STATE, IDLE);
+  }
   if (g.process?.versions?.node !== undefined) {
     // No await before the workers exist where the modules can be had
     // synchronously: this runs inside the caller's first large kernel.
@@ -318,41 +351,155 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
 }
 
 /**
- * Worker slots (1, 2, ...) a kernel may use now: 0 where threads are
- * unavailable or still starting; at most `setWasmThreadLimit`. The first
- * call starts the pool.
+ * A worker still computing a chunk of a job that the calling
+ * thread has finished without it (see `runCallerShare`), and the top of
+ * that job's arena blocks, which no later call may reuse until it is done.
  */
-export function usableWorkers(rt: WasmRuntime): number {
-  if (pool === undefined && starting === undefined && rt.shared) void startWasmThreads(rt);
-  if (ctl === undefined || pool === undefined) return 0;
-  // the workers from slot 1 that are ready
-  const most = Math.min(pool.workers, workerLimit);
-  let n = 0;
-  while (n < most && Atomics.load(ctl, (n + 1) * SLOT_INTS + READY) === 1) n++;
-  return n;
+interface Straggler {
+  slot: number;
+  top: number;
+}
+let stragglers: Straggler[] = [];
+
+/** Forgets the stragglers that have finished; true if none is left. */
+function pruneStragglers(): boolean {
+  const words = ctl;
+  if (words === undefined) stragglers = [];
+  else
+    stragglers = stragglers.filter(
+      (s) => Atomics.load(words, s.slot * SLOT_INTS + STATE) === RUNNING,
+    );
+  return stragglers.length === 0;
 }
 
-/** Writes a job (kind, then its arguments) into worker `slot`, wakes it; returns its sequence number. */
-function post(slot: number, job: readonly number[]): number {
+/**
+ * The lowest arena address a new call may use: above the blocks of every
+ * job a straggler still works on (installed as the runtime's `arenaFloor`
+ * while there is one).
+ */
+function stragglerFloor(rt: WasmRuntime): number {
+  if (pruneStragglers()) {
+    rt.arenaFloor = null;
+    return CONTROL_BYTES;
+  }
+  return stragglers.reduce((top, s) => Math.max(top, s.top), CONTROL_BYTES);
+}
+
+/**
+ * The worker slots (1, 2, ...) a kernel may use now: ready, and not
+ * finishing a chunk of an earlier job; none where threads are unavailable
+ * or still starting; at most `setWasmThreadLimit`. The first call starts
+ * the pool.
+ */
+function freeWorkerSlots(rt: WasmRuntime): number[] {
+  if (pool === undefined && starting === undefined && rt.shared) void startWasmThreads(rt);
+  if (ctl === undefined || pool === undefined) return [];
+  pruneStragglers();
+  const slots: number[] = [];
+  for (let slot = 1; slot <= pool.workers && slots.length < workerLimit; slot++) {
+    if (Atomics.load(ctl, slot * SLOT_INTS + READY) !== 1) break;
+    if (!stragglers.some((s) => s.slot === slot)) slots.push(slot);
+  }
+  return slots;
+}
+
+/**
+ * How many workers a kernel may use now: 0 where threads are unavailable
+ * or still starting; at most `setWasmThreadLimit`. The first call starts
+ * the pool.
+ */
+export function usableWorkers(rt: WasmRuntime): number {
+  return freeWorkerSlots(rt).length;
+}
+
+/** Writes a job (kind, then its arguments) into worker `slot` and wakes it. */
+function post(slot: number, job: readonly number[]): void {
   const words = ctl!;
   const base = slot * SLOT_INTS;
   words.set(job, base + 2);
-  const seq = (words[base]! + 1) | 0;
-  Atomics.store(words, base, seq);
+  Atomics.store(words, base + STATE, POSTED);
+  Atomics.store(words, base, (words[base]! + 1) | 0);
   Atomics.notify(words, base);
-  return seq;
 }
 
-/** Waits until worker `slot` has finished job `seq`; returns whether it trapped. */
-function awaitJob(slot: number, seq: number): boolean {
+/**
+ * Cancels worker `slot`'s job if it has not started (it will find the job
+ * cancelled when it wakes, and leave it); returns whether it did.
+ */
+function cancelUnstarted(slot: number): boolean {
+  const at = slot * SLOT_INTS + STATE;
+  if (Atomics.compareExchange(ctl!, at, POSTED, CANCELLED) !== POSTED) return false;
+  jobsCancelled++;
+  return true;
+}
+
+/**
+ * Waits until worker `slot` is no longer running a job, or until
+ * `deadline` (a performance.now() time); returns whether it finished.
+ */
+function waitForWorker(slot: number, deadline = Infinity): boolean {
   const words = ctl!;
-  const base = slot * SLOT_INTS;
-  for (;;) {
-    const done = Atomics.load(words, base + 1);
-    if (done === seq) break;
-    if (canBlock) Atomics.wait(words, base + 1, done, 1000);
+  const at = slot * SLOT_INTS + STATE;
+  if (Atomics.load(words, at) !== RUNNING) return true;
+  const t0 = performance.now();
+  for (let now = t0; Atomics.load(words, at) === RUNNING; now = performance.now()) {
+    if (now >= deadline) break;
+    // the worker notifies when it leaves the job (a browser main thread cannot block)
+    if (canBlock) Atomics.wait(words, at, RUNNING, Math.min(1000, deadline - now));
   }
-  return Atomics.load(words, base + FAILED) !== 0;
+  joinWaitMs += performance.now() - t0;
+  return Atomics.load(words, at) !== RUNNING;
+}
+
+/** Whether worker `slot` trapped in the job it last finished. */
+function workerFailed(slot: number): boolean {
+  return Atomics.load(ctl!, slot * SLOT_INTS + FAILED) !== 0;
+}
+
+let jobsCancelled = 0;
+let joinWaitMs = 0;
+let chunksRecomputed = 0;
+
+/** How many worker jobs the calling thread has cancelled so far, unstarted (for tests). */
+export function wasmJobsCancelled(): number {
+  return jobsCancelled;
+}
+
+/**
+ * Counters since the process started, for benchmarks and tests: worker
+ * jobs cancelled unstarted, milliseconds the calling thread spent waiting
+ * for running workers once no chunk was left, jit group chunks computed by
+ * the workers, and chunks of late workers that the calling thread computed
+ * again itself.
+ */
+export function wasmThreadStats(): {
+  cancelled: number;
+  joinWaitMs: number;
+  workerChunks: number;
+  recomputed: number;
+} {
+  return {
+    cancelled: jobsCancelled,
+    joinWaitMs,
+    workerChunks: groupChunksOnWorkers,
+    recomputed: chunksRecomputed,
+  };
+}
+
+/**
+ * Test hook, standing in for a worker the host does not schedule: with
+ * "beforeJob", woken workers wait before they look at their job; with
+ * "midChunk", a worker that has taken a chunk waits before computing it. "none" lets them go on.
+ */
+export function holdWasmWorkers(hold: "none" | "beforeJob" | "midChunk"): void {
+  if (ctl === undefined) return;
+  Atomics.store(ctl, HOLD, hold === "none" ? 0 : hold === "beforeJob" ? 1 : 2);
+  if (hold === "none") Atomics.notify(ctl, HOLD);
+}
+
+/** How many times workers have stopped at a `holdWasmWorkers` hold (for tests). */
+export function wasmWorkerHolds(): number {
+  return ctl === undefined ? 0 : Atomics.load(ctl, HELD);
 }
 
 /** A compiled jit group module as workers receive it: its bytes, once per worker. */
@@ -374,52 +521,78 @@ export function sharedGroupModule(bytes: Uint8Array): SharedGroupModule {
 /**
  * The arena address of `module`'s bytes for worker `slot`: copied into the
  * arena if that worker has not compiled the module yet, else 0 (nothing to
- * send).
+ * send). The worker counts as having compiled it once it has run a job
+ * with it to the end (`markCompiled`).
  */
 export function groupBytesFor(rt: WasmRuntime, slot: number, module: SharedGroupModule): number {
-  const key = `${poolGeneration}:${slot}`;
-  if (module.compiledBy.has(key)) return 0;
+  if (module.compiledBy.has(`${poolGeneration}:${slot}`)) return 0;
   const bytesPtr = alloc(rt, module.bytes.length);
   new Uint8Array(rt.memory.buffer, bytesPtr, module.bytes.length).set(module.bytes);
-  module.compiledBy.add(key);
   return bytesPtr;
 }
 
-/** Resets the chunk counter and the inputs-ready word; returns zeroed done flags for `nChunks`. */
-function startChunkedJob(rt: WasmRuntime, nChunks: number): { donePtr: number; done: Int32Array } {
-  const donePtr = alloc(rt, 4 * nChunks);
-  const done = new Int32Array(rt.memory.buffer, donePtr, nChunks).fill(0);
-  Atomics.store(ctl!, NEXT_CHUNK, 0);
-  Atomics.store(ctl!, READY_CHUNKS, 0);
-  return { donePtr, done };
+function markCompiled(module: SharedGroupModule, slot: number): void {
+  module.compiledBy.add(`${poolGeneration}:${slot}`);
 }
 
 /**
- * The calling thread's side of a job split into `nChunks` chunks, once the
- * job is posted to workers 1..seqs.length (`seqs`: their sequence numbers).
- * Runs the `inputs` steps in order, publishing after each how many are done
- * (word 9 of slot 0, which workers wait on before they need them); then
- * takes chunks from the shared counter and computes them (`compute`).
- * `finished(c)` gets every chunk once it is computed: the caller's own at
- * once, the workers' as their done flags show up between the caller's own,
- * so that copying results out overlaps the workers' work, the rest at the
- * end. Whatever happens, every worker is waited for before this returns or
- * throws (none may still write to the arena during the next call); after a
- * failure here, waiting workers are released first. Throws if any thread
- * trapped; returns how many chunks the calling thread computed.
+ * A job's own control words, in the arena (so that a straggler from an
+ * earlier job never touches the next one's): the next chunk to take, how
+ * many inputs are in place, then one done flag per chunk, all zero.
+ * Returns the address of the done flags (workers find the two words
+ * before it) and a view of all of them.
  */
-function runCallerShare(job: {
-  seqs: readonly number[];
-  nChunks: number;
-  done: Int32Array;
-  inputs: readonly (() => void)[];
-  compute: (c: number) => void;
-  finished: (c: number) => void;
-  /** The kernel, for error messages ("jit group kernel", "float32 matmul"). */
-  what: string;
-}): number {
-  const { seqs, nChunks, done, inputs, compute, finished, what } = job;
-  const words = ctl!;
+function startChunkedJob(rt: WasmRuntime, nChunks: number): { donePtr: number; job: Int32Array } {
+  const ptr = alloc(rt, 4 * (nChunks + 2));
+  const job = new Int32Array(rt.memory.buffer, ptr, nChunks + 2).fill(0);
+  return { donePtr: ptr + 8, job };
+}
+
+/** In a job's control words: the next chunk, the inputs in place, the first done flag. */
+const JOB_NEXT = 0;
+const JOB_READY = 1;
+const JOB_DONE = 2;
+
+/**
+ * The calling thread's side of a job split into `nChunks` chunks, once the
+ * job is posted to the worker `slots`. Runs the `inputs` steps in order,
+ * publishing after each how many are done (a job word that workers wait on
+ * before they need them); then takes chunks from the job's counter and
+ * computes them (`compute`). `finished(c)` gets every chunk once it is
+ * computed: the caller's own at once, the workers' as their done flags show
+ * up between the caller's own, so that copying results out overlaps the
+ * workers' work, the rest at the end.
+ *
+ * Once no chunk is left to take, workers that have not started are
+ * cancelled. Running workers are waited for, except in a job that can
+ * `redo` a chunk on the calling thread while a late worker may still be
+ * computing it: there they are waited for about two of the caller's
+ * quickest chunk times, and the chunks a late worker still holds are then
+ * redone here (`redo(c, nth)`, nth counting the chunks redone in this
+ * call, at most one per worker) before `finished(c)`; the late worker
+ * becomes a straggler, whose job's arena blocks (up to `rt.top` now) no
+ * later call reuses until it is done. Otherwise, whatever happens, no
+ * worker is left in the job when this returns or throws; after a failure
+ * here, waiting workers are released first. Throws if any thread trapped;
+ * returns how many chunks the workers computed.
+ */
+function runCallerShare(
+  rt: WasmRuntime,
+  job: {
+    slots: readonly number[];
+    nChunks: number;
+    words: Int32Array;
+    inputs: readonly (() => void)[];
+    compute: (c: number) => void;
+    finished: (c: number) => void;
+    redo?: (c: number, nth: number) => void;
+    /** Called for each worker that ran the job to the end (trapped or not). */
+    ran?: (slot: number) => void;
+    /** The kernel, for error messages ("jit group kernel", "float32 matmul"). */
+    what: string;
+  },
+): number {
+  const { slots, nChunks, words, inputs, compute, finished, what } = job;
   const handed = new Uint8Array(nChunks);
   const hand = (c: number): void => {
     handed[c] = 1;
@@ -427,19 +600,24 @@ function runCallerShare(job: {
   };
   let callerError: Error | undefined = undefined;
   let callerChunks = 0;
+  // the calling thread's quickest chunk: what a chunk costs when undisturbed
+  let chunkMs = Infinity;
   try {
     inputs.forEach((step, i) => {
       step();
-      Atomics.store(words, READY_CHUNKS, i + 1);
-      Atomics.notify(words, READY_CHUNKS);
+      Atomics.store(words, JOB_READY, i + 1);
+      Atomics.notify(words, JOB_READY);
     });
     for (;;) {
-      const c = Atomics.add(words, NEXT_CHUNK, 1);
+      const c = Atomics.add(words, JOB_NEXT, 1);
       if (c >= nChunks) break;
       callerChunks++;
+      const t0 = performance.now();
       compute(c);
+      chunkMs = Math.min(chunkMs, performance.now() - t0);
       hand(c);
-      for (let d = 0; d < nChunks; d++) if (!handed[d] && Atomics.load(done, d) === 1) hand(d);
+      for (let d = 0; d < nChunks; d++)
+        if (!handed[d] && Atomics.load(words, JOB_DONE + d) === 1) hand(d);
     }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -447,36 +625,62 @@ function runCallerShare(job: {
       `wasm backend: the calling thread trapped in its share of a ${what} (${message})`,
     );
     // No worker may wait for inputs that will not come, nor take another chunk.
-    Atomics.store(words, NEXT_CHUNK, nChunks);
-    Atomics.store(words, READY_CHUNKS, inputs.length);
-    Atomics.notify(words, READY_CHUNKS);
+    Atomics.store(words, JOB_NEXT, nChunks);
+    Atomics.store(words, JOB_READY, inputs.length);
+    Atomics.notify(words, JOB_READY);
   }
-  let failedWorker = 0;
-  seqs.forEach((seq, i) => {
-    if (awaitJob(i + 1, seq)) failedWorker = i + 1;
-  });
+  const started = slots.filter((slot) => !cancelUnstarted(slot));
+  const late: number[] = [];
+  if (job.redo !== undefined && callerError === undefined) {
+    // A worker running at half the caller's speed or better finishes its
+    // last chunk within two chunks' time; one the host has descheduled
+    // would stall the call. (The caller took at least one chunk unless the
+    // workers took them all, which they do only when they are quick.)
+    const deadline = performance.now() + 0.05 + 2 * (chunkMs === Infinity ? 0 : chunkMs);
+    for (const slot of started) if (!waitForWorker(slot, deadline)) late.push(slot);
+  } else {
+    for (const slot of started) waitForWorker(slot);
+  }
+  const finishedBy = started.filter((slot) => !late.includes(slot));
+  if (job.ran !== undefined) finishedBy.forEach(job.ran);
   if (callerError !== undefined) throw callerError;
-  if (failedWorker !== 0)
-    throw new Error(`wasm backend: worker ${failedWorker} trapped in its share of a ${what}`);
-  for (let c = 0; c < nChunks; c++) if (!handed[c]) hand(c);
-  return callerChunks;
+  const failed = finishedBy.find(workerFailed);
+  if (failed !== undefined)
+    throw new Error(`wasm backend: worker ${failed} trapped in its share of a ${what}`);
+  let recomputed = 0;
+  for (let c = 0; c < nChunks; c++) {
+    if (handed[c]) continue;
+    if (late.length > 0 && Atomics.load(words, JOB_DONE + c) !== 1) {
+      // held by a late worker, which may still be computing it
+      job.redo!(c, recomputed);
+      recomputed++;
+    }
+    hand(c);
+  }
+  if (late.length > 0) {
+    for (const slot of late) stragglers.push({ slot, top: rt.top });
+    rt.arenaFloor = stragglerFloor;
+  }
+  chunksRecomputed += recomputed;
+  return nChunks - callerChunks - recomputed;
 }
 
 /**
  * Runs a jit group function over `n` elements in chunks of `chunk` elements
  * (a whole number of vectors of `lanes` lanes) that the calling thread and
- * `workers` workers take from the shared counter, so that a thread slowed
- * down by the host takes fewer. Chunk c is called with
+ * up to `workers` workers take from the job's counter, so that a thread
+ * slowed down by the host takes fewer. Chunk c is called with
  *   argv[j] + c * strides[j]   for every argument but the last three
  * (the addresses of its elements, or scalars with stride 0), then
- *   argv[j] + t * strides[j]   for thread t (0 the caller, s worker slot s)
- * (its scratch area), then its number of whole vectors and its remainder
- * (set here; only the last chunk has one).
- * `fn` is `module`'s group function on this thread. Once the workers are
- * started, `prepare(c)` is called on the calling thread for every chunk in
- * order: it puts the chunk's inputs in place, and a worker that takes a
+ *   argv[j] + t * strides[j]   for thread t (0 the caller, 1.. the workers)
+ * (its scratch area, allocated for `workers` + 1 threads), then its number
+ * of whole vectors and its remainder (set here; only the last chunk has
+ * one). `fn` is `module`'s group function on this thread. Once the workers
+ * are started, `prepare(c)` is called on the calling thread for every chunk
+ * in order: it puts the chunk's inputs in place, and a worker that takes a
  * chunk waits until its inputs are. `finished(c)` and errors: see
- * runCallerShare.
+ * runCallerShare; a chunk computes the same values whichever thread runs
+ * it, so a late worker's chunk is computed again here rather than waited for.
  */
 export function parallelGroup(
   rt: WasmRuntime,
@@ -493,7 +697,7 @@ export function parallelGroup(
 ): void {
   const argc = argv.length;
   const nChunks = Math.ceil(n / chunk);
-  const threads = Math.min(workers + 1, nChunks);
+  const slots = freeWorkerSlots(rt).slice(0, Math.min(workers, nChunks - 1));
   const words = ctl!;
   // Everything is allocated before the first worker starts: an arena that
   // cannot grow then fails the call while no worker uses it.
@@ -501,9 +705,8 @@ export function parallelGroup(
   const packed = new Float64Array(rt.memory.buffer, argsPtr, 2 * argc);
   packed.set(argv);
   packed.set(strides, argc);
-  const bytesPtrs: number[] = [];
-  for (let s = 1; s < threads; s++) bytesPtrs.push(groupBytesFor(rt, s, module));
-  const { donePtr, done } = startChunkedJob(rt, nChunks);
+  const bytesPtrs = slots.map((slot) => groupBytesFor(rt, slot, module));
+  const { donePtr, job } = startChunkedJob(rt, nChunks);
   /** The call arguments of chunk c. */
   const chunkArgs = (c: number): number[] => {
     const a = argv.slice();
@@ -514,25 +717,27 @@ export function parallelGroup(
     a[argc - 1] = count - whole * lanes;
     return a;
   };
-  const seqs: number[] = [];
-  for (let s = 1; s < threads; s++) {
-    const base = s * SLOT_INTS;
+  slots.forEach((slot, t) => {
+    const base = slot * SLOT_INTS;
     words[base + DONE_FLAGS] = donePtr;
     words[base + GROUP_ELEMENTS] = n;
     words[base + GROUP_LANES] = lanes;
-    const job = [GROUP, module.id, bytesPtrs[s - 1]!, module.bytes.length, argsPtr, argc];
-    seqs.push(post(s, [...job, nChunks, chunk]));
-  }
-  const callerChunks = runCallerShare({
-    seqs,
+    words[base + GROUP_THREAD] = t + 1;
+    const share = [GROUP, module.id, bytesPtrs[t]!, module.bytes.length, argsPtr, argc];
+    post(slot, [...share, nChunks, chunk]);
+  });
+  groupChunksOnWorkers += runCallerShare(rt, {
+    slots,
     nChunks,
-    done,
+    words: job,
     inputs: Array.from({ length: nChunks }, (_, c) => () => prepare(c)),
     compute: (c) => fn(...chunkArgs(c)),
     finished,
+    // a chunk writes the same values whichever thread computes it, even two at once
+    redo: (c) => fn(...chunkArgs(c)),
+    ran: (slot) => markCompiled(module, slot),
     what: "jit group kernel",
   });
-  groupChunksOnWorkers += nChunks - callerChunks;
 }
 
 let groupChunksOnWorkers = 0;
@@ -549,9 +754,15 @@ export function groupChunksRunByWorkers(): number {
  * it takes into `a.pack`. `a.prepare()` puts raw A in place and
  * `b.prepare()` fills `b.pack`; the caller runs them after starting the
  * workers (waking them takes a while), which wait for A, pack their first
- * A panels, and wait for B before they multiply. `finished(p0, p1)` is called
- * for each range of row panels once it is computed (the caller's own share
- * before the wait for the workers, so that its work overlaps theirs).
+ * A panels, and wait for B before they multiply. `finished(p0, p1, rows)`
+ * is called for each range of row panels once it is computed (the caller's
+ * own share before the wait for the workers, so that its work overlaps
+ * theirs), with the address of its first row (rows `ldc` = nPanels * NR
+ * elements apart): in C, or for a chunk that a late worker still holds,
+ * in a spare block where the calling thread computed it again. (A chunk
+ * adds its k-blocks into C in place, so two threads must not compute it
+ * in the same place at once; packing its A panels twice writes the same
+ * values.)
  */
 export function parallelGemm(
   rt: WasmRuntime,
@@ -563,51 +774,68 @@ export function parallelGemm(
   nPanels: number,
   mPanels: number,
   work: number,
-  finished: (p0: number, p1: number) => void = () => {},
+  finished: (p0: number, p1: number, rows: number) => void = () => {},
 ): void {
   const gemm = rt.kernels[`gemm_${dtype}`]!;
   const packA = rt.kernels[`packAPanels_${dtype}`]!;
   const aPack = a.pack;
   const bPack = b.pack;
   const transposed = a.transposed ? 1 : 0;
-  const workers = usableWorkers(rt);
-  if (workers === 0 || work < PARALLEL_MIN_WORK || mPanels < 2) {
+  const free = freeWorkerSlots(rt);
+  if (free.length === 0 || work < PARALLEL_MIN_WORK || mPanels < 2) {
     a.prepare();
     b.prepare();
     packA(a.raw, aPack, a.m, k, 0, mPanels, transposed);
     gemm(aPack, bPack, cPtr, k, nPanels, 0, mPanels);
-    finished(0, mPanels);
+    finished(0, mPanels, cPtr);
     return;
   }
-  const threads = Math.min(workers + 1, mPanels);
+  const slots = free.slice(0, mPanels - 1);
   // About 8 chunks per thread: enough to even out unequal speeds, few
   // enough that each chunk still reuses every B panel it loads.
-  const chunk = Math.max(1, Math.ceil(mPanels / (8 * threads)));
+  const chunk = Math.max(1, Math.ceil(mPanels / (8 * (slots.length + 1))));
   const kind = dtype === "float32" ? GEMM_F32 : GEMM_F64;
   const words = ctl!;
   const nChunks = Math.ceil(mPanels / chunk);
-  const { donePtr, done } = startChunkedJob(rt, nChunks);
-  const seqs: number[] = [];
-  for (let s = 1; s < threads; s++) {
-    const base = s * SLOT_INTS;
+  // Bytes of one row panel of C, and a spare chunk of C per worker, for
+  // chunks redone here while a late worker still computes them in C.
+  const { mr, nv } = MATMUL_TILE[dtype];
+  const panelBytes = mr * nPanels * nv * 16;
+  const spare = alloc(rt, slots.length * chunk * panelBytes);
+  const { donePtr, job } = startChunkedJob(rt, nChunks);
+  for (const slot of slots) {
+    const base = slot * SLOT_INTS;
     words[base + DONE_FLAGS] = donePtr;
     words.set([a.raw, a.m, transposed], base + GEMM_A_RAW);
-    seqs.push(post(s, [kind, aPack, bPack, cPtr, k, nPanels, mPanels, chunk]));
+    post(slot, [kind, aPack, bPack, cPtr, k, nPanels, mPanels, chunk]);
   }
   /** The row panels of chunk c. */
   const panels = (c: number): [number, number] => [c * chunk, Math.min((c + 1) * chunk, mPanels)];
-  runCallerShare({
-    seqs,
+  /** Where each chunk's rows are, when not in C. */
+  const redoneAt = new Map<number, number>();
+  runCallerShare(rt, {
+    slots,
     nChunks,
-    done,
-    // word 9: 1 once A is in, 2 once B is packed
+    words: job,
+    // job word 1: 1 once A is in, 2 once B is packed
     inputs: [a.prepare, b.prepare],
     compute: (c) => {
       const [p0, p1] = panels(c);
       packA(a.raw, aPack, a.m, k, p0, p1, transposed);
       gemm(aPack, bPack, cPtr, k, nPanels, p0, p1);
     },
-    finished: (c) => finished(...panels(c)),
+    finished: (c) => {
+      const [p0, p1] = panels(c);
+      finished(p0, p1, redoneAt.get(c) ?? cPtr + p0 * panelBytes);
+    },
+    redo: (c, nth) => {
+      const [p0, p1] = panels(c);
+      const rows = spare + nth * chunk * panelBytes;
+      packA(a.raw, aPack, a.m, k, p0, p1, transposed);
+      // C's base as the kernel sees it: row panel p0 lands at `rows` (i32 wrap-around)
+      gemm(aPack, bPack, (rows - p0 * panelBytes) | 0, k, nPanels, p0, p1);
+      redoneAt.set(c, rows);
+    },
     what: `${dtype} matmul`,
   });
 }

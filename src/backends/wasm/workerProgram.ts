@@ -35,10 +35,25 @@ export interface WorkerLayout {
   /** In a slot: a jit group job's element count, and (next) its lanes per vector. */
   groupElements: number;
   groupLanes: number;
-  /** In slot 0: the next chunk to take (Atomics.add). */
-  nextChunk: number;
-  /** In slot 0: how many chunks have their inputs in place. */
-  readyChunks: number;
+  /** In a slot: a jit group job's thread number (its scratch area). */
+  groupThread: number;
+  /**
+   * In a slot: the job's state (idle, posted, running, cancelled). A woken
+   * worker runs the job only if it moves the state from posted to running;
+   * the caller, once every chunk is taken, moves a posted job to cancelled,
+   * so it never waits for a worker that has not started.
+   */
+  state: number;
+  /** The state values. */
+  stateIdle: number;
+  statePosted: number;
+  stateRunning: number;
+  /**
+   * In slot 0, a test hook: 1 makes woken workers wait before they look at
+   * their job, 2 makes them wait after taking a chunk (while it is either); `held` counts the waits.
+   */
+  hold: number;
+  held: number;
   /** Spins before sleeping while inputs are being copied in. */
   spinsBeforeSleep: number;
   /** Job kinds (word 2 of a slot). */
@@ -72,7 +87,8 @@ type KernelFunction = (...args: number[]) => void;
 export function runKernelWorker(start: WorkerStart): void {
   const { module, memory, slot, mathNames, layout } = start;
   const { slotInts, failed: failedWord, ready, doneFlags, gemmARaw } = layout;
-  const { groupElements, groupLanes, nextChunk, readyChunks, spinsBeforeSleep } = layout;
+  const { groupElements, groupLanes, groupThread, spinsBeforeSleep } = layout;
+  const { state, stateIdle, statePosted, stateRunning, hold, held } = layout;
   let seen = start.seen;
   const math: Record<string, KernelFunction> = {};
   const mathFunctions = Math as unknown as Record<string, KernelFunction>;
@@ -85,14 +101,24 @@ export function runKernelWorker(start: WorkerStart): void {
   const words = new Int32Array(memory.buffer, 0, layout.controlInts);
   const base = slot * slotInts;
   const word = (i: number): number => words[base + i]!;
+  // a test stands in for a worker that the host has not scheduled
+  const holdWhile = (value: number): void => {
+    if (Atomics.load(words, hold) !== value) return;
+    Atomics.add(words, held, 1);
+    while (Atomics.load(words, hold) === value) Atomics.wait(words, hold, value);
+  };
   Atomics.store(words, base + ready, 1);
 
-  // Waits until the inputs-ready word of slot 0 reaches at least `count`;
-  // the caller is copying them in right now, so spin first.
-  const waitUntilReady = (count: number): void => {
-    for (let spins = 0; Atomics.load(words, readyChunks) < count; spins++) {
-      const now = Atomics.load(words, readyChunks);
-      if (spins > spinsBeforeSleep && now < count) Atomics.wait(words, readyChunks, now, 1);
+  // A job's own words (in the arena, before its done flags): [next chunk,
+  // inputs in place, done flag of chunk 0, 1, ...].
+  const jobWords = (nChunks: number): Int32Array =>
+    new Int32Array(memory.buffer, word(doneFlags) - 8, nChunks + 2);
+  // Waits until the job's inputs-ready word reaches at least `count`; the
+  // caller is copying them in right now, so spin first.
+  const waitUntilReady = (job: Int32Array, count: number): void => {
+    for (let spins = 0; Atomics.load(job, 1) < count; spins++) {
+      const now = Atomics.load(job, 1);
+      if (spins > spinsBeforeSleep && now < count) Atomics.wait(job, 1, now, 1);
     }
   };
 
@@ -117,21 +143,22 @@ export function runKernelWorker(start: WorkerStart): void {
     const chunk = word(9);
     const n = word(groupElements);
     const lanes = word(groupLanes);
-    const done = new Int32Array(memory.buffer, word(doneFlags), nChunks);
+    const job = jobWords(nChunks);
     const args = Array.from(packed.subarray(0, argc));
     // the scratch address is per thread
-    args[argc - 3] = packed[argc - 3]! + slot * packed[2 * argc - 3]!;
+    args[argc - 3] = packed[argc - 3]! + word(groupThread) * packed[2 * argc - 3]!;
     for (;;) {
-      const c = Atomics.add(words, nextChunk, 1);
+      const c = Atomics.add(job, 0, 1);
       if (c >= nChunks) break;
-      waitUntilReady(c + 1);
+      holdWhile(2);
+      waitUntilReady(job, c + 1);
       for (let j = 0; j < argc - 3; j++) args[j] = packed[j]! + c * packed[argc + j]!;
       const count = Math.min(chunk, n - c * chunk);
       const vectors = Math.floor(count / lanes);
       args[argc - 2] = vectors;
       args[argc - 1] = count - vectors * lanes;
       fn(...args);
-      Atomics.store(done, c, 1);
+      Atomics.store(job, 2 + c, 1);
     }
   };
 
@@ -143,18 +170,19 @@ export function runKernelWorker(start: WorkerStart): void {
     const aRaw = word(gemmARaw);
     const m = word(gemmARaw + 1);
     const transposed = word(gemmARaw + 2);
-    const done = new Int32Array(memory.buffer, word(doneFlags), Math.ceil(mPanels! / chunk!));
+    const job = jobWords(Math.ceil(mPanels! / chunk!));
     for (;;) {
-      const c = Atomics.add(words, nextChunk, 1);
+      const c = Atomics.add(job, 0, 1);
       const p0 = c * chunk!;
       if (p0 >= mPanels!) break;
       const p1 = Math.min(p0 + chunk!, mPanels!);
+      holdWhile(2);
       // the inputs-ready word: 1 once A is in, 2 once B is packed
-      waitUntilReady(1);
+      waitUntilReady(job, 1);
       packA(aRaw, aPack!, m, k!, p0, p1, transposed);
-      waitUntilReady(2);
+      waitUntilReady(job, 2);
       gemm(aPack!, bPack!, cPtr!, k!, nPanels!, p0, p1);
-      Atomics.store(done, c, 1);
+      Atomics.store(job, 2 + c, 1);
     }
   };
 
@@ -163,6 +191,11 @@ export function runKernelWorker(start: WorkerStart): void {
     const seq = Atomics.load(words, base);
     if (seq === seen) continue;
     seen = seq;
+    holdWhile(1);
+    // The caller may have cancelled the job (it took every chunk itself):
+    // then it is not waiting for this worker, which must not touch it.
+    if (Atomics.compareExchange(words, base + state, statePosted, stateRunning) !== statePosted)
+      continue;
     let failed = 0;
     try {
       const kind = word(2);
@@ -172,8 +205,8 @@ export function runKernelWorker(start: WorkerStart): void {
       failed = 1;
     }
     Atomics.store(words, base + failedWord, failed);
-    Atomics.store(words, base + 1, seq);
-    Atomics.notify(words, base + 1);
+    Atomics.store(words, base + state, stateIdle);
+    Atomics.notify(words, base + state);
   }
 }
 
