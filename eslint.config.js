@@ -40,19 +40,6 @@ export default tseslint.config(
     },
   },
   {
-    // Casts that the typed transformations (src/tree/types.ts) made redundant, left only
-    // in files that other branches were editing (or adding) when the rest were dropped;
-    // remove them (eslint --fix, then explicit type arguments where it asks) and this block.
-    files: [
-      "test/stochastic.test.ts",
-      "test/wasm-threads-load.test.ts",
-      "test/webgpu-node.test.ts",
-      "tour/sections/s12-frameworks.ts",
-      "tour/sections/s13-linear-maps.ts",
-    ],
-    rules: { "@typescript-eslint/no-unnecessary-type-assertion": "off" },
-  },
-  {
     // The tour's live code: plain JavaScript that tour/lib/live.ts runs with LIVE_SCOPE's
     // names (and quick) as parameters, in Node for the report and in the live page; the
     // section reads the names it defines, so they look unused here.

@@ -264,7 +264,7 @@ describe("composition", () => {
     const g = stochastic.grad(f, { estimator: "triple" });
     const keys = random.split(random.key(7), 3000);
     const theta = { p: np.array([0.2, 0.7]), q: np.array(0.5) };
-    const out = vmap((k: NdArray) => g(theta, k))(keys) as { p: NdArray; q: NdArray };
+    const out = vmap((k: NdArray) => g(theta, k))(keys);
     expect(out.p.shape).toEqual([3000, 2]);
     expect(out.q.shape).toEqual([3000]);
     const meanP = A(np.mean(out.p, 0)).toArray() as number[];

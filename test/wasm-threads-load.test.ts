@@ -98,10 +98,10 @@ describe.skipIf(!hasSimd())("wasm threads with workers that do not wake", () => 
 
   it("a split jit group returns the JS backend's values in about one-thread time", () => {
     setBackend("js");
-    const expected = (f(np.array(x)) as NdArray).data();
+    const expected = f(np.array(x)).data();
     setBackend("wasm");
     const xs = np.array(x);
-    const run = () => (f(xs) as NdArray).data();
+    const run = () => f(xs).data();
     run(); // compiled, and the workers have the group module
     setWasmThreadLimit(0);
     const oneThread = fastest(run, 5);

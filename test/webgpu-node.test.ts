@@ -89,7 +89,7 @@ describe.skipIf(found.gpu === null)("webgpu in Node through the `webgpu` package
     matmul: () => np.matmul(a, b),
     sumRows: () => np.sum(big, 1),
     tanhExp: () => np.tanh(np.multiply(np.exp(a), 0.5)),
-    gradMatmul: () => grad((w: NdArray) => np.sum(np.tanh(np.matmul(a, w))))(b) as NdArray,
+    gradMatmul: () => grad((w: NdArray) => np.sum(np.tanh(np.matmul(a, w))))(b),
     jitted: () => jit((p: NdArray, q: NdArray) => np.sum(np.square(np.matmul(p, q)), 0))(a, b),
   };
 

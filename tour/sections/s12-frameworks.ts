@@ -66,7 +66,7 @@ export const frameworks: Section = {
     const e1 = numbers(v.dedt.detach());
     const e2 = numbers(v.d2edt2);
     const gradRef = numbers(
-      grad((a: Array) => a.add(2).mul(a.add(2)).mul(3).mean())(np.ones([2, 2])) as Array,
+      grad((a: Array) => a.add(2).mul(a.add(2)).mul(3).mean())(np.ones([2, 2])),
     );
     const xsN = numbers(xs);
     const usN = numbers(us);
