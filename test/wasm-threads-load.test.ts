@@ -27,6 +27,7 @@ import {
   wasmWorkerHolds,
 } from "../src/backends/wasm/threads.js";
 import { CONTROL_BYTES, MAX_PAGES, alloc, resetArena } from "../src/backends/wasm/runtime.js";
+import { setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
 import { type Array as NdArray, getBackend, jit, np, setBackend } from "../src/index.js";
 
 /** Smallest wall time of `reps` calls of `f`, in ms (the least disturbed by other jobs). */
@@ -81,9 +82,13 @@ function data(n: number, seed: number): Float64Array {
 describe.skipIf(!hasSimd())("wasm threads with workers that do not wake", () => {
   const before = getBackend();
   beforeAll(async () => {
+    // These tests exercise the thread protocol: every large call must use the workers
+    // (the measured choice between threads and one thread is tested in thread-gate.test.ts).
+    setAdaptiveThreads(false);
     expect(await startWasmThreads(getRuntime(), 1)).toBeGreaterThan(0);
   });
   afterAll(async () => {
+    setAdaptiveThreads(true);
     holdWasmWorkers("none");
     setWasmThreadLimit(Infinity);
     setBackend(before);

@@ -58,6 +58,7 @@ import {
   sharedGroupModule,
   usableWorkers,
 } from "../backends/wasm/threads.js";
+import { ThreadGate } from "../backends/wasm/threadGate.js";
 import type { TypedArray } from "../core/dtype.js";
 import type { JaxprEqn, Var } from "../ir/jaxpr.js";
 
@@ -879,6 +880,7 @@ export function lowerGroupToWasm(
     addSums(sums, blocks.sumsPtr, nChunks);
   };
 
+  const gate = new ThreadGate();
   const run = (...args: Value[]): Value[] => {
     resetArena(rt);
     const results = plan.stores.map((_, j) =>
@@ -888,8 +890,14 @@ export function lowerGroupToWasm(
     // Worker threads run only where the memory is shared, which never
     // detaches its buffer on growth: the views taken above stay valid.
     const workers = n * cost >= parallelMinWork && n > chunkElements ? usableWorkers(rt) : 0;
-    if (workers > 0) runShared(args, results, sums, workers);
-    else runHere(args, results, sums);
+    if (workers > 0) {
+      // Threads or the calling thread alone, whichever this group ran faster with lately.
+      const threads = gate.useThreads();
+      const start = performance.now();
+      if (threads) runShared(args, results, sums, workers);
+      else runHere(args, results, sums);
+      gate.record(threads, performance.now() - start);
+    } else runHere(args, results, sums);
     const values: Value[] = results;
     for (const sum of sums) values.push(f32 ? Math.fround(sum) : sum);
     return values;

@@ -55,6 +55,7 @@ import { MATH_IMPORTS } from "./mathKernels.js";
 import { MATMUL_TILE } from "./matmulKernel.js";
 import { CONTROL_BYTES, type WasmRuntime, alloc } from "./runtime.js";
 import { type WorkerLayout, type WorkerStart, workerSource } from "./workerProgram.js";
+import { ThreadGate } from "./threadGate.js";
 
 const SLOT_INTS = 16;
 /**
@@ -782,12 +783,18 @@ export function parallelGemm(
   const bPack = b.pack;
   const transposed = a.transposed ? 1 : 0;
   const free = freeWorkerSlots(rt);
-  if (free.length === 0 || work < PARALLEL_MIN_WORK || mPanels < 2) {
+  const eligible = free.length > 0 && work >= PARALLEL_MIN_WORK && mPanels >= 2;
+  // Threads or the calling thread alone, whichever products of this shape ran faster with lately.
+  const gate = eligible ? gemmGate(dtype, k, nPanels, mPanels) : undefined;
+  const threads = gate?.useThreads() ?? false;
+  const start = performance.now();
+  if (!threads) {
     a.prepare();
     b.prepare();
     packA(a.raw, aPack, a.m, k, 0, mPanels, transposed);
     gemm(aPack, bPack, cPtr, k, nPanels, 0, mPanels);
     finished(0, mPanels, cPtr);
+    gate?.record(false, performance.now() - start);
     return;
   }
   const slots = free.slice(0, mPanels - 1);
@@ -838,4 +845,18 @@ export function parallelGemm(
     },
     what: `${dtype} matmul`,
   });
+  gate!.record(true, performance.now() - start);
+}
+
+/** One gate per product shape (dtype, k, panels of C); the table is cleared past 256 shapes. */
+const gemmGates = new Map<string, ThreadGate>();
+function gemmGate(dtype: string, k: number, nPanels: number, mPanels: number): ThreadGate {
+  const key = `${dtype},${k},${nPanels},${mPanels}`;
+  let gate = gemmGates.get(key);
+  if (gate === undefined) {
+    if (gemmGates.size >= 256) gemmGates.clear();
+    gate = new ThreadGate();
+    gemmGates.set(key, gate);
+  }
+  return gate;
 }
