@@ -17,110 +17,37 @@ import {
   tree as jtree,
   valueAndGrad as jaxValueAndGrad,
 } from "@jax-js/jax";
-import { type Array, jit, nn, np, valueAndGrad } from "../src/index.js";
+import { jit, np } from "../src/index.js";
+import { type MlpParams, mlpStep } from "./mlpModel.js";
+import {
+  LEARNING_RATE,
+  type MlpData,
+  W2_SIZES,
+  makeMlpData,
+  plainMlpLoss,
+} from "./web/workloads.js";
 import { type BenchCase, fmt, printTable, runInterleaved } from "./harness.js";
 import { chainruleBackends, tfWasmAvailable, useChainrule } from "./peers.js";
 
-const batch = 128;
-const nIn = 784;
-const nHidden = 256;
-const nOut = 10;
-const learningRate = 0.01;
-
-interface HostData {
-  x: Float32Array;
-  yOneHot: Float32Array;
-  w1: Float32Array;
-  b1: Float32Array;
-  w2: Float32Array;
-  b2: Float32Array;
-}
-
-/** Deterministic inputs, labels and Glorot-scaled initial weights. */
-function makeData(): HostData {
-  const x = new Float32Array(batch * nIn).map((_, i) => Math.sin(i * 0.731) * 0.5 + 0.5);
-  const yOneHot = new Float32Array(batch * nOut);
-  for (let r = 0; r < batch; r++) yOneHot[r * nOut + ((r * 7) % nOut)] = 1;
-  const s1 = Math.sqrt(6 / (nIn + nHidden));
-  const s2 = Math.sqrt(6 / (nHidden + nOut));
-  return {
-    x,
-    yOneHot,
-    w1: new Float32Array(nIn * nHidden).map((_, i) => Math.sin(i * 1.37 + 0.1) * s1),
-    b1: new Float32Array(nHidden).map((_, i) => Math.cos(i) * 0.01),
-    w2: new Float32Array(nHidden * nOut).map((_, i) => Math.cos(i * 0.91 + 0.3) * s2),
-    b2: new Float32Array(nOut),
-  };
-}
-
-/** The loss in plain JS float64: mean over rows of -sum(y * logSoftmax(relu(x w1 + b1) w2 + b2)). */
-function plainLoss(d: HostData): number {
-  let total = 0;
-  const h = new Float64Array(nHidden);
-  const logits = new Float64Array(nOut);
-  for (let r = 0; r < batch; r++) {
-    h.set(d.b1);
-    for (let k = 0; k < nIn; k++) {
-      const xk = d.x[r * nIn + k]!;
-      for (let j = 0; j < nHidden; j++) h[j]! += xk * d.w1[k * nHidden + j]!;
-    }
-    logits.set(d.b2);
-    for (let k = 0; k < nHidden; k++) {
-      const hk = Math.max(h[k]!, 0);
-      for (let j = 0; j < nOut; j++) logits[j]! += hk * d.w2[k * nOut + j]!;
-    }
-    const m = Math.max(...logits);
-    let s = 0;
-    for (const l of logits) s += Math.exp(l - m);
-    const lse = m + Math.log(s);
-    for (let j = 0; j < nOut; j++) total -= d.yOneHot[r * nOut + j]! * (logits[j]! - lse);
-  }
-  return total / batch;
-}
+const { batch, nIn, nHidden, nOut } = W2_SIZES;
+const learningRate = LEARNING_RATE;
 
 /** A training loop: step() trains once and returns the loss as a number. */
 interface Trainer {
   step: () => number;
 }
 
-interface Params {
-  w1: Array;
-  b1: Array;
-  w2: Array;
-  b2: Array;
-}
-
-function chainruleLoss(p: Params, x: Array, y: Array): Array {
-  const h = nn.relu(np.add(np.matmul(x, p.w1), p.b1));
-  const logits = np.add(np.matmul(h, p.w2), p.b2);
-  return np.negative(np.mean(np.sum(np.multiply(y, nn.logSoftmax(logits)), 1)));
-}
-
-function chainruleStep(p: Params, x: Array, y: Array): [Array, Params] {
-  const [loss, g] = valueAndGrad(chainruleLoss)(p, x, y) as [Array, Params];
-  const update = (w: Array, dw: Array) => np.subtract(w, np.multiply(dw, learningRate));
-  return [
-    loss,
-    {
-      w1: update(p.w1, g.w1),
-      b1: update(p.b1, g.b1),
-      w2: update(p.w2, g.w2),
-      b2: update(p.b2, g.b2),
-    },
-  ];
-}
-
-function chainruleTrainer(d: HostData, compiled: boolean): Trainer {
+function chainruleTrainer(d: MlpData, compiled: boolean): Trainer {
   const f32 = (data: Float32Array, shape: number[]) => np.array(data, { shape });
   const x = f32(d.x, [batch, nIn]);
   const y = f32(d.yOneHot, [batch, nOut]);
-  let p: Params = {
+  let p: MlpParams = {
     w1: f32(d.w1, [nIn, nHidden]),
     b1: f32(d.b1, [nHidden]),
     w2: f32(d.w2, [nHidden, nOut]),
     b2: f32(d.b2, [nOut]),
   };
-  const step = compiled ? (jit(chainruleStep) as unknown as typeof chainruleStep) : chainruleStep;
+  const step = compiled ? (jit(mlpStep) as unknown as typeof mlpStep) : mlpStep;
   return {
     step: () => {
       const [loss, next] = step(p, x, y);
@@ -162,7 +89,7 @@ function jaxStep(p: JaxParams, x: JaxArray, y: JaxArray): [JaxArray, JaxParams] 
   ];
 }
 
-function jaxTrainer(d: HostData, compiled: boolean): Trainer {
+function jaxTrainer(d: MlpData, compiled: boolean): Trainer {
   const f32 = (data: Float32Array, shape: number[]) =>
     jnp.array(data, { dtype: jnp.float32 }).reshape(shape);
   const x = f32(d.x, [batch, nIn]);
@@ -185,7 +112,7 @@ function jaxTrainer(d: HostData, compiled: boolean): Trainer {
   };
 }
 
-function tfTrainer(d: HostData, backend: string): Trainer {
+function tfTrainer(d: MlpData, backend: string): Trainer {
   const before = tf.getBackend();
   void tf.setBackend(backend);
   const x = tf.tensor2d(d.x, [batch, nIn]);
@@ -219,7 +146,7 @@ function tfTrainer(d: HostData, backend: string): Trainer {
 }
 
 export async function benchW2(opts: { quick: boolean; backends?: string[] }): Promise<void> {
-  const d = makeData();
+  const d = makeMlpData(W2_SIZES);
   const ours = opts.backends ?? (await chainruleBackends());
   const tfBackends = (await tfWasmAvailable()) ? ["cpu", "wasm"] : ["cpu"];
   const entries: { name: string; make: () => Trainer; before: () => unknown }[] = [];
@@ -246,7 +173,7 @@ export async function benchW2(opts: { quick: boolean; backends?: string[] }): Pr
   }
 
   // Correctness: three steps from the same start in every library.
-  const reference = plainLoss(d);
+  const reference = plainMlpLoss(d);
   console.log(
     `\nW2 check: losses of three SGD steps from the same weights (plain JS float64 first loss ${reference.toFixed(6)})`,
   );

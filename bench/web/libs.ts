@@ -19,8 +19,9 @@ import {
   valueAndGrad as jaxValueAndGrad,
 } from "@jax-js/jax";
 import { wasmThreadCount } from "../../src/backends/wasm/index.js";
-import { type Array, getBackend, jit, nn, np, setBackend, valueAndGrad } from "../../src/index.js";
+import { getBackend, jit, np, setBackend } from "../../src/index.js";
 import { LEARNING_RATE, type MlpData } from "./workloads.js";
+import { type MlpParams, mlpStep } from "../mlpModel.js";
 
 export const LIB_IDS = [
   "chainrule-webgpu",
@@ -66,33 +67,6 @@ export interface Lib {
 
 // ---------------------------------------------------------------- chainrule
 
-interface Params {
-  w1: Array;
-  b1: Array;
-  w2: Array;
-  b2: Array;
-}
-
-function chainruleLoss(p: Params, x: Array, y: Array): Array {
-  const h = nn.relu(np.add(np.matmul(x, p.w1), p.b1));
-  const logits = np.add(np.matmul(h, p.w2), p.b2);
-  return np.negative(np.mean(np.sum(np.multiply(y, nn.logSoftmax(logits)), 1)));
-}
-
-function chainruleStep(p: Params, x: Array, y: Array): [Array, Params] {
-  const [loss, g] = valueAndGrad(chainruleLoss)(p, x, y) as [Array, Params];
-  const update = (w: Array, dw: Array) => np.subtract(w, np.multiply(dw, LEARNING_RATE));
-  return [
-    loss,
-    {
-      w1: update(p.w1, g.w1),
-      b1: update(p.b1, g.b1),
-      w2: update(p.w2, g.w2),
-      b2: update(p.b2, g.b2),
-    },
-  ];
-}
-
 function chainrule(backend: "webgpu" | "wasm"): Lib {
   const select = async () => {
     if (getBackend() !== backend) await Promise.resolve(setBackend(backend));
@@ -124,13 +98,13 @@ function chainrule(backend: "webgpu" | "wasm"): Lib {
       const f32 = (data: Float32Array, shape: number[]) => np.array(data, { shape });
       const x = f32(d.x, [batch, nIn]);
       const y = f32(d.yOneHot, [batch, nOut]);
-      let p: Params = {
+      let p: MlpParams = {
         w1: f32(d.w1, [nIn, nHidden]),
         b1: f32(d.b1, [nHidden]),
         w2: f32(d.w2, [nHidden, nOut]),
         b2: f32(d.b2, [nOut]),
       };
-      const step = jitted ? (jit(chainruleStep) as unknown as typeof chainruleStep) : chainruleStep;
+      const step = jitted ? (jit(mlpStep) as unknown as typeof mlpStep) : mlpStep;
       return {
         step: async () => {
           const [loss, next] = step(p, x, y);
