@@ -5,7 +5,7 @@
  * p <- p - lr * dL/dp computed by `valueAndGrad`.
  */
 import { type Array, nn, np, valueAndGrad } from "../src/index.js";
-import { LEARNING_RATE } from "./web/workloads.js";
+import { LEARNING_RATE, type MlpData } from "./web/workloads.js";
 
 export interface MlpParams {
   w1: Array;
@@ -34,4 +34,20 @@ export function mlpStep(p: MlpParams, x: Array, y: Array): [Array, MlpParams] {
       b2: update(p.b2, g.b2),
     },
   ];
+}
+
+/** The inputs, one-hot labels and initial parameters of `d` as float32 chainrule arrays. */
+export function mlpArrays(d: MlpData): { x: Array; y: Array; params: MlpParams } {
+  const { batch, nIn, nHidden, nOut } = d.sizes;
+  const f32 = (data: Float32Array, shape: number[]) => np.array(data, { shape });
+  return {
+    x: f32(d.x, [batch, nIn]),
+    y: f32(d.yOneHot, [batch, nOut]),
+    params: {
+      w1: f32(d.w1, [nIn, nHidden]),
+      b1: f32(d.b1, [nHidden]),
+      w2: f32(d.w2, [nHidden, nOut]),
+      b2: f32(d.b2, [nOut]),
+    },
+  };
 }

@@ -17,8 +17,8 @@ import {
   tree as jtree,
   valueAndGrad as jaxValueAndGrad,
 } from "@jax-js/jax";
-import { jit, np } from "../src/index.js";
-import { type MlpParams, mlpStep } from "./mlpModel.js";
+import { jit } from "../src/index.js";
+import { type MlpParams, mlpArrays, mlpStep } from "./mlpModel.js";
 import {
   LEARNING_RATE,
   type MlpData,
@@ -38,15 +38,8 @@ interface Trainer {
 }
 
 function chainruleTrainer(d: MlpData, compiled: boolean): Trainer {
-  const f32 = (data: Float32Array, shape: number[]) => np.array(data, { shape });
-  const x = f32(d.x, [batch, nIn]);
-  const y = f32(d.yOneHot, [batch, nOut]);
-  let p: MlpParams = {
-    w1: f32(d.w1, [nIn, nHidden]),
-    b1: f32(d.b1, [nHidden]),
-    w2: f32(d.w2, [nHidden, nOut]),
-    b2: f32(d.b2, [nOut]),
-  };
+  const { x, y, params } = mlpArrays(d);
+  let p: MlpParams = params;
   const step = compiled ? (jit(mlpStep) as unknown as typeof mlpStep) : mlpStep;
   return {
     step: () => {

@@ -21,7 +21,7 @@ import {
 import { wasmThreadCount } from "../../src/backends/wasm/index.js";
 import { getBackend, jit, np, setBackend } from "../../src/index.js";
 import { LEARNING_RATE, type MlpData } from "./workloads.js";
-import { type MlpParams, mlpStep } from "../mlpModel.js";
+import { type MlpParams, mlpArrays, mlpStep } from "../mlpModel.js";
 
 export const LIB_IDS = [
   "chainrule-webgpu",
@@ -94,16 +94,8 @@ function chainrule(backend: "webgpu" | "wasm"): Lib {
       };
     },
     trainer: (d, jitted) => {
-      const { batch, nIn, nHidden, nOut } = d.sizes;
-      const f32 = (data: Float32Array, shape: number[]) => np.array(data, { shape });
-      const x = f32(d.x, [batch, nIn]);
-      const y = f32(d.yOneHot, [batch, nOut]);
-      let p: MlpParams = {
-        w1: f32(d.w1, [nIn, nHidden]),
-        b1: f32(d.b1, [nHidden]),
-        w2: f32(d.w2, [nHidden, nOut]),
-        b2: f32(d.b2, [nOut]),
-      };
+      const { x, y, params } = mlpArrays(d);
+      let p: MlpParams = params;
       const step = jitted ? (jit(mlpStep) as unknown as typeof mlpStep) : mlpStep;
       return {
         step: async () => {
