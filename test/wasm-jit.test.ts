@@ -385,6 +385,24 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads",
 
   defineChainProperties(100, 30);
 
+  it("threads or one thread (the measured choice), a group's values and sums are the same bits", () => {
+    setBackend("wasm");
+    // A fresh group's gate runs its first two calls on the threads and its third on
+    // the calling thread alone (threadGate.ts): the three must agree bit for bit,
+    // the full sum included (its partial sums follow the chunks).
+    const n = 200_003;
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.sin(i * 0.61) * 3 + 1e-3 * Math.cos(i * 1.7);
+    const x = np.array(data);
+    const f = jit((v: NdArray) => [
+      np.exp(np.multiply(np.sin(v), 1.7)),
+      np.sum(np.multiply(np.multiply(v, v), 1.3)),
+    ]);
+    const calls = [f(x), f(x), f(x)].map(([y, s]) => [globalThis.Array.from(y!.data()), s!.item()]);
+    expect(calls[1]).toEqual(calls[0]);
+    expect(calls[2]).toEqual(calls[0]);
+  });
+
   it("a worker reads and writes arena blocks placed after the memory grew", () => {
     setBackend("wasm");
     // 3e6 float64 values per array: the arena outgrows the memory the

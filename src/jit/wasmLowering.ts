@@ -818,8 +818,23 @@ export function lowerGroupToWasm(
   };
 
   /** On the calling thread alone, in cache-sized chunks copied in and out in turn. */
-  const runHere = (args: Value[], results: TypedArray[], sums: Float64Array): void => {
-    const chunk = Math.min(n, chunkElements);
+  /** The chunk size of a call split across the calling thread and `workers` workers. */
+  const sharedChunk = (workers: number): number => {
+    const perThread = Math.ceil(n / (CHUNKS_PER_THREAD * (workers + 1)) / lanes) * lanes;
+    return Math.max(chunkElements, perThread);
+  };
+
+  /**
+   * On the calling thread alone, chunk by chunk. With `chunk` equal to a
+   * threaded call's chunk size, the partial sums (one per chunk, added in
+   * chunk order) and so the results are the same bits as that call's.
+   */
+  const runHere = (
+    args: Value[],
+    results: TypedArray[],
+    sums: Float64Array,
+    chunk = Math.min(n, chunkElements),
+  ): void => {
     const blocks = allocBlocks(chunk, 1);
     const argv = callArgs(blocks, args, alloc(rt, scratchBytes));
     for (let start = 0; start < n; start += chunk) {
@@ -849,8 +864,7 @@ export function lowerGroupToWasm(
     sums: Float64Array,
     workers: number,
   ): void => {
-    const perThread = Math.ceil(n / (CHUNKS_PER_THREAD * (workers + 1)) / lanes) * lanes;
-    const chunk = Math.max(chunkElements, perThread);
+    const chunk = sharedChunk(workers);
     const nChunks = Math.ceil(n / chunk);
     const blocks = allocBlocks(n, nChunks);
     const scratchPtr = alloc(rt, (workers + 1) * scratchBytes);
@@ -894,8 +908,9 @@ export function lowerGroupToWasm(
       // Threads or the calling thread alone, whichever this group ran faster with lately.
       const threads = gate.useThreads();
       const start = performance.now();
+      // One thread uses the threaded call's chunks, so either choice gives the same bits.
       if (threads) runShared(args, results, sums, workers);
-      else runHere(args, results, sums);
+      else runHere(args, results, sums, sharedChunk(workers));
       gate.record(threads, performance.now() - start);
     } else runHere(args, results, sums);
     const values: Value[] = results;
