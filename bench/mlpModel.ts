@@ -1,9 +1,16 @@
 /**
- * W2's model in chainrule, shared by bench/w2.ts (Node) and the browser
- * page (bench/web/libs.ts): a 784-256-10 MLP with a relu hidden layer,
- * softmax cross-entropy over one-hot labels, and one SGD step
- * p <- p - lr * dL/dp computed by `valueAndGrad`.
+ * W2's model in chainrule and in jax-js, shared by bench/w2.ts (Node) and
+ * the browser page (bench/web/libs.ts): a 784-256-10 MLP with a relu hidden
+ * layer, softmax cross-entropy over one-hot labels, and one SGD step
+ * p <- p - lr * dL/dp computed by each library's `valueAndGrad`.
  */
+import {
+  type Array as JaxArray,
+  nn as jnn,
+  numpy as jnp,
+  tree as jtree,
+  valueAndGrad as jaxValueAndGrad,
+} from "@jax-js/jax";
 import { type Array, nn, np, valueAndGrad } from "../src/index.js";
 import { LEARNING_RATE, type MlpData } from "./web/workloads.js";
 
@@ -40,6 +47,62 @@ export function mlpStep(p: MlpParams, x: Array, y: Array): [Array, MlpParams] {
 export function mlpArrays(d: MlpData): { x: Array; y: Array; params: MlpParams } {
   const { batch, nIn, nHidden, nOut } = d.sizes;
   const f32 = (data: Float32Array, shape: number[]) => np.array(data, { shape });
+  return {
+    x: f32(d.x, [batch, nIn]),
+    y: f32(d.yOneHot, [batch, nOut]),
+    params: {
+      w1: f32(d.w1, [nIn, nHidden]),
+      b1: f32(d.b1, [nHidden]),
+      w2: f32(d.w2, [nHidden, nOut]),
+      b2: f32(d.b2, [nOut]),
+    },
+  };
+}
+
+export interface JaxMlpParams {
+  w1: JaxArray;
+  b1: JaxArray;
+  w2: JaxArray;
+  b2: JaxArray;
+}
+
+/** The loss in jax-js (reference counted: an array used twice needs `.ref` once). */
+export function jaxMlpLoss(p: JaxMlpParams, x: JaxArray, y: JaxArray): JaxArray {
+  const batch = y.shape[0]!;
+  const h = jnn.relu(jnp.matmul(x, p.w1).add(p.b1));
+  const logits = jnp.matmul(h, p.w2).add(p.b2);
+  return jnn
+    .logSoftmax(logits)
+    .mul(y)
+    .sum()
+    .mul(-1 / batch);
+}
+
+/** One SGD step in jax-js: the loss at p and the updated parameters. */
+export function jaxMlpStep(p: JaxMlpParams, x: JaxArray, y: JaxArray): [JaxArray, JaxMlpParams] {
+  const [loss, g] = jaxValueAndGrad(jaxMlpLoss)(jtree.ref(p), x, y) as [JaxArray, JaxMlpParams];
+  const update = (w: JaxArray, dw: JaxArray) => w.sub(dw.mul(LEARNING_RATE));
+  return [
+    loss,
+    {
+      w1: update(p.w1, g.w1),
+      b1: update(p.b1, g.b1),
+      w2: update(p.w2, g.w2),
+      b2: update(p.b2, g.b2),
+    },
+  ];
+}
+
+/** The inputs, labels and initial parameters of `d` as float32 jax-js arrays (on `device` if given). */
+export function jaxMlpArrays(
+  d: MlpData,
+  device?: "webgpu",
+): { x: JaxArray; y: JaxArray; params: JaxMlpParams } {
+  const { batch, nIn, nHidden, nOut } = d.sizes;
+  const f32 = (data: Float32Array, shape: number[]) =>
+    jnp
+      .array(data, device === undefined ? { dtype: jnp.float32 } : { dtype: jnp.float32, device })
+      .reshape(shape);
   return {
     x: f32(d.x, [batch, nIn]),
     y: f32(d.yOneHot, [batch, nOut]),

@@ -9,16 +9,16 @@
  * compared with each other and the first with a plain-JS float64 forward pass.
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  type Array as JaxArray,
-  jit as jaxJit,
-  nn as jnn,
-  numpy as jnp,
-  tree as jtree,
-  valueAndGrad as jaxValueAndGrad,
-} from "@jax-js/jax";
+import { jit as jaxJit } from "@jax-js/jax";
 import { jit } from "../src/index.js";
-import { type MlpParams, mlpArrays, mlpStep } from "./mlpModel.js";
+import {
+  type JaxMlpParams,
+  type MlpParams,
+  jaxMlpArrays,
+  jaxMlpStep,
+  mlpArrays,
+  mlpStep,
+} from "./mlpModel.js";
 import {
   LEARNING_RATE,
   type MlpData,
@@ -50,52 +50,14 @@ function chainruleTrainer(d: MlpData, compiled: boolean): Trainer {
   };
 }
 
-interface JaxParams {
-  w1: JaxArray;
-  b1: JaxArray;
-  w2: JaxArray;
-  b2: JaxArray;
-}
-
-// jax-js arrays are reference counted: an array used twice needs `.ref` once.
-function jaxLoss(p: JaxParams, x: JaxArray, y: JaxArray): JaxArray {
-  const h = jnn.relu(jnp.matmul(x, p.w1).add(p.b1));
-  const logits = jnp.matmul(h, p.w2).add(p.b2);
-  return jnn
-    .logSoftmax(logits)
-    .mul(y)
-    .sum()
-    .mul(-1 / batch);
-}
-
-function jaxStep(p: JaxParams, x: JaxArray, y: JaxArray): [JaxArray, JaxParams] {
-  const [loss, g] = jaxValueAndGrad(jaxLoss)(jtree.ref(p), x, y) as [JaxArray, JaxParams];
-  const update = (w: JaxArray, dw: JaxArray) => w.sub(dw.mul(learningRate));
-  return [
-    loss,
-    {
-      w1: update(p.w1, g.w1),
-      b1: update(p.b1, g.b1),
-      w2: update(p.w2, g.w2),
-      b2: update(p.b2, g.b2),
-    },
-  ];
-}
-
 function jaxTrainer(d: MlpData, compiled: boolean): Trainer {
-  const f32 = (data: Float32Array, shape: number[]) =>
-    jnp.array(data, { dtype: jnp.float32 }).reshape(shape);
-  const x = f32(d.x, [batch, nIn]);
-  const y = f32(d.yOneHot, [batch, nOut]);
-  let p: JaxParams = {
-    w1: f32(d.w1, [nIn, nHidden]),
-    b1: f32(d.b1, [nHidden]),
-    w2: f32(d.w2, [nHidden, nOut]),
-    b2: f32(d.b2, [nOut]),
-  };
+  const { x, y, params } = jaxMlpArrays(d);
+  let p: JaxMlpParams = params;
   const step = compiled
-    ? (jaxJit(jaxStep as unknown as Parameters<typeof jaxJit>[0]) as unknown as typeof jaxStep)
-    : jaxStep;
+    ? (jaxJit(
+        jaxMlpStep as unknown as Parameters<typeof jaxJit>[0],
+      ) as unknown as typeof jaxMlpStep)
+    : jaxMlpStep;
   return {
     step: () => {
       const [loss, next] = step(p, x.ref, y.ref);

@@ -115,6 +115,14 @@ const binaryOn =
   (sa: Sampler, sb: Sampler): Spec["args"] =>
   (r) => [sample(S, sa, r), sample(S, sb, r)];
 export const any = uniform(-2, 2);
+/** (a, b) with b in [0.5, 2] and a = b * q, q away from the integers (rem, fmod, floorDivide). */
+const quotientAwayFromIntegers: Spec["args"] = (r) => {
+  const b = sample(S, uniform(0.5, 2), r);
+  const q = sample(S, awayFromIntegers, r);
+  const a = ConcreteArray.zeros(S, "float64");
+  for (let i = 0; i < a.size; i++) a.buffer[i] = b.buffer[i]! * q.buffer[i]!;
+  return [a, b];
+};
 
 /** Every registered primitive, by name: adding a primitive adds its name here and its entry below. */
 export type PrimName =
@@ -294,35 +302,10 @@ export const SPECS = {
   },
   min: { args: (r) => [sample(S, any, r), sample(S, any, r)] },
   atan2: { args: binaryOn(awayFromZero, awayFromZero) },
-  rem: {
-    // a = b * (k + 0.2..0.8): away from the jumps of floor(a / b)
-    args: (r) => {
-      const b = sample(S, uniform(0.5, 2), r);
-      const q = sample(S, awayFromIntegers, r);
-      const a = ConcreteArray.zeros(S, "float64");
-      for (let i = 0; i < a.size; i++) a.buffer[i] = b.buffer[i]! * q.buffer[i]!;
-      return [a, b];
-    },
-  },
-  fmod: {
-    // a = b * (k + 0.25..0.75), either sign: away from the jumps of trunc(a / b)
-    args: (r) => {
-      const b = sample(S, uniform(0.5, 2), r);
-      const q = sample(S, awayFromIntegers, r);
-      const a = ConcreteArray.zeros(S, "float64");
-      for (let i = 0; i < a.size; i++) a.buffer[i] = b.buffer[i]! * q.buffer[i]!;
-      return [a, b];
-    },
-  },
-  floorDivide: {
-    args: (r) => {
-      const b = sample(S, uniform(0.5, 2), r);
-      const q = sample(S, awayFromIntegers, r);
-      const a = ConcreteArray.zeros(S, "float64");
-      for (let i = 0; i < a.size; i++) a.buffer[i] = b.buffer[i]! * q.buffer[i]!;
-      return [a, b];
-    },
-  },
+  // a = b * q with q away from the integers: away from the jumps of floor(a / b) and trunc(a / b)
+  rem: { args: quotientAwayFromIntegers },
+  fmod: { args: quotientAwayFromIntegers },
+  floorDivide: { args: quotientAwayFromIntegers },
   hypot: { args: binaryOn(awayFromZero, awayFromZero) },
   lt: { args: binaryOn(any, any), nonDiff: true },
   le: { args: binaryOn(any, any), nonDiff: true },

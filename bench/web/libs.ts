@@ -9,19 +9,23 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import {
-  type Array as JaxArray,
   defaultDevice as jaxDefaultDevice,
   init as jaxInit,
   jit as jaxJit,
-  nn as jnn,
   numpy as jnp,
   tree as jtree,
-  valueAndGrad as jaxValueAndGrad,
 } from "@jax-js/jax";
 import { wasmThreadCount } from "../../src/backends/wasm/index.js";
 import { getBackend, jit, np, setBackend } from "../../src/index.js";
 import { LEARNING_RATE, type MlpData } from "./workloads.js";
-import { type MlpParams, mlpArrays, mlpStep } from "../mlpModel.js";
+import {
+  type JaxMlpParams,
+  type MlpParams,
+  jaxMlpArrays,
+  jaxMlpStep,
+  mlpArrays,
+  mlpStep,
+} from "../mlpModel.js";
 
 export const LIB_IDS = [
   "chainrule-webgpu",
@@ -201,24 +205,6 @@ function tfjs(backend: "webgpu" | "wasm"): Lib {
 
 // ---------------------------------------------------------------- jax-js
 
-interface JaxParams {
-  w1: JaxArray;
-  b1: JaxArray;
-  w2: JaxArray;
-  b2: JaxArray;
-}
-
-// jax-js arrays are reference counted: an array used twice needs `.ref` once.
-function jaxLoss(p: JaxParams, x: JaxArray, y: JaxArray, batch: number): JaxArray {
-  const h = jnn.relu(jnp.matmul(x, p.w1).add(p.b1));
-  const logits = jnp.matmul(h, p.w2).add(p.b2);
-  return jnn
-    .logSoftmax(logits)
-    .mul(y)
-    .sum()
-    .mul(-1 / batch);
-}
-
 function jaxWebgpu(): Lib {
   const select = () => {
     jaxDefaultDevice("webgpu");
@@ -252,34 +238,13 @@ function jaxWebgpu(): Lib {
       };
     },
     trainer: (d, jitted) => {
-      const { batch, nIn, nHidden, nOut } = d.sizes;
-      const f32 = (data: Float32Array, shape: number[]) =>
-        jnp.array(data, { dtype: jnp.float32, device: "webgpu" }).reshape(shape);
-      const x = f32(d.x, [batch, nIn]);
-      const y = f32(d.yOneHot, [batch, nOut]);
-      let p: JaxParams = {
-        w1: f32(d.w1, [nIn, nHidden]),
-        b1: f32(d.b1, [nHidden]),
-        w2: f32(d.w2, [nHidden, nOut]),
-        b2: f32(d.b2, [nOut]),
-      };
-      const lossOf = (q: JaxParams, xs: JaxArray, ys: JaxArray) => jaxLoss(q, xs, ys, batch);
-      const stepOf = (q: JaxParams, xs: JaxArray, ys: JaxArray): [JaxArray, JaxParams] => {
-        const [loss, g] = jaxValueAndGrad(lossOf)(jtree.ref(q), xs, ys) as [JaxArray, JaxParams];
-        const update = (w: JaxArray, dw: JaxArray) => w.sub(dw.mul(LEARNING_RATE));
-        return [
-          loss,
-          {
-            w1: update(q.w1, g.w1),
-            b1: update(q.b1, g.b1),
-            w2: update(q.w2, g.w2),
-            b2: update(q.b2, g.b2),
-          },
-        ];
-      };
+      const { x, y, params } = jaxMlpArrays(d, "webgpu");
+      let p: JaxMlpParams = params;
       const step = jitted
-        ? (jaxJit(stepOf as unknown as Parameters<typeof jaxJit>[0]) as unknown as typeof stepOf)
-        : stepOf;
+        ? (jaxJit(
+            jaxMlpStep as unknown as Parameters<typeof jaxJit>[0],
+          ) as unknown as typeof jaxMlpStep)
+        : jaxMlpStep;
       return {
         step: async () => {
           const [loss, next] = step(p, x.ref, y.ref);

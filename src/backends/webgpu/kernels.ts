@@ -347,6 +347,22 @@ ${ENTRY} {
 }
 
 /**
+ * WGSL statements declaring `name` = offset + sum_d idx_d(i) * strides[d],
+ * idx(i) being element i's multi-index in the shape, for params (i32)
+ * [n, ndim, offset, shape..., strides...] (the gather and the scatter).
+ */
+function stridedPosition(name: string): string {
+  return `let ndim = params[1];
+  var rest = i32(i);
+  var ${name} = params[2];
+  for (var d = ndim - 1; d >= 0; d = d - 1) {
+    let size = params[3 + d];
+    ${name} = ${name} + (rest % size) * params[3 + ndim + d];
+    rest = rest / size;
+  }`;
+}
+
+/**
  * out[j] = x[offset + sum_d idx_d(j) * strides[d]] for j in an array of
  * shape `shape`. params (i32): [n, ndim, offset, shape..., strides...].
  */
@@ -359,14 +375,7 @@ ${ENTRY} {
   ${INDEX}
   let n = u32(params[0]);
   if (i >= n) { return; }
-  let ndim = params[1];
-  var rest = i32(i);
-  var src = params[2];
-  for (var d = ndim - 1; d >= 0; d = d - 1) {
-    let size = params[3 + d];
-    src = src + (rest % size) * params[3 + ndim + d];
-    rest = rest / size;
-  }
+  ${stridedPosition("src")}
   out[i] = x[src];
 }`;
 }
@@ -385,14 +394,7 @@ ${ENTRY} {
   ${INDEX}
   let n = u32(params[0]);
   if (i >= n) { return; }
-  let ndim = params[1];
-  var rest = i32(i);
-  var dst = params[2];
-  for (var d = ndim - 1; d >= 0; d = d - 1) {
-    let size = params[3 + d];
-    dst = dst + (rest % size) * params[3 + ndim + d];
-    rest = rest / size;
-  }
+  ${stridedPosition("dst")}
   out[dst] = x[i];
 }`;
 }
