@@ -9,10 +9,11 @@
  * groups fall back to the JS loop.
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { hasSimd } from "../src/backends/wasm/emitter.js";
 import { getRuntime, startWasmThreads, stopWasmThreads } from "../src/backends/wasm/index.js";
 import { groupChunksRunByWorkers } from "../src/backends/wasm/threads.js";
+import { setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
 import { configureWasmJit, wasmGroupModuleCount } from "../src/jit/wasmLowering.js";
 import { type Array as NdArray, getBackend, grad, jit, np, setBackend } from "../src/index.js";
 import { rng } from "./helpers.js";
@@ -405,6 +406,9 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads",
 
   it("a worker reads and writes arena blocks placed after the memory grew", () => {
     setBackend("wasm");
+    // Every call uses the worker (the measured choice could settle on one thread under load).
+    setAdaptiveThreads(false);
+    onTestFinished(() => setAdaptiveThreads(true));
     // 3e6 float64 values per array: the arena outgrows the memory the
     // workers saw when they started, and the worker share lies past it.
     const grownBefore = getRuntime().memory.buffer.byteLength;

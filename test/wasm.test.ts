@@ -7,7 +7,7 @@
  * that are not multiples of the register tile, batched, and split across
  * worker threads.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DType, TypedArray } from "../src/core/dtype.js";
 import { jsBackend } from "../src/backends/js.js";
 import {
@@ -39,6 +39,7 @@ import {
   usableWorkers,
 } from "../src/backends/wasm/threads.js";
 import { MAX_PAGES, alloc, resetArena } from "../src/backends/wasm/runtime.js";
+import { setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
 import { elementKernel, rng } from "./helpers.js";
 
 type Exports = Record<string, (...args: number[]) => number>;
@@ -344,7 +345,10 @@ describe("wasm backend kernels against the JS reference", () => {
 });
 
 describe("wasm worker threads", () => {
+  // These test the thread protocol: every product large enough uses the workers.
+  beforeAll(() => setAdaptiveThreads(false));
   afterAll(async () => {
+    setAdaptiveThreads(true);
     await stopWasmThreads();
   });
 
