@@ -4,85 +4,120 @@
  * operations forward), traced, optimised, compiled and run once, in `runs`
  * fresh Node processes (nothing of the library warmed up, not even V8's
  * code for it). Reports the wall and CPU time of that first call (and of
- * the library's import, apart), medians over the processes.
+ * the library's import, apart), medians over the processes, for the library
+ * as users run it: the compiled package (`dist/`, tsc output of
+ * `npm run build`, loaded by plain `node`) and the TypeScript sources under
+ * tsx. Runs alternate between the two.
  *
- *   npx tsx bench/cold-jit.ts [--runs 5] [--n 1000]
+ *   npx tsx bench/cold-jit.ts [--runs 5] [--n 1000] [--only dist|src] [--prof DIR]
+ *
+ * `--prof DIR` writes a V8 CPU profile of each child process into DIR
+ * (node --cpu-prof). `dist/` must be built first (`npm run build`).
  */
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { fmt, machineInfo, printTable } from "./harness.js";
 
 interface Sample {
   importMs: number;
+  importCpuMs: number;
   firstCallMs: number;
   firstCallCpuMs: number;
   secondCallMs: number;
+  secondCallCpuMs: number;
 }
 
-function argValue(name: string, fallback: number): number {
+function argValue(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  return i > 0 ? process.argv[i + 1]! : fallback;
 }
 
-async function child(n: number): Promise<void> {
-  const t0 = performance.now();
-  const { grad, jit, np } = await import("../src/index.js");
-  type A = ReturnType<typeof np.sin>;
-  const f = (x: A): A => {
-    for (let i = 0; i < n; i++) x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
-    return x;
-  };
-  const t1 = performance.now();
-  const c0 = process.cpuUsage();
-  jit(grad(f))(0.3).item();
-  const t2 = performance.now();
-  const c = process.cpuUsage(c0);
-  // a second, separate jit of the same function: the compile once V8 is warm
-  jit(grad(f))(0.3).item();
-  const t3 = performance.now();
-  const sample: Sample = {
-    importMs: t1 - t0,
-    firstCallMs: t2 - t1,
-    firstCallCpuMs: (c.user + c.system) / 1000,
-    secondCallMs: t3 - t2,
-  };
-  console.log(JSON.stringify(sample));
+/** The child's source (an ES module run by `node -e`): import, first jit call, second jit. */
+function childSource(libraryUrl: string, n: number): string {
+  return `
+const cpuMs = (c) => (c.user + c.system) / 1000;
+const t0 = performance.now();
+const i0 = process.cpuUsage();
+const { grad, jit, np } = await import(${JSON.stringify(libraryUrl)});
+const importCpu = process.cpuUsage(i0);
+const f = (x) => {
+  for (let i = 0; i < ${n}; i++) x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
+  return x;
+};
+const t1 = performance.now();
+const c0 = process.cpuUsage();
+const first = jit(grad(f))(0.3).item();
+const t2 = performance.now();
+const c1 = process.cpuUsage();
+// a second, separate jit of the same function: the compile once V8 is warm
+const second = jit(grad(f))(0.3).item();
+const t3 = performance.now();
+const c2 = process.cpuUsage(c1);
+if (!(first === second && Number.isFinite(first))) throw new Error("cold-jit: results differ");
+console.log(JSON.stringify({
+  importMs: t1 - t0,
+  importCpuMs: cpuMs(importCpu),
+  firstCallMs: t2 - t1,
+  firstCallCpuMs: cpuMs(process.cpuUsage(c0)) - cpuMs(c2),
+  secondCallMs: t3 - t2,
+  secondCallCpuMs: cpuMs(c2),
+}));
+`;
 }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
+  return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-async function main(): Promise<void> {
-  const n = argValue("--n", 1000);
-  if (process.argv.includes("--child")) return child(n);
-  const runs = argValue("--runs", 5);
-  const self = fileURLToPath(import.meta.url);
-  const samples: Sample[] = [];
-  for (let r = 0; r < runs; r++) {
-    const out = execFileSync(
-      process.execPath,
-      [...process.execArgv, self, "--child", "--n", String(n)],
-      { encoding: "utf8" },
-    );
-    samples.push(JSON.parse(out.trim().split("\n").pop()!) as Sample);
+function runChild(mode: "dist" | "src", n: number, profDir: string | null): Sample {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const lib = mode === "dist" ? `${root}dist/index.js` : `${root}src/index.ts`;
+  // dist: plain node, as users run the package; src: node with tsx's loader (this process's flags).
+  const flags = mode === "dist" ? [] : process.execArgv;
+  const prof = profDir === null ? [] : ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${profDir}`];
+  const out = execFileSync(
+    process.execPath,
+    [...flags, ...prof, "--input-type=module", "-e", childSource(pathToFileURL(lib).href, n)],
+    { encoding: "utf8", cwd: root },
+  );
+  return JSON.parse(out.trim().split("\n").pop()!) as Sample;
+}
+
+function main(): void {
+  const n = Number(argValue("--n", "1000"));
+  const runs = Number(argValue("--runs", "5"));
+  const only = argValue("--only", "");
+  const profDir = argValue("--prof", "") || null;
+  const modes = (["dist", "src"] as const).filter((m) => only === "" || m === only);
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  if (modes.includes("dist") && !existsSync(`${root}dist/index.js`)) {
+    throw new Error("bench/cold-jit.ts: dist/index.js is missing; run `npm run build` first");
   }
-  console.log(`${machineInfo()}; W1 jit(grad), N = ${n}, ${runs} fresh processes`);
-  const row = (name: string, pick: (s: Sample) => number): string[] => [
-    name,
-    fmt(median(samples.map(pick)), 1),
-    samples.map((s) => fmt(pick(s), 0)).join(", "),
-  ];
-  printTable(
-    ["", "median ms", "each run"],
-    [
-      row("import of the library", (s) => s.importMs),
+  const samples = new Map<string, Sample[]>(modes.map((m) => [m, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const m of modes) samples.get(m)!.push(runChild(m, n, profDir));
+  }
+  console.log(`${machineInfo()}; W1 jit(grad), N = ${n}, ${runs} fresh processes per mode`);
+  const rows: string[][] = [];
+  for (const m of modes) {
+    const ss = samples.get(m)!;
+    const row = (name: string, pick: (s: Sample) => number): string[] => [
+      `${m}: ${name}`,
+      fmt(median(ss.map(pick)), 1),
+      ss.map((s) => fmt(pick(s), 0)).join(", "),
+    ];
+    rows.push(
+      row("import (wall)", (s) => s.importMs),
+      row("import (CPU)", (s) => s.importCpuMs),
       row("first call (wall)", (s) => s.firstCallMs),
       row("first call (CPU, all threads)", (s) => s.firstCallCpuMs),
-      row("a second jit of f (wall)", (s) => s.secondCallMs),
-    ],
-  );
+      row("second jit of f (wall)", (s) => s.secondCallMs),
+      row("second jit of f (CPU)", (s) => s.secondCallCpuMs),
+    );
+  }
+  printTable(["", "median ms", "each run"], rows);
 }
 
-await main();
+main();

@@ -39,8 +39,6 @@ import { Jaxpr, type JaxprEqn, type MultiEqn, type SingleEqn, Var, VarMap } from
 /** Constants up to this many elements are produced by folding. */
 const FOLD_LIMIT = 1 << 16;
 
-/** Variable ids stay below this (2^26), so two of them pack exactly into one double. */
-const ID_SPAN = 2 ** 26;
 
 /** Whether every element of c is `value`, bit for bit (+0 and -0 differ, NaN matches NaN). */
 function allEqual(c: ConcreteArray, value: number): boolean {
@@ -108,7 +106,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   const resolve = (v: Var): Var => subst.get(v) ?? v;
   const producer = new VarMap<SingleEqn>(idSpan);
   const query = new EquationQuery(producer, uniformOf);
-  const seen = new Map<Primitive, Map<string, Map<number | string, Var>>>();
+  const cse = new CseTable(jaxpr.eqns.length);
   const eqns: JaxprEqn[] = [];
   const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
 
@@ -148,9 +146,14 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     }
     let eqn: SingleEqn = original;
     const given = eqn.inputs;
-    const resolved = new globalThis.Array<Var>(given.length);
-    for (let i = 0; i < given.length; i++) resolved[i] = resolve(given[i]!);
-    let inputs: readonly Var[] = resolved;
+    // The inputs after substitution: a new list only when one of them changes.
+    let inputs: readonly Var[] = given;
+    for (let i = 0; i < given.length; i++) {
+      const r = subst.get(given[i]!);
+      if (r === undefined) continue;
+      if (inputs === given) inputs = given.slice();
+      (inputs as Var[])[i] = r;
+    }
     // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
     // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
     // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
@@ -184,40 +187,85 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
       continue;
     }
 
-    // Common subexpressions: keyed by primitive, parameters, then the input ids
-    // (one or two inputs pack into one number; commutative inputs sorted).
-    let byParams = seen.get(prim);
-    if (byParams === undefined)
-      seen.set(prim, (byParams = new Map<string, Map<number | string, Var>>()));
-    const pk = paramsKey(eqn.params);
-    let table = byParams.get(pk);
-    if (table === undefined) byParams.set(pk, (table = new Map<number | string, Var>()));
-    let key: number | string;
-    if (inputs.length === 1) key = inputs[0]!.id;
-    else if (inputs.length === 2) {
-      const a = inputs[0]!.id;
-      const b = inputs[1]!.id;
-      const swap = b < a && prim.elementwise?.commutative === true;
-      key = swap ? -(b * ID_SPAN + a) - 1 : -(a * ID_SPAN + b) - 1;
-    } else key = inputs.map((v) => v.id).join(",");
-    const prev = table.get(key);
+    // Common subexpressions: an earlier kept equation with the same primitive,
+    // parameters and inputs (a commutative primitive's two inputs in either order).
+    const prev = cse.find(prim, eqn.params, inputs);
     if (prev !== undefined) {
       subst.set(eqn.out, prev);
       s.cse++;
       continue;
     }
-    table.set(key, eqn.out);
     if (prim.name === "broadcastInDim") {
       const u = uniformOf(inputs[0]);
       if (u !== undefined) uniform.set(eqn.out, u);
     }
-    const out: SingleEqn = { prim, params: eqn.params, inputs, out: eqn.out };
+    // An equation that nothing changed is kept as it is (no copy per equation).
+    const out: SingleEqn =
+      eqn === original && inputs === given
+        ? original
+        : { prim, params: eqn.params, inputs, out: eqn.out };
     producer.set(eqn.out, out);
+    cse.add(out);
     eqns.push(out);
   }
 
   const outVars = jaxpr.outVars.map(resolve);
   return deadCodeElimination(new Jaxpr(constVars, consts, jaxpr.inVars, eqns, outVars), s);
+}
+
+/**
+ * The kept single-output equations, for common-subexpression elimination:
+ * a hash table (chained buckets in an array) on the set of input ids, so a
+ * lookup scans only equations that read the same variables (or collide).
+ * The hash ignores the order of the inputs, which lets a commutative
+ * primitive's swapped inputs meet; lookups compare the order exactly
+ * otherwise. No key object or string is built per equation (this runs
+ * mostly before V8 has optimised it).
+ */
+class CseTable {
+  private readonly buckets: (SingleEqn[] | undefined)[];
+  private readonly mask: number;
+  constructor(expected: number) {
+    let size = 1024;
+    while (size < 2 * expected) size *= 2;
+    this.mask = size - 1;
+    this.buckets = new globalThis.Array<SingleEqn[] | undefined>(size);
+  }
+  /** A hash of the input ids that does not depend on their order. */
+  private slot(inputs: readonly Var[]): number {
+    let h = 0;
+    for (let i = 0; i < inputs.length; i++) {
+      const m = Math.imul(inputs[i]!.id + 1, 0x9e3779b1);
+      h = (h + (m ^ (m >>> 16))) | 0;
+    }
+    return (h ^ (h >>> 13)) & this.mask;
+  }
+  add(eqn: SingleEqn): void {
+    const k = this.slot(eqn.inputs);
+    const b = this.buckets[k];
+    if (b === undefined) this.buckets[k] = [eqn];
+    else b.push(eqn);
+  }
+  /** The result of an earlier equation equal to prim[params](inputs), if any. */
+  find(prim: Primitive, params: unknown, inputs: readonly Var[]): Var | undefined {
+    const b = this.buckets[this.slot(inputs)];
+    if (b === undefined) return undefined;
+    const commutative = inputs.length === 2 && prim.elementwise?.commutative === true;
+    for (let k = 0; k < b.length; k++) {
+      const e = b[k]!;
+      if (e.prim !== prim || e.inputs.length !== inputs.length) continue;
+      if (!sameInputs(e.inputs, inputs, commutative)) continue;
+      if (e.params === params || paramsKey(e.params) === paramsKey(params)) return e.out;
+    }
+    return undefined;
+  }
+}
+
+/** Whether two input lists are the same variables (for two commutative inputs, in either order). */
+function sameInputs(a: readonly Var[], b: readonly Var[], commutative: boolean): boolean {
+  let same = true;
+  for (let i = 0; i < a.length && same; i++) same = a[i] === b[i];
+  return same || (commutative && a[0] === b[1] && a[1] === b[0]);
 }
 
 /**

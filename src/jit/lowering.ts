@@ -62,10 +62,15 @@ export function elementExpr(e: ElementEqn, operands: readonly string[]): string 
  */
 export function helpersOf(eqns: readonly ElementEqn[]): Map<string, (...args: number[]) => number> {
   const helpers = new Map<string, (...args: number[]) => number>();
-  for (const e of eqns) {
-    if (!isElementwise(e.prim)) continue;
+  for (let k = 0; k < eqns.length; k++) {
+    const e = eqns[k]!;
+    const rule = elementRule(e.prim);
+    if (rule === undefined) continue;
+    // Most rules have a JS expression: decide that before building the part (no object per equation).
+    const int32 = e.out.dtype === "int32" && rule.int32 !== undefined;
+    if ((int32 ? rule.int32!.js : rule.js) !== undefined) continue;
     const part = partFor(e);
-    if (part.js === undefined) helpers.set(part.helper, part.scalar);
+    helpers.set(part.helper, part.scalar);
   }
   return helpers;
 }

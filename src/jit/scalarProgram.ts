@@ -20,7 +20,9 @@
  * literals and fixed library names.
  */
 import { ConcreteArray } from "../core/array.js";
-import { type Jaxpr, type Var, VarMap } from "../ir/jaxpr.js";
+import type { DType } from "../core/dtype.js";
+import type { AnyPrimitive } from "../core/primitive.js";
+import { type Jaxpr, type JaxprEqn, type Var, VarMap } from "../ir/jaxpr.js";
 import { paramsKey } from "../ir/passes.js";
 import type { CompiledProgram } from "./codegen.js";
 import {
@@ -45,6 +47,42 @@ export function isScalarProgram(jaxpr: Jaxpr): boolean {
     jaxpr.constVars.every(scalar) &&
     jaxpr.eqns.every((e) => isElementwise(e.prim) && scalar(e.out))
   );
+}
+
+/**
+ * Per equation, an integer that is equal for two equations exactly when they
+ * apply the same primitive with the same parameters to give the same dtype.
+ * Parameter objects are looked up by identity first (equations of one traced
+ * primitive usually share theirs), so the parameter string is built once
+ * per distinct object, not once per equation.
+ */
+function signatureIds(eqns: readonly JaxprEqn[]): Int32Array {
+  const sig = new Int32Array(eqns.length);
+  const byKey = new Map<string, number>();
+  const byIdentity = new Map<AnyPrimitive, Map<unknown, Map<DType, number>>>();
+  for (let k = 0; k < eqns.length; k++) {
+    const e = eqns[k]!;
+    let byParams = byIdentity.get(e.prim);
+    if (byParams === undefined) {
+      byParams = new Map<unknown, Map<DType, number>>();
+      byIdentity.set(e.prim, byParams);
+    }
+    // The dtype is part of the identity key: one parameter object may serve several dtypes.
+    let byDtype = byParams.get(e.params);
+    if (byDtype === undefined) {
+      byDtype = new Map<DType, number>();
+      byParams.set(e.params, byDtype);
+    }
+    let id = byDtype.get(e.out.dtype);
+    if (id === undefined) {
+      const key = `${e.prim.name}|${paramsKey(e.params)}|${e.out.dtype}`;
+      id = byKey.get(key);
+      if (id === undefined) byKey.set(key, (id = byKey.size));
+      byDtype.set(e.out.dtype, id);
+    }
+    sig[k] = id;
+  }
+  return sig;
 }
 
 export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
@@ -73,19 +111,18 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
     const lit = literalOf.get(v);
     return lit !== undefined ? -(lit + 1) : slotOf.get(v)!;
   };
+  // Index loops, no closures per equation: this runs once per program, mostly
+  // before V8 has optimised it (a program's first jit in a process).
   const argStart = new Int32Array(n + 1);
   for (let e = 0; e < n; e++) argStart[e + 1] = argStart[e]! + eqns[e]!.inputs.length;
   const argRef = new Int32Array(argStart[n]!);
-  eqns.forEach((e, k) => e.inputs.forEach((v, m) => (argRef[argStart[k]! + m] = refOf(v))));
+  for (let e = 0; e < n; e++) {
+    const inputs = eqns[e]!.inputs;
+    const start = argStart[e]!;
+    for (let m = 0; m < inputs.length; m++) argRef[start + m] = refOf(inputs[m]!);
+  }
   // Equations repeat each other only with the same signature (interned to an integer).
-  const sigIds = new Map<string, number>();
-  const sig = new Int32Array(n);
-  eqns.forEach((e, k) => {
-    const key = `${e.prim.name}|${paramsKey(e.params)}|${e.out.dtype}`;
-    let id = sigIds.get(key);
-    if (id === undefined) sigIds.set(key, (id = sigIds.size));
-    sig[k] = id;
-  });
+  const sig = signatureIds(eqns);
 
   /**
    * Does equation b repeat equation a? Operand m's slot delta goes to (or is
@@ -116,6 +153,10 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
     let best: { period: number; repeats: number; deltas: Int32Array } | null = null;
     for (let p = 1; p <= MAX_PERIOD && i + 2 * p <= n; p++) {
       if (sig[i] !== sig[i + p]) continue;
+      // A multiple of the best period found repeats the same block (a loop over
+      // two iterations at a time) and covers no more: checking it would
+      // re-read the whole run once per multiple.
+      if (best !== null && p % best.period === 0) continue;
       const deltas = new Int32Array(argStart[i + p]! - argStart[i]!);
       let ok = true;
       for (let j = 0; j < p && ok; j++) {
