@@ -10,9 +10,13 @@
  * tsx. Runs alternate between the two.
  *
  *   npx tsx bench/cold-jit.ts [--runs 5] [--n 1000] [--only dist|src] [--prof DIR]
+ *                             [--baseline ROOT]
  *
  * `--prof DIR` writes a V8 CPU profile of each child process into DIR
- * (node --cpu-prof). `dist/` must be built first (`npm run build`).
+ * (node --cpu-prof). `--baseline ROOT` adds a third mode, "baseline": the
+ * built package of another checkout (ROOT/dist/index.js, e.g. main's `src/`
+ * exported and built in a scratch folder), run alternately with the others
+ * for before/after comparisons. `dist/` must be built first (`npm run build`).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -71,15 +75,27 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function runChild(mode: "dist" | "src", n: number, profDir: string | null): Sample {
+interface Mode {
+  name: string;
+  /** The library's entry file. */
+  lib: string;
+  /** Node flags of the child. */
+  flags: string[];
+}
+
+function runChild(mode: Mode, n: number, profDir: string | null): Sample {
   const root = fileURLToPath(new URL("..", import.meta.url));
-  const lib = mode === "dist" ? `${root}dist/index.js` : `${root}src/index.ts`;
-  // dist: plain node, as users run the package; src: node with tsx's loader (this process's flags).
-  const flags = mode === "dist" ? [] : process.execArgv;
-  const prof = profDir === null ? [] : ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${profDir}`];
+  const prof =
+    profDir === null ? [] : ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${profDir}`];
   const out = execFileSync(
     process.execPath,
-    [...flags, ...prof, "--input-type=module", "-e", childSource(pathToFileURL(lib).href, n)],
+    [
+      ...mode.flags,
+      ...prof,
+      "--input-type=module",
+      "-e",
+      childSource(pathToFileURL(mode.lib).href, n),
+    ],
     { encoding: "utf8", cwd: root },
   );
   return JSON.parse(out.trim().split("\n").pop()!) as Sample;
@@ -90,18 +106,28 @@ function main(): void {
   const runs = Number(argValue("--runs", "5"));
   const only = argValue("--only", "");
   const profDir = argValue("--prof", "") || null;
-  const modes = (["dist", "src"] as const).filter((m) => only === "" || m === only);
+  const baseline = argValue("--baseline", "");
   const root = fileURLToPath(new URL("..", import.meta.url));
-  if (modes.includes("dist") && !existsSync(`${root}dist/index.js`)) {
-    throw new Error("bench/cold-jit.ts: dist/index.js is missing; run `npm run build` first");
+  // dist: plain node, as users run the package; src: node with tsx's loader (this process's flags).
+  const all: Mode[] = [
+    { name: "dist", lib: `${root}dist/index.js`, flags: [] },
+    { name: "src", lib: `${root}src/index.ts`, flags: process.execArgv },
+  ];
+  if (baseline !== "")
+    all.unshift({ name: "baseline", lib: `${baseline}/dist/index.js`, flags: [] });
+  const modes = all.filter((m) => only === "" || m.name === only);
+  for (const m of modes) {
+    if (m.lib.endsWith(".js") && !existsSync(m.lib)) {
+      throw new Error(`bench/cold-jit.ts: ${m.lib} is missing; run \`npm run build\` there first`);
+    }
   }
-  const samples = new Map<string, Sample[]>(modes.map((m) => [m, []]));
+  const samples = new Map<string, Sample[]>(modes.map((m) => [m.name, []]));
   for (let r = 0; r < runs; r++) {
-    for (const m of modes) samples.get(m)!.push(runChild(m, n, profDir));
+    for (const m of modes) samples.get(m.name)!.push(runChild(m, n, profDir));
   }
   console.log(`${machineInfo()}; W1 jit(grad), N = ${n}, ${runs} fresh processes per mode`);
   const rows: string[][] = [];
-  for (const m of modes) {
+  for (const { name: m } of modes) {
     const ss = samples.get(m)!;
     const row = (name: string, pick: (s: Sample) => number): string[] => [
       `${m}: ${name}`,

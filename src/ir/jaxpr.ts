@@ -160,10 +160,37 @@ class JaxprBuilder {
   readonly constVars: Var[] = [];
   readonly consts: Array[] = [];
   private readonly constOf = new Map<Array, Var>();
+  /**
+   * Host 0-d constants by dtype and value: a scalar written in a traced loop
+   * (`x.mul(0.5)`) becomes a new array at each use, and all of them share
+   * one variable (-0 and NaN are left apart, compared by identity only).
+   */
+  private readonly scalarConstOf = new Map<DType, Map<number, Var>>();
   private nextId = 0;
 
   newVar(aval: Aval): Var {
     return new Var(this.nextId++, aval.shape, aval.dtype);
+  }
+  private newConst(value: Array): Var {
+    const v = this.newVar(value);
+    this.constOf.set(value, v);
+    this.constVars.push(v);
+    this.consts.push(value);
+    return v;
+  }
+  /** The table of equal-valued scalar constants that `value` belongs to, if it is one. */
+  private scalarsOf(value: Array): Map<number, Var> | undefined {
+    if (!(value instanceof ConcreteArray) || value.shape.length !== 0 || !value.onHost) {
+      return undefined;
+    }
+    const x = value.scalarValue;
+    if (Number.isNaN(x) || Object.is(x, -0)) return undefined;
+    let byValue = this.scalarConstOf.get(value.dtype);
+    if (byValue === undefined) {
+      byValue = new Map<number, Var>();
+      this.scalarConstOf.set(value.dtype, byValue);
+    }
+    return byValue;
   }
   constVar(value: Array): Var {
     let v = this.constOf.get(value);
@@ -176,10 +203,17 @@ class JaxprBuilder {
             `and records), use x.detach() for its value, or use grad(jit(f)) instead`,
         );
       }
-      v = this.newVar(value);
-      this.constOf.set(value, v);
-      this.constVars.push(v);
-      this.consts.push(value);
+      const byValue = this.scalarsOf(value);
+      if (byValue !== undefined) {
+        const x = (value as ConcreteArray).scalarValue;
+        const shared = byValue.get(x);
+        if (shared !== undefined) {
+          this.constOf.set(value, shared);
+          return shared;
+        }
+        v = this.newConst(value);
+        byValue.set(x, v);
+      } else v = this.newConst(value);
     }
     return v;
   }
@@ -224,8 +258,12 @@ export class JaxprTrace extends Trace {
   processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array {
     const aval = prim.abstractEval(args, params);
     const out = this.builder.newVar(aval);
-    const own = (a: Array): a is JaxprTracer => a instanceof JaxprTracer && a.trace === this;
-    const inputs = args.map((a) => (own(a) ? a.v : this.builder.constVar(a)));
+    // A loop, no closures: this runs once per traced operation, mostly before V8 optimises it.
+    const inputs = new globalThis.Array<Var>(args.length);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      inputs[i] = a instanceof JaxprTracer && a.trace === this ? a.v : this.builder.constVar(a);
+    }
     this.builder.eqns.push({ prim, params, inputs, out });
     if (!this.concrete) return new JaxprTracer(this, out);
     // Tracing at concrete values: compute the value too, so that JS control flow can branch on it.
