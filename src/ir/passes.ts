@@ -157,10 +157,16 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
     // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
     // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
+    // (Only these three primitives are looked at: no call for the others.)
+    const name = eqn.prim.name;
     const rewritten =
-      transposeOfBroadcast(eqn, inputs, producer) ??
-      broadcastOfBroadcast(eqn, inputs, producer) ??
-      matmulOfTranspose(eqn, inputs, producer);
+      name === "transpose"
+        ? transposeOfBroadcast(eqn, inputs, producer)
+        : name === "broadcastInDim"
+          ? broadcastOfBroadcast(eqn, inputs, producer)
+          : name === "matmul"
+            ? matmulOfTranspose(eqn, inputs, producer)
+            : null;
     if (rewritten !== null) {
       s.simplified++;
       eqn = rewritten;
@@ -180,7 +186,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     }
 
     // Algebraic simplification.
-    const simplified = simplify(eqn, inputs, query);
+    const simplified = prim.simplify === undefined ? null : simplify(eqn, inputs, query);
     if (simplified !== null) {
       s.simplified++;
       subst.set(eqn.out, simplified);
@@ -210,7 +216,8 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   }
 
   const outVars = jaxpr.outVars.map(resolve);
-  return deadCodeElimination(new Jaxpr(constVars, consts, jaxpr.inVars, eqns, outVars), s);
+  // Every id is below nextId: DCE need not scan the program for the largest.
+  return deadCodeElimination(new Jaxpr(constVars, consts, jaxpr.inVars, eqns, outVars), s, nextId);
 }
 
 /**
@@ -425,10 +432,6 @@ function pruneUnusedOutputs(e: MultiEqn, live: VarMap<true>): MultiEqn | null {
   return { prim: e.prim, params: pruned.params, inputs, out: outs[0]!, outs };
 }
 
-/**
- * Drops equations whose results are not used (a backward sweep from the
- * outputs), and unused outputs of multi-output primitives that can prune them.
- */
 /** The largest variable id in a program (-1 if it has none). */
 function maxVarId(jaxpr: Jaxpr): number {
   let top = -1;
@@ -443,8 +446,13 @@ function maxVarId(jaxpr: Jaxpr): number {
   return top;
 }
 
-export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
-  const live = new VarMap<true>(maxVarId(jaxpr) + 1);
+/**
+ * Drops equations whose results are not used (a backward sweep from the
+ * outputs), and unused outputs of multi-output primitives that can prune them.
+ * `idBound`, when given, is more than every variable id in the program.
+ */
+export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats, idBound?: number): Jaxpr {
+  const live = new VarMap<true>(idBound ?? maxVarId(jaxpr) + 1);
   for (const v of jaxpr.outVars) live.set(v, true);
   const kept: JaxprEqn[] = [];
   for (let i = jaxpr.eqns.length - 1; i >= 0; i--) {
