@@ -39,7 +39,6 @@ import { Jaxpr, type JaxprEqn, type MultiEqn, type SingleEqn, Var, VarMap } from
 /** Constants up to this many elements are produced by folding. */
 const FOLD_LIMIT = 1 << 16;
 
-
 /** Whether every element of c is `value`, bit for bit (+0 and -0 differ, NaN matches NaN). */
 function allEqual(c: ConcreteArray, value: number): boolean {
   if (c.shape.length === 0) return Object.is(c.scalarValue, value);
