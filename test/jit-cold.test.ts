@@ -113,7 +113,7 @@ describe("scalar constants while tracing", () => {
     expect(jaxpr.constVars.length).toBe(2);
     const a = np.array(0.3, { dtype: "float32" });
     const b = np.array(0.3);
-    const [p, q] = jit(f)(a, b) as NdArray[];
+    const [p, q] = jit(f)(a, b);
     expect(p!.item()).toBe(Math.fround(Math.fround(0.3) * Math.fround(1.1)));
     expect(q!.item()).toBe(0.3 * 1.1);
   });
@@ -148,8 +148,8 @@ describe("scalar programs: rerolled loops", () => {
       const v = r() * 2 - 1;
       const a = np.array(v, { dtype: "float32" });
       const b = np.array(v);
-      const [p, q] = jit(f)(a, b) as NdArray[];
-      const [pe, qe] = f(a, b) as NdArray[];
+      const [p, q] = jit(f)(a, b);
+      const [pe, qe] = f(a, b);
       expect(p!.item()).toBe(pe!.item());
       expect(q!.item()).toBe(qe!.item());
       let expected32 = Math.fround(v);

@@ -68,7 +68,7 @@ export function helpersOf(eqns: readonly ElementEqn[]): Map<string, (...args: nu
     if (rule === undefined) continue;
     // Most rules have a JS expression: decide that before building the part (no object per equation).
     const int32 = e.out.dtype === "int32" && rule.int32 !== undefined;
-    if ((int32 ? rule.int32!.js : rule.js) !== undefined) continue;
+    if ((int32 ? rule.int32.js : rule.js) !== undefined) continue;
     const part = partFor(e);
     helpers.set(part.helper, part.scalar);
   }
