@@ -221,7 +221,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
 
 /**
  * The kept single-output equations, for common-subexpression elimination:
- * a hash table (chained buckets in an array) on the set of input ids, so a
+ * a hash table (chains of indices in typed arrays) on the set of input ids, so a
  * lookup scans only equations that read the same variables (or collide).
  * The hash ignores the order of the inputs, which lets a commutative
  * primitive's swapped inputs meet; lookups compare the order exactly
@@ -229,13 +229,19 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
  * mostly before V8 has optimised it).
  */
 class CseTable {
-  private readonly buckets: (SingleEqn[] | undefined)[];
+  /** The kept equations, in order; chains link them by index. */
+  private readonly entries: SingleEqn[] = [];
+  /** Per hash slot, the index of the last entry with that hash (-1: none). */
+  private readonly heads: Int32Array;
+  /** Per entry, the index of the previous entry in its chain (-1: none). */
+  private next: Int32Array;
   private readonly mask: number;
   constructor(expected: number) {
     let size = 1024;
     while (size < 2 * expected) size *= 2;
     this.mask = size - 1;
-    this.buckets = new globalThis.Array<SingleEqn[] | undefined>(size);
+    this.heads = new Int32Array(size).fill(-1);
+    this.next = new Int32Array(Math.max(expected, 16));
   }
   /** A hash of the input ids that does not depend on their order. */
   private slot(inputs: readonly Var[]): number {
@@ -248,17 +254,21 @@ class CseTable {
   }
   add(eqn: SingleEqn): void {
     const k = this.slot(eqn.inputs);
-    const b = this.buckets[k];
-    if (b === undefined) this.buckets[k] = [eqn];
-    else b.push(eqn);
+    const index = this.entries.length;
+    if (index === this.next.length) {
+      const grown = new Int32Array(2 * index);
+      grown.set(this.next);
+      this.next = grown;
+    }
+    this.entries.push(eqn);
+    this.next[index] = this.heads[k]!;
+    this.heads[k] = index;
   }
   /** The result of an earlier equation equal to prim[params](inputs), if any. */
   find(prim: Primitive, params: unknown, inputs: readonly Var[]): Var | undefined {
-    const b = this.buckets[this.slot(inputs)];
-    if (b === undefined) return undefined;
     const commutative = inputs.length === 2 && prim.elementwise?.commutative === true;
-    for (let k = 0; k < b.length; k++) {
-      const e = b[k]!;
+    for (let k = this.heads[this.slot(inputs)]!; k >= 0; k = this.next[k]!) {
+      const e = this.entries[k]!;
       if (e.prim !== prim || e.inputs.length !== inputs.length) continue;
       if (!sameInputs(e.inputs, inputs, commutative)) continue;
       if (e.params === params || paramsKey(e.params) === paramsKey(params)) return e.out;
