@@ -30,6 +30,8 @@ interface Sample {
   firstCallCpuMs: number;
   secondCallMs: number;
   secondCallCpuMs: number;
+  /** Main-thread pauses of V8's collector during the first call. */
+  firstCallGcMs: number;
 }
 
 function argValue(name: string, fallback: string): string {
@@ -41,6 +43,9 @@ function argValue(name: string, fallback: string): string {
 function childSource(libraryUrl: string, n: number): string {
   return `
 const cpuMs = (c) => (c.user + c.system) / 1000;
+const { PerformanceObserver } = await import("node:perf_hooks");
+const gcs = [];
+new PerformanceObserver((list) => gcs.push(...list.getEntries())).observe({ entryTypes: ["gc"] });
 const t0 = performance.now();
 const i0 = process.cpuUsage();
 const { grad, jit, np } = await import(${JSON.stringify(libraryUrl)});
@@ -59,6 +64,9 @@ const second = jit(grad(f))(0.3).item();
 const t3 = performance.now();
 const c2 = process.cpuUsage(c1);
 if (!(first === second && Number.isFinite(first))) throw new Error("cold-jit: results differ");
+await new Promise((resolve) => setTimeout(resolve, 10)); // gc entries arrive asynchronously
+const gcMs = (a, b) =>
+  gcs.filter((e) => e.startTime >= a && e.startTime < b).reduce((sum, e) => sum + e.duration, 0);
 console.log(JSON.stringify({
   importMs: t1 - t0,
   importCpuMs: cpuMs(importCpu),
@@ -66,6 +74,7 @@ console.log(JSON.stringify({
   firstCallCpuMs: cpuMs(process.cpuUsage(c0)) - cpuMs(c2),
   secondCallMs: t3 - t2,
   secondCallCpuMs: cpuMs(c2),
+  firstCallGcMs: gcMs(t1, t2),
 }));
 `;
 }
@@ -139,6 +148,7 @@ function main(): void {
       row("import (CPU)", (s) => s.importCpuMs),
       row("first call (wall)", (s) => s.firstCallMs),
       row("first call (CPU, all threads)", (s) => s.firstCallCpuMs),
+      row("first call (GC pauses)", (s) => s.firstCallGcMs),
       row("second jit of f (wall)", (s) => s.secondCallMs),
       row("second jit of f (CPU)", (s) => s.secondCallCpuMs),
     );
