@@ -13,10 +13,12 @@
  *                             [--baseline ROOT]
  *
  * `--prof DIR` writes a V8 CPU profile of each child process into DIR
- * (node --cpu-prof). `--baseline ROOT` adds a third mode, "baseline": the
- * built package of another checkout (ROOT/dist/index.js, e.g. main's `src/`
- * exported and built in a scratch folder), run alternately with the others
- * for before/after comparisons. `dist/` must be built first (`npm run build`).
+ * (node --cpu-prof). `--baseline ROOT` adds the same two modes for another
+ * checkout ("baseline dist", "baseline src": ROOT/dist/index.js and
+ * ROOT/src/index.ts, e.g. main's `src/` exported and built in a scratch
+ * folder with node_modules linked), run alternately with this checkout's for
+ * before/after comparisons; `--only dist` or `--only src` picks one kind in
+ * both. `dist/` must be built first (`npm run build`).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -122,9 +124,13 @@ function main(): void {
     { name: "dist", lib: `${root}dist/index.js`, flags: [] },
     { name: "src", lib: `${root}src/index.ts`, flags: process.execArgv },
   ];
-  if (baseline !== "")
-    all.unshift({ name: "baseline", lib: `${baseline}/dist/index.js`, flags: [] });
-  const modes = all.filter((m) => only === "" || m.name === only);
+  if (baseline !== "") {
+    all.push(
+      { name: "baseline dist", lib: `${baseline}/dist/index.js`, flags: [] },
+      { name: "baseline src", lib: `${baseline}/src/index.ts`, flags: process.execArgv },
+    );
+  }
+  const modes = all.filter((m) => only === "" || m.name.endsWith(only));
   for (const m of modes) {
     if (m.lib.endsWith(".js") && !existsSync(m.lib)) {
       throw new Error(`bench/cold-jit.ts: ${m.lib} is missing; run \`npm run build\` there first`);
