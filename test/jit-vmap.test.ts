@@ -160,6 +160,40 @@ describe("vmap(jit(f)) equals vmap(f) and a loop of f", () => {
     );
   });
 
+  it("JS control flow on an unbatched argument's value still works (runs inline)", () => {
+    let calls = 0;
+    const f = (x: NdArray, n: NdArray) => {
+      calls++;
+      return n.item() > 0 ? np.sin(x) : np.cos(x);
+    };
+    const jf = jit(f);
+    const x = randomArray(r, [4, 3]);
+    const pos = vmap(jf, { inAxes: [0, null] })(x, np.array(1));
+    const neg = vmap(jf, { inAxes: [0, null] })(x, np.array(-1));
+    expectAllClose(
+      pos,
+      loop((v) => f(v, np.array(1)), [x], 4),
+    );
+    expectAllClose(
+      neg,
+      loop((v) => f(v, np.array(-1)), [x], 4),
+    );
+    expect(jf.batchedCacheSize).toBe(0);
+    // the signature is remembered as inline-only: one inline run per call, no new trace attempt
+    calls = 0;
+    vmap(jf, { inAxes: [0, null] })(x, np.array(1));
+    expect(calls).toBe(1);
+  });
+
+  it("a closed-over array that requires grad is recorded, as before", () => {
+    const w = np.array([1, 2, 3], { requiresGrad: true });
+    const jf = jit((x: NdArray) => np.sum(np.multiply(x, w)));
+    const x = randomArray(r, [2, 3]);
+    np.sum(vmap(jf)(x)).backward();
+    // d/dw sum_i sum_j x_ij w_j = sum_i x_ij
+    expectAllClose(w.grad!, np.sum(x, 0));
+  });
+
   it("random.uniform and random.normal over vmapped keys equal the loop of single calls", () => {
     const keys = random.split(random.key(3), 6);
     for (const draw of [

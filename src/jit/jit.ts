@@ -127,8 +127,9 @@ export interface JittedFunction<Args extends unknown[] = unknown[], R = unknown>
 }
 
 /** A traced signature: its optimised program, compiled on first use by an eager call. */
-interface TraceEntry extends TracedProgram {
-  compiled: CompiledProgram | undefined;
+interface TraceEntry {
+  traced: TracedProgram;
+  lowered: LoweredProgram | undefined;
 }
 
 /** A batched program (vmap of a jitted function) and its outputs' batch axes per vmap level. */
@@ -138,7 +139,11 @@ interface BatchedProgram {
   compiled: CompiledProgram;
 }
 
-/** Compiles an optimised program for the current backend. */
+/**
+ * Compiles an optimised program for the current backend. On webgpu: fused
+ * WGSL shaders for the elementwise groups, GPU kernels for the rest
+ * (backends/webgpu/jitLowering.ts); the generated JS and Wasm read host buffers.
+ */
 function compileProgram(jaxpr: Jaxpr): CompiledProgram {
   return getBackend() === "webgpu" ? compileForGpu(jaxpr) : compileOrInterpret(jaxpr);
 }
@@ -235,6 +240,8 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
   const cache = new Map<string, TraceEntry>();
   /** Batched programs (vmap of a jitted function), per signature, batch axes and sizes. */
   const batchedCache = new Map<string, BatchedProgram>();
+  /** Signatures whose function could not be staged under vmap: they run inline there. */
+  const inlineUnderVmap = new Set<string>();
 
   /**
    * The traced program of a signature, from the cache or traced now. A program
@@ -256,22 +263,15 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
       );
       if (traced.jaxpr.consts.some((c) => c instanceof Tracer)) return undefined;
-      entry = { ...traced, jaxpr: optimize(traced.jaxpr), compiled: undefined };
+      entry = { traced: { ...traced, jaxpr: optimize(traced.jaxpr) }, lowered: undefined };
       cache.set(key, entry);
     }
     return entry;
   };
 
   const compiledOf = (entry: TraceEntry): LoweredProgram => {
-    // On webgpu: fused WGSL shaders for the elementwise groups, GPU kernels for the
-    // rest (backends/webgpu/jitLowering.ts); the generated JS and Wasm read host buffers.
-    entry.compiled ??= compileProgram(entry.jaxpr);
-    return {
-      jaxpr: entry.jaxpr,
-      inDef: entry.inDef,
-      outDef: entry.outDef,
-      compiled: entry.compiled,
-    };
+    entry.lowered ??= { ...entry.traced, compiled: compileProgram(entry.traced.jaxpr) };
+    return entry.lowered;
   };
 
   const lowerSplit = (
@@ -300,20 +300,32 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     for (const level of call.levels) batchKey += `#${level.size}:${level.dims.join(",")}`;
     let program = batchedCache.get(batchKey);
     if (program === undefined) {
-      const entry = traceSplit(key, args, arrays, inDef);
-      if (entry === undefined) return undefined;
-      const batched = batchJaxpr(
-        entry.jaxpr,
-        flatDef(arrays.length),
-        call.values.map((x) => ({ shape: x.shape, dtype: x.dtype })),
-        call.levels.map((level) => level.dims),
-      );
-      const jaxpr = optimize(batched.jaxpr);
-      program = {
-        outDef: entry.outDef,
-        outDims: batched.outDims,
-        compiled: compileProgram(jaxpr),
-      };
+      if (inlineUnderVmap.has(key)) return undefined;
+      try {
+        const entry = traceSplit(key, args, arrays, inDef);
+        if (entry === undefined) {
+          inlineUnderVmap.add(key);
+          return undefined;
+        }
+        const batched = batchJaxpr(
+          entry.traced.jaxpr,
+          flatDef(arrays.length),
+          call.values.map((x) => ({ shape: x.shape, dtype: x.dtype })),
+          call.levels.map((level) => level.dims),
+        );
+        program = {
+          outDef: entry.traced.outDef,
+          outDims: batched.outDims,
+          compiled: compileProgram(optimize(batched.jaxpr)),
+        };
+      } catch {
+        // f cannot be staged here, but it ran inline under vmap before: JS control flow on
+        // an unbatched argument's value (x.item()), or a closed-over array that requires
+        // grad. Run it inline, as before, for this signature from now on; a real error in
+        // f is raised again by the inline run.
+        inlineUnderVmap.add(key);
+        return undefined;
+      }
       batchedCache.set(batchKey, program);
     }
     const outs = program.compiled.run(call.values);
