@@ -16,12 +16,14 @@ import {
 } from "../src/index.js";
 import {
   expectAllClose,
+  fdJacobian,
   fdScalar,
   flat,
   randomArray,
   rng,
   useBackendAtAllSizes,
 } from "./helpers.js";
+import { matmulT } from "../src/primitives/linalg.js";
 
 const r = rng(7);
 
@@ -225,6 +227,61 @@ describe("vmap(jit(f)) equals vmap(f) and a loop of f", () => {
     expectAllClose(out3, np.multiply(np.square(x), x));
     expect(traces).toBe(2);
     expect(jf.batchedCacheSize).toBe(2);
+  });
+});
+
+describe("vmap of a matrix product with one unbatched matrix (folded into rows or columns)", () => {
+  // every flag combination, the batched operand on either side, batch axis 0, 1 or 2,
+  // n = 1 (matrix-vector) and n > 1; against a loop of the unbatched product
+  for (const [ta, tb] of [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ] as const) {
+    for (const n of [1, 3]) {
+      it(`transposeA ${ta}, transposeB ${tb}, n = ${n}`, () => {
+        const [m, k, size] = [4, 5, 6];
+        const aShape = ta ? [k, m] : [m, k];
+        const bShape = tb ? [n, k] : [k, n];
+        const a = randomArray(r, aShape);
+        const b = randomArray(r, bShape);
+        const prod = (x: NdArray, y: NdArray) => matmulT(x, y, ta, tb);
+        for (const axis of [0, 1, 2]) {
+          const as = np.moveaxis(randomArray(r, [size, ...aShape]), 0, axis);
+          const bs = np.moveaxis(randomArray(r, [size, ...bShape]), 0, axis);
+          const left = vmap(prod, { inAxes: [axis, null] })(as, b);
+          const right = vmap(prod, { inAxes: [null, axis] })(a, bs);
+          const jitted = vmap(jit(prod), { inAxes: [null, axis] })(a, bs);
+          const leftRef: NdArray[] = [];
+          const rightRef: NdArray[] = [];
+          for (let i = 0; i < size; i++) {
+            leftRef.push(prod(row(as, i, axis), b));
+            rightRef.push(prod(a, row(bs, i, axis)));
+          }
+          expect(left.shape).toEqual([size, m, n]);
+          expectAllClose(left, np.stack(leftRef), 1e-12, 1e-14);
+          expectAllClose(right, np.stack(rightRef), 1e-12, 1e-14);
+          expectAllClose(jitted, np.stack(rightRef), 1e-12, 1e-14);
+        }
+      });
+    }
+  }
+});
+
+describe("gradients through the folded matrix-product batch rule", () => {
+  it("grad of a vmapped matrix-vector and matrix-matrix product against finite differences", () => {
+    const xs = randomArray(r, [5, 3]);
+    const ys = randomArray(r, [5, 3, 2]);
+    const loss = (w: NdArray) =>
+      np.add(
+        np.sum(np.square(vmap((x: NdArray) => np.matmul(w, x))(xs))),
+        np.sum(np.sin(vmap((y: NdArray) => np.matmul(w, y))(ys))),
+      );
+    const w = randomArray(r, [4, 3]);
+    expectAllClose(grad(loss)(w), fdJacobian(loss, w), 1e-6, 1e-8);
+    const lossX = (x: NdArray) => np.sum(np.square(vmap((v: NdArray) => np.matmul(w, v))(x)));
+    expectAllClose(grad(lossX)(xs), fdJacobian(lossX, xs), 1e-6, 1e-8);
   });
 });
 
