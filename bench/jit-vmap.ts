@@ -9,6 +9,10 @@
  *   of 128: vmap(jit(f)), vmap(f) (op by op through the batching trace:
  *   what vmap(jit(f)) ran before the batched program), a JS loop of jit(f),
  *   jit(vmap(f)).
+ * - a chain of 30 small steps y <- max(0.9 y + 0.1, -0.5 y) on 16 values
+ *   (4 cheap elementwise operations each), vmapped over 128:
+ *   vmap(jit(f)) against vmap(f) op by op (where one compiled program pays
+ *   most: many operations on small arrays).
  *
  * With `--before <checkout>/src/index.ts` the same vmap(jit) cases run on
  * that checkout's library too (loaded alongside this one), for before/after
@@ -33,6 +37,7 @@ const BATCH = 128;
 const IN = 64;
 const HIDDEN = 64;
 const OUT = 10;
+const STEPS = 30;
 
 /** Deterministic data in [-1, 1) (a linear congruential generator), shared by both libraries. */
 function data(n: number, seed: number): Float64Array {
@@ -66,9 +71,21 @@ function cases(l: Lib, tag: string, all: boolean): BenchCase[] {
   const jvmlp = jit(vmap(mlp));
   const xRows = Array.from({ length: BATCH }, (_, i) => np.take(xs, i, 0));
 
+  const chain = (x: Arr) => {
+    let y = x;
+    for (let i = 0; i < STEPS; i++) {
+      y = np.maximum(np.add(np.multiply(y, 0.9), 0.1), np.multiply(y, -0.5));
+    }
+    return y;
+  };
+  const vjchain = vmap(jit(chain));
+  const vchain = vmap(chain);
+  const zs = np.array(data(BATCH * 16, 6), { shape: [BATCH, 16] });
+
   const mine: BenchCase[] = [
     { name: `${tag} random: vmap(uniform) over ${KEYS} keys`, run: () => vdraw(keys).data() },
     { name: `${tag} MLP: vmap(jit(f)) over ${BATCH}`, run: () => vjmlp(xs).data() },
+    { name: `${tag} chain: vmap(jit(f)) over ${BATCH}`, run: () => vjchain(zs).data() },
   ];
   if (!all) return mine;
   return [
@@ -85,6 +102,8 @@ function cases(l: Lib, tag: string, all: boolean): BenchCase[] {
       run: () => xRows.map((x) => jmlp(x).data()),
     },
     { name: `${tag} MLP: jit(vmap(f))`, run: () => jvmlp(xs).data() },
+    mine[2]!,
+    { name: `${tag} chain: vmap(f), op by op`, run: () => vchain(zs).data() },
   ];
 }
 
@@ -118,7 +137,9 @@ async function main(): Promise<void> {
     results.map((r) => {
       const base = r.name.includes("random")
         ? ref(`after: random: vmap(uniform) over ${KEYS} keys`)
-        : ref(`after: MLP: vmap(jit(f)) over ${BATCH}`);
+        : r.name.includes("MLP")
+          ? ref(`after: MLP: vmap(jit(f)) over ${BATCH}`)
+          : ref(`after: chain: vmap(jit(f)) over ${BATCH}`);
       return [
         r.name,
         r.note ?? fmt(r.medianMs, 2),
