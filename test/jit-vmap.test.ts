@@ -10,6 +10,7 @@ import {
   InvalidArgumentError,
   grad,
   jit,
+  lax,
   np,
   random,
   vmap,
@@ -209,6 +210,49 @@ describe("vmap(jit(f)) equals vmap(f) and a loop of f", () => {
       expect(out.dtype).toBe(ref.dtype);
       expect(Array.from(out.data())).toEqual(Array.from(ref.data()));
     }
+  });
+
+  it("staged control flow (cond, whileLoop, scan) and integer outputs inside f", () => {
+    const f = (x: NdArray) => {
+      const c = lax.cond(
+        x.gt(0.2),
+        (v: NdArray) => v.mul(2),
+        (v: NdArray) => v.neg(),
+        x,
+      );
+      const w = lax.whileLoop(
+        (v: NdArray) => v.lt(3),
+        (v: NdArray) => v.add(0.7),
+        c,
+      );
+      const [carry, ys] = lax.scan(
+        (acc: NdArray, y: NdArray) => [acc.add(y), acc.mul(y)],
+        w,
+        np.array([0.5, 1, 1.5]),
+      );
+      return [carry, ys, w.astype("int32")];
+    };
+    const jf = jit(f);
+    const xs = randomArray(r, [6]);
+    const out = vmap(jf)(xs);
+    expect(jf.batchedCacheSize).toBe(1);
+    for (let i = 0; i < 6; i++) {
+      const one = f(row(xs, i));
+      one.forEach((v, j) => expectAllClose(row(out[j]!, i), v, 1e-14, 1e-15));
+    }
+    expect(out[2]!.dtype).toBe("int32");
+  });
+
+  it("nested vmap of a random draw over a [3, 4] grid of keys equals the double loop", () => {
+    const keys = random.split(random.key(9), 12).reshape([3, 4, 2]);
+    const draw = (k: NdArray) => random.normal(k, [5]);
+    const out = vmap(vmap(draw))(keys);
+    expect(out.shape).toEqual([3, 4, 5]);
+    const rows: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 4; j++) rows.push(...flat(draw(row(row(keys, i), j))));
+    }
+    expect(flat(out)).toEqual(rows);
   });
 
   it("staticArgnums: a static argument is baked in and never batched", () => {
