@@ -148,6 +148,21 @@ describe("vmap(jit(f)) equals vmap(f) and a loop of f", () => {
     expect(jf.batchedCacheSize).toBe(1);
   });
 
+  it("nested vmap whose levels give the outputs different batch axes", () => {
+    // the inner level batches B only (its batch lands on axis 1 of A·B's columns), the outer A only
+    const jf = jit((a: NdArray, b: NdArray) => np.matmul(a, b));
+    const as = randomArray(r, [5, 2, 3]);
+    const bs = randomArray(r, [6, 3, 4]);
+    const out = vmap(vmap(jf, { inAxes: [null, 0] }), { inAxes: [0, null] })(as, bs);
+    expect(out.shape).toEqual([5, 6, 2, 4]);
+    const ref: NdArray[] = [];
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 6; j++) ref.push(jf(row(as, i), row(bs, j)));
+    }
+    expectAllClose(out, np.stack(ref), 1e-12, 1e-14);
+    expect(jf.batchedCacheSize).toBe(1);
+  });
+
   it("a function closing over an outer vmap's variable still works (runs inline)", () => {
     const xs = randomArray(r, [3]);
     const ys = randomArray(r, [4, 2]);
