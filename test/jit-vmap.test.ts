@@ -212,6 +212,17 @@ describe("vmap(jit(f)) equals vmap(f) and a loop of f", () => {
     expectAllClose(w.grad!, np.sum(x, 0));
   });
 
+  it("a function closing over a vmap variable, called on concrete arguments, runs inline", () => {
+    // (before, jit traced it for the concrete arguments and failed on the captured tracer)
+    const xs = randomArray(r, [3]);
+    const ones = np.ones([2]);
+    const out = vmap((x: NdArray) => jit((z: NdArray) => z.add(x))(ones))(xs);
+    expectAllClose(
+      out,
+      flat(xs).flatMap((a) => [a + 1, a + 1]),
+    );
+  });
+
   it("random.uniform and random.normal over vmapped keys equal the loop of single calls", () => {
     const keys = random.split(random.key(3), 6);
     for (const draw of [

@@ -126,6 +126,9 @@ export interface JittedFunction<Args extends unknown[] = unknown[], R = unknown>
   lower(...args: Inputs<Args>): LoweredProgram;
 }
 
+/** What jit's batched path returns when f must run inline instead. */
+const INLINE: unique symbol = Symbol("inline");
+
 /** A traced signature: its optimised program, compiled on first use by an eager call. */
 interface TraceEntry {
   traced: TracedProgram;
@@ -287,25 +290,25 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
    * Under eager vmaps only: the per-example program (traced once per
    * signature, as for an eager call) batched for the call's batch axes and
    * sizes, compiled once per pattern, and run on the concrete batched values;
-   * the outputs come back as the vmaps' batch tracers. Undefined when f must
+   * the outputs come back as the vmaps' batch tracers. INLINE when f must
    * run inline instead (another transformation in play, a traced static
    * argument, or a program that captured a traced value).
    */
   const callBatched = (args: unknown[], arrays: readonly NdArray[], inDef: TreeDef): unknown => {
-    for (const i of staticList) if (args[i] instanceof Tracer) return undefined;
+    for (const i of staticList) if (args[i] instanceof Tracer) return INLINE;
     const call = unbatchCall(arrays);
-    if (call === null) return undefined;
+    if (call === null) return INLINE;
     const key = signature(args, arrays, inDef);
     let batchKey = key;
     for (const level of call.levels) batchKey += `#${level.size}:${level.dims.join(",")}`;
     let program = batchedCache.get(batchKey);
     if (program === undefined) {
-      if (inlineUnderVmap.has(key)) return undefined;
+      if (inlineUnderVmap.has(key)) return INLINE;
       try {
         const entry = traceSplit(key, args, arrays, inDef);
         if (entry === undefined) {
           inlineUnderVmap.add(key);
-          return undefined;
+          return INLINE;
         }
         const batched = batchJaxpr(
           entry.traced.jaxpr,
@@ -324,7 +327,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         // grad. Run it inline, as before, for this signature from now on; a real error in
         // f is raised again by the inline run.
         inlineUnderVmap.add(key);
-        return undefined;
+        return INLINE;
       }
       batchedCache.set(batchKey, program);
     }
@@ -356,7 +359,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       // Under eager vmaps only, one compiled batched program; under any other
       // transformation (grad, jvp, and arrays that require grad), inline.
       const out = callBatched(args, arrays, inDef);
-      return out !== undefined ? out : (f as (...a: unknown[]) => unknown)(...args);
+      return out !== INLINE ? out : (f as (...a: unknown[]) => unknown)(...args);
     }
     const program = lowerSplit(args, arrays, inDef);
     if (program === undefined) return (f as (...a: unknown[]) => unknown)(...args);
