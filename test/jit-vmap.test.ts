@@ -412,6 +412,16 @@ describe("other transformations around vmap(jit f) still differentiate correctly
 });
 
 describe("errors", () => {
+  it("a batched value at a static position says to pass it as a dynamic argument", () => {
+    const jf = jit((x: NdArray, p: NdArray) => np.multiply(x, p), { staticArgnums: 1 });
+    const call = () => vmap((p: NdArray) => jf(np.ones([2]), p))(np.array([1, 2, 3]));
+    expect(call).toThrow(InvalidArgumentError);
+    expect(call).toThrow(/static argument 1 is a traced array \(shape \[\], dtype float64\)/);
+    // with a batched dynamic argument beside it, f runs inline (as before) and gets the value
+    const out = vmap((x: NdArray, p: NdArray) => jf(x, p))(np.ones([3, 2]), np.array([1, 2, 3]));
+    expectAllClose(out, [1, 1, 2, 2, 3, 3]);
+  });
+
   it("lower() of a function closing over a vmap variable says to pass it as an argument", () => {
     const xs = randomArray(r, [3]);
     expect(() =>

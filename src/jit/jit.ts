@@ -10,7 +10,7 @@
  */
 import { asArray } from "../core/convert.js";
 import { isRecording, isTracingDynamically, Tracer } from "../core/trace.js";
-import { InvalidArgumentError } from "../core/errors.js";
+import { InvalidArgumentError, fmtShape } from "../core/errors.js";
 import { Array as NdArray, type ConcreteArray } from "../core/array.js";
 import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
@@ -83,6 +83,14 @@ function staticKey(value: unknown, argIndex: number): string {
     }
     default:
       if (value === null) return "N";
+      if (value instanceof Tracer) {
+        throw new InvalidArgumentError(
+          `jit: static argument ${argIndex} is a traced array (shape ${fmtShape(value.shape)}, ` +
+            `dtype ${value.dtype}) of an enclosing transformation (vmap, grad or jvp): inside ` +
+            `vmap it differs per batch element, so it cannot be a compile-time constant; pass ` +
+            `it as a dynamic argument (leave it out of staticArgnums)`,
+        );
+      }
       if (globalThis.Array.isArray(value) && Object.isFrozen(value)) {
         return `(${value.map((v) => staticKey(v, argIndex)).join(",")})`;
       }
