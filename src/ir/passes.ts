@@ -134,85 +134,93 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     eqns.push({ prim: eqn.prim, params: eqn.params, inputs, out: eqn.out, outs: eqn.outs });
   };
 
-  // Index loops and no per-equation closures below: this runs once per
-  // program, mostly before V8 has optimised it.
-  const all = jaxpr.eqns;
-  for (let e = 0; e < all.length; e++) {
-    const original = all[e]!;
-    if (original.outs !== undefined) {
-      multiEqn(original);
-      continue;
-    }
-    let eqn: SingleEqn = original;
-    const given = eqn.inputs;
-    // The inputs after substitution: a new list only when one of them changes.
-    let inputs: readonly Var[] = given;
-    for (let i = 0; i < given.length; i++) {
-      const r = subst.get(given[i]!);
-      if (r === undefined) continue;
-      if (inputs === given) inputs = given.slice();
-      (inputs as Var[])[i] = r;
-    }
-    // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
-    // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
-    // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
-    // (Only these three primitives are looked at: no call for the others.)
-    const name = eqn.prim.name;
-    const rewritten =
-      name === "transpose"
-        ? transposeOfBroadcast(eqn, inputs, producer)
-        : name === "broadcastInDim"
-          ? broadcastOfBroadcast(eqn, inputs, producer)
-          : name === "matmul"
-            ? matmulOfTranspose(eqn, inputs, producer)
-            : null;
-    if (rewritten !== null) {
-      s.simplified++;
-      eqn = rewritten;
-      inputs = rewritten.inputs;
-    }
-    const prim = eqn.prim;
-    let allKnown = true;
-    for (let i = 0; i < inputs.length && allKnown; i++)
-      if (known.get(inputs[i]!) === undefined) allKnown = false;
+  // The sweep over the equations is a function of its own that returns right
+  // after its loop: V8 compiles the hot loop by on-stack replacement before
+  // the code after it has run, and code it has never seen run deoptimises
+  // (here, then compiled again, about 40 ms of background compile in a
+  // fresh process).
+  const sweep = (): void => {
+    // Index loops and no per-equation closures below: this runs once per
+    // program, mostly before V8 has optimised it.
+    const all = jaxpr.eqns;
+    for (let e = 0; e < all.length; e++) {
+      const original = all[e]!;
+      if (original.outs !== undefined) {
+        multiEqn(original);
+        continue;
+      }
+      let eqn: SingleEqn = original;
+      const given = eqn.inputs;
+      // The inputs after substitution: a new list only when one of them changes.
+      let inputs: readonly Var[] = given;
+      for (let i = 0; i < given.length; i++) {
+        const r = subst.get(given[i]!);
+        if (r === undefined) continue;
+        if (inputs === given) inputs = given.slice();
+        (inputs as Var[])[i] = r;
+      }
+      // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
+      // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
+      // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
+      // (Only these three primitives are looked at: no call for the others.)
+      const name = eqn.prim.name;
+      const rewritten =
+        name === "transpose"
+          ? transposeOfBroadcast(eqn, inputs, producer)
+          : name === "broadcastInDim"
+            ? broadcastOfBroadcast(eqn, inputs, producer)
+            : name === "matmul"
+              ? matmulOfTranspose(eqn, inputs, producer)
+              : null;
+      if (rewritten !== null) {
+        s.simplified++;
+        eqn = rewritten;
+        inputs = rewritten.inputs;
+      }
+      const prim = eqn.prim;
+      let allKnown = true;
+      for (let i = 0; i < inputs.length && allKnown; i++)
+        if (known.get(inputs[i]!) === undefined) allKnown = false;
 
-    // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
-    if (allKnown && prim.name !== "broadcastInDim" && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
-      const values = inputs.map((v) => known.get(v)!);
-      subst.set(eqn.out, newConst(prim.impl(values, eqn.params)));
-      s.folded++;
-      continue;
-    }
+      // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
+      if (allKnown && prim.name !== "broadcastInDim" && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
+        const values = inputs.map((v) => known.get(v)!);
+        subst.set(eqn.out, newConst(prim.impl(values, eqn.params)));
+        s.folded++;
+        continue;
+      }
 
-    // Algebraic simplification.
-    const simplified = prim.simplify === undefined ? null : simplify(eqn, inputs, query);
-    if (simplified !== null) {
-      s.simplified++;
-      subst.set(eqn.out, simplified);
-      continue;
-    }
+      // Algebraic simplification.
+      const simplified = prim.simplify === undefined ? null : simplify(eqn, inputs, query);
+      if (simplified !== null) {
+        s.simplified++;
+        subst.set(eqn.out, simplified);
+        continue;
+      }
 
-    // Common subexpressions: an earlier kept equation with the same primitive,
-    // parameters and inputs (a commutative primitive's two inputs in either order).
-    const prev = cse.find(prim, eqn.params, inputs);
-    if (prev !== undefined) {
-      subst.set(eqn.out, prev);
-      s.cse++;
-      continue;
+      // Common subexpressions: an earlier kept equation with the same primitive,
+      // parameters and inputs (a commutative primitive's two inputs in either order).
+      const prev = cse.find(prim, eqn.params, inputs);
+      if (prev !== undefined) {
+        subst.set(eqn.out, prev);
+        s.cse++;
+        continue;
+      }
+      if (prim.name === "broadcastInDim") {
+        const u = uniformOf(inputs[0]);
+        if (u !== undefined) uniform.set(eqn.out, u);
+      }
+      // An equation that nothing changed is kept as it is (no copy per equation).
+      const out: SingleEqn =
+        eqn === original && inputs === given
+          ? original
+          : { prim, params: eqn.params, inputs, out: eqn.out };
+      producer.set(eqn.out, out);
+      cse.add(out);
+      eqns.push(out);
     }
-    if (prim.name === "broadcastInDim") {
-      const u = uniformOf(inputs[0]);
-      if (u !== undefined) uniform.set(eqn.out, u);
-    }
-    // An equation that nothing changed is kept as it is (no copy per equation).
-    const out: SingleEqn =
-      eqn === original && inputs === given
-        ? original
-        : { prim, params: eqn.params, inputs, out: eqn.out };
-    producer.set(eqn.out, out);
-    cse.add(out);
-    eqns.push(out);
-  }
+  };
+  sweep();
 
   const outVars = jaxpr.outVars.map(resolve);
   // Every id is below nextId: DCE need not scan the program for the largest.
