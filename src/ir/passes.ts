@@ -471,9 +471,32 @@ function maxVarId(jaxpr: Jaxpr): number {
 export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats, idBound?: number): Jaxpr {
   const live = new VarMap<true>(idBound ?? maxVarId(jaxpr) + 1);
   for (const v of jaxpr.outVars) live.set(v, true);
+  const kept = liveEquations(jaxpr.eqns, live, stats);
+  kept.reverse();
+  const constVars: Var[] = [];
+  const consts: Array[] = [];
+  jaxpr.constVars.forEach((v, i) => {
+    if (live.has(v)) {
+      constVars.push(v);
+      consts.push(jaxpr.consts[i]!);
+    }
+  });
+  return new Jaxpr(constVars, consts, jaxpr.inVars, kept, jaxpr.outVars);
+}
+
+/**
+ * The backward sweep of DCE: the equations that define a live variable, last
+ * first, marking their inputs live in `live`. (A function that returns right
+ * after its loop, like optimize's sweep: V8 compiles it once.)
+ */
+function liveEquations(
+  eqns: readonly JaxprEqn[],
+  live: VarMap<true>,
+  stats: PassStats | undefined,
+): JaxprEqn[] {
   const kept: JaxprEqn[] = [];
-  for (let i = jaxpr.eqns.length - 1; i >= 0; i--) {
-    let e = jaxpr.eqns[i]!;
+  for (let i = eqns.length - 1; i >= 0; i--) {
+    let e = eqns[i]!;
     // A multi-output equation stays while any of its outputs is used.
     if (e.outs === undefined ? !live.has(e.out) : !e.outs.some((v) => live.has(v))) {
       if (stats !== undefined) stats.dce++;
@@ -490,14 +513,5 @@ export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats, idBound?: n
     const inputs = e.inputs;
     for (let k = 0; k < inputs.length; k++) live.set(inputs[k]!, true);
   }
-  kept.reverse();
-  const constVars: Var[] = [];
-  const consts: Array[] = [];
-  jaxpr.constVars.forEach((v, i) => {
-    if (live.has(v)) {
-      constVars.push(v);
-      consts.push(jaxpr.consts[i]!);
-    }
-  });
-  return new Jaxpr(constVars, consts, jaxpr.inVars, kept, jaxpr.outVars);
+  return kept;
 }

@@ -49,6 +49,56 @@ export function isScalarProgram(jaxpr: Jaxpr): boolean {
   );
 }
 
+/*
+ * The loops over every equation below are functions of their own that return
+ * right after the loop. In a fresh process V8 compiles a long-running loop by
+ * on-stack replacement, which compiles the whole enclosing function; code
+ * after the loop that has never run then deoptimises it, and a function with
+ * several loops was compiled again for each. Small functions are compiled
+ * once, and cheaply.
+ */
+
+/** Where each equation's operands start in the flat operand list (n + 1 entries). */
+function argStarts(eqns: readonly JaxprEqn[]): Int32Array {
+  const argStart = new Int32Array(eqns.length + 1);
+  for (let e = 0; e < eqns.length; e++) argStart[e + 1] = argStart[e]! + eqns[e]!.inputs.length;
+  return argStart;
+}
+
+/** Every equation's operands as integers (see compileScalarJaxpr), into argRef. */
+function fillArgRefs(
+  eqns: readonly JaxprEqn[],
+  argStart: Int32Array,
+  argRef: Int32Array,
+  refOf: (v: Var) => number,
+): void {
+  for (let e = 0; e < eqns.length; e++) {
+    const inputs = eqns[e]!.inputs;
+    const start = argStart[e]!;
+    for (let m = 0; m < inputs.length; m++) argRef[start + m] = refOf(inputs[m]!);
+  }
+}
+
+/** The first and last equation reading each equation's output (n and -1 when none does). */
+function fillUses(
+  nIn: number,
+  argStart: Int32Array,
+  argRef: Int32Array,
+  firstUse: Int32Array,
+  lastUse: Int32Array,
+): void {
+  const n = argStart.length - 1;
+  for (let e = 0; e < n; e++) {
+    for (let k = argStart[e]!; k < argStart[e + 1]!; k++) {
+      const r = argRef[k]!;
+      if (r >= nIn) {
+        lastUse[r - nIn] = Math.max(lastUse[r - nIn]!, e);
+        firstUse[r - nIn] = Math.min(firstUse[r - nIn]!, e);
+      }
+    }
+  }
+}
+
 /**
  * Per equation, an integer that is equal for two equations exactly when they
  * apply the same primitive with the same parameters to give the same dtype.
@@ -113,14 +163,9 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   };
   // Index loops, no closures per equation: this runs once per program, mostly
   // before V8 has optimised it (a program's first jit in a process).
-  const argStart = new Int32Array(n + 1);
-  for (let e = 0; e < n; e++) argStart[e + 1] = argStart[e]! + eqns[e]!.inputs.length;
+  const argStart = argStarts(eqns);
   const argRef = new Int32Array(argStart[n]!);
-  for (let e = 0; e < n; e++) {
-    const inputs = eqns[e]!.inputs;
-    const start = argStart[e]!;
-    for (let m = 0; m < inputs.length; m++) argRef[start + m] = refOf(inputs[m]!);
-  }
+  fillArgRefs(eqns, argStart, argRef, refOf);
   // Equations repeat each other only with the same signature (interned to an integer).
   const sig = signatureIds(eqns);
 
@@ -140,8 +185,11 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
     for (let m = 0; m < count; m++) {
       const x = argRef[argStart[a]! + m]!;
       const y = argRef[argStart[b]! + m]!;
-      const d = x < 0 || y < 0 ? (x === y ? 0 : NaN) : y - x;
-      if (Number.isNaN(d)) return false;
+      // Literals match only themselves (delta 0); slots by their difference.
+      let d = 0;
+      if (x < 0 || y < 0) {
+        if (x !== y) return false;
+      } else d = y - x;
       if (!check) deltas[offset + m] = d;
       else if (deltas[offset + m] !== d) return false;
     }
@@ -183,15 +231,7 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   // Users of each equation's output, to skip stores of values only used inside their iteration.
   const lastUse = new Int32Array(n).fill(-1);
   const firstUse = new Int32Array(n).fill(n);
-  for (let e = 0; e < n; e++) {
-    for (let k = argStart[e]!; k < argStart[e + 1]!; k++) {
-      const r = argRef[k]!;
-      if (r >= nIn) {
-        lastUse[r - nIn] = Math.max(lastUse[r - nIn]!, e);
-        firstUse[r - nIn] = Math.min(firstUse[r - nIn]!, e);
-      }
-    }
-  }
+  fillUses(nIn, argStart, argRef, firstUse, lastUse);
   const isOutput = new Uint8Array(n);
   for (const v of jaxpr.outVars) {
     const slot = slotOf.get(v);
@@ -207,60 +247,64 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
     globalThis.Array.from(argRef.subarray(argStart[e], argStart[e + 1]));
 
   const statements: string[] = [];
-  for (let i = 0; i < n;) {
-    const run = findRun(i);
-    if (run === null) {
-      statements.push(`  s[${nIn + i}] = ${element(i, operandsOf(i).map(plain))};\n`);
-      i++;
-      continue;
-    }
-    const { period: p, repeats, deltas } = run;
-    let body = "";
-    // Values carried from one iteration to the next stay in locals c<j>:
-    // initialised before the loop, updated at the end of each iteration.
-    const carried = new Map<number, number>();
-    for (let j = 0; j < p; j++) {
-      const e = i + j;
-      const offset = argStart[e]! - argStart[i]!;
-      const operands = operandsOf(e).map((r, m) => {
-        if (r < 0) return literals[-r - 1]!;
-        const d = deltas[offset + m]!;
-        if (d === p) {
-          const producer = r - nIn - i;
-          // Computed earlier in the same iteration: a local.
-          if (producer >= 0 && producer < j) return `t${producer}`;
-          // Computed by the previous iteration (or, for k = 0, just before the loop): a carry.
-          const prev = producer + p;
-          if (prev >= 0 && prev < p) {
-            carried.set(prev, r);
-            return `c${prev}`;
+  // A function that returns right after its loop (see the note above argStarts).
+  const emit = (): void => {
+    for (let i = 0; i < n;) {
+      const run = findRun(i);
+      if (run === null) {
+        statements.push(`  s[${nIn + i}] = ${element(i, operandsOf(i).map(plain))};\n`);
+        i++;
+        continue;
+      }
+      const { period: p, repeats, deltas } = run;
+      let body = "";
+      // Values carried from one iteration to the next stay in locals c<j>:
+      // initialised before the loop, updated at the end of each iteration.
+      const carried = new Map<number, number>();
+      for (let j = 0; j < p; j++) {
+        const e = i + j;
+        const offset = argStart[e]! - argStart[i]!;
+        const operands = operandsOf(e).map((r, m) => {
+          if (r < 0) return literals[-r - 1]!;
+          const d = deltas[offset + m]!;
+          if (d === p) {
+            const producer = r - nIn - i;
+            // Computed earlier in the same iteration: a local.
+            if (producer >= 0 && producer < j) return `t${producer}`;
+            // Computed by the previous iteration (or, for k = 0, just before the loop): a carry.
+            const prev = producer + p;
+            if (prev >= 0 && prev < p) {
+              carried.set(prev, r);
+              return `c${prev}`;
+            }
           }
-        }
-        if (d === 0) return `s[${r}]`;
-        return `s[${r} + k * ${numberLiteral(d)}]`;
-      });
-      body += `    const t${j} = ${element(e, operands)};\n`;
-      // Store unless every use of every instance is later in the same iteration.
-      const last = i + (repeats - 1) * p + j;
-      const onlyLocal =
-        !isOutput[e] &&
-        !isOutput[last] &&
-        firstUse[e]! > e &&
-        lastUse[e]! < i + p &&
-        lastUse[last]! < i + repeats * p &&
-        lastUse[last]! - last === lastUse[e]! - e;
-      if (!onlyLocal) body += `    s[${nIn + e} + k * ${p}] = t${j};\n`;
+          if (d === 0) return `s[${r}]`;
+          return `s[${r} + k * ${numberLiteral(d)}]`;
+        });
+        body += `    const t${j} = ${element(e, operands)};\n`;
+        // Store unless every use of every instance is later in the same iteration.
+        const last = i + (repeats - 1) * p + j;
+        const onlyLocal =
+          !isOutput[e] &&
+          !isOutput[last] &&
+          firstUse[e]! > e &&
+          lastUse[e]! < i + p &&
+          lastUse[last]! < i + repeats * p &&
+          lastUse[last]! - last === lastUse[e]! - e;
+        if (!onlyLocal) body += `    s[${nIn + e} + k * ${p}] = t${j};\n`;
+      }
+      let init = "";
+      for (const [j, slot] of carried) {
+        init += `  let c${j} = s[${slot}];\n`;
+        body += `    c${j} = t${j};\n`;
+      }
+      const loop = `  for (let k = 0; k < ${repeats}; k++) {\n${body}  }\n`;
+      // One statement (a block when there are carries), so chunking never splits it.
+      statements.push(init === "" ? loop : `  {\n${init}${loop}  }\n`);
+      i += p * repeats;
     }
-    let init = "";
-    for (const [j, slot] of carried) {
-      init += `  let c${j} = s[${slot}];\n`;
-      body += `    c${j} = t${j};\n`;
-    }
-    const loop = `  for (let k = 0; k < ${repeats}; k++) {\n${body}  }\n`;
-    // One statement (a block when there are carries), so chunking never splits it.
-    statements.push(init === "" ? loop : `  {\n${init}${loop}  }\n`);
-    i += p * repeats;
-  }
+  };
+  emit();
 
   const helpers = helpersOf(eqns);
   let source = `"use strict";\n${helperBindings(helpers)}`;
