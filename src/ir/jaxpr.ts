@@ -169,10 +169,19 @@ class JaxprBuilder {
   private nextId = 0;
 
   newVar(aval: Aval): Var {
-    return new Var(this.nextId++, aval.shape, aval.dtype);
+    return this.newVarOf(aval.shape, aval.dtype);
+  }
+  /**
+   * A new variable of this shape and dtype. (Callers read the two fields
+   * themselves: newVar sees plain avals from abstractEval in the hot path,
+   * and a constant, an Array, would give it a second kind of object, which
+   * deoptimises V8's compiled code of it in a program's first trace.)
+   */
+  newVarOf(shape: readonly number[], dtype: DType): Var {
+    return new Var(this.nextId++, shape, dtype);
   }
   private newConst(value: Array): Var {
-    const v = this.newVar(value);
+    const v = this.newVarOf(value.shape, value.dtype);
     this.constOf.set(value, v);
     this.constVars.push(v);
     this.consts.push(value);
