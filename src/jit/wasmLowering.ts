@@ -863,7 +863,7 @@ export function lowerGroupToWasm(
     results: TypedArray[],
     sums: Float64Array,
     workers: number,
-  ): void => {
+  ): boolean => {
     const chunk = sharedChunk(workers);
     const nChunks = Math.ceil(n / chunk);
     const blocks = allocBlocks(n, nChunks);
@@ -878,7 +878,7 @@ export function lowerGroupToWasm(
       0,
       0,
     ];
-    parallelGroup(
+    const compiling = parallelGroup(
       rt,
       compiled.shared,
       fn,
@@ -892,9 +892,10 @@ export function lowerGroupToWasm(
       (c) => copyOut(blocks, results, c * chunk, c * chunk, count(c)),
     );
     addSums(sums, blocks.sumsPtr, nChunks);
+    return compiling;
   };
 
-  const gate = new ThreadGate();
+  const gate = new ThreadGate(`jit group ${plan.dtype} x ${n}, ${plan.steps.length} steps`);
   const run = (...args: Value[]): Value[] => {
     resetArena(rt);
     const results = plan.stores.map((_, j) =>
@@ -908,10 +909,14 @@ export function lowerGroupToWasm(
       // Threads or the calling thread alone, whichever this group ran faster with lately.
       const threads = gate.useThreads();
       const start = performance.now();
-      // One thread uses the threaded call's chunks, so either choice gives the same bits.
-      if (threads) runShared(args, results, sums, workers);
-      else runHere(args, results, sums, sharedChunk(workers));
-      gate.record(threads, performance.now() - start);
+      // A worker that compiled the module in this call makes its time no measure.
+      let compiling = false;
+      if (threads) compiling = runShared(args, results, sums, workers);
+      // On one thread, a group with sums uses the threaded call's chunks (partial
+      // sums per chunk), so either choice gives the same bits; without sums the
+      // values do not depend on the chunks, and cache-sized ones are quicker.
+      else runHere(args, results, sums, nSums > 0 ? sharedChunk(workers) : chunkElements);
+      gate.record(threads, performance.now() - start, compiling);
     } else runHere(args, results, sums);
     const values: Value[] = results;
     for (const sum of sums) values.push(f32 ? Math.fround(sum) : sum);
