@@ -50,10 +50,11 @@ describe("printed IR", () => {
       "{ lambda  ; a:f64[2,3] b:f64[4,3] .
         let
           c:f64[4,3,1] = reshape[shape=[4,3,1]] b
-          d:f64[4,2,3] = broadcastInDim[shape=[4,2,3] dims=[1,2]] a
-          e:f64[4,2,1] = matmul[transposeA=false transposeB=false] d c
-          f:f64[4,2] = reshape[shape=[4,2]] e
-        in ( f ) }"
+          d:f64[4,3] = reshape[shape=[4,3]] c
+          e:f64[4,2] = matmul[transposeA=false transposeB=true] d a
+          f:f64[4,2,1] = reshape[shape=[4,2,1]] e
+          g:f64[4,2] = reshape[shape=[4,2]] f
+        in ( g ) }"
     `);
   });
 

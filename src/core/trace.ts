@@ -220,6 +220,11 @@ export function isRecording(): boolean {
   return dynamicMain !== null && dynamicMain.recordOnly;
 }
 
+/** The active main traces, outermost first (a read-only view of the stack; do not keep it). */
+export function activeMainTraces(): readonly MainTrace[] {
+  return traceStack;
+}
+
 /** How many transformations are active (0 in plain eager code). */
 export function activeTraceCount(): number {
   return traceStack.length;

@@ -1,13 +1,16 @@
 /**
  * jit: traces f once per signature (argument structure, shapes, dtypes and
  * static argument values) into a program, caches it, and runs the program on
- * later calls. Under another transformation (grad, vmap, an outer jit) the
- * function is traced inline by that transformation, so jit composes with all
- * of them.
+ * later calls. Called under eager vmaps only (vmap(jit(f)), nested vmaps
+ * included), it runs one compiled program for the whole batch: the
+ * per-example program batched for the call's batch axes (transforms/vmap.ts),
+ * compiled once per pattern, as jit(vmap(f)) would. Under any other
+ * transformation (grad, jvp, an outer jit, a GradientTape) the function is
+ * traced inline by that transformation, so jit composes with all of them.
  */
 import { asArray } from "../core/convert.js";
 import { isRecording, isTracingDynamically, Tracer } from "../core/trace.js";
-import { InvalidArgumentError } from "../core/errors.js";
+import { InvalidArgumentError, fmtShape } from "../core/errors.js";
 import { Array as NdArray, type ConcreteArray } from "../core/array.js";
 import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
@@ -15,6 +18,7 @@ import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
 import { getBackend } from "../backends/index.js";
 import { compileForGpu } from "../backends/webgpu/jitLowering.js";
+import { batchJaxpr, rebatchOutputs, unbatchCall } from "../transforms/vmap.js";
 import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
 import type { Arrays, Inputs } from "../tree/types.js";
 
@@ -79,6 +83,14 @@ function staticKey(value: unknown, argIndex: number): string {
     }
     default:
       if (value === null) return "N";
+      if (value instanceof Tracer) {
+        throw new InvalidArgumentError(
+          `jit: static argument ${argIndex} is a traced array (shape ${fmtShape(value.shape)}, ` +
+            `dtype ${value.dtype}) of an enclosing transformation (vmap, grad or jvp): inside ` +
+            `vmap it differs per batch element, so it cannot be a compile-time constant; pass ` +
+            `it as a dynamic argument (leave it out of staticArgnums)`,
+        );
+      }
       if (globalThis.Array.isArray(value) && Object.isFrozen(value)) {
         return `(${value.map((v) => staticKey(v, argIndex)).join(",")})`;
       }
@@ -112,8 +124,39 @@ export interface JittedFunction<Args extends unknown[] = unknown[], R = unknown>
   (...args: Inputs<Args>): Arrays<R>;
   /** Number of distinct signatures traced so far. */
   readonly cacheSize: number;
+  /**
+   * Number of batched programs compiled so far: called under `vmap` (and no
+   * other transformation), the function runs one compiled program for the
+   * whole batch, compiled once per signature, batch axes and batch size.
+   */
+  readonly batchedCacheSize: number;
   /** The optimised program and its generated source for the given arguments (tracing if needed). */
   lower(...args: Inputs<Args>): LoweredProgram;
+}
+
+/** What jit's batched path returns when f must run inline instead. */
+const INLINE: unique symbol = Symbol("inline");
+
+/** A traced signature: its optimised program, compiled on first use by an eager call. */
+interface TraceEntry {
+  traced: TracedProgram;
+  lowered: LoweredProgram | undefined;
+}
+
+/** A batched program (vmap of a jitted function) and its outputs' batch axes per vmap level. */
+interface BatchedProgram {
+  outDef: TreeDef;
+  outDims: (number | null)[][];
+  compiled: CompiledProgram;
+}
+
+/**
+ * Compiles an optimised program for the current backend. On webgpu: fused
+ * WGSL shaders for the elementwise groups, GPU kernels for the rest
+ * (backends/webgpu/jitLowering.ts); the generated JS and Wasm read host buffers.
+ */
+function compileProgram(jaxpr: Jaxpr): CompiledProgram {
+  return getBackend() === "webgpu" ? compileForGpu(jaxpr) : compileOrInterpret(jaxpr);
 }
 
 /**
@@ -168,8 +211,6 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         ? [opts.staticArgnums]
         : opts.staticArgnums,
   );
-  const cache = new Map<string, LoweredProgram>();
-
   const split = (args: unknown[]) => {
     for (const s of statics) {
       if (!Number.isInteger(s) || s < 0 || s >= args.length) {
@@ -206,46 +247,135 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     return `${key}|${getBackend()}`;
   };
 
-  const lowerSplit = (
+  /** The per-signature entries: traced and optimised; compiled on the first eager call. */
+  const cache = new Map<string, TraceEntry>();
+  /** Batched programs (vmap of a jitted function), per signature, batch axes and sizes. */
+  const batchedCache = new Map<string, BatchedProgram>();
+  /** Signatures whose function could not be staged under vmap: they run inline there. */
+  const inlineUnderVmap = new Set<string>();
+
+  /**
+   * The traced program of a signature, from the cache or traced now. A program
+   * that captured a traced value from an enclosing transformation (f closes
+   * over a vmap or grad variable) is not cached (the value belongs to that
+   * call only): `entry` is then undefined and the caller runs f inline.
+   */
+  const traceSplit = (
+    key: string,
     args: unknown[],
     arrays: readonly NdArray[],
     inDef: TreeDef,
-  ): LoweredProgram => {
-    const key = signature(args, arrays, inDef);
-    let program = cache.get(key);
-    if (program === undefined) {
+  ): TraceEntry | undefined => {
+    let entry = cache.get(key);
+    if (entry === undefined) {
       const traced = traceToJaxpr(
         (...dyn: unknown[]) => (f as (...a: unknown[]) => unknown)(...withStatics(args, dyn)),
         inDef,
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
       );
-      const jaxpr = optimize(traced.jaxpr);
-      // On webgpu: fused WGSL shaders for the elementwise groups, GPU kernels for the
-      // rest (backends/webgpu/jitLowering.ts); the generated JS and Wasm read host buffers.
-      const compiled = getBackend() === "webgpu" ? compileForGpu(jaxpr) : compileOrInterpret(jaxpr);
-      program = { ...traced, jaxpr, compiled };
-      cache.set(key, program);
+      if (traced.jaxpr.consts.some((c) => c instanceof Tracer)) return undefined;
+      entry = { traced: { ...traced, jaxpr: optimize(traced.jaxpr) }, lowered: undefined };
+      cache.set(key, entry);
     }
-    return program;
+    return entry;
+  };
+
+  const compiledOf = (entry: TraceEntry): LoweredProgram => {
+    entry.lowered ??= { ...entry.traced, compiled: compileProgram(entry.traced.jaxpr) };
+    return entry.lowered;
+  };
+
+  const lowerSplit = (
+    args: unknown[],
+    arrays: readonly NdArray[],
+    inDef: TreeDef,
+  ): LoweredProgram | undefined => {
+    const entry = traceSplit(signature(args, arrays, inDef), args, arrays, inDef);
+    return entry === undefined ? undefined : compiledOf(entry);
+  };
+
+  /**
+   * Under eager vmaps only: the per-example program (traced once per
+   * signature, as for an eager call) batched for the call's batch axes and
+   * sizes, compiled once per pattern, and run on the concrete batched values;
+   * the outputs come back as the vmaps' batch tracers. INLINE when f must
+   * run inline instead (another transformation in play, a traced static
+   * argument, or a program that captured a traced value).
+   */
+  const callBatched = (args: unknown[], arrays: readonly NdArray[], inDef: TreeDef): unknown => {
+    for (const i of staticList) if (args[i] instanceof Tracer) return INLINE;
+    const call = unbatchCall(arrays);
+    if (call === null) return INLINE;
+    const key = signature(args, arrays, inDef);
+    let batchKey = key;
+    for (const level of call.levels) batchKey += `#${level.size}:${level.dims.join(",")}`;
+    let program = batchedCache.get(batchKey);
+    if (program === undefined) {
+      if (inlineUnderVmap.has(key)) return INLINE;
+      try {
+        const entry = traceSplit(key, args, arrays, inDef);
+        if (entry === undefined) {
+          inlineUnderVmap.add(key);
+          return INLINE;
+        }
+        const batched = batchJaxpr(
+          entry.traced.jaxpr,
+          flatDef(arrays.length),
+          call.values.map((x) => ({ shape: x.shape, dtype: x.dtype })),
+          call.levels.map((level) => level.dims),
+        );
+        program = {
+          outDef: entry.traced.outDef,
+          outDims: batched.outDims,
+          compiled: compileProgram(optimize(batched.jaxpr)),
+        };
+      } catch {
+        // f cannot be staged here, but it ran inline under vmap before: JS control flow on
+        // an unbatched argument's value (x.item()), or a closed-over array that requires
+        // grad. Run it inline, as before, for this signature from now on; a real error in
+        // f is raised again by the inline run.
+        inlineUnderVmap.add(key);
+        return INLINE;
+      }
+      batchedCache.set(batchKey, program);
+    }
+    const outs = program.compiled.run(call.values);
+    return unflatten(program.outDef, rebatchOutputs(call, outs, program.outDims));
   };
 
   const lower = (...args: unknown[]): LoweredProgram => {
     const { arrays, inDef } = split(args);
-    return lowerSplit(args, arrays, inDef);
+    const program = lowerSplit(args, arrays, inDef);
+    if (program === undefined) {
+      throw new InvalidArgumentError(
+        `jit(f).lower: f uses a traced value of an enclosing transformation (it closes over ` +
+          `a variable of grad, vmap or jvp), so it has no program of its own; pass that value ` +
+          `as an argument instead`,
+      );
+    }
+    return program;
   };
 
   const jitted = (...args: unknown[]): unknown => {
     const { arrays, inDef } = split(args);
-    // Inside another transformation, trace inline so that it sees every primitive
-    // (also while a GradientTape records, and for arrays that require grad).
-    if (isTracingDynamically() || isRecording() || arrays.some((x) => x instanceof Tracer)) {
+    if (isTracingDynamically() || isRecording()) {
+      // Inside jit/makeJaxpr or while a GradientTape records: trace inline so that
+      // the enclosing trace sees every primitive.
       return (f as (...a: unknown[]) => unknown)(...args);
     }
+    if (arrays.some((x) => x instanceof Tracer)) {
+      // Under eager vmaps only, one compiled batched program; under any other
+      // transformation (grad, jvp, and arrays that require grad), inline.
+      const out = callBatched(args, arrays, inDef);
+      return out !== INLINE ? out : (f as (...a: unknown[]) => unknown)(...args);
+    }
     const program = lowerSplit(args, arrays, inDef);
+    if (program === undefined) return (f as (...a: unknown[]) => unknown)(...args);
     const outs = program.compiled.run(arrays as ConcreteArray[]);
     return unflatten(program.outDef, outs);
   };
   Object.defineProperty(jitted, "cacheSize", { get: () => cache.size });
+  Object.defineProperty(jitted, "batchedCacheSize", { get: () => batchedCache.size });
   (jitted as unknown as { lower: typeof lower }).lower = lower;
   return jitted as JittedFunction;
 }

@@ -10,7 +10,14 @@ import { shapeSize, shapesEqual } from "../core/shape.js";
 import { bind } from "../core/trace.js";
 import { backend } from "../backends/index.js";
 import { add, mul, neg, tAdd } from "./elementwise.js";
-import { batchSize, batchToFront, broadcastInDim, transpose } from "./movement.js";
+import {
+  batchSize,
+  batchToFront,
+  broadcastInDim,
+  moveAxis,
+  reshape,
+  transpose,
+} from "./movement.js";
 import { reduceSum } from "./reduce.js";
 
 type NoParams = Record<string, never>;
@@ -132,12 +139,65 @@ const matmulPrim = definePrimitive<MatmulParams>({
     throw new Error("matmul: transpose needs exactly one linear operand");
   },
   // The flags name the last two axes, which batching (to the front) leaves last.
-  batch(args, dims, { transposeA: ta, transposeB: tb }) {
+  // With one operand a plain unbatched matrix, the batch folds into the other's
+  // rows or columns: one product, instead of a copy of the matrix per element.
+  batch(args, dims, params) {
     const size = batchSize(args, dims);
+    const folded = matmulFoldedBatch(
+      args[0]!,
+      args[1]!,
+      dims[0] ?? null,
+      dims[1] ?? null,
+      size,
+      params,
+    );
+    if (folded !== null) return folded;
     const [a, b] = args.map((x, i) => batchToFront(x, dims[i] ?? null, size));
-    return [matmulT(a!, b!, ta, tb), 0];
+    return [matmulT(a!, b!, params.transposeA, params.transposeB), 0];
   },
 });
+
+/**
+ * vmap of op(A) op(B) where one operand is an unbatched matrix (rank 2):
+ * - A batched (stored [m, k] per element, not transposed), B unbatched:
+ *   the elements' rows stack, [size·m, k] op(B) = [size·m, n], read as
+ *   [size, m, n] (batch axis 0).
+ * - B batched, A unbatched, op(B_i) a column (n = 1, B not transposed):
+ *   (op(A) b_i)^T = b_i^T op(A)^T, so the rows b_i^T stack into
+ *   [size, k] op(A)^T = [size, m], read as [size, m, 1].
+ * - B batched with n > 1 (not transposed): the columns stack,
+ *   op(A) [B_0 | B_1 | ...] = [m, size·n], read as [m, size, n] (batch axis 1).
+ * Returns null in the other cases (the general rule broadcasts the unbatched operand).
+ */
+function matmulFoldedBatch(
+  a: Array,
+  b: Array,
+  da: BatchDim,
+  db: BatchDim,
+  size: number,
+  { transposeA: ta, transposeB: tb }: MatmulParams,
+): [Array, BatchDim] | null {
+  if (da !== null && db === null && a.ndim === 3 && b.ndim === 2 && !ta) {
+    const front = moveAxis(a, da, 0); // [size, m, k]
+    const [m, k] = [front.shape[1]!, front.shape[2]!];
+    const c = matmulT(reshape(front, [size * m, k]), b, false, tb); // [size·m, n]
+    return [reshape(c, [size, m, c.shape[1]!]), 0];
+  }
+  if (db !== null && da === null && a.ndim === 2 && b.ndim === 3 && !tb) {
+    const m = ta ? a.shape[1]! : a.shape[0]!;
+    const perElement = b.shape.filter((_, d) => d !== db); // [k, n]
+    const [k, n] = [perElement[0]!, perElement[1]!];
+    if (n === 1) {
+      const rows = reshape(moveAxis(b, db, 0), [size, k]);
+      const c = matmulT(rows, a, false, !ta); // [size, m]
+      return [reshape(c, [size, m, 1]), 0];
+    }
+    const cols = reshape(moveAxis(b, db, 1), [k, size * n]); // [k, size, n] -> [k, size·n]
+    const c = matmulT(a, cols, ta, false); // [m, size·n]
+    return [reshape(c, [m, size, n]), 1];
+  }
+  return null;
+}
 
 /** Batched matrix product with equal batch dimensions. */
 export function matmul(a: Array, b: Array): Array {

@@ -8,7 +8,16 @@ import { asArray } from "../core/convert.js";
 import { ConcretizationError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import type { BatchDim, MultiPrimitive, Primitive } from "../core/primitive.js";
 import { normalizeAxis } from "../core/shape.js";
-import { type MainTrace, Trace, Tracer, bind, bindAll, withMainTrace } from "../core/trace.js";
+import {
+  type MainTrace,
+  Trace,
+  Tracer,
+  activeMainTraces,
+  bind,
+  bindAll,
+  withMainTrace,
+} from "../core/trace.js";
+import { type Jaxpr, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
 import { batchToFront, moveAxis } from "../primitives/helpers.js";
 import { flatten, numLeaves, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
 import type { Arrays, Inputs } from "../tree/types.js";
@@ -59,6 +68,118 @@ export class BatchTrace extends Trace {
     const [outs, outDims] = prim.batch(vals, dims, params);
     return outs.map((out, i) => new BatchTracer(this, out, outDims[i] ?? null));
   }
+}
+
+/**
+ * A call made under eager vmaps only, seen from below: the concrete values
+ * behind the arguments and, for each vmap level that batches at least one
+ * argument (outermost first), its main trace, its batch size and each
+ * argument's batch axis at that level (null: not batched there).
+ */
+export interface BatchedCall {
+  /** The concrete arrays behind the arguments, every batch axis included. */
+  readonly values: ConcreteArray[];
+  /** The vmap levels that batch some argument, outermost first. */
+  readonly levels: readonly BatchLevel[];
+}
+
+/** One vmap level of a {@link BatchedCall}. */
+export interface BatchLevel {
+  readonly main: MainTrace;
+  readonly size: number;
+  /** Each argument's batch axis at this level, an axis of its value at this level. */
+  readonly dims: readonly (number | null)[];
+}
+
+/**
+ * When every active transformation is an eager vmap (no jvp, grad, jit or
+ * tape in the stack) and every argument is a concrete array or a chain of
+ * that stack's batch tracers over one, the concrete values and the batch
+ * axes of each level; otherwise null. This lets a jitted function called
+ * under vmap run one compiled batched program (jit.ts) instead of running op
+ * by op through the batching trace.
+ */
+export function unbatchCall(args: readonly Array[]): BatchedCall | null {
+  const mains = activeMainTraces();
+  if (mains.length === 0) return null;
+  for (const m of mains) {
+    if (!(m.trace instanceof BatchTrace) || m.recordOnly) return null;
+  }
+  const dims: (number | null)[][] = mains.map(() => []);
+  const sizes: (number | null)[] = mains.map(() => null);
+  const values: ConcreteArray[] = [];
+  for (const x of args) {
+    let v: Array = x;
+    // Peel the innermost level first: a tracer's value lives at the levels below it.
+    for (let k = mains.length - 1; k >= 0; k--) {
+      if (v instanceof BatchTracer && v.trace.main === mains[k]) {
+        dims[k]!.push(v.bdim);
+        if (v.bdim !== null) sizes[k] = v.val.shape[v.bdim]!;
+        v = v.val;
+      } else {
+        dims[k]!.push(null);
+      }
+    }
+    if (!(v instanceof ConcreteArray)) return null;
+    values.push(v);
+  }
+  const levels: BatchLevel[] = [];
+  mains.forEach((main, k) => {
+    const size = sizes[k];
+    if (size !== null && size !== undefined) levels.push({ main, size, dims: dims[k]! });
+  });
+  return { values, levels };
+}
+
+/**
+ * The batched form of a per-example program: traced (so jit can compile it)
+ * on inputs with the shapes `inAvals` (every batch axis included), with one
+ * batching trace per level (outermost first) mapping the axes `dims[k]`.
+ * Returns the program and each output's batch axis at each level (null: the
+ * output does not vary along that level), so no output is broadcast.
+ */
+export function batchJaxpr(
+  jaxpr: Jaxpr,
+  inDef: TreeDef,
+  inAvals: readonly { shape: readonly number[]; dtype: ConcreteArray["dtype"] }[],
+  dims: readonly (readonly (number | null)[])[],
+): { jaxpr: Jaxpr; outDims: (number | null)[][] } {
+  const outDims: (number | null)[][] = dims.map(() => []);
+  const nest = (k: number, xs: readonly Array[]): Array[] => {
+    if (k === dims.length) return evalJaxpr(jaxpr, xs);
+    return withMainTrace(
+      (main) => new BatchTrace(main),
+      (main) => {
+        const wrapped = xs.map((x, i) => {
+          const d = dims[k]![i] ?? null;
+          return d === null ? x : new BatchTracer(main.trace, x, d);
+        });
+        return nest(k + 1, wrapped).map((o, j) => {
+          const ours = o instanceof BatchTracer && o.trace.main === main;
+          outDims[k]![j] = ours ? o.bdim : null;
+          return ours ? o.val : o;
+        });
+      },
+    );
+  };
+  const traced = traceToJaxpr((...xs: unknown[]) => nest(0, xs as Array[]), inDef, inAvals);
+  return { jaxpr: traced.jaxpr, outDims };
+}
+
+/** The outputs of a batched program as the batch tracers of the levels of `call`. */
+export function rebatchOutputs(
+  call: BatchedCall,
+  outs: readonly Array[],
+  outDims: readonly (readonly (number | null)[])[],
+): Array[] {
+  return outs.map((out, j) => {
+    let v: Array = out;
+    call.levels.forEach((level, k) => {
+      const d = outDims[k]![j] ?? null;
+      if (d !== null) v = new BatchTracer(level.main.trace, v, d);
+    });
+    return v;
+  });
 }
 
 /** A vmap axes spec: a number or null for every leaf, or a tree (a prefix of the arguments' or outputs' tree) of them. */
