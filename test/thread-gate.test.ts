@@ -1,65 +1,131 @@
 /**
  * The measured choice between the worker threads and the calling thread
  * alone (src/backends/wasm/threadGate.ts), driven with given times: the
- * threads warm up on their first call, then each choice is measured, the
- * faster is kept, and the slower is retried often enough to notice a change.
+ * threads warm up on their first call, the gate alternates until each
+ * choice has two times, keeps the one with the lower median of its recent
+ * times, and retries the other often enough (less often when it is far
+ * slower) to notice a change of load, repeating a retry that beats the kept
+ * choice.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { ThreadGate, setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
+import {
+  ThreadGate,
+  type ThreadGateEvent,
+  setAdaptiveThreads,
+  setThreadGateTrace,
+} from "../src/backends/wasm/threadGate.js";
 
-/** Runs `calls` calls through the gate, timing each with `time(threads)`; returns the choices. */
-function drive(gate: ThreadGate, calls: number, time: (threads: boolean) => number): boolean[] {
+/** Runs `calls` calls through the gate, timing each with `time(threads, i)`; returns the choices. */
+function drive(
+  gate: ThreadGate,
+  calls: number,
+  time: (threads: boolean, i: number) => number,
+): boolean[] {
   const choices: boolean[] = [];
   for (let i = 0; i < calls; i++) {
     const threads = gate.useThreads();
     choices.push(threads);
-    gate.record(threads, time(threads));
+    gate.record(threads, time(threads, i));
   }
   return choices;
 }
 
-describe("ThreadGate", () => {
-  afterEach(() => setAdaptiveThreads(true));
+const count = (choices: boolean[], threads: boolean) => choices.filter((t) => t === threads).length;
 
-  it("keeps the threads where they are faster, retrying one thread now and then", () => {
-    const gate = new ThreadGate();
-    // The first threaded call is slow (workers compile the kernel) and is not held against them.
-    let first = true;
-    const choices = drive(gate, 64, (threads) => {
-      if (threads && first) {
-        first = false;
-        return 100;
-      }
-      return threads ? 5 : 8;
-    });
-    expect(choices.slice(0, 3)).toEqual([true, true, false]);
-    const later = choices.slice(3);
-    const oneThread = later.filter((t) => !t).length;
-    // One call in 16 tries the other choice.
-    expect(oneThread).toBeGreaterThanOrEqual(3);
-    expect(oneThread).toBeLessThanOrEqual(5);
+describe("ThreadGate", () => {
+  afterEach(() => {
+    setAdaptiveThreads(true);
+    setThreadGateTrace(undefined);
   });
 
-  it("moves to one thread when a busy core makes the threads slower, and back when it is free", () => {
+  it("settles within five calls: threads (warm-up), then both choices twice", () => {
+    const gate = new ThreadGate();
+    // The first threaded call is slow (workers compile the kernel) and is not held against them.
+    const choices = drive(gate, 8, (threads, i) => (i === 0 ? 100 : threads ? 5 : 6));
+    expect(choices).toEqual([true, true, false, true, false, true, true, true]);
+  });
+
+  it("retries one thread every 16 calls when the gap is small, every 64 when it is large", () => {
+    const near = new ThreadGate();
+    const nearChoices = drive(near, 5 + 128, (threads) => (threads ? 5 : 6.5)).slice(5);
+    expect(count(nearChoices, false)).toBe(128 / 16);
+    const far = new ThreadGate();
+    const farChoices = drive(far, 5 + 128, (threads) => (threads ? 5 : 10)).slice(5);
+    expect(count(farChoices, false)).toBe(128 / 64);
+  });
+
+  it("keeps one thread when the threads are fast only now and then (a best-of-few would not)", () => {
+    const gate = new ThreadGate();
+    // A worker on a busy core: one threaded call in three runs at full speed.
+    let threadedCalls = 0;
+    const choices = drive(gate, 100, (threads) =>
+      threads ? (threadedCalls++ % 3 === 1 ? 8 : 24) : 14,
+    );
+    // The best of the threads' recent times (8) beats one thread (14); their median does not.
+    expect(count(choices.slice(10), false)).toBeGreaterThanOrEqual(85);
+  });
+
+  it("one slow call (a collection pause) does not move the choice", () => {
+    const gate = new ThreadGate();
+    // one thread is the faster choice; its first time is inflated by a pause
+    let oneThreadCalls = 0;
+    const choices = drive(gate, 40, (threads) => {
+      if (threads) return 14;
+      return oneThreadCalls++ === 0 ? 60 : 10;
+    });
+    // (one threaded retry in 16 calls: the gap is small)
+    expect(count(choices.slice(5), true)).toBeLessThanOrEqual(3);
+    // and an inflated threaded time among fast ones does not either
+    const g2 = new ThreadGate();
+    let threadedCalls = 0;
+    const c2 = drive(g2, 40, (threads) => (threads ? (threadedCalls++ === 3 ? 80 : 8) : 12));
+    expect(c2.slice(5).filter((t) => !t).length).toBeLessThanOrEqual(2);
+  });
+
+  it("follows a core getting busy and getting free again within a few calls after a retry", () => {
     const gate = new ThreadGate();
     let busy = false;
     const time = (threads: boolean) => (threads ? (busy ? 24 : 10) : 14);
     drive(gate, 40, time);
-    expect(drive(gate, 8, time).filter((t) => t).length).toBeGreaterThanOrEqual(7);
+    expect(count(drive(gate, 8, time), true)).toBeGreaterThanOrEqual(7);
     busy = true;
-    // Within the kept window of recent times (4) the threads' estimate turns slow.
+    // The median of the 5 kept threaded times turns slow after 3 slow calls.
     const underLoad = drive(gate, 40, time);
-    expect(underLoad.slice(8).filter((t) => !t).length).toBeGreaterThanOrEqual(29);
+    expect(underLoad.slice(0, 3).every((t) => t)).toBe(true);
+    expect(count(underLoad.slice(3), false)).toBeGreaterThanOrEqual(36);
     busy = false;
-    // A retry of the threads (one call in 16) finds them fast again; then only the
-    // retries of one thread are not threaded.
-    const freed = drive(gate, 40, time);
-    expect(freed.slice(20).filter((t) => !t).length).toBeLessThanOrEqual(2);
+    // The gap is large (24 against 14): the threads are retried within 64 calls; that
+    // retry beats one thread, so it is repeated until the estimates swap.
+    const freed = drive(gate, 80, time);
+    const back = freed.indexOf(true);
+    expect(back).toBeGreaterThanOrEqual(0);
+    expect(back).toBeLessThan(64);
+    // then one thread only on its retries, one call in 16 (the gap is small again)
+    expect(count(freed.slice(back), false)).toBeLessThanOrEqual(Math.ceil((80 - back) / 16));
   });
 
-  it("always chooses the threads when the measured choice is off", () => {
+  it("leaves out calls flagged as warm-up (a worker compiling), three in a row at most", () => {
+    const events: ThreadGateEvent[] = [];
+    setThreadGateTrace((e) => events.push(e));
+    const gate = new ThreadGate("test kernel");
+    for (let i = 0; i < 6; i++) {
+      const threads = gate.useThreads();
+      gate.record(threads, threads ? 50 : 14, true);
+    }
+    // the first threaded call, then three flagged ones, are not counted; the fifth is,
+    // and the sixth (one thread: nothing to compile) too
+    expect(events.map((e) => e.recorded)).toEqual([false, false, false, false, true, true]);
+    expect(events.every((e) => e.label === "test kernel")).toBe(true);
+    expect(events[5]!.threadsMs).toBe(50);
+    expect(events[5]!.oneThreadMs).toBe(14);
+  });
+
+  it("always chooses the threads, and records nothing, when the measured choice is off", () => {
     setAdaptiveThreads(false);
     const gate = new ThreadGate();
     expect(drive(gate, 20, (threads) => (threads ? 50 : 1)).every((t) => t)).toBe(true);
+    // turned on again, it starts from nothing: threads first
+    setAdaptiveThreads(true);
+    expect(drive(gate, 3, (threads) => (threads ? 50 : 1))).toEqual([true, true, false]);
   });
 });

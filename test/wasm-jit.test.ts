@@ -11,7 +11,12 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { hasSimd } from "../src/backends/wasm/emitter.js";
-import { getRuntime, startWasmThreads, stopWasmThreads } from "../src/backends/wasm/index.js";
+import {
+  getRuntime,
+  setWasmThreadLimit,
+  startWasmThreads,
+  stopWasmThreads,
+} from "../src/backends/wasm/index.js";
 import { groupChunksRunByWorkers } from "../src/backends/wasm/threads.js";
 import { setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
 import { configureWasmJit, wasmGroupModuleCount } from "../src/jit/wasmLowering.js";
@@ -402,6 +407,31 @@ describe.skipIf(!hasSimd())("jit lowering to Wasm, split across worker threads",
     const calls = [f(x), f(x), f(x)].map(([y, s]) => [globalThis.Array.from(y!.data()), s!.item()]);
     expect(calls[1]).toEqual(calls[0]);
     expect(calls[2]).toEqual(calls[0]);
+  });
+
+  it("a call with no free worker sums in the threaded call's chunks: the same bits", () => {
+    setBackend("wasm");
+    setAdaptiveThreads(false);
+    onTestFinished(() => {
+      setAdaptiveThreads(true);
+      setWasmThreadLimit(Infinity);
+    });
+    // A worker still busy with an earlier job (or a thread limit of 0) leaves
+    // the call to the calling thread; its partial sums must follow the chunks
+    // of a split call, not the one-thread default (24 elements here).
+    const n = 200_003;
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.cos(i * 0.37) * 5 + 1e-3 * Math.sin(i * 2.3);
+    const x = np.array(data);
+    const f = jit((v: NdArray) => np.sum(np.exp(np.multiply(np.sin(v), 0.9))));
+    const threaded = f(x).item();
+    setWasmThreadLimit(0);
+    const alone = f(x).item();
+    expect(alone).toBe(threaded);
+    // and both are the sum itself (in another order: within n eps of sum |y|)
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += Math.exp(Math.sin(data[i]!) * 0.9);
+    expect(Math.abs(alone - sum)).toBeLessThan(n * 2 ** -52 * sum);
   });
 
   it("a worker reads and writes arena blocks placed after the memory grew", () => {

@@ -57,6 +57,7 @@ import {
   parallelGroup,
   sharedGroupModule,
   usableWorkers,
+  wasmThreadCount,
 } from "../backends/wasm/threads.js";
 import { ThreadGate } from "../backends/wasm/threadGate.js";
 import type { TypedArray } from "../core/dtype.js";
@@ -817,7 +818,6 @@ export function lowerGroupToWasm(
       for (let j = 0; j < nSums; j++) sums[j]! += partial[c * nSums + j]!;
   };
 
-  /** On the calling thread alone, in cache-sized chunks copied in and out in turn. */
   /** The chunk size of a call split across the calling thread and `workers` workers. */
   const sharedChunk = (workers: number): number => {
     const perThread = Math.ceil(n / (CHUNKS_PER_THREAD * (workers + 1)) / lanes) * lanes;
@@ -863,8 +863,8 @@ export function lowerGroupToWasm(
     results: TypedArray[],
     sums: Float64Array,
     workers: number,
-  ): void => {
-    const chunk = sharedChunk(workers);
+    chunk: number,
+  ): boolean => {
     const nChunks = Math.ceil(n / chunk);
     const blocks = allocBlocks(n, nChunks);
     const scratchPtr = alloc(rt, (workers + 1) * scratchBytes);
@@ -878,7 +878,7 @@ export function lowerGroupToWasm(
       0,
       0,
     ];
-    parallelGroup(
+    const compiling = parallelGroup(
       rt,
       compiled.shared,
       fn,
@@ -892,9 +892,10 @@ export function lowerGroupToWasm(
       (c) => copyOut(blocks, results, c * chunk, c * chunk, count(c)),
     );
     addSums(sums, blocks.sumsPtr, nChunks);
+    return compiling;
   };
 
-  const gate = new ThreadGate();
+  const gate = new ThreadGate(`jit group ${plan.dtype} x ${n}, ${plan.steps.length} steps`);
   const run = (...args: Value[]): Value[] => {
     resetArena(rt);
     const results = plan.stores.map((_, j) =>
@@ -903,16 +904,26 @@ export function lowerGroupToWasm(
     const sums = new Float64Array(nSums);
     // Worker threads run only where the memory is shared, which never
     // detaches its buffer on growth: the views taken above stay valid.
-    const workers = n * cost >= parallelMinWork && n > chunkElements ? usableWorkers(rt) : 0;
+    const splittable = n * cost >= parallelMinWork && n > chunkElements;
+    const workers = splittable ? usableWorkers(rt) : 0;
+    // A split call's chunks, set by the pool's size rather than by the workers
+    // free now: a group with sums run on one thread (by the gate, or because no
+    // worker is free this time) uses the same chunks and so gives the same bits
+    // (its sums are added per chunk). Without sums the values do not depend on
+    // the chunks, and the cache-sized ones are quicker on one thread.
+    const poolSize = Math.max(workers, wasmThreadCount());
+    const chunk = sharedChunk(poolSize);
+    const hereChunk = splittable && nSums > 0 && poolSize > 0 ? chunk : Math.min(n, chunkElements);
     if (workers > 0) {
       // Threads or the calling thread alone, whichever this group ran faster with lately.
       const threads = gate.useThreads();
       const start = performance.now();
-      // One thread uses the threaded call's chunks, so either choice gives the same bits.
-      if (threads) runShared(args, results, sums, workers);
-      else runHere(args, results, sums, sharedChunk(workers));
-      gate.record(threads, performance.now() - start);
-    } else runHere(args, results, sums);
+      // A worker that compiled the module in this call makes its time no measure.
+      let compiling = false;
+      if (threads) compiling = runShared(args, results, sums, workers, chunk);
+      else runHere(args, results, sums, hereChunk);
+      gate.record(threads, performance.now() - start, compiling);
+    } else runHere(args, results, sums, hereChunk);
     const values: Value[] = results;
     for (const sum of sums) values.push(f32 ? Math.fround(sum) : sum);
     return values;

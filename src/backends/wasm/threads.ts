@@ -682,6 +682,8 @@ function runCallerShare(
  * chunk waits until its inputs are. `finished(c)` and errors: see
  * runCallerShare; a chunk computes the same values whichever thread runs
  * it, so a late worker's chunk is computed again here rather than waited for.
+ * Returns whether the module's bytes were sent to a worker in this call (it
+ * compiled them: the call's time is no measure of the threads' speed).
  */
 export function parallelGroup(
   rt: WasmRuntime,
@@ -695,7 +697,7 @@ export function parallelGroup(
   lanes: number,
   prepare: (c: number) => void,
   finished: (c: number) => void,
-): void {
+): boolean {
   const argc = argv.length;
   const nChunks = Math.ceil(n / chunk);
   const slots = freeWorkerSlots(rt).slice(0, Math.min(workers, nChunks - 1));
@@ -739,6 +741,7 @@ export function parallelGroup(
     ran: (slot) => markCompiled(module, slot),
     what: "jit group kernel",
   });
+  return bytesPtrs.some((ptr) => ptr !== 0);
 }
 
 let groupChunksOnWorkers = 0;
@@ -855,7 +858,7 @@ function gemmGate(dtype: string, k: number, nPanels: number, mPanels: number): T
   let gate = gemmGates.get(key);
   if (gate === undefined) {
     if (gemmGates.size >= 256) gemmGates.clear();
-    gate = new ThreadGate();
+    gate = new ThreadGate(`${dtype} matmul, k ${k}, ${nPanels} x ${mPanels} panels`);
     gemmGates.set(key, gate);
   }
   return gate;
