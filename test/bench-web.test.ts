@@ -137,7 +137,7 @@ describe.skipIf(!haveChromium)("bench/web in headless Chromium (SwiftShader)", (
       await page.waitForFunction(
         () => (globalThis as { chainruleBench?: { done: boolean } }).chainruleBench?.done === true,
         undefined,
-        { timeout: 25_000, polling: 100 },
+        { timeout: 50_000, polling: 100 },
       );
       const r = await page.evaluate(
         () => (globalThis as unknown as { chainruleBench: PageReport }).chainruleBench,
@@ -157,7 +157,7 @@ describe.skipIf(!haveChromium)("bench/web in headless Chromium (SwiftShader)", (
     } finally {
       await browser.close();
     }
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     await server?.close();
