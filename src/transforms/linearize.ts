@@ -59,6 +59,7 @@ export class LinearTracer extends Tracer {
  */
 export class LinearTrace extends Trace {
   readonly tape = new Tape();
+  private readonly scratchRefs: (number | Array)[] = [];
 
   pure(value: Array): Tracer {
     return new LinearTracer(this, value.shape, value.dtype, -1, value);
@@ -78,8 +79,17 @@ export class LinearTrace extends Trace {
       );
     }
     const aval = prim.abstractEval(args, params);
-    const refs = args.map((a) => (a instanceof LinearTracer && a.trace === this ? a.node : a));
-    const node = this.tape.record(prim, params, refs, aval.shape, aval.dtype);
+    // The tape copies the references into its columns at once, so one scratch
+    // array serves every equation: a fresh array (and closure) per equation
+    // from args.map was a sixth of the eager tape's allocation. Its length is
+    // never set (a length store is a slow runtime call): it keeps the largest
+    // arity seen and the tape reads the first args.length entries.
+    const refs = this.scratchRefs;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      refs[i] = a instanceof LinearTracer && a.trace === this ? a.node : a;
+    }
+    const node = this.tape.record(prim, params, refs, aval.shape, aval.dtype, args.length);
     return new LinearTracer(this, aval.shape, aval.dtype, node, null);
   }
 

@@ -138,6 +138,8 @@ export class Tape {
     args: readonly (number | Array)[],
     shape: readonly number[],
     dtype: DType,
+    /** How many leading entries of args are the arguments (args may be a longer scratch array). */
+    numArgs = args.length,
   ): number {
     const e = this.numEqns++;
     this.prims.set(e, prim);
@@ -145,7 +147,7 @@ export class Tape {
     this.shapes.set(e, shape);
     this.dtypes.set(e, DTYPE_CODE[dtype]);
     this.argStart.set(e, this.numArgs);
-    for (let i = 0; i < args.length; i++) {
+    for (let i = 0; i < numArgs; i++) {
       const a = args[i]!;
       this.args.set(this.numArgs++, typeof a === "number" ? a : this.encodeConstant(a));
     }
