@@ -19,6 +19,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { setWasmThreadLimit } from "../src/backends/wasm/index.js";
 import { ThreadGate, setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
+import { uniformGenerator } from "../src/core/random.js";
 import { type Array, grad, jit, np, setBackend } from "../src/index.js";
 import { fmt, machineInfo, printTable } from "./harness.js";
 
@@ -53,18 +54,6 @@ class BestOfFourGate implements Policy {
 }
 
 const fixed = (threads: boolean): Policy => ({ useThreads: () => threads, record: () => {} });
-
-/** A seeded uniform generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -155,12 +144,12 @@ async function main(): Promise<void> {
     const times = measured.get(c.name)!;
     const row = [c.name, fmt(median(times[1]), 2), fmt(median(times[0]), 2)];
     for (const [, make] of policies) {
-      const draw = rng(12345);
+      const draw = uniformGenerator(12345);
       let runMedians = 0;
       const trials = 2000;
       for (let t = 0; t < trials; t++)
         runMedians += median(replay(make(), times, 13, draw).slice(2)) / trials;
-      const long = replay(make(), times, 200, rng(777));
+      const long = replay(make(), times, 200, uniformGenerator(777));
       const mean = long.reduce((x, y) => x + y, 0) / long.length;
       row.push(`${fmt(runMedians, 2)} / ${fmt(mean, 2)}`);
     }
