@@ -8,7 +8,7 @@
  * workers then take chunks again.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { I32, ModuleBuilder, Op, Simd, hasSimd } from "../src/backends/wasm/emitter.js";
+import { hasSimd } from "../src/backends/wasm/emitter.js";
 import {
   getRuntime,
   setWasmThreadLimit,
@@ -26,9 +26,10 @@ import {
   wasmThreadStats,
   wasmWorkerHolds,
 } from "../src/backends/wasm/threads.js";
-import { CONTROL_BYTES, MAX_PAGES, alloc, resetArena } from "../src/backends/wasm/runtime.js";
+import { CONTROL_BYTES, alloc, resetArena } from "../src/backends/wasm/runtime.js";
 import { setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
 import { type Array as NdArray, getBackend, jit, np, setBackend } from "../src/index.js";
+import { addOneFunction } from "./wasmGroupFixture.js";
 
 /** Smallest wall time of `reps` calls of `f`, in ms (the least disturbed by other jobs). */
 function fastest(f: () => unknown, reps: number): number {
@@ -46,31 +47,6 @@ function until(done: () => boolean): boolean {
   const t0 = performance.now();
   while (!done() && performance.now() - t0 < 5000);
   return done();
-}
-
-/**
- * A jit-group-shaped Wasm function that writes in + 1 to out for `nFull`
- * float64 vectors: group(in, out, sums, scratch, nFull, rem).
- */
-function addOneFunction(memory: WebAssembly.Memory): {
-  bytes: Uint8Array;
-  fn: (...args: number[]) => void;
-} {
-  const mb = new ModuleBuilder();
-  mb.importMemory({ module: "env", field: "memory", initial: 1, maximum: MAX_PAGES, shared: true });
-  mb.addFunction("group", [I32, I32, I32, I32, I32, I32], [], (c) => {
-    const i = c.local(I32);
-    const off = c.local(I32);
-    c.forLoop(i, 4, 1, () => {
-      c.get(1).get(off).op(Op.i32_add);
-      c.get(0).get(off).op(Op.i32_add).simdMem(Simd.v128_load, 0);
-      c.f64(1).simd(Simd.f64x2_splat).simd(Simd.f64x2_add).simdMem(Simd.v128_store, 0);
-      c.inc(off, 16);
-    });
-  });
-  const bytes = mb.finish();
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  return { bytes, fn: instance.exports.group as (...args: number[]) => void };
 }
 
 function data(n: number, seed: number): Float64Array {

@@ -38,9 +38,10 @@ import {
   sharedGroupModule,
   usableWorkers,
 } from "../src/backends/wasm/threads.js";
-import { MAX_PAGES, alloc, resetArena } from "../src/backends/wasm/runtime.js";
+import { alloc, resetArena } from "../src/backends/wasm/runtime.js";
 import { setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
 import { elementKernel, rng } from "./helpers.js";
+import { addOneFunction } from "./wasmGroupFixture.js";
 
 type Exports = Record<string, (...args: number[]) => number>;
 function instantiate(mb: ModuleBuilder): Exports {
@@ -473,29 +474,7 @@ describe("wasm worker threads", () => {
    * putting chunk c's inputs in place.
    */
   function addOneGroup(rt: ReturnType<typeof getRuntime>) {
-    const mb = new ModuleBuilder();
-    mb.importMemory({
-      module: "env",
-      field: "memory",
-      initial: 1,
-      maximum: MAX_PAGES,
-      shared: true,
-    });
-    mb.addFunction("group", [I32, I32, I32, I32, I32, I32], [], (c) => {
-      const i = c.local(I32);
-      const off = c.local(I32);
-      c.forLoop(i, 4, 1, () => {
-        c.get(1).get(off).op(Op.i32_add);
-        c.get(0).get(off).op(Op.i32_add).simdMem(Simd.v128_load, 0);
-        c.f64(1).simd(Simd.f64x2_splat).simd(Simd.f64x2_add).simdMem(Simd.v128_store, 0);
-        c.inc(off, 16);
-      });
-    });
-    const bytes = mb.finish();
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-      env: { memory: rt.memory },
-    });
-    const fn = instance.exports.group as (...args: number[]) => void;
+    const { bytes, fn } = addOneFunction(rt.memory);
     resetArena(rt);
     const [chunk, nChunks] = [512, 8];
     const n = chunk * nChunks;
