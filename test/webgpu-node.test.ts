@@ -17,6 +17,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { type Array as NdArray, getBackend, grad, jit, nn, np, setBackend } from "../src/index.js";
 import { makeMlpData, plainMlpLoss } from "../bench/web/workloads.js";
+import { f32 } from "./gpuInputs.js";
 
 interface DawnModule {
   create: (flags: string[]) => { requestAdapter: () => Promise<unknown> };
@@ -47,21 +48,6 @@ async function nodeGpu(): Promise<{ gpu: unknown; reason: null } | { gpu: null; 
 
 const found = await nodeGpu();
 if (found.gpu === null) console.log(`webgpu-node.test.ts skipped: ${found.reason}`);
-
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(s / 2 ** 31 - 1);
-  }
-  return out;
-}
-
-function f32(shape: number[], seed: number): NdArray {
-  const n = shape.reduce((p, q) => p * q, 1);
-  return np.array(values(n, seed), { dtype: "float32" }).reshape(shape);
-}
 
 describe.skipIf(found.gpu === null)("webgpu in Node through the `webgpu` package (Dawn)", () => {
   const g = globalThis as { navigator?: object };

@@ -23,22 +23,7 @@ import {
 } from "../src/index.js";
 import { div as divPrimitive } from "../src/primitives/elementwise.js";
 import { SPEC_OF, type Spec, sample, uniform } from "./conformance-specs.js";
-
-/** Deterministic inputs: a linear congruential generator in [-1, 1). */
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(s / 2 ** 31 - 1);
-  }
-  return out;
-}
-
-function f32(shape: number[], seed: number): NdArray {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return np.array(values(n, seed), { dtype: "float32" }).reshape(shape);
-}
+import { f32, values } from "./gpuInputs.js";
 
 function i32(shape: number[], seed: number): NdArray {
   const n = shape.reduce((a, b) => a * b, 1);
