@@ -1,5 +1,5 @@
 /**
- * W2's model in chainrule and in jax-js, shared by bench/w2.ts (Node) and
+ * W2's model in chainrule, jax-js and TF.js, shared by bench/w2.ts (Node) and
  * the browser page (bench/web/libs.ts): a 784-256-10 MLP with a relu hidden
  * layer, softmax cross-entropy over one-hot labels, and one SGD step
  * p <- p - lr * dL/dp computed by each library's `valueAndGrad`.
@@ -11,6 +11,7 @@ import {
   tree as jtree,
   valueAndGrad as jaxValueAndGrad,
 } from "@jax-js/jax";
+import * as tf from "@tensorflow/tfjs";
 import { type Array, nn, np, valueAndGrad } from "../src/index.js";
 import { LEARNING_RATE, type MlpData } from "./web/workloads.js";
 
@@ -43,20 +44,30 @@ export function mlpStep(p: MlpParams, x: Array, y: Array): [Array, MlpParams] {
   ];
 }
 
-/** The inputs, one-hot labels and initial parameters of `d` as float32 chainrule arrays. */
-export function mlpArrays(d: MlpData): { x: Array; y: Array; params: MlpParams } {
+/**
+ * The inputs, one-hot labels and initial parameters of `d`, each made into
+ * an array of its shape by `make` (one library's float32 array constructor).
+ */
+function shapedMlp<T>(
+  d: MlpData,
+  make: (data: Float32Array, shape: number[]) => T,
+): { x: T; y: T; params: { w1: T; b1: T; w2: T; b2: T } } {
   const { batch, nIn, nHidden, nOut } = d.sizes;
-  const f32 = (data: Float32Array, shape: number[]) => np.array(data, { shape });
   return {
-    x: f32(d.x, [batch, nIn]),
-    y: f32(d.yOneHot, [batch, nOut]),
+    x: make(d.x, [batch, nIn]),
+    y: make(d.yOneHot, [batch, nOut]),
     params: {
-      w1: f32(d.w1, [nIn, nHidden]),
-      b1: f32(d.b1, [nHidden]),
-      w2: f32(d.w2, [nHidden, nOut]),
-      b2: f32(d.b2, [nOut]),
+      w1: make(d.w1, [nIn, nHidden]),
+      b1: make(d.b1, [nHidden]),
+      w2: make(d.w2, [nHidden, nOut]),
+      b2: make(d.b2, [nOut]),
     },
   };
+}
+
+/** The inputs, one-hot labels and initial parameters of `d` as float32 chainrule arrays. */
+export function mlpArrays(d: MlpData): { x: Array; y: Array; params: MlpParams } {
+  return shapedMlp(d, (data, shape) => np.array(data, { shape }));
 }
 
 export interface JaxMlpParams {
@@ -98,19 +109,48 @@ export function jaxMlpArrays(
   d: MlpData,
   device?: "webgpu",
 ): { x: JaxArray; y: JaxArray; params: JaxMlpParams } {
-  const { batch, nIn, nHidden, nOut } = d.sizes;
-  const f32 = (data: Float32Array, shape: number[]) =>
+  return shapedMlp(d, (data, shape) =>
     jnp
       .array(data, device === undefined ? { dtype: jnp.float32 } : { dtype: jnp.float32, device })
-      .reshape(shape);
+      .reshape(shape),
+  );
+}
+
+/**
+ * W2's model in TF.js on the current TF.js backend: `step()` runs one SGD
+ * step on the variables (inside tf.tidy) and returns the loss tensor at the
+ * parameters before it, which the caller reads (outside tidy: a read inside
+ * is very slow on TF.js wasm) and disposes; `dispose()` frees the data and
+ * the variables.
+ */
+export function tfMlp(d: MlpData): { step: () => tf.Scalar; dispose: () => void } {
+  const { batch, nIn, nHidden, nOut } = d.sizes;
+  const x = tf.tensor2d(d.x, [batch, nIn]);
+  const y = tf.tensor2d(d.yOneHot, [batch, nOut]);
+  const params = [
+    tf.variable(tf.tensor2d(d.w1, [nIn, nHidden])),
+    tf.variable(tf.tensor1d(d.b1)),
+    tf.variable(tf.tensor2d(d.w2, [nHidden, nOut])),
+    tf.variable(tf.tensor1d(d.b2)),
+  ];
+  const valueAndGrads = tf.valueAndGrads(
+    (w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor) => {
+      const h = tf.relu(tf.add(tf.matMul(x, w1), b1));
+      const logits = tf.add(tf.matMul(h, w2), b2);
+      return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+    },
+  );
   return {
-    x: f32(d.x, [batch, nIn]),
-    y: f32(d.yOneHot, [batch, nOut]),
-    params: {
-      w1: f32(d.w1, [nIn, nHidden]),
-      b1: f32(d.b1, [nHidden]),
-      w2: f32(d.w2, [nHidden, nOut]),
-      b2: f32(d.b2, [nOut]),
+    step: () =>
+      tf.tidy(() => {
+        const { value, grads } = valueAndGrads(params);
+        params.forEach((w, i) => w.assign(tf.sub(w, tf.mul(grads[i]!, LEARNING_RATE))));
+        return value;
+      }),
+    dispose: () => {
+      x.dispose();
+      y.dispose();
+      params.forEach((w) => w.dispose());
     },
   };
 }

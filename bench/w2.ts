@@ -18,19 +18,13 @@ import {
   jaxMlpStep,
   mlpArrays,
   mlpStep,
+  tfMlp,
 } from "./mlpModel.js";
-import {
-  LEARNING_RATE,
-  type MlpData,
-  W2_SIZES,
-  makeMlpData,
-  plainMlpLoss,
-} from "./web/workloads.js";
+import { type MlpData, W2_SIZES, makeMlpData, plainMlpLoss } from "./web/workloads.js";
 import { type BenchCase, fmt, printTable, runInterleaved } from "./harness.js";
 import { chainruleBackends, tfWasmAvailable, useChainrule } from "./peers.js";
 
 const { batch, nIn, nHidden, nOut } = W2_SIZES;
-const learningRate = LEARNING_RATE;
 
 /** A training loop: step() trains once and returns the loss as a number. */
 interface Trainer {
@@ -70,29 +64,12 @@ function jaxTrainer(d: MlpData, compiled: boolean): Trainer {
 function tfTrainer(d: MlpData, backend: string): Trainer {
   const before = tf.getBackend();
   void tf.setBackend(backend);
-  const x = tf.tensor2d(d.x, [batch, nIn]);
-  const y = tf.tensor2d(d.yOneHot, [batch, nOut]);
-  const params = [
-    tf.variable(tf.tensor2d(d.w1, [nIn, nHidden])),
-    tf.variable(tf.tensor1d(d.b1)),
-    tf.variable(tf.tensor2d(d.w2, [nHidden, nOut])),
-    tf.variable(tf.tensor1d(d.b2)),
-  ] as const;
-  const lossOf = (w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor) => {
-    const h = tf.relu(tf.add(tf.matMul(x, w1), b1));
-    const logits = tf.add(tf.matMul(h, w2), b2);
-    return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-  };
-  const valueAndGrads = tf.valueAndGrads((w1, b1, w2, b2) => lossOf(w1, b1, w2, b2));
+  const model = tfMlp(d);
   void tf.setBackend(before);
   return {
     step: () => {
       // Read the loss outside tidy: dataSync inside tidy is very slow in TF.js wasm.
-      const loss = tf.tidy(() => {
-        const { value, grads } = valueAndGrads([...params]);
-        params.forEach((w, i) => w.assign(tf.sub(w, tf.mul(grads[i]!, learningRate))));
-        return value;
-      });
+      const loss = model.step();
       const out = loss.dataSync()[0]!;
       loss.dispose();
       return out;

@@ -17,7 +17,7 @@ import {
 } from "@jax-js/jax";
 import { wasmThreadCount } from "../../src/backends/wasm/index.js";
 import { getBackend, jit, np, setBackend } from "../../src/index.js";
-import { LEARNING_RATE, type MlpData } from "./workloads.js";
+import type { MlpData } from "./workloads.js";
 import {
   type JaxMlpParams,
   type MlpParams,
@@ -25,6 +25,7 @@ import {
   jaxMlpStep,
   mlpArrays,
   mlpStep,
+  tfMlp,
 } from "../mlpModel.js";
 
 export const LIB_IDS = [
@@ -166,38 +167,15 @@ function tfjs(backend: "webgpu" | "wasm"): Lib {
       };
     },
     trainer: (d) => {
-      const { batch, nIn, nHidden, nOut } = d.sizes;
-      const x = tf.tensor2d(d.x, [batch, nIn]);
-      const y = tf.tensor2d(d.yOneHot, [batch, nOut]);
-      const params = [
-        tf.variable(tf.tensor2d(d.w1, [nIn, nHidden])),
-        tf.variable(tf.tensor1d(d.b1)),
-        tf.variable(tf.tensor2d(d.w2, [nHidden, nOut])),
-        tf.variable(tf.tensor1d(d.b2)),
-      ];
-      const valueAndGrads = tf.valueAndGrads(
-        (w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor) => {
-          const h = tf.relu(tf.add(tf.matMul(x, w1), b1));
-          const logits = tf.add(tf.matMul(h, w2), b2);
-          return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-        },
-      );
+      const model = tfMlp(d);
       return {
         step: async () => {
-          const loss = tf.tidy(() => {
-            const { value, grads } = valueAndGrads(params);
-            params.forEach((w, i) => w.assign(tf.sub(w, tf.mul(grads[i]!, LEARNING_RATE))));
-            return value;
-          });
+          const loss = model.step();
           const out = (await loss.data())[0]!;
           loss.dispose();
           return out;
         },
-        dispose: () => {
-          x.dispose();
-          y.dispose();
-          params.forEach((w) => w.dispose());
-        },
+        dispose: model.dispose,
       };
     },
   };
