@@ -14,7 +14,7 @@
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM, QUIET_CHROMIUM_ARGS } from "./browser.js";
+import { CHROMIUM, WEBGPU_CHROMIUM_ARGS } from "./browser.js";
 import type { PageReport } from "../bench/web/page.js";
 import { type BenchServer, startBenchServer } from "../bench/web/server.js";
 import { quantile, summarize, timingRows } from "../bench/web/stats.js";
@@ -122,12 +122,7 @@ describe.skipIf(!haveChromium)("bench/web in headless Chromium (SwiftShader)", (
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        "--headless=new",
-        "--enable-unsafe-webgpu",
-        "--use-webgpu-adapter=swiftshader",
-        ...QUIET_CHROMIUM_ARGS,
-      ],
+      args: [...WEBGPU_CHROMIUM_ARGS],
     });
     const load = async (query: string): Promise<PageReport> => {
       const page = await browser.newPage();

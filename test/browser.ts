@@ -12,3 +12,15 @@ export const QUIET_CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
+
+/**
+ * Headless Chromium with WebGPU on SwiftShader (a CPU implementation: right
+ * answers, no GPU speed), quiet and offline; the page must be served from
+ * http://127.0.0.1 (a secure context).
+ */
+export const WEBGPU_CHROMIUM_ARGS = [
+  "--headless=new",
+  "--enable-unsafe-webgpu",
+  "--use-webgpu-adapter=swiftshader",
+  ...QUIET_CHROMIUM_ARGS,
+];

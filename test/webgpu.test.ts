@@ -13,7 +13,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM, QUIET_CHROMIUM_ARGS } from "./browser.js";
+import { CHROMIUM, WEBGPU_CHROMIUM_ARGS } from "./browser.js";
 import { getBackend, np, setBackend } from "../src/index.js";
 import type { PageResults } from "./webgpu-page.js";
 import { SPEC_OF } from "./conformance-specs.js";
@@ -186,13 +186,7 @@ describe.skipIf(!haveChromium)("webgpu in headless Chromium (SwiftShader)", () =
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        "--headless=new",
-        "--enable-unsafe-webgpu",
-        "--use-webgpu-adapter=swiftshader",
-        "--js-flags=--expose-gc",
-        ...QUIET_CHROMIUM_ARGS,
-      ],
+      args: [...WEBGPU_CHROMIUM_ARGS, "--js-flags=--expose-gc"],
     });
     try {
       const page = await browser.newPage();
