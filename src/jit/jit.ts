@@ -258,14 +258,15 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
    * The traced program of a signature, from the cache or traced now. A program
    * that captured a traced value from an enclosing transformation (f closes
    * over a vmap or grad variable) is not cached (the value belongs to that
-   * call only): `entry` is then undefined and the caller runs f inline.
+   * call only): that traced value is returned instead, and the caller runs
+   * f inline (or, for `lower`, names it in its error).
    */
   const traceSplit = (
     key: string,
     args: unknown[],
     arrays: readonly NdArray[],
     inDef: TreeDef,
-  ): TraceEntry | undefined => {
+  ): TraceEntry | Tracer => {
     let entry = cache.get(key);
     if (entry === undefined) {
       const traced = traceToJaxpr(
@@ -273,7 +274,8 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         inDef,
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
       );
-      if (traced.jaxpr.consts.some((c) => c instanceof Tracer)) return undefined;
+      const captured = traced.jaxpr.consts.find((c) => c instanceof Tracer);
+      if (captured !== undefined) return captured;
       entry = { traced: { ...traced, jaxpr: optimize(traced.jaxpr) }, lowered: undefined };
       cache.set(key, entry);
     }
@@ -289,9 +291,9 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     args: unknown[],
     arrays: readonly NdArray[],
     inDef: TreeDef,
-  ): LoweredProgram | undefined => {
+  ): LoweredProgram | Tracer => {
     const entry = traceSplit(signature(args, arrays, inDef), args, arrays, inDef);
-    return entry === undefined ? undefined : compiledOf(entry);
+    return entry instanceof Tracer ? entry : compiledOf(entry);
   };
 
   /**
@@ -314,7 +316,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       if (inlineUnderVmap.has(key)) return INLINE;
       try {
         const entry = traceSplit(key, args, arrays, inDef);
-        if (entry === undefined) {
+        if (entry instanceof Tracer) {
           inlineUnderVmap.add(key);
           return INLINE;
         }
@@ -346,11 +348,12 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
   const lower = (...args: unknown[]): LoweredProgram => {
     const { arrays, inDef } = split(args);
     const program = lowerSplit(args, arrays, inDef);
-    if (program === undefined) {
+    if (program instanceof Tracer) {
       throw new InvalidArgumentError(
-        `jit(f).lower: f uses a traced value of an enclosing transformation (it closes over ` +
-          `a variable of grad, vmap or jvp), so it has no program of its own; pass that value ` +
-          `as an argument instead`,
+        `jit(f).lower: f uses a traced value (shape ${fmtShape(program.shape)}, dtype ` +
+          `${program.dtype}) of an enclosing transformation (it closes over a variable of ` +
+          `grad, vmap or jvp), so it has no program of its own; pass that value as an ` +
+          `argument instead`,
       );
     }
     return program;
@@ -370,7 +373,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       return out !== INLINE ? out : (f as (...a: unknown[]) => unknown)(...args);
     }
     const program = lowerSplit(args, arrays, inDef);
-    if (program === undefined) return (f as (...a: unknown[]) => unknown)(...args);
+    if (program instanceof Tracer) return (f as (...a: unknown[]) => unknown)(...args);
     const outs = program.compiled.run(arrays as ConcreteArray[]);
     return unflatten(program.outDef, outs);
   };
