@@ -162,16 +162,11 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
       // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
       // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
       // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
-      // (Only these three primitives are looked at: no call for the others.)
-      const name = eqn.prim.name;
+      // (Each returns null at once for any other primitive.)
       const rewritten =
-        name === "transpose"
-          ? transposeOfBroadcast(eqn, inputs, producer)
-          : name === "broadcastInDim"
-            ? broadcastOfBroadcast(eqn, inputs, producer)
-            : name === "matmul"
-              ? matmulOfTranspose(eqn, inputs, producer)
-              : null;
+        transposeOfBroadcast(eqn, inputs, producer) ??
+        broadcastOfBroadcast(eqn, inputs, producer) ??
+        matmulOfTranspose(eqn, inputs, producer);
       if (rewritten !== null) {
         s.simplified++;
         eqn = rewritten;
