@@ -817,15 +817,16 @@ function floatOperands(
 
 /**
  * A primitive of three or four same-shape float operands (a, [b,] x, logNorm)
- * whose derivative is `dOut(args) * dx` in x, an error in the rest.
+ * whose derivative is `dOut(args, out) * dx` in x (the operand at xIndex), an
+ * error in the rest. Also behind the inverses in special-inverse.ts.
  */
-function incompletePrimitive(
+export function incompletePrimitive(
   name: string,
   display: string,
   scalar: (...args: number[]) => number,
   xIndex: number,
   params: string,
-  dOut: (args: readonly Array[]) => Array,
+  dOut: (args: readonly Array[], out: Array) => Array,
 ) {
   const rule = { scalar };
   const prim: PrimitiveDef<Record<string, never>> = definePrimitive<Record<string, never>>({
@@ -849,12 +850,12 @@ function incompletePrimitive(
       }
       return new ConcreteArray(first.shape, dtype, out);
     },
-    jvp(args, tangents) {
+    jvp(args, tangents, out) {
       tangents.forEach((t, i) => {
         if (t !== null && i !== xIndex) notInParams(display, params);
       });
       const dx = tangents[xIndex];
-      return dx === null || dx === undefined ? null : mul(dx, dOut(args));
+      return dx === null || dx === undefined ? null : mul(dx, dOut(args, out));
     },
     batch: elementwiseBatch((args) => bind(prim, args, {})),
     elementwise: rule,
