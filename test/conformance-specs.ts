@@ -161,6 +161,8 @@ export type PrimName =
   | "polygamma"
   | "incompleteGamma"
   | "incompleteBeta"
+  | "incompleteGammaInv"
+  | "incompleteBetaInv"
   | "i0e"
   | "i1e"
   | "neg"
@@ -280,6 +282,30 @@ export const SPECS = {
       const b = sample(S, uniform(0.5, 4), r);
       const lb = np.subtract(np.add(lgamma(a), lgamma(b)), lgamma(np.add(a, b))) as ConcreteArray;
       return [a, b, sample(S, uniform(0.1, 0.9), r), lb];
+    },
+    diff: [2],
+  },
+  // (a, p, lgamma(a), upper 0 or 1): the derivative in p only
+  incompleteGammaInv: {
+    args: (r) => {
+      const a = sample(S, uniform(0.5, 5), r);
+      return [
+        a,
+        sample(S, uniform(0.05, 0.95), r),
+        lgamma(a) as ConcreteArray,
+        sample(S, (q) => (q() < 0.5 ? 0 : 1), r),
+      ];
+    },
+    diff: [1],
+  },
+  // (a, b, p, log B(a, b), upper 0 or 1): the derivative in p only
+  incompleteBetaInv: {
+    args: (r) => {
+      const a = sample(S, uniform(0.5, 4), r);
+      const b = sample(S, uniform(0.5, 4), r);
+      const lb = np.subtract(np.add(lgamma(a), lgamma(b)), lgamma(np.add(a, b))) as ConcreteArray;
+      const upper = sample(S, (q) => (q() < 0.5 ? 0 : 1), r);
+      return [a, b, sample(S, uniform(0.05, 0.95), r), lb, upper];
     },
     diff: [2],
   },

@@ -122,6 +122,8 @@ const REFUSED_ON_WEBGPU = new Set([
   "polygamma",
   "incompleteGamma",
   "incompleteBeta",
+  "incompleteGammaInv",
+  "incompleteBetaInv",
   "i0e",
   "i1e",
   "portableExp",

@@ -29,7 +29,7 @@
  * its forward kernel (incompleteGammaScalar, betaincScalar); the copies must
  * be kept equal to those (test/special-inverse.test.ts compares them on a
  * grid). The operands are those of the forward primitives with x replaced by
- * the probability: (a, p, lgamma(a), upper) and (a, b, p, log B(a, b)).
+ * the probability: (a, p, lgamma(a), upper) and (a, b, p, log B(a, b), upper).
  *
  * Derivatives: in p by the inverse function theorem, dx/dp = 1 / (dF/dx) at
  * the output x; in a, b an InvalidArgumentError naming the function.
@@ -245,10 +245,11 @@ function gammaincinvScalar(a: number, p: number, lg: number, upper: number): num
 }
 
 /**
- * The x in [0, 1] with I_x(a, b) = p, given lb = log B(a, b); p = 0 gives 0,
- * p = 1 gives 1; NaN for a, b <= 0, p outside [0, 1] or NaN operands.
+ * The x in [0, 1] with I_x(a, b) = p (upper = 0) or 1 - I_x(a, b) = p
+ * (upper = 1), given lb = log B(a, b); p = 0 gives 0 (upper: 1), p = 1 gives
+ * 1 (upper: 0); NaN for a, b <= 0, p outside [0, 1] or NaN operands.
  */
-function betaincinvScalar(a: number, b: number, p: number, lb: number): number {
+function betaincinvScalar(a: number, b: number, p: number, lb: number, upper: number): number {
   // I_x(a, b): special.ts's betaincScalar
   function forward(a: number, b: number, x: number, lb: number): number {
     function continuedFraction(p: number, q: number, y: number): number {
@@ -337,28 +338,33 @@ function betaincinvScalar(a: number, b: number, p: number, lb: number): number {
   }
   if (Number.isNaN(a) || Number.isNaN(b) || Number.isNaN(p) || Number.isNaN(lb)) return NaN;
   if (a <= 0 || b <= 0 || p < 0 || p > 1) return NaN;
-  if (p === 0 || p === 1) return p;
+  if (p === 0 || p === 1) return upper === 0 ? p : 1 - p;
   // the smaller tail: F = I_x(a, b) (lowerTail) or 1 - I_x(a, b) = I_(1-x)(b, a), F(x) = t <= 1/2
-  const lowerTail = p <= 0.5;
-  const t = lowerTail ? p : 1 - p;
+  // p is I_x(a, b) (upper = 0) or 1 - I_x(a, b) (upper = 1)
+  const lowerTail = upper === 0 ? p <= 0.5 : p > 0.5;
+  const t = p <= 0.5 ? p : 1 - p;
   const logT = Math.log(t);
   let lo = 0;
   let hi = 1;
   function g(x: number): number {
-    // upper tail: I_(1-x)(b, a) with 1 - x exact for x >= 1/2; below, 1 - I_x(a, b) (1 - x would round x away)
-    const f = lowerTail
-      ? forward(a, b, x, lb)
-      : x < 0.5
-        ? 1 - forward(a, b, x, lb)
-        : forward(b, a, 1 - x, lb);
+    // upper tail: I_(1-x)(b, a), 1 - x exact for x >= 1/2; below, 1 - I_x(a, b) (1 - x
+    // rounds x's low digits away) unless that cancels (I_x > 3/4), then I_(1-x)(b, a)
+    // anyway (x is then known to an absolute, not relative, ulp)
+    let f: number;
+    if (lowerTail) f = forward(a, b, x, lb);
+    else if (x >= 0.5) f = forward(b, a, 1 - x, lb);
+    else {
+      const lower = forward(a, b, x, lb);
+      f = lower <= 0.75 ? 1 - lower : forward(b, a, 1 - x, lb);
+    }
     const v = Math.log(f) - logT;
     // F increases with x in the lower tail, decreases in the upper
     if ((lowerTail ? v : -v) < 0) lo = Math.max(lo, x);
     else if ((lowerTail ? v : -v) > 0) hi = Math.min(hi, x);
     return v;
   }
-  const logP = Math.log(p);
-  const logQ = Math.log1p(-p);
+  const logP = upper === 0 ? Math.log(p) : Math.log1p(-p); // log I_x(a, b)
+  const logQ = upper === 0 ? Math.log1p(-p) : Math.log(p); // log(1 - I_x(a, b))
   const guesses: number[] = [];
   // I_x(a, b) ~ x^a / (a B(a, b)) as x -> 0, and 1 - I_x ~ (1 - x)^b / (b B(a, b)) as x -> 1
   guesses.push(Math.exp((logP + Math.log(a) + lb) / a));
@@ -467,8 +473,10 @@ export const incompleteGammaInv = incompletePrimitive(
 );
 
 /**
- * x = betaincinv(a, b, p) as a primitive of (a, b, p, log B(a, b)). I_(x(p))(a, b) = p
- * gives dx/dp = 1 / f(x), f(x) = x^(a-1) (1 - x)^(b-1) / B(a, b).
+ * x = betaincinv(a, b, p) (upper = 0) as a primitive of (a, b, p, log B(a, b), upper);
+ * upper = 1 solves 1 - I_x(a, b) = p instead (exact for p near 0 where 1 - p would
+ * round; stats.studentTPpf uses it). I_(x(p))(a, b) = p gives dx/dp = 1 / f(x),
+ * f(x) = x^(a-1) (1 - x)^(b-1) / B(a, b); the upper form -1 / f(x).
  */
 export const incompleteBetaInv = incompletePrimitive(
   "incompleteBetaInv",
@@ -476,11 +484,12 @@ export const incompleteBetaInv = incompletePrimitive(
   betaincinvScalar,
   2,
   "a and b",
-  ([a, b, , lb], x) => {
+  ([a, b, , lb, upper], x) => {
     const one = fullLike(x, 1);
     const zero = fullLike(x, 0);
     const left = select(eq(a!, one), zero, mul(sub(a!, one), log(x)));
     const right = select(eq(b!, one), zero, mul(sub(b!, one), log1p(neg(x))));
-    return div(one, exp(sub(add(left, right), lb!)));
+    const signOf = sub(one, mul(upper!, fullLike(x, 2))); // 1 for I, -1 for 1 - I
+    return div(signOf, exp(sub(add(left, right), lb!)));
   },
 );

@@ -260,7 +260,23 @@ export function gammainccinv(a: ArrayLike, q: ArrayLike): Array {
 export function betaincinv(a: ArrayLike, b: ArrayLike, p: ArrayLike): Array {
   const [av, bv, pv] = floats("betaincinv", [a, b, p]);
   const lb = ew.sub(ew.add(sp.lgamma(av!), sp.lgamma(bv!)), sp.lgamma(ew.add(av!, bv!)));
-  return inv.incompleteBetaInv(av!, bv!, pv!, lb);
+  return inv.incompleteBetaInv(av!, bv!, pv!, lb, fullLike(av!, 0));
+}
+
+/**
+ * The x in [0, 1] with 1 - I_x(a, b) = q (SciPy's betainccinv), accurate for
+ * q near 0 where betaincinv(a, b, 1 - q) would lose q to rounding.
+ * Differentiable in q; a derivative in a or b raises an error.
+ * @example
+ * ```ts
+ * import { special } from "chainrule";
+ * const x = special.betainccinv(1, 2, 0.25); // 0.5 ((1 - x)^2 = q)
+ * ```
+ */
+export function betainccinv(a: ArrayLike, b: ArrayLike, q: ArrayLike): Array {
+  const [av, bv, qv] = floats("betainccinv", [a, b, q]);
+  const lb = ew.sub(ew.add(sp.lgamma(av!), sp.lgamma(bv!)), sp.lgamma(ew.add(av!, bv!)));
+  return inv.incompleteBetaInv(av!, bv!, qv!, lb, fullLike(av!, 1));
 }
 
 /**

@@ -5,16 +5,17 @@
  * stable special function exists, and two multivariate log-densities.
  *
  *   normal        normalCdf, normalSf, normalLogCdf, normalLogSf, normalPpf
- *   Student t     studentTCdf, studentTSf       (via the incomplete beta)
- *   gamma, chi2   gammaCdf, gammaSf, chi2Cdf, chi2Sf, chi2LogPdf
- *   beta          betaCdf, betaSf
+ *   Student t     studentTCdf, studentTSf, studentTPpf  (via the incomplete beta)
+ *   gamma, chi2   gammaCdf, gammaSf, chi2Cdf, chi2Sf, chi2LogPdf, gammaPpf, chi2Ppf
+ *   beta          betaCdf, betaSf, betaPpf
  *   Poisson       poissonCdf, poissonSf        (Q(floor k + 1, rate))
  *   binomial      binomialCdf, binomialSf      (I_(1-p)(n - k, k + 1))
  *   multivariateNormalLogPdf, dirichletLogPdf
  *
- * Differentiable in x (and loc, scale, rate, p); the shape parameters that
- * enter an incomplete gamma or beta function (df, shape a, b) are not (their
- * derivative raises an InvalidArgumentError naming the function).
+ * Differentiable in x (and loc, scale, rate, p; the quantiles in q); the
+ * shape parameters that enter an incomplete gamma or beta function or their
+ * inverses (df, shape a, b) are not (their derivative raises an
+ * InvalidArgumentError naming the function).
  */
 import type { Array, ArrayLike } from "../core/array.js";
 import { asArray } from "../core/convert.js";
@@ -155,6 +156,113 @@ export function studentTSf(
 ): Array {
   const t = np.negative(standardise(x, loc, scale));
   return studentStandardCdf(t, np.add(np.zerosLike(t), df));
+}
+
+/**
+ * The standard Student t quantile. With m = min(q, 1 - q) and the cdf's split
+ * at t^2 = nu (where m = I_(1/2)(nu/2, 1/2) / 2): in the tails (t^2 > nu)
+ * x = nu / (nu + t^2) = betaincinv(nu/2, 1/2, 2m) is below 1/2 and
+ * |t| = sqrt(nu (1 - x) / x); where x < 1e-280 (|t| beyond 1e140 sqrt(nu),
+ * only for small nu), x would underflow and the power law
+ * I_x(nu/2, 1/2) ~ x^(nu/2) / ((nu/2) B(nu/2, 1/2)) gives log x directly (the
+ * next term is O(x) relative). In the centre y = t^2 / (nu + t^2), the root
+ * of 1 - I_y(1/2, nu/2) = 2m (betainccinv: 2m is exact where |2q - 1| would
+ * round), is below 1/2 and |t| = sqrt(nu y / (1 - y)); no branch divides by a
+ * difference that cancels. Within 1e-9 of q = 1/2, t = (q - 1/2) / f(0) (the
+ * cubic term is below 1e-17 relative), which keeps the derivative finite
+ * there. Each branch sees stand-in values where it is not selected.
+ */
+function studentStandardPpf(q: Array, nu: Array): Array {
+  const half = np.multiply(nu, 0.5);
+  const d = np.subtract(q, 0.5);
+  const m = np.minimum(q, np.subtract(1, q));
+  const split = np.multiply(special.betainc(half, 0.5, np.multiply(np.onesLike(nu), 0.5)), 0.5);
+  const tail = np.less(m, split);
+  const tiny = np.less(np.abs(d), 1e-9);
+  // tails (stand-in mass: half the split, inside the tail region)
+  const mTail = np.where(tail, m, np.multiply(split, 0.5));
+  const x = special.betaincinv(half, 0.5, np.multiply(mTail, 2));
+  const tailAbs = np.sqrt(np.multiply(nu, np.divide(np.subtract(1, x), x)));
+  // far tails: log x = (log 2m + log(nu/2) + log B(nu/2, 1/2)) / (nu/2), |t| = sqrt(nu / x)
+  const logX = np.divide(
+    np.add(np.add(np.log(np.multiply(mTail, 2)), np.log(half)), special.betaln(half, 0.5)),
+    half,
+  );
+  const farAbs = np.multiply(np.sqrt(nu), np.exp(np.multiply(logX, -0.5)));
+  const tailT = np.where(np.less(x, 1e-280), farAbs, tailAbs);
+  // centre (stand-in mass: halfway between the split and 1/2)
+  const mCentre = np.where(np.logicalOr(tail, tiny), np.add(np.multiply(split, 0.5), 0.25), m);
+  const y = special.betainccinv(0.5, half, np.multiply(mCentre, 2));
+  const centreAbs = np.sqrt(np.multiply(nu, np.divide(y, np.subtract(1, y))));
+  // near 1/2: t = (q - 1/2) / f(0), f(0) = Gamma((nu+1)/2) / (Gamma(nu/2) sqrt(nu pi))
+  const logDensity0 = np.subtract(
+    np.subtract(special.gammaln(np.add(half, 0.5)), special.gammaln(half)),
+    np.multiply(0.5, np.log(np.multiply(nu, Math.PI))),
+  );
+  const linear = np.divide(d, np.exp(logDensity0));
+  const magnitude = np.where(tail, tailT, centreAbs);
+  const signed = np.where(np.less(d, 0), np.negative(magnitude), magnitude);
+  return np.where(tiny, linear, signed);
+}
+
+/**
+ * The quantile of a Student t with `df` degrees of freedom, location and
+ * scale: the x with studentTCdf(x, df, loc, scale) = q (q = 0, 1 give -inf,
+ * inf). Differentiable in q (dx/dq = 1 / density), loc and scale, not df.
+ * @example
+ * ```ts
+ * import { stats } from "chainrule";
+ * const x = stats.studentTPpf(0.975, 5); // 2.570581835636314
+ * ```
+ */
+export function studentTPpf(
+  q: ArrayLike,
+  df: ArrayLike,
+  loc: ArrayLike = 0,
+  scale: ArrayLike = 1,
+): Array {
+  const nu = np.add(np.zerosLike(q), df);
+  const qv = np.add(np.zerosLike(nu), q);
+  return np.add(loc, np.multiply(scale, studentStandardPpf(qv, nu)));
+}
+
+/**
+ * The quantile of X ~ Gamma(shape, rate): the x with gammaCdf(x, shape, rate) = q,
+ * gammaincinv(shape, q) / rate. Differentiable in q and rate, not shape.
+ * @example
+ * ```ts
+ * import { stats } from "chainrule";
+ * const x = stats.gammaPpf(0.5, 1, 2); // log(2) / 2
+ * ```
+ */
+export function gammaPpf(q: ArrayLike, shape: ArrayLike, rate: ArrayLike = 1): Array {
+  return np.divide(special.gammaincinv(shape, q), rate);
+}
+
+/**
+ * The quantile of chi-squared with `df` degrees of freedom: 2 gammaincinv(df/2, q).
+ * Differentiable in q, not df.
+ * @example
+ * ```ts
+ * import { stats } from "chainrule";
+ * const x = stats.chi2Ppf(0.95, 1); // 3.841458820694124
+ * ```
+ */
+export function chi2Ppf(q: ArrayLike, df: ArrayLike): Array {
+  return np.multiply(special.gammaincinv(times(df, 0.5), q), 2);
+}
+
+/**
+ * The quantile of X ~ Beta(a, b): the x in [0, 1] with betaCdf(x, a, b) = q,
+ * betaincinv(a, b, q). Differentiable in q, not a, b.
+ * @example
+ * ```ts
+ * import { stats } from "chainrule";
+ * const x = stats.betaPpf(0.25, 2, 1); // 0.5
+ * ```
+ */
+export function betaPpf(q: ArrayLike, a: ArrayLike, b: ArrayLike): Array {
+  return special.betaincinv(a, b, q);
 }
 
 /**
