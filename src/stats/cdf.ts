@@ -245,7 +245,7 @@ export function gammaPpf(q: ArrayLike, shape: ArrayLike, rate: ArrayLike = 1): A
  * @example
  * ```ts
  * import { stats } from "chainrule";
- * const x = stats.chi2Ppf(0.95, 1); // 3.841458820694124
+ * const x = stats.chi2Ppf(0.95, 1); // 3.84145882069412...
  * ```
  */
 export function chi2Ppf(q: ArrayLike, df: ArrayLike): Array {

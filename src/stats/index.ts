@@ -8,7 +8,8 @@
  *                                         (counts k, n are data)
  *   logGamma(x)                           log |Gamma(x)|, differentiable (special.gammaln)
  *   normalCdf, studentTCdf, gammaCdf, chi2Cdf, betaCdf, poissonCdf,
- *   binomialCdf (and Sf, normal LogCdf/LogSf/Ppf), chi2LogPdf,
+ *   binomialCdf (and Sf, normal LogCdf/LogSf; Ppf for normal, Student t,
+ *   gamma, chi2, beta), chi2LogPdf,
  *   multivariateNormalLogPdf, dirichletLogPdf    see cdf.ts
  *   fit(nll, x0)   minimises a negative log-likelihood; the covariance is the
  *                  inverse Hessian at the optimum, the standard errors the
