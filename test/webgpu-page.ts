@@ -308,6 +308,10 @@ export interface PageResults {
   jittedGradCost: { dispatches: number; submits: number };
   /** The same gradient eagerly. */
   eagerGradCost: { dispatches: number; submits: number };
+  /** The special functions on dense grids (specialGrids). */
+  special: SpecialResult[];
+  /** Gradients through them (specialGrads). */
+  specialGrads: SpecialResult[];
   /** A loop of STEPS steps of about 6 new buffers each, with reads, collections and task breaks. */
   loop: { steps: number; value: number; createdBefore: number; createdAfter: number };
 }
@@ -411,6 +415,174 @@ async function conformance(): Promise<ConformanceResult[]> {
   return results;
 }
 
+/** A special function's grid: values and gradients on webgpu, eagerly and under jit. */
+export interface SpecialResult {
+  name: string;
+  /** The float32 inputs (x; for polygamma also the orders n). */
+  x: number[];
+  n: number[] | null;
+  /** float64 on the js backend at the same (float32) inputs. */
+  ref: number[];
+  gpu: number[] | null;
+  /** jit(v => f(v * 0.5)) at 2x: the fused WGSL lowering. */
+  jit: number[] | null;
+  /** Compute dispatches of that jitted call (after a first call). */
+  jitDispatches: number;
+  error: string | null;
+}
+
+function linspace(a: number, b: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
+}
+/** Points of a step between a and b, half a step off the ends (no integers for integer a, b). */
+const between = (a: number, b: number, n: number): number[] =>
+  Array.from({ length: n }, (_, i) => a + ((b - a) * (i + 0.5)) / n);
+const powers = (from: number, to: number, step: number): number[] =>
+  linspace(from, to, Math.round((to - from) / step) + 1).map((k) => 10 ** k);
+const mirrored = (v: number[]): number[] => [...v, ...v.map((u) => -u)];
+const nearOne = (k0: number, k1: number): number[] =>
+  linspace(k0, k1, k1 - k0 + 1).flatMap((k) => [1 - 2 ** -k, 2 ** -k]);
+const around = (c: number, k0: number, k1: number): number[] =>
+  linspace(k0, k1, k1 - k0 + 1).flatMap((k) => [c + 2 ** -k, c - 2 ** -k]);
+
+/**
+ * Dense grids with their tails: where a float32 result underflows, poles
+ * and zeros nearby, the far asymptotic ranges.
+ */
+const SPECIAL_GRIDS: [string, (v: NdArray) => NdArray, number[]][] = [
+  ["erfc", special.erfc, linspace(-6, 10, 3201)],
+  ["ndtr", special.ndtr, linspace(-14, 8, 2201)],
+  ["logNdtr", special.logNdtr, [...linspace(-40, 12, 2601), -1e3, -1e5, -1e10, -1e18, -1e20, 1e3]],
+  [
+    "erfinv",
+    special.erfinv,
+    [
+      ...linspace(-0.999, 0.999, 1999),
+      ...mirrored(nearOne(1, 24)),
+      ...mirrored(powers(-30, -1, 1)),
+    ],
+  ],
+  [
+    "ndtri",
+    special.ndtri,
+    [
+      ...powers(-37, -0.3, 0.25),
+      ...linspace(0.001, 0.999, 999),
+      ...nearOne(2, 24).filter((p) => p > 0.5),
+    ],
+  ],
+  [
+    "lgamma",
+    special.gammaln,
+    [...linspace(0.01, 30, 3000), ...powers(-30, 35, 1), ...around(1, 2, 20), ...around(2, 2, 20)],
+  ],
+  ["lgammaNegative", special.gammaln, between(-20, 0, 4000)],
+  [
+    "digamma",
+    special.digamma,
+    [...linspace(0.01, 30, 3000), ...powers(-30, 30, 1), ...around(1.4616321449683622, 2, 22)],
+  ],
+  ["digammaNegative", special.digamma, between(-20, 0, 4000)],
+  ["i0e", special.i0e, [...linspace(-60, 60, 2401), ...mirrored([1e3, 1e6, 1e-20])]],
+  ["i1e", special.i1e, [...linspace(-60, 60, 2401), ...mirrored([1e3, 1e6, 1e-20])]],
+];
+
+/** Orders 1..4 at x on (0.05, 40] and on (-5, 0) between the poles. */
+const POLYGAMMA_X = [...linspace(0.05, 40, 800), ...between(-5, 0, 200)];
+
+async function specialGrids(): Promise<SpecialResult[]> {
+  const out: SpecialResult[] = [];
+  const entries: [string, (v: NdArray, n: NdArray | null) => NdArray, number[], number[] | null][] =
+    SPECIAL_GRIDS.map(([name, f, xs]) => [name, (v: NdArray) => f(v), xs, null]);
+  const ns = [1, 2, 3, 4].flatMap((n) => POLYGAMMA_X.map(() => n));
+  entries.push([
+    "polygamma",
+    (v, n) => special.polygamma(n!, v),
+    [1, 2, 3, 4].flatMap(() => POLYGAMMA_X),
+    ns,
+  ]);
+  for (const [name, f, raw, n] of entries) {
+    const xs = Array.from(Float32Array.from(raw));
+    setBackend("js");
+    const nArray = (dtype: "float32" | "float64") => (n === null ? null : np.array(n, { dtype }));
+    const ref = Array.from(f(np.array(xs, { dtype: "float64" }), nArray("float64")).data());
+    await setBackend("webgpu");
+    const result: SpecialResult = {
+      name,
+      x: xs,
+      n,
+      ref,
+      gpu: null,
+      jit: null,
+      jitDispatches: -1,
+      error: null,
+    };
+    try {
+      const v = np.array(xs, { dtype: "float32" });
+      result.gpu = Array.from(await f(v, nArray("float32")).dataAsync());
+      // The orders travel as an argument (a constant closed over would be folded on the host).
+      const jitted = jit((u: NdArray, m: NdArray) => f(np.multiply(u, 0.5), n === null ? null : m));
+      const doubled = np.multiply(v, 2);
+      const orders = nArray("float32") ?? doubled;
+      result.jit = Array.from(await jitted(doubled, orders).dataAsync());
+      result.jitDispatches = await dispatchesOf(() => jitted(doubled, orders));
+    } catch (e) {
+      result.error = String(e);
+    }
+    out.push(result);
+  }
+  return out;
+}
+
+/**
+ * Gradients through the special functions, whose derivative rules call
+ * other special functions (lgamma' = digamma, digamma' = polygamma(1, .),
+ * i0e' uses i1e, ...): grad of the sum on webgpu, eagerly and jitted,
+ * against grad on js in float64 at the same float32 points.
+ */
+const SPECIAL_GRADS: [string, (v: NdArray) => NdArray, number[]][] = [
+  ["gammaln", special.gammaln, linspace(0.05, 20, 400)],
+  ["digamma", special.digamma, linspace(0.05, 20, 400)],
+  ["erfc", special.erfc, linspace(-5, 5, 401)],
+  ["logNdtr", special.logNdtr, linspace(-10, 6, 401)],
+  ["erfinv", special.erfinv, linspace(-0.99, 0.99, 397)],
+  ["ndtri", special.ndtri, linspace(0.01, 0.99, 99)],
+  ["i0e", special.i0e, linspace(-30, 30, 401)],
+  ["i1e", special.i1e, linspace(-30, 30, 401)],
+];
+
+async function specialGrads(): Promise<SpecialResult[]> {
+  const out: SpecialResult[] = [];
+  for (const [name, f, raw] of SPECIAL_GRADS) {
+    const xs = Array.from(Float32Array.from(raw));
+    const g = grad((v: NdArray) => np.sum(f(v)));
+    setBackend("js");
+    const ref = Array.from(g(np.array(xs, { dtype: "float64" })).data());
+    await setBackend("webgpu");
+    const result: SpecialResult = {
+      name,
+      x: xs,
+      n: null,
+      ref,
+      gpu: null,
+      jit: null,
+      jitDispatches: -1,
+      error: null,
+    };
+    try {
+      const v = np.array(xs, { dtype: "float32" });
+      result.gpu = Array.from(await g(v).dataAsync());
+      const jitted = jit(g);
+      result.jit = Array.from(await jitted(v).dataAsync());
+      result.jitDispatches = await dispatchesOf(() => jitted(v));
+    } catch (e) {
+      result.error = String(e);
+    }
+    out.push(result);
+  }
+  return out;
+}
+
 function message(fn: () => unknown): string {
   try {
     fn();
@@ -456,7 +628,7 @@ async function run(): Promise<PageResults> {
   await setBackend("webgpu");
   const onGpu = np.add(x, y);
   const total = np.sum(onGpu);
-  const results: Omit<PageResults, "loop"> & Partial<PageResults> = {
+  const results: Omit<PageResults, "loop" | "special" | "specialGrads"> & Partial<PageResults> = {
     backend: getBackend(),
     cases,
     conformance: [],
@@ -479,9 +651,11 @@ async function run(): Promise<PageResults> {
     syncData: message(() => onGpu.data()),
     syncItem: message(() => total.item()),
     syncToString: message(() => String(onGpu)),
-    unsupported: message(() => special.erfc(x)),
+    unsupported: message(() => special.gammainc(np.abs(x), np.abs(y))),
     wrongDtype: message(() => bind(floatOnlyForm, [ia], {})),
-    jitUnsupported: message(() => jit((p: NdArray) => special.erfc(np.multiply(p, 2)))(x)),
+    jitUnsupported: message(() =>
+      jit((p: NdArray) => special.gammainc(np.multiply(p, 2), np.abs(p)))(np.abs(x)),
+    ),
     jitFloat64: message(() => jit((p: NdArray) => np.sin(p))(np.array([1, 2]))),
     float64: message(() => np.add(np.array([1, 2]), 1)),
     astypeFloat32: Array.from(await np.add(np.array([1.5, 2]).astype("float32"), 1).dataAsync()),
@@ -491,7 +665,12 @@ async function run(): Promise<PageResults> {
       .toArrayAsync(),
   };
   // The loop first, while the pool holds few buffers; then the registry table.
-  const withLoop: PageResults = { ...results, loop: await loop() };
+  const withLoop: PageResults = {
+    ...results,
+    loop: await loop(),
+    special: await specialGrids(),
+    specialGrads: await specialGrads(),
+  };
   withLoop.conformance = await conformance();
   setBackend("js");
   return withLoop;
