@@ -155,6 +155,40 @@ const jittedGrad = jit(
   grad((w: NdArray) => np.sum(np.multiply(np.matmul(a, w), np.exp(np.mean(w))))),
 );
 
+/**
+ * A stack of `count` n x n float32 matrices, each a row permutation of a
+ * diagonally dominant one (well conditioned): the dominant entries at
+ * (i, (i + shift) mod n), so elimination must pivot unless shift = 0.
+ */
+function wellConditioned(count: number, n: number, seed: number, shift = 0): NdArray {
+  const v = values(count * n * n, seed);
+  for (let m = 0; m < count; m++) {
+    for (let i = 0; i < n; i++) v[m * n * n + i * n + ((i + shift) % n)]! += n;
+  }
+  return np.array(v, { dtype: "float32" }).reshape([count, n, n]);
+}
+/** A stack of symmetric positive definite matrices B B^T / n + I (float32, on the host). */
+function positiveDefinite(count: number, n: number, seed: number): NdArray {
+  const v = values(count * n * n, seed);
+  const out: number[] = [];
+  for (let m = 0; m < count; m++) {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = i === j ? 1 : 0;
+        for (let c = 0; c < n; c++)
+          s += (v[m * n * n + i * n + c]! * v[m * n * n + j * n + c]!) / n;
+        out.push(s);
+      }
+    }
+  }
+  return np.array(out, { dtype: "float32" }).reshape([count, n, n]);
+}
+const spd = positiveDefinite(3, 20, 50);
+const wc16 = wellConditioned(4, 16, 51);
+const pivoting16 = wellConditioned(4, 16, 58, 5);
+const rhs16 = f32([4, 16, 3], 52);
+const wc64 = wellConditioned(1, 64, 53, 17);
+
 /** name -> the function both backends evaluate. */
 const CASES: Record<string, () => NdArray> = {
   add: () => np.add(x, y),
@@ -260,6 +294,18 @@ const CASES: Record<string, () => NdArray> = {
   jitInt32: () =>
     jit((p: NdArray, q: NdArray) => np.add(np.multiply(p, q), np.floorDivide(p, 3)))(ia, ic),
   gradSin: () => grad((v: NdArray) => np.sum(np.multiply(np.sin(v), v)))(x),
+  // The small dense solvers: one matrix per GPU thread.
+  linalgSolve: () => np.linalg.solve(pivoting16, rhs16),
+  linalgSolve64: () => np.linalg.solve(wc64, f32([1, 64, 2], 54)),
+  linalgDet: () => np.linalg.det(wellConditioned(5, 6, 55, 1)),
+  linalgSlogdet: () => np.concatenate(np.linalg.slogdet(pivoting16)),
+  linalgCholesky: () => np.linalg.cholesky(spd),
+  linalgTriangularLower: () => np.linalg.triangularSolve(wc16, rhs16),
+  linalgTriangularUpper: () => np.linalg.triangularSolve(wc16, rhs16, { lower: false }),
+  linalgGradLogdet: () => grad((m: NdArray) => np.sum(np.linalg.slogdet(m)[1]))(pivoting16),
+  linalgGradCholesky: () => grad((m: NdArray) => np.sum(np.linalg.cholesky(m)))(spd),
+  linalgJitSolve: () =>
+    jit((m: NdArray, r: NdArray) => np.sum(np.square(np.linalg.solve(m, r)), 1))(pivoting16, rhs16),
 };
 
 export interface CaseResult {
@@ -289,6 +335,8 @@ export interface PageResults {
   conformance: ConformanceResult[];
   /** What np.sort (a multi-output primitive) says on webgpu. */
   multiOutput: string;
+  /** A solver on a 65 x 65 matrix (beyond the webgpu kernels' n <= 64). */
+  linalgTooLarge: string;
   syncData: string;
   syncItem: string;
   syncToString: string;
@@ -633,6 +681,7 @@ async function run(): Promise<PageResults> {
     cases,
     conformance: [],
     multiOutput: message(() => np.sort(x)),
+    linalgTooLarge: message(() => np.linalg.solve(wellConditioned(2, 65, 56), f32([2, 65, 1], 57))),
     jittedGradCost: await costOf(() => jittedGrad(b)),
     eagerGradCost: await costOf(() =>
       grad((w: NdArray) => np.sum(np.multiply(np.matmul(a, w), np.exp(np.mean(w)))))(b),
