@@ -466,7 +466,7 @@ async function conformance(): Promise<ConformanceResult[]> {
 /** A special function's grid: values and gradients on webgpu, eagerly and under jit. */
 export interface SpecialResult {
   name: string;
-  /** The float32 inputs (x; for polygamma also the orders n). */
+  /** The float32 inputs (x; for polygamma also the orders n, for gammainc the shapes a). */
   x: number[];
   n: number[] | null;
   /** float64 on the js backend at the same (float32) inputs. */
@@ -535,6 +535,14 @@ const SPECIAL_GRIDS: [string, (v: NdArray) => NdArray, number[]][] = [
   ["i1e", special.i1e, [...linspace(-60, 60, 2401), ...mirrored([1e3, 1e6, 1e-20])]],
 ];
 
+/** Shapes a of the incomplete gamma grids, each at x = a t for t from 1e-2 to 4 and fixed x. */
+const GAMMA_A = [0.05, 0.3, 0.9, 1, 2.5, 7, 15];
+const GAMMA_LARGE_A = [60, 300, 5000];
+const GAMMA_X = (a: number): number[] => [
+  ...linspace(-2, 0.6, 40).map((e) => a * 10 ** e),
+  ...[1e-3, 0.1, 1, 1.4, 2, 10, 50],
+];
+
 /** Orders 1..4 at x on (0.05, 40] and on (-5, 0) between the poles. */
 const POLYGAMMA_X = [...linspace(0.05, 40, 800), ...between(-5, 0, 200)];
 
@@ -543,6 +551,15 @@ async function specialGrids(): Promise<SpecialResult[]> {
   const entries: [string, (v: NdArray, n: NdArray | null) => NdArray, number[], number[] | null][] =
     SPECIAL_GRIDS.map(([name, f, xs]) => [name, (v: NdArray) => f(v), xs, null]);
   const ns = [1, 2, 3, 4].flatMap((n) => POLYGAMMA_X.map(() => n));
+  for (const [suffix, shapes] of [
+    ["", GAMMA_A],
+    ["LargeA", GAMMA_LARGE_A],
+  ] as const) {
+    const gammaA = shapes.flatMap((a) => GAMMA_X(a).map(() => a));
+    const gammaX = shapes.flatMap(GAMMA_X);
+    entries.push([`gammainc${suffix}`, (v, a) => special.gammainc(a!, v), gammaX, gammaA]);
+    entries.push([`gammaincc${suffix}`, (v, a) => special.gammaincc(a!, v), gammaX, gammaA]);
+  }
   entries.push([
     "polygamma",
     (v, n) => special.polygamma(n!, v),
@@ -700,10 +717,10 @@ async function run(): Promise<PageResults> {
     syncData: message(() => onGpu.data()),
     syncItem: message(() => total.item()),
     syncToString: message(() => String(onGpu)),
-    unsupported: message(() => special.gammainc(np.abs(x), np.abs(y))),
+    unsupported: message(() => special.betainc(np.abs(x), np.abs(y), np.abs(x))),
     wrongDtype: message(() => bind(floatOnlyForm, [ia], {})),
     jitUnsupported: message(() =>
-      jit((p: NdArray) => special.gammainc(np.multiply(p, 2), np.abs(p)))(np.abs(x)),
+      jit((p: NdArray) => special.betainc(np.multiply(p, 2), np.abs(p), np.abs(p)))(np.abs(x)),
     ),
     jitFloat64: message(() => jit((p: NdArray) => np.sin(p))(np.array([1, 2]))),
     float64: message(() => np.add(np.array([1, 2]), 1)),

@@ -840,8 +840,9 @@ function incompletePrimitive(
   xIndex: number,
   params: string,
   dOut: (args: readonly Array[]) => Array,
+  wgsl?: (args: readonly string[]) => string,
 ) {
-  const rule = { scalar };
+  const rule = wgsl === undefined ? { scalar } : { scalar, wgsl };
   const prim: PrimitiveDef<Record<string, never>> = definePrimitive<Record<string, never>>({
     name,
     linear: false,
@@ -1019,6 +1020,7 @@ export const incompleteGamma = incompletePrimitive(
   1,
   "a",
   gammaDerivative,
+  wgslCall("incompleteGammaF32"),
 );
 
 /**

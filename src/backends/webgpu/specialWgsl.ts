@@ -1,6 +1,7 @@
 /**
  * Float32 WGSL forms of the special functions (erfc, ndtr, logNdtr, erfinv,
- * ndtri, lgamma, digamma, polygamma, i0e, i1e), part of the webgpu kernel
+ * ndtri, lgamma, digamma, polygamma, the regularised incomplete gamma
+ * functions, i0e, i1e), part of the webgpu kernel
  * library (`WGSL_LIBRARY` in kernels.ts): the primitives in
  * primitives/special.ts name these functions in their `wgsl` forms, and a
  * shader includes the ones it mentions, with what they call.
@@ -364,6 +365,110 @@ export const SPECIAL_WGSL: Readonly<Record<string, string>> = {
   for (var i = 2.0; i <= n; i = i + 1.0) { nFact = nFact * i; }
   let zeta = sum + tail;
   return select(-1.0, 1.0, (u32(n) & 1u) == 1u) * nFact * zeta;
+}`,
+  // exp(u) - 1: |u| < 1/2 by its Taylor series to u^9 (remainder below
+  // 0.5^10 / 10! < 3e-10 relative), else expF32(u) - 1.
+  expm1F32: `fn expm1F32(u: f32) -> f32 {
+  if (abs(u) >= 0.5 || isNanF32(u)) { return expF32(u) - 1.0; }
+  return u * (1.0 + u * (0.5 + u * (0.16666666666666666 + u * (0.041666666666666664 +
+    u * (0.008333333333333333 + u * (0.001388888888888889 + u * (0.0001984126984126984 +
+    u * (2.48015873015873e-5 + u * 2.755731922398589e-6))))))));
+}`,
+  // The prefactor x^a e^-x / Gamma(a) of the incomplete gamma function, lg =
+  // log Gamma(a). a < 10: exp(a log x - x - lg). a >= 10: with x = a (1 + eta)
+  // and Stirling's series s(a) for log Gamma(a), sqrt(a / (2 pi))
+  // exp(-a (eta - log1p eta) - s(a)), where the large terms cancel
+  // analytically; eta - log1p eta = sum_(k>=2) (-1)^k eta^k / k for |eta| < 1/2
+  // (until a term is below 1e-9 of the sum), eta - log(x / a) beyond.
+  igammaPrefactorF32: `fn igammaPrefactorF32(a: f32, x: f32, lg: f32) -> f32 {
+  if (a < 10.0) { return expF32(a * logF32(x) - x - lg); }
+  let eta = (x - a) / a;
+  var dd = 0.0;
+  if (abs(eta) < 0.5) {
+    var power = eta;
+    var sum = 0.0;
+    for (var k = 2.0; k < 40.0; k = k + 1.0) {
+      power = power * -eta;
+      let term = power / k;
+      sum = sum + term;
+      if (abs(term) < 1e-9 * abs(sum)) { break; }
+    }
+    dd = -sum;
+  } else {
+    dd = eta - logF32(x / a);
+  }
+  let r = 1.0 / a;
+  let r2 = r * r;
+  let stirling = r * (0.08333333333333333 + r2 * (-0.002777777777777778 +
+    r2 * (0.0007936507936507937 + r2 * -0.0005952380952380952)));
+  return sqrt(a / 6.283185307179586) * expF32(-a * dd - stirling);
+}`,
+  // Q(a, x) by Legendre's continued fraction, evaluated forwards (Lentz's
+  // method, at most 1,000 steps, until a step changes it by under 1e-8).
+  igammaFractionF32: `fn igammaFractionF32(a: f32, x: f32, lg: f32) -> f32 {
+  var b = x + 1.0 - a;
+  var c = 1e30;
+  var d = 1.0 / b;
+  var h = d;
+  for (var i = 1.0; i < 1000.0; i = i + 1.0) {
+    let an = -i * (i - a);
+    b = b + 2.0;
+    d = an * d + b;
+    if (abs(d) < 1e-30) { d = 1e-30; }
+    c = b + an / c;
+    if (abs(c) < 1e-30) { c = 1e-30; }
+    d = 1.0 / d;
+    let del = d * c;
+    h = h * del;
+    if (abs(del - 1.0) < 1e-8) { break; }
+  }
+  return igammaPrefactorF32(a, x, lg) * h;
+}`,
+  // Q(a, x) for a < 1 and x < 1.5, where 1 - P would cancel: with
+  // u = a log x - lgamma(1 + a) (lgamma(1 + a) from the series about 2, a
+  // exact), Q = -expm1(u) - e^u a sum_(n>=1) (-x)^n / (n! (a + n)).
+  igammaSmallAF32: `fn igammaSmallAF32(a: f32, x: f32) -> f32 {
+  var lg1 = 0.0;
+  if (a < 0.5) { lg1 = lgammaNearTwoF32(a) - log1pF32(a); } else { lg1 = lgammaNearTwoF32(a - 1.0); }
+  let u = a * logF32(x) - lg1;
+  var term = 1.0;
+  var sum = 0.0;
+  for (var n = 1.0; n < 60.0; n = n + 1.0) {
+    term = term * -x / n;
+    let t = term / (a + n);
+    sum = sum + t;
+    if (abs(t) < 1e-9 * abs(sum)) { break; }
+  }
+  return -expm1F32(u) - expF32(u) * a * sum;
+}`,
+  // The regularised incomplete gamma functions, P (upper = 0) or Q (upper =
+  // 1), given lg = log Gamma(a). x < a + 1: the series
+  // P = prefactor sum_n x^n / (a (a+1) ... (a+n)) (at most 4,096 terms:
+  // enough for a up to about 4e5 near x = a), Q = 1 - P, except Q by the
+  // small-a series (a < 1, x < 1.5) or the continued fraction (P > 1/2,
+  // x >= 1.5); x >= a + 1: the continued fraction for Q, P = 1 - Q. NaN for
+  // a <= 0 or x < 0, as on the CPU.
+  incompleteGammaF32: `fn incompleteGammaF32(a: f32, x: f32, lg: f32, upper: f32) -> f32 {
+  if (isNanF32(a) || isNanF32(x)) { return ${NAN}; }
+  if (a <= 0.0 || x < 0.0) { return ${NAN}; }
+  if (x == 0.0) { return upper; }
+  if (x == ${INF}) { return 1.0 - upper; }
+  if (x < a + 1.0) {
+    var term = 1.0 / a;
+    var sum = term;
+    for (var n = 1.0; n < 4096.0; n = n + 1.0) {
+      term = term * x / (a + n);
+      sum = sum + term;
+      if (term < 1e-9 * sum) { break; }
+    }
+    let p = sum * igammaPrefactorF32(a, x, lg);
+    if (upper == 0.0) { return p; }
+    if (a < 1.0 && x < 1.5) { return igammaSmallAF32(a, x); }
+    if (p > 0.5 && x >= 1.5) { return igammaFractionF32(a, x, lg); }
+    return 1.0 - p;
+  }
+  let q = igammaFractionF32(a, x, lg);
+  return select(1.0 - q, q, upper == 1.0);
 }`,
   // i0e x = exp(-|x|) I0(x). |x| <= 12: exp(-|x|) sum_k (x^2/4)^k / k!^2
   // (positive terms, until one is below 1e-9 of the sum); |x| > 12: the
