@@ -1134,6 +1134,7 @@ export const incompleteBeta = incompletePrimitive(
   2,
   "a and b",
   betaDerivative,
+  wgslCall("incompleteBetaF32"),
 );
 
 // --------------------------------------------------------------- bessel --

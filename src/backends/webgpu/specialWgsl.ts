@@ -1,7 +1,7 @@
 /**
  * Float32 WGSL forms of the special functions (erfc, ndtr, logNdtr, erfinv,
  * ndtri, lgamma, digamma, polygamma, the regularised incomplete gamma
- * functions, i0e, i1e), part of the webgpu kernel
+ * and beta functions, i0e, i1e), part of the webgpu kernel
  * library (`WGSL_LIBRARY` in kernels.ts): the primitives in
  * primitives/special.ts name these functions in their `wgsl` forms, and a
  * shader includes the ones it mentions, with what they call.
@@ -469,6 +469,90 @@ export const SPECIAL_WGSL: Readonly<Record<string, string>> = {
   }
   let q = igammaFractionF32(a, x, lg);
   return select(1.0 - q, q, upper == 1.0);
+}`,
+  // e - log1p(e) (>= 0 for e > -1): the series sum_(k>=2) (-1)^k e^k / k for
+  // |e| < 1/2 (until a term is below 1e-9 of the sum); beyond, e - log(ratio)
+  // with ratio = 1 + e computed by the caller without e's rounding.
+  log1pExcessF32: `fn log1pExcessF32(e: f32, ratio: f32) -> f32 {
+  if (abs(e) >= 0.5) { return e - logF32(ratio); }
+  var power = e;
+  var sum = 0.0;
+  for (var k = 2.0; k < 40.0; k = k + 1.0) {
+    power = power * -e;
+    let term = power / k;
+    sum = sum + term;
+    if (abs(term) < 1e-9 * abs(sum)) { break; }
+  }
+  return -sum;
+}`,
+  // Stirling's correction s(z) = log Gamma(z) - ((z - 1/2) log z - z + log sqrt(2 pi))
+  // = 1/(12z) - 1/(360z^3) + 1/(1260z^5) - 1/(1680z^7) for z >= 10 (next term below 1e-11).
+  stirlingCorrectionF32: `fn stirlingCorrectionF32(z: f32) -> f32 {
+  let r = 1.0 / z;
+  let r2 = r * r;
+  return r * (0.08333333333333333 + r2 * (-0.002777777777777778 +
+    r2 * (0.0007936507936507937 + r2 * -0.0005952380952380952)));
+}`,
+  // The prefactor x^a (1 - x)^b / B(a, b), lb = log B(a, b). a < 10 or b < 10:
+  // exp(a log x + b log1p(-x) - lb); a, b >= 10: with x = x0 (1 + e1),
+  // 1 - x = y0 (1 + e2), x0 = a / (a + b), y0 = b / (a + b) and Stirling's
+  // formula for the three gammas, sqrt(a b / (2 pi (a + b)))
+  // exp(-a (e1 - log1p e1) - b (e2 - log1p e2) + s(a + b) - s(a) - s(b)):
+  // the large logarithms cancel analytically.
+  betaPrefactorF32: `fn betaPrefactorF32(a: f32, b: f32, x: f32, lb: f32) -> f32 {
+  if (a < 10.0 || b < 10.0) { return expF32(a * logF32(x) + b * log1pF32(-x) - lb); }
+  let n = a + b;
+  let e1 = (x * n - a) / a;
+  let e2 = ((1.0 - x) * n - b) / b;
+  let exponent = -a * log1pExcessF32(e1, x * n / a) - b * log1pExcessF32(e2, (1.0 - x) * n / b) +
+    stirlingCorrectionF32(n) - stirlingCorrectionF32(a) - stirlingCorrectionF32(b);
+  return sqrt(a * b / (6.283185307179586 * n)) * expF32(exponent);
+}`,
+  // The continued fraction of I_y(p, q) (its even and odd steps,
+  // d_2m = m (q - m) y / ((p + 2m - 1)(p + 2m)),
+  // d_2m+1 = -(p + m)(p + q + m) y / ((p + 2m)(p + 2m + 1))), by Lentz's
+  // method: at most 1,000 steps, until one changes it by under 1e-8.
+  betaFractionF32: `fn betaFractionF32(p: f32, q: f32, y: f32) -> f32 {
+  let qab = p + q;
+  let qap = p + 1.0;
+  let qam = p - 1.0;
+  var c = 1.0;
+  var d = 1.0 - qab * y / qap;
+  if (abs(d) < 1e-30) { d = 1e-30; }
+  d = 1.0 / d;
+  var h = d;
+  for (var m = 1.0; m < 1000.0; m = m + 1.0) {
+    let m2 = 2.0 * m;
+    var aa = m * (q - m) * y / ((qam + m2) * (p + m2));
+    d = 1.0 + aa * d;
+    if (abs(d) < 1e-30) { d = 1e-30; }
+    c = 1.0 + aa / c;
+    if (abs(c) < 1e-30) { c = 1e-30; }
+    d = 1.0 / d;
+    h = h * d * c;
+    aa = -(p + m) * (qab + m) * y / ((p + m2) * (qap + m2));
+    d = 1.0 + aa * d;
+    if (abs(d) < 1e-30) { d = 1e-30; }
+    c = 1.0 + aa / c;
+    if (abs(c) < 1e-30) { c = 1e-30; }
+    d = 1.0 / d;
+    let del = d * c;
+    h = h * del;
+    if (abs(del - 1.0) < 1e-8) { break; }
+  }
+  return h;
+}`,
+  // The regularised incomplete beta function I_x(a, b), lb = log B(a, b):
+  // the prefactor times the continued fraction of I_x(a, b) / a for
+  // x < (a + 1) / (a + b + 2), else 1 - that of I_(1-x)(b, a) / b (the
+  // fraction converges fast on that side). NaN for a, b <= 0 or x outside [0, 1].
+  incompleteBetaF32: `fn incompleteBetaF32(a: f32, b: f32, x: f32, lb: f32) -> f32 {
+  if (isNanF32(a) || isNanF32(b) || isNanF32(x)) { return ${NAN}; }
+  if (a <= 0.0 || b <= 0.0 || x < 0.0 || x > 1.0) { return ${NAN}; }
+  if (x == 0.0 || x == 1.0) { return x; }
+  let front = betaPrefactorF32(a, b, x, lb);
+  if (x < (a + 1.0) / (a + b + 2.0)) { return front * betaFractionF32(a, b, x) / a; }
+  return 1.0 - front * betaFractionF32(b, a, 1.0 - x) / b;
 }`,
   // i0e x = exp(-|x|) I0(x). |x| <= 12: exp(-|x|) sum_k (x^2/4)^k / k!^2
   // (positive terms, until one is below 1e-9 of the sum); |x| > 12: the
