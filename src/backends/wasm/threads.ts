@@ -445,8 +445,11 @@ function waitForWorker(slot: number, deadline = Infinity): boolean {
   const t0 = performance.now();
   for (let now = t0; Atomics.load(words, at) === RUNNING; now = performance.now()) {
     if (now >= deadline) break;
-    // the worker notifies when it leaves the job (a browser main thread cannot block)
-    if (canBlock) Atomics.wait(words, at, RUNNING, Math.min(1000, deadline - now));
+    // The worker notifies when it leaves the job (a browser main thread
+    // cannot block). A wait with a deadline (a few chunk times) spins
+    // instead: with a core busy, a caller that sleeps may not get its core
+    // back for a whole time slice once it wakes.
+    if (canBlock && deadline === Infinity) Atomics.wait(words, at, RUNNING, 1000);
   }
   joinWaitMs += performance.now() - t0;
   return Atomics.load(words, at) !== RUNNING;
@@ -458,6 +461,7 @@ function workerFailed(slot: number): boolean {
 }
 
 let jobsCancelled = 0;
+let gemmChunksOnWorkers = 0;
 let joinWaitMs = 0;
 let chunksRecomputed = 0;
 
@@ -469,20 +473,22 @@ export function wasmJobsCancelled(): number {
 /**
  * Counters since the process started, for benchmarks and tests: worker
  * jobs cancelled unstarted, milliseconds the calling thread spent waiting
- * for running workers once no chunk was left, jit group chunks computed by
- * the workers, and chunks of late workers that the calling thread computed
- * again itself.
+ * for running workers once no chunk was left, jit group chunks and matrix
+ * product chunks computed by the workers, and chunks of late workers that
+ * the calling thread computed again itself.
  */
 export function wasmThreadStats(): {
   cancelled: number;
   joinWaitMs: number;
   workerChunks: number;
+  gemmWorkerChunks: number;
   recomputed: number;
 } {
   return {
     cancelled: jobsCancelled,
     joinWaitMs,
     workerChunks: groupChunksOnWorkers,
+    gemmWorkerChunks: gemmChunksOnWorkers,
     recomputed: chunksRecomputed,
   };
 }
@@ -601,6 +607,8 @@ function runCallerShare(
   };
   let callerError: Error | undefined = undefined;
   let callerChunks = 0;
+  /** No chunk below this one is left to hand over. */
+  let lowest = 0;
   // the calling thread's quickest chunk: what a chunk costs when undisturbed
   let chunkMs = Infinity;
   try {
@@ -617,7 +625,10 @@ function runCallerShare(
       compute(c);
       chunkMs = Math.min(chunkMs, performance.now() - t0);
       hand(c);
-      for (let d = 0; d < nChunks; d++)
+      // the workers' finished chunks, among those taken so far
+      while (lowest < nChunks && handed[lowest]) lowest++;
+      const taken = Math.min(nChunks, Atomics.load(words, JOB_NEXT));
+      for (let d = lowest; d < taken; d++)
         if (!handed[d] && Atomics.load(words, JOB_DONE + d) === 1) hand(d);
     }
   } catch (e) {
@@ -801,9 +812,7 @@ export function parallelGemm(
     return;
   }
   const slots = free.slice(0, mPanels - 1);
-  // About 8 chunks per thread: enough to even out unequal speeds, few
-  // enough that each chunk still reuses every B panel it loads.
-  const chunk = Math.max(1, Math.ceil(mPanels / (8 * (slots.length + 1))));
+  const chunk = gemmChunkPanels(mPanels, work / mPanels, slots.length + 1);
   const kind = dtype === "float32" ? GEMM_F32 : GEMM_F64;
   const words = ctl!;
   const nChunks = Math.ceil(mPanels / chunk);
@@ -823,7 +832,7 @@ export function parallelGemm(
   const panels = (c: number): [number, number] => [c * chunk, Math.min((c + 1) * chunk, mPanels)];
   /** Where each chunk's rows are, when not in C. */
   const redoneAt = new Map<number, number>();
-  runCallerShare(rt, {
+  gemmChunksOnWorkers += runCallerShare(rt, {
     slots,
     nChunks,
     words: job,
@@ -849,6 +858,45 @@ export function parallelGemm(
     what: `${dtype} matmul`,
   });
   gate!.record(true, performance.now() - start);
+}
+
+/**
+ * Multiply-adds in one chunk of a split matrix product, at least (about
+ * 65 us of one thread at 16 G multiply-adds per second): small enough that
+ * a worker the host deschedules while it holds one costs the call little
+ * (the caller waits about two chunk times for it, then computes the chunk
+ * again), large enough that taking a chunk (an atomic add, a call into
+ * Wasm, packing its A panels) costs under 1% of it. The chunk size does not
+ * change how much of B a chunk reuses: `gemm` streams the B block once per
+ * row panel whatever the chunk.
+ */
+const GEMM_CHUNK_WORK = 1 << 20;
+
+let chunkPanelsOverride: number | undefined;
+
+/**
+ * Test hook: makes every split matrix product use chunks of `panels` row
+ * panels (undefined: the default sizes), so that tests can check that the
+ * values do not depend on where the chunks fall.
+ */
+export function setGemmChunkPanels(panels: number | undefined): void {
+  chunkPanelsOverride = panels;
+}
+
+/**
+ * Row panels per chunk of a split matrix product of `mPanels` row panels
+ * of `panelWork` multiply-adds each, on `threads` threads: chunks of about
+ * GEMM_CHUNK_WORK multiply-adds, and at least 8 chunks per thread (for
+ * small products, where a panel is far cheaper than GEMM_CHUNK_WORK).
+ * A 512^3 float32 product gets 128 chunks of one panel (64 us each on one
+ * thread of the 2-core Xeon); with 8 chunks per thread, as before, a
+ * worker descheduled in its last chunk cost the call 1.5 ms of 8.
+ */
+export function gemmChunkPanels(mPanels: number, panelWork: number, threads: number): number {
+  if (chunkPanelsOverride !== undefined) return Math.max(1, Math.min(mPanels, chunkPanelsOverride));
+  const byCount = Math.ceil(mPanels / (8 * threads));
+  const byWork = Math.ceil(GEMM_CHUNK_WORK / Math.max(1, panelWork));
+  return Math.max(1, Math.min(byCount, byWork));
 }
 
 /** One gate per product shape (dtype, k, panels of C); the table is cleared past 256 shapes. */
