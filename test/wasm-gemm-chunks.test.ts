@@ -133,10 +133,12 @@ describe.skipIf(!hasSimd())("split matrix products: values independent of the ch
     });
   }
 
-  it("chunks: about 2^20 multiply-adds each for large products, at least 8 per thread", () => {
+  it("chunks: about 2^20 multiply-adds (4 panels at least with a large B), at least 8 per thread", () => {
     // 512^3 float32: 128 row panels of 4 x 512 x 512 multiply-adds
     const panelWork = 4 * 512 * 512;
-    expect(gemmChunkPanels(128, panelWork, 2)).toBe(1);
+    expect(gemmChunkPanels(128, panelWork, 2, 512 * 512 * 4)).toBe(1);
+    // 512^3 float64: 2 MiB of packed B, beyond L2, so several panels per chunk
+    expect(gemmChunkPanels(128, panelWork, 2, 512 * 512 * 8)).toBe(4);
     for (const mPanels of [2, 16, 32, 128, 1000])
       for (const panelWork of [100, 5000, 1 << 16, 1 << 19, 1 << 21])
         for (const threads of [2, 4]) {
