@@ -862,14 +862,14 @@ export function parallelGemm(
 }
 
 /**
- * Multiply-adds in one chunk of a split matrix product, at least (about
- * 65 us of one thread at 16 G multiply-adds per second): small enough that
- * a worker the host deschedules while it holds one costs the call little
- * (the caller waits about two chunk times for it, then computes the chunk
+ * Multiply-adds in one chunk of a split matrix product, about (65 us of
+ * one thread at 16 G multiply-adds per second): small enough that a worker
+ * the host deschedules while it holds one costs the call little (the
+ * caller waits about two chunk times for it, then computes the chunk
  * again), large enough that taking a chunk (an atomic add, a call into
- * Wasm, packing its A panels) costs under 1% of it. The chunk size does not
- * change how much of B a chunk reuses: `gemm` streams the B block once per
- * row panel whatever the chunk.
+ * Wasm, a scan of the done flags) costs under 1% of it. While B fits in L2
+ * the chunk size does not change how fast `gemm` runs (measured at 512^3
+ * float32: 1-panel and 8-panel chunks alike); beyond it, see below.
  */
 const GEMM_CHUNK_WORK = 1 << 20;
 
