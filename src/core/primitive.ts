@@ -7,6 +7,8 @@
  *   jvp           forward-mode rule: output tangent from input tangents
  *   batch         vmap rule
  *   transpose     for linear primitives only: cotangents of the linear inputs
+ *   transposeScalar  optionally, the same on 0-d float64 JS numbers (the
+ *                 eager tape's scalar backward pass, transforms/scalarBackward.ts)
  * and, optionally, what the compilers and optimisers need to know about it
  * (so no other module keeps a table keyed by primitive name):
  *   elementwise   the meaning on plain numbers (0-d evaluation, the JS
@@ -258,7 +260,20 @@ interface LinearRules<P> {
   readonly linear: true;
   /** Cotangents of each input (null for non-linear inputs or zero). */
   readonly transpose: (ct: Array, args: readonly LinearArg[], params: P) => Tangent[];
+  /**
+   * Optional: `transpose` on 0-d float64 values held as JS numbers, for the
+   * eager tape's scalar backward pass (transforms/scalarBackward.ts). Given
+   * the output cotangent `ct`, it returns the cotangent of linear input `i`;
+   * `other` is the value of the other operand of a binary primitive when that
+   * operand is a constant, and null when it is linear too (or there is none).
+   * It must do the same float64 operations as `transpose`, so that both
+   * backward passes give the same bits (test/scalar-backward.test.ts).
+   */
+  readonly transposeScalar?: ScalarTransposeRule;
 }
+
+/** See `transposeScalar` of a linear primitive's declaration. */
+export type ScalarTransposeRule = (ct: number, i: number, other: number | null) => number;
 
 interface NonLinearRules {
   readonly linear: false;
@@ -287,6 +302,7 @@ export function makePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
     jvp: def.jvp,
     batch: def.batch,
     transpose: def.linear ? def.transpose : undefined,
+    transposeScalar: def.linear ? def.transposeScalar : undefined,
     elementwise: def.elementwise,
     device: def.device,
     maskRule: def.maskRule,

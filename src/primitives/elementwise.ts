@@ -390,6 +390,7 @@ const negPrim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
   // d(-x) = -dx
   jvp: (_p, [dx]) => tNeg(dx!),
   transpose: (ct) => [neg(ct)],
+  transposeScalar: (ct) => -ct,
   batch: elementwiseBatch(([x]) => neg(x!)),
   elementwise: negRule,
   maskRule: "pass",
@@ -437,6 +438,12 @@ function splitLinear(name: string, args: readonly (Array | UndefPrimal)[]): [num
   throw new Error(`${name}: transpose needs exactly one linear operand`);
 }
 
+/** The constant operand of a product's scalar transpose (both linear is an internal error). */
+function constantOperand(name: string, other: number | null): number {
+  if (other === null) throw new Error(`${name}: transpose needs exactly one linear operand`);
+  return other;
+}
+
 /** The infix operator `op` as a JS expression. */
 const infix =
   (op: string) =>
@@ -470,6 +477,7 @@ const addPrim = definePrimitive<NoParams>({
     a instanceof UndefPrimal ? ct : null,
     b instanceof UndefPrimal ? ct : null,
   ],
+  transposeScalar: (ct) => ct,
   batch: elementwiseBatch(([a, b]) => add(a!, b!)),
   elementwise: addRule,
   maskRule: "pass",
@@ -501,6 +509,7 @@ const subPrim = definePrimitive<NoParams>({
     a instanceof UndefPrimal ? ct : null,
     b instanceof UndefPrimal ? neg(ct) : null,
   ],
+  transposeScalar: (ct, i) => (i === 0 ? ct : -ct),
   batch: elementwiseBatch(([a, b]) => sub(a!, b!)),
   elementwise: subRule,
   maskRule: "pass",
@@ -536,6 +545,7 @@ const mulPrim = definePrimitive<NoParams>({
     const g = mul(ct, other);
     return i === 0 ? [g, null] : [null, g];
   },
+  transposeScalar: (ct, _i, other) => ct * constantOperand("mul", other),
   batch: elementwiseBatch(([a, b]) => mul(a!, b!)),
   elementwise: mulRule,
   maskRule: "rezero",
@@ -574,6 +584,10 @@ const divPrim = definePrimitive<NoParams>({
       throw new Error("div: transpose is linear in the numerator only");
     }
     return [div(ct, b!), null];
+  },
+  transposeScalar: (ct, i, other) => {
+    if (i !== 0) throw new Error("div: transpose is linear in the numerator only");
+    return ct / constantOperand("div", other);
   },
   batch: elementwiseBatch(([a, b]) => div(a!, b!)),
   elementwise: divRule,

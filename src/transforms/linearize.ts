@@ -32,6 +32,7 @@ import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.j
 import type { Argnums, Arrays, LooseInput, GradsAt, Inputs } from "../tree/types.js";
 import { JVPTrace, JVPTracer, primalAndTangent } from "./jvp.js";
 import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
+import { scalarBackward, scalarBackwardPass } from "./scalarBackward.js";
 import { Tape } from "./tape.js";
 
 /** A tangent that is a node of the tape (or a constant raised into the trace). */
@@ -107,6 +108,11 @@ export class LinearTrace extends Trace {
   }
 }
 
+/** A 0-d float64 array whose value can be read now (what the scalar backward pass takes). */
+function isHostScalarFloat64(x: Array): boolean {
+  return x instanceof ConcreteArray && x.onHost && x.shape.length === 0 && x.dtype === "float64";
+}
+
 /**
  * Backward pass: cotangents of the input nodes given cotangents of the
  * output nodes (null = zero). Equations whose output has no cotangent are
@@ -118,6 +124,12 @@ function backwardPass(
   outCts: readonly Array[],
   inputNodes: readonly number[],
 ): (Array | null)[] {
+  if (tape.scalarOnly && scalarBackward.enabled && outCts.every(isHostScalarFloat64)) {
+    const cts = outCts.map((c) => (c as ConcreteArray).scalarValue);
+    return scalarBackwardPass(tape, outNodes, cts, inputNodes).map((g) =>
+      g === null ? null : ConcreteArray.scalar(g, "float64"),
+    );
+  }
   const ct = new globalThis.Array<Array | null>(tape.numNodes).fill(null);
   // Structural-zero masks of the cotangents (see structuralZeros.ts), made on first use.
   let masks = null as Mask[] | null;

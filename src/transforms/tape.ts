@@ -23,7 +23,7 @@
  */
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
-import type { AnyPrimitive, MultiPrimitive } from "../core/primitive.js";
+import type { AnyPrimitive, MultiPrimitive, ScalarTransposeRule } from "../core/primitive.js";
 import { isRecording } from "../core/trace.js";
 
 const DTYPE_CODES: readonly DType[] = ["float64", "float32", "int32", "bool"];
@@ -102,6 +102,13 @@ export class Tape {
   private readonly scalars = new Float64Column();
   private numScalars = 0;
 
+  /**
+   * True while every node is 0-d float64, every constant is stored by value
+   * and every primitive has a `transposeScalar` rule: the backward pass can
+   * then run on plain numbers (transforms/scalarBackward.ts).
+   */
+  scalarOnly = true;
+
   get numNodes(): number {
     return this.numInputs + this.numEqns;
   }
@@ -109,6 +116,7 @@ export class Tape {
   /** Adds an input node; all inputs precede the equations. Returns its index. */
   addInput(shape: readonly number[], dtype: DType): number {
     if (this.numEqns > 0) throw new Error("internal error: tape inputs must come first");
+    if (shape.length !== 0 || dtype !== "float64") this.scalarOnly = false;
     this.inputShape.push(shape);
     this.inputDtype.push(dtype);
     return this.numInputs++;
@@ -124,6 +132,7 @@ export class Tape {
       this.scalars.set(this.numScalars, value.scalarValue);
       return -(2 * this.numScalars++ + 2);
     }
+    this.scalarOnly = false;
     this.objects.push(value);
     return -(2 * (this.objects.length - 1) + 1);
   }
@@ -142,6 +151,17 @@ export class Tape {
     numArgs = args.length,
   ): number {
     const e = this.numEqns++;
+    if (
+      this.scalarOnly &&
+      (shape.length !== 0 ||
+        dtype !== "float64" ||
+        numArgs > 2 ||
+        prim.multipleResults === true ||
+        !prim.linear ||
+        prim.transposeScalar === undefined)
+    ) {
+      this.scalarOnly = false;
+    }
     this.prims.set(e, prim);
     this.params.set(e, params);
     this.shapes.set(e, shape);
@@ -203,6 +223,32 @@ export class Tape {
   argNode(e: number, i: number): number {
     const a = this.args.get(this.argStart.get(e) + i);
     return a >= 0 ? a : -1;
+  }
+  /** The `transposeScalar` rule of equation e's primitive (a `scalarOnly` tape has one for each). */
+  scalarRule(e: number): ScalarTransposeRule {
+    const prim = this.prims.get(e);
+    if (prim === null || prim.multipleResults === true || !prim.linear) {
+      throw new Error("internal error: no scalar transpose on this tape");
+    }
+    const rule = prim.transposeScalar;
+    if (rule === undefined) throw new Error("internal error: no scalar transpose on this tape");
+    return rule;
+  }
+  /** How many arguments equation e has. */
+  numArgsOf(e: number): number {
+    return this.argStart.get(e + 1) - this.argStart.get(e);
+  }
+  /**
+   * Argument i of equation e in the tape's encoding: a node index (>= 0), or
+   * a negative code for a constant (read it with `scalarConstant`).
+   */
+  argCode(e: number, i: number): number {
+    return this.args.get(this.argStart.get(e) + i);
+  }
+  /** The value of a 0-d float64 constant stored by value (`code` from `argCode`, < 0). */
+  scalarConstant(code: number): number {
+    if ((-code & 1) === 1) throw new Error("internal error: not a by-value scalar constant");
+    return this.scalars.get((-code - 2) >> 1);
   }
   /** Arguments of equation e, nodes mapped by `node`, constants as Arrays. */
   argsOf<T>(e: number, node: (n: number) => T): (T | Array)[] {

@@ -1,0 +1,363 @@
+/**
+ * The eager tape's scalar backward pass (src/transforms/scalarBackward.ts):
+ * on random scalar programs it must give the same bits as the generic pass
+ * (the switch turns it off), agree with float64 finite differences, be taken
+ * exactly when every node is a host 0-d float64 value, and leave every other
+ * tape (vectors, float32, select, higher order, GradientTape) to the generic
+ * pass with correct results.
+ */
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Array as NdArray, GradientTape, grad, np, vjp } from "../src/index.js";
+import { scalarBackward } from "../src/transforms/scalarBackward.js";
+import { numericGrad } from "./util.js";
+
+const SEED = 20261206;
+
+type Op =
+  | { k: "un"; f: "sin" | "cos" | "exp" | "tanh" | "square" | "neg" | "log1p2" | "sqrt1p2" }
+  | { k: "bin"; f: "add" | "sub" | "mul" | "div" | "pow2"; a: number; b: number }
+  | { k: "const"; f: "addc" | "mulc" | "cdiv" | "divc" | "csub"; c: number };
+
+/** A straight-line program: each step reads the last value (and for binaries two earlier ones). */
+interface Program {
+  numInputs: number;
+  ops: Op[];
+}
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    k: fc.constant("un" as const),
+    f: fc.constantFrom(
+      "sin" as const,
+      "cos" as const,
+      "exp" as const,
+      "tanh" as const,
+      "square" as const,
+      "neg" as const,
+      "log1p2" as const,
+      "sqrt1p2" as const,
+    ),
+  }),
+  fc.record({
+    k: fc.constant("bin" as const),
+    f: fc.constantFrom(
+      "add" as const,
+      "sub" as const,
+      "mul" as const,
+      "div" as const,
+      "pow2" as const,
+    ),
+    a: fc.nat(20),
+    b: fc.nat(20),
+  }),
+  fc.record({
+    k: fc.constant("const" as const),
+    f: fc.constantFrom(
+      "addc" as const,
+      "mulc" as const,
+      "cdiv" as const,
+      "divc" as const,
+      "csub" as const,
+    ),
+    c: fc.double({ min: 0.25, max: 2, noNaN: true }),
+  }),
+);
+
+const programArb: fc.Arbitrary<Program> = fc.record({
+  numInputs: fc.integer({ min: 1, max: 3 }),
+  ops: fc.array(opArb, { minLength: 1, maxLength: 25 }),
+});
+
+/**
+ * Runs the program on chainrule arrays and on plain numbers with one code:
+ * `lib` supplies the operations. Values stay bounded (tanh squashes products
+ * and exponentials every few steps is not needed: divisions are by 1 + x^2).
+ */
+interface Ops<T> {
+  sin(x: T): T;
+  cos(x: T): T;
+  exp(x: T): T;
+  tanh(x: T): T;
+  add(a: T, b: T | number): T;
+  sub(a: T | number, b: T | number): T;
+  mul(a: T, b: T | number): T;
+  div(a: T | number, b: T | number): T;
+  log(x: T): T;
+  sqrt(x: T): T;
+}
+
+function run<T>(p: Program, xs: readonly T[], o: Ops<T>): T {
+  const values: T[] = [...xs];
+  const last = (): T => values[values.length - 1]!;
+  const pick = (i: number): T => values[i % values.length]!;
+  // Keep magnitudes moderate: squash with tanh before anything that can grow.
+  for (const op of p.ops) {
+    const x = last();
+    let y: T;
+    if (op.k === "un") {
+      switch (op.f) {
+        case "sin":
+          y = o.sin(x);
+          break;
+        case "cos":
+          y = o.cos(x);
+          break;
+        case "exp":
+          y = o.exp(o.tanh(x));
+          break;
+        case "tanh":
+          y = o.tanh(x);
+          break;
+        case "square":
+          y = o.mul(o.tanh(x), o.tanh(x));
+          break;
+        case "neg":
+          y = o.sub(0, x);
+          break;
+        case "log1p2":
+          y = o.log(o.add(o.mul(x, x), 1));
+          break;
+        case "sqrt1p2":
+          y = o.sqrt(o.add(o.mul(x, x), 1));
+          break;
+      }
+    } else if (op.k === "bin") {
+      const a = o.tanh(pick(op.a));
+      const b = o.tanh(pick(op.b));
+      switch (op.f) {
+        case "add":
+          y = o.add(a, b);
+          break;
+        case "sub":
+          y = o.sub(a, b);
+          break;
+        case "mul":
+          y = o.mul(a, b);
+          break;
+        case "div":
+          y = o.div(a, o.add(o.mul(b, b), 1));
+          break;
+        case "pow2":
+          y = o.mul(o.mul(a, a), b);
+          break;
+      }
+    } else {
+      const t = o.tanh(x);
+      switch (op.f) {
+        case "addc":
+          y = o.add(t, op.c);
+          break;
+        case "mulc":
+          y = o.mul(t, op.c);
+          break;
+        case "cdiv":
+          y = o.div(op.c, o.add(o.mul(t, t), 1));
+          break;
+        case "divc":
+          y = o.div(t, op.c);
+          break;
+        case "csub":
+          y = o.sub(op.c, t);
+          break;
+      }
+    }
+    values.push(y);
+  }
+  return last();
+}
+
+const arrayOps: Ops<NdArray> = {
+  sin: (x) => np.sin(x),
+  cos: (x) => np.cos(x),
+  exp: (x) => np.exp(x),
+  tanh: (x) => np.tanh(x),
+  add: (a, b) => np.add(a, b),
+  sub: (a, b) => np.subtract(a, b),
+  mul: (a, b) => np.multiply(a, b),
+  div: (a, b) => np.divide(a, b),
+  log: (x) => np.log(x),
+  sqrt: (x) => np.sqrt(x),
+};
+
+const numberOps: Ops<number> = {
+  sin: Math.sin,
+  cos: Math.cos,
+  exp: Math.exp,
+  tanh: Math.tanh,
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  log: Math.log,
+  sqrt: Math.sqrt,
+};
+
+/** The gradient of the program at xs with respect to every input, as numbers. */
+function gradOf(p: Program, xs: readonly number[]): number[] {
+  const argnums = xs.map((_, i) => i);
+  const g = grad((...args: NdArray[]) => run(p, args, arrayOps), { argnums })(...xs);
+  return g.map((a) => a.item());
+}
+
+/** Runs `body` with the scalar pass on or off, restoring the switch. */
+function withScalarPass<T>(enabled: boolean, body: () => T): T {
+  const saved = scalarBackward.enabled;
+  scalarBackward.enabled = enabled;
+  try {
+    return body();
+  } finally {
+    scalarBackward.enabled = saved;
+  }
+}
+
+/** How many backward passes `body` ran on the scalar path. */
+function scalarPassesIn(body: () => unknown): number {
+  const before = scalarBackward.passes;
+  body();
+  return scalarBackward.passes - before;
+}
+
+afterEach(() => {
+  scalarBackward.enabled = true;
+});
+
+describe("scalar backward pass", () => {
+  it("gives the generic pass's bits on random scalar programs, and is taken for them", () => {
+    fc.assert(
+      fc.property(
+        programArb,
+        fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 3, maxLength: 3 }),
+        (p, x3) => {
+          const xs = x3.slice(0, p.numInputs);
+          let fast: number[] = [];
+          expect(scalarPassesIn(() => (fast = gradOf(p, xs)))).toBe(1);
+          const generic = withScalarPass(false, () => gradOf(p, xs));
+          for (let i = 0; i < xs.length; i++) {
+            // Same bits, -0 and +0 apart.
+            expect(Object.is(fast[i], generic[i]), `${fast[i]} vs ${generic[i]}`).toBe(true);
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 150 },
+    );
+  });
+
+  it("agrees with float64 central differences on random scalar programs", () => {
+    fc.assert(
+      fc.property(
+        programArb,
+        fc.array(fc.double({ min: -1.5, max: 1.5, noNaN: true }), { minLength: 3, maxLength: 3 }),
+        (p, x3) => {
+          const xs = x3.slice(0, p.numInputs);
+          const ad = gradOf(p, xs);
+          const fd = numericGrad((v) => run(p, v, numberOps), xs, 1e-6);
+          for (let i = 0; i < xs.length; i++) {
+            expect(Math.abs(ad[i]! - fd[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(fd[i]!)));
+          }
+        },
+      ),
+      { seed: SEED + 1, numRuns: 60 },
+    );
+  });
+
+  it("differentiates a long loop (W1's function) as a hand-written dual-number loop does", () => {
+    // At 30 applications the derivative is about 4e-28: small, but far from
+    // underflow (at 1,000, W1's benchmark size, it underflows to 0).
+    const n = 30;
+    const f = (x: NdArray): NdArray => {
+      for (let i = 0; i < n; i++)
+        x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
+      return x;
+    };
+    let x = 0.3;
+    let dx = 1;
+    for (let i = 0; i < n; i++) {
+      // d/dx [sin(x) x / 2 + cos(x)] = (cos(x) x + sin(x)) / 2 - sin(x)
+      dx *= (Math.cos(x) * x + Math.sin(x)) * 0.5 - Math.sin(x);
+      x = Math.sin(x) * x * 0.5 + Math.cos(x);
+    }
+    expect(Math.abs(dx)).toBeGreaterThan(1e-30);
+    let g = 0;
+    expect(scalarPassesIn(() => (g = grad(f)(0.3).item()))).toBe(1);
+    // The two products of 30 factors round differently: a few ulp per factor.
+    expect(Math.abs(g - dx)).toBeLessThan(1e-13 * Math.abs(dx));
+    const generic = withScalarPass(false, () => grad(f)(0.3).item());
+    expect(Object.is(g, generic)).toBe(true);
+  });
+
+  it("keeps an unused input's gradient zero and counts an input used twice", () => {
+    const f = (x: NdArray, _y: NdArray): NdArray => np.add(np.multiply(x, 3), np.multiply(x, x));
+    let g: NdArray[] = [];
+    expect(scalarPassesIn(() => (g = grad(f, { argnums: [0, 1] })(2, 5)))).toBe(1);
+    expect(g[0]!.item()).toBe(3 + 2 * 2);
+    expect(g[1]!.item()).toBe(0);
+    expect(g[1]!.shape).toEqual([]);
+    expect(g[1]!.dtype).toBe("float64");
+  });
+
+  it("takes a vjp cotangent other than 1, and returns the cotangent of an output that is an input", () => {
+    const [y, pullback] = vjp((x: NdArray) => np.sin(x), np.array(0.7));
+    let cts: NdArray[] = [];
+    expect(scalarPassesIn(() => (cts = pullback(np.array(2.5)) as NdArray[]))).toBe(1);
+    expect(y.item()).toBe(Math.sin(0.7));
+    expect(cts[0]!.item()).toBe(2.5 * Math.cos(0.7));
+    const identity = grad((x: NdArray) => x)(4);
+    expect(identity.item()).toBe(1);
+  });
+
+  it("serves the imperative backward() of a scalar program", () => {
+    // y = sin(x) x + x / 3: dy/dx = cos(x) x + sin(x) + 1/3
+    const x = np.array(0.8, { requiresGrad: true });
+    const passes = scalarPassesIn(() =>
+      np.add(np.multiply(np.sin(x), x), np.divide(x, 3)).backward(),
+    );
+    expect(passes).toBe(1);
+    const expected = Math.cos(0.8) * 0.8 + Math.sin(0.8) + 1 / 3;
+    expect(Math.abs(x.grad!.item() - expected)).toBeLessThan(1e-15);
+  });
+
+  it("leaves vector, float32 and select tapes to the generic pass, with correct gradients", () => {
+    const vector = (x: NdArray): NdArray => np.sum(np.sin(x));
+    let gv: NdArray = np.array(0);
+    expect(scalarPassesIn(() => (gv = grad(vector)(np.array([0.1, 0.2]))))).toBe(0);
+    expect(gv.toArray()).toEqual([Math.cos(0.1), Math.cos(0.2)]);
+
+    const f32 = (x: NdArray): NdArray => np.multiply(np.sin(x), x);
+    let g32 = 0;
+    expect(
+      scalarPassesIn(() => (g32 = grad(f32)(np.array(0.5, { dtype: "float32" })).item())),
+    ).toBe(0);
+    expect(Math.abs(g32 - (Math.cos(0.5) * 0.5 + Math.sin(0.5)))).toBeLessThan(1e-6);
+
+    // maximum's derivative goes through select, which has no scalar rule.
+    const relu = (x: NdArray): NdArray => np.multiply(np.maximum(x, 0), x);
+    let gr = 0;
+    expect(scalarPassesIn(() => (gr = grad(relu)(1.5).item()))).toBe(0);
+    expect(gr).toBe(3);
+    expect(grad(relu)(-1.5).item()).toBe(0);
+  });
+
+  it("gives second derivatives through the generic inner pass (constants are tracers)", () => {
+    // f = sin(x) x: f'' = 2 cos x - x sin x
+    const f = (x: NdArray): NdArray => np.multiply(np.sin(x), x);
+    const x = 0.9;
+    const g2 = grad(grad(f))(x).item();
+    expect(Math.abs(g2 - (2 * Math.cos(x) - x * Math.sin(x)))).toBeLessThan(1e-14);
+    // f''' = -3 sin x - x cos x
+    const g3 = grad(grad(grad(f)))(x).item();
+    expect(Math.abs(g3 - (-3 * Math.sin(x) - x * Math.cos(x)))).toBeLessThan(1e-14);
+  });
+
+  it("leaves tapes made while a GradientTape records to the generic pass", () => {
+    const x = np.array(0.4);
+    const tape = new GradientTape();
+    const y = tape.record(() => {
+      tape.watch(x);
+      return grad((v: NdArray) => np.multiply(np.sin(v), v))(x);
+    });
+    // d/dx (cos x x + sin x) = 2 cos x - x sin x
+    const g = tape.gradient(y, x) as NdArray;
+    expect(Math.abs(g.item() - (2 * Math.cos(0.4) - 0.4 * Math.sin(0.4)))).toBeLessThan(1e-14);
+  });
+});
