@@ -900,7 +900,8 @@ export function setGemmChunkPanels(panels: number | undefined): void {
  * several panels where B (`bPackBytes` packed) is too large for L2.
  * A 512^3 float32 product gets 128 chunks of one panel (64 us each on one
  * thread of the 2-core Xeon); with 8 chunks per thread, as before, a
- * worker descheduled in its last chunk cost the call 1.5 ms of 8.
+ * worker descheduled in its last chunk could cost the call 1.5 ms of 8
+ * (a wait of two 0.5 ms chunks, then the chunk again).
  */
 export function gemmChunkPanels(
   mPanels: number,
