@@ -3,7 +3,7 @@
  * steady state and where it goes, for the eager tape's before/after
  * comparisons (docs/benchmarks.md, "Eager tape deoptimisations").
  *
- *   npx tsx bench/w1-eager.ts [--lib PATH] [--peers]
+ *   npx tsx bench/w1-eager.ts [--lib PATH] [--peers] [--style grad|backward|tape]
  *
  * Prints, for N = 1,000 (5,000 primitive operations per call): the median,
  * fastest and CPU ns per operation of 200 calls after 100 warm-up calls; the
@@ -13,7 +13,10 @@
  * (cpu) and one jax-js grad of the same function as in `bench/run.ts`, and
  * the mean ns/op of calls 11–31 with the part of it spent in GC pauses.
  * `--lib` loads another build of the library (e.g. a baseline's
- * `dist/index.js`); by default this checkout's `src/`.
+ * `dist/index.js`); by default this checkout's `src/`. `--style` times the
+ * same derivative taken in the imperative idioms instead of `grad`:
+ * `backward` (PyTorch's `x = np.array(0.3, { requiresGrad: true })`,
+ * `f(x).backward()`, `x.grad`) or `tape` (TensorFlow's `GradientTape`).
  */
 import { Session } from "node:inspector/promises";
 import { PerformanceObserver } from "node:perf_hooks";
@@ -36,13 +39,32 @@ const libPath = argValue("--lib");
 const lib = (await import(
   libPath === undefined ? "../src/index.js" : pathToFileURL(libPath).href
 )) as typeof Chainrule;
-const { grad, np } = lib;
+const { grad, np, GradientTape } = lib;
 
 const f = (x: Chainrule.Array): Chainrule.Array => {
   for (let i = 0; i < N; i++) x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
   return x;
 };
-const ours = (): number => grad(f)(0.3).item();
+const style = argValue("--style") ?? "grad";
+const styles: Record<string, () => number> = {
+  grad: () => grad(f)(0.3).item(),
+  backward: () => {
+    const x = np.array(0.3, { requiresGrad: true });
+    f(x).backward();
+    return x.grad!.item();
+  },
+  tape: () => {
+    const tape = new GradientTape();
+    const x = np.array(0.3);
+    const y = tape.record(() => {
+      tape.watch(x);
+      return f(x);
+    });
+    return tape.gradient(y, x).item();
+  },
+};
+const ours = styles[style];
+if (ours === undefined) throw new Error(`--style must be one of ${Object.keys(styles).join(", ")}`);
 const nsPerOp = (ms: number, calls = 1): number => Math.round((ms * 1e6) / (calls * OPS));
 
 if (process.argv.includes("--peers")) {
@@ -110,7 +132,7 @@ if (process.argv.includes("--peers")) {
   };
   walk(profile.head);
   console.log(
-    `W1 eager grad, 200 calls after 100: median ${nsPerOp(times[100]!)} ns/op, ` +
+    `W1 eager ${style}, 200 calls after 100: median ${nsPerOp(times[100]!)} ns/op, ` +
       `fastest ${nsPerOp(times[0]!)}, CPU ${nsPerOp((cpu.user + cpu.system) / 1000, 200)} ns/op; ` +
       `allocated ${Math.round(bytes / (50 * OPS))} bytes/op`,
   );

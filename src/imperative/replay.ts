@@ -41,11 +41,13 @@ export function buildReplay(
     if (!sourceIndex.has(s)) sourceIndex.set(s, i);
   });
   const order: OpNode[] = [];
-  const state = new Map<OpNode, 1 | 2>(); // 1: being visited, 2: done
+  // While visited: VISITING; once placed: its position in `order`.
+  const VISITING = -1;
+  const position = new Map<OpNode, number>();
   const start = sourceIndex.has(target) ? undefined : lookup(target);
   if (start !== undefined) {
     const stack: { op: OpNode; next: number }[] = [{ op: start.op, next: 0 }];
-    state.set(start.op, 1);
+    position.set(start.op, VISITING);
     check(start.op);
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
@@ -53,40 +55,76 @@ export function buildReplay(
         const a = top.op.args[top.next++]!;
         if (sourceIndex.has(a)) continue;
         const rec = lookup(a);
-        if (rec === undefined || state.has(rec.op)) continue;
+        if (rec === undefined || position.has(rec.op)) continue;
         check(rec.op);
-        state.set(rec.op, 1);
+        position.set(rec.op, VISITING);
         stack.push({ op: rec.op, next: 0 });
       } else {
-        state.set(top.op, 2);
+        position.set(top.op, order.length);
         order.push(top.op);
         stack.pop();
       }
     }
   }
+  const plan = planReplay(order, position, sourceIndex, lookup);
+  const targetRef = refOf(target, position, sourceIndex, lookup);
   const run = (...values: Array[]): Array => {
-    const env = new Map<OpNode, Array[]>();
-    const valueOf = (a: Array): Array => {
-      const i = sourceIndex.get(a);
-      if (i !== undefined) return values[i]!;
-      const rec = lookup(a);
-      if (rec === undefined) return a;
-      const outs = env.get(rec.op);
-      if (outs === undefined) {
-        throw new ChainruleError("internal error: a recorded operation replayed out of order");
-      }
-      return outs[rec.index]!;
+    // outputs[j]: the result of order[j] (a list for a multi-output primitive).
+    const outputs = new globalThis.Array<Array | Array[]>(order.length);
+    const valueOf = (ref: ArgRef): Array => {
+      if (ref.kind === "source") return values[ref.index]!;
+      if (ref.kind === "constant") return ref.value;
+      const out = outputs[ref.op]!;
+      return globalThis.Array.isArray(out) ? out[ref.index]! : out;
     };
-    for (const op of order) {
-      const args = op.args.map(valueOf);
-      env.set(
-        op,
+    for (let j = 0; j < order.length; j++) {
+      const op = order[j]!;
+      const refs = plan[j]!;
+      const args = new globalThis.Array<Array>(refs.length);
+      for (let i = 0; i < refs.length; i++) args[i] = valueOf(refs[i]!);
+      outputs[j] =
         op.prim.multipleResults === true
           ? bindAll(op.prim, args, op.params)
-          : [bind(op.prim, args, op.params)],
-      );
+          : bind(op.prim, args, op.params);
     }
-    return valueOf(target);
+    return valueOf(targetRef);
   };
   return { order, run };
+}
+
+/**
+ * Where a replayed operand comes from, resolved once when the replay is
+ * built (so running it needs no lookups): source `index`, output `index` of
+ * the operation at position `op` of the order, or a constant.
+ */
+type ArgRef =
+  | { readonly kind: "source"; readonly index: number }
+  | { readonly kind: "output"; readonly op: number; readonly index: number }
+  | { readonly kind: "constant"; readonly value: Array };
+
+function refOf(
+  a: Array,
+  position: ReadonlyMap<OpNode, number>,
+  sourceIndex: ReadonlyMap<Array, number>,
+  lookup: (a: Array) => Recorded | undefined,
+): ArgRef {
+  const i = sourceIndex.get(a);
+  if (i !== undefined) return { kind: "source", index: i };
+  const rec = lookup(a);
+  if (rec === undefined) return { kind: "constant", value: a };
+  const op = position.get(rec.op);
+  if (op === undefined || op < 0) {
+    throw new ChainruleError("internal error: a recorded operation replayed out of order");
+  }
+  return { kind: "output", op, index: rec.index };
+}
+
+/** The operands of each operation of `order`, resolved (see `ArgRef`). */
+function planReplay(
+  order: readonly OpNode[],
+  position: ReadonlyMap<OpNode, number>,
+  sourceIndex: ReadonlyMap<Array, number>,
+  lookup: (a: Array) => Recorded | undefined,
+): ArgRef[][] {
+  return order.map((op) => op.args.map((a) => refOf(a, position, sourceIndex, lookup)));
 }
