@@ -149,6 +149,18 @@ const scalarChain = (v: NdArray): NdArray =>
 const jitScalarChain = jit(scalarChain);
 const scalarIn = np.array(0.7, { dtype: "float32" });
 
+/**
+ * jit of functions that close over arrays: an expression of host constants
+ * (made before setBackend) is folded on the host while compiling for webgpu;
+ * one of arrays already on the device is computed in the shader.
+ */
+const closedHost = (v: NdArray): NdArray => np.add(v, np.multiply(np.exp(row), 2));
+const jitClosedHost = jit(closedHost);
+const jitClosedDevice = (v: NdArray): NdArray => {
+  const onBackend = np.exp(np.multiply(row, 0.5)); // a GPU array on webgpu
+  return jit((w: NdArray) => np.add(w, np.multiply(onBackend, 2)))(v);
+};
+
 const jitted = jit((p: NdArray, q: NdArray) =>
   np.sum(np.exp(np.multiply(np.matmul(p, q), 0.5)), 0),
 );
@@ -283,6 +295,8 @@ const CASES: Record<string, () => NdArray> = {
   jitBiasRelu: () => jitBiasRelu(a, biasRow, scaleColumn),
   jitBiasReluEager: () => biasRelu(a, biasRow, scaleColumn),
   jitScalarChain: () => jitScalarChain(scalarIn),
+  jitClosedHost: () => jitClosedHost(x),
+  jitClosedDevice: () => jitClosedDevice(x),
   jitChain: () => jitChain(x, y),
   jitChainEager: () => chain(x, y),
   jitChainSum: () => jitChainSum(x, y),
