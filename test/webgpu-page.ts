@@ -22,6 +22,7 @@ import {
   vjp,
 } from "../src/index.js";
 import { div as divPrimitive } from "../src/primitives/elementwise.js";
+import { portableExp } from "../src/primitives/portableMath.js";
 import { SPEC_OF, type Spec, sample, uniform } from "./conformance-specs.js";
 import { f32, values } from "./gpuInputs.js";
 
@@ -148,12 +149,58 @@ const scalarChain = (v: NdArray): NdArray =>
 const jitScalarChain = jit(scalarChain);
 const scalarIn = np.array(0.7, { dtype: "float32" });
 
+/**
+ * jit of functions that close over arrays: an expression of host constants
+ * (made before setBackend) is folded on the host while compiling for webgpu;
+ * one of arrays already on the device is computed in the shader.
+ */
+const closedHost = (v: NdArray): NdArray => np.add(v, np.multiply(np.exp(row), 2));
+const jitClosedHost = jit(closedHost);
+const jitClosedDevice = (v: NdArray): NdArray => {
+  const onBackend = np.exp(np.multiply(row, 0.5)); // a GPU array on webgpu
+  return jit((w: NdArray) => np.add(w, np.multiply(onBackend, 2)))(v);
+};
+
 const jitted = jit((p: NdArray, q: NdArray) =>
   np.sum(np.exp(np.multiply(np.matmul(p, q), 0.5)), 0),
 );
 const jittedGrad = jit(
   grad((w: NdArray) => np.sum(np.multiply(np.matmul(a, w), np.exp(np.mean(w))))),
 );
+
+/**
+ * A stack of `count` n x n float32 matrices, each a row permutation of a
+ * diagonally dominant one (well conditioned): the dominant entries at
+ * (i, (i + shift) mod n), so elimination must pivot unless shift = 0.
+ */
+function wellConditioned(count: number, n: number, seed: number, shift = 0): NdArray {
+  const v = values(count * n * n, seed);
+  for (let m = 0; m < count; m++) {
+    for (let i = 0; i < n; i++) v[m * n * n + i * n + ((i + shift) % n)]! += n;
+  }
+  return np.array(v, { dtype: "float32" }).reshape([count, n, n]);
+}
+/** A stack of symmetric positive definite matrices B B^T / n + I (float32, on the host). */
+function positiveDefinite(count: number, n: number, seed: number): NdArray {
+  const v = values(count * n * n, seed);
+  const out: number[] = [];
+  for (let m = 0; m < count; m++) {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = i === j ? 1 : 0;
+        for (let c = 0; c < n; c++)
+          s += (v[m * n * n + i * n + c]! * v[m * n * n + j * n + c]!) / n;
+        out.push(s);
+      }
+    }
+  }
+  return np.array(out, { dtype: "float32" }).reshape([count, n, n]);
+}
+const spd = positiveDefinite(3, 20, 50);
+const wc16 = wellConditioned(4, 16, 51);
+const pivoting16 = wellConditioned(4, 16, 58, 5);
+const rhs16 = f32([4, 16, 3], 52);
+const wc64 = wellConditioned(1, 64, 53, 17);
 
 /** name -> the function both backends evaluate. */
 const CASES: Record<string, () => NdArray> = {
@@ -248,6 +295,8 @@ const CASES: Record<string, () => NdArray> = {
   jitBiasRelu: () => jitBiasRelu(a, biasRow, scaleColumn),
   jitBiasReluEager: () => biasRelu(a, biasRow, scaleColumn),
   jitScalarChain: () => jitScalarChain(scalarIn),
+  jitClosedHost: () => jitClosedHost(x),
+  jitClosedDevice: () => jitClosedDevice(x),
   jitChain: () => jitChain(x, y),
   jitChainEager: () => chain(x, y),
   jitChainSum: () => jitChainSum(x, y),
@@ -260,6 +309,18 @@ const CASES: Record<string, () => NdArray> = {
   jitInt32: () =>
     jit((p: NdArray, q: NdArray) => np.add(np.multiply(p, q), np.floorDivide(p, 3)))(ia, ic),
   gradSin: () => grad((v: NdArray) => np.sum(np.multiply(np.sin(v), v)))(x),
+  // The small dense solvers: one matrix per GPU thread.
+  linalgSolve: () => np.linalg.solve(pivoting16, rhs16),
+  linalgSolve64: () => np.linalg.solve(wc64, f32([1, 64, 2], 54)),
+  linalgDet: () => np.linalg.det(wellConditioned(5, 6, 55, 1)),
+  linalgSlogdet: () => np.concatenate(np.linalg.slogdet(pivoting16)),
+  linalgCholesky: () => np.linalg.cholesky(spd),
+  linalgTriangularLower: () => np.linalg.triangularSolve(wc16, rhs16),
+  linalgTriangularUpper: () => np.linalg.triangularSolve(wc16, rhs16, { lower: false }),
+  linalgGradLogdet: () => grad((m: NdArray) => np.sum(np.linalg.slogdet(m)[1]))(pivoting16),
+  linalgGradCholesky: () => grad((m: NdArray) => np.sum(np.linalg.cholesky(m)))(spd),
+  linalgJitSolve: () =>
+    jit((m: NdArray, r: NdArray) => np.sum(np.square(np.linalg.solve(m, r)), 1))(pivoting16, rhs16),
 };
 
 export interface CaseResult {
@@ -289,6 +350,8 @@ export interface PageResults {
   conformance: ConformanceResult[];
   /** What np.sort (a multi-output primitive) says on webgpu. */
   multiOutput: string;
+  /** A solver on a 65 x 65 matrix (beyond the webgpu kernels' n <= 64). */
+  linalgTooLarge: string;
   syncData: string;
   syncItem: string;
   syncToString: string;
@@ -308,6 +371,10 @@ export interface PageResults {
   jittedGradCost: { dispatches: number; submits: number };
   /** The same gradient eagerly. */
   eagerGradCost: { dispatches: number; submits: number };
+  /** The special functions on dense grids (specialGrids). */
+  special: SpecialResult[];
+  /** Gradients through them (specialGrads). */
+  specialGrads: SpecialResult[];
   /** A loop of STEPS steps of about 6 new buffers each, with reads, collections and task breaks. */
   loop: { steps: number; value: number; createdBefore: number; createdAfter: number };
 }
@@ -411,6 +478,221 @@ async function conformance(): Promise<ConformanceResult[]> {
   return results;
 }
 
+/** A special function's grid: values and gradients on webgpu, eagerly and under jit. */
+export interface SpecialResult {
+  name: string;
+  /** The float32 inputs x. */
+  x: number[];
+  /** The first other operand (polygamma's orders n, gammainc's and betainc's a), or null. */
+  n: number[] | null;
+  /** float64 on the js backend at the same (float32) inputs. */
+  ref: number[];
+  gpu: number[] | null;
+  /** jit(v => f(v * 0.5)) at 2x: the fused WGSL lowering. */
+  jit: number[] | null;
+  /** Compute dispatches of that jitted call (after a first call). */
+  jitDispatches: number;
+  error: string | null;
+}
+
+function linspace(a: number, b: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
+}
+/** Points of a step between a and b, half a step off the ends (no integers for integer a, b). */
+const between = (a: number, b: number, n: number): number[] =>
+  Array.from({ length: n }, (_, i) => a + ((b - a) * (i + 0.5)) / n);
+const powers = (from: number, to: number, step: number): number[] =>
+  linspace(from, to, Math.round((to - from) / step) + 1).map((k) => 10 ** k);
+const mirrored = (v: number[]): number[] => [...v, ...v.map((u) => -u)];
+const nearOne = (k0: number, k1: number): number[] =>
+  linspace(k0, k1, k1 - k0 + 1).flatMap((k) => [1 - 2 ** -k, 2 ** -k]);
+const around = (c: number, k0: number, k1: number): number[] =>
+  linspace(k0, k1, k1 - k0 + 1).flatMap((k) => [c + 2 ** -k, c - 2 ** -k]);
+
+/**
+ * Dense grids with their tails: where a float32 result underflows, poles
+ * and zeros nearby, the far asymptotic ranges.
+ */
+const SPECIAL_GRIDS: [string, (v: NdArray) => NdArray, number[]][] = [
+  ["erfc", special.erfc, linspace(-6, 10, 3201)],
+  ["ndtr", special.ndtr, linspace(-14, 8, 2201)],
+  ["logNdtr", special.logNdtr, [...linspace(-40, 12, 2601), -1e3, -1e5, -1e10, -1e18, -1e20, 1e3]],
+  [
+    "erfinv",
+    special.erfinv,
+    [
+      ...linspace(-0.999, 0.999, 1999),
+      ...mirrored(nearOne(1, 24)),
+      ...mirrored(powers(-30, -1, 1)),
+    ],
+  ],
+  [
+    "ndtri",
+    special.ndtri,
+    [
+      ...powers(-37, -0.3, 0.25),
+      ...linspace(0.001, 0.999, 999),
+      ...nearOne(2, 24).filter((p) => p > 0.5),
+    ],
+  ],
+  [
+    "lgamma",
+    special.gammaln,
+    [...linspace(0.01, 30, 3000), ...powers(-30, 35, 1), ...around(1, 2, 20), ...around(2, 2, 20)],
+  ],
+  ["lgammaNegative", special.gammaln, between(-20, 0, 4000)],
+  [
+    "digamma",
+    special.digamma,
+    [...linspace(0.01, 30, 3000), ...powers(-30, 30, 1), ...around(1.4616321449683622, 2, 22)],
+  ],
+  ["digammaNegative", special.digamma, between(-20, 0, 4000)],
+  ["i0e", special.i0e, [...linspace(-60, 60, 2401), ...mirrored([1e3, 1e6, 1e-20])]],
+  ["i1e", special.i1e, [...linspace(-60, 60, 2401), ...mirrored([1e3, 1e6, 1e-20])]],
+];
+
+/** Shapes a of the incomplete gamma grids, each at x = a t for t from 1e-2 to 4 and fixed x. */
+const GAMMA_A = [0.05, 0.3, 0.9, 1, 2.5, 7, 15];
+const GAMMA_LARGE_A = [60, 300, 5000];
+const GAMMA_X = (a: number): number[] => [
+  ...linspace(-2, 0.6, 40).map((e) => a * 10 ** e),
+  ...[1e-3, 0.1, 1, 1.4, 2, 10, 50],
+];
+
+/** Orders 1..4 at x on (0.05, 40] and on (-5, 0) between the poles. */
+const POLYGAMMA_X = [...linspace(0.05, 40, 800), ...between(-5, 0, 200)];
+
+/** Pairs (a, b) of the incomplete beta grids (both >= 10: the Stirling prefactor), at x in (0, 1). */
+const BETA_AB: [number, number][] = [
+  [0.3, 0.5],
+  [0.5, 3],
+  [1, 1],
+  [2, 5],
+  [5, 2],
+  [8, 0.7],
+  [1.5, 40],
+];
+const BETA_LARGE_AB: [number, number][] = [
+  [20, 30],
+  [100, 40],
+  [500, 800],
+];
+const BETA_X = [...linspace(0.002, 0.998, 250), 1e-6, 1e-4, 1 - 2 ** -20, 1 - 1e-4];
+
+async function specialGrids(): Promise<SpecialResult[]> {
+  const out: SpecialResult[] = [];
+  // name, f(x, other operands), x, the other operands' values
+  const entries: [string, (v: NdArray, ms: NdArray[]) => NdArray, number[], number[][]][] =
+    SPECIAL_GRIDS.map(([name, f, xs]) => [name, (v: NdArray) => f(v), xs, []]);
+  for (const [suffix, shapes] of [
+    ["", GAMMA_A],
+    ["LargeA", GAMMA_LARGE_A],
+  ] as const) {
+    const gammaA = shapes.flatMap((a) => GAMMA_X(a).map(() => a));
+    const gammaX = shapes.flatMap(GAMMA_X);
+    entries.push([`gammainc${suffix}`, (v, [a]) => special.gammainc(a!, v), gammaX, [gammaA]]);
+    entries.push([`gammaincc${suffix}`, (v, [a]) => special.gammaincc(a!, v), gammaX, [gammaA]]);
+  }
+  for (const [suffix, pairs] of [
+    ["", BETA_AB],
+    ["LargeAB", BETA_LARGE_AB],
+  ] as const) {
+    entries.push([
+      `betainc${suffix}`,
+      (v, [a, b]) => special.betainc(a!, b!, v),
+      pairs.flatMap(() => BETA_X),
+      [pairs.flatMap(([a]) => BETA_X.map(() => a)), pairs.flatMap(([, b]) => BETA_X.map(() => b))],
+    ]);
+  }
+  entries.push([
+    "polygamma",
+    (v, [n]) => special.polygamma(n!, v),
+    [1, 2, 3, 4].flatMap(() => POLYGAMMA_X),
+    [[1, 2, 3, 4].flatMap((n) => POLYGAMMA_X.map(() => n))],
+  ]);
+  for (const [name, f, raw, others] of entries) {
+    const xs = Array.from(Float32Array.from(raw));
+    setBackend("js");
+    const operands = (dtype: "float32" | "float64") =>
+      others.map((values) => np.array(values, { dtype }));
+    const ref = Array.from(f(np.array(xs, { dtype: "float64" }), operands("float64")).data());
+    await setBackend("webgpu");
+    const result: SpecialResult = {
+      name,
+      x: xs,
+      n: others[0] ?? null,
+      ref,
+      gpu: null,
+      jit: null,
+      jitDispatches: -1,
+      error: null,
+    };
+    try {
+      const v = np.array(xs, { dtype: "float32" });
+      const ms = operands("float32");
+      result.gpu = Array.from(await f(v, ms).dataAsync());
+      // The other operands travel as arguments (constants closed over would be folded on the host).
+      const jitted = jit((u: NdArray, ...rest: NdArray[]) => f(np.multiply(u, 0.5), rest));
+      const doubled = np.multiply(v, 2);
+      result.jit = Array.from(await jitted(doubled, ...ms).dataAsync());
+      result.jitDispatches = await dispatchesOf(() => jitted(doubled, ...ms));
+    } catch (e) {
+      result.error = String(e);
+    }
+    out.push(result);
+  }
+  return out;
+}
+
+/**
+ * Gradients through the special functions, whose derivative rules call
+ * other special functions (lgamma' = digamma, digamma' = polygamma(1, .),
+ * i0e' uses i1e, ...): grad of the sum on webgpu, eagerly and jitted,
+ * against grad on js in float64 at the same float32 points.
+ */
+const SPECIAL_GRADS: [string, (v: NdArray) => NdArray, number[]][] = [
+  ["gammaln", special.gammaln, linspace(0.05, 20, 400)],
+  ["digamma", special.digamma, linspace(0.05, 20, 400)],
+  ["erfc", special.erfc, linspace(-5, 5, 401)],
+  ["logNdtr", special.logNdtr, linspace(-10, 6, 401)],
+  ["erfinv", special.erfinv, linspace(-0.99, 0.99, 397)],
+  ["ndtri", special.ndtri, linspace(0.01, 0.99, 99)],
+  ["i0e", special.i0e, linspace(-30, 30, 401)],
+  ["i1e", special.i1e, linspace(-30, 30, 401)],
+];
+
+async function specialGrads(): Promise<SpecialResult[]> {
+  const out: SpecialResult[] = [];
+  for (const [name, f, raw] of SPECIAL_GRADS) {
+    const xs = Array.from(Float32Array.from(raw));
+    const g = grad((v: NdArray) => np.sum(f(v)));
+    setBackend("js");
+    const ref = Array.from(g(np.array(xs, { dtype: "float64" })).data());
+    await setBackend("webgpu");
+    const result: SpecialResult = {
+      name,
+      x: xs,
+      n: null,
+      ref,
+      gpu: null,
+      jit: null,
+      jitDispatches: -1,
+      error: null,
+    };
+    try {
+      const v = np.array(xs, { dtype: "float32" });
+      result.gpu = Array.from(await g(v).dataAsync());
+      const jitted = jit(g);
+      result.jit = Array.from(await jitted(v).dataAsync());
+      result.jitDispatches = await dispatchesOf(() => jitted(v));
+    } catch (e) {
+      result.error = String(e);
+    }
+    out.push(result);
+  }
+  return out;
+}
+
 function message(fn: () => unknown): string {
   try {
     fn();
@@ -456,11 +738,12 @@ async function run(): Promise<PageResults> {
   await setBackend("webgpu");
   const onGpu = np.add(x, y);
   const total = np.sum(onGpu);
-  const results: Omit<PageResults, "loop"> & Partial<PageResults> = {
+  const results: Omit<PageResults, "loop" | "special" | "specialGrads"> & Partial<PageResults> = {
     backend: getBackend(),
     cases,
     conformance: [],
     multiOutput: message(() => np.sort(x)),
+    linalgTooLarge: message(() => np.linalg.solve(wellConditioned(2, 65, 56), f32([2, 65, 1], 57))),
     jittedGradCost: await costOf(() => jittedGrad(b)),
     eagerGradCost: await costOf(() =>
       grad((w: NdArray) => np.sum(np.multiply(np.matmul(a, w), np.exp(np.mean(w)))))(b),
@@ -479,9 +762,9 @@ async function run(): Promise<PageResults> {
     syncData: message(() => onGpu.data()),
     syncItem: message(() => total.item()),
     syncToString: message(() => String(onGpu)),
-    unsupported: message(() => special.erfc(x)),
+    unsupported: message(() => portableExp(x)),
     wrongDtype: message(() => bind(floatOnlyForm, [ia], {})),
-    jitUnsupported: message(() => jit((p: NdArray) => special.erfc(np.multiply(p, 2)))(x)),
+    jitUnsupported: message(() => jit((p: NdArray) => portableExp(np.multiply(p, 2)))(x)),
     jitFloat64: message(() => jit((p: NdArray) => np.sin(p))(np.array([1, 2]))),
     float64: message(() => np.add(np.array([1, 2]), 1)),
     astypeFloat32: Array.from(await np.add(np.array([1.5, 2]).astype("float32"), 1).dataAsync()),
@@ -491,7 +774,12 @@ async function run(): Promise<PageResults> {
       .toArrayAsync(),
   };
   // The loop first, while the pool holds few buffers; then the registry table.
-  const withLoop: PageResults = { ...results, loop: await loop() };
+  const withLoop: PageResults = {
+    ...results,
+    loop: await loop(),
+    special: await specialGrids(),
+    specialGrads: await specialGrads(),
+  };
   withLoop.conformance = await conformance();
   setBackend("js");
   return withLoop;

@@ -61,6 +61,25 @@ export function getBackend(): string {
 }
 
 /**
+ * Runs `fn` with host kernels: on the webgpu backend (whose host kernels
+ * refuse to run) the CPU backend (Wasm where available, else JS) evaluates
+ * primitives on host arrays for the duration of `fn`; on the CPU backends
+ * it just runs `fn`. Used where the library computes on host values itself,
+ * e.g. the optimiser folding an expression of closed-over host constants
+ * while jit compiles for webgpu.
+ */
+export function withHostKernels<T>(fn: () => T): T {
+  if (current !== webgpuHostKernels) return fn();
+  const saved = current;
+  current = backends.get("wasm") ?? jsBackend;
+  try {
+    return fn();
+  } finally {
+    current = saved;
+  }
+}
+
+/**
  * Resolves when the default backend is fully up: the Wasm kernel module
  * compiled and instantiated, and its worker threads started where
  * SharedArrayBuffer exists (Node, cross-origin-isolated pages). Everything

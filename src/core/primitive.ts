@@ -176,7 +176,17 @@ export interface DeviceKernels<A extends Aval> {
   scatterAdd(updates: A, indices: A, axis: number, shape: Shape): A;
   /** Running sums along `axis` (from the end when `reverse`). */
   cumsum(x: A, axis: number, reverse: boolean): A;
+  /**
+   * A dense solver on a stack of square matrices `a` [..., n, n] (and
+   * right-hand sides `b` [..., n, k] for the solves; `lower` picks the
+   * triangle of a triangular solve); the result has `shape`.
+   */
+  denseLinalg(op: DenseLinalgOp, a: A, b: A | null, lower: boolean, shape: Shape): A;
 }
+
+/** The dense solvers of the device kernel vocabulary (`DeviceKernels.denseLinalg`), by primitive. */
+export type DenseLinalgOp =
+  "solve" | "triangularSolve" | "cholesky" | "det" | "logAbsDet" | "detSign";
 
 /**
  * A structural primitive's evaluation on a device backend, in terms of the

@@ -30,6 +30,7 @@
  * x + (+0) (-0 + 0 = +0). AD's symbolic zero tangents (null) are not numbers
  * and never reach these equations.
  */
+import { withHostKernels } from "../backends/index.js";
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import type { MultiPrimitive, Primitive, SimplifyQuery } from "../core/primitive.js";
@@ -78,7 +79,9 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   const known = new VarMap<ConcreteArray>(idSpan);
   jaxpr.constVars.forEach((v, i) => {
     const c = jaxpr.consts[i];
-    if (c instanceof ConcreteArray) known.set(v, c);
+    // Device arrays (webgpu) are not read here: folding and the simplifier's
+    // value checks work on host values only.
+    if (c instanceof ConcreteArray && c.onHost) known.set(v, c);
   });
   const newConst = (value: ConcreteArray): Var => {
     const v = new Var(nextId++, value.shape, value.dtype);
@@ -116,7 +119,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     const values = inputs.map((v) => known.get(v));
     const small = eqn.outs.every((v) => shapeSize(v.shape) <= FOLD_LIMIT);
     if (small && values.every((c) => c !== undefined)) {
-      const results = eqn.prim.impl(values, eqn.params);
+      const results = withHostKernels(() => eqn.prim.impl(values, eqn.params));
       eqn.outs.forEach((v, j) => subst.set(v, newConst(results[j]!)));
       s.folded++;
       return;
@@ -180,7 +183,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
       // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
       if (allKnown && prim.name !== "broadcastInDim" && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
         const values = inputs.map((v) => known.get(v)!);
-        subst.set(eqn.out, newConst(prim.impl(values, eqn.params)));
+        subst.set(eqn.out, newConst(withHostKernels(() => prim.impl(values, eqn.params))));
         s.folded++;
         continue;
       }

@@ -373,6 +373,7 @@ const solvePrim = definePrimitive<NoParams>({
     return b!;
   },
   impl: ([a, b]) => solveImpl(a!, b!),
+  device: (k, [a, b], _p, out) => k.denseLinalg("solve", a!, b!, true, out.shape),
   // x = A^-1 b: dx = A^-1 (db - dA x)
   jvp([a], [da, db], x) {
     const rhs = tAdd(db!, da === null ? null : neg(matmul(da!, x)));
@@ -430,6 +431,7 @@ const detPrim = definePrimitive<NoParams>({
     return { shape: a!.shape.slice(0, -2), dtype: a!.dtype };
   },
   impl: ([a]) => determinants(a!, "det"),
+  device: (k, [a], _p, out) => k.denseLinalg("det", a!, null, true, out.shape),
   // d det A = det A tr(A^-1 dA)
   jvp: ([a], [da], out) => mul(out, logDetTangent(a!, da!)),
   batch: stackBatch(([a]) => det(a!)),
@@ -447,6 +449,7 @@ const logAbsDetPrim = definePrimitive<NoParams>({
     return { shape: a!.shape.slice(0, -2), dtype: a!.dtype };
   },
   impl: ([a]) => determinants(a!, "logAbs"),
+  device: (k, [a], _p, out) => k.denseLinalg("logAbsDet", a!, null, true, out.shape),
   // d log|det A| = tr(A^-1 dA)
   jvp: ([a], [da]) => logDetTangent(a!, da!),
   batch: stackBatch(([a]) => logAbsDet(a!)),
@@ -465,6 +468,7 @@ const detSignPrim = definePrimitive<NoParams>({
   },
   // The sign is the product of the pivots' signs (never under- or overflows).
   impl: ([a]) => determinants(a!, "sign"),
+  device: (k, [a], _p, out) => k.denseLinalg("detSign", a!, null, true, out.shape),
   // Piecewise constant: derivative 0.
   jvp: () => null,
   batch: stackBatch(([a]) => detSign(a!)),
@@ -515,6 +519,7 @@ const triangularSolvePrim = definePrimitive<TriangularParams>({
     return b!;
   },
   impl: ([a, b], { lower }) => triangularImpl(a!, b!, lower),
+  device: (k, [a, b], { lower }, out) => k.denseLinalg("triangularSolve", a!, b!, lower, out.shape),
   // x = T^-1 b with T the triangle of A: dx = T^-1 (db - dT x)
   jvp([a], [da, db], x, { lower }) {
     const dT = da === null ? null : mul(da!, triangleMask(a!, lower));
@@ -576,6 +581,7 @@ const choleskyPrim = definePrimitive<NoParams>({
     return a!;
   },
   impl: ([a]) => choleskyImpl(a!),
+  device: (k, [a], _p, out) => k.denseLinalg("cholesky", a!, null, true, out.shape),
   // A = L L^T (of the symmetric part of A): dL = L Φ(L^-1 sym(dA) L^-T),
   // Φ = lower triangle with the diagonal halved.
   jvp([a], [da], l) {

@@ -45,6 +45,15 @@ import {
   unary,
 } from "./elementwise.js";
 
+/**
+ * The float32 WGSL form of a special function on webgpu: a call of `fn`, a
+ * function of the webgpu kernel library (backends/webgpu/specialWgsl.ts).
+ */
+const wgslCall =
+  (fn: string) =>
+  (args: readonly string[]): string =>
+    `${fn}(${args.join(", ")})`;
+
 const SQRT_PI_OVER_2 = Math.sqrt(Math.PI) / 2;
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -142,7 +151,7 @@ function erfcScalar(x: number): number {
 // d erfc x = -2/sqrt(pi) exp(-x^2) dx
 export const erfc = unary(
   "erfc",
-  { scalar: erfcScalar },
+  { scalar: erfcScalar, wgsl: wgslCall("erfcF32") },
   (x, dx) => mul(dx, mul(fullLike(x, -TWO_OVER_SQRT_PI), exp(neg(mul(x, x))))),
   { floatOnly: true },
 );
@@ -273,7 +282,7 @@ function erfinvScalar(y: number): number {
 // d erfinv y = sqrt(pi)/2 exp(erfinv(y)^2) dy
 export const erfinv = unary(
   "erfinv",
-  { scalar: erfinvScalar },
+  { scalar: erfinvScalar, wgsl: wgslCall("erfinvF32") },
   (y, dy, out) => mul(dy, mul(fullLike(y, SQRT_PI_OVER_2), exp(mul(out, out)))),
   { floatOnly: true },
 );
@@ -366,7 +375,7 @@ function ndtrScalar(x: number): number {
 // d ndtr x = exp(-x^2/2) / sqrt(2 pi) dx
 export const ndtr = unary(
   "ndtr",
-  { scalar: ndtrScalar },
+  { scalar: ndtrScalar, wgsl: wgslCall("ndtrF32") },
   (x, dx) => mul(dx, exp(sub(mul(mul(x, x), fullLike(x, -0.5)), fullLike(x, LOG_SQRT_2PI)))),
   { floatOnly: true },
 );
@@ -462,7 +471,7 @@ function logNdtrScalar(x: number): number {
 // d logNdtr x = phi(x) / ndtr(x) dx = exp(-x^2/2 - log sqrt(2 pi) - logNdtr x) dx
 export const logNdtr = unary(
   "logNdtr",
-  { scalar: logNdtrScalar },
+  { scalar: logNdtrScalar, wgsl: wgslCall("logNdtrF32") },
   (x, dx, out) =>
     mul(dx, exp(sub(sub(mul(mul(x, x), fullLike(x, -0.5)), fullLike(x, LOG_SQRT_2PI)), out))),
   { floatOnly: true },
@@ -590,7 +599,7 @@ function ndtriScalar(p: number): number {
 // d ndtri p = sqrt(2 pi) exp(ndtri(p)^2 / 2) dp
 export const ndtri = unary(
   "ndtri",
-  { scalar: ndtriScalar },
+  { scalar: ndtriScalar, wgsl: wgslCall("ndtriF32") },
   (p, dp, out) => mul(dp, mul(fullLike(p, SQRT_2PI), exp(mul(mul(out, out), fullLike(p, 0.5))))),
   { floatOnly: true },
 );
@@ -657,9 +666,14 @@ function lgammaScalar(x: number): number {
   return Math.log(Math.PI / Math.sin(Math.PI * r)) - positive(1 - x);
 }
 // d lgamma x = digamma(x) dx
-export const lgamma = unary("lgamma", { scalar: lgammaScalar }, (x, dx) => mul(dx, digamma(x)), {
-  floatOnly: true,
-});
+export const lgamma = unary(
+  "lgamma",
+  { scalar: lgammaScalar, wgsl: wgslCall("lgammaF32") },
+  (x, dx) => mul(dx, digamma(x)),
+  {
+    floatOnly: true,
+  },
+);
 
 /**
  * digamma x = d/dx log Gamma(x). On [1, 2] the Taylor series about its
@@ -721,7 +735,7 @@ function digammaScalar(x: number): number {
 // d digamma x = polygamma(1, x) dx
 export const digamma = unary(
   "digamma",
-  { scalar: digammaScalar },
+  { scalar: digammaScalar, wgsl: wgslCall("digammaF32") },
   (x, dx) => mul(dx, polygamma(fullLike(x, 1), x)),
   { floatOnly: true },
 );
@@ -778,7 +792,7 @@ function polygammaScalar(n: number, x: number): number {
 // d polygamma(n, x) = polygamma(n + 1, x) dx; n is an integer order (no derivative)
 export const polygamma = binary(
   "polygamma",
-  { scalar: polygammaScalar },
+  { scalar: polygammaScalar, wgsl: wgslCall("polygammaF32") },
   (n, x, dn, dx) => {
     if (dn !== null) {
       throw new InvalidArgumentError(
@@ -827,8 +841,9 @@ export function incompletePrimitive(
   xIndex: number,
   params: string,
   dOut: (args: readonly Array[], out: Array) => Array,
+  wgsl?: (args: readonly string[]) => string,
 ) {
-  const rule = { scalar };
+  const rule = wgsl === undefined ? { scalar } : { scalar, wgsl };
   const prim: PrimitiveDef<Record<string, never>> = definePrimitive<Record<string, never>>({
     name,
     linear: false,
@@ -1006,6 +1021,7 @@ export const incompleteGamma = incompletePrimitive(
   1,
   "a",
   gammaDerivative,
+  wgslCall("incompleteGammaF32"),
 );
 
 /**
@@ -1119,6 +1135,7 @@ export const incompleteBeta = incompletePrimitive(
   2,
   "a and b",
   betaDerivative,
+  wgslCall("incompleteBetaF32"),
 );
 
 // --------------------------------------------------------------- bessel --
@@ -1192,7 +1209,7 @@ function i1eScalar(x: number): number {
 // d i0e x = (i1e x - sign(x) i0e x) dx   (I0' = I1)
 export const i0e = unary(
   "i0e",
-  { scalar: i0eScalar },
+  { scalar: i0eScalar, wgsl: wgslCall("i0eF32") },
   (x, dx, out) => mul(dx, sub(i1e(x), mul(sign(x), out))),
   { floatOnly: true },
 );
@@ -1200,7 +1217,7 @@ export const i0e = unary(
 // i1e(x) / x -> 1/2 as x -> 0, taken there (x = 0 replaced by 1 first so no 0/0 arises).
 export const i1e = unary(
   "i1e",
-  { scalar: i1eScalar },
+  { scalar: i1eScalar, wgsl: wgslCall("i1eF32") },
   (x, dx, out) => {
     const zero = eq(x, fullLike(x, 0));
     const safeX = select(zero, fullLike(x, 1), x);

@@ -445,8 +445,11 @@ function waitForWorker(slot: number, deadline = Infinity): boolean {
   const t0 = performance.now();
   for (let now = t0; Atomics.load(words, at) === RUNNING; now = performance.now()) {
     if (now >= deadline) break;
-    // the worker notifies when it leaves the job (a browser main thread cannot block)
-    if (canBlock) Atomics.wait(words, at, RUNNING, Math.min(1000, deadline - now));
+    // The worker notifies when it leaves the job (a browser main thread
+    // cannot block). A wait with a deadline (a few chunk times) spins
+    // instead: with a core busy, a caller that sleeps may not get its core
+    // back for a whole time slice once it wakes.
+    if (canBlock && deadline === Infinity) Atomics.wait(words, at, RUNNING, 1000);
   }
   joinWaitMs += performance.now() - t0;
   return Atomics.load(words, at) !== RUNNING;
@@ -458,6 +461,7 @@ function workerFailed(slot: number): boolean {
 }
 
 let jobsCancelled = 0;
+let gemmChunksOnWorkers = 0;
 let joinWaitMs = 0;
 let chunksRecomputed = 0;
 
@@ -469,20 +473,22 @@ export function wasmJobsCancelled(): number {
 /**
  * Counters since the process started, for benchmarks and tests: worker
  * jobs cancelled unstarted, milliseconds the calling thread spent waiting
- * for running workers once no chunk was left, jit group chunks computed by
- * the workers, and chunks of late workers that the calling thread computed
- * again itself.
+ * for running workers once no chunk was left, jit group chunks and matrix
+ * product chunks computed by the workers, and chunks of late workers that
+ * the calling thread computed again itself.
  */
 export function wasmThreadStats(): {
   cancelled: number;
   joinWaitMs: number;
   workerChunks: number;
+  gemmWorkerChunks: number;
   recomputed: number;
 } {
   return {
     cancelled: jobsCancelled,
     joinWaitMs,
     workerChunks: groupChunksOnWorkers,
+    gemmWorkerChunks: gemmChunksOnWorkers,
     recomputed: chunksRecomputed,
   };
 }
@@ -601,6 +607,8 @@ function runCallerShare(
   };
   let callerError: Error | undefined = undefined;
   let callerChunks = 0;
+  /** No chunk below this one is left to hand over. */
+  let lowest = 0;
   // the calling thread's quickest chunk: what a chunk costs when undisturbed
   let chunkMs = Infinity;
   try {
@@ -617,7 +625,10 @@ function runCallerShare(
       compute(c);
       chunkMs = Math.min(chunkMs, performance.now() - t0);
       hand(c);
-      for (let d = 0; d < nChunks; d++)
+      // the workers' finished chunks, among those taken so far
+      while (lowest < nChunks && handed[lowest]) lowest++;
+      const taken = Math.min(nChunks, Atomics.load(words, JOB_NEXT));
+      for (let d = lowest; d < taken; d++)
         if (!handed[d] && Atomics.load(words, JOB_DONE + d) === 1) hand(d);
     }
   } catch (e) {
@@ -801,15 +812,14 @@ export function parallelGemm(
     return;
   }
   const slots = free.slice(0, mPanels - 1);
-  // About 8 chunks per thread: enough to even out unequal speeds, few
-  // enough that each chunk still reuses every B panel it loads.
-  const chunk = Math.max(1, Math.ceil(mPanels / (8 * (slots.length + 1))));
+  const { mr, nv } = MATMUL_TILE[dtype];
+  const bPackBytes = nPanels * nv * 16 * k;
+  const chunk = gemmChunkPanels(mPanels, work / mPanels, slots.length + 1, bPackBytes);
   const kind = dtype === "float32" ? GEMM_F32 : GEMM_F64;
   const words = ctl!;
   const nChunks = Math.ceil(mPanels / chunk);
   // Bytes of one row panel of C, and a spare chunk of C per worker, for
   // chunks redone here while a late worker still computes them in C.
-  const { mr, nv } = MATMUL_TILE[dtype];
   const panelBytes = mr * nPanels * nv * 16;
   const spare = alloc(rt, slots.length * chunk * panelBytes);
   const { donePtr, job } = startChunkedJob(rt, nChunks);
@@ -823,7 +833,7 @@ export function parallelGemm(
   const panels = (c: number): [number, number] => [c * chunk, Math.min((c + 1) * chunk, mPanels)];
   /** Where each chunk's rows are, when not in C. */
   const redoneAt = new Map<number, number>();
-  runCallerShare(rt, {
+  gemmChunksOnWorkers += runCallerShare(rt, {
     slots,
     nChunks,
     words: job,
@@ -849,6 +859,65 @@ export function parallelGemm(
     what: `${dtype} matmul`,
   });
   gate!.record(true, performance.now() - start);
+}
+
+/**
+ * Multiply-adds in one chunk of a split matrix product, about (65 us of
+ * one thread at 16 G multiply-adds per second): small enough that a worker
+ * the host deschedules while it holds one costs the call little (the
+ * caller waits about two chunk times for it, then computes the chunk
+ * again), large enough that taking a chunk (an atomic add, a call into
+ * Wasm, a scan of the done flags) costs under 1% of it. While B fits in L2
+ * the chunk size does not change how fast `gemm` runs (measured at 512^3
+ * float32: 1-panel and 8-panel chunks alike); beyond it, see below.
+ */
+const GEMM_CHUNK_WORK = 1 << 20;
+
+/**
+ * Packed B up to this size is taken to stay in a core's L2 cache (1 MiB: half
+ * of the 2 MiB per core of the Xeon measured, with A and C beside it)...
+ */
+const GEMM_B_L2_BYTES = 1 << 20;
+/** ...and a larger one gets chunks of at least this many row panels. */
+const GEMM_MIN_PANELS_LARGE_B = 4;
+
+let chunkPanelsOverride: number | undefined;
+
+/**
+ * Test hook: makes every split matrix product use chunks of `panels` row
+ * panels (undefined: the default sizes), so that tests can check that the
+ * values do not depend on where the chunks fall.
+ */
+export function setGemmChunkPanels(panels: number | undefined): void {
+  chunkPanelsOverride = panels;
+}
+
+/**
+ * Row panels per chunk of a split matrix product of `mPanels` row panels
+ * of `panelWork` multiply-adds each, on `threads` threads: chunks of about
+ * GEMM_CHUNK_WORK multiply-adds, and at least 8 chunks per thread (for
+ * small products, where a panel is far cheaper than GEMM_CHUNK_WORK);
+ * several panels where B (`bPackBytes` packed) is too large for L2.
+ * A 512^3 float32 product gets 128 chunks of one panel (64 us each on one
+ * thread of the 2-core Xeon); with 8 chunks per thread, as before, a
+ * worker descheduled in its last chunk could cost the call 1.5 ms of 8
+ * (a wait of two 0.5 ms chunks, then the chunk again).
+ */
+export function gemmChunkPanels(
+  mPanels: number,
+  panelWork: number,
+  threads: number,
+  bPackBytes = 0,
+): number {
+  if (chunkPanelsOverride !== undefined) return Math.max(1, Math.min(mPanels, chunkPanelsOverride));
+  const byCount = Math.ceil(mPanels / (8 * threads));
+  let byWork = Math.ceil(GEMM_CHUNK_WORK / Math.max(1, panelWork));
+  // A packed B larger than the L2 budget is read from L3 again for every
+  // chunk: then each chunk takes several row panels, which reuse each slice
+  // of B while it is in L1 (measured: float64 512^3, 2 MiB of B, ran 8%
+  // slower in one-panel chunks than in 8-panel ones; float32, 1 MiB, the same).
+  if (bPackBytes > GEMM_B_L2_BYTES) byWork = Math.max(byWork, GEMM_MIN_PANELS_LARGE_B);
+  return Math.max(1, Math.min(byCount, byWork));
 }
 
 /** One gate per product shape (dtype, k, panels of C); the table is cleared past 256 shapes. */

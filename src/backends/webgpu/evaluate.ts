@@ -13,7 +13,7 @@
 import { ConcreteArray } from "../../core/array.js";
 import { type DType, castScalar } from "../../core/dtype.js";
 import { ChainruleError, DTypeError } from "../../core/errors.js";
-import type { AnyPrimitive, DeviceKernels } from "../../core/primitive.js";
+import type { AnyPrimitive, DenseLinalgOp, DeviceKernels } from "../../core/primitive.js";
 import { type Shape, shapeSize, stridesOf } from "../../core/shape.js";
 import { jsBackend } from "../js.js";
 import {
@@ -32,6 +32,7 @@ import {
   ruleExpr,
   scatterSource,
 } from "./kernels.js";
+import { LINALG_MAX_N, LINALG_WORKGROUP, denseLinalgSource } from "./linalgWgsl.js";
 import {
   GpuArray,
   clearGpuArray,
@@ -318,6 +319,55 @@ function elementwiseGpu(
   return out;
 }
 
+/**
+ * A dense solver on a stack of matrices (linalgWgsl.ts): one invocation per
+ * matrix (per matrix and column for triangular solves), n <= 64; LU and
+ * determinants work on a scratch copy of the matrices.
+ */
+function denseLinalgGpu(
+  op: DenseLinalgOp,
+  a: GpuArray,
+  b: GpuArray | null,
+  lower: boolean,
+  shape: Shape,
+): GpuArray {
+  const n = a.shape[a.shape.length - 1]!;
+  if (n > LINALG_MAX_N) {
+    throw notSupported(
+      op,
+      `matrices of ${n} x ${n} (shape [${a.shape.join(", ")}]): the webgpu solvers take n <= ` +
+        `${LINALG_MAX_N}, one matrix per GPU thread`,
+    );
+  }
+  const count = shapeSize(a.shape.slice(0, -2));
+  const k = b === null ? 0 : b.shape[b.shape.length - 1]!;
+  const out = emptyGpuArray(shape, a.dtype);
+  const invocations = op === "triangularSolve" ? count * k : count;
+  if (invocations === 0 || shapeSize(shape) === 0) return out;
+  const groups = grid1d(Math.ceil(invocations / LINALG_WORKGROUP));
+  const meta = [invocations, n, k, lower ? 1 : 0];
+  const source = denseLinalgSource(op);
+  if (op === "triangularSolve") {
+    dispatch(
+      source,
+      [a.storage.buffer, b!.storage.buffer, out.storage.buffer],
+      meta,
+      false,
+      groups,
+    );
+  } else if (op === "cholesky") {
+    dispatch(source, [a.storage.buffer, out.storage.buffer], meta, false, groups);
+  } else {
+    const work = emptyGpuArray(a.shape, a.dtype);
+    const buffers =
+      op === "solve"
+        ? [a.storage.buffer, b!.storage.buffer, out.storage.buffer, work.storage.buffer]
+        : [a.storage.buffer, out.storage.buffer, work.storage.buffer];
+    dispatch(source, buffers, meta, false, groups);
+  }
+  return out;
+}
+
 /** The device kernel vocabulary (core/primitive.ts `DeviceKernels`) on GPU arrays. */
 const GPU_KERNELS: DeviceKernels<GpuArray> = {
   stridedGather: gather,
@@ -335,6 +385,7 @@ const GPU_KERNELS: DeviceKernels<GpuArray> = {
   take: (x, indices, axis, shape) => indexGatherGpu(x, indices, shape, axis),
   scatterAdd: (updates, indices, axis, shape) => scatterAddGpu(updates, indices, shape, axis),
   cumsum: cumsumGpu,
+  denseLinalg: denseLinalgGpu,
 };
 
 /** Converts a host array on the host (float64 data becomes float32 before it goes up). */

@@ -11,6 +11,7 @@
  */
 import type { DType } from "../../core/dtype.js";
 import type { ElementwiseRule, VectorOp } from "../../core/primitive.js";
+import { SPECIAL_WGSL } from "./specialWgsl.js";
 
 /** Threads per workgroup of the 1-D kernels. */
 export const WORKGROUP = 256;
@@ -305,6 +306,8 @@ export const WGSL_LIBRARY: Readonly<Record<string, string>> = {
   }
   return result;
 }`,
+  // The special functions (erfc, ndtr, lgamma, ...): specialWgsl.ts.
+  ...SPECIAL_WGSL,
 };
 
 /** The library functions `code` mentions, and theirs, in dependency order. */
