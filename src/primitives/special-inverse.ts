@@ -29,8 +29,9 @@
  * its forward kernel (incompleteGammaScalar, betaincScalar); the copies must
  * be kept equal to those (they are identical up to line wrapping; the round
  * trips of test/special-inverse.test.ts through the public forward functions
- * would show a drift). The operands are those of the forward primitives with x replaced by
- * the probability: (a, p, lgamma(a), upper) and (a, b, p, log B(a, b), upper).
+ * would show a drift). The operands are those of the forward primitives with
+ * x replaced by the probability: (a, p, lgamma(a), upper) and
+ * (a, b, p, log B(a, b), upper).
  *
  * Derivatives: in p by the inverse function theorem, dx/dp = 1 / (dF/dx) at
  * the output x; in a, b an InvalidArgumentError naming the function.
