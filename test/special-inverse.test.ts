@@ -392,6 +392,19 @@ describe("quantiles: derivatives, transforms and errors", () => {
     );
     expect(() => grad((df: NdArray) => stats.chi2Ppf(0.3, df))(4)).toThrow(/chi2Ppf/);
   });
+  it("float32 operands give float32 results near the float64 ones", () => {
+    const ps = [1e-20, 0.01, 0.5, 0.99];
+    const f32 = special.gammaincinv(np.astype(3, "float32"), np.astype(ps, "float32"));
+    const t32 = stats.studentTPpf(np.astype(ps, "float32"), 4);
+    expect(f32.dtype).toBe("float32");
+    expect(t32.dtype).toBe("float32");
+    const ps32 = ps.map(Math.fround); // the float32 probabilities, evaluated in float64
+    const f64 = special.gammaincinv(3, ps32).data();
+    const t64 = stats.studentTPpf(ps32, 4).data();
+    // lgamma(a) enters as a float32 operand: a few float32 ulps
+    f32.data().forEach((v, i) => expectNear(v, f64[i]!, 4 * 2 ** -23, 0, `gamma f32 ${ps[i]}`));
+    t32.data().forEach((v, i) => expectNear(v, t64[i]!, 4 * 2 ** -23, 0, `t f32 ${ps[i]}`));
+  });
   it("shapes that do not broadcast are ShapeErrors; ints promote to float64", () => {
     expect(() => special.gammaincinv([1, 2], [0.1, 0.2, 0.3])).toThrow(ShapeError);
     expect(() => special.betaincinv([1, 2], 3, [0.1, 0.2, 0.3])).toThrow(/special\.betaincinv/);
