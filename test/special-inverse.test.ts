@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   type Array as NdArray,
+  emitSource,
   grad,
   InvalidArgumentError,
   jit,
@@ -412,5 +413,17 @@ describe("quantiles: derivatives, transforms and errors", () => {
     const ints = special.gammaincinv(np.astype([2, 3], "int32"), 0.5);
     expect(ints.dtype).toBe("float64");
     expect(ints.data()).toEqual(special.gammaincinv([2, 3], 0.5).data());
+  });
+  it("jit runs them; emitSource refuses them by name (their kernels call the cdfs' kernels)", () => {
+    const quantile = (p: NdArray): NdArray =>
+      np.add(special.gammaincinv(2.5, p), special.betaincinv(2, 3, p));
+    const ps = np.array([1e-12, 0.3, 0.999]);
+    expect(jit(quantile)(ps).data()).toEqual(quantile(ps).data());
+    expect(() => emitSource(quantile)(0.3)).toThrow(
+      /^emitSource: the program uses incompleteGammaInv, whose elements are computed by library functions/,
+    );
+    expect(() => emitSource((p: NdArray) => special.betaincinv(2, 3, p))(0.3)).toThrow(
+      /uses incompleteBetaInv.*run it with jit instead/,
+    );
   });
 });

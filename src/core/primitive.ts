@@ -98,11 +98,18 @@ export interface ElementwiseKernel {
 export interface ElementwiseRule<P = unknown> extends ElementwiseKernel {
   /**
    * The result on plain numbers (operands as stored, a bool as 0 or 1); the
-   * caller rounds it to the output dtype. Must be self-contained (no
-   * references to module variables): emitSource embeds its source text in
-   * generated code when `js` is absent.
+   * caller rounds it to the output dtype. Self-contained (no references to
+   * module variables) unless `standalone` is false: emitSource embeds its
+   * source text in generated code when `js` is absent.
    */
   readonly scalar: (...args: number[]) => number;
+  /**
+   * False when `scalar` calls other functions of its module (a quantile
+   * built on its cdf's kernel): compiled code calls it as a function object
+   * as usual, but emitSource cannot print its source and refuses programs
+   * that use it, naming the primitive. Absent: self-contained.
+   */
+  readonly standalone?: false;
   /**
    * A JS expression of one element from the operands' expressions (generated
    * identifiers and numeric literals only). Absent: a call of `scalar`.

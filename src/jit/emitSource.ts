@@ -102,6 +102,14 @@ export function emitSource(f: (...args: unknown[]) => unknown): (...args: unknow
       `// Returns the ${jaxpr.outVars.length} output leaves in order.`,
     ];
     // Primitives without a JS expression: their self-contained scalar function's source.
+    for (const e of jaxpr.eqns) {
+      if (e.prim.multipleResults !== true && e.prim.elementwise?.standalone === false) {
+        throw new ChainruleError(
+          `emitSource: the program uses ${e.prim.name}, whose elements are computed by ` +
+            `library functions that standalone source cannot include; run it with jit instead`,
+        );
+      }
+    }
     const helpers = [...helpersOf(jaxpr.eqns)].map(
       ([helper, fn]) => `  const ${helper} = ${fn.toString()};`,
     );

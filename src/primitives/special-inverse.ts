@@ -25,11 +25,11 @@
  * beta) with the normal quantile from the rational approximation
  * Abramowitz-Stegun 26.2.23 (error below 5e-4, enough for a start).
  *
- * As in special.ts, a scalar must be self-contained, so each nests a copy of
- * its forward kernel (incompleteGammaScalar, betaincScalar); the copies must
- * be kept equal to those (they are identical up to line wrapping; the round
- * trips of test/special-inverse.test.ts through the public forward functions
- * would show a drift). The operands are those of the forward primitives with
+ * Each scalar calls its forward kernel (special.ts's incompleteGammaScalar,
+ * betaincScalar), so it is not self-contained: its rule says
+ * `standalone: false`, compiled code calls it as a function as usual, and
+ * emitSource refuses programs that use it. The operands are those of the
+ * forward primitives with
  * x replaced by the probability: (a, p, lgamma(a), upper) and
  * (a, b, p, log B(a, b), upper).
  *
@@ -39,7 +39,7 @@
 import type { Array } from "../core/array.js";
 import { fullLike } from "./operands.js";
 import { add, div, eq, exp, log, log1p, mul, neg, select, sub } from "./elementwise.js";
-import { incompletePrimitive } from "./special.js";
+import { betaincScalar, incompleteGammaScalar, incompletePrimitive } from "./special.js";
 
 /**
  * The x >= 0 with P(a, x) = p (upper = 0) or Q(a, x) = p (upper = 1), given
@@ -47,118 +47,6 @@ import { incompletePrimitive } from "./special.js";
  * NaN for a <= 0, p outside [0, 1] or NaN operands.
  */
 function gammaincinvScalar(a: number, p: number, lg: number, upper: number): number {
-  // P(a, x) (upper = 0) or Q(a, x) (upper = 1): special.ts's incompleteGammaScalar
-  function forward(a: number, x: number, lg: number, upper: number): number {
-    if (Number.isNaN(a) || Number.isNaN(x)) return NaN;
-    if (a <= 0 || x < 0) return NaN;
-    if (x === 0) return upper;
-    if (x === Infinity) return 1 - upper;
-    // x^a e^-x / Gamma(a). For a >= 10, with x = a (1 + eta) and Stirling's
-    // log Gamma(a) = (a - 1/2) log a - a + log sqrt(2 pi) + s(a), it is
-    // sqrt(a / (2 pi)) exp(-a (eta - log1p(eta)) - s(a)): the large terms
-    // a log x, x and log Gamma(a), whose roundings would cost |a log x| ulps,
-    // cancel analytically; eta - log1p(eta) is summed as a series for |eta| < 1/2
-    // (beyond, log1p(eta) is log(x / a): eta itself has lost x's digits near -1).
-    function prefactor(): number {
-      if (a < 10) return Math.exp(a * Math.log(x) - x - lg);
-      const eta = (x - a) / a;
-      let dd = 0;
-      if (Math.abs(eta) < 0.5) {
-        let power = eta;
-        for (let k = 2; k < 70; k++) {
-          power *= -eta;
-          const term = power / k;
-          dd += term;
-          if (Math.abs(term) < 1e-17 * Math.abs(dd)) break;
-        }
-        dd = -dd;
-      } else {
-        dd = eta - Math.log(x / a);
-      }
-      const r = 1 / a;
-      const r2 = r * r;
-      const stirling =
-        r *
-        (1 / 12 +
-          r2 *
-            (-1 / 360 +
-              r2 *
-                (1 / 1260 +
-                  r2 *
-                    (-1 / 1680 +
-                      r2 *
-                        (1 / 1188 +
-                          r2 * (-691 / 360360 + r2 * (1 / 156 + (r2 * -3617) / 122400)))))));
-      return Math.sqrt(a / (2 * Math.PI)) * Math.exp(-a * dd - stirling);
-    }
-    // lgamma(1 + e) for |e| <= 1/2 from its Taylor series about 2 (as in lgamma)
-    function lgammaOnePlus(e: number): number {
-      const z = [
-        0.3224670334241132, -0.0673523010531981, 0.020580808427784546, -0.007385551028673986,
-        0.0028905103307415234, -0.001192753911703261, 0.0005096695247430425,
-        -0.00022315475845357939, 9.945751278180853e-5, -4.492623673813314e-5, 2.050721277567069e-5,
-        -9.439488275268397e-6, 4.374866789907488e-6, -2.039215753801366e-6, 9.55141213040742e-7,
-        -4.492469198764566e-7, 2.1207184805554665e-7, -1.0043224823968099e-7, 4.7698101693639804e-8,
-        -2.2711094608943164e-8, 1.0838659214896955e-8, -5.183475041970047e-9, 2.4836745438024785e-9,
-        -1.1921401405860912e-9, 5.731367241678862e-10, -2.7595228851242334e-10,
-        1.330476437424449e-10, -6.4229645638381e-11, 3.1044247747322276e-11,
-      ];
-      const d = e < 0.5 ? e : e - 1;
-      let s = 0;
-      for (let k = z.length - 1; k >= 0; k--) s = s * d + z[k]!;
-      const nearTwo = d * (0.42278433509846713 + d * s);
-      return e < 0.5 ? nearTwo - Math.log1p(e) : nearTwo;
-    }
-    // Q for a < 1, x < 1.5, where 1 - P would cancel: with the alternating series
-    // P = x^a / Gamma(a + 1) (1 + a sum_(n>=1) (-x)^n / (n! (a + n))) and
-    // u = a log x - lgamma(1 + a), Q = -expm1(u) - e^u a sum_(n>=1) ...
-    function smallA(): number {
-      const u = a * Math.log(x) - lgammaOnePlus(a);
-      let term = 1;
-      let sum = 0;
-      for (let n = 1; n < 200; n++) {
-        term *= -x / n;
-        const t = term / (a + n);
-        sum += t;
-        if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
-      }
-      return -Math.expm1(u) - Math.exp(u) * a * sum;
-    }
-    function continuedFraction(): number {
-      let b = x + 1 - a;
-      let c = 1e300;
-      let d = 1 / b;
-      let h = d;
-      for (let i = 1; i < 5000; i++) {
-        const an = -i * (i - a);
-        b += 2;
-        d = an * d + b;
-        if (Math.abs(d) < 1e-300) d = 1e-300;
-        c = b + an / c;
-        if (Math.abs(c) < 1e-300) c = 1e-300;
-        d = 1 / d;
-        const del = d * c;
-        h *= del;
-        if (Math.abs(del - 1) < 1e-16) break;
-      }
-      return prefactor() * h;
-    }
-    if (x < a + 1) {
-      let term = 1 / a;
-      let sum = term;
-      for (let n = 1; n < 100000; n++) {
-        term *= x / (a + n);
-        sum += term;
-        if (term < 1e-17 * sum) break;
-      }
-      const p = sum * prefactor();
-      if (upper === 0) return p;
-      if (a < 1 && x < 1.5) return smallA();
-      return p > 0.5 && x >= 1.5 ? continuedFraction() : 1 - p;
-    }
-    const q = continuedFraction();
-    return upper === 1 ? q : 1 - q;
-  }
   if (Number.isNaN(a) || Number.isNaN(p) || Number.isNaN(lg)) return NaN;
   if (a <= 0 || p < 0 || p > 1) return NaN;
   if (p === 0) return upper === 0 ? 0 : Infinity;
@@ -176,7 +64,7 @@ function gammaincinvScalar(a: number, p: number, lg: number, upper: number): num
   let hi = Infinity;
   // g(x) = log(F(x) / t), narrowing the bracket as a side effect
   function g(x: number): number {
-    const v = Math.log(forward(a, x, lg, lowerTail ? 0 : 1)) - logT;
+    const v = Math.log(incompleteGammaScalar(a, x, lg, lowerTail ? 0 : 1)) - logT;
     if (sign * v < 0) lo = Math.max(lo, x);
     else if (sign * v > 0) hi = Math.min(hi, x);
     return v;
@@ -252,92 +140,6 @@ function gammaincinvScalar(a: number, p: number, lg: number, upper: number): num
  * 1 (upper: 0); NaN for a, b <= 0, p outside [0, 1] or NaN operands.
  */
 function betaincinvScalar(a: number, b: number, p: number, lb: number, upper: number): number {
-  // I_x(a, b): special.ts's betaincScalar
-  function forward(a: number, b: number, x: number, lb: number): number {
-    function continuedFraction(p: number, q: number, y: number): number {
-      const qab = p + q;
-      const qap = p + 1;
-      const qam = p - 1;
-      let c = 1;
-      let d = 1 - (qab * y) / qap;
-      if (Math.abs(d) < 1e-300) d = 1e-300;
-      d = 1 / d;
-      let h = d;
-      for (let m = 1; m < 10000; m++) {
-        const m2 = 2 * m;
-        let aa = (m * (q - m) * y) / ((qam + m2) * (p + m2));
-        d = 1 + aa * d;
-        if (Math.abs(d) < 1e-300) d = 1e-300;
-        c = 1 + aa / c;
-        if (Math.abs(c) < 1e-300) c = 1e-300;
-        d = 1 / d;
-        h *= d * c;
-        aa = (-(p + m) * (qab + m) * y) / ((p + m2) * (qap + m2));
-        d = 1 + aa * d;
-        if (Math.abs(d) < 1e-300) d = 1e-300;
-        c = 1 + aa / c;
-        if (Math.abs(c) < 1e-300) c = 1e-300;
-        d = 1 / d;
-        const del = d * c;
-        h *= del;
-        if (Math.abs(del - 1) < 1e-16) break;
-      }
-      return h;
-    }
-    if (Number.isNaN(a) || Number.isNaN(b) || Number.isNaN(x)) return NaN;
-    if (a <= 0 || b <= 0 || x < 0 || x > 1) return NaN;
-    if (x === 0 || x === 1) return x;
-    // e - log1p(e) (>= 0), by its series for |e| < 1/2; beyond, from log(ratio), ratio = 1 + e
-    function excess(e: number, ratio: number): number {
-      if (Math.abs(e) >= 0.5) return e - Math.log(ratio);
-      let power = e;
-      let sum = 0;
-      for (let k = 2; k < 70; k++) {
-        power *= -e;
-        const term = power / k;
-        sum += term;
-        if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
-      }
-      return -sum;
-    }
-    // Stirling's correction log Gamma(z) - ((z - 1/2) log z - z + log sqrt(2 pi)), z >= 10
-    function stirling(z: number): number {
-      const r = 1 / z;
-      const r2 = r * r;
-      return (
-        r *
-        (1 / 12 +
-          r2 *
-            (-1 / 360 +
-              r2 *
-                (1 / 1260 +
-                  r2 *
-                    (-1 / 1680 +
-                      r2 *
-                        (1 / 1188 +
-                          r2 * (-691 / 360360 + r2 * (1 / 156 + (r2 * -3617) / 122400)))))))
-      );
-    }
-    // The prefactor x^a (1 - x)^b / B(a, b). For a, b >= 10, with x = x0 (1 + e1),
-    // 1 - x = y0 (1 + e2), x0 = a / (a + b), y0 = b / (a + b) (so a e1 + b e2 = 0)
-    // and Stirling's formula for the three gammas, it is
-    // sqrt(a b / (2 pi (a + b))) exp(-a (e1 - log1p e1) - b (e2 - log1p e2) + s(a + b) - s(a) - s(b)):
-    // the large logarithms cancel analytically instead of in rounded sums.
-    function prefactor(): number {
-      if (a < 10 || b < 10) return Math.exp(a * Math.log(x) + b * Math.log1p(-x) - lb);
-      const n = a + b;
-      const r1 = (x * n) / a;
-      const r2 = ((1 - x) * n) / b;
-      const e1 = (x * n - a) / a;
-      const e2 = ((1 - x) * n - b) / b;
-      const exponent =
-        -a * excess(e1, r1) - b * excess(e2, r2) + stirling(n) - stirling(a) - stirling(b);
-      return Math.sqrt((a * b) / (2 * Math.PI * n)) * Math.exp(exponent);
-    }
-    const front = prefactor();
-    if (x < (a + 1) / (a + b + 2)) return (front * continuedFraction(a, b, x)) / a;
-    return 1 - (front * continuedFraction(b, a, 1 - x)) / b;
-  }
   if (Number.isNaN(a) || Number.isNaN(b) || Number.isNaN(p) || Number.isNaN(lb)) return NaN;
   if (a <= 0 || b <= 0 || p < 0 || p > 1) return NaN;
   if (p === 0 || p === 1) return upper === 0 ? p : 1 - p;
@@ -353,11 +155,11 @@ function betaincinvScalar(a: number, b: number, p: number, lb: number, upper: nu
     // rounds x's low digits away) unless that cancels (I_x > 3/4), then I_(1-x)(b, a)
     // anyway (x is then known to an absolute, not relative, ulp)
     let f: number;
-    if (lowerTail) f = forward(a, b, x, lb);
-    else if (x >= 0.5) f = forward(b, a, 1 - x, lb);
+    if (lowerTail) f = betaincScalar(a, b, x, lb);
+    else if (x >= 0.5) f = betaincScalar(b, a, 1 - x, lb);
     else {
-      const lower = forward(a, b, x, lb);
-      f = lower <= 0.75 ? 1 - lower : forward(b, a, 1 - x, lb);
+      const lower = betaincScalar(a, b, x, lb);
+      f = lower <= 0.75 ? 1 - lower : betaincScalar(b, a, 1 - x, lb);
     }
     const v = Math.log(f) - logT;
     // F increases with x in the lower tail, decreases in the upper
@@ -472,6 +274,7 @@ export const incompleteGammaInv = incompletePrimitive(
     const signOf = sub(fullLike(a!, 1), mul(upper!, fullLike(a!, 2))); // 1 for P, -1 for Q
     return div(signOf, gammaDensity(a!, x, lg!));
   },
+  { standalone: false },
 );
 
 /**
@@ -494,4 +297,5 @@ export const incompleteBetaInv = incompletePrimitive(
     const signOf = sub(one, mul(upper!, fullLike(x, 2))); // 1 for I, -1 for 1 - I
     return div(signOf, exp(sub(add(left, right), lb!)));
   },
+  { standalone: false },
 );

@@ -24,7 +24,7 @@
 import type { Array } from "../core/array.js";
 import { ConcreteArray } from "../core/array.js";
 import { DTypeError, InvalidArgumentError } from "../core/errors.js";
-import { definePrimitive, type PrimitiveDef } from "../core/primitive.js";
+import { type ElementwiseRule, definePrimitive, type PrimitiveDef } from "../core/primitive.js";
 import { bind } from "../core/trace.js";
 import { allocate, isFloat } from "../core/dtype.js";
 import { fullLike, sameShapeDtype } from "./operands.js";
@@ -841,9 +841,9 @@ export function incompletePrimitive(
   xIndex: number,
   params: string,
   dOut: (args: readonly Array[], out: Array) => Array,
-  wgsl?: (args: readonly string[]) => string,
+  extras: Pick<ElementwiseRule, "wgsl" | "standalone"> = {},
 ) {
-  const rule = wgsl === undefined ? { scalar } : { scalar, wgsl };
+  const rule: ElementwiseRule = { scalar, ...extras };
   const prim: PrimitiveDef<Record<string, never>> = definePrimitive<Record<string, never>>({
     name,
     linear: false,
@@ -887,7 +887,7 @@ export function incompletePrimitive(
  * takes the continued fraction (no cancellation; below 1.5 the fraction needs
  * hundreds of steps and its rounding errors exceed the cancellation's).
  */
-function incompleteGammaScalar(a: number, x: number, lg: number, upper: number): number {
+export function incompleteGammaScalar(a: number, x: number, lg: number, upper: number): number {
   if (Number.isNaN(a) || Number.isNaN(x)) return NaN;
   if (a <= 0 || x < 0) return NaN;
   if (x === 0) return upper;
@@ -1021,7 +1021,7 @@ export const incompleteGamma = incompletePrimitive(
   1,
   "a",
   gammaDerivative,
-  wgslCall("incompleteGammaF32"),
+  { wgsl: wgslCall("incompleteGammaF32") },
 );
 
 /**
@@ -1032,7 +1032,7 @@ export const incompleteGamma = incompletePrimitive(
  * fraction of Numerical Recipes' betacf (Lentz); otherwise 1 - prefactor
  * cf(b, a, 1 - x) / b by the symmetry I_x(a, b) = 1 - I_(1-x)(b, a).
  */
-function betaincScalar(a: number, b: number, x: number, lb: number): number {
+export function betaincScalar(a: number, b: number, x: number, lb: number): number {
   function continuedFraction(p: number, q: number, y: number): number {
     const qab = p + q;
     const qap = p + 1;
@@ -1135,7 +1135,7 @@ export const incompleteBeta = incompletePrimitive(
   2,
   "a and b",
   betaDerivative,
-  wgslCall("incompleteBetaF32"),
+  { wgsl: wgslCall("incompleteBetaF32") },
 );
 
 // --------------------------------------------------------------- bessel --
