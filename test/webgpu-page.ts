@@ -332,6 +332,16 @@ export interface CaseResult {
   error: string | null;
 }
 
+/** A result with its reference values and nothing computed on webgpu yet. */
+function pendingResult(
+  name: string,
+  x: number[],
+  n: number[] | null,
+  ref: number[],
+): SpecialResult {
+  return { name, x, n, ref, gpu: null, jit: null, jitDispatches: -1, error: null };
+}
+
 /** One registry entry evaluated on js and on webgpu: its value, and its VJP where differentiable. */
 export interface ConformanceResult {
   name: string;
@@ -617,16 +627,7 @@ async function specialGrids(): Promise<SpecialResult[]> {
       others.map((values) => np.array(values, { dtype }));
     const ref = Array.from(f(np.array(xs, { dtype: "float64" }), operands("float64")).data());
     await setBackend("webgpu");
-    const result: SpecialResult = {
-      name,
-      x: xs,
-      n: others[0] ?? null,
-      ref,
-      gpu: null,
-      jit: null,
-      jitDispatches: -1,
-      error: null,
-    };
+    const result = pendingResult(name, xs, others[0] ?? null, ref);
     try {
       const v = np.array(xs, { dtype: "float32" });
       const ms = operands("float32");
@@ -669,16 +670,7 @@ async function specialGrads(): Promise<SpecialResult[]> {
     setBackend("js");
     const ref = Array.from(g(np.array(xs, { dtype: "float64" })).data());
     await setBackend("webgpu");
-    const result: SpecialResult = {
-      name,
-      x: xs,
-      n: null,
-      ref,
-      gpu: null,
-      jit: null,
-      jitDispatches: -1,
-      error: null,
-    };
+    const result = pendingResult(name, xs, null, ref);
     try {
       const v = np.array(xs, { dtype: "float32" });
       result.gpu = Array.from(await g(v).dataAsync());
