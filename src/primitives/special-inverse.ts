@@ -22,11 +22,10 @@
  * as x -> inf; I_x(a, b) ~ x^a / (a B(a, b)) as x -> 0 and the mirror image
  * at 1) and a normal approximation (Wilson-Hilferty's cube-root
  * transformation for the gamma, the Abramowitz-Stegun 26.5.22 form for the
- * beta) with the normal quantile from the rational approximation
- * Abramowitz-Stegun 26.2.23 (error below 5e-4, enough for a start).
+ * beta) with the normal quantile special.ts's ndtriScalar.
  *
  * Each scalar calls its forward kernel (special.ts's incompleteGammaScalar,
- * betaincScalar), so it is not self-contained: its rule says
+ * betaincScalar) and ndtriScalar, so it is not self-contained: its rule says
  * `standalone: false`, compiled code calls it as a function as usual, and
  * emitSource refuses programs that use it. The operands are those of the
  * forward primitives with
@@ -39,7 +38,12 @@
 import type { Array } from "../core/array.js";
 import { fullLike } from "./operands.js";
 import { add, div, eq, exp, log, log1p, mul, neg, select, sub } from "./elementwise.js";
-import { betaincScalar, incompleteGammaScalar, incompletePrimitive } from "./special.js";
+import {
+  betaincScalar,
+  incompleteGammaScalar,
+  incompletePrimitive,
+  ndtriScalar,
+} from "./special.js";
 
 /**
  * The x >= 0 with P(a, x) = p (upper = 0) or Q(a, x) = p (upper = 1), given
@@ -69,12 +73,7 @@ function gammaincinvScalar(a: number, p: number, lg: number, upper: number): num
     else if (sign * v > 0) hi = Math.min(hi, x);
     return v;
   }
-  // normal quantile of the upper tail t (Abramowitz-Stegun 26.2.23, |error| < 4.5e-4)
-  const w = Math.sqrt(-2 * logT);
-  const zUpper =
-    w -
-    (2.515517 + w * (0.802853 + w * 0.010328)) /
-      (1 + w * (1.432788 + w * (0.189269 + w * 0.001308)));
+  const zUpper = -ndtriScalar(t); // the normal quantile of the upper tail t
   const guesses: number[] = [];
   // Wilson-Hilferty: (X / a)^(1/3) is nearly normal with mean 1 - 1/(9a), variance 1/(9a)
   const c = 1 / (9 * a);
@@ -175,11 +174,7 @@ function betaincinvScalar(a: number, b: number, p: number, lb: number, upper: nu
   guesses.push(-Math.expm1((logQ + Math.log(b) + lb) / b));
   // normal approximation (Abramowitz-Stegun 26.5.22), for a, b > 1
   if (a > 1 && b > 1) {
-    const w = Math.sqrt(-2 * logT);
-    const zUpper =
-      w -
-      (2.515517 + w * (0.802853 + w * 0.010328)) /
-        (1 + w * (1.432788 + w * (0.189269 + w * 0.001308)));
+    const zUpper = -ndtriScalar(t); // the normal quantile of the upper tail t
     const y = lowerTail ? zUpper : -zUpper; // the quantile of 1 - p
     const lambda = (y * y - 3) / 6;
     const h = 2 / (1 / (2 * a - 1) + 1 / (2 * b - 1));

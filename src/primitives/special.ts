@@ -484,7 +484,7 @@ export const logNdtr = unary(
  * erfinv (Newton on log erfc), so deep tails such as p = 1e-300 keep full
  * relative accuracy.
  */
-function ndtriScalar(p: number): number {
+export function ndtriScalar(p: number): number {
   function erfSmall(a: number): number {
     const a2 = a * a;
     let term = a;
