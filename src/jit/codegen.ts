@@ -289,6 +289,20 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     return kernels.length - 1;
   };
 
+  // A matrix product read only by one later group of its chunk is handed to
+  // that group: the Wasm lowering may compute it in place (wasmLowering.ts).
+  const productOfGroup = new Map<number, number>();
+  units.forEach((u, k) => {
+    if (u.kind !== "kernel" || eqns[u.eqn]!.prim.name !== "matmul") return;
+    const v = eqns[u.eqn]!.out;
+    const readers = new Set((users.get(v) ?? []).map((i) => unitOf[i]!));
+    const [g] = readers;
+    if (outputs.has(v) || readers.size !== 1 || g === undefined || g <= k) return;
+    if (units[g]!.kind === "group" && chunkOfUnit[g] === chunkOfUnit[k])
+      productOfGroup.set(g, u.eqn);
+  });
+  const deferred = new Set(productOfGroup.values());
+
   // Code of each chunk.
   const chunkBodies: string[][] = globalThis.Array.from({ length: numChunks }, () => []);
   const chunkLoads: Set<Var>[] = globalThis.Array.from({ length: numChunks }, () => new Set());
@@ -317,24 +331,30 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
       const e = eqns[u.eqn]!;
       out.push(emitBroadcast(e, ref(e.inputs[0]!, c), name(e.out), u.eqn) + store(e.out));
     } else if (u.kind === "kernel") {
-      const e = eqns[u.eqn]!;
-      const kIdx = kernelFor(e);
-      const call = `K[${kIdx}](${e.inputs.map((v) => ref(v, c)).join(", ")})`;
-      if (e.outs === undefined) {
-        out.push(`  const ${name(e.out)} = ${call};\n${store(e.out)}`);
-      } else {
-        const list = `r${u.eqn}`;
-        let code = `  const ${list} = ${call};\n`;
-        e.outs.forEach((v, j) => (code += `  const ${name(v)} = ${list}[${j}];\n${store(v)}`));
-        out.push(code);
-      }
+      // a deferred product is emitted with the group that reads it
+      if (!deferred.has(u.eqn)) out.push(emitKernel(u.eqn, c));
     } else {
-      out.push(emitGroup(u, c));
+      out.push(emitGroup(u, c, productOfGroup.get(k)));
     }
   });
 
-  /** A fused loop over the group's shape. */
-  function emitGroup(u: Extract<Unit, { kind: "group" }>, c: number): string {
+  /** A call of equation i's kernel. */
+  function emitKernel(i: number, c: number): string {
+    const e = eqns[i]!;
+    const kIdx = kernelFor(e);
+    const call = `K[${kIdx}](${e.inputs.map((v) => ref(v, c)).join(", ")})`;
+    if (e.outs === undefined) return `  const ${name(e.out)} = ${call};\n${store(e.out)}`;
+    const list = `r${i}`;
+    let code = `  const ${list} = ${call};\n`;
+    e.outs.forEach((v, j) => (code += `  const ${name(v)} = ${list}[${j}];\n${store(v)}`));
+    return code;
+  }
+
+  /**
+   * A fused loop over the group's shape, after the call of `product` (a
+   * deferred matrix product it reads) unless the Wasm kernel computes it.
+   */
+  function emitGroup(u: Extract<Unit, { kind: "group" }>, c: number, product?: number): string {
     const n = shapeSize(u.shape);
     const inGroup = new Set(u.eqns);
     const escapes = (v: Var) => outputs.has(v) || (users.get(v) ?? []).some((j) => !inGroup.has(j));
@@ -343,11 +363,14 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
       u.eqns.map((i) => eqns[i]!),
       n,
       escapes,
+      product === undefined ? undefined : eqns[product],
     );
+    const productCode =
+      product === undefined || wasm?.fusedProduct === true ? "" : emitKernel(product, c);
     if (wasm !== null) {
       kernels.push(wasm.run);
       const g = `g${u.eqns[0]!}`;
-      let code = `  const ${g} = K[${kernels.length - 1}](${wasm.inputs.map((v) => ref(v, c)).join(", ")});\n`;
+      let code = `${productCode}  const ${g} = K[${kernels.length - 1}](${wasm.inputs.map((v) => ref(v, c)).join(", ")});\n`;
       wasm.outputs.forEach((v, j) => (code += `  const ${name(v)} = ${g}[${j}];\n${store(v)}`));
       return code;
     }
@@ -395,7 +418,7 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
         post += store(e.out);
       }
     }
-    return `${pre}  for (let i = 0; i < ${n}; i++) {\n${body}  }\n${post}`;
+    return `${productCode}${pre}  for (let i = 0; i < ${n}; i++) {\n${body}  }\n${post}`;
   }
 
   // Assemble: loads at the top of each chunk, then its body.

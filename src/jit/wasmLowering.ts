@@ -59,8 +59,11 @@ import {
   usableWorkers,
   wasmThreadCount,
 } from "../backends/wasm/threads.js";
+import { wasmBackend } from "../backends/wasm/backend.js";
+import { resultArray } from "../backends/wasm/resultArrays.js";
 import { ThreadGate } from "../backends/wasm/threadGate.js";
 import type { TypedArray } from "../core/dtype.js";
+import { shapeSize } from "../core/shape.js";
 import type { JaxprEqn, Var } from "../ir/jaxpr.js";
 
 type Value = number | TypedArray;
@@ -73,6 +76,12 @@ export interface WasmGroupKernel {
   outputs: Var[];
   /** Runs the group on the inputs' values; returns the outputs' values. */
   run: (...args: Value[]) => Value[];
+  /**
+   * Whether the group computes the matrix product passed to
+   * `lowerGroupToWasm` itself (then `inputs` starts with the product's two
+   * operands, and the product's result is no input).
+   */
+  fusedProduct: boolean;
 }
 
 let minElements = 1024;
@@ -91,6 +100,13 @@ let chunkElements = 8192;
  */
 let parallelMinWork = 1 << 21;
 
+/**
+ * Whether a group computes a matrix product it reads in place (see
+ * `lowerGroupToWasm`); off, the product is copied out and in again
+ * (benchmarks and tests compare the two).
+ */
+let fuseProducts = true;
+
 /** Chunks per thread of a split group: enough to even out threads of unequal speed. */
 const CHUNKS_PER_THREAD = 8;
 
@@ -106,14 +122,17 @@ function costPerElement(plan: Plan): number {
  * Sets the smallest group (in elements) lowered to Wasm (smaller ones stay JS
  * loops), the elements per kernel call on the calling thread (and the
  * smallest chunk of a split group), and the smallest work (elements x
- * operations) split across worker threads.
+ * operations) split across worker threads, and whether groups compute the
+ * matrix products they read in place (`fuseProducts`).
  */
 export function configureWasmJit(options: {
   minElements?: number;
   chunkElements?: number;
   parallelMinWork?: number;
+  fuseProducts?: boolean;
 }): void {
   minElements = options.minElements ?? minElements;
+  fuseProducts = options.fuseProducts ?? fuseProducts;
   parallelMinWork = options.parallelMinWork ?? parallelMinWork;
   // a whole number of 16-byte vectors of either dtype
   chunkElements = Math.max(4, Math.ceil((options.chunkElements ?? chunkElements) / 4) * 4);
@@ -742,6 +761,7 @@ export function lowerGroupToWasm(
   eqns: readonly JaxprEqn[],
   n: number,
   escapes: (v: Var) => boolean,
+  product?: JaxprEqn,
 ): WasmGroupKernel | null {
   if (getBackend() !== "wasm" || n < minElements || n === 0) return null;
   const rt = tryRuntime();
@@ -751,6 +771,10 @@ export function lowerGroupToWasm(
   const { plan, inputs, outputs } = planned;
   const compiled = compiledGroup(plan, rt);
   if (compiled === null) return null;
+  // The product's result as an input of the group: read where the product
+  // leaves it in the arena instead of being copied out and in again.
+  const fused =
+    product === undefined || !fuseProducts ? -1 : fusedProductInput(product, plan, inputs, n);
   const fn = compiled.fn;
   const f32 = plan.dtype === "float32";
   const bytes = f32 ? 4 : 8;
@@ -795,7 +819,7 @@ export function lowerGroupToWasm(
   /** Copies elements [lo, lo + count) of the array inputs into `blocks` at element `to`. */
   const copyIn = (blocks: Blocks, args: Value[], lo: number, count: number, to = 0): void =>
     plan.inputs.forEach((k, j) => {
-      if (k === "s") return;
+      if (k === "s" || typeof args[j] === "number") return;
       const ptr = blocks.inPtrs[j]! + to * (k === "b" ? 1 : bytes);
       view(ptr, count, k === "b").set((args[j] as TypedArray).subarray(lo, lo + count));
     });
@@ -839,6 +863,8 @@ export function lowerGroupToWasm(
     const argv = callArgs(blocks, args, alloc(rt, scratchBytes));
     for (let start = 0; start < n; start += chunk) {
       const count = Math.min(chunk, n - start);
+      // an input already in the arena (a fused product) is read in place
+      if (fused >= 0 && typeof args[fused] === "number") argv[fused] = args[fused] + start * bytes;
       copyIn(blocks, args, start, count);
       const nFull = Math.floor(count / lanes);
       argv[argv.length - 2] = nFull;
@@ -867,6 +893,8 @@ export function lowerGroupToWasm(
   ): boolean => {
     const nChunks = Math.ceil(n / chunk);
     const blocks = allocBlocks(n, nChunks);
+    // an input already in the arena (a fused product) is read in place
+    if (fused >= 0 && typeof args[fused] === "number") blocks.inPtrs[fused] = args[fused];
     const scratchPtr = alloc(rt, (workers + 1) * scratchBytes);
     const count = (c: number): number => Math.min(chunk, n - c * chunk);
     // Per chunk, then per thread for the scratch.
@@ -896,11 +924,15 @@ export function lowerGroupToWasm(
   };
 
   const gate = new ThreadGate(`jit group ${plan.dtype} x ${n}, ${plan.steps.length} steps`);
-  const run = (...args: Value[]): Value[] => {
-    resetArena(rt);
-    const results = plan.stores.map((_, j) =>
-      storeBool[j] ? new Uint8Array(n) : f32 ? new Float32Array(n) : new Float64Array(n),
-    );
+  /**
+   * Runs the group; an array input given as a number is the arena address
+   * of its elements (a fused product, computed just before: the arena is
+   * then not reset).
+   */
+  const runGroup = (args: Value[], inArena: boolean): Value[] => {
+    if (!inArena) resetArena(rt);
+    // every element of every result is written by the chunks below
+    const results = plan.stores.map((_, j) => resultArray(storeBool[j] ? "bool" : plan.dtype, n));
     const sums = new Float64Array(nSums);
     // Worker threads run only where the memory is shared, which never
     // detaches its buffer on growth: the views taken above stay valid.
@@ -928,5 +960,54 @@ export function lowerGroupToWasm(
     for (const sum of sums) values.push(f32 ? Math.fround(sum) : sum);
     return values;
   };
-  return { inputs, outputs, run };
+  if (fused < 0)
+    return { inputs, outputs, run: (...args) => runGroup(args, false), fusedProduct: false };
+  const [aVar, bVar] = product!.inputs as [Var, Var];
+  const { transposeA, transposeB } = product!.params as {
+    transposeA: boolean;
+    transposeB: boolean;
+  };
+  const [m, k] = transposeA ? [aVar.shape[1]!, aVar.shape[0]!] : [aVar.shape[0]!, aVar.shape[1]!];
+  const cols = n / m;
+  const fusedRun = (a: Value, b: Value, ...rest: Value[]): Value[] => {
+    const c = wasmBackend.matmulInArena(
+      a as TypedArray,
+      b as TypedArray,
+      m,
+      k,
+      cols,
+      plan.dtype,
+      transposeA,
+      transposeB,
+    );
+    const args = [...rest.slice(0, fused), c, ...rest.slice(fused)];
+    return runGroup(args, typeof c === "number");
+  };
+  return {
+    inputs: [aVar, bVar, ...inputs.filter((_, j) => j !== fused)],
+    outputs,
+    run: fusedRun,
+    fusedProduct: true,
+  };
+}
+
+/**
+ * The index among the group's inputs of the result of `product` (a matmul
+ * equation) when the group can read that product where the Wasm backend
+ * leaves it (two float matrices of the group's dtype, the result an array
+ * input of the group's shape), else -1.
+ */
+function fusedProductInput(
+  product: JaxprEqn,
+  plan: Plan,
+  inputs: readonly Var[],
+  n: number,
+): number {
+  if (product.prim.name !== "matmul") return -1;
+  const [a, b] = product.inputs;
+  const out = product.out;
+  const j = inputs.indexOf(out);
+  if (j < 0 || plan.inputs[j] !== "a" || a === undefined || b === undefined) return -1;
+  const matrices = [a, b, out].every((v) => v.shape.length === 2 && v.dtype === plan.dtype);
+  return matrices && shapeSize(out.shape) === n ? j : -1;
 }

@@ -19,6 +19,7 @@ import { jsBackend } from "../js.js";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
 import { MATH_OPS, type MathOp } from "./mathKernels.js";
 import { MATMUL_TILE, dtypeOps } from "./matmulKernel.js";
+import { resultArray } from "./resultArrays.js";
 import { ArenaFullError, type WasmRuntime, alloc, resetArena, tryRuntime } from "./runtime.js";
 import { parallelGemm } from "./threads.js";
 
@@ -62,7 +63,7 @@ function copyIn(rt: WasmRuntime, dtype: FloatDType, x: TypedArray): number {
 
 /** Copies `count` elements at `ptr` out into a fresh array. */
 function copyOut(rt: WasmRuntime, dtype: FloatDType, ptr: number, count: number): TypedArray {
-  const out = allocate(dtype, count);
+  const out = resultArray(dtype, count);
   out.set(view(rt, dtype, ptr, count));
   return out;
 }
@@ -109,6 +110,12 @@ function storedAs(x: TypedArray, dtype: DType): boolean {
  * `out` at `outOffset`. A transposed operand (A stored [k, m], B stored
  * [n, k]) is packed straight from its stored layout by `packStrided`; the
  * panels, and so the result, are the same as for the materialised transpose.
+ *
+ * With `out` null the product is left in the arena instead (for a jit group
+ * that reads it next, see `matmulInArena`): the result is the byte address
+ * of C, whose rows are `ldc` elements apart, or, when worker threads
+ * computed some chunks elsewhere (a late worker's chunk redone in a spare
+ * block), a fresh array holding the product, copied from where its rows are.
  */
 function matmulOne(
   rt: WasmRuntime,
@@ -120,9 +127,9 @@ function matmulOne(
   n: number,
   transposeA: boolean,
   transposeB: boolean,
-  out: TypedArray,
+  out: TypedArray | null,
   outOffset: number,
-): void {
+): number | TypedArray {
   const { mr, nv } = MATMUL_TILE[dtype];
   const E = dtypeOps(dtype).bytes;
   const nr = (nv * 16) / E;
@@ -145,21 +152,37 @@ function matmulOne(
     else rt.kernels[`packB_${dtype}`]!(bRaw, bPack, k, n, nPanels);
   };
   /**
-   * Copies the rows of row panels p0..p1-1 of C out (dropping the padding),
-   * from `rows`, the address of row p0 * mr (in C, or where a thread put them).
+   * Copies the rows of row panels p0..p1-1 of C into `to` (dropping the
+   * padding), from `rows`, the address of row p0 * mr (in C, or where a
+   * thread put them).
    */
-  const copyRows = (p0: number, p1: number, rows: number): void => {
+  const copyRows = (to: TypedArray, offset: number, p0: number, p1: number, rows: number): void => {
     const [r0, r1] = [p0 * mr, Math.min(p1 * mr, m)];
     const c = view(rt, dtype, rows, (r1 - r0) * ldc);
-    if (ldc === n) out.set(c, outOffset + r0 * n);
+    if (ldc === n) to.set(c, offset + r0 * n);
     else
       for (let i = 0; i < r1 - r0; i++)
-        out.set(c.subarray(i * ldc, i * ldc + n), outOffset + (r0 + i) * n);
+        to.set(c.subarray(i * ldc, i * ldc + n), offset + (r0 + i) * n);
   };
-  // Each finished chunk of C is copied out while the other threads still compute (threads.ts).
+  // Each finished chunk of C is copied out while the other threads still
+  // compute (threads.ts); kept in the arena, the chunks are only recorded.
+  const chunks: [number, number, number][] = [];
+  let moved = false;
+  const finished =
+    out !== null
+      ? (p0: number, p1: number, rows: number): void => copyRows(out, outOffset, p0, p1, rows)
+      : (p0: number, p1: number, rows: number): void => {
+          chunks.push([p0, p1, rows]);
+          if (rows !== cPtr + p0 * mr * ldc * E) moved = true;
+        };
   const aOperand = { raw: aRaw, pack: aPack, m, transposed: transposeA, prepare: prepareA };
   const bOperand = { pack: bPack, prepare: prepareB };
-  parallelGemm(rt, dtype, aOperand, bOperand, cPtr, k, nPanels, mPanels, m * k * n, copyRows);
+  parallelGemm(rt, dtype, aOperand, bOperand, cPtr, k, nPanels, mPanels, m * k * n, finished);
+  if (out !== null || !moved) return cPtr;
+  // A late worker may still write its chunk's rows of C: copy every chunk from where it is now.
+  const result = resultArray(dtype, m * n);
+  for (const [p0, p1, rows] of chunks) copyRows(result, 0, p0, p1, rows);
+  return result;
 }
 
 /** The Wasm backend object plus its adjustable thresholds. */
@@ -168,6 +191,25 @@ export interface WasmBackend extends Backend {
   configure(options: WasmBackendOptions): void;
   /** The thresholds in force (to restore them after `configure`). */
   options(): Required<WasmBackendOptions>;
+  /**
+   * op(A) op(B) of one pair of matrices (a [m, k] or, transposed, [k, m];
+   * b likewise), left in the Wasm arena for the jit group that reads it
+   * next (jit/wasmLowering.ts): the byte address of its m x n elements, row
+   * after row, valid until the next `resetArena`. Where the product cannot
+   * stay there (n not a whole number of kernel panels, a product the
+   * backend runs in JS, a chunk redone by another thread, a full arena) the
+   * product itself, as `matmul` returns it.
+   */
+  matmulInArena(
+    a: TypedArray,
+    b: TypedArray,
+    m: number,
+    k: number,
+    n: number,
+    dtype: DType,
+    transposeA: boolean,
+    transposeB: boolean,
+  ): number | TypedArray;
 }
 
 /** out[offset + sum_d i_d strides[d]] += x[i] over the multi-indices i of `shape`, in Wasm. */
@@ -347,7 +389,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       const rt = tryRuntime();
       if (rt === undefined)
         return jsBackend.matmul(a, b, batch, m, k, n, dtype, transposeA, transposeB);
-      const out = allocate(dtype, batch * m * n);
+      // every element is written by one of the products below
+      const out = resultArray(dtype, batch * m * n);
       for (let p = 0; p < batch; p++) {
         const ap = a.subarray(p * m * k, (p + 1) * m * k);
         const bp = b.subarray(p * k * n, (p + 1) * k * n);
@@ -355,8 +398,29 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       }
       return out;
     },
+
+    matmulInArena(a, b, m, k, n, dtype, transposeA, transposeB) {
+      const rt = tryRuntime();
+      const kept =
+        rt !== undefined &&
+        m * k * n >= minMatmulWork &&
+        floatStorage(a, dtype) &&
+        floatStorage(b, dtype) &&
+        // C's rows are then exactly n elements apart
+        n % ((MATMUL_TILE[dtype].nv * 16) / dtypeOps(dtype).bytes) === 0;
+      if (kept) {
+        try {
+          return matmulOne(rt, dtype, a, b, m, k, n, transposeA, transposeB, null, 0);
+        } catch (e) {
+          if (!(e instanceof ArenaFullError)) throw e;
+        }
+      }
+      return guarded.matmul(a, b, 1, m, k, n, dtype, transposeA, transposeB);
+    },
   };
-  return withArenaFallback(backend);
+  // matmulInArena's fallback is the guarded matmul (JS where the arena is full)
+  const guarded = withArenaFallback(backend);
+  return guarded;
 }
 
 /**

@@ -227,12 +227,39 @@ export function addMatmulKernels(
     const kk = c.local(I32);
     const r = c.local(I32);
     const i = c.local(I32);
+    const srcP = c.local(I32);
+    const kStrideBytes = c.local(I32);
+    c.get(kStride).i32(E).op(Op.i32_mul).set(kStrideBytes);
     // dst += p0 * width * k * E
     c.get(dst).get(p0).get(width).op(Op.i32_mul).get(k).op(Op.i32_mul);
     c.i32(E).op(Op.i32_mul).op(Op.i32_add).set(dst);
     c.get(p0).set(p);
     c.forLoop(p, p1, 1, () => {
       c.i32(0).set(kk);
+      // A whole A panel read along its rows (A^T stored [k, m]: rowStride 1):
+      // its MR values at each kk are adjacent, copied as whole vectors.
+      c.get(width).i32(mr).op(Op.i32_eq);
+      c.get(rowStride).i32(1).op(Op.i32_eq).op(Op.i32_and);
+      c.get(p).i32(1).op(Op.i32_add).get(width).op(Op.i32_mul).get(rows).op(Op.i32_le_s);
+      c.op(Op.i32_and).if();
+      // srcP = src + p * mr * E
+      c.get(src)
+        .get(p)
+        .i32(mr * E)
+        .op(Op.i32_mul)
+        .op(Op.i32_add)
+        .set(srcP);
+      c.forLoop(kk, k, 1, () => {
+        for (let v = 0; v < (mr * E) / 16; v++) {
+          c.get(dst)
+            .get(srcP)
+            .simdMem(Simd.v128_load, 0, v * 16);
+          c.simdMem(Simd.v128_store, 0, v * 16);
+        }
+        c.inc(srcP, { local: kStrideBytes });
+        c.inc(dst, mr * E);
+      });
+      c.else();
       c.forLoop(kk, k, 1, () => {
         c.i32(0).set(r);
         c.forLoop(r, width, 1, () => {
@@ -254,6 +281,7 @@ export function addMatmulKernels(
           c.inc(dst, E);
         });
       });
+      c.end();
     });
   });
 
