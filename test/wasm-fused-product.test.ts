@@ -7,10 +7,9 @@
  * which the other tests check against the JS backend, and within rounding of
  * a plain float64 loop; for every operand layout, both float dtypes, products
  * the backend keeps in JS or cannot keep in place, on worker threads, and
- * with a worker stalled in the middle of a chunk. Also the result arrays
- * that skip the zero fill (backends/wasm/resultArrays.ts).
+ * with a worker stalled in the middle of a chunk.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasSimd } from "../src/backends/wasm/emitter.js";
 import {
   getRuntime,
@@ -18,7 +17,6 @@ import {
   startWasmThreads,
   stopWasmThreads,
 } from "../src/backends/wasm/index.js";
-import { resultArray, setUnzeroedResults } from "../src/backends/wasm/resultArrays.js";
 import {
   holdWasmWorkers,
   setGemmChunkPanels,
@@ -239,34 +237,5 @@ describe.skipIf(!hasSimd())("jit: a fused product split across worker threads", 
     expect(stalls).toBe(1);
     // and the call after it, with the late worker done
     expect(run(f, [a, b, z], true)).toEqual(one);
-  });
-});
-
-describe("result arrays without the zero fill", () => {
-  afterEach(() => setUnzeroedResults(true));
-
-  it("have their own buffer of exactly their size, of the dtype asked for", () => {
-    for (const on of [true, false]) {
-      setUnzeroedResults(on);
-      for (const [dtype, count, ctor] of [
-        ["float32", 100_000, Float32Array],
-        ["float64", 50_000, Float64Array],
-        ["bool", 70_000, Uint8Array],
-        ["float32", 10, Float32Array],
-      ] as const) {
-        const x = resultArray(dtype, count);
-        expect(x).toBeInstanceOf(ctor);
-        expect(x.length).toBe(count);
-        expect(x.byteOffset).toBe(0);
-        expect(x.buffer.byteLength).toBe(x.byteLength);
-      }
-    }
-  });
-
-  it("switched off, they are zero-filled", () => {
-    setUnzeroedResults(false);
-    // fill and drop a few large buffers first, so that stale bytes would show
-    for (let i = 0; i < 4; i++) resultArray("float64", 1 << 16).fill(7);
-    expect(resultArray("float64", 1 << 16).every((v) => v === 0)).toBe(true);
   });
 });

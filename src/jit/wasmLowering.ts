@@ -60,7 +60,6 @@ import {
   wasmThreadCount,
 } from "../backends/wasm/threads.js";
 import { wasmBackend } from "../backends/wasm/backend.js";
-import { resultArray } from "../backends/wasm/resultArrays.js";
 import { ThreadGate } from "../backends/wasm/threadGate.js";
 import type { TypedArray } from "../core/dtype.js";
 import { shapeSize } from "../core/shape.js";
@@ -931,8 +930,9 @@ export function lowerGroupToWasm(
    */
   const runGroup = (args: Value[], inArena: boolean): Value[] => {
     if (!inArena) resetArena(rt);
-    // every element of every result is written by the chunks below
-    const results = plan.stores.map((_, j) => resultArray(storeBool[j] ? "bool" : plan.dtype, n));
+    const results = plan.stores.map((_, j) =>
+      storeBool[j] ? new Uint8Array(n) : f32 ? new Float32Array(n) : new Float64Array(n),
+    );
     const sums = new Float64Array(nSums);
     // Worker threads run only where the memory is shared, which never
     // detaches its buffer on growth: the views taken above stay valid.

@@ -19,7 +19,6 @@ import { jsBackend } from "../js.js";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
 import { MATH_OPS, type MathOp } from "./mathKernels.js";
 import { MATMUL_TILE, dtypeOps } from "./matmulKernel.js";
-import { resultArray } from "./resultArrays.js";
 import { ArenaFullError, type WasmRuntime, alloc, resetArena, tryRuntime } from "./runtime.js";
 import { parallelGemm } from "./threads.js";
 
@@ -63,7 +62,7 @@ function copyIn(rt: WasmRuntime, dtype: FloatDType, x: TypedArray): number {
 
 /** Copies `count` elements at `ptr` out into a fresh array. */
 function copyOut(rt: WasmRuntime, dtype: FloatDType, ptr: number, count: number): TypedArray {
-  const out = resultArray(dtype, count);
+  const out = allocate(dtype, count);
   out.set(view(rt, dtype, ptr, count));
   return out;
 }
@@ -180,7 +179,7 @@ function matmulOne(
   parallelGemm(rt, dtype, aOperand, bOperand, cPtr, k, nPanels, mPanels, m * k * n, finished);
   if (out !== null || !moved) return cPtr;
   // A late worker may still write its chunk's rows of C: copy every chunk from where it is now.
-  const result = resultArray(dtype, m * n);
+  const result = allocate(dtype, m * n);
   for (const [p0, p1, rows] of chunks) copyRows(result, 0, p0, p1, rows);
   return result;
 }
@@ -389,8 +388,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       const rt = tryRuntime();
       if (rt === undefined)
         return jsBackend.matmul(a, b, batch, m, k, n, dtype, transposeA, transposeB);
-      // every element is written by one of the products below
-      const out = resultArray(dtype, batch * m * n);
+      const out = allocate(dtype, batch * m * n);
       for (let p = 0; p < batch; p++) {
         const ap = a.subarray(p * m * k, (p + 1) * m * k);
         const bp = b.subarray(p * k * n, (p + 1) * k * n);
