@@ -251,6 +251,22 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     return e === undefined ? -1 : chunkOfUnit[unitOf[e]!]!;
   };
 
+  // A matrix product read only by one later group is handed to that group:
+  // the Wasm lowering may compute it in place (wasmLowering.ts). It then
+  // counts as part of the group's unit, so that its operands are passed to
+  // the group's chunk (and its result to no other).
+  const productOfGroup = new Map<number, number>();
+  units.forEach((u, k) => {
+    if (u.kind !== "kernel" || eqns[u.eqn]!.prim.name !== "matmul") return;
+    const v = eqns[u.eqn]!.out;
+    const readers = new Set((users.get(v) ?? []).map((i) => unitOf[i]!));
+    const [g] = readers;
+    if (outputs.has(v) || readers.size !== 1 || g === undefined || g <= k) return;
+    if (units[g]!.kind === "group") productOfGroup.set(g, u.eqn);
+  });
+  const deferred = new Set(productOfGroup.values());
+  for (const [g, e] of productOfGroup) unitOf[e] = g;
+
   // Slots for values that cross chunks or are outputs.
   const scalarSlot = new Map<Var, number>();
   const objectSlot = new Map<Var, number>();
@@ -288,20 +304,6 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
     });
     return kernels.length - 1;
   };
-
-  // A matrix product read only by one later group of its chunk is handed to
-  // that group: the Wasm lowering may compute it in place (wasmLowering.ts).
-  const productOfGroup = new Map<number, number>();
-  units.forEach((u, k) => {
-    if (u.kind !== "kernel" || eqns[u.eqn]!.prim.name !== "matmul") return;
-    const v = eqns[u.eqn]!.out;
-    const readers = new Set((users.get(v) ?? []).map((i) => unitOf[i]!));
-    const [g] = readers;
-    if (outputs.has(v) || readers.size !== 1 || g === undefined || g <= k) return;
-    if (units[g]!.kind === "group" && chunkOfUnit[g] === chunkOfUnit[k])
-      productOfGroup.set(g, u.eqn);
-  });
-  const deferred = new Set(productOfGroup.values());
 
   // Code of each chunk.
   const chunkBodies: string[][] = globalThis.Array.from({ length: numChunks }, () => []);
