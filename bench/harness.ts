@@ -27,6 +27,12 @@ export interface BenchOptions {
   warmup: number;
   /** A case whose first call takes longer than this is skipped. */
   capMs: number;
+  /**
+   * Rotate the order of the cases by one each round, so that no case always
+   * runs right after the same other one (whose garbage or cache footprint
+   * it would then always pay for).
+   */
+  rotate?: boolean;
 }
 
 function median(xs: number[]): number {
@@ -66,7 +72,8 @@ export async function runInterleaved(
     for (const c of cases) if (!dropped.has(c.name)) await timed(c);
   }
   for (let r = 0; r < opts.rounds; r++) {
-    for (const c of cases) {
+    const shift = opts.rotate === true ? r % cases.length : 0;
+    for (const c of [...cases.slice(shift), ...cases.slice(0, shift)]) {
       if (dropped.has(c.name)) continue;
       const t = await timed(c);
       if (t !== null) times.get(c.name)!.push(t);
