@@ -97,7 +97,6 @@ describe("scalar tangents", () => {
                   args.map((a, i) => (active[i] ? np.multiply(a, 1.25) : np.array(xs[i]! * 1.25))),
                   {},
                 );
-              const argnums = xs.map((_, i) => i);
               const pullbackBits = (): number[] => {
                 const [, pullback] = vjp(f, ...xs.map((x) => np.array(x)));
                 return pullback(np.array(ct)).map((g) => g.item());
@@ -117,7 +116,6 @@ describe("scalar tangents", () => {
               const genericReplay = withScalarJvp(false, replayBits);
               expectSameBits(fast, generic);
               expectSameBits(fastReplay, genericReplay);
-              expect(argnums.length).toBe(xs.length);
             }
           }
         },
