@@ -10,27 +10,19 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Array as NdArray, GradientTape, grad, np, vjp } from "../src/index.js";
 import { scalarBackward } from "../src/transforms/scalarBackward.js";
-import { gradOf, numberOps, programArb, run } from "./scalarPrograms.js";
+import { gradOf, growthIn, numberOps, programArb, run, withSwitch } from "./scalarPrograms.js";
 import { numericGrad } from "./util.js";
 
 const SEED = 20261206;
 
 /** Runs `body` with the scalar pass on or off, restoring the switch. */
 function withScalarPass<T>(enabled: boolean, body: () => T): T {
-  const saved = scalarBackward.enabled;
-  scalarBackward.enabled = enabled;
-  try {
-    return body();
-  } finally {
-    scalarBackward.enabled = saved;
-  }
+  return withSwitch(scalarBackward, enabled, body);
 }
 
 /** How many backward passes `body` ran on the scalar path. */
 function scalarPassesIn(body: () => unknown): number {
-  const before = scalarBackward.passes;
-  body();
-  return scalarBackward.passes - before;
+  return growthIn(() => scalarBackward.passes, body);
 }
 
 afterEach(() => {

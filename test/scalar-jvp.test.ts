@@ -22,26 +22,18 @@ import {
 import { type Primitive, registeredPrimitives } from "../src/core/primitive.js";
 import { bind } from "../src/core/trace.js";
 import { scalarJvp } from "../src/transforms/jvp.js";
-import { gradOf, programArb } from "./scalarPrograms.js";
+import { gradOf, growthIn, programArb, withSwitch } from "./scalarPrograms.js";
 
 const SEED = 20261207;
 
 /** Runs `body` with scalar tangents on or off, restoring the switch. */
 function withScalarJvp<T>(enabled: boolean, body: () => T): T {
-  const saved = scalarJvp.enabled;
-  scalarJvp.enabled = enabled;
-  try {
-    return body();
-  } finally {
-    scalarJvp.enabled = saved;
-  }
+  return withSwitch(scalarJvp, enabled, body);
 }
 
 /** How many equations `body` recorded through `jvpScalar` rules. */
 function scalarEquationsIn(body: () => unknown): number {
-  const before = scalarJvp.equations;
-  body();
-  return scalarJvp.equations - before;
+  return growthIn(() => scalarJvp.equations, body);
 }
 
 /** Same bits, -0 and +0 apart (NaN equals NaN). */

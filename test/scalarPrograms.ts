@@ -1,7 +1,8 @@
 /**
  * Random straight-line scalar programs for the eager tape's tests
- * (scalar-backward, scalar-jvp): a fast-check arbitrary, and one runner that
- * evaluates a program on chainrule arrays or on plain numbers.
+ * (scalar-backward, scalar-jvp): a fast-check arbitrary, one runner that
+ * evaluates a program on chainrule arrays or on plain numbers, and the
+ * handling of the internal switches and counters those tests read.
  */
 import fc from "fast-check";
 import { type Array as NdArray, grad, np } from "../src/index.js";
@@ -190,4 +191,22 @@ export function gradOf(p: Program, xs: readonly number[]): number[] {
   const argnums = xs.map((_, i) => i);
   const g = grad((...args: NdArray[]) => run(p, args, arrayOps), { argnums })(...xs);
   return g.map((a) => a.item());
+}
+
+/** Runs `body` with an internal switch (`{ enabled }`) set, restoring it afterwards. */
+export function withSwitch<T>(sw: { enabled: boolean }, enabled: boolean, body: () => T): T {
+  const saved = sw.enabled;
+  sw.enabled = enabled;
+  try {
+    return body();
+  } finally {
+    sw.enabled = saved;
+  }
+}
+
+/** How much `counter()` grew while `body` ran. */
+export function growthIn(counter: () => number, body: () => unknown): number {
+  const before = counter();
+  body();
+  return counter() - before;
 }
