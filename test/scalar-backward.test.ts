@@ -10,7 +10,16 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Array as NdArray, GradientTape, grad, np, vjp } from "../src/index.js";
 import { scalarBackward } from "../src/transforms/scalarBackward.js";
-import { gradOf, growthIn, numberOps, programArb, run, withSwitch } from "./scalarPrograms.js";
+import {
+  gradOf,
+  growthIn,
+  numberOps,
+  programArb,
+  run,
+  withSwitch,
+  w1DualDerivative,
+  w1Function,
+} from "./scalarPrograms.js";
 import { numericGrad } from "./util.js";
 
 const SEED = 20261206;
@@ -72,18 +81,8 @@ describe("scalar backward pass", () => {
     // At 30 applications the derivative is about 4e-28: small, but far from
     // underflow (at 1,000, W1's benchmark size, it underflows to 0).
     const n = 30;
-    const f = (x: NdArray): NdArray => {
-      for (let i = 0; i < n; i++)
-        x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
-      return x;
-    };
-    let x = 0.3;
-    let dx = 1;
-    for (let i = 0; i < n; i++) {
-      // d/dx [sin(x) x / 2 + cos(x)] = (cos(x) x + sin(x)) / 2 - sin(x)
-      dx *= (Math.cos(x) * x + Math.sin(x)) * 0.5 - Math.sin(x);
-      x = Math.sin(x) * x * 0.5 + Math.cos(x);
-    }
+    const f = w1Function(n);
+    const dx = w1DualDerivative(0.3, n);
     expect(Math.abs(dx)).toBeGreaterThan(1e-30);
     let g = 0;
     expect(scalarPassesIn(() => (g = grad(f)(0.3).item()))).toBe(1);

@@ -22,7 +22,14 @@ import {
 import { type Primitive, registeredPrimitives } from "../src/core/primitive.js";
 import { bind } from "../src/core/trace.js";
 import { scalarJvp } from "../src/transforms/jvp.js";
-import { gradOf, growthIn, programArb, withSwitch } from "./scalarPrograms.js";
+import {
+  gradOf,
+  growthIn,
+  programArb,
+  withSwitch,
+  w1DualDerivative,
+  w1Function,
+} from "./scalarPrograms.js";
 
 const SEED = 20261207;
 
@@ -138,17 +145,8 @@ describe("scalar tangents", () => {
 
   it("take every operation of W1's loop, and give the dual-number derivative", () => {
     const n = 30;
-    const f = (x: NdArray): NdArray => {
-      for (let i = 0; i < n; i++)
-        x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
-      return x;
-    };
-    let x = 0.3;
-    let dx = 1;
-    for (let i = 0; i < n; i++) {
-      dx *= (Math.cos(x) * x + Math.sin(x)) * 0.5 - Math.sin(x);
-      x = Math.sin(x) * x * 0.5 + Math.cos(x);
-    }
+    const f = w1Function(n);
+    const dx = w1DualDerivative(0.3, n);
     let g = 0;
     // sin, two products, cos and the sum: five equations per application.
     expect(scalarEquationsIn(() => (g = grad(f)(0.3).item()))).toBe(5 * n);

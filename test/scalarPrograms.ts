@@ -210,3 +210,23 @@ export function growthIn(counter: () => number, body: () => unknown): number {
   body();
   return counter() - before;
 }
+
+/** W1's function: x -> sin(x) x / 2 + cos(x), applied n times. */
+export function w1Function(n: number): (x: NdArray) => NdArray {
+  return (x) => {
+    for (let i = 0; i < n; i++) x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
+    return x;
+  };
+}
+
+/** The derivative of `w1Function(n)` at x0 by a hand-written dual-number loop. */
+export function w1DualDerivative(x0: number, n: number): number {
+  let x = x0;
+  let dx = 1;
+  for (let i = 0; i < n; i++) {
+    // d/dx [sin(x) x / 2 + cos(x)] = (cos(x) x + sin(x)) / 2 - sin(x)
+    dx *= (Math.cos(x) * x + Math.sin(x)) * 0.5 - Math.sin(x);
+    x = Math.sin(x) * x * 0.5 + Math.cos(x);
+  }
+  return dx;
+}
