@@ -74,6 +74,15 @@ export function binary(
   a: ArrayLike,
   b: ArrayLike,
 ): Array {
+  // Two arrays of one dtype and shape go straight through (the common case
+  // in eager scalar code, where the pair below is a tenth of the allocation).
+  if (
+    a instanceof Array &&
+    b instanceof Array &&
+    a.dtype === b.dtype &&
+    shapesEqual(a.shape, b.shape)
+  )
+    return op(a, b);
   const [x, y] = promotePair(a, b, fn);
   if (shapesEqual(x.shape, y.shape)) return op(x, y);
   const [bx, by] = broadcastAll(fn, [x, y]);
