@@ -16,6 +16,7 @@ import { type DType, type TypedArray, allocate } from "../../core/dtype.js";
 import type { Backend } from "../backend.js";
 import type { VectorOp } from "../../core/primitive.js";
 import { jsBackend } from "../js.js";
+import { PAIRWISE_BLOCK } from "../pairwiseSum.js";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./elementwiseKernel.js";
 import { MATH_OPS, type MathOp } from "./mathKernels.js";
 import { MATMUL_TILE, dtypeOps } from "./matmulKernel.js";
@@ -229,6 +230,50 @@ function scatterAdd(
   copyBytesOut(rt, dst, out);
 }
 
+/**
+ * The sum of x (float, `shape`) over its first `nAxes` axes, bit for bit as
+ * the JS reference computes it (backends/js.ts, `pairwiseRowSum`): x viewed
+ * as [rows, width], the column sums of each block of PAIRWISE_BLOCK rows in
+ * float64 (a Wasm kernel, sumKernel.ts), the blocks combined by the same
+ * pairwise tree, and each sum rounded to the dtype once.
+ */
+function leadingAxesSum(
+  rt: WasmRuntime,
+  x: TypedArray,
+  shape: readonly number[],
+  nAxes: number,
+  dtype: FloatDType,
+): TypedArray {
+  const rows = shape.slice(0, nAxes).reduce((p, q) => p * q, 1);
+  const width = shape.slice(nAxes).reduce((p, q) => p * q, 1);
+  const out = allocate(dtype, width);
+  if (rows === 0 || width === 0) return out;
+  const E = x.BYTES_PER_ELEMENT;
+  resetArena(rt);
+  const src = copyIn(rt, dtype, x);
+  const blocks = Math.ceil(rows / PAIRWISE_BLOCK);
+  const acc = alloc(rt, blocks * width * 8);
+  for (let b = 0; b < blocks; b++) {
+    const count = Math.min(PAIRWISE_BLOCK, rows - b * PAIRWISE_BLOCK);
+    const from = src + b * PAIRWISE_BLOCK * width * E;
+    rt.kernels[`colSum_${dtype}`]!(from, acc + b * width * 8, count, width);
+  }
+  const sums = new Float64Array(rt.memory.buffer, acc, blocks * width);
+  /** Combines the blocks of rows first..first+count-1 as the reference's tree; returns the block holding their sum. */
+  const combine = (first: number, count: number): number => {
+    if (count <= PAIRWISE_BLOCK) return first / PAIRWISE_BLOCK;
+    const half = Math.ceil(count / 2 / PAIRWISE_BLOCK) * PAIRWISE_BLOCK;
+    const lo = combine(first, half);
+    const hi = combine(first + half, count - half);
+    for (let o = 0; o < width; o++) sums[lo * width + o]! += sums[hi * width + o]!;
+    return lo;
+  };
+  const total = combine(0, rows);
+  // storing into out rounds each float64 sum to the dtype once
+  out.set(sums.subarray(total * width, (total + 1) * width));
+  return out;
+}
+
 /** Creates a Wasm backend (the kernel module is compiled on first use). */
 export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
   let minElements = options.minElements ?? 2048;
@@ -345,6 +390,13 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     },
 
     reduce(op, x, shape, axes, dtype) {
+      // A float sum over the leading axes (not all of them) in Wasm, as the
+      // JS reference sums it (see leadingAxesSum).
+      const leading = axes.length < shape.length && axes.every((a) => a < axes.length);
+      if (op === "sum" && leading && x.length >= minElements && floatStorage(x, dtype)) {
+        const rt = tryRuntime();
+        if (rt !== undefined) return leadingAxesSum(rt, x, shape, axes.length, dtype);
+      }
       if (
         op !== "sum" ||
         x.length < minElements ||

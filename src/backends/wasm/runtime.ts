@@ -14,6 +14,7 @@ import { addElementwiseKernels } from "./elementwiseKernel.js";
 import { MATMUL_TILE, addMatmulKernels } from "./matmulKernel.js";
 import { addMathKernels, importMathFunctions, mathImportObject } from "./mathKernels.js";
 import { addStridedKernels } from "./stridedKernel.js";
+import { addSumKernels } from "./sumKernel.js";
 
 /** Bytes reserved at address 0 for thread control words. */
 export const CONTROL_BYTES = 256;
@@ -56,6 +57,7 @@ export function buildKernelModule(shared: boolean, relaxed: boolean): Uint8Array
     addMatmulKernels(mb, dtype, MATMUL_TILE[dtype], relaxed);
     addElementwiseKernels(mb, dtype);
     addMathKernels(mb, dtype, mathImports);
+    addSumKernels(mb, dtype);
   }
   addStridedKernels(mb);
   return mb.finish();
