@@ -49,9 +49,28 @@ describe("ThreadGate", () => {
     const near = new ThreadGate();
     const nearChoices = drive(near, 5 + 128, (threads) => (threads ? 5 : 6.5)).slice(5);
     expect(count(nearChoices, false)).toBe(128 / 16);
+    // large: every 16 calls until one thread has 5 times (3 retries after its
+    // first 2), then every 64: at calls 16, 32, 48 and 112 of the 128
     const far = new ThreadGate();
     const farChoices = drive(far, 5 + 128, (threads) => (threads ? 5 : 10)).slice(5);
-    expect(count(farChoices, false)).toBe(128 / 64);
+    expect(count(farChoices, false)).toBe(4);
+    const later = drive(far, 256, (threads) => (threads ? 5 : 10));
+    expect(count(later, false)).toBe(256 / 64);
+  });
+
+  it("two inflated times of the faster choice do not keep it off for 64 calls", () => {
+    // one thread really takes 1.5 against 2.1 threaded (a busy core), but its
+    // first two calls were descheduled (4.8): the gap looks large on two times
+    const gate = new ThreadGate();
+    let oneThreadCalls = 0;
+    const choices = drive(gate, 60, (threads) =>
+      threads ? 2.1 : oneThreadCalls++ < 2 ? 4.8 : 1.5,
+    );
+    // retried within 16 calls of settling, the retry beats the threads and is repeated
+    const firstRetry = choices.indexOf(false, 5);
+    expect(firstRetry).toBeGreaterThan(5);
+    expect(firstRetry).toBeLessThanOrEqual(5 + 16);
+    expect(count(choices.slice(firstRetry + 3), true)).toBeLessThanOrEqual(3);
   });
 
   it("keeps one thread when the threads are fast only now and then (a best-of-few would not)", () => {

@@ -16,8 +16,12 @@
  * first threaded call (not recorded: workers compile the kernel then) it
  * alternates until each choice has SETTLE times, then runs the one with the
  * lower estimate. The other is tried again every EXPLORE_EVERY calls (every
- * EXPLORE_EVERY_FAR calls when it is FAR_RATIO times slower or more, so
- * that a large gap costs few slow calls); a try that beats the preferred
+ * EXPLORE_EVERY_FAR calls when it is FAR_RATIO times slower or more on a
+ * full window of RECENT times, so that a large gap costs few slow calls; on
+ * fewer, the gap may be two unlucky calls: with a core busy, two one-thread
+ * calls of W2's product once took 4.8 ms instead of 1.5, and at one retry
+ * in 64 calls the product ran threaded, at 2.1 ms, for the whole
+ * benchmark); a try that beats the preferred
  * choice's estimate is repeated at once until the estimates swap or a try
  * does not beat it, so a change of load is followed within a few calls in
  * both directions.
@@ -107,7 +111,10 @@ export class ThreadGate {
     const ratio = preferThreads
       ? estimate(one) / estimate(threads)
       : estimate(threads) / estimate(one);
-    const every = ratio >= FAR_RATIO ? EXPLORE_EVERY_FAR : EXPLORE_EVERY;
+    // A choice judged far slower on fewer than RECENT times (two calls that a
+    // descheduled caller or a pause inflated) is retried at the near rate.
+    const otherTimes = this.times[preferThreads ? 0 : 1].length;
+    const every = ratio >= FAR_RATIO && otherTimes >= RECENT ? EXPLORE_EVERY_FAR : EXPLORE_EVERY;
     if (++this.sinceExplore >= every) {
       this.sinceExplore = 0;
       return !preferThreads;
