@@ -35,10 +35,27 @@ import { type Array, ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import type { MultiPrimitive, Primitive, SimplifyQuery } from "../core/primitive.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
-import { Jaxpr, type JaxprEqn, type MultiEqn, type SingleEqn, Var, VarMap } from "./jaxpr.js";
+import { outsideDynamicTrace } from "../core/trace.js";
+import {
+  Jaxpr,
+  type JaxprEqn,
+  type MultiEqn,
+  type SingleEqn,
+  type TraceOptimizer,
+  Var,
+  VarMap,
+} from "./jaxpr.js";
 
 /** Constants up to this many elements are produced by folding. */
 const FOLD_LIMIT = 1 << 16;
+
+/**
+ * Runs a primitive's impl for folding: on host kernels, as eager code even
+ * in the middle of jit's trace (see EquationOptimizer).
+ */
+function evaluate<T>(impl: () => T): T {
+  return outsideDynamicTrace(() => withHostKernels(impl));
+}
 
 /** Whether every element of c is `value`, bit for bit (+0 and -0 differ, NaN matches NaN). */
 function allEqual(c: ConcreteArray, value: number): boolean {
@@ -71,71 +88,18 @@ export interface PassStats {
 /** Runs folding, simplification and CSE in one sweep, then DCE. */
 export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   let nextId = maxVarId(jaxpr) + 1;
-
-  const constVars: Var[] = [...jaxpr.constVars];
-  const consts: Array[] = [...jaxpr.consts];
+  const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
   // ids of new constants follow nextId: room for some
   const idSpan = nextId + 1024;
-  const known = new VarMap<ConcreteArray>(idSpan);
-  jaxpr.constVars.forEach((v, i) => {
-    const c = jaxpr.consts[i];
-    // Device arrays (webgpu) are not read here: folding and the simplifier's
-    // value checks work on host values only.
-    if (c instanceof ConcreteArray && c.onHost) known.set(v, c);
-  });
-  const newConst = (value: ConcreteArray): Var => {
-    const v = new Var(nextId++, value.shape, value.dtype);
-    constVars.push(v);
-    consts.push(value);
-    known.set(v, value);
-    return v;
-  };
-
-  /** Variables known to hold one value everywhere (constants, broadcasts of scalars). */
-  const uniform = new VarMap<number>(idSpan);
-  const uniformOf = (v: Var | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const u = uniform.get(v);
-    if (u !== undefined) return u;
-    const c = known.get(v);
-    if (c === undefined) return undefined;
-    const first = c.shape.length === 0 ? c.scalarValue : c.buffer[0];
-    if (first === undefined || !allEqual(c, first)) return undefined;
-    uniform.set(v, first);
-    return first;
-  };
+  const opt = new EquationOptimizer(
+    (shape, dtype) => new Var(nextId++, shape, dtype),
+    [...jaxpr.constVars],
+    [...jaxpr.consts],
+    { expectedEqns: jaxpr.eqns.length, idSpan, stats: s },
+  );
+  jaxpr.constVars.forEach((v, i) => opt.noteConst(v, jaxpr.consts[i]!));
   const subst = new VarMap<Var>(idSpan);
   const resolve = (v: Var): Var => subst.get(v) ?? v;
-  const producer = new VarMap<SingleEqn>(idSpan);
-  const query = new EquationQuery(producer, uniformOf);
-  const cse = new CseTable(jaxpr.eqns.length);
-  const eqns: JaxprEqn[] = [];
-  const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
-
-  const seenMulti = new Map<MultiPrimitive, Map<string, readonly Var[]>>();
-  /** Folding and CSE of a multi-output equation (the simplifier has no rules for them). */
-  const multiEqn = (eqn: MultiEqn): void => {
-    const inputs = eqn.inputs.map(resolve);
-    const values = inputs.map((v) => known.get(v));
-    const small = eqn.outs.every((v) => shapeSize(v.shape) <= FOLD_LIMIT);
-    if (small && values.every((c) => c !== undefined)) {
-      const results = withHostKernels(() => eqn.prim.impl(values, eqn.params));
-      eqn.outs.forEach((v, j) => subst.set(v, newConst(results[j]!)));
-      s.folded++;
-      return;
-    }
-    let table = seenMulti.get(eqn.prim);
-    if (table === undefined) seenMulti.set(eqn.prim, (table = new Map<string, readonly Var[]>()));
-    const key = `${paramsKey(eqn.params)}|${inputs.map((v) => v.id).join(",")}`;
-    const prev = table.get(key);
-    if (prev !== undefined) {
-      eqn.outs.forEach((v, j) => subst.set(v, prev[j]!));
-      s.cse++;
-      return;
-    }
-    table.set(key, eqn.outs);
-    eqns.push({ prim: eqn.prim, params: eqn.params, inputs, out: eqn.out, outs: eqn.outs });
-  };
 
   // The sweep over the equations is a function of its own that returns right
   // after its loop: V8 compiles the hot loop by on-stack replacement before
@@ -148,12 +112,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     const all = jaxpr.eqns;
     for (let e = 0; e < all.length; e++) {
       const original = all[e]!;
-      if (original.outs !== undefined) {
-        multiEqn(original);
-        continue;
-      }
-      let eqn: SingleEqn = original;
-      const given = eqn.inputs;
+      const given = original.inputs;
       // The inputs after substitution: a new list only when one of them changes.
       let inputs: readonly Var[] = given;
       for (let i = 0; i < given.length; i++) {
@@ -162,67 +121,212 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
         if (inputs === given) inputs = given.slice();
         (inputs as Var[])[i] = r;
       }
-      // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
-      // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
-      // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
-      // (Each returns null at once for any other primitive.)
-      const rewritten =
-        transposeOfBroadcast(eqn, inputs, producer) ??
-        broadcastOfBroadcast(eqn, inputs, producer) ??
-        matmulOfTranspose(eqn, inputs, producer);
-      if (rewritten !== null) {
-        s.simplified++;
-        eqn = rewritten;
-        inputs = rewritten.inputs;
-      }
-      const prim = eqn.prim;
-      let allKnown = true;
-      for (let i = 0; i < inputs.length && allKnown; i++)
-        if (known.get(inputs[i]!) === undefined) allKnown = false;
-
-      // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
-      if (allKnown && prim.name !== "broadcastInDim" && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
-        const values = inputs.map((v) => known.get(v)!);
-        subst.set(eqn.out, newConst(withHostKernels(() => prim.impl(values, eqn.params))));
-        s.folded++;
+      if (original.outs !== undefined) {
+        const outs = opt.multi(original.prim, original.params, inputs, original.outs);
+        if (outs !== original.outs) {
+          for (let j = 0; j < outs.length; j++) subst.set(original.outs[j]!, outs[j]!);
+        }
         continue;
       }
-
-      // Algebraic simplification.
-      const simplified = prim.simplify === undefined ? null : simplify(eqn, inputs, query);
-      if (simplified !== null) {
-        s.simplified++;
-        subst.set(eqn.out, simplified);
-        continue;
-      }
-
-      // Common subexpressions: an earlier kept equation with the same primitive,
-      // parameters and inputs (a commutative primitive's two inputs in either order).
-      const prev = cse.find(prim, eqn.params, inputs);
-      if (prev !== undefined) {
-        subst.set(eqn.out, prev);
-        s.cse++;
-        continue;
-      }
-      if (prim.name === "broadcastInDim") {
-        const u = uniformOf(inputs[0]);
-        if (u !== undefined) uniform.set(eqn.out, u);
-      }
-      // An equation that nothing changed is kept as it is (no copy per equation).
-      const out: SingleEqn =
-        eqn === original && inputs === given
-          ? original
-          : { prim, params: eqn.params, inputs, out: eqn.out };
-      producer.set(eqn.out, out);
-      cse.add(out);
-      eqns.push(out);
+      const r = opt.single(original, original.prim, original.params, inputs, original.out);
+      if (r !== original.out) subst.set(original.out, r);
     }
   };
   sweep();
 
   const outVars = jaxpr.outVars.map(resolve);
   // Every id is below nextId: DCE need not scan the program for the largest.
-  return deadCodeElimination(new Jaxpr(constVars, consts, jaxpr.inVars, eqns, outVars), s, nextId);
+  return deadCodeElimination(
+    new Jaxpr(opt.constVars, opt.consts, jaxpr.inVars, opt.eqns, outVars),
+    s,
+    nextId,
+  );
+}
+
+/** What {@link EquationOptimizer} is built with. */
+export interface EquationOptimizerOptions {
+  /** About how many equations will come (sizes the CSE table; it grows past it). */
+  expectedEqns: number;
+  /** More than the largest variable id expected, when known (the maps grow past it). */
+  idSpan: number;
+  /** Counts of what was changed, added to. */
+  stats: PassStats;
+}
+
+/**
+ * Folding, simplification and CSE of one equation at a time, in program
+ * order, keeping the equations that remain (`eqns`). Each decision reads
+ * only earlier equations, so the same object serves `optimize` (a sweep
+ * over a traced program) and jit's trace, which hands it each equation as
+ * it is recorded (`JaxprTrace`'s `TraceOptimizer`): the program then comes
+ * out of the trace already optimised, and jit runs only DCE on it, instead
+ * of a second pass over every equation.
+ */
+export class EquationOptimizer implements TraceOptimizer {
+  /** The kept equations, in order. */
+  readonly eqns: JaxprEqn[] = [];
+  /** The largest variable id seen (outputs and constants). */
+  maxId = -1;
+  private readonly known: VarMap<ConcreteArray>;
+  /** Variables known to hold one value everywhere (constants, broadcasts of scalars). */
+  private readonly uniform: VarMap<number>;
+  private readonly producer: VarMap<SingleEqn>;
+  private readonly query: EquationQuery;
+  private readonly cse: CseTable;
+  private readonly seenMulti = new Map<MultiPrimitive, Map<string, readonly Var[]>>();
+  private readonly stats: PassStats;
+
+  constructor(
+    private readonly newVar: (shape: readonly number[], dtype: DType) => Var,
+    /** The program's constants (new folded ones are appended). */
+    readonly constVars: Var[],
+    readonly consts: Array[],
+    options: EquationOptimizerOptions,
+  ) {
+    this.stats = options.stats;
+    this.known = new VarMap<ConcreteArray>(options.idSpan);
+    this.uniform = new VarMap<number>(options.idSpan);
+    this.producer = new VarMap<SingleEqn>(options.idSpan);
+    this.query = new EquationQuery(this.producer, (v) => this.uniformOf(v));
+    this.cse = new CseTable(options.expectedEqns);
+  }
+
+  /** Registers a constant of the program (host values are then known to the rules). */
+  noteConst(v: Var, value: Array): void {
+    if (v.id > this.maxId) this.maxId = v.id;
+    // Device arrays (webgpu) are not read here: folding and the simplifier's
+    // value checks work on host values only.
+    if (value instanceof ConcreteArray && value.onHost) this.known.set(v, value);
+  }
+
+  private newConst(value: ConcreteArray): Var {
+    const v = this.newVar(value.shape, value.dtype);
+    this.constVars.push(v);
+    this.consts.push(value);
+    this.noteConst(v, value);
+    return v;
+  }
+
+  private uniformOf(v: Var | undefined): number | undefined {
+    if (v === undefined) return undefined;
+    const u = this.uniform.get(v);
+    if (u !== undefined) return u;
+    const c = this.known.get(v);
+    if (c === undefined) return undefined;
+    const first = c.shape.length === 0 ? c.scalarValue : c.buffer[0];
+    if (first === undefined || !allEqual(c, first)) return undefined;
+    this.uniform.set(v, first);
+    return first;
+  }
+
+  /**
+   * Folding and CSE of a multi-output equation (the simplifier has no rules
+   * for them): the variables standing for its outputs (`outs` itself when it
+   * is kept).
+   */
+  multi(
+    prim: MultiPrimitive,
+    params: unknown,
+    inputs: readonly Var[],
+    outs: readonly Var[],
+  ): readonly Var[] {
+    for (let j = 0; j < outs.length; j++) if (outs[j]!.id > this.maxId) this.maxId = outs[j]!.id;
+    const values = inputs.map((v) => this.known.get(v));
+    const small = outs.every((v) => shapeSize(v.shape) <= FOLD_LIMIT);
+    if (small && values.every((c) => c !== undefined)) {
+      const results = evaluate(() => prim.impl(values, params));
+      this.stats.folded++;
+      return outs.map((_, j) => this.newConst(results[j]!));
+    }
+    let table = this.seenMulti.get(prim);
+    if (table === undefined) this.seenMulti.set(prim, (table = new Map<string, readonly Var[]>()));
+    const key = `${paramsKey(params)}|${inputs.map((v) => v.id).join(",")}`;
+    const prev = table.get(key);
+    if (prev !== undefined) {
+      this.stats.cse++;
+      return prev;
+    }
+    table.set(key, outs);
+    this.eqns.push({ prim, params, inputs, out: outs[0]!, outs });
+    return outs;
+  }
+
+  /**
+   * Folding, simplification and CSE of a single-output equation
+   * `out = prim[params](inputs)` (inputs already substituted): the variable
+   * standing for its result, `out` itself when the equation is kept.
+   * `original`, when given, is kept as it is if nothing changed (no copy).
+   */
+  single(
+    original: SingleEqn | null,
+    prim0: Primitive,
+    params0: unknown,
+    inputs0: readonly Var[],
+    out: Var,
+  ): Var {
+    if (out.id > this.maxId) this.maxId = out.id;
+    let prim = prim0;
+    let params = params0;
+    let inputs = inputs0;
+    const producer = this.producer;
+    // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
+    // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
+    // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
+    // (Only these three primitives have rewrites across equations.)
+    const name = prim.name;
+    if (name === "transpose" || name === "broadcastInDim" || name === "matmul") {
+      const rewritten =
+        transposeOfBroadcast(prim, params, inputs, out, producer) ??
+        broadcastOfBroadcast(prim, params, inputs, out, producer) ??
+        matmulOfTranspose(prim, params, inputs, out, producer);
+      if (rewritten !== null) {
+        this.stats.simplified++;
+        prim = rewritten.prim;
+        params = rewritten.params;
+        inputs = rewritten.inputs;
+        original = null;
+      }
+    }
+    let allKnown = true;
+    for (let i = 0; i < inputs.length && allKnown; i++)
+      if (this.known.get(inputs[i]!) === undefined) allKnown = false;
+
+    // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
+    if (allKnown && prim.name !== "broadcastInDim" && shapeSize(out.shape) <= FOLD_LIMIT) {
+      const values = inputs.map((v) => this.known.get(v)!);
+      const p = prim;
+      const folded = this.newConst(evaluate(() => p.impl(values, params)));
+      this.stats.folded++;
+      return folded;
+    }
+
+    // Algebraic simplification.
+    const simplified =
+      prim.simplify === undefined ? null : prim.simplify<Var>(this.query.at(params, inputs, out));
+    if (simplified !== null) {
+      this.stats.simplified++;
+      return simplified;
+    }
+
+    // Common subexpressions: an earlier kept equation with the same primitive,
+    // parameters and inputs (a commutative primitive's two inputs in either order).
+    const prev = this.cse.find(prim, params, inputs);
+    if (prev !== undefined) {
+      this.stats.cse++;
+      return prev;
+    }
+    if (prim.name === "broadcastInDim") {
+      const u = this.uniformOf(inputs[0]);
+      if (u !== undefined) this.uniform.set(out, u);
+    }
+    // An equation that nothing changed is kept as it is (no copy per equation).
+    const eqn: SingleEqn =
+      original !== null && inputs === original.inputs ? original : { prim, params, inputs, out };
+    producer.set(out, eqn);
+    this.cse.add(eqn);
+    this.eqns.push(eqn);
+    return out;
+  }
 }
 
 /**
@@ -238,16 +342,31 @@ class CseTable {
   /** The kept equations, in order; chains link them by index. */
   private readonly entries: SingleEqn[] = [];
   /** Per hash slot, the index of the last entry with that hash (-1: none). */
-  private readonly heads: Int32Array;
+  private heads: Int32Array;
   /** Per entry, the index of the previous entry in its chain (-1: none). */
   private next: Int32Array;
-  private readonly mask: number;
+  private mask: number;
   constructor(expected: number) {
     let size = 1024;
     while (size < 2 * expected) size *= 2;
     this.mask = size - 1;
     this.heads = new Int32Array(size).fill(-1);
     this.next = new Int32Array(Math.max(expected, 16));
+  }
+  /**
+   * Doubles the slots once the entries fill half of them (a table made
+   * while tracing does not know the program's length), relinking the
+   * chains in entry order, as adding them again would.
+   */
+  private grow(): void {
+    const size = 2 * this.heads.length;
+    this.mask = size - 1;
+    this.heads = new Int32Array(size).fill(-1);
+    for (let index = 0; index < this.entries.length; index++) {
+      const k = this.slot(this.entries[index]!.inputs);
+      this.next[index] = this.heads[k]!;
+      this.heads[k] = index;
+    }
   }
   /** A hash of the input ids that does not depend on their order. */
   private slot(inputs: readonly Var[]): number {
@@ -269,6 +388,7 @@ class CseTable {
     this.entries.push(eqn);
     this.next[index] = this.heads[k]!;
     this.heads[k] = index;
+    if (2 * this.entries.length > this.heads.length) this.grow();
   }
   /** The result of an earlier equation equal to prim[params](inputs), if any. */
   find(prim: Primitive, params: unknown, inputs: readonly Var[]): Var | undefined {
@@ -298,22 +418,24 @@ function sameInputs(a: readonly Var[], b: readonly Var[], commutative: boolean):
  * reorder its input's axes); otherwise null.
  */
 function transposeOfBroadcast(
-  eqn: SingleEqn,
+  prim: Primitive,
+  params: unknown,
   inputs: readonly Var[],
+  out: Var,
   producer: VarMap<SingleEqn>,
 ): SingleEqn | null {
-  if (eqn.prim.name !== "transpose") return null;
+  if (prim.name !== "transpose") return null;
   const p = producer.get(inputs[0]!);
   if (p === undefined || p.prim.name !== "broadcastInDim") return null;
-  const perm = (eqn.params as { perm: readonly number[] }).perm;
+  const perm = (params as { perm: readonly number[] }).perm;
   const dims = (p.params as { dims: readonly number[] }).dims;
   const newDims = dims.map((d) => perm.indexOf(d));
   if (!newDims.every((d, i) => d >= 0 && (i === 0 || d > newDims[i - 1]!))) return null;
   return {
     prim: p.prim,
-    params: { shape: eqn.out.shape, dims: newDims },
+    params: { shape: out.shape, dims: newDims },
     inputs: [p.inputs[0]!],
-    out: eqn.out,
+    out,
   };
 }
 
@@ -326,20 +448,22 @@ function transposeOfBroadcast(
  * materialised array.
  */
 function broadcastOfBroadcast(
-  eqn: SingleEqn,
+  prim: Primitive,
+  params: unknown,
   inputs: readonly Var[],
+  out: Var,
   producer: VarMap<SingleEqn>,
 ): SingleEqn | null {
-  if (eqn.prim.name !== "broadcastInDim") return null;
+  if (prim.name !== "broadcastInDim") return null;
   const p = producer.get(inputs[0]!);
   if (p === undefined || p.prim.name !== "broadcastInDim") return null;
-  const outer = (eqn.params as { dims: readonly number[] }).dims;
+  const outer = (params as { dims: readonly number[] }).dims;
   const inner = (p.params as { dims: readonly number[] }).dims;
   return {
     prim: p.prim,
-    params: { shape: eqn.out.shape, dims: inner.map((d) => outer[d]!) },
+    params: { shape: out.shape, dims: inner.map((d) => outer[d]!) },
     inputs: [p.inputs[0]!],
-    out: eqn.out,
+    out,
   };
 }
 
@@ -361,12 +485,14 @@ function swapsLastTwo(perm: readonly number[]): boolean {
  * strided copy disappears. The transpose stays if something else uses it.
  */
 function matmulOfTranspose(
-  eqn: SingleEqn,
+  prim: Primitive,
+  params0: unknown,
   inputs: readonly Var[],
+  out: Var,
   producer: VarMap<SingleEqn>,
 ): SingleEqn | null {
-  if (eqn.prim.name !== "matmul") return null;
-  const params = eqn.params as { transposeA: boolean; transposeB: boolean };
+  if (prim.name !== "matmul") return null;
+  const params = params0 as { transposeA: boolean; transposeB: boolean };
   const operands = [...inputs];
   const flags = [params.transposeA, params.transposeB];
   let changed = false;
@@ -380,10 +506,10 @@ function matmulOfTranspose(
   }
   if (!changed) return null;
   return {
-    prim: eqn.prim,
+    prim,
     params: { transposeA: flags[0]!, transposeB: flags[1]! },
     inputs: operands,
-    out: eqn.out,
+    out,
   };
 }
 
@@ -402,11 +528,11 @@ class EquationQuery implements SimplifyQuery<Var, unknown> {
     private readonly producers: VarMap<JaxprEqn>,
     private readonly uniformOf: (v: Var | undefined) => number | undefined,
   ) {}
-  at(eqn: SingleEqn, inputs: readonly Var[]): this {
+  at(params: unknown, inputs: readonly Var[], out: Var): this {
     this.inputs = inputs;
-    this.params = eqn.params;
-    this.outDtype = eqn.out.dtype;
-    this.out = eqn.out;
+    this.params = params;
+    this.outDtype = out.dtype;
+    this.out = out;
     return this;
   }
   uniform(i: number): number | undefined {
@@ -420,17 +546,6 @@ class EquationQuery implements SimplifyQuery<Var, unknown> {
     const out = this.out!;
     return v !== undefined && shapesEqual(v.shape, out.shape) && v.dtype === out.dtype;
   }
-}
-
-/**
- * An existing variable equal to the equation's result (bit for bit), by the
- * primitive's declared `simplify` rule; null when it has none or it does
- * not apply.
- */
-function simplify(eqn: SingleEqn, inputs: readonly Var[], query: EquationQuery): Var | null {
-  const rule = eqn.prim.simplify;
-  if (rule === undefined) return null;
-  return rule<Var>(query.at(eqn, inputs));
 }
 
 /**
