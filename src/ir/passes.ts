@@ -95,7 +95,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     (shape, dtype) => new Var(nextId++, shape, dtype),
     [...jaxpr.constVars],
     [...jaxpr.consts],
-    { expectedEqns: jaxpr.eqns.length, idSpan, stats: s },
+    { expectedEqns: jaxpr.eqns.length, idSpan },
   );
   jaxpr.constVars.forEach((v, i) => opt.noteConst(v, jaxpr.consts[i]!));
   const subst = new VarMap<Var>(idSpan);
@@ -134,6 +134,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   };
   sweep();
 
+  opt.addStats(s);
   const outVars = jaxpr.outVars.map(resolve);
   // Every id is below nextId: DCE need not scan the program for the largest.
   return deadCodeElimination(
@@ -143,14 +144,17 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   );
 }
 
+/** Indices of EquationOptimizer's counts. */
+const FOLDED = 0;
+const SIMPLIFIED = 1;
+const CSE = 2;
+
 /** What {@link EquationOptimizer} is built with. */
 export interface EquationOptimizerOptions {
   /** About how many equations will come (sizes the CSE table; it grows past it). */
   expectedEqns: number;
   /** More than the largest variable id expected, when known (the maps grow past it). */
   idSpan: number;
-  /** Counts of what was changed, added to. */
-  stats: PassStats;
 }
 
 /**
@@ -174,7 +178,14 @@ export class EquationOptimizer implements TraceOptimizer {
   private readonly query: EquationQuery;
   private readonly cse: CseTable;
   private readonly seenMulti = new Map<MultiPrimitive, Map<string, readonly Var[]>>();
-  private readonly stats: PassStats;
+  /**
+   * How many equations were folded, simplified and CSE'd (indices FOLDED,
+   * SIMPLIFIED, CSE): counted in a typed array, so that the first
+   * simplification after V8 optimised this code (W1's backward pass starts
+   * with one) does not meet a property access it has never run, which
+   * deoptimises it.
+   */
+  private readonly counts = new Int32Array(3);
 
   constructor(
     private readonly newVar: (shape: readonly number[], dtype: DType) => Var,
@@ -183,12 +194,18 @@ export class EquationOptimizer implements TraceOptimizer {
     readonly consts: Array[],
     options: EquationOptimizerOptions,
   ) {
-    this.stats = options.stats;
     this.known = new VarMap<ConcreteArray>(options.idSpan);
     this.uniform = new VarMap<number>(options.idSpan);
     this.producer = new VarMap<SingleEqn>(options.idSpan);
     this.query = new EquationQuery(this.producer, (v) => this.uniformOf(v));
     this.cse = new CseTable(options.expectedEqns);
+  }
+
+  /** Adds the counts of folded, simplified and CSE'd equations to `stats`. */
+  addStats(stats: PassStats): void {
+    stats.folded += this.counts[FOLDED]!;
+    stats.simplified += this.counts[SIMPLIFIED]!;
+    stats.cse += this.counts[CSE]!;
   }
 
   /** Registers a constant of the program (host values are then known to the rules). */
@@ -235,7 +252,7 @@ export class EquationOptimizer implements TraceOptimizer {
     const small = outs.every((v) => shapeSize(v.shape) <= FOLD_LIMIT);
     if (small && values.every((c) => c !== undefined)) {
       const results = evaluate(() => prim.impl(values, params));
-      this.stats.folded++;
+      this.counts[FOLDED] = this.counts[FOLDED]! + 1;
       return outs.map((_, j) => this.newConst(results[j]!));
     }
     let table = this.seenMulti.get(prim);
@@ -243,7 +260,7 @@ export class EquationOptimizer implements TraceOptimizer {
     const key = `${paramsKey(params)}|${inputs.map((v) => v.id).join(",")}`;
     const prev = table.get(key);
     if (prev !== undefined) {
-      this.stats.cse++;
+      this.counts[CSE] = this.counts[CSE]! + 1;
       return prev;
     }
     table.set(key, outs);
@@ -280,7 +297,7 @@ export class EquationOptimizer implements TraceOptimizer {
         broadcastOfBroadcast(prim, params, inputs, out, producer) ??
         matmulOfTranspose(prim, params, inputs, out, producer);
       if (rewritten !== null) {
-        this.stats.simplified++;
+        this.counts[SIMPLIFIED] = this.counts[SIMPLIFIED]! + 1;
         prim = rewritten.prim;
         params = rewritten.params;
         inputs = rewritten.inputs;
@@ -296,24 +313,20 @@ export class EquationOptimizer implements TraceOptimizer {
       const values = inputs.map((v) => this.known.get(v)!);
       const p = prim;
       const folded = this.newConst(evaluate(() => p.impl(values, params)));
-      this.stats.folded++;
+      this.counts[FOLDED] = this.counts[FOLDED]! + 1;
       return folded;
     }
 
-    // Algebraic simplification.
+    // Algebraic simplification, else common subexpressions: an earlier kept
+    // equation with the same primitive, parameters and inputs (a commutative
+    // primitive's two inputs in either order). One exit for both.
     const simplified =
       prim.simplify === undefined ? null : prim.simplify<Var>(this.query.at(params, inputs, out));
-    if (simplified !== null) {
-      this.stats.simplified++;
-      return simplified;
-    }
-
-    // Common subexpressions: an earlier kept equation with the same primitive,
-    // parameters and inputs (a commutative primitive's two inputs in either order).
-    const prev = this.cse.find(prim, params, inputs);
-    if (prev !== undefined) {
-      this.stats.cse++;
-      return prev;
+    const same = simplified !== null ? simplified : this.cse.find(prim, params, inputs);
+    if (same !== undefined) {
+      const kind = simplified !== null ? SIMPLIFIED : CSE;
+      this.counts[kind] = this.counts[kind]! + 1;
+      return same;
     }
     if (prim.name === "broadcastInDim") {
       const u = this.uniformOf(inputs[0]);
@@ -351,7 +364,9 @@ class CseTable {
     while (size < 2 * expected) size *= 2;
     this.mask = size - 1;
     this.heads = new Int32Array(size).fill(-1);
-    this.next = new Int32Array(Math.max(expected, 16));
+    // Starts small, so that the growing path runs early (before V8 optimises
+    // `add`), not first in optimised code, which would deoptimise it.
+    this.next = new Int32Array(16);
   }
   /**
    * Doubles the slots once the entries fill half of them (a table made
@@ -552,8 +567,8 @@ class EquationQuery implements SimplifyQuery<Var, unknown> {
  * A multi-output equation narrowed to its used outputs by the primitive's
  * `pruneOutputs` rule, or null when all are used or the rule declines.
  */
-function pruneUnusedOutputs(e: MultiEqn, live: VarMap<true>): MultiEqn | null {
-  const used = e.outs.map((v) => live.has(v));
+function pruneUnusedOutputs(e: MultiEqn, live: Uint8Array): MultiEqn | null {
+  const used = e.outs.map((v) => live[v.id] === 1);
   if (used.every((u) => u) || e.prim.pruneOutputs === undefined) return null;
   const pruned = e.prim.pruneOutputs(used, e.params);
   if (pruned === null) return null;
@@ -582,14 +597,15 @@ function maxVarId(jaxpr: Jaxpr): number {
  * `idBound`, when given, is more than every variable id in the program.
  */
 export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats, idBound?: number): Jaxpr {
-  const live = new VarMap<true>(idBound ?? maxVarId(jaxpr) + 1);
-  for (const v of jaxpr.outVars) live.set(v, true);
+  // Liveness by variable id in a byte array: no object per variable, and cheap to allocate.
+  const live = new Uint8Array(idBound ?? maxVarId(jaxpr) + 1);
+  for (const v of jaxpr.outVars) live[v.id] = 1;
   const kept = liveEquations(jaxpr.eqns, live, stats);
   kept.reverse();
   const constVars: Var[] = [];
   const consts: Array[] = [];
   jaxpr.constVars.forEach((v, i) => {
-    if (live.has(v)) {
+    if (live[v.id] === 1) {
       constVars.push(v);
       consts.push(jaxpr.consts[i]!);
     }
@@ -604,14 +620,14 @@ export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats, idBound?: n
  */
 function liveEquations(
   eqns: readonly JaxprEqn[],
-  live: VarMap<true>,
+  live: Uint8Array,
   stats: PassStats | undefined,
 ): JaxprEqn[] {
   const kept: JaxprEqn[] = [];
   for (let i = eqns.length - 1; i >= 0; i--) {
     let e = eqns[i]!;
     // A multi-output equation stays while any of its outputs is used.
-    if (e.outs === undefined ? !live.has(e.out) : !e.outs.some((v) => live.has(v))) {
+    if (e.outs === undefined ? live[e.out.id] !== 1 : !e.outs.some((v) => live[v.id] === 1)) {
       if (stats !== undefined) stats.dce++;
       continue;
     }
@@ -624,7 +640,7 @@ function liveEquations(
     }
     kept.push(e);
     const inputs = e.inputs;
-    for (let k = 0; k < inputs.length; k++) live.set(inputs[k]!, true);
+    for (let k = 0; k < inputs.length; k++) live[inputs[k]!.id] = 1;
   }
   return kept;
 }

@@ -110,6 +110,13 @@ function describeStatic(value: unknown): string {
 }
 
 /**
+ * The initial size of the tables of jit's online optimizer (equations and
+ * variable ids; they grow past it): a program's length is not known while
+ * it is traced.
+ */
+const TRACE_TABLE_SIZE = 4096;
+
+/**
  * The optimised form of a traced program: DCE only when the trace folded,
  * simplified and CSE'd each equation as it recorded it (the optimizer
  * given to traceToJaxpr), else all the passes.
@@ -290,9 +297,8 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         undefined,
         (newVar, constVars, consts) =>
           (optimizer = new EquationOptimizer(newVar, constVars, consts, {
-            expectedEqns: 0,
-            idSpan: 0,
-            stats: { folded: 0, simplified: 0, cse: 0, dce: 0 },
+            expectedEqns: TRACE_TABLE_SIZE,
+            idSpan: TRACE_TABLE_SIZE,
           })),
       );
       const captured = traced.jaxpr.consts.find((c) => c instanceof Tracer);

@@ -22,7 +22,7 @@
 import { ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import type { AnyPrimitive } from "../core/primitive.js";
-import { type Jaxpr, type JaxprEqn, type Var, VarMap } from "../ir/jaxpr.js";
+import type { Jaxpr, JaxprEqn, Var } from "../ir/jaxpr.js";
 import { paramsKey } from "../ir/passes.js";
 import type { CompiledProgram } from "./codegen.js";
 import {
@@ -135,18 +135,35 @@ function signatureIds(eqns: readonly JaxprEqn[]): Int32Array {
   return sig;
 }
 
+/** More than every variable id of the program. */
+function idBound(jaxpr: Jaxpr): number {
+  let bound = 0;
+  for (const v of jaxpr.inVars) bound = Math.max(bound, v.id + 1);
+  for (const v of jaxpr.constVars) bound = Math.max(bound, v.id + 1);
+  const eqns = jaxpr.eqns;
+  for (let e = 0; e < eqns.length; e++) bound = Math.max(bound, eqns[e]!.out.id + 1);
+  return bound;
+}
+
+/** Each equation's slot (nIn + its index) by its output's id, into slotOf. */
+function fillSlots(eqns: readonly JaxprEqn[], nIn: number, slotOf: Int32Array): void {
+  for (let e = 0; e < eqns.length; e++) slotOf[eqns[e]!.out.id] = nIn + e;
+}
+
 export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   const eqns = jaxpr.eqns;
   const n = eqns.length;
   const nIn = jaxpr.inVars.length;
-  const slotOf = new VarMap<number>();
-  jaxpr.inVars.forEach((v, i) => slotOf.set(v, i));
-  eqns.forEach((e, i) => slotOf.set(e.out, nIn + i));
+  // Slots and literals by variable id, in typed arrays (-1: none).
+  const bound = idBound(jaxpr);
+  const slotOf = new Int32Array(bound).fill(-1);
+  jaxpr.inVars.forEach((v, i) => (slotOf[v.id] = i));
+  fillSlots(eqns, nIn, slotOf);
 
   // Operands as integers: r >= 0 is slot r of `s`, r < 0 is literal -(r + 1).
   const literals: string[] = [];
   const literalId = new Map<string, number>();
-  const literalOf = new VarMap<number>();
+  const literalOf = new Int32Array(bound).fill(-1);
   jaxpr.constVars.forEach((v, i) => {
     const text = numberLiteral(jaxpr.consts[i]!.concrete("jit").scalarValue);
     let id = literalId.get(text);
@@ -155,11 +172,11 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
       literals.push(text);
       literalId.set(text, id);
     }
-    literalOf.set(v, id);
+    literalOf[v.id] = id;
   });
   const refOf = (v: Var): number => {
-    const lit = literalOf.get(v);
-    return lit !== undefined ? -(lit + 1) : slotOf.get(v)!;
+    const lit = literalOf[v.id]!;
+    return lit >= 0 ? -(lit + 1) : slotOf[v.id]!;
   };
   // Index loops, no closures per equation: this runs once per program, mostly
   // before V8 has optimised it (a program's first jit in a process).
@@ -234,8 +251,8 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   fillUses(nIn, argStart, argRef, firstUse, lastUse);
   const isOutput = new Uint8Array(n);
   for (const v of jaxpr.outVars) {
-    const slot = slotOf.get(v);
-    if (slot !== undefined && slot >= nIn) isOutput[slot - nIn] = 1;
+    const slot = slotOf[v.id]!;
+    if (slot >= nIn) isOutput[slot - nIn] = 1;
   }
 
   const element = (e: number, operands: string[]): string => {
