@@ -259,11 +259,10 @@ class JaxprBuilder {
       const byValue = this.scalarsOf(value);
       if (byValue !== undefined) {
         const x = (value as ConcreteArray).scalarValue;
+        // Found by value (not remembered by identity too: W1 makes a new 0.5
+        // per iteration, and the map would keep all of them alive).
         const shared = byValue.get(x);
-        if (shared !== undefined) {
-          this.constOf.set(value, shared);
-          return shared;
-        }
+        if (shared !== undefined) return shared;
         v = this.newConst(value);
         byValue.set(x, v);
       } else v = this.newConst(value);

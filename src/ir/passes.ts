@@ -392,8 +392,15 @@ class CseTable {
     }
     return (h ^ (h >>> 13)) & this.mask;
   }
+  /**
+   * The hash slot of the last `find`'s inputs, and those inputs: `add` of
+   * an equation with the same inputs list (the usual find-then-add) reuses it.
+   */
+  private lastSlot = 0;
+  private lastInputs: readonly Var[] | null = null;
   add(eqn: SingleEqn): void {
-    const k = this.slot(eqn.inputs);
+    const k = eqn.inputs === this.lastInputs ? this.lastSlot : this.slot(eqn.inputs);
+    this.lastInputs = null;
     const index = this.entries.length;
     if (index === this.next.length) {
       const grown = new Int32Array(2 * index);
@@ -408,7 +415,10 @@ class CseTable {
   /** The result of an earlier equation equal to prim[params](inputs), if any. */
   find(prim: Primitive, params: unknown, inputs: readonly Var[]): Var | undefined {
     const commutative = inputs.length === 2 && prim.elementwise?.commutative === true;
-    for (let k = this.heads[this.slot(inputs)]!; k >= 0; k = this.next[k]!) {
+    const slot = this.slot(inputs);
+    this.lastSlot = slot;
+    this.lastInputs = inputs;
+    for (let k = this.heads[slot]!; k >= 0; k = this.next[k]!) {
       const e = this.entries[k]!;
       if (e.prim !== prim || e.inputs.length !== inputs.length) continue;
       if (!sameInputs(e.inputs, inputs, commutative)) continue;
