@@ -358,15 +358,18 @@ class CseTable {
   private heads: Int32Array;
   /** Per entry, the index of the previous entry in its chain (-1: none). */
   private next: Int32Array;
+  /** Per entry, its full hash (its slot is hash & mask): growing need not hash again. */
+  private hashes: Int32Array;
   private mask: number;
   constructor(expected: number) {
     let size = 1024;
     while (size < 2 * expected) size *= 2;
     this.mask = size - 1;
     this.heads = new Int32Array(size).fill(-1);
-    // Starts small, so that the growing path runs early (before V8 optimises
+    // Start small, so that the growing path runs early (before V8 optimises
     // `add`), not first in optimised code, which would deoptimise it.
     this.next = new Int32Array(16);
+    this.hashes = new Int32Array(16);
   }
   /**
    * Doubles the slots once the entries fill half of them (a table made
@@ -375,39 +378,48 @@ class CseTable {
    */
   private grow(): void {
     const size = 2 * this.heads.length;
-    this.mask = size - 1;
-    this.heads = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    const heads = new Int32Array(size).fill(-1);
+    const next = this.next;
+    const hashes = this.hashes;
     for (let index = 0; index < this.entries.length; index++) {
-      const k = this.slot(this.entries[index]!.inputs);
-      this.next[index] = this.heads[k]!;
-      this.heads[k] = index;
+      const k = hashes[index]! & mask;
+      next[index] = heads[k]!;
+      heads[k] = index;
     }
+    this.mask = mask;
+    this.heads = heads;
   }
   /** A hash of the input ids that does not depend on their order. */
-  private slot(inputs: readonly Var[]): number {
+  private hash(inputs: readonly Var[]): number {
     let h = 0;
     for (let i = 0; i < inputs.length; i++) {
       const m = Math.imul(inputs[i]!.id + 1, 0x9e3779b1);
       h = (h + (m ^ (m >>> 16))) | 0;
     }
-    return (h ^ (h >>> 13)) & this.mask;
+    return h ^ (h >>> 13);
   }
   /**
-   * The hash slot of the last `find`'s inputs, and those inputs: `add` of
-   * an equation with the same inputs list (the usual find-then-add) reuses it.
+   * The hash of the last `find`'s inputs, and those inputs: `add` of an
+   * equation with the same inputs list (the usual find-then-add) reuses it.
    */
-  private lastSlot = 0;
+  private lastHash = 0;
   private lastInputs: readonly Var[] | null = null;
   add(eqn: SingleEqn): void {
-    const k = eqn.inputs === this.lastInputs ? this.lastSlot : this.slot(eqn.inputs);
+    const h = eqn.inputs === this.lastInputs ? this.lastHash : this.hash(eqn.inputs);
     this.lastInputs = null;
     const index = this.entries.length;
     if (index === this.next.length) {
-      const grown = new Int32Array(2 * index);
-      grown.set(this.next);
-      this.next = grown;
+      const next = new Int32Array(2 * index);
+      next.set(this.next);
+      this.next = next;
+      const hashes = new Int32Array(2 * index);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
     }
     this.entries.push(eqn);
+    const k = h & this.mask;
+    this.hashes[index] = h;
     this.next[index] = this.heads[k]!;
     this.heads[k] = index;
     if (2 * this.entries.length > this.heads.length) this.grow();
@@ -415,10 +427,10 @@ class CseTable {
   /** The result of an earlier equation equal to prim[params](inputs), if any. */
   find(prim: Primitive, params: unknown, inputs: readonly Var[]): Var | undefined {
     const commutative = inputs.length === 2 && prim.elementwise?.commutative === true;
-    const slot = this.slot(inputs);
-    this.lastSlot = slot;
+    const h = this.hash(inputs);
+    this.lastHash = h;
     this.lastInputs = inputs;
-    for (let k = this.heads[slot]!; k >= 0; k = this.next[k]!) {
+    for (let k = this.heads[h & this.mask]!; k >= 0; k = this.next[k]!) {
       const e = this.entries[k]!;
       if (e.prim !== prim || e.inputs.length !== inputs.length) continue;
       if (!sameInputs(e.inputs, inputs, commutative)) continue;

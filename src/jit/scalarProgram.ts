@@ -42,11 +42,16 @@ const MIN_REPEATS = 3;
 /** True when every value of the program is 0-d and every equation elementwise. */
 export function isScalarProgram(jaxpr: Jaxpr): boolean {
   const scalar = (v: Var) => v.shape.length === 0;
-  return (
-    jaxpr.inVars.every(scalar) &&
-    jaxpr.constVars.every(scalar) &&
-    jaxpr.eqns.every((e) => isElementwise(e.prim) && scalar(e.out))
-  );
+  return jaxpr.inVars.every(scalar) && jaxpr.constVars.every(scalar) && scalarEqns(jaxpr.eqns);
+}
+
+/** Whether every equation is elementwise with a 0-d result (an index loop: no closure per equation). */
+function scalarEqns(eqns: readonly JaxprEqn[]): boolean {
+  for (let e = 0; e < eqns.length; e++) {
+    const eqn = eqns[e]!;
+    if (eqn.out.shape.length !== 0 || !isElementwise(eqn.prim)) return false;
+  }
+  return true;
 }
 
 /*
