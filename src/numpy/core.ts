@@ -74,7 +74,10 @@ export function binary(
   a: ArrayLike,
   b: ArrayLike,
 ): Array {
-  const [x, y] = promotePair(a, b, fn);
+  // Indexed, not destructured: see the note in primitives/elementwise.ts.
+  const pair = promotePair(a, b, fn);
+  const x = pair[0];
+  const y = pair[1];
   if (shapesEqual(x.shape, y.shape)) return op(x, y);
   const [bx, by] = broadcastAll(fn, [x, y]);
   return op(bx!, by!);
