@@ -272,6 +272,14 @@ class JaxprBuilder {
 }
 
 export class JaxprTracer extends Tracer {
+  /**
+   * The variable's shape and dtype, as fields (not getters of `v`): every
+   * traced operation reads them several times (shape rules, numpy's
+   * promotion), and in a program's first trace, mostly unoptimised, each
+   * getter read is a call.
+   */
+  readonly shape: readonly number[];
+  readonly dtype: DType;
   constructor(
     trace: Trace,
     readonly v: Var,
@@ -279,12 +287,8 @@ export class JaxprTracer extends Tracer {
     readonly known?: ConcreteArray,
   ) {
     super(trace);
-  }
-  get shape() {
-    return this.v.shape;
-  }
-  get dtype() {
-    return this.v.dtype;
+    this.shape = v.shape;
+    this.dtype = v.dtype;
   }
   concrete(fnName: string): ConcreteArray {
     if (this.known !== undefined) return this.known;
