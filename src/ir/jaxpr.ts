@@ -318,7 +318,10 @@ export class JaxprTrace extends Trace {
     const inputs = new globalThis.Array<Var>(args.length);
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
-      inputs[i] = a instanceof JaxprTracer && a.trace === this ? a.v : this.builder.constVar(a);
+      // Only this trace's JaxprTracers have `trace === this` (a property read
+      // is cheaper than instanceof while this code runs unoptimised).
+      inputs[i] =
+        (a as { trace?: unknown }).trace === this ? (a as JaxprTracer).v : this.builder.constVar(a);
     }
     const optimizer = this.builder.optimizer;
     // With an optimizer (never while tracing at concrete values), the result may be an earlier variable.

@@ -174,6 +174,12 @@ export class EquationOptimizer implements TraceOptimizer {
   private readonly known: VarMap<ConcreteArray>;
   /** Variables known to hold one value everywhere (constants, broadcasts of scalars). */
   private readonly uniform: VarMap<number>;
+  /**
+   * 1 by id for the variables in `known` or `uniform` (few: constants and
+   * broadcasts): most lookups are of neither, and a byte read answers them
+   * without a call (a program's first trace runs this mostly unoptimised).
+   */
+  private special = new Uint8Array(1024);
   private readonly producer: VarMap<SingleEqn>;
   private readonly query: EquationQuery;
   private readonly cse: CseTable;
@@ -197,7 +203,7 @@ export class EquationOptimizer implements TraceOptimizer {
     this.known = new VarMap<ConcreteArray>(options.idSpan);
     this.uniform = new VarMap<number>(options.idSpan);
     this.producer = new VarMap<SingleEqn>(options.idSpan);
-    this.query = new EquationQuery(this.producer, (v) => this.uniformOf(v));
+    this.query = new EquationQuery(this.producer, this);
     this.cse = new CseTable(options.expectedEqns);
   }
 
@@ -213,7 +219,24 @@ export class EquationOptimizer implements TraceOptimizer {
     if (v.id > this.maxId) this.maxId = v.id;
     // Device arrays (webgpu) are not read here: folding and the simplifier's
     // value checks work on host values only.
-    if (value instanceof ConcreteArray && value.onHost) this.known.set(v, value);
+    if (value instanceof ConcreteArray && value.onHost) {
+      this.known.set(v, value);
+      this.markSpecial(v);
+    }
+  }
+
+  private markSpecial(v: Var): void {
+    if (v.id >= this.special.length) {
+      const grown = new Uint8Array(Math.max(2 * this.special.length, v.id + 1));
+      grown.set(this.special);
+      this.special = grown;
+    }
+    this.special[v.id] = 1;
+  }
+
+  /** Whether v may be in `known` or `uniform` (false for most variables). */
+  private isSpecial(v: Var): boolean {
+    return v.id < this.special.length && this.special[v.id] === 1;
   }
 
   private newConst(value: ConcreteArray): Var {
@@ -224,8 +247,9 @@ export class EquationOptimizer implements TraceOptimizer {
     return v;
   }
 
-  private uniformOf(v: Var | undefined): number | undefined {
-    if (v === undefined) return undefined;
+  /** The one value v holds everywhere, if it is known to (simplification rules ask). */
+  uniformOf(v: Var | undefined): number | undefined {
+    if (v === undefined || !this.isSpecial(v)) return undefined;
     const u = this.uniform.get(v);
     if (u !== undefined) return u;
     const c = this.known.get(v);
@@ -305,8 +329,13 @@ export class EquationOptimizer implements TraceOptimizer {
       }
     }
     let allKnown = true;
-    for (let i = 0; i < inputs.length && allKnown; i++)
-      if (this.known.get(inputs[i]!) === undefined) allKnown = false;
+    const special = this.special;
+    for (let i = 0; i < inputs.length && allKnown; i++) {
+      const id = inputs[i]!.id;
+      if (id >= special.length || special[id] !== 1 || this.known.get(inputs[i]!) === undefined) {
+        allKnown = false;
+      }
+    }
 
     // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
     if (allKnown && prim.name !== "broadcastInDim" && shapeSize(out.shape) <= FOLD_LIMIT) {
@@ -330,7 +359,10 @@ export class EquationOptimizer implements TraceOptimizer {
     }
     if (prim.name === "broadcastInDim") {
       const u = this.uniformOf(inputs[0]);
-      if (u !== undefined) this.uniform.set(out, u);
+      if (u !== undefined) {
+        this.uniform.set(out, u);
+        this.markSpecial(out);
+      }
     }
     // An equation that nothing changed is kept as it is (no copy per equation).
     const eqn: SingleEqn =
@@ -563,7 +595,7 @@ class EquationQuery implements SimplifyQuery<Var, unknown> {
   private out: Var | undefined = undefined;
   constructor(
     private readonly producers: VarMap<JaxprEqn>,
-    private readonly uniformOf: (v: Var | undefined) => number | undefined,
+    private readonly values: { uniformOf(v: Var | undefined): number | undefined },
   ) {}
   at(params: unknown, inputs: readonly Var[], out: Var): this {
     this.inputs = inputs;
@@ -573,7 +605,7 @@ class EquationQuery implements SimplifyQuery<Var, unknown> {
     return this;
   }
   uniform(i: number): number | undefined {
-    return this.uniformOf(this.inputs[i]);
+    return this.values.uniformOf(this.inputs[i]);
   }
   producer(v: Var): SingleEqn | undefined {
     const p = this.producers.get(v);
