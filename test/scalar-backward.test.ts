@@ -10,212 +10,28 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Array as NdArray, GradientTape, grad, np, vjp } from "../src/index.js";
 import { scalarBackward } from "../src/transforms/scalarBackward.js";
+import {
+  gradOf,
+  growthIn,
+  numberOps,
+  programArb,
+  run,
+  withSwitch,
+  w1DualDerivative,
+  w1Function,
+} from "./scalarPrograms.js";
 import { numericGrad } from "./util.js";
 
 const SEED = 20261206;
 
-type Op =
-  | { k: "un"; f: "sin" | "cos" | "exp" | "tanh" | "square" | "neg" | "log1p2" | "sqrt1p2" }
-  | { k: "bin"; f: "add" | "sub" | "mul" | "div" | "pow2"; a: number; b: number }
-  | { k: "const"; f: "addc" | "mulc" | "cdiv" | "divc" | "csub"; c: number };
-
-/** A straight-line program: each step reads the last value (and for binaries two earlier ones). */
-interface Program {
-  numInputs: number;
-  ops: Op[];
-}
-
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({
-    k: fc.constant("un" as const),
-    f: fc.constantFrom(
-      "sin" as const,
-      "cos" as const,
-      "exp" as const,
-      "tanh" as const,
-      "square" as const,
-      "neg" as const,
-      "log1p2" as const,
-      "sqrt1p2" as const,
-    ),
-  }),
-  fc.record({
-    k: fc.constant("bin" as const),
-    f: fc.constantFrom(
-      "add" as const,
-      "sub" as const,
-      "mul" as const,
-      "div" as const,
-      "pow2" as const,
-    ),
-    a: fc.nat(20),
-    b: fc.nat(20),
-  }),
-  fc.record({
-    k: fc.constant("const" as const),
-    f: fc.constantFrom(
-      "addc" as const,
-      "mulc" as const,
-      "cdiv" as const,
-      "divc" as const,
-      "csub" as const,
-    ),
-    c: fc.double({ min: 0.25, max: 2, noNaN: true }),
-  }),
-);
-
-const programArb: fc.Arbitrary<Program> = fc.record({
-  numInputs: fc.integer({ min: 1, max: 3 }),
-  ops: fc.array(opArb, { minLength: 1, maxLength: 25 }),
-});
-
-/**
- * Runs the program on chainrule arrays and on plain numbers with one code:
- * `lib` supplies the operations. Values stay bounded (tanh squashes products
- * and exponentials every few steps is not needed: divisions are by 1 + x^2).
- */
-interface Ops<T> {
-  sin(x: T): T;
-  cos(x: T): T;
-  exp(x: T): T;
-  tanh(x: T): T;
-  add(a: T, b: T | number): T;
-  sub(a: T | number, b: T | number): T;
-  mul(a: T, b: T | number): T;
-  div(a: T | number, b: T | number): T;
-  log(x: T): T;
-  sqrt(x: T): T;
-}
-
-function run<T>(p: Program, xs: readonly T[], o: Ops<T>): T {
-  const values: T[] = [...xs];
-  const last = (): T => values[values.length - 1]!;
-  const pick = (i: number): T => values[i % values.length]!;
-  // Keep magnitudes moderate: squash with tanh before anything that can grow.
-  for (const op of p.ops) {
-    const x = last();
-    let y: T;
-    if (op.k === "un") {
-      switch (op.f) {
-        case "sin":
-          y = o.sin(x);
-          break;
-        case "cos":
-          y = o.cos(x);
-          break;
-        case "exp":
-          y = o.exp(o.tanh(x));
-          break;
-        case "tanh":
-          y = o.tanh(x);
-          break;
-        case "square":
-          y = o.mul(o.tanh(x), o.tanh(x));
-          break;
-        case "neg":
-          y = o.sub(0, x);
-          break;
-        case "log1p2":
-          y = o.log(o.add(o.mul(x, x), 1));
-          break;
-        case "sqrt1p2":
-          y = o.sqrt(o.add(o.mul(x, x), 1));
-          break;
-      }
-    } else if (op.k === "bin") {
-      const a = o.tanh(pick(op.a));
-      const b = o.tanh(pick(op.b));
-      switch (op.f) {
-        case "add":
-          y = o.add(a, b);
-          break;
-        case "sub":
-          y = o.sub(a, b);
-          break;
-        case "mul":
-          y = o.mul(a, b);
-          break;
-        case "div":
-          y = o.div(a, o.add(o.mul(b, b), 1));
-          break;
-        case "pow2":
-          y = o.mul(o.mul(a, a), b);
-          break;
-      }
-    } else {
-      const t = o.tanh(x);
-      switch (op.f) {
-        case "addc":
-          y = o.add(t, op.c);
-          break;
-        case "mulc":
-          y = o.mul(t, op.c);
-          break;
-        case "cdiv":
-          y = o.div(op.c, o.add(o.mul(t, t), 1));
-          break;
-        case "divc":
-          y = o.div(t, op.c);
-          break;
-        case "csub":
-          y = o.sub(op.c, t);
-          break;
-      }
-    }
-    values.push(y);
-  }
-  return last();
-}
-
-const arrayOps: Ops<NdArray> = {
-  sin: (x) => np.sin(x),
-  cos: (x) => np.cos(x),
-  exp: (x) => np.exp(x),
-  tanh: (x) => np.tanh(x),
-  add: (a, b) => np.add(a, b),
-  sub: (a, b) => np.subtract(a, b),
-  mul: (a, b) => np.multiply(a, b),
-  div: (a, b) => np.divide(a, b),
-  log: (x) => np.log(x),
-  sqrt: (x) => np.sqrt(x),
-};
-
-const numberOps: Ops<number> = {
-  sin: Math.sin,
-  cos: Math.cos,
-  exp: Math.exp,
-  tanh: Math.tanh,
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  log: Math.log,
-  sqrt: Math.sqrt,
-};
-
-/** The gradient of the program at xs with respect to every input, as numbers. */
-function gradOf(p: Program, xs: readonly number[]): number[] {
-  const argnums = xs.map((_, i) => i);
-  const g = grad((...args: NdArray[]) => run(p, args, arrayOps), { argnums })(...xs);
-  return g.map((a) => a.item());
-}
-
 /** Runs `body` with the scalar pass on or off, restoring the switch. */
 function withScalarPass<T>(enabled: boolean, body: () => T): T {
-  const saved = scalarBackward.enabled;
-  scalarBackward.enabled = enabled;
-  try {
-    return body();
-  } finally {
-    scalarBackward.enabled = saved;
-  }
+  return withSwitch(scalarBackward, enabled, body);
 }
 
 /** How many backward passes `body` ran on the scalar path. */
 function scalarPassesIn(body: () => unknown): number {
-  const before = scalarBackward.passes;
-  body();
-  return scalarBackward.passes - before;
+  return growthIn(() => scalarBackward.passes, body);
 }
 
 afterEach(() => {
@@ -265,18 +81,8 @@ describe("scalar backward pass", () => {
     // At 30 applications the derivative is about 4e-28: small, but far from
     // underflow (at 1,000, W1's benchmark size, it underflows to 0).
     const n = 30;
-    const f = (x: NdArray): NdArray => {
-      for (let i = 0; i < n; i++)
-        x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
-      return x;
-    };
-    let x = 0.3;
-    let dx = 1;
-    for (let i = 0; i < n; i++) {
-      // d/dx [sin(x) x / 2 + cos(x)] = (cos(x) x + sin(x)) / 2 - sin(x)
-      dx *= (Math.cos(x) * x + Math.sin(x)) * 0.5 - Math.sin(x);
-      x = Math.sin(x) * x * 0.5 + Math.cos(x);
-    }
+    const f = w1Function(n);
+    const dx = w1DualDerivative(0.3, n);
     expect(Math.abs(dx)).toBeGreaterThan(1e-30);
     let g = 0;
     expect(scalarPassesIn(() => (g = grad(f)(0.3).item()))).toBe(1);

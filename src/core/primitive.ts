@@ -257,6 +257,15 @@ interface PrimitiveRules<P> {
     out: Array,
     params: P,
   ) => Tangent;
+  /**
+   * Optional: `jvp` on 0-d float64 values held as JS numbers, for eager
+   * reverse mode over scalar programs (the tangents are nodes of the tape
+   * that `grad` records; see transforms/jvp.ts, "scalar tangents"). It must
+   * record exactly the equations `jvp` records there, in the same order and
+   * with the same constants, so that the tape, and so the gradient, has the
+   * same bits either way (test/scalar-jvp.test.ts).
+   */
+  readonly jvpScalar?: ScalarJvpRule;
   readonly batch: (
     args: readonly Array[],
     dims: readonly BatchDim[],
@@ -292,6 +301,36 @@ interface LinearRules<P> {
 /** See `transposeScalar` of a linear primitive's declaration. */
 export type ScalarTransposeRule = (ct: number, i: number, other: number | null) => number;
 
+/**
+ * The tape a `jvpScalar` rule records onto: tangents are node numbers, and
+ * -1 stands for a zero tangent (`null` in `jvp`). Each method records one
+ * equation of a linear primitive (with the parameters given) and returns
+ * the node it defines.
+ */
+export interface ScalarTangentTape {
+  /** `prim(a)` of one node. */
+  unary(prim: Primitive, params: unknown, a: number): number;
+  /** `prim(a, b)` of two nodes. */
+  nodes(prim: Primitive, params: unknown, a: number, b: number): number;
+  /** `prim(a, c)` of a node and a 0-d float64 constant `c`. */
+  nodeConst(prim: Primitive, params: unknown, a: number, c: number): number;
+}
+
+/**
+ * See `jvpScalar` of a primitive's declaration: given the tape, the primal
+ * operands `x` and `y` (y is 0 for a unary primitive), their tangent nodes
+ * `tx` and `ty` (-1 for zero; at least one is not), and the primal output,
+ * records the output tangent and returns its node (-1 for zero).
+ */
+export type ScalarJvpRule = (
+  tape: ScalarTangentTape,
+  x: number,
+  y: number,
+  tx: number,
+  ty: number,
+  out: number,
+) => number;
+
 interface NonLinearRules {
   readonly linear: false;
 }
@@ -317,6 +356,7 @@ export function makePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
     abstractEval: def.abstractEval,
     impl: def.impl,
     jvp: def.jvp,
+    jvpScalar: def.jvpScalar,
     batch: def.batch,
     transpose: def.linear ? def.transpose : undefined,
     transposeScalar: def.linear ? def.transposeScalar : undefined,

@@ -74,6 +74,15 @@ export function binary(
   a: ArrayLike,
   b: ArrayLike,
 ): Array {
+  // Two arrays of one dtype and shape go straight through (the common case
+  // in eager scalar code, where the pair below is a tenth of the allocation).
+  if (
+    a instanceof Array &&
+    b instanceof Array &&
+    a.dtype === b.dtype &&
+    shapesEqual(a.shape, b.shape)
+  )
+    return op(a, b);
   // Indexed, not destructured: see the note in primitives/elementwise.ts.
   const pair = promotePair(a, b, fn);
   const x = pair[0];

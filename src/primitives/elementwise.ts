@@ -17,6 +17,8 @@ import {
   type ElementwiseRule,
   elementScalar,
   type PrimitiveDef,
+  type ScalarJvpRule,
+  type ScalarTangentTape,
   type Tangent,
   UndefPrimal,
   type VectorOp,
@@ -69,6 +71,34 @@ export function tNeg(t: Tangent): Tangent {
   return t === null ? null : neg(t);
 }
 
+/*
+ * The same algebra on the nodes of a scalar tape (see `jvpScalar` in
+ * core/primitive.ts): -1 is a zero tangent. Each records what its
+ * counterpart above records there, the tangent node first.
+ */
+
+/** tAdd on tape nodes. */
+function sAdd(tape: ScalarTangentTape, a: number, b: number): number {
+  if (a < 0) return b;
+  if (b < 0) return a;
+  return tape.nodes(addPrim, NO_PARAMS, a, b);
+}
+
+/** tMul on a tape node and a constant. */
+function sMul(tape: ScalarTangentTape, t: number, c: number): number {
+  return t < 0 ? -1 : tape.nodeConst(mulPrim, NO_PARAMS, t, c);
+}
+
+/** tNeg on a tape node. */
+function sNeg(tape: ScalarTangentTape, t: number): number {
+  return t < 0 ? -1 : tape.unary(negPrim, NO_PARAMS, t);
+}
+
+/** div(t, c) on a tape node and a constant. */
+function sDiv(tape: ScalarTangentTape, t: number, c: number): number {
+  return t < 0 ? -1 : tape.nodeConst(divPrim, NO_PARAMS, t, c);
+}
+
 /** A tangent as an array (zeros when symbolically zero). */
 export function instantiate(t: Tangent, like: Aval): Array {
   return t === null ? fullLike(like, 0) : t;
@@ -116,7 +146,7 @@ export function unary(
   name: string,
   rule: ElementwiseRule<NoParams>,
   tangent: ((x: Array, dx: Array, out: Array) => Tangent) | "zero",
-  opts: { floatOnly?: boolean } = {},
+  opts: { floatOnly?: boolean; jvpScalar?: ScalarJvpRule } = {},
 ) {
   const scalar = rule.scalar;
   const int32Scalar = elementScalar(rule, "int32");
@@ -140,6 +170,7 @@ export function unary(
       const dx = tangents[0]!;
       return tangent === "zero" || dx === null ? null : tangent(primals[0]!, dx, out);
     },
+    jvpScalar: opts.jvpScalar,
     batch: elementwiseBatch(([x]) => bind(prim, [x!], NO_PARAMS)),
     elementwise: rule,
   });
@@ -149,91 +180,89 @@ export function unary(
 // d sin x = cos x dx
 export const sin = unary("sin", math1(Math.sin, "sin", "sin"), (x, dx) => mul(dx, cos(x)), {
   floatOnly: true,
+  jvpScalar: (tape, x, _y, tx) => sMul(tape, tx, Math.cos(x)),
 });
 // d cos x = -sin x dx
 export const cos = unary("cos", math1(Math.cos, "cos", "cos"), (x, dx) => mul(dx, neg(sin(x))), {
   floatOnly: true,
+  jvpScalar: (tape, x, _y, tx) => sMul(tape, tx, -Math.sin(x)),
 });
 // d tan x = (1 + tan^2 x) dx
 export const tan = unary(
   "tan",
   wgslBuiltin(math1(Math.tan, "tan"), "tan"),
   (x, dx, out) => mul(dx, add(fullLike(x, 1), mul(out, out))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, _x, _y, tx, _ty, out) => sMul(tape, tx, 1 + out * out) },
 );
 // d asin x = dx / sqrt(1 - x^2)
 export const asin = unary(
   "asin",
   wgslBuiltin(math1(Math.asin, "asin"), "asin"),
   (x, dx) => div(dx, sqrt(sub(fullLike(x, 1), mul(x, x)))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, Math.sqrt(1 - x * x)) },
 );
 // d acos x = -dx / sqrt(1 - x^2)
 export const acos = unary(
   "acos",
   wgslBuiltin(math1(Math.acos, "acos"), "acos"),
   (x, dx) => div(dx, neg(sqrt(sub(fullLike(x, 1), mul(x, x))))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, -Math.sqrt(1 - x * x)) },
 );
 // d atan x = dx / (1 + x^2)
 export const atan = unary(
   "atan",
   wgslBuiltin(math1(Math.atan, "atan"), "atan"),
   (x, dx) => div(dx, add(fullLike(x, 1), mul(x, x))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, 1 + x * x) },
 );
 // d sinh x = cosh x dx
 export const sinh = unary(
   "sinh",
   wgslBuiltin(math1(Math.sinh, "sinh"), "sinh"),
   (x, dx) => mul(dx, cosh(x)),
-  {
-    floatOnly: true,
-  },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sMul(tape, tx, Math.cosh(x)) },
 );
 // d cosh x = sinh x dx
 export const cosh = unary(
   "cosh",
   wgslBuiltin(math1(Math.cosh, "cosh"), "cosh"),
   (x, dx) => mul(dx, sinh(x)),
-  {
-    floatOnly: true,
-  },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sMul(tape, tx, Math.sinh(x)) },
 );
 // d tanh x = (1 - tanh^2 x) dx
 export const tanh = unary(
   "tanh",
   wgslBuiltin(math1(Math.tanh, "tanh"), "tanh"),
   (x, dx, out) => mul(dx, sub(fullLike(x, 1), mul(out, out))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, _x, _y, tx, _ty, out) => sMul(tape, tx, 1 - out * out) },
 );
 // d asinh x = dx / sqrt(x^2 + 1)
 export const asinh = unary(
   "asinh",
   wgslBuiltin(math1(Math.asinh, "asinh"), "asinh"),
   (x, dx) => div(dx, sqrt(add(mul(x, x), fullLike(x, 1)))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, Math.sqrt(x * x + 1)) },
 );
 // d acosh x = dx / sqrt(x^2 - 1)  (x > 1)
 export const acosh = unary(
   "acosh",
   wgslBuiltin(math1(Math.acosh, "acosh"), "acosh"),
   (x, dx) => div(dx, sqrt(sub(mul(x, x), fullLike(x, 1)))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, Math.sqrt(x * x - 1)) },
 );
 // d atanh x = dx / (1 - x^2)
 export const atanh = unary(
   "atanh",
   wgslBuiltin(math1(Math.atanh, "atanh"), "atanh"),
   (x, dx) => div(dx, sub(fullLike(x, 1), mul(x, x))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, 1 - x * x) },
 );
 // d log2 x = dx / (x ln 2)
 export const log2 = unary(
   "log2",
   wgslBuiltin(math1(Math.log2, "log2"), "log2"),
   (x, dx) => div(dx, mul(x, fullLike(x, Math.LN2))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, x * Math.LN2) },
 );
 // d log10 x = dx / (x ln 10)
 export const log10 = unary(
@@ -241,38 +270,38 @@ export const log10 = unary(
   // WGSL has no log10: log2(x) log10(2)
   { ...math1(Math.log10, "log10"), wgsl: ([a]) => `(log2(${a}) * 0.30102999566)` },
   (x, dx) => div(dx, mul(x, fullLike(x, Math.LN10))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, x * Math.LN10) },
 );
 // d exp x = exp x dx
 export const exp = unary("exp", math1(Math.exp, "exp", "exp"), (_x, dx, out) => mul(dx, out), {
   floatOnly: true,
+  jvpScalar: (tape, _x, _y, tx, _ty, out) => sMul(tape, tx, out),
 });
 // d log x = dx / x
 export const log = unary("log", math1(Math.log, "log", "log"), (x, dx) => div(dx, x), {
   floatOnly: true,
+  jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, x),
 });
 // d log1p x = dx / (1 + x)
 export const log1p = unary(
   "log1p",
   wgslBuiltin(math1(Math.log1p, "log1p"), "jsLog1p"),
   (x, dx) => div(dx, add(fullLike(x, 1), x)),
-  {
-    floatOnly: true,
-  },
+  { floatOnly: true, jvpScalar: (tape, x, _y, tx) => sDiv(tape, tx, 1 + x) },
 );
 // d expm1 x = (expm1 x + 1) dx
 export const expm1 = unary(
   "expm1",
   wgslBuiltin(math1(Math.expm1, "expm1"), "jsExpm1"),
   (x, dx, out) => mul(dx, add(out, fullLike(x, 1))),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, _x, _y, tx, _ty, out) => sMul(tape, tx, out + 1) },
 );
 // d sqrt x = dx / (2 sqrt x)
 export const sqrt = unary(
   "sqrt",
   { scalar: Math.sqrt, js: jsCall("Math.sqrt"), vector: "sqrt" },
   (x, dx, out) => div(dx, mul(fullLike(x, 2), out)),
-  { floatOnly: true },
+  { floatOnly: true, jvpScalar: (tape, _x, _y, tx, _ty, out) => sDiv(tape, tx, 2 * out) },
 );
 // d |x| = sign(x) dx
 export const abs = unary(
@@ -401,6 +430,7 @@ const negPrim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
   },
   // d(-x) = -dx
   jvp: (_p, tangents) => tNeg(tangents[0]!),
+  jvpScalar: (tape, _x, _y, tx) => sNeg(tape, tx),
   transpose: (ct) => [neg(ct)],
   transposeScalar: (ct) => -ct,
   batch: elementwiseBatch(([x]) => neg(x!)),
@@ -488,6 +518,7 @@ const addPrim = definePrimitive<NoParams>({
   impl: binaryImpl(addRule),
   // d(a + b) = da + db
   jvp: (_p, tangents) => tAdd(tangents[0]!, tangents[1]!),
+  jvpScalar: (tape, _a, _b, ta, tb) => sAdd(tape, ta, tb),
   transpose: (ct, args) => [
     args[0] instanceof UndefPrimal ? ct : null,
     args[1] instanceof UndefPrimal ? ct : null,
@@ -521,6 +552,7 @@ const subPrim = definePrimitive<NoParams>({
   impl: binaryImpl(subRule),
   // d(a - b) = da - db
   jvp: (_p, tangents) => tAdd(tangents[0]!, tNeg(tangents[1]!)),
+  jvpScalar: (tape, _a, _b, ta, tb) => sAdd(tape, ta, sNeg(tape, tb)),
   transpose: (ct, args) => [
     args[0] instanceof UndefPrimal ? ct : null,
     args[1] instanceof UndefPrimal ? neg(ct) : null,
@@ -557,6 +589,7 @@ const mulPrim = definePrimitive<NoParams>({
   // d(a b) = da b + a db
   jvp: (primals, tangents) =>
     tAdd(tMul(tangents[0]!, primals[1]!), tMul(tangents[1]!, primals[0]!)),
+  jvpScalar: (tape, a, b, ta, tb) => sAdd(tape, sMul(tape, ta, b), sMul(tape, tb, a)),
   transpose(ct, args) {
     const split = splitLinear("mul", args);
     const g = mul(ct, split[1]);
@@ -597,6 +630,8 @@ const divPrim = definePrimitive<NoParams>({
     const num = tAdd(tangents[0]!, tNeg(tMul(tangents[1]!, out)));
     return num === null ? null : div(num, primals[1]!);
   },
+  jvpScalar: (tape, _a, b, ta, tb, out) =>
+    sDiv(tape, sAdd(tape, ta, sNeg(tape, sMul(tape, tb, out))), b),
   transpose(ct, args) {
     const a = args[0];
     const b = args[1];

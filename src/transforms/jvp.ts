@@ -3,12 +3,25 @@
  * arrays). A primitive's JVP rule maps input tangents to the output tangent
  * as the primal is computed, so nothing is stored: memory stays flat however
  * long the program runs. Symbolic zero tangents are `null`.
+ *
+ * Scalar tangents: under eager `grad` the tangents are nodes of the tape
+ * that reverse mode records (transforms/linearize.ts). When every operand
+ * is a 0-d float64 value, a primitive with a `jvpScalar` rule records its
+ * tangent equations onto that tape directly, on JS numbers, instead of
+ * running `jvp` through `bind` with an array and a tracer per intermediate
+ * value. The rule records the same equations, so the tape is the same.
  */
 import { Array, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ShapeError, DTypeError, fmtShape, InvalidArgumentError } from "../core/errors.js";
-import type { MultiPrimitive, Primitive, Tangent } from "../core/primitive.js";
+import type {
+  MultiPrimitive,
+  Primitive,
+  ScalarJvpRule,
+  ScalarTangentTape,
+  Tangent,
+} from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
 import { type MainTrace, Trace, Tracer, bind, bindAll, withMainTrace } from "../core/trace.js";
 import { flatten, treeDefString, unflatten } from "../tree/index.js";
@@ -38,7 +51,70 @@ export class JVPTracer extends Tracer {
   }
 }
 
+/**
+ * The tape behind a JVP trace's tangents, when they are nodes of one (see
+ * "Scalar tangents" above; LinearTrace in linearize.ts implements it).
+ */
+export interface ScalarTangentSink {
+  readonly tape: ScalarTangentTape;
+  /** Whether `jvpScalar` rules may record now (a tape of scalars by value, nothing staged). */
+  ready(): boolean;
+  /** The node of tangent t: -1 for a zero (null) one, undefined when t is not a node of this tape. */
+  nodeOf(t: Tangent): number | undefined;
+  /** The tangent standing for node n (null for -1). */
+  tangentOf(n: number): Tangent;
+}
+
+/**
+ * Internal switch and counter (not exported by the package): tests turn the
+ * scalar tangents off to compare both ways bit for bit, and read how many
+ * equations took them.
+ */
+export const scalarJvp = { enabled: true, equations: 0 };
+
+/** A 0-d float64 array whose value can be read now. */
+export function isHostScalarFloat64(x: Array): x is ConcreteArray {
+  return x instanceof ConcreteArray && x.onHost && x.shape.length === 0 && x.dtype === "float64";
+}
+
+/** The tangent of operand a of `trace` (null for a value of another trace). */
+function tangentIn(a: Array, trace: JVPTrace): Tangent {
+  return a instanceof JVPTracer && a.trace === trace ? a.tangent : null;
+}
+
+/**
+ * The output tangent by `rule` on the sink's tape, or undefined when an
+ * operand is not a 0-d float64 value or a tangent is not a node of the tape.
+ */
+function scalarTangent(
+  sink: ScalarTangentSink,
+  rule: ScalarJvpRule,
+  primals: readonly Array[],
+  args: readonly Array[],
+  trace: JVPTrace,
+  out: Array,
+): Tangent | undefined {
+  const n = primals.length;
+  if (n > 2 || !scalarJvp.enabled || !isHostScalarFloat64(out) || !sink.ready()) return undefined;
+  const x = primals[0]!;
+  const tx = sink.nodeOf(tangentIn(args[0]!, trace));
+  if (!isHostScalarFloat64(x) || tx === undefined) return undefined;
+  let y = 0;
+  let ty = -1;
+  if (n === 2) {
+    const b = primals[1]!;
+    const tb = sink.nodeOf(tangentIn(args[1]!, trace));
+    if (!isHostScalarFloat64(b) || tb === undefined) return undefined;
+    y = b.scalarValue;
+    ty = tb;
+  }
+  scalarJvp.equations++;
+  return sink.tangentOf(rule(sink.tape, x.scalarValue, y, tx, ty, out.scalarValue));
+}
+
 export class JVPTrace extends Trace {
+  /** Set by linearize when the tangents are nodes of its tape. */
+  scalarSink: ScalarTangentSink | null = null;
   pure(value: Array): Tracer {
     return new JVPTracer(this, value, null);
   }
@@ -46,22 +122,27 @@ export class JVPTrace extends Trace {
     // Inline (not via split) to keep the hot eager path free of a tuple allocation.
     const n = args.length;
     const primals = new globalThis.Array<Array>(n);
-    const tangents = new globalThis.Array<Tangent>(n);
     let anyTangent = false;
     for (let i = 0; i < n; i++) {
       const a = args[i]!;
       if (a instanceof JVPTracer && a.trace === this) {
         primals[i] = a.primal;
-        tangents[i] = a.tangent;
         if (a.tangent !== null) anyTangent = true;
       } else {
         primals[i] = a;
-        tangents[i] = null;
       }
     }
     const out = bind(prim, primals, params);
-    const tangentOut = anyTangent ? prim.jvp(primals, tangents, out, params) : null;
-    return new JVPTracer(this, out, tangentOut);
+    if (!anyTangent) return new JVPTracer(this, out, null);
+    const sink = this.scalarSink;
+    const rule = prim.jvpScalar;
+    if (sink !== null && rule !== undefined) {
+      const viaTape = scalarTangent(sink, rule, primals, args, this, out);
+      if (viaTape !== undefined) return new JVPTracer(this, out, viaTape);
+    }
+    const tangents = new globalThis.Array<Tangent>(n);
+    for (let i = 0; i < n; i++) tangents[i] = tangentIn(args[i]!, this);
+    return new JVPTracer(this, out, prim.jvp(primals, tangents, out, params));
   }
   processMultiPrimitive(prim: MultiPrimitive, args: readonly Array[], params: unknown): Array[] {
     const [primals, tangents, anyTangent] = this.split(args);

@@ -26,14 +26,32 @@ import {
   UndefPrimal,
 } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
-import { type MainTrace, Trace, Tracer, bind, bindAll, withMainTrace } from "../core/trace.js";
+import {
+  type MainTrace,
+  Trace,
+  Tracer,
+  bind,
+  bindAll,
+  isActive,
+  isRecording,
+  isTracingDynamically,
+  withMainTrace,
+} from "../core/trace.js";
 import { add } from "../primitives/elementwise.js";
 import { flatten, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
 import type { Argnums, Arrays, LooseInput, GradsAt, Inputs } from "../tree/types.js";
-import { JVPTrace, JVPTracer, primalAndTangent } from "./jvp.js";
+import {
+  JVPTrace,
+  JVPTracer,
+  type ScalarTangentSink,
+  isHostScalarFloat64,
+  primalAndTangent,
+} from "./jvp.js";
 import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
 import { scalarBackward, scalarBackwardPass } from "./scalarBackward.js";
 import { Tape } from "./tape.js";
+
+const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
 
 /** A tangent that is a node of the tape (or a constant raised into the trace). */
 export class LinearTracer extends Tracer {
@@ -58,9 +76,32 @@ export class LinearTracer extends Tracer {
  * The trace that records linear operations on tangents onto a `Tape`.
  * Nodes 0 .. numInputs-1 are the input tangents.
  */
-export class LinearTrace extends Trace {
+export class LinearTrace extends Trace implements ScalarTangentSink {
   readonly tape = new Tape();
   private readonly scratchRefs: (number | Array)[] = [];
+
+  /*
+   * The scalar tangent sink of the JVP trace above (see jvp.ts): rules record
+   * here only while the tape holds 0-d float64 nodes with constants stored
+   * by value, and nothing is being staged or recorded by a GradientTape
+   * (there, `jvp` itself stages the rules' arithmetic on primals).
+   */
+  ready(): boolean {
+    return (
+      this.tape.scalarOnly &&
+      this.tape.scalarsByValue &&
+      !isTracingDynamically() &&
+      !isRecording() &&
+      isActive(this.main)
+    );
+  }
+  nodeOf(t: Tangent): number | undefined {
+    if (t === null) return -1;
+    return t instanceof LinearTracer && t.trace === this && t.node >= 0 ? t.node : undefined;
+  }
+  tangentOf(n: number): Tangent {
+    return n < 0 ? null : new LinearTracer(this, SCALAR_SHAPE, "float64", n, null);
+  }
 
   pure(value: Array): Tracer {
     return new LinearTracer(this, value.shape, value.dtype, -1, value);
@@ -108,11 +149,6 @@ export class LinearTrace extends Trace {
   }
 }
 
-/** A 0-d float64 array whose value can be read now (what the scalar backward pass takes). */
-function isHostScalarFloat64(x: Array): boolean {
-  return x instanceof ConcreteArray && x.onHost && x.shape.length === 0 && x.dtype === "float64";
-}
-
 /**
  * Backward pass: cotangents of the input nodes given cotangents of the
  * output nodes (null = zero). Equations whose output has no cotangent are
@@ -125,7 +161,7 @@ function backwardPass(
   inputNodes: readonly number[],
 ): (Array | null)[] {
   if (tape.scalarOnly && scalarBackward.enabled && outCts.every(isHostScalarFloat64)) {
-    const cts = outCts.map((c) => (c as ConcreteArray).scalarValue);
+    const cts = outCts.map((c) => c.scalarValue);
     return scalarBackwardPass(tape, outNodes, cts, inputNodes).map((g) =>
       g === null ? null : ConcreteArray.scalar(g, "float64"),
     );
@@ -272,7 +308,11 @@ function linearizeFlat(
     (linMain) => {
       const lin = linMain.trace as LinearTrace;
       return withMainTrace(
-        (main) => new JVPTrace(main),
+        (main) => {
+          const trace = new JVPTrace(main);
+          trace.scalarSink = lin;
+          return trace;
+        },
         (jvpMain) => {
           const inputNodes: number[] = [];
           const tracers = inputs.map((x) => {

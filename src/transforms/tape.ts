@@ -16,6 +16,10 @@
  * arguments) that only define the nodes of the other outputs. Node numbers
  * thus stay numInputs + e, and single-output equations cost nothing more.
  *
+ * Equations come from `LinearTrace.processPrimitive` (`record`), or, for
+ * 0-d float64 tangents, straight from a primitive's `jvpScalar` rule through
+ * the `ScalarTangentTape` methods, which make the same entries.
+ *
  * Argument encoding (one Int32 per argument):
  *   a >= 0            tape node a
  *   a = -(2k + 1)     constant objects[k]
@@ -23,11 +27,18 @@
  */
 import { type Array, ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
-import type { AnyPrimitive, MultiPrimitive, ScalarTransposeRule } from "../core/primitive.js";
+import type {
+  AnyPrimitive,
+  MultiPrimitive,
+  Primitive,
+  ScalarTangentTape,
+  ScalarTransposeRule,
+} from "../core/primitive.js";
 import { isRecording } from "../core/trace.js";
 
 const DTYPE_CODES: readonly DType[] = ["float64", "float32", "int32", "bool"];
 const DTYPE_CODE: Record<DType, number> = { float64: 0, float32: 1, int32: 2, bool: 3 };
+const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
 
 /*
  * Append-only columns stored in fixed-size chunks: appending never copies
@@ -76,7 +87,7 @@ class Float64Column {
   }
 }
 
-export class Tape {
+export class Tape implements ScalarTangentTape {
   numInputs = 0;
   numEqns = 0;
   private readonly inputShape: (readonly number[])[] = [];
@@ -98,7 +109,7 @@ export class Tape {
    * recording when this tape was made: it follows arrays by identity, and a
    * nested tape's backward pass must reuse the recorded constant objects.
    */
-  private readonly scalarsByValue = !isRecording();
+  readonly scalarsByValue = !isRecording();
   private readonly scalars = new Float64Column();
   private numScalars = 0;
 
@@ -129,12 +140,53 @@ export class Tape {
       value.shape.length === 0 &&
       value.dtype === "float64"
     ) {
-      this.scalars.set(this.numScalars, value.scalarValue);
-      return -(2 * this.numScalars++ + 2);
+      return this.scalarCode(value.scalarValue);
     }
     this.scalarOnly = false;
     this.objects.push(value);
     return -(2 * (this.objects.length - 1) + 1);
+  }
+
+  /** Stores a 0-d float64 constant by value; returns its argument code. */
+  private scalarCode(value: number): number {
+    this.scalars.set(this.numScalars, value);
+    return -(2 * this.numScalars++ + 2);
+  }
+
+  /*
+   * Recording 0-d float64 equations from `jvpScalar` rules (ScalarTangentTape):
+   * the same entries `record` makes for the same equation, without the
+   * argument list. Only used while `scalarOnly` holds and constants are
+   * stored by value.
+   */
+  unary(prim: Primitive, params: unknown, a: number): number {
+    return this.recordScalar(prim, params, 1, a, 0, false);
+  }
+  nodes(prim: Primitive, params: unknown, a: number, b: number): number {
+    return this.recordScalar(prim, params, 2, a, b, false);
+  }
+  nodeConst(prim: Primitive, params: unknown, a: number, c: number): number {
+    return this.recordScalar(prim, params, 2, a, c, true);
+  }
+  private recordScalar(
+    prim: Primitive,
+    params: unknown,
+    numArgs: 1 | 2,
+    a: number,
+    b: number,
+    bIsConstant: boolean,
+  ): number {
+    const e = this.numEqns++;
+    if (!prim.linear || prim.transposeScalar === undefined) this.scalarOnly = false;
+    this.prims.set(e, prim);
+    this.params.set(e, params);
+    this.shapes.set(e, SCALAR_SHAPE);
+    this.dtypes.set(e, DTYPE_CODE.float64);
+    this.argStart.set(e, this.numArgs);
+    this.args.set(this.numArgs++, a);
+    if (numArgs === 2) this.args.set(this.numArgs++, bIsConstant ? this.scalarCode(b) : b);
+    this.argStart.set(e + 1, this.numArgs);
+    return this.numInputs + e;
   }
 
   /**
