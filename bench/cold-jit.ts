@@ -10,7 +10,7 @@
  * tsx. Runs alternate between the two.
  *
  *   npx tsx bench/cold-jit.ts [--runs 5] [--n 1000] [--only dist|src] [--prof DIR]
- *                             [--baseline ROOT]
+ *                             [--baseline ROOT] [--node-flags "--no-opt ..."]
  *
  * `--prof DIR` writes a V8 CPU profile of each child process into DIR
  * (node --cpu-prof). `--baseline ROOT` adds the same two modes for another
@@ -18,7 +18,10 @@
  * ROOT/src/index.ts, e.g. main's `src/` exported and built in a scratch
  * folder with node_modules linked), run alternately with this checkout's for
  * before/after comparisons; `--only dist` or `--only src` picks one kind in
- * both. `dist/` must be built first (`npm run build`).
+ * both. `dist/` must be built first (`npm run build`). `--node-flags` adds
+ * V8/Node flags to every child: `--no-opt` (no optimising compiler) shows
+ * how much of the first call is V8's interpreter and baseline code (nearly
+ * all of it: docs/design.md, "The first jit call, round 5").
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -94,7 +97,7 @@ interface Mode {
   flags: string[];
 }
 
-function runChild(mode: Mode, n: number, profDir: string | null): Sample {
+function runChild(mode: Mode, n: number, profDir: string | null, extra: string[]): Sample {
   const root = fileURLToPath(new URL("..", import.meta.url));
   const prof =
     profDir === null ? [] : ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${profDir}`];
@@ -102,6 +105,7 @@ function runChild(mode: Mode, n: number, profDir: string | null): Sample {
     process.execPath,
     [
       ...mode.flags,
+      ...extra,
       ...prof,
       "--input-type=module",
       "-e",
@@ -118,6 +122,9 @@ function main(): void {
   const only = argValue("--only", "");
   const profDir = argValue("--prof", "") || null;
   const baseline = argValue("--baseline", "");
+  const extraFlags = argValue("--node-flags", "")
+    .split(" ")
+    .filter((f) => f !== "");
   const root = fileURLToPath(new URL("..", import.meta.url));
   // dist: plain node, as users run the package; src: node with tsx's loader (this process's flags).
   const all: Mode[] = [
@@ -138,9 +145,12 @@ function main(): void {
   }
   const samples = new Map<string, Sample[]>(modes.map((m) => [m.name, []]));
   for (let r = 0; r < runs; r++) {
-    for (const m of modes) samples.get(m.name)!.push(runChild(m, n, profDir));
+    for (const m of modes) samples.get(m.name)!.push(runChild(m, n, profDir, extraFlags));
   }
-  console.log(`${machineInfo()}; W1 jit(grad), N = ${n}, ${runs} fresh processes per mode`);
+  const flagsNote = extraFlags.length > 0 ? `, node flags ${extraFlags.join(" ")}` : "";
+  console.log(
+    `${machineInfo()}; W1 jit(grad), N = ${n}, ${runs} fresh processes per mode${flagsNote}`,
+  );
   const rows: string[][] = [];
   for (const { name: m } of modes) {
     const ss = samples.get(m)!;

@@ -122,6 +122,22 @@ export function withMainTrace<T>(
   }
 }
 
+/**
+ * Runs `fn` as eager code while a dynamic trace (jit, makeJaxpr) is active:
+ * what it computes on concrete values is not recorded. jit folds equations
+ * of constants as its trace records them (ir/passes.ts), by running the
+ * primitive's impl, which must not add equations to that trace.
+ */
+export function outsideDynamicTrace<T>(fn: () => T): T {
+  const saved = dynamicMain;
+  dynamicMain = null;
+  try {
+    return fn();
+  } finally {
+    dynamicMain = saved;
+  }
+}
+
 /** True while `main` is on the stack. */
 export function isActive(main: MainTrace): boolean {
   return traceStack[main.level - 1] === main;

@@ -30,12 +30,13 @@ export class Var implements Aval {
  * within a program): much cheaper than a Map on long programs.
  */
 export class VarMap<T> {
-  private readonly values: (T | undefined)[];
+  private values: (T | undefined)[];
   /**
    * `size`: more than the largest id expected, when known: the array is then
    * allocated whole (V8 keeps `new Array(n)` in its fast mode, 10^6 elements
    * included), and stays so even when a high id is set first (a backward
-   * sweep), instead of turning into a dictionary.
+   * sweep), instead of turning into a dictionary. A larger id than expected
+   * grows the array (doubling), never by a store far past its end.
    */
   constructor(size = 0) {
     this.values = size > 0 ? new globalThis.Array<T | undefined>(size) : [];
@@ -44,7 +45,15 @@ export class VarMap<T> {
     return this.values[v.id];
   }
   set(v: Var, value: T): void {
-    this.values[v.id] = value;
+    const id = v.id;
+    if (id >= this.values.length) this.grow(id);
+    this.values[id] = value;
+  }
+  private grow(id: number): void {
+    const old = this.values;
+    const values = new globalThis.Array<T | undefined>(Math.max(2 * old.length, id + 1, 64));
+    for (let i = 0; i < old.length; i++) values[i] = old[i];
+    this.values = values;
   }
   has(v: Var): boolean {
     return this.values[v.id] !== undefined;
@@ -154,8 +163,42 @@ function formatParams(params: unknown): string {
   return `[${entries.map(([k, v]) => `${k}=${JSON.stringify(v)?.replace(/"/g, "")}`).join(" ")}]`;
 }
 
+/**
+ * What jit's trace hands each equation to as it is recorded, instead of
+ * appending it as it is: folding, simplification and CSE applied at once
+ * (passes.ts, `EquationOptimizer`), so that the traced program needs no
+ * second pass over every equation before DCE.
+ */
+export interface TraceOptimizer {
+  /** The kept equations, in order (the traced program's equations). */
+  readonly eqns: readonly JaxprEqn[];
+  /** A constant of the program was added. */
+  noteConst(v: Var, value: Array): void;
+  /** `out = prim[params](inputs)` was traced: the variable standing for its result. */
+  single(original: null, prim: Primitive, params: unknown, inputs: readonly Var[], out: Var): Var;
+  /** A multi-output equation was traced: the variables standing for its results. */
+  multi(
+    prim: MultiPrimitive,
+    params: unknown,
+    inputs: readonly Var[],
+    outs: readonly Var[],
+  ): readonly Var[];
+}
+
+/**
+ * Makes a trace's optimizer: given the trace's way of making variables and
+ * its lists of constants (which the optimizer may append to).
+ */
+export type TraceOptimizerFactory = (
+  newVar: (shape: readonly number[], dtype: DType) => Var,
+  constVars: Var[],
+  consts: Array[],
+) => TraceOptimizer;
+
 /** Builds a Jaxpr while tracing. */
 class JaxprBuilder {
+  /** When set, equations go through it (jit's trace), and it keeps the program's equations. */
+  optimizer: TraceOptimizer | null = null;
   readonly eqns: JaxprEqn[] = [];
   readonly constVars: Var[] = [];
   readonly consts: Array[] = [];
@@ -185,6 +228,7 @@ class JaxprBuilder {
     this.constOf.set(value, v);
     this.constVars.push(v);
     this.consts.push(value);
+    if (this.optimizer !== null) this.optimizer.noteConst(v, value);
     return v;
   }
   /** The table of equal-valued scalar constants that `value` belongs to, if it is one. */
@@ -215,11 +259,10 @@ class JaxprBuilder {
       const byValue = this.scalarsOf(value);
       if (byValue !== undefined) {
         const x = (value as ConcreteArray).scalarValue;
+        // Found by value (not remembered by identity too: W1 makes a new 0.5
+        // per iteration, and the map would keep all of them alive).
         const shared = byValue.get(x);
-        if (shared !== undefined) {
-          this.constOf.set(value, shared);
-          return shared;
-        }
+        if (shared !== undefined) return shared;
         v = this.newConst(value);
         byValue.set(x, v);
       } else v = this.newConst(value);
@@ -229,6 +272,14 @@ class JaxprBuilder {
 }
 
 export class JaxprTracer extends Tracer {
+  /**
+   * The variable's shape and dtype, as fields (not getters of `v`): every
+   * traced operation reads them several times (shape rules, numpy's
+   * promotion), and in a program's first trace, mostly unoptimised, each
+   * getter read is a call.
+   */
+  readonly shape: readonly number[];
+  readonly dtype: DType;
   constructor(
     trace: Trace,
     readonly v: Var,
@@ -236,12 +287,8 @@ export class JaxprTracer extends Tracer {
     readonly known?: ConcreteArray,
   ) {
     super(trace);
-  }
-  get shape() {
-    return this.v.shape;
-  }
-  get dtype() {
-    return this.v.dtype;
+    this.shape = v.shape;
+    this.dtype = v.dtype;
   }
   concrete(fnName: string): ConcreteArray {
     if (this.known !== undefined) return this.known;
@@ -271,8 +318,15 @@ export class JaxprTrace extends Trace {
     const inputs = new globalThis.Array<Var>(args.length);
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
-      inputs[i] = a instanceof JaxprTracer && a.trace === this ? a.v : this.builder.constVar(a);
+      // Only this trace's JaxprTracers have `trace === this` (a property read
+      // is cheaper than instanceof while this code runs unoptimised).
+      inputs[i] =
+        (a as { trace?: unknown }).trace === this ? (a as JaxprTracer).v : this.builder.constVar(a);
     }
+    const optimizer = this.builder.optimizer;
+    // With an optimizer (never while tracing at concrete values), the result may be an earlier variable.
+    if (optimizer !== null)
+      return new JaxprTracer(this, optimizer.single(null, prim, params, inputs, out));
     this.builder.eqns.push({ prim, params, inputs, out });
     if (!this.concrete) return new JaxprTracer(this, out);
     // Tracing at concrete values: compute the value too, so that JS control flow can branch on it.
@@ -284,6 +338,10 @@ export class JaxprTrace extends Trace {
     const outs = prim.abstractEval(args, params).map((aval) => this.builder.newVar(aval));
     const own = (a: Array): a is JaxprTracer => a instanceof JaxprTracer && a.trace === this;
     const inputs = args.map((a) => (own(a) ? a.v : this.builder.constVar(a)));
+    const optimizer = this.builder.optimizer;
+    if (optimizer !== null) {
+      return optimizer.multi(prim, params, inputs, outs).map((v) => new JaxprTracer(this, v));
+    }
     this.builder.eqns.push({ prim, params, inputs, out: outs[0]!, outs });
     const values = this.concrete ? this.knownValues(args) : undefined;
     const known = values === undefined ? undefined : prim.impl(values, params);
@@ -320,19 +378,30 @@ export interface TracedProgram {
 
 /**
  * Traces f on abstract inputs with the given avals (one per leaf of the
- * argument tree `inDef`).
+ * argument tree `inDef`). With `makeOptimizer` (abstract tracing only: not
+ * with `inValues`), every equation goes through the optimizer it makes as
+ * it is recorded, and the program has the equations it kept.
  */
 export function traceToJaxpr(
   f: (...args: unknown[]) => unknown,
   inDef: TreeDef,
   inAvals: readonly Aval[],
   inValues?: readonly ConcreteArray[],
+  makeOptimizer?: TraceOptimizerFactory,
 ): TracedProgram {
   return withMainTrace(
     (main) => new JaxprTrace(main),
     (main) => {
       const trace = main.trace as JaxprTrace;
       trace.concrete = inValues !== undefined;
+      const b = trace.builder;
+      if (makeOptimizer !== undefined && inValues === undefined) {
+        b.optimizer = makeOptimizer(
+          (shape, dtype) => b.newVarOf(shape, dtype),
+          b.constVars,
+          b.consts,
+        );
+      }
       const inputs = inAvals.map((a, i) => trace.newInput(a, inValues?.[i]));
       const out = f(...(unflatten(inDef, inputs) as unknown[]));
       const [outLeaves, outDef] = flatten(out);
@@ -342,12 +411,11 @@ export function traceToJaxpr(
           x instanceof JaxprTracer && x.trace === trace ? x : (trace.pure(x) as JaxprTracer);
         return t.v;
       });
-      const b = trace.builder;
       const jaxpr = new Jaxpr(
         b.constVars,
         b.consts,
         inputs.map((t) => t.v),
-        b.eqns,
+        b.optimizer === null ? b.eqns : b.optimizer.eqns,
         outVars,
       );
       return { jaxpr, inDef, outDef };

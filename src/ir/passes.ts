@@ -35,10 +35,27 @@ import { type Array, ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import type { MultiPrimitive, Primitive, SimplifyQuery } from "../core/primitive.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
-import { Jaxpr, type JaxprEqn, type MultiEqn, type SingleEqn, Var, VarMap } from "./jaxpr.js";
+import { outsideDynamicTrace } from "../core/trace.js";
+import {
+  Jaxpr,
+  type JaxprEqn,
+  type MultiEqn,
+  type SingleEqn,
+  type TraceOptimizer,
+  Var,
+  VarMap,
+} from "./jaxpr.js";
 
 /** Constants up to this many elements are produced by folding. */
 const FOLD_LIMIT = 1 << 16;
+
+/**
+ * Runs a primitive's impl for folding: on host kernels, as eager code even
+ * in the middle of jit's trace (see EquationOptimizer).
+ */
+function evaluate<T>(impl: () => T): T {
+  return outsideDynamicTrace(() => withHostKernels(impl));
+}
 
 /** Whether every element of c is `value`, bit for bit (+0 and -0 differ, NaN matches NaN). */
 function allEqual(c: ConcreteArray, value: number): boolean {
@@ -71,71 +88,18 @@ export interface PassStats {
 /** Runs folding, simplification and CSE in one sweep, then DCE. */
 export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
   let nextId = maxVarId(jaxpr) + 1;
-
-  const constVars: Var[] = [...jaxpr.constVars];
-  const consts: Array[] = [...jaxpr.consts];
+  const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
   // ids of new constants follow nextId: room for some
   const idSpan = nextId + 1024;
-  const known = new VarMap<ConcreteArray>(idSpan);
-  jaxpr.constVars.forEach((v, i) => {
-    const c = jaxpr.consts[i];
-    // Device arrays (webgpu) are not read here: folding and the simplifier's
-    // value checks work on host values only.
-    if (c instanceof ConcreteArray && c.onHost) known.set(v, c);
-  });
-  const newConst = (value: ConcreteArray): Var => {
-    const v = new Var(nextId++, value.shape, value.dtype);
-    constVars.push(v);
-    consts.push(value);
-    known.set(v, value);
-    return v;
-  };
-
-  /** Variables known to hold one value everywhere (constants, broadcasts of scalars). */
-  const uniform = new VarMap<number>(idSpan);
-  const uniformOf = (v: Var | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const u = uniform.get(v);
-    if (u !== undefined) return u;
-    const c = known.get(v);
-    if (c === undefined) return undefined;
-    const first = c.shape.length === 0 ? c.scalarValue : c.buffer[0];
-    if (first === undefined || !allEqual(c, first)) return undefined;
-    uniform.set(v, first);
-    return first;
-  };
+  const opt = new EquationOptimizer(
+    (shape, dtype) => new Var(nextId++, shape, dtype),
+    [...jaxpr.constVars],
+    [...jaxpr.consts],
+    { expectedEqns: jaxpr.eqns.length, idSpan },
+  );
+  jaxpr.constVars.forEach((v, i) => opt.noteConst(v, jaxpr.consts[i]!));
   const subst = new VarMap<Var>(idSpan);
   const resolve = (v: Var): Var => subst.get(v) ?? v;
-  const producer = new VarMap<SingleEqn>(idSpan);
-  const query = new EquationQuery(producer, uniformOf);
-  const cse = new CseTable(jaxpr.eqns.length);
-  const eqns: JaxprEqn[] = [];
-  const s = stats ?? { folded: 0, simplified: 0, cse: 0, dce: 0 };
-
-  const seenMulti = new Map<MultiPrimitive, Map<string, readonly Var[]>>();
-  /** Folding and CSE of a multi-output equation (the simplifier has no rules for them). */
-  const multiEqn = (eqn: MultiEqn): void => {
-    const inputs = eqn.inputs.map(resolve);
-    const values = inputs.map((v) => known.get(v));
-    const small = eqn.outs.every((v) => shapeSize(v.shape) <= FOLD_LIMIT);
-    if (small && values.every((c) => c !== undefined)) {
-      const results = withHostKernels(() => eqn.prim.impl(values, eqn.params));
-      eqn.outs.forEach((v, j) => subst.set(v, newConst(results[j]!)));
-      s.folded++;
-      return;
-    }
-    let table = seenMulti.get(eqn.prim);
-    if (table === undefined) seenMulti.set(eqn.prim, (table = new Map<string, readonly Var[]>()));
-    const key = `${paramsKey(eqn.params)}|${inputs.map((v) => v.id).join(",")}`;
-    const prev = table.get(key);
-    if (prev !== undefined) {
-      eqn.outs.forEach((v, j) => subst.set(v, prev[j]!));
-      s.cse++;
-      return;
-    }
-    table.set(key, eqn.outs);
-    eqns.push({ prim: eqn.prim, params: eqn.params, inputs, out: eqn.out, outs: eqn.outs });
-  };
 
   // The sweep over the equations is a function of its own that returns right
   // after its loop: V8 compiles the hot loop by on-stack replacement before
@@ -148,12 +112,7 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
     const all = jaxpr.eqns;
     for (let e = 0; e < all.length; e++) {
       const original = all[e]!;
-      if (original.outs !== undefined) {
-        multiEqn(original);
-        continue;
-      }
-      let eqn: SingleEqn = original;
-      const given = eqn.inputs;
+      const given = original.inputs;
       // The inputs after substitution: a new list only when one of them changes.
       let inputs: readonly Var[] = given;
       for (let i = 0; i < given.length; i++) {
@@ -162,67 +121,257 @@ export function optimize(jaxpr: Jaxpr, stats?: PassStats): Jaxpr {
         if (inputs === given) inputs = given.slice();
         (inputs as Var[])[i] = r;
       }
-      // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
-      // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
-      // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
-      // (Each returns null at once for any other primitive.)
-      const rewritten =
-        transposeOfBroadcast(eqn, inputs, producer) ??
-        broadcastOfBroadcast(eqn, inputs, producer) ??
-        matmulOfTranspose(eqn, inputs, producer);
-      if (rewritten !== null) {
-        s.simplified++;
-        eqn = rewritten;
-        inputs = rewritten.inputs;
-      }
-      const prim = eqn.prim;
-      let allKnown = true;
-      for (let i = 0; i < inputs.length && allKnown; i++)
-        if (known.get(inputs[i]!) === undefined) allKnown = false;
-
-      // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
-      if (allKnown && prim.name !== "broadcastInDim" && shapeSize(eqn.out.shape) <= FOLD_LIMIT) {
-        const values = inputs.map((v) => known.get(v)!);
-        subst.set(eqn.out, newConst(withHostKernels(() => prim.impl(values, eqn.params))));
-        s.folded++;
+      if (original.outs !== undefined) {
+        const outs = opt.multi(original.prim, original.params, inputs, original.outs);
+        if (outs !== original.outs) {
+          for (let j = 0; j < outs.length; j++) subst.set(original.outs[j]!, outs[j]!);
+        }
         continue;
       }
-
-      // Algebraic simplification.
-      const simplified = prim.simplify === undefined ? null : simplify(eqn, inputs, query);
-      if (simplified !== null) {
-        s.simplified++;
-        subst.set(eqn.out, simplified);
-        continue;
-      }
-
-      // Common subexpressions: an earlier kept equation with the same primitive,
-      // parameters and inputs (a commutative primitive's two inputs in either order).
-      const prev = cse.find(prim, eqn.params, inputs);
-      if (prev !== undefined) {
-        subst.set(eqn.out, prev);
-        s.cse++;
-        continue;
-      }
-      if (prim.name === "broadcastInDim") {
-        const u = uniformOf(inputs[0]);
-        if (u !== undefined) uniform.set(eqn.out, u);
-      }
-      // An equation that nothing changed is kept as it is (no copy per equation).
-      const out: SingleEqn =
-        eqn === original && inputs === given
-          ? original
-          : { prim, params: eqn.params, inputs, out: eqn.out };
-      producer.set(eqn.out, out);
-      cse.add(out);
-      eqns.push(out);
+      const r = opt.single(original, original.prim, original.params, inputs, original.out);
+      if (r !== original.out) subst.set(original.out, r);
     }
   };
   sweep();
 
+  opt.addStats(s);
   const outVars = jaxpr.outVars.map(resolve);
   // Every id is below nextId: DCE need not scan the program for the largest.
-  return deadCodeElimination(new Jaxpr(constVars, consts, jaxpr.inVars, eqns, outVars), s, nextId);
+  return deadCodeElimination(
+    new Jaxpr(opt.constVars, opt.consts, jaxpr.inVars, opt.eqns, outVars),
+    s,
+    nextId,
+  );
+}
+
+/** Indices of EquationOptimizer's counts. */
+const FOLDED = 0;
+const SIMPLIFIED = 1;
+const CSE = 2;
+
+/** What {@link EquationOptimizer} is built with. */
+export interface EquationOptimizerOptions {
+  /** About how many equations will come (sizes the CSE table; it grows past it). */
+  expectedEqns: number;
+  /** More than the largest variable id expected, when known (the maps grow past it). */
+  idSpan: number;
+}
+
+/**
+ * Folding, simplification and CSE of one equation at a time, in program
+ * order, keeping the equations that remain (`eqns`). Each decision reads
+ * only earlier equations, so the same object serves `optimize` (a sweep
+ * over a traced program) and jit's trace, which hands it each equation as
+ * it is recorded (`JaxprTrace`'s `TraceOptimizer`): the program then comes
+ * out of the trace already optimised, and jit runs only DCE on it, instead
+ * of a second pass over every equation.
+ */
+export class EquationOptimizer implements TraceOptimizer {
+  /** The kept equations, in order. */
+  readonly eqns: JaxprEqn[] = [];
+  /** The largest variable id seen (outputs and constants). */
+  maxId = -1;
+  private readonly known: VarMap<ConcreteArray>;
+  /** Variables known to hold one value everywhere (constants, broadcasts of scalars). */
+  private readonly uniform: VarMap<number>;
+  /**
+   * 1 by id for the variables in `known` or `uniform` (few: constants and
+   * broadcasts): most lookups are of neither, and a byte read answers them
+   * without a call (a program's first trace runs this mostly unoptimised).
+   */
+  private special = new Uint8Array(1024);
+  private readonly producer: VarMap<SingleEqn>;
+  private readonly query: EquationQuery;
+  private readonly cse: CseTable;
+  private readonly seenMulti = new Map<MultiPrimitive, Map<string, readonly Var[]>>();
+  /**
+   * How many equations were folded, simplified and CSE'd (indices FOLDED,
+   * SIMPLIFIED, CSE): counted in a typed array, so that the first
+   * simplification after V8 optimised this code (W1's backward pass starts
+   * with one) does not meet a property access it has never run, which
+   * deoptimises it.
+   */
+  private readonly counts = new Int32Array(3);
+
+  constructor(
+    private readonly newVar: (shape: readonly number[], dtype: DType) => Var,
+    /** The program's constants (new folded ones are appended). */
+    readonly constVars: Var[],
+    readonly consts: Array[],
+    options: EquationOptimizerOptions,
+  ) {
+    this.known = new VarMap<ConcreteArray>(options.idSpan);
+    this.uniform = new VarMap<number>(options.idSpan);
+    this.producer = new VarMap<SingleEqn>(options.idSpan);
+    this.query = new EquationQuery(this.producer, this);
+    this.cse = new CseTable(options.expectedEqns);
+  }
+
+  /** Adds the counts of folded, simplified and CSE'd equations to `stats`. */
+  addStats(stats: PassStats): void {
+    stats.folded += this.counts[FOLDED]!;
+    stats.simplified += this.counts[SIMPLIFIED]!;
+    stats.cse += this.counts[CSE]!;
+  }
+
+  /** Registers a constant of the program (host values are then known to the rules). */
+  noteConst(v: Var, value: Array): void {
+    if (v.id > this.maxId) this.maxId = v.id;
+    // Device arrays (webgpu) are not read here: folding and the simplifier's
+    // value checks work on host values only.
+    if (value instanceof ConcreteArray && value.onHost) {
+      this.known.set(v, value);
+      this.markSpecial(v);
+    }
+  }
+
+  private markSpecial(v: Var): void {
+    if (v.id >= this.special.length) {
+      const grown = new Uint8Array(Math.max(2 * this.special.length, v.id + 1));
+      grown.set(this.special);
+      this.special = grown;
+    }
+    this.special[v.id] = 1;
+  }
+
+  /** Whether v may be in `known` or `uniform` (false for most variables). */
+  private isSpecial(v: Var): boolean {
+    return v.id < this.special.length && this.special[v.id] === 1;
+  }
+
+  private newConst(value: ConcreteArray): Var {
+    const v = this.newVar(value.shape, value.dtype);
+    this.constVars.push(v);
+    this.consts.push(value);
+    this.noteConst(v, value);
+    return v;
+  }
+
+  /** The one value v holds everywhere, if it is known to (simplification rules ask). */
+  uniformOf(v: Var | undefined): number | undefined {
+    if (v === undefined || !this.isSpecial(v)) return undefined;
+    const u = this.uniform.get(v);
+    if (u !== undefined) return u;
+    const c = this.known.get(v);
+    if (c === undefined) return undefined;
+    const first = c.shape.length === 0 ? c.scalarValue : c.buffer[0];
+    if (first === undefined || !allEqual(c, first)) return undefined;
+    this.uniform.set(v, first);
+    return first;
+  }
+
+  /**
+   * Folding and CSE of a multi-output equation (the simplifier has no rules
+   * for them): the variables standing for its outputs (`outs` itself when it
+   * is kept).
+   */
+  multi(
+    prim: MultiPrimitive,
+    params: unknown,
+    inputs: readonly Var[],
+    outs: readonly Var[],
+  ): readonly Var[] {
+    for (let j = 0; j < outs.length; j++) if (outs[j]!.id > this.maxId) this.maxId = outs[j]!.id;
+    const values = inputs.map((v) => this.known.get(v));
+    const small = outs.every((v) => shapeSize(v.shape) <= FOLD_LIMIT);
+    if (small && values.every((c) => c !== undefined)) {
+      const results = evaluate(() => prim.impl(values, params));
+      this.counts[FOLDED] = this.counts[FOLDED]! + 1;
+      return outs.map((_, j) => this.newConst(results[j]!));
+    }
+    let table = this.seenMulti.get(prim);
+    if (table === undefined) this.seenMulti.set(prim, (table = new Map<string, readonly Var[]>()));
+    const key = `${paramsKey(params)}|${inputs.map((v) => v.id).join(",")}`;
+    const prev = table.get(key);
+    if (prev !== undefined) {
+      this.counts[CSE] = this.counts[CSE]! + 1;
+      return prev;
+    }
+    table.set(key, outs);
+    this.eqns.push({ prim, params, inputs, out: outs[0]!, outs });
+    return outs;
+  }
+
+  /**
+   * Folding, simplification and CSE of a single-output equation
+   * `out = prim[params](inputs)` (inputs already substituted): the variable
+   * standing for its result, `out` itself when the equation is kept.
+   * `original`, when given, is kept as it is if nothing changed (no copy).
+   */
+  single(
+    original: SingleEqn | null,
+    prim0: Primitive,
+    params0: unknown,
+    inputs0: readonly Var[],
+    out: Var,
+  ): Var {
+    if (out.id > this.maxId) this.maxId = out.id;
+    let prim = prim0;
+    let params = params0;
+    let inputs = inputs0;
+    const producer = this.producer;
+    // transpose(broadcastInDim(x)) -> broadcastInDim(x) with the axes permuted: one pass, not two.
+    // matmul(transpose(x), y) -> matmul with x read transposed (no copy of x).
+    // broadcastInDim(broadcastInDim(x)) -> one broadcastInDim of x (a scalar stays a scalar).
+    // (Only these three primitives have rewrites across equations.)
+    const name = prim.name;
+    if (name === "transpose" || name === "broadcastInDim" || name === "matmul") {
+      const rewritten =
+        transposeOfBroadcast(prim, params, inputs, out, producer) ??
+        broadcastOfBroadcast(prim, params, inputs, out, producer) ??
+        matmulOfTranspose(prim, params, inputs, out, producer);
+      if (rewritten !== null) {
+        this.counts[SIMPLIFIED] = this.counts[SIMPLIFIED]! + 1;
+        prim = rewritten.prim;
+        params = rewritten.params;
+        inputs = rewritten.inputs;
+        original = null;
+      }
+    }
+    let allKnown = true;
+    const special = this.special;
+    for (let i = 0; i < inputs.length && allKnown; i++) {
+      const id = inputs[i]!.id;
+      if (id >= special.length || special[id] !== 1 || this.known.get(inputs[i]!) === undefined) {
+        allKnown = false;
+      }
+    }
+
+    // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
+    if (allKnown && prim.name !== "broadcastInDim" && shapeSize(out.shape) <= FOLD_LIMIT) {
+      const values = inputs.map((v) => this.known.get(v)!);
+      const p = prim;
+      const folded = this.newConst(evaluate(() => p.impl(values, params)));
+      this.counts[FOLDED] = this.counts[FOLDED]! + 1;
+      return folded;
+    }
+
+    // Algebraic simplification, else common subexpressions: an earlier kept
+    // equation with the same primitive, parameters and inputs (a commutative
+    // primitive's two inputs in either order). One exit for both.
+    const simplified =
+      prim.simplify === undefined ? null : prim.simplify<Var>(this.query.at(params, inputs, out));
+    const same = simplified !== null ? simplified : this.cse.find(prim, params, inputs);
+    if (same !== undefined) {
+      const kind = simplified !== null ? SIMPLIFIED : CSE;
+      this.counts[kind] = this.counts[kind]! + 1;
+      return same;
+    }
+    if (prim.name === "broadcastInDim") {
+      const u = this.uniformOf(inputs[0]);
+      if (u !== undefined) {
+        this.uniform.set(out, u);
+        this.markSpecial(out);
+      }
+    }
+    // An equation that nothing changed is kept as it is (no copy per equation).
+    const eqn: SingleEqn =
+      original !== null && inputs === original.inputs ? original : { prim, params, inputs, out };
+    producer.set(out, eqn);
+    this.cse.add(eqn);
+    this.eqns.push(eqn);
+    return out;
+  }
 }
 
 /**
@@ -238,42 +387,82 @@ class CseTable {
   /** The kept equations, in order; chains link them by index. */
   private readonly entries: SingleEqn[] = [];
   /** Per hash slot, the index of the last entry with that hash (-1: none). */
-  private readonly heads: Int32Array;
+  private heads: Int32Array;
   /** Per entry, the index of the previous entry in its chain (-1: none). */
   private next: Int32Array;
-  private readonly mask: number;
+  /** Per entry, its full hash (its slot is hash & mask): growing need not hash again. */
+  private hashes: Int32Array;
+  private mask: number;
   constructor(expected: number) {
     let size = 1024;
     while (size < 2 * expected) size *= 2;
     this.mask = size - 1;
     this.heads = new Int32Array(size).fill(-1);
-    this.next = new Int32Array(Math.max(expected, 16));
+    // Start small, so that the growing path runs early (before V8 optimises
+    // `add`), not first in optimised code, which would deoptimise it.
+    this.next = new Int32Array(16);
+    this.hashes = new Int32Array(16);
+  }
+  /**
+   * Doubles the slots once the entries fill half of them (a table made
+   * while tracing does not know the program's length), relinking the
+   * chains in entry order, as adding them again would.
+   */
+  private grow(): void {
+    const size = 2 * this.heads.length;
+    const mask = size - 1;
+    const heads = new Int32Array(size).fill(-1);
+    const next = this.next;
+    const hashes = this.hashes;
+    for (let index = 0; index < this.entries.length; index++) {
+      const k = hashes[index]! & mask;
+      next[index] = heads[k]!;
+      heads[k] = index;
+    }
+    this.mask = mask;
+    this.heads = heads;
   }
   /** A hash of the input ids that does not depend on their order. */
-  private slot(inputs: readonly Var[]): number {
+  private hash(inputs: readonly Var[]): number {
     let h = 0;
     for (let i = 0; i < inputs.length; i++) {
       const m = Math.imul(inputs[i]!.id + 1, 0x9e3779b1);
       h = (h + (m ^ (m >>> 16))) | 0;
     }
-    return (h ^ (h >>> 13)) & this.mask;
+    return h ^ (h >>> 13);
   }
+  /**
+   * The hash of the last `find`'s inputs, and those inputs: `add` of an
+   * equation with the same inputs list (the usual find-then-add) reuses it.
+   */
+  private lastHash = 0;
+  private lastInputs: readonly Var[] | null = null;
   add(eqn: SingleEqn): void {
-    const k = this.slot(eqn.inputs);
+    const h = eqn.inputs === this.lastInputs ? this.lastHash : this.hash(eqn.inputs);
+    this.lastInputs = null;
     const index = this.entries.length;
     if (index === this.next.length) {
-      const grown = new Int32Array(2 * index);
-      grown.set(this.next);
-      this.next = grown;
+      const next = new Int32Array(2 * index);
+      next.set(this.next);
+      this.next = next;
+      const hashes = new Int32Array(2 * index);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
     }
     this.entries.push(eqn);
+    const k = h & this.mask;
+    this.hashes[index] = h;
     this.next[index] = this.heads[k]!;
     this.heads[k] = index;
+    if (2 * this.entries.length > this.heads.length) this.grow();
   }
   /** The result of an earlier equation equal to prim[params](inputs), if any. */
   find(prim: Primitive, params: unknown, inputs: readonly Var[]): Var | undefined {
     const commutative = inputs.length === 2 && prim.elementwise?.commutative === true;
-    for (let k = this.heads[this.slot(inputs)]!; k >= 0; k = this.next[k]!) {
+    const h = this.hash(inputs);
+    this.lastHash = h;
+    this.lastInputs = inputs;
+    for (let k = this.heads[h & this.mask]!; k >= 0; k = this.next[k]!) {
       const e = this.entries[k]!;
       if (e.prim !== prim || e.inputs.length !== inputs.length) continue;
       if (!sameInputs(e.inputs, inputs, commutative)) continue;
@@ -298,22 +487,24 @@ function sameInputs(a: readonly Var[], b: readonly Var[], commutative: boolean):
  * reorder its input's axes); otherwise null.
  */
 function transposeOfBroadcast(
-  eqn: SingleEqn,
+  prim: Primitive,
+  params: unknown,
   inputs: readonly Var[],
+  out: Var,
   producer: VarMap<SingleEqn>,
 ): SingleEqn | null {
-  if (eqn.prim.name !== "transpose") return null;
+  if (prim.name !== "transpose") return null;
   const p = producer.get(inputs[0]!);
   if (p === undefined || p.prim.name !== "broadcastInDim") return null;
-  const perm = (eqn.params as { perm: readonly number[] }).perm;
+  const perm = (params as { perm: readonly number[] }).perm;
   const dims = (p.params as { dims: readonly number[] }).dims;
   const newDims = dims.map((d) => perm.indexOf(d));
   if (!newDims.every((d, i) => d >= 0 && (i === 0 || d > newDims[i - 1]!))) return null;
   return {
     prim: p.prim,
-    params: { shape: eqn.out.shape, dims: newDims },
+    params: { shape: out.shape, dims: newDims },
     inputs: [p.inputs[0]!],
-    out: eqn.out,
+    out,
   };
 }
 
@@ -326,20 +517,22 @@ function transposeOfBroadcast(
  * materialised array.
  */
 function broadcastOfBroadcast(
-  eqn: SingleEqn,
+  prim: Primitive,
+  params: unknown,
   inputs: readonly Var[],
+  out: Var,
   producer: VarMap<SingleEqn>,
 ): SingleEqn | null {
-  if (eqn.prim.name !== "broadcastInDim") return null;
+  if (prim.name !== "broadcastInDim") return null;
   const p = producer.get(inputs[0]!);
   if (p === undefined || p.prim.name !== "broadcastInDim") return null;
-  const outer = (eqn.params as { dims: readonly number[] }).dims;
+  const outer = (params as { dims: readonly number[] }).dims;
   const inner = (p.params as { dims: readonly number[] }).dims;
   return {
     prim: p.prim,
-    params: { shape: eqn.out.shape, dims: inner.map((d) => outer[d]!) },
+    params: { shape: out.shape, dims: inner.map((d) => outer[d]!) },
     inputs: [p.inputs[0]!],
-    out: eqn.out,
+    out,
   };
 }
 
@@ -361,12 +554,14 @@ function swapsLastTwo(perm: readonly number[]): boolean {
  * strided copy disappears. The transpose stays if something else uses it.
  */
 function matmulOfTranspose(
-  eqn: SingleEqn,
+  prim: Primitive,
+  params0: unknown,
   inputs: readonly Var[],
+  out: Var,
   producer: VarMap<SingleEqn>,
 ): SingleEqn | null {
-  if (eqn.prim.name !== "matmul") return null;
-  const params = eqn.params as { transposeA: boolean; transposeB: boolean };
+  if (prim.name !== "matmul") return null;
+  const params = params0 as { transposeA: boolean; transposeB: boolean };
   const operands = [...inputs];
   const flags = [params.transposeA, params.transposeB];
   let changed = false;
@@ -380,10 +575,10 @@ function matmulOfTranspose(
   }
   if (!changed) return null;
   return {
-    prim: eqn.prim,
+    prim,
     params: { transposeA: flags[0]!, transposeB: flags[1]! },
     inputs: operands,
-    out: eqn.out,
+    out,
   };
 }
 
@@ -400,17 +595,17 @@ class EquationQuery implements SimplifyQuery<Var, unknown> {
   private out: Var | undefined = undefined;
   constructor(
     private readonly producers: VarMap<JaxprEqn>,
-    private readonly uniformOf: (v: Var | undefined) => number | undefined,
+    private readonly values: { uniformOf(v: Var | undefined): number | undefined },
   ) {}
-  at(eqn: SingleEqn, inputs: readonly Var[]): this {
+  at(params: unknown, inputs: readonly Var[], out: Var): this {
     this.inputs = inputs;
-    this.params = eqn.params;
-    this.outDtype = eqn.out.dtype;
-    this.out = eqn.out;
+    this.params = params;
+    this.outDtype = out.dtype;
+    this.out = out;
     return this;
   }
   uniform(i: number): number | undefined {
-    return this.uniformOf(this.inputs[i]);
+    return this.values.uniformOf(this.inputs[i]);
   }
   producer(v: Var): SingleEqn | undefined {
     const p = this.producers.get(v);
@@ -423,22 +618,11 @@ class EquationQuery implements SimplifyQuery<Var, unknown> {
 }
 
 /**
- * An existing variable equal to the equation's result (bit for bit), by the
- * primitive's declared `simplify` rule; null when it has none or it does
- * not apply.
- */
-function simplify(eqn: SingleEqn, inputs: readonly Var[], query: EquationQuery): Var | null {
-  const rule = eqn.prim.simplify;
-  if (rule === undefined) return null;
-  return rule<Var>(query.at(eqn, inputs));
-}
-
-/**
  * A multi-output equation narrowed to its used outputs by the primitive's
  * `pruneOutputs` rule, or null when all are used or the rule declines.
  */
-function pruneUnusedOutputs(e: MultiEqn, live: VarMap<true>): MultiEqn | null {
-  const used = e.outs.map((v) => live.has(v));
+function pruneUnusedOutputs(e: MultiEqn, live: Uint8Array): MultiEqn | null {
+  const used = e.outs.map((v) => live[v.id] === 1);
   if (used.every((u) => u) || e.prim.pruneOutputs === undefined) return null;
   const pruned = e.prim.pruneOutputs(used, e.params);
   if (pruned === null) return null;
@@ -467,14 +651,15 @@ function maxVarId(jaxpr: Jaxpr): number {
  * `idBound`, when given, is more than every variable id in the program.
  */
 export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats, idBound?: number): Jaxpr {
-  const live = new VarMap<true>(idBound ?? maxVarId(jaxpr) + 1);
-  for (const v of jaxpr.outVars) live.set(v, true);
+  // Liveness by variable id in a byte array: no object per variable, and cheap to allocate.
+  const live = new Uint8Array(idBound ?? maxVarId(jaxpr) + 1);
+  for (const v of jaxpr.outVars) live[v.id] = 1;
   const kept = liveEquations(jaxpr.eqns, live, stats);
   kept.reverse();
   const constVars: Var[] = [];
   const consts: Array[] = [];
   jaxpr.constVars.forEach((v, i) => {
-    if (live.has(v)) {
+    if (live[v.id] === 1) {
       constVars.push(v);
       consts.push(jaxpr.consts[i]!);
     }
@@ -489,14 +674,14 @@ export function deadCodeElimination(jaxpr: Jaxpr, stats?: PassStats, idBound?: n
  */
 function liveEquations(
   eqns: readonly JaxprEqn[],
-  live: VarMap<true>,
+  live: Uint8Array,
   stats: PassStats | undefined,
 ): JaxprEqn[] {
   const kept: JaxprEqn[] = [];
   for (let i = eqns.length - 1; i >= 0; i--) {
     let e = eqns[i]!;
     // A multi-output equation stays while any of its outputs is used.
-    if (e.outs === undefined ? !live.has(e.out) : !e.outs.some((v) => live.has(v))) {
+    if (e.outs === undefined ? live[e.out.id] !== 1 : !e.outs.some((v) => live[v.id] === 1)) {
       if (stats !== undefined) stats.dce++;
       continue;
     }
@@ -509,7 +694,7 @@ function liveEquations(
     }
     kept.push(e);
     const inputs = e.inputs;
-    for (let k = 0; k < inputs.length; k++) live.set(inputs[k]!, true);
+    for (let k = 0; k < inputs.length; k++) live[inputs[k]!.id] = 1;
   }
   return kept;
 }

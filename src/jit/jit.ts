@@ -13,7 +13,7 @@ import { isRecording, isTracingDynamically, Tracer } from "../core/trace.js";
 import { InvalidArgumentError, fmtShape } from "../core/errors.js";
 import { Array as NdArray, type ConcreteArray } from "../core/array.js";
 import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/jaxpr.js";
-import { optimize } from "../ir/passes.js";
+import { EquationOptimizer, deadCodeElimination, optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
 import { getBackend } from "../backends/index.js";
@@ -107,6 +107,25 @@ function staticKey(value: unknown, argIndex: number): string {
 function describeStatic(value: unknown): string {
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
   return typeof name === "string" ? name : "object";
+}
+
+/**
+ * The initial size of the tables of jit's online optimizer (equations and
+ * variable ids; they grow past it): a program's length is not known while
+ * it is traced.
+ */
+const TRACE_TABLE_SIZE = 4096;
+
+/**
+ * The optimised form of a traced program: DCE only when the trace folded,
+ * simplified and CSE'd each equation as it recorded it (the optimizer
+ * given to traceToJaxpr), else all the passes.
+ */
+function afterTrace(jaxpr: Jaxpr, optimizer: EquationOptimizer | undefined): Jaxpr {
+  if (optimizer === undefined) return optimize(jaxpr);
+  let bound = optimizer.maxId;
+  for (const v of jaxpr.inVars) bound = Math.max(bound, v.id);
+  return deadCodeElimination(jaxpr, undefined, bound + 1);
 }
 
 /** A program traced for one signature, optimised and compiled. */
@@ -269,14 +288,25 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
   ): TraceEntry | Tracer => {
     let entry = cache.get(key);
     if (entry === undefined) {
+      // Folding, simplification and CSE happen as the trace records each equation.
+      let optimizer: EquationOptimizer | undefined;
       const traced = traceToJaxpr(
         (...dyn: unknown[]) => (f as (...a: unknown[]) => unknown)(...withStatics(args, dyn)),
         inDef,
         arrays.map((x) => ({ shape: x.shape, dtype: x.dtype })),
+        undefined,
+        (newVar, constVars, consts) =>
+          (optimizer = new EquationOptimizer(newVar, constVars, consts, {
+            expectedEqns: TRACE_TABLE_SIZE,
+            idSpan: TRACE_TABLE_SIZE,
+          })),
       );
       const captured = traced.jaxpr.consts.find((c) => c instanceof Tracer);
       if (captured !== undefined) return captured;
-      entry = { traced: { ...traced, jaxpr: optimize(traced.jaxpr) }, lowered: undefined };
+      entry = {
+        traced: { ...traced, jaxpr: afterTrace(traced.jaxpr, optimizer) },
+        lowered: undefined,
+      };
       cache.set(key, entry);
     }
     return entry;

@@ -22,7 +22,7 @@
 import { ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import type { AnyPrimitive } from "../core/primitive.js";
-import { type Jaxpr, type JaxprEqn, type Var, VarMap } from "../ir/jaxpr.js";
+import type { Jaxpr, JaxprEqn, Var } from "../ir/jaxpr.js";
 import { paramsKey } from "../ir/passes.js";
 import type { CompiledProgram } from "./codegen.js";
 import {
@@ -42,11 +42,16 @@ const MIN_REPEATS = 3;
 /** True when every value of the program is 0-d and every equation elementwise. */
 export function isScalarProgram(jaxpr: Jaxpr): boolean {
   const scalar = (v: Var) => v.shape.length === 0;
-  return (
-    jaxpr.inVars.every(scalar) &&
-    jaxpr.constVars.every(scalar) &&
-    jaxpr.eqns.every((e) => isElementwise(e.prim) && scalar(e.out))
-  );
+  return jaxpr.inVars.every(scalar) && jaxpr.constVars.every(scalar) && scalarEqns(jaxpr.eqns);
+}
+
+/** Whether every equation is elementwise with a 0-d result (an index loop: no closure per equation). */
+function scalarEqns(eqns: readonly JaxprEqn[]): boolean {
+  for (let e = 0; e < eqns.length; e++) {
+    const eqn = eqns[e]!;
+    if (eqn.out.shape.length !== 0 || !isElementwise(eqn.prim)) return false;
+  }
+  return true;
 }
 
 /*
@@ -58,44 +63,51 @@ export function isScalarProgram(jaxpr: Jaxpr): boolean {
  * once, and cheaply.
  */
 
-/** Where each equation's operands start in the flat operand list (n + 1 entries). */
-function argStarts(eqns: readonly JaxprEqn[]): Int32Array {
-  const argStart = new Int32Array(eqns.length + 1);
-  for (let e = 0; e < eqns.length; e++) argStart[e + 1] = argStart[e]! + eqns[e]!.inputs.length;
-  return argStart;
-}
-
-/** Every equation's operands as integers (see compileScalarJaxpr), into argRef. */
-function fillArgRefs(
-  eqns: readonly JaxprEqn[],
-  argStart: Int32Array,
-  argRef: Int32Array,
-  refOf: (v: Var) => number,
-): void {
+/**
+ * Where each equation's operands start in the flat operand list (n + 1
+ * entries, into argStart), and more than every equation's output id (returned).
+ */
+function argStartsAndBound(eqns: readonly JaxprEqn[], argStart: Int32Array): number {
+  let bound = 0;
   for (let e = 0; e < eqns.length; e++) {
-    const inputs = eqns[e]!.inputs;
-    const start = argStart[e]!;
-    for (let m = 0; m < inputs.length; m++) argRef[start + m] = refOf(inputs[m]!);
+    const eqn = eqns[e]!;
+    argStart[e + 1] = argStart[e]! + eqn.inputs.length;
+    if (eqn.out.id >= bound) bound = eqn.out.id + 1;
   }
+  return bound;
 }
 
-/** The first and last equation reading each equation's output (n and -1 when none does). */
-function fillUses(
+/**
+ * One sweep in program order: every equation's operands as integers (see
+ * compileScalarJaxpr) into argRef, the first and last equation reading each
+ * equation's output (firstUse n and lastUse -1 when none does), and each
+ * equation's own slot into slotOf (operands are defined before they are read).
+ */
+function fillArgRefsAndUses(
+  eqns: readonly JaxprEqn[],
   nIn: number,
   argStart: Int32Array,
   argRef: Int32Array,
+  slotOf: Int32Array,
+  literalOf: Int32Array,
   firstUse: Int32Array,
   lastUse: Int32Array,
 ): void {
-  const n = argStart.length - 1;
-  for (let e = 0; e < n; e++) {
-    for (let k = argStart[e]!; k < argStart[e + 1]!; k++) {
-      const r = argRef[k]!;
+  for (let e = 0; e < eqns.length; e++) {
+    const eqn = eqns[e]!;
+    const inputs = eqn.inputs;
+    const start = argStart[e]!;
+    for (let m = 0; m < inputs.length; m++) {
+      const id = inputs[m]!.id;
+      const lit = literalOf[id]!;
+      const r = lit >= 0 ? -(lit + 1) : slotOf[id]!;
+      argRef[start + m] = r;
       if (r >= nIn) {
-        lastUse[r - nIn] = Math.max(lastUse[r - nIn]!, e);
-        firstUse[r - nIn] = Math.min(firstUse[r - nIn]!, e);
+        if (e > lastUse[r - nIn]!) lastUse[r - nIn] = e;
+        if (e < firstUse[r - nIn]!) firstUse[r - nIn] = e;
       }
     }
+    slotOf[eqn.out.id] = nIn + e;
   }
 }
 
@@ -139,14 +151,18 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
   const eqns = jaxpr.eqns;
   const n = eqns.length;
   const nIn = jaxpr.inVars.length;
-  const slotOf = new VarMap<number>();
-  jaxpr.inVars.forEach((v, i) => slotOf.set(v, i));
-  eqns.forEach((e, i) => slotOf.set(e.out, nIn + i));
+  // Slots and literals by variable id, in typed arrays (-1: none).
+  const argStart = new Int32Array(n + 1);
+  let bound = argStartsAndBound(eqns, argStart);
+  for (const v of jaxpr.inVars) bound = Math.max(bound, v.id + 1);
+  for (const v of jaxpr.constVars) bound = Math.max(bound, v.id + 1);
+  const slotOf = new Int32Array(bound).fill(-1);
+  jaxpr.inVars.forEach((v, i) => (slotOf[v.id] = i));
 
   // Operands as integers: r >= 0 is slot r of `s`, r < 0 is literal -(r + 1).
   const literals: string[] = [];
   const literalId = new Map<string, number>();
-  const literalOf = new VarMap<number>();
+  const literalOf = new Int32Array(bound).fill(-1);
   jaxpr.constVars.forEach((v, i) => {
     const text = numberLiteral(jaxpr.consts[i]!.concrete("jit").scalarValue);
     let id = literalId.get(text);
@@ -155,17 +171,19 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
       literals.push(text);
       literalId.set(text, id);
     }
-    literalOf.set(v, id);
+    literalOf[v.id] = id;
   });
   const refOf = (v: Var): number => {
-    const lit = literalOf.get(v);
-    return lit !== undefined ? -(lit + 1) : slotOf.get(v)!;
+    const lit = literalOf[v.id]!;
+    return lit >= 0 ? -(lit + 1) : slotOf[v.id]!;
   };
   // Index loops, no closures per equation: this runs once per program, mostly
   // before V8 has optimised it (a program's first jit in a process).
-  const argStart = argStarts(eqns);
   const argRef = new Int32Array(argStart[n]!);
-  fillArgRefs(eqns, argStart, argRef, refOf);
+  // Users of each equation's output, to skip stores of values only used inside their iteration.
+  const lastUse = new Int32Array(n).fill(-1);
+  const firstUse = new Int32Array(n).fill(n);
+  fillArgRefsAndUses(eqns, nIn, argStart, argRef, slotOf, literalOf, firstUse, lastUse);
   // Equations repeat each other only with the same signature (interned to an integer).
   const sig = signatureIds(eqns);
 
@@ -228,14 +246,10 @@ export function compileScalarJaxpr(jaxpr: Jaxpr): CompiledProgram {
     return best;
   };
 
-  // Users of each equation's output, to skip stores of values only used inside their iteration.
-  const lastUse = new Int32Array(n).fill(-1);
-  const firstUse = new Int32Array(n).fill(n);
-  fillUses(nIn, argStart, argRef, firstUse, lastUse);
   const isOutput = new Uint8Array(n);
   for (const v of jaxpr.outVars) {
-    const slot = slotOf.get(v);
-    if (slot !== undefined && slot >= nIn) isOutput[slot - nIn] = 1;
+    const slot = slotOf[v.id]!;
+    if (slot >= nIn) isOutput[slot - nIn] = 1;
   }
 
   const element = (e: number, operands: string[]): string => {

@@ -83,7 +83,10 @@ export function binary(
     shapesEqual(a.shape, b.shape)
   )
     return op(a, b);
-  const [x, y] = promotePair(a, b, fn);
+  // Indexed, not destructured: see the note in primitives/elementwise.ts.
+  const pair = promotePair(a, b, fn);
+  const x = pair[0];
+  const y = pair[1];
   if (shapesEqual(x.shape, y.shape)) return op(x, y);
   const [bx, by] = broadcastAll(fn, [x, y]);
   return op(bx!, by!);

@@ -45,6 +45,13 @@ function requireFloat(name: string, aval: Aval): void {
   }
 }
 
+// The rules a traced operation runs (abstractEval, impl, jvp, transpose,
+// simplify) index their operand lists instead of destructuring them
+// (`([x]) =>`): V8's interpreter and baseline code run a destructuring
+// through the iterator protocol, an iterator and a result object per
+// element, and a program's first jit runs these rules mostly unoptimised
+// (docs/design.md, "The first jit call, round 5").
+
 // ------------------------------------------------------ tangent algebra --
 
 /** t1 + t2 with null as zero. */
@@ -146,19 +153,22 @@ export function unary(
   const prim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
     name,
     linear: false,
-    abstractEval([x]) {
-      if (opts.floatOnly === true) requireFloat(name, x!);
-      return x!;
+    abstractEval(avals) {
+      const x = avals[0]!;
+      if (opts.floatOnly === true) requireFloat(name, x);
+      return x;
     },
-    impl([x]) {
-      const dtype = x!.dtype;
-      if (x!.shape.length === 0) {
-        return scalarOf((dtype === "int32" ? int32Scalar : scalar)(x!.scalarValue), dtype);
+    impl(args) {
+      const x = args[0]!;
+      const dtype = x.dtype;
+      if (x.shape.length === 0) {
+        return scalarOf((dtype === "int32" ? int32Scalar : scalar)(x.scalarValue), dtype);
       }
-      return new ConcreteArray(x!.shape, dtype, backend().unary(rule, x!.buffer, dtype));
+      return new ConcreteArray(x.shape, dtype, backend().unary(rule, x.buffer, dtype));
     },
-    jvp([x], [dx], out) {
-      return tangent === "zero" || dx === null ? null : tangent(x!, dx!, out);
+    jvp(primals, tangents, out) {
+      const dx = tangents[0]!;
+      return tangent === "zero" || dx === null ? null : tangent(primals[0]!, dx, out);
     },
     jvpScalar: opts.jvpScalar,
     batch: elementwiseBatch(([x]) => bind(prim, [x!], NO_PARAMS)),
@@ -408,16 +418,18 @@ const negRule: ElementwiseRule<NoParams> = {
 const negPrim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
   name: "neg",
   linear: true,
-  abstractEval([x]) {
-    if (x!.dtype === "bool") throw new DTypeError(`negative: bool arrays cannot be negated`);
-    return x!;
+  abstractEval(avals) {
+    const x = avals[0]!;
+    if (x.dtype === "bool") throw new DTypeError(`negative: bool arrays cannot be negated`);
+    return x;
   },
-  impl([x]) {
-    if (x!.shape.length === 0) return scalarOf(-x!.scalarValue, x!.dtype);
-    return new ConcreteArray(x!.shape, x!.dtype, backend().unary(negRule, x!.buffer, x!.dtype));
+  impl(args) {
+    const x = args[0]!;
+    if (x.shape.length === 0) return scalarOf(-x.scalarValue, x.dtype);
+    return new ConcreteArray(x.shape, x.dtype, backend().unary(negRule, x.buffer, x.dtype));
   },
   // d(-x) = -dx
-  jvp: (_p, [dx]) => tNeg(dx!),
+  jvp: (_p, tangents) => tNeg(tangents[0]!),
   jvpScalar: (tape, _x, _y, tx) => sNeg(tape, tx),
   transpose: (ct) => [neg(ct)],
   transposeScalar: (ct) => -ct,
@@ -440,13 +452,15 @@ function binaryImpl(rule: ElementwiseRule<NoParams>, outDtype?: DType) {
   // 0-d operands are computed here directly (hot in scalar programs run eagerly).
   const scalar = rule.scalar;
   const int32Scalar = elementScalar(rule, "int32");
-  return ([a, b]: readonly ConcreteArray[]): ConcreteArray => {
-    const dtype = outDtype ?? a!.dtype;
-    if (a!.shape.length === 0) {
+  return (args: readonly ConcreteArray[]): ConcreteArray => {
+    const a = args[0]!;
+    const b = args[1]!;
+    const dtype = outDtype ?? a.dtype;
+    if (a.shape.length === 0) {
       const f = dtype === "int32" ? int32Scalar : scalar;
-      return scalarOf(f(a!.scalarValue, b!.scalarValue), dtype);
+      return scalarOf(f(a.scalarValue, b.scalarValue), dtype);
     }
-    return new ConcreteArray(a!.shape, dtype, backend().binary(rule, a!.buffer, b!.buffer, dtype));
+    return new ConcreteArray(a.shape, dtype, backend().binary(rule, a.buffer, b.buffer, dtype));
   };
 }
 
@@ -462,7 +476,8 @@ function nonBoolArith(name: string, avals: readonly Aval[]): Aval {
 
 /** The one input of a product that is a linear (unknown) value, and the other. */
 function splitLinear(name: string, args: readonly (Array | UndefPrimal)[]): [number, Array] {
-  const [a, b] = args;
+  const a = args[0];
+  const b = args[1];
   if (a instanceof UndefPrimal && !(b instanceof UndefPrimal)) return [0, b!];
   if (b instanceof UndefPrimal && !(a instanceof UndefPrimal)) return [1, a!];
   throw new Error(`${name}: transpose needs exactly one linear operand`);
@@ -502,11 +517,11 @@ const addPrim = definePrimitive<NoParams>({
   abstractEval: (avals) => nonBoolArith("add", avals),
   impl: binaryImpl(addRule),
   // d(a + b) = da + db
-  jvp: (_p, [da, db]) => tAdd(da!, db!),
+  jvp: (_p, tangents) => tAdd(tangents[0]!, tangents[1]!),
   jvpScalar: (tape, _a, _b, ta, tb) => sAdd(tape, ta, tb),
-  transpose: (ct, [a, b]) => [
-    a instanceof UndefPrimal ? ct : null,
-    b instanceof UndefPrimal ? ct : null,
+  transpose: (ct, args) => [
+    args[0] instanceof UndefPrimal ? ct : null,
+    args[1] instanceof UndefPrimal ? ct : null,
   ],
   transposeScalar: (ct) => ct,
   batch: elementwiseBatch(([a, b]) => add(a!, b!)),
@@ -514,7 +529,8 @@ const addPrim = definePrimitive<NoParams>({
   maskRule: "pass",
   // x + (-0) = (-0) + x = x (not x + (+0): -0 + 0 = +0)
   simplify(q) {
-    const [a, b] = q.inputs;
+    const a = q.inputs[0];
+    const b = q.inputs[1];
     if (exactZero(q.uniform(1), "-0", q.outDtype) && q.fits(a)) return a;
     if (exactZero(q.uniform(0), "-0", q.outDtype) && q.fits(b)) return b;
     return null;
@@ -535,11 +551,11 @@ const subPrim = definePrimitive<NoParams>({
   abstractEval: (avals) => nonBoolArith("subtract", avals),
   impl: binaryImpl(subRule),
   // d(a - b) = da - db
-  jvp: (_p, [da, db]) => tAdd(da!, tNeg(db!)),
+  jvp: (_p, tangents) => tAdd(tangents[0]!, tNeg(tangents[1]!)),
   jvpScalar: (tape, _a, _b, ta, tb) => sAdd(tape, ta, sNeg(tape, tb)),
-  transpose: (ct, [a, b]) => [
-    a instanceof UndefPrimal ? ct : null,
-    b instanceof UndefPrimal ? neg(ct) : null,
+  transpose: (ct, args) => [
+    args[0] instanceof UndefPrimal ? ct : null,
+    args[1] instanceof UndefPrimal ? neg(ct) : null,
   ],
   transposeScalar: (ct, i) => (i === 0 ? ct : -ct),
   batch: elementwiseBatch(([a, b]) => sub(a!, b!)),
@@ -571,12 +587,13 @@ const mulPrim = definePrimitive<NoParams>({
   abstractEval: (avals) => nonBoolArith("multiply", avals),
   impl: binaryImpl(mulRule),
   // d(a b) = da b + a db
-  jvp: ([a, b], [da, db]) => tAdd(tMul(da!, b!), tMul(db!, a!)),
+  jvp: (primals, tangents) =>
+    tAdd(tMul(tangents[0]!, primals[1]!), tMul(tangents[1]!, primals[0]!)),
   jvpScalar: (tape, a, b, ta, tb) => sAdd(tape, sMul(tape, ta, b), sMul(tape, tb, a)),
   transpose(ct, args) {
-    const [i, other] = splitLinear("mul", args);
-    const g = mul(ct, other);
-    return i === 0 ? [g, null] : [null, g];
+    const split = splitLinear("mul", args);
+    const g = mul(ct, split[1]);
+    return split[0] === 0 ? [g, null] : [null, g];
   },
   transposeScalar: (ct, _i, other) => ct * constantOperand("mul", other),
   batch: elementwiseBatch(([a, b]) => mul(a!, b!)),
@@ -585,7 +602,8 @@ const mulPrim = definePrimitive<NoParams>({
   // x * 1 = 1 * x = x exactly. (x * 0 is NOT folded: inf * 0 and NaN * 0 are
   // NaN and -1 * 0 is -0; symbolic-zero tangents never reach a product.)
   simplify(q) {
-    const [a, b] = q.inputs;
+    const a = q.inputs[0];
+    const b = q.inputs[1];
     if (q.uniform(1) === 1 && q.fits(a)) return a;
     if (q.uniform(0) === 1 && q.fits(b)) return b;
     return null;
@@ -608,13 +626,15 @@ const divPrim = definePrimitive<NoParams>({
   abstractEval: (avals) => nonBoolArith("divide", avals),
   impl: binaryImpl(divRule),
   // d(a / b) = (da - (a / b) db) / b
-  jvp: ([, b], [da, db], out) => {
-    const num = tAdd(da!, tNeg(tMul(db!, out)));
-    return num === null ? null : div(num, b!);
+  jvp: (primals, tangents, out) => {
+    const num = tAdd(tangents[0]!, tNeg(tMul(tangents[1]!, out)));
+    return num === null ? null : div(num, primals[1]!);
   },
   jvpScalar: (tape, _a, b, ta, tb, out) =>
     sDiv(tape, sAdd(tape, ta, sNeg(tape, sMul(tape, tb, out))), b),
-  transpose(ct, [a, b]) {
+  transpose(ct, args) {
+    const a = args[0];
+    const b = args[1];
     if (!(a instanceof UndefPrimal) || b instanceof UndefPrimal) {
       throw new Error("div: transpose is linear in the numerator only");
     }
@@ -663,7 +683,8 @@ export function binary(
             opts.check!(args[0]!, args[1]!);
             return impl(args);
           },
-    jvp: ([a, b], [da, db], out) => tangent(a!, b!, da!, db!, out),
+    jvp: (primals, tangents, out) =>
+      tangent(primals[0]!, primals[1]!, tangents[0]!, tangents[1]!, out),
     batch: elementwiseBatch(([a, b]) => bind(prim, [a!, b!], NO_PARAMS)),
     elementwise: rule,
   });
