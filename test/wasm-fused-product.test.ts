@@ -11,12 +11,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasSimd } from "../src/backends/wasm/emitter.js";
-import {
-  getRuntime,
-  setWasmThreadLimit,
-  startWasmThreads,
-  stopWasmThreads,
-} from "../src/backends/wasm/index.js";
+import { useOneWasmWorker } from "./wasmWorkers.js";
+import { getRuntime, setWasmThreadLimit } from "../src/backends/wasm/index.js";
 import {
   holdWasmWorkers,
   setGemmChunkPanels,
@@ -24,7 +20,6 @@ import {
   wasmThreadStats,
   wasmWorkerHolds,
 } from "../src/backends/wasm/threads.js";
-import { setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
 import { configureWasmJit } from "../src/jit/wasmLowering.js";
 import { type Array as NdArray, getBackend, jit, nn, np, setBackend } from "../src/index.js";
 import { mlpArrays, mlpStep } from "../bench/mlpModel.js";
@@ -187,20 +182,7 @@ describe.skipIf(!hasSimd())("jit: a matrix product computed by the group that re
 });
 
 describe.skipIf(!hasSimd())("jit: a fused product split across worker threads", () => {
-  const before = getBackend();
-  beforeAll(async () => {
-    setAdaptiveThreads(false);
-    expect(await startWasmThreads(getRuntime(), 1)).toBeGreaterThan(0);
-    setBackend("wasm");
-  });
-  afterAll(async () => {
-    setGemmChunkPanels(undefined);
-    holdWasmWorkers("none");
-    setAdaptiveThreads(true);
-    setWasmThreadLimit(Infinity);
-    setBackend(before);
-    await stopWasmThreads();
-  });
+  useOneWasmWorker();
 
   it("threads, one thread, and a stalled worker's chunk redone: the unfused one-thread bits", () => {
     // 150 x 70 @ 70 x 112: 1.18e6 multiply-adds, split across the threads

@@ -8,14 +8,10 @@
  * Also checks the chunk sizes: many small chunks for large products (so a
  * descheduled worker costs at most one), at least 8 per thread for small ones.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hasSimd } from "../src/backends/wasm/emitter.js";
-import {
-  getRuntime,
-  setWasmThreadLimit,
-  startWasmThreads,
-  stopWasmThreads,
-} from "../src/backends/wasm/index.js";
+import { useOneWasmWorker } from "./wasmWorkers.js";
+import { getRuntime, setWasmThreadLimit } from "../src/backends/wasm/index.js";
 import {
   gemmChunkPanels,
   holdWasmWorkers,
@@ -24,8 +20,7 @@ import {
   wasmThreadStats,
   wasmWorkerHolds,
 } from "../src/backends/wasm/threads.js";
-import { setAdaptiveThreads } from "../src/backends/wasm/threadGate.js";
-import { getBackend, np, setBackend } from "../src/index.js";
+import { np } from "../src/index.js";
 
 function data(n: number, seed: number): Float64Array {
   const out = new Float64Array(n);
@@ -48,21 +43,8 @@ function bitDifferences(x: ArrayLike<number>, y: ArrayLike<number>): number {
 }
 
 describe.skipIf(!hasSimd())("split matrix products: values independent of the chunks", () => {
-  const before = getBackend();
-  beforeAll(async () => {
-    // every product large enough uses the workers (the measured choice is off)
-    setAdaptiveThreads(false);
-    expect(await startWasmThreads(getRuntime(), 1)).toBeGreaterThan(0);
-    setBackend("wasm");
-  });
-  afterAll(async () => {
-    setGemmChunkPanels(undefined);
-    holdWasmWorkers("none");
-    setAdaptiveThreads(true);
-    setWasmThreadLimit(Infinity);
-    setBackend(before);
-    await stopWasmThreads();
-  });
+  // every product large enough uses the workers (the measured choice is off)
+  useOneWasmWorker();
 
   for (const dtype of ["float32", "float64"] as const) {
     it(`${dtype}: every chunk size, worker or caller, gives the one-thread bits`, () => {
