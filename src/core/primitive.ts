@@ -280,6 +280,18 @@ interface PrimitiveRules<P> {
   readonly device?: DeviceRule<P>;
   readonly maskRule?: MaskRule;
   readonly simplify?: SimplifyRule<P>;
+  /**
+   * Set by a matrix product C = op(A) op(B): whether A and B enter
+   * transposed, for a jit lowering that computes the product inside the
+   * fused kernel reading it (jit/wasmLowering.ts).
+   */
+  readonly matrixProduct?: (params: P) => MatrixProductLayout;
+}
+
+/** The operand layout of a matrix product (see `matrixProduct`). */
+export interface MatrixProductLayout {
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
 }
 
 interface LinearRules<P> {
@@ -364,6 +376,7 @@ export function makePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
     device: def.device,
     maskRule: def.maskRule,
     simplify: def.simplify,
+    matrixProduct: def.matrixProduct,
   } as PrimitiveDef<P>;
 }
 

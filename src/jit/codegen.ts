@@ -29,7 +29,7 @@ import {
   numberLiteral,
 } from "./lowering.js";
 import { PAIRWISE_BLOCK, PairwiseAccumulator } from "../backends/pairwiseSum.js";
-import { lowerGroupToWasm } from "./wasmLowering.js";
+import { lowerGroupToWasm, productLayout } from "./wasmLowering.js";
 
 const CHUNK_EQNS = 1000;
 /**
@@ -257,7 +257,7 @@ export function compileJaxpr(jaxpr: Jaxpr): CompiledProgram {
   // the group's chunk (and its result to no other).
   const productOfGroup = new Map<number, number>();
   units.forEach((u, k) => {
-    if (u.kind !== "kernel" || eqns[u.eqn]!.prim.name !== "matmul") return;
+    if (u.kind !== "kernel" || productLayout(eqns[u.eqn]!) === null) return;
     const v = eqns[u.eqn]!.out;
     const readers = new Set((users.get(v) ?? []).map((i) => unitOf[i]!));
     const [g] = readers;

@@ -62,6 +62,7 @@ import {
 import { wasmBackend } from "../backends/wasm/backend.js";
 import { ThreadGate } from "../backends/wasm/threadGate.js";
 import type { TypedArray } from "../core/dtype.js";
+import type { MatrixProductLayout } from "../core/primitive.js";
 import { shapeSize } from "../core/shape.js";
 import type { JaxprEqn, Var } from "../ir/jaxpr.js";
 
@@ -963,10 +964,7 @@ export function lowerGroupToWasm(
   if (fused < 0)
     return { inputs, outputs, run: (...args) => runGroup(args, false), fusedProduct: false };
   const [aVar, bVar] = product!.inputs as [Var, Var];
-  const { transposeA, transposeB } = product!.params as {
-    transposeA: boolean;
-    transposeB: boolean;
-  };
+  const { transposeA, transposeB } = productLayout(product!)!;
   const [m, k] = transposeA ? [aVar.shape[1]!, aVar.shape[0]!] : [aVar.shape[0]!, aVar.shape[1]!];
   const cols = n / m;
   const fusedRun = (a: Value, b: Value, ...rest: Value[]): Value[] => {
@@ -991,9 +989,15 @@ export function lowerGroupToWasm(
   };
 }
 
+/** The operand layout of equation e when it is a matrix product (its `matrixProduct` rule), else null. */
+export function productLayout(e: JaxprEqn): MatrixProductLayout | null {
+  if (e.outs !== undefined || e.prim.matrixProduct === undefined) return null;
+  return e.prim.matrixProduct(e.params);
+}
+
 /**
- * The index among the group's inputs of the result of `product` (a matmul
- * equation) when the group can read that product where the Wasm backend
+ * The index among the group's inputs of the result of `product` (a matrix
+ * product equation) when the group can read that product where the Wasm backend
  * leaves it (two float matrices of the group's dtype, the result an array
  * input of the group's shape), else -1.
  */
@@ -1003,7 +1007,7 @@ function fusedProductInput(
   inputs: readonly Var[],
   n: number,
 ): number {
-  if (product.prim.name !== "matmul") return -1;
+  if (productLayout(product) === null) return -1;
   const [a, b] = product.inputs;
   const out = product.out;
   const j = inputs.indexOf(out);

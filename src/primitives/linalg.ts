@@ -77,6 +77,7 @@ function operandText(shape: readonly number[], transposed: boolean): string {
 const matmulPrim = definePrimitive<MatmulParams>({
   name: "matmul",
   device: (k, [a, b], { transposeA, transposeB }) => k.matmul(a!, b!, transposeA, transposeB),
+  matrixProduct: (params) => params,
   linear: true, // in each operand separately
   abstractEval([a, b], params) {
     const ok =

@@ -376,32 +376,14 @@ export const SPECIAL_WGSL: Readonly<Record<string, string>> = {
 }`,
   // The prefactor x^a e^-x / Gamma(a) of the incomplete gamma function, lg =
   // log Gamma(a). a < 10: exp(a log x - x - lg). a >= 10: with x = a (1 + eta)
-  // and Stirling's series s(a) for log Gamma(a), sqrt(a / (2 pi))
+  // and Stirling's correction s(a) of log Gamma(a), sqrt(a / (2 pi))
   // exp(-a (eta - log1p eta) - s(a)), where the large terms cancel
-  // analytically; eta - log1p eta = sum_(k>=2) (-1)^k eta^k / k for |eta| < 1/2
-  // (until a term is below 1e-9 of the sum), eta - log(x / a) beyond.
+  // analytically (log1pExcessF32, stirlingCorrectionF32).
   igammaPrefactorF32: `fn igammaPrefactorF32(a: f32, x: f32, lg: f32) -> f32 {
   if (a < 10.0) { return expF32(a * logF32(x) - x - lg); }
   let eta = (x - a) / a;
-  var dd = 0.0;
-  if (abs(eta) < 0.5) {
-    var power = eta;
-    var sum = 0.0;
-    for (var k = 2.0; k < 40.0; k = k + 1.0) {
-      power = power * -eta;
-      let term = power / k;
-      sum = sum + term;
-      if (abs(term) < 1e-9 * abs(sum)) { break; }
-    }
-    dd = -sum;
-  } else {
-    dd = eta - logF32(x / a);
-  }
-  let r = 1.0 / a;
-  let r2 = r * r;
-  let stirling = r * (0.08333333333333333 + r2 * (-0.002777777777777778 +
-    r2 * (0.0007936507936507937 + r2 * -0.0005952380952380952)));
-  return sqrt(a / 6.283185307179586) * expF32(-a * dd - stirling);
+  return sqrt(a / 6.283185307179586) *
+    expF32(-a * log1pExcessF32(eta, x / a) - stirlingCorrectionF32(a));
 }`,
   // Q(a, x) by Legendre's continued fraction, evaluated forwards (Lentz's
   // method, at most 1,000 steps, until a step changes it by under 1e-8).
