@@ -39,7 +39,10 @@ export abstract class Trace {
   abstract pure(value: Array): Tracer;
   /**
    * Applies `prim` to operands that are tracers of this trace or values from
-   * lower levels (which the trace treats as constants).
+   * lower levels (which the trace treats as constants). Returns the result
+   * in its simplest form, as `fullLower` gives it (a value this trace adds
+   * nothing to is returned as the lower-level value itself): `bind` passes
+   * it on as it is.
    */
   abstract processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array;
   /**
@@ -54,7 +57,10 @@ export abstract class Trace {
   ): Array[];
 }
 
-/** A value seen by a transformation. */
+/**
+ * A value seen by a transformation. Only tracers have a `trace` property
+ * (`bind` tells them from concrete arrays by it).
+ */
 export abstract class Tracer extends Array {
   constructor(readonly trace: Trace) {
     super();
@@ -155,11 +161,14 @@ function escaped(value: Tracer): EscapedTracerError {
 function topMainTrace(args: readonly Array[]): MainTrace | null {
   let top: MainTrace | null = dynamicMain;
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a instanceof Tracer) {
-      const main = a.trace.main;
+    // A tracer's trace; undefined for a concrete array, which has no `trace`
+    // field (a field read: cheaper than `instanceof Tracer` in V8's
+    // unoptimised tiers, where a program's first trace runs).
+    const trace = (args[i] as { trace?: Trace }).trace;
+    if (trace !== undefined) {
+      const main = trace.main;
       // Level 0 is the imperative (requiresGrad) trace, always open and not on the stack.
-      if (traceStack[main.level - 1] !== main && main.level !== 0) throw escaped(a);
+      if (traceStack[main.level - 1] !== main && main.level !== 0) throw escaped(args[i] as Tracer);
       if (top === null || main.level > top.level) top = main;
     }
   }
@@ -196,8 +205,8 @@ export function bind(prim: Primitive, args: readonly Array[], params: unknown): 
     if (eagerEvaluator !== null) return eagerEvaluator(prim, args as ConcreteArray[], params)[0]!;
     return prim.impl(args as ConcreteArray[], params);
   }
-  const out = top.trace.processPrimitive(prim, args, params);
-  return out instanceof Tracer ? out.fullLower() : out;
+  // Already in its simplest form (see `Trace.processPrimitive`).
+  return top.trace.processPrimitive(prim, args, params);
 }
 
 /**

@@ -474,12 +474,15 @@ function nonBoolArith(name: string, avals: readonly Aval[]): Aval {
   return aval;
 }
 
-/** The one input of a product that is a linear (unknown) value, and the other. */
-function splitLinear(name: string, args: readonly (Array | UndefPrimal)[]): [number, Array] {
-  const a = args[0];
-  const b = args[1];
-  if (a instanceof UndefPrimal && !(b instanceof UndefPrimal)) return [0, b!];
-  if (b instanceof UndefPrimal && !(a instanceof UndefPrimal)) return [1, a!];
+/**
+ * Which input of a product is the linear (unknown) value, 0 or 1; the other
+ * is `args[1 - i]`. (An index, not a pair: every product's transpose runs this.)
+ */
+function linearIndex(name: string, args: readonly (Array | UndefPrimal)[]): 0 | 1 {
+  const aLinear = args[0] instanceof UndefPrimal;
+  const bLinear = args[1] instanceof UndefPrimal;
+  if (aLinear && !bLinear) return 0;
+  if (bLinear && !aLinear) return 1;
   throw new Error(`${name}: transpose needs exactly one linear operand`);
 }
 
@@ -591,9 +594,9 @@ const mulPrim = definePrimitive<NoParams>({
     tAdd(tMul(tangents[0]!, primals[1]!), tMul(tangents[1]!, primals[0]!)),
   jvpScalar: (tape, a, b, ta, tb) => sAdd(tape, sMul(tape, ta, b), sMul(tape, tb, a)),
   transpose(ct, args) {
-    const split = splitLinear("mul", args);
-    const g = mul(ct, split[1]);
-    return split[0] === 0 ? [g, null] : [null, g];
+    const i = linearIndex("mul", args);
+    const g = mul(ct, args[1 - i] as Array);
+    return i === 0 ? [g, null] : [null, g];
   },
   transposeScalar: (ct, _i, other) => ct * constantOperand("mul", other),
   batch: elementwiseBatch(([a, b]) => mul(a!, b!)),

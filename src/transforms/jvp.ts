@@ -77,9 +77,14 @@ export function isHostScalarFloat64(x: Array): x is ConcreteArray {
   return x instanceof ConcreteArray && x.onHost && x.shape.length === 0 && x.dtype === "float64";
 }
 
-/** The tangent of operand a of `trace` (null for a value of another trace). */
+/**
+ * The tangent of operand a of `trace` (null for a value of another trace).
+ * The trace's own values are its JVPTracers: `trace === ...` tells them
+ * apart without an `instanceof` (slower in V8's unoptimised tiers, where a
+ * program's first jit runs; concrete arrays have no `trace`).
+ */
 function tangentIn(a: Array, trace: JVPTrace): Tangent {
-  return a instanceof JVPTracer && a.trace === trace ? a.tangent : null;
+  return (a as { trace?: unknown }).trace === trace ? (a as JVPTracer).tangent : null;
 }
 
 /**
@@ -125,24 +130,28 @@ export class JVPTrace extends Trace {
     let anyTangent = false;
     for (let i = 0; i < n; i++) {
       const a = args[i]!;
-      if (a instanceof JVPTracer && a.trace === this) {
-        primals[i] = a.primal;
-        if (a.tangent !== null) anyTangent = true;
+      // This trace's own values (JVPTracers), as in `tangentIn`.
+      if ((a as { trace?: unknown }).trace === this) {
+        const t = a as JVPTracer;
+        primals[i] = t.primal;
+        if (t.tangent !== null) anyTangent = true;
       } else {
         primals[i] = a;
       }
     }
     const out = bind(prim, primals, params);
-    if (!anyTangent) return new JVPTracer(this, out, null);
+    // Results in their simplest form (Trace.processPrimitive): a zero tangent gives the primal.
+    if (!anyTangent) return out;
     const sink = this.scalarSink;
     const rule = prim.jvpScalar;
     if (sink !== null && rule !== undefined) {
       const viaTape = scalarTangent(sink, rule, primals, args, this, out);
-      if (viaTape !== undefined) return new JVPTracer(this, out, viaTape);
+      if (viaTape !== undefined) return viaTape === null ? out : new JVPTracer(this, out, viaTape);
     }
     const tangents = new globalThis.Array<Tangent>(n);
     for (let i = 0; i < n; i++) tangents[i] = tangentIn(args[i]!, this);
-    return new JVPTracer(this, out, prim.jvp(primals, tangents, out, params));
+    const tangent = prim.jvp(primals, tangents, out, params);
+    return tangent === null ? out : new JVPTracer(this, out, tangent);
   }
   processMultiPrimitive(prim: MultiPrimitive, args: readonly Array[], params: unknown): Array[] {
     const [primals, tangents, anyTangent] = this.split(args);

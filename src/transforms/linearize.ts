@@ -129,7 +129,8 @@ export class LinearTrace extends Trace implements ScalarTangentSink {
     const refs = this.scratchRefs;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
-      refs[i] = a instanceof LinearTracer && a.trace === this ? a.node : a;
+      // This trace's own values are its LinearTracers (a field read, no instanceof, as in jvp.ts).
+      refs[i] = (a as { trace?: unknown }).trace === this ? (a as LinearTracer).node : a;
     }
     const node = this.tape.record(prim, params, refs, aval.shape, aval.dtype, args.length);
     return new LinearTracer(this, aval.shape, aval.dtype, node, null);

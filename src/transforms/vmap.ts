@@ -58,7 +58,8 @@ export class BatchTrace extends Trace {
     const dims = args.map((a) => (own(a) ? a.bdim : null));
     if (dims.every((d) => d === null)) return bind(prim, vals, params);
     const [out, outDim] = prim.batch(vals, dims, params);
-    return new BatchTracer(this, out, outDim);
+    // In its simplest form (Trace.processPrimitive): an unbatched result is the value itself.
+    return outDim === null ? out : new BatchTracer(this, out, outDim);
   }
   processMultiPrimitive(prim: MultiPrimitive, args: readonly Array[], params: unknown): Array[] {
     const own = (a: Array): a is BatchTracer => a instanceof BatchTracer && a.trace === this;
