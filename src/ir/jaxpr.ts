@@ -313,7 +313,7 @@ export class JaxprTrace extends Trace {
   }
   processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array {
     const aval = prim.abstractEval(args, params);
-    const out = this.builder.newVar(aval);
+    const out = this.builder.newVarOf(aval.shape, aval.dtype);
     // A loop, no closures: this runs once per traced operation, mostly before V8 optimises it.
     const inputs = new globalThis.Array<Var>(args.length);
     for (let i = 0; i < args.length; i++) {

@@ -234,11 +234,6 @@ export class EquationOptimizer implements TraceOptimizer {
     this.special[v.id] = 1;
   }
 
-  /** Whether v may be in `known` or `uniform` (false for most variables). */
-  private isSpecial(v: Var): boolean {
-    return v.id < this.special.length && this.special[v.id] === 1;
-  }
-
   private newConst(value: ConcreteArray): Var {
     const v = this.newVar(value.shape, value.dtype);
     this.constVars.push(v);
@@ -249,7 +244,10 @@ export class EquationOptimizer implements TraceOptimizer {
 
   /** The one value v holds everywhere, if it is known to (simplification rules ask). */
   uniformOf(v: Var | undefined): number | undefined {
-    if (v === undefined || !this.isSpecial(v)) return undefined;
+    // Not special (most variables): in neither map.
+    if (v === undefined || v.id >= this.special.length || this.special[v.id] !== 1) {
+      return undefined;
+    }
     const u = this.uniform.get(v);
     if (u !== undefined) return u;
     const c = this.known.get(v);
@@ -328,12 +326,18 @@ export class EquationOptimizer implements TraceOptimizer {
         original = null;
       }
     }
+    // Whether every input is a known constant, and whether any may be
+    // uniform or known (most equations have none: the simplifier's
+    // `uniform` then answers without a lookup).
     let allKnown = true;
+    let anySpecial = false;
     const special = this.special;
-    for (let i = 0; i < inputs.length && allKnown; i++) {
+    for (let i = 0; i < inputs.length; i++) {
       const id = inputs[i]!.id;
-      if (id >= special.length || special[id] !== 1 || this.known.get(inputs[i]!) === undefined) {
-        allKnown = false;
+      if (id >= special.length || special[id] !== 1) allKnown = false;
+      else {
+        anySpecial = true;
+        if (allKnown && this.known.get(inputs[i]!) === undefined) allKnown = false;
       }
     }
 
@@ -350,7 +354,9 @@ export class EquationOptimizer implements TraceOptimizer {
     // equation with the same primitive, parameters and inputs (a commutative
     // primitive's two inputs in either order). One exit for both.
     const simplified =
-      prim.simplify === undefined ? null : prim.simplify<Var>(this.query.at(params, inputs, out));
+      prim.simplify === undefined
+        ? null
+        : prim.simplify<Var>(this.query.at(params, inputs, out, anySpecial));
     const same = simplified !== null ? simplified : this.cse.find(prim, params, inputs);
     if (same !== undefined) {
       const kind = simplified !== null ? SIMPLIFIED : CSE;
@@ -593,19 +599,22 @@ class EquationQuery implements SimplifyQuery<Var, unknown> {
   params: unknown = undefined;
   outDtype: DType = "float64";
   private out: Var | undefined = undefined;
+  /** Whether an input may be uniform (else `uniform` answers undefined at once). */
+  private anySpecial = true;
   constructor(
     private readonly producers: VarMap<JaxprEqn>,
     private readonly values: { uniformOf(v: Var | undefined): number | undefined },
   ) {}
-  at(params: unknown, inputs: readonly Var[], out: Var): this {
+  at(params: unknown, inputs: readonly Var[], out: Var, anySpecial: boolean): this {
     this.inputs = inputs;
     this.params = params;
     this.outDtype = out.dtype;
     this.out = out;
+    this.anySpecial = anySpecial;
     return this;
   }
   uniform(i: number): number | undefined {
-    return this.values.uniformOf(this.inputs[i]);
+    return this.anySpecial ? this.values.uniformOf(this.inputs[i]) : undefined;
   }
   producer(v: Var): SingleEqn | undefined {
     const p = this.producers.get(v);

@@ -13,7 +13,8 @@ export function sameShapeDtype(name: string, avals: readonly Aval[]): Aval {
   const first = avals[0]!;
   for (let i = 1; i < avals.length; i++) {
     const a = avals[i]!;
-    if (!shapesEqual(a.shape, first.shape)) {
+    // The same shape object (the common case) needs no call.
+    if (a.shape !== first.shape && !shapesEqual(a.shape, first.shape)) {
       throw new ShapeError(
         `${name}: operands must have equal shapes, got ${fmtShape(first.shape)} and ` +
           `${fmtShape(a.shape)} (np functions broadcast for you)`,

@@ -184,7 +184,18 @@ function backwardPass(
   outNodes.forEach((node, i) => {
     if (node >= 0) accumulate(node, outCts[i]!);
   });
-  const undef = (n: number): UndefPrimal => new UndefPrimal(tape.nodeShape(n), tape.nodeDtype(n));
+  // A linear operand's stand-in. Transpose rules only test for one and read
+  // its shape and dtype, so consecutive operands of the same shape (object)
+  // and dtype share one: most of a program's nodes do (no object per operand).
+  let lastUndef: UndefPrimal | null = null;
+  const undef = (n: number): UndefPrimal => {
+    const shape = tape.nodeShape(n);
+    const dtype = tape.nodeDtype(n);
+    if (lastUndef === null || lastUndef.shape !== shape || lastUndef.dtype !== dtype) {
+      lastUndef = new UndefPrimal(shape, dtype);
+    }
+    return lastUndef;
+  };
   const numInputs = tape.numInputs;
   for (let e = tape.numEqns - 1; e >= 0; e--) {
     const prim = tape.prim(e);
@@ -311,7 +322,11 @@ function linearizeFlat(
       return withMainTrace(
         (main) => {
           const trace = new JVPTrace(main);
-          trace.scalarSink = lin;
+          // Under jit or makeJaxpr (a dynamic trace below, active until this
+          // trace ends) every primal is staged, never a host scalar, so the
+          // scalar tangents could never apply: no sink, and no check of it
+          // per operation.
+          trace.scalarSink = isTracingDynamically() ? null : lin;
           return trace;
         },
         (jvpMain) => {
