@@ -62,8 +62,21 @@ export abstract class Trace {
  * (`bind` tells them from concrete arrays by it).
  */
 export abstract class Tracer extends Array {
-  constructor(readonly trace: Trace) {
+  /*
+   * The fields of tracers (and of `Var`, `UndefPrimal`) are `declare`d and
+   * assigned in the constructor rather than class fields: under the ES2022
+   * target a class field is defined by an initialiser that runs per object,
+   * a call and a property definition before the constructor's own store,
+   * and a program's first jit makes tens of thousands of these objects
+   * mostly in V8's unoptimised tiers. (Not the project-wide compiler option
+   * `useDefineForClassFields: false`: it also changes ConcreteArray's
+   * `_scalar` into an unboxed double field, and eager W1 then allocated a
+   * quarter more, a number boxed per read.)
+   */
+  declare readonly trace: Trace;
+  constructor(trace: Trace) {
     super();
+    this.trace = trace;
   }
   /** The imperative style does not run inside transformations (see src/imperative/). */
   override backward(): void {
