@@ -51,17 +51,33 @@ const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
 const MASK = CHUNK - 1;
 
-class ObjectColumn<T> {
-  private readonly chunks: T[][] = [];
-  set(i: number, value: T): void {
+/**
+ * Three object slots per entry, side by side in one chunk (an equation's
+ * primitive, parameters and output shape): one call stores all three, where
+ * three columns took three (a tape records one equation per traced tangent
+ * operation, mostly in V8's unoptimised tiers on a program's first jit).
+ */
+class ObjectTriples {
+  private readonly chunks: unknown[][] = [];
+  set(i: number, a: unknown, b: unknown, c: unknown): void {
     const k = i >> CHUNK_BITS;
-    if (k === this.chunks.length) this.chunks.push(new globalThis.Array<T>(CHUNK));
-    this.chunks[k]![i & MASK] = value;
+    if (k === this.chunks.length) this.chunks.push(new globalThis.Array<unknown>(3 * CHUNK));
+    const chunk = this.chunks[k]!;
+    const j = 3 * (i & MASK);
+    chunk[j] = a;
+    chunk[j + 1] = b;
+    chunk[j + 2] = c;
   }
-  get(i: number): T {
-    return this.chunks[i >> CHUNK_BITS]![i & MASK]!;
+  /** Slot `slot` (0, 1 or 2) of entry i. */
+  get(i: number, slot: number): unknown {
+    return this.chunks[i >> CHUNK_BITS]![3 * (i & MASK) + slot];
   }
 }
+
+/** The slots of `Tape.rows`. */
+const PRIM = 0;
+const PARAMS = 1;
+const SHAPE = 2;
 
 class Int32Column {
   private readonly chunks: Int32Array[] = [];
@@ -93,12 +109,18 @@ export class Tape implements ScalarTangentTape {
   private readonly inputShape: (readonly number[])[] = [];
   private readonly inputDtype: DType[] = [];
 
-  /** null marks an output slot (an output after the first of a multi-output equation). */
-  private readonly prims = new ObjectColumn<AnyPrimitive | null>();
-  private readonly params = new ObjectColumn<unknown>();
-  private readonly shapes = new ObjectColumn<readonly number[]>();
+  /**
+   * Per equation: its primitive (null marks an output slot, an output after
+   * the first of a multi-output equation), parameters and output shape
+   * (slots PRIM, PARAMS, SHAPE).
+   */
+  private readonly rows = new ObjectTriples();
   private readonly dtypes = new Int32Column();
-  /** Arguments of equation e are args[argStart[e] .. argStart[e + 1]). */
+  /**
+   * Arguments of equation e are args[argStart[e] .. argStart[e + 1]).
+   * argStart[numEqns] is always numArgs (0 in a fresh chunk): each equation
+   * stores only its end.
+   */
   private readonly argStart = new Int32Column();
   private readonly args = new Int32Column();
   private numArgs = 0;
@@ -178,11 +200,8 @@ export class Tape implements ScalarTangentTape {
   ): number {
     const e = this.numEqns++;
     if (!prim.linear || prim.transposeScalar === undefined) this.scalarOnly = false;
-    this.prims.set(e, prim);
-    this.params.set(e, params);
-    this.shapes.set(e, SCALAR_SHAPE);
+    this.rows.set(e, prim, params, SCALAR_SHAPE);
     this.dtypes.set(e, DTYPE_CODE.float64);
-    this.argStart.set(e, this.numArgs);
     this.args.set(this.numArgs++, a);
     if (numArgs === 2) this.args.set(this.numArgs++, bIsConstant ? this.scalarCode(b) : b);
     this.argStart.set(e + 1, this.numArgs);
@@ -214,11 +233,8 @@ export class Tape implements ScalarTangentTape {
     ) {
       this.scalarOnly = false;
     }
-    this.prims.set(e, prim);
-    this.params.set(e, params);
-    this.shapes.set(e, shape);
+    this.rows.set(e, prim, params, shape);
     this.dtypes.set(e, DTYPE_CODE[dtype]);
-    this.argStart.set(e, this.numArgs);
     for (let i = 0; i < numArgs; i++) {
       const a = args[i]!;
       this.args.set(this.numArgs++, typeof a === "number" ? a : this.encodeConstant(a));
@@ -240,11 +256,8 @@ export class Tape implements ScalarTangentTape {
     const first = this.record(prim, params, args, outs[0]!.shape, outs[0]!.dtype);
     for (let j = 1; j < outs.length; j++) {
       const e = this.numEqns++;
-      this.prims.set(e, null);
-      this.params.set(e, null);
-      this.shapes.set(e, outs[j]!.shape);
+      this.rows.set(e, null, null, outs[j]!.shape);
       this.dtypes.set(e, DTYPE_CODE[outs[j]!.dtype]);
-      this.argStart.set(e, this.numArgs);
       this.argStart.set(e + 1, this.numArgs);
     }
     return first;
@@ -252,19 +265,21 @@ export class Tape implements ScalarTangentTape {
 
   /** The primitive of equation e, or null when slot e is an output slot of the equation before. */
   prim(e: number): AnyPrimitive | null {
-    return this.prims.get(e);
+    return this.rows.get(e, PRIM) as AnyPrimitive | null;
   }
   /** How many outputs the equation starting at slot e has (its slot and the output slots after it). */
   numOutputs(e: number): number {
     let k = 1;
-    while (e + k < this.numEqns && this.prims.get(e + k) === null) k++;
+    while (e + k < this.numEqns && this.prim(e + k) === null) k++;
     return k;
   }
   paramsOf(e: number): unknown {
-    return this.params.get(e);
+    return this.rows.get(e, PARAMS);
   }
   nodeShape(n: number): readonly number[] {
-    return n < this.numInputs ? this.inputShape[n]! : this.shapes.get(n - this.numInputs);
+    return n < this.numInputs
+      ? this.inputShape[n]!
+      : (this.rows.get(n - this.numInputs, SHAPE) as readonly number[]);
   }
   nodeDtype(n: number): DType {
     return n < this.numInputs
@@ -278,7 +293,7 @@ export class Tape implements ScalarTangentTape {
   }
   /** The `transposeScalar` rule of equation e's primitive (a `scalarOnly` tape has one for each). */
   scalarRule(e: number): ScalarTransposeRule {
-    const prim = this.prims.get(e);
+    const prim = this.prim(e);
     if (prim === null || prim.multipleResults === true || !prim.linear) {
       throw new Error("internal error: no scalar transpose on this tape");
     }
