@@ -291,6 +291,18 @@ export class EquationOptimizer implements TraceOptimizer {
   }
 
   /**
+   * The constant standing for `prim[params](inputs)` of known inputs. (A
+   * function of its own: its closures, inside `single`, would make V8
+   * allocate a context for every call of `single`, folded or not.)
+   */
+  private fold(prim: Primitive, params: unknown, inputs: readonly Var[]): Var {
+    const values = inputs.map((v) => this.known.get(v)!);
+    const folded = this.newConst(evaluate(() => prim.impl(values, params)));
+    this.counts[FOLDED] = this.counts[FOLDED]! + 1;
+    return folded;
+  }
+
+  /**
    * Folding, simplification and CSE of a single-output equation
    * `out = prim[params](inputs)` (inputs already substituted): the variable
    * standing for its result, `out` itself when the equation is kept.
@@ -343,11 +355,7 @@ export class EquationOptimizer implements TraceOptimizer {
 
     // Constant folding (not of broadcasts: a broadcast scalar stays a scalar in compiled loops).
     if (allKnown && prim.name !== "broadcastInDim" && shapeSize(out.shape) <= FOLD_LIMIT) {
-      const values = inputs.map((v) => this.known.get(v)!);
-      const p = prim;
-      const folded = this.newConst(evaluate(() => p.impl(values, params)));
-      this.counts[FOLDED] = this.counts[FOLDED]! + 1;
-      return folded;
+      return this.fold(prim, params, inputs);
     }
 
     // Algebraic simplification, else common subexpressions: an earlier kept
@@ -464,13 +472,14 @@ class CseTable {
   }
   /** The result of an earlier equation equal to prim[params](inputs), if any. */
   find(prim: Primitive, params: unknown, inputs: readonly Var[]): Var | undefined {
-    const commutative = inputs.length === 2 && prim.elementwise?.commutative === true;
     const h = this.hash(inputs);
     this.lastHash = h;
     this.lastInputs = inputs;
     for (let k = this.heads[h & this.mask]!; k >= 0; k = this.next[k]!) {
       const e = this.entries[k]!;
       if (e.prim !== prim || e.inputs.length !== inputs.length) continue;
+      // Commutativity is looked up only for a candidate (most lookups find none).
+      const commutative = inputs.length === 2 && prim.elementwise?.commutative === true;
       if (!sameInputs(e.inputs, inputs, commutative)) continue;
       if (e.params === params || paramsKey(e.params) === paramsKey(params)) return e.out;
     }

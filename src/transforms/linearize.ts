@@ -228,15 +228,18 @@ function backwardPass(
     if (masks !== null) masks[outNode] = null;
     if (!prim.linear) throw new ChainruleError(`internal error: ${prim.name} is not linear`);
     const args = tape.argsOf(e, undef);
-    let inCts = prim.transpose(c, args, tape.paramsOf(e));
+    const params = tape.paramsOf(e);
+    let inCts = prim.transpose(c, args, params);
     let inMasks: Mask[] | null = null;
     if (mask !== null || prim.name === "select") {
-      [inCts, inMasks] = propagateMask(prim, c, mask, args, tape.paramsOf(e), inCts);
+      [inCts, inMasks] = propagateMask(prim, c, mask, args, params, inCts);
     }
     for (let i = 0; i < inCts.length; i++) {
-      const node = tape.argNode(e, i);
       const g = inCts[i];
-      if (node >= 0 && g !== null && g !== undefined) accumulate(node, g, inMasks?.[i] ?? null);
+      // The operand's node only for a cotangent (a product's constant operand gets none).
+      if (g === null || g === undefined) continue;
+      const node = tape.argNode(e, i);
+      if (node >= 0) accumulate(node, g, inMasks?.[i] ?? null);
     }
   }
   return inputNodes.map((n) => (n >= 0 ? (ct[n] ?? null) : null));
