@@ -361,6 +361,26 @@ export const ndtri = unary(
 // ---------------------------------------------------------------- gamma --
 
 /**
+ * lgamma(2 + e) for |e| <= 1/2 by its Taylor series about 2:
+ * (1 - euler) e + sum_k z_k e^k, z_k = (-1)^k (zeta(k) - 1)/k.
+ */
+function lgammaNearTwo(e: number): number {
+  const z = [
+    0.3224670334241132, -0.0673523010531981, 0.020580808427784546, -0.007385551028673986,
+    0.0028905103307415234, -0.001192753911703261, 0.0005096695247430425, -0.00022315475845357939,
+    9.945751278180853e-5, -4.492623673813314e-5, 2.050721277567069e-5, -9.439488275268397e-6,
+    4.374866789907488e-6, -2.039215753801366e-6, 9.55141213040742e-7, -4.492469198764566e-7,
+    2.1207184805554665e-7, -1.0043224823968099e-7, 4.7698101693639804e-8, -2.2711094608943164e-8,
+    1.0838659214896955e-8, -5.183475041970047e-9, 2.4836745438024785e-9, -1.1921401405860912e-9,
+    5.731367241678862e-10, -2.7595228851242334e-10, 1.330476437424449e-10, -6.4229645638381e-11,
+    3.1044247747322276e-11,
+  ];
+  let s = 0;
+  for (let k = z.length - 1; k >= 0; k--) s = s * e + z[k]!;
+  return e * (0.42278433509846713 + e * s);
+}
+
+/**
  * log |Gamma(x)|. Near the zeros at 1 and 2 by the Taylor series about 2,
  * lgamma(2 + e) = (1 - euler) e + sum_k z_k e^k (z_k = (-1)^k (zeta(k) - 1)/k,
  * |e| <= 1/2), and lgamma(1 + e) = lgamma(2 + e) - log1p(e) with e = x - 1
@@ -371,31 +391,16 @@ export const ndtri = unary(
  * on the exactly reduced argument. Poles (0, -1, -2, ...) give +Infinity.
  */
 function lgammaScalar(x: number): number {
-  function nearTwo(e: number): number {
-    const z = [
-      0.3224670334241132, -0.0673523010531981, 0.020580808427784546, -0.007385551028673986,
-      0.0028905103307415234, -0.001192753911703261, 0.0005096695247430425, -0.00022315475845357939,
-      9.945751278180853e-5, -4.492623673813314e-5, 2.050721277567069e-5, -9.439488275268397e-6,
-      4.374866789907488e-6, -2.039215753801366e-6, 9.55141213040742e-7, -4.492469198764566e-7,
-      2.1207184805554665e-7, -1.0043224823968099e-7, 4.7698101693639804e-8, -2.2711094608943164e-8,
-      1.0838659214896955e-8, -5.183475041970047e-9, 2.4836745438024785e-9, -1.1921401405860912e-9,
-      5.731367241678862e-10, -2.7595228851242334e-10, 1.330476437424449e-10, -6.4229645638381e-11,
-      3.1044247747322276e-11,
-    ];
-    let s = 0;
-    for (let k = z.length - 1; k >= 0; k--) s = s * e + z[k]!;
-    return e * (0.42278433509846713 + e * s);
-  }
   function positive(v: number): number {
-    if (v < 1.5) return nearTwo(v - 1) - Math.log1p(v - 1);
-    if (v < 2.5) return nearTwo(v - 2);
+    if (v < 1.5) return lgammaNearTwo(v - 1) - Math.log1p(v - 1);
+    if (v < 2.5) return lgammaNearTwo(v - 2);
     if (v < 12) {
       let prod = 1;
       while (v >= 2.5) {
         v -= 1;
         prod *= v;
       }
-      return nearTwo(v - 2) + Math.log(prod);
+      return lgammaNearTwo(v - 2) + Math.log(prod);
     }
     if (v === Infinity) return v;
     const r = 1 / v;
@@ -422,7 +427,7 @@ function lgammaScalar(x: number): number {
 // d lgamma x = digamma(x) dx
 export const lgamma = unary(
   "lgamma",
-  { scalar: lgammaScalar, wgsl: wgslCall("lgammaF32") },
+  { scalar: lgammaScalar, uses: [lgammaNearTwo], wgsl: wgslCall("lgammaF32") },
   (x, dx) => mul(dx, digamma(x)),
   {
     floatOnly: true,
@@ -686,20 +691,8 @@ export function incompleteGammaScalar(a: number, x: number, lg: number, upper: n
   }
   // lgamma(1 + e) for |e| <= 1/2 from its Taylor series about 2 (as in lgamma)
   function lgammaOnePlus(e: number): number {
-    const z = [
-      0.3224670334241132, -0.0673523010531981, 0.020580808427784546, -0.007385551028673986,
-      0.0028905103307415234, -0.001192753911703261, 0.0005096695247430425, -0.00022315475845357939,
-      9.945751278180853e-5, -4.492623673813314e-5, 2.050721277567069e-5, -9.439488275268397e-6,
-      4.374866789907488e-6, -2.039215753801366e-6, 9.55141213040742e-7, -4.492469198764566e-7,
-      2.1207184805554665e-7, -1.0043224823968099e-7, 4.7698101693639804e-8, -2.2711094608943164e-8,
-      1.0838659214896955e-8, -5.183475041970047e-9, 2.4836745438024785e-9, -1.1921401405860912e-9,
-      5.731367241678862e-10, -2.7595228851242334e-10, 1.330476437424449e-10, -6.4229645638381e-11,
-      3.1044247747322276e-11,
-    ];
     const d = e < 0.5 ? e : e - 1;
-    let s = 0;
-    for (let k = z.length - 1; k >= 0; k--) s = s * d + z[k]!;
-    const nearTwo = d * (0.42278433509846713 + d * s);
+    const nearTwo = lgammaNearTwo(d);
     return e < 0.5 ? nearTwo - Math.log1p(e) : nearTwo;
   }
   // Q for a < 1, x < 1.5, where 1 - P would cancel: with the alternating series
@@ -759,7 +752,7 @@ export const incompleteGamma = incompletePrimitive(
   1,
   "a",
   gammaDerivative,
-  { uses: [upperGammaFraction], wgsl: wgslCall("incompleteGammaF32") },
+  { uses: [lgammaNearTwo, upperGammaFraction], wgsl: wgslCall("incompleteGammaF32") },
 );
 
 /**
