@@ -16,6 +16,7 @@ import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/j
 import { EquationOptimizer, deadCodeElimination, optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
+import { interpretScalarJaxpr } from "./scalarInterpreter.js";
 import { getBackend } from "../backends/index.js";
 import { compileForGpu } from "../backends/webgpu/jitLowering.js";
 import { batchJaxpr, rebatchOutputs, unbatchCall } from "../transforms/vmap.js";
@@ -156,10 +157,15 @@ export interface JittedFunction<Args extends unknown[] = unknown[], R = unknown>
 /** What jit's batched path returns when f must run inline instead. */
 const INLINE: unique symbol = Symbol("inline");
 
-/** A traced signature: its optimised program, compiled on first use by an eager call. */
+/**
+ * A traced signature: its optimised program, compiled when first needed (the
+ * first eager call, or the second for a scalar program, or `lower`).
+ */
 interface TraceEntry {
   traced: TracedProgram;
   lowered: LoweredProgram | undefined;
+  /** Whether an eager call has run the program (interpreted or compiled). */
+  called: boolean;
 }
 
 /** A batched program (vmap of a jitted function) and its outputs' batch axes per vmap level. */
@@ -181,14 +187,15 @@ function compileProgram(jaxpr: Jaxpr): CompiledProgram {
 /**
  * Compiles a program to JavaScript; where the environment forbids generating
  * code (a browser page whose Content-Security-Policy has no 'unsafe-eval'),
- * the program is interpreted instead: slower, same results.
+ * the program is interpreted instead: slower, same results (a scalar
+ * program by the scalar interpreter, others equation by equation).
  */
 export function compileOrInterpret(jaxpr: Jaxpr): CompiledProgram {
   try {
     return isScalarProgram(jaxpr) ? compileScalarJaxpr(jaxpr) : compileJaxpr(jaxpr);
   } catch (e) {
     if (!(e instanceof EvalError)) throw e;
-    return interpreted(jaxpr);
+    return interpretScalarJaxpr(jaxpr) ?? interpreted(jaxpr);
   }
 }
 
@@ -306,6 +313,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       entry = {
         traced: { ...traced, jaxpr: afterTrace(traced.jaxpr, optimizer) },
         lowered: undefined,
+        called: false,
       };
       cache.set(key, entry);
     }
@@ -315,6 +323,23 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
   const compiledOf = (entry: TraceEntry): LoweredProgram => {
     entry.lowered ??= { ...entry.traced, compiled: compileProgram(entry.traced.jaxpr) };
     return entry.lowered;
+  };
+
+  /**
+   * Runs a signature's program on concrete arguments. Tiers: the first call
+   * of a scalar program (not on webgpu) runs it in the scalar interpreter,
+   * generating no code; the second compiles it (a program run once never
+   * pays for compilation: docs/design.md, "The first jit call, round 6").
+   */
+  const runEntry = (entry: TraceEntry, arrays: readonly ConcreteArray[]): ConcreteArray[] => {
+    if (!entry.called && entry.lowered === undefined) {
+      entry.called = true;
+      const firstTier =
+        getBackend() === "webgpu" ? undefined : interpretScalarJaxpr(entry.traced.jaxpr);
+      if (firstTier !== undefined) return firstTier.run(arrays);
+    }
+    entry.called = true;
+    return compiledOf(entry).compiled.run(arrays);
   };
 
   const lowerSplit = (
@@ -402,10 +427,10 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       const out = callBatched(args, arrays, inDef);
       return out !== INLINE ? out : (f as (...a: unknown[]) => unknown)(...args);
     }
-    const program = lowerSplit(args, arrays, inDef);
-    if (program instanceof Tracer) return (f as (...a: unknown[]) => unknown)(...args);
-    const outs = program.compiled.run(arrays as ConcreteArray[]);
-    return unflatten(program.outDef, outs);
+    const entry = traceSplit(signature(args, arrays, inDef), args, arrays, inDef);
+    if (entry instanceof Tracer) return (f as (...a: unknown[]) => unknown)(...args);
+    const outs = runEntry(entry, arrays as ConcreteArray[]);
+    return unflatten(entry.traced.outDef, outs);
   };
   Object.defineProperty(jitted, "cacheSize", { get: () => cache.size });
   Object.defineProperty(jitted, "batchedCacheSize", { get: () => batchedCache.size });
