@@ -164,7 +164,7 @@ const INLINE: unique symbol = Symbol("inline");
 interface TraceEntry {
   traced: TracedProgram;
   lowered: LoweredProgram | undefined;
-  /** Whether an eager call has run the program (interpreted or compiled). */
+  /** Whether an eager call has run the program (interpreted or compiled) before. */
   called: boolean;
 }
 
@@ -338,7 +338,6 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
         getBackend() === "webgpu" ? undefined : interpretScalarJaxpr(entry.traced.jaxpr);
       if (firstTier !== undefined) return firstTier.run(arrays);
     }
-    entry.called = true;
     return compiledOf(entry).compiled.run(arrays);
   };
 
