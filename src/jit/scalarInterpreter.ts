@@ -38,28 +38,26 @@ type ElementFunction = (...args: number[]) => number;
  */
 
 /**
- * Raises counts[0] (the id bound of the inputs and constants) above every
- * equation's result id and sets counts[1] to the number of operands; false
+ * Where each equation's operands start in the operand list (n + 1 entries,
+ * into argStart), and more than every equation's result id (returned); -1
  * when an equation is not 0-d and elementwise (not a scalar program).
  */
-function scanEquations(eqns: readonly JaxprEqn[], counts: Int32Array): boolean {
-  let bound = counts[0]!;
-  let operands = 0;
+function scanEquations(eqns: readonly JaxprEqn[], argStart: Int32Array): number {
+  let bound = 0;
   for (let e = 0; e < eqns.length; e++) {
     const eqn = eqns[e]!;
-    if (eqn.out.shape.length !== 0 || !isElementwise(eqn.prim)) return false;
+    if (eqn.out.shape.length !== 0 || !isElementwise(eqn.prim)) return -1;
     if (eqn.out.id >= bound) bound = eqn.out.id + 1;
-    operands += eqn.inputs.length;
+    argStart[e + 1] = argStart[e]! + eqn.inputs.length;
   }
-  counts[0] = bound;
-  counts[1] = operands;
-  return true;
+  return bound;
 }
 
 /**
- * Fills the plan in program order: operand slots (slotOf maps a variable id
- * to its slot; operands are defined before they are read), element
- * functions and roundings; equation e's result goes to slot base + e.
+ * Fills the plan in program order: operand slots from argStart's offsets
+ * on (slotOf maps a variable id to its slot; operands are defined before
+ * they are read), element functions and roundings; equation e's result
+ * goes to slot base + e.
  */
 function planEquations(
   eqns: readonly JaxprEqn[],
@@ -75,7 +73,6 @@ function planEquations(
     const inputs = eqn.inputs;
     const start = argStart[e]!;
     for (let m = 0; m < inputs.length; m++) args[start + m] = slotOf[inputs[m]!.id]!;
-    argStart[e + 1] = start + inputs.length;
     fns[e] = elementFunction(eqn);
     rounding[e] = ROUNDING[eqn.out.dtype];
     slotOf[eqn.out.id] = base + e;
@@ -136,27 +133,23 @@ export function interpretScalarJaxpr(jaxpr: Jaxpr): CompiledProgram | undefined 
   const { inVars, constVars, eqns, outVars } = jaxpr;
   const nIn = inVars.length;
   const base = nIn + constVars.length;
-  const counts = new Int32Array(2);
-  for (const v of inVars) {
+  const argStart = new Int32Array(eqns.length + 1);
+  let bound = scanEquations(eqns, argStart);
+  if (bound < 0) return undefined;
+  for (const v of [...inVars, ...constVars]) {
     if (v.shape.length !== 0) return undefined;
-    counts[0] = Math.max(counts[0]!, v.id + 1);
+    bound = Math.max(bound, v.id + 1);
   }
-  for (const v of constVars) {
-    if (v.shape.length !== 0) return undefined;
-    counts[0] = Math.max(counts[0]!, v.id + 1);
-  }
-  if (!scanEquations(eqns, counts)) return undefined;
 
   // Slots: inputs, constants (written once, here), then one per equation.
   const s = new Float64Array(base + eqns.length);
-  const slotOf = new Int32Array(counts[0]!).fill(-1);
+  const slotOf = new Int32Array(bound).fill(-1);
   inVars.forEach((v, i) => (slotOf[v.id] = i));
   constVars.forEach((v, c) => {
     slotOf[v.id] = nIn + c;
     s[nIn + c] = jaxpr.consts[c]!.concrete("jit").scalarValue;
   });
-  const argStart = new Int32Array(eqns.length + 1);
-  const args = new Int32Array(counts[1]!);
+  const args = new Int32Array(argStart[eqns.length]!);
   const fns = new globalThis.Array<ElementFunction>(eqns.length);
   const rounding = new Uint8Array(eqns.length);
   planEquations(eqns, base, slotOf, argStart, args, fns, rounding);
