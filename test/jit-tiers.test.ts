@@ -401,6 +401,35 @@ describe("when jit generates code", () => {
     expect(jf.cacheSize).toBe(1);
   });
 
+  it("dead equations: the first call interprets the program as recorded, or after DCE", () => {
+    const counter = countingFunction();
+    // An unused exp (dead, elementwise: interpreted as recorded) and an unused sum of a
+    // broadcast (dead, not elementwise: the recorded program is no scalar program, the
+    // program after DCE is).
+    const withDeadExp = (a: NdArray) => (np.exp(a), np.sin(a));
+    const withDeadSum = (a: NdArray) => (np.sum(np.broadcastTo(a, [3])), np.sin(a));
+    const [exp1, exp2, sum1, sum2] = withFunction(counter.ctor, () => {
+      const jf = jit(withDeadExp);
+      expect(jf(0.5).item()).toBe(Math.sin(0.5));
+      const n1 = counter.count();
+      expect(jf(0.5).item()).toBe(Math.sin(0.5));
+      const n2 = counter.count();
+      const jg = jit(withDeadSum);
+      expect(jg(0.5).item()).toBe(Math.sin(0.5));
+      const n3 = counter.count();
+      expect(jg(0.5).item()).toBe(Math.sin(0.5));
+      return [n1, n2, n3 - n2, counter.count() - n3];
+    });
+    expect([exp1, exp2, sum1, sum2]).toEqual([0, 1, 0, 1]);
+    const recorded = makeJaxpr(withDeadExp)(np.array(0.5));
+    expect(recorded.eqns.map((e) => e.prim.name)).toEqual(["exp", "sin"]);
+    expect(
+      jit(withDeadExp)
+        .lower(0.5)
+        .jaxpr.eqns.map((e) => e.prim.name),
+    ).toEqual(["sin"]);
+  });
+
   it("lower returns the compiled program, and a call after it reuses that code", () => {
     const counter = countingFunction();
     const jf = jit(f);

@@ -158,14 +158,30 @@ export interface JittedFunction<Args extends unknown[] = unknown[], R = unknown>
 const INLINE: unique symbol = Symbol("inline");
 
 /**
- * A traced signature: its optimised program, compiled when first needed (the
- * first eager call, or the second for a scalar program, or `lower`).
+ * A traced signature: its program as recorded (folded, simplified and CSE'd
+ * by the trace), optimised (DCE) and compiled when first needed: on the
+ * first eager call, or on the second for a scalar program, or by `lower`.
  */
 interface TraceEntry {
-  traced: TracedProgram;
+  /** The program as the trace recorded it, until `traced` is made. */
+  recorded: TracedProgram | undefined;
+  optimizer: EquationOptimizer | undefined;
+  /** The optimised program. */
+  traced: TracedProgram | undefined;
   lowered: LoweredProgram | undefined;
   /** Whether an eager call has run the program (interpreted or compiled) before. */
   called: boolean;
+}
+
+/** The entry's optimised program, made on first use (the recorded one is dropped then). */
+function optimisedOf(entry: TraceEntry): TracedProgram {
+  if (entry.traced === undefined) {
+    const recorded = entry.recorded!;
+    entry.traced = { ...recorded, jaxpr: afterTrace(recorded.jaxpr, entry.optimizer) };
+    entry.recorded = undefined;
+    entry.optimizer = undefined;
+  }
+  return entry.traced;
 }
 
 /** A batched program (vmap of a jitted function) and its outputs' batch axes per vmap level. */
@@ -273,7 +289,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     return `${key}|${getBackend()}`;
   };
 
-  /** The per-signature entries: traced and optimised; compiled on the first eager call. */
+  /** The per-signature entries: traced; optimised and compiled when first needed. */
   const cache = new Map<string, TraceEntry>();
   /** Batched programs (vmap of a jitted function), per signature, batch axes and sizes. */
   const batchedCache = new Map<string, BatchedProgram>();
@@ -310,32 +326,35 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       );
       const captured = traced.jaxpr.consts.find((c) => c instanceof Tracer);
       if (captured !== undefined) return captured;
-      entry = {
-        traced: { ...traced, jaxpr: afterTrace(traced.jaxpr, optimizer) },
-        lowered: undefined,
-        called: false,
-      };
+      entry = { recorded: traced, optimizer, traced: undefined, lowered: undefined, called: false };
       cache.set(key, entry);
     }
     return entry;
   };
 
   const compiledOf = (entry: TraceEntry): LoweredProgram => {
-    entry.lowered ??= { ...entry.traced, compiled: compileProgram(entry.traced.jaxpr) };
+    if (entry.lowered === undefined) {
+      const traced = optimisedOf(entry);
+      entry.lowered = { ...traced, compiled: compileProgram(traced.jaxpr) };
+    }
     return entry.lowered;
   };
 
   /**
    * Runs a signature's program on concrete arguments. Tiers: the first call
    * of a scalar program (not on webgpu) runs it in the scalar interpreter,
-   * generating no code; the second compiles it (a program run once never
-   * pays for compilation: docs/design.md, "The first jit call, round 6").
+   * generating no code; the second optimises and compiles it (a program run
+   * once never pays for compilation: docs/design.md, "The first jit call,
+   * round 6: tiers"). The interpreter takes the program as recorded (DCE
+   * costs more than the few dead equations it would skip), or after DCE
+   * when a dead equation is not scalar.
    */
   const runEntry = (entry: TraceEntry, arrays: readonly ConcreteArray[]): ConcreteArray[] => {
-    if (!entry.called && entry.lowered === undefined) {
+    if (!entry.called && entry.lowered === undefined && getBackend() !== "webgpu") {
       entry.called = true;
       const firstTier =
-        getBackend() === "webgpu" ? undefined : interpretScalarJaxpr(entry.traced.jaxpr);
+        interpretScalarJaxpr((entry.traced ?? entry.recorded!).jaxpr) ??
+        interpretScalarJaxpr(optimisedOf(entry).jaxpr);
       if (firstTier !== undefined) return firstTier.run(arrays);
     }
     return compiledOf(entry).compiled.run(arrays);
@@ -375,13 +394,13 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
           return INLINE;
         }
         const batched = batchJaxpr(
-          entry.traced.jaxpr,
+          optimisedOf(entry).jaxpr,
           flatDef(arrays.length),
           call.values.map((x) => ({ shape: x.shape, dtype: x.dtype })),
           call.levels.map((level) => level.dims),
         );
         program = {
-          outDef: entry.traced.outDef,
+          outDef: optimisedOf(entry).outDef,
           outDims: batched.outDims,
           compiled: compileProgram(optimize(batched.jaxpr)),
         };
@@ -429,7 +448,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     const entry = traceSplit(signature(args, arrays, inDef), args, arrays, inDef);
     if (entry instanceof Tracer) return (f as (...a: unknown[]) => unknown)(...args);
     const outs = runEntry(entry, arrays as ConcreteArray[]);
-    return unflatten(entry.traced.outDef, outs);
+    return unflatten((entry.traced ?? entry.recorded!).outDef, outs);
   };
   Object.defineProperty(jitted, "cacheSize", { get: () => cache.size });
   Object.defineProperty(jitted, "batchedCacheSize", { get: () => batchedCache.size });
