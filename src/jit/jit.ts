@@ -227,10 +227,12 @@ function interpreted(jaxpr: Jaxpr): CompiledProgram {
  * Compiles f: traces it once per signature of its arguments (shapes, dtypes,
  * tree structure, and the values of `staticArgnums`), optimises the traced
  * program, and generates JavaScript (and Wasm SIMD kernels on the wasm
- * backend) for it, cached. The result is a function with f's arguments that
- * returns f's output structure with Arrays at the leaves. Inside jit,
- * values are abstract: branch with `lax.cond` and loop with `lax.*`
- * (JS `if` on a traced value throws a ConcretizationError).
+ * backend) for it, cached. A scalar program (every value 0-d) runs in tiers:
+ * its first call interprets it, its second compiles it, so a function called
+ * once never pays for code generation. The result is a function with f's
+ * arguments that returns f's output structure with Arrays at the leaves.
+ * Inside jit, values are abstract: branch with `lax.cond` and loop with
+ * `lax.*` (JS `if` on a traced value throws a ConcretizationError).
  *
  * @example
  * ```ts
@@ -239,6 +241,9 @@ function interpreted(jaxpr: Jaxpr): CompiledProgram {
  * f(np.array([1, 2, 3])); // traced and compiled once for float64[3]
  * const df = jit(grad((x) => np.sum(np.sin(x).mul(x))));
  * df(np.array([1, 2, 3])); // sin x + x cos x
+ * const h = jit(grad((x) => np.sin(x).mul(x)));
+ * h(0.5); // a scalar program: interpreted on this first call
+ * h(0.5); // compiled on the second (same bits)
  * ```
  */
 export function jit<Args extends unknown[] = NdArray[], R = NdArray>(
