@@ -120,11 +120,12 @@ const TRACE_TABLE_SIZE = 4096;
 /**
  * The optimised form of a traced program: DCE only when the trace folded,
  * simplified and CSE'd each equation as it recorded it (the optimizer
- * given to traceToJaxpr), else all the passes.
+ * given to traceToJaxpr, whose largest variable id is `maxId`), else all
+ * the passes.
  */
-function afterTrace(jaxpr: Jaxpr, optimizer: EquationOptimizer | undefined): Jaxpr {
-  if (optimizer === undefined) return optimize(jaxpr);
-  let bound = optimizer.maxId;
+function afterTrace(jaxpr: Jaxpr, maxId: number | undefined): Jaxpr {
+  if (maxId === undefined) return optimize(jaxpr);
+  let bound = maxId;
   for (const v of jaxpr.inVars) bound = Math.max(bound, v.id);
   return deadCodeElimination(jaxpr, undefined, bound + 1);
 }
@@ -165,7 +166,8 @@ const INLINE: unique symbol = Symbol("inline");
 interface TraceEntry {
   /** The program as the trace recorded it, until `traced` is made. */
   recorded: TracedProgram | undefined;
-  optimizer: EquationOptimizer | undefined;
+  /** The online optimizer's largest variable id (undefined: it did not run). */
+  maxId: number | undefined;
   /** The optimised program. */
   traced: TracedProgram | undefined;
   lowered: LoweredProgram | undefined;
@@ -177,9 +179,8 @@ interface TraceEntry {
 function optimisedOf(entry: TraceEntry): TracedProgram {
   if (entry.traced === undefined) {
     const recorded = entry.recorded!;
-    entry.traced = { ...recorded, jaxpr: afterTrace(recorded.jaxpr, entry.optimizer) };
+    entry.traced = { ...recorded, jaxpr: afterTrace(recorded.jaxpr, entry.maxId) };
     entry.recorded = undefined;
-    entry.optimizer = undefined;
   }
   return entry.traced;
 }
@@ -331,7 +332,9 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       );
       const captured = traced.jaxpr.consts.find((c) => c instanceof Tracer);
       if (captured !== undefined) return captured;
-      entry = { recorded: traced, optimizer, traced: undefined, lowered: undefined, called: false };
+      // The optimizer's tables are not kept: only its largest id, for DCE's tables.
+      const maxId = optimizer?.maxId;
+      entry = { recorded: traced, maxId, traced: undefined, lowered: undefined, called: false };
       cache.set(key, entry);
     }
     return entry;
