@@ -10,10 +10,10 @@
  * 88 ms, and the generated code then ran once, in V8's interpreter. Like
  * V8's own tiers, jit now interprets a scalar program on its first eager
  * call (plan and run: about 6 ms) and compiles it (scalarProgram.ts) on its
- * second; the first call went from 88–98 to 78–79 ms wall on this
- * project's 2-core machine, 67–74 to 59–69 ms under `node --no-opt`
- * (docs/design.md, "The first jit call, round 6: tiers"; every number in
- * docs/benchmarks.md). It is also the fallback for scalar programs where
+ * second. The first call went from 88–98 to 78–89 ms wall (medians of 9
+ * fresh processes, alternated, on this project's shared 2-core machine),
+ * 69–75 to 59–68 ms under `node --no-opt` (docs/design.md, "The first jit
+ * call, round 6: tiers"; every number in docs/benchmarks.md). It is also the fallback for scalar programs where
  * generating code is forbidden (a Content-Security-Policy without
  * 'unsafe-eval'): W1's gradient in 217 µs a call, against 27 µs compiled
  * and 3,449 µs through evalJaxpr.
