@@ -13,6 +13,9 @@ import {
   toDot,
   valueAndGrad,
 } from "../src/index.js";
+import { registeredPrimitives } from "../src/core/primitive.js";
+import type { JaxprEqn } from "../src/ir/jaxpr.js";
+import { helperSource } from "../src/jit/emitSource.js";
 import { expectAllClose } from "./helpers.js";
 
 /** Runs emitted source (it defines `function compute`) and returns compute. */
@@ -116,6 +119,48 @@ describe("emitSource", () => {
   it("refuses programs it cannot write standalone, naming the operation", () => {
     const f = (a: NdArray) => np.sum(np.matmul(a, a));
     expect(() => emitSource(f)(np.ones([2, 2]))).toThrow(/emitSource: the program uses matmul/);
+  });
+
+  it("every printable scalar runs standalone with the kernels its rule lists in `uses`", () => {
+    // A scalar calling a module function missing from `uses` throws a
+    // ReferenceError here on the branch that calls it: the grid takes every
+    // operand through small, moderate, large, negative and tail values.
+    const grid = [-3.5, -0.7, -0.2, 0, 1e-12, 0.2, 0.45, 0.55, 0.7, 0.97, 1, 1.5, 2.5, 4, 30, 400];
+    let checked = 0;
+    for (const prim of registeredPrimitives()) {
+      const rule = prim.elementwise;
+      if (rule === undefined || rule.js !== undefined || rule.standalone === false) continue;
+      const eqn = { prim, params: {}, inputs: [], out: { dtype: "float64" } };
+      const source = helperSource([eqn as unknown as JaxprEqn]).join("\n");
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the generated source under test
+      const helper = new Function(`${source}\nreturn H_${prim.name};`)() as typeof rule.scalar;
+      const arity = rule.scalar.length;
+      for (let k = 0; k < grid.length; k++) {
+        // operand j takes grid value k + 3j: every operand meets every value
+        const args = Array.from({ length: arity }, (_, j) => grid[(k + 3 * j) % grid.length]!);
+        expect(
+          Object.is(helper(...args), rule.scalar(...args)),
+          `${prim.name}(${args.join(", ")})`,
+        ).toBe(true);
+      }
+      checked++;
+    }
+    // erf, erfc, erfinv, ndtr, logNdtr, ndtri, lgamma, digamma, ... are printable
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it("refuses a kernel it cannot print under its own name (a minified build), naming it", () => {
+    const renamed = function i(t: number): number {
+      return t + 1;
+    };
+    const prim = {
+      name: "fake",
+      elementwise: { scalar: (x: number) => renamed(x), uses: [renamed] },
+    };
+    const eqn = { prim, params: {}, inputs: [], out: { dtype: "float64" } } as unknown as JaxprEqn;
+    expect(() => helperSource([eqn])).toThrow(
+      /^emitSource: fake's scalar calls the library function "i", which cannot be printed under its own name.*run the program with jit instead/,
+    );
   });
 
   it("never embeds user strings: hostile keys and function names", () => {

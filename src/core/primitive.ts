@@ -98,16 +98,28 @@ export interface ElementwiseKernel {
 export interface ElementwiseRule<P = unknown> extends ElementwiseKernel {
   /**
    * The result on plain numbers (operands as stored, a bool as 0 or 1); the
-   * caller rounds it to the output dtype. Self-contained (no references to
-   * module variables) unless `standalone` is false: emitSource embeds its
-   * source text in generated code when `js` is absent.
+   * caller rounds it to the output dtype. It refers to no module variable
+   * but the functions listed in `uses`: emitSource embeds its source text in
+   * generated code when `js` is absent.
    */
   readonly scalar: (...args: number[]) => number;
   /**
-   * False when `scalar` calls other functions of its module (a quantile
-   * built on its cdf's kernel): compiled code calls it as a function object
-   * as usual, but emitSource cannot print its source and refuses programs
-   * that use it, naming the primitive. Absent: self-contained.
+   * The functions of its own module that `scalar` calls (kernels shared by
+   * several scalars, such as erfcx), with every function those call in
+   * turn, callees first. Each is a named `function` declaration referring
+   * to nothing of its module but the functions before it in the list.
+   * emitSource prints them under their own names ahead of the scalar, so
+   * standalone code stays standalone; compiled code calls `scalar` as a
+   * function object and needs nothing. (Functions of other modules cannot
+   * be listed: bundlers and loaders rewrite the references to imports in a
+   * function's source; see `standalone`.) Absent: `scalar` is self-contained.
+   */
+  readonly uses?: readonly ((...args: number[]) => number)[];
+  /**
+   * False when `scalar` calls functions imported from other modules (a
+   * quantile built on its cdf's kernel): compiled code calls it as a
+   * function object as usual, but emitSource cannot print its source and
+   * refuses programs that use it, naming the primitive. Absent: printable.
    */
   readonly standalone?: false;
   /**

@@ -15,16 +15,62 @@
  * no user string (function name, pytree key) appears in the source. Each
  * operation's expression comes from its primitive's declaration
  * (`prim.elementwise`, via jit/lowering.ts); a primitive without a JS
- * expression (round, erf) brings its self-contained scalar function, whose
- * library source is printed once at the top (`const H_erf = ...`).
+ * expression (round, erf) brings its scalar function, whose library source
+ * is printed once at the top (`const H_erf = ...`), with the kernels it
+ * calls.
  */
 import { type Array as NdArray, ConcreteArray } from "../core/array.js";
 import type { Inputs } from "../tree/types.js";
 import { ChainruleError } from "../core/errors.js";
 import { shapeSize, shapesEqual } from "../core/shape.js";
-import { makeJaxpr, type Var } from "../ir/jaxpr.js";
+import { type JaxprEqn, makeJaxpr, type Var } from "../ir/jaxpr.js";
 import { optimize } from "../ir/passes.js";
 import { elementExpr, helpersOf, isElementwise, numberLiteral } from "./lowering.js";
+
+/**
+ * Primitives without a JS expression bring their scalar function, printed
+ * once as `const H_erf = function erfScalar(x) {...}`, and the kernels their
+ * rules list in `uses` (elementwise rules in core/primitive.ts), printed
+ * once each as function declarations under their own names, which is how
+ * the scalars' source refers to them. A rule marked `standalone: false` is
+ * refused, naming the primitive. (Exported for tests, not by the package.)
+ */
+export function helperSource(eqns: readonly JaxprEqn[]): string[] {
+  const helpers = helpersOf(eqns);
+  const kernels = new Map<string, (...args: number[]) => number>();
+  for (const e of eqns) {
+    if (e.prim.multipleResults === true) continue;
+    if (e.prim.elementwise?.standalone === false) {
+      throw new ChainruleError(
+        `emitSource: the program uses ${e.prim.name}, whose elements are computed by ` +
+          `library functions that standalone source cannot include; run it with jit instead`,
+      );
+    }
+    for (const kernel of e.prim.elementwise?.uses ?? []) {
+      const name = kernel.name;
+      const source = kernel.toString();
+      const seen = kernels.get(name);
+      if (seen === kernel) continue;
+      // Generated names (x0, v3, i, H_erf, compute) and a second kernel of the same name would clash.
+      if (
+        seen !== undefined ||
+        /^([xv][0-9]+|i|H_.*|compute)$/.test(name) ||
+        !source.startsWith(`function ${name}(`)
+      ) {
+        throw new ChainruleError(
+          `emitSource: ${e.prim.name}'s scalar calls the library function "${name}", which ` +
+            `cannot be printed under its own name here (a renamed or minified build?); ` +
+            `run the program with jit instead`,
+        );
+      }
+      kernels.set(name, kernel);
+    }
+  }
+  return [
+    ...[...kernels.values()].map((kernel) => `  ${kernel.toString()}`),
+    ...[...helpers].map(([helper, fn]) => `  const ${helper} = ${fn.toString()};`),
+  ];
+}
 
 /**
  * The source of a standalone JavaScript function computing f at arguments
@@ -101,22 +147,10 @@ export function emitSource(f: (...args: unknown[]) => unknown): (...args: unknow
       `// Inputs: ${jaxpr.inVars.map((v, i) => `x${i} ${v.shape.length === 0 ? "number" : `array of ${shapeSize(v.shape)} (shape [${v.shape.join(", ")}])`}`).join(", ") || "none"}.`,
       `// Returns the ${jaxpr.outVars.length} output leaves in order.`,
     ];
-    // Primitives without a JS expression: their self-contained scalar function's source.
-    for (const e of jaxpr.eqns) {
-      if (e.prim.multipleResults !== true && e.prim.elementwise?.standalone === false) {
-        throw new ChainruleError(
-          `emitSource: the program uses ${e.prim.name}, whose elements are computed by ` +
-            `library functions that standalone source cannot include; run it with jit instead`,
-        );
-      }
-    }
-    const helpers = [...helpersOf(jaxpr.eqns)].map(
-      ([helper, fn]) => `  const ${helper} = ${fn.toString()};`,
-    );
     return [
       ...header,
       `function compute(${jaxpr.inVars.map((_, i) => `x${i}`).join(", ")}) {`,
-      ...helpers,
+      ...helperSource(jaxpr.eqns),
       ...lines,
       `  return [${jaxpr.outVars.map(ref).join(", ")}];`,
       "}",

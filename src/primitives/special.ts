@@ -5,17 +5,18 @@
  * functions, and the exponentially scaled Bessel functions i0e and i1e.
  *
  * Each is an elementwise primitive declared as docs/design.md "Adding a
- * primitive" says: a self-contained `scalar` (float64 arithmetic; float32
- * results are that value rounded, so within one float32 ulp of a correct
- * float64 value), a derivative rule written with other primitives (so higher
- * orders, vmap and jit follow), and a conformance entry. A scalar may not
- * call module functions (compiled code and emitSource use its source), so a
- * kernel that two scalars need (erfcx, the inverse of erfc) is nested in
- * each of them.
+ * primitive" says: a `scalar` (float64 arithmetic; float32 results are
+ * that value rounded, so within one float32 ulp of a correct float64 value),
+ * a derivative rule written with other primitives (so higher orders, vmap
+ * and jit follow), and a conformance entry. emitSource prints a scalar's
+ * source into standalone code, so a scalar refers to no module variable
+ * except the shared kernels (erfcx, the inverses of erf and erfc) that its
+ * rule lists in `uses`, which emitSource prints too.
  *
  * The incomplete gamma and beta primitives take log Gamma(a) (resp. log
  * B(a, b)) as an extra operand, computed by the caller with `lgamma`, so
- * that their scalars need no copy of the log-gamma kernel. They are
+ * that their scalars need no log-gamma kernel (and their derivative rules
+ * reuse the same operand). They are
  * differentiable in x only; a tangent in a, b (or in those extra operands)
  * raises InvalidArgumentError.
  *
@@ -61,78 +62,168 @@ const SQRT_2PI = Math.sqrt(2 * Math.PI);
 
 // ------------------------------------------------------------------ erf --
 
+/*
+ * The kernels that several scalars below share. Each is a function
+ * declaration that refers to nothing of this module but the kernels above
+ * it, so that emitSource can print it into standalone code: a scalar that
+ * calls them lists them, callees first, in its rule's `uses`.
+ */
+
 /**
- * erfc x. |x| < 1/2: 1 - erf x with erf's alternating Taylor series (terms
- * fall by x^2 / n: no cancellation to speak of). |x| >= 1/2:
+ * erf a = 2/sqrt(pi) sum_n (-1)^n a^(2n+1) / (n! (2n + 1)), the Taylor
+ * series, for |a| < 1/2 (terms fall by a^2 / n: no cancellation to speak of).
+ */
+function erfTaylor(a: number): number {
+  const a2 = a * a;
+  let term = a;
+  let sum = a;
+  for (let n = 1; n < 40; n++) {
+    term *= -a2 / n;
+    const t = term / (2 * n + 1);
+    sum += t;
+    if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+  }
+  return 1.1283791670955126 * sum;
+}
+
+/**
+ * h with Gamma(a, x) = exp(-x) x^a h, the upper incomplete gamma function's
+ * continued fraction (Legendre's, in its even form: h = 1/(b0 - 1(1 - a)/(b0
+ * + 2 - 2(2 - a)/(b0 + 4 - ...))), b0 = x + 1 - a, passed in so that callers
+ * keep their own rounding of it), evaluated forwards by Lentz's method until
+ * a step changes h by less than 1e-16, at most `maxSteps` steps.
+ */
+function upperGammaFraction(a: number, b0: number, maxSteps: number): number {
+  let b = b0;
+  let c = 1e300;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < maxSteps; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < 1e-300) d = 1e-300;
+    c = b + an / c;
+    if (Math.abs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-16) break;
+  }
+  return h;
+}
+
+/**
+ * erfcx t = exp(t^2) erfc t for t >= 0. t < 1/2: from erf's series; t < 3.0625:
+ * a Taylor series about the nearest table point; beyond: t h / sqrt(pi),
+ * since sqrt(pi) erfc t = Gamma(1/2, t^2) = exp(-t^2) t h with h the
+ * continued fraction for a = 1/2, x = t^2 (upperGammaFraction); 1/(sqrt(pi) t)
+ * past 1e8.
+ */
+function erfcx(t: number): number {
+  if (t > 1e8) return 0.5641895835477563 / t;
+  if (t < 0.5) return Math.exp(t * t) * (1 - erfTaylor(t));
+  if (t < 3.0625) {
+    // Taylor series about the nearest c = 1/2 + k/8 (|h| <= 1/16) from
+    // erfcx' = 2 t erfcx - 2/sqrt(pi): (j + 1) a_(j+1) = 2c a_j + 2 a_(j-1)
+    const table = [
+      0.6156903441929259, 0.5568138808733625, 0.5069376502931449, 0.464311583202669,
+      0.427583576155807, 0.3956980795529959, 0.3678229164523611, 0.3432958898621254,
+      0.3215854164543175, 0.30226120936348594, 0.2849722347374364, 0.2694299851646704,
+      0.25539567631050575, 0.24267036461265454, 0.23108725873039188, 0.22050569220490668,
+      0.2108063640611436, 0.201887554546017, 0.1936620962790687, 0.1860549346844711,
+      0.17900115118138996,
+    ];
+    const k = Math.round((t - 0.5) * 8);
+    const c = 0.5 + k / 8;
+    const h = t - c;
+    let prev = table[k]!;
+    let cur = 2 * c * prev - 1.1283791670955126;
+    let sum = prev + cur * h;
+    let power = h;
+    for (let j = 1; j < 24; j++) {
+      const next = (2 * c * cur + 2 * prev) / (j + 1);
+      power *= h;
+      sum += next * power;
+      prev = cur;
+      cur = next;
+    }
+    return sum;
+  }
+  return 0.5641895835477563 * t * upperGammaFraction(0.5, t * t + 0.5, 200);
+}
+
+/** The kernels erfcx needs, callees first (for a rule's `uses`). */
+const ERFCX_USES = [erfTaylor, upperGammaFraction, erfcx];
+
+/**
+ * erfcinv z = x with erfc x = z, for 0 < z <= 1/2 (x > 0.47): Newton's
+ * method on log erfc x = log z, with log erfc x = log erfcx x - x^2 (x^2
+ * split exactly) and derivative -2/(sqrt(pi) erfcx x); log erfc is concave,
+ * so the iteration approaches the root from above without overshooting,
+ * from x^2 = w - log(x sqrt(pi)) + log(1 - 1/(2x^2)), w = -log z (erfc's
+ * asymptotic form, two fixed-point steps from sqrt(w - log sqrt(pi w))).
+ */
+function erfcinv(z: number): number {
+  const logZ = Math.log(z);
+  const w = -logZ;
+  // x^2 = w - log(x sqrt(pi)) + log(1 - 1/(2x^2)) (erfc's asymptotic form), twice by
+  // fixed point from sqrt(w - log sqrt(pi w)): a few digits, saving Newton steps
+  let x = Math.sqrt(Math.max(w - Math.log(Math.sqrt(Math.PI * w)), 0.2));
+  if (w > 3) {
+    for (let i = 0; i < 2; i++) {
+      x = Math.sqrt(w - Math.log(x * 1.772453850905516) + Math.log1p(-0.5 / (x * x)));
+    }
+  }
+  for (let i = 0; i < 100; i++) {
+    // log erfc x and erfcx x from one erfcx evaluation
+    let logErfc: number;
+    let scaled: number;
+    if (x < 0.5) {
+      const c = 1 - erfTaylor(x);
+      logErfc = Math.log(c);
+      scaled = Math.exp(x * x) * c;
+    } else {
+      scaled = erfcx(x);
+      const hi = x * x;
+      const split = 134217729 * x;
+      const xh = split - (split - x);
+      const xl = x - xh;
+      const lo = xh * xh - hi + 2 * xh * xl + xl * xl;
+      logErfc = Math.log(scaled) - lo - hi;
+    }
+    const step = (logErfc - logZ) * scaled * 0.886226925452758;
+    x += step;
+    if (Math.abs(step) <= 1e-16 * x) break;
+  }
+  return x;
+}
+
+/**
+ * erfinv a for 0 < a <= 1/2 (x < 0.48): Halley's iteration on erf x - a, erf
+ * by its Taylor series, from x = sqrt(pi)/2 a (1 + pi a^2 / 12); the
+ * residual is relative to a, so small a keep full relative accuracy.
+ */
+function erfinvSmall(a: number): number {
+  let x = 0.886226925452758 * a * (1 + 0.2617993877991494 * a * a);
+  for (let i = 0; i < 8; i++) {
+    const u = (erfTaylor(x) - a) / (1.1283791670955126 * Math.exp(-x * x));
+    x -= u / (1 + x * u);
+    if (Math.abs(u) <= 1e-17 * x) break;
+  }
+  return x;
+}
+
+/** The kernels of erf's inverses (erfcinv, erfinvSmall and what they call), callees first. */
+const ERFINV_USES = [...ERFCX_USES, erfcinv, erfinvSmall];
+
+/**
+ * erfc x. |x| < 1/2: 1 - erf x by erf's Taylor series. |x| >= 1/2:
  * erfc |x| = exp(-x^2) erfcx |x|, with x^2 = hi + lo split exactly
  * (Veltkamp/Dekker) so exp(-x^2) = exp(-hi)(1 - lo) carries no rounding of
- * x^2, and erfcx t = t h / sqrt(pi) from the continued fraction of the upper
- * incomplete gamma function Gamma(1/2, t^2) = exp(-t^2) t h (Legendre's, in
- * its even form, evaluated forwards by Lentz's method: 315 steps at t = 1/2,
- * 28 at t = 2); erfc(-x) = 2 - erfc x.
+ * x^2; erfc(-x) = 2 - erfc x.
  */
 function erfcScalar(x: number): number {
-  function erfSmall(a: number): number {
-    const a2 = a * a;
-    let term = a;
-    let sum = a;
-    for (let n = 1; n < 40; n++) {
-      term *= -a2 / n;
-      const t = term / (2 * n + 1);
-      sum += t;
-      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
-    }
-    return 1.1283791670955126 * sum;
-  }
-  function erfcx(t: number): number {
-    if (t > 1e8) return 0.5641895835477563 / t;
-    if (t < 0.5) return Math.exp(t * t) * (1 - erfSmall(t));
-    if (t < 3.0625) {
-      // Taylor series about the nearest c = 1/2 + k/8 (|h| <= 1/16) from
-      // erfcx' = 2 t erfcx - 2/sqrt(pi): (j + 1) a_(j+1) = 2c a_j + 2 a_(j-1)
-      const table = [
-        0.6156903441929259, 0.5568138808733625, 0.5069376502931449, 0.464311583202669,
-        0.427583576155807, 0.3956980795529959, 0.3678229164523611, 0.3432958898621254,
-        0.3215854164543175, 0.30226120936348594, 0.2849722347374364, 0.2694299851646704,
-        0.25539567631050575, 0.24267036461265454, 0.23108725873039188, 0.22050569220490668,
-        0.2108063640611436, 0.201887554546017, 0.1936620962790687, 0.1860549346844711,
-        0.17900115118138996,
-      ];
-      const k = Math.round((t - 0.5) * 8);
-      const c = 0.5 + k / 8;
-      const h = t - c;
-      let prev = table[k]!;
-      let cur = 2 * c * prev - 1.1283791670955126;
-      let sum = prev + cur * h;
-      let power = h;
-      for (let j = 1; j < 24; j++) {
-        const next = (2 * c * cur + 2 * prev) / (j + 1);
-        power *= h;
-        sum += next * power;
-        prev = cur;
-        cur = next;
-      }
-      return sum;
-    }
-    const z = t * t;
-    let b = z + 0.5;
-    let c = 1e300;
-    let d = 1 / b;
-    let h = d;
-    for (let i = 1; i < 200; i++) {
-      const an = -i * (i - 0.5);
-      b += 2;
-      d = an * d + b;
-      if (Math.abs(d) < 1e-300) d = 1e-300;
-      c = b + an / c;
-      if (Math.abs(c) < 1e-300) c = 1e-300;
-      d = 1 / d;
-      const del = d * c;
-      h *= del;
-      if (Math.abs(del - 1) < 1e-16) break;
-    }
-    return 0.5641895835477563 * t * h;
-  }
   function expMinusSquare(a: number): number {
     const hi = a * a;
     if (hi > 800) return 0;
@@ -143,7 +234,7 @@ function erfcScalar(x: number): number {
     return Math.exp(-hi) * (1 - lo);
   }
   if (Number.isNaN(x)) return x;
-  if (x > -0.5 && x < 0.5) return 1 - erfSmall(x);
+  if (x > -0.5 && x < 0.5) return 1 - erfTaylor(x);
   const a = Math.abs(x);
   const tail = a === Infinity ? 0 : expMinusSquare(a) * erfcx(a);
   return x > 0 ? tail : 2 - tail;
@@ -151,138 +242,24 @@ function erfcScalar(x: number): number {
 // d erfc x = -2/sqrt(pi) exp(-x^2) dx
 export const erfc = unary(
   "erfc",
-  { scalar: erfcScalar, wgsl: wgslCall("erfcF32") },
+  { scalar: erfcScalar, uses: ERFCX_USES, wgsl: wgslCall("erfcF32") },
   (x, dx) => mul(dx, mul(fullLike(x, -TWO_OVER_SQRT_PI), exp(neg(mul(x, x))))),
   { floatOnly: true },
 );
 
-/**
- * erfinv y. |y| <= 1/2: Halley's iteration on erf x - y, erf from its Taylor
- * series (|x| < 0.48), from x = sqrt(pi)/2 y (1 + pi y^2 / 12); the residual
- * is relative to y, so small y keep full relative accuracy.
- * |y| > 1/2: sign(y) erfcinv(1 - |y|) (1 - |y| exact), where erfcinv z
- * solves log erfc x = log z by Newton's method: log erfc x = log erfcx x -
- * x^2 (x^2 split exactly), whose derivative is -2/(sqrt(pi) erfcx x); log
- * erfc is concave, so the iteration approaches the root from above without
- * overshooting, from x = sqrt(w - log(sqrt(pi w))), w = -log z.
- */
+/** erfinv y = sign(y) erfinvSmall |y| for |y| <= 1/2, else sign(y) erfcinv(1 - |y|) (1 - |y| exact). */
 function erfinvScalar(y: number): number {
-  function erfSmall(a: number): number {
-    const a2 = a * a;
-    let term = a;
-    let sum = a;
-    for (let n = 1; n < 40; n++) {
-      term *= -a2 / n;
-      const t = term / (2 * n + 1);
-      sum += t;
-      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
-    }
-    return 1.1283791670955126 * sum;
-  }
-  function erfcx(t: number): number {
-    if (t > 1e8) return 0.5641895835477563 / t;
-    if (t < 0.5) return Math.exp(t * t) * (1 - erfSmall(t));
-    if (t < 3.0625) {
-      // Taylor series about the nearest c = 1/2 + k/8 (|h| <= 1/16) from
-      // erfcx' = 2 t erfcx - 2/sqrt(pi): (j + 1) a_(j+1) = 2c a_j + 2 a_(j-1)
-      const table = [
-        0.6156903441929259, 0.5568138808733625, 0.5069376502931449, 0.464311583202669,
-        0.427583576155807, 0.3956980795529959, 0.3678229164523611, 0.3432958898621254,
-        0.3215854164543175, 0.30226120936348594, 0.2849722347374364, 0.2694299851646704,
-        0.25539567631050575, 0.24267036461265454, 0.23108725873039188, 0.22050569220490668,
-        0.2108063640611436, 0.201887554546017, 0.1936620962790687, 0.1860549346844711,
-        0.17900115118138996,
-      ];
-      const k = Math.round((t - 0.5) * 8);
-      const c = 0.5 + k / 8;
-      const h = t - c;
-      let prev = table[k]!;
-      let cur = 2 * c * prev - 1.1283791670955126;
-      let sum = prev + cur * h;
-      let power = h;
-      for (let j = 1; j < 24; j++) {
-        const next = (2 * c * cur + 2 * prev) / (j + 1);
-        power *= h;
-        sum += next * power;
-        prev = cur;
-        cur = next;
-      }
-      return sum;
-    }
-    const z = t * t;
-    let b = z + 0.5;
-    let c = 1e300;
-    let d = 1 / b;
-    let h = d;
-    for (let i = 1; i < 200; i++) {
-      const an = -i * (i - 0.5);
-      b += 2;
-      d = an * d + b;
-      if (Math.abs(d) < 1e-300) d = 1e-300;
-      c = b + an / c;
-      if (Math.abs(c) < 1e-300) c = 1e-300;
-      d = 1 / d;
-      const del = d * c;
-      h *= del;
-      if (Math.abs(del - 1) < 1e-16) break;
-    }
-    return 0.5641895835477563 * t * h;
-  }
-  function erfcinv(z: number): number {
-    const logZ = Math.log(z);
-    const w = -logZ;
-    // x^2 = w - log(x sqrt(pi)) + log(1 - 1/(2x^2)) (erfc's asymptotic form), twice by
-    // fixed point from sqrt(w - log sqrt(pi w)): a few digits, saving Newton steps
-    let x = Math.sqrt(Math.max(w - Math.log(Math.sqrt(Math.PI * w)), 0.2));
-    if (w > 3) {
-      for (let i = 0; i < 2; i++) {
-        x = Math.sqrt(w - Math.log(x * 1.772453850905516) + Math.log1p(-0.5 / (x * x)));
-      }
-    }
-    for (let i = 0; i < 100; i++) {
-      // log erfc x and erfcx x from one erfcx evaluation
-      let logErfc: number;
-      let scaled: number;
-      if (x < 0.5) {
-        const c = 1 - erfSmall(x);
-        logErfc = Math.log(c);
-        scaled = Math.exp(x * x) * c;
-      } else {
-        scaled = erfcx(x);
-        const hi = x * x;
-        const split = 134217729 * x;
-        const xh = split - (split - x);
-        const xl = x - xh;
-        const lo = xh * xh - hi + 2 * xh * xl + xl * xl;
-        logErfc = Math.log(scaled) - lo - hi;
-      }
-      const step = (logErfc - logZ) * scaled * 0.886226925452758;
-      x += step;
-      if (Math.abs(step) <= 1e-16 * x) break;
-    }
-    return x;
-  }
   if (Number.isNaN(y) || y < -1 || y > 1) return NaN;
   if (y === 0) return y;
   const a = Math.abs(y);
   if (a === 1) return y * Infinity;
-  let x: number;
-  if (a <= 0.5) {
-    x = 0.886226925452758 * a * (1 + 0.2617993877991494 * a * a);
-    for (let i = 0; i < 8; i++) {
-      const u = (erfSmall(x) - a) / (1.1283791670955126 * Math.exp(-x * x));
-      x -= u / (1 + x * u);
-      if (Math.abs(u) <= 1e-17 * x) break;
-    }
-  } else {
-    x = erfcinv(1 - a);
-  }
+  const x = a <= 0.5 ? erfinvSmall(a) : erfcinv(1 - a);
   return y < 0 ? -x : x;
 }
 // d erfinv y = sqrt(pi)/2 exp(erfinv(y)^2) dy
 export const erfinv = unary(
   "erfinv",
-  { scalar: erfinvScalar, wgsl: wgslCall("erfinvF32") },
+  { scalar: erfinvScalar, uses: ERFINV_USES, wgsl: wgslCall("erfinvF32") },
   (y, dy, out) => mul(dy, mul(fullLike(y, SQRT_PI_OVER_2), exp(mul(out, out)))),
   { floatOnly: true },
 );
@@ -297,70 +274,9 @@ export const erfinv = unary(
  * tail keeps full relative accuracy down to underflow; x > 0: 1 - that.
  */
 function ndtrScalar(x: number): number {
-  function erfSmall(a: number): number {
-    const a2 = a * a;
-    let term = a;
-    let sum = a;
-    for (let n = 1; n < 40; n++) {
-      term *= -a2 / n;
-      const t = term / (2 * n + 1);
-      sum += t;
-      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
-    }
-    return 1.1283791670955126 * sum;
-  }
-  function erfcx(t: number): number {
-    if (t > 1e8) return 0.5641895835477563 / t;
-    if (t < 0.5) return Math.exp(t * t) * (1 - erfSmall(t));
-    if (t < 3.0625) {
-      // Taylor series about the nearest c = 1/2 + k/8 (|h| <= 1/16) from
-      // erfcx' = 2 t erfcx - 2/sqrt(pi): (j + 1) a_(j+1) = 2c a_j + 2 a_(j-1)
-      const table = [
-        0.6156903441929259, 0.5568138808733625, 0.5069376502931449, 0.464311583202669,
-        0.427583576155807, 0.3956980795529959, 0.3678229164523611, 0.3432958898621254,
-        0.3215854164543175, 0.30226120936348594, 0.2849722347374364, 0.2694299851646704,
-        0.25539567631050575, 0.24267036461265454, 0.23108725873039188, 0.22050569220490668,
-        0.2108063640611436, 0.201887554546017, 0.1936620962790687, 0.1860549346844711,
-        0.17900115118138996,
-      ];
-      const k = Math.round((t - 0.5) * 8);
-      const c = 0.5 + k / 8;
-      const h = t - c;
-      let prev = table[k]!;
-      let cur = 2 * c * prev - 1.1283791670955126;
-      let sum = prev + cur * h;
-      let power = h;
-      for (let j = 1; j < 24; j++) {
-        const next = (2 * c * cur + 2 * prev) / (j + 1);
-        power *= h;
-        sum += next * power;
-        prev = cur;
-        cur = next;
-      }
-      return sum;
-    }
-    const z = t * t;
-    let b = z + 0.5;
-    let c = 1e300;
-    let d = 1 / b;
-    let h = d;
-    for (let i = 1; i < 200; i++) {
-      const an = -i * (i - 0.5);
-      b += 2;
-      d = an * d + b;
-      if (Math.abs(d) < 1e-300) d = 1e-300;
-      c = b + an / c;
-      if (Math.abs(c) < 1e-300) c = 1e-300;
-      d = 1 / d;
-      const del = d * c;
-      h *= del;
-      if (Math.abs(del - 1) < 1e-16) break;
-    }
-    return 0.5641895835477563 * t * h;
-  }
   if (Number.isNaN(x)) return x;
   const t = Math.abs(x) * 0.7071067811865476;
-  if (t < 0.5) return 0.5 * (1 - erfSmall(-x * 0.7071067811865476));
+  if (t < 0.5) return 0.5 * (1 - erfTaylor(-x * 0.7071067811865476));
   let tail = 0;
   const hi = x * x;
   if (hi < 1500) {
@@ -375,7 +291,7 @@ function ndtrScalar(x: number): number {
 // d ndtr x = exp(-x^2/2) / sqrt(2 pi) dx
 export const ndtr = unary(
   "ndtr",
-  { scalar: ndtrScalar, wgsl: wgslCall("ndtrF32") },
+  { scalar: ndtrScalar, uses: ERFCX_USES, wgsl: wgslCall("ndtrF32") },
   (x, dx) => mul(dx, exp(sub(mul(mul(x, x), fullLike(x, -0.5)), fullLike(x, LOG_SQRT_2PI)))),
   { floatOnly: true },
 );
@@ -386,72 +302,11 @@ export const ndtr = unary(
  * form; x > 1/sqrt 2: log1p(-ndtr(-x)), accurate where ndtr is near 1.
  */
 function logNdtrScalar(x: number): number {
-  function erfSmall(a: number): number {
-    const a2 = a * a;
-    let term = a;
-    let sum = a;
-    for (let n = 1; n < 40; n++) {
-      term *= -a2 / n;
-      const t = term / (2 * n + 1);
-      sum += t;
-      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
-    }
-    return 1.1283791670955126 * sum;
-  }
-  function erfcx(t: number): number {
-    if (t > 1e8) return 0.5641895835477563 / t;
-    if (t < 0.5) return Math.exp(t * t) * (1 - erfSmall(t));
-    if (t < 3.0625) {
-      // Taylor series about the nearest c = 1/2 + k/8 (|h| <= 1/16) from
-      // erfcx' = 2 t erfcx - 2/sqrt(pi): (j + 1) a_(j+1) = 2c a_j + 2 a_(j-1)
-      const table = [
-        0.6156903441929259, 0.5568138808733625, 0.5069376502931449, 0.464311583202669,
-        0.427583576155807, 0.3956980795529959, 0.3678229164523611, 0.3432958898621254,
-        0.3215854164543175, 0.30226120936348594, 0.2849722347374364, 0.2694299851646704,
-        0.25539567631050575, 0.24267036461265454, 0.23108725873039188, 0.22050569220490668,
-        0.2108063640611436, 0.201887554546017, 0.1936620962790687, 0.1860549346844711,
-        0.17900115118138996,
-      ];
-      const k = Math.round((t - 0.5) * 8);
-      const c = 0.5 + k / 8;
-      const h = t - c;
-      let prev = table[k]!;
-      let cur = 2 * c * prev - 1.1283791670955126;
-      let sum = prev + cur * h;
-      let power = h;
-      for (let j = 1; j < 24; j++) {
-        const next = (2 * c * cur + 2 * prev) / (j + 1);
-        power *= h;
-        sum += next * power;
-        prev = cur;
-        cur = next;
-      }
-      return sum;
-    }
-    const z = t * t;
-    let b = z + 0.5;
-    let c = 1e300;
-    let d = 1 / b;
-    let h = d;
-    for (let i = 1; i < 200; i++) {
-      const an = -i * (i - 0.5);
-      b += 2;
-      d = an * d + b;
-      if (Math.abs(d) < 1e-300) d = 1e-300;
-      c = b + an / c;
-      if (Math.abs(c) < 1e-300) c = 1e-300;
-      d = 1 / d;
-      const del = d * c;
-      h *= del;
-      if (Math.abs(del - 1) < 1e-16) break;
-    }
-    return 0.5641895835477563 * t * h;
-  }
   if (Number.isNaN(x)) return x;
   if (x === -Infinity) return x;
   if (x === Infinity) return 0;
   const t = Math.abs(x) * 0.7071067811865476;
-  if (t < 0.5) return Math.log(0.5 * (1 - erfSmall(-x * 0.7071067811865476)));
+  if (t < 0.5) return Math.log(0.5 * (1 - erfTaylor(-x * 0.7071067811865476)));
   const hi = x * x;
   if (x > 0) {
     if (hi > 1500) return -0;
@@ -471,7 +326,7 @@ function logNdtrScalar(x: number): number {
 // d logNdtr x = phi(x) / ndtr(x) dx = exp(-x^2/2 - log sqrt(2 pi) - logNdtr x) dx
 export const logNdtr = unary(
   "logNdtr",
-  { scalar: logNdtrScalar, wgsl: wgslCall("logNdtrF32") },
+  { scalar: logNdtrScalar, uses: ERFCX_USES, wgsl: wgslCall("logNdtrF32") },
   (x, dx, out) =>
     mul(dx, exp(sub(sub(mul(mul(x, x), fullLike(x, -0.5)), fullLike(x, LOG_SQRT_2PI)), out))),
   { floatOnly: true },
@@ -479,107 +334,11 @@ export const logNdtr = unary(
 
 /**
  * ndtri p, the standard normal quantile: p < 1/4: -sqrt2 erfcinv(2p);
- * 1/4 <= p <= 3/4: sqrt2 erfinv(2p - 1) (2p - 1 exact, erfinv by its small
- * branch); p > 3/4: sqrt2 erfcinv(2(1 - p)) (1 - p exact). erfcinv as in
- * erfinv (Newton on log erfc), so deep tails such as p = 1e-300 keep full
- * relative accuracy.
+ * 1/4 <= p <= 3/4: sqrt2 erfinv(2p - 1) (2p - 1 exact, by erfinvSmall);
+ * p > 3/4: sqrt2 erfcinv(2(1 - p)) (1 - p exact). erfcinv is Newton's method
+ * on log erfc, so deep tails such as p = 1e-300 keep full relative accuracy.
  */
 export function ndtriScalar(p: number): number {
-  function erfSmall(a: number): number {
-    const a2 = a * a;
-    let term = a;
-    let sum = a;
-    for (let n = 1; n < 40; n++) {
-      term *= -a2 / n;
-      const t = term / (2 * n + 1);
-      sum += t;
-      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
-    }
-    return 1.1283791670955126 * sum;
-  }
-  function erfcx(t: number): number {
-    if (t > 1e8) return 0.5641895835477563 / t;
-    if (t < 0.5) return Math.exp(t * t) * (1 - erfSmall(t));
-    if (t < 3.0625) {
-      // Taylor series about the nearest c = 1/2 + k/8 (|h| <= 1/16) from
-      // erfcx' = 2 t erfcx - 2/sqrt(pi): (j + 1) a_(j+1) = 2c a_j + 2 a_(j-1)
-      const table = [
-        0.6156903441929259, 0.5568138808733625, 0.5069376502931449, 0.464311583202669,
-        0.427583576155807, 0.3956980795529959, 0.3678229164523611, 0.3432958898621254,
-        0.3215854164543175, 0.30226120936348594, 0.2849722347374364, 0.2694299851646704,
-        0.25539567631050575, 0.24267036461265454, 0.23108725873039188, 0.22050569220490668,
-        0.2108063640611436, 0.201887554546017, 0.1936620962790687, 0.1860549346844711,
-        0.17900115118138996,
-      ];
-      const k = Math.round((t - 0.5) * 8);
-      const c = 0.5 + k / 8;
-      const h = t - c;
-      let prev = table[k]!;
-      let cur = 2 * c * prev - 1.1283791670955126;
-      let sum = prev + cur * h;
-      let power = h;
-      for (let j = 1; j < 24; j++) {
-        const next = (2 * c * cur + 2 * prev) / (j + 1);
-        power *= h;
-        sum += next * power;
-        prev = cur;
-        cur = next;
-      }
-      return sum;
-    }
-    const z = t * t;
-    let b = z + 0.5;
-    let c = 1e300;
-    let d = 1 / b;
-    let h = d;
-    for (let i = 1; i < 200; i++) {
-      const an = -i * (i - 0.5);
-      b += 2;
-      d = an * d + b;
-      if (Math.abs(d) < 1e-300) d = 1e-300;
-      c = b + an / c;
-      if (Math.abs(c) < 1e-300) c = 1e-300;
-      d = 1 / d;
-      const del = d * c;
-      h *= del;
-      if (Math.abs(del - 1) < 1e-16) break;
-    }
-    return 0.5641895835477563 * t * h;
-  }
-  function erfcinv(z: number): number {
-    const logZ = Math.log(z);
-    const w = -logZ;
-    // x^2 = w - log(x sqrt(pi)) + log(1 - 1/(2x^2)) (erfc's asymptotic form), twice by
-    // fixed point from sqrt(w - log sqrt(pi w)): a few digits, saving Newton steps
-    let x = Math.sqrt(Math.max(w - Math.log(Math.sqrt(Math.PI * w)), 0.2));
-    if (w > 3) {
-      for (let i = 0; i < 2; i++) {
-        x = Math.sqrt(w - Math.log(x * 1.772453850905516) + Math.log1p(-0.5 / (x * x)));
-      }
-    }
-    for (let i = 0; i < 100; i++) {
-      // log erfc x and erfcx x from one erfcx evaluation
-      let logErfc: number;
-      let scaled: number;
-      if (x < 0.5) {
-        const c = 1 - erfSmall(x);
-        logErfc = Math.log(c);
-        scaled = Math.exp(x * x) * c;
-      } else {
-        scaled = erfcx(x);
-        const hi = x * x;
-        const split = 134217729 * x;
-        const xh = split - (split - x);
-        const xl = x - xh;
-        const lo = xh * xh - hi + 2 * xh * xl + xl * xl;
-        logErfc = Math.log(scaled) - lo - hi;
-      }
-      const step = (logErfc - logZ) * scaled * 0.886226925452758;
-      x += step;
-      if (Math.abs(step) <= 1e-16 * x) break;
-    }
-    return x;
-  }
   if (Number.isNaN(p) || p < 0 || p > 1) return NaN;
   if (p === 0) return -Infinity;
   if (p === 1) return Infinity;
@@ -588,23 +347,38 @@ export function ndtriScalar(p: number): number {
   const y = 2 * p - 1;
   if (y === 0) return 0;
   const a = Math.abs(y);
-  let x = 0.886226925452758 * a * (1 + 0.2617993877991494 * a * a);
-  for (let i = 0; i < 8; i++) {
-    const u = (erfSmall(x) - a) / (1.1283791670955126 * Math.exp(-x * x));
-    x -= u / (1 + x * u);
-    if (Math.abs(u) <= 1e-17 * x) break;
-  }
+  const x = erfinvSmall(a);
   return 1.4142135623730951 * (y < 0 ? -x : x);
 }
 // d ndtri p = sqrt(2 pi) exp(ndtri(p)^2 / 2) dp
 export const ndtri = unary(
   "ndtri",
-  { scalar: ndtriScalar, wgsl: wgslCall("ndtriF32") },
+  { scalar: ndtriScalar, uses: ERFINV_USES, wgsl: wgslCall("ndtriF32") },
   (p, dp, out) => mul(dp, mul(fullLike(p, SQRT_2PI), exp(mul(mul(out, out), fullLike(p, 0.5))))),
   { floatOnly: true },
 );
 
 // ---------------------------------------------------------------- gamma --
+
+/**
+ * lgamma(2 + e) for |e| <= 1/2 by its Taylor series about 2:
+ * (1 - euler) e + sum_k z_k e^k, z_k = (-1)^k (zeta(k) - 1)/k.
+ */
+function lgammaNearTwo(e: number): number {
+  const z = [
+    0.3224670334241132, -0.0673523010531981, 0.020580808427784546, -0.007385551028673986,
+    0.0028905103307415234, -0.001192753911703261, 0.0005096695247430425, -0.00022315475845357939,
+    9.945751278180853e-5, -4.492623673813314e-5, 2.050721277567069e-5, -9.439488275268397e-6,
+    4.374866789907488e-6, -2.039215753801366e-6, 9.55141213040742e-7, -4.492469198764566e-7,
+    2.1207184805554665e-7, -1.0043224823968099e-7, 4.7698101693639804e-8, -2.2711094608943164e-8,
+    1.0838659214896955e-8, -5.183475041970047e-9, 2.4836745438024785e-9, -1.1921401405860912e-9,
+    5.731367241678862e-10, -2.7595228851242334e-10, 1.330476437424449e-10, -6.4229645638381e-11,
+    3.1044247747322276e-11,
+  ];
+  let s = 0;
+  for (let k = z.length - 1; k >= 0; k--) s = s * e + z[k]!;
+  return e * (0.42278433509846713 + e * s);
+}
 
 /**
  * log |Gamma(x)|. Near the zeros at 1 and 2 by the Taylor series about 2,
@@ -617,31 +391,16 @@ export const ndtri = unary(
  * on the exactly reduced argument. Poles (0, -1, -2, ...) give +Infinity.
  */
 function lgammaScalar(x: number): number {
-  function nearTwo(e: number): number {
-    const z = [
-      0.3224670334241132, -0.0673523010531981, 0.020580808427784546, -0.007385551028673986,
-      0.0028905103307415234, -0.001192753911703261, 0.0005096695247430425, -0.00022315475845357939,
-      9.945751278180853e-5, -4.492623673813314e-5, 2.050721277567069e-5, -9.439488275268397e-6,
-      4.374866789907488e-6, -2.039215753801366e-6, 9.55141213040742e-7, -4.492469198764566e-7,
-      2.1207184805554665e-7, -1.0043224823968099e-7, 4.7698101693639804e-8, -2.2711094608943164e-8,
-      1.0838659214896955e-8, -5.183475041970047e-9, 2.4836745438024785e-9, -1.1921401405860912e-9,
-      5.731367241678862e-10, -2.7595228851242334e-10, 1.330476437424449e-10, -6.4229645638381e-11,
-      3.1044247747322276e-11,
-    ];
-    let s = 0;
-    for (let k = z.length - 1; k >= 0; k--) s = s * e + z[k]!;
-    return e * (0.42278433509846713 + e * s);
-  }
   function positive(v: number): number {
-    if (v < 1.5) return nearTwo(v - 1) - Math.log1p(v - 1);
-    if (v < 2.5) return nearTwo(v - 2);
+    if (v < 1.5) return lgammaNearTwo(v - 1) - Math.log1p(v - 1);
+    if (v < 2.5) return lgammaNearTwo(v - 2);
     if (v < 12) {
       let prod = 1;
       while (v >= 2.5) {
         v -= 1;
         prod *= v;
       }
-      return nearTwo(v - 2) + Math.log(prod);
+      return lgammaNearTwo(v - 2) + Math.log(prod);
     }
     if (v === Infinity) return v;
     const r = 1 / v;
@@ -668,7 +427,7 @@ function lgammaScalar(x: number): number {
 // d lgamma x = digamma(x) dx
 export const lgamma = unary(
   "lgamma",
-  { scalar: lgammaScalar, wgsl: wgslCall("lgammaF32") },
+  { scalar: lgammaScalar, uses: [lgammaNearTwo], wgsl: wgslCall("lgammaF32") },
   (x, dx) => mul(dx, digamma(x)),
   {
     floatOnly: true,
@@ -841,7 +600,7 @@ export function incompletePrimitive(
   xIndex: number,
   params: string,
   dOut: (args: readonly Array[], out: Array) => Array,
-  extras: Pick<ElementwiseRule, "wgsl" | "standalone"> = {},
+  extras: Pick<ElementwiseRule, "wgsl" | "uses" | "standalone"> = {},
 ) {
   const rule: ElementwiseRule = { scalar, ...extras };
   const prim: PrimitiveDef<Record<string, never>> = definePrimitive<Record<string, never>>({
@@ -932,20 +691,8 @@ export function incompleteGammaScalar(a: number, x: number, lg: number, upper: n
   }
   // lgamma(1 + e) for |e| <= 1/2 from its Taylor series about 2 (as in lgamma)
   function lgammaOnePlus(e: number): number {
-    const z = [
-      0.3224670334241132, -0.0673523010531981, 0.020580808427784546, -0.007385551028673986,
-      0.0028905103307415234, -0.001192753911703261, 0.0005096695247430425, -0.00022315475845357939,
-      9.945751278180853e-5, -4.492623673813314e-5, 2.050721277567069e-5, -9.439488275268397e-6,
-      4.374866789907488e-6, -2.039215753801366e-6, 9.55141213040742e-7, -4.492469198764566e-7,
-      2.1207184805554665e-7, -1.0043224823968099e-7, 4.7698101693639804e-8, -2.2711094608943164e-8,
-      1.0838659214896955e-8, -5.183475041970047e-9, 2.4836745438024785e-9, -1.1921401405860912e-9,
-      5.731367241678862e-10, -2.7595228851242334e-10, 1.330476437424449e-10, -6.4229645638381e-11,
-      3.1044247747322276e-11,
-    ];
     const d = e < 0.5 ? e : e - 1;
-    let s = 0;
-    for (let k = z.length - 1; k >= 0; k--) s = s * d + z[k]!;
-    const nearTwo = d * (0.42278433509846713 + d * s);
+    const nearTwo = lgammaNearTwo(d);
     return e < 0.5 ? nearTwo - Math.log1p(e) : nearTwo;
   }
   // Q for a < 1, x < 1.5, where 1 - P would cancel: with the alternating series
@@ -964,23 +711,7 @@ export function incompleteGammaScalar(a: number, x: number, lg: number, upper: n
     return -Math.expm1(u) - Math.exp(u) * a * sum;
   }
   function continuedFraction(): number {
-    let b = x + 1 - a;
-    let c = 1e300;
-    let d = 1 / b;
-    let h = d;
-    for (let i = 1; i < 5000; i++) {
-      const an = -i * (i - a);
-      b += 2;
-      d = an * d + b;
-      if (Math.abs(d) < 1e-300) d = 1e-300;
-      c = b + an / c;
-      if (Math.abs(c) < 1e-300) c = 1e-300;
-      d = 1 / d;
-      const del = d * c;
-      h *= del;
-      if (Math.abs(del - 1) < 1e-16) break;
-    }
-    return prefactor() * h;
+    return prefactor() * upperGammaFraction(a, x + 1 - a, 5000);
   }
   if (x < a + 1) {
     let term = 1 / a;
@@ -1021,7 +752,7 @@ export const incompleteGamma = incompletePrimitive(
   1,
   "a",
   gammaDerivative,
-  { wgsl: wgslCall("incompleteGammaF32") },
+  { uses: [lgammaNearTwo, upperGammaFraction], wgsl: wgslCall("incompleteGammaF32") },
 );
 
 /**
