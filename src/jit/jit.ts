@@ -16,6 +16,7 @@ import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/j
 import { EquationOptimizer, deadCodeElimination, optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
+import { interpretScalarJaxpr } from "./scalarInterpreter.js";
 import { getBackend } from "../backends/index.js";
 import { compileForGpu } from "../backends/webgpu/jitLowering.js";
 import { batchJaxpr, rebatchOutputs, unbatchCall } from "../transforms/vmap.js";
@@ -119,11 +120,12 @@ const TRACE_TABLE_SIZE = 4096;
 /**
  * The optimised form of a traced program: DCE only when the trace folded,
  * simplified and CSE'd each equation as it recorded it (the optimizer
- * given to traceToJaxpr), else all the passes.
+ * given to traceToJaxpr, whose largest variable id is `maxId`), else all
+ * the passes.
  */
-function afterTrace(jaxpr: Jaxpr, optimizer: EquationOptimizer | undefined): Jaxpr {
-  if (optimizer === undefined) return optimize(jaxpr);
-  let bound = optimizer.maxId;
+function afterTrace(jaxpr: Jaxpr, maxId: number | undefined): Jaxpr {
+  if (maxId === undefined) return optimize(jaxpr);
+  let bound = maxId;
   for (const v of jaxpr.inVars) bound = Math.max(bound, v.id);
   return deadCodeElimination(jaxpr, undefined, bound + 1);
 }
@@ -156,10 +158,31 @@ export interface JittedFunction<Args extends unknown[] = unknown[], R = unknown>
 /** What jit's batched path returns when f must run inline instead. */
 const INLINE: unique symbol = Symbol("inline");
 
-/** A traced signature: its optimised program, compiled on first use by an eager call. */
+/**
+ * A traced signature: its program as recorded (folded, simplified and CSE'd
+ * by the trace), optimised (DCE) and compiled when first needed: on the
+ * first eager call, or on the second for a scalar program, or by `lower`.
+ */
 interface TraceEntry {
-  traced: TracedProgram;
+  /** The program as the trace recorded it, until `traced` is made. */
+  recorded: TracedProgram | undefined;
+  /** The online optimizer's largest variable id (undefined: it did not run). */
+  maxId: number | undefined;
+  /** The optimised program. */
+  traced: TracedProgram | undefined;
   lowered: LoweredProgram | undefined;
+  /** Whether an eager call has run the program (interpreted or compiled) before. */
+  called: boolean;
+}
+
+/** The entry's optimised program, made on first use (the recorded one is dropped then). */
+function optimisedOf(entry: TraceEntry): TracedProgram {
+  if (entry.traced === undefined) {
+    const recorded = entry.recorded!;
+    entry.traced = { ...recorded, jaxpr: afterTrace(recorded.jaxpr, entry.maxId) };
+    entry.recorded = undefined;
+  }
+  return entry.traced;
 }
 
 /** A batched program (vmap of a jitted function) and its outputs' batch axes per vmap level. */
@@ -181,14 +204,15 @@ function compileProgram(jaxpr: Jaxpr): CompiledProgram {
 /**
  * Compiles a program to JavaScript; where the environment forbids generating
  * code (a browser page whose Content-Security-Policy has no 'unsafe-eval'),
- * the program is interpreted instead: slower, same results.
+ * the program is interpreted instead: slower, same results (a scalar
+ * program by the scalar interpreter, others equation by equation).
  */
 export function compileOrInterpret(jaxpr: Jaxpr): CompiledProgram {
   try {
     return isScalarProgram(jaxpr) ? compileScalarJaxpr(jaxpr) : compileJaxpr(jaxpr);
   } catch (e) {
     if (!(e instanceof EvalError)) throw e;
-    return interpreted(jaxpr);
+    return interpretScalarJaxpr(jaxpr) ?? interpreted(jaxpr);
   }
 }
 
@@ -204,10 +228,12 @@ function interpreted(jaxpr: Jaxpr): CompiledProgram {
  * Compiles f: traces it once per signature of its arguments (shapes, dtypes,
  * tree structure, and the values of `staticArgnums`), optimises the traced
  * program, and generates JavaScript (and Wasm SIMD kernels on the wasm
- * backend) for it, cached. The result is a function with f's arguments that
- * returns f's output structure with Arrays at the leaves. Inside jit,
- * values are abstract: branch with `lax.cond` and loop with `lax.*`
- * (JS `if` on a traced value throws a ConcretizationError).
+ * backend) for it, cached. A scalar program (every value 0-d) runs in tiers:
+ * its first call interprets it, its second compiles it, so a function called
+ * once never pays for code generation. The result is a function with f's
+ * arguments that returns f's output structure with Arrays at the leaves.
+ * Inside jit, values are abstract: branch with `lax.cond` and loop with
+ * `lax.*` (JS `if` on a traced value throws a ConcretizationError).
  *
  * @example
  * ```ts
@@ -216,6 +242,9 @@ function interpreted(jaxpr: Jaxpr): CompiledProgram {
  * f(np.array([1, 2, 3])); // traced and compiled once for float64[3]
  * const df = jit(grad((x) => np.sum(np.sin(x).mul(x))));
  * df(np.array([1, 2, 3])); // sin x + x cos x
+ * const h = jit(grad((x) => np.sin(x).mul(x)));
+ * h(0.5); // a scalar program: interpreted on this first call
+ * h(0.5); // compiled on the second (same bits)
  * ```
  */
 export function jit<Args extends unknown[] = NdArray[], R = NdArray>(
@@ -266,7 +295,7 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
     return `${key}|${getBackend()}`;
   };
 
-  /** The per-signature entries: traced and optimised; compiled on the first eager call. */
+  /** The per-signature entries: traced; optimised and compiled when first needed. */
   const cache = new Map<string, TraceEntry>();
   /** Batched programs (vmap of a jitted function), per signature, batch axes and sizes. */
   const batchedCache = new Map<string, BatchedProgram>();
@@ -303,18 +332,40 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       );
       const captured = traced.jaxpr.consts.find((c) => c instanceof Tracer);
       if (captured !== undefined) return captured;
-      entry = {
-        traced: { ...traced, jaxpr: afterTrace(traced.jaxpr, optimizer) },
-        lowered: undefined,
-      };
+      // The optimizer's tables are not kept: only its largest id, for DCE's tables.
+      const maxId = optimizer?.maxId;
+      entry = { recorded: traced, maxId, traced: undefined, lowered: undefined, called: false };
       cache.set(key, entry);
     }
     return entry;
   };
 
   const compiledOf = (entry: TraceEntry): LoweredProgram => {
-    entry.lowered ??= { ...entry.traced, compiled: compileProgram(entry.traced.jaxpr) };
+    if (entry.lowered === undefined) {
+      const traced = optimisedOf(entry);
+      entry.lowered = { ...traced, compiled: compileProgram(traced.jaxpr) };
+    }
     return entry.lowered;
+  };
+
+  /**
+   * Runs a signature's program on concrete arguments. Tiers: the first call
+   * of a scalar program (not on webgpu) runs it in the scalar interpreter,
+   * generating no code; the second optimises and compiles it (a program run
+   * once never pays for compilation: docs/design.md, "The first jit call,
+   * round 6: tiers"). The interpreter takes the program as recorded (DCE
+   * costs more than the few dead equations it would skip), or after DCE
+   * when a dead equation is not scalar.
+   */
+  const runEntry = (entry: TraceEntry, arrays: readonly ConcreteArray[]): ConcreteArray[] => {
+    if (!entry.called && entry.lowered === undefined && getBackend() !== "webgpu") {
+      entry.called = true;
+      const firstTier =
+        interpretScalarJaxpr((entry.traced ?? entry.recorded!).jaxpr) ??
+        interpretScalarJaxpr(optimisedOf(entry).jaxpr);
+      if (firstTier !== undefined) return firstTier.run(arrays);
+    }
+    return compiledOf(entry).compiled.run(arrays);
   };
 
   const lowerSplit = (
@@ -351,13 +402,13 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
           return INLINE;
         }
         const batched = batchJaxpr(
-          entry.traced.jaxpr,
+          optimisedOf(entry).jaxpr,
           flatDef(arrays.length),
           call.values.map((x) => ({ shape: x.shape, dtype: x.dtype })),
           call.levels.map((level) => level.dims),
         );
         program = {
-          outDef: entry.traced.outDef,
+          outDef: optimisedOf(entry).outDef,
           outDims: batched.outDims,
           compiled: compileProgram(optimize(batched.jaxpr)),
         };
@@ -402,10 +453,10 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
       const out = callBatched(args, arrays, inDef);
       return out !== INLINE ? out : (f as (...a: unknown[]) => unknown)(...args);
     }
-    const program = lowerSplit(args, arrays, inDef);
-    if (program instanceof Tracer) return (f as (...a: unknown[]) => unknown)(...args);
-    const outs = program.compiled.run(arrays as ConcreteArray[]);
-    return unflatten(program.outDef, outs);
+    const entry = traceSplit(signature(args, arrays, inDef), args, arrays, inDef);
+    if (entry instanceof Tracer) return (f as (...a: unknown[]) => unknown)(...args);
+    const outs = runEntry(entry, arrays as ConcreteArray[]);
+    return unflatten((entry.traced ?? entry.recorded!).outDef, outs);
   };
   Object.defineProperty(jitted, "cacheSize", { get: () => cache.size });
   Object.defineProperty(jitted, "batchedCacheSize", { get: () => batchedCache.size });

@@ -12,7 +12,7 @@
  * form helper names, are plain identifiers: definePrimitive checks).
  */
 import type { DType } from "../core/dtype.js";
-import type { AnyPrimitive, Primitive } from "../core/primitive.js";
+import { type AnyPrimitive, type Primitive, elementScalar } from "../core/primitive.js";
 
 /** What an element expression needs of an equation. */
 interface ElementEqn {
@@ -56,6 +56,18 @@ export function elementExpr(e: ElementEqn, operands: readonly string[]): string 
 }
 
 /**
+ * The function computing one element of an elementwise equation's result
+ * from its operands, before rounding to the result's dtype: the function
+ * that compiled code calls as a helper, and of which the rule's `js`
+ * expression is the inline form (the int32 part for int32 results). The
+ * scalar interpreter (scalarInterpreter.ts) calls it, then rounds as
+ * `ROUNDING` says.
+ */
+export function elementFunction(e: ElementEqn): (...args: number[]) => number {
+  return elementScalar(elementRule(e.prim)!, e.out.dtype);
+}
+
+/**
  * The scalar functions that the element expressions of `eqns` call, by
  * helper name. Compiled code receives them as `H` and binds each name once
  * (`helperBindings`); emitSource prints their source instead.
@@ -93,6 +105,18 @@ export function castExpr(expr: string, dtype: DType): string {
       return `(${expr} ? 1 : 0)`;
   }
 }
+
+/**
+ * castExpr's rounding for each dtype as a code, for code that rounds values
+ * instead of printing expressions (the scalar interpreter): 0 none (float64),
+ * 1 `Math.fround`, 2 `| 0`, 3 `? 1 : 0`.
+ */
+export const ROUNDING: Readonly<Record<DType, 0 | 1 | 2 | 3>> = {
+  float64: 0,
+  float32: 1,
+  int32: 2,
+  bool: 3,
+};
 
 /** A JS numeric literal for a value: safe to embed (digits, sign, exponent, NaN, Infinity). */
 export function numberLiteral(v: number): string {
