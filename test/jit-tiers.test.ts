@@ -19,7 +19,7 @@ import { definePrimitive, type Primitive, registeredPrimitives } from "../src/co
 import { bind } from "../src/core/trace.js";
 import type { Jaxpr } from "../src/ir/jaxpr.js";
 import { compileOrInterpret } from "../src/jit/jit.js";
-import { interpretScalarJaxpr } from "../src/jit/scalarInterpreter.js";
+import { interpretScalarJaxpr, runScalarJaxprOnce } from "../src/jit/scalarInterpreter.js";
 import { compileScalarJaxpr, isScalarProgram } from "../src/jit/scalarProgram.js";
 import { grad, jit, makeJaxpr, np, vmap } from "../src/index.js";
 import { SPEC_OF } from "./conformance-specs.js";
@@ -79,6 +79,10 @@ function bothTiers(jaxpr: Jaxpr, inputs: readonly ConcreteArray[][], what: strin
     expect(dtypesOf(a), what).toEqual(jaxpr.outVars.map((v) => v.dtype));
     const label = `${what} at (${xs.map((x) => `${x.dtype} ${x.scalarValue}`).join(", ")})`;
     expectSameBits(valuesOf(a), valuesOf(b), `${label}: interpreter vs compiled`);
+    // The first tier's one-pass run, its value table starting empty (grown by each id).
+    const once = runScalarJaxprOnce(jaxpr, xs, 0)!;
+    expect(dtypesOf(once), what).toEqual(dtypesOf(b));
+    expectSameBits(valuesOf(once), valuesOf(b), `${label}: one-pass run vs compiled`);
     return valuesOf(a);
   });
 }
@@ -374,6 +378,12 @@ describe("edge cases of the interpreter", () => {
     expect(interpretScalarJaxpr(arrays)).toBeUndefined();
     expect(interpretScalarJaxpr(reduction)).toBeUndefined();
     expect(interpretScalarJaxpr(makeJaxpr((a: NdArray) => np.sin(a))(x))).toBeDefined();
+    expect(runScalarJaxprOnce(arrays, [], 0)).toBeUndefined();
+    expect(runScalarJaxprOnce(reduction, [], 0)).toBeUndefined();
+    // 0-d inputs and outputs, but an array and a non-elementwise equation in between.
+    const through = makeJaxpr((a: NdArray) => np.reshape(np.cumsum(np.reshape(a, [1])), []))(x);
+    expect(through.outVars[0]!.shape).toEqual([]);
+    expect(runScalarJaxprOnce(through, [x.concrete("test")], 0)).toBeUndefined();
   });
 });
 

@@ -16,7 +16,7 @@ import { type Jaxpr, type TracedProgram, evalJaxpr, traceToJaxpr } from "../ir/j
 import { EquationOptimizer, deadCodeElimination, optimize } from "../ir/passes.js";
 import { type CompiledProgram, compileJaxpr } from "./codegen.js";
 import { compileScalarJaxpr, isScalarProgram } from "./scalarProgram.js";
-import { interpretScalarJaxpr } from "./scalarInterpreter.js";
+import { interpretScalarJaxpr, runScalarJaxprOnce } from "./scalarInterpreter.js";
 import { getBackend } from "../backends/index.js";
 import { compileForGpu } from "../backends/webgpu/jitLowering.js";
 import { batchJaxpr, rebatchOutputs, unbatchCall } from "../transforms/vmap.js";
@@ -360,10 +360,12 @@ export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): Ji
   const runEntry = (entry: TraceEntry, arrays: readonly ConcreteArray[]): ConcreteArray[] => {
     if (!entry.called && entry.lowered === undefined && getBackend() !== "webgpu") {
       entry.called = true;
-      const firstTier =
-        interpretScalarJaxpr((entry.traced ?? entry.recorded!).jaxpr) ??
-        interpretScalarJaxpr(optimisedOf(entry).jaxpr);
-      if (firstTier !== undefined) return firstTier.run(arrays);
+      // Ids below the optimizer's largest + 1 (ids past it grow the value table).
+      const idBound = (entry.maxId ?? 0) + 1;
+      const outs =
+        runScalarJaxprOnce((entry.traced ?? entry.recorded!).jaxpr, arrays, idBound) ??
+        runScalarJaxprOnce(optimisedOf(entry).jaxpr, arrays, idBound);
+      if (outs !== undefined) return outs;
     }
     return compiledOf(entry).compiled.run(arrays);
   };

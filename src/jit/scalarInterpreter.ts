@@ -112,19 +112,100 @@ function runEquations(
         v = f(...operands);
       }
     }
-    // castExpr's rounding (lowering.ts), applied to the value instead of printed.
-    switch (rounding[e]) {
+    s[base + e] = rounded(v, rounding[e]!);
+  }
+}
+
+/**
+ * One run of the scalar program `jaxpr` on `inputs`, straight from its
+ * equations: no plan is built (the first tier runs a program once, so a plan
+ * would be read once). Values live in a Float64Array indexed by variable id
+ * (a trace numbers its variables densely from 0; the array grows when an id
+ * is past its end). Each equation applies the same element function and the
+ * same rounding as the plan and the compiled statement, so the bits are the
+ * same. Undefined, before anything is computed that matters, when `jaxpr` is
+ * not a scalar program (some value not 0-d, some equation not elementwise).
+ */
+export function runScalarJaxprOnce(
+  jaxpr: Jaxpr,
+  inputs: readonly ConcreteArray[],
+  idBound: number,
+): ConcreteArray[] | undefined {
+  const { inVars, constVars, outVars } = jaxpr;
+  let bound = idBound;
+  for (let i = 0; i < inVars.length; i++) {
+    if (inVars[i]!.shape.length !== 0) return undefined;
+    if (inVars[i]!.id >= bound) bound = inVars[i]!.id + 1;
+  }
+  for (let c = 0; c < constVars.length; c++) {
+    if (constVars[c]!.shape.length !== 0) return undefined;
+    if (constVars[c]!.id >= bound) bound = constVars[c]!.id + 1;
+  }
+  const vals = new Float64Array(bound);
+  for (let i = 0; i < inVars.length; i++) vals[inVars[i]!.id] = inputs[i]!.scalarValue;
+  for (let c = 0; c < constVars.length; c++) {
+    vals[constVars[c]!.id] = jaxpr.consts[c]!.concrete("jit").scalarValue;
+  }
+  const values = walkEquations(jaxpr.eqns, vals);
+  if (values === undefined) return undefined;
+  const outs: ConcreteArray[] = [];
+  for (let k = 0; k < outVars.length; k++) {
+    outs.push(ConcreteArray.scalar(values[outVars[k]!.id]!, outVars[k]!.dtype));
+  }
+  return outs;
+}
+
+/**
+ * Applies each equation in program order to the values by id in `vals`;
+ * returns the values (a larger copy if an id was past the end), or
+ * undefined at the first equation that is not 0-d and elementwise.
+ */
+function walkEquations(eqns: readonly JaxprEqn[], vals: Float64Array): Float64Array | undefined {
+  let s = vals;
+  for (let e = 0; e < eqns.length; e++) {
+    const eqn = eqns[e]!;
+    const out = eqn.out;
+    if (out.shape.length !== 0 || !isElementwise(eqn.prim)) return undefined;
+    const f = elementFunction(eqn);
+    const inputs = eqn.inputs;
+    let v: number;
+    switch (inputs.length) {
       case 1:
-        v = Math.fround(v);
+        v = f(s[inputs[0]!.id]!);
         break;
       case 2:
-        v = v | 0;
+        v = f(s[inputs[0]!.id]!, s[inputs[1]!.id]!);
         break;
       case 3:
-        v = v ? 1 : 0;
+        v = f(s[inputs[0]!.id]!, s[inputs[1]!.id]!, s[inputs[2]!.id]!);
         break;
+      default: {
+        const operands: number[] = [];
+        for (let k = 0; k < inputs.length; k++) operands.push(s[inputs[k]!.id]!);
+        v = f(...operands);
+      }
     }
-    s[base + e] = v;
+    if (out.id >= s.length) {
+      const larger = new Float64Array(Math.max(2 * s.length, out.id + 1));
+      larger.set(s);
+      s = larger;
+    }
+    s[out.id] = rounded(v, ROUNDING[out.dtype]);
+  }
+  return s;
+}
+
+/** castExpr's rounding (lowering.ts) as `ROUNDING` codes it, applied to a value. */
+function rounded(v: number, code: number): number {
+  switch (code) {
+    case 1:
+      return Math.fround(v);
+    case 2:
+      return v | 0;
+    case 3:
+      return v ? 1 : 0;
+    default:
+      return v;
   }
 }
 
