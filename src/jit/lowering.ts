@@ -68,6 +68,17 @@ export function elementFunction(e: ElementEqn): (...args: number[]) => number {
 }
 
 /**
+ * `elementFunction(e)` when e's primitive is elementwise, else undefined:
+ * both questions in one call, for the first tier's walk over a program
+ * (scalarInterpreter.ts), which asks them of every equation once.
+ */
+export function elementFunctionIfAny(e: ElementEqn): ((...args: number[]) => number) | undefined {
+  const prim = e.prim;
+  if (prim.multipleResults === true || prim.elementwise === undefined) return undefined;
+  return elementScalar(prim.elementwise, e.out.dtype);
+}
+
+/**
  * The scalar functions that the element expressions of `eqns` call, by
  * helper name. Compiled code receives them as `H` and binds each name once
  * (`helperBindings`); emitSource prints their source instead.

@@ -31,7 +31,7 @@ import { ConcreteArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import type { Jaxpr, JaxprEqn } from "../ir/jaxpr.js";
 import type { CompiledProgram } from "./codegen.js";
-import { ROUNDING, elementFunction, isElementwise } from "./lowering.js";
+import { ROUNDING, elementFunction, elementFunctionIfAny, isElementwise } from "./lowering.js";
 
 type ElementFunction = (...args: number[]) => number;
 
@@ -165,8 +165,8 @@ function walkEquations(eqns: readonly JaxprEqn[], vals: Float64Array): Float64Ar
   for (let e = 0; e < eqns.length; e++) {
     const eqn = eqns[e]!;
     const out = eqn.out;
-    if (out.shape.length !== 0 || !isElementwise(eqn.prim)) return undefined;
-    const f = elementFunction(eqn);
+    const f = out.shape.length === 0 ? elementFunctionIfAny(eqn) : undefined;
+    if (f === undefined) return undefined;
     const inputs = eqn.inputs;
     let v: number;
     switch (inputs.length) {
