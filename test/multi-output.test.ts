@@ -275,6 +275,30 @@ describe("a non-linear multi-output primitive (testSinCos)", () => {
     expect(stats.folded).toBeGreaterThanOrEqual(1);
   });
 
+  it("jit's online CSE still merges single-output equations among multi-output ones past the table's growth", () => {
+    // 2,100 steps of three kept equations (the multi-output one, add, mul) and a
+    // fourth, add with its operands swapped, that CSE merges into the add: over
+    // 4,000 single-output entries, past the growth of jit's CSE table.
+    const steps = 2100;
+    const f = (v: NdArray) => {
+      for (let i = 0; i < steps; i++) {
+        const [s, c] = sinCos(v);
+        v = np.multiply(np.add(s!, c!), np.add(c!, s!));
+      }
+      return v;
+    };
+    const jaxpr = jit(f).lower(x).jaxpr;
+    const expected: string[] = [];
+    for (let i = 0; i < steps; i++) expected.push("testSinCos", "add", "mul");
+    expect(jaxpr.eqns.map((e) => e.prim.name)).toEqual(expected);
+    // The value, against a plain loop.
+    const plain = xs.map((t) => {
+      for (let i = 0; i < steps; i++) t = (Math.sin(t) + Math.cos(t)) ** 2;
+      return t;
+    });
+    expectClose(jit(f)(x), plain);
+  });
+
   it("toDot draws one node with both output shapes and labels the edges by output", () => {
     const dot = toDot((v: NdArray) => {
       const [s, c] = sinCos(v);

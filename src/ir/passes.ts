@@ -204,7 +204,7 @@ export class EquationOptimizer implements TraceOptimizer {
     this.uniform = new VarMap<number>(options.idSpan);
     this.producer = new VarMap<SingleEqn>(options.idSpan);
     this.query = new EquationQuery(this.producer, this);
-    this.cse = new CseTable(options.expectedEqns);
+    this.cse = new CseTable(this.eqns, options.expectedEqns);
   }
 
   /** Adds the counts of folded, simplified and CSE'd equations to `stats`. */
@@ -382,8 +382,8 @@ export class EquationOptimizer implements TraceOptimizer {
     const eqn: SingleEqn =
       original !== null && inputs === original.inputs ? original : { prim, params, inputs, out };
     producer.set(out, eqn);
-    this.cse.add(eqn);
     this.eqns.push(eqn);
+    this.cse.add();
     return out;
   }
 }
@@ -398,16 +398,24 @@ export class EquationOptimizer implements TraceOptimizer {
  * mostly before V8 has optimised it).
  */
 class CseTable {
-  /** The kept equations, in order; chains link them by index. */
-  private readonly entries: SingleEqn[] = [];
-  /** Per hash slot, the index of the last entry with that hash (-1: none). */
+  /** How many equations the table holds (the single-output ones of `eqns`). */
+  private size = 0;
+  /** Per hash slot, the index in `eqns` of the last entry with that hash (-1: none). */
   private heads: Int32Array;
-  /** Per entry, the index of the previous entry in its chain (-1: none). */
+  /** Per index in `eqns`, the index of the previous entry in its chain (-1: none). */
   private next: Int32Array;
-  /** Per entry, its full hash (its slot is hash & mask): growing need not hash again. */
+  /** Per index in `eqns`, its entry's full hash (its slot is hash & mask): growing need not hash again. */
   private hashes: Int32Array;
   private mask: number;
-  constructor(expected: number) {
+  /**
+   * The table's entries are the optimizer's kept equations, by their index
+   * in `eqns` (the list it keeps anyway: no second list of the same
+   * equations). Multi-output equations there are not entries.
+   */
+  constructor(
+    private readonly eqns: readonly JaxprEqn[],
+    expected: number,
+  ) {
     let size = 1024;
     while (size < 2 * expected) size *= 2;
     this.mask = size - 1;
@@ -428,7 +436,9 @@ class CseTable {
     const heads = new Int32Array(size).fill(-1);
     const next = this.next;
     const hashes = this.hashes;
-    for (let index = 0; index < this.entries.length; index++) {
+    const eqns = this.eqns;
+    for (let index = 0; index < eqns.length; index++) {
+      if (eqns[index]!.outs !== undefined) continue;
       const k = hashes[index]! & mask;
       next[index] = heads[k]!;
       heads[k] = index;
@@ -451,24 +461,27 @@ class CseTable {
    */
   private lastHash = 0;
   private lastInputs: readonly Var[] | null = null;
-  add(eqn: SingleEqn): void {
-    const h = eqn.inputs === this.lastInputs ? this.lastHash : this.hash(eqn.inputs);
+  /** Adds the single-output equation just appended to `eqns` (its last). */
+  add(): void {
+    const index = this.eqns.length - 1;
+    const inputs = this.eqns[index]!.inputs;
+    const h = inputs === this.lastInputs ? this.lastHash : this.hash(inputs);
     this.lastInputs = null;
-    const index = this.entries.length;
-    if (index === this.next.length) {
-      const next = new Int32Array(2 * index);
+    if (index >= this.next.length) {
+      const length = Math.max(2 * this.next.length, index + 1);
+      const next = new Int32Array(length);
       next.set(this.next);
       this.next = next;
-      const hashes = new Int32Array(2 * index);
+      const hashes = new Int32Array(length);
       hashes.set(this.hashes);
       this.hashes = hashes;
     }
-    this.entries.push(eqn);
     const k = h & this.mask;
     this.hashes[index] = h;
     this.next[index] = this.heads[k]!;
     this.heads[k] = index;
-    if (2 * this.entries.length > this.heads.length) this.grow();
+    this.size++;
+    if (2 * this.size > this.heads.length) this.grow();
   }
   /** The result of an earlier equation equal to prim[params](inputs), if any. */
   find(prim: Primitive, params: unknown, inputs: readonly Var[]): Var | undefined {
@@ -476,7 +489,7 @@ class CseTable {
     this.lastHash = h;
     this.lastInputs = inputs;
     for (let k = this.heads[h & this.mask]!; k >= 0; k = this.next[k]!) {
-      const e = this.entries[k]!;
+      const e = this.eqns[k]!;
       if (e.prim !== prim || e.inputs.length !== inputs.length) continue;
       // Commutativity is looked up only for a candidate (most lookups find none).
       const commutative = inputs.length === 2 && prim.elementwise?.commutative === true;
