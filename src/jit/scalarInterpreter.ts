@@ -191,7 +191,9 @@ function walkEquations(eqns: readonly JaxprEqn[], vals: Float64Array): Float64Ar
       larger.set(s);
       s = larger;
     }
-    s[out.id] = rounded(v, ROUNDING[out.dtype]);
+    // float64 (code 0) needs no rounding: no call for it.
+    const code = ROUNDING[out.dtype];
+    s[out.id] = code === 0 ? v : rounded(v, code);
   }
   return s;
 }
