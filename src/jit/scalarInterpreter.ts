@@ -10,20 +10,22 @@
  * 88 ms, and the generated code then ran once, in V8's interpreter. Like
  * V8's own tiers, jit now interprets a scalar program on its first eager
  * call (`runScalarJaxprOnce`: one pass over the equations, no plan) and
- * compiles it (scalarProgram.ts) on its second. The first call went from 88–98 to 78–89 ms wall (medians of 9
- * fresh processes, alternated, on this project's shared 2-core machine),
- * 69–75 to 59–68 ms under `node --no-opt` (docs/design.md, "The first jit
- * call, round 6: tiers"; every number in docs/benchmarks.md). It is also the fallback for scalar programs where
- * generating code is forbidden (a Content-Security-Policy without
- * 'unsafe-eval'): W1's gradient in 217 µs a call, against 27 µs compiled
- * and 3,449 µs through evalJaxpr.
+ * compiles it (scalarProgram.ts) on its second. The first call went from
+ * 88–98 to 78–89 ms wall (medians of 9 fresh processes, alternated, on
+ * this project's shared 2-core machine), 69–75 to 59–68 ms under
+ * `node --no-opt` (docs/design.md, "The first jit call, round 6: tiers";
+ * every number in docs/benchmarks.md). The interpreter is also the
+ * fallback for scalar programs where generating code is forbidden (a
+ * Content-Security-Policy without 'unsafe-eval'): W1's gradient in 217 µs
+ * a call, against 27 µs compiled and 3,449 µs through evalJaxpr.
  *
- * For programs run many times without code generation, `interpretScalarJaxpr`
- * builds a plan first. The plan lives in typed arrays: per equation its element function (the
- * one compiled code calls, `elementFunction` in lowering.ts: the rule's
- * `scalar`, or its int32 part), its operand slots, and its rounding
- * (`ROUNDING`, castExpr's as a code). Values live in one Float64Array:
- * inputs, then constants, then one slot per equation, in program order.
+ * For programs run many times without code generation,
+ * `interpretScalarJaxpr` builds a plan first, in typed arrays: per
+ * equation its element function (the one compiled code calls,
+ * `elementFunction` in lowering.ts: the rule's `scalar`, or its int32
+ * part), its operand slots, and its rounding (`ROUNDING`, castExpr's as a
+ * code). Values live in one Float64Array: inputs, then constants, then one
+ * slot per equation, in program order.
  * The interpreter knows nothing of any primitive, so both tiers give the
  * same bits: each equation applies the same function and the same rounding
  * as the compiled statement.
