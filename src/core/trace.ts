@@ -211,16 +211,7 @@ export function setEagerEvaluator(evaluator: EagerEvaluator | null): void {
  * (The single-output case of `bindAll`, without a result list.)
  */
 export function bind(prim: Primitive, args: readonly Array[], params: unknown): Array {
-  // topMainTrace, inline: one call fewer per operation in V8's unoptimised tiers.
-  let top: MainTrace | null = dynamicMain;
-  for (let i = 0; i < args.length; i++) {
-    const trace = (args[i] as { trace?: Trace }).trace;
-    if (trace !== undefined) {
-      const main = trace.main;
-      if (traceStack[main.level - 1] !== main && main.level !== 0) throw escaped(args[i] as Tracer);
-      if (top === null || main.level > top.level) top = main;
-    }
-  }
+  const top = topMainTrace(args);
   if (top === null) {
     // The shape/dtype rule validates operands in eager mode too.
     prim.abstractEval(args, params);
