@@ -29,13 +29,10 @@ import { InvalidArgumentError } from "./errors.js";
 
 /** Marks a linear input of a transpose rule: its value is unknown, only its shape and dtype. */
 export class UndefPrimal implements Aval {
-  // Assigned, not class fields (see the note in core/trace.ts, Tracer).
-  declare readonly shape: Aval["shape"];
-  declare readonly dtype: Aval["dtype"];
-  constructor(shape: Aval["shape"], dtype: Aval["dtype"]) {
-    this.shape = shape;
-    this.dtype = dtype;
-  }
+  constructor(
+    readonly shape: Aval["shape"],
+    readonly dtype: Aval["dtype"],
+  ) {}
   get aval(): Aval {
     return this;
   }

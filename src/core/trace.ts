@@ -63,20 +63,15 @@ export abstract class Trace {
  */
 export abstract class Tracer extends Array {
   /*
-   * The fields of tracers (and of `Var`, `UndefPrimal`) are `declare`d and
-   * assigned in the constructor rather than class fields: under the ES2022
-   * target a class field is defined by an initialiser that runs per object,
-   * a call and a property definition before the constructor's own store,
-   * and a program's first jit makes tens of thousands of these objects
-   * mostly in V8's unoptimised tiers. (Not the project-wide compiler option
-   * `useDefineForClassFields: false`: it also changes ConcreteArray's
-   * `_scalar` into an unboxed double field, and eager W1 then allocated a
-   * quarter more, a number boxed per read.)
+   * Fields stay parameter properties (class fields). Declaring them and
+   * assigning them in the constructor was tried (docs/design.md, "The first
+   * jit call, round 6: the trace path"): about 2 ms off the first jit call
+   * of the compiled package, but eager grad ran 3-5x slower when the
+   * sources run under tsx (esbuild's output), which the benchmarks, the
+   * tour and TypeScript users running sources directly do.
    */
-  declare readonly trace: Trace;
-  constructor(trace: Trace) {
+  constructor(readonly trace: Trace) {
     super();
-    this.trace = trace;
   }
   /** The imperative style does not run inside transformations (see src/imperative/). */
   override backward(): void {

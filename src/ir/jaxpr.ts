@@ -18,15 +18,11 @@ import type { Inputs } from "../tree/types.js";
 
 /** A variable of the program: an SSA name with its abstract value. */
 export class Var implements Aval {
-  // Assigned, not class fields (see the note in core/trace.ts, Tracer).
-  declare readonly id: number;
-  declare readonly shape: readonly number[];
-  declare readonly dtype: DType;
-  constructor(id: number, shape: readonly number[], dtype: DType) {
-    this.id = id;
-    this.shape = shape;
-    this.dtype = dtype;
-  }
+  constructor(
+    readonly id: number,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+  ) {}
 }
 
 /**
@@ -282,18 +278,17 @@ export class JaxprTracer extends Tracer {
    * promotion), and in a program's first trace, mostly unoptimised, each
    * getter read is a call.
    */
-  declare readonly shape: readonly number[];
-  declare readonly dtype: DType;
-  // Assigned, not class fields (see the note in core/trace.ts, Tracer).
-  declare readonly v: Var;
-  /** The value at the arguments being traced, when tracing at concrete values. */
-  declare readonly known: ConcreteArray | undefined;
-  constructor(trace: Trace, v: Var, known?: ConcreteArray) {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  constructor(
+    trace: Trace,
+    readonly v: Var,
+    /** The value at the arguments being traced, when tracing at concrete values. */
+    readonly known?: ConcreteArray,
+  ) {
     super(trace);
     this.shape = v.shape;
     this.dtype = v.dtype;
-    this.v = v;
-    this.known = known;
   }
   concrete(fnName: string): ConcreteArray {
     if (this.known !== undefined) return this.known;

@@ -29,13 +29,12 @@ import type { Arrays, LooseInput } from "../tree/types.js";
 
 /** A value together with its tangent (a dual number). */
 export class JVPTracer extends Tracer {
-  // Assigned, not class fields (see the note in core/trace.ts, Tracer).
-  declare readonly primal: Array;
-  declare readonly tangent: Tangent;
-  constructor(trace: Trace, primal: Array, tangent: Tangent) {
+  constructor(
+    trace: Trace,
+    readonly primal: Array,
+    readonly tangent: Tangent,
+  ) {
     super(trace);
-    this.primal = primal;
-    this.tangent = tangent;
   }
   get shape() {
     return this.primal.shape;

@@ -55,24 +55,15 @@ const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
 
 /** A tangent that is a node of the tape (or a constant raised into the trace). */
 export class LinearTracer extends Tracer {
-  // Assigned, not class fields (see the note in core/trace.ts, Tracer).
-  declare readonly shape: readonly number[];
-  declare readonly dtype: DType;
-  /** Node index in the tape, or -1 for a constant. */
-  declare readonly node: number;
-  declare readonly constant: Array | null;
   constructor(
     trace: Trace,
-    shape: readonly number[],
-    dtype: DType,
-    node: number,
-    constant: Array | null,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    /** Node index in the tape, or -1 for a constant. */
+    readonly node: number,
+    readonly constant: Array | null,
   ) {
     super(trace);
-    this.shape = shape;
-    this.dtype = dtype;
-    this.node = node;
-    this.constant = constant;
   }
   concrete(fnName: string): ConcreteArray {
     throw new ConcretizationError(
