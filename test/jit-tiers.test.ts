@@ -21,10 +21,10 @@ import type { Jaxpr } from "../src/ir/jaxpr.js";
 import { compileOrInterpret } from "../src/jit/jit.js";
 import { interpretScalarJaxpr, runScalarJaxprOnce } from "../src/jit/scalarInterpreter.js";
 import { compileScalarJaxpr, isScalarProgram } from "../src/jit/scalarProgram.js";
-import { grad, jit, makeJaxpr, np, vmap } from "../src/index.js";
+import { jit, makeJaxpr, np, vmap } from "../src/index.js";
 import { SPEC_OF } from "./conformance-specs.js";
 import { rng } from "./helpers.js";
-import { arrayOps, programArb, run } from "./scalarPrograms.js";
+import { gradCase, gradCaseArb } from "./scalarPrograms.js";
 
 // ------------------------------------------------------------- helpers --
 
@@ -304,31 +304,22 @@ describe("random programs over the whole registry (every dtype, constants, sever
 
   it("random differentiated programs: jit(grad)'s two tiers agree bit for bit, and with eager grad", () => {
     fc.assert(
-      fc.property(
-        programArb,
-        fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 3, maxLength: 3 }),
-        fc.boolean(),
-        (p, xs, single) => {
-          const dtype = single ? "float32" : "float64";
-          const args = xs.slice(0, p.numInputs).map((x) => np.array(x, { dtype }));
-          const argnums = args.map((_, i) => i);
-          const g = grad((...a: NdArray[]) => run(p, a, arrayOps), { argnums });
-          const jg = jit(g);
-          const first = jg(...args);
-          const second = jg(...args);
-          expect(jg.cacheSize).toBe(1);
-          expectSameBits(valuesOf(first), valuesOf(second), "jit(grad): first vs second call");
-          const jaxpr = jg.lower(...args).jaxpr;
-          const inputs = args.map((a) => a.concrete("test"));
-          expectSameBits(bothTiers(jaxpr, [inputs], "jit(grad)")[0]!, valuesOf(first), "tiers");
-          // Eager grad accumulates in its own order: close, not necessarily the same bits.
-          const eager = valuesOf(g(...args));
-          const tol = single ? 1e-5 : 1e-12;
-          valuesOf(first).forEach((v, i) => {
-            expect(Math.abs(v - eager[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(eager[i]!)));
-          });
-        },
-      ),
+      fc.property(gradCaseArb, ([p, xs, single]) => {
+        const { args, g, tol } = gradCase(p, xs, single);
+        const jg = jit(g);
+        const first = jg(...args);
+        const second = jg(...args);
+        expect(jg.cacheSize).toBe(1);
+        expectSameBits(valuesOf(first), valuesOf(second), "jit(grad): first vs second call");
+        const jaxpr = jg.lower(...args).jaxpr;
+        const inputs = args.map((a) => a.concrete("test"));
+        expectSameBits(bothTiers(jaxpr, [inputs], "jit(grad)")[0]!, valuesOf(first), "tiers");
+        // Eager grad accumulates in its own order: close, not necessarily the same bits.
+        const eager = valuesOf(g(...args));
+        valuesOf(first).forEach((v, i) => {
+          expect(Math.abs(v - eager[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(eager[i]!)));
+        });
+      }),
       { numRuns: 40, seed: 18 },
     );
   });

@@ -187,6 +187,33 @@ export const numberOps: Ops<number> = {
 };
 
 /** The gradient of the program at xs with respect to every input, as numbers. */
+/**
+ * A differentiated case for the jit(grad) property tests: a program, up to
+ * three inputs in [-2, 2], and whether they are float32.
+ */
+export const gradCaseArb = fc.tuple(
+  programArb,
+  fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 3, maxLength: 3 }),
+  fc.boolean(),
+);
+
+/**
+ * A case's arguments, the gradient of the program in all of them (not
+ * jitted), and the relative tolerance of its dtype (jit may sum in another
+ * order than eager grad).
+ */
+export function gradCase(
+  p: Program,
+  xs: readonly number[],
+  single: boolean,
+): { args: NdArray[]; g: (...a: NdArray[]) => NdArray[]; tol: number } {
+  const dtype = single ? "float32" : "float64";
+  const args = xs.slice(0, p.numInputs).map((x) => np.array(x, { dtype }));
+  const argnums = args.map((_, i) => i);
+  const g = grad((...a: NdArray[]) => run(p, a, arrayOps), { argnums });
+  return { args, g, tol: single ? 1e-5 : 1e-12 };
+}
+
 export function gradOf(p: Program, xs: readonly number[]): number[] {
   const argnums = xs.map((_, i) => i);
   const g = grad((...args: NdArray[]) => run(p, args, arrayOps), { argnums })(...xs);

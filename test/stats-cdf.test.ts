@@ -270,7 +270,9 @@ describe("stats cdfs: transforms and errors", () => {
     expect(Array.from(jit(f)(x).data())).toEqual(Array.from(f(x).data()));
     const gj = jit(grad((v: NdArray) => np.sum(f(v))))(x);
     const ge = grad((v: NdArray) => np.sum(f(v)))(x);
-    expect(Array.from(gj.data())).toEqual(Array.from(ge.data()));
+    // jit stages the backward pass from the traced equations: it may round
+    // apart from eager's tape in the last bit.
+    Array.from(gj.data()).forEach((g, i) => expect(g).toBeCloseTo(ge.data()[i]!, 14));
   });
   it("float32 in, float32 out", () => {
     const x = np.array([0.5, 2], { dtype: "float32" });

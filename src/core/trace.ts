@@ -253,6 +253,16 @@ export function isTracingDynamically(): boolean {
   return dynamicMain !== null && !dynamicMain.recordOnly;
 }
 
+/**
+ * The dynamic trace (jit, makeJaxpr) when it is the innermost active
+ * transformation, not a recording one: every operation on any value goes
+ * to it. Null otherwise.
+ */
+export function innermostDynamicTrace(): Trace | null {
+  if (dynamicMain === null || dynamicMain.recordOnly) return null;
+  return traceStack[traceStack.length - 1] === dynamicMain ? dynamicMain.trace : null;
+}
+
 /** True while a recording main (a GradientTape's `record`) sees every operation. */
 export function isRecording(): boolean {
   return dynamicMain !== null && dynamicMain.recordOnly;

@@ -11,7 +11,7 @@ import { Array, type Aval, ConcreteArray } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import type { DType } from "../core/dtype.js";
 import { ConcretizationError, InvalidArgumentError, fmtShape } from "../core/errors.js";
-import type { MultiPrimitive, Primitive } from "../core/primitive.js";
+import { type MultiPrimitive, type Primitive, makePrimitive } from "../core/primitive.js";
 import { Trace, Tracer, bindAll, withMainTrace } from "../core/trace.js";
 import { flatten, unflatten, type TreeDef } from "../tree/index.js";
 import type { Inputs } from "../tree/types.js";
@@ -176,6 +176,11 @@ export interface TraceOptimizer {
   noteConst(v: Var, value: Array): void;
   /** `out = prim[params](inputs)` was traced: the variable standing for its result. */
   single(original: null, prim: Primitive, params: unknown, inputs: readonly Var[], out: Var): Var;
+  /**
+   * An equation to keep exactly as it is: no folding, simplification or
+   * CSE, and none with it later (an input's alias, see `JaxprTrace.aliasOf`).
+   */
+  keep(eqn: SingleEqn): void;
   /** A multi-output equation was traced: the variables standing for its results. */
   multi(
     prim: MultiPrimitive,
@@ -210,6 +215,17 @@ class JaxprBuilder {
    */
   private readonly scalarConstOf = new Map<DType, Map<number, Var>>();
   private nextId = 0;
+  /** How many alias equations were recorded (see `JaxprTrace.aliasOf`). */
+  aliasCount = 0;
+
+  /** How many variables were made so far (every id is below it). */
+  get varCount(): number {
+    return this.nextId;
+  }
+  /** The equations recorded so far, in order (the optimizer's kept ones when there is one). */
+  get recorded(): readonly JaxprEqn[] {
+    return this.optimizer === null ? this.eqns : this.optimizer.eqns;
+  }
 
   newVar(aval: Aval): Var {
     return this.newVarOf(aval.shape, aval.dtype);
@@ -301,6 +317,28 @@ export class JaxprTracer extends Tracer {
   }
 }
 
+/**
+ * `y = alias x`: y is x under a name of its own, for the duration of a
+ * trace. Reverse mode inside jit (transforms/stagedReverse.ts) hands f its
+ * differentiated inputs as aliases, so that the equations reading the input
+ * through f's argument are told apart from those reading the same value
+ * captured from outside (which must not be differentiated: perturbation
+ * confusion). Aliases never reach a finished program: `traceToJaxpr`
+ * replaces each by its target. Not registered (no primitive of the
+ * registry, never bound): its rules serve the transformations that replay
+ * recorded equations.
+ */
+export const aliasPrimitive: Primitive = makePrimitive<null>({
+  name: "alias",
+  linear: true,
+  abstractEval: (avals) => avals[0]!,
+  impl: (args) => args[0]!,
+  jvp: (_primals, tangents) => tangents[0]!,
+  transpose: (ct) => [ct],
+  batch: (args, dims) => [args[0]!, dims[0]!],
+  maskRule: "pass",
+});
+
 export class JaxprTrace extends Trace {
   readonly builder = new JaxprBuilder();
   /** Set when tracing at concrete values (values are computed alongside). */
@@ -310,6 +348,32 @@ export class JaxprTrace extends Trace {
   }
   newInput(aval: Aval, known?: ConcreteArray): JaxprTracer {
     return new JaxprTracer(this, this.builder.newVar(aval), known);
+  }
+  /** This trace's value standing for variable `v` of its program. */
+  tracerOf(v: Var): JaxprTracer {
+    return new JaxprTracer(this, v);
+  }
+  /**
+   * Whether reverse mode may be staged from this trace's recorded equations
+   * (transforms/stagedReverse.ts): jit's trace, abstract, with its optimizer.
+   */
+  get stagesReverse(): boolean {
+    return this.builder.optimizer !== null && !this.concrete;
+  }
+  /**
+   * A new variable equal to `x` (this trace's value or a constant), recorded
+   * as `alias x`: never folded, simplified or merged with another alias of
+   * x, so that it has an identity of its own while the trace lasts.
+   */
+  aliasOf(x: Array): JaxprTracer {
+    const b = this.builder;
+    const target = (x as { trace?: unknown }).trace === this ? (x as JaxprTracer).v : b.constVar(x);
+    const out = b.newVarOf(x.shape, x.dtype);
+    const eqn: SingleEqn = { prim: aliasPrimitive, params: null, inputs: [target], out };
+    if (b.optimizer !== null) b.optimizer.keep(eqn);
+    else b.eqns.push(eqn);
+    b.aliasCount++;
+    return new JaxprTracer(this, out);
   }
   processPrimitive(prim: Primitive, args: readonly Array[], params: unknown): Array {
     const aval = prim.abstractEval(args, params);
@@ -411,17 +475,47 @@ export function traceToJaxpr(
           x instanceof JaxprTracer && x.trace === trace ? x : (trace.pure(x) as JaxprTracer);
         return t.v;
       });
+      const [eqns, outs] = withoutAliases(b.recorded, outVars, b.aliasCount, b.varCount);
       const jaxpr = new Jaxpr(
         b.constVars,
         b.consts,
         inputs.map((t) => t.v),
-        b.optimizer === null ? b.eqns : b.optimizer.eqns,
-        outVars,
+        eqns,
+        outs,
       );
       return { jaxpr, inDef, outDef };
     },
     { dynamic: true },
   );
+}
+
+/**
+ * The equations and outputs with every alias replaced by its target (and
+ * the alias equations dropped); as they are when there is none.
+ */
+function withoutAliases(
+  eqns: readonly JaxprEqn[],
+  outVars: readonly Var[],
+  aliasCount: number,
+  varCount: number,
+): [readonly JaxprEqn[], readonly Var[]] {
+  if (aliasCount === 0) return [eqns, outVars];
+  const target = new globalThis.Array<Var | undefined>(varCount);
+  const resolve = (v: Var): Var => target[v.id] ?? v;
+  const kept: JaxprEqn[] = [];
+  for (let e = 0; e < eqns.length; e++) {
+    const eqn = eqns[e]!;
+    if (eqn.prim === aliasPrimitive) {
+      // An alias of an alias resolves to the first target (aliases come after their targets).
+      target[eqn.out.id] = resolve(eqn.inputs[0]!);
+      continue;
+    }
+    const inputs = eqn.inputs;
+    let renamed = false;
+    for (let i = 0; i < inputs.length; i++) if (target[inputs[i]!.id] !== undefined) renamed = true;
+    kept.push(renamed ? { ...eqn, inputs: inputs.map(resolve) } : eqn);
+  }
+  return [kept, outVars.map(resolve)];
 }
 
 /** Evaluates a program on arguments (through bind, so it can be transformed). */

@@ -303,6 +303,18 @@ export class EquationOptimizer implements TraceOptimizer {
   }
 
   /**
+   * Keeps an equation as it is, with no folding, simplification or CSE
+   * (`TraceOptimizer.keep`). It takes a slot of the CSE table like any kept
+   * equation, which no lookup matches: its primitive reaches this
+   * optimizer only here.
+   */
+  keep(eqn: SingleEqn): void {
+    if (eqn.out.id > this.maxId) this.maxId = eqn.out.id;
+    this.eqns.push(eqn);
+    this.cse.add();
+  }
+
+  /**
    * Folding, simplification and CSE of a single-output equation
    * `out = prim[params](inputs)` (inputs already substituted): the variable
    * standing for its result, `out` itself when the equation is kept.

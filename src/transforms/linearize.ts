@@ -49,6 +49,7 @@ import {
 } from "./jvp.js";
 import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
 import { scalarBackward, scalarBackwardPass } from "./scalarBackward.js";
+import { UNSUPPORTED, stageForward } from "./stagedReverse.js";
 import { Tape } from "./tape.js";
 
 const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
@@ -369,6 +370,41 @@ function linearizeFlat(
   );
 }
 
+/** f linearized at some primals, by either path, with its pullback. */
+interface Linearization {
+  inDef: TreeDef;
+  inputs: readonly Array[];
+  outDef: TreeDef;
+  outPrimals: readonly Array[];
+  aux: unknown;
+  /** The input cotangents (null: zero) given one cotangent per output leaf. */
+  pullback: (cts: readonly Array[]) => (Array | null)[];
+}
+
+/**
+ * Linearizes f at `args` for reverse mode: inside jit, from the equations f
+ * records (stagedReverse.ts); elsewhere, or where an equation has no staged
+ * rule there, on the tape (`linearizeFlat`, then `backwardPass`).
+ */
+function linearizeForReverse(
+  fnName: string,
+  f: (...args: never[]) => unknown,
+  args: readonly unknown[],
+  hasAux: boolean,
+): Linearization {
+  const staged = stageForward(fnName, f, args, hasAux);
+  if (staged !== null && staged !== UNSUPPORTED) return staged;
+  const lin = linearizeFlat(fnName, f, args, hasAux);
+  return {
+    inDef: lin.inDef,
+    inputs: lin.inputs,
+    outDef: lin.outDef,
+    outPrimals: lin.outPrimals,
+    aux: lin.aux,
+    pullback: (cts) => backwardPass(lin.trace.tape, lin.outNodes, cts, lin.inputNodes),
+  };
+}
+
 function nodeOf(linMain: MainTrace, t: Tangent): number {
   if (t instanceof LinearTracer && t.trace.main === linMain) return t.node;
   return -1;
@@ -426,7 +462,7 @@ export function vjp(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
 ): [unknown, (ct: unknown) => unknown[]] {
-  const lin = linearizeFlat("vjp", f, primals, false);
+  const lin = linearizeForReverse("vjp", f, primals, false);
   const pullback = (cotangent: unknown): unknown[] => {
     const [ctLeaves, ctDef] = flatten(cotangent);
     if (treeDefString(ctDef) !== treeDefString(lin.outDef)) {
@@ -444,7 +480,7 @@ export function vjp(
         asArray(c, `vjp pullback: cotangent ${i}`),
       ),
     );
-    const inCts = backwardPass(lin.trace.tape, lin.outNodes, cts, lin.inputNodes);
+    const inCts = lin.pullback(cts);
     const grads = inCts.map(
       (g, i) => g ?? ConcreteArray.zeros(lin.inputs[i]!.shape, lin.inputs[i]!.dtype),
     );
@@ -600,7 +636,7 @@ function valueAndGradImpl(
     argnums.forEach((a, k) => (full[a] = diff[k]));
     return (f as (...a: unknown[]) => unknown)(...full);
   };
-  const lin = linearizeFlat(fnName, g, diffArgs, opts.hasAux === true);
+  const lin = linearizeForReverse(fnName, g, diffArgs, opts.hasAux === true);
   if (lin.outPrimals.length !== 1 || lin.outDef.kind !== "leaf") {
     throw new ShapeError(
       `${fnName} requires f to return a single scalar array, got a ` +
@@ -619,7 +655,7 @@ function valueAndGradImpl(
     throw new DTypeError(`${fnName} requires a float output, got dtype ${out.dtype}`);
   }
   const one = ConcreteArray.full([], out.dtype, 1);
-  const inCts = backwardPass(lin.trace.tape, lin.outNodes, [one], lin.inputNodes);
+  const inCts = lin.pullback([one]);
   const grads = inCts.map(
     (c, i) => c ?? ConcreteArray.zeros(lin.inputs[i]!.shape, lin.inputs[i]!.dtype),
   );

@@ -1,0 +1,272 @@
+/**
+ * Reverse mode inside jit, staged from the traced equations.
+ *
+ * Inside jit, every operation f performs is recorded as an equation of the
+ * program anyway. So grad and vjp there do not run f under the JVP trace (a
+ * JVP tracer, a tangent node on a tape and a transpose per operation, the
+ * general path of linearize.ts); they let f record its equations plainly,
+ * then stage the backward pass from those equations directly: for each
+ * equation of f, last to first, the cotangents of its inputs from the
+ * cotangent of its output. Half the work per operation, the same program.
+ *
+ * For an equation y = prim(x_1, ..., x_n) with output cotangent c, the
+ * cotangent of each differentiated input x_i (one that depends on f's
+ * arguments) gains:
+ *   - elementwise primitives, x_i shaped and typed like y: the Jacobian in
+ *     x_i is diagonal, so equal to its transpose, and
+ *       ct(x_i) += jvp(x; c e_i; y),
+ *     the primitive's own JVP rule with c as the tangent of x_i and zero
+ *     tangents elsewhere (sin: c cos x; mul: c x_2 for x_1);
+ *   - linear primitives that copy, move or sum entries (mask rule "pass" or
+ *     "route": reshape, broadcasts, sums, slices, pads, concatenation,
+ *     gathers, conversions): their transpose, the differentiated inputs
+ *     undefined;
+ *   - matrix products (bilinear): the transpose in each differentiated
+ *     operand, the other one held;
+ *   - an alias of an input: ct(x) += c.
+ * Cotangents reaching one variable are summed as they arrive, last equation
+ * first, as the tape's backward pass sums them.
+ *
+ * Anything else among the differentiated equations (select, whose
+ * structural-zero masks need the general pass, see structuralZeros.ts;
+ * multi-output primitives, control flow, custom rules) sends the whole
+ * function to the general path, which runs f again under the JVP trace:
+ * library code may take another form under differentiation than when
+ * merely staged (lax loops, checkpointed solvers), so replaying the
+ * recorded equations would not always be the same derivative. The
+ * equations of the first run are then dead, and jit's DCE removes them.
+ *
+ * Perturbation confusion: f receives each differentiated argument as an
+ * alias (`JaxprTrace.aliasOf`), a variable of its own. An equation reading
+ * the argument reads the alias; one reading the same value captured from
+ * outside f reads the original, and is not differentiated. `traceToJaxpr`
+ * replaces the aliases by their targets when the trace ends.
+ */
+import type { Array } from "../core/array.js";
+import { asArray } from "../core/convert.js";
+import { isFloat } from "../core/dtype.js";
+import { InvalidArgumentError } from "../core/errors.js";
+import { type LinearArg, type Tangent, UndefPrimal } from "../core/primitive.js";
+import { shapesEqual } from "../core/shape.js";
+import { innermostDynamicTrace } from "../core/trace.js";
+import {
+  type JaxprEqn,
+  JaxprTrace,
+  type JaxprTracer,
+  type Var,
+  aliasPrimitive,
+} from "../ir/jaxpr.js";
+import { add } from "../primitives/elementwise.js";
+import { flatten, unflatten, type TreeDef } from "../tree/index.js";
+
+/**
+ * Internal switch and counters (not exported by the package): tests turn
+ * staging off to compare with the general path, and read which path ran.
+ */
+export const stagedReverse = { enabled: true, staged: 0, general: 0 };
+
+/** `stageForward`'s answer when f recorded an equation without a rule here. */
+export const UNSUPPORTED = "unsupported";
+
+/** How an equation's input cotangents are staged (NONE: not here; the general path). */
+const NONE = 0;
+const DIAGONAL = 1;
+const TRANSPOSE = 2;
+const EACH_OPERAND = 3;
+const ALIAS = 4;
+
+/** f traced into jit's program, with what its backward pass needs. */
+export interface StagedForward {
+  /** The structure of the differentiated arguments, and their leaves. */
+  readonly inDef: TreeDef;
+  readonly inputs: readonly Array[];
+  /** The structure of f's output (without aux), and its leaves. */
+  readonly outDef: TreeDef;
+  readonly outPrimals: readonly Array[];
+  readonly aux: unknown;
+  /** Stages the backward pass: the cotangent of each input leaf (null: zero) given one per output leaf. */
+  readonly pullback: (cts: readonly Array[]) => (Array | null)[];
+}
+
+/**
+ * Runs f on `args` (the differentiated arguments) inside jit, recording its
+ * equations, when the innermost transformation is jit's trace; null
+ * otherwise. UNSUPPORTED when an equation f recorded has no rule here: the
+ * general path must then run f (again; what the first run recorded is dead
+ * code, which jit's DCE removes). With `hasAux`, f returns [output, aux].
+ */
+export function stageForward(
+  fnName: string,
+  f: (...args: never[]) => unknown,
+  args: readonly unknown[],
+  hasAux: boolean,
+): StagedForward | typeof UNSUPPORTED | null {
+  if (!stagedReverse.enabled) return null;
+  const trace = innermostDynamicTrace();
+  if (!(trace instanceof JaxprTrace) || !trace.stagesReverse) return null;
+  const [leaves, inDef] = flatten(args);
+  const inputs = leaves.map((leaf, i) => asArray(leaf, `${fnName}: input ${i}`));
+  // Only float leaves are differentiated; others enter as they are.
+  const aliases = inputs.map((x) => (isFloat(x.dtype) ? trace.aliasOf(x) : null));
+  const start = trace.builder.recorded.length;
+  let out = f(
+    ...(unflatten(
+      inDef,
+      inputs.map((x, i) => aliases[i] ?? x),
+    ) as never[]),
+  );
+  let aux: unknown = undefined;
+  if (hasAux) {
+    if (!globalThis.Array.isArray(out) || out.length !== 2) {
+      throw new InvalidArgumentError(`${fnName}: with hasAux, f must return a pair [output, aux]`);
+    }
+    aux = out[1];
+    out = out[0];
+  }
+  const [outLeaves, outDef] = flatten(out);
+  const outPrimals = outLeaves.map((leaf, i) => asArray(leaf, `${fnName}: output ${i} of f`));
+  const end = trace.builder.recorded.length;
+  const eqns = trace.builder.recorded;
+
+  // Which variables depend on the differentiated arguments (float ones only),
+  // and whether every equation that reads one has a rule here.
+  const active = new Uint8Array(trace.builder.varCount);
+  for (const a of aliases) if (a !== null) active[a.v.id] = 1;
+  const kinds = new Uint8Array(end - start);
+  let supported = true;
+  for (let e = start; e < end; e++) {
+    const eqn = eqns[e]!;
+    let reads = false;
+    for (let i = 0; i < eqn.inputs.length; i++) if (active[eqn.inputs[i]!.id] === 1) reads = true;
+    if (!reads) continue;
+    const kind = ruleKind(eqn, active);
+    if (kind === NONE) supported = false;
+    kinds[e - start] = kind;
+    if (eqn.outs !== undefined) {
+      for (const v of eqn.outs) if (isFloat(v.dtype)) active[v.id] = 1;
+    } else if (isFloat(eqn.out.dtype)) active[eqn.out.id] = 1;
+  }
+
+  const ownVar = (x: Array): Var | null =>
+    (x as { trace?: unknown }).trace === trace ? (x as JaxprTracer).v : null;
+
+  if (!supported) stagedReverse.general++;
+  const pullback = (cts: readonly Array[]): (Array | null)[] => {
+    stagedReverse.staged++;
+    const ct = new globalThis.Array<Array | undefined>(active.length);
+    // One tracer per variable read (an equation's operands are mostly read again by others).
+    const tracers = new globalThis.Array<JaxprTracer | undefined>(active.length);
+    const tracerOf = (v: Var): JaxprTracer => (tracers[v.id] ??= trace.tracerOf(v));
+    const accumulate = (v: Var, g: Tangent): void => {
+      if (g === null) return;
+      const prev = ct[v.id];
+      ct[v.id] = prev === undefined ? g : add(prev, g);
+    };
+    outPrimals.forEach((p, i) => {
+      const v = ownVar(p);
+      if (v !== null && active[v.id] === 1) accumulate(v, cts[i]!);
+    });
+    for (let e = end - 1; e >= start; e--) {
+      const kind = kinds[e - start]!;
+      if (kind === NONE) continue;
+      const eqn = eqns[e]! as JaxprEqn & { outs?: undefined };
+      const c = ct[eqn.out.id];
+      if (c === undefined) continue;
+      ct[eqn.out.id] = undefined;
+      stageEquation(tracerOf, eqn, kind, c, active, accumulate);
+    }
+    return aliases.map((a) => (a === null ? null : (ct[a.v.id] ?? null)));
+  };
+
+  return supported ? { inDef, inputs, outDef, outPrimals, aux, pullback } : UNSUPPORTED;
+}
+
+/** How the input cotangents of `eqn`, which reads an active variable, are staged. */
+function ruleKind(eqn: JaxprEqn, active: Uint8Array): number {
+  const prim = eqn.prim;
+  if (prim === aliasPrimitive) return ALIAS;
+  if (eqn.outs !== undefined || prim.multipleResults === true) return NONE;
+  if (prim.maskRule === "select") return NONE;
+  const out = eqn.out;
+  if (prim.elementwise !== undefined && isFloat(out.dtype)) {
+    let diagonal = true;
+    const inputs = eqn.inputs;
+    for (let i = 0; i < inputs.length; i++) {
+      const v = inputs[i]!;
+      if (active[v.id] === 1 && (v.dtype !== out.dtype || !sameShape(v.shape, out.shape))) {
+        diagonal = false;
+      }
+    }
+    if (diagonal) return DIAGONAL;
+  }
+  if (!prim.linear) return NONE;
+  if (prim.maskRule === "pass" || prim.maskRule === "route") return TRANSPOSE;
+  if (prim.matrixProduct !== undefined) return EACH_OPERAND;
+  return NONE;
+}
+
+/** Whether two shapes are equal (a scalar program's, all 0-d, without a call). */
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a === b || (a.length === 0 && b.length === 0) || shapesEqual(a, b);
+}
+
+/** Stages the input cotangents of one equation given its output cotangent `c`. */
+function stageEquation(
+  tracerOf: (v: Var) => JaxprTracer,
+  eqn: JaxprEqn & { outs?: undefined },
+  kind: number,
+  c: Array,
+  active: Uint8Array,
+  accumulate: (v: Var, g: Tangent) => void,
+): void {
+  const inputs = eqn.inputs;
+  const n = inputs.length;
+  if (kind === ALIAS) {
+    accumulate(inputs[0]!, c);
+    return;
+  }
+  const prim = eqn.prim;
+  if (kind === DIAGONAL) {
+    const primals = new globalThis.Array<Array>(n);
+    for (let i = 0; i < n; i++) primals[i] = tracerOf(inputs[i]!);
+    const out = tracerOf(eqn.out);
+    // Last input first, as the tape's backward pass meets the rule's terms.
+    for (let i = n - 1; i >= 0; i--) {
+      if (active[inputs[i]!.id] !== 1) continue;
+      const tangents = new globalThis.Array<Tangent>(n).fill(null);
+      tangents[i] = c;
+      accumulate(inputs[i]!, prim.jvp(primals, tangents, out, eqn.params));
+    }
+    return;
+  }
+  if (!prim.linear) return; // ruleKind admits linear primitives only here
+  const linearArgs = (undefinedAt: (i: number) => boolean): LinearArg[] => {
+    const args = new globalThis.Array<LinearArg>(n);
+    for (let i = 0; i < n; i++) {
+      const v = inputs[i]!;
+      args[i] = undefinedAt(i) ? new UndefPrimal(v.shape, v.dtype) : tracerOf(v);
+    }
+    return args;
+  };
+  if (kind === TRANSPOSE) {
+    const inCts = prim.transpose(
+      c,
+      linearArgs((i) => active[inputs[i]!.id] === 1),
+      eqn.params,
+    );
+    for (let i = 0; i < n; i++) {
+      if (active[inputs[i]!.id] === 1) accumulate(inputs[i]!, inCts[i] ?? null);
+    }
+    return;
+  }
+  // A bilinear product: the transpose in each differentiated operand, the other held.
+  for (let i = n - 1; i >= 0; i--) {
+    if (active[inputs[i]!.id] !== 1) continue;
+    const inCts = prim.transpose(
+      c,
+      linearArgs((j) => j === i),
+      eqn.params,
+    );
+    accumulate(inputs[i]!, inCts[i] ?? null);
+  }
+}
