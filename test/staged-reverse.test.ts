@@ -8,7 +8,19 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Array as NdArray, grad, jit, lax, np, valueAndGrad, vjp } from "../src/index.js";
+import {
+  type Array as NdArray,
+  grad,
+  hessian,
+  jacfwd,
+  jacrev,
+  jit,
+  lax,
+  np,
+  valueAndGrad,
+  vjp,
+  vmap,
+} from "../src/index.js";
 import { stagedReverse } from "../src/transforms/stagedReverse.js";
 import { gradCase, gradCaseArb, growthIn, withSwitch } from "./scalarPrograms.js";
 
@@ -166,6 +178,24 @@ describe("reverse mode staged inside jit", () => {
     expect(atConstant.item()).toBe(5);
     // The identity: the cotangent comes straight back.
     expect(jit(grad((y: NdArray) => y))(1.5).item()).toBe(1);
+  });
+
+  it("composes: jacrev, hessian, vmap of jit(grad), jacfwd of grad, jit inside grad inside jit", () => {
+    const f = (x: NdArray): NdArray => np.sum(np.multiply(np.sin(x), np.exp(np.multiply(x, x))));
+    const h = (x: NdArray): NdArray => np.multiply(np.sin(x), x);
+    const x = np.array([0.1, -0.4, 0.7]);
+    const close = (got: NdArray, want: NdArray): void =>
+      values(got).forEach((v, i) => expect(v).toBeCloseTo(values(want)[i]!, 13));
+    close(jit(jacrev(h))(x), jacrev(h)(x));
+    close(jit(hessian(f))(x), hessian(f)(x));
+    close(vmap(jit(grad(h)))(x), vmap(grad(h))(x));
+    close(jit(jacfwd(grad(f)))(x), jacfwd(grad(f))(x));
+    const inner = (x: NdArray): NdArray =>
+      np.sum(jit(grad((y: NdArray) => np.sum(np.multiply(np.sin(y), x))))(x));
+    close(
+      jit(grad(inner))(x),
+      grad((x: NdArray) => np.sum(grad((y: NdArray) => np.sum(np.multiply(np.sin(y), x)))(x)))(x),
+    );
   });
 
   it("the finished program has no aliases, and jit's program equals the general path's in value", () => {

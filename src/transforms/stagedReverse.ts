@@ -154,9 +154,10 @@ export function stageForward(
   const pullback = (cts: readonly Array[]): (Array | null)[] => {
     stagedReverse.staged++;
     const ct = new globalThis.Array<Array | undefined>(active.length);
-    // One tracer per variable read (an equation's operands are mostly read again by others).
-    const tracers = new globalThis.Array<JaxprTracer | undefined>(active.length);
-    const tracerOf = (v: Var): JaxprTracer => (tracers[v.id] ??= trace.tracerOf(v));
+    // A fresh tracer per operand read: a table of them, kept for the whole
+    // pass, made the first call slower (its tracers survive the young
+    // generation's collections and are copied by each).
+    const tracerOf = (v: Var): JaxprTracer => trace.tracerOf(v);
     const accumulate = (v: Var, g: Tangent): void => {
       if (g === null) return;
       const prev = ct[v.id];
@@ -205,6 +206,15 @@ function ruleKind(eqn: JaxprEqn, active: Uint8Array): number {
   return NONE;
 }
 
+/** Tangents that are all zero (null) but `c` at `i`, of `n` operands (literals for the usual arities). */
+function onlyAt(n: number, i: number, c: Array): Tangent[] {
+  if (n === 1) return [c];
+  if (n === 2) return i === 0 ? [c, null] : [null, c];
+  const tangents = new globalThis.Array<Tangent>(n).fill(null);
+  tangents[i] = c;
+  return tangents;
+}
+
 /** Whether two shapes are equal (a scalar program's, all 0-d, without a call). */
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a === b || (a.length === 0 && b.length === 0) || shapesEqual(a, b);
@@ -233,9 +243,7 @@ function stageEquation(
     // Last input first, as the tape's backward pass meets the rule's terms.
     for (let i = n - 1; i >= 0; i--) {
       if (active[inputs[i]!.id] !== 1) continue;
-      const tangents = new globalThis.Array<Tangent>(n).fill(null);
-      tangents[i] = c;
-      accumulate(inputs[i]!, prim.jvp(primals, tangents, out, eqn.params));
+      accumulate(inputs[i]!, prim.jvp(primals, onlyAt(n, i, c), out, eqn.params));
     }
     return;
   }
