@@ -500,19 +500,23 @@ function withoutAliases(
   varCount: number,
 ): [readonly JaxprEqn[], readonly Var[]] {
   if (aliasCount === 0) return [eqns, outVars];
-  const target = new globalThis.Array<Var | undefined>(varCount);
-  const resolve = (v: Var): Var => target[v.id] ?? v;
+  // A byte per variable marks the aliases (no objects for the collector to
+  // scan); their targets are few, in a map.
+  const isAlias = new Uint8Array(varCount);
+  const targets = new Map<number, Var>();
+  const resolve = (v: Var): Var => (isAlias[v.id] === 1 ? targets.get(v.id)! : v);
   const kept: JaxprEqn[] = [];
   for (let e = 0; e < eqns.length; e++) {
     const eqn = eqns[e]!;
     if (eqn.prim === aliasPrimitive) {
       // An alias of an alias resolves to the first target (aliases come after their targets).
-      target[eqn.out.id] = resolve(eqn.inputs[0]!);
+      targets.set(eqn.out.id, resolve(eqn.inputs[0]!));
+      isAlias[eqn.out.id] = 1;
       continue;
     }
     const inputs = eqn.inputs;
     let renamed = false;
-    for (let i = 0; i < inputs.length; i++) if (target[inputs[i]!.id] !== undefined) renamed = true;
+    for (let i = 0; i < inputs.length; i++) if (isAlias[inputs[i]!.id] === 1) renamed = true;
     kept.push(renamed ? { ...eqn, inputs: inputs.map(resolve) } : eqn);
   }
   return [kept, outVars.map(resolve)];
