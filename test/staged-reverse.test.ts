@@ -10,6 +10,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type Array as NdArray,
+  checkpoint,
+  customJvp,
+  customVjp,
   grad,
   hessian,
   jacfwd,
@@ -196,6 +199,43 @@ describe("reverse mode staged inside jit", () => {
       jit(grad(inner))(x),
       grad((x: NdArray) => np.sum(grad((y: NdArray) => np.sum(np.multiply(np.sin(y), x)))(x)))(x),
     );
+  });
+
+  it("stopGradient stays a barrier though jit's optimizer removes it for values", () => {
+    const f = (x: NdArray): NdArray => np.multiply(x, np.stopGradient(x));
+    expect(jit(grad(f))(3).item()).toBe(3); // d/dx [x c] = c, with c = x held
+    const g = (x: NdArray): NdArray => np.sum(np.multiply(np.sin(x), np.stopGradient(np.exp(x))));
+    const x = np.array([0.2, -0.7]);
+    expect(values(jit(grad(g))(x))).toEqual(values(grad(g)(x)));
+    // The barrier goes when nothing differentiates: jit(f) keeps no stopGradient.
+    expect(String(jit(f).lower(3).jaxpr)).not.toContain("stopGradient");
+  });
+
+  it("min and max, whose rules select tangents, go to the general path: NaN-free where it is", () => {
+    // max(log x, 0) at x = 0 picks 0: log's infinite slope gets a structural zero, not 0 * inf.
+    const f = (x: NdArray): NdArray => np.sum(np.maximum(np.log(x), 0));
+    const x = np.array([0, 2]);
+    let g: NdArray = np.array(0);
+    expect(growthIn(general, () => (g = jit(grad(f))(x)))).toBe(1);
+    expect(values(g)).toEqual([0, 0.5]);
+    expect(values(g)).toEqual(values(grad(f)(x)));
+  });
+
+  it("custom rules and checkpoint keep their meaning inside jit(grad)", () => {
+    // A rule that is not the function's derivative: grad must follow the rule.
+    const f = customJvp(
+      (x: NdArray) => np.sin(x),
+      ([x], [t]) => [np.sin(x), np.multiply(t, 3)],
+    );
+    expect(jit(grad(f))(0.5).item()).toBe(3);
+    const h = customVjp(
+      (x: NdArray) => np.exp(x),
+      (x: NdArray) => [np.exp(x), x],
+      (_res, ct: NdArray) => [np.multiply(ct, 5)],
+    );
+    expect(jit(grad(h))(0.5).item()).toBe(5);
+    const k = checkpoint((x: NdArray) => np.sin(np.multiply(np.cos(x), x)));
+    expect(jit(grad(k))(0.5).item()).toBeCloseTo(grad(k)(0.5).item(), 14);
   });
 
   it("the finished program has no aliases, and jit's program equals the general path's in value", () => {

@@ -263,6 +263,29 @@ export function innermostDynamicTrace(): Trace | null {
   return traceStack[traceStack.length - 1] === dynamicMain ? dynamicMain.trace : null;
 }
 
+/**
+ * How many functions are being staged for reverse mode from their recorded
+ * equations (transforms/stagedReverse.ts). While one is, the recorded
+ * program must keep what only its derivative sees: `stopGradient` is then
+ * recorded, not simplified away as the identity it is for values.
+ */
+let stagingReverse = 0;
+
+/** Runs `body` with derivative barriers kept in the recorded program (see above). */
+export function keepingDerivativeBarriers<T>(body: () => T): T {
+  stagingReverse++;
+  try {
+    return body();
+  } finally {
+    stagingReverse--;
+  }
+}
+
+/** Whether derivative barriers (`stopGradient`) must stay in the recorded program. */
+export function derivativeBarriersKept(): boolean {
+  return stagingReverse > 0;
+}
+
 /** True while a recording main (a GradientTape's `record`) sees every operation. */
 export function isRecording(): boolean {
   return dynamicMain !== null && dynamicMain.recordOnly;

@@ -23,7 +23,7 @@ import {
   UndefPrimal,
   type VectorOp,
 } from "../core/primitive.js";
-import { bind } from "../core/trace.js";
+import { bind, derivativeBarriersKept } from "../core/trace.js";
 import { backend } from "../backends/index.js";
 import { ConcreteArray } from "../core/array.js";
 import { fullLike, sameShapeDtype } from "./operands.js";
@@ -1011,7 +1011,9 @@ const stopGradientPrim = definePrimitive<NoParams>({
   jvp: () => null,
   batch: ([x], [d]) => [stopGradient(x!), d!],
   elementwise: { scalar: (x) => x, js: ([a]) => a!, vector: "identity" },
-  simplify: (q) => (q.fits(q.inputs[0]) ? q.inputs[0] : null),
+  // The identity for values; kept while reverse mode is staged from the
+  // recorded equations, whose backward pass must see it.
+  simplify: (q) => (!derivativeBarriersKept() && q.fits(q.inputs[0]) ? q.inputs[0] : null),
 });
 /** The identity, seen by differentiation as a constant. */
 export function stopGradient(x: Array): Array {

@@ -393,7 +393,28 @@ function linearizeForReverse(
   hasAux: boolean,
 ): Linearization {
   const staged = stageForward(fnName, f, args, hasAux);
-  if (staged !== null && staged !== UNSUPPORTED) return staged;
+  if (staged === null || staged === UNSUPPORTED) return onTape(fnName, f, args, hasAux);
+  // A staged pass that meets a select of a cotangent gives up: the general
+  // path then runs f again (see stagedReverse.ts).
+  let general: Linearization | undefined;
+  return {
+    inDef: staged.inDef,
+    inputs: staged.inputs,
+    outDef: staged.outDef,
+    outPrimals: staged.outPrimals,
+    aux: staged.aux,
+    pullback: (cts) =>
+      staged.pullback(cts) ?? (general ??= onTape(fnName, f, args, hasAux)).pullback(cts),
+  };
+}
+
+/** f linearized on the tape (the general path), with its pullback. */
+function onTape(
+  fnName: string,
+  f: (...args: never[]) => unknown,
+  args: readonly unknown[],
+  hasAux: boolean,
+): Linearization {
   const lin = linearizeFlat(fnName, f, args, hasAux);
   return {
     inDef: lin.inDef,

@@ -29,12 +29,18 @@
  *
  * Anything else among the differentiated equations (select, whose
  * structural-zero masks need the general pass, see structuralZeros.ts;
- * multi-output primitives, control flow, custom rules) sends the whole
+ * multi-output primitives, control flow, custom rules), or a rule that
+ * stages a select of a cotangent (min and max do), sends the whole
  * function to the general path, which runs f again under the JVP trace:
  * library code may take another form under differentiation than when
  * merely staged (lax loops, checkpointed solvers), so replaying the
  * recorded equations would not always be the same derivative. The
  * equations of the first run are then dead, and jit's DCE removes them.
+ *
+ * Derivative barriers: `stopGradient` is the identity for values, and
+ * jit's optimizer removes it; while f is recorded here it is kept
+ * (`keepingDerivativeBarriers`), so that the backward pass meets it (its
+ * JVP rule gives no tangent) and stays in the program as an identity.
  *
  * Perturbation confusion: f receives each differentiated argument as an
  * alias (`JaxprTrace.aliasOf`), a variable of its own. An equation reading
@@ -48,7 +54,7 @@ import { isFloat } from "../core/dtype.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { type LinearArg, type Tangent, UndefPrimal } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
-import { innermostDynamicTrace } from "../core/trace.js";
+import { innermostDynamicTrace, keepingDerivativeBarriers } from "../core/trace.js";
 import {
   type JaxprEqn,
   JaxprTrace,
@@ -84,8 +90,13 @@ export interface StagedForward {
   readonly outDef: TreeDef;
   readonly outPrimals: readonly Array[];
   readonly aux: unknown;
-  /** Stages the backward pass: the cotangent of each input leaf (null: zero) given one per output leaf. */
-  readonly pullback: (cts: readonly Array[]) => (Array | null)[];
+  /**
+   * Stages the backward pass: the cotangent of each input leaf (null: zero)
+   * given one per output leaf. Null when a rule staged a `select` of a
+   * cotangent (min and max route tangents through select): its structural
+   * zeros need the general path, and what was staged here is dead code.
+   */
+  readonly pullback: (cts: readonly Array[]) => (Array | null)[] | null;
 }
 
 /**
@@ -109,12 +120,11 @@ export function stageForward(
   // Only float leaves are differentiated; others enter as they are.
   const aliases = inputs.map((x) => (isFloat(x.dtype) ? trace.aliasOf(x) : null));
   const start = trace.builder.recorded.length;
-  let out = f(
-    ...(unflatten(
-      inDef,
-      inputs.map((x, i) => aliases[i] ?? x),
-    ) as never[]),
-  );
+  const aliased = unflatten(
+    inDef,
+    inputs.map((x, i) => aliases[i] ?? x),
+  ) as never[];
+  let out = keepingDerivativeBarriers(() => f(...aliased));
   let aux: unknown = undefined;
   if (hasAux) {
     if (!globalThis.Array.isArray(out) || out.length !== 2) {
@@ -151,8 +161,7 @@ export function stageForward(
     (x as { trace?: unknown }).trace === trace ? (x as JaxprTracer).v : null;
 
   if (!supported) stagedReverse.general++;
-  const pullback = (cts: readonly Array[]): (Array | null)[] => {
-    stagedReverse.staged++;
+  const pullback = (cts: readonly Array[]): (Array | null)[] | null => {
     const ct = new globalThis.Array<Array | undefined>(active.length);
     // A fresh tracer per operand read: a table of them, kept for the whole
     // pass, made the first call slower (its tracers survive the young
@@ -174,8 +183,17 @@ export function stageForward(
       const c = ct[eqn.out.id];
       if (c === undefined) continue;
       ct[eqn.out.id] = undefined;
+      const before = eqns.length;
       stageEquation(tracerOf, eqn, kind, c, active, accumulate);
+      for (let k = before; k < eqns.length; k++) {
+        const staged = eqns[k]!;
+        if (staged.outs === undefined && staged.prim.maskRule === "select") {
+          stagedReverse.general++;
+          return null;
+        }
+      }
     }
+    stagedReverse.staged++;
     return aliases.map((a) => (a === null ? null : (ct[a.v.id] ?? null)));
   };
 
