@@ -7,7 +7,7 @@
  * general path of linearize.ts); they let f record its equations plainly,
  * then stage the backward pass from those equations directly: for each
  * equation of f, last to first, the cotangents of its inputs from the
- * cotangent of its output. Half the work per operation, the same program.
+ * cotangent of its output. Less work per operation, the same program.
  *
  * For an equation y = prim(x_1, ..., x_n) with output cotangent c, the
  * cotangent of each differentiated input x_i (one that depends on f's
