@@ -324,9 +324,8 @@ export class JaxprTracer extends Tracer {
  * through f's argument are told apart from those reading the same value
  * captured from outside (which must not be differentiated: perturbation
  * confusion). Aliases never reach a finished program: `traceToJaxpr`
- * replaces each by its target. Not registered (no primitive of the
- * registry, never bound): its rules serve the transformations that replay
- * recorded equations.
+ * replaces each by its target. Not registered and never bound (only
+ * `aliasOf` records it); its rules are the identity's.
  */
 export const aliasPrimitive: Primitive = makePrimitive<null>({
   name: "alias",
