@@ -61,6 +61,81 @@ describe("reverse mode staged inside jit", () => {
     );
   });
 
+  it("random array programs with where, min/max, stopGradient and sums: equal to both other paths", () => {
+    // Each step applies one operation to earlier values (x, y or a result); the
+    // staged path takes some programs, the general path the others (select).
+    const opArb = fc.record({
+      k: fc.nat(12),
+      a: fc.nat(30),
+      b: fc.nat(30),
+      c: fc.double({ min: -2, max: 2, noNaN: true }),
+    });
+    type Step = { k: number; a: number; b: number; c: number };
+    const step = ({ k, c }: Step, a: NdArray, b: NdArray): NdArray => {
+      switch (k) {
+        case 0:
+          return np.sin(a);
+        case 1:
+          return np.multiply(a, b);
+        case 2:
+          return np.add(a, np.sum(b));
+        case 3:
+          return np.maximum(a, c);
+        case 4:
+          return np.where(np.greater(a, c), np.sqrt(np.abs(a)), b);
+        case 5:
+          return np.stopGradient(a);
+        case 6:
+          return np.multiply(a, np.stopGradient(b));
+        case 7:
+          return np.tanh(np.subtract(a, b));
+        case 8:
+          return np.exp(np.multiply(a, 0.3));
+        case 9:
+          return np.divide(a, np.add(np.square(b), 1));
+        case 10:
+          return np.minimum(a, b);
+        case 11:
+          return np.log(np.abs(a));
+        default:
+          return np.negative(a);
+      }
+    };
+    const program = (steps: Step[]) => (x: NdArray, y: NdArray) => {
+      const vals = [x, y];
+      for (const s of steps) vals.push(step(s, vals[s.a % vals.length]!, vals[s.b % vals.length]!));
+      return np.sum(vals[vals.length - 1]!);
+    };
+    const before = [stagedReverse.staged, stagedReverse.general];
+    fc.assert(
+      fc.property(
+        fc.array(opArb, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 6, maxLength: 6 }),
+        (steps, xs) => {
+          const x = np.array(xs.slice(0, 3));
+          const y = np.array(xs.slice(3));
+          const g = grad(program(steps), { argnums: [0, 1] });
+          const fast = values(jit(g)(x, y));
+          const others = [
+            withSwitch(stagedReverse, false, () => values(jit(g)(x, y))),
+            values(g(x, y)),
+          ];
+          fast.forEach((v, i) => {
+            for (const other of others) {
+              const want = other[i]!;
+              if (Number.isNaN(want) || !Number.isFinite(want)) expect(v).toBe(want);
+              else expect(Math.abs(v - want)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(want)));
+            }
+          });
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
+    // Both paths were taken.
+    expect(stagedReverse.staged - before[0]!).toBeGreaterThan(50);
+    expect(stagedReverse.general - before[1]!).toBeGreaterThan(50);
+  });
+
   it("W1 (1,000 steps): the staged gradient equals the dual-number derivative and the general path", () => {
     const f = (x: NdArray): NdArray => {
       for (let i = 0; i < 1000; i++)
