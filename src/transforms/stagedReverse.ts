@@ -17,21 +17,26 @@
  *       ct(x_i) += jvp(x; c e_i; y),
  *     the primitive's own JVP rule with c as the tangent of x_i and zero
  *     tangents elsewhere (sin: c cos x; mul: c x_2 for x_1);
- *   - linear primitives that copy, move or sum entries (mask rule "pass" or
- *     "route": reshape, broadcasts, sums, slices, pads, concatenation,
- *     gathers, conversions): their transpose, the differentiated inputs
- *     undefined;
+ *   - select, and linear primitives that copy, move or sum entries (mask
+ *     rule "pass" or "route": reshape, broadcasts, sums, slices, pads,
+ *     concatenation, gathers, conversions): their transpose, the
+ *     differentiated inputs undefined;
  *   - matrix products (bilinear): the transpose in each differentiated
  *     operand, the other one held;
  *   - an alias of an input: ct(x) += c.
  * Cotangents reaching one variable are summed as they arrive, last equation
- * first, as the tape's backward pass sums them.
+ * first, as the tape's backward pass sums them. Structural zeros (what
+ * makes `where` NaN-safe, structuralZeros.ts) are carried as the tape's
+ * pass carries them: select's transpose makes a mask, the transposes of
+ * "pass" and "route" primitives route it, an elementwise rule's result is
+ * re-zeroed where its cotangent is masked (unless its mask rule is "pass"),
+ * masks summed into one variable are and-ed, and matrix products drop them.
  *
- * Anything else among the differentiated equations (select, whose
- * structural-zero masks need the general pass, see structuralZeros.ts;
- * multi-output primitives, control flow, custom rules), or a rule that
- * stages a select of a cotangent (min and max do), sends the whole
- * function to the general path, which runs f again under the JVP trace:
+ * Anything else among the differentiated equations (multi-output
+ * primitives, control flow, custom rules, linear algebra), or a JVP rule
+ * that stages a select of a cotangent (min and max do: that select's
+ * structural zeros are not the cotangent's mask), sends the whole function
+ * to the general path, which runs f again under the JVP trace:
  * library code may take another form under differentiation than when
  * merely staged (lax loops, checkpointed solvers), so replaying the
  * recorded equations would not always be the same derivative. The
@@ -62,8 +67,10 @@ import {
   type Var,
   aliasPrimitive,
 } from "../ir/jaxpr.js";
-import { add } from "../primitives/elementwise.js";
+import { add, select } from "../primitives/elementwise.js";
+import { fullLike } from "../primitives/helpers.js";
 import { flatten, unflatten, type TreeDef } from "../tree/index.js";
+import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
 
 /**
  * Internal switch and counters (not exported by the package): tests turn
@@ -149,6 +156,8 @@ export function stageForward(
     let reads = false;
     for (let i = 0; i < eqn.inputs.length; i++) if (active[eqn.inputs[i]!.id] === 1) reads = true;
     if (!reads) continue;
+    // Comparisons, integer results: no derivative flows through them.
+    if (eqn.outs === undefined && !isFloat(eqn.out.dtype)) continue;
     const kind = ruleKind(eqn, active);
     if (kind === NONE) supported = false;
     kinds[e - start] = kind;
@@ -167,14 +176,23 @@ export function stageForward(
     // pass, made the first call slower (its tracers survive the young
     // generation's collections and are copied by each).
     const tracerOf = (v: Var): JaxprTracer => trace.tracerOf(v);
-    const accumulate = (v: Var, g: Tangent): void => {
+    // Structural-zero masks of the cotangents (structuralZeros.ts), made on first use.
+    let masks = null as Mask[] | null;
+    const accumulate = (v: Var, g: Tangent, mask: Mask): void => {
       if (g === null) return;
       const prev = ct[v.id];
-      ct[v.id] = prev === undefined ? g : add(prev, g);
+      if (prev === undefined) {
+        ct[v.id] = g;
+        if (mask !== null)
+          (masks ??= new globalThis.Array<Mask>(active.length).fill(null))[v.id] = mask;
+        return;
+      }
+      ct[v.id] = add(prev, g);
+      if (masks !== null) masks[v.id] = combineMasks(masks[v.id] ?? null, mask);
     };
     outPrimals.forEach((p, i) => {
       const v = ownVar(p);
-      if (v !== null && active[v.id] === 1) accumulate(v, cts[i]!);
+      if (v !== null && active[v.id] === 1) accumulate(v, cts[i]!, null);
     });
     for (let e = end - 1; e >= start; e--) {
       const kind = kinds[e - start]!;
@@ -183,14 +201,11 @@ export function stageForward(
       const c = ct[eqn.out.id];
       if (c === undefined) continue;
       ct[eqn.out.id] = undefined;
-      const before = eqns.length;
-      stageEquation(tracerOf, eqn, kind, c, active, accumulate);
-      for (let k = before; k < eqns.length; k++) {
-        const staged = eqns[k]!;
-        if (staged.outs === undefined && staged.prim.maskRule === "select") {
-          stagedReverse.general++;
-          return null;
-        }
+      const mask = masks === null ? null : (masks[eqn.out.id] ?? null);
+      if (masks !== null) masks[eqn.out.id] = null;
+      if (!stageEquation(tracerOf, eqns, eqn, kind, c, mask, active, accumulate)) {
+        stagedReverse.general++;
+        return null;
       }
     }
     stagedReverse.staged++;
@@ -205,7 +220,8 @@ function ruleKind(eqn: JaxprEqn, active: Uint8Array): number {
   const prim = eqn.prim;
   if (prim === aliasPrimitive) return ALIAS;
   if (eqn.outs !== undefined || prim.multipleResults === true) return NONE;
-  if (prim.maskRule === "select") return NONE;
+  // select's transpose (not its JVP rule) makes the structural-zero masks.
+  if (prim.maskRule === "select") return prim.linear ? TRANSPOSE : NONE;
   const out = eqn.out;
   if (prim.elementwise !== undefined && isFloat(out.dtype)) {
     let diagonal = true;
@@ -238,20 +254,30 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a === b || (a.length === 0 && b.length === 0) || shapesEqual(a, b);
 }
 
-/** Stages the input cotangents of one equation given its output cotangent `c`. */
+/**
+ * Stages the input cotangents of one equation given its output cotangent
+ * `c` and that cotangent's structural-zero mask (null: none), as the tape's
+ * pass treats masks (structuralZeros.ts): select makes them, the
+ * transposes of "pass" and "route" primitives carry them, a rule that
+ * scales by a residual re-zeroes its result where masked, and matrix
+ * products drop them. False when a JVP rule selected the cotangent
+ * (`selectsIn`): the general path must then run.
+ */
 function stageEquation(
   tracerOf: (v: Var) => JaxprTracer,
+  recorded: readonly JaxprEqn[],
   eqn: JaxprEqn & { outs?: undefined },
   kind: number,
   c: Array,
+  mask: Mask,
   active: Uint8Array,
-  accumulate: (v: Var, g: Tangent) => void,
-): void {
+  accumulate: (v: Var, g: Tangent, mask: Mask) => void,
+): boolean {
   const inputs = eqn.inputs;
   const n = inputs.length;
   if (kind === ALIAS) {
-    accumulate(inputs[0]!, c);
-    return;
+    accumulate(inputs[0]!, c, mask);
+    return true;
   }
   const prim = eqn.prim;
   if (kind === DIAGONAL) {
@@ -261,11 +287,18 @@ function stageEquation(
     // Last input first, as the tape's backward pass meets the rule's terms.
     for (let i = n - 1; i >= 0; i--) {
       if (active[inputs[i]!.id] !== 1) continue;
-      accumulate(inputs[i]!, prim.jvp(primals, onlyAt(n, i, c), out, eqn.params));
+      const before = recorded.length;
+      let g = prim.jvp(primals, onlyAt(n, i, c), out, eqn.params);
+      if (selectsIn(recorded, before)) return false;
+      // Where the cotangent is structurally zero, a residual (0 * inf) must not show.
+      if (g !== null && mask !== null && prim.maskRule !== "pass") {
+        g = select(mask, fullLike(g, 0), g);
+      }
+      accumulate(inputs[i]!, g, mask);
     }
-    return;
+    return true;
   }
-  if (!prim.linear) return; // ruleKind admits linear primitives only here
+  if (!prim.linear) return true; // ruleKind admits linear primitives only here
   const linearArgs = (undefinedAt: (i: number) => boolean): LinearArg[] => {
     const args = new globalThis.Array<LinearArg>(n);
     for (let i = 0; i < n; i++) {
@@ -275,15 +308,18 @@ function stageEquation(
     return args;
   };
   if (kind === TRANSPOSE) {
-    const inCts = prim.transpose(
-      c,
-      linearArgs((i) => active[inputs[i]!.id] === 1),
-      eqn.params,
-    );
-    for (let i = 0; i < n; i++) {
-      if (active[inputs[i]!.id] === 1) accumulate(inputs[i]!, inCts[i] ?? null);
+    const args = linearArgs((i) => active[inputs[i]!.id] === 1);
+    let inCts = prim.transpose(c, args, eqn.params);
+    let inMasks: Mask[] | null = null;
+    if (mask !== null || prim.maskRule === "select") {
+      [inCts, inMasks] = propagateMask(prim, c, mask, args, eqn.params, inCts);
     }
-    return;
+    for (let i = 0; i < n; i++) {
+      if (active[inputs[i]!.id] === 1) {
+        accumulate(inputs[i]!, inCts[i] ?? null, inMasks?.[i] ?? null);
+      }
+    }
+    return true;
   }
   // A bilinear product: the transpose in each differentiated operand, the other held.
   for (let i = n - 1; i >= 0; i--) {
@@ -293,6 +329,20 @@ function stageEquation(
       linearArgs((j) => j === i),
       eqn.params,
     );
-    accumulate(inputs[i]!, inCts[i] ?? null);
+    accumulate(inputs[i]!, inCts[i] ?? null, null);
   }
+  return true;
+}
+
+/**
+ * Whether a select was recorded from index `from` on: a JVP rule applied to
+ * a cotangent selected it (min and max route tangents through select), and
+ * the structural zeros of that select are the general path's to carry.
+ */
+function selectsIn(recorded: readonly JaxprEqn[], from: number): boolean {
+  for (let k = from; k < recorded.length; k++) {
+    const eqn = recorded[k]!;
+    if (eqn.outs === undefined && eqn.prim.maskRule === "select") return true;
+  }
+  return false;
 }
