@@ -24,6 +24,9 @@ import {
   vjp,
   vmap,
 } from "../src/index.js";
+import type { Aval } from "../src/core/array.js";
+import { definePrimitive } from "../src/core/primitive.js";
+import { bind } from "../src/core/trace.js";
 import { stagedReverse } from "../src/transforms/stagedReverse.js";
 import { gradCase, gradCaseArb, growthIn, withSwitch } from "./scalarPrograms.js";
 
@@ -137,8 +140,8 @@ describe("reverse mode staged inside jit", () => {
       ),
       { numRuns: 300, seed: 7 },
     );
-    // Both paths were taken.
-    expect(stagedReverse.staged - before[0]!).toBeGreaterThan(50);
+    // Both paths were taken (min and max send a function to the general path).
+    expect(stagedReverse.staged - before[0]!).toBeGreaterThan(100);
     expect(stagedReverse.general - before[1]!).toBeGreaterThan(50);
   });
 
@@ -292,7 +295,7 @@ describe("reverse mode staged inside jit", () => {
     expect(String(jit(f).lower(3).jaxpr)).not.toContain("stopGradient");
   });
 
-  it("min and max, whose rules select tangents, go to the general path: NaN-free where it is", () => {
+  it("min and max, whose rules select tangents, take the general path: NaN-free where it is", () => {
     // max(log x, 0) at x = 0 picks 0: log's infinite slope gets a structural zero, not 0 * inf.
     const f = (x: NdArray): NdArray => np.sum(np.maximum(np.log(x), 0));
     const x = np.array([0, 2]);
@@ -300,6 +303,52 @@ describe("reverse mode staged inside jit", () => {
     expect(growthIn(general, () => (g = jit(grad(f))(x)))).toBe(1);
     expect(values(g)).toEqual([0, 0.5]);
     expect(values(g)).toEqual(values(grad(f)(x)));
+    // min of two differentiated operands, ties split evenly, as eager grad splits them.
+    const h = (a: NdArray, b: NdArray): NdArray => np.sum(np.multiply(np.minimum(a, b), a));
+    const [a, b] = [np.array([1, 2, 3]), np.array([3, 2, 1])];
+    const hg = grad(h, { argnums: [0, 1] });
+    expect(values(jit(hg)(a, b))).toEqual(values(hg(a, b)));
+  });
+
+  it("a rule that selects tangents without saying so goes on a tape of its own, NaN-free", () => {
+    // relu with the derivative's select in its JVP rule, not declared `selectsTangents`.
+    const relu = definePrimitive<Record<string, never>>({
+      name: "testUndeclaredRelu",
+      linear: false,
+      abstractEval: ([a]): Aval => ({ shape: a!.shape, dtype: a!.dtype }),
+      impl: ([a]) => np.maximum(a!, 0).concrete("test"),
+      jvp: ([a], [da]) => np.where(np.greater(a!, 0), da!, np.zerosLike(da!)),
+      batch: ([a], [d]) => [np.maximum(a!, 0), d ?? null],
+      elementwise: { scalar: (v) => (v > 0 ? v : 0) },
+    });
+    // relu(log x) at x = 0: log's infinite slope meets a structural zero.
+    const f = (x: NdArray): NdArray => np.sum(bind(relu, [np.log(x)], {}));
+    const x = np.array([0, 2, 0.5]);
+    let g: NdArray = np.array(0);
+    expect(growthIn(staged, () => (g = jit(grad(f))(x)))).toBe(1);
+    expect(values(g)).toEqual([0, 0.5, 0]);
+    expect(values(g)).toEqual(values(grad(f)(x)));
+  });
+
+  it("reductions by max and other single-output primitives go on a tape of their own", () => {
+    // log-sum-exp with its max shift, as a softmax cross-entropy computes it.
+    const lse = (x: NdArray): NdArray => {
+      const m = np.max(x, 1, { keepdims: true });
+      return np.sum(np.add(np.log(np.sum(np.exp(np.subtract(x, m)), 1, { keepdims: true })), m));
+    };
+    const x = np.array([
+      [0.5, 2, -1],
+      [3, 3, 0.25],
+    ]);
+    let g: NdArray = np.array(0);
+    expect(growthIn(staged, () => (g = jit(grad(lse))(x)))).toBe(1);
+    values(g).forEach((v, i) => expect(v).toBeCloseTo(values(grad(lse)(x))[i]!, 14));
+    // Multi-output primitives (a sort) still take the general path.
+    const sorted = (x: NdArray): NdArray => np.sum(np.multiply(np.sort(x), np.array([1, 2, 3])));
+    const y = np.array([0.3, -1, 2]);
+    let s: NdArray = np.array(0);
+    expect(growthIn(general, () => (s = jit(grad(sorted))(y)))).toBe(1);
+    expect(values(s)).toEqual(values(grad(sorted)(y)));
   });
 
   it("custom rules and checkpoint keep their meaning inside jit(grad)", () => {

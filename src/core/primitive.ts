@@ -291,6 +291,14 @@ interface PrimitiveRules<P> {
    */
   readonly device?: DeviceRule<P>;
   readonly maskRule?: MaskRule;
+  /**
+   * Set when the JVP rule routes tangents through `select` (min and max
+   * pick one operand's tangent). Such a select's structural zeros belong to
+   * the tape's backward pass, so reverse mode staged inside jit
+   * (transforms/stagedReverse.ts) leaves functions using the primitive to
+   * that general path.
+   */
+  readonly selectsTangents?: boolean;
   readonly simplify?: SimplifyRule<P>;
   /**
    * Set by a matrix product C = op(A) op(B): whether A and B enter
@@ -387,6 +395,7 @@ export function makePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
     elementwise: def.elementwise,
     device: def.device,
     maskRule: def.maskRule,
+    selectsTangents: def.selectsTangents,
     simplify: def.simplify,
     matrixProduct: def.matrixProduct,
   } as PrimitiveDef<P>;

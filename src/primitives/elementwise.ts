@@ -668,7 +668,11 @@ export function binary(
   name: string,
   rule: ElementwiseRule<NoParams>,
   tangent: (a: Array, b: Array, da: Tangent, db: Tangent, out: Array) => Tangent,
-  opts: { floatOnly?: boolean; check?: (a: ConcreteArray, b: ConcreteArray) => void } = {},
+  opts: {
+    floatOnly?: boolean;
+    check?: (a: ConcreteArray, b: ConcreteArray) => void;
+    selectsTangents?: boolean;
+  } = {},
 ) {
   const impl = binaryImpl(rule);
   const prim: PrimitiveDef<NoParams> = definePrimitive<NoParams>({
@@ -690,6 +694,7 @@ export function binary(
       tangent(primals[0]!, primals[1]!, tangents[0]!, tangents[1]!, out),
     batch: elementwiseBatch(([a, b]) => bind(prim, [a!, b!], NO_PARAMS)),
     elementwise: rule,
+    selectsTangents: opts.selectsTangents,
   });
   return (a: Array, b: Array): Array => bind(prim, [a, b], NO_PARAMS);
 }
@@ -766,6 +771,7 @@ export const max = binary(
     vector: "max",
   },
   (a, b, da, db) => minMaxTangent(gt(a, b), lt(a, b), a, da, db),
+  { selectsTangents: true },
 );
 // min: the smaller operand's tangent; ties split evenly.
 export const min = binary(
@@ -776,6 +782,7 @@ export const min = binary(
     vector: "min",
   },
   (a, b, da, db) => minMaxTangent(lt(a, b), gt(a, b), a, da, db),
+  { selectsTangents: true },
 );
 
 function minMaxTangent(pickA: Array, pickB: Array, like: Array, da: Tangent, db: Tangent): Tangent {

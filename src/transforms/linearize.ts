@@ -49,7 +49,7 @@ import {
 } from "./jvp.js";
 import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
 import { scalarBackward, scalarBackwardPass } from "./scalarBackward.js";
-import { UNSUPPORTED, stageForward } from "./stagedReverse.js";
+import { type EquationVjp, UNSUPPORTED, stageForward } from "./stagedReverse.js";
 import { Tape } from "./tape.js";
 
 const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
@@ -168,6 +168,21 @@ function backwardPass(
       g === null ? null : ConcreteArray.scalar(g, "float64"),
     );
   }
+  return maskedBackwardPass(tape, outNodes, outCts, null, inputNodes)[0];
+}
+
+/**
+ * The backward pass with structural-zero masks: `outMasks` (null: none)
+ * for the output cotangents, and the input cotangents' masks returned with
+ * them (null where none).
+ */
+function maskedBackwardPass(
+  tape: Tape,
+  outNodes: readonly number[],
+  outCts: readonly Array[],
+  outMasks: readonly Mask[] | null,
+  inputNodes: readonly number[],
+): [(Array | null)[], Mask[]] {
   const ct = new globalThis.Array<Array | null>(tape.numNodes).fill(null);
   // Structural-zero masks of the cotangents (see structuralZeros.ts), made on first use.
   let masks = null as Mask[] | null;
@@ -183,7 +198,7 @@ function backwardPass(
     if (masks !== null) masks[node] = combineMasks(masks[node] ?? null, mask);
   };
   outNodes.forEach((node, i) => {
-    if (node >= 0) accumulate(node, outCts[i]!);
+    if (node >= 0) accumulate(node, outCts[i]!, outMasks?.[i] ?? null);
   });
   // A linear operand's stand-in. Transpose rules only test for one and read
   // its shape and dtype, so consecutive operands of the same shape (object)
@@ -234,8 +249,40 @@ function backwardPass(
       if (node >= 0) accumulate(node, g, inMasks?.[i] ?? null);
     }
   }
-  return inputNodes.map((n) => (n >= 0 ? (ct[n] ?? null) : null));
+  const inMasks = masks;
+  return [
+    inputNodes.map((n) => (n >= 0 ? (ct[n] ?? null) : null)),
+    inputNodes.map((n) => (n >= 0 && inMasks !== null ? (inMasks[n] ?? null) : null)),
+  ];
 }
+
+/**
+ * One equation's input cotangents (and their structural-zero masks) by the
+ * general path: its JVP rule on a tape of its own, transposed with the
+ * output cotangent `ct` (masked by `mask`). Staged reverse mode uses it
+ * for the equations it has no direct rule for (stagedReverse.ts); `active`
+ * says which inputs are differentiated.
+ */
+const equationVjpOnTape: EquationVjp = (prim, primals, active, out, params, ct, mask) =>
+  withMainTrace(
+    (main) => new LinearTrace(main),
+    (linMain) => {
+      const lin = linMain.trace as LinearTrace;
+      const inputNodes: number[] = [];
+      const tangents = primals.map((p, i) => {
+        if (!active[i]) {
+          inputNodes.push(-1);
+          return null;
+        }
+        const t = lin.newInput(p);
+        inputNodes.push(t.node);
+        return t;
+      });
+      const node = nodeOf(linMain, prim.jvp(primals, tangents, out, params));
+      if (node < 0) return [primals.map(() => null), primals.map(() => null)];
+      return maskedBackwardPass(lin.tape, [node], [ct], [mask], inputNodes);
+    },
+  );
 
 /**
  * The transpose of the multi-output equation starting at slot e: takes (and
@@ -392,20 +439,8 @@ function linearizeForReverse(
   args: readonly unknown[],
   hasAux: boolean,
 ): Linearization {
-  const staged = stageForward(fnName, f, args, hasAux);
-  if (staged === null || staged === UNSUPPORTED) return onTape(fnName, f, args, hasAux);
-  // A staged pass that meets a select of a cotangent gives up: the general
-  // path then runs f again (see stagedReverse.ts).
-  let general: Linearization | undefined;
-  return {
-    inDef: staged.inDef,
-    inputs: staged.inputs,
-    outDef: staged.outDef,
-    outPrimals: staged.outPrimals,
-    aux: staged.aux,
-    pullback: (cts) =>
-      staged.pullback(cts) ?? (general ??= onTape(fnName, f, args, hasAux)).pullback(cts),
-  };
+  const staged = stageForward(fnName, f, args, hasAux, equationVjpOnTape);
+  return staged === null || staged === UNSUPPORTED ? onTape(fnName, f, args, hasAux) : staged;
 }
 
 /** f linearized on the tape (the general path), with its pullback. */

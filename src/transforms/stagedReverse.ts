@@ -23,7 +23,12 @@
  *     differentiated inputs undefined;
  *   - matrix products (bilinear): the transpose in each differentiated
  *     operand, the other one held;
- *   - an alias of an input: ct(x) += c.
+ *   - an alias of an input: ct(x) += c;
+ *   - any other single-output primitive (reductions by max or product,
+ *     elementwise ones with a broadcast operand, ...): its JVP rule on a
+ *     tape of its own, transposed as the general path would, masks in and
+ *     out (`EquationVjp`). So is an elementwise primitive whose JVP rule
+ *     turns out to select the cotangent without declaring it (below).
  * Cotangents reaching one variable are summed as they arrive, last equation
  * first, as the tape's backward pass sums them. Structural zeros (what
  * makes `where` NaN-safe, structuralZeros.ts) are carried as the tape's
@@ -32,11 +37,12 @@
  * re-zeroed where its cotangent is masked (unless its mask rule is "pass"),
  * masks summed into one variable are and-ed, and matrix products drop them.
  *
- * Anything else among the differentiated equations (multi-output
- * primitives, control flow, custom rules, linear algebra), or a JVP rule
- * that stages a select of a cotangent (min and max do: that select's
- * structural zeros are not the cotangent's mask), sends the whole function
- * to the general path, which runs f again under the JVP trace:
+ * Multi-output primitives among the differentiated equations (control
+ * flow, custom rules, sorts, decompositions), and primitives that declare
+ * `selectsTangents` (min and max: their rule's select of tangents makes
+ * structural zeros only the tape's pass carries, and a tape per equation
+ * costs more than the general path for loops full of them), send the whole
+ * function to the general path, which runs f again under the JVP trace:
  * library code may take another form under differentiation than when
  * merely staged (lax loops, checkpointed solvers), so replaying the
  * recorded equations would not always be the same derivative. The
@@ -57,7 +63,7 @@ import type { Array } from "../core/array.js";
 import { asArray } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { InvalidArgumentError } from "../core/errors.js";
-import { type LinearArg, type Tangent, UndefPrimal } from "../core/primitive.js";
+import { type LinearArg, type Primitive, type Tangent, UndefPrimal } from "../core/primitive.js";
 import { shapesEqual } from "../core/shape.js";
 import { innermostDynamicTrace, keepingDerivativeBarriers } from "../core/trace.js";
 import {
@@ -87,6 +93,28 @@ const DIAGONAL = 1;
 const TRANSPOSE = 2;
 const EACH_OPERAND = 3;
 const ALIAS = 4;
+const ON_TAPE = 5;
+
+/**
+ * One equation's input cotangents and their masks by the general path (its
+ * JVP rule on a tape of its own, transposed): linearize.ts's
+ * `equationVjpOnTape`, passed in (that module imports this one).
+ */
+export type EquationVjp = (
+  prim: Primitive,
+  primals: readonly Array[],
+  active: readonly boolean[],
+  out: Array,
+  params: unknown,
+  ct: Array,
+  mask: Mask,
+) => [(Array | null)[], Mask[]];
+
+/**
+ * Elementwise primitives whose JVP rule was seen selecting a cotangent
+ * (min, max): their equations go on a tape of their own from then on.
+ */
+const selectingPrimitives = new WeakSet<Primitive>();
 
 /** f traced into jit's program, with what its backward pass needs. */
 export interface StagedForward {
@@ -97,13 +125,8 @@ export interface StagedForward {
   readonly outDef: TreeDef;
   readonly outPrimals: readonly Array[];
   readonly aux: unknown;
-  /**
-   * Stages the backward pass: the cotangent of each input leaf (null: zero)
-   * given one per output leaf. Null when a rule staged a `select` of a
-   * cotangent (min and max route tangents through select): its structural
-   * zeros need the general path, and what was staged here is dead code.
-   */
-  readonly pullback: (cts: readonly Array[]) => (Array | null)[] | null;
+  /** Stages the backward pass: the cotangent of each input leaf (null: zero) given one per output leaf. */
+  readonly pullback: (cts: readonly Array[]) => (Array | null)[];
 }
 
 /**
@@ -118,6 +141,7 @@ export function stageForward(
   f: (...args: never[]) => unknown,
   args: readonly unknown[],
   hasAux: boolean,
+  vjpOnTape: EquationVjp,
 ): StagedForward | typeof UNSUPPORTED | null {
   if (!stagedReverse.enabled) return null;
   const trace = innermostDynamicTrace();
@@ -170,7 +194,7 @@ export function stageForward(
     (x as { trace?: unknown }).trace === trace ? (x as JaxprTracer).v : null;
 
   if (!supported) stagedReverse.general++;
-  const pullback = (cts: readonly Array[]): (Array | null)[] | null => {
+  const pullback = (cts: readonly Array[]): (Array | null)[] => {
     const ct = new globalThis.Array<Array | undefined>(active.length);
     // A fresh tracer per operand read: a table of them, kept for the whole
     // pass, made the first call slower (its tracers survive the young
@@ -203,10 +227,7 @@ export function stageForward(
       ct[eqn.out.id] = undefined;
       const mask = masks === null ? null : (masks[eqn.out.id] ?? null);
       if (masks !== null) masks[eqn.out.id] = null;
-      if (!stageEquation(tracerOf, eqns, eqn, kind, c, mask, active, accumulate)) {
-        stagedReverse.general++;
-        return null;
-      }
+      stageEquation(tracerOf, vjpOnTape, eqns, eqn, kind, c, mask, active, accumulate);
     }
     stagedReverse.staged++;
     return aliases.map((a) => (a === null ? null : (ct[a.v.id] ?? null)));
@@ -221,9 +242,11 @@ function ruleKind(eqn: JaxprEqn, active: Uint8Array): number {
   if (prim === aliasPrimitive) return ALIAS;
   if (eqn.outs !== undefined || prim.multipleResults === true) return NONE;
   // select's transpose (not its JVP rule) makes the structural-zero masks.
-  if (prim.maskRule === "select") return prim.linear ? TRANSPOSE : NONE;
+  if (prim.maskRule === "select") return prim.linear ? TRANSPOSE : ON_TAPE;
   const out = eqn.out;
-  if (prim.elementwise !== undefined && isFloat(out.dtype)) {
+  // min and max: their rule's select of tangents needs the tape's pass.
+  if (prim.selectsTangents === true) return NONE;
+  if (prim.elementwise !== undefined && isFloat(out.dtype) && !selectingPrimitives.has(prim)) {
     let diagonal = true;
     const inputs = eqn.inputs;
     for (let i = 0; i < inputs.length; i++) {
@@ -234,10 +257,13 @@ function ruleKind(eqn: JaxprEqn, active: Uint8Array): number {
     }
     if (diagonal) return DIAGONAL;
   }
-  if (!prim.linear) return NONE;
-  if (prim.maskRule === "pass" || prim.maskRule === "route") return TRANSPOSE;
-  if (prim.matrixProduct !== undefined) return EACH_OPERAND;
-  return NONE;
+  if (prim.linear && (prim.maskRule === "pass" || prim.maskRule === "route")) return TRANSPOSE;
+  if (prim.linear && prim.matrixProduct !== undefined) return EACH_OPERAND;
+  // Any other single-output primitive (reductions by max, cumulative
+  // products, elementwise ones with a broadcast operand, ...): its JVP rule
+  // and transposes on a tape of its own. (Single-output primitives are
+  // first-order: loops and custom rules are multi-output.)
+  return ON_TAPE;
 }
 
 /** Tangents that are all zero (null) but `c` at `i`, of `n` operands (literals for the usual arities). */
@@ -260,11 +286,12 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * pass treats masks (structuralZeros.ts): select makes them, the
  * transposes of "pass" and "route" primitives carry them, a rule that
  * scales by a residual re-zeroes its result where masked, and matrix
- * products drop them. False when a JVP rule selected the cotangent
- * (`selectsIn`): the general path must then run.
+ * products drop them. An equation on a tape of its own (`vjpOnTape`) takes
+ * and gives masks as the general path does.
  */
 function stageEquation(
   tracerOf: (v: Var) => JaxprTracer,
+  vjpOnTape: EquationVjp,
   recorded: readonly JaxprEqn[],
   eqn: JaxprEqn & { outs?: undefined },
   kind: number,
@@ -272,33 +299,66 @@ function stageEquation(
   mask: Mask,
   active: Uint8Array,
   accumulate: (v: Var, g: Tangent, mask: Mask) => void,
-): boolean {
+): void {
   const inputs = eqn.inputs;
   const n = inputs.length;
   if (kind === ALIAS) {
     accumulate(inputs[0]!, c, mask);
-    return true;
+    return;
   }
   const prim = eqn.prim;
-  if (kind === DIAGONAL) {
+  const primalsOf = (): Array[] => {
     const primals = new globalThis.Array<Array>(n);
     for (let i = 0; i < n; i++) primals[i] = tracerOf(inputs[i]!);
+    return primals;
+  };
+  if (kind === DIAGONAL) {
+    const primals = primalsOf();
     const out = tracerOf(eqn.out);
     // Last input first, as the tape's backward pass meets the rule's terms.
+    const gs = new globalThis.Array<Tangent>(n).fill(null);
     for (let i = n - 1; i >= 0; i--) {
       if (active[inputs[i]!.id] !== 1) continue;
       const before = recorded.length;
-      let g = prim.jvp(primals, onlyAt(n, i, c), out, eqn.params);
-      if (selectsIn(recorded, before)) return false;
-      // Where the cotangent is structurally zero, a residual (0 * inf) must not show.
-      if (g !== null && mask !== null && prim.maskRule !== "pass") {
-        g = select(mask, fullLike(g, 0), g);
+      gs[i] = prim.jvp(primals, onlyAt(n, i, c), out, eqn.params);
+      if (selectsIn(recorded, before)) {
+        // A rule that selects a cotangent (min, max): what it staged is
+        // dead; this equation and the primitive's later ones go on a tape.
+        selectingPrimitives.add(prim);
+        kind = ON_TAPE;
+        break;
       }
-      accumulate(inputs[i]!, g, mask);
     }
-    return true;
+    if (kind === DIAGONAL) {
+      for (let i = n - 1; i >= 0; i--) {
+        if (active[inputs[i]!.id] !== 1) continue;
+        let g = gs[i]!;
+        // Where the cotangent is structurally zero, a residual (0 * inf) must not show.
+        if (g !== null && mask !== null && prim.maskRule !== "pass") {
+          g = select(mask, fullLike(g, 0), g);
+        }
+        accumulate(inputs[i]!, g, mask);
+      }
+      return;
+    }
   }
-  if (!prim.linear) return true; // ruleKind admits linear primitives only here
+  if (kind === ON_TAPE) {
+    const isActive = inputs.map((v) => active[v.id] === 1);
+    const [inCts, inMasks] = vjpOnTape(
+      prim,
+      primalsOf(),
+      isActive,
+      tracerOf(eqn.out),
+      eqn.params,
+      c,
+      mask,
+    );
+    for (let i = n - 1; i >= 0; i--) {
+      if (isActive[i]) accumulate(inputs[i]!, inCts[i] ?? null, inMasks[i] ?? null);
+    }
+    return;
+  }
+  if (!prim.linear) return; // ruleKind admits linear primitives only below
   const linearArgs = (undefinedAt: (i: number) => boolean): LinearArg[] => {
     const args = new globalThis.Array<LinearArg>(n);
     for (let i = 0; i < n; i++) {
@@ -319,7 +379,7 @@ function stageEquation(
         accumulate(inputs[i]!, inCts[i] ?? null, inMasks?.[i] ?? null);
       }
     }
-    return true;
+    return;
   }
   // A bilinear product: the transpose in each differentiated operand, the other held.
   for (let i = n - 1; i >= 0; i--) {
@@ -331,7 +391,6 @@ function stageEquation(
     );
     accumulate(inputs[i]!, inCts[i] ?? null, null);
   }
-  return true;
 }
 
 /**
