@@ -307,46 +307,44 @@ function stageEquation(
     return;
   }
   const prim = eqn.prim;
-  const primalsOf = (): Array[] => {
-    const primals = new globalThis.Array<Array>(n);
-    for (let i = 0; i < n; i++) primals[i] = tracerOf(inputs[i]!);
-    return primals;
-  };
+  const primals = new globalThis.Array<Array>(n);
+  for (let i = 0; i < n; i++) primals[i] = tracerOf(inputs[i]!);
   if (kind === DIAGONAL) {
-    const primals = primalsOf();
     const out = tracerOf(eqn.out);
     // Last input first, as the tape's backward pass meets the rule's terms.
-    const gs = new globalThis.Array<Tangent>(n).fill(null);
+    // The first result is held apart (most equations differentiate one input).
+    const before = recorded.length;
+    let first: Tangent = null;
+    let firstIndex = -1;
+    let others: Tangent[] | null = null;
     for (let i = n - 1; i >= 0; i--) {
       if (active[inputs[i]!.id] !== 1) continue;
-      const before = recorded.length;
-      gs[i] = prim.jvp(primals, onlyAt(n, i, c), out, eqn.params);
-      if (selectsIn(recorded, before)) {
-        // A rule that selects a cotangent (min, max): what it staged is
-        // dead; this equation and the primitive's later ones go on a tape.
-        selectingPrimitives.add(prim);
-        kind = ON_TAPE;
-        break;
-      }
+      const g = prim.jvp(primals, onlyAt(n, i, c), out, eqn.params);
+      if (firstIndex < 0) {
+        first = g;
+        firstIndex = i;
+      } else (others ??= new globalThis.Array<Tangent>(n).fill(null))[i] = g;
     }
-    if (kind === DIAGONAL) {
-      for (let i = n - 1; i >= 0; i--) {
-        if (active[inputs[i]!.id] !== 1) continue;
-        let g = gs[i]!;
-        // Where the cotangent is structurally zero, a residual (0 * inf) must not show.
-        if (g !== null && mask !== null && prim.maskRule !== "pass") {
-          g = select(mask, fullLike(g, 0), g);
+    if (!selectsIn(recorded, before)) {
+      if (firstIndex >= 0) accumulate(inputs[firstIndex]!, rezeroed(prim, first, mask), mask);
+      if (others !== null) {
+        for (let i = firstIndex - 1; i >= 0; i--) {
+          if (active[inputs[i]!.id] === 1)
+            accumulate(inputs[i]!, rezeroed(prim, others[i]!, mask), mask);
         }
-        accumulate(inputs[i]!, g, mask);
       }
       return;
     }
+    // A rule that selects a cotangent (min, max): what it staged is dead;
+    // this equation and the primitive's later ones go on a tape.
+    selectingPrimitives.add(prim);
+    kind = ON_TAPE;
   }
   if (kind === ON_TAPE) {
     const isActive = inputs.map((v) => active[v.id] === 1);
     const [inCts, inMasks] = vjpOnTape(
       prim,
-      primalsOf(),
+      primals,
       isActive,
       tracerOf(eqn.out),
       eqn.params,
@@ -363,7 +361,7 @@ function stageEquation(
     const args = new globalThis.Array<LinearArg>(n);
     for (let i = 0; i < n; i++) {
       const v = inputs[i]!;
-      args[i] = undefinedAt(i) ? new UndefPrimal(v.shape, v.dtype) : tracerOf(v);
+      args[i] = undefinedAt(i) ? new UndefPrimal(v.shape, v.dtype) : primals[i]!;
     }
     return args;
   };
@@ -391,6 +389,17 @@ function stageEquation(
     );
     accumulate(inputs[i]!, inCts[i] ?? null, null);
   }
+}
+
+/**
+ * An elementwise rule's result `g` where its cotangent is structurally
+ * zero (`mask`): zero, so that a residual (0 * inf) does not show, as the
+ * tape re-zeroes the products and quotients its rules record; as it is for
+ * a "pass" primitive (add, sub, neg), whose result is zero there already.
+ */
+function rezeroed(prim: Primitive, g: Tangent, mask: Mask): Tangent {
+  if (g === null || mask === null || prim.maskRule === "pass") return g;
+  return select(mask, fullLike(g, 0), g);
 }
 
 /**
