@@ -84,7 +84,7 @@ import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
  */
 export const stagedReverse = { enabled: true, staged: 0, general: 0 };
 
-/** `stageForward`'s answer when f recorded an equation without a rule here. */
+/** `stageForward`'s answer when f recorded an equation that needs the general path. */
 export const UNSUPPORTED = "unsupported";
 
 /** How an equation's input cotangents are staged (NONE: not here; the general path). */
@@ -112,7 +112,8 @@ export type EquationVjp = (
 
 /**
  * Elementwise primitives whose JVP rule was seen selecting a cotangent
- * (min, max): their equations go on a tape of their own from then on.
+ * without declaring `selectsTangents` (min and max declare it): their
+ * equations go on a tape of their own from then on.
  */
 const selectingPrimitives = new WeakSet<Primitive>();
 
@@ -335,7 +336,7 @@ function stageEquation(
       }
       return;
     }
-    // A rule that selects a cotangent (min, max): what it staged is dead;
+    // An undeclared rule that selects a cotangent: what it staged is dead;
     // this equation and the primitive's later ones go on a tape.
     selectingPrimitives.add(prim);
     kind = ON_TAPE;
