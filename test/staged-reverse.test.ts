@@ -263,6 +263,11 @@ describe("reverse mode staged inside jit", () => {
     // The differentiated argument a constant of the program.
     const atConstant = jit(() => grad((y: NdArray) => np.multiply(y, y))(np.array(2.5)))();
     expect(atConstant.item()).toBe(5);
+    // hasAux with no pair: the same error as outside jit.
+    // @ts-expect-error -- rejected by the types too; the run-time check covers JS callers
+    expect(() => jit(grad((y: NdArray) => np.sin(y), { hasAux: true }))(0.5)).toThrow(
+      /grad: with hasAux, f must return a pair \[output, aux\]/,
+    );
     // The identity: the cotangent comes straight back.
     expect(jit(grad((y: NdArray) => y))(1.5).item()).toBe(1);
   });

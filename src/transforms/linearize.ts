@@ -49,7 +49,12 @@ import {
 } from "./jvp.js";
 import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
 import { scalarBackward, scalarBackwardPass } from "./scalarBackward.js";
-import { type EquationVjp, UNSUPPORTED, stageForward } from "./stagedReverse.js";
+import {
+  type EquationVjp,
+  type Linearization,
+  outputAndAux,
+  stageForward,
+} from "./stagedReverse.js";
 import { Tape } from "./tape.js";
 
 const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
@@ -394,13 +399,9 @@ function linearizeFlat(
           let out = f(...(unflatten(inDef, tracers) as never[]));
           let aux: unknown = undefined;
           if (hasAux) {
-            if (!globalThis.Array.isArray(out) || out.length !== 2) {
-              throw new InvalidArgumentError(
-                `${fnName}: with hasAux, f must return a pair [output, aux]`,
-              );
-            }
-            aux = stripTracers(jvpMain, out[1]);
-            out = out[0];
+            const [output, rawAux] = outputAndAux(fnName, out);
+            aux = stripTracers(jvpMain, rawAux);
+            out = output;
           }
           const [outLeaves, outDef] = flatten(out);
           const outPrimals: Array[] = [];
@@ -417,17 +418,6 @@ function linearizeFlat(
   );
 }
 
-/** f linearized at some primals, by either path, with its pullback. */
-interface Linearization {
-  inDef: TreeDef;
-  inputs: readonly Array[];
-  outDef: TreeDef;
-  outPrimals: readonly Array[];
-  aux: unknown;
-  /** The input cotangents (null: zero) given one cotangent per output leaf. */
-  pullback: (cts: readonly Array[]) => (Array | null)[];
-}
-
 /**
  * Linearizes f at `args` for reverse mode: inside jit, from the equations f
  * records (stagedReverse.ts); elsewhere, or where an equation has no staged
@@ -439,8 +429,9 @@ function linearizeForReverse(
   args: readonly unknown[],
   hasAux: boolean,
 ): Linearization {
-  const staged = stageForward(fnName, f, args, hasAux, equationVjpOnTape);
-  return staged === null || staged === UNSUPPORTED ? onTape(fnName, f, args, hasAux) : staged;
+  return (
+    stageForward(fnName, f, args, hasAux, equationVjpOnTape) ?? onTape(fnName, f, args, hasAux)
+  );
 }
 
 /** f linearized on the tape (the general path), with its pullback. */

@@ -84,9 +84,6 @@ import { type Mask, combineMasks, propagateMask } from "./structuralZeros.js";
  */
 export const stagedReverse = { enabled: true, staged: 0, general: 0 };
 
-/** `stageForward`'s answer when f recorded an equation that needs the general path. */
-export const UNSUPPORTED = "unsupported";
-
 /** How an equation's input cotangents are staged (NONE: not here; the general path). */
 const NONE = 0;
 const DIAGONAL = 1;
@@ -117,8 +114,11 @@ export type EquationVjp = (
  */
 const selectingPrimitives = new WeakSet<Primitive>();
 
-/** f traced into jit's program, with what its backward pass needs. */
-export interface StagedForward {
+/**
+ * f linearized at some primals for reverse mode, by either path (staged
+ * here, or on the tape in linearize.ts), with its pullback.
+ */
+export interface Linearization {
   /** The structure of the differentiated arguments, and their leaves. */
   readonly inDef: TreeDef;
   readonly inputs: readonly Array[];
@@ -130,12 +130,20 @@ export interface StagedForward {
   readonly pullback: (cts: readonly Array[]) => (Array | null)[];
 }
 
+/** f's result with `hasAux`: the pair [output, aux] it must be. */
+export function outputAndAux(fnName: string, result: unknown): [unknown, unknown] {
+  if (!globalThis.Array.isArray(result) || result.length !== 2) {
+    throw new InvalidArgumentError(`${fnName}: with hasAux, f must return a pair [output, aux]`);
+  }
+  return [result[0], result[1]];
+}
+
 /**
  * Runs f on `args` (the differentiated arguments) inside jit, recording its
- * equations, when the innermost transformation is jit's trace; null
- * otherwise. UNSUPPORTED when an equation f recorded has no rule here: the
- * general path must then run f (again; what the first run recorded is dead
- * code, which jit's DCE removes). With `hasAux`, f returns [output, aux].
+ * equations, when the innermost transformation is jit's trace. Null
+ * otherwise, and null when an equation f recorded needs the general path,
+ * which must then run f (again: what the first run recorded is dead code,
+ * which jit's DCE removes). With `hasAux`, f returns [output, aux].
  */
 export function stageForward(
   fnName: string,
@@ -143,7 +151,7 @@ export function stageForward(
   args: readonly unknown[],
   hasAux: boolean,
   vjpOnTape: EquationVjp,
-): StagedForward | typeof UNSUPPORTED | null {
+): Linearization | null {
   if (!stagedReverse.enabled) return null;
   const trace = innermostDynamicTrace();
   if (!(trace instanceof JaxprTrace) || !trace.stagesReverse) return null;
@@ -158,13 +166,7 @@ export function stageForward(
   ) as never[];
   let out = keepingDerivativeBarriers(() => f(...aliased));
   let aux: unknown = undefined;
-  if (hasAux) {
-    if (!globalThis.Array.isArray(out) || out.length !== 2) {
-      throw new InvalidArgumentError(`${fnName}: with hasAux, f must return a pair [output, aux]`);
-    }
-    aux = out[1];
-    out = out[0];
-  }
+  if (hasAux) [out, aux] = outputAndAux(fnName, out);
   const [outLeaves, outDef] = flatten(out);
   const outPrimals = outLeaves.map((leaf, i) => asArray(leaf, `${fnName}: output ${i} of f`));
   const end = trace.builder.recorded.length;
@@ -234,7 +236,7 @@ export function stageForward(
     return aliases.map((a) => (a === null ? null : (ct[a.v.id] ?? null)));
   };
 
-  return supported ? { inDef, inputs, outDef, outPrimals, aux, pullback } : UNSUPPORTED;
+  return supported ? { inDef, inputs, outDef, outPrimals, aux, pullback } : null;
 }
 
 /** How the input cotangents of `eqn`, which reads an active variable, are staged. */
