@@ -11,6 +11,12 @@
  *
  *   npx tsx bench/cold-jit.ts [--runs 5] [--n 1000] [--only dist|src] [--prof DIR]
  *                             [--baseline ROOT] [--node-flags "--no-opt ..."]
+ *                             [--program w1|relu-loop|mlp]
+ *
+ * `--program` picks f: `w1` (default, above); `relu-loop`, W1's loop with
+ * `np.maximum` in each step (N steps, scalar); `mlp`, the loss of a
+ * 784-256-10 network with ReLU (`np.maximum`) and log-softmax on a batch of
+ * 64, differentiated in its four parameters (N is ignored).
  *
  * `--prof DIR` writes a V8 CPU profile of each child process into DIR
  * (node --cpu-prof). `--baseline ROOT` adds the same two modes for another
@@ -45,7 +51,48 @@ function argValue(name: string, fallback: string): string {
 }
 
 /** The child's source (an ES module run by `node -e`): import, first jit call, second jit. */
-function childSource(libraryUrl: string, n: number): string {
+type Program = "w1" | "relu-loop" | "mlp";
+
+/**
+ * The child's f, its argument (both as source, with \`np\` in scope) and
+ * how a gradient becomes one number to compare.
+ */
+function programSource(program: Program, n: number): { f: string; arg: string; check: string } {
+  if (program === "w1" || program === "relu-loop") {
+    const step =
+      program === "w1"
+        ? "np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x))"
+        : "np.add(np.maximum(np.multiply(np.sin(x), x), np.multiply(x, 0.25)), np.cos(x))";
+    return {
+      f: `(x) => { for (let i = 0; i < ${n}; i++) x = ${step}; return x; }`,
+      arg: "0.3",
+      check: "(g) => g.item()",
+    };
+  }
+  // A seeded pseudo-random fill (no library RNG: its first call would be timed apart).
+  const fill = (rows: number, cols: number, scale: number): string =>
+    `np.array(Array.from({ length: ${rows} }, (_, i) => Array.from({ length: ${cols} }, ` +
+    `(_, j) => ${scale} * Math.sin(i * 12.9898 + j * 78.233)))) `;
+  return {
+    f: `([w1, b1, w2, b2]) => {
+  const h = np.maximum(np.add(np.matmul(X, w1), b1), 0);
+  const logits = np.add(np.matmul(h, w2), b2);
+  const shifted = np.subtract(logits, np.max(logits, 1, { keepdims: true }));
+  const logp = np.subtract(shifted, np.log(np.sum(np.exp(shifted), 1, { keepdims: true })));
+  return np.negative(np.mean(np.sum(np.multiply(Y, logp), 1)));
+}`,
+    arg: `[${fill(784, 256, 0.05)}, np.zeros([256]), ${fill(256, 10, 0.1)}, np.zeros([10])]`,
+    check: "(g) => g.reduce((s, a) => s + np.sum(np.abs(a)).item(), 0)",
+  };
+}
+
+function childSource(libraryUrl: string, n: number, program: Program): string {
+  const p = programSource(program, n);
+  const mlpData =
+    program === "mlp"
+      ? `const X = np.array(Array.from({ length: 64 }, (_, i) => Array.from({ length: 784 }, (_, j) => Math.cos(i * 3.1 + j * 0.7))));
+const Y = np.array(Array.from({ length: 64 }, (_, i) => Array.from({ length: 10 }, (_, j) => (j === i % 10 ? 1 : 0))));`
+      : "";
   return `
 const cpuMs = (c) => (c.user + c.system) / 1000;
 const { PerformanceObserver } = await import("node:perf_hooks");
@@ -55,19 +102,21 @@ const t0 = performance.now();
 const i0 = process.cpuUsage();
 const { grad, jit, np } = await import(${JSON.stringify(libraryUrl)});
 const importCpu = process.cpuUsage(i0);
-const f = (x) => {
-  for (let i = 0; i < ${n}; i++) x = np.add(np.multiply(np.multiply(np.sin(x), x), 0.5), np.cos(x));
-  return x;
-};
+${mlpData}
+const f = ${p.f};
+const arg = ${p.arg};
+const check = ${p.check};
 const t1 = performance.now();
 const c0 = process.cpuUsage();
-const first = jit(grad(f))(0.3).item();
+const firstGrad = jit(grad(f))(arg);
 const t2 = performance.now();
 const c1 = process.cpuUsage();
 // a second, separate jit of the same function: the compile once V8 is warm
-const second = jit(grad(f))(0.3).item();
+const secondGrad = jit(grad(f))(arg);
 const t3 = performance.now();
 const c2 = process.cpuUsage(c1);
+const first = check(firstGrad);
+const second = check(secondGrad);
 if (!(first === second && Number.isFinite(first))) throw new Error("cold-jit: results differ");
 await new Promise((resolve) => setTimeout(resolve, 10)); // gc entries arrive asynchronously
 const gcMs = (a, b) =>
@@ -97,7 +146,13 @@ interface Mode {
   flags: string[];
 }
 
-function runChild(mode: Mode, n: number, profDir: string | null, extra: string[]): Sample {
+function runChild(
+  mode: Mode,
+  n: number,
+  program: Program,
+  profDir: string | null,
+  extra: string[],
+): Sample {
   const root = fileURLToPath(new URL("..", import.meta.url));
   const prof =
     profDir === null ? [] : ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${profDir}`];
@@ -109,7 +164,7 @@ function runChild(mode: Mode, n: number, profDir: string | null, extra: string[]
       ...prof,
       "--input-type=module",
       "-e",
-      childSource(pathToFileURL(mode.lib).href, n),
+      childSource(pathToFileURL(mode.lib).href, n, program),
     ],
     { encoding: "utf8", cwd: root },
   );
@@ -120,6 +175,10 @@ function main(): void {
   const n = Number(argValue("--n", "1000"));
   const runs = Number(argValue("--runs", "5"));
   const only = argValue("--only", "");
+  const program = argValue("--program", "w1") as Program;
+  if (!["w1", "relu-loop", "mlp"].includes(program)) {
+    throw new Error(`bench/cold-jit.ts: --program must be w1, relu-loop or mlp, not ${program}`);
+  }
   const profDir = argValue("--prof", "") || null;
   const baseline = argValue("--baseline", "");
   const extraFlags = argValue("--node-flags", "")
@@ -145,11 +204,11 @@ function main(): void {
   }
   const samples = new Map<string, Sample[]>(modes.map((m) => [m.name, []]));
   for (let r = 0; r < runs; r++) {
-    for (const m of modes) samples.get(m.name)!.push(runChild(m, n, profDir, extraFlags));
+    for (const m of modes) samples.get(m.name)!.push(runChild(m, n, program, profDir, extraFlags));
   }
   const flagsNote = extraFlags.length > 0 ? `, node flags ${extraFlags.join(" ")}` : "";
   console.log(
-    `${machineInfo()}; W1 jit(grad), N = ${n}, ${runs} fresh processes per mode${flagsNote}`,
+    `${machineInfo()}; ${program} jit(grad), N = ${n}, ${runs} fresh processes per mode${flagsNote}`,
   );
   const rows: string[][] = [];
   for (const { name: m } of modes) {

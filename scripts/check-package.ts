@@ -51,6 +51,26 @@ try {
     console.log(`package check: ${file === "esm.mjs" ? "import" : "require"} ok`);
   }
 
+  // Code evaluated as an ES module (node --input-type=module -e): the Wasm
+  // backend's worker threads inherit that input type, so their script must
+  // not use `require`. Products of 512 x 512 ones (large enough to run on the
+  // workers), with pauses for the workers to start: each sums to 512^3.
+  const evalEsm = `import { jit, np } from "chainrule";
+const product = jit((a) => np.sum(np.matmul(a, a)));
+const ones = np.ones([512, 512]);
+const sums = [];
+for (let i = 0; i < 8; i++) {
+  sums.push(product(ones).item());
+  await new Promise((resolve) => setTimeout(resolve, 25));
+}
+console.log(sums.every((s) => s === 512 ** 3) ? "ok" : sums.join(" "));`;
+  const evalOut = execFileSync(process.execPath, ["--input-type=module", "-e", evalEsm], {
+    cwd: scratch,
+    encoding: "utf8",
+  }).trim();
+  if (evalOut !== "ok") throw new Error(`--input-type=module: expected ok, got ${evalOut}`);
+  console.log("package check: --input-type=module with worker threads ok");
+
   // Declaration emit downstream: every exported value's type must be nameable.
   const downstream = `
 import { grad, jit, lax, makeJaxpr, np, optim, tree, valueAndGrad, vmap } from "chainrule";

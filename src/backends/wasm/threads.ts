@@ -280,8 +280,11 @@ async function launch(rt: WasmRuntime, count?: number): Promise<number> {
     if (n <= 0) return 0;
     const workers: { terminate: () => Promise<number> }[] = [];
     for (let w = 0; w < n; w++) {
+      // A dynamic import, not `require`: an eval'd worker inherits the
+      // process's --input-type, and under --input-type=module its script is
+      // an ES module, where `require` does not exist.
       const script =
-        `const { workerData } = require("node:worker_threads");` + `${source}(workerData);`;
+        `import("node:worker_threads").then(({ workerData }) => ` + `${source}(workerData));`;
       const workerData: WorkerStart = {
         module: rt.module,
         memory: rt.memory,
