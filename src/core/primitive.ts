@@ -230,6 +230,18 @@ export type DeviceRule<P> = <A extends Aval>(
 export type MaskRule = "pass" | "rezero" | "select" | "route";
 
 /**
+ * A `selectedCotangent` rule: operand `i`'s cotangent and its structural-zero
+ * mask (true where structurally zero) from the output cotangent `ct` and
+ * its mask (null: none).
+ */
+export type SelectedCotangentRule = (
+  primals: readonly Array[],
+  i: number,
+  ct: Array,
+  mask: Array | null,
+) => [Array, Array];
+
+/**
  * The view of one equation the simplifier gives a `simplify` rule. `V` is
  * the IR's variable type (kept abstract here so core does not depend on ir).
  */
@@ -296,9 +308,20 @@ interface PrimitiveRules<P> {
    * pick one operand's tangent). Such a select's structural zeros belong to
    * the tape's backward pass, so reverse mode staged inside jit
    * (transforms/stagedReverse.ts) leaves functions using the primitive to
-   * that general path.
+   * that general path, unless `selectedCotangent` stages them.
    */
   readonly selectsTangents?: boolean;
+  /**
+   * With `selectsTangents`, for an elementwise primitive whose operands are
+   * shaped like its result: the cotangent of operand `i` from the output
+   * cotangent `ct` (structurally zero where `mask` is true; null: nowhere),
+   * and that cotangent's own structural-zero mask: what the tape's backward
+   * pass gives by transposing the rule's selects (max: ct where operand i
+   * is the larger, half of it at ties, and a structural zero where the
+   * other operand is larger). Lets reverse mode staged inside jit keep
+   * functions using the primitive on its staged path.
+   */
+  readonly selectedCotangent?: SelectedCotangentRule;
   readonly simplify?: SimplifyRule<P>;
   /**
    * Set by a matrix product C = op(A) op(B): whether A and B enter
@@ -396,6 +419,7 @@ export function makePrimitive<P>(def: PrimitiveDef<P>): PrimitiveDef<P> {
     device: def.device,
     maskRule: def.maskRule,
     selectsTangents: def.selectsTangents,
+    selectedCotangent: def.selectedCotangent,
     simplify: def.simplify,
     matrixProduct: def.matrixProduct,
   } as PrimitiveDef<P>;

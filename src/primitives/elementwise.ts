@@ -19,6 +19,7 @@ import {
   type PrimitiveDef,
   type ScalarJvpRule,
   type ScalarTangentTape,
+  type SelectedCotangentRule,
   type Tangent,
   UndefPrimal,
   type VectorOp,
@@ -672,6 +673,7 @@ export function binary(
     floatOnly?: boolean;
     check?: (a: ConcreteArray, b: ConcreteArray) => void;
     selectsTangents?: boolean;
+    selectedCotangent?: SelectedCotangentRule;
   } = {},
 ) {
   const impl = binaryImpl(rule);
@@ -695,6 +697,7 @@ export function binary(
     batch: elementwiseBatch(([a, b]) => bind(prim, [a!, b!], NO_PARAMS)),
     elementwise: rule,
     selectsTangents: opts.selectsTangents,
+    selectedCotangent: opts.selectedCotangent,
   });
   return (a: Array, b: Array): Array => bind(prim, [a, b], NO_PARAMS);
 }
@@ -771,7 +774,7 @@ export const max = binary(
     vector: "max",
   },
   (a, b, da, db) => minMaxTangent(gt(a, b), lt(a, b), a, da, db),
-  { selectsTangents: true },
+  { selectsTangents: true, selectedCotangent: minMaxCotangent("max") },
 );
 // min: the smaller operand's tangent; ties split evenly.
 export const min = binary(
@@ -782,7 +785,7 @@ export const min = binary(
     vector: "min",
   },
   (a, b, da, db) => minMaxTangent(lt(a, b), gt(a, b), a, da, db),
-  { selectsTangents: true },
+  { selectsTangents: true, selectedCotangent: minMaxCotangent("min") },
 );
 
 function minMaxTangent(pickA: Array, pickB: Array, like: Array, da: Tangent, db: Tangent): Tangent {
@@ -790,6 +793,24 @@ function minMaxTangent(pickA: Array, pickB: Array, like: Array, da: Tangent, db:
   const dB = instantiate(db, like);
   const half = mul(add(dA, dB), fullLike(like, 0.5));
   return select(pickA, dA, select(pickB, dB, half));
+}
+
+/**
+ * The transpose of `minMaxTangent` for one operand, with its structural
+ * zeros, as the tape's backward pass gives it: operand i's cotangent is ct
+ * where i wins (is the larger for max, the smaller for min), half of ct at
+ * ties (and NaNs), and a structural zero where the other operand wins (or
+ * where ct already is one: ct is zero there, so no entry needs re-zeroing).
+ */
+function minMaxCotangent(which: "min" | "max"): SelectedCotangentRule {
+  return ([a, b], i, ct, mask) => {
+    const firstWins = which === "max" ? gt(a!, b!) : lt(a!, b!);
+    const secondWins = which === "max" ? lt(a!, b!) : gt(a!, b!);
+    const [mine, theirs] = i === 0 ? [firstWins, secondWins] : [secondWins, firstWins];
+    const half = mul(ct, fullLike(ct, 0.5));
+    const g = select(mine, ct, select(theirs, fullLike(ct, 0), half));
+    return [g, mask === null ? theirs : logicalOr(mask, theirs)];
+  };
 }
 
 // d atan2(a, b) = (b da - a db) / (a^2 + b^2)

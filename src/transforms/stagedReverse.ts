@@ -23,6 +23,9 @@
  *     differentiated inputs undefined;
  *   - matrix products (bilinear): the transpose in each differentiated
  *     operand, the other one held;
+ *   - min and max (their JVP rules select tangents): their own staged
+ *     transpose (`selectedCotangent`): c where the operand wins, c / 2 at
+ *     ties, and a structural zero where the other operand wins;
  *   - an alias of an input: ct(x) += c;
  *   - any other single-output primitive (reductions by max or product,
  *     elementwise ones with a broadcast operand, ...): its JVP rule on a
@@ -39,10 +42,11 @@
  *
  * Multi-output primitives among the differentiated equations (control
  * flow, custom rules, sorts, decompositions), and primitives that declare
- * `selectsTangents` (min and max: their rule's select of tangents makes
- * structural zeros only the tape's pass carries, and a tape per equation
- * costs more than the general path for loops full of them), send the whole
- * function to the general path, which runs f again under the JVP trace:
+ * `selectsTangents` but have no `selectedCotangent` rule or meet a
+ * broadcast operand (their rule's select of tangents makes structural
+ * zeros only the tape's pass carries, and a tape per equation costs more
+ * than the general path for loops full of them), send the whole function
+ * to the general path, which runs f again under the JVP trace:
  * library code may take another form under differentiation than when
  * merely staged (lax loops, checkpointed solvers), so replaying the
  * recorded equations would not always be the same derivative. The
@@ -91,6 +95,7 @@ const TRANSPOSE = 2;
 const EACH_OPERAND = 3;
 const ALIAS = 4;
 const ON_TAPE = 5;
+const SELECTED = 6;
 
 /**
  * One equation's input cotangents and their masks by the general path (its
@@ -247,19 +252,13 @@ function ruleKind(eqn: JaxprEqn, active: Uint8Array): number {
   // select's transpose (not its JVP rule) makes the structural-zero masks.
   if (prim.maskRule === "select") return prim.linear ? TRANSPOSE : ON_TAPE;
   const out = eqn.out;
-  // min and max: their rule's select of tangents needs the tape's pass.
-  if (prim.selectsTangents === true) return NONE;
-  if (prim.elementwise !== undefined && isFloat(out.dtype) && !selectingPrimitives.has(prim)) {
-    let diagonal = true;
-    const inputs = eqn.inputs;
-    for (let i = 0; i < inputs.length; i++) {
-      const v = inputs[i]!;
-      if (active[v.id] === 1 && (v.dtype !== out.dtype || !sameShape(v.shape, out.shape))) {
-        diagonal = false;
-      }
-    }
-    if (diagonal) return DIAGONAL;
+  const diagonal = prim.elementwise !== undefined && isFloat(out.dtype) && sameAval(eqn, active);
+  // min and max: their rule's select of tangents has a staged transpose
+  // (`selectedCotangent`), or needs the tape's pass.
+  if (prim.selectsTangents === true) {
+    return diagonal && prim.selectedCotangent !== undefined ? SELECTED : NONE;
   }
+  if (diagonal && !selectingPrimitives.has(prim)) return DIAGONAL;
   if (prim.linear && (prim.maskRule === "pass" || prim.maskRule === "route")) return TRANSPOSE;
   if (prim.linear && prim.matrixProduct !== undefined) return EACH_OPERAND;
   // Any other single-output primitive (reductions by max, cumulative
@@ -267,6 +266,19 @@ function ruleKind(eqn: JaxprEqn, active: Uint8Array): number {
   // and transposes on a tape of its own. (Single-output primitives are
   // first-order: loops and custom rules are multi-output.)
   return ON_TAPE;
+}
+
+/** Whether every active input of `eqn` has its output's shape and dtype. */
+function sameAval(eqn: JaxprEqn, active: Uint8Array): boolean {
+  const out = eqn.out;
+  const inputs = eqn.inputs;
+  for (let i = 0; i < inputs.length; i++) {
+    const v = inputs[i]!;
+    if (active[v.id] === 1 && (v.dtype !== out.dtype || !sameShape(v.shape, out.shape))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Tangents that are all zero (null) but `c` at `i`, of `n` operands (literals for the usual arities). */
@@ -342,6 +354,14 @@ function stageEquation(
     // this equation and the primitive's later ones go on a tape.
     selectingPrimitives.add(prim);
     kind = ON_TAPE;
+  }
+  if (kind === SELECTED) {
+    for (let i = n - 1; i >= 0; i--) {
+      if (active[inputs[i]!.id] !== 1) continue;
+      const [g, m] = prim.selectedCotangent!(primals, i, c, mask);
+      accumulate(inputs[i]!, g, m);
+    }
+    return;
   }
   if (kind === ON_TAPE) {
     const isActive = inputs.map((v) => active[v.id] === 1);
