@@ -103,7 +103,15 @@ export const jsBackend: Backend = {
           if (aik === 0) continue;
           const brow = bo + kk * n;
           const orow = oo + i * n;
-          for (let j = 0; j < n; j++) out[orow + j] = out[orow + j]! + aik * b[brow + j]!;
+          if (dtype === "int32") {
+            // Wrap-around products, as NumPy's int32: a float64 product of
+            // two int32 values can exceed 2^53 and lose the low bits that
+            // the Int32Array store keeps (the sum of two int32s is exact).
+            for (let j = 0; j < n; j++)
+              out[orow + j] = out[orow + j]! + Math.imul(aik, b[brow + j]!);
+          } else {
+            for (let j = 0; j < n; j++) out[orow + j] = out[orow + j]! + aik * b[brow + j]!;
+          }
         }
       }
     }

@@ -1,7 +1,7 @@
 /**
  * Shape arithmetic: sizes, strides, NumPy broadcasting and axis normalisation.
  */
-import { ShapeError, fmtShape } from "./errors.js";
+import { InvalidArgumentError, ShapeError, fmtShape } from "./errors.js";
 
 /** An array's shape: the size of each axis (`[]` for a scalar). */
 export type Shape = readonly number[];
@@ -72,7 +72,13 @@ export function normalizeAxes(
   ndim: number,
 ): number[] {
   if (axis === undefined || axis === null) return Array.from({ length: ndim }, (_, i) => i);
-  const list = typeof axis === "number" ? [axis] : axis;
+  if (typeof axis !== "number" && !globalThis.Array.isArray(axis)) {
+    throw new InvalidArgumentError(
+      `${fnName}: axis must be an integer, a list of integers or null, got ` +
+        `${typeof axis === "object" ? JSON.stringify(axis) : String(axis)}`,
+    );
+  }
+  const list: readonly number[] = typeof axis === "number" ? [axis] : (axis as readonly number[]);
   const out = list.map((a) => normalizeAxis(fnName, a, ndim));
   out.sort((x, y) => x - y);
   for (let i = 1; i < out.length; i++) {

@@ -5,6 +5,7 @@
 import { Array, type ArrayLike } from "../core/array.js";
 import { fromData, scalar } from "../core/convert.js";
 import { type DType, isFloat, promoteTypes } from "../core/dtype.js";
+import { InvalidArgumentError, fmtShape } from "../core/errors.js";
 import { type Shape, broadcastShapes, shapesEqual } from "../core/shape.js";
 import { convert } from "../primitives/elementwise.js";
 import { broadcastInDim } from "../primitives/movement.js";
@@ -21,6 +22,31 @@ function weakDtype(value: number | boolean, other: DType): DType {
   return Number.isInteger(value) ? (other === "bool" ? "int32" : other) : "float64";
 }
 
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/** Whether JS number `v` is an integer that int32 cannot hold (it would wrap around). */
+function outOfInt32(v: number | boolean): boolean {
+  return typeof v === "number" && Number.isInteger(v) && (v < INT32_MIN || v > INT32_MAX);
+}
+
+/**
+ * A weakly typed integer next to an int32 (or bool) array takes int32, as
+ * NumPy 2 and JAX do; one that int32 cannot hold is an error there
+ * (NumPy's OverflowError), never a silent wrap-around.
+ */
+function weakScalar(fn: string, value: number | boolean, other: Array): Array {
+  const dt = weakDtype(value, other.dtype);
+  if (dt === "int32" && outOfInt32(value)) {
+    throw new InvalidArgumentError(
+      `np.${fn}: the number ${value} does not fit in int32, the dtype it takes next to the ` +
+        `${other.dtype} operand of shape ${fmtShape(other.shape)}; convert that operand first, ` +
+        `e.g. x.astype("float64")`,
+    );
+  }
+  return scalar(Number(value), dt);
+}
+
 /**
  * Converts two operands to Arrays of one dtype. A JS number adopts the other
  * operand's dtype (float32 stays float32); otherwise NumPy promotion applies.
@@ -29,9 +55,9 @@ export function promotePair(a: ArrayLike, b: ArrayLike, fn: string): [Array, Arr
   const aIsNum = typeof a === "number" || typeof a === "boolean";
   const bIsNum = typeof b === "number" || typeof b === "boolean";
   if (aIsNum && b instanceof Array)
-    return [scalar(Number(a), weakDtype(a, b.dtype)), promoteTo(b, weakDtype(a, b.dtype))];
+    return [weakScalar(fn, a, b), promoteTo(b, weakDtype(a, b.dtype))];
   if (bIsNum && a instanceof Array)
-    return [promoteTo(a, weakDtype(b, a.dtype)), scalar(Number(b), weakDtype(b, a.dtype))];
+    return [promoteTo(a, weakDtype(b, a.dtype)), weakScalar(fn, b, a)];
   const x = arr(a, fn, "x1");
   const y = arr(b, fn, "x2");
   if (x.dtype === y.dtype) return [x, y];
@@ -65,6 +91,22 @@ export function broadcastAll(fn: string, xs: Array[]): Array[] {
     }
   }
   return same ? xs : xs.map((x) => broadcastTo(x, shape));
+}
+
+/**
+ * Operand `x` of a function whose result is a float (`kind` "float") or of a
+ * comparison ("compare"), where `other` is the other operand: an int32/bool
+ * Array is converted to float64 first when `other` is a JS number that
+ * would lose something as an int32 (a value beyond int32's range; for
+ * "float", also the sign of -0), so that e.g. np.divide(i32, 1e10),
+ * np.less(i32, 2 ** 40) and np.copysign(i32, -0) compute NumPy's values.
+ * Anything else is returned as it is (no allocation on the common path).
+ */
+export function numberSafe(x: ArrayLike, other: ArrayLike, kind: "float" | "compare"): ArrayLike {
+  if (!(x instanceof Array) || isFloat(x.dtype)) return x;
+  if (typeof other !== "number" && typeof other !== "boolean") return x;
+  const loses = outOfInt32(other) || (kind === "float" && Object.is(other, -0));
+  return loses ? asFloat(x) : x;
 }
 
 /** Applies a same-shape, same-dtype binary primitive with promotion and broadcasting. */

@@ -22,6 +22,7 @@ import {
   binary,
   broadcastAll,
   broadcastTo as broadcastToShape,
+  numberSafe,
   promotePair,
 } from "./core.js";
 import { checkDtype } from "./creation.js";
@@ -98,7 +99,12 @@ export const subtract = (a: ArrayLike, b: ArrayLike): Array => binary("subtract"
 export const multiply = (a: ArrayLike, b: ArrayLike): Array => binary("multiply", ew.mul, a, b);
 /** True division: ints divide as floats. */
 export const divide = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("divide", (x, y) => ew.div(asFloat(x), asFloat(y)), a, b);
+  binary(
+    "divide",
+    (x, y) => ew.div(asFloat(x), asFloat(y)),
+    numberSafe(a, b, "float"),
+    numberSafe(b, a, "float"),
+  );
 /**
  * a ** b, elementwise with broadcasting; d/da = b a^(b-1), d/db = a^b ln a.
  *
@@ -147,7 +153,12 @@ export const minimum = (a: ArrayLike, b: ArrayLike): Array => binary("minimum", 
  * ```
  */
 export const arctan2 = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("arctan2", (x, y) => ew.atan2(asFloat(x), asFloat(y)), a, b);
+  binary(
+    "arctan2",
+    (x, y) => ew.atan2(asFloat(x), asFloat(y)),
+    numberSafe(a, b, "float"),
+    numberSafe(b, a, "float"),
+  );
 /** Remainder with the sign of the divisor (NumPy's mod). */
 export const mod = (a: ArrayLike, b: ArrayLike): Array => binary("mod", ew.rem, a, b);
 
@@ -160,7 +171,8 @@ export const mod = (a: ArrayLike, b: ArrayLike): Array => binary("mod", ew.rem, 
  * np.less([1, 3], 2); // array([ True, False])
  * ```
  */
-export const less = (a: ArrayLike, b: ArrayLike): Array => binary("less", ew.lt, a, b);
+export const less = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("less", ew.lt, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
 /**
  * a <= b, elementwise with broadcasting, as bool.
  *
@@ -170,7 +182,8 @@ export const less = (a: ArrayLike, b: ArrayLike): Array => binary("less", ew.lt,
  * np.lessEqual([1, 2], 2); // array([ True,  True])
  * ```
  */
-export const lessEqual = (a: ArrayLike, b: ArrayLike): Array => binary("lessEqual", ew.le, a, b);
+export const lessEqual = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("lessEqual", ew.le, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
 /**
  * a > b, elementwise with broadcasting, as bool.
  *
@@ -180,7 +193,8 @@ export const lessEqual = (a: ArrayLike, b: ArrayLike): Array => binary("lessEqua
  * np.greater([1, 3], 2); // array([False,  True])
  * ```
  */
-export const greater = (a: ArrayLike, b: ArrayLike): Array => binary("greater", ew.gt, a, b);
+export const greater = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("greater", ew.gt, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
 /**
  * a >= b, elementwise with broadcasting, as bool.
  *
@@ -191,7 +205,7 @@ export const greater = (a: ArrayLike, b: ArrayLike): Array => binary("greater", 
  * ```
  */
 export const greaterEqual = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("greaterEqual", ew.ge, a, b);
+  binary("greaterEqual", ew.ge, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
 /**
  * a == b, elementwise with broadcasting, as bool.
  *
@@ -201,7 +215,8 @@ export const greaterEqual = (a: ArrayLike, b: ArrayLike): Array =>
  * np.equal([1, 2], 2); // array([False,  True])
  * ```
  */
-export const equal = (a: ArrayLike, b: ArrayLike): Array => binary("equal", ew.eq, a, b);
+export const equal = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("equal", ew.eq, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
 /**
  * a != b, elementwise with broadcasting, as bool.
  *
@@ -211,7 +226,8 @@ export const equal = (a: ArrayLike, b: ArrayLike): Array => binary("equal", ew.e
  * np.notEqual([1, 2], 2); // array([ True, False])
  * ```
  */
-export const notEqual = (a: ArrayLike, b: ArrayLike): Array => binary("notEqual", ew.ne, a, b);
+export const notEqual = (a: ArrayLike, b: ArrayLike): Array =>
+  binary("notEqual", ew.ne, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
 /**
  * a AND b, elementwise (nonzero is true), as bool.
  *
@@ -222,7 +238,12 @@ export const notEqual = (a: ArrayLike, b: ArrayLike): Array => binary("notEqual"
  * ```
  */
 export const logicalAnd = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("logicalAnd", (x, y) => ew.logicalAnd(toBool(x), toBool(y)), a, b);
+  binary(
+    "logicalAnd",
+    (x, y) => ew.logicalAnd(toBool(x), toBool(y)),
+    numberSafe(a, b, "compare"),
+    numberSafe(b, a, "compare"),
+  );
 /**
  * a OR b, elementwise (nonzero is true), as bool.
  *
@@ -233,7 +254,12 @@ export const logicalAnd = (a: ArrayLike, b: ArrayLike): Array =>
  * ```
  */
 export const logicalOr = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("logicalOr", (x, y) => ew.logicalOr(toBool(x), toBool(y)), a, b);
+  binary(
+    "logicalOr",
+    (x, y) => ew.logicalOr(toBool(x), toBool(y)),
+    numberSafe(a, b, "compare"),
+    numberSafe(b, a, "compare"),
+  );
 /**
  * NOT a, elementwise (nonzero is true), as bool.
  *
@@ -251,6 +277,13 @@ function toBool(x: Array): Array {
 
 function floatUnary(fn: string, op: (x: Array) => Array) {
   return (x: ArrayLike): Array => op(asFloat(arr(x, fn)));
+}
+/** A rounding function: int32 and bool inputs are already whole and come back as they are (NumPy 2, JAX). */
+function intIdentityUnary(fn: string, op: (x: Array) => Array) {
+  return (x: ArrayLike): Array => {
+    const a = arr(x, fn);
+    return isFloat(a.dtype) ? op(a) : a;
+  };
 }
 /**
  * -x, elementwise.
@@ -283,8 +316,8 @@ export const abs = (x: ArrayLike): Array => ew.abs(arr(x, "abs"));
  */
 export const sign = (x: ArrayLike): Array => ew.sign(arr(x, "sign"));
 /**
- * The largest integer <= x, elementwise (as a float). Its derivative is 0 almost everywhere.
- * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ * The largest integer <= x, elementwise. Its derivative is 0 almost everywhere.
+ * int32 and bool inputs are returned unchanged, in their dtype (as NumPy 2 and JAX).
  *
  * @example
  * ```ts
@@ -292,10 +325,10 @@ export const sign = (x: ArrayLike): Array => ew.sign(arr(x, "sign"));
  * np.floor([1.5, -1.5]); // array([ 1., -2.])
  * ```
  */
-export const floor = floatUnary("floor", ew.floor);
+export const floor = intIdentityUnary("floor", ew.floor);
 /**
- * The smallest integer >= x, elementwise (as a float). Its derivative is 0 almost everywhere.
- * Takes any ArrayLike; integer and bool inputs are computed in float64.
+ * The smallest integer >= x, elementwise. Its derivative is 0 almost everywhere.
+ * int32 and bool inputs are returned unchanged, in their dtype (as NumPy 2 and JAX).
  *
  * @example
  * ```ts
@@ -303,7 +336,7 @@ export const floor = floatUnary("floor", ew.floor);
  * np.ceil([1.5, -1.5]); // array([ 2., -1.])
  * ```
  */
-export const ceil = floatUnary("ceil", ew.ceil);
+export const ceil = intIdentityUnary("ceil", ew.ceil);
 /**
  * e^x, elementwise; d/dx e^x = e^x.
  * Takes any ArrayLike; integer and bool inputs are computed in float64.
@@ -656,7 +689,9 @@ export function variance(
   const n = axes.reduce((acc, ax) => acc * a.shape[ax]!, 1);
   const centered = subtract(a, mean(a, axes, { keepdims: true }));
   const s = rd.reduceSum(ew.mul(centered, centered), axes);
-  return keep(divide(s, n - (opts.ddof ?? 0)), a.shape, axes, keepdims);
+  // NumPy divides by max(n - ddof, 0): inf (NaN for a zero sum) once ddof >= n,
+  // never a negative variance.
+  return keep(divide(s, Math.max(n - (opts.ddof ?? 0), 0)), a.shape, axes, keepdims);
 }
 /**
  * The standard deviation over `axis`: sqrt(mean(|x - mean(x)|^2) * n / (n - ddof)).
@@ -785,7 +820,8 @@ export function matmul(a: ArrayLike, b: ArrayLike): Array {
 export function dot(a: ArrayLike, b: ArrayLike): Array {
   const x = arr(a, "dot", "a");
   const y = arr(b, "dot", "b");
-  if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
+  // The operands as given: a JS number stays weakly typed (np.dot(i32, 2) is int32).
+  if (x.ndim === 0 || y.ndim === 0) return multiply(a, b);
   if (x.ndim > 2 || y.ndim > 2) {
     const [px, py] = promotePair(x, y, "dot");
     return dotGeneral(px, py);
@@ -857,8 +893,10 @@ function batchShape(
 }
 /** Outer product of two vectors (flattened first). */
 export function outer(a: ArrayLike, b: ArrayLike): Array {
-  const x = ravel(a);
-  const y = ravel(b);
+  // Promoted as a pair first, so that a JS number stays weakly typed.
+  const [pa, pb] = promotePair(a, b, "outer");
+  const x = ravel(pa);
+  const y = ravel(pb);
   return multiply(mv.reshape(x, [x.size, 1]), mv.reshape(y, [1, y.size]));
 }
 

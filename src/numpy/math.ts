@@ -11,10 +11,11 @@
  * NumPy returns floats.
  */
 import type { Array, ArrayLike } from "../core/array.js";
+import { isFloat } from "../core/dtype.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import * as ew from "../primitives/elementwise.js";
 import { fullLike } from "../primitives/operands.js";
-import { arr, asFloat, binary } from "./core.js";
+import { arr, asFloat, binary, numberSafe } from "./core.js";
 
 const floatUnary =
   (fn: string, op: (x: Array) => Array) =>
@@ -23,7 +24,12 @@ const floatUnary =
 const floatBinary =
   (fn: string, op: (a: Array, b: Array) => Array) =>
   (a: ArrayLike, b: ArrayLike): Array =>
-    binary(fn, (x, y) => op(asFloat(x), asFloat(y)), a, b);
+    binary(
+      fn,
+      (x, y) => op(asFloat(x), asFloat(y)),
+      numberSafe(a, b, "float"),
+      numberSafe(b, a, "float"),
+    );
 
 const isNan = (x: Array): Array => ew.ne(x, x);
 
@@ -260,21 +266,27 @@ export const copysign = floatBinary("copysign", (a, b) => {
 });
 
 /**
- * Rounds towards zero, elementwise (ints promote to float64).
+ * Rounds towards zero, elementwise; int32 and bool inputs are returned
+ * unchanged (as NumPy 2 and JAX).
  * @example
  * ```ts
  * import { np } from "chainrule";
  * const y = np.trunc([-1.7, 1.7]); // [-1, 1]
  * ```
  */
-export const trunc = floatUnary("trunc", (x) =>
-  ew.select(ew.lt(x, fullLike(x, 0)), ew.ceil(x), ew.floor(x)),
-);
+export const trunc = (x: ArrayLike): Array => {
+  const a = arr(x, "trunc");
+  if (!isFloat(a.dtype)) return a;
+  return ew.select(ew.lt(a, fullLike(a, 0)), ew.ceil(a), ew.floor(a));
+};
 
 /**
  * Rounds half to even, as NumPy, to `decimals` decimal places (negative:
  * to tens, hundreds...), by NumPy's method: rint(x * 10^d) / 10^d (for
  * d < 0, rint(x / 10^-d) * 10^-d), so results agree with NumPy bit for bit.
+ * int32 and bool inputs keep their dtype: unchanged for d >= 0, and for
+ * d < 0 rounded (half to even) in float64 and converted back to int32, as
+ * NumPy 2 rounds integers.
  * @example
  * ```ts
  * import { np } from "chainrule";
@@ -287,7 +299,12 @@ export function round(x: ArrayLike, decimals = 0): Array {
       `np.round: decimals must be an integer, got ${decimals}; e.g. np.round(x, 2)`,
     );
   }
-  const a = asFloat(arr(x, "round"));
+  const input = arr(x, "round");
+  if (!isFloat(input.dtype)) {
+    if (decimals >= 0) return input;
+    return ew.convert(round(asFloat(input), decimals), "int32");
+  }
+  const a = input;
   if (decimals === 0) return ew.round(a);
   const scale = fullLike(a, 10 ** Math.abs(decimals));
   return decimals > 0

@@ -375,7 +375,9 @@ export function triu(x: ArrayLike, k = 0): Array {
  * ```
  */
 export function vander(x: ArrayLike, n?: number, opts: { increasing?: boolean } = {}): Array {
-  const a = arr(x, "vander");
+  const given = arr(x, "vander");
+  // bool powers are integers (as NumPy's int result): x^0 = 1 and x^k = x.
+  const a = given.dtype === "bool" ? ew.convert(given, "int32") : given;
   if (a.ndim !== 1) {
     throw new ShapeError(`np.vander: x must be a 1-D vector, got shape ${fmtShape(a.shape)}`);
   }

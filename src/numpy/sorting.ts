@@ -255,8 +255,37 @@ export function cumprod(x: ArrayLike, axis?: number): Array {
  */
 export type NanAxis = number | readonly number[] | null | undefined;
 
+/** The options form of a nanSum/nanMean axis argument, as np.sum takes it. */
+type NanAxisOptions = {
+  /** The axis or axes to reduce (all when absent). */
+  axis?: NanAxis;
+  /** Keep the reduced axes, with size 1. */
+  keepdims?: boolean;
+};
+
 /**
- * Sum treating NaN as zero, over `axis` (all axes when omitted).
+ * The axes and keepdims of nanSum/nanMean: `axis` positionally or, as every
+ * other reduction takes it, `{ axis, keepdims }`.
+ */
+function nanAxes(
+  fn: string,
+  a: Array,
+  axisArg: NanAxis | NanAxisOptions,
+  opts: { keepdims?: boolean },
+): { axes: number[]; keepdims: boolean } {
+  let axis: NanAxis = axisArg as NanAxis;
+  let keepdims = opts.keepdims ?? false;
+  if (axisArg !== null && typeof axisArg === "object" && !globalThis.Array.isArray(axisArg)) {
+    const o = axisArg as NanAxisOptions;
+    axis = o.axis;
+    keepdims = o.keepdims ?? keepdims;
+  }
+  return { axes: normalizeAxes(`np.${fn}`, axis ?? null, a.ndim), keepdims };
+}
+
+/**
+ * Sum treating NaN as zero, over `axis` (all axes when omitted); `axis` may
+ * also be given as `{ axis, keepdims }`, as np.sum takes it.
  *
  * @example
  * ```ts
@@ -264,15 +293,19 @@ export type NanAxis = number | readonly number[] | null | undefined;
  * const s = np.nanSum([1, NaN, 2]); // 3
  * ```
  */
-export function nanSum(x: ArrayLike, axis?: NanAxis, opts: { keepdims?: boolean } = {}): Array {
+export function nanSum(
+  x: ArrayLike,
+  axis?: NanAxis | NanAxisOptions,
+  opts: { keepdims?: boolean } = {},
+): Array {
   const a = arr(x, "nanSum");
-  const axes = normalizeAxes("np.nanSum", axis ?? null, a.ndim);
+  const { axes, keepdims } = nanAxes("nanSum", a, axis, opts);
   const clean = a.dtype === "bool" ? ew.convert(a, "int32") : dropNaN(a);
-  return keep(mv.reduceSum(clean, axes), a.shape, axes, opts.keepdims ?? false);
+  return keep(mv.reduceSum(clean, axes), a.shape, axes, keepdims);
 }
 /**
  * Mean of the entries that are not NaN, over `axis` (all axes when
- * omitted); NaN where a slice has no such entry.
+ * omitted; `{ axis, keepdims }` also works); NaN where a slice has no such entry.
  *
  * @example
  * ```ts
@@ -280,12 +313,16 @@ export function nanSum(x: ArrayLike, axis?: NanAxis, opts: { keepdims?: boolean 
  * const m = np.nanMean([1, NaN, 2]); // 1.5
  * ```
  */
-export function nanMean(x: ArrayLike, axis?: NanAxis, opts: { keepdims?: boolean } = {}): Array {
+export function nanMean(
+  x: ArrayLike,
+  axis?: NanAxis | NanAxisOptions,
+  opts: { keepdims?: boolean } = {},
+): Array {
   const a = asFloat(arr(x, "nanMean"));
-  const axes = normalizeAxes("np.nanMean", axis ?? null, a.ndim);
+  const { axes, keepdims } = nanAxes("nanMean", a, axis, opts);
   const s = mv.reduceSum(dropNaN(a), axes);
   const count = mv.reduceSum(ew.convert(ew.eq(a, a), a.dtype), axes);
-  return keep(ew.div(s, count), a.shape, axes, opts.keepdims ?? false);
+  return keep(ew.div(s, count), a.shape, axes, keepdims);
 }
 /** x with NaN entries replaced by 0 (a select, so they get no gradient). */
 function dropNaN(a: Array): Array {

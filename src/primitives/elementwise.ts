@@ -720,6 +720,15 @@ function int32Power(base: number, exponent: number): number {
   return result;
 }
 
+/**
+ * a^b as C99's pow (NumPy, XLA): Math.pow, except that 1^b is 1 for every b
+ * (NaN included) and (-1)^±inf is 1, where JS's Math.pow gives NaN.
+ * Self-contained: compiled code calls its source.
+ */
+function ieeePow(a: number, b: number): number {
+  return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
+}
+
 /** NumPy's rule for integer powers: no negative exponents (the result is not an integer). */
 function refuseNegativeIntPowers(base: ConcreteArray, exponent: ConcreteArray): void {
   if (exponent.dtype !== "int32") return;
@@ -744,7 +753,12 @@ function refuseNegativeIntPowers(base: ConcreteArray, exponent: ConcreteArray): 
 export const pow = binary(
   "pow",
   wgslBuiltin(
-    { scalar: Math.pow, js: jsCall("Math.pow"), int32: { scalar: int32Power } },
+    {
+      scalar: ieeePow,
+      js: ([a, b]) =>
+        `(${a} === 1 || (${a} === -1 && Math.abs(${b}) === Infinity) ? 1 : Math.pow(${a}, ${b}))`,
+      int32: { scalar: int32Power },
+    },
     "jsPow",
     "jsPowI32",
   ),

@@ -187,9 +187,11 @@ export const WGSL_LIBRARY: Readonly<Record<string, string>> = {
 }`,
   // Math.pow: |a|^b = exp2(b log2 |a|); the sign of a negative base (and of
   // -0) by b's parity; NaN for a negative base and a non-integer b; a^0 = 1
-  // even for NaN; 0^b = 0 or inf by b's sign; 1^inf is NaN (b log2 1 = inf * 0).
+  // even for NaN; 0^b = 0 or inf by b's sign; 1^b = 1 for every b (NaN
+  // too) and (-1)^±inf = 1, as C's pow and the other backends (primitives/
+  // elementwise.ts ieeePow) give, where b log2 1 = inf * 0 would be NaN.
   jsPow: `fn jsPow(a: f32, b: f32) -> f32 {
-  if (b == 0.0) { return 1.0; }
+  if (b == 0.0 || a == 1.0 || (a == -1.0 && abs(b) == ${INF})) { return 1.0; }
   let negative = (bitcast<u32>(a) >> 31u) == 1u;
   let integral = b == floor(b);
   let odd = integral && abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
