@@ -123,7 +123,7 @@ export function dstack(xs: readonly ArrayLike[]): Array {
   return concatChecked("dstack", promoteAll("dstack", xs).map(atleast3d), 2);
 }
 /**
- * Stacks vectors as the columns of a matrix (2-D arrays are joined along axis 1).
+ * Stacks vectors as the columns of a matrix (arrays of rank >= 2 are joined along axis 1).
  *
  * @example
  * ```ts
@@ -132,14 +132,11 @@ export function dstack(xs: readonly ArrayLike[]): Array {
  * ```
  */
 export function columnStack(xs: readonly ArrayLike[]): Array {
-  const arrays = promoteAll("columnStack", xs).map((a) => {
-    if (a.ndim > 2) {
-      throw new ShapeError(
-        `np.columnStack: takes vectors and matrices, got shape ${fmtShape(a.shape)}`,
-      );
-    }
-    return a.ndim === 2 ? a : mv.reshape(a, [a.size, 1]);
-  });
+  // As NumPy: 0-d and 1-D operands become columns [n, 1]; arrays of rank >= 2
+  // are joined as they are along axis 1.
+  const arrays = promoteAll("columnStack", xs).map((a) =>
+    a.ndim >= 2 ? a : mv.reshape(a, [a.size, 1]),
+  );
   return concatChecked("columnStack", arrays, 1);
 }
 /**
@@ -713,10 +710,29 @@ function gradientCoords(a: Array, ax: number, x: readonly number[], edgeOrder: 1
 }
 
 /**
+ * One spacing entry of np.gradient as numbers: a number (uniform step), or
+ * the coordinates of the points as a list or as a concrete Array (a 0-d
+ * Array is a step, as in NumPy). The coefficients are computed in JS, so a
+ * traced Array cannot serve.
+ */
+function spacingValues(h: number | readonly number[] | Array): number | readonly number[] {
+  if (!(h instanceof Array)) return h;
+  if (!(h instanceof ConcreteArray) || h.ndim > 1) {
+    throw new InvalidArgumentError(
+      `np.gradient: spacing must be numbers or concrete 1-D coordinates, got ` +
+        `${h instanceof ConcreteArray ? `an Array of shape ${fmtShape(h.shape)}` : "a traced Array"}` +
+        `; pass the coordinates as a list of numbers (a static argument under jit)`,
+    );
+  }
+  return h.ndim === 0 ? h.item() : globalThis.Array.from(h.data(), Number);
+}
+
+/**
  * NumPy's gradient: the derivative estimate along each axis (second-order
  * central differences inside, one-sided at the ends, `edgeOrder` 1 or 2).
  * `spacing` is one number for all axes, or one entry per axis: a number
- * (uniform step) or the list of coordinates of the points (any spacing).
+ * (uniform step) or the coordinates of the points (any spacing), as a list
+ * or a concrete Array; for one axis the coordinates may be given alone.
  * Returns one Array for a single axis (a vector, or `axis` given as a
  * number) and a list with one Array per axis otherwise, as NumPy.
  *
@@ -730,7 +746,7 @@ function gradientCoords(a: Array, ax: number, x: readonly number[], edgeOrder: 1
 export function gradient(
   f: ArrayLike,
   opts: {
-    spacing?: number | readonly (number | readonly number[])[];
+    spacing?: number | Array | readonly (number | readonly number[] | Array)[];
     axis?: number | readonly number[];
     edgeOrder?: 1 | 2;
   } = {},
@@ -739,7 +755,9 @@ export function gradient(
   checkRank("gradient", a, 1);
   const axes = normalizeAxes("np.gradient", opts.axis ?? null, a.ndim);
   const sp = opts.spacing ?? 1;
-  const hs = typeof sp === "number" ? axes.map(() => sp) : [...sp];
+  const hs = (
+    typeof sp === "number" ? axes.map(() => sp) : sp instanceof Array ? [sp] : [...sp]
+  ).map(spacingValues);
   if (hs.length !== axes.length) {
     throw new InvalidArgumentError(
       `np.gradient: ${hs.length} spacings for ${axes.length} axes; give one number or one per axis`,
