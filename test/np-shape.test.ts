@@ -121,7 +121,11 @@ describe("stacking and splitting", () => {
     expect(() => np.vstack([X, randArray(r, [2, 3])])).toThrow(
       /np\.vstack: the arrays must agree except along axis 0/,
     );
-    expect(() => np.columnStack([np.ones([2, 2, 2])])).toThrow(/np\.columnStack/);
+    // rank >= 3 joins along axis 1, as NumPy (np.column_stack of a (2, 2, 2) array is itself)
+    expect(np.columnStack([np.ones([2, 2, 2])]).shape).toEqual([2, 2, 2]);
+    expect(() => np.columnStack([np.ones([2, 2, 2]), np.ones([3, 2, 2])])).toThrow(
+      /np\.columnStack/,
+    );
   });
   it("split, arraySplit, hsplit, vsplit: the sections NumPy gives", () => {
     const x = np.arange(7);
