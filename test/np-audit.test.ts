@@ -262,3 +262,41 @@ describe("np.columnStack of arrays of rank >= 3", () => {
     expect(values(c)).toEqual(values(np.concatenate([a, b], 1)));
   });
 });
+
+describe("contractions of bool arrays are bool, as NumPy's and JAX's", () => {
+  // any_k a[i, k] && b[k, j] by a plain loop
+  const A = [
+    [true, false, true],
+    [false, false, false],
+  ];
+  const B = [
+    [false, true],
+    [false, true],
+    [true, false],
+  ];
+  const expected = A.flatMap((row) =>
+    [0, 1].map((j) => (row.some((v, k) => v && B[k]![j]!) ? 1 : 0)),
+  );
+  const a = np.array(A);
+  const b = np.array(B);
+
+  it("matmul, dot, tensordot, inner and einsum", () => {
+    for (const out of [
+      np.matmul(a, b),
+      np.dot(a, b),
+      np.tensordot(a, b, 1),
+      np.inner(a, np.transpose(b)),
+      np.einsum("ik,kj->ij", a, b),
+    ]) {
+      expect(out.dtype).toBe("bool");
+      expect(out.shape).toEqual([2, 2]);
+      expect(values(out)).toEqual(expected);
+    }
+    // the rank-3 dot (sum over the last axis of a and the second-to-last of b)
+    const d3 = np.dot(np.reshape(a, [1, 2, 3]), b);
+    expect(d3.dtype).toBe("bool");
+    expect(values(d3)).toEqual(expected);
+    // under jit as well
+    expect(values(jit((p: NdArray, q: NdArray) => np.matmul(p, q))(a, b))).toEqual(expected);
+  });
+});

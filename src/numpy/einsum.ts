@@ -319,7 +319,10 @@ function prepare(subscripts: string, operands: readonly ArrayLike[]) {
     );
   }
   let xs = promoteAll("einsum", operands);
-  if (xs[0]!.dtype === "bool") xs = xs.map((x) => ew.convert(x, "int32"));
+  // bool operands are counted in int32, and the result is whether the count
+  // is nonzero (NumPy's and JAX's bool einsum: OR of ANDs).
+  const bool = xs[0]!.dtype === "bool";
+  if (bool) xs = xs.map((x) => ew.convert(x, "int32"));
   // Parsing and the order search depend only on the subscripts and shapes: cached.
   let key = subscripts;
   for (const x of xs) key += `|${x.shape.join(",")}`;
@@ -363,7 +366,7 @@ function prepare(subscripts: string, operands: readonly ArrayLike[]) {
     if (planCache.size >= PLAN_CACHE_LIMIT) planCache.clear();
     planCache.set(key, cached);
   }
-  return { parsed, terms, path: cached.path, cost: cached.cost };
+  return { parsed, terms, path: cached.path, cost: cached.cost, bool };
 }
 
 /**
@@ -407,7 +410,7 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Array {
 const compiled = new Map<string, (...xs: Array[]) => Array>();
 
 function einsumTraced(subscripts: string, operands: readonly ArrayLike[]): Array {
-  const { parsed, terms, path } = prepare(subscripts, operands);
+  const { parsed, terms, path, bool } = prepare(subscripts, operands);
   const list = terms.slice();
   for (const [i, j] of path) {
     const a = list[i]!;
@@ -440,7 +443,8 @@ function einsumTraced(subscripts: string, operands: readonly ArrayLike[]): Array
     };
   }
   const perm = parsed.output.map((l) => last.labels.indexOf(l));
-  return mv.transpose(last.x, perm);
+  const out = mv.transpose(last.x, perm);
+  return bool ? ew.ne(out, ConcreteArray.zeros(out.shape, out.dtype)) : out;
 }
 
 /**

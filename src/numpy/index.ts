@@ -859,7 +859,14 @@ function matrixProduct(fn: string, a: ArrayLike, b: ArrayLike): Array {
   const batch = batchShape(fn, shapes, x.shape.slice(0, -2), y.shape.slice(0, -2));
   x = broadcastToShape(x, [...batch, ...x.shape.slice(-2)]);
   y = broadcastToShape(y, [...batch, ...y.shape.slice(-2)]);
+  // bool @ bool is bool (NumPy, JAX): the int32 count of true products, then != 0.
+  const bool = x.dtype === "bool";
+  if (bool) {
+    x = ew.convert(x, "int32");
+    y = ew.convert(y, "int32");
+  }
   let out = matmulPrim(x, y);
+  if (bool) out = toBool(out);
   if (xVec && yVec) out = mv.reshape(out, batch);
   else if (xVec) out = mv.reshape(out, [...batch, out.shape[out.ndim - 1]!]);
   else if (yVec) out = mv.reshape(out, out.shape.slice(0, -1));

@@ -46,10 +46,14 @@ export function contractAxes(
   const am = mv.reshape(mv.transpose(a, [...freeA, ...axesA]), [m, k]);
   const bm = mv.reshape(mv.transpose(b, [...axesB, ...freeB]), [k, n]);
   const toNum = (v: Array) => (v.dtype === "bool" ? ew.convert(v, "int32") : v);
-  return mv.reshape(matmulPrim(toNum(am), toNum(bm)), [
+  const out = mv.reshape(matmulPrim(toNum(am), toNum(bm)), [
     ...freeA.map((d) => a.shape[d]!),
     ...freeB.map((d) => b.shape[d]!),
   ]);
+  // bool with bool is bool, as NumPy's and JAX's: whether any product is true.
+  return a.dtype === "bool" && b.dtype === "bool"
+    ? ew.ne(out, ConcreteArray.zeros(out.shape, out.dtype))
+    : out;
 }
 
 /**
