@@ -300,3 +300,16 @@ describe("contractions of bool arrays are bool, as NumPy's and JAX's", () => {
     expect(values(jit((p: NdArray, q: NdArray) => np.matmul(p, q))(a, b))).toEqual(expected);
   });
 });
+
+describe("np.diff of a bool array", () => {
+  it("is x[i + 1] != x[i], applied n times (NumPy's and JAX's not_equal)", () => {
+    const x = [true, true, false, true, false, false];
+    const step = (v: boolean[]) => v.slice(1).map((b, i) => b !== v[i]);
+    const once = np.diff(np.array(x));
+    expect(once.dtype).toBe("bool");
+    expect(values(once)).toEqual(step(x).map(Number));
+    expect(values(np.diff(np.array(x), 2))).toEqual(step(step(x)).map(Number));
+    const m = np.diff(np.array([x, x.map((b) => !b)]), 1, 0);
+    expect(values(m)).toEqual(x.map(() => 1));
+  });
+});

@@ -558,7 +558,7 @@ export function rot90(x: ArrayLike, k = 1, axes: readonly [number, number] = [0,
 
 /**
  * The n-th discrete difference along `axis` (default the last):
- * out[i] = x[i + 1] - x[i], applied n times.
+ * out[i] = x[i + 1] - x[i], applied n times (for bool, x[i + 1] != x[i], as NumPy).
  *
  * @example
  * ```ts
@@ -572,13 +572,12 @@ export function diff(x: ArrayLike, n = 1, axis = -1): Array {
   checkInt("diff", "n", n);
   if (n < 0) throw new InvalidArgumentError(`np.diff: order n must be >= 0, got ${n}`);
   const ax = normalizeAxis("np.diff", axis, a.ndim);
-  if (a.dtype === "bool") {
-    throw new InvalidArgumentError(`np.diff: bool arrays have no difference; use np.notEqual`);
-  }
+  // bool arrays differ where neighbours differ (NumPy and JAX use not_equal).
+  const step = a.dtype === "bool" ? ew.ne : ew.sub;
   for (let k = 0; k < n; k++) {
     const len = a.shape[ax]!;
     if (len === 0) break;
-    a = ew.sub(sliceAxis(a, ax, 1, len), sliceAxis(a, ax, 0, len - 1));
+    a = step(sliceAxis(a, ax, 1, len), sliceAxis(a, ax, 0, len - 1));
   }
   return a;
 }
