@@ -313,3 +313,19 @@ describe("np.diff of a bool array", () => {
     expect(values(m)).toEqual(x.map(() => 1));
   });
 });
+
+describe("np.clip of an int32 array with a bound beyond int32", () => {
+  it("ignores a bound on the far side, as NumPy (np.clip(a, 0, 10**10) -> [1, 0, 7])", () => {
+    const a = [1, -5, 7];
+    const byLoop = (lo: number, hi: number) => a.map((v) => Math.min(Math.max(v, lo), hi));
+    const up = np.clip(i32(a), 0, 1e10);
+    expect(up.dtype).toBe("int32");
+    expect(values(up)).toEqual(byLoop(0, 1e10));
+    expect(values(np.clip(i32(a), -1e10, 3))).toEqual(byLoop(-1e10, 3));
+  });
+  it("a bound on the near side is the weak-integer error", () => {
+    expect(() => np.clip(i32([1]), 1e10, null)).toThrow(
+      /np\.maximum: the number 10000000000 does not fit in int32/,
+    );
+  });
+});

@@ -563,11 +563,27 @@ export function where(cond: ArrayLike, x?: ArrayLike, y?: ArrayLike): Array | Ar
   const [bc, ba, bb] = broadcastAll("where", [c, a, b]);
   return ew.select(bc!, ba!, bb!);
 }
-/** Limits values to [lo, hi]. */
+/**
+ * Limits values to [lo, hi] (null: no bound on that side). For an int32 x a
+ * whole-number bound beyond int32's range on the far side (lo below it, hi
+ * above it) changes nothing and is ignored, as NumPy clips; one on the near
+ * side is the weak-integer error of np.maximum / np.minimum.
+ *
+ * @example
+ * ```ts
+ * import { np } from "chainrule";
+ * np.clip([-2, 0.5, 3], 0, 1); // array([0. , 0.5, 1. ])
+ * ```
+ */
 export function clip(x: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): Array {
   let out = arr(x, "clip");
-  if (lo !== null) out = maximum(out, lo);
-  if (hi !== null) out = minimum(out, hi);
+  const int = out.dtype === "int32";
+  const below = (v: ArrayLike | null) =>
+    typeof v === "number" && Number.isInteger(v) && v < -(2 ** 31);
+  const above = (v: ArrayLike | null) =>
+    typeof v === "number" && Number.isInteger(v) && v >= 2 ** 31;
+  if (lo !== null && !(int && below(lo))) out = maximum(out, lo);
+  if (hi !== null && !(int && above(hi))) out = minimum(out, hi);
   return out;
 }
 /**
