@@ -10,7 +10,7 @@
 import { type DType, type TypedArray, allocate, castScalar } from "./dtype.js";
 
 const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
-import { ChainruleError, fmtShape } from "./errors.js";
+import { ChainruleError, ShapeError, fmtShape } from "./errors.js";
 import { type Shape, shapeSize } from "./shape.js";
 
 /** The abstract value of an array: what a tracer knows without data. */
@@ -138,7 +138,7 @@ export abstract class Array {
   item(): number {
     const c = this.concrete("item");
     if (c.size !== 1) {
-      throw new ChainruleError(
+      throw new ShapeError(
         `item: expected an array with one element, got shape ${fmtShape(c.shape)}; ` +
           `index or reduce it first (e.g. x.sum())`,
       );
@@ -183,7 +183,7 @@ export abstract class Array {
   async itemAsync(): Promise<number> {
     const c = this.concrete("itemAsync");
     if (c.size !== 1) {
-      throw new ChainruleError(
+      throw new ShapeError(
         `itemAsync: expected an array with one element, got shape ${fmtShape(c.shape)}; ` +
           `index or reduce it first (e.g. x.sum())`,
       );
@@ -353,6 +353,30 @@ export abstract class Array {
   }
 
   /**
+   * Iterates over the first axis, as NumPy and JAX do: each step yields
+   * `x.slice(i)` (one row of a matrix, one key of `random.split(key, n)`),
+   * so destructuring and `for ... of` work on arrays and tracers alike. A
+   * 0-d array has no axis to iterate over and throws a ShapeError.
+   *
+   * @example
+   * ```ts
+   * import { np, random } from "chainrule";
+   * const [key, subkey] = random.split(random.key(0));
+   * const rows = [...np.array([[1, 2], [3, 4]])].map((row) => row.sum().item()); // [3, 7]
+   * ```
+   */
+  [Symbol.iterator](): IterableIterator<Array> {
+    const shape = this.shape;
+    if (shape.length === 0) {
+      throw new ShapeError(
+        `iteration over a 0-d array (shape [], dtype ${this.dtype}): there is no axis to ` +
+          `iterate over; read its value with x.item(), or reshape it to [1] first`,
+      );
+    }
+    return rowsOf(this, shape[0]!);
+  }
+
+  /**
    * Node's `console.log` and `util.inspect` show {@link Array.toString}'s
    * text instead of the object's fields (a symbol Node looks up; no Node
    * module is imported here).
@@ -461,6 +485,11 @@ export interface BackwardOptions {
   createGraph?: boolean;
   /** Keep the recorded operations for another backward (default: createGraph). */
   retainGraph?: boolean;
+}
+
+/** The rows `x.slice(0)`, ..., `x.slice(n - 1)`, made one at a time. */
+function* rowsOf(x: Array, n: number): IterableIterator<Array> {
+  for (let i = 0; i < n; i++) yield x.slice(i);
 }
 
 function nest(

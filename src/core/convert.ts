@@ -98,9 +98,17 @@ export function fromData(data: unknown, where: string, dtype?: DType): ConcreteA
               `elements before it suggested shape ${fmtShape(shape)}; all rows must have equal lengths`,
           );
         }
+        // A JS list of Arrays: typically the list argument of grad/vmap/jit
+        // (a pytree of separate leaves, as in JAX) handed to an np function.
+        const stackHint =
+          node instanceof Array
+            ? `; a JS list is not stacked implicitly: stack it with np.array(list) or ` +
+              `np.stack(list) first (a JS list passed to grad, jit or vmap is a pytree of ` +
+              `separate leaves, as in JAX: pass np.array([...]) to differentiate one array)`
+            : "";
         throw new InvalidArgumentError(
           `${where}: nested arrays must hold numbers or booleans, but element ` +
-            `[${path.join("][")}] is ${describe(node)}`,
+            `[${path.join("][")}] is ${describe(node)}${stackHint}`,
         );
       }
       if (!globalThis.Array.isArray(node) || node.length !== shape[depth]) {

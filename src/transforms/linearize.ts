@@ -515,7 +515,11 @@ export function vjp(
     if (treeDefString(ctDef) !== treeDefString(lin.outDef)) {
       throw new InvalidArgumentError(
         `vjp pullback: the cotangent's structure ${treeDefString(ctDef)} differs from the ` +
-          `output's ${treeDefString(lin.outDef)}`,
+          `output's ${treeDefString(lin.outDef)}` +
+          (treeDefString(lin.outDef) === "*" && globalThis.Array.isArray(cotangent)
+            ? `; the output is one Array, so pass its cotangent as one Array: ` +
+              `np.array(list) (a JS list is a pytree of separate leaves, as in JAX)`
+            : ""),
       );
     }
     const cts = ctLeaves.map((c, i) =>

@@ -275,7 +275,11 @@ export function vmap(
       if (x.ndim === 0) {
         throw new ShapeError(
           `vmap: argument leaf ${i} is a scalar (shape []) but inAxes asks to map over axis ${a}; ` +
-            `use inAxes null for it`,
+            `use inAxes null for it` +
+            (typeof leaves[i] === "number" || typeof leaves[i] === "boolean"
+              ? ` (it is the JS number ${String(leaves[i])}: a JS list is a pytree whose leaves ` +
+                `are its numbers, as in JAX; to map over a list's rows pass np.array(list))`
+              : ""),
         );
       }
       const ax = normalizeAxis(`vmap: argument leaf ${i}`, a, x.ndim);
