@@ -11,12 +11,23 @@ import {
   type Array as NdArray,
   InvalidArgumentError,
   ShapeError,
+  checkpoint,
+  customJvp,
+  customVjp,
   grad,
+  hessian,
+  jacfwd,
+  jacobian,
+  jacrev,
   jit,
+  jvp,
   lax,
+  linearize,
+  makeJaxpr,
   np,
   optim,
   random,
+  valueAndGrad,
   vjp,
   vmap,
 } from "../src/index.js";
@@ -153,5 +164,95 @@ describe("reading and indexing mistakes", () => {
     expect(() => x.slice(0.5)).toThrow(InvalidArgumentError);
     expect(() => x.slice(0.5)).toThrow(/index 0\.5 for axis 0 \(of size 3\) is not an integer/);
     expect(x.slice(Math.floor(1.5)).item()).toBe(20);
+  });
+});
+
+describe("a transformation given a value instead of a function", () => {
+  // The slip grad(loss(x)): the value where the function belongs.
+  const loss = (x: NdArray) => np.sum(np.square(x));
+  const value = loss(np.array([1, 2])) as unknown as (x: NdArray) => NdArray;
+  const makers: [string, () => unknown][] = [
+    ["grad", () => grad(value)],
+    ["valueAndGrad", () => valueAndGrad(value)],
+    ["jacfwd", () => jacfwd(value)],
+    ["jacrev", () => jacrev(value)],
+    ["jacobian", () => jacobian(value)],
+    ["hessian", () => hessian(value)],
+    ["vmap", () => vmap(value)],
+    ["jit", () => jit(value)],
+    ["makeJaxpr", () => makeJaxpr(value)],
+    ["checkpoint", () => checkpoint(value)],
+    ["customJvp", () => customJvp(value, (p: [NdArray], t: [NdArray]) => [p[0], t[0]])],
+    ["jvp", () => jvp(value, [1], [1])],
+    ["vjp", () => vjp(value, 1)],
+    ["linearize", () => linearize(value, 1)],
+  ];
+  for (const [name, make] of makers) {
+    it(`${name} says so when it is made, naming what it got`, () => {
+      expect(make).toThrow(InvalidArgumentError);
+      expect(make).toThrow(
+        new RegExp(
+          `^${name}: f must be a function, got an Array of shape \\[\\] and dtype float64; ` +
+            `pass the function itself, e\\.g\\. ${name}\\(loss\\)\\(x\\), not its value`,
+        ),
+      );
+    });
+  }
+  it("custom rules must be functions too", () => {
+    const f = (x: NdArray) => np.sin(x);
+    const noRule = undefined as unknown as (p: [NdArray], t: [NdArray]) => [NdArray, NdArray];
+    expect(() => customJvp(f, noRule)).toThrow(
+      /customJvp: rule .* must be a function, got undefined/,
+    );
+    const fwd = (x: NdArray): [NdArray, NdArray] => [np.sin(x), x];
+    const noBwd = null as unknown as (r: unknown, ct: NdArray) => NdArray;
+    expect(() => customVjp(f, fwd, noBwd)).toThrow(
+      /customVjp: bwd .* must be a function, got null/,
+    );
+    // The working form: d sin(x)/dx = cos(x).
+    const good = customVjp(f, fwd, (r: unknown, ct: NdArray) => ct.mul(np.cos(r as NdArray)));
+    expect(grad(good)(0.5).item()).toBe(Math.cos(0.5));
+  });
+});
+
+describe("optimisers: hyperparameters and update's arguments", () => {
+  it("a learning rate that is not a finite number >= 0 is refused when the optimiser is made", () => {
+    expect(() => optim.adam("0.1" as unknown as number)).toThrow(
+      /optim\.adam: learningRate must be a finite number >= 0, got the string "0\.1"/,
+    );
+    expect(() => optim.sgd(Number.NaN)).toThrow(/optim\.sgd: learningRate .* got NaN/);
+    expect(() => optim.sgd(-0.1)).toThrow(InvalidArgumentError);
+    expect(() => optim.momentum(0.1, 1)).toThrow(
+      /optim\.momentum: beta must be a number in \[0, 1\)/,
+    );
+    expect(() => optim.adam(0.1, 0.9, 1.5)).toThrow(/optim\.adam: b2 must be a number in \[0, 1\)/);
+  });
+
+  it("update with its arguments swapped or mis-shaped names optim, the shapes and the order", () => {
+    const params = { w: np.ones([2]) };
+    const adam = optim.adam(0.1);
+    const state = adam.init(params);
+    // What a JS caller (no type checking) can write; TypeScript refuses these calls.
+    type Untyped = (grads: unknown, state: unknown, params: unknown) => unknown;
+    const swapped = () => (adam.update as Untyped)(params, params, state);
+    expect(swapped).toThrow(InvalidArgumentError);
+    expect(swapped).toThrow(/optim\.adam\.update: the second argument must be the state/);
+    const wrong = () => adam.update({ w: np.ones([3]) }, state, params);
+    expect(wrong).toThrow(ShapeError);
+    expect(wrong).toThrow(
+      /optim\.adam\.update: grads leaf 0 has shape \[3\] but its parameter has shape \[2\]; call update\(grads, state, params\)/,
+    );
+    const sgd = optim.sgd(0.5);
+    expect(() => (sgd.update as Untyped)({ b: np.ones([2]) }, null, params)).toThrow(
+      /optim\.sgd\.update: grads has structure \{"b":\*\} but params has \{"w":\*\}/,
+    );
+    // The right call: one sgd step p - lr g, and one Adam step, whose first
+    // move is lr * sign(g) (m/(1-b1) = g, v/(1-b2) = g^2) up to eps.
+    const [next] = sgd.update({ w: np.array([2, -4]) }, null, params);
+    expect(next.w.toArray()).toEqual([1 - 0.5 * 2, 1 + 0.5 * 4]);
+    const [moved] = adam.update({ w: np.array([3, -0.5]) }, state, params);
+    const got = moved.w.toArray() as number[];
+    expect(got[0]).toBeCloseTo(0.9, 6);
+    expect(got[1]).toBeCloseTo(1.1, 6);
   });
 });

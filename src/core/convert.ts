@@ -147,6 +147,23 @@ function checkInt32(value: number, where: string, element: string): void {
   }
 }
 
+/**
+ * Throws an InvalidArgumentError unless `f` is a function. Transformations
+ * check their function arguments when they are made, so that the common slip
+ * `grad(loss(x))` (the value, not the function) is named where it happens
+ * instead of failing later as "f is not a function".
+ */
+export function expectFunction(fnName: string, argName: string, f: unknown): void {
+  if (typeof f === "function") return;
+  const hint =
+    argName === "f"
+      ? `; pass the function itself, e.g. ${fnName}(loss)(x), not its value ${fnName}(loss(x))`
+      : "";
+  throw new InvalidArgumentError(
+    `${fnName}: ${argName} must be a function, got ${describe(f)}${hint}`,
+  );
+}
+
 /** Returns `x` if it is already an Array, else converts JS data. */
 export function asArray(x: unknown, where: string): Array {
   return x instanceof Array ? x : fromData(x, where);

@@ -7,7 +7,7 @@
  * output tree on the outside and the input tree inside.
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ConcretizationError, DTypeError, fmtShape } from "../core/errors.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
@@ -94,6 +94,7 @@ export function jacfwd(
   f: (...args: never[]) => unknown,
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("jacfwd", "f", f);
   return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacfwd", f, opts, args);
     const pushforward = (...tangentLeaves: unknown[]): unknown =>
@@ -126,6 +127,7 @@ export function jacrev(
   f: (...args: never[]) => unknown,
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("jacrev", "f", f);
   return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacrev", f, opts, args);
     const linearized: [unknown, (ct: unknown) => unknown[]] = vjp(g, ...diffArgs);
@@ -196,6 +198,7 @@ export function jacobian(
   f: (...args: never[]) => unknown,
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("jacobian", "f", f);
   return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacobian", f, opts, args);
     const nIn = arrays.reduce((acc, x) => acc + x.size, 0);
@@ -225,6 +228,7 @@ export function hessian(
   f: (...args: never[]) => unknown,
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("hessian", "f", f);
   const reverse = jacrev as typeof forward;
   return forward(reverse(f, opts), opts);
 }

@@ -12,7 +12,7 @@
  * value. The rule records the same equations, so the tape is the same.
  */
 import { Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ShapeError, DTypeError, fmtShape, InvalidArgumentError } from "../core/errors.js";
 import type {
@@ -206,6 +206,7 @@ export function jvp(
   primals: readonly unknown[],
   tangents: readonly unknown[],
 ): [unknown, unknown] {
+  expectFunction("jvp", "f", f);
   if (!globalThis.Array.isArray(primals) || !globalThis.Array.isArray(tangents)) {
     throw new InvalidArgumentError(
       `jvp: primals and tangents must be lists with one entry per argument of f, ` +

@@ -8,7 +8,7 @@
  * `linearize` replays the same tape forwards instead.
  */
 import { Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction } from "../core/convert.js";
 import { type DType, isFloat } from "../core/dtype.js";
 import {
   ChainruleError,
@@ -509,6 +509,7 @@ export function vjp(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
 ): [unknown, (ct: unknown) => unknown[]] {
+  expectFunction("vjp", "f", f);
   const lin = linearizeForReverse("vjp", f, primals, false);
   const pullback = (cotangent: unknown): unknown[] => {
     const [ctLeaves, ctDef] = flatten(cotangent);
@@ -552,6 +553,7 @@ export function linearize(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
 ): [unknown, (...tangents: unknown[]) => unknown] {
+  expectFunction("linearize", "f", f);
   const lin = linearizeFlat("linearize", f, primals, false);
   const fJvp = (...tangents: unknown[]): unknown => {
     const [tLeaves, tDef] = flatten(tangents);
@@ -736,6 +738,7 @@ export function grad(
   f: (...args: never[]) => unknown,
   opts: GradOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("grad", "f", f);
   return (...args: unknown[]): unknown => {
     const [, g, aux] = valueAndGradImpl("grad", f, opts, args);
     return opts.hasAux === true ? [g, aux] : g;
@@ -763,6 +766,7 @@ export function valueAndGrad(
   f: (...args: never[]) => unknown,
   opts: GradOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("valueAndGrad", "f", f);
   return (...args: unknown[]): unknown => {
     const [value, g, aux] = valueAndGradImpl("valueAndGrad", f, opts, args);
     return opts.hasAux === true ? [[value, aux], g] : [value, g];

@@ -4,7 +4,7 @@
  * how to apply it to batched operands, so no loop over the batch runs.
  */
 import { Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction } from "../core/convert.js";
 import { ConcretizationError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import type { BatchDim, MultiPrimitive, Primitive } from "../core/primitive.js";
 import { normalizeAxis } from "../core/shape.js";
@@ -261,6 +261,7 @@ export function vmap(
   f: (...args: never[]) => unknown,
   opts: VmapOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("vmap", "f", f);
   return (...args: unknown[]): unknown => {
     const [leaves, inDef] = flatten(args);
     // null is a real value here (nothing mapped), so only a missing option defaults to 0.
