@@ -256,3 +256,21 @@ describe("optimisers: hyperparameters and update's arguments", () => {
     expect(got[1]).toBeCloseTo(1.1, 6);
   });
 });
+
+describe("an Array where a shape belongs", () => {
+  it("np.zeros(n) with n traced under jit points at x.shape and staticArgnums", () => {
+    const make = jit((n: NdArray) => np.zeros(n as unknown as number));
+    const bad = () => make(np.array(3, { dtype: "int32" }));
+    expect(bad).toThrow(ShapeError);
+    expect(bad).toThrow(
+      /np\.zeros: shape Traced<int32\[\]> is neither .*an Array is not a size: .*staticArgnums/,
+    );
+    // The advice: a static size builds the program for that size.
+    const zeros = jit((x: NdArray, n: number) => x.add(np.zeros([n])), { staticArgnums: [1] });
+    expect(zeros(np.array(1), 3).toArray()).toEqual([1, 1, 1]);
+    // Eagerly too, with the concrete array shown.
+    expect(() => np.ones([2, np.array(3) as unknown as number])).toThrow(
+      /np\.ones: shape \[2, array\(3\.\)\] has a non-number at position 1 .*n\.item\(\)/,
+    );
+  });
+});

@@ -112,8 +112,18 @@ export function checkShapeArg(
   const allowed =
     "a shape is a list of non-negative integer sizes" +
     (opts.inferred === true ? ", one of which may be -1 (inferred from the size)" : "");
+  // An Array where a size belongs (np.zeros(n) with n an argument of jit):
+  // array.ts imports this module, so Arrays are recognised by their fields.
+  const isArrayLike = (d: unknown) =>
+    typeof d === "object" && d !== null && "dtype" in d && "shape" in d;
+  const arrayHint =
+    isArrayLike(shape) || (globalThis.Array.isArray(shape) && shape.some(isArrayLike))
+      ? "; an Array is not a size: sizes must be JS numbers while the program is built " +
+        "(under jit use x.shape of an argument, or pass the size as a static argument with " +
+        "jit(f, { staticArgnums }); outside jit, read it with n.item())"
+      : "";
   const reject = (why: string): never => {
-    throw new ShapeError(`${fnName}: shape ${showShapeArg(shape)} ${why}; ${allowed}`);
+    throw new ShapeError(`${fnName}: shape ${showShapeArg(shape)} ${why}; ${allowed}${arrayHint}`);
   };
   let dims: unknown[];
   if (typeof shape === "number") dims = [shape];
