@@ -9,6 +9,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type Array as NdArray,
+  GradientTape,
   InvalidArgumentError,
   ShapeError,
   checkpoint,
@@ -272,5 +273,28 @@ describe("an Array where a shape belongs", () => {
     expect(() => np.ones([2, np.array(3) as unknown as number])).toThrow(
       /np\.ones: shape \[2, array\(3\.\)\] has a non-number at position 1 .*n\.item\(\)/,
     );
+  });
+});
+
+describe("GradientTape as a TensorFlow user writes it", () => {
+  it("a target computed without record (TF's with-block forgotten) is named, not zeros", () => {
+    const x = np.array([1, 2, 3]);
+    const tape = new GradientTape();
+    tape.watch(x);
+    const y = np.sum(np.sin(x)); // not inside tape.record
+    expect(() => tape.gradient(y, x)).toThrow(InvalidArgumentError);
+    expect(() => tape.gradient(y, x)).toThrow(
+      /GradientTape\.gradient: nothing was recorded on this tape.*tape\.record\(\(\) => f\(x\)\)/,
+    );
+    // Inside record: d/dx sum(sin x) = cos x.
+    const recorded = tape.record(() => np.sum(np.sin(x)));
+    expect(tape.gradient(recorded, x).toArray()).toEqual([1, 2, 3].map(Math.cos));
+  });
+  it("a recorded target that does not depend on a source still gets zeros (documented)", () => {
+    const x = np.array(2);
+    const c = np.array(5);
+    const tape = new GradientTape();
+    const y = tape.record(() => (tape.watch(x), c.mul(c)));
+    expect(tape.gradient(y, x).item()).toBe(0);
   });
 });
