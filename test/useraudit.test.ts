@@ -142,6 +142,16 @@ describe("a JS list where one array was meant (a list is a pytree of leaves, as 
     expect(total.item()).toBe(6);
   });
 
+  it("a jvp tangent given as a JS list for an Array primal says to wrap it", () => {
+    const f = (x: NdArray) => np.sum(np.square(x));
+    const x = np.array([1, 2]);
+    expect(() => jvp(f, [x], [[1, 0]] as unknown as [NdArray])).toThrow(
+      /jvp: primals and tangents must have the same structure, got \[\*\] and \[\[\*,\*\]\]; tangent 0 is a JS list .*np\.array\(list\)/,
+    );
+    // d/dt sum((x + t e0)^2) = 2 x0 = 2.
+    expect(jvp(f, [x], [np.array([1, 0])])[1].item()).toBe(2);
+  });
+
   it("a vjp pullback given a JS list for a one-Array output says to wrap it", () => {
     const [y, pullback] = vjp((x: NdArray) => np.square(x), np.array([1, 2]));
     expect(y.toArray()).toEqual([1, 4]);

@@ -192,6 +192,21 @@ export function primalAndTangent(main: MainTrace, x: Array): [Array, Tangent] {
 }
 
 /**
+ * A JS list given as the tangent of an Array primal (jvp(f, [x], [[1, 0]])):
+ * the list is a pytree of separate numbers, as in JAX; say to wrap it.
+ */
+function listForArrayHint(primals: readonly unknown[], tangents: readonly unknown[]): string {
+  const i = primals.findIndex(
+    (p, k) => p instanceof Array && globalThis.Array.isArray(tangents[k]),
+  );
+  if (i < 0) return "";
+  return (
+    `; tangent ${i} is a JS list where its primal is one Array: pass it as one Array, ` +
+    `np.array(list) (a JS list is a pytree of separate leaves, as in JAX)`
+  );
+}
+
+/**
  * Forward-mode derivative: evaluates f at `primals` and its directional
  * derivative along `tangents`; both are lists (pytrees) matching f's arguments.
  * Returns [outputs, output tangents].
@@ -218,7 +233,8 @@ export function jvp(
   if (treeDefString(pDef) !== treeDefString(tDef)) {
     throw new InvalidArgumentError(
       `jvp: primals and tangents must have the same structure, got ${treeDefString(pDef)} ` +
-        `and ${treeDefString(tDef)}`,
+        `and ${treeDefString(tDef)}` +
+        listForArrayHint(primals, tangents),
     );
   }
   return withMainTrace(
