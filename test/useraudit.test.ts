@@ -308,3 +308,29 @@ describe("GradientTape as a TensorFlow user writes it", () => {
     expect(tape.gradient(y, x).item()).toBe(0);
   });
 });
+
+describe("random samplers with JAX's positional dtype/minval/maxval", () => {
+  it("a number where the options object belongs is an error, not ignored", () => {
+    const key = random.key(0);
+    type Loose = (...args: unknown[]) => NdArray;
+    const uniform = random.uniform as Loose;
+    // jax.random.uniform(key, (1000,), minval=-1, maxval=1) written positionally.
+    expect(() => uniform(key, [1000], -1, 1)).toThrow(InvalidArgumentError);
+    expect(() => uniform(key, [1000], -1, 1)).toThrow(
+      /random\.uniform: the argument after the shape is the options object \{ dtype\?, minval\?, maxval\? \}, got number -1/,
+    );
+    // NumPy's normal(2, 3) for a [2, 3] draw.
+    expect(() => (random.normal as Loose)(key, 2, 3)).toThrow(/random\.normal: .*got number 3/);
+    expect(() => uniform(key, [3], { min: -1 })).toThrow(
+      /random\.uniform: unknown option "min"; the options are \{ dtype\?, minval\?, maxval\? \}/,
+    );
+    // The named form: the same bits as the unit draw, mapped onto [-1, 1).
+    const unit = random.uniform(key, [1000]).data();
+    const wide = random.uniform(key, [1000], { minval: -1, maxval: 1 }).data();
+    let worst = 0;
+    for (let i = 0; i < unit.length; i++)
+      worst = Math.max(worst, Math.abs(wide[i]! - (2 * unit[i]! - 1)));
+    expect(worst).toBeLessThan(1e-15);
+    expect(Math.min(...wide)).toBeLessThan(-0.99);
+  });
+});
