@@ -334,3 +334,83 @@ describe("random samplers with JAX's positional dtype/minval/maxval", () => {
     expect(Math.min(...wide)).toBeLessThan(-0.99);
   });
 });
+
+describe("JAX's and PyTorch's positional options", () => {
+  const x = np.array([
+    [1, 2],
+    [3, 4],
+  ]);
+  type Loose = (...args: unknown[]) => unknown;
+
+  it("transformations refuse a positional argnums/inAxes/staticArgnums and unknown keys", () => {
+    const f = (a: NdArray, b: NdArray) => np.sum(a.mul(b));
+    // jax.grad(f, 1): with the 1 ignored this was df/da = b = 3 instead of df/db = a = 2.
+    expect(() => (grad as Loose)(f, 1)).toThrow(
+      /^grad: the options must be an object \{ argnums\?, hasAux\? \}, got number 1; name them, e\.g\. grad\(f, \{ argnums: 1 \}\)/,
+    );
+    expect(grad(f, { argnums: 1 })(np.array(2), np.array(3)).item()).toBe(2);
+    // jax.vmap(f, 1): ignored, it mapped over rows ([3, 7]) instead of columns ([4, 6]).
+    const total = (v: NdArray) => np.sum(v);
+    expect(() => (vmap as Loose)(total, 1)).toThrow(/^vmap: the options must be an object/);
+    expect(() => (vmap as Loose)(total, { in_axes: 1 })).toThrow(
+      /^vmap: unknown option "in_axes"; the options are \{ inAxes\?, outAxes\? \}/,
+    );
+    expect(vmap(total, { inAxes: 1 })(x).toArray()).toEqual([1 + 3, 2 + 4]);
+    expect(() => (jit as Loose)(f, [1])).toThrow(
+      /^jit: the options must be an object .*a JS array/,
+    );
+    expect(() => (jacfwd as Loose)(f, { hasAux: true })).toThrow(
+      /^jacfwd: unknown option "hasAux"/,
+    );
+    expect(() => (hessian as Loose)(f, 0)).toThrow(/^hessian: the options must be an object/);
+  });
+
+  it("reductions refuse keepdims/ddof given positionally; ddof works beside the axis", () => {
+    // PyTorch's x.sum(0, True) is keepdim; ignored, the shape was [2] instead of [1, 2].
+    expect(() => (x.sum as Loose)(0, true)).toThrow(
+      /np\.sum: the argument after the axis is the options object \{ keepdims\? \}, got boolean true/,
+    );
+    expect(x.sum(0, { keepdims: true }).shape).toEqual([1, 2]);
+    expect(() => (np.mean as Loose)(x, { axis: 0, keepdim: true })).toThrow(
+      /np\.mean: unknown option "keepdim" .*\{ axis\?, keepdims\? \}/,
+    );
+    const v = [1, 2, 3, 4];
+    const m = v.reduce((s, e) => s + e, 0) / v.length;
+    const ss = v.reduce((s, e) => s + (e - m) ** 2, 0);
+    // np.std(x, axis=0, ddof=1) written as one object: the ddof was ignored before.
+    expect(np.std(v, { axis: 0, ddof: 1 }).item()).toBeCloseTo(Math.sqrt(ss / 3), 14);
+    expect(np.std(v, 0, { ddof: 1 }).item()).toBeCloseTo(Math.sqrt(ss / 3), 14);
+    expect(np.var(v).item()).toBeCloseTo(ss / 4, 14);
+    expect(() => (np.std as Loose)(v, null, 1)).toThrow(
+      /np\.std: the argument after the axis .*number 1/,
+    );
+  });
+
+  it("np.array takes a dtype positionally, as NumPy; other values are refused", () => {
+    const f32 = np.array([1.1, 2], "float32");
+    expect(f32.dtype).toBe("float32");
+    expect(Array.from(f32.data())).toEqual([Math.fround(1.1), 2]);
+    expect(() => (np.array as Loose)([1, 2], 3)).toThrow(
+      /np\.array: the second argument is a dtype \("float32"\) or the options .*number 3/,
+    );
+    expect(() => (np.array as Loose)([1, 2], "int64")).toThrow(/unknown dtype int64/);
+  });
+
+  it("an object where an axis goes is named; x.transpose takes the axes one by one", () => {
+    expect(() => (np.concatenate as Loose)([x, x], { axis: 1 })).toThrow(
+      /np\.concatenate: an axis must be an integer, got object \{"axis":1\}/,
+    );
+    expect(() => (np.squeeze as Loose)(np.zeros([1, 2]), { axis: 0 })).toThrow(
+      /np\.squeeze: an axis must be an integer/,
+    );
+    expect(np.concatenate([x, x], 1).shape).toEqual([2, 4]);
+    const t = np.arange(24).reshape([2, 3, 4]);
+    const byList = t.transpose([2, 0, 1]);
+    const oneByOne = t.transpose(2, 0, 1);
+    expect(oneByOne.shape).toEqual([4, 2, 3]);
+    expect(oneByOne.toArray()).toEqual(byList.toArray());
+    // Entry [k, i, j] of the permuted array is t[i, j, k] = 12 i + 4 j + k.
+    expect((oneByOne.toArray() as number[][][])[3]![1]![2]).toBe(12 * 1 + 4 * 2 + 3);
+    expect(() => (np.transpose as Loose)(t, 1)).toThrow(/np\.transpose: axes must be a list/);
+  });
+});

@@ -261,9 +261,13 @@ export abstract class Array {
   reshape(shape: readonly number[] | number, ...moreSizes: number[]): Array {
     return np().reshape(this, shape, ...moreSizes);
   }
-  /** The axes permuted by `axes` (reversed when absent) (np.transpose). */
-  transpose(axes?: readonly number[]): Array {
-    return np().transpose(this, axes);
+  /**
+   * The axes permuted by `axes` (reversed when absent) (np.transpose); as
+   * NumPy's method, the axes may also be listed one by one:
+   * `x.transpose(2, 0, 1)` is `x.transpose([2, 0, 1])`.
+   */
+  transpose(axes?: readonly number[] | number, ...moreAxes: number[]): Array {
+    return np().transpose(this, typeof axes === "number" ? [axes, ...moreAxes] : axes);
   }
   /** The transpose with the axes reversed (`x.transpose()`). */
   get T(): Array {

@@ -164,6 +164,36 @@ export function expectFunction(fnName: string, argName: string, f: unknown): voi
   );
 }
 
+/**
+ * Throws an InvalidArgumentError unless `opts` is absent or an object with
+ * only the `allowed` keys. JAX takes these positionally (`jax.vmap(f, 1)`,
+ * `jax.grad(f, 1)`); written that way here, or with a misspelt key
+ * (`{ in_axes: 1 }`), they would otherwise be ignored and the result silently
+ * differ from what was meant. `example` shows the right form.
+ */
+export function expectOptions(
+  fnName: string,
+  opts: unknown,
+  allowed: readonly string[],
+  example: string,
+): void {
+  if (opts === undefined) return;
+  const form = `{ ${allowed.map((k) => `${k}?`).join(", ")} }`;
+  if (typeof opts !== "object" || opts === null || globalThis.Array.isArray(opts)) {
+    throw new InvalidArgumentError(
+      `${fnName}: the options must be an object ${form}, got ${describe(opts)}; ` +
+        `name them, e.g. ${example}`,
+    );
+  }
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) {
+      throw new InvalidArgumentError(
+        `${fnName}: unknown option ${JSON.stringify(k)}; the options are ${form}, e.g. ${example}`,
+      );
+    }
+  }
+}
+
 /** Returns `x` if it is already an Array, else converts JS data. */
 export function asArray(x: unknown, where: string): Array {
   return x instanceof Array ? x : fromData(x, where);

@@ -1,7 +1,7 @@
 /**
  * Shape arithmetic: sizes, strides, NumPy broadcasting and axis normalisation.
  */
-import { ShapeError, fmtShape } from "./errors.js";
+import { InvalidArgumentError, ShapeError, fmtShape } from "./errors.js";
 
 /** An array's shape: the size of each axis (`[]` for a scalar). */
 export type Shape = readonly number[];
@@ -56,6 +56,14 @@ export function broadcastShapes(fnName: string, a: Shape, b: Shape): number[] {
 
 /** Normalises a possibly negative axis against `ndim`, with a clear error. */
 export function normalizeAxis(fnName: string, axis: number, ndim: number): number {
+  if (typeof axis !== "number") {
+    // An options object where the axis goes (np.concatenate(xs, { axis: 1 })), a string...
+    const shown = typeof axis === "object" && axis !== null ? JSON.stringify(axis) : String(axis);
+    throw new InvalidArgumentError(
+      `${fnName}: an axis must be an integer, got ${typeof axis} ${shown}; pass the axis ` +
+        `itself (e.g. 1, or -1 for the last axis)`,
+    );
+  }
   if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
     throw new ShapeError(
       `${fnName}: axis ${axis} is out of range for an array of rank ${ndim} ` +
@@ -72,7 +80,9 @@ export function normalizeAxes(
   ndim: number,
 ): number[] {
   if (axis === undefined || axis === null) return Array.from({ length: ndim }, (_, i) => i);
-  const list = typeof axis === "number" ? [axis] : axis;
+  // Anything but a number or a list reaches normalizeAxis's error for non-numbers.
+  const list: readonly number[] =
+    typeof axis === "number" || !globalThis.Array.isArray(axis) ? [axis as number] : axis;
   const out = list.map((a) => normalizeAxis(fnName, a, ndim));
   out.sort((x, y) => x - y);
   for (let i = 1; i < out.length; i++) {

@@ -21,7 +21,7 @@
  * only, and transposes it in the backward pass. No rule asks which mode runs.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
-import { expectFunction } from "../core/convert.js";
+import { expectFunction, expectOptions } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { UndefPrimal, defineMultiPrimitive } from "../core/primitive.js";
@@ -310,6 +310,7 @@ export function checkpoint<A extends unknown[] = Array[], R = Array>(
   opts: CheckpointOptions = {},
 ): (...args: Inputs<A>) => Arrays<R> {
   expectFunction("checkpoint", "f", f);
+  expectOptions("checkpoint", opts, ["policy"], 'checkpoint(f, { policy: "dotsSaveable" })');
   const rules = new CheckpointRules(f, opts);
   return (...args: unknown[]) =>
     applyCustom(checkpointCall, rules.calls, "checkpoint", args) as Arrays<R>;

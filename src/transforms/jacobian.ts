@@ -7,7 +7,7 @@
  * output tree on the outside and the input tree inside.
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import { asArray, expectFunction } from "../core/convert.js";
+import { asArray, expectFunction, expectOptions } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ConcretizationError, DTypeError, fmtShape } from "../core/errors.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
@@ -95,6 +95,7 @@ export function jacfwd(
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
   expectFunction("jacfwd", "f", f);
+  expectOptions("jacfwd", opts, ["argnums"], "jacfwd(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacfwd", f, opts, args);
     const pushforward = (...tangentLeaves: unknown[]): unknown =>
@@ -128,6 +129,7 @@ export function jacrev(
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
   expectFunction("jacrev", "f", f);
+  expectOptions("jacrev", opts, ["argnums"], "jacrev(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacrev", f, opts, args);
     const linearized: [unknown, (ct: unknown) => unknown[]] = vjp(g, ...diffArgs);
@@ -199,6 +201,7 @@ export function jacobian(
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
   expectFunction("jacobian", "f", f);
+  expectOptions("jacobian", opts, ["argnums"], "jacobian(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacobian", f, opts, args);
     const nIn = arrays.reduce((acc, x) => acc + x.size, 0);
@@ -229,6 +232,7 @@ export function hessian(
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
   expectFunction("hessian", "f", f);
+  expectOptions("hessian", opts, ["argnums"], "hessian(f, { argnums: 1 })");
   const reverse = jacrev as typeof forward;
   return forward(reverse(f, opts), opts);
 }

@@ -8,7 +8,7 @@
  * `linearize` replays the same tape forwards instead.
  */
 import { Array, ConcreteArray } from "../core/array.js";
-import { asArray, expectFunction } from "../core/convert.js";
+import { asArray, expectFunction, expectOptions } from "../core/convert.js";
 import { type DType, isFloat } from "../core/dtype.js";
 import {
   ChainruleError,
@@ -739,6 +739,7 @@ export function grad(
   opts: GradOptions = {},
 ): (...args: unknown[]) => unknown {
   expectFunction("grad", "f", f);
+  expectOptions("grad", opts, ["argnums", "hasAux"], "grad(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const [, g, aux] = valueAndGradImpl("grad", f, opts, args);
     return opts.hasAux === true ? [g, aux] : g;
@@ -767,6 +768,7 @@ export function valueAndGrad(
   opts: GradOptions = {},
 ): (...args: unknown[]) => unknown {
   expectFunction("valueAndGrad", "f", f);
+  expectOptions("valueAndGrad", opts, ["argnums", "hasAux"], "valueAndGrad(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const [value, g, aux] = valueAndGradImpl("valueAndGrad", f, opts, args);
     return opts.hasAux === true ? [[value, aux], g] : [value, g];

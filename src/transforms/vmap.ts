@@ -4,7 +4,7 @@
  * how to apply it to batched operands, so no loop over the batch runs.
  */
 import { Array, ConcreteArray } from "../core/array.js";
-import { asArray, expectFunction } from "../core/convert.js";
+import { asArray, expectFunction, expectOptions } from "../core/convert.js";
 import { ConcretizationError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import type { BatchDim, MultiPrimitive, Primitive } from "../core/primitive.js";
 import { normalizeAxis } from "../core/shape.js";
@@ -262,6 +262,7 @@ export function vmap(
   opts: VmapOptions = {},
 ): (...args: unknown[]) => unknown {
   expectFunction("vmap", "f", f);
+  expectOptions("vmap", opts, ["inAxes", "outAxes"], "vmap(f, { inAxes: 1 })");
   return (...args: unknown[]): unknown => {
     const [leaves, inDef] = flatten(args);
     // null is a real value here (nothing mapped), so only a missing option defaults to 0.
