@@ -365,6 +365,27 @@ describe("JAX's and PyTorch's positional options", () => {
     expect(() => (hessian as Loose)(f, 0)).toThrow(/^hessian: the options must be an object/);
   });
 
+  it("lax.scan, lax.forILoop and optim.minimize refuse positional or misspelt options", () => {
+    const step = (c: NdArray, v: NdArray): [NdArray, NdArray] => [c.add(v), c];
+    const xs = np.array([1, 2, 3]);
+    // jax.lax.scan(f, init, xs, length, reverse): reverse was silently not applied.
+    expect(() => (lax.scan as Loose)(step, np.array(0), xs, 3, true)).toThrow(
+      /^lax\.scan: the options must be an object \{ length\?, reverse\?, checkpoint\?, gradientHorizon\? \}, got number 3/,
+    );
+    expect(() => (lax.scan as Loose)(step, np.array(0), xs, { reversed: true })).toThrow(
+      /^lax\.scan: unknown option "reversed"/,
+    );
+    // reverse: the carries seen are the suffix sums 0, 3, 5 read back in order: [5, 3, 0].
+    expect(lax.scan(step, np.array(0), xs, { reverse: true })[1].toArray()).toEqual([5, 3, 0]);
+    expect(() =>
+      (lax.forILoop as Loose)(0, 3, (i: NdArray, c: NdArray) => c.add(i), 0, { checkpoints: 2 }),
+    ).toThrow(/^lax\.forILoop: unknown option "checkpoints"/);
+    const sq = (v: NdArray) => np.sum(np.square(v));
+    expect(() => optim.minimize(sq, np.array([1, 2]), { maxiter: 1 } as never)).toThrow(
+      /^minimize: unknown option "maxiter"; the options are \{ method\?, tol\?, maxIter\?/,
+    );
+  });
+
   it("reductions refuse keepdims/ddof given positionally; ddof works beside the axis", () => {
     // PyTorch's x.sum(0, True) is keepdim; ignored, the shape was [2] instead of [1, 2].
     expect(() => (x.sum as Loose)(0, true)).toThrow(

@@ -11,7 +11,7 @@
  * @module
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import { asArray, describe } from "../core/convert.js";
+import { asArray, describe, expectFunction, expectOptions } from "../core/convert.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import * as np from "../numpy/index.js";
 import { hessian } from "../transforms/jacobian.js";
@@ -280,6 +280,13 @@ export function minimize(
   x0: unknown,
   opts: MinimizeOptions = {},
 ): MinimizeResult {
+  expectFunction("minimize", "f", f);
+  expectOptions(
+    "minimize",
+    opts,
+    ["method", "tol", "maxIter", "learningRate", "onStep"],
+    'optim.minimize(f, x0, { method: "lbfgs", maxIter: 100 })',
+  );
   const method = opts.method ?? "lbfgs";
   if (!["lbfgs", "newton", "gd", "adam"].includes(method)) {
     throw new InvalidArgumentError(
