@@ -360,7 +360,8 @@ export abstract class Array {
    * Iterates over the first axis, as NumPy and JAX do: each step yields
    * `x.slice(i)` (one row of a matrix, one key of `random.split(key, n)`),
    * so destructuring and `for ... of` work on arrays and tracers alike. A
-   * 0-d array has no axis to iterate over and throws a ShapeError.
+   * 0-d array has no axis to iterate over and is not iterable (a TypeError,
+   * as in NumPy).
    *
    * @example
    * ```ts
@@ -370,14 +371,8 @@ export abstract class Array {
    * ```
    */
   [Symbol.iterator](): IterableIterator<Array> {
-    const shape = this.shape;
-    if (shape.length === 0) {
-      throw new ShapeError(
-        `iteration over a 0-d array (shape [], dtype ${this.dtype}): there is no axis to ` +
-          `iterate over; read its value with x.item(), or reshape it to [1] first`,
-      );
-    }
-    return rowsOf(this, shape[0]!);
+    // Replaced on the prototype by a getter (below the class) that hides it on 0-d arrays.
+    return iterateRows.call(this);
   }
 
   /**
@@ -482,6 +477,27 @@ export abstract class Array {
     return this;
   }
 }
+
+function iterateRows(this: Array): IterableIterator<Array> {
+  return rowsOf(this, this.shape[0]!);
+}
+
+/*
+ * A 0-d array has no iterator at all: `Symbol.iterator` is a getter that
+ * gives the rows' iterator only when there is a first axis. Spreading or
+ * destructuring a 0-d array is then JS's own TypeError ("not iterable", as
+ * NumPy raises a TypeError), and test frameworks' deep equality (vitest and
+ * jest `toEqual`), which takes the iterator's presence as its cue, keeps
+ * comparing 0-d arrays, and the rows it reaches by iterating, by their
+ * fields (shape, dtype, values); an iterator that threw would make every
+ * such comparison throw.
+ */
+Object.defineProperty(Array.prototype, Symbol.iterator, {
+  configurable: true,
+  get(this: Array) {
+    return this.shape.length === 0 ? undefined : iterateRows;
+  },
+});
 
 /** Options of `Array.backward`. */
 export interface BackwardOptions {
