@@ -63,6 +63,26 @@ describe("iterating over an array (NumPy and JAX iterate over the first axis)", 
     expect([...np.array([10, 20])].map((x) => x.item())).toEqual([10, 20]);
   });
 
+  it("np.concatenate and np.stack take an Array as the list of its rows, as NumPy", () => {
+    const m = np.array([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(np.concatenate(m).toArray()).toEqual([1, 2, 3, 4, 5, 6]);
+    // Stacking the rows along axis 1 is the transpose.
+    expect(np.stack(m, 1).toArray()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    expect(() => np.stack(np.array(1))).toThrow(
+      /np\.stack: expected a list of arrays, got a 0-d Array/,
+    );
+    expect(() => np.concatenate(5 as unknown as NdArray)).toThrow(
+      /np\.concatenate: expected a list of arrays, got number 5/,
+    );
+  });
+
   it("works on tracers: under grad, jit and vmap", () => {
     // f(x) = sum over rows r of (r . r)^2; df/dx[i, j] = 4 (r_i . r_i) x[i, j].
     const f = (x: NdArray) => {

@@ -1103,6 +1103,28 @@ export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array 
   );
 }
 /**
+ * The sequence argument of concatenate/stack: a JS list, or an Array taken
+ * as the list of its rows (as NumPy iterates one); anything else is named
+ * instead of failing inside as "xs.map is not a function".
+ */
+function sequenceOf(fn: string, xs: unknown): readonly ArrayLike[] {
+  if (xs instanceof Array) {
+    if (xs.ndim === 0) {
+      throw new InvalidArgumentError(
+        `np.${fn}: expected a list of arrays, got a 0-d Array; pass a list, e.g. np.${fn}([x, y])`,
+      );
+    }
+    return [...xs];
+  }
+  if (!globalThis.Array.isArray(xs)) {
+    throw new InvalidArgumentError(
+      `np.${fn}: expected a list of arrays, got ${describe(xs)}; pass a list, e.g. np.${fn}([x, y])`,
+    );
+  }
+  return xs as readonly ArrayLike[];
+}
+
+/**
  * The arrays joined along an existing `axis` (default 0); the other axes must agree.
  *
  * @example
@@ -1111,7 +1133,8 @@ export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array 
  * np.concatenate([[1, 2], [3]]); // array([1., 2., 3.])
  * ```
  */
-export function concatenate(xs: readonly ArrayLike[], axis = 0): Array {
+export function concatenate(xs: readonly ArrayLike[] | Array, axis = 0): Array {
+  xs = sequenceOf("concatenate", xs);
   if (xs.length === 0) throw new InvalidArgumentError(`np.concatenate: needs at least one array`);
   const arrays = promoteMany("concatenate", xs);
   const first = arrays[0]!;
@@ -1129,7 +1152,8 @@ export function concatenate(xs: readonly ArrayLike[], axis = 0): Array {
   return mv.concatenate(arrays, normalizeAxis("np.concatenate", axis, first.ndim));
 }
 /** Joins arrays along a new axis. */
-export function stack(xs: readonly ArrayLike[], axis = 0): Array {
+export function stack(xs: readonly ArrayLike[] | Array, axis = 0): Array {
+  xs = sequenceOf("stack", xs);
   if (xs.length === 0) throw new InvalidArgumentError(`np.stack: needs at least one array`);
   const arrays = promoteMany("stack", xs);
   const shape = arrays[0]!.shape;
