@@ -12,6 +12,7 @@ import {
   GradientTape,
   InvalidArgumentError,
   ShapeError,
+  checkGrads,
   checkpoint,
   customJvp,
   customVjp,
@@ -75,12 +76,24 @@ describe("iterating over an array (NumPy and JAX iterate over the first axis)", 
       [2, 5],
       [3, 6],
     ]);
+    expect(np.vstack(m).toArray()).toEqual(m.toArray());
+    expect(np.columnStack(m).toArray()).toEqual(m.T.toArray());
     expect(() => np.stack(np.array(1))).toThrow(
       /np\.stack: expected a list of arrays, got a 0-d Array/,
     );
     expect(() => np.concatenate(5 as unknown as NdArray)).toThrow(
       /np\.concatenate: expected a list of arrays, got number 5/,
     );
+  });
+
+  it("checkGrads given an Array for its argument list says so (it would spread the rows)", () => {
+    const f = (x: NdArray) => np.sum(np.sin(x));
+    const x = np.array([0.1, 0.2]);
+    expect(() => checkGrads(f, x as unknown as [NdArray])).toThrow(
+      /checkGrads: args must be the list of f's arguments, got an Array of shape \[2\].*checkGrads\(f, \[x\]\)/,
+    );
+    // The list form checks f against finite differences and passes.
+    expect(checkGrads(f, [x]).errors["rev/1"]).toBeLessThan(1e-6);
   });
 
   it("works on tracers: under grad, jit and vmap", () => {

@@ -24,6 +24,7 @@ import {
   broadcastTo as broadcastToShape,
   promotePair,
 } from "./core.js";
+import { sequenceOf } from "./arrays.js";
 import { checkDtype } from "./creation.js";
 import { formatArray } from "./format.js";
 import { nonzero, slice } from "./indexing.js";
@@ -1102,28 +1103,6 @@ export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array 
     a.shape.filter((_, i) => !axes.includes(i)),
   );
 }
-/**
- * The sequence argument of concatenate/stack: a JS list, or an Array taken
- * as the list of its rows (as NumPy iterates one); anything else is named
- * instead of failing inside as "xs.map is not a function".
- */
-function sequenceOf(fn: string, xs: unknown): readonly ArrayLike[] {
-  if (xs instanceof Array) {
-    if (xs.ndim === 0) {
-      throw new InvalidArgumentError(
-        `np.${fn}: expected a list of arrays, got a 0-d Array; pass a list, e.g. np.${fn}([x, y])`,
-      );
-    }
-    return [...xs];
-  }
-  if (!globalThis.Array.isArray(xs)) {
-    throw new InvalidArgumentError(
-      `np.${fn}: expected a list of arrays, got ${describe(xs)}; pass a list, e.g. np.${fn}([x, y])`,
-    );
-  }
-  return xs as readonly ArrayLike[];
-}
-
 /**
  * The arrays joined along an existing `axis` (default 0); the other axes must agree.
  *
