@@ -400,6 +400,13 @@ describe("JAX's and PyTorch's positional options", () => {
       /^vmap: unknown option "in_axes"; the options are \{ inAxes\?, outAxes\? \}/,
     );
     expect(vmap(total, { inAxes: 1 })(x).toArray()).toEqual([1 + 3, 2 + 4]);
+    // A tree of axes for the one dict argument must sit in the per-argument list.
+    const params = { a: np.ones([3, 2]), b: np.array(1) };
+    const g = (d: { a: NdArray; b: NdArray }) => d.a.sum().add(d.b);
+    expect(() => vmap(g, { inAxes: { a: 0, b: null } })(params)).toThrow(
+      /inAxes has one entry per argument of f, so put a tree for one argument in a list: inAxes: \[\{"a":0,"b":null\}\]/,
+    );
+    expect(vmap(g, { inAxes: [{ a: 0, b: null }] })(params).toArray()).toEqual([3, 3, 3]);
     expect(() => (jit as Loose)(f, [1])).toThrow(
       /^jit: the options must be an object .*a JS array/,
     );

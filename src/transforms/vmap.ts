@@ -226,9 +226,15 @@ function broadcastPrefix(
       });
       return;
     }
+    // inAxes is per argument (as JAX's in_axes): a tree for one argument goes in a list.
+    const perArgument =
+      what === "inAxes" && d === def && d.kind === "list" && !globalThis.Array.isArray(s)
+        ? `; inAxes has one entry per argument of f, so put a tree for one argument in a ` +
+          `list: inAxes: [${JSON.stringify(s)}${d.children.length > 1 ? ", ..." : ""}]`
+        : "";
     throw new InvalidArgumentError(
       `${fnName}: ${what} ${JSON.stringify(s)} does not match the structure ${treeDefString(d)}; ` +
-        `give a number, null, or a tree with the same structure`,
+        `give a number, null, or a tree with the same structure${perArgument}`,
     );
   };
   walk(spec, def);
