@@ -6,6 +6,10 @@
  * - unpacks it into a scratch node_modules and loads it from a fresh Node
  *   process both as an ES module (`import`) and from CommonJS (`require`),
  *   computing one derivative each way;
+ * - runs a first program (JAX idioms) plainly, under --jitless (no
+ *   WebAssembly: the JS backend) and with a 64 MiB heap, and inside the
+ *   user's own worker threads, each process under a time limit (a thread
+ *   that kept the process alive would exceed it);
  * - compiles a downstream TypeScript file with `declaration: true` that
  *   exports values whose types come from chainrule (a type the package
  *   does not export would fail with TS2742/TS4023 there).
@@ -70,6 +74,66 @@ console.log(sums.every((s) => s === 512 ** 3) ? "ok" : sums.join(" "));`;
   }).trim();
   if (evalOut !== "ok") throw new Error(`--input-type=module: expected ok, got ${evalOut}`);
   console.log("package check: --input-type=module with worker threads ok");
+
+  // Contexts a user loads the package in, each a fresh process with a time
+  // limit (a worker thread that kept the process alive would time out):
+  // - the JAX idioms of a first program (destructuring random.split, for...of
+  //   over rows), checked against values computed here;
+  // - --jitless: no WebAssembly, so the JS backend must run, with the same numbers;
+  // - a tiny heap (--max-old-space-size=64) with million-element jit kernels;
+  // - inside the user's own worker threads (a module file and an eval'd
+  //   CommonJS script), where the Wasm backend starts threads of its own.
+  const run = (args: string[]): string =>
+    execFileSync(process.execPath, args, {
+      cwd: scratch,
+      encoding: "utf8",
+      timeout: 60_000,
+    }).trim();
+  const firstProgram = `import { jit, np, random, getBackend } from "chainrule";
+const [key, subkey] = random.split(random.key(0));
+const same = random.normal(subkey, [3]).data().join() === random.normal(random.split(random.key(0)).slice(1), [3]).data().join();
+const rows = [];
+for (const row of np.array([[1, 2], [3, 4]])) rows.push(row.sum().item());
+const big = jit((a) => np.sum(np.matmul(a, a)))(np.ones([300, 300])).item();
+console.log(JSON.stringify({ backend: getBackend(), key: key.shape, same, rows, big }));`;
+  writeFileSync(join(scratch, "first.mjs"), firstProgram);
+  const wantFirst = (backend: string) =>
+    JSON.stringify({ backend, key: [2], same: true, rows: [3, 7], big: 300 ** 3 });
+  const plainOut = run(["first.mjs"]);
+  if (plainOut !== wantFirst("wasm")) throw new Error(`first program: got ${plainOut}`);
+  const jitlessOut = run(["--jitless", "first.mjs"]);
+  if (jitlessOut !== wantFirst("js")) throw new Error(`--jitless: got ${jitlessOut}`);
+  console.log("package check: first program ok (wasm, and js under --jitless)");
+
+  // sum over 10^6 elements of sin(x)^2 + cos(x)^2 = 10^6 (to rounding).
+  const smallHeap = `import { jit, np } from "chainrule";
+const f = jit((x) => np.sum(np.add(np.square(np.sin(x)), np.square(np.cos(x)))));
+let worst = 0;
+for (let i = 0; i < 40; i++) worst = Math.max(worst, Math.abs(f(np.linspace(0, i + 1, 1e6)).item() - 1e6));
+console.log(worst < 1e-6 ? "ok" : String(worst));`;
+  writeFileSync(join(scratch, "heap.mjs"), smallHeap);
+  const heapOut = run(["--max-old-space-size=64", "heap.mjs"]);
+  if (heapOut !== "ok") throw new Error(`--max-old-space-size=64: got ${heapOut}`);
+  console.log("package check: --max-old-space-size=64 ok");
+
+  const workerHost = `import { Worker } from "node:worker_threads";
+const cjs = 'const { jit, np } = require("chainrule"); const f = jit((a) => np.sum(np.matmul(a, a)));' +
+  'let ok = true; for (let i = 0; i < 4; i++) ok = ok && f(np.ones([512, 512])).item() === 512 ** 3;' +
+  'require("node:worker_threads").parentPort.postMessage(ok ? "ok" : "wrong");';
+const results = [];
+for (const w of [new Worker(new URL("./first.mjs", import.meta.url), { stdout: true }), new Worker(cjs, { eval: true })]) {
+  let out = "";
+  w.stdout.on("data", (d) => (out += d));
+  w.on("message", (m) => (out += m));
+  await new Promise((resolve, reject) => { w.on("error", reject); w.on("exit", resolve); });
+  results.push(out.trim());
+}
+console.log(JSON.stringify(results));`;
+  writeFileSync(join(scratch, "workers.mjs"), workerHost);
+  const workersOut = run(["workers.mjs"]);
+  if (workersOut !== JSON.stringify([wantFirst("wasm"), "ok"]))
+    throw new Error(`user worker threads: got ${workersOut}`);
+  console.log("package check: inside the user's worker threads ok");
 
   // Declaration emit downstream: every exported value's type must be nameable.
   const downstream = `

@@ -10,7 +10,7 @@
 import { type DType, type TypedArray, allocate, castScalar } from "./dtype.js";
 
 const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
-import { ChainruleError, fmtShape } from "./errors.js";
+import { ChainruleError, ShapeError, fmtShape } from "./errors.js";
 import { type Shape, shapeSize } from "./shape.js";
 
 /** The abstract value of an array: what a tracer knows without data. */
@@ -138,7 +138,7 @@ export abstract class Array {
   item(): number {
     const c = this.concrete("item");
     if (c.size !== 1) {
-      throw new ChainruleError(
+      throw new ShapeError(
         `item: expected an array with one element, got shape ${fmtShape(c.shape)}; ` +
           `index or reduce it first (e.g. x.sum())`,
       );
@@ -183,7 +183,7 @@ export abstract class Array {
   async itemAsync(): Promise<number> {
     const c = this.concrete("itemAsync");
     if (c.size !== 1) {
-      throw new ChainruleError(
+      throw new ShapeError(
         `itemAsync: expected an array with one element, got shape ${fmtShape(c.shape)}; ` +
           `index or reduce it first (e.g. x.sum())`,
       );
@@ -261,9 +261,13 @@ export abstract class Array {
   reshape(shape: readonly number[] | number, ...moreSizes: number[]): Array {
     return np().reshape(this, shape, ...moreSizes);
   }
-  /** The axes permuted by `axes` (reversed when absent) (np.transpose). */
-  transpose(axes?: readonly number[]): Array {
-    return np().transpose(this, axes);
+  /**
+   * The axes permuted by `axes` (reversed when absent) (np.transpose); as
+   * NumPy's method, the axes may also be listed one by one:
+   * `x.transpose(2, 0, 1)` is `x.transpose([2, 0, 1])`.
+   */
+  transpose(axes?: readonly number[] | number, ...moreAxes: number[]): Array {
+    return np().transpose(this, typeof axes === "number" ? [axes, ...moreAxes] : axes);
   }
   /** The transpose with the axes reversed (`x.transpose()`). */
   get T(): Array {
@@ -350,6 +354,25 @@ export abstract class Array {
    */
   toString(): string {
     return np().toString(this);
+  }
+
+  /**
+   * Iterates over the first axis, as NumPy and JAX do: each step yields
+   * `x.slice(i)` (one row of a matrix, one key of `random.split(key, n)`),
+   * so destructuring and `for ... of` work on arrays and tracers alike. A
+   * 0-d array has no axis to iterate over and is not iterable (a TypeError,
+   * as in NumPy).
+   *
+   * @example
+   * ```ts
+   * import { np, random } from "chainrule";
+   * const [key, subkey] = random.split(random.key(0));
+   * const rows = [...np.array([[1, 2], [3, 4]])].map((row) => row.sum().item()); // [3, 7]
+   * ```
+   */
+  [Symbol.iterator](): IterableIterator<Array> {
+    // Replaced on the prototype by a getter (below the class) that hides it on 0-d arrays.
+    return iterateRows.call(this);
   }
 
   /**
@@ -455,12 +478,38 @@ export abstract class Array {
   }
 }
 
+function iterateRows(this: Array): IterableIterator<Array> {
+  return rowsOf(this, this.shape[0]!);
+}
+
+/*
+ * A 0-d array has no iterator at all: `Symbol.iterator` is a getter that
+ * gives the rows' iterator only when there is a first axis. Spreading or
+ * destructuring a 0-d array is then JS's own TypeError ("not iterable", as
+ * NumPy raises a TypeError), and test frameworks' deep equality (vitest and
+ * jest `toEqual`), which takes the iterator's presence as its cue, keeps
+ * comparing 0-d arrays, and the rows it reaches by iterating, by their
+ * fields (shape, dtype, values); an iterator that threw would make every
+ * such comparison throw.
+ */
+Object.defineProperty(Array.prototype, Symbol.iterator, {
+  configurable: true,
+  get(this: Array) {
+    return this.shape.length === 0 ? undefined : iterateRows;
+  },
+});
+
 /** Options of `Array.backward`. */
 export interface BackwardOptions {
   /** Record the backward pass so that the resulting `.grad` can be differentiated again. */
   createGraph?: boolean;
   /** Keep the recorded operations for another backward (default: createGraph). */
   retainGraph?: boolean;
+}
+
+/** The rows `x.slice(0)`, ..., `x.slice(n - 1)`, made one at a time. */
+function* rowsOf(x: Array, n: number): IterableIterator<Array> {
+  for (let i = 0; i < n; i++) yield x.slice(i);
 }
 
 function nest(

@@ -98,9 +98,17 @@ export function fromData(data: unknown, where: string, dtype?: DType): ConcreteA
               `elements before it suggested shape ${fmtShape(shape)}; all rows must have equal lengths`,
           );
         }
+        // A JS list of Arrays: typically the list argument of grad/vmap/jit
+        // (a pytree of separate leaves, as in JAX) handed to an np function.
+        const stackHint =
+          node instanceof Array
+            ? `; a JS list is not stacked implicitly: stack it with np.array(list) or ` +
+              `np.stack(list) first (a JS list passed to grad, jit or vmap is a pytree of ` +
+              `separate leaves, as in JAX: pass np.array([...]) to differentiate one array)`
+            : "";
         throw new InvalidArgumentError(
           `${where}: nested arrays must hold numbers or booleans, but element ` +
-            `[${path.join("][")}] is ${describe(node)}`,
+            `[${path.join("][")}] is ${describe(node)}${stackHint}`,
         );
       }
       if (!globalThis.Array.isArray(node) || node.length !== shape[depth]) {
@@ -136,6 +144,53 @@ function checkInt32(value: number, where: string, element: string): void {
         `fit in int32 (range -2147483648..2147483647); use dtype "float64" (exact integers up ` +
         `to 2^53), or reduce the value (for example modulo 2^32) before converting`,
     );
+  }
+}
+
+/**
+ * Throws an InvalidArgumentError unless `f` is a function. Transformations
+ * check their function arguments when they are made, so that the common slip
+ * `grad(loss(x))` (the value, not the function) is named where it happens
+ * instead of failing later as "f is not a function".
+ */
+export function expectFunction(fnName: string, argName: string, f: unknown): void {
+  if (typeof f === "function") return;
+  const hint =
+    argName === "f"
+      ? `; pass the function itself, e.g. ${fnName}(loss)(x), not its value ${fnName}(loss(x))`
+      : "";
+  throw new InvalidArgumentError(
+    `${fnName}: ${argName} must be a function, got ${describe(f)}${hint}`,
+  );
+}
+
+/**
+ * Throws an InvalidArgumentError unless `opts` is absent or an object with
+ * only the `allowed` keys. JAX takes these positionally (`jax.vmap(f, 1)`,
+ * `jax.grad(f, 1)`); written that way here, or with a misspelt key
+ * (`{ in_axes: 1 }`), they would otherwise be ignored and the result silently
+ * differ from what was meant. `example` shows the right form.
+ */
+export function expectOptions(
+  fnName: string,
+  opts: unknown,
+  allowed: readonly string[],
+  example: string,
+): void {
+  if (opts === undefined) return;
+  const form = `{ ${allowed.map((k) => `${k}?`).join(", ")} }`;
+  if (typeof opts !== "object" || opts === null || globalThis.Array.isArray(opts)) {
+    throw new InvalidArgumentError(
+      `${fnName}: the options must be an object ${form}, got ${describe(opts)}; ` +
+        `name them, e.g. ${example}`,
+    );
+  }
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) {
+      throw new InvalidArgumentError(
+        `${fnName}: unknown option ${JSON.stringify(k)}; the options are ${form}, e.g. ${example}`,
+      );
+    }
   }
 }
 

@@ -56,6 +56,14 @@ export function broadcastShapes(fnName: string, a: Shape, b: Shape): number[] {
 
 /** Normalises a possibly negative axis against `ndim`, with a clear error. */
 export function normalizeAxis(fnName: string, axis: number, ndim: number): number {
+  if (typeof axis !== "number") {
+    // An options object where the axis goes (np.concatenate(xs, { axis: 1 })), a string...
+    const shown = typeof axis === "object" && axis !== null ? JSON.stringify(axis) : String(axis);
+    throw new InvalidArgumentError(
+      `${fnName}: an axis must be an integer, got ${typeof axis} ${shown}; pass the axis ` +
+        `itself (e.g. 1, or -1 for the last axis)`,
+    );
+  }
   if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
     throw new ShapeError(
       `${fnName}: axis ${axis} is out of range for an array of rank ${ndim} ` +
@@ -72,13 +80,9 @@ export function normalizeAxes(
   ndim: number,
 ): number[] {
   if (axis === undefined || axis === null) return Array.from({ length: ndim }, (_, i) => i);
-  if (typeof axis !== "number" && !globalThis.Array.isArray(axis)) {
-    throw new InvalidArgumentError(
-      `${fnName}: axis must be an integer, a list of integers or null, got ` +
-        `${typeof axis === "object" ? JSON.stringify(axis) : String(axis)}`,
-    );
-  }
-  const list: readonly number[] = typeof axis === "number" ? [axis] : (axis as readonly number[]);
+  // Anything but a number or a list reaches normalizeAxis's error for non-numbers.
+  const list: readonly number[] =
+    typeof axis === "number" || !globalThis.Array.isArray(axis) ? [axis as number] : axis;
   const out = list.map((a) => normalizeAxis(fnName, a, ndim));
   out.sort((x, y) => x - y);
   for (let i = 1; i < out.length; i++) {
@@ -118,8 +122,18 @@ export function checkShapeArg(
   const allowed =
     "a shape is a list of non-negative integer sizes" +
     (opts.inferred === true ? ", one of which may be -1 (inferred from the size)" : "");
+  // An Array where a size belongs (np.zeros(n) with n an argument of jit):
+  // array.ts imports this module, so Arrays are recognised by their fields.
+  const isArrayLike = (d: unknown) =>
+    typeof d === "object" && d !== null && "dtype" in d && "shape" in d;
+  const arrayHint =
+    isArrayLike(shape) || (globalThis.Array.isArray(shape) && shape.some(isArrayLike))
+      ? "; an Array is not a size: sizes must be JS numbers while the program is built " +
+        "(under jit use x.shape of an argument, or pass the size as a static argument with " +
+        "jit(f, { staticArgnums }); outside jit, read it with n.item())"
+      : "";
   const reject = (why: string): never => {
-    throw new ShapeError(`${fnName}: shape ${showShapeArg(shape)} ${why}; ${allowed}`);
+    throw new ShapeError(`${fnName}: shape ${showShapeArg(shape)} ${why}; ${allowed}${arrayHint}`);
   };
   let dims: unknown[];
   if (typeof shape === "number") dims = [shape];

@@ -95,6 +95,8 @@ export class GradientTape {
   private records = new WeakMap<Array, Recorded>();
   private recording = false;
   private used = false;
+  /** Whether record has run at least once (gradient before any record is a slip). */
+  private everRecorded = false;
 
   constructor(opts: GradientTapeOptions = {}) {
     if (typeof opts !== "object" || opts === null) {
@@ -171,6 +173,7 @@ export class GradientTape {
     }
     this.checkUsable("record");
     this.recording = true;
+    this.everRecorded = true;
     try {
       return withMainTrace((main) => new TapeTrace(main, this), fn, {
         dynamic: true,
@@ -246,6 +249,17 @@ export class GradientTape {
       );
     }
     const leaves = this.sourcesOf(fnName, sources);
+    // TensorFlow records everything inside its `with` block; here the block is
+    // a callback. A target computed without any record call (watch, then
+    // y = f(x) directly) would silently give zeros: name the slip instead.
+    if (!this.everRecorded && !this.tracks(target)) {
+      throw new InvalidArgumentError(
+        `GradientTape.${fnName}: nothing was recorded on this tape, so the target (shape ` +
+          `${fmtShape(target.shape)}) was computed outside it and does not depend on the ` +
+          `sources; compute it inside the tape: const y = tape.record(() => f(x)) (JS has no ` +
+          `\`with\` block: the recorded code is a callback)`,
+      );
+    }
     const records = this.records;
     const replay = buildReplay(target, leaves, (a) => records.get(a));
     if (!this.persistent) {

@@ -8,7 +8,7 @@
  * later optimised and compiled by jit.
  */
 import { Array, type Aval, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction } from "../core/convert.js";
 import type { DType } from "../core/dtype.js";
 import { ConcretizationError, InvalidArgumentError, fmtShape } from "../core/errors.js";
 import { type MultiPrimitive, type Primitive, makePrimitive } from "../core/primitive.js";
@@ -559,6 +559,7 @@ export function makeJaxpr(
   f: (...args: never[]) => unknown,
   opts: MakeJaxprOptions = {},
 ): (...args: unknown[]) => Jaxpr {
+  expectFunction("makeJaxpr", "f", f);
   return (...args: unknown[]): Jaxpr => {
     const [leaves, inDef] = flatten(args);
     const arrays = leaves.map((l, i) => asArray(l, `makeJaxpr: argument leaf ${i}`));

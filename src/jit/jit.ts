@@ -8,7 +8,7 @@
  * transformation (grad, jvp, an outer jit, a GradientTape) the function is
  * traced inline by that transformation, so jit composes with all of them.
  */
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction, expectOptions } from "../core/convert.js";
 import { isRecording, isTracingDynamically, Tracer } from "../core/trace.js";
 import { InvalidArgumentError, fmtShape } from "../core/errors.js";
 import { Array as NdArray, type ConcreteArray } from "../core/array.js";
@@ -252,6 +252,8 @@ export function jit<Args extends unknown[] = NdArray[], R = NdArray>(
   opts?: JitOptions,
 ): JittedFunction<Args, R>;
 export function jit(f: (...args: never[]) => unknown, opts: JitOptions = {}): JittedFunction {
+  expectFunction("jit", "f", f);
+  expectOptions("jit", opts, ["staticArgnums"], "jit(f, { staticArgnums: [1] })");
   const statics = new Set(
     opts.staticArgnums === undefined
       ? []

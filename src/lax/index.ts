@@ -21,7 +21,7 @@
  * @module
  */
 import { Array, type ArrayLike } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectOptions } from "../core/convert.js";
 import { map as treeMap } from "../tree/index.js";
 import type { Arrays, Inputs, LooseInput } from "../tree/types.js";
 import { cond as condImpl, switchCase as switchImpl } from "./cond.js";
@@ -117,6 +117,12 @@ export function forILoop<const C>(
   init: C,
   opts?: ForILoopOptions,
 ): Arrays<C> {
+  expectOptions(
+    "lax.forILoop",
+    opts,
+    ["checkpoint"],
+    "lax.forILoop(0, n, body, init, { checkpoint: { snapshots: 10 } })",
+  );
   const carry = arrayLeaves("lax.forILoop: init", init);
   return forILoopImpl(lower, upper, body, carry, opts) as Arrays<C>;
 }
@@ -162,6 +168,13 @@ export function scan<const C, const X, Y>(
   xs: X,
   opts?: ScanOptions,
 ): [Arrays<C>, Arrays<Y>] {
+  // jax.lax.scan(f, init, xs, length, reverse) takes them positionally.
+  expectOptions(
+    "lax.scan",
+    opts,
+    ["length", "reverse", "checkpoint", "gradientHorizon"],
+    "lax.scan(f, init, null, { length: 10, reverse: true })",
+  );
   const carry = arrayLeaves("lax.scan: init", init);
   return scanImpl(f as never, carry, xs, opts) as [Arrays<C>, Arrays<Y>];
 }

@@ -138,7 +138,11 @@ export function scan(
   for (const [i, x] of xArrays.entries()) {
     if (x.ndim === 0)
       throw new ShapeError(
-        `lax.scan: xs leaf ${i} is a scalar; scanned arrays need a leading axis`,
+        `lax.scan: xs leaf ${i} is a scalar; scanned arrays need a leading axis` +
+          (typeof xLeaves[i] === "number" || typeof xLeaves[i] === "boolean"
+            ? ` (it is the JS number ${String(xLeaves[i])}: a JS list is a pytree whose leaves ` +
+              `are its numbers, as in JAX; to scan over a list's entries pass np.array(list))`
+            : ""),
       );
     const n = x.shape[0]!;
     if (length !== undefined && n !== length) {

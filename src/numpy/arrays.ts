@@ -7,13 +7,37 @@
  */
 import { Array, type ArrayLike, ConcreteArray } from "../core/array.js";
 import { type DType, promoteTypes } from "../core/dtype.js";
+import { describe } from "../core/convert.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { convert } from "../primitives/elementwise.js";
 import { reshape } from "../primitives/movement.js";
 import { arr, promotePair } from "./core.js";
 
+/**
+ * The sequence argument of np function `fn` (concatenate, stack, vstack, ...): a JS list, or an Array taken
+ * as the list of its rows (as NumPy iterates one); anything else is named
+ * instead of failing inside as "xs.map is not a function".
+ */
+export function sequenceOf(fn: string, xs: unknown): readonly ArrayLike[] {
+  if (xs instanceof Array) {
+    if (xs.ndim === 0) {
+      throw new InvalidArgumentError(
+        `np.${fn}: expected a list of arrays, got a 0-d Array; pass a list, e.g. np.${fn}([x, y])`,
+      );
+    }
+    return [...xs];
+  }
+  if (!globalThis.Array.isArray(xs)) {
+    throw new InvalidArgumentError(
+      `np.${fn}: expected a list of arrays, got ${describe(xs)}; pass a list, e.g. np.${fn}([x, y])`,
+    );
+  }
+  return xs as readonly ArrayLike[];
+}
+
 /** Converts operands of np function `fn` to Arrays of one (NumPy-promoted) dtype. */
-export function promoteAll(fn: string, xs: readonly ArrayLike[]): Array[] {
+export function promoteAll(fn: string, sequence: readonly ArrayLike[] | Array): Array[] {
+  const xs = sequenceOf(fn, sequence);
   if (xs.length === 0) {
     throw new InvalidArgumentError(`np.${fn}: needs at least one array, got an empty list`);
   }

@@ -5,7 +5,7 @@
  * naming the function, never a malformed array or a raw RangeError.
  */
 import { Array, type ArrayLike, ConcreteArray } from "../core/array.js";
-import { fromData } from "../core/convert.js";
+import { describe, fromData } from "../core/convert.js";
 import { type DType, isDType, isFloat as isFloatDtype, promoteTypes } from "../core/dtype.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { checkShapeArg, shapeSize } from "../core/shape.js";
@@ -154,16 +154,35 @@ function stackNested(data: readonly unknown[], dtype: DType | undefined): Array 
  * Creates an array from numbers, nested arrays or a TypedArray (copying the
  * data). Nested lists may hold Arrays, traced ones included (as jnp.array):
  * they are stacked, so `np.array([x, y])` is differentiable and works under
- * jit and vmap.
+ * jit and vmap. The dtype may also be given positionally, as NumPy's
+ * `np.array(data, dtype)`: `np.array([1, 2], "float32")`.
  *
  * @example
  * ```ts
  * import { np, grad } from "chainrule";
  * const g = grad((x) => np.sum(np.array([x, np.multiply(x, 2), 1])))(3); // 3
+ * const h = np.array([1, 2], "float32").dtype; // "float32"
  * ```
  */
-export function array(data: NestedArrayLike, opts: ArrayOptions = {}): Array {
-  return maybeLeaf("array", arrayData(data, opts), opts);
+export function array(data: NestedArrayLike, opts: ArrayOptions | DType = {}): Array {
+  const o = arrayOptions("array", opts);
+  return maybeLeaf("array", arrayData(data, o), o);
+}
+
+/**
+ * The options of np.array: an object, or a dtype string (NumPy's positional
+ * form). Anything else (a number, `true`) would be ignored, so it is refused.
+ */
+function arrayOptions(fn: string, opts: unknown): ArrayOptions {
+  if (typeof opts === "string") return { dtype: checkDtype(fn, opts as DType) };
+  if (opts === undefined) return {};
+  if (typeof opts !== "object" || opts === null || globalThis.Array.isArray(opts)) {
+    throw new InvalidArgumentError(
+      `np.${fn}: the second argument is a dtype ("float32") or the options ` +
+        `{ dtype?, shape?, requiresGrad? }, got ${describe(opts)}`,
+    );
+  }
+  return opts;
 }
 
 function arrayData(data: NestedArrayLike, opts: ArrayOptions): Array {
@@ -195,7 +214,7 @@ function arrayData(data: NestedArrayLike, opts: ArrayOptions): Array {
   return new ConcreteArray(shape, x.dtype, x.buffer);
 }
 /** Like `array`, but returns Arrays unchanged. */
-export function asarray(data: NestedArrayLike, opts: ArrayOptions = {}): Array {
+export function asarray(data: NestedArrayLike, opts: ArrayOptions | DType = {}): Array {
   return array(data, opts);
 }
 

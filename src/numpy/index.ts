@@ -6,7 +6,7 @@
  * @module
  */
 import { Array, type ArrayLike, ConcreteArray, installArrayMethods } from "../core/array.js";
-import { scalar } from "../core/convert.js";
+import { describe, scalar } from "../core/convert.js";
 import { type DType, isFloat } from "../core/dtype.js";
 import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { checkShapeArg, normalizeAxes, normalizeAxis } from "../core/shape.js";
@@ -25,6 +25,7 @@ import {
   numberSafe,
   promotePair,
 } from "./core.js";
+import { sequenceOf } from "./arrays.js";
 import { checkDtype } from "./creation.js";
 import { formatArray } from "./format.js";
 import { nonzero, slice } from "./indexing.js";
@@ -605,19 +606,65 @@ export function stopGradient(x: ArrayLike): Array {
 
 // ----------------------------------------------------------- reductions --
 
-function reduceArgs(fn: string, x: ArrayLike, axisArg: AxisArg, opts: ReduceOpts | undefined) {
+/**
+ * A reduction's options object must be an object with known keys: PyTorch's
+ * `x.sum(0, true)` (keepdim) or NumPy's positional `ddof` would otherwise be
+ * ignored and give a differently shaped or scaled result without a word.
+ */
+function checkReduceOptions(
+  fn: string,
+  value: unknown,
+  allowed: readonly string[],
+  where: string,
+): void {
+  const form = `{ ${allowed.map((k) => `${k}?`).join(", ")} }`;
+  if (typeof value !== "object" || value === null || globalThis.Array.isArray(value)) {
+    throw new InvalidArgumentError(
+      `np.${fn}: ${where} is the options object ${form}, got ${describe(value)}; ` +
+        `name the option, e.g. np.${fn}(x, 0, { keepdims: true })`,
+    );
+  }
+  for (const k of Object.keys(value)) {
+    if (!allowed.includes(k)) {
+      throw new InvalidArgumentError(
+        `np.${fn}: unknown option ${JSON.stringify(k)} in ${where}; the options are ${form}`,
+      );
+    }
+  }
+}
+
+const KEEPDIMS: readonly string[] = ["keepdims"];
+
+/**
+ * The array, the normalised axes and keepdims of a reduction, from `axis`
+ * given positionally or as `{ axis, keepdims, ... }` and from `opts`. `extra`
+ * names further options (ddof); `form` is the object form when used, so the
+ * caller can read them from either place.
+ */
+function reduceArgs(
+  fn: string,
+  x: ArrayLike,
+  axisArg: AxisArg,
+  opts: ReduceOpts | undefined,
+  extra: readonly string[] = [],
+) {
   const a = arr(x, fn);
+  const allowed = extra.length === 0 ? KEEPDIMS : [...KEEPDIMS, ...extra];
+  if (opts !== undefined) checkReduceOptions(fn, opts, allowed, "the argument after the axis");
   let axis: Axis;
   let keepdims = opts?.keepdims ?? false;
+  let form: Record<string, unknown> | undefined;
   if (axisArg !== null && typeof axisArg === "object" && !globalThis.Array.isArray(axisArg)) {
+    checkReduceOptions(fn, axisArg, ["axis", ...allowed], "the argument after the array");
     const o = axisArg as { axis?: Axis; keepdims?: boolean };
     axis = o.axis;
     keepdims = o.keepdims ?? keepdims;
+    form = axisArg as Record<string, unknown>;
   } else {
     axis = axisArg as Axis;
   }
   const axes = normalizeAxes(`np.${fn}`, axis, a.ndim);
-  return { a, axes, keepdims };
+  return { a, axes, keepdims, form };
 }
 
 function keep(
@@ -695,19 +742,30 @@ export function min(x: ArrayLike, axis?: AxisArg, opts?: ReduceOpts): Array {
   checkNonEmpty("min", a, axes);
   return keep(rd.reduceMin(a, axes), a.shape, axes, keepdims);
 }
-/** Variance (ddof = 0 unless given). */
-export function variance(
+/** Variance for np.var and np.std (`fn` names the caller in errors). */
+function varianceOf(
+  fn: "var" | "std",
   x: ArrayLike,
-  axis?: AxisArg,
+  axis?: AxisArg | { axis?: Axis; keepdims?: boolean; ddof?: number },
   opts: ReduceOpts & { ddof?: number } = {},
 ): Array {
-  const { a, axes, keepdims } = reduceArgs("var", x, axis, opts);
+  const { a, axes, keepdims, form } = reduceArgs(fn, x, axis, opts, ["ddof"]);
+  // ddof may come with the axis ({ axis: 0, ddof: 1 }) or in opts.
+  const ddof = (form?.ddof as number | undefined) ?? opts.ddof ?? 0;
   const n = axes.reduce((acc, ax) => acc * a.shape[ax]!, 1);
   const centered = subtract(a, mean(a, axes, { keepdims: true }));
   const s = rd.reduceSum(ew.mul(centered, centered), axes);
   // NumPy divides by max(n - ddof, 0): inf (NaN for a zero sum) once ddof >= n,
   // never a negative variance.
-  return keep(divide(s, Math.max(n - (opts.ddof ?? 0), 0)), a.shape, axes, keepdims);
+  return keep(divide(s, Math.max(n - ddof, 0)), a.shape, axes, keepdims);
+}
+/** Variance (ddof = 0 unless given). */
+export function variance(
+  x: ArrayLike,
+  axis?: AxisArg | { axis?: Axis; keepdims?: boolean; ddof?: number },
+  opts: ReduceOpts & { ddof?: number } = {},
+): Array {
+  return varianceOf("var", x, axis, opts);
 }
 /**
  * The standard deviation over `axis`: sqrt(mean(|x - mean(x)|^2) * n / (n - ddof)).
@@ -720,7 +778,7 @@ export function variance(
  */
 export function std(
   x: ArrayLike,
-  axis?: AxisArg,
+  axis?: AxisArg | { axis?: Axis; keepdims?: boolean; ddof?: number },
   opts: ReduceOpts & { ddof?: number } = {},
 ): Array {
   // std = sqrt(var). Where var = 0 (one element, or all equal) sqrt has no
@@ -728,7 +786,7 @@ export function std(
   // and for equal elements std is convex with its minimum there, so 0 (the
   // minimum-norm subgradient, like sign(0) = 0 for |x|) is the derivative
   // taken. sqrt runs on 1 at those places so the unselected branch stays finite.
-  const v = variance(x, axis, opts);
+  const v = varianceOf("std", x, axis, opts);
   const flat = equal(v, 0);
   return where(flat, 0, sqrt(where(flat, 1, v)));
 }
@@ -967,10 +1025,17 @@ export function ravel(x: ArrayLike): Array {
 /** Permutes axes (reverses them by default). */
 export function transpose(x: ArrayLike, axes?: readonly number[]): Array {
   const a = arr(x, "transpose");
+  if (axes !== undefined && !globalThis.Array.isArray(axes)) {
+    throw new InvalidArgumentError(
+      `np.transpose: axes must be a list (a permutation of the ${a.ndim} axes of shape ` +
+        `${fmtShape(a.shape)}), got ${describe(axes)}; e.g. np.transpose(x, [1, 0]) or ` +
+        `x.transpose(1, 0)`,
+    );
+  }
   const perm =
     axes === undefined
       ? a.shape.map((_, i) => a.ndim - 1 - i)
-      : axes.map((ax) => normalizeAxis("np.transpose", ax, a.ndim));
+      : axes.map((ax: number) => normalizeAxis("np.transpose", ax, a.ndim));
   return mv.transpose(a, perm);
 }
 /**
@@ -1108,7 +1173,8 @@ export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array 
  * np.concatenate([[1, 2], [3]]); // array([1., 2., 3.])
  * ```
  */
-export function concatenate(xs: readonly ArrayLike[], axis = 0): Array {
+export function concatenate(xs: readonly ArrayLike[] | Array, axis = 0): Array {
+  xs = sequenceOf("concatenate", xs);
   if (xs.length === 0) throw new InvalidArgumentError(`np.concatenate: needs at least one array`);
   const arrays = promoteMany("concatenate", xs);
   const first = arrays[0]!;
@@ -1126,7 +1192,8 @@ export function concatenate(xs: readonly ArrayLike[], axis = 0): Array {
   return mv.concatenate(arrays, normalizeAxis("np.concatenate", axis, first.ndim));
 }
 /** Joins arrays along a new axis. */
-export function stack(xs: readonly ArrayLike[], axis = 0): Array {
+export function stack(xs: readonly ArrayLike[] | Array, axis = 0): Array {
+  xs = sequenceOf("stack", xs);
   if (xs.length === 0) throw new InvalidArgumentError(`np.stack: needs at least one array`);
   const arrays = promoteMany("stack", xs);
   const shape = arrays[0]!.shape;

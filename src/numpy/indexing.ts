@@ -69,7 +69,13 @@ function slicePositions(
 
 function intAt(fn: string, v: number, n: number, d: number): number {
   const i = v < 0 ? v + n : v;
-  if (!Number.isInteger(v) || i < 0 || i >= n) {
+  if (!Number.isInteger(v)) {
+    throw new InvalidArgumentError(
+      `${fn}: index ${v} for axis ${d} (of size ${n}) is not an integer; ` +
+        `round it first (Math.floor), or give a [start, stop, step] slice`,
+    );
+  }
+  if (i < 0 || i >= n) {
     throw new ShapeError(`${fn}: index ${v} is out of bounds for axis ${d} of size ${n}`);
   }
   return i;

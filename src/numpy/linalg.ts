@@ -18,6 +18,7 @@ import * as la from "../primitives/linalg.js";
 import * as mv from "../primitives/movement.js";
 import * as rd from "../primitives/reduce.js";
 import { customJvp } from "../transforms/customJvp.js";
+import { sequenceOf } from "./arrays.js";
 import { arr, asFloat, binary, broadcastTo, promotePair } from "./core.js";
 
 // ------------------------------------------------------------- plumbing --
@@ -839,7 +840,8 @@ export function matrixNorm(x: ArrayLike, opts: { ord?: NormOrd; keepdims?: boole
  * const p = np.linalg.multiDot([[[1, 2]], [[3], [4]], [[2]]]); // [[22]]
  * ```
  */
-export function multiDot(xs: readonly ArrayLike[]): Array {
+export function multiDot(sequence: readonly ArrayLike[] | Array): Array {
+  const xs = sequenceOf("linalg.multiDot", sequence);
   if (xs.length < 2) {
     throw new InvalidArgumentError(
       `np.linalg.multiDot: needs at least two arrays, got ${xs.length}`,

@@ -94,7 +94,7 @@ export function atleast3d(x: ArrayLike): Array {
  * const m = np.vstack([[1, 2], [3, 4]]); // [[1, 2], [3, 4]]
  * ```
  */
-export function vstack(xs: readonly ArrayLike[]): Array {
+export function vstack(xs: readonly ArrayLike[] | Array): Array {
   return concatChecked("vstack", promoteAll("vstack", xs).map(atleast2d), 0);
 }
 /**
@@ -106,7 +106,7 @@ export function vstack(xs: readonly ArrayLike[]): Array {
  * const v = np.hstack([[1, 2], [3]]); // [1, 2, 3]
  * ```
  */
-export function hstack(xs: readonly ArrayLike[]): Array {
+export function hstack(xs: readonly ArrayLike[] | Array): Array {
   const arrays = promoteAll("hstack", xs).map(atleast1d);
   return concatChecked("hstack", arrays, arrays[0]!.ndim === 1 ? 0 : 1);
 }
@@ -119,7 +119,7 @@ export function hstack(xs: readonly ArrayLike[]): Array {
  * const d = np.dstack([[1, 2], [3, 4]]); // shape [1, 2, 2]
  * ```
  */
-export function dstack(xs: readonly ArrayLike[]): Array {
+export function dstack(xs: readonly ArrayLike[] | Array): Array {
   return concatChecked("dstack", promoteAll("dstack", xs).map(atleast3d), 2);
 }
 /**
@@ -131,7 +131,7 @@ export function dstack(xs: readonly ArrayLike[]): Array {
  * const m = np.columnStack([[1, 2], [3, 4]]); // [[1, 3], [2, 4]]
  * ```
  */
-export function columnStack(xs: readonly ArrayLike[]): Array {
+export function columnStack(xs: readonly ArrayLike[] | Array): Array {
   // As NumPy: 0-d and 1-D operands become columns [n, 1]; arrays of rank >= 2
   // are joined as they are along axis 1.
   const arrays = promoteAll("columnStack", xs).map((a) =>

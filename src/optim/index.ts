@@ -11,12 +11,12 @@
  * @module
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
-import { InvalidArgumentError } from "../core/errors.js";
+import { asArray, describe, expectFunction, expectOptions } from "../core/convert.js";
+import { InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import * as np from "../numpy/index.js";
 import { hessian } from "../transforms/jacobian.js";
 import { valueAndGrad } from "../transforms/linearize.js";
-import { flatten, map as treeMap, unflatten, type TreeDef } from "../tree/index.js";
+import { flatten, map as treeMap, treeDefString, unflatten, type TreeDef } from "../tree/index.js";
 import type { Arrays, LooseInput } from "../tree/types.js";
 
 /**
@@ -39,22 +39,80 @@ const leafMap = (f: (...xs: Array[]) => Array, ...trees: unknown[]): unknown =>
     ...trees.slice(1),
   );
 
+/**
+ * A hyperparameter of an optimiser must be a finite number in its range: a
+ * string ("0.1") or NaN would otherwise only show later, as NaN parameters
+ * or an error from inside the update.
+ */
+function checkHyper(
+  opt: string,
+  name: string,
+  value: unknown,
+  valid: (v: number) => boolean,
+  expected: string,
+): void {
+  if (typeof value === "number" && Number.isFinite(value) && valid(value)) return;
+  const shown = typeof value === "number" ? String(value) : describe(value);
+  throw new InvalidArgumentError(`optim.${opt}: ${name} must be ${expected}, got ${shown}`);
+}
+
+/**
+ * `update(grads, state, params)` needs the gradients shaped like the
+ * parameters. Arguments in another order (optax's `update(grads, state)`
+ * then `apply_updates`, or params first) or gradients of other parameters
+ * are named here rather than failing inside an elementwise operation.
+ */
+function checkGradsLikeParams(opt: string, grads: unknown, params: unknown): void {
+  const [gLeaves, gDef] = flatten(grads);
+  const [pLeaves, pDef] = flatten(params);
+  const order =
+    `call update(grads, state, params): the gradients of the loss with respect to params ` +
+    `(grad(loss)(params, ...)), the state from init(params) or the previous update, then params`;
+  if (treeDefString(gDef) !== treeDefString(pDef)) {
+    throw new InvalidArgumentError(
+      `optim.${opt}.update: grads has structure ${treeDefString(gDef)} but params has ` +
+        `${treeDefString(pDef)}; ${order}`,
+    );
+  }
+  gLeaves.forEach((g, i) => {
+    const ga = asArray(g, `optim.${opt}.update: grads leaf ${i}`);
+    const pa = asArray(pLeaves[i], `optim.${opt}.update: params leaf ${i}`);
+    if (ga.shape.length !== pa.shape.length || ga.shape.some((n, k) => n !== pa.shape[k])) {
+      throw new ShapeError(
+        `optim.${opt}.update: grads leaf ${i} has shape ${fmtShape(ga.shape)} but its ` +
+          `parameter has shape ${fmtShape(pa.shape)}; ${order}`,
+      );
+    }
+  });
+}
+
+const nonNegative = (v: number) => v >= 0;
+const inUnitInterval = (v: number) => v >= 0 && v < 1;
+
 /** Plain gradient descent: p <- p - lr g. */
 export function sgd(learningRate: number): Optimizer<null> {
+  checkHyper("sgd", "learningRate", learningRate, nonNegative, "a finite number >= 0");
   return {
     init: () => null,
-    update: <P>(grads: unknown, state: null, params: P): [Arrays<P>, null] => [
-      leafMap((p, g) => np.subtract(p, np.multiply(g, learningRate)), params, grads) as Arrays<P>,
-      state,
-    ],
+    update: <P>(grads: unknown, state: null, params: P): [Arrays<P>, null] => {
+      checkGradsLikeParams("sgd", grads, params);
+      return [
+        leafMap((p, g) => np.subtract(p, np.multiply(g, learningRate)), params, grads) as Arrays<P>,
+        state,
+      ];
+    },
   };
 }
 
 /** Heavy-ball momentum: v <- beta v + g; p <- p - lr v. */
 export function momentum(learningRate: number, beta = 0.9): Optimizer<unknown> {
+  checkHyper("momentum", "learningRate", learningRate, nonNegative, "a finite number >= 0");
+  checkHyper("momentum", "beta", beta, inUnitInterval, "a number in [0, 1)");
   return {
     init: (params) => leafMap((p) => np.zerosLike(p), params),
     update<P>(grads: unknown, velocity: unknown, params: P): [Arrays<P>, unknown] {
+      checkGradsLikeParams("momentum", grads, params);
+      checkGradsLikeParams("momentum", velocity, params);
       const v = leafMap((vi, g) => np.add(np.multiply(vi, beta), g), velocity, grads);
       const next = leafMap((p, vi) => np.subtract(p, np.multiply(vi, learningRate)), params, v);
       return [next as Arrays<P>, v];
@@ -74,6 +132,10 @@ export interface AdamState {
 
 /** Adam (Kingma and Ba) with bias correction. */
 export function adam(learningRate: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Optimizer<AdamState> {
+  checkHyper("adam", "learningRate", learningRate, nonNegative, "a finite number >= 0");
+  checkHyper("adam", "b1", b1, inUnitInterval, "a number in [0, 1)");
+  checkHyper("adam", "b2", b2, inUnitInterval, "a number in [0, 1)");
+  checkHyper("adam", "eps", eps, nonNegative, "a finite number >= 0");
   return {
     init: (params) => ({
       step: 0,
@@ -81,6 +143,15 @@ export function adam(learningRate: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Op
       v: leafMap((p) => np.zerosLike(p), params),
     }),
     update<P>(grads: unknown, state: AdamState, params: P): [Arrays<P>, AdamState] {
+      const given = state as Partial<AdamState> | null | undefined;
+      if (typeof given !== "object" || given === null || typeof given.step !== "number") {
+        throw new InvalidArgumentError(
+          `optim.adam.update: the second argument must be the state from init(params) or the ` +
+            `previous update (an object with step, m and v), got ${describe(state)}; call ` +
+            `update(grads, state, params)`,
+        );
+      }
+      checkGradsLikeParams("adam", grads, params);
       const step = state.step + 1;
       const m = leafMap(
         (mi, g) => np.add(np.multiply(mi, b1), np.multiply(g, 1 - b1)),
@@ -209,6 +280,13 @@ export function minimize(
   x0: unknown,
   opts: MinimizeOptions = {},
 ): MinimizeResult {
+  expectFunction("minimize", "f", f);
+  expectOptions(
+    "minimize",
+    opts,
+    ["method", "tol", "maxIter", "learningRate", "onStep"],
+    'optim.minimize(f, x0, { method: "lbfgs", maxIter: 100 })',
+  );
   const method = opts.method ?? "lbfgs";
   if (!["lbfgs", "newton", "gd", "adam"].includes(method)) {
     throw new InvalidArgumentError(

@@ -28,7 +28,7 @@ import {
 } from "../primitives/portableMath.js";
 import * as np from "../numpy/index.js";
 import { unitInterval } from "./bits.js";
-import { checkKey, checkShape, hashCounters, iota, type ShapeArg } from "./keys.js";
+import { checkKey, checkShape, hashCounters, iota, type ShapeArg, checkOptions } from "./keys.js";
 import { erfinv } from "./special.js";
 
 /** A float dtype of random samples. */
@@ -188,6 +188,7 @@ export interface UniformOptions {
  * ```
  */
 export function uniform(key: ArrayLike, shape: ShapeArg = [], opts: UniformOptions = {}): Array {
+  checkOptions("uniform", opts, ["dtype", "minval", "maxval"]);
   const k = checkKey("uniform", key);
   const dtype = floatDtype("uniform", opts.dtype);
   const minval = param("uniform", "minval", opts.minval ?? 0, dtype);
@@ -220,6 +221,7 @@ export interface DtypeOptions {
  * ```
  */
 export function normal(key: ArrayLike, shape: ShapeArg = [], opts: DtypeOptions = {}): Array {
+  checkOptions("normal", opts, ["dtype"]);
   const k = checkKey("normal", key);
   const dtype = floatDtype("normal", opts.dtype);
   return standardNormal(k, checkShape("normal", shape), dtype);
@@ -250,6 +252,7 @@ export function openUniform(key: Array, shape: readonly number[], dtype: FloatDT
  * ```
  */
 export function exponential(key: ArrayLike, shape: ShapeArg = [], opts: DtypeOptions = {}): Array {
+  checkOptions("exponential", opts, ["dtype"]);
   const k = checkKey("exponential", key);
   const dtype = floatDtype("exponential", opts.dtype);
   return np.negative(log(openUniform(k, checkShape("exponential", shape), dtype)));
@@ -266,6 +269,7 @@ export function exponential(key: ArrayLike, shape: ShapeArg = [], opts: DtypeOpt
  * ```
  */
 export function gumbel(key: ArrayLike, shape: ShapeArg = [], opts: DtypeOptions = {}): Array {
+  checkOptions("gumbel", opts, ["dtype"]);
   const k = checkKey("gumbel", key);
   const dtype = floatDtype("gumbel", opts.dtype);
   const u = openUniform(k, checkShape("gumbel", shape), dtype);
@@ -295,6 +299,7 @@ export function truncatedNormal(
   shape?: ShapeArg,
   opts: DtypeOptions = {},
 ): Array {
+  checkOptions("truncatedNormal", opts, ["dtype"]);
   const k = checkKey("truncatedNormal", key);
   const dtype = floatDtype(
     "truncatedNormal",
@@ -340,6 +345,7 @@ export function multivariateNormal(
   shape?: ShapeArg,
   opts: MultivariateNormalOptions = {},
 ): Array {
+  checkOptions("multivariateNormal", opts, ["dtype", "method"]);
   const fn = "multivariateNormal";
   const k = checkKey(fn, key);
   if (opts.method !== undefined && opts.method !== "cholesky") {

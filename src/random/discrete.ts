@@ -19,7 +19,7 @@ import { portableLog as log } from "../primitives/portableMath.js";
 import * as np from "../numpy/index.js";
 import { whileLoop } from "../lax/loops.js";
 import { floatDtype, gumbel, param, sampleShape, unitUniform } from "./continuous.js";
-import { checkKey, checkShape, foldIn, split, type ShapeArg } from "./keys.js";
+import { checkKey, checkShape, foldIn, split, type ShapeArg, checkOptions } from "./keys.js";
 import { logGamma } from "./special.js";
 import { activeDrawHandler } from "../stochastic/draws.js";
 
@@ -91,6 +91,7 @@ export function randint(
   maxval: ArrayLike,
   opts: IntOptions = {},
 ): Array {
+  checkOptions("randint", opts, ["dtype"]);
   const k = checkKey("randint", key);
   intDtype("randint", opts.dtype);
   const lo = np.floor(intParam("randint", "minval", minval));
@@ -132,6 +133,7 @@ export function categorical(
   shape?: ShapeArg,
   opts: CategoricalOptions = {},
 ): Array {
+  checkOptions("categorical", opts, ["axis"]);
   const fn = "categorical";
   const k = checkKey(fn, key);
   const dtype = floatDtype(
@@ -191,6 +193,7 @@ export function permutation(
   x: number | ArrayLike,
   opts: PermutationOptions = {},
 ): Array {
+  checkOptions("permutation", opts, ["axis"]);
   const k = checkKey("permutation", key);
   if (typeof x === "number") {
     if (!Number.isInteger(x) || x < 0) {
@@ -246,6 +249,7 @@ export function choice(
   shape: ShapeArg = [],
   opts: ChoiceOptions = {},
 ): Array {
+  checkOptions("choice", opts, ["replace", "p", "axis"]);
   const fn = "choice";
   const k = checkKey(fn, key);
   const dims = checkShape(fn, shape);
@@ -429,6 +433,7 @@ export function poisson(
   shape?: ShapeArg,
   opts: IntOptions = {},
 ): Array {
+  checkOptions("poisson", opts, ["dtype"]);
   const k = checkKey("poisson", key);
   intDtype("poisson", opts.dtype);
   const lamParam = param("poisson", "lam", lam, "float64");
@@ -535,6 +540,7 @@ export function binomial(
   shape?: ShapeArg,
   opts: IntOptions = {},
 ): Array {
+  checkOptions("binomial", opts, ["dtype"]);
   const fn = "binomial";
   const k = checkKey(fn, key);
   intDtype(fn, opts.dtype);

@@ -39,7 +39,7 @@ import {
   sampleShape,
   standardNormal,
 } from "./continuous.js";
-import { checkKey, foldIn, split, type ShapeArg } from "./keys.js";
+import { checkKey, foldIn, split, type ShapeArg, checkOptions } from "./keys.js";
 import { gammaincLowerDa, logGamma } from "./special.js";
 
 /**
@@ -157,6 +157,7 @@ export function gamma(
   shape?: ShapeArg,
   opts: DtypeOptions = {},
 ): Array {
+  checkOptions("gamma", opts, ["dtype"]);
   const k = checkKey("gamma", key);
   const dtype = dtypeOf("gamma", opts, a);
   const alpha = param("gamma", "a", a, dtype);
@@ -183,6 +184,7 @@ export function beta(
   shape?: ShapeArg,
   opts: DtypeOptions = {},
 ): Array {
+  checkOptions("beta", opts, ["dtype"]);
   const k = checkKey("beta", key);
   const dtype = dtypeOf("beta", opts, a);
   const pa = param("beta", "a", a, dtype);
@@ -217,6 +219,7 @@ export function dirichlet(
   shape?: ShapeArg,
   opts: DtypeOptions = {},
 ): Array {
+  checkOptions("dirichlet", opts, ["dtype"]);
   const k = checkKey("dirichlet", key);
   const dtype = dtypeOf("dirichlet", opts, alpha);
   const conc = param("dirichlet", "alpha", alpha, dtype);

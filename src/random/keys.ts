@@ -18,7 +18,7 @@
  * for each key what a loop over the keys gives).
  */
 import { Array, type ArrayLike } from "../core/array.js";
-import { fromData, scalar } from "../core/convert.js";
+import { describe, fromData, scalar } from "../core/convert.js";
 import { DTypeError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { shapeSize } from "../core/shape.js";
 import { ConcreteArray } from "../core/array.js";
@@ -41,6 +41,32 @@ export function checkShape(fn: string, shape: ShapeArg): number[] {
     }
   }
   return dims;
+}
+
+/**
+ * The options argument of random function `fn`: absent, or a plain object
+ * with only the named keys. JAX passes dtype, minval and maxval
+ * positionally (`uniform(key, shape, dtype, minval, maxval)`); written that
+ * way here (`uniform(key, [3], -1, 1)`) they would be ignored without this
+ * check, and so would a misspelt key (`{ min: -1 }`).
+ */
+export function checkOptions(fn: string, opts: unknown, allowed: readonly string[]): void {
+  const form = `{ ${allowed.map((k) => `${k}?`).join(", ")} }`;
+  if (opts === undefined) return;
+  if (typeof opts !== "object" || opts === null || globalThis.Array.isArray(opts)) {
+    throw new InvalidArgumentError(
+      `random.${fn}: the argument after the shape is the options object ${form}, got ` +
+        `${describe(opts)}; parameters go before the shape and options by name, e.g. ` +
+        `random.uniform(key, [3], { minval: -1, maxval: 1 }), random.normal(key, [2, 3])`,
+    );
+  }
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) {
+      throw new InvalidArgumentError(
+        `random.${fn}: unknown option ${JSON.stringify(k)}; the options are ${form}`,
+      );
+    }
+  }
 }
 
 /**

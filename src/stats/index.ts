@@ -18,7 +18,7 @@
  * @module
  */
 import type { Array, ArrayLike } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectOptions } from "../core/convert.js";
 import { ChainruleError, InvalidArgumentError, fmtShape } from "../core/errors.js";
 import * as np from "../numpy/index.js";
 import { minimize, type MinimizeOptions, type MinimizeResult } from "../optim/index.js";
@@ -188,6 +188,12 @@ export function fit(
   x0: unknown,
   opts: MinimizeOptions = {},
 ): FitResult {
+  expectOptions(
+    "stats.fit",
+    opts,
+    ["method", "tol", "maxIter", "learningRate", "onStep"],
+    'stats.fit(nll, x0, { method: "newton" })',
+  );
   const optimization = minimize(nll as (x: unknown) => unknown, x0, { tol: 1e-9, ...opts });
   if (optimization.status !== "converged") {
     throw new ChainruleError(

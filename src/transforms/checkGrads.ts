@@ -9,8 +9,8 @@
  * rounding error for central differences.
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
-import { ChainruleError } from "../core/errors.js";
+import { asArray, describe, expectFunction } from "../core/convert.js";
+import { ChainruleError, InvalidArgumentError } from "../core/errors.js";
 import { uniformGenerator } from "../core/random.js";
 import * as np from "../numpy/index.js";
 import { flatten, unflatten } from "../tree/index.js";
@@ -65,6 +65,14 @@ export function checkGrads(
   args: readonly unknown[],
   opts: CheckGradsOptions = {},
 ): CheckGradsReport {
+  expectFunction("checkGrads", "f", f);
+  // args is the list of f's arguments; an Array here would be spread into its rows.
+  if (!globalThis.Array.isArray(args)) {
+    throw new InvalidArgumentError(
+      `checkGrads: args must be the list of f's arguments, got ${describe(args)}; ` +
+        `e.g. checkGrads(f, [x]) for f(x)`,
+    );
+  }
   const order = opts.order ?? 2;
   const modes = opts.modes ?? ["fwd", "rev"];
   const [leaves, def] = flatten(args);

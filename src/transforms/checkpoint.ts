@@ -21,6 +21,7 @@
  * only, and transposes it in the backward pass. No rule asks which mode runs.
  */
 import { type Array, type Aval, ConcreteArray } from "../core/array.js";
+import { expectFunction, expectOptions } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { UndefPrimal, defineMultiPrimitive } from "../core/primitive.js";
@@ -308,6 +309,8 @@ export function checkpoint<A extends unknown[] = Array[], R = Array>(
   f: (...args: A) => R,
   opts: CheckpointOptions = {},
 ): (...args: Inputs<A>) => Arrays<R> {
+  expectFunction("checkpoint", "f", f);
+  expectOptions("checkpoint", opts, ["policy"], 'checkpoint(f, { policy: "dotsSaveable" })');
   const rules = new CheckpointRules(f, opts);
   return (...args: unknown[]) =>
     applyCustom(checkpointCall, rules.calls, "checkpoint", args) as Arrays<R>;

@@ -12,6 +12,7 @@
  * No rule needs to know which transformation is applying it.
  */
 import { Array as ArrayBase } from "../core/array.js";
+import { expectFunction } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { defineMultiPrimitive } from "../core/primitive.js";
@@ -97,6 +98,8 @@ export function customJvp<A extends unknown[] = ArrayBase[], R = ArrayBase>(
   f: (...args: A) => R,
   rule: (primals: A, tangents: A) => readonly [unknown, unknown],
 ): (...args: Inputs<A>) => Arrays<R> {
+  expectFunction("customJvp", "f", f);
+  expectFunction("customJvp", "rule (the JVP rule, the second argument)", rule);
   const rules = new JvpRules(f, rule as unknown as JvpRule);
   return (...args: unknown[]) =>
     applyCustom(customJvpCall, rules.calls, "customJvp", args) as Arrays<R>;

@@ -19,6 +19,7 @@
  * calls its transpose.
  */
 import { Array, ConcreteArray } from "../core/array.js";
+import { expectFunction } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ChainruleError, InvalidArgumentError } from "../core/errors.js";
 import { UndefPrimal, defineMultiPrimitive } from "../core/primitive.js";
@@ -227,6 +228,9 @@ export function customVjp<A extends unknown[] = Array[], R = Array, C = Array>(
   fwd: (...args: A) => readonly [unknown, unknown],
   bwd: (residuals: unknown, ct: C) => unknown,
 ): (...args: Inputs<A>) => Arrays<R> {
+  expectFunction("customVjp", "f", f);
+  expectFunction("customVjp", "fwd (the second argument)", fwd);
+  expectFunction("customVjp", "bwd (the third argument)", bwd);
   const rules = new VjpRules(f, fwd, bwd as unknown as Bwd);
   return (...args: unknown[]) =>
     applyCustom(customVjpCall, rules.calls, "customVjp", args) as Arrays<R>;

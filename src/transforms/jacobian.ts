@@ -7,7 +7,7 @@
  * output tree on the outside and the input tree inside.
  */
 import { type Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction, expectOptions } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ConcretizationError, DTypeError, fmtShape } from "../core/errors.js";
 import { traceToJaxpr } from "../ir/jaxpr.js";
@@ -94,6 +94,8 @@ export function jacfwd(
   f: (...args: never[]) => unknown,
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("jacfwd", "f", f);
+  expectOptions("jacfwd", opts, ["argnums"], "jacfwd(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacfwd", f, opts, args);
     const pushforward = (...tangentLeaves: unknown[]): unknown =>
@@ -126,6 +128,8 @@ export function jacrev(
   f: (...args: never[]) => unknown,
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("jacrev", "f", f);
+  expectOptions("jacrev", opts, ["argnums"], "jacrev(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacrev", f, opts, args);
     const linearized: [unknown, (ct: unknown) => unknown[]] = vjp(g, ...diffArgs);
@@ -196,6 +200,8 @@ export function jacobian(
   f: (...args: never[]) => unknown,
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("jacobian", "f", f);
+  expectOptions("jacobian", opts, ["argnums"], "jacobian(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const { g, diffArgs, arrays, inDef, single } = selectArgs("jacobian", f, opts, args);
     const nIn = arrays.reduce((acc, x) => acc + x.size, 0);
@@ -225,6 +231,8 @@ export function hessian(
   f: (...args: never[]) => unknown,
   opts: JacobianOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("hessian", "f", f);
+  expectOptions("hessian", opts, ["argnums"], "hessian(f, { argnums: 1 })");
   const reverse = jacrev as typeof forward;
   return forward(reverse(f, opts), opts);
 }

@@ -12,7 +12,7 @@
  * value. The rule records the same equations, so the tape is the same.
  */
 import { Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ShapeError, DTypeError, fmtShape, InvalidArgumentError } from "../core/errors.js";
 import type {
@@ -192,6 +192,21 @@ export function primalAndTangent(main: MainTrace, x: Array): [Array, Tangent] {
 }
 
 /**
+ * A JS list given as the tangent of an Array primal (jvp(f, [x], [[1, 0]])):
+ * the list is a pytree of separate numbers, as in JAX; say to wrap it.
+ */
+function listForArrayHint(primals: readonly unknown[], tangents: readonly unknown[]): string {
+  const i = primals.findIndex(
+    (p, k) => p instanceof Array && globalThis.Array.isArray(tangents[k]),
+  );
+  if (i < 0) return "";
+  return (
+    `; tangent ${i} is a JS list where its primal is one Array: pass it as one Array, ` +
+    `np.array(list) (a JS list is a pytree of separate leaves, as in JAX)`
+  );
+}
+
+/**
  * Forward-mode derivative: evaluates f at `primals` and its directional
  * derivative along `tangents`; both are lists (pytrees) matching f's arguments.
  * Returns [outputs, output tangents].
@@ -206,6 +221,7 @@ export function jvp(
   primals: readonly unknown[],
   tangents: readonly unknown[],
 ): [unknown, unknown] {
+  expectFunction("jvp", "f", f);
   if (!globalThis.Array.isArray(primals) || !globalThis.Array.isArray(tangents)) {
     throw new InvalidArgumentError(
       `jvp: primals and tangents must be lists with one entry per argument of f, ` +
@@ -217,7 +233,8 @@ export function jvp(
   if (treeDefString(pDef) !== treeDefString(tDef)) {
     throw new InvalidArgumentError(
       `jvp: primals and tangents must have the same structure, got ${treeDefString(pDef)} ` +
-        `and ${treeDefString(tDef)}`,
+        `and ${treeDefString(tDef)}` +
+        listForArrayHint(primals, tangents),
     );
   }
   return withMainTrace(

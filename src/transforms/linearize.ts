@@ -8,7 +8,7 @@
  * `linearize` replays the same tape forwards instead.
  */
 import { Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction, expectOptions } from "../core/convert.js";
 import { type DType, isFloat } from "../core/dtype.js";
 import {
   ChainruleError,
@@ -509,13 +509,18 @@ export function vjp(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
 ): [unknown, (ct: unknown) => unknown[]] {
+  expectFunction("vjp", "f", f);
   const lin = linearizeForReverse("vjp", f, primals, false);
   const pullback = (cotangent: unknown): unknown[] => {
     const [ctLeaves, ctDef] = flatten(cotangent);
     if (treeDefString(ctDef) !== treeDefString(lin.outDef)) {
       throw new InvalidArgumentError(
         `vjp pullback: the cotangent's structure ${treeDefString(ctDef)} differs from the ` +
-          `output's ${treeDefString(lin.outDef)}`,
+          `output's ${treeDefString(lin.outDef)}` +
+          (treeDefString(lin.outDef) === "*" && globalThis.Array.isArray(cotangent)
+            ? `; the output is one Array, so pass its cotangent as one Array: ` +
+              `np.array(list) (a JS list is a pytree of separate leaves, as in JAX)`
+            : ""),
       );
     }
     const cts = ctLeaves.map((c, i) =>
@@ -548,6 +553,7 @@ export function linearize(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
 ): [unknown, (...tangents: unknown[]) => unknown] {
+  expectFunction("linearize", "f", f);
   const lin = linearizeFlat("linearize", f, primals, false);
   const fJvp = (...tangents: unknown[]): unknown => {
     const [tLeaves, tDef] = flatten(tangents);
@@ -732,6 +738,8 @@ export function grad(
   f: (...args: never[]) => unknown,
   opts: GradOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("grad", "f", f);
+  expectOptions("grad", opts, ["argnums", "hasAux"], "grad(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const [, g, aux] = valueAndGradImpl("grad", f, opts, args);
     return opts.hasAux === true ? [g, aux] : g;
@@ -759,6 +767,8 @@ export function valueAndGrad(
   f: (...args: never[]) => unknown,
   opts: GradOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("valueAndGrad", "f", f);
+  expectOptions("valueAndGrad", opts, ["argnums", "hasAux"], "valueAndGrad(f, { argnums: 1 })");
   return (...args: unknown[]): unknown => {
     const [value, g, aux] = valueAndGradImpl("valueAndGrad", f, opts, args);
     return opts.hasAux === true ? [[value, aux], g] : [value, g];

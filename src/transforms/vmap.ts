@@ -4,7 +4,7 @@
  * how to apply it to batched operands, so no loop over the batch runs.
  */
 import { Array, ConcreteArray } from "../core/array.js";
-import { asArray } from "../core/convert.js";
+import { asArray, expectFunction, expectOptions } from "../core/convert.js";
 import { ConcretizationError, InvalidArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import type { BatchDim, MultiPrimitive, Primitive } from "../core/primitive.js";
 import { normalizeAxis } from "../core/shape.js";
@@ -226,9 +226,15 @@ function broadcastPrefix(
       });
       return;
     }
+    // inAxes is per argument (as JAX's in_axes): a tree for one argument goes in a list.
+    const perArgument =
+      what === "inAxes" && d === def && d.kind === "list" && !globalThis.Array.isArray(s)
+        ? `; inAxes has one entry per argument of f, so put a tree for one argument in a ` +
+          `list: inAxes: [${JSON.stringify(s)}${d.children.length > 1 ? ", ..." : ""}]`
+        : "";
     throw new InvalidArgumentError(
       `${fnName}: ${what} ${JSON.stringify(s)} does not match the structure ${treeDefString(d)}; ` +
-        `give a number, null, or a tree with the same structure`,
+        `give a number, null, or a tree with the same structure${perArgument}`,
     );
   };
   walk(spec, def);
@@ -261,6 +267,8 @@ export function vmap(
   f: (...args: never[]) => unknown,
   opts: VmapOptions = {},
 ): (...args: unknown[]) => unknown {
+  expectFunction("vmap", "f", f);
+  expectOptions("vmap", opts, ["inAxes", "outAxes"], "vmap(f, { inAxes: 1 })");
   return (...args: unknown[]): unknown => {
     const [leaves, inDef] = flatten(args);
     // null is a real value here (nothing mapped), so only a missing option defaults to 0.
@@ -275,7 +283,11 @@ export function vmap(
       if (x.ndim === 0) {
         throw new ShapeError(
           `vmap: argument leaf ${i} is a scalar (shape []) but inAxes asks to map over axis ${a}; ` +
-            `use inAxes null for it`,
+            `use inAxes null for it` +
+            (typeof leaves[i] === "number" || typeof leaves[i] === "boolean"
+              ? ` (it is the JS number ${String(leaves[i])}: a JS list is a pytree whose leaves ` +
+                `are its numbers, as in JAX; to map over a list's rows pass np.array(list))`
+              : ""),
         );
       }
       const ax = normalizeAxis(`vmap: argument leaf ${i}`, a, x.ndim);
