@@ -1343,6 +1343,7 @@ export {
   cumprod,
   nanMean,
   type NanAxis,
+  type NanAxisOptions,
   nanSum,
   partition,
   searchsorted,

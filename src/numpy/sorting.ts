@@ -256,7 +256,7 @@ export function cumprod(x: ArrayLike, axis?: number): Array {
 export type NanAxis = number | readonly number[] | null | undefined;
 
 /** The options form of a nanSum/nanMean axis argument, as np.sum takes it. */
-type NanAxisOptions = {
+export type NanAxisOptions = {
   /** The axis or axes to reduce (all when absent). */
   axis?: NanAxis;
   /** Keep the reduced axes, with size 1. */
