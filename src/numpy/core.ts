@@ -94,6 +94,15 @@ export function broadcastAll(fn: string, xs: Array[]): Array[] {
 }
 
 /**
+ * What a binary function does with its operands: "float" (its result is a
+ * float, as divide's) and "compare" (a comparison or logical operation) make
+ * `binary` compute an int32/bool operand in float64 next to a JS number that
+ * int32 cannot hold (see `numberSafe`); "integer" (the default) keeps
+ * NumPy's int32 rules, where such a number is an error.
+ */
+export type OperandKind = "integer" | "float" | "compare";
+
+/**
  * Operand `x` of a function whose result is a float (`kind` "float") or of a
  * comparison ("compare"), where `other` is the other operand: an int32/bool
  * Array is converted to float64 first when `other` is a JS number that
@@ -102,7 +111,7 @@ export function broadcastAll(fn: string, xs: Array[]): Array[] {
  * np.less(i32, 2 ** 40) and np.copysign(i32, -0) compute NumPy's values.
  * Anything else is returned as it is (no allocation on the common path).
  */
-export function numberSafe(x: ArrayLike, other: ArrayLike, kind: "float" | "compare"): ArrayLike {
+function numberSafe(x: ArrayLike, other: ArrayLike, kind: "float" | "compare"): ArrayLike {
   if (!(x instanceof Array) || isFloat(x.dtype)) return x;
   if (typeof other !== "number" && typeof other !== "boolean") return x;
   const loses = outOfInt32(other) || (kind === "float" && Object.is(other, -0));
@@ -113,9 +122,12 @@ export function numberSafe(x: ArrayLike, other: ArrayLike, kind: "float" | "comp
 export function binary(
   fn: string,
   op: (a: Array, b: Array) => Array,
-  a: ArrayLike,
-  b: ArrayLike,
+  a0: ArrayLike,
+  b0: ArrayLike,
+  kind: OperandKind = "integer",
 ): Array {
+  const a = kind === "integer" ? a0 : numberSafe(a0, b0, kind);
+  const b = kind === "integer" ? b0 : numberSafe(b0, a0, kind);
   // Two arrays of one dtype and shape go straight through (the common case
   // in eager scalar code, where the pair below is a tenth of the allocation).
   if (

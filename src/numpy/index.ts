@@ -22,7 +22,6 @@ import {
   binary,
   broadcastAll,
   broadcastTo as broadcastToShape,
-  numberSafe,
   promotePair,
 } from "./core.js";
 import { sequenceOf } from "./arrays.js";
@@ -100,12 +99,7 @@ export const subtract = (a: ArrayLike, b: ArrayLike): Array => binary("subtract"
 export const multiply = (a: ArrayLike, b: ArrayLike): Array => binary("multiply", ew.mul, a, b);
 /** True division: ints divide as floats. */
 export const divide = (a: ArrayLike, b: ArrayLike): Array =>
-  binary(
-    "divide",
-    (x, y) => ew.div(asFloat(x), asFloat(y)),
-    numberSafe(a, b, "float"),
-    numberSafe(b, a, "float"),
-  );
+  binary("divide", (x, y) => ew.div(asFloat(x), asFloat(y)), a, b, "float");
 /**
  * a ** b, elementwise with broadcasting; d/da = b a^(b-1), d/db = a^b ln a.
  *
@@ -154,12 +148,7 @@ export const minimum = (a: ArrayLike, b: ArrayLike): Array => binary("minimum", 
  * ```
  */
 export const arctan2 = (a: ArrayLike, b: ArrayLike): Array =>
-  binary(
-    "arctan2",
-    (x, y) => ew.atan2(asFloat(x), asFloat(y)),
-    numberSafe(a, b, "float"),
-    numberSafe(b, a, "float"),
-  );
+  binary("arctan2", (x, y) => ew.atan2(asFloat(x), asFloat(y)), a, b, "float");
 /** Remainder with the sign of the divisor (NumPy's mod). */
 export const mod = (a: ArrayLike, b: ArrayLike): Array => binary("mod", ew.rem, a, b);
 
@@ -172,8 +161,7 @@ export const mod = (a: ArrayLike, b: ArrayLike): Array => binary("mod", ew.rem, 
  * np.less([1, 3], 2); // array([ True, False])
  * ```
  */
-export const less = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("less", ew.lt, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
+export const less = (a: ArrayLike, b: ArrayLike): Array => binary("less", ew.lt, a, b, "compare");
 /**
  * a <= b, elementwise with broadcasting, as bool.
  *
@@ -184,7 +172,7 @@ export const less = (a: ArrayLike, b: ArrayLike): Array =>
  * ```
  */
 export const lessEqual = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("lessEqual", ew.le, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
+  binary("lessEqual", ew.le, a, b, "compare");
 /**
  * a > b, elementwise with broadcasting, as bool.
  *
@@ -195,7 +183,7 @@ export const lessEqual = (a: ArrayLike, b: ArrayLike): Array =>
  * ```
  */
 export const greater = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("greater", ew.gt, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
+  binary("greater", ew.gt, a, b, "compare");
 /**
  * a >= b, elementwise with broadcasting, as bool.
  *
@@ -206,7 +194,7 @@ export const greater = (a: ArrayLike, b: ArrayLike): Array =>
  * ```
  */
 export const greaterEqual = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("greaterEqual", ew.ge, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
+  binary("greaterEqual", ew.ge, a, b, "compare");
 /**
  * a == b, elementwise with broadcasting, as bool.
  *
@@ -216,8 +204,7 @@ export const greaterEqual = (a: ArrayLike, b: ArrayLike): Array =>
  * np.equal([1, 2], 2); // array([False,  True])
  * ```
  */
-export const equal = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("equal", ew.eq, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
+export const equal = (a: ArrayLike, b: ArrayLike): Array => binary("equal", ew.eq, a, b, "compare");
 /**
  * a != b, elementwise with broadcasting, as bool.
  *
@@ -228,7 +215,7 @@ export const equal = (a: ArrayLike, b: ArrayLike): Array =>
  * ```
  */
 export const notEqual = (a: ArrayLike, b: ArrayLike): Array =>
-  binary("notEqual", ew.ne, numberSafe(a, b, "compare"), numberSafe(b, a, "compare"));
+  binary("notEqual", ew.ne, a, b, "compare");
 /**
  * a AND b, elementwise (nonzero is true), as bool.
  *
@@ -239,12 +226,7 @@ export const notEqual = (a: ArrayLike, b: ArrayLike): Array =>
  * ```
  */
 export const logicalAnd = (a: ArrayLike, b: ArrayLike): Array =>
-  binary(
-    "logicalAnd",
-    (x, y) => ew.logicalAnd(toBool(x), toBool(y)),
-    numberSafe(a, b, "compare"),
-    numberSafe(b, a, "compare"),
-  );
+  binary("logicalAnd", (x, y) => ew.logicalAnd(toBool(x), toBool(y)), a, b, "compare");
 /**
  * a OR b, elementwise (nonzero is true), as bool.
  *
@@ -255,12 +237,7 @@ export const logicalAnd = (a: ArrayLike, b: ArrayLike): Array =>
  * ```
  */
 export const logicalOr = (a: ArrayLike, b: ArrayLike): Array =>
-  binary(
-    "logicalOr",
-    (x, y) => ew.logicalOr(toBool(x), toBool(y)),
-    numberSafe(a, b, "compare"),
-    numberSafe(b, a, "compare"),
-  );
+  binary("logicalOr", (x, y) => ew.logicalOr(toBool(x), toBool(y)), a, b, "compare");
 /**
  * NOT a, elementwise (nonzero is true), as bool.
  *

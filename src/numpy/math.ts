@@ -15,7 +15,7 @@ import { isFloat } from "../core/dtype.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import * as ew from "../primitives/elementwise.js";
 import { fullLike } from "../primitives/operands.js";
-import { arr, asFloat, binary, numberSafe } from "./core.js";
+import { arr, asFloat, binary } from "./core.js";
 
 const floatUnary =
   (fn: string, op: (x: Array) => Array) =>
@@ -24,12 +24,7 @@ const floatUnary =
 const floatBinary =
   (fn: string, op: (a: Array, b: Array) => Array) =>
   (a: ArrayLike, b: ArrayLike): Array =>
-    binary(
-      fn,
-      (x, y) => op(asFloat(x), asFloat(y)),
-      numberSafe(a, b, "float"),
-      numberSafe(b, a, "float"),
-    );
+    binary(fn, (x, y) => op(asFloat(x), asFloat(y)), a, b, "float");
 
 const isNan = (x: Array): Array => ew.ne(x, x);
 
